@@ -1,0 +1,27 @@
+/**
+ * The one interface every artifact read/write goes through. The S3 implementation lives in
+ * ./s3-store.ts; trainers and data activities depend only on this shape.
+ */
+export interface PutOptions {
+  contentType?: string;
+  /** Refuse to overwrite an existing object (S3 conditional write, If-None-Match: *). */
+  ifNoneMatch?: boolean;
+  metadata?: Record<string, string>;
+}
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  etag?: string;
+  metadata: Record<string, string>;
+}
+
+export interface ArtifactStore {
+  put(key: string, body: Buffer | string, opts?: PutOptions): Promise<void>;
+  get(key: string): Promise<Buffer>;
+  /** Undefined when the object does not exist. */
+  head(key: string): Promise<ObjectInfo | undefined>;
+  list(prefix: string): Promise<ObjectInfo[]>;
+  copy(fromKey: string, toKey: string, opts?: { ifNoneMatch?: boolean }): Promise<void>;
+  delete(key: string): Promise<void>;
+}

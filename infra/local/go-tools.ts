@@ -1,0 +1,87 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync, rmSync, openSync, closeSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { cacheDir, TEMPORAL_CLI_VERSION, VERSITYGW_VERSION } from './paths.js';
+
+interface GoTool {
+  name: string;
+  envOverride: string;
+  version: string;
+  module: string;
+  ldflags?: string;
+}
+
+const TOOLS: Record<'temporal' | 'versitygw', GoTool> = {
+  temporal: {
+    name: 'temporal',
+    envOverride: 'TEMPORAL_CLI_PATH',
+    version: TEMPORAL_CLI_VERSION,
+    // v1.5.1 is the last tag whose go.mod has no replace directive, so `go install` works.
+    module: `github.com/temporalio/cli/cmd/temporal@v${TEMPORAL_CLI_VERSION}`,
+    ldflags: `-X github.com/temporalio/cli/temporalcli.Version=${TEMPORAL_CLI_VERSION}`,
+  },
+  versitygw: {
+    name: 'versitygw',
+    envOverride: 'VERSITYGW_PATH',
+    version: VERSITYGW_VERSION,
+    module: `github.com/versity/versitygw/cmd/versitygw@v${VERSITYGW_VERSION}`,
+  },
+};
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env, stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} exited with ${code}`))));
+  });
+}
+
+/** A lock file so two processes (say, the demo and a test run) never build the same tool at once. */
+async function withLock<T>(lockPath: string, fn: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      closeSync(openSync(lockPath, 'wx'));
+      break;
+    } catch {
+      // A lock older than 30 minutes belongs to a build that died.
+      try {
+        if (Date.now() - statSync(lockPath).mtimeMs > 30 * 60_000) rmSync(lockPath, { force: true });
+      } catch {}
+      await sleep(2000);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lockPath, { force: true });
+  }
+}
+
+/**
+ * Returns the path of a built Go tool, building it with `go install` into the cache on first use.
+ * The environment override (TEMPORAL_CLI_PATH, VERSITYGW_PATH) wins when set.
+ */
+export async function ensureGoTool(which: keyof typeof TOOLS, log: (m: string) => void = console.log): Promise<string> {
+  const tool = TOOLS[which];
+  const override = process.env[tool.envOverride];
+  if (override) return override;
+  const binDir = join(cacheDir(), 'bin');
+  const target = join(binDir, `${tool.name}-${tool.version}`);
+  if (existsSync(target)) return target;
+  mkdirSync(binDir, { recursive: true });
+  return withLock(`${target}.lock`, async () => {
+    if (existsSync(target)) return target;
+    const gobin = join(cacheDir(), `build-${tool.name}-${process.pid}`);
+    log(`building ${tool.name} ${tool.version} with go install (first run only, a few minutes)…`);
+    const started = Date.now();
+    const args = ['install'];
+    if (tool.ldflags) args.push('-ldflags', tool.ldflags);
+    args.push(tool.module);
+    await run('go', args, { ...process.env, CGO_ENABLED: '0', GOBIN: gobin, GOFLAGS: '-buildvcs=false' });
+    renameSync(join(gobin, tool.name), target);
+    rmSync(gobin, { recursive: true, force: true });
+    log(`built ${tool.name} in ${Math.round((Date.now() - started) / 1000)}s → ${target}`);
+    return target;
+  });
+}

