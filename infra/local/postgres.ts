@@ -23,7 +23,7 @@ const PG_USER = 'postgres';
 
 function traversableByOthers(path: string): boolean {
   const parts = path.split(sep).filter(Boolean);
-  let cur = sep;
+  let cur: string = sep;
   for (const p of parts) {
     cur = join(cur, p);
     try {

@@ -1,0 +1,248 @@
+import { createHash } from 'node:crypto';
+import { Context } from '@temporalio/activity';
+import type { ActivityDeps } from '../deps.js';
+import type { DatanetSpec } from './scoring/datanet-spec.js';
+import { recordText } from './scoring/datanet-spec.js';
+import { bandKeys, exactKey, minhashSignature, NUM_PERM } from './scoring/minhash.js';
+import { buildDomainProfile } from './scoring/relevance.js';
+import { scoreRecord } from './scoring/score-record.js';
+import { buildMerkleTree } from './scoring/merkle.js';
+import { weightsFromTotals } from './scoring/attribution-weights.js';
+import { dataKeys } from './keys.js';
+import { mapLimit } from './map-limit.js';
+
+export interface ScoreBatchInput {
+  datanetId: string;
+  fromSeq: number;
+  toSeq: number;
+  spec: DatanetSpec;
+  domain: string;
+  description: string;
+  labels: string[];
+  keywords: string[];
+  minQuality: number;
+  minRelevance: number;
+}
+
+/** A part file line: a record that passed scoring, as the manifest will carry it. */
+interface PartRecord {
+  seq: number;
+  hash: string;
+  contributor: string;
+  text: string;
+  label: string;
+}
+
+const EXACT_BAND_PREFIX = 0xff; // band index reserved for the normalised-text exact key
+const S3_CONCURRENCY = 16;
+
+/** Band keys as bigints (LSH bands plus one exact-text band), for the lsh_bands table. */
+function bandsOf(text: string, sig: Uint32Array): number[] {
+  const exact = createHash('sha256').update(exactKey(text)).digest('hex').slice(0, 12);
+  return [...bandKeys(sig), EXACT_BAND_PREFIX.toString(16) + exact].map((k) => parseInt(k, 16));
+}
+const isExactBand = (band: number) => Math.floor(band / 2 ** 48) === EXACT_BAND_PREFIX;
+
+/** b-bit MinHash: the low byte of each permutation, 120 bytes a record. */
+function sketchOf(sig: Uint32Array): Buffer {
+  const b = Buffer.allocUnsafe(sig.length);
+  for (let i = 0; i < sig.length; i++) b[i] = sig[i] & 0xff;
+  return b;
+}
+/** Jaccard from b-bit sketches, corrected for the 1/256 chance that unequal minima share a low byte. */
+export function sketchJaccard(a: Buffer, b: Buffer): number {
+  let eq = 0;
+  for (let i = 0; i < NUM_PERM; i++) if (a[i] === b[i]) eq++;
+  const c = 1 / 256;
+  return Math.max(0, (eq / NUM_PERM - c) / (1 - c));
+}
+
+export const NEAR_DUPLICATE_THRESHOLD = 0.8;
+
+export function createDataActivities(deps: ActivityDeps) {
+  const { sql, store } = deps;
+  const profiles = new Map<string, ReturnType<typeof buildDomainProfile>>();
+  const profileFor = (a: ScoreBatchInput) => {
+    let p = profiles.get(a.datanetId);
+    if (!p) {
+      p = buildDomainProfile({ domain: a.domain, description: a.description, keywords: a.keywords, labels: a.labels });
+      profiles.set(a.datanetId, p);
+    }
+    return p;
+  };
+
+  return {
+    async openDatanet(a: { proposalId: string; datanetId: string; spec: DatanetSpec; targetCount: number; closesAt: number }) {
+      await sql`
+        insert into datanets (id, proposal_id, spec, status, target_count, closes_at)
+        values (${a.datanetId}, ${a.proposalId}, ${sql.json(a.spec as never)}, 'open', ${a.targetCount}, ${new Date(a.closesAt)})
+        on conflict (id) do nothing`;
+    },
+
+    async countContributions(a: { datanetId: string }): Promise<number> {
+      const [r] = await sql`select count(*)::int as n from contributions where datanet_id = ${a.datanetId}`;
+      return r.n;
+    },
+
+    /** Closes the window (the API refuses contributions from now on) and returns the seq range to score. */
+    async closeDatanet(a: { datanetId: string }) {
+      await sql`update datanets set status = 'closed' where id = ${a.datanetId} and status = 'open'`;
+      const [r] = await sql`select coalesce(min(seq), 1)::bigint as min, coalesce(max(seq), 0)::bigint as max, count(*)::int as n from contributions where datanet_id = ${a.datanetId}`;
+      return { minSeq: Number(r.min), maxSeq: Number(r.max), count: r.n };
+    },
+
+    /**
+     * Pass 1 over a seq range: schema, quality and relevance; records that pass get their MinHash
+     * sketch stored, their LSH bands claimed (lowest seq owns a band) and a line in the batch's part file.
+     */
+    async scoreBatch(a: ScoreBatchInput): Promise<{ scored: number; accepted: number }> {
+      const profile = profileFor(a);
+      const rows = await sql`select hash, contributor, s3_key, seq from contributions where datanet_id = ${a.datanetId} and seq between ${a.fromSeq} and ${a.toSeq} order by seq`;
+      let done = 0;
+      const results = await mapLimit(rows, S3_CONCURRENCY, async (r) => {
+        const body = await store.get(r.s3_key);
+        let payload: unknown;
+        try {
+          payload = JSON.parse(body.toString('utf8'));
+        } catch {
+          payload = undefined;
+        }
+        const s = payload === undefined ? { status: 'rejected' as const, quality: 0, relevance: 0, reasons: ['payload is not JSON'] } : scoreRecord(a.spec, profile, payload, { minQuality: a.minQuality, minRelevance: a.minRelevance });
+        if (++done % 200 === 0) Context.current().heartbeat({ done, of: rows.length });
+        const text = payload && typeof payload === 'object' ? recordText(a.spec, payload as Record<string, unknown>) : '';
+        const label = a.spec.labelField && payload && typeof payload === 'object' ? String((payload as Record<string, unknown>)[a.spec.labelField] ?? '') : '';
+        const sig = s.status === 'accepted' ? minhashSignature(text) : undefined;
+        return { row: r, s, text, label, sig };
+      });
+
+      const passed = results.filter((x) => x.sig);
+      const bandOwners = new Map<number, { seq: number; hash: string }>();
+      for (const x of passed) {
+        for (const band of bandsOf(x.text, x.sig!)) {
+          const cur = bandOwners.get(band);
+          if (!cur || cur.seq > Number(x.row.seq)) bandOwners.set(band, { seq: Number(x.row.seq), hash: x.row.hash });
+        }
+      }
+      await sql.begin(async (tx) => {
+        await tx`
+          update contributions c set status = u.status, quality = u.quality, relevance = u.relevance, reasons = u.reasons::jsonb, sketch = decode(nullif(u.sketch, ''), 'hex'), label = nullif(u.label, '')
+          from (select unnest(${results.map((x) => x.row.hash)}::text[]) as hash,
+                       unnest(${results.map((x) => (x.sig ? 'scored' : 'rejected'))}::text[]) as status,
+                       unnest(${results.map((x) => x.s.quality)}::float8[]) as quality,
+                       unnest(${results.map((x) => x.s.relevance)}::float8[]) as relevance,
+                       unnest(${results.map((x) => JSON.stringify(x.s.reasons))}::text[]) as reasons,
+                       unnest(${results.map((x) => (x.sig ? sketchOf(x.sig).toString('hex') : ''))}::text[]) as sketch,
+                       unnest(${results.map((x) => x.label)}::text[]) as label) u
+          where c.datanet_id = ${a.datanetId} and c.hash = u.hash`;
+        if (bandOwners.size > 0) {
+          const bands = [...bandOwners.entries()];
+          await tx`
+            insert into lsh_bands (datanet_id, band, seq, hash)
+            select ${a.datanetId}, * from unnest(${bands.map(([b]) => b)}::bigint[], ${bands.map(([, o]) => o.seq)}::bigint[], ${bands.map(([, o]) => o.hash)}::text[])
+            on conflict (datanet_id, band) do update set seq = excluded.seq, hash = excluded.hash where lsh_bands.seq > excluded.seq`;
+        }
+      });
+      const part: PartRecord[] = passed.map((x) => ({ seq: Number(x.row.seq), hash: x.row.hash, contributor: x.row.contributor, text: x.text, label: x.label }));
+      await store.put(dataKeys.part(a.datanetId, a.fromSeq), part.map((p) => JSON.stringify(p)).join('\n'), { contentType: 'application/x-ndjson' });
+      return { scored: rows.length, accepted: passed.length };
+    },
+
+    /**
+     * Pass 2 over the same seq range, after every band owner is final: a record whose band is owned
+     * by an earlier record with a confirmed Jaccard ≥ 0.8 (or the same normalised text) is a
+     * duplicate and earns nothing, whoever submitted it.
+     */
+    async dedupeBatch(a: { datanetId: string; fromSeq: number }): Promise<{ accepted: number; duplicates: number }> {
+      const part = await readPart(a.datanetId, a.fromSeq);
+      if (part.length === 0) return { accepted: 0, duplicates: 0 };
+      const bandsByRecord = part.map((p) => bandsOf(p.text, minhashSignature(p.text)));
+      const allBands = [...new Set(bandsByRecord.flat())];
+      const owners = new Map<number, { seq: number; hash: string }>();
+      for (const o of await sql`select band, seq, hash from lsh_bands where datanet_id = ${a.datanetId} and band = any(${allBands}::bigint[])`) {
+        owners.set(Number(o.band), { seq: Number(o.seq), hash: o.hash });
+      }
+      const candidateHashes = new Set<string>();
+      part.forEach((p, i) => {
+        for (const b of bandsByRecord[i]) {
+          const o = owners.get(b);
+          if (o && o.seq < p.seq) candidateHashes.add(o.hash);
+        }
+      });
+      const sketches = new Map<string, Buffer>();
+      if (candidateHashes.size > 0) {
+        for (const r of await sql`select hash, sketch from contributions where datanet_id = ${a.datanetId} and hash = any(${[...candidateHashes]}::text[])`) sketches.set(r.hash, r.sketch);
+      }
+      const mine = new Map<string, Buffer>();
+      for (const r of await sql`select hash, sketch from contributions where datanet_id = ${a.datanetId} and hash = any(${part.map((p) => p.hash)}::text[])`) mine.set(r.hash, r.sketch);
+
+      const verdicts = part.map((p, i) => {
+        let best: { hash: string; j: number; exact: boolean } | undefined;
+        for (const b of bandsByRecord[i]) {
+          const o = owners.get(b);
+          if (!o || o.seq >= p.seq) continue;
+          const exact = isExactBand(b);
+          const j = exact ? 1 : sketchJaccard(mine.get(p.hash)!, sketches.get(o.hash)!);
+          if ((exact || j >= NEAR_DUPLICATE_THRESHOLD) && (!best || j > best.j)) best = { hash: o.hash, j, exact };
+        }
+        if (!best) return { hash: p.hash, status: 'accepted', of: null as string | null, reason: '' };
+        return { hash: p.hash, status: best.exact ? 'duplicate' : 'near-duplicate', of: best.hash, reason: best.exact ? `same text as ${best.hash}` : `near-duplicate of ${best.hash} (Jaccard ≈ ${best.j.toFixed(2)})` };
+      });
+      await sql`
+        update contributions c set status = u.status, duplicate_of = nullif(u.of, ''),
+          reasons = case when u.reason = '' then c.reasons else coalesce(c.reasons, '[]'::jsonb) || to_jsonb(u.reason) end
+        from (select unnest(${verdicts.map((v) => v.hash)}::text[]) as hash, unnest(${verdicts.map((v) => v.status)}::text[]) as status,
+                     unnest(${verdicts.map((v) => v.of ?? '')}::text[]) as of, unnest(${verdicts.map((v) => v.reason)}::text[]) as reason) u
+        where c.datanet_id = ${a.datanetId} and c.hash = u.hash and c.status = 'scored'`;
+      const accepted = verdicts.filter((v) => v.status === 'accepted').length;
+      return { accepted, duplicates: verdicts.length - accepted };
+    },
+
+    /**
+     * The dataset version: accepted records as a JSONL manifest, a Merkle root over their content
+     * hashes and each contributor's attribution weight, all recorded in Postgres.
+     */
+    async buildDataset(a: { proposalId: string; datanetId: string }) {
+      const version = 1;
+      const id = `${a.datanetId}-v${version}`;
+      const manifestKey = dataKeys.manifest(a.datanetId, version);
+      const accepted = new Set((await sql`select hash from contributions where datanet_id = ${a.datanetId} and status = 'accepted'`).map((r) => r.hash as string));
+      const lines: string[] = [];
+      for (const obj of await store.list(dataKeys.partsPrefix(a.datanetId))) {
+        const fromSeq = Number(obj.key.slice(obj.key.lastIndexOf('/') + 1, -'.jsonl'.length));
+        for (const p of await readPart(a.datanetId, fromSeq)) {
+          if (accepted.has(p.hash)) lines.push(JSON.stringify({ hash: p.hash, contributor: p.contributor, text: p.text, label: p.label }));
+        }
+        Context.current().heartbeat({ lines: lines.length });
+      }
+      await store.put(manifestKey, lines.join('\n') + (lines.length ? '\n' : ''), { contentType: 'application/x-ndjson' });
+      const merkleRoot = buildMerkleTree([...accepted]).root;
+      const totals = await sql`
+        select contributor,
+               coalesce(sum(quality * relevance) filter (where status = 'accepted'), 0)::float8 as raw,
+               count(*) filter (where status = 'accepted')::int as accepted,
+               count(*) filter (where status <> 'accepted')::int as rejected
+        from contributions where datanet_id = ${a.datanetId} group by contributor order by contributor`;
+      const weights = weightsFromTotals(totals.map((t) => ({ contributor: t.contributor as string, rawScore: t.raw as number, accepted: t.accepted as number, rejected: t.rejected as number })));
+      await sql.begin(async (tx) => {
+        await tx`
+          insert into dataset_versions (id, datanet_id, proposal_id, manifest_key, merkle_root, record_count)
+          values (${id}, ${a.datanetId}, ${a.proposalId}, ${manifestKey}, ${merkleRoot}, ${accepted.size})
+          on conflict (id) do update set manifest_key = excluded.manifest_key, merkle_root = excluded.merkle_root, record_count = excluded.record_count`;
+        await tx`delete from attribution_weights where dataset_version_id = ${id}`;
+        for (const w of weights) {
+          await tx`insert into attribution_weights (dataset_version_id, contributor, raw_score, weight, accepted, rejected) values (${id}, ${w.contributor}, ${w.rawScore}, ${w.weight}, ${w.accepted}, ${w.rejected})`;
+        }
+      });
+      return { datasetVersionId: id, manifestKey, merkleRoot, recordCount: accepted.size, contributors: weights.filter((w) => w.weight > 0).length };
+    },
+  };
+
+  async function readPart(datanetId: string, fromSeq: number): Promise<PartRecord[]> {
+    const key = dataKeys.part(datanetId, fromSeq);
+    if (!(await store.head(key))) return [];
+    const body = (await store.get(key)).toString('utf8');
+    return body ? body.split('\n').filter(Boolean).map((l) => JSON.parse(l) as PartRecord) : [];
+  }
+}
+
+export type DataActivities = ReturnType<typeof createDataActivities>;

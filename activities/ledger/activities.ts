@@ -1,0 +1,38 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { ActivityDeps } from '../deps.js';
+import { accountsOf, InsufficientFundsError } from './ledger.js';
+
+/** Escrow moves for a proposal's stake. Keys are per proposal, so every retry moves money once. */
+export function createLedgerActivities({ ledger, sql }: Pick<ActivityDeps, 'ledger' | 'sql'>) {
+  const escrowKey = (id: string) => `proposal:${id}:escrow`;
+  const closeKey = (id: string) => `proposal:${id}:escrow-close`;
+
+  /** Moves whatever was escrowed out of escrow, once: refund, release and slash share one key. */
+  async function closeEscrow(proposalId: string, to: string, reason: string) {
+    const [escrowed] = await sql`select amount, from_account from transfers where idempotency_key = ${escrowKey(proposalId)}`;
+    if (!escrowed) return { moved: '0' };
+    const r = await ledger.transfer({ idempotencyKey: closeKey(proposalId), asset: 'OPEN', from: accountsOf.escrow(proposalId), to: to === 'proposer' ? escrowed.from_account : to, amount: String(escrowed.amount), reason, proposalId });
+    return { moved: String(escrowed.amount), applied: r.applied };
+  }
+
+  return {
+    async escrowStake(a: { proposalId: string; proposer: string; amount: string }) {
+      try {
+        await ledger.transfer({ idempotencyKey: escrowKey(a.proposalId), asset: 'OPEN', from: a.proposer, to: accountsOf.escrow(a.proposalId), amount: a.amount, reason: 'proposal stake', proposalId: a.proposalId });
+      } catch (err) {
+        if (err instanceof InsufficientFundsError) throw ApplicationFailure.nonRetryable(err.message, 'InsufficientFundsError');
+        throw err;
+      }
+    },
+    refundStake: (a: { proposalId: string; reason: string }) => closeEscrow(a.proposalId, 'proposer', `stake refunded: ${a.reason}`),
+    releaseStake: (a: { proposalId: string }) => closeEscrow(a.proposalId, 'proposer', 'stake returned after deployment'),
+    slashStake: (a: { proposalId: string; reason: string }) => closeEscrow(a.proposalId, accountsOf.treasury, `stake slashed: ${a.reason}`),
+    /** Cancellation: refund the escrow if still held, close the Datanet and any open review tasks. */
+    async compensate(a: { proposalId: string; reason: string }) {
+      const refund = await closeEscrow(a.proposalId, 'proposer', `stake refunded: ${a.reason}`);
+      await sql`update datanets set status = 'cancelled' where proposal_id = ${a.proposalId} and status = 'open'`;
+      await sql`update review_tasks set status = 'cancelled' where proposal_id = ${a.proposalId} and status = 'open'`;
+      return refund;
+    },
+  };
+}

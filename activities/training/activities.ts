@@ -1,0 +1,95 @@
+import { Context, ApplicationFailure } from '@temporalio/activity';
+import type { ActivityDeps } from '../deps.js';
+import type { DpoJob, PreferencePair, Trainer, TrainerContext, TrainingJob, TrainingProgress, Hyperparams } from './trainer.js';
+import { parseManifest, splitManifest } from './embedded/embedded-trainer.js';
+import type { CandidateItem } from '../rlhf/activities.js';
+
+/** Last heartbeat of a previous attempt: where a retry resumes. */
+interface HeartbeatDetails extends TrainingProgress {
+  lastCheckpoint?: { step: number; checkpointKey: string };
+}
+
+const HEARTBEAT_EVERY_MS = 1000;
+
+/**
+ * Builds the TrainerContext for the current activity: progress becomes throttled heartbeats that
+ * carry the last checkpoint, so an attempt after a crash starts where the previous one stopped.
+ */
+function trainerContext(deps: ActivityDeps): TrainerContext {
+  const ctx = Context.current();
+  const previous = ctx.info.heartbeatDetails as HeartbeatDetails | undefined;
+  let lastCheckpoint = previous?.lastCheckpoint;
+  let lastBeat = 0;
+  return {
+    store: deps.store,
+    resumeFrom: lastCheckpoint,
+    signal: ctx.cancellationSignal,
+    progress(p) {
+      if (p.checkpointKey) lastCheckpoint = { step: p.step, checkpointKey: p.checkpointKey };
+      const now = Date.now();
+      if (p.checkpointKey || now - lastBeat >= HEARTBEAT_EVERY_MS || p.step === p.totalSteps) {
+        lastBeat = now;
+        ctx.heartbeat({ ...p, lastCheckpoint } satisfies HeartbeatDetails);
+      }
+    },
+  };
+}
+
+function trainerFor(deps: ActivityDeps, kind: string): Trainer {
+  const t = deps.trainers[kind];
+  if (!t) throw ApplicationFailure.nonRetryable(`no trainer "${kind}" on this worker (have: ${Object.keys(deps.trainers).join(', ')})`, 'UnknownTrainer');
+  return t;
+}
+
+export function createTrainingActivities(deps: ActivityDeps) {
+  const { sql, store } = deps;
+  return {
+    /** Fine-tunes on the dataset manifest (gpu-training queue). Resumes from the last heartbeat's checkpoint. */
+    async trainModel(a: { proposalId: string; trainer: string; job: TrainingJob }) {
+      const runId = a.job.jobId;
+      await sql`insert into training_runs (id, proposal_id, kind, trainer, status) values (${runId}, ${a.proposalId}, 'fine-tune', ${a.trainer}, 'running') on conflict (id) do update set status = 'running'`;
+      // The held-out split is written once so RLHF prompts and every later evaluation use the same records.
+      const evalManifestKey = `${a.job.outputPrefix}/eval.jsonl`;
+      if (!(await store.head(evalManifestKey))) {
+        const { eval: held } = splitManifest(parseManifest(await store.get(a.job.datasetManifestKey)), a.job.evalFraction);
+        await store.put(evalManifestKey, held.map((r) => JSON.stringify(r)).join('\n') + '\n', { contentType: 'application/x-ndjson' });
+      }
+      const result = await trainerFor(deps, a.trainer).train(a.job, trainerContext(deps));
+      await sql`
+        update training_runs set status = 'succeeded', artifact_key = ${result.artifactKey}, sha256 = ${result.sha256}, metrics = ${sql.json(result.metrics as never)},
+          steps = ${result.steps}, resumed_from_step = ${result.resumedFromStep}, finished_at = now() where id = ${runId}`;
+      return { runId, evalManifestKey, ...result };
+    },
+
+    /** RLHF candidates for held-out prompts (gpu-rlhf queue): the prompt set is chosen by seed. */
+    async generateCandidates(a: { artifactKey: string; evalManifestKey: string; count: number; candidatesPerPrompt: number; seed: number; trainer?: string }): Promise<CandidateItem[]> {
+      const held = parseManifest(await store.get(a.evalManifestKey));
+      const picked = pickPrompts(held.map((r) => ({ id: r.hash.slice(0, 16), text: r.text })), a.count, a.seed);
+      const generated = await trainerFor(deps, a.trainer ?? 'embedded').generate({ artifactKey: a.artifactKey, prompts: picked, candidatesPerPrompt: a.candidatesPerPrompt }, trainerContext(deps));
+      const byId = new Map(picked.map((p) => [p.id, p.text]));
+      return generated.map((g) => ({ promptId: g.promptId, prompt: byId.get(g.promptId)!, outputs: g.outputs }));
+    },
+
+    /** The DPO step on consensus preferences (gpu-rlhf queue), evaluated on the held-out set. */
+    async preferenceUpdate(a: Omit<DpoJob, 'preferences'> & { preferences: PreferencePair[]; trainer?: string }) {
+      const { trainer, ...job } = a;
+      return trainerFor(deps, trainer ?? 'embedded').dpo(job, trainerContext(deps));
+    },
+  };
+}
+
+/** Deterministic choice of `count` prompts by seed (round number), so a retry asks the same questions. */
+export function pickPrompts<T extends { id: string }>(items: T[], count: number, seed: number): T[] {
+  const keyed = items.map((it) => ({ it, k: hash32(`${seed}:${it.id}`) }));
+  keyed.sort((x, y) => x.k - y.k || x.it.id.localeCompare(y.it.id));
+  return keyed.slice(0, count).map((x) => x.it);
+}
+
+function hash32(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+export type TrainingActivities = ReturnType<typeof createTrainingActivities>;
+export type { Hyperparams };

@@ -1,0 +1,18 @@
+import type postgres from 'postgres';
+import type { Client } from '@temporalio/client';
+import type { CommonsConfig } from '../infra/config.js';
+import type { Database } from '../db/client.js';
+import type { ArtifactStore } from '../activities/artifacts/store.js';
+import type { Ledger } from '../activities/ledger/ledger.js';
+import type { ReplayGuard } from '../identity/request-signing.js';
+
+/** What every route needs; built once by api/main.ts (or a test) and passed to buildServer. */
+export interface ApiContext {
+  cfg: CommonsConfig;
+  sql: postgres.Sql;
+  db: Database;
+  ledger: Ledger;
+  store: ArtifactStore;
+  temporal: Client;
+  replayGuard: ReplayGuard;
+}

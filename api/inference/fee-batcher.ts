@@ -1,0 +1,94 @@
+import type postgres from 'postgres';
+import type { Ledger, TransferInput } from '../../activities/ledger/ledger.js';
+
+export interface PaidCall {
+  callId: string;
+  modelName: string;
+  version: number;
+  proposalId: string;
+  apiKeyId: string;
+  payer: string;
+  fee: bigint;
+  splits: { to: string; amount: bigint; part: string }[];
+  attribution: unknown;
+}
+
+/**
+ * Paid calls are answered at once and settled in the ledger in batches (one transaction per flush),
+ * so the endpoint does not wait on a Postgres round trip per call. Until a call is flushed its fee
+ * is held against the payer's balance here, so a payer cannot spend the same OPEN twice.
+ */
+export class FeeBatcher {
+  private queue: PaidCall[] = [];
+  private held = new Map<string, bigint>();
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+  private balances = new Map<string, { amount: bigint; at: number }>();
+
+  constructor(
+    private readonly sql: postgres.Sql,
+    private readonly ledger: Ledger,
+    private readonly opts: { maxBatch?: number; maxDelayMs?: number; onError?: (err: unknown) => void } = {},
+  ) {}
+
+  /** True if the payer can cover `fee` on top of what is already held for unflushed calls. */
+  async canPay(payer: string, fee: bigint): Promise<boolean> {
+    const cached = this.balances.get(payer);
+    let balance = cached && Date.now() - cached.at < 1000 ? cached.amount : undefined;
+    if (balance === undefined) {
+      balance = BigInt(await this.ledger.balance(payer, 'OPEN'));
+      this.balances.set(payer, { amount: balance, at: Date.now() });
+    }
+    return balance - (this.held.get(payer) ?? 0n) >= fee;
+  }
+
+  enqueue(call: PaidCall): void {
+    this.queue.push(call);
+    this.held.set(call.payer, (this.held.get(call.payer) ?? 0n) + call.fee);
+    if (this.queue.length >= (this.opts.maxBatch ?? 500)) void this.flush();
+    else if (!this.timer) this.timer = setTimeout(() => void this.flush(), this.opts.maxDelayMs ?? 100);
+  }
+
+  /** Writes every queued call: the inference_calls rows and their fee transfers, idempotent by call id. */
+  flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return this.flushing;
+    this.flushing = this.flushing.then(() => this.write(batch)).catch((err) => this.opts.onError?.(err));
+    return this.flushing;
+  }
+
+  private async write(batch: PaidCall[]): Promise<void> {
+    try {
+      await this.sql`
+        insert into inference_calls (id, model_name, version, api_key_id, payer, fee, attribution)
+        select * from unnest(${batch.map((c) => c.callId)}::text[], ${batch.map((c) => c.modelName)}::text[], ${batch.map((c) => c.version)}::int[],
+          ${batch.map((c) => c.apiKeyId)}::text[], ${batch.map((c) => c.payer)}::text[], ${batch.map((c) => c.fee.toString())}::numeric[], ${batch.map((c) => JSON.stringify(c.attribution))}::jsonb[])
+        on conflict (id) do nothing`;
+      const transfers: TransferInput[] = [];
+      for (const c of batch) {
+        c.splits.forEach((s, i) => {
+          transfers.push({ idempotencyKey: `infer:${c.callId}:${i}`, asset: 'OPEN', from: c.payer, to: s.to, amount: s.amount.toString(), reason: `inference fee (${s.part})`, proposalId: c.proposalId, memo: { call: c.callId, model: c.modelName, version: c.version } });
+        });
+      }
+      const r = await this.ledger.transferMany(transfers);
+      const failedCalls = new Set(r.failed.map((f) => (f.transfer.memo as { call: string }).call));
+      const settled = batch.filter((c) => !failedCalls.has(c.callId)).map((c) => c.callId);
+      if (settled.length) await this.sql`update inference_calls set settled = true where id = any(${settled}::text[])`;
+      if (r.failed.length) this.opts.onError?.(new Error(`${r.failed.length} fee transfers failed (payer short of funds); calls left unsettled`));
+    } finally {
+      for (const c of batch) {
+        const left = (this.held.get(c.payer) ?? 0n) - c.fee;
+        if (left > 0n) this.held.set(c.payer, left);
+        else this.held.delete(c.payer);
+        this.balances.delete(c.payer);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+  }
+}

@@ -1,0 +1,76 @@
+import type postgres from 'postgres';
+import type { ArtifactStore } from '../../activities/artifacts/store.js';
+import { loadModel, parseManifest } from '../../activities/training/embedded/embedded-trainer.js';
+import { prepareInfluenceIndex, type InfluenceIndex } from '../../activities/training/embedded/influence.js';
+import type { LinearSoftmaxModel } from '../../activities/training/embedded/linear-softmax.js';
+import { notFound } from '../errors.js';
+
+export interface LoadedVersion {
+  modelName: string;
+  version: number;
+  proposalId: string;
+  developer: string;
+  sha256: string;
+  model: LinearSoftmaxModel;
+  /** Gradient-influence index over the version's training records (attribution per answer). */
+  index: InfluenceIndex;
+}
+
+/**
+ * Versions are loaded from S3 on first use and kept in memory (LRU by count). The production
+ * pointer is re-read at most every `pointerTtlMs`, so a rollback takes effect within that time.
+ */
+export class ModelCache {
+  private readonly versions = new Map<string, Promise<LoadedVersion>>();
+  private readonly pointers = new Map<string, { version: number; at: number }>();
+
+  constructor(
+    private readonly sql: postgres.Sql,
+    private readonly store: ArtifactStore,
+    private readonly opts: { maxVersions?: number; pointerTtlMs?: number } = {},
+  ) {}
+
+  async production(modelName: string): Promise<LoadedVersion> {
+    const ttl = this.opts.pointerTtlMs ?? 2000;
+    const p = this.pointers.get(modelName);
+    let version = p && Date.now() - p.at < ttl ? p.version : undefined;
+    if (version === undefined) {
+      const [m] = await this.sql`select production_version from models where name = ${modelName}`;
+      if (!m || m.production_version === null) throw notFound(`model ${modelName} has no production version`);
+      version = m.production_version as number;
+      this.pointers.set(modelName, { version, at: Date.now() });
+    }
+    return this.get(modelName, version);
+  }
+
+  /** Forget the cached production pointer (after a rollback through this instance). */
+  invalidate(modelName: string): void {
+    this.pointers.delete(modelName);
+  }
+
+  get(modelName: string, version: number): Promise<LoadedVersion> {
+    const key = `${modelName}@${version}`;
+    let hit = this.versions.get(key);
+    if (hit) {
+      this.versions.delete(key);
+      this.versions.set(key, hit); // LRU: most recent last
+      return hit;
+    }
+    hit = this.load(modelName, version);
+    hit.catch(() => this.versions.delete(key));
+    this.versions.set(key, hit);
+    while (this.versions.size > (this.opts.maxVersions ?? 8)) this.versions.delete(this.versions.keys().next().value!);
+    return hit;
+  }
+
+  private async load(modelName: string, version: number): Promise<LoadedVersion> {
+    const [v] = await this.sql`
+      select v.artifact_key, v.sha256, v.proposal_id, m.developer, d.manifest_key from model_versions v
+      join models m on m.name = v.model_name join dataset_versions d on d.id = v.dataset_version_id
+      where v.model_name = ${modelName} and v.version = ${version}`;
+    if (!v) throw notFound(`model ${modelName} has no version ${version}`);
+    const [model, manifest] = await Promise.all([loadModel(this.store, v.artifact_key), this.store.get(v.manifest_key)]);
+    const index = prepareInfluenceIndex(model, parseManifest(manifest));
+    return { modelName, version, proposalId: v.proposal_id, developer: v.developer, sha256: v.sha256, model, index };
+  }
+}

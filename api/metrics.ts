@@ -1,0 +1,37 @@
+import client from 'prom-client';
+import type { FastifyInstance } from 'fastify';
+import type postgres from 'postgres';
+
+/**
+ * Prometheus metrics: API latency by route, lifecycles by stage and status (from Postgres at
+ * scrape time), plus Node's process metrics. Worker task latency is exported by workers/metrics.ts.
+ */
+export function registerMetrics(app: FastifyInstance, sql: postgres.Sql): client.Registry {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry });
+  const latency = new client.Histogram({
+    name: 'commons_api_request_duration_seconds',
+    help: 'API request latency',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  new client.Gauge({
+    name: 'commons_lifecycles',
+    help: 'Lifecycles by stage and status',
+    labelNames: ['stage', 'status'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const r of await sql`select stage, status, count(*)::int as n from proposals group by stage, status`) this.set({ stage: r.stage, status: r.status }, r.n);
+    },
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    latency.observe({ method: req.method, route: req.routeOptions.url ?? 'unknown', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+    reply.header('content-type', registry.contentType);
+    return registry.metrics();
+  });
+  return registry;
+}

@@ -1,0 +1,57 @@
+import type { Client } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { collectionProgressQuery, roundStatusQuery } from '../workflows/definitions.js';
+import type { LifecycleStatusView } from '../workflows/types.js';
+
+export interface ActivityProgress {
+  activity: string;
+  attempt: number;
+  state: string;
+  lastHeartbeatAt?: string;
+  details?: unknown;
+  lastFailure?: string;
+}
+
+/** Pending activities of a workflow with their last heartbeat (training step and loss, scoring counts). */
+export async function pendingActivities(temporal: Client, workflowId: string): Promise<ActivityProgress[]> {
+  const d = await temporal.workflow.getHandle(workflowId).describe();
+  return (d.raw.pendingActivities ?? []).map((a) => {
+    const payload = a.heartbeatDetails?.payloads?.[0];
+    const ts = a.lastHeartbeatTime?.seconds ? new Date(Number(a.lastHeartbeatTime.seconds) * 1000).toISOString() : undefined;
+    return {
+      activity: a.activityType?.name ?? 'unknown',
+      attempt: a.attempt ?? 1,
+      state: String(a.state ?? ''),
+      lastHeartbeatAt: ts,
+      details: payload ? defaultPayloadConverter.fromPayload(payload) : undefined,
+      lastFailure: a.lastFailure?.message ?? undefined,
+    };
+  });
+}
+
+/**
+ * Live progress for the stage a lifecycle is in: training heartbeats from the lifecycle's pending
+ * activities, the Datanet's counts from its child workflow, and the open review round's answers.
+ */
+export async function liveProgress(temporal: Client, proposalId: string, status: LifecycleStatusView): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  const safe = async <T>(fn: () => Promise<T>) => {
+    try {
+      return await fn();
+    } catch {
+      return undefined;
+    }
+  };
+  if (status.status !== 'running') return out;
+  if (status.stage === 'data-collection') {
+    out.collection = await safe(() => temporal.workflow.getHandle(`collection-${proposalId}`).query(collectionProgressQuery));
+    out.activities = await safe(() => pendingActivities(temporal, `collection-${proposalId}`));
+  } else if (status.stage === 'rlhf') {
+    const wf = `rlhf-${proposalId}-r${status.rlhf.round}`;
+    out.round = await safe(() => temporal.workflow.getHandle(wf).query(roundStatusQuery));
+    out.activities = await safe(() => pendingActivities(temporal, wf));
+  } else {
+    out.activities = await safe(() => pendingActivities(temporal, `lifecycle-${proposalId}`));
+  }
+  return out;
+}

@@ -1,0 +1,73 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { HttpError } from './errors.js';
+import { registerMetrics } from './metrics.js';
+import { accountRoutes } from './routes/accounts.js';
+import { proposalRoutes } from './routes/proposals.js';
+import { datanetRoutes } from './routes/datanets.js';
+import { reviewRoutes } from './routes/reviews.js';
+import { modelRoutes } from './routes/models.js';
+import { ModelCache } from './inference/model-cache.js';
+import { FeeBatcher } from './inference/fee-batcher.js';
+import type { ApiContext } from './context.js';
+
+export interface BuiltServer {
+  app: FastifyInstance;
+  /** Flushes batched ledger writes; call before exit. */
+  close(): Promise<void>;
+}
+
+export async function buildServer(ctx: ApiContext, opts: { logger?: boolean | object } = {}): Promise<BuiltServer> {
+  const app = Fastify({ logger: opts.logger ?? { level: process.env.COMMONS_LOG_LEVEL?.toLowerCase() ?? 'info' }, bodyLimit: 1024 * 1024 }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // Signatures cover the exact body bytes, so keep them beside the parsed JSON.
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body: Buffer, done) => {
+    req.rawBody = body;
+    if (body.length === 0) return done(null, undefined);
+    try {
+      done(null, JSON.parse(body.toString('utf8')));
+    } catch {
+      done(new HttpError(400, 'request body is not valid JSON'), undefined);
+    }
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; code?: string }, req, reply) => {
+    if (err instanceof HttpError) {
+      if (err.statusCode === 429 && (err.details as { retryAfterSeconds?: number })?.retryAfterSeconds) reply.header('retry-after', String((err.details as { retryAfterSeconds: number }).retryAfterSeconds));
+      return reply.code(err.statusCode).send({ error: err.message, details: err.details });
+    }
+    if (err.validation) return reply.code(400).send({ error: `invalid request: ${err.message}` });
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return reply.code(err.statusCode).send({ error: err.message });
+    req.log.error({ err }, 'unhandled error');
+    return reply.code(500).send({ error: 'internal error' });
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Commons API', version: '0.1.0', description: 'Community-built AI model lifecycles on Temporal. State-changing requests are signed with Ed25519 (x-commons-* headers).' },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  registerMetrics(app, ctx.sql);
+  app.get('/healthz', { schema: { summary: 'Liveness and dependencies', tags: ['ops'] } }, async (_req, reply) => {
+    const checks: Record<string, string> = {};
+    await ctx.sql`select 1`.then(() => (checks.postgres = 'ok')).catch((e: Error) => (checks.postgres = e.message));
+    await ctx.temporal.connection.workflowService.getSystemInfo({}).then(() => (checks.temporal = 'ok')).catch((e: Error) => (checks.temporal = e.message));
+    const ok = Object.values(checks).every((v) => v === 'ok');
+    return reply.code(ok ? 200 : 503).send({ ok, checks });
+  });
+
+  const batcher = new FeeBatcher(ctx.sql, ctx.ledger, { onError: (err) => app.log.error({ err }, 'fee settlement') });
+  const cache = new ModelCache(ctx.sql, ctx.store);
+  await app.register(accountRoutes(ctx));
+  await app.register(proposalRoutes(ctx));
+  await app.register(datanetRoutes(ctx));
+  await app.register(reviewRoutes(ctx));
+  await app.register(modelRoutes(ctx, { batcher, cache }));
+  app.addHook('onClose', async () => batcher.close());
+  return { app, close: () => app.close() };
+}

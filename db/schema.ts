@@ -1,0 +1,288 @@
+import { sql } from 'drizzle-orm';
+import { pgTable, text, timestamp, numeric, jsonb, integer, bigserial, bigint, primaryKey, index, boolean, doublePrecision, check, customType } from 'drizzle-orm/pg-core';
+
+const bytea = customType<{ data: Buffer }>({ dataType: () => 'bytea' });
+
+/** Participants: Ed25519 identities. The address is derived from the public key. */
+export const accounts = pgTable('accounts', {
+  address: text('address').primaryKey(),
+  publicKey: text('public_key').notNull().unique(),
+  roles: text('roles').array().notNull().default(sql`'{}'::text[]`),
+  displayName: text('display_name'),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/**
+ * Double-entry ledger. Balances are kept per (account, asset) in integer base units; an account is a
+ * participant address or a system account (escrow:proposal:<id>, pool:model:<name>, treasury,
+ * issuer:<asset>). Only issuer accounts may go negative: the sum per asset is always zero, so the
+ * sum over every other account equals what was minted.
+ */
+export const balances = pgTable(
+  'balances',
+  {
+    account: text('account').notNull(),
+    asset: text('asset').notNull(),
+    amount: numeric('amount', { precision: 38, scale: 0 }).notNull().default('0'),
+  },
+  (t) => [primaryKey({ columns: [t.account, t.asset] }), check('balances_non_negative', sql`${t.amount} >= 0 or ${t.account} like 'issuer:%'`)],
+);
+
+export const transfers = pgTable(
+  'transfers',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    /** Workflow run id + activity id (or another caller-chosen key): a retried activity moves money once. */
+    idempotencyKey: text('idempotency_key').notNull().unique(),
+    asset: text('asset').notNull(),
+    fromAccount: text('from_account').notNull(),
+    toAccount: text('to_account').notNull(),
+    amount: numeric('amount', { precision: 38, scale: 0 }).notNull(),
+    reason: text('reason').notNull(),
+    proposalId: text('proposal_id'),
+    memo: jsonb('memo'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('transfers_to_idx').on(t.toAccount), index('transfers_from_idx').on(t.fromAccount), index('transfers_proposal_idx').on(t.proposalId), check('transfers_positive', sql`${t.amount} > 0`)],
+);
+
+export const delegations = pgTable('delegations', {
+  delegator: text('delegator').primaryKey(),
+  delegatee: text('delegatee').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** Signatures already used on state-changing requests (replay protection); pruned after expiry. */
+export const usedSignatures = pgTable('used_signatures', {
+  signature: text('signature').primaryKey(),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+});
+
+export const proposals = pgTable('proposals', {
+  id: text('id').primaryKey(),
+  proposer: text('proposer').notNull(),
+  modelName: text('model_name').notNull(),
+  title: text('title').notNull(),
+  description: text('description').notNull(),
+  rationale: text('rationale').notNull().default(''),
+  domain: text('domain').notNull(),
+  labels: jsonb('labels').$type<string[]>().notNull(),
+  datanetSpec: jsonb('datanet_spec').notNull(),
+  params: jsonb('params').notNull(),
+  stake: numeric('stake', { precision: 38, scale: 0 }).notNull(),
+  workflowId: text('workflow_id').notNull(),
+  stage: text('stage').notNull().default('proposed'),
+  /** Terminal status: running | passed | expired | rejected | vetoed | withdrawn | cancelled | failed | serving */
+  status: text('status').notNull().default('running'),
+  statusReason: text('status_reason'),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+export const votes = pgTable(
+  'votes',
+  {
+    proposalId: text('proposal_id').notNull(),
+    voter: text('voter').notNull(),
+    option: text('option').notNull(),
+    power: numeric('power', { precision: 38, scale: 0 }).notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.proposalId, t.voter] })],
+);
+
+export const tallies = pgTable('tallies', {
+  proposalId: text('proposal_id').primaryKey(),
+  yes: numeric('yes', { precision: 38, scale: 0 }).notNull(),
+  no: numeric('no', { precision: 38, scale: 0 }).notNull(),
+  abstain: numeric('abstain', { precision: 38, scale: 0 }).notNull(),
+  veto: numeric('veto', { precision: 38, scale: 0 }).notNull(),
+  totalPower: numeric('total_power', { precision: 38, scale: 0 }).notNull(),
+  outcome: text('outcome').notNull(),
+  closedEarly: boolean('closed_early').notNull().default(false),
+  closedAt: timestamp('closed_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+export const datanets = pgTable('datanets', {
+  id: text('id').primaryKey(),
+  proposalId: text('proposal_id').notNull(),
+  spec: jsonb('spec').notNull(),
+  status: text('status').notNull().default('open'),
+  targetCount: integer('target_count').notNull(),
+  closesAt: timestamp('closes_at', { withTimezone: true }),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+export const contributions = pgTable(
+  'contributions',
+  {
+    datanetId: text('datanet_id').notNull(),
+    hash: text('hash').notNull(),
+    contributor: text('contributor').notNull(),
+    signature: text('signature').notNull(),
+    size: integer('size').notNull(),
+    s3Key: text('s3_key').notNull(),
+    /** Sequence within the datanet, so scoring batches page by a stable integer cursor. */
+    seq: bigserial('seq', { mode: 'number' }).notNull(),
+    status: text('status').notNull().default('pending'),
+    quality: doublePrecision('quality'),
+    relevance: doublePrecision('relevance'),
+    reasons: jsonb('reasons').$type<string[]>(),
+    duplicateOf: text('duplicate_of'),
+    /** Low byte of each MinHash permutation (b-bit MinHash): enough to confirm an LSH candidate. */
+    sketch: bytea('sketch'),
+    label: text('label'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.datanetId, t.hash] }), index('contributions_seq_idx').on(t.datanetId, t.seq), index('contributions_contributor_idx').on(t.contributor)],
+);
+
+/**
+ * LSH band keys of records that passed scoring, each owned by the earliest (lowest seq) record with
+ * that band: after the scoring pass every owner is final, so the dedupe pass is deterministic.
+ */
+export const lshBands = pgTable(
+  'lsh_bands',
+  {
+    datanetId: text('datanet_id').notNull(),
+    band: bigint('band', { mode: 'number' }).notNull(),
+    seq: bigint('seq', { mode: 'number' }).notNull(),
+    hash: text('hash').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.datanetId, t.band] })],
+);
+
+export const datasetVersions = pgTable('dataset_versions', {
+  id: text('id').primaryKey(),
+  datanetId: text('datanet_id').notNull(),
+  proposalId: text('proposal_id').notNull(),
+  manifestKey: text('manifest_key').notNull(),
+  merkleRoot: text('merkle_root').notNull(),
+  recordCount: integer('record_count').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+export const attributionWeights = pgTable(
+  'attribution_weights',
+  {
+    datasetVersionId: text('dataset_version_id').notNull(),
+    contributor: text('contributor').notNull(),
+    rawScore: doublePrecision('raw_score').notNull(),
+    weight: doublePrecision('weight').notNull(),
+    accepted: integer('accepted').notNull(),
+    rejected: integer('rejected').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.datasetVersionId, t.contributor] })],
+);
+
+export const trainingRuns = pgTable('training_runs', {
+  id: text('id').primaryKey(),
+  proposalId: text('proposal_id').notNull(),
+  kind: text('kind').notNull(),
+  trainer: text('trainer').notNull(),
+  status: text('status').notNull(),
+  artifactKey: text('artifact_key'),
+  sha256: text('sha256'),
+  metrics: jsonb('metrics'),
+  steps: integer('steps'),
+  resumedFromStep: integer('resumed_from_step'),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  finishedAt: timestamp('finished_at', { withTimezone: true }),
+});
+
+export const reviewTasks = pgTable(
+  'review_tasks',
+  {
+    id: text('id').primaryKey(),
+    proposalId: text('proposal_id').notNull(),
+    round: integer('round').notNull(),
+    workflowId: text('workflow_id').notNull(),
+    prompt: text('prompt').notNull(),
+    candidates: jsonb('candidates').$type<string[]>().notNull(),
+    requiredAnswers: integer('required_answers').notNull(),
+    status: text('status').notNull().default('open'),
+    consensus: text('consensus'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('review_tasks_status_idx').on(t.status)],
+);
+
+export const reviewAnswers = pgTable(
+  'review_answers',
+  {
+    taskId: text('task_id').notNull(),
+    reviewer: text('reviewer').notNull(),
+    choice: text('choice').notNull(),
+    weight: numeric('weight', { precision: 38, scale: 0 }).notNull(),
+    agreed: boolean('agreed'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.taskId, t.reviewer] })],
+);
+
+export const rlhfRounds = pgTable(
+  'rlhf_rounds',
+  {
+    proposalId: text('proposal_id').notNull(),
+    round: integer('round').notNull(),
+    status: text('status').notNull(),
+    artifactKey: text('artifact_key'),
+    metrics: jsonb('metrics'),
+    summary: jsonb('summary'),
+  },
+  (t) => [primaryKey({ columns: [t.proposalId, t.round] })],
+);
+
+export const models = pgTable('models', {
+  name: text('name').primaryKey(),
+  developer: text('developer').notNull(),
+  proposalId: text('proposal_id').notNull(),
+  productionVersion: integer('production_version'),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+export const modelVersions = pgTable(
+  'model_versions',
+  {
+    modelName: text('model_name').notNull(),
+    version: integer('version').notNull(),
+    proposalId: text('proposal_id').notNull(),
+    prefix: text('prefix').notNull(),
+    artifactKey: text('artifact_key').notNull(),
+    sha256: text('sha256').notNull(),
+    datasetVersionId: text('dataset_version_id').notNull(),
+    merkleRoot: text('merkle_root').notNull(),
+    lineage: jsonb('lineage').notNull(),
+    metrics: jsonb('metrics').notNull(),
+    status: text('status').notNull().default('candidate'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.modelName, t.version] })],
+);
+
+export const apiKeys = pgTable('api_keys', {
+  id: text('id').primaryKey(),
+  keyHash: text('key_hash').notNull().unique(),
+  owner: text('owner').notNull(),
+  revoked: boolean('revoked').notNull().default(false),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+export const inferenceCalls = pgTable(
+  'inference_calls',
+  {
+    id: text('id').primaryKey(),
+    modelName: text('model_name').notNull(),
+    version: integer('version').notNull(),
+    apiKeyId: text('api_key_id').notNull(),
+    payer: text('payer').notNull(),
+    fee: numeric('fee', { precision: 38, scale: 0 }).notNull(),
+    attribution: jsonb('attribution').notNull(),
+    settled: boolean('settled').notNull().default(false),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('inference_calls_unsettled_idx').on(t.settled)],
+);
+
+
+

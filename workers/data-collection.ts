@@ -1,0 +1,4 @@
+// Worker for the data-collection task queue.
+import { runWorkerMain } from './runtime.js';
+
+await runWorkerMain(['data']);

@@ -1,0 +1,4 @@
+// Worker for the lifecycle task queue.
+import { runWorkerMain } from './runtime.js';
+
+await runWorkerMain(['lifecycle']);

@@ -1,0 +1,96 @@
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker, Runtime, DefaultLogger, type WorkerOptions } from '@temporalio/worker';
+import { loadConfig, TASK_QUEUES, type CommonsConfig } from '../infra/config.js';
+import { connectDb, migrateDb } from '../db/client.js';
+import { S3ArtifactStore } from '../activities/artifacts/s3-store.js';
+import { Ledger } from '../activities/ledger/ledger.js';
+import { EmbeddedTrainer } from '../activities/training/embedded/embedded-trainer.js';
+import { ExternalCommandTrainer } from '../activities/training/external/external-trainer.js';
+import type { ActivityDeps } from '../activities/deps.js';
+import type { Trainer } from '../activities/training/trainer.js';
+import { createLifecycleActivities } from '../activities/lifecycle/activities.js';
+import { createDataActivities } from '../activities/data/activities.js';
+import { createTrainingActivities } from '../activities/training/activities.js';
+
+export type WorkerKind = keyof typeof TASK_QUEUES;
+
+export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+let runtimeInstalled = false;
+function installRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  // Structured JSON logs from the SDK, at warn by default (COMMONS_LOG_LEVEL to change).
+  const level = (process.env.COMMONS_LOG_LEVEL ?? 'WARN').toUpperCase() as 'WARN';
+  Runtime.install({
+    logger: new DefaultLogger(level, (entry) => {
+      process.stderr.write(JSON.stringify({ level: entry.level, time: Number(entry.timestampNanos / 1_000_000n), msg: entry.message, ...entry.meta }) + '\n');
+    }),
+  });
+}
+
+/** Trainers this process offers: the embedded one always, the external command when configured. */
+function trainersFromEnv(): Record<string, Trainer> {
+  const trainers: Record<string, Trainer> = { embedded: new EmbeddedTrainer() };
+  if (process.env.COMMONS_TRAINER_COMMAND) {
+    trainers.external = new ExternalCommandTrainer({ command: process.env.COMMONS_TRAINER_COMMAND, args: (process.env.COMMONS_TRAINER_ARGS ?? '').split(' ').filter(Boolean) });
+  }
+  return trainers;
+}
+
+export interface RunningWorkers {
+  workers: Worker[];
+  run: Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Creates workers for the given task queues in this process, sharing one connection, one Postgres
+ * pool and one S3 client. Production runs one kind per process (workers/<kind>.ts); tests and the
+ * demo run all four here.
+ */
+export async function startWorkers(kinds: WorkerKind[], cfg: CommonsConfig = loadConfig(), extra: Partial<WorkerOptions> = {}): Promise<RunningWorkers> {
+  installRuntime();
+  await migrateDb(cfg.databaseUrl);
+  const connection = await NativeConnection.connect({ address: cfg.temporal.address });
+  const dbh = connectDb(cfg.databaseUrl, { max: 20 });
+  const deps: ActivityDeps = { db: dbh.db, sql: dbh.sql, store: S3ArtifactStore.fromConfig(cfg.s3), ledger: new Ledger(dbh.sql), trainers: trainersFromEnv() };
+  const workers: Worker[] = [];
+  for (const kind of kinds) {
+    const base = { connection, namespace: cfg.temporal.namespace, taskQueue: TASK_QUEUES[kind], ...extra };
+    switch (kind) {
+      case 'lifecycle':
+        workers.push(await Worker.create({ ...base, workflowsPath, activities: createLifecycleActivities(deps) }));
+        break;
+      case 'data':
+        workers.push(await Worker.create({ ...base, activities: createDataActivities(deps), maxConcurrentActivityTaskExecutions: 8 }));
+        break;
+      case 'training':
+      case 'rlhf':
+        // GPU queues: one job at a time per worker process (the model owns the device).
+        workers.push(await Worker.create({ ...base, activities: createTrainingActivities(deps), maxConcurrentActivityTaskExecutions: 1 }));
+        break;
+    }
+  }
+  const run = Promise.all(workers.map((w) => w.run())).then(() => undefined);
+  return {
+    workers,
+    run,
+    async shutdown() {
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+      await run.catch(() => {});
+      await dbh.close();
+      await connection.close();
+    },
+  };
+}
+
+/** Entry point body for workers/<kind>.ts: run until SIGINT/SIGTERM. */
+export async function runWorkerMain(kinds: WorkerKind[]): Promise<void> {
+  const w = await startWorkers(kinds);
+  console.log(JSON.stringify({ level: 'INFO', msg: 'workers running', taskQueues: kinds.map((k) => TASK_QUEUES[k]) }));
+  const stop = () => void w.shutdown();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  await w.run;
+}

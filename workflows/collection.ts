@@ -1,0 +1,120 @@
+import { condition, continueAsNew, setHandler, setCurrentDetails } from '@temporalio/workflow';
+import { closeWindowSignal, collectionProgressQuery } from './definitions.js';
+import { data } from './activity-proxies.js';
+import type { CollectionState, DatanetSpecInput, LifecycleParams } from './types.js';
+
+export interface CollectionInput {
+  proposalId: string;
+  datanetId: string;
+  modelName: string;
+  domain: string;
+  description: string;
+  labels: string[];
+  spec: DatanetSpecInput;
+  params: LifecycleParams['collection'];
+  /** Carried across continue-as-new. */
+  progress?: CollectionProgress;
+}
+
+export interface CollectionProgress {
+  phase: 'window' | 'scoring' | 'dedupe' | 'done';
+  /** First seq of the Datanet: batches start here in both passes, so they cover the same ranges. */
+  firstSeq: number;
+  windowClosesAt?: number;
+  /** Scoring: records with seq <= cursor have been scored. */
+  cursor: number;
+  maxSeq: number;
+  received: number;
+  scored: number;
+  accepted: number;
+}
+
+export interface CollectionResult extends Required<Pick<CollectionState, 'datanetId' | 'datasetVersionId' | 'merkleRoot' | 'manifestKey'>> {
+  received: number;
+  accepted: number;
+  contributors: number;
+}
+
+/**
+ * The Datanet round: keeps the window open until its deadline or target count, then fans scoring
+ * out over the contributions in seq-ordered batches (bounded parallelism) on the data-collection
+ * queue, continuing as new every `batchesPerRun` batches so history stays small at any size.
+ */
+export async function collectionWorkflow(input: CollectionInput): Promise<CollectionResult> {
+  const p = input.params;
+  const progress: CollectionProgress = input.progress ?? { phase: 'window', firstSeq: 1, cursor: 0, maxSeq: 0, received: 0, scored: 0, accepted: 0 };
+  let closeRequested = false;
+  setHandler(closeWindowSignal, () => {
+    closeRequested = true;
+  });
+  setHandler(collectionProgressQuery, () => ({ ...progress, targetCount: p.targetCount }));
+
+  if (progress.phase === 'window') {
+    if (progress.windowClosesAt === undefined) {
+      progress.windowClosesAt = Date.now() + p.windowMs;
+      await data.openDatanet({ proposalId: input.proposalId, datanetId: input.datanetId, spec: input.spec, targetCount: p.targetCount, closesAt: progress.windowClosesAt });
+    }
+    // Poll the count rather than signal per contribution: a million signals would swamp history.
+    for (let polls = 0; ; polls++) {
+      progress.received = await data.countContributions({ datanetId: input.datanetId });
+      setCurrentDetails(`Datanet ${input.datanetId}: ${progress.received}/${p.targetCount} contributions`);
+      if (closeRequested || progress.received >= p.targetCount || Date.now() >= progress.windowClosesAt) break;
+      const wait = Math.min(p.pollIntervalMs, progress.windowClosesAt - Date.now());
+      await condition(() => closeRequested, Math.max(1, wait));
+      if (polls > 500) await continueAsNew<typeof collectionWorkflow>({ ...input, progress });
+    }
+    const range = await data.closeDatanet({ datanetId: input.datanetId });
+    progress.phase = 'scoring';
+    progress.received = range.count;
+    progress.maxSeq = range.maxSeq;
+    progress.firstSeq = range.minSeq;
+    progress.cursor = range.minSeq - 1;
+  }
+
+  // Two fan-out passes over the same seq-aligned batches: score (schema, quality, relevance, LSH
+  // band claims), then dedupe once every band owner is final. Each batch is idempotent.
+  let batchesThisRun = 0;
+  while (progress.phase !== 'done') {
+    if (progress.cursor >= progress.maxSeq) {
+      if (progress.phase === 'scoring') {
+        progress.phase = 'dedupe';
+        progress.cursor = progress.firstSeq - 1;
+        progress.accepted = 0;
+        continue;
+      }
+      progress.phase = 'done';
+      break;
+    }
+    const wave: Promise<number>[] = [];
+    for (let i = 0; i < p.parallelism && progress.cursor < progress.maxSeq; i++) {
+      const fromSeq = progress.cursor + 1;
+      const toSeq = Math.min(progress.maxSeq, progress.cursor + p.batchSize);
+      progress.cursor = toSeq;
+      wave.push(
+        progress.phase === 'scoring'
+          ? data
+              .scoreBatch({ datanetId: input.datanetId, fromSeq, toSeq, spec: input.spec, domain: input.domain, description: input.description, labels: input.labels, keywords: p.keywords, minQuality: p.minQuality, minRelevance: p.minRelevance })
+              .then((r) => {
+                progress.scored += r.scored;
+                return r.accepted;
+              })
+          : data.dedupeBatch({ datanetId: input.datanetId, fromSeq }).then((r) => r.accepted),
+      );
+    }
+    for (const accepted of await Promise.all(wave)) progress.accepted += accepted;
+    batchesThisRun += wave.length;
+    setCurrentDetails(`${progress.phase} ${input.datanetId}: ${progress.scored}/${progress.received} scored, ${progress.accepted} passing`);
+    if (batchesThisRun >= p.batchesPerRun) await continueAsNew<typeof collectionWorkflow>({ ...input, progress });
+  }
+
+  const dataset = await data.buildDataset({ proposalId: input.proposalId, datanetId: input.datanetId });
+  return {
+    datanetId: input.datanetId,
+    datasetVersionId: dataset.datasetVersionId,
+    merkleRoot: dataset.merkleRoot,
+    manifestKey: dataset.manifestKey,
+    received: progress.received,
+    accepted: dataset.recordCount,
+    contributors: dataset.contributors,
+  };
+}

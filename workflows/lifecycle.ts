@@ -1,0 +1,205 @@
+import {
+
+  CancellationScope,
+  executeChild,
+  isCancellation,
+  setCurrentDetails,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+  condition,
+  allHandlersFinished,
+  ParentClosePolicy,
+} from '@temporalio/workflow';
+import { statusQuery } from './definitions.js';
+import { lifecycle, trainingActivities } from './activity-proxies.js';
+import { runGovernance } from './stages/governance.js';
+import { collectionWorkflow } from './collection.js';
+import { rlhfRoundWorkflow } from './rlhf-round.js';
+import { LifecycleStageKey, ModelNameKey, ProposalIdKey, DomainKey } from './search-attributes.js';
+import type { LifecycleInput, LifecycleStatus, LifecycleStatusView, Stage, EvalMetrics } from './types.js';
+
+/**
+ * One model's whole life, `lifecycle-<proposalId>`: proposed → governance → data-collection →
+ * training → rlhf → deployment → serving. Every side effect is an activity; cancellation at any
+ * stage runs the compensations (escrow refunded, Datanet and review tasks closed).
+ */
+export async function lifecycleWorkflow(input: LifecycleInput): Promise<LifecycleStatusView> {
+  const state: LifecycleStatusView = {
+    proposalId: input.proposalId,
+    modelName: input.modelName,
+    stage: 'proposed',
+    status: 'running',
+    governance: {},
+    collection: {},
+    training: {},
+    rlhf: { round: 0, rounds: [] },
+    deployment: {},
+    history: [],
+  };
+  setHandler(statusQuery, () => state);
+  upsertSearchAttributes([
+    { key: ProposalIdKey, value: input.proposalId },
+    { key: ModelNameKey, value: input.modelName },
+    { key: DomainKey, value: input.domain },
+  ]);
+
+  const enter = async (stage: Stage, details: string) => {
+    state.stage = stage;
+    state.history.push({ stage, at: Date.now() });
+    upsertSearchAttributes([{ key: LifecycleStageKey, value: stage }]);
+    upsertMemo({ summary: `${input.modelName}: ${stage}`, stage, status: state.status });
+    setCurrentDetails(`**${stage}** — ${details}`);
+    await lifecycle.recordStage({ proposalId: input.proposalId, stage, status: state.status });
+  };
+  const finish = async (status: LifecycleStatus, reason: string) => {
+    state.status = status;
+    state.reason = reason;
+    upsertMemo({ summary: `${input.modelName}: ${state.stage} (${status})`, stage: state.stage, status, reason });
+    setCurrentDetails(`**${state.stage}** — ${status}: ${reason}`);
+    await lifecycle.recordStage({ proposalId: input.proposalId, stage: state.stage, status, reason });
+    await condition(allHandlersFinished);
+    return state;
+  };
+
+  try {
+    await enter('proposed', `stake ${input.params.stake} OPEN in escrow`);
+    await lifecycle.escrowStake({ proposalId: input.proposalId, proposer: input.proposer, amount: input.params.stake });
+
+    // Governance
+    await enter('governance', 'governors vote with their snapshotted gOPEN power');
+    const gov = await runGovernance(input, state.governance);
+    if (gov.kind === 'withdrawn') {
+      await lifecycle.refundStake({ proposalId: input.proposalId, reason: 'withdrawn by the proposer' });
+      return await finish('withdrawn', 'withdrawn by the proposer before governance closed');
+    }
+    if (gov.outcome === 'vetoed') {
+      await lifecycle.slashStake({ proposalId: input.proposalId, reason: 'vetoed' });
+      return await finish('vetoed', 'vetoed by governors: stake slashed to the treasury');
+    }
+    if (gov.outcome !== 'passed') {
+      await lifecycle.refundStake({ proposalId: input.proposalId, reason: gov.outcome });
+      return await finish(gov.outcome, gov.outcome === 'expired' ? 'turnout below quorum: stake refunded' : 'rejected by governors: stake refunded');
+    }
+
+    // Data collection (child workflow; its activities run on the data-collection queue)
+    await enter('data-collection', 'Datanet open for contributions');
+    const datanetId = input.proposalId;
+    state.collection.datanetId = datanetId;
+    const collected = await executeChild(collectionWorkflow, {
+      workflowId: `collection-${input.proposalId}`,
+      args: [{ proposalId: input.proposalId, datanetId, modelName: input.modelName, domain: input.domain, description: input.description, labels: input.labels, spec: input.datanetSpec, params: input.params.collection }],
+      parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+      typedSearchAttributes: [
+        { key: ProposalIdKey, value: input.proposalId },
+        { key: ModelNameKey, value: input.modelName },
+        { key: LifecycleStageKey, value: 'data-collection' },
+      ],
+      memo: { summary: `Datanet for ${input.modelName}` },
+    });
+    Object.assign(state.collection, collected);
+    if (collected.accepted < input.params.collection.minAcceptedRecords) {
+      await lifecycle.refundStake({ proposalId: input.proposalId, reason: 'not enough accepted data' });
+      return await finish('failed-gate', `only ${collected.accepted} records accepted, ${input.params.collection.minAcceptedRecords} needed: stake refunded`);
+    }
+
+    // Training on the gpu-training queue
+    await enter('training', `fine-tuning on ${collected.accepted} accepted records`);
+    const t = input.params.training;
+    const trained = await trainingActivities(t.heartbeatTimeoutMs).trainModel({
+      proposalId: input.proposalId,
+      trainer: t.trainer,
+      job: {
+        jobId: `${input.proposalId}-train`,
+        modelName: input.modelName,
+        labels: input.labels,
+        baseArtifactKey: t.baseArtifactKey,
+        datasetManifestKey: collected.manifestKey,
+        evalFraction: t.evalFraction,
+        hyperparams: t.hyperparams,
+        outputPrefix: `staging/${input.proposalId}/train`,
+      },
+    });
+    state.training = { runId: trained.runId, artifactKey: trained.artifactKey, sha256: trained.sha256, metrics: trained.metrics, resumedFromStep: trained.resumedFromStep };
+
+    // RLHF rounds, each a child workflow
+    await enter('rlhf', `${input.params.rlhf.rounds} review round(s)`);
+    let policy = trained.artifactKey;
+    let metrics: EvalMetrics = trained.metrics;
+    for (let round = 1; round <= input.params.rlhf.rounds; round++) {
+      state.rlhf.round = round;
+      setCurrentDetails(`**rlhf** — round ${round}/${input.params.rlhf.rounds}`);
+      const summary = await executeChild(rlhfRoundWorkflow, {
+        workflowId: `rlhf-${input.proposalId}-r${round}`,
+        args: [{ proposalId: input.proposalId, modelName: input.modelName, round, policyArtifactKey: policy, policyMetrics: metrics, referenceArtifactKey: trained.artifactKey, evalManifestKey: trained.evalManifestKey, params: input.params.rlhf, hyperparams: t.hyperparams, heartbeatTimeoutMs: t.heartbeatTimeoutMs }],
+        parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+        typedSearchAttributes: [
+          { key: ProposalIdKey, value: input.proposalId },
+          { key: ModelNameKey, value: input.modelName },
+          { key: LifecycleStageKey, value: 'rlhf' },
+        ],
+        memo: { summary: `RLHF round ${round} for ${input.modelName}` },
+      });
+      state.rlhf.rounds.push(summary);
+      policy = summary.artifactKey;
+      metrics = summary.metrics;
+    }
+
+    // Deployment: evaluation gate, immutable promotion, registration
+    await enter('deployment', 'evaluation gate and promotion');
+    const d = input.params.deployment;
+    const production = await lifecycle.productionMetrics({ modelName: input.modelName });
+    const gate = evaluateGate(metrics, d, production?.metrics);
+    state.deployment.gate = gate;
+    if (!gate.passed) {
+      await lifecycle.refundStake({ proposalId: input.proposalId, reason: 'evaluation gate failed' });
+      return await finish('failed-gate', `evaluation gate failed: ${gate.reason}`);
+    }
+    const promoted = await lifecycle.promoteModel({
+      proposalId: input.proposalId,
+      modelName: input.modelName,
+      developer: input.proposer,
+      stagingArtifactKey: policy,
+      datasetVersionId: collected.datasetVersionId,
+      merkleRoot: collected.merkleRoot,
+      metrics,
+      lineage: { proposalId: input.proposalId, datasetVersionId: collected.datasetVersionId, trainingRunId: trained.runId, rlhfRounds: state.rlhf.rounds.map((r) => r.round), workflowId: workflowInfo().workflowId },
+    });
+    state.deployment.version = promoted.version;
+    state.deployment.prefix = promoted.prefix;
+    await lifecycle.releaseStake({ proposalId: input.proposalId });
+
+    // Serving: the API answers inference from the promoted version; settle the contributor reward pool.
+    await enter('serving', `version ${promoted.version} in production`);
+    await lifecycle.settleRewards({ proposalId: input.proposalId, modelName: input.modelName, datasetVersionId: collected.datasetVersionId, amount: input.params.serving.rewardPool });
+    return await finish('serving', `version ${promoted.version} serving at /v1/models/${input.modelName}/infer`);
+  } catch (err) {
+    if (isCancellation(err)) {
+      // Compensations must run even though the workflow is being cancelled.
+      await CancellationScope.nonCancellable(async () => {
+        await lifecycle.compensate({ proposalId: input.proposalId, reason: 'lifecycle cancelled' });
+        state.status = 'cancelled';
+        state.reason = 'cancelled: escrow refunded, open Datanet and review tasks closed';
+        upsertMemo({ summary: `${input.modelName}: ${state.stage} (cancelled)`, status: 'cancelled' });
+        await lifecycle.recordStage({ proposalId: input.proposalId, stage: state.stage, status: 'cancelled', reason: state.reason });
+      });
+    }
+    throw err;
+  }
+}
+
+/** Pure gate: absolute thresholds, then no worse than production by more than maxRegression. */
+export function evaluateGate(
+  m: EvalMetrics,
+  d: { minAccuracy: number; minMacroF1: number; maxRegression: number },
+  production?: EvalMetrics,
+): { passed: boolean; reason: string } {
+  if (m.accuracy < d.minAccuracy) return { passed: false, reason: `accuracy ${m.accuracy.toFixed(3)} below ${d.minAccuracy}` };
+  if (m.macroF1 < d.minMacroF1) return { passed: false, reason: `macro-F1 ${m.macroF1.toFixed(3)} below ${d.minMacroF1}` };
+  if (production && m.accuracy < production.accuracy - d.maxRegression) {
+    return { passed: false, reason: `accuracy ${m.accuracy.toFixed(3)} regresses more than ${d.maxRegression} from production ${production.accuracy.toFixed(3)}` };
+  }
+  return { passed: true, reason: production ? `meets thresholds and production (${production.accuracy.toFixed(3)})` : 'meets thresholds (no production version yet)' };
+}
+

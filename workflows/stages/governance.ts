@@ -1,0 +1,78 @@
+import { condition, setHandler } from '@temporalio/workflow';
+import { voteUpdate, withdrawUpdate, tallyQuery } from '../definitions.js';
+import { decidedEarly, outcome as decideOutcome, tally as computeTally, validateVote, type Outcome, type PowerSnapshot, type VoteOption } from '../governance/tally.js';
+import { lifecycle } from '../activity-proxies.js';
+import type { GovernanceState, LifecycleInput } from '../types.js';
+
+export type GovernanceResult = { kind: 'outcome'; outcome: Outcome } | { kind: 'withdrawn' };
+
+/**
+ * Opens voting with a snapshot of gOPEN power, accepts votes as Updates (validated before they
+ * reach history), and closes at the deadline or as soon as the remaining power cannot change
+ * the outcome. Votes and the tally are persisted through activities.
+ */
+export async function runGovernance(input: LifecycleInput, state: GovernanceState): Promise<GovernanceResult> {
+  const params = input.params.governance;
+  let snapshot: PowerSnapshot | undefined;
+  const votes: Record<string, VoteOption> = {};
+  let closed = false;
+  let withdrawn = false;
+  let pendingRecords = 0;
+
+  setHandler(
+    voteUpdate,
+    async ({ voter, option }) => {
+      votes[voter] = option; // claimed before the await so a concurrent duplicate is refused
+      pendingRecords++;
+      try {
+        await lifecycle.recordVote({ proposalId: input.proposalId, voter, option, power: snapshot![voter] });
+      } finally {
+        pendingRecords--;
+      }
+      state.tally = computeTally(snapshot!, votes);
+      return { accepted: true as const, tally: state.tally };
+    },
+    {
+      validator: ({ voter, option }) => {
+        if (!snapshot) throw new Error('voting has not opened yet');
+        const v = validateVote({ snapshot, votes, voter, option, closed });
+        if (!v.ok) throw new Error(v.reason);
+      },
+    },
+  );
+  setHandler(
+    withdrawUpdate,
+    async () => {
+      withdrawn = true;
+      return { withdrawn: true as const };
+    },
+    {
+      validator: ({ requester }) => {
+        if (requester !== input.proposer) throw new Error('only the proposer may withdraw the proposal');
+        if (closed) throw new Error('governance has closed; the proposal can no longer be withdrawn');
+      },
+    },
+  );
+  setHandler(tallyQuery, () => ({ tally: state.tally, outcome: state.outcome, open: !closed && !!snapshot }));
+
+  const snap = await lifecycle.snapshotVotingPower({ proposalId: input.proposalId });
+  snapshot = snap.snapshot;
+  state.opensAt = Date.now();
+  state.closesAt = state.opensAt + params.votingPeriodMs;
+  state.snapshotTotal = snap.total;
+  state.voters = Object.keys(snapshot).length;
+  state.tally = computeTally(snapshot, votes);
+
+  const early = () => pendingRecords === 0 && Object.keys(votes).length > 0 && decidedEarly(snapshot!, votes, params) !== null;
+  await condition(() => withdrawn || early(), params.votingPeriodMs);
+  closed = true;
+  await condition(() => pendingRecords === 0);
+  if (withdrawn) return { kind: 'withdrawn' };
+
+  state.tally = computeTally(snapshot, votes);
+  const early2 = decidedEarly(snapshot, votes, params);
+  state.closedEarly = early2 !== null && Date.now() < state.closesAt;
+  state.outcome = state.closedEarly ? early2! : decideOutcome(state.tally, params);
+  await lifecycle.recordTally({ proposalId: input.proposalId, tally: state.tally, outcome: state.outcome, closedEarly: state.closedEarly });
+  return { kind: 'outcome', outcome: state.outcome };
+}
