@@ -1,0 +1,224 @@
+// Signed HTTP requests: every state-changing call carries who, when and a signature over
+// method, path, timestamp and body hash, so neither a proxy nor a replayer can alter or reuse it.
+import { createHash } from 'node:crypto';
+import { addressFromPublicKey, decodeSignature, sign, verify, type KeyPair } from './keys.js';
+
+export const SIGNATURE_VERSION = 'COMMONS-V1';
+export const DEFAULT_MAX_SKEW_MS = 5 * 60_000;
+
+export const HEADER_ADDRESS = 'x-commons-address';
+export const HEADER_PUBLIC_KEY = 'x-commons-public-key';
+export const HEADER_TIMESTAMP = 'x-commons-timestamp';
+export const HEADER_SIGNATURE = 'x-commons-signature';
+
+// A type alias (not an interface) so it is assignable to HeaderBag and to fetch's HeadersInit.
+export type SignatureHeaders = {
+  'x-commons-address': string;
+  'x-commons-public-key': string;
+  'x-commons-timestamp': string;
+  'x-commons-signature': string;
+};
+
+/** Same shape as Node's IncomingHttpHeaders, so Fastify's request.headers fits. */
+export type HeaderBag = Record<string, string | string[] | undefined>;
+
+export function sha256Hex(body: string | Buffer | undefined): string {
+  return createHash('sha256')
+    .update(body ?? '')
+    .digest('hex');
+}
+
+/** The exact bytes that get signed. `path` includes the query string, as sent. */
+export function canonicalMessage(method: string, path: string, timestamp: number | string, body?: string | Buffer): string {
+  return `${SIGNATURE_VERSION}\n${method.toUpperCase()}\n${path}\n${timestamp}\n${sha256Hex(body)}`;
+}
+
+export function signRequest(opts: {
+  method: string;
+  path: string;
+  body?: string | Buffer;
+  keys: KeyPair;
+  now?: number;
+}): SignatureHeaders {
+  const timestamp = Math.trunc(opts.now ?? Date.now());
+  const message = canonicalMessage(opts.method, opts.path, timestamp, opts.body);
+  return {
+    'x-commons-address': opts.keys.address,
+    'x-commons-public-key': opts.keys.publicKey,
+    'x-commons-timestamp': String(timestamp),
+    'x-commons-signature': sign(opts.keys.privateKey, message),
+  };
+}
+
+export type SignatureCheck =
+  | {
+      ok: true;
+      address: string;
+      publicKey: string;
+      signature: string;
+      timestamp: number;
+      /** After this instant the request is stale anyway: how long a replay guard must remember it. */
+      expiresAt: number;
+    }
+  | { ok: false; status: 401; reason: string };
+
+function header(headers: HeaderBag, name: string): string | undefined {
+  let value = headers[name];
+  if (value === undefined) {
+    // Node lower-cases header names; plain objects built by hand may not.
+    const key = Object.keys(headers).find((k) => k.toLowerCase() === name);
+    value = key === undefined ? undefined : headers[key];
+  }
+  if (Array.isArray(value)) return value.length === 1 ? value[0] : undefined;
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function refuse(reason: string): SignatureCheck {
+  return { ok: false, status: 401, reason };
+}
+
+export function verifyRequestSignature(opts: {
+  method: string;
+  path: string;
+  headers: HeaderBag;
+  rawBody?: string | Buffer;
+  now: number;
+  maxSkewMs?: number;
+}): SignatureCheck {
+  const maxSkewMs = opts.maxSkewMs ?? DEFAULT_MAX_SKEW_MS;
+  const address = header(opts.headers, HEADER_ADDRESS);
+  const publicKey = header(opts.headers, HEADER_PUBLIC_KEY);
+  const timestampText = header(opts.headers, HEADER_TIMESTAMP);
+  const signature = header(opts.headers, HEADER_SIGNATURE);
+
+  const missing = [
+    [HEADER_ADDRESS, address],
+    [HEADER_PUBLIC_KEY, publicKey],
+    [HEADER_TIMESTAMP, timestampText],
+    [HEADER_SIGNATURE, signature],
+  ]
+    .filter(([, v]) => v === undefined)
+    .map(([k]) => k);
+  if (missing.length > 0 || !address || !publicKey || !timestampText || !signature) {
+    return refuse(`missing signature header(s): ${missing.join(', ')}`);
+  }
+
+  if (!/^[0-9a-fA-F]{64}$/.test(publicKey)) {
+    return refuse(`malformed ${HEADER_PUBLIC_KEY}: expected 64 hex characters`);
+  }
+  if (addressFromPublicKey(publicKey) !== address) {
+    return refuse(`${HEADER_ADDRESS} does not match ${HEADER_PUBLIC_KEY}`);
+  }
+
+  if (!/^\d{1,15}$/.test(timestampText)) {
+    return refuse(`malformed ${HEADER_TIMESTAMP}: expected integer milliseconds since the epoch`);
+  }
+  const timestamp = Number(timestampText);
+  const skew = opts.now - timestamp;
+  if (skew > maxSkewMs) {
+    return refuse(`stale request: timestamp is ${skew} ms old, more than the allowed ${maxSkewMs} ms`);
+  }
+  if (-skew > maxSkewMs) {
+    return refuse(`stale request: timestamp is ${-skew} ms in the future, more than the allowed ${maxSkewMs} ms`);
+  }
+
+  if (!decodeSignature(signature)) {
+    return refuse(`malformed ${HEADER_SIGNATURE}: expected base64 of a 64-byte Ed25519 signature`);
+  }
+  const message = canonicalMessage(opts.method, opts.path, timestampText, opts.rawBody);
+  if (!verify(publicKey, message, signature)) {
+    return refuse('bad signature: it does not match method, path, timestamp and body');
+  }
+  return {
+    ok: true,
+    address,
+    publicKey: publicKey.toLowerCase(),
+    signature,
+    timestamp,
+    expiresAt: timestamp + maxSkewMs,
+  };
+}
+
+/** Remembers signatures already used while they could still pass the timestamp check. */
+export interface ReplayGuard {
+  /** true if first use */
+  claim(signature: string, expiresAt: number): Promise<boolean>;
+}
+
+/**
+ * In-process replay guard (single API instance, tests). Expired entries are dropped on each
+ * claim; when still over `maxEntries`, the oldest claims are evicted first. Size it above
+ * peak signed requests per skew window, or an evicted signature could be replayed.
+ */
+export class MemoryReplayGuard implements ReplayGuard {
+  private readonly seen = new Map<string, number>();
+  private readonly maxEntries: number;
+  private readonly now: () => number;
+
+  constructor(opts: { maxEntries?: number; now?: () => number } = {}) {
+    this.maxEntries = opts.maxEntries ?? 100_000;
+    this.now = opts.now ?? Date.now;
+  }
+
+  get size(): number {
+    return this.seen.size;
+  }
+
+  async claim(signature: string, expiresAt: number): Promise<boolean> {
+    const now = this.now();
+    this.purgeExpired(now);
+    const previous = this.seen.get(signature);
+    if (previous !== undefined && previous > now) return false;
+    this.seen.set(signature, expiresAt);
+    while (this.seen.size > this.maxEntries) {
+      const oldest = this.seen.keys().next().value as string;
+      this.seen.delete(oldest);
+    }
+    return true;
+  }
+
+  private purgeExpired(now: number): void {
+    for (const [sig, expiresAt] of this.seen) {
+      if (expiresAt <= now) this.seen.delete(sig);
+    }
+  }
+}
+
+/** verifyRequestSignature followed by a replay claim: what an API route needs. */
+export async function checkSignedRequest(
+  opts: Parameters<typeof verifyRequestSignature>[0] & { replayGuard: ReplayGuard },
+): Promise<SignatureCheck> {
+  const result = verifyRequestSignature(opts);
+  if (!result.ok) return result;
+  if (!(await opts.replayGuard.claim(result.signature, result.expiresAt))) {
+    return refuse('replayed request: this signature was already used');
+  }
+  return result;
+}
+
+/**
+ * Sends a signed JSON request. `path` (with its query) is appended to `baseUrl` and is what
+ * gets signed, so the server must see the same path (no path prefix in `baseUrl`).
+ */
+export async function signedFetch(
+  baseUrl: string,
+  keys: KeyPair,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: unknown }> {
+  const text = body === undefined ? undefined : JSON.stringify(body);
+  const headers: Record<string, string> = { ...signRequest({ method, path, body: text, keys }) };
+  if (text !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(baseUrl.replace(/\/+$/, '') + path, { method: method.toUpperCase(), headers, body: text });
+  const responseText = await res.text();
+  let json: unknown = null;
+  if (responseText !== '') {
+    try {
+      json = JSON.parse(responseText);
+    } catch {
+      json = responseText;
+    }
+  }
+  return { status: res.status, json };
+}
