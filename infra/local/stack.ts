@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { S3Client, CreateBucketCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
 import { freePort } from './ports.js';
@@ -39,6 +39,8 @@ export interface StackOptions {
 export async function startStack(opts: StackOptions): Promise<Stack> {
   const log = opts.log ?? (() => {});
   mkdirSync(opts.stateDir, { recursive: true });
+  // Postgres runs as an unprivileged user when we are root: it must be able to enter the state dir.
+  chmodSync(opts.stateDir, 0o755);
   const stops: (() => Promise<void>)[] = [];
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch(() => {});

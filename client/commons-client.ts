@@ -1,0 +1,120 @@
+import { signedFetch } from '../identity/request-signing.js';
+import type { KeyPair } from '../identity/keys.js';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+    what: string,
+  ) {
+    super(`${what} → ${status}: ${typeof body === 'object' && body && 'error' in body ? String((body as { error: unknown }).error) : JSON.stringify(body)}`);
+  }
+}
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/**
+ * A typed client for the Commons HTTP API: signs state-changing requests with the participant's
+ * key. Used by the CLI, the demo and the end-to-end tests.
+ */
+export class CommonsClient {
+  constructor(
+    readonly baseUrl: string,
+    readonly keys?: KeyPair,
+  ) {}
+
+  get address(): string {
+    if (!this.keys) throw new Error('this client has no key');
+    return this.keys.address;
+  }
+
+  /** Signed request; throws ApiError unless the status is 2xx. */
+  async signed<T = Json>(method: string, path: string, body?: unknown): Promise<T> {
+    if (!this.keys) throw new Error('a key is needed to sign requests (commons keys new)');
+    const r = await signedFetch(this.baseUrl, this.keys, method, path, body ?? (method === 'GET' ? undefined : {}));
+    if (r.status < 200 || r.status >= 300) throw new ApiError(r.status, r.json, `${method} ${path}`);
+    return r.json as T;
+  }
+
+  async get<T = Json>(path: string, headers: Record<string, string> = {}): Promise<T> {
+    const res = await fetch(this.baseUrl + path, { headers });
+    const body = await res.json().catch(() => null);
+    if (!res.ok) throw new ApiError(res.status, body, `GET ${path}`);
+    return body as T;
+  }
+
+  async post<T = Json>(path: string, body: unknown, headers: Record<string, string> = {}): Promise<T> {
+    const res = await fetch(this.baseUrl + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    const json = await res.json().catch(() => null);
+    if (!res.ok) throw new ApiError(res.status, json, `POST ${path}`);
+    return json as T;
+  }
+
+  register(roles: string[], displayName?: string) {
+    return this.signed('POST', '/v1/accounts', { roles, displayName });
+  }
+  faucet(asset: 'OPEN' | 'gOPEN', amount: string, address = this.address) {
+    return this.post('/v1/faucet', { address, asset, amount });
+  }
+  account(address = this.address) {
+    return this.get(`/v1/accounts/${address}`);
+  }
+  rewards(address = this.address) {
+    return this.get(`/v1/accounts/${address}/rewards`);
+  }
+  stakeAsValidator(amount: string) {
+    return this.signed('POST', '/v1/validators/stake', { amount });
+  }
+  delegate(delegatee: string) {
+    return this.signed('POST', '/v1/delegations', { delegatee });
+  }
+  propose(body: Json) {
+    return this.signed<{ proposalId: string; workflowId: string }>('POST', '/v1/proposals', body);
+  }
+  proposal(id: string) {
+    return this.get(`/v1/proposals/${id}`);
+  }
+  proposals(query = '') {
+    return this.get(`/v1/proposals${query}`);
+  }
+  tally(id: string) {
+    return this.get(`/v1/proposals/${id}/tally`);
+  }
+  vote(id: string, option: 'yes' | 'no' | 'abstain' | 'veto') {
+    return this.signed('POST', `/v1/proposals/${id}/votes`, { option });
+  }
+  withdraw(id: string) {
+    return this.signed('POST', `/v1/proposals/${id}/withdraw`, {});
+  }
+  contribute(datanetId: string, payload: Json) {
+    return this.signed('POST', `/v1/datanets/${datanetId}/contributions`, { payload });
+  }
+  contributeBatch(datanetId: string, payloads: Json[]) {
+    return this.signed('POST', `/v1/datanets/${datanetId}/contributions/batch`, { records: payloads.map((payload) => ({ payload })) });
+  }
+  datanet(id: string) {
+    return this.get(`/v1/datanets/${id}`);
+  }
+  proof(hash: string) {
+    return this.get(`/v1/contributions/${hash}/proof`);
+  }
+  reviews(reviewer?: string) {
+    return this.get(`/v1/reviews${reviewer ? `?reviewer=${reviewer}` : ''}`);
+  }
+  answerReview(taskId: string, choice: string) {
+    return this.signed('POST', `/v1/reviews/${encodeURIComponent(taskId)}`, { choice });
+  }
+  issueApiKey(label?: string) {
+    return this.signed<{ id: string; apiKey: string }>('POST', '/v1/api-keys', { label });
+  }
+  model(name: string) {
+    return this.get(`/v1/models/${name}`);
+  }
+  rollback(name: string, version: number) {
+    return this.signed('POST', `/v1/models/${name}/rollback`, { version });
+  }
+  infer(name: string, input: string, apiKey: string, version?: number) {
+    const path = version ? `/v1/models/${name}/versions/${version}/infer` : `/v1/models/${name}/infer`;
+    return this.post(path, { input }, { authorization: `Bearer ${apiKey}` });
+  }
+}

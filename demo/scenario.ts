@@ -1,0 +1,213 @@
+import { generateKeyPair } from '../identity/keys.js';
+import { CommonsClient } from '../client/commons-client.js';
+import { loadSpamAssassin, type CorpusRecord } from '../activities/training/embedded/corpus.js';
+import type { DeepPartial } from '../workflows/params.js';
+import { contentHash } from '../activities/data/content-hash.js';
+import type { LifecycleParams, Stage } from '../workflows/types.js';
+
+/**
+ * One model lifecycle driven through the public API by simulated participants: a developer, three
+ * governors, contributors sharing the SpamAssassin corpus (plus a near-copy and an off-topic
+ * record), reviewers and a staked validator, and an app builder paying for inference. The demo
+ * prints it; the end-to-end test asserts on what it leaves in Postgres, S3 and Temporal.
+ */
+export interface ScenarioOptions {
+  baseUrl: string;
+  log: (line: string) => void;
+  proposalId: string;
+  modelName: string;
+  records: number;
+  contributors: number;
+  params: DeepPartial<LifecycleParams>;
+  /** Reviewer behaviour: honest reviewers pick the true label; a random one answers by coin flip. */
+  randomReviewer?: boolean;
+  pollMs?: number;
+}
+
+export interface ScenarioResult {
+  proposalId: string;
+  modelName: string;
+  developer: CommonsClient;
+  governors: CommonsClient[];
+  contributors: CommonsClient[];
+  reviewers: CommonsClient[];
+  randomReviewer?: CommonsClient;
+  appBuilder: CommonsClient;
+  apiKey: string;
+  submitted: { hash: string; contributor: string; label: string; status: string }[];
+  nearCopy: { hash: string; of: string };
+  offTopic: { hash: string };
+  final: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  inference: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+export const SPAM_SPEC = {
+  fields: [
+    { name: 'text', type: 'string' as const, required: true, minLength: 1, maxLength: 20_000 },
+    { name: 'label', type: 'enum' as const, required: true, values: ['spam', 'ham'] },
+  ],
+  textField: 'text',
+  labelField: 'label',
+  maxRecordBytes: 32_768,
+};
+
+const OFF_TOPIC = 'Preheat the oven to 180 degrees. Whisk two eggs with sugar and butter, fold in the flour, and bake the sponge cake for thirty minutes until golden.';
+
+async function participant(baseUrl: string, roles: string[], name: string, funds: { OPEN?: string; gOPEN?: string } = {}): Promise<CommonsClient> {
+  const c = new CommonsClient(baseUrl, generateKeyPair());
+  await c.register(roles, name);
+  if (funds.OPEN) await c.faucet('OPEN', funds.OPEN);
+  if (funds.gOPEN) await c.faucet('gOPEN', funds.gOPEN);
+  return c;
+}
+
+export async function waitForStage(client: CommonsClient, id: string, stage: Stage | 'done', log: (l: string) => void, pollMs = 500, timeoutMs = 10 * 60_000): Promise<Record<string, any>> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const order: (Stage | 'done')[] = ['proposed', 'governance', 'data-collection', 'training', 'rlhf', 'deployment', 'serving', 'done'];
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    const s = await client.proposal(id);
+    const line = progressLine(s);
+    if (line !== last) log(line);
+    last = line;
+    if (s.status !== 'running') {
+      if (stage === 'done' || s.stage === stage) return s;
+      throw new Error(`lifecycle ended in ${s.stage} with status ${s.status}: ${s.reason}`);
+    }
+    if (stage !== 'done' && order.indexOf(s.stage) >= order.indexOf(stage)) return s;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${stage}; last: ${line}`);
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}
+
+/** One line of what the lifecycle is doing, with live progress (heartbeats, counts). */
+export function progressLine(s: Record<string, any>): string { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const p = s.progress ?? {};
+  let extra = '';
+  if (p.collection) extra = ` — ${p.collection.phase}: ${p.collection.received}/${p.collection.targetCount} received, ${p.collection.scored} scored, ${p.collection.accepted} passing`;
+  if (p.round) extra = ` — round ${p.round.round}: ${p.round.tasks.filter((t: { answers: number; required: number }) => t.answers >= t.required).length}/${p.round.tasks.length} tasks answered`;
+  const hb = (p.activities ?? []).find((a: { details?: { step?: number } }) => a.details?.step !== undefined);
+  if (hb) extra += ` — ${hb.activity} step ${hb.details.step}/${hb.details.totalSteps}, loss ${Number(hb.details.loss).toFixed(4)}${hb.attempt > 1 ? ` (attempt ${hb.attempt})` : ''}`;
+  const g = s.lifecycle?.governance?.tally;
+  if (s.stage === 'governance' && g) extra += ` — yes ${g.yes} no ${g.no} abstain ${g.abstain} veto ${g.veto} of ${g.total}`;
+  return `[${s.stage}] ${s.status}${s.reason ? ` (${s.reason})` : ''}${extra}`;
+}
+
+export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
+  const { baseUrl, log } = o;
+  const pollMs = o.pollMs ?? 500;
+  log('participants: registering keys and funding them from the dev faucet');
+  const developer = await participant(baseUrl, ['developer'], 'developer', { OPEN: '5000' });
+  const governors = await Promise.all([1, 2, 3].map((i) => participant(baseUrl, ['governor'], `governor-${i}`, { gOPEN: String(100 * i) })));
+  const contributors = await Promise.all(Array.from({ length: o.contributors }, (_, i) => participant(baseUrl, ['contributor'], `contributor-${i + 1}`)));
+  const reviewers = await Promise.all([1, 2].map((i) => participant(baseUrl, ['reviewer'], `reviewer-${i}`)));
+  const validator = await participant(baseUrl, ['validator'], 'validator-1', { OPEN: '500' });
+  await validator.stakeAsValidator('200');
+  reviewers.push(validator);
+  let randomReviewer: CommonsClient | undefined;
+  if (o.randomReviewer) {
+    randomReviewer = await participant(baseUrl, ['validator'], 'random-validator', { OPEN: '500' });
+    await randomReviewer.stakeAsValidator('100');
+  }
+  const appBuilder = await participant(baseUrl, ['app-builder'], 'app-builder', { OPEN: '1000' });
+  // The treasury funds review rewards and the contributor reward pool (a genesis allocation).
+  await developer.faucet('OPEN', '100000', 'treasury');
+
+  log(`developer ${developer.address} proposes "${o.modelName}" and stakes`);
+  const created = await developer.propose({
+    id: o.proposalId,
+    modelName: o.modelName,
+    title: 'Community spam filter',
+    description: 'A spam classifier for email, trained on mail contributed by the community. Linear model over word and character n-grams; labels spam and ham.',
+    rationale: 'Open spam filtering that anyone can audit and improve, paying the people whose mail taught it.',
+    domain: 'email spam',
+    labels: ['spam', 'ham'],
+    datanetSpec: SPAM_SPEC,
+    params: o.params,
+  });
+  log(`lifecycle started: workflow ${created.workflowId}`);
+
+  await waitForStage(developer, o.proposalId, 'governance', log, pollMs);
+  // Wait until the power snapshot is taken and voting is open.
+  for (let i = 0; i < 100; i++) {
+    const t = await developer.tally(o.proposalId).catch(() => undefined);
+    if (t?.open) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const votes: ('yes' | 'no' | 'abstain')[] = ['yes', 'abstain', 'yes'];
+  for (const [i, g] of governors.entries()) {
+    const r = await g.vote(o.proposalId, votes[i]);
+    log(`governor-${i + 1} votes ${votes[i]}: tally yes ${r.tally.yes} / abstain ${r.tally.abstain} of ${r.tally.total}`);
+  }
+
+  await waitForStage(developer, o.proposalId, 'data-collection', log, pollMs);
+  const corpus = loadSpamAssassin({ limit: o.records, seed: 11 });
+  const byText = new Map<string, CorpusRecord>(corpus.map((r) => [r.text, r]));
+  const submitted: ScenarioResult['submitted'] = [];
+  const shares = contributors.map((c, i) => ({ c, records: corpus.filter((_, j) => j % contributors.length === i) }));
+  await Promise.all(
+    shares.map(async ({ c, records }) => {
+      for (let k = 0; k < records.length; k += 200) {
+        const chunk = records.slice(k, k + 200);
+        const r = await c.contributeBatch(o.proposalId, chunk.map((x) => ({ text: x.text, label: x.label })));
+        r.results.forEach((x: { hash: string; status: string }, j: number) => submitted.push({ hash: x.hash, contributor: c.address, label: chunk[j].label, status: x.status }));
+      }
+    }),
+  );
+  // A second account re-submits the first contributor's mail with two words changed: it must earn nothing.
+  const originalText = shares[0].records.find((x) => x.text.split(' ').length > 60) ?? shares[0].records[0];
+  const words = originalText.text.split(' ');
+  words[5] = 'definitely';
+  words[words.length - 3] = 'regards';
+  const nearCopyRes = await contributors[1].contribute(o.proposalId, { text: words.join(' '), label: originalText.label });
+  const originalHash = contentHash({ text: originalText.text, label: originalText.label }).hash;
+  const offTopicRes = await contributors[1].contribute(o.proposalId, { text: OFF_TOPIC, label: 'ham' });
+  log(`contributors submitted ${submitted.length} records, a near-copy and an off-topic record`);
+
+  await waitForStage(developer, o.proposalId, 'rlhf', log, pollMs);
+  const answered = new Set<string>();
+  for (;;) {
+    const s = await developer.proposal(o.proposalId);
+    if (s.stage !== 'rlhf' || s.status !== 'running') break;
+    const voters = randomReviewer ? [...reviewers, randomReviewer] : reviewers;
+    for (const r of voters) {
+      const { tasks } = await r.reviews(r.address);
+      for (const t of tasks) {
+        if (answered.has(`${t.id}:${r.address}`)) continue;
+        const truth = byText.get(t.prompt)?.label;
+        const choice = r === randomReviewer ? t.candidates[Math.floor(Math.random() * t.candidates.length)] : truth && t.candidates.includes(truth) ? truth : t.candidates[0];
+        try {
+          await r.answerReview(t.id, choice);
+        } catch {
+          // The task closed or filled up meanwhile: nothing to do.
+        }
+        answered.add(`${t.id}:${r.address}`);
+      }
+    }
+    await new Promise((res) => setTimeout(res, pollMs));
+  }
+  log(`reviewers answered ${answered.size} review tasks`);
+
+  const final = await waitForStage(developer, o.proposalId, 'done', log, pollMs);
+  if (final.status !== 'serving') throw new Error(`lifecycle ended ${final.status}: ${final.reason}`);
+  const { apiKey } = await appBuilder.issueApiKey('demo');
+  const sample = corpus.find((x) => x.label === 'spam')!;
+  const inference = await appBuilder.infer(o.modelName, sample.text.slice(0, 400), apiKey);
+  log(`inference: "${sample.text.slice(0, 60)}…" → ${inference.output} (version ${inference.version}); attributed to ${inference.attribution.contributors.map((c: { contributor: string; weight: number }) => `${c.contributor.slice(0, 10)}… ${(c.weight * 100).toFixed(1)}%`).join(', ')}`);
+  return {
+    proposalId: o.proposalId,
+    modelName: o.modelName,
+    developer,
+    governors,
+    contributors,
+    reviewers,
+    randomReviewer,
+    appBuilder,
+    apiKey,
+    submitted,
+    nearCopy: { hash: nearCopyRes.hash, of: originalHash },
+    offTopic: { hash: offTopicRes.hash },
+    final,
+    inference,
+  };
+}

@@ -1,0 +1,62 @@
+import { Client, Connection } from '@temporalio/client';
+import postgres from 'postgres';
+import { loadConfig, type CommonsConfig } from '../../infra/config.js';
+import { startWorkers, type RunningWorkers, type WorkerKind } from '../../workers/runtime.js';
+import { startApi } from '../../api/bootstrap.js';
+import { S3ArtifactStore } from '../../activities/artifacts/s3-store.js';
+import { Ledger } from '../../activities/ledger/ledger.js';
+
+export interface TestApp {
+  cfg: CommonsConfig;
+  url: string;
+  sql: postgres.Sql;
+  ledger: Ledger;
+  store: S3ArtifactStore;
+  temporal: Client;
+  workers?: RunningWorkers;
+  close(): Promise<void>;
+}
+
+/**
+ * Workers and the API in this test process, against the stack from test/global-setup.ts. Each
+ * test file gets its own, on the shared stack (ids are unique per test, so files never collide).
+ */
+export async function startTestApp(opts: { workers?: WorkerKind[] | false } = {}): Promise<TestApp> {
+  if (!process.env.COMMONS_TEST_STACK) throw new Error('this test needs the real stack (run it through `npm test`, not with COMMONS_STACK=skip)');
+  const cfg = loadConfig({ ...process.env, API_PORT: '0', COMMONS_LOG_LEVEL: process.env.COMMONS_LOG_LEVEL ?? 'error' });
+  const workers = opts.workers === false ? undefined : await startWorkers(opts.workers ?? ['lifecycle', 'data', 'training', 'rlhf'], cfg);
+  const api = await startApi(cfg, { logger: false });
+  const sql = postgres(cfg.databaseUrl, { max: 4, onnotice: () => {} });
+  const connection = await Connection.connect({ address: cfg.temporal.address });
+  return {
+    cfg,
+    url: api.url,
+    sql,
+    ledger: new Ledger(sql),
+    store: S3ArtifactStore.fromConfig(cfg.s3),
+    temporal: new Client({ connection, namespace: cfg.temporal.namespace }),
+    workers,
+    async close() {
+      await api.close();
+      await workers?.shutdown();
+      await connection.close();
+      await sql.end();
+    },
+  };
+}
+
+/** Polls until `check` returns a value (not undefined), or fails with the last error. */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 30_000, everyMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastErr: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+    } catch (err) {
+      lastErr = err;
+    }
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms${lastErr ? `: ${String(lastErr)}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
