@@ -62,6 +62,9 @@ export class CommonsClient {
   rewards(address = this.address) {
     return this.get(`/v1/accounts/${address}/rewards`);
   }
+  transfer(to: string, asset: 'OPEN' | 'gOPEN', amount: string) {
+    return this.signed('POST', '/v1/transfers', { to, asset, amount });
+  }
   stakeAsValidator(amount: string) {
     return this.signed('POST', '/v1/validators/stake', { amount });
   }

@@ -5,7 +5,6 @@ import { connectDb, migrateDb } from '../db/client.js';
 import { S3ArtifactStore } from '../activities/artifacts/s3-store.js';
 import { Ledger } from '../activities/ledger/ledger.js';
 import { EmbeddedTrainer } from '../activities/training/embedded/embedded-trainer.js';
-import { ExternalCommandTrainer } from '../activities/training/external/external-trainer.js';
 import type { ActivityDeps } from '../activities/deps.js';
 import type { Trainer } from '../activities/training/trainer.js';
 import { createLifecycleActivities } from '../activities/lifecycle/activities.js';
@@ -30,9 +29,10 @@ function installRuntime(): void {
 }
 
 /** Trainers this process offers: the embedded one always, the external command when configured. */
-function trainersFromEnv(): Record<string, Trainer> {
+async function trainersFromEnv(): Promise<Record<string, Trainer>> {
   const trainers: Record<string, Trainer> = { embedded: new EmbeddedTrainer() };
   if (process.env.COMMONS_TRAINER_COMMAND) {
+    const { ExternalCommandTrainer } = await import('../activities/training/external/external-trainer.js');
     trainers.external = new ExternalCommandTrainer({ command: process.env.COMMONS_TRAINER_COMMAND, args: (process.env.COMMONS_TRAINER_ARGS ?? '').split(' ').filter(Boolean) });
   }
   return trainers;
@@ -54,7 +54,7 @@ export async function startWorkers(kinds: WorkerKind[], cfg: CommonsConfig = loa
   await migrateDb(cfg.databaseUrl);
   const connection = await NativeConnection.connect({ address: cfg.temporal.address });
   const dbh = connectDb(cfg.databaseUrl, { max: 20 });
-  const deps: ActivityDeps = { db: dbh.db, sql: dbh.sql, store: S3ArtifactStore.fromConfig(cfg.s3), ledger: new Ledger(dbh.sql), trainers: trainersFromEnv() };
+  const deps: ActivityDeps = { db: dbh.db, sql: dbh.sql, store: S3ArtifactStore.fromConfig(cfg.s3), ledger: new Ledger(dbh.sql), trainers: await trainersFromEnv() };
   const workers: Worker[] = [];
   for (const kind of kinds) {
     const base = { connection, namespace: cfg.temporal.namespace, taskQueue: TASK_QUEUES[kind], ...extra };

@@ -56,16 +56,19 @@ export const accountRoutes =
       '/v1/faucet',
       {
         schema: {
-          summary: 'Dev-only: mint OPEN or gOPEN to a registered account',
+          summary: 'Dev-only: mint OPEN or gOPEN to a registered account (or the treasury)',
           tags: ['accounts'],
           body: Type.Object({ address: Type.String(), asset: Type.Union([Type.Literal('OPEN'), Type.Literal('gOPEN')]), amount: Amount, requestId: Type.Optional(Type.String({ maxLength: 100 })) }),
         },
       },
       async (req, reply) => {
         if (!ctx.cfg.devFaucet) throw new HttpError(404, 'the faucet is disabled in production');
-        if (!isAddress(req.body.address)) throw badRequest('address is not a Commons address');
-        const [acct] = await sql`select 1 from accounts where address = ${req.body.address}`;
-        if (!acct) throw notFound(`no account ${req.body.address}`);
+        // Besides participants, the dev faucet can fund the treasury (review rewards, reward pools).
+        if (req.body.address !== accountsOf.treasury) {
+          if (!isAddress(req.body.address)) throw badRequest('address is not a Commons address');
+          const [acct] = await sql`select 1 from accounts where address = ${req.body.address}`;
+          if (!acct) throw notFound(`no account ${req.body.address}`);
+        }
         const key = `faucet:${req.body.requestId ?? `${req.body.address}:${Date.now()}:${Math.random()}`}`;
         await ledger.mint(req.body.address, req.body.asset as Asset, req.body.amount, key, 'dev faucet');
         return reply.code(201).send({ balances: await ledger.balances(req.body.address) });
@@ -87,6 +90,30 @@ export const accountRoutes =
           throw err;
         }
         return reply.code(201).send({ validatorStake: await ledger.balance(accountsOf.validatorStake(a), 'OPEN') });
+      },
+    );
+
+    app.post(
+      '/v1/transfers',
+      {
+        schema: {
+          summary: 'Send OPEN or gOPEN to another account',
+          tags: ['accounts'],
+          body: Type.Object({ to: Type.String(), asset: Type.Union([Type.Literal('OPEN'), Type.Literal('gOPEN')]), amount: Amount, memo: Type.Optional(Type.String({ maxLength: 200 })) }),
+        },
+        preHandler: signed({ sql, replayGuard: ctx.replayGuard }),
+      },
+      async (req, reply) => {
+        if (!isAddress(req.body.to)) throw badRequest('to is not a Commons address');
+        if (req.body.to === req.caller!.address) throw badRequest('cannot transfer to yourself');
+        try {
+          // The request signature is unique (replays are refused), so it is the transfer's idempotency key.
+          await ledger.transfer({ idempotencyKey: `transfer:${req.headers['x-commons-signature']}`, asset: req.body.asset as Asset, from: req.caller!.address, to: req.body.to, amount: req.body.amount, reason: req.body.memo ? `transfer: ${req.body.memo}` : 'transfer' });
+        } catch (err) {
+          if (err instanceof InsufficientFundsError) throw paymentRequired(err.message);
+          throw err;
+        }
+        return reply.code(201).send({ balances: await ledger.balances(req.caller!.address) });
       },
     );
 

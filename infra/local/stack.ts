@@ -46,7 +46,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     for (const s of stops.reverse()) await s().catch(() => {});
   };
   try {
-    const [temporal, pg, s3] = await Promise.all([
+    // allSettled: when one service fails, the others have finished starting and are stopped too.
+    const settled = await Promise.allSettled([
       process.env.TEMPORAL_ADDRESS
         ? Promise.resolve(undefined)
         : (async () => {
@@ -72,6 +73,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
             return s;
           })(),
     ]);
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const [temporal, pg, s3] = settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [
+      Awaited<ReturnType<typeof startTemporal>> | undefined,
+      Awaited<ReturnType<typeof startPostgres>> | undefined,
+      Awaited<ReturnType<typeof startS3>> | undefined,
+    ];
     const env: StackEnv = {
       TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS ?? temporal!.address,
       TEMPORAL_NAMESPACE: process.env.TEMPORAL_NAMESPACE ?? 'default',

@@ -1,0 +1,135 @@
+// `npm run bench:data`: ingests and scores BENCH_RECORDS (default 1,000,000) synthetic contributions
+// against the local stack, with duplicates, near-duplicates and off-topic records mixed in. Prints
+// contributions/s for ingest and for scoring, peak worker RSS and the largest workflow history.
+// The API and the workers run in their own processes; this process is the contributors.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import postgres from 'postgres';
+import { startStack } from '../infra/local/stack.js';
+import { freePort } from '../infra/local/ports.js';
+import { generateKeyPair } from '../identity/keys.js';
+import { CommonsClient } from '../client/commons-client.js';
+import { SPAM_SPEC } from '../demo/scenario.js';
+import { syntheticRecords } from './synthetic.js';
+import { startTsProcess, peakRssMiB } from './processes.js';
+
+const N = Number(process.env.BENCH_RECORDS ?? 1_000_000);
+const CONTRIBUTORS = Number(process.env.BENCH_CONTRIBUTORS ?? 100);
+const BATCH = 1000;
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
+const t0 = Date.now();
+const log = (m: string) => console.log(`[bench:data ${((Date.now() - t0) / 1000).toFixed(0).padStart(5)}s] ${m}`);
+
+const stack = await startStack({ stateDir: mkdtempSync(join(tmpdir(), 'commons-bench-data-')), log });
+const apiPort = await freePort();
+const env = { ...process.env, ...stack.env, API_PORT: String(apiPort), COMMONS_LOG_LEVEL: 'warn', COMMONS_CONTRIBUTION_RATE: '1000000000', COMMONS_CONTRIBUTION_BURST: '1000000000' };
+const workers = await startTsProcess('workers/all.ts', env, /workers running/);
+const api = await startTsProcess('api/main.ts', env, /listening/i);
+const base = `http://127.0.0.1:${apiPort}`;
+const sql = postgres(stack.env.DATABASE_URL, { max: 2, onnotice: () => {} });
+const temporal = new Client({ connection: await Connection.connect({ address: stack.env.TEMPORAL_ADDRESS }) });
+
+async function participant(roles: string[], funds: { OPEN?: string; gOPEN?: string } = {}) {
+  const c = new CommonsClient(base, generateKeyPair());
+  await c.register(roles);
+  if (funds.OPEN) await c.faucet('OPEN', funds.OPEN);
+  if (funds.gOPEN) await c.faucet('gOPEN', funds.gOPEN);
+  return c;
+}
+
+const dev = await participant(['developer'], { OPEN: '10000' });
+const gov = await participant(['governor'], { gOPEN: '1000' });
+const contributors = await Promise.all(Array.from({ length: CONTRIBUTORS }, () => participant(['contributor'])));
+const id = `bench-data-${Date.now().toString(36)}`;
+await dev.propose({
+  id,
+  modelName: id,
+  title: 'Bench spam filter',
+  description: 'Spam classifier for the data-collection benchmark.',
+  rationale: 'benchmark',
+  domain: 'email spam',
+  labels: ['spam', 'ham'],
+  datanetSpec: SPAM_SPEC,
+  params: {
+    governance: { votingPeriodMs: 600_000 },
+    collection: { windowMs: 6 * 3_600_000, targetCount: N, pollIntervalMs: 2000, batchSize: 2000, parallelism: 4, batchesPerRun: 40, minAcceptedRecords: 1, keywords: ['spam', 'email', 'offer', 'meeting', 'project'] },
+    training: { hyperparams: { epochs: 1 } },
+  },
+});
+for (;;) {
+  const t = await dev.tally(id).catch(() => undefined);
+  if (t?.open) break;
+  await new Promise((r) => setTimeout(r, 200));
+}
+await gov.vote(id, 'yes');
+while ((await dev.proposal(id)).stage !== 'data-collection') await new Promise((r) => setTimeout(r, 300));
+log(`Datanet open; ingesting ${N} records from ${CONTRIBUTORS} contributors, ${BATCH} per signed batch, ${CONCURRENCY} requests in flight`);
+
+const kinds: Record<string, number> = {};
+const gen = syntheticRecords(N);
+let batchNo = 0;
+let sent = 0;
+const ingestStart = Date.now();
+async function sender() {
+  for (;;) {
+    const payloads: { text: string; label: string }[] = [];
+    for (let i = 0; i < BATCH; i++) {
+      const n = gen.next();
+      if (n.done) break;
+      kinds[n.value.kind] = (kinds[n.value.kind] ?? 0) + 1;
+      payloads.push({ text: n.value.text, label: n.value.label });
+    }
+    if (payloads.length === 0) return;
+    const c = contributors[batchNo++ % contributors.length];
+    await c.contributeBatch(id, payloads);
+    sent += payloads.length;
+    if (Math.floor(sent / 50_000) !== Math.floor((sent - payloads.length) / 50_000)) log(`ingested ${sent} (${Math.round(sent / ((Date.now() - ingestStart) / 1000))}/s), worker peak RSS ${peakRssMiB(workers.pid!).toFixed(0)} MiB`);
+  }
+}
+await Promise.all(Array.from({ length: CONCURRENCY }, sender));
+const ingestSeconds = (Date.now() - ingestStart) / 1000;
+const [stored] = await sql`select count(*)::int as n from contributions where datanet_id = ${id}`;
+log(`ingest done: ${sent} sent, ${stored.n} stored in ${ingestSeconds.toFixed(1)} s`);
+
+let scoreStart = 0;
+for (;;) {
+  const s = await dev.proposal(id);
+  const phase = s.progress?.collection?.phase;
+  if (!scoreStart && phase && phase !== 'window') scoreStart = Date.now();
+  if (s.stage !== 'data-collection' || s.status !== 'running') {
+    if (!scoreStart) scoreStart = Date.now();
+    break;
+  }
+  if (s.progress?.collection) process.stdout.write(`\r  ${phase}: ${s.progress.collection.scored}/${s.progress.collection.received} scored, ${s.progress.collection.accepted} passing   `);
+  await new Promise((r) => setTimeout(r, 2000));
+}
+const scoreSeconds = (Date.now() - scoreStart) / 1000;
+console.log('');
+await temporal.workflow.getHandle(`lifecycle-${id}`).cancel();
+
+const statuses = await sql`select status, count(*)::int as n from contributions where datanet_id = ${id} group by status order by status`;
+let maxHistory = 0;
+let runs = 0;
+for await (const w of temporal.workflow.list({ query: `WorkflowId = "collection-${id}" OR WorkflowId = "lifecycle-${id}"` })) {
+  runs++;
+  maxHistory = Math.max(maxHistory, w.historyLength);
+}
+const rss = peakRssMiB(workers.pid!);
+
+console.log('');
+console.log(`records sent                 ${sent} (${Object.entries(kinds).map(([k, v]) => `${k} ${v}`).join(', ')})`);
+console.log(`stored (distinct content)    ${stored.n}`);
+console.log(`ingest                       ${(stored.n / ingestSeconds).toFixed(0)} contributions/s (${ingestSeconds.toFixed(1)} s)`);
+console.log(`scoring + dedupe + dataset   ${(stored.n / scoreSeconds).toFixed(0)} contributions/s (${scoreSeconds.toFixed(1)} s)`);
+console.log(`statuses                     ${statuses.map((s) => `${s.status} ${s.n}`).join(', ')}`);
+console.log(`peak worker RSS              ${rss.toFixed(0)} MiB`);
+console.log(`largest workflow history     ${maxHistory} events over ${runs} runs (Temporal's limit: 51,200)`);
+
+api.kill('SIGTERM');
+workers.kill('SIGTERM');
+await sql.end();
+await new Promise((r) => setTimeout(r, 1000));
+await stack.stop();
+process.exit(0);

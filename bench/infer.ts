@@ -1,0 +1,79 @@
+// `npm run bench:infer`: autocannon against POST /v1/models/:name/infer and, in the same run,
+// against a bare Fastify route on the same machine; prints req/s, p50/p99 latency and the ratios.
+// The API and the bare server run as separate processes; the load generator is this process.
+import { startTsProcess } from './processes.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { startStack } from '../infra/local/stack.js';
+import { freePort } from '../infra/local/ports.js';
+import { loadConfig } from '../infra/config.js';
+import { startWorkers } from '../workers/runtime.js';
+import { startApi } from '../api/bootstrap.js';
+import { runScenario } from '../demo/scenario.js';
+import { loadSpamAssassin } from '../activities/training/embedded/corpus.js';
+
+const DURATION = Number(process.env.BENCH_SECONDS ?? 15);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
+const log = (m: string) => console.log(`[bench:infer] ${m}`);
+
+async function load(url: string, body: string, headers: Record<string, string>) {
+  const r = await autocannon({ url, method: 'POST', body, headers: { 'content-type': 'application/json', ...headers }, connections: CONNECTIONS, duration: DURATION });
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, total: r.requests.total };
+}
+
+const stack = await startStack({ stateDir: mkdtempSync(join(tmpdir(), 'commons-bench-')), log });
+Object.assign(process.env, stack.env, { COMMONS_LOG_LEVEL: 'error' });
+const setupCfg = loadConfig({ ...process.env, API_PORT: '0' });
+const workers = await startWorkers(['lifecycle', 'data', 'training', 'rlhf'], setupCfg);
+const setupApi = await startApi(setupCfg, { logger: false });
+log('deploying a model through one full lifecycle (SpamAssassin, 1200 records)…');
+const run = Date.now().toString(36);
+const r = await runScenario({
+  baseUrl: setupApi.url,
+  log: (l) => log(l),
+  proposalId: `bench-${run}`,
+  modelName: `bench-${run}`,
+  records: 1200,
+  contributors: 4,
+  params: {
+    governance: { votingPeriodMs: 60_000 },
+    collection: { windowMs: 60_000, targetCount: 1202, pollIntervalMs: 300, batchSize: 300, parallelism: 2 },
+    training: { hyperparams: { epochs: 4, learningRate: 0.5, l2: 1e-6, batchSize: 32, seed: 7, checkpointEvery: 50 } },
+    rlhf: { rounds: 1, promptsPerRound: 4, answersPerItem: 3, roundDeadlineMs: 60_000 },
+    serving: { feePerCall: '1' },
+  },
+});
+await setupApi.close();
+await workers.shutdown();
+await r.appBuilder.faucet('OPEN', '100000000');
+
+const apiPort = await freePort();
+const barePort = await freePort();
+const api = await startTsProcess('api/main.ts', { ...process.env, API_PORT: String(apiPort), COMMONS_LOG_LEVEL: 'info' }, /listening/i);
+const bare = await startTsProcess('bench/bare-server.ts', { ...process.env, PORT: String(barePort) }, /LISTENING/);
+
+const input = loadSpamAssassin({ limit: 50, seed: 3 }).find((x) => x.label === 'spam')!.text.slice(0, 500);
+const body = JSON.stringify({ input });
+const inferUrl = `http://127.0.0.1:${apiPort}/v1/models/${r.modelName}/infer`;
+const auth = { authorization: `Bearer ${r.apiKey}` };
+const warm = await fetch(inferUrl, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body });
+if (!warm.ok) throw new Error(`warm-up failed: ${warm.status} ${await warm.text()}`);
+
+log(`load: ${CONNECTIONS} connections × ${DURATION}s each, input ${input.length} chars, model trained on ${r.submitted.length} records`);
+const bareRes = await load(`http://127.0.0.1:${barePort}/bare`, body, {});
+const inferRes = await load(inferUrl, body, auth);
+const [calls] = await (await import('postgres')).default(process.env.DATABASE_URL!, { max: 1 })`select count(*)::int as n, count(*) filter (where settled)::int as settled from inference_calls where model_name = ${r.modelName}`;
+
+const row = (name: string, x: typeof bareRes) => `${name.padEnd(22)} ${x.rps.toFixed(0).padStart(8)} req/s   p50 ${String(x.p50).padStart(4)} ms   p99 ${String(x.p99).padStart(4)} ms   (${x.total} requests, ${x.non2xx} non-2xx, ${x.errors} errors)`;
+console.log('');
+console.log(row('bare Fastify route', bareRes));
+console.log(row('POST /v1/.../infer', inferRes));
+console.log(`ratio infer/bare: throughput ${(inferRes.rps / bareRes.rps).toFixed(3)}×, p50 ${(inferRes.p50 / Math.max(bareRes.p50, 1)).toFixed(1)}×, p99 ${(inferRes.p99 / Math.max(bareRes.p99, 1)).toFixed(1)}×`);
+console.log(`paid calls recorded: ${calls.n} (${calls.settled} settled in the ledger by batched writes)`);
+
+api.kill('SIGTERM');
+bare.kill('SIGTERM');
+await stack.stop();
+process.exit(0);

@@ -1,0 +1,30 @@
+import { generateKeyPair } from '../../identity/keys.js';
+import { CommonsClient } from '../../client/commons-client.js';
+import { SPAM_SPEC } from '../../demo/scenario.js';
+
+/** A registered, funded participant talking to the test API. */
+export async function participant(baseUrl: string, roles: string[], funds: { OPEN?: string; gOPEN?: string } = {}): Promise<CommonsClient> {
+  const c = new CommonsClient(baseUrl, generateKeyPair());
+  await c.register(roles);
+  if (funds.OPEN) await c.faucet('OPEN', funds.OPEN);
+  if (funds.gOPEN) await c.faucet('gOPEN', funds.gOPEN);
+  return c;
+}
+
+/** A minimal valid proposal body for tests, with every duration in seconds. */
+export function proposalBody(id: string, params: Record<string, unknown> = {}) {
+  return {
+    id,
+    modelName: `m-${id}`,
+    title: 'Test model',
+    description: 'A spam classifier used by the test suite.',
+    rationale: 'tests',
+    domain: 'email spam',
+    labels: ['spam', 'ham'],
+    datanetSpec: SPAM_SPEC,
+    params: { stake: '500', ...params },
+  };
+}
+
+let seq = 0;
+export const uniqueId = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${(seq++).toString(36)}`;
