@@ -32,7 +32,7 @@ export class PostgresReplayGuard implements ReplayGuard {
       this.lastPrune = now;
       await this.sql`delete from used_signatures where expires_at < now()`;
     }
-    const rows = await this.sql`insert into used_signatures (signature, expires_at) values (${signature}, ${new Date(expiresAt)}) on conflict do nothing returning 1`;
+    const rows = await this.sql`insert into used_signatures (signature, expires_at) values (${signature}, ${new Date(expiresAt).toISOString()}) on conflict do nothing returning 1`;
     return rows.length === 1;
   }
 }

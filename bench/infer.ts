@@ -40,7 +40,7 @@ const r = await runScenario({
   params: {
     governance: { votingPeriodMs: 60_000 },
     collection: { windowMs: 60_000, targetCount: 1202, pollIntervalMs: 300, batchSize: 300, parallelism: 2 },
-    training: { hyperparams: { epochs: 4, learningRate: 0.5, l2: 1e-6, batchSize: 32, seed: 7, checkpointEvery: 50 } },
+    training: { hyperparams: { epochs: 8, learningRate: 2, l2: 1e-6, batchSize: 32, seed: 7, checkpointEvery: 50 } },
     rlhf: { rounds: 1, promptsPerRound: 4, answersPerItem: 3, roundDeadlineMs: 60_000 },
     serving: { feePerCall: '1' },
   },

@@ -14,8 +14,11 @@ export interface DbHandle {
 
 export function connectDb(url: string, opts: { max?: number } = {}): DbHandle {
   const sql = postgres(url, { max: opts.max ?? 10, onnotice: () => {} });
-  const db = drizzle(sql, { schema });
-  return { db, sql, close: () => sql.end({ timeout: 5 }) };
+  // drizzle replaces its client's date and JSON serializers, so it gets a client of its own and the
+  // raw `sql` client keeps postgres.js's defaults (sql.json, Date parameters).
+  const drizzleSql = postgres(url, { max: 4, onnotice: () => {} });
+  const db = drizzle(drizzleSql, { schema });
+  return { db, sql, close: async () => void (await Promise.all([sql.end({ timeout: 5 }), drizzleSql.end({ timeout: 5 })])) };
 }
 
 const migrationsFolder = fileURLToPath(new URL('./migrations', import.meta.url));

@@ -3,6 +3,8 @@ import { CommonsClient } from '../client/commons-client.js';
 import { loadSpamAssassin, type CorpusRecord } from '../activities/training/embedded/corpus.js';
 import type { DeepPartial } from '../workflows/params.js';
 import { contentHash } from '../activities/data/content-hash.js';
+import { buildDomainProfile } from '../activities/data/scoring/relevance.js';
+import { scoreRecord } from '../activities/data/scoring/score-record.js';
 import type { LifecycleParams, Stage } from '../workflows/types.js';
 
 /**
@@ -50,6 +52,9 @@ export const SPAM_SPEC = {
   labelField: 'label',
   maxRecordBytes: 32_768,
 };
+
+/** The domain vocabulary the proposer declares: relevance scoring compares records against it. */
+export const EMAIL_KEYWORDS = 'email mail message subject sender list unsubscribe click free offer money order please thanks regards attached meeting reply wrote http www address'.split(' ');
 
 const OFF_TOPIC = 'Preheat the oven to 180 degrees. Whisk two eggs with sugar and butter, fold in the flour, and bake the sponge cake for thirty minutes until golden.';
 
@@ -123,7 +128,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     domain: 'email spam',
     labels: ['spam', 'ham'],
     datanetSpec: SPAM_SPEC,
-    params: o.params,
+    params: { ...o.params, collection: { keywords: EMAIL_KEYWORDS, ...o.params.collection } },
   });
   log(`lifecycle started: workflow ${created.workflowId}`);
 
@@ -141,6 +146,13 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   }
 
   await waitForStage(developer, o.proposalId, 'data-collection', log, pollMs);
+  // The collection child opens the Datanet as its first step.
+  for (let i = 0; ; i++) {
+    const d = await developer.datanet(o.proposalId).catch(() => undefined);
+    if (d?.status === 'open') break;
+    if (i > 200) throw new Error('the Datanet did not open');
+    await new Promise((r) => setTimeout(r, 100));
+  }
   const corpus = loadSpamAssassin({ limit: o.records, seed: 11 });
   const byText = new Map<string, CorpusRecord>(corpus.map((r) => [r.text, r]));
   const submitted: ScenarioResult['submitted'] = [];
@@ -155,7 +167,11 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     }),
   );
   // A second account re-submits the first contributor's mail with two words changed: it must earn nothing.
-  const originalText = shares[0].records.find((x) => x.text.split(' ').length > 60) ?? shares[0].records[0];
+  // The copier picks a record that will clearly pass scoring (long, on-topic), as a real one would.
+  const profile = buildDomainProfile({ domain: 'email spam', description: '', keywords: EMAIL_KEYWORDS, labels: ['spam', 'ham'] });
+  const originalText =
+    shares[0].records.find((x) => x.text.split(' ').length > 80 && scoreRecord(SPAM_SPEC, profile, { text: x.text, label: x.label }, { minQuality: 0.6, minRelevance: 0.6 }).status === 'accepted') ??
+    shares[0].records[0];
   const words = originalText.text.split(' ');
   words[5] = 'definitely';
   words[words.length - 3] = 'regards';

@@ -51,6 +51,7 @@ export class S3ArtifactStore implements ArtifactStore {
           Bucket: this.bucket,
           Key: key,
           Body: body,
+          ContentLength: Buffer.byteLength(body),
           ContentType: opts.contentType,
           Metadata: opts.metadata,
           IfNoneMatch: opts.ifNoneMatch ? '*' : undefined,

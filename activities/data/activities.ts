@@ -33,7 +33,9 @@ interface PartRecord {
   label: string;
 }
 
-const EXACT_BAND_PREFIX = 0xff; // band index reserved for the normalised-text exact key
+// A band index no LSH band uses (there are 20), reserved for the normalised-text exact key; small
+// enough that prefix + 48 bits stays below 2^53 and parses exactly.
+const EXACT_BAND_PREFIX = 0x1f;
 const S3_CONCURRENCY = 16;
 
 /** Band keys as bigints (LSH bands plus one exact-text band), for the lsh_bands table. */
@@ -75,7 +77,7 @@ export function createDataActivities(deps: ActivityDeps) {
     async openDatanet(a: { proposalId: string; datanetId: string; spec: DatanetSpec; targetCount: number; closesAt: number }) {
       await sql`
         insert into datanets (id, proposal_id, spec, status, target_count, closes_at)
-        values (${a.datanetId}, ${a.proposalId}, ${sql.json(a.spec as never)}, 'open', ${a.targetCount}, ${new Date(a.closesAt)})
+        values (${a.datanetId}, ${a.proposalId}, ${sql.json(a.spec as never)}, 'open', ${a.targetCount}, ${new Date(a.closesAt).toISOString()})
         on conflict (id) do nothing`;
     },
 

@@ -95,8 +95,9 @@ export class Ledger {
       const applied = await this.sql.begin(async (tx) => {
         const rows = await tx`
           insert into transfers (idempotency_key, asset, from_account, to_account, amount, reason, proposal_id, memo)
-          select * from unnest(${ts.map((t) => t.idempotencyKey)}::text[], ${ts.map((t) => t.asset)}::text[], ${ts.map((t) => t.from)}::text[], ${ts.map((t) => t.to)}::text[],
-            ${ts.map((t) => t.amount)}::numeric[], ${ts.map((t) => t.reason)}::text[], ${ts.map((t) => t.proposalId ?? null)}::text[], ${ts.map((t) => (t.memo ? JSON.stringify(t.memo) : null))}::jsonb[])
+          select k, a, f, t, amt, r, p, m::jsonb from unnest(${ts.map((t) => t.idempotencyKey)}::text[], ${ts.map((t) => t.asset)}::text[], ${ts.map((t) => t.from)}::text[], ${ts.map((t) => t.to)}::text[],
+            ${ts.map((t) => t.amount)}::numeric[], ${ts.map((t) => t.reason)}::text[], ${ts.map((t) => t.proposalId ?? null)}::text[], ${ts.map((t) => (t.memo ? JSON.stringify(t.memo) : null))}::text[])
+            as u(k, a, f, t, amt, r, p, m)
           on conflict (idempotency_key) do nothing returning idempotency_key`;
         const done = new Set(rows.map((r) => r.idempotency_key as string));
         const delta = new Map<string, bigint>();

@@ -64,8 +64,9 @@ export class FeeBatcher {
     try {
       await this.sql`
         insert into inference_calls (id, model_name, version, api_key_id, payer, fee, attribution)
-        select * from unnest(${batch.map((c) => c.callId)}::text[], ${batch.map((c) => c.modelName)}::text[], ${batch.map((c) => c.version)}::int[],
-          ${batch.map((c) => c.apiKeyId)}::text[], ${batch.map((c) => c.payer)}::text[], ${batch.map((c) => c.fee.toString())}::numeric[], ${batch.map((c) => JSON.stringify(c.attribution))}::jsonb[])
+        select i, m, v, k, p, f, a::jsonb from unnest(${batch.map((c) => c.callId)}::text[], ${batch.map((c) => c.modelName)}::text[], ${batch.map((c) => c.version)}::int[],
+          ${batch.map((c) => c.apiKeyId)}::text[], ${batch.map((c) => c.payer)}::text[], ${batch.map((c) => c.fee.toString())}::numeric[], ${batch.map((c) => JSON.stringify(c.attribution))}::text[])
+          as u(i, m, v, k, p, f, a)
         on conflict (id) do nothing`;
       const transfers: TransferInput[] = [];
       for (const c of batch) {

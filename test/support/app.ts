@@ -25,7 +25,8 @@ export async function startTestApp(opts: { workers?: WorkerKind[] | false } = {}
   if (!process.env.COMMONS_TEST_STACK) throw new Error('this test needs the real stack (run it through `npm test`, not with COMMONS_STACK=skip)');
   const cfg = loadConfig({ ...process.env, API_PORT: '0', COMMONS_LOG_LEVEL: process.env.COMMONS_LOG_LEVEL ?? 'error' });
   const workers = opts.workers === false ? undefined : await startWorkers(opts.workers ?? ['lifecycle', 'data', 'training', 'rlhf'], cfg);
-  const api = await startApi(cfg, { logger: false });
+  // Unhandled API errors (500s) are logged so a failing test shows why.
+  const api = await startApi(cfg, { logger: { level: 'error' } });
   const sql = postgres(cfg.databaseUrl, { max: 4, onnotice: () => {} });
   const connection = await Connection.connect({ address: cfg.temporal.address });
   return {

@@ -1,0 +1,279 @@
+// The Datanet spec a proposal declares (the schema its contributed records must follow), and the
+// validators the API (for proposals) and the scoring activities (for records) apply to it.
+// Pure: no I/O, safe to call in tight loops over batches of records.
+import { Type, type Static } from '@sinclair/typebox';
+
+export const FIELD_TYPES = ['string', 'number', 'integer', 'boolean', 'enum'] as const;
+export type FieldType = (typeof FIELD_TYPES)[number];
+
+const FIELD_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]{0,63}$';
+const FIELD_NAME_RE = new RegExp(FIELD_NAME_PATTERN);
+
+/** Upper bound on a record's serialised size a spec may allow (1 MiB). */
+export const MAX_RECORD_BYTES_LIMIT = 1_048_576;
+/** Default record size cap when a spec does not declare one (64 KiB). */
+export const DEFAULT_MAX_RECORD_BYTES = 65_536;
+
+export const DatanetFieldSchema = Type.Object(
+  {
+    name: Type.String({ pattern: FIELD_NAME_PATTERN }),
+    type: Type.Union(FIELD_TYPES.map((t) => Type.Literal(t))),
+    required: Type.Optional(Type.Boolean()),
+    maxLength: Type.Optional(Type.Integer({ minimum: 0 })),
+    minLength: Type.Optional(Type.Integer({ minimum: 0 })),
+    min: Type.Optional(Type.Number()),
+    max: Type.Optional(Type.Number()),
+    values: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, maxItems: 1000 })),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * TypeBox schema for the API's proposal route. It checks shape only; cross-field rules (textField
+ * names a string field, min <= max, enum has values, ...) are in `validateSpec`, which the API must
+ * also call.
+ */
+export const DatanetSpecSchema = Type.Object(
+  {
+    fields: Type.Array(DatanetFieldSchema, { minItems: 1, maxItems: 100 }),
+    textField: Type.String({ minLength: 1 }),
+    labelField: Type.Optional(Type.String({ minLength: 1 })),
+    maxRecordBytes: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_RECORD_BYTES_LIMIT })),
+  },
+  { additionalProperties: false },
+);
+
+export type DatanetField = Static<typeof DatanetFieldSchema>;
+export type DatanetSpec = Static<typeof DatanetSpecSchema>;
+
+export type RecordValidation = { ok: true } | { ok: false; errors: string[] };
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/**
+ * Cross-field checks on a spec. Also re-checks the shape, so it is safe on untrusted input that did
+ * not go through DatanetSpecSchema. Returns [] when the spec is usable.
+ */
+export function validateSpec(spec: unknown): string[] {
+  const errors: string[] = [];
+  if (!isPlainObject(spec)) return ['spec must be an object'];
+  for (const key of Object.keys(spec)) {
+    if (!['fields', 'textField', 'labelField', 'maxRecordBytes'].includes(key)) {
+      errors.push(`spec: unknown property "${key}"`);
+    }
+  }
+  const fields = spec.fields;
+  if (!Array.isArray(fields) || fields.length === 0) {
+    errors.push('spec.fields must be a non-empty array');
+    return errors;
+  }
+  const byName = new Map<string, Record<string, unknown>>();
+  fields.forEach((f: unknown, i: number) => {
+    if (!isPlainObject(f)) {
+      errors.push(`fields[${i}] must be an object`);
+      return;
+    }
+    const name = f.name;
+    if (typeof name !== 'string' || !FIELD_NAME_RE.test(name)) {
+      errors.push(`fields[${i}]: name must match ${FIELD_NAME_PATTERN}`);
+      return;
+    }
+    const where = `field "${name}"`;
+    if (byName.has(name)) errors.push(`${where}: declared more than once`);
+    byName.set(name, f);
+    for (const key of Object.keys(f)) {
+      if (!['name', 'type', 'required', 'maxLength', 'minLength', 'min', 'max', 'values'].includes(key)) {
+        errors.push(`${where}: unknown property "${key}"`);
+      }
+    }
+    const type = f.type;
+    if (typeof type !== 'string' || !(FIELD_TYPES as readonly string[]).includes(type)) {
+      errors.push(`${where}: type must be one of ${FIELD_TYPES.join(', ')}`);
+      return;
+    }
+    if (f.required !== undefined && typeof f.required !== 'boolean') errors.push(`${where}: required must be a boolean`);
+    for (const k of ['minLength', 'maxLength'] as const) {
+      if (f[k] === undefined) continue;
+      if (type !== 'string') errors.push(`${where}: ${k} only applies to string fields`);
+      else if (!Number.isInteger(f[k]) || (f[k] as number) < 0) errors.push(`${where}: ${k} must be a non-negative integer`);
+    }
+    if (isFiniteNumber(f.minLength) && isFiniteNumber(f.maxLength) && f.minLength > f.maxLength) {
+      errors.push(`${where}: minLength (${f.minLength}) is greater than maxLength (${f.maxLength})`);
+    }
+    for (const k of ['min', 'max'] as const) {
+      if (f[k] === undefined) continue;
+      if (type !== 'number' && type !== 'integer') errors.push(`${where}: ${k} only applies to number and integer fields`);
+      else if (!isFiniteNumber(f[k])) errors.push(`${where}: ${k} must be a finite number`);
+    }
+    if (isFiniteNumber(f.min) && isFiniteNumber(f.max) && f.min > f.max) {
+      errors.push(`${where}: min (${f.min}) is greater than max (${f.max})`);
+    }
+    if (type === 'enum') {
+      const values = f.values;
+      if (!Array.isArray(values) || values.length === 0) {
+        errors.push(`${where}: an enum field needs a non-empty values list`);
+      } else {
+        if (values.some((v) => typeof v !== 'string' || v.length === 0)) errors.push(`${where}: values must be non-empty strings`);
+        if (new Set(values).size !== values.length) errors.push(`${where}: values contain duplicates`);
+      }
+    } else if (f.values !== undefined) {
+      errors.push(`${where}: values only applies to enum fields`);
+    }
+  });
+
+  const textField = spec.textField;
+  if (typeof textField !== 'string' || textField.length === 0) {
+    errors.push('spec.textField must name a field');
+  } else {
+    const tf = byName.get(textField);
+    if (!tf) errors.push(`spec.textField "${textField}" is not a declared field`);
+    else if (tf.type !== 'string') errors.push(`spec.textField "${textField}" must be a string field`);
+  }
+  const labelField = spec.labelField;
+  if (labelField !== undefined) {
+    if (typeof labelField !== 'string' || labelField.length === 0) {
+      errors.push('spec.labelField must name a field');
+    } else {
+      const lf = byName.get(labelField);
+      if (!lf) errors.push(`spec.labelField "${labelField}" is not a declared field`);
+      else if (lf.type !== 'enum' && lf.type !== 'string') errors.push(`spec.labelField "${labelField}" must be an enum or string field`);
+      if (labelField === textField) errors.push('spec.labelField must differ from spec.textField');
+    }
+  }
+  const mrb = spec.maxRecordBytes;
+  if (mrb !== undefined && (!Number.isInteger(mrb) || (mrb as number) < 1 || (mrb as number) > MAX_RECORD_BYTES_LIMIT)) {
+    errors.push(`spec.maxRecordBytes must be an integer between 1 and ${MAX_RECORD_BYTES_LIMIT}`);
+  }
+  return errors;
+}
+
+/** Length in Unicode code points, so an emoji counts as one character, not two UTF-16 units. */
+function codePointLength(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    // A high surrogate followed by a low surrogate is one code point.
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) i++;
+    }
+    n++;
+  }
+  return n;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
+  return `a ${typeof v}`;
+}
+
+function checkField(field: DatanetField, value: unknown, errors: string[]): void {
+  const where = `field "${field.name}"`;
+  switch (field.type) {
+    case 'string': {
+      if (typeof value !== 'string') {
+        errors.push(`${where}: must be a string, got ${describe(value)}`);
+        return;
+      }
+      // s.length bounds the code-point count from above, so count only when it can matter.
+      const needCount =
+        (field.maxLength !== undefined && value.length > field.maxLength) ||
+        (field.minLength !== undefined && value.length >= field.minLength && field.minLength > 0);
+      const len = needCount ? codePointLength(value) : value.length;
+      if (field.minLength !== undefined && len < field.minLength) {
+        errors.push(`${where}: must be at least ${field.minLength} characters, got ${len}`);
+      }
+      if (field.maxLength !== undefined && len > field.maxLength) {
+        errors.push(`${where}: must be at most ${field.maxLength} characters, got ${len}`);
+      }
+      return;
+    }
+    case 'number':
+    case 'integer': {
+      if (!isFiniteNumber(value)) {
+        errors.push(`${where}: must be a finite number, got ${describe(value)}`);
+        return;
+      }
+      if (field.type === 'integer' && !Number.isInteger(value)) {
+        errors.push(`${where}: must be an integer, got ${value}`);
+      }
+      if (field.min !== undefined && value < field.min) errors.push(`${where}: must be >= ${field.min}, got ${value}`);
+      if (field.max !== undefined && value > field.max) errors.push(`${where}: must be <= ${field.max}, got ${value}`);
+      return;
+    }
+    case 'boolean':
+      if (typeof value !== 'boolean') errors.push(`${where}: must be a boolean, got ${describe(value)}`);
+      return;
+    case 'enum':
+      if (typeof value !== 'string' || !(field.values ?? []).includes(value)) {
+        errors.push(`${where}: must be one of ${(field.values ?? []).join(', ')}`);
+      }
+      return;
+  }
+}
+
+// Per-spec lookup cache: specs are reused across a whole batch, records are not.
+const fieldIndexCache = new WeakMap<DatanetSpec, Map<string, DatanetField>>();
+function fieldIndex(spec: DatanetSpec): Map<string, DatanetField> {
+  let idx = fieldIndexCache.get(spec);
+  if (!idx) {
+    idx = new Map(spec.fields.map((f) => [f.name, f]));
+    fieldIndexCache.set(spec, idx);
+  }
+  return idx;
+}
+
+/**
+ * Validates one contributed record against a (valid) spec. Rules:
+ * - the payload is a JSON object; properties not declared in the spec are rejected;
+ * - a missing or null property is an error when the field is `required`, and always for
+ *   `textField` (the text is what gets scored); otherwise it is simply absent;
+ * - the text field must contain non-whitespace text;
+ * - string lengths count Unicode code points;
+ * - the whole record, as UTF-8 JSON, must fit in maxRecordBytes (default 64 KiB).
+ * All errors are collected, not just the first, so a contributor can fix them in one go.
+ */
+export function validateRecord(spec: DatanetSpec, payload: unknown): RecordValidation {
+  if (!isPlainObject(payload)) return { ok: false, errors: [`record must be a JSON object, got ${describe(payload)}`] };
+  const errors: string[] = [];
+  const fields = fieldIndex(spec);
+  for (const key of Object.keys(payload)) {
+    if (!fields.has(key)) errors.push(`field "${key}": not declared in the Datanet spec`);
+  }
+  for (const field of spec.fields) {
+    const value = payload[field.name];
+    if (value === undefined || value === null) {
+      if (field.required || field.name === spec.textField) errors.push(`field "${field.name}": is required`);
+      continue;
+    }
+    checkField(field, value, errors);
+  }
+  const text = payload[spec.textField];
+  if (typeof text === 'string' && text.trim().length === 0) errors.push(`field "${spec.textField}": must not be blank`);
+
+  const maxBytes = spec.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+  // Serialising every record is the costliest step here, so first compute a cheap upper bound on
+  // the JSON size (<= 6 bytes per UTF-16 unit, the worst case being a \u00XX escape; <= 25 bytes for
+  // a number or boolean) and serialise only when that bound exceeds the limit.
+  let upper = 2;
+  for (const key of Object.keys(payload)) {
+    const v = payload[key];
+    upper += 6 * key.length + 4 + (typeof v === 'string' ? 6 * v.length + 2 : 25);
+  }
+  if (upper > maxBytes) {
+    const bytes = Buffer.byteLength(JSON.stringify(payload), 'utf8');
+    if (bytes > maxBytes) errors.push(`record: is ${bytes} bytes as JSON, more than the limit of ${maxBytes}`);
+  }
+  return errors.length === 0 ? { ok: true } : { ok: false, errors };
+}
+
+/** The text to score for a record that passed validateRecord. */
+export function recordText(spec: DatanetSpec, payload: Record<string, unknown>): string {
+  const v = payload[spec.textField];
+  return typeof v === 'string' ? v : '';
+}

@@ -1,0 +1,26 @@
+// Lower-cased word tokens (runs of letters and digits), shared by quality and relevance.
+// ASCII input, the common case, takes a plain-class split, several times cheaper than matching
+// Unicode property escapes; both paths give the same tokens on ASCII text.
+const ASCII_RE = /^[\x00-\x7f]*$/;
+const ASCII_SPLIT_RE = /[^a-z0-9]+/;
+const TOKEN_RE = /[\p{L}\p{N}]+/gu;
+
+export function wordTokens(text: string, limit = Number.MAX_SAFE_INTEGER): string[] {
+  const lower = text.toLowerCase();
+  if (ASCII_RE.test(lower)) {
+    const parts = lower.split(ASCII_SPLIT_RE);
+    const out: string[] = [];
+    for (const p of parts) {
+      if (p.length === 0) continue;
+      out.push(p);
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+  const out: string[] = [];
+  for (const m of lower.matchAll(TOKEN_RE)) {
+    out.push(m[0]);
+    if (out.length >= limit) break;
+  }
+  return out;
+}
