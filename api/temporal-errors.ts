@@ -13,7 +13,8 @@ export async function runUpdate<T>(what: string, fn: () => Promise<T>): Promise<
       const reason = (err.cause as Error | undefined)?.message ?? err.message;
       throw new HttpError(409, `${what} refused: ${reason}`);
     }
-    if (err instanceof WorkflowNotFoundError) throw new HttpError(404, `${what}: no such lifecycle`);
+    // Callers check the proposal exists first, so a workflow that cannot be found has completed.
+    if (err instanceof WorkflowNotFoundError) throw new HttpError(409, `${what} refused: the workflow is no longer running`);
     const msg = (err as Error).message ?? '';
     if (/already completed|workflow execution already completed|not found/i.test(msg)) throw new HttpError(409, `${what} refused: the workflow is closed`);
     throw err;

@@ -17,7 +17,7 @@ describe('stake, governance and the ledger', () => {
   const fast = (votingPeriodMs: number) => ({ governance: { votingPeriodMs }, collection: { windowMs: 600_000 } });
 
   beforeAll(async () => {
-    app = await startTestApp({ workers: ['lifecycle'] });
+    app = await startTestApp({ workers: ['lifecycle', 'data'] });
     dev = await participant(app.url, ['developer'], { OPEN: '100000' });
   });
   afterAll(async () => {
@@ -134,8 +134,28 @@ describe('stake, governance and the ledger', () => {
     expect(again.status).toBe(409);
   });
 
+  it('counts delegated gOPEN for the delegatee, snapshotted when voting opens', async () => {
+    const delegator = await participant(app.url, ['governor'], { gOPEN: '5000' });
+    const delegatee = await participant(app.url, ['governor'], { gOPEN: '100' });
+    const holdout = await participant(app.url, ['governor'], { gOPEN: '100000' }); // keeps the vote open
+    await delegator.delegate(delegatee.address);
+    const id = uniqueId('delegate');
+    await dev.propose(proposalBody(id, fast(120_000)));
+    await votingOpen(id);
+    const r = await delegatee.vote(id, 'yes');
+    expect(r.tally.yes).toBe('5100');
+    const refused = await delegator.vote(id, 'no').catch((e) => e);
+    expect(refused.status).toBe(409);
+    expect(refused.message).toContain('no voting power');
+    const t = await dev.tally(id);
+    expect(t.votes).toEqual([expect.objectContaining({ voter: delegatee.address, option: 'yes', power: '5100' })]);
+    await cancel(id);
+    for (const g of [delegator, delegatee, holdout]) await retire(g);
+  });
+
   it('refuses bad signatures, replays, wrong roles and double votes', async () => {
     const g = await participant(app.url, ['governor'], { gOPEN: '10' });
+    const holdout = await participant(app.url, ['governor'], { gOPEN: '1000' }); // keeps the vote open
     const id = uniqueId('refuse');
     await dev.propose(proposalBody(id, fast(120_000)));
     await votingOpen(id);
@@ -178,5 +198,6 @@ describe('stake, governance and the ledger', () => {
     expect(votes).toEqual([{ voter: g.address, option: 'yes' }]);
     await cancel(id);
     await retire(g);
+    await retire(holdout);
   });
 });
