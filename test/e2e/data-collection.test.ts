@@ -1,0 +1,138 @@
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, eventually, type TestApp } from '../support/app.js';
+import { participant, proposalBody, uniqueId } from '../support/participants.js';
+import type { CommonsClient } from '../../client/commons-client.js';
+import { EMAIL_KEYWORDS } from '../../demo/scenario.js';
+import { loadSpamAssassin } from '../../activities/training/embedded/corpus.js';
+import { contentHash } from '../../activities/data/content-hash.js';
+
+// Tight limits for this file's API instance (each test file runs in its own process).
+process.env.COMMONS_CONTRIBUTION_RATE = '50';
+process.env.COMMONS_CONTRIBUTION_BURST = '300';
+
+function verifyInclusion(leafHex: string, siblings: { hash: string; position: 'left' | 'right' }[], root: string): boolean {
+  const h = (...parts: Buffer[]) => createHash('sha256').update(Buffer.concat(parts)).digest();
+  let node = h(Buffer.from([0]), Buffer.from(leafHex, 'hex'));
+  for (const s of siblings) node = s.position === 'left' ? h(Buffer.from([1]), Buffer.from(s.hash, 'hex'), node) : h(Buffer.from([1]), node, Buffer.from(s.hash, 'hex'));
+  return node.toString('hex') === root;
+}
+
+describe('decentralized data collection', () => {
+  let app: TestApp;
+  let dev: CommonsClient;
+  let alice: CommonsClient;
+  let bob: CommonsClient;
+  let spammer: CommonsClient;
+  const id = uniqueId('datanet');
+  const corpus = loadSpamAssassin({ limit: 160, seed: 5 });
+
+  beforeAll(async () => {
+    app = await startTestApp({ workers: ['lifecycle', 'data'] });
+    dev = await participant(app.url, ['developer'], { OPEN: '10000' });
+    const gov = await participant(app.url, ['governor'], { gOPEN: '100000000' });
+    [alice, bob, spammer] = await Promise.all([1, 2, 3].map(() => participant(app.url, ['contributor'])));
+    await dev.propose(
+      proposalBody(id, {
+        governance: { votingPeriodMs: 60_000 },
+        // Small batches and few per run: the scoring fan-out has to continue as new several times.
+        collection: { windowMs: 600_000, targetCount: 100_000, pollIntervalMs: 300, batchSize: 20, parallelism: 2, batchesPerRun: 4, minAcceptedRecords: 1, keywords: EMAIL_KEYWORDS },
+        training: { hyperparams: { epochs: 1 } },
+      }),
+    );
+    await eventually(async () => ((await dev.tally(id)).open ? true : undefined));
+    await gov.vote(id, 'yes');
+    await eventually(async () => ((await dev.datanet(id).catch(() => undefined))?.status === 'open' ? true : undefined));
+    const { balances } = await gov.account();
+    await gov.transfer(dev.address, 'gOPEN', balances.gOPEN);
+  }, 120_000);
+
+  afterAll(async () => {
+    await app.temporal.workflow.getHandle(`lifecycle-${id}`).cancel().catch(() => undefined);
+    await app?.close();
+  });
+
+  it('stores a signed record under its SHA-256, idempotently, and refuses bad ones with reasons', async () => {
+    const rec = { text: corpus[0].text, label: corpus[0].label };
+    const first = await alice.contribute(id, rec);
+    expect(first.hash).toBe(contentHash(rec).hash);
+    expect(first.status).toBe('stored');
+    const again = await alice.contribute(id, { label: rec.label, text: rec.text }); // same content, other key order
+    expect(again).toEqual({ hash: first.hash, status: 'already-stored' });
+    const stolen = await bob.contribute(id, rec).catch((e) => e);
+    expect(stolen.status).toBe(409);
+    const [row] = await app.sql`select contributor, size, s3_key, signature from contributions where hash = ${first.hash}`;
+    expect(row.contributor).toBe(alice.address);
+    const stored = await app.store.get(row.s3_key);
+    expect(createHash('sha256').update(stored).digest('hex')).toBe(first.hash);
+    expect(row.signature.length).toBeGreaterThan(40);
+
+    const bad = await alice.contribute(id, { text: 'hello there friend', label: 'maybe' }).catch((e) => e);
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain('must be one of spam, ham');
+    const big = await alice.contribute(id, { text: 'x '.repeat(20_000), label: 'ham' }).catch((e) => e);
+    expect(big.status).toBe(413);
+  });
+
+  it('judges each record of a batch on its own', async () => {
+    const r = await alice.contributeBatch(id, [{ text: corpus[1].text, label: corpus[1].label }, { text: 'no label here at all' }, { text: corpus[2].text, label: corpus[2].label }]);
+    expect(r.results.map((x: { status: string }) => x.status)).toEqual(['stored', 'invalid', 'stored']);
+    expect(r.results[1].errors.join(' ')).toContain('label');
+  });
+
+  it('rate-limits a contributor with 429 and Retry-After', async () => {
+    const flood = Array.from({ length: 400 }, (_, i) => ({ text: `flood record number ${i} about an email offer message`, label: 'spam' }));
+    const err = await spammer.contributeBatch(id, flood).catch((e) => e);
+    expect(err.status).toBe(429);
+    expect(await app.sql`select 1 from contributions where contributor = ${spammer.address}`).toHaveLength(0);
+  });
+
+  it('scores, dedupes across accounts and builds a dataset version with a Merkle root and weights', async () => {
+    // Alice and Bob share the corpus; Bob also copies one of Alice's mails with two words changed.
+    await alice.contributeBatch(id, corpus.slice(3, 80).map((c) => ({ text: c.text, label: c.label })));
+    await bob.contributeBatch(id, corpus.slice(80, 150).map((c) => ({ text: c.text, label: c.label })));
+    const src = corpus.slice(3, 80).find((c) => c.text.split(' ').length > 150)!;
+    const words = src.text.split(' ');
+    words[7] = 'surely';
+    words[words.length - 2] = 'cheers';
+    const copy = await bob.contribute(id, { text: words.join(' '), label: src.label });
+    const offTopic = await spammer.contribute(id, { text: 'Preheat the oven, whisk the eggs with sugar and fold in flour; bake the sponge for thirty minutes until golden and let it cool.', label: 'ham' });
+    // The spammer also posts junk the quality check rejects, which lowers its standing.
+    for (let i = 0; i < 6; i++) await spammer.contribute(id, { text: `${'!!!!'.repeat(10)} ${i} $$$$$$$$ ####`, label: 'spam' });
+
+    await dev.signed('POST', `/v1/datanets/${id}/close`, {});
+    await eventually(async () => ((await dev.proposal(id)).stage !== 'data-collection' ? true : undefined), 120_000, 500);
+
+    const statuses = Object.fromEntries((await app.sql`select hash, status, duplicate_of, reasons from contributions where datanet_id = ${id}`).map((r) => [r.hash, r]));
+    expect(statuses[copy.hash].status).toBe('near-duplicate');
+    expect(statuses[copy.hash].duplicate_of).toBe(contentHash({ text: src.text, label: src.label }).hash);
+    expect(statuses[offTopic.hash].status).toBe('rejected');
+    expect(statuses[offTopic.hash].reasons.join(' ')).toMatch(/relevance|off-topic/);
+
+    const [dv] = await app.sql`select id, merkle_root, manifest_key, record_count from dataset_versions where datanet_id = ${id}`;
+    const accepted = (await app.sql`select hash from contributions where datanet_id = ${id} and status = 'accepted'`).map((r) => r.hash as string);
+    expect(dv.record_count).toBe(accepted.length);
+    const manifest = (await app.store.get(dv.manifest_key)).toString().trim().split('\n').map((l) => JSON.parse(l));
+    expect(manifest.map((m: { hash: string }) => m.hash).sort()).toEqual([...accepted].sort());
+
+    const proof = await alice.proof(accepted[0]);
+    expect(proof.root).toBe(dv.merkle_root);
+    expect(verifyInclusion(accepted[0], proof.proof.siblings, dv.merkle_root)).toBe(true);
+    const refused = await alice.proof(copy.hash).catch((e) => e);
+    expect(refused.status).toBe(409);
+
+    const weights = Object.fromEntries((await app.sql`select contributor, weight, accepted, rejected from attribution_weights where dataset_version_id = ${dv.id}`).map((w) => [w.contributor, w]));
+    expect(weights[alice.address].weight).toBeGreaterThan(0);
+    expect(weights[bob.address].weight).toBeGreaterThan(0);
+    expect(weights[spammer.address]?.weight ?? 0).toBe(0);
+    const total = Object.values(weights).reduce((s: number, w) => s + (w as { weight: number }).weight, 0);
+    expect(total).toBeCloseTo(1, 6);
+  });
+
+  it('kept the collection workflow history small by continuing as new', async () => {
+    const runs: number[] = [];
+    for await (const w of app.temporal.workflow.list({ query: `WorkflowId = "collection-${id}"` })) runs.push(w.historyLength);
+    expect(runs.length).toBeGreaterThan(2);
+    expect(Math.max(...runs)).toBeLessThan(500);
+  });
+});
