@@ -13,7 +13,7 @@ import { generateKeyPair } from '../identity/keys.js';
 import { CommonsClient } from '../client/commons-client.js';
 import { SPAM_SPEC } from '../demo/scenario.js';
 import { syntheticRecords } from './synthetic.js';
-import { startTsProcess, peakRssMiB } from './processes.js';
+import { startTsProcess, peakRssMiB } from '../infra/local/processes.js';
 
 const N = Number(process.env.BENCH_RECORDS ?? 1_000_000);
 const CONTRIBUTORS = Number(process.env.BENCH_CONTRIBUTORS ?? 100);

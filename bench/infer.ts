@@ -1,7 +1,7 @@
 // `npm run bench:infer`: autocannon against POST /v1/models/:name/infer and, in the same run,
 // against a bare Fastify route on the same machine; prints req/s, p50/p99 latency and the ratios.
 // The API and the bare server run as separate processes; the load generator is this process.
-import { startTsProcess } from './processes.js';
+import { startTsProcess } from '../infra/local/processes.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

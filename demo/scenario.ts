@@ -3,6 +3,7 @@ import { CommonsClient } from '../client/commons-client.js';
 import { loadSpamAssassin, type CorpusRecord } from '../activities/training/embedded/corpus.js';
 import type { DeepPartial } from '../workflows/params.js';
 import { contentHash } from '../activities/data/content-hash.js';
+import { mulberry32 } from '../activities/training/embedded/prng.js';
 import { buildDomainProfile } from '../activities/data/scoring/relevance.js';
 import { scoreRecord } from '../activities/data/scoring/score-record.js';
 import type { LifecycleParams, Stage } from '../workflows/types.js';
@@ -182,6 +183,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
 
   await waitForStage(developer, o.proposalId, 'rlhf', log, pollMs);
   const answered = new Set<string>();
+  const coin = mulberry32(99); // the random reviewer's coin: seeded, so a run is reproducible
   for (;;) {
     const s = await developer.proposal(o.proposalId);
     if (s.stage !== 'rlhf' || s.status !== 'running') break;
@@ -191,7 +193,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       for (const t of tasks) {
         if (answered.has(`${t.id}:${r.address}`)) continue;
         const truth = byText.get(t.prompt)?.label;
-        const choice = r === randomReviewer ? t.candidates[Math.floor(Math.random() * t.candidates.length)] : truth && t.candidates.includes(truth) ? truth : t.candidates[0];
+        const choice = r === randomReviewer ? t.candidates[Math.floor(coin() * t.candidates.length)] : truth && t.candidates.includes(truth) ? truth : t.candidates[0];
         try {
           await r.answerReview(t.id, choice);
         } catch {

@@ -1,0 +1,111 @@
+import type { ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, eventually, type TestApp } from '../support/app.js';
+import { runScenario, type ScenarioResult } from '../../demo/scenario.js';
+import { startTsProcess } from '../../infra/local/processes.js';
+import { accountsOf } from '../../activities/ledger/ledger.js';
+
+/**
+ * Training on gpu-training and RLHF on gpu-rlhf. The training worker runs in its own process so
+ * the test can SIGKILL it mid-training; a fresh worker must resume from the last checkpoint.
+ */
+describe('training and RLHF on dedicated task queues', () => {
+  let app: TestApp;
+  let trainingWorker: ChildProcess | undefined;
+  let r: ScenarioResult;
+  const id = `rlhf-${Date.now().toString(36)}`;
+  let killedAtStep = 0;
+  let progressSeen: { step: number; totalSteps: number; loss: number } | undefined;
+
+  const startTrainingWorker = () => startTsProcess('workers/gpu-training.ts', { ...process.env, COMMONS_LOG_LEVEL: 'WARN' }, /workers running/);
+
+  beforeAll(async () => {
+    app = await startTestApp({ workers: ['lifecycle', 'data', 'rlhf'] });
+    trainingWorker = await startTrainingWorker();
+    const scenario = runScenario({
+      baseUrl: app.url,
+      log: () => {},
+      proposalId: id,
+      modelName: `m-${id}`,
+      records: 600,
+      contributors: 3,
+      randomReviewer: true,
+      pollMs: 300,
+      params: {
+        governance: { votingPeriodMs: 60_000 },
+        collection: { windowMs: 60_000, targetCount: 602, pollIntervalMs: 300, batchSize: 150, parallelism: 2, minAcceptedRecords: 50 },
+        // Many epochs so training lasts long enough to be killed; a short heartbeat timeout so the
+        // retry starts soon after the kill.
+        training: { hyperparams: { epochs: 1000, learningRate: 2, l2: 1e-6, batchSize: 32, seed: 7, checkpointEvery: 1000 }, heartbeatTimeoutMs: 4000 },
+        rlhf: { rounds: 2, promptsPerRound: 16, answersPerItem: 4, roundDeadlineMs: 90_000, disagreementTolerance: 0.3, disagreementPenalty: '40', agreementReward: '1' },
+        deployment: { minAccuracy: 0.7, minMacroF1: 0.6 },
+      },
+    });
+    // Watch training progress through the API; once a checkpoint exists, kill the worker.
+    const killed = (async () => {
+      const hb = await eventually(
+        async () => {
+          const s = await fetch(`${app.url}/v1/proposals/${id}`).then((x) => (x.ok ? x.json() : undefined));
+          const a = (s as { progress?: { activities?: { activity: string; details?: { step: number; totalSteps: number; loss: number; lastCheckpoint?: { step: number } } }[] } } | undefined)?.progress?.activities?.find((x) => x.activity === 'trainModel');
+          if (a?.details?.step) progressSeen = a.details;
+          return a?.details?.lastCheckpoint && a.details.lastCheckpoint.step >= 1000 ? a.details : undefined;
+        },
+        300_000,
+        100,
+      );
+      killedAtStep = hb.step;
+      trainingWorker!.kill('SIGKILL');
+      trainingWorker = await startTrainingWorker();
+    })();
+    r = await scenario;
+    await killed;
+  }, 900_000);
+
+  afterAll(async () => {
+    trainingWorker?.kill('SIGTERM');
+    await app?.close();
+  });
+
+  it('showed training progress (step, loss) through the API while it ran', () => {
+    expect(progressSeen?.totalSteps).toBeGreaterThan(0);
+    expect(Number.isFinite(progressSeen?.loss)).toBe(true);
+  });
+
+  it('resumed training from the last checkpoint after the worker was SIGKILLed', async () => {
+    const [run] = await app.sql`select status, resumed_from_step, steps from training_runs where proposal_id = ${id}`;
+    expect(run.status).toBe('succeeded');
+    expect(killedAtStep).toBeGreaterThan(0);
+    expect(run.resumed_from_step).toBeGreaterThanOrEqual(1000);
+    expect(run.resumed_from_step).toBeLessThanOrEqual(killedAtStep);
+    const result = await app.temporal.workflow.getHandle(`lifecycle-${id}`).result();
+    expect(result.training.resumedFromStep).toBe(run.resumed_from_step);
+  });
+
+  it("ran two review rounds whose preference updates did not lower held-out accuracy", async () => {
+    const result = await app.temporal.workflow.getHandle(`lifecycle-${id}`).result();
+    expect(result.status).toBe('serving');
+    expect(result.rlhf.rounds).toHaveLength(2);
+    const trained = result.training.metrics.accuracy;
+    for (const round of result.rlhf.rounds) expect(round.metrics.accuracy).toBeGreaterThanOrEqual(trained);
+    const rounds = await app.sql`select round, status from rlhf_rounds where proposal_id = ${id} order by round`;
+    expect(rounds.map((x) => x.status)).toEqual(['done', 'done']);
+  });
+
+  it('penalised the random reviewer from its validator stake and rewarded the honest ones', async () => {
+    const random = r.randomReviewer!.address;
+    const penalties = await app.sql`select amount from transfers where from_account = ${accountsOf.validatorStake(random)} and proposal_id = ${id}`;
+    expect(penalties.length).toBeGreaterThan(0);
+    expect(BigInt(await app.ledger.balance(accountsOf.validatorStake(random), 'OPEN'))).toBeLessThan(100n);
+    const honestValidator = r.reviewers[2].address;
+    expect(await app.ledger.balance(accountsOf.validatorStake(honestValidator), 'OPEN')).toBe('200');
+    const rewards = await r.reviewers[0].rewards();
+    expect(rewards.rewards.some((x: { reason: string }) => x.reason.startsWith('review reward'))).toBe(true);
+    const disagreements = await app.sql`
+      select a.reviewer, count(*) filter (where not a.agreed)::int as bad, count(*)::int as n
+      from review_answers a join review_tasks t on t.id = a.task_id where t.proposal_id = ${id} group by a.reviewer`;
+    const byReviewer = Object.fromEntries(disagreements.map((d) => [d.reviewer, d]));
+    expect(byReviewer[random].bad).toBeGreaterThan(0);
+    expect(byReviewer[r.reviewers[0].address].bad).toBe(0);
+    expect((await app.ledger.checkInvariants()).problems).toEqual([]);
+  });
+});
