@@ -25,6 +25,8 @@ export interface ScenarioOptions {
   /** Reviewer behaviour: honest reviewers pick the true label; a random one answers by coin flip. */
   randomReviewer?: boolean;
   pollMs?: number;
+  /** Reuse a developer (a new version of a model the developer already serves). */
+  developer?: CommonsClient;
 }
 
 export interface ScenarioResult {
@@ -103,7 +105,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const { baseUrl, log } = o;
   const pollMs = o.pollMs ?? 500;
   log('participants: registering keys and funding them from the dev faucet');
-  const developer = await participant(baseUrl, ['developer'], 'developer', { OPEN: '5000' });
+  const developer = o.developer ?? (await participant(baseUrl, ['developer'], 'developer', { OPEN: '5000' }));
   const governors = await Promise.all([1, 2, 3].map((i) => participant(baseUrl, ['governor'], `governor-${i}`, { gOPEN: String(100 * i) })));
   const contributors = await Promise.all(Array.from({ length: o.contributors }, (_, i) => participant(baseUrl, ['contributor'], `contributor-${i + 1}`)));
   const reviewers = await Promise.all([1, 2].map((i) => participant(baseUrl, ['reviewer'], `reviewer-${i}`)));
@@ -147,6 +149,12 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   }
 
   await waitForStage(developer, o.proposalId, 'data-collection', log, pollMs);
+  // These simulated governors exist for one proposal: once the vote is closed they hand their gOPEN
+  // to the treasury, so the power of finished simulations never dilutes the next one's quorum.
+  for (const g of governors) {
+    const { balances } = await g.account();
+    if (balances.gOPEN !== '0') await g.transfer('treasury', 'gOPEN', balances.gOPEN);
+  }
   // The collection child opens the Datanet as its first step.
   for (let i = 0; ; i++) {
     const d = await developer.datanet(o.proposalId).catch(() => undefined);

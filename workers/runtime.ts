@@ -21,10 +21,13 @@ function installRuntime(): void {
   runtimeInstalled = true;
   // Structured JSON logs from the SDK, at warn by default (COMMONS_LOG_LEVEL to change).
   const level = (process.env.COMMONS_LOG_LEVEL ?? 'WARN').toUpperCase() as 'WARN';
+  // Worker metrics (task latencies, schedule-to-start, slots) for Prometheus when an address is set.
+  const metricsAddress = process.env.COMMONS_WORKER_METRICS_ADDRESS;
   Runtime.install({
     logger: new DefaultLogger(level, (entry) => {
       process.stderr.write(JSON.stringify({ level: entry.level, time: Number(entry.timestampNanos / 1_000_000n), msg: entry.message, ...entry.meta }) + '\n');
     }),
+    ...(metricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: metricsAddress } } } } : {}),
   });
 }
 

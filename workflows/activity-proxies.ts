@@ -1,4 +1,4 @@
-import { proxyActivities } from '@temporalio/workflow';
+import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { LifecycleActivities } from '../activities/lifecycle/activities.js';
 import type { DataActivities } from '../activities/data/activities.js';
 import type { TrainingActivities } from '../activities/training/activities.js';
@@ -13,20 +13,24 @@ export const lifecycle = proxyActivities<LifecycleActivities>({
   retry: { initialInterval: '500ms', maximumInterval: '30s', nonRetryableErrorTypes: ['InsufficientFundsError', 'ObjectExistsError', 'IntegrityError'] },
 });
 
-export const data = proxyActivities<DataActivities>({
+export const DATA_OPTIONS: ActivityOptions = {
   taskQueue: QUEUES.data,
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '2 minutes',
   retry: { initialInterval: '1s', maximumInterval: '1 minute' },
-});
+};
+export const data = proxyActivities<DataActivities>(DATA_OPTIONS);
 
-export function trainingActivities(heartbeatTimeoutMs: number) {
-  return proxyActivities<TrainingActivities>({
+export function trainingOptions(heartbeatTimeoutMs: number): ActivityOptions {
+  return {
     taskQueue: QUEUES.training,
     startToCloseTimeout: '12 hours',
     heartbeatTimeout: heartbeatTimeoutMs,
     retry: { initialInterval: '1s', maximumInterval: '1 minute', maximumAttempts: 10 },
-  });
+  };
+}
+export function trainingActivities(heartbeatTimeoutMs: number) {
+  return proxyActivities<TrainingActivities>(trainingOptions(heartbeatTimeoutMs));
 }
 
 export function rlhfActivities(heartbeatTimeoutMs: number) {

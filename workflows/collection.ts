@@ -1,6 +1,6 @@
 import { condition, continueAsNew, setHandler, setCurrentDetails } from '@temporalio/workflow';
 import { closeWindowSignal, collectionProgressQuery } from './definitions.js';
-import { data } from './activity-proxies.js';
+import { data, DATA_OPTIONS } from './activity-proxies.js';
 import type { CollectionState, DatanetSpecInput, LifecycleParams } from './types.js';
 
 export interface CollectionInput {
@@ -92,13 +92,15 @@ export async function collectionWorkflow(input: CollectionInput): Promise<Collec
       progress.cursor = toSeq;
       wave.push(
         progress.phase === 'scoring'
-          ? data
-              .scoreBatch({ datanetId: input.datanetId, fromSeq, toSeq, spec: input.spec, domain: input.domain, description: input.description, labels: input.labels, keywords: p.keywords, minQuality: p.minQuality, minRelevance: p.minRelevance })
+          ? data.scoreBatch
+              .executeWithOptions({ ...DATA_OPTIONS, summary: `Score contributions ${fromSeq}–${toSeq}` }, [
+                { datanetId: input.datanetId, fromSeq, toSeq, spec: input.spec, domain: input.domain, description: input.description, labels: input.labels, keywords: p.keywords, minQuality: p.minQuality, minRelevance: p.minRelevance },
+              ])
               .then((r) => {
                 progress.scored += r.scored;
                 return r.accepted;
               })
-          : data.dedupeBatch({ datanetId: input.datanetId, fromSeq }).then((r) => r.accepted),
+          : data.dedupeBatch.executeWithOptions({ ...DATA_OPTIONS, summary: `Dedupe contributions ${fromSeq}–${toSeq}` }, [{ datanetId: input.datanetId, fromSeq }]).then((r) => r.accepted),
       );
     }
     for (const accepted of await Promise.all(wave)) progress.accepted += accepted;

@@ -13,7 +13,7 @@ import {
   ParentClosePolicy,
 } from '@temporalio/workflow';
 import { statusQuery } from './definitions.js';
-import { lifecycle, trainingActivities } from './activity-proxies.js';
+import { lifecycle, trainingActivities, trainingOptions } from './activity-proxies.js';
 import { runGovernance } from './stages/governance.js';
 import { collectionWorkflow } from './collection.js';
 import { rlhfRoundWorkflow } from './rlhf-round.js';
@@ -107,7 +107,7 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
     // Training on the gpu-training queue
     await enter('training', `fine-tuning on ${collected.accepted} accepted records`);
     const t = input.params.training;
-    const trained = await trainingActivities(t.heartbeatTimeoutMs).trainModel({
+    const trained = await trainingActivities(t.heartbeatTimeoutMs).trainModel.executeWithOptions({ ...trainingOptions(t.heartbeatTimeoutMs), summary: `Fine-tune ${input.modelName} (${t.trainer}) on ${collected.accepted} records` }, [{
       proposalId: input.proposalId,
       trainer: t.trainer,
       job: {
@@ -120,7 +120,7 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
         hyperparams: t.hyperparams,
         outputPrefix: `staging/${input.proposalId}/train`,
       },
-    });
+    }]);
     state.training = { runId: trained.runId, artifactKey: trained.artifactKey, sha256: trained.sha256, metrics: trained.metrics, resumedFromStep: trained.resumedFromStep };
 
     // RLHF rounds, each a child workflow

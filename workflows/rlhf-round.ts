@@ -109,19 +109,24 @@ export async function rlhfRoundWorkflow(input: RlhfRoundInput): Promise<RlhfRoun
           preferences: settled.preferences,
           evalManifestKey: input.evalManifestKey,
           beta: p.beta,
-          hyperparams: input.hyperparams,
+          hyperparams: { ...input.hyperparams, learningRate: p.learningRate, epochs: p.epochs },
           outputPrefix: `staging/${input.proposalId}/rlhf-r${input.round}`,
         })
       : { artifactKey: input.policyArtifactKey, metrics: input.policyMetrics };
 
-  await lifecycle.recordRound({ proposalId: input.proposalId, round: input.round, artifactKey: updated.artifactKey, metrics: updated.metrics, summary: settled.summary });
+  // The round is evaluated: an update that lowers held-out accuracy is not kept.
+  const applied = updated.metrics.accuracy >= input.policyMetrics.accuracy - p.maxEvalDrop;
+  const kept = applied ? updated : { artifactKey: input.policyArtifactKey, metrics: input.policyMetrics };
+  const summary = { ...settled.summary, applied, candidate: { artifactKey: updated.artifactKey, metrics: updated.metrics } };
+  await lifecycle.recordRound({ proposalId: input.proposalId, round: input.round, artifactKey: kept.artifactKey, metrics: kept.metrics, summary });
   return {
     round: input.round,
     tasks: tasks.size,
     answers: settled.summary.answers,
-    artifactKey: updated.artifactKey,
-    metrics: updated.metrics,
+    artifactKey: kept.artifactKey,
+    metrics: kept.metrics,
     rewarded: settled.summary.rewarded,
     penalised: settled.summary.penalised,
+    applied,
   };
 }

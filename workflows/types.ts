@@ -79,6 +79,11 @@ export interface LifecycleParams {
     answersPerItem: number;
     roundDeadlineMs: number;
     beta: number;
+    /** DPO optimiser settings: small steps, since a round yields few preference pairs. */
+    learningRate: number;
+    epochs: number;
+    /** A round's update is kept only if held-out accuracy drops by at most this much. */
+    maxEvalDrop: number;
     /** OPEN paid per answer that agrees with consensus, from the model's reward pool. */
     agreementReward: string;
     /** OPEN slashed from a validator's stake after persistent disagreement. */
@@ -156,6 +161,8 @@ export interface RlhfRoundSummary {
   metrics: EvalMetrics;
   rewarded: number;
   penalised: string[];
+  /** False when the update lowered held-out accuracy beyond maxEvalDrop and the policy was kept. */
+  applied: boolean;
 }
 
 export interface DeploymentState {

@@ -36,6 +36,10 @@ export function validateParams(p: LifecycleParams): string[] {
   pos(p.rlhf.answersPerItem, 'rlhf.answersPerItem');
   pos(p.rlhf.roundDeadlineMs, 'rlhf.roundDeadlineMs');
   if (!(p.rlhf.candidatesPerPrompt >= 2)) errs.push('rlhf.candidatesPerPrompt must be at least 2');
+  pos(p.rlhf.learningRate, 'rlhf.learningRate');
+  pos(p.rlhf.epochs, 'rlhf.epochs');
+  pos(p.rlhf.beta, 'rlhf.beta');
+  if (!(p.rlhf.maxEvalDrop >= 0)) errs.push('rlhf.maxEvalDrop must be a non-negative number');
   int(p.rlhf.agreementReward, 'rlhf.agreementReward');
   int(p.rlhf.disagreementPenalty, 'rlhf.disagreementPenalty');
   int(p.serving.feePerCall, 'serving.feePerCall');

@@ -97,14 +97,14 @@ export const accountRoutes =
       '/v1/transfers',
       {
         schema: {
-          summary: 'Send OPEN or gOPEN to another account',
+          summary: 'Send OPEN or gOPEN to another account or the treasury',
           tags: ['accounts'],
           body: Type.Object({ to: Type.String(), asset: Type.Union([Type.Literal('OPEN'), Type.Literal('gOPEN')]), amount: Amount, memo: Type.Optional(Type.String({ maxLength: 200 })) }),
         },
         preHandler: signed({ sql, replayGuard: ctx.replayGuard }),
       },
       async (req, reply) => {
-        if (!isAddress(req.body.to)) throw badRequest('to is not a Commons address');
+        if (!isAddress(req.body.to) && req.body.to !== accountsOf.treasury) throw badRequest('to is not a Commons address (or "treasury")');
         if (req.body.to === req.caller!.address) throw badRequest('cannot transfer to yourself');
         try {
           // The request signature is unique (replays are refused), so it is the transfer's idempotency key.

@@ -86,7 +86,12 @@ describe('training and RLHF on dedicated task queues', () => {
     expect(result.status).toBe('serving');
     expect(result.rlhf.rounds).toHaveLength(2);
     const trained = result.training.metrics.accuracy;
-    for (const round of result.rlhf.rounds) expect(round.metrics.accuracy).toBeGreaterThanOrEqual(trained);
+    for (const round of result.rlhf.rounds) {
+      // The honest consensus update is applied (not held back by the no-regression guard)...
+      expect(round.applied).toBe(true);
+      // ...and held-out accuracy did not drop.
+      expect(round.metrics.accuracy).toBeGreaterThanOrEqual(trained);
+    }
     const rounds = await app.sql`select round, status from rlhf_rounds where proposal_id = ${id} order by round`;
     expect(rounds.map((x) => x.status)).toEqual(['done', 'done']);
   });
