@@ -9,6 +9,7 @@ import { proposalRoutes } from './routes/proposals.js';
 import { datanetRoutes } from './routes/datanets.js';
 import { reviewRoutes } from './routes/reviews.js';
 import { modelRoutes } from './routes/models.js';
+import { consoleRoutes } from './console/console-routes.js';
 import { ModelCache } from './inference/model-cache.js';
 import { FeeBatcher } from './inference/fee-batcher.js';
 import type { ApiContext } from './context.js';
@@ -68,6 +69,7 @@ export async function buildServer(ctx: ApiContext, opts: { logger?: boolean | ob
   await app.register(datanetRoutes(ctx));
   await app.register(reviewRoutes(ctx));
   await app.register(modelRoutes(ctx, { batcher, cache }));
+  await app.register(consoleRoutes(ctx));
   app.addHook('onClose', async () => batcher.close());
   return { app, close: () => app.close() };
 }

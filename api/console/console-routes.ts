@@ -1,0 +1,47 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyPluginAsync } from 'fastify';
+import type { ApiContext } from '../context.js';
+
+/** The console's files: a fixed list, so no request path ever reaches the file system. */
+export const CONSOLE_FILES: Record<string, string> = {
+  'index.html': 'text/html; charset=utf-8',
+  'app.js': 'text/javascript; charset=utf-8',
+  'signing.js': 'text/javascript; charset=utf-8',
+  'style.css': 'text/css; charset=utf-8',
+};
+
+const PUBLIC_DIR = join(dirname(fileURLToPath(import.meta.url)), 'public');
+
+/**
+ * Serves the web console at /console/: static HTML and vanilla JS modules that sign requests in
+ * the browser (WebCrypto Ed25519) and call the same public API as everyone else. The context is
+ * unused today; taking it keeps the plugin's signature the same as the other route plugins.
+ */
+export const consoleRoutes =
+  (_ctx?: ApiContext, opts: { dir?: string } = {}): FastifyPluginAsync =>
+  async (app) => {
+    const dir = opts.dir ?? PUBLIC_DIR;
+    // Read once at startup: the files are small and a missing one should fail the boot, not a request.
+    const files = new Map(Object.entries(CONSOLE_FILES).map(([name, type]) => [name, { type, body: readFileSync(join(dir, name)) }]));
+    const hide = { schema: { hide: true } };
+
+    app.get('/console', hide, async (_req, reply) => reply.redirect('/console/'));
+    app.get('/console/', hide, async (_req, reply) => send(reply, 'index.html'));
+    app.get<{ Params: { file: string } }>('/console/:file', hide, async (req, reply) => {
+      if (!files.has(req.params.file)) return reply.code(404).send({ error: `no console file ${req.params.file}` });
+      return send(reply, req.params.file);
+    });
+
+    function send(reply: import('fastify').FastifyReply, name: string) {
+      const f = files.get(name)!;
+      // The key lives in this origin's localStorage, so the console refuses to be framed and loads only its own scripts.
+      return reply
+        .header('content-type', f.type)
+        .header('cache-control', 'no-cache')
+        .header('x-frame-options', 'DENY')
+        .header('content-security-policy', "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'")
+        .send(f.body);
+    }
+  };

@@ -1,0 +1,340 @@
+// The Commons web console: one page, vanilla JS, talking to the public API of this origin.
+import { importSeed, generateSeed, signatureHeaders } from './signing.js';
+
+const KEY_STORAGE = 'commons.privateKey';
+const SELF_ASSIGNABLE = ['developer', 'governor', 'contributor', 'reviewer', 'validator', 'app-builder'];
+const VOTE_OPTIONS = ['yes', 'no', 'abstain', 'veto'];
+const AUTO_REFRESH_MS = 5000;
+
+const state = {
+  identity: null,
+  account: undefined, // undefined: not loaded; null: not registered
+  proposals: [],
+  tallies: {},
+  tasks: [],
+  /** per-item outcome of the last action (keyed 'p:<id>' / 't:<id>'), kept across refreshes */
+  notices: {},
+  lastRendered: '',
+};
+
+// ---------- DOM helpers (textContent only: prompts and titles are other people's text) ----------
+
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className = v;
+    // Through the CSSOM: the console's CSP forbids inline style attributes.
+    else if (k === 'style') Object.assign(el.style, v);
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat(Infinity)) if (c !== null && c !== undefined && c !== false) el.append(c instanceof Node ? c : String(c));
+  return el;
+}
+
+const $ = (id) => document.getElementById(id);
+
+function notice(n) {
+  return n ? h('div', { class: `notice ${n.kind}`, 'data-kind': n.kind, role: n.kind === 'error' ? 'alert' : 'status' }, n.text) : null;
+}
+
+function showMessage(kind, text) {
+  const m = $('message');
+  m.hidden = !text;
+  m.className = `notice ${kind}`;
+  m.textContent = text ?? '';
+}
+
+// ---------- API ----------
+
+/** Error text from an API answer: the status and the API's reason (with details when there are any). */
+function reasonOf(res) {
+  const body = res.json;
+  let reason = body && typeof body === 'object' && 'error' in body ? String(body.error) : typeof body === 'string' && body ? body : res.statusText || 'request failed';
+  if (body && typeof body === 'object' && body.details !== undefined && body.details !== null) {
+    const d = body.details;
+    reason += ': ' + (Array.isArray(d) ? d.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join('; ') : typeof d === 'string' ? d : JSON.stringify(d));
+  }
+  return `${res.status} ${res.statusText || ''} — ${reason}`.replace(/\s+—/, ' —');
+}
+
+async function api(method, path, body, { sign = false } = {}) {
+  const headers = {};
+  let text;
+  if (method !== 'GET') {
+    text = JSON.stringify(body ?? {});
+    headers['content-type'] = 'application/json';
+  }
+  if (sign) {
+    if (!state.identity) throw new Error('import or generate a key first');
+    Object.assign(headers, await signatureHeaders(state.identity, method, path, text));
+  }
+  const res = await fetch(path, { method, headers, body: text });
+  const raw = await res.text();
+  let json = null;
+  try {
+    json = raw ? JSON.parse(raw) : null;
+  } catch {
+    json = raw;
+  }
+  return { ok: res.ok, status: res.status, statusText: res.statusText, json };
+}
+
+// ---------- loading ----------
+
+async function loadAll() {
+  if (!state.identity) return render();
+  const acct = await api('GET', `/v1/accounts/${state.identity.address}`);
+  if (acct.ok) state.account = acct.json;
+  else if (acct.status === 404) state.account = null;
+  else return showMessage('error', `Could not load the account: ${reasonOf(acct)}`);
+  const roles = state.account?.roles ?? [];
+
+  if (roles.includes('governor')) {
+    const list = await api('GET', '/v1/proposals?stage=governance&status=running');
+    if (list.ok) {
+      state.proposals = list.json.proposals;
+      const tallies = await Promise.all(state.proposals.map((p) => api('GET', `/v1/proposals/${encodeURIComponent(p.id)}/tally`)));
+      state.tallies = Object.fromEntries(state.proposals.map((p, i) => [p.id, tallies[i].ok ? tallies[i].json : null]));
+    } else showMessage('error', `Could not list proposals: ${reasonOf(list)}`);
+  } else state.proposals = [];
+
+  if (roles.includes('reviewer') || roles.includes('validator')) {
+    const r = await api('GET', `/v1/reviews?reviewer=${encodeURIComponent(state.identity.address)}`);
+    if (r.ok) state.tasks = r.json.tasks;
+    else showMessage('error', `Could not list review tasks: ${reasonOf(r)}`);
+  } else state.tasks = [];
+  render();
+}
+
+// ---------- actions ----------
+
+async function useSeed(seed) {
+  const identity = await importSeed(seed);
+  state.identity = identity;
+  localStorage.setItem(KEY_STORAGE, identity.privateKey);
+  state.account = undefined;
+  state.notices = {};
+  showMessage('info', '');
+  await loadAll();
+}
+
+async function onImport() {
+  let value = $('key-input').value.trim();
+  // A whole key file ({"privateKey": ...}) may be pasted as well as the bare seed.
+  if (value.startsWith('{')) {
+    try {
+      value = JSON.parse(value).privateKey ?? '';
+    } catch {
+      return showMessage('error', 'That is not a key file (JSON with a privateKey).');
+    }
+  }
+  try {
+    await useSeed(value);
+  } catch (err) {
+    showMessage('error', `Could not import the key: ${err.message}`);
+  }
+}
+
+async function onGenerate() {
+  try {
+    await useSeed(await generateSeed());
+    showMessage('info', 'A new key was generated and saved in this browser. Register it below to take roles.');
+  } catch (err) {
+    showMessage('error', `This browser cannot generate Ed25519 keys: ${err.message}`);
+  }
+}
+
+function onForget() {
+  if (!confirm('Forget this key? Without a copy of the private key you cannot use this account again.')) return;
+  localStorage.removeItem(KEY_STORAGE);
+  Object.assign(state, { identity: null, account: undefined, proposals: [], tallies: {}, tasks: [], notices: {} });
+  render();
+}
+
+async function onRegister() {
+  const roles = [...document.querySelectorAll('#account-view input[name=role]:checked')].map((i) => i.value);
+  if (!roles.length) return showMessage('error', 'Pick at least one role.');
+  const res = await api('POST', '/v1/accounts', { roles }, { sign: true });
+  if (res.ok) showMessage('ok', `Registered with roles ${res.json.roles.join(', ')}.`);
+  else showMessage('error', `Registration refused: ${reasonOf(res)}`);
+  await loadAll();
+}
+
+async function onVote(proposalId, option, button) {
+  button.disabled = true;
+  const res = await api('POST', `/v1/proposals/${encodeURIComponent(proposalId)}/votes`, { option }, { sign: true });
+  if (res.ok) {
+    const t = res.json.tally;
+    state.notices[`p:${proposalId}`] = { kind: 'ok', text: `Vote "${option}" accepted — tally: yes ${t.yes}, no ${t.no}, abstain ${t.abstain}, veto ${t.veto} of ${t.total}` };
+  } else {
+    state.notices[`p:${proposalId}`] = { kind: 'error', text: `Vote refused: ${reasonOf(res)}` };
+  }
+  await loadAll();
+}
+
+async function onAnswer(taskId, choice, button) {
+  button.disabled = true;
+  const res = await api('POST', `/v1/reviews/${encodeURIComponent(taskId)}`, { choice }, { sign: true });
+  state.notices[`t:${taskId}`] = res.ok ? { kind: 'ok', text: `Answer recorded (${res.json.answers ?? '?'} answers so far).` } : { kind: 'error', text: `Answer refused: ${reasonOf(res)}` };
+  // An answered task leaves the list, so its outcome is shown in the card's banner too.
+  const n = state.notices[`t:${taskId}`];
+  state.reviewNotice = { ...n, text: `Task ${taskId}: ${n.text}` };
+  await loadAll();
+}
+
+// ---------- rendering ----------
+
+function render() {
+  const snapshot = JSON.stringify([state.identity?.address, state.account, state.proposals, state.tallies, state.tasks, state.notices, state.reviewNotice]);
+  if (snapshot === state.lastRendered) return;
+  state.lastRendered = snapshot;
+  renderKey();
+  const registered = !!state.account;
+  $('account-card').hidden = !state.identity;
+  if (state.identity) renderAccount();
+  const roles = state.account?.roles ?? [];
+  $('governance-card').hidden = !registered || !roles.includes('governor');
+  if (!$('governance-card').hidden) renderGovernance();
+  $('reviews-card').hidden = !registered || !(roles.includes('reviewer') || roles.includes('validator'));
+  if (!$('reviews-card').hidden) renderReviews();
+}
+
+function renderKey() {
+  const view = $('key-view');
+  if (!state.identity) {
+    view.replaceChildren(
+      h('p', { class: 'muted' }, 'Paste your private key (the 64-hex privateKey of a key file from `commons keys new`, or the whole file), or generate a new key in this browser.'),
+      h(
+        'div',
+        { class: 'row' },
+        h('input', { id: 'key-input', type: 'password', placeholder: 'private key (64 hex) or key file JSON', autocomplete: 'off', spellcheck: 'false' }),
+        h('button', { id: 'key-import', type: 'button', onclick: onImport }, 'Import key'),
+        h('button', { id: 'key-generate', type: 'button', class: 'secondary', onclick: onGenerate }, 'Generate new key'),
+      ),
+    );
+    return;
+  }
+  const id = state.identity;
+  view.replaceChildren(
+    h('dl', { class: 'kv' }, h('dt', {}, 'Address'), h('dd', { id: 'address', class: 'mono' }, id.address), h('dt', {}, 'Public key'), h('dd', { class: 'mono' }, id.publicKey)),
+    h(
+      'div',
+      { class: 'row' },
+      h('details', {}, h('summary', { class: 'muted' }, 'Show private key'), h('p', { class: 'mono' }, id.privateKey)),
+      h('button', { id: 'key-forget', type: 'button', class: 'secondary', onclick: onForget }, 'Forget key'),
+    ),
+  );
+}
+
+function renderAccount() {
+  const a = state.account;
+  const have = new Set(a?.roles ?? []);
+  const picker = h(
+    'div',
+    { class: 'row roles-pick' },
+    SELF_ASSIGNABLE.map((r) => h('label', {}, h('input', { type: 'checkbox', name: 'role', value: r, checked: have.has(r), disabled: have.has(r) }), ' ', r)),
+    h('button', { id: 'register', type: 'button', onclick: onRegister }, a ? 'Add roles' : 'Register'),
+  );
+  if (a === undefined) return $('account-view').replaceChildren(h('p', { class: 'muted' }, 'Loading…'));
+  if (a === null) {
+    return $('account-view').replaceChildren(h('p', { id: 'account-status' }, 'This key is not registered yet. Choose roles and register:'), picker);
+  }
+  const balances = Object.entries(a.balances ?? {});
+  $('account-view').replaceChildren(
+    h('dl', { class: 'kv' }, h('dt', {}, 'Roles'), h('dd', { id: 'roles' }, a.roles.map((r) => h('span', { class: 'chip' }, r))), a.delegatedTo ? [h('dt', {}, 'Delegates to'), h('dd', { class: 'mono' }, a.delegatedTo)] : null),
+    h(
+      'div',
+      { class: 'balances', id: 'balances' },
+      (balances.length ? balances : [['OPEN', '0']]).map(([asset, amount]) => h('div', { class: 'balance', 'data-asset': asset }, h('span', { class: 'muted' }, asset), h('b', {}, amount))),
+      a.validatorStake && a.validatorStake !== '0' ? h('div', { class: 'balance', 'data-asset': 'stake' }, h('span', { class: 'muted' }, 'validator stake'), h('b', {}, a.validatorStake)) : null,
+    ),
+    h('p', { class: 'muted' }, 'Take more roles:'),
+    picker,
+  );
+}
+
+function tallyView(t) {
+  if (!t?.tally) return h('div', { class: 'tally' }, 'no tally yet');
+  const x = t.tally;
+  const total = Number(x.total) || 0;
+  const pct = (v) => (total ? `${(100 * Number(v)) / total}%` : '0%');
+  return [
+    h('div', { class: 'bar', title: `turnout ${x.turnout !== undefined ? Math.round(x.turnout * 100) : '?'}%` }, VOTE_OPTIONS.map((o) => h('span', { class: o, style: { width: pct(x[o]) } }))),
+    h(
+      'div',
+      { class: 'tally', 'data-testid': 'tally' },
+      VOTE_OPTIONS.map((o) => [`${o} `, h('b', { 'data-option': o }, x[o]), ' · ']),
+      `of ${x.total} power`,
+      t.open ? ' · voting open' : ` · closed${t.outcome ? ` (${t.outcome})` : ''}`,
+    ),
+  ];
+}
+
+function renderGovernance() {
+  const view = $('governance-view');
+  if (!state.proposals.length) return view.replaceChildren(h('p', { class: 'muted', id: 'no-proposals' }, 'No proposal is in governance right now.'));
+  const me = state.identity.address;
+  view.replaceChildren(
+    ...state.proposals.map((p) => {
+      const t = state.tallies[p.id];
+      const mine = t?.votes?.find((v) => v.voter === me);
+      return h(
+        'article',
+        { class: 'item proposal', 'data-proposal-id': p.id },
+        h('h3', {}, p.title),
+        h('div', { class: 'muted' }, `${p.modelName} · ${p.domain} · stake ${p.stake} OPEN · `, h('span', { class: 'mono' }, p.id)),
+        tallyView(t),
+        mine ? h('div', { class: 'muted your-vote' }, `You voted ${mine.option} with ${mine.power} power.`) : null,
+        h('div', { class: 'row' }, VOTE_OPTIONS.map((o) => h('button', { type: 'button', class: `vote vote-${o}`, 'data-option': o, onclick: (e) => onVote(p.id, o, e.currentTarget) }, o))),
+        notice(state.notices[`p:${p.id}`]),
+      );
+    }),
+  );
+}
+
+function renderReviews() {
+  const view = $('reviews-view');
+  const banner = notice(state.reviewNotice);
+  if (!state.tasks.length) return view.replaceChildren(banner ?? '', h('p', { class: 'muted', id: 'no-tasks' }, 'No open review task for you.'));
+  view.replaceChildren(
+    banner ?? '',
+    ...state.tasks.map((t) =>
+      h(
+        'article',
+        { class: 'item task', 'data-task-id': t.id },
+        h('h3', {}, `Round ${t.round} of `, h('span', { class: 'mono' }, t.proposalId)),
+        h('div', { class: 'muted' }, `${t.answers}/${t.requiredAnswers} answers · pick the best candidate`),
+        h('div', { class: 'prompt' }, t.prompt),
+        h('div', { class: 'choices' }, (t.candidates ?? []).map((c) => h('button', { type: 'button', class: 'choice', 'data-choice': c, onclick: (e) => onAnswer(t.id, c, e.currentTarget) }, c))),
+        notice(state.notices[`t:${t.id}`]),
+      ),
+    ),
+  );
+}
+
+// ---------- start ----------
+
+async function start() {
+  $('refresh').addEventListener('click', () => {
+    state.lastRendered = '';
+    loadAll();
+  });
+  if (!globalThis.crypto?.subtle) return showMessage('error', 'This page needs WebCrypto (a secure context: https or localhost).');
+  const saved = localStorage.getItem(KEY_STORAGE);
+  if (saved) {
+    try {
+      state.identity = await importSeed(saved);
+    } catch (err) {
+      showMessage('error', `The saved key could not be loaded: ${err.message}`);
+    }
+  }
+  render();
+  await loadAll();
+  setInterval(() => {
+    if (document.visibilityState === 'visible' && state.identity) loadAll().catch(() => {});
+  }, AUTO_REFRESH_MS);
+}
+
+start();

@@ -1,0 +1,221 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ApiError, CommonsClient } from '../client/commons-client.js';
+import { generateKeyPair, loadKeyFile, saveKeyFile, type KeyPair } from '../identity/keys.js';
+import { renderStatusLine, type StatusView } from './progress-bar.js';
+import { watchStatus, type Output } from './watch.js';
+import { chunk, parseJsonl } from './records.js';
+
+export const USAGE = `commons — command line for the Commons API
+
+usage: commons [--api URL] [--key FILE] [--json] <command> ...
+
+  keys new [--out FILE] [--force]      create an Ed25519 key file (default --key path)
+  keys show                            address and public key of the key file
+  register --roles a,b [--name NAME]   register the key (developer, governor, contributor,
+                                       reviewer, validator, app-builder)
+  account [ADDRESS]                    roles and balances
+  faucet --asset OPEN|gOPEN --amount N dev faucet: mint to your account
+  propose --file proposal.json         propose a model (prints its id)
+  status ID [--watch] [--interval MS]  stage and status; --watch shows live progress until it ends
+  vote ID yes|no|abstain|veto          cast a governance vote
+  contribute DATANET --file F.jsonl    contribute records (one JSON object per line)
+  reviews                              your open review tasks
+  review TASK CHOICE                   answer a review task
+  api-key new [--label L]              issue an inference API key (shown once)
+  infer MODEL TEXT --api-key KEY       paid inference with attribution (or COMMONS_API_KEY)
+
+  --api   API base URL (env COMMONS_API_URL, default http://127.0.0.1:8080)
+  --key   key file (env COMMONS_KEY_FILE, default ~/.commons/key.json)
+`;
+
+export interface Io {
+  out: Output;
+  err: Output;
+  env: NodeJS.ProcessEnv;
+}
+
+class UsageError extends Error {}
+const VOTE_OPTIONS = ['yes', 'no', 'abstain', 'veto'] as const;
+const BATCH = 1000;
+
+/** Runs one command; returns the exit code (0 ok, 1 refused or failed, 2 bad usage). */
+export async function run(argv: string[], io: Io = { out: process.stdout, err: process.stderr, env: process.env }): Promise<number> {
+  const say = (line = '') => io.out.write(line + '\n');
+  let api = '';
+  try {
+    const { values: o, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        api: { type: 'string' },
+        key: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        out: { type: 'string' },
+        force: { type: 'boolean' },
+        roles: { type: 'string' },
+        name: { type: 'string' },
+        asset: { type: 'string' },
+        amount: { type: 'string' },
+        file: { type: 'string' },
+        watch: { type: 'boolean', short: 'w' },
+        interval: { type: 'string' },
+        label: { type: 'string' },
+        'api-key': { type: 'string' },
+      },
+    });
+    const [cmd, ...args] = positionals;
+    if (o.help || !cmd) {
+      say(USAGE);
+      return cmd || o.help ? 0 : 2;
+    }
+    api = (o.api ?? io.env.COMMONS_API_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
+    const keyFile = resolve(o.key ?? io.env.COMMONS_KEY_FILE ?? join(homedir(), '.commons', 'key.json'));
+    const keys = (): KeyPair => {
+      if (!existsSync(keyFile)) throw new Error(`no key file at ${keyFile} (create one with: commons keys new)`);
+      return loadKeyFile(keyFile);
+    };
+    const signer = () => new CommonsClient(api, keys());
+    const reader = () => new CommonsClient(api);
+    const need = (v: string | undefined, what: string): string => {
+      if (!v) throw new UsageError(`${cmd} needs ${what}`);
+      return v;
+    };
+    const print = (json: unknown, text: () => void) => (o.json ? say(JSON.stringify(json, null, 2)) : text());
+
+    switch (cmd) {
+      case 'keys': {
+        if (args[0] === 'new') {
+          const path = resolve(o.out ?? keyFile);
+          if (existsSync(path) && !o.force) throw new Error(`${path} already exists (use --force to replace it; the old key is lost)`);
+          const k = generateKeyPair();
+          saveKeyFile(path, k);
+          print({ address: k.address, publicKey: k.publicKey, file: path }, () => say(`${k.address}\nkey written to ${path} (keep it private)`));
+        } else if (args[0] === 'show') {
+          const k = keys();
+          print({ address: k.address, publicKey: k.publicKey, file: keyFile }, () => say(`address     ${k.address}\npublic key  ${k.publicKey}\nfile        ${keyFile}`));
+        } else throw new UsageError('keys new | keys show');
+        return 0;
+      }
+      case 'register': {
+        const roles = need(o.roles, '--roles a,b').split(',').map((r) => r.trim()).filter(Boolean);
+        const r = await signer().register(roles, o.name);
+        print(r, () => say(`${r.address} registered: ${r.roles.join(', ')}`));
+        return 0;
+      }
+      case 'account': {
+        const a = await reader().account(args[0] ?? keys().address);
+        print(a, () => {
+          say(`address     ${a.address}\nroles       ${a.roles.join(', ')}`);
+          for (const [asset, amount] of Object.entries(a.balances ?? {})) say(`${asset.padEnd(11)} ${amount}`);
+          if (a.validatorStake && a.validatorStake !== '0') say(`stake       ${a.validatorStake}`);
+        });
+        return 0;
+      }
+      case 'faucet': {
+        const asset = need(o.asset, '--asset OPEN|gOPEN');
+        if (asset !== 'OPEN' && asset !== 'gOPEN') throw new UsageError('--asset is OPEN or gOPEN');
+        const c = signer();
+        const r = await c.faucet(asset, need(o.amount, '--amount N'));
+        print(r, () => say(`${c.address}: ${Object.entries(r.balances).map(([k, v]) => `${v} ${k}`).join(', ')}`));
+        return 0;
+      }
+      case 'propose': {
+        const body = JSON.parse(readFileSync(need(o.file, '--file proposal.json'), 'utf8'));
+        const r = await signer().propose(body);
+        print(r, () => say(r.proposalId));
+        return 0;
+      }
+      case 'status': {
+        const id = need(args[0], 'a proposal id');
+        const c = reader();
+        if (o.watch) {
+          const interval = Number(o.interval ?? 1000);
+          if (!Number.isFinite(interval) || interval < 50) throw new UsageError('--interval is milliseconds (at least 50)');
+          const final = await watchStatus(() => c.proposal(id) as Promise<StatusView>, io.out, { intervalMs: interval });
+          say(`final status: ${final.status}${final.reason ? ` (${final.reason})` : ''}, stage ${final.stage}`);
+          return 0;
+        }
+        const s = await c.proposal(id);
+        print(s, () => say(renderStatusLine(s as StatusView, { ascii: true })));
+        return 0;
+      }
+      case 'vote': {
+        const [id, option] = args;
+        need(id, 'a proposal id');
+        if (!VOTE_OPTIONS.includes(option as (typeof VOTE_OPTIONS)[number])) throw new UsageError(`vote ID ${VOTE_OPTIONS.join('|')}`);
+        const r = await signer().vote(id, option as (typeof VOTE_OPTIONS)[number]);
+        print(r, () => say(`vote accepted: yes ${r.tally.yes}, no ${r.tally.no}, abstain ${r.tally.abstain}, veto ${r.tally.veto} of ${r.tally.total}`));
+        return 0;
+      }
+      case 'contribute': {
+        const datanet = need(args[0], 'a datanet id');
+        const { payloads, errors } = parseJsonl(readFileSync(need(o.file, '--file records.jsonl'), 'utf8'));
+        if (errors.length) throw new Error(`${o.file}: ${errors.slice(0, 5).join('; ')}${errors.length > 5 ? ` (and ${errors.length - 5} more)` : ''}`);
+        if (!payloads.length) throw new Error(`${o.file} has no records`);
+        const c = signer();
+        const counts: Record<string, number> = {};
+        for (const batch of chunk(payloads, BATCH)) {
+          const r = await c.contributeBatch(datanet, batch);
+          for (const x of r.results as { status: string }[]) counts[x.status] = (counts[x.status] ?? 0) + 1;
+        }
+        print({ records: payloads.length, counts }, () => say(`${payloads.length} records: ${Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(', ')}`));
+        return 0;
+      }
+      case 'reviews': {
+        const r = await reader().reviews(keys().address);
+        print(r, () => {
+          if (!r.tasks.length) say('no open review task');
+          for (const t of r.tasks) say(`${t.id}  (${t.proposalId}, round ${t.round}, ${t.answers}/${t.requiredAnswers} answers)\n  ${String(t.prompt).replace(/\s+/g, ' ').slice(0, 200)}\n  choices: ${t.candidates.join(' | ')}`);
+        });
+        return 0;
+      }
+      case 'review': {
+        const [task, choice] = args;
+        const r = await signer().answerReview(need(task, 'a task id'), need(choice, 'a choice'));
+        print(r, () => say(`answer accepted (${r.answers} answers)`));
+        return 0;
+      }
+      case 'api-key': {
+        if (args[0] !== 'new') throw new UsageError('api-key new [--label L]');
+        const r = await signer().issueApiKey(o.label);
+        print(r, () => say(`${r.apiKey}\n(id ${r.id}; shown once, keep it secret)`));
+        return 0;
+      }
+      case 'infer': {
+        const [model, text] = args;
+        const apiKey = need(o['api-key'] ?? io.env.COMMONS_API_KEY, '--api-key KEY');
+        const r = await reader().infer(need(model, 'a model name'), need(text, 'the input text'), apiKey);
+        print(r, () => {
+          const p = Object.entries((r.probabilities ?? {}) as Record<string, number>).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ');
+          say(`${r.output}  (${r.model} v${r.version}${p ? `; ${p}` : ''}; fee ${r.fee} OPEN)`);
+          const contributors = (r.attribution?.contributors ?? []) as { contributor: string; weight: number }[];
+          if (contributors.length) say('attributed to:');
+          for (const a of contributors) say(`  ${a.contributor}  ${(100 * a.weight).toFixed(1)}%`);
+        });
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown command ${cmd}`);
+    }
+  } catch (err) {
+    if (err instanceof ApiError) {
+      const body = err.body as { error?: string; details?: unknown } | null;
+      io.err.write(`error: ${err.status} ${body?.error ?? JSON.stringify(err.body)}\n`);
+      if (body?.details !== undefined) io.err.write(`details: ${JSON.stringify(body.details)}\n`);
+      return 1;
+    }
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.err.write(`error: ${(err as Error).message}\nrun commons --help for usage\n`);
+      return 2;
+    }
+    const e = err as Error & { cause?: { code?: string; message?: string } };
+    // fetch hides the connection error in its cause: show it, and where it tried.
+    const cause = e.cause ? ` (${e.cause.code ?? e.cause.message})` : '';
+    io.err.write(`error: ${e.message}${cause}${e.message === 'fetch failed' ? ` — is the API running at ${api}? (--api or COMMONS_API_URL)` : ''}\n`);
+    return 1;
+  }
+}
