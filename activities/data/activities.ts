@@ -31,12 +31,14 @@ interface PartRecord {
   contributor: string;
   text: string;
   label: string;
+  /** LSH and exact band keys, so the dedupe pass need not recompute signatures. */
+  bands: number[];
 }
 
 // A band index no LSH band uses (there are 20), reserved for the normalised-text exact key; small
 // enough that prefix + 48 bits stays below 2^53 and parses exactly.
 const EXACT_BAND_PREFIX = 0x1f;
-const S3_CONCURRENCY = 16;
+const S3_CONCURRENCY = 32;
 
 /** Band keys as bigints (LSH bands plus one exact-text band), for the lsh_bands table. */
 function bandsOf(text: string, sig: Uint32Array): number[] {
@@ -119,8 +121,9 @@ export function createDataActivities(deps: ActivityDeps) {
 
       const passed = results.filter((x) => x.sig);
       const bandOwners = new Map<number, { seq: number; hash: string }>();
+      const bandsByHash = new Map(passed.map((x) => [x.row.hash as string, bandsOf(x.text, x.sig!)]));
       for (const x of passed) {
-        for (const band of bandsOf(x.text, x.sig!)) {
+        for (const band of bandsByHash.get(x.row.hash)!) {
           const cur = bandOwners.get(band);
           if (!cur || cur.seq > Number(x.row.seq)) bandOwners.set(band, { seq: Number(x.row.seq), hash: x.row.hash });
         }
@@ -137,14 +140,15 @@ export function createDataActivities(deps: ActivityDeps) {
                        unnest(${results.map((x) => x.label)}::text[]) as label) u
           where c.datanet_id = ${a.datanetId} and c.hash = u.hash`;
         if (bandOwners.size > 0) {
-          const bands = [...bandOwners.entries()];
+          // In band order, so parallel batches claiming shared bands lock rows in the same order.
+          const bands = [...bandOwners.entries()].sort((a, b) => a[0] - b[0]);
           await tx`
             insert into lsh_bands (datanet_id, band, seq, hash)
             select ${a.datanetId}, * from unnest(${bands.map(([b]) => b)}::bigint[], ${bands.map(([, o]) => o.seq)}::bigint[], ${bands.map(([, o]) => o.hash)}::text[])
             on conflict (datanet_id, band) do update set seq = excluded.seq, hash = excluded.hash where lsh_bands.seq > excluded.seq`;
         }
       });
-      const part: PartRecord[] = passed.map((x) => ({ seq: Number(x.row.seq), hash: x.row.hash, contributor: x.row.contributor, text: x.text, label: x.label }));
+      const part: PartRecord[] = passed.map((x) => ({ seq: Number(x.row.seq), hash: x.row.hash, contributor: x.row.contributor, text: x.text, label: x.label, bands: bandsByHash.get(x.row.hash)! }));
       await store.put(dataKeys.part(a.datanetId, a.fromSeq), part.map((p) => JSON.stringify(p)).join('\n'), { contentType: 'application/x-ndjson' });
       return { scored: rows.length, accepted: passed.length };
     },
@@ -157,7 +161,7 @@ export function createDataActivities(deps: ActivityDeps) {
     async dedupeBatch(a: { datanetId: string; fromSeq: number }): Promise<{ accepted: number; duplicates: number }> {
       const part = await readPart(a.datanetId, a.fromSeq);
       if (part.length === 0) return { accepted: 0, duplicates: 0 };
-      const bandsByRecord = part.map((p) => bandsOf(p.text, minhashSignature(p.text)));
+      const bandsByRecord = part.map((p) => p.bands);
       const allBands = [...new Set(bandsByRecord.flat())];
       const owners = new Map<number, { seq: number; hash: string }>();
       for (const o of await sql`select band, seq, hash from lsh_bands where datanet_id = ${a.datanetId} and band = any(${allBands}::bigint[])`) {

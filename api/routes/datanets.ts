@@ -48,7 +48,8 @@ export const datanetRoutes =
       for (const it of items) fresh.set(it.hash, it);
       const existing = await sql`select hash, contributor from contributions where datanet_id = ${datanetId} and hash = any(${[...fresh.keys()]}::text[])`;
       const owner = new Map(existing.map((r) => [r.hash as string, r.contributor as string]));
-      const toWrite = [...fresh.values()].filter((it) => !owner.has(it.hash));
+      // Sorted by hash: concurrent batches sharing records then lock index entries in the same order (no deadlock).
+      const toWrite = [...fresh.values()].filter((it) => !owner.has(it.hash)).sort((a, b) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
       await mapLimit(toWrite, 16, (it) => store.put(dataKeys.contribution(datanetId, it.hash), it.bytes, { contentType: 'application/json' }));
       const inserted = new Set<string>();
       if (toWrite.length) {

@@ -6,9 +6,15 @@ export function startTsProcess(script: string, env: NodeJS.ProcessEnv, ready: Re
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
+    let isReady = false;
     const onData = (d: Buffer) => {
+      // Once up, the child's errors and warnings go to our stderr so a failing run says why.
+      if (isReady) return void (/"level":(40|50|60)|"level":"(WARN|ERROR)"|Error/.test(String(d)) && process.stderr.write(`[${script}] ${d}`));
       out = (out + d).slice(-20_000);
-      if (ready.test(out)) resolve(child);
+      if (ready.test(out)) {
+        isReady = true;
+        resolve(child);
+      }
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
