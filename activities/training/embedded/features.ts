@@ -77,10 +77,18 @@ export function tokenize(text: string): string[] {
  * Scratch accumulator reused across calls: a dense Float64Array of `dim` plus the list of touched
  * ids, so featurising costs O(features) and allocates only the result.
  */
-let scratch: { dim: number; acc: Float64Array; touched: Uint32Array } | undefined;
+interface Scratch {
+  dim: number;
+  /** Signed counts per feature id (integers: each n-gram adds ±1). */
+  acc: Int32Array;
+  /** 1 once an id is in `touched`, so a count that cancels back to 0 is not listed twice. */
+  seen: Uint8Array;
+  touched: Uint32Array;
+}
+let scratch: Scratch | undefined;
 
-function getScratch(dim: number): { acc: Float64Array; touched: Uint32Array } {
-  if (!scratch || scratch.dim !== dim) scratch = { dim, acc: new Float64Array(dim), touched: new Uint32Array(1024) };
+function getScratch(dim: number): Scratch {
+  if (!scratch || scratch.dim !== dim) scratch = { dim, acc: new Int32Array(dim), seen: new Uint8Array(dim), touched: new Uint32Array(1024) };
   return scratch;
 }
 
@@ -92,6 +100,7 @@ export function featurize(text: string, partial?: Partial<FeatureOptions> | Feat
   const mask = dim - 1;
   const s = getScratch(dim);
   const acc = s.acc;
+  const seen = s.seen;
   let touched = s.touched;
   let nTouched = 0;
 
@@ -99,7 +108,8 @@ export function featurize(text: string, partial?: Partial<FeatureOptions> | Feat
     const h = mix(hash);
     const id = pow2 ? h & mask : h % dim;
     const v = signed && h & 0x80000000 ? -1 : 1;
-    if (acc[id] === 0) {
+    if (seen[id] === 0) {
+      seen[id] = 1;
       if (nTouched === touched.length) {
         const grown = new Uint32Array(touched.length * 2);
         grown.set(touched);
@@ -108,8 +118,6 @@ export function featurize(text: string, partial?: Partial<FeatureOptions> | Feat
       touched[nTouched++] = id;
     }
     acc[id] += v;
-    // A ±1 sum can return to exactly 0; nudge so the id is not re-added to `touched`.
-    if (acc[id] === 0) acc[id] = Number.MIN_VALUE;
   };
 
   const tokens = tokenize(text);
@@ -152,7 +160,8 @@ export function featurize(text: string, partial?: Partial<FeatureOptions> | Feat
     const id = ids[k];
     const v = acc[id];
     acc[id] = 0; // leave the scratch clean for the next call
-    const scaled = Math.abs(v) < 1e-300 ? 0 : v * inv;
+    seen[id] = 0;
+    const scaled = v * inv;
     if (scaled !== 0) {
       ids[out] = id;
       values[out++] = scaled;

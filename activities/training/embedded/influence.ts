@@ -24,6 +24,12 @@ export interface InfluenceOptions {
    * identical to the query always scores the maximum, 1.
    */
   mode?: 'tracin' | 'cosine';
+  /**
+   * Which proponents the contributor weights sum over. 'topK' (default): the topK most influential
+   * records, so a record that really shaped the answer is not drowned by a long tail of weakly
+   * related ones. 'all': every record with positive influence (plain TracIn aggregation).
+   */
+  contributorScope?: 'topK' | 'all';
 }
 
 export interface InfluenceIndex {
@@ -138,8 +144,6 @@ export function attributeWithIndex(index: InfluenceIndex, model: LinearSoftmaxMo
 
   const cosine = opts.mode === 'cosine';
   const positive: { i: number; influence: number }[] = [];
-  const perContributor = new Map<string, number>();
-  let total = 0;
   for (const i of touched) {
     let rd = 0;
     const base = i * K;
@@ -151,18 +155,23 @@ export function attributeWithIndex(index: InfluenceIndex, model: LinearSoftmaxMo
     }
     if (!(influence > 0)) continue; // only proponents earn attribution
     positive.push({ i, influence });
+  }
+
+  positive.sort((a, b) => b.influence - a.influence || a.i - b.i);
+  const perContributor = new Map<string, number>();
+  let total = 0;
+  const top = positive.slice(0, Math.max(0, topK));
+  for (const { i, influence } of opts.contributorScope === 'all' ? positive : top) {
     const c = index.contributors[i];
     perContributor.set(c, (perContributor.get(c) ?? 0) + influence);
     total += influence;
   }
-
-  positive.sort((a, b) => b.influence - a.influence || a.i - b.i);
   const contributors = [...perContributor]
     .map(([contributor, sum]) => ({ contributor, weight: sum / total }))
     .sort((a, b) => b.weight - a.weight || (a.contributor < b.contributor ? -1 : 1));
   return {
     contributors,
-    records: positive.slice(0, Math.max(0, topK)).map(({ i, influence }) => ({ hash: index.hashes[i], contributor: index.contributors[i], influence })),
+    records: top.map(({ i, influence }) => ({ hash: index.hashes[i], contributor: index.contributors[i], influence })),
   };
 }
 

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { featureOptions, featurize, fnv1a, sparseDot, tokenize } from './features.js';
+
+describe('features', () => {
+  it('FNV-1a matches the reference vectors', () => {
+    expect(fnv1a('')).toBe(0x811c9dc5);
+    expect(fnv1a('a')).toBe(0xe40c292c);
+    expect(fnv1a('foobar')).toBe(0xbf9cf968);
+  });
+
+  it('tokenises lowercase words', () => {
+    expect(tokenize("Hello, WORLD! It's 2024 — café")).toEqual(['hello', 'world', "it's", '2024', 'café']);
+  });
+
+  it('is deterministic, sorted, unique and L2-normalised', () => {
+    const text = 'The quick brown fox jumps over the lazy dog. The dog sleeps.';
+    const a = featurize(text);
+    const b = featurize(text);
+    expect(Array.from(a.indices)).toEqual(Array.from(b.indices));
+    expect(Array.from(a.values)).toEqual(Array.from(b.values));
+    expect(a.indices.length).toBeGreaterThan(50);
+    for (let i = 1; i < a.indices.length; i++) expect(a.indices[i]).toBeGreaterThan(a.indices[i - 1]);
+    for (const id of a.indices) expect(id).toBeLessThan(1 << 18);
+    expect(sparseDot(a, a)).toBeCloseTo(1, 5);
+    expect(Array.from(a.values).some((v) => v < 0)).toBe(true); // signed hashing is on by default
+  });
+
+  it('is case-insensitive and similar texts are closer than unrelated ones', () => {
+    const a = featurize('Win a FREE prize now');
+    expect(Array.from(featurize('win a free prize now').values)).toEqual(Array.from(a.values));
+    const near = featurize('win a free prize today');
+    const far = featurize('meeting notes for the kernel patch review');
+    expect(sparseDot(a, near)).toBeGreaterThan(0.5);
+    expect(Math.abs(sparseDot(a, far))).toBeLessThan(0.2);
+  });
+
+  it('honours options and handles empty text', () => {
+    const small = featurize('hello world', featureOptions({ dim: 64, charNgrams: [0, 0], wordBigrams: false, signed: false }));
+    expect(small.indices.length).toBeLessThanOrEqual(2);
+    for (const v of small.values) expect(v).toBeGreaterThan(0);
+    for (const id of small.indices) expect(id).toBeLessThan(64);
+    const e = featurize('  ,,, ');
+    expect(e.indices.length).toBe(0);
+    expect(e.values.length).toBe(0);
+  });
+
+  it('featurises 2000-char texts quickly', () => {
+    const text = 'lorem ipsum dolor sit amet consectetur adipiscing elit '.repeat(36).slice(0, 2000);
+    const t0 = performance.now();
+    for (let i = 0; i < 200; i++) featurize(text + i);
+    const perDoc = (performance.now() - t0) / 200;
+    expect(perDoc).toBeLessThan(5);
+  });
+});
