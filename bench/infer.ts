@@ -42,12 +42,12 @@ const r = await runScenario({
     collection: { windowMs: 60_000, targetCount: 1202, pollIntervalMs: 300, batchSize: 300, parallelism: 2 },
     training: { hyperparams: { epochs: 8, learningRate: 2, l2: 1e-6, batchSize: 32, seed: 7, checkpointEvery: 50 } },
     rlhf: { rounds: 1, promptsPerRound: 4, answersPerItem: 3, roundDeadlineMs: 60_000 },
-    serving: { feePerCall: '1' },
+    serving: { feePerCall: '100' },
   },
 });
+await r.appBuilder.faucet('OPEN', '100000000');
 await setupApi.close();
 await workers.shutdown();
-await r.appBuilder.faucet('OPEN', '100000000');
 
 const apiPort = await freePort();
 const barePort = await freePort();
@@ -64,16 +64,20 @@ if (!warm.ok) throw new Error(`warm-up failed: ${warm.status} ${await warm.text(
 log(`load: ${CONNECTIONS} connections × ${DURATION}s each, input ${input.length} chars, model trained on ${r.submitted.length} records`);
 const bareRes = await load(`http://127.0.0.1:${barePort}/bare`, body, {});
 const inferRes = await load(inferUrl, body, auth);
-const [calls] = await (await import('postgres')).default(process.env.DATABASE_URL!, { max: 1 })`select count(*)::int as n, count(*) filter (where settled)::int as settled from inference_calls where model_name = ${r.modelName}`;
-
 const row = (name: string, x: typeof bareRes) => `${name.padEnd(22)} ${x.rps.toFixed(0).padStart(8)} req/s   p50 ${String(x.p50).padStart(4)} ms   p99 ${String(x.p99).padStart(4)} ms   (${x.total} requests, ${x.non2xx} non-2xx, ${x.errors} errors)`;
 console.log('');
 console.log(row('bare Fastify route', bareRes));
 console.log(row('POST /v1/.../infer', inferRes));
 console.log(`ratio infer/bare: throughput ${(inferRes.rps / bareRes.rps).toFixed(3)}×, p50 ${(inferRes.p50 / Math.max(bareRes.p50, 1)).toFixed(1)}×, p99 ${(inferRes.p99 / Math.max(bareRes.p99, 1)).toFixed(1)}×`);
-console.log(`paid calls recorded: ${calls.n} (${calls.settled} settled in the ledger by batched writes)`);
-
+// A graceful stop flushes the batched fee settlements; then every paid call must be in the ledger.
+const exited = new Promise((res) => api.once('exit', res));
 api.kill('SIGTERM');
 bare.kill('SIGTERM');
+await exited;
+const pg = (await import('postgres')).default(process.env.DATABASE_URL!, { max: 1 });
+const [calls] = await pg`select count(*)::int as n, count(*) filter (where settled)::int as settled, count(distinct settlement_id)::int as settlements from inference_calls where model_name = ${r.modelName}`;
+const [fees] = await pg`select count(*)::int as n from transfers where reason like 'inference fee%' and proposal_id = ${r.proposalId}`;
+await pg.end();
+console.log(`paid calls recorded: ${calls.n} of ${inferRes.total + 2} answered, ${calls.settled} settled in ${calls.settlements} batched settlements (${fees.n} ledger transfers)`);
 await stack.stop();
 process.exit(0);

@@ -279,6 +279,8 @@ export const inferenceCalls = pgTable(
     fee: numeric('fee', { precision: 38, scale: 0 }).notNull(),
     attribution: jsonb('attribution').notNull(),
     settled: boolean('settled').notNull().default(false),
+    /** The batched ledger settlement that paid this call's fee split (transfers carry it in memo.settlement). */
+    settlementId: text('settlement_id'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [index('inference_calls_unsettled_idx').on(t.settled)],

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type postgres from 'postgres';
 import type { Ledger, TransferInput } from '../../activities/ledger/ledger.js';
 
@@ -28,7 +29,7 @@ export class FeeBatcher {
   constructor(
     private readonly sql: postgres.Sql,
     private readonly ledger: Ledger,
-    private readonly opts: { maxBatch?: number; maxDelayMs?: number; onError?: (err: unknown) => void } = {},
+    private readonly opts: { maxBatch?: number; maxDelayMs?: number; maxBacklog?: number; onError?: (err: unknown) => void } = {},
   ) {}
 
   /** True if the payer can cover `fee` on top of what is already held for unflushed calls. */
@@ -45,7 +46,7 @@ export class FeeBatcher {
   enqueue(call: PaidCall): void {
     this.queue.push(call);
     this.held.set(call.payer, (this.held.get(call.payer) ?? 0n) + call.fee);
-    if (this.queue.length >= (this.opts.maxBatch ?? 500)) void this.flush();
+    if (this.queue.length >= (this.opts.maxBatch ?? 2000)) void this.flush();
     else if (!this.timer) this.timer = setTimeout(() => void this.flush(), this.opts.maxDelayMs ?? 100);
   }
 
@@ -60,25 +61,48 @@ export class FeeBatcher {
     return this.flushing;
   }
 
+  /**
+   * One settlement per flush: the calls are recorded one by one (with their attribution), and the
+   * money moves as one transfer per (payer, recipient, part) summed over the batch, keyed by the
+   * settlement id, so a flush of thousands of calls is a handful of ledger rows and a retry moves
+   * nothing twice. A payer whose transfers fail leaves its calls unsettled.
+   */
   private async write(batch: PaidCall[]): Promise<void> {
+    const settlementId = createHash('sha256').update(batch.map((c) => c.callId).sort().join(',')).digest('hex').slice(0, 32);
     try {
       await this.sql`
-        insert into inference_calls (id, model_name, version, api_key_id, payer, fee, attribution)
-        select i, m, v, k, p, f, a::jsonb from unnest(${batch.map((c) => c.callId)}::text[], ${batch.map((c) => c.modelName)}::text[], ${batch.map((c) => c.version)}::int[],
+        insert into inference_calls (id, model_name, version, api_key_id, payer, fee, attribution, settlement_id)
+        select i, m, v, k, p, f, a::jsonb, ${settlementId} from unnest(${batch.map((c) => c.callId)}::text[], ${batch.map((c) => c.modelName)}::text[], ${batch.map((c) => c.version)}::int[],
           ${batch.map((c) => c.apiKeyId)}::text[], ${batch.map((c) => c.payer)}::text[], ${batch.map((c) => c.fee.toString())}::numeric[], ${batch.map((c) => JSON.stringify(c.attribution))}::text[])
           as u(i, m, v, k, p, f, a)
         on conflict (id) do nothing`;
-      const transfers: TransferInput[] = [];
+      const sums = new Map<string, { payer: string; to: string; part: string; proposalId: string; model: string; amount: bigint; calls: number }>();
       for (const c of batch) {
-        c.splits.forEach((s, i) => {
-          transfers.push({ idempotencyKey: `infer:${c.callId}:${i}`, asset: 'OPEN', from: c.payer, to: s.to, amount: s.amount.toString(), reason: `inference fee (${s.part})`, proposalId: c.proposalId, memo: { call: c.callId, model: c.modelName, version: c.version } });
-        });
+        for (const s of c.splits) {
+          const key = `${c.payer}|${s.to}|${s.part}|${c.proposalId}`;
+          const e = sums.get(key) ?? { payer: c.payer, to: s.to, part: s.part, proposalId: c.proposalId, model: `${c.modelName}@${c.version}`, amount: 0n, calls: 0 };
+          e.amount += s.amount;
+          e.calls++;
+          sums.set(key, e);
+        }
       }
+      const transfers: TransferInput[] = [...sums.values()]
+        .filter((e) => e.amount > 0n)
+        .map((e) => ({
+          idempotencyKey: `infer:${settlementId}:${e.payer}:${e.to}:${e.part}:${e.proposalId}`,
+          asset: 'OPEN',
+          from: e.payer,
+          to: e.to,
+          amount: e.amount.toString(),
+          reason: `inference fee (${e.part})`,
+          proposalId: e.proposalId,
+          memo: { settlement: settlementId, calls: e.calls, model: e.model },
+        }));
       const r = await this.ledger.transferMany(transfers);
-      const failedCalls = new Set(r.failed.map((f) => (f.transfer.memo as { call: string }).call));
-      const settled = batch.filter((c) => !failedCalls.has(c.callId)).map((c) => c.callId);
+      const failedPayers = new Set(r.failed.map((f) => f.transfer.from));
+      const settled = batch.filter((c) => !failedPayers.has(c.payer)).map((c) => c.callId);
       if (settled.length) await this.sql`update inference_calls set settled = true where id = any(${settled}::text[])`;
-      if (r.failed.length) this.opts.onError?.(new Error(`${r.failed.length} fee transfers failed (payer short of funds); calls left unsettled`));
+      if (r.failed.length) this.opts.onError?.(new Error(`${r.failed.length} fee transfers failed (payer short of funds); their calls are left unsettled`));
     } finally {
       for (const c of batch) {
         const left = (this.held.get(c.payer) ?? 0n) - c.fee;
@@ -87,6 +111,16 @@ export class FeeBatcher {
         this.balances.delete(c.payer);
       }
     }
+  }
+
+  /** Calls answered but not yet written; the endpoint waits for a flush when this grows too large. */
+  get backlog(): number {
+    return this.queue.length;
+  }
+
+  /** Bounded memory: past `maxBacklog` queued calls, callers wait for the flush in progress. */
+  async drainIfBacklogged(): Promise<void> {
+    if (this.queue.length >= (this.opts.maxBacklog ?? 20_000)) await this.flush();
   }
 
   async close(): Promise<void> {

@@ -64,6 +64,7 @@ export const modelRoutes =
       const key = await apiKey(req);
       const { r, serving } = await feeRecipients(v);
       const fee = BigInt(serving.feePerCall);
+      await batcher.drainIfBacklogged();
       if (fee > 0n && !(await batcher.canPay(key.owner, fee))) throw paymentRequired(`the API key's owner ${key.owner} has less than ${fee} OPEN available for this call`);
       const prediction = v.model.predict(input);
       const attribution = attributeWithIndex(v.index, v.model, input, topK);

@@ -88,6 +88,7 @@ CREATE TABLE "inference_calls" (
 	"fee" numeric(38, 0) NOT NULL,
 	"attribution" jsonb NOT NULL,
 	"settled" boolean DEFAULT false NOT NULL,
+	"settlement_id" text,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint

@@ -103,10 +103,12 @@ describe('a whole model lifecycle on the real stack', () => {
     expect(weights.reduce((a: number, b: number) => a + b, 0)).toBeCloseTo(1, 6);
     const contributors = new Set(r.contributors.map((c) => c.address));
     for (const c of r.inference.attribution.contributors) expect(contributors.has(c.contributor)).toBe(true);
-    const paid = await eventually(async () => {
-      const rows = await app.sql`select to_account, amount from transfers where memo->>'call' = ${r.inference.callId}`;
+    const [call] = await eventually(async () => {
+      const rows = await app.sql`select settlement_id, settled, fee from inference_calls where id = ${r.inference.callId} and settled`;
       return rows.length ? rows : undefined;
     });
+    expect(String(call.fee)).toBe('100');
+    const paid = await app.sql`select to_account, amount from transfers where memo->>'settlement' = ${call.settlement_id}`;
     expect(paid.reduce((s, x) => s + BigInt(x.amount), 0n)).toBe(100n);
     expect(paid.map((x) => x.to_account)).toContain(r.developer.address);
   });

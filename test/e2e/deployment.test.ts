@@ -1,0 +1,131 @@
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, eventually, type TestApp } from '../support/app.js';
+import { participant } from '../support/participants.js';
+import { runScenario, type ScenarioOptions, type ScenarioResult } from '../../demo/scenario.js';
+import { createDeploymentActivities } from '../../activities/deployment/activities.js';
+import { ObjectExistsError } from '../../activities/artifacts/s3-store.js';
+import { accountsOf } from '../../activities/ledger/ledger.js';
+import type { CommonsClient } from '../../client/commons-client.js';
+
+/** Deployment gate, immutable promotion, versions, rollback and the rewards a participant can see. */
+describe('deployment, inference and rewards', () => {
+  let app: TestApp;
+  let dev: CommonsClient;
+  const run = Date.now().toString(36);
+  const model = `deploy-${run}`;
+  let v1: ScenarioResult;
+  let v2: ScenarioResult;
+  let failedError: Error | undefined;
+
+  const lifecycle = (suffix: string, extra: Partial<ScenarioOptions['params']> = {}) =>
+    runScenario({
+      baseUrl: app.url,
+      log: () => {},
+      proposalId: `${model}-${suffix}`,
+      modelName: model,
+      developer: dev,
+      records: 320,
+      contributors: 2,
+      pollMs: 300,
+      params: {
+        stake: '500',
+        governance: { votingPeriodMs: 60_000 },
+        collection: { windowMs: 60_000, targetCount: 322, pollIntervalMs: 300, batchSize: 100, parallelism: 2, minAcceptedRecords: 50 },
+        training: { hyperparams: { epochs: 8, learningRate: 2, l2: 1e-6, batchSize: 32, seed: 7, checkpointEvery: 50 } },
+        rlhf: { rounds: 1, promptsPerRound: 4, answersPerItem: 3, roundDeadlineMs: 60_000 },
+        serving: { feePerCall: '50', rewardPool: '600' },
+        ...extra,
+      },
+    });
+
+  beforeAll(async () => {
+    app = await startTestApp();
+    dev = await participant(app.url, ['developer'], { OPEN: '10000' });
+    v1 = await lifecycle('a');
+    failedError = await lifecycle('gate', { deployment: { minAccuracy: 0.999, minMacroF1: 0.6, maxRegression: 0.02 } }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    v2 = await lifecycle('b', { deployment: { minAccuracy: 0.7, minMacroF1: 0.6, maxRegression: 0.2 } });
+  }, 900_000);
+
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('ends a lifecycle that fails the evaluation gate with a clear status, refunds the stake and promotes nothing', async () => {
+    expect(failedError?.message).toMatch(/failed-gate.*accuracy .* below 0.999/);
+    const [p] = await app.sql`select status, status_reason from proposals where id = ${`${model}-gate`}`;
+    expect(p.status).toBe('failed-gate');
+    expect(p.status_reason).toContain('evaluation gate failed');
+    expect(await app.ledger.balance(accountsOf.escrow(`${model}-gate`), 'OPEN')).toBe('0');
+    const [refund] = await app.sql`select to_account, reason from transfers where idempotency_key = ${`proposal:${model}-gate:escrow-close`}`;
+    expect(refund.to_account).toBe(dev.address);
+    const versions = await app.sql`select version, proposal_id from model_versions where model_name = ${model} order by version`;
+    expect(versions.map((v) => v.proposal_id)).toEqual([`${model}-a`, `${model}-b`]);
+  });
+
+  it('registers each version immutably with lineage, and serves the newest as production', async () => {
+    const m = await dev.model(model);
+    expect(m.productionVersion).toBe(2);
+    expect(m.versions.map((v: { version: number; status: string }) => [v.version, v.status])).toEqual([
+      [1, 'retired'],
+      [2, 'production'],
+    ]);
+    const lineage = m.versions[1].lineage;
+    expect(lineage.proposalId).toBe(`${model}-b`);
+    expect(lineage.rlhfRounds).toEqual([1]);
+    expect(m.versions[1].merkleRoot).toMatch(/^[0-9a-f]{64}$/);
+    expect(v2.inference.version).toBe(2);
+    const old = await v2.appBuilder.infer(model, 'free money click here to claim your prize', v2.apiKey, 1);
+    expect(old.version).toBe(1);
+  });
+
+  it('never overwrites a promoted artifact, and a retried promotion returns the same version', async () => {
+    const [v] = await app.sql`select artifact_key, sha256, dataset_version_id, merkle_root, metrics from model_versions where model_name = ${model} and version = 2`;
+    await expect(app.store.put(v.artifact_key, Buffer.from('tampered'), { ifNoneMatch: true })).rejects.toBeInstanceOf(ObjectExistsError);
+    const deploy = createDeploymentActivities({ sql: app.sql, store: app.store, ledger: app.ledger });
+    const [t] = await app.sql`select artifact_key from rlhf_rounds where proposal_id = ${`${model}-b`}`;
+    const again = await deploy.promoteModel({ proposalId: `${model}-b`, modelName: model, developer: dev.address, stagingArtifactKey: t.artifact_key, datasetVersionId: v.dataset_version_id, merkleRoot: v.merkle_root, metrics: v.metrics, lineage: {} });
+    expect(again.version).toBe(2);
+    expect(createHash('sha256').update(await app.store.get(v.artifact_key)).digest('hex')).toBe(v.sha256);
+  });
+
+  it('rolls back to an earlier version with one signed call by the developer, and refuses others', async () => {
+    const stranger = await participant(app.url, ['developer']);
+    const refused = await stranger.rollback(model, 1).catch((e) => e);
+    expect(refused.status).toBe(403);
+    const r = await dev.rollback(model, 1);
+    expect(r).toMatchObject({ productionVersion: 1, previous: 2 });
+    const served = await eventually(async () => {
+      const x = await v2.appBuilder.infer(model, 'meeting notes attached for tomorrow', v2.apiKey);
+      return x.version === 1 ? x : undefined;
+    }, 10_000);
+    expect(served.version).toBe(1);
+    await dev.rollback(model, 2);
+  });
+
+  it('refuses inference without a valid API key or funds', async () => {
+    const res = await fetch(`${app.url}/v1/models/${model}/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: 'hello' }) });
+    expect(res.status).toBe(401);
+    const broke = await participant(app.url, ['app-builder']);
+    const { apiKey } = await broke.issueApiKey();
+    const err = await broke.infer(model, 'hello', apiKey).catch((e) => e);
+    expect(err.status).toBe(402);
+    const missing = await broke.infer('no-such-model', 'hello', apiKey).catch((e) => e);
+    expect(missing.status).toBe(404);
+  });
+
+  it('shows each participant what they earned and why', async () => {
+    const contributor = v1.contributors[0];
+    const rewards = await contributor.rewards();
+    const reasons = new Set(rewards.rewards.map((x: { reason: string }) => x.reason));
+    expect(reasons.has('data contribution reward (attribution weight)')).toBe(true);
+    expect([...reasons].some((x) => String(x).startsWith('inference fee (contributors)'))).toBe(true);
+    expect(BigInt(rewards.totals.OPEN)).toBeGreaterThan(0n);
+    const governor = await v1.governors[0].rewards();
+    expect(governor.rewards.some((x: { reason: string }) => x.reason === 'inference fee (governors)')).toBe(true);
+    expect((await app.ledger.checkInvariants()).problems).toEqual([]);
+  });
+});
