@@ -188,6 +188,10 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const originalHash = contentHash({ text: originalText.text, label: originalText.label }).hash;
   const offTopicRes = await contributors[1].contribute(o.proposalId, { text: OFF_TOPIC, label: 'ham' });
   log(`contributors submitted ${submitted.length} records, a near-copy and an off-topic record`);
+  // Exact copies are refused at ingest, so the target may never be reached: the proposer closes the window.
+  await developer.signed('POST', `/v1/datanets/${o.proposalId}/close`, {}).catch((err) => {
+    if ((err as { status?: number }).status !== 409) throw err; // already closed by reaching the target
+  });
 
   await waitForStage(developer, o.proposalId, 'rlhf', log, pollMs);
   const answered = new Set<string>();
@@ -204,10 +208,11 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
         const choice = r === randomReviewer ? t.candidates[Math.floor(coin() * t.candidates.length)] : truth && t.candidates.includes(truth) ? truth : t.candidates[0];
         try {
           await r.answerReview(t.id, choice);
-        } catch {
-          // The task closed or filled up meanwhile: nothing to do.
+          answered.add(`${t.id}:${r.address}`);
+        } catch (err) {
+          // Closed or already full: nothing more to do for this task. Anything else is retried.
+          if ((err as { status?: number }).status === 409) answered.add(`${t.id}:${r.address}`);
         }
-        answered.add(`${t.id}:${r.address}`);
       }
     }
     await new Promise((res) => setTimeout(res, pollMs));

@@ -81,6 +81,7 @@ export async function rlhfRoundWorkflow(input: RlhfRoundInput): Promise<RlhfRoun
   });
   for (const t of created) tasks.set(t.id, { id: t.id, candidates: t.candidates, answers: new Set() });
   open = true;
+  await lifecycle.openReviewTasks({ taskIds: [...tasks.keys()] });
   setCurrentDetails(`Round ${input.round}: ${tasks.size} review tasks open`);
 
   const complete = () => [...tasks.values()].every((t) => t.answers.size >= p.answersPerItem);

@@ -31,7 +31,7 @@ export function createLedgerActivities({ ledger, sql }: Pick<ActivityDeps, 'ledg
     async compensate(a: { proposalId: string; reason: string }) {
       const refund = await closeEscrow(a.proposalId, 'proposer', `stake refunded: ${a.reason}`);
       await sql`update datanets set status = 'cancelled' where proposal_id = ${a.proposalId} and status = 'open'`;
-      await sql`update review_tasks set status = 'cancelled' where proposal_id = ${a.proposalId} and status = 'open'`;
+      await sql`update review_tasks set status = 'cancelled' where proposal_id = ${a.proposalId} and status in ('open', 'pending')`;
       return refund;
     },
   };

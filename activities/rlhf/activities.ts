@@ -20,12 +20,17 @@ export function createRlhfActivities({ sql, ledger }: Pick<ActivityDeps, 'sql' |
         const id = `${a.proposalId}-r${a.round}-${item.promptId}`;
         const candidates = item.outputs.map((o) => o.output);
         await sql`
-          insert into review_tasks (id, proposal_id, round, workflow_id, prompt, candidates, required_answers)
-          values (${id}, ${a.proposalId}, ${a.round}, ${a.workflowId}, ${item.prompt}, ${sql.json(candidates)}, ${a.requiredAnswers})
+          insert into review_tasks (id, proposal_id, round, workflow_id, prompt, candidates, required_answers, status)
+          values (${id}, ${a.proposalId}, ${a.round}, ${a.workflowId}, ${item.prompt}, ${sql.json(candidates)}, ${a.requiredAnswers}, 'pending')
           on conflict (id) do nothing`;
         out.push({ id, candidates });
       }
       return out;
+    },
+
+    /** Tasks become visible to reviewers only once the round workflow accepts answers for them. */
+    async openReviewTasks(a: { taskIds: string[] }) {
+      await sql`update review_tasks set status = 'open' where id in ${sql(a.taskIds)} and status = 'pending'`;
     },
 
     async recordReviewAnswer(a: { taskId: string; reviewer: string; choice: string }) {
