@@ -29,12 +29,14 @@ export interface DatanetSpecInput {
   maxRecordBytes?: number;
 }
 
+/** Hyperparameters shared by every trainer. */
 export interface Hyperparams {
   epochs: number;
   learningRate: number;
   l2: number;
   batchSize: number;
   seed: number;
+  /** Write a checkpoint to S3 every N optimizer steps. */
   checkpointEvery: number;
 }
 

@@ -1,15 +1,9 @@
 import type { ArtifactStore } from '../artifacts/store.js';
+import type { EvalMetrics, Hyperparams } from '../../workflows/types.js';
 
-/** Hyperparameters shared by every trainer; an external trainer receives them verbatim. */
-export interface Hyperparams {
-  epochs: number;
-  learningRate: number;
-  l2: number;
-  batchSize: number;
-  seed: number;
-  /** Write a checkpoint to S3 every N optimizer steps. */
-  checkpointEvery: number;
-}
+// Hyperparameters and metrics are part of the lifecycle's contract (workflows/types.ts); every
+// trainer receives the hyperparameters verbatim.
+export type { EvalMetrics, Hyperparams };
 
 /** One line of a dataset manifest (JSONL in S3). */
 export interface ManifestRecord {
@@ -55,13 +49,6 @@ export interface DpoJob {
   beta: number;
   hyperparams: Hyperparams;
   outputPrefix: string;
-}
-
-export interface EvalMetrics {
-  accuracy: number;
-  macroF1: number;
-  loss: number;
-  examples: number;
 }
 
 export interface TrainingProgress {
