@@ -7,21 +7,13 @@ import { buildMerkleTree, verifyProof } from './merkle.js';
 import { bandKeys, encodeSignature, exactKey, minhashSignature } from './minhash.js';
 import { buildDomainProfile } from './relevance.js';
 import { scoreRecord } from './score-record.js';
+import { mulberry32 } from '../../training/embedded/prng.js';
 
 const RECORDS = Number(process.argv[2] ?? 100_000);
 const LEAVES = Number(process.argv[3] ?? 1_000_000);
 
-// Deterministic generator (mulberry32), so runs are comparable.
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Deterministic generator, so runs are reproducible.
+const prng = mulberry32;
 const WORDS = ('free offer click money prize account password meeting schedule reply thanks email list project ' +
   'report budget invoice payment order shipping customer team friday monday please regards hello dear the a of ' +
   'to and in is for on with you your we our this that will can at from unsubscribe winner claim urgent').split(' ');

@@ -3,18 +3,10 @@ import {
   BANDS, LshIndex, NEAR_DUPLICATE_JACCARD, NUM_PERM, bandKeys, decodeSignature, encodeSignature,
   estimateJaccard, exactKey, minhashSignature, shingleHashes,
 } from './minhash.js';
+import { mulberry32 } from '../../training/embedded/prng.js';
 
-// Deterministic pseudo-random prose from a fixed vocabulary (no Math.random: reproducible).
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Deterministic generator, so runs are reproducible.
+const prng = mulberry32;
 const VOCAB = ('the a of to and in offer free click money meeting schedule project report team budget review ' +
   'account password update server release version customer invoice payment order shipping delivery ' +
   'garden recipe flour oven river mountain music guitar concert ticket travel hotel flight weather ' +
