@@ -13,7 +13,7 @@ export async function startApi(cfg: CommonsConfig = loadConfig(), opts: { logger
   const dbh = connectDb(cfg.databaseUrl, { max: 20 });
   const connection = await Connection.connect({ address: cfg.temporal.address });
   const temporal = new Client({ connection, namespace: cfg.temporal.namespace });
-  const ctx: ApiContext = { cfg, sql: dbh.sql, db: dbh.db, ledger: new Ledger(dbh.sql), store: S3ArtifactStore.fromConfig(cfg.s3), temporal, replayGuard: new PostgresReplayGuard(dbh.sql) };
+  const ctx: ApiContext = { cfg, sql: dbh.sql, ledger: new Ledger(dbh.sql), store: S3ArtifactStore.fromConfig(cfg.s3), temporal, replayGuard: new PostgresReplayGuard(dbh.sql) };
   const server = await buildServer(ctx, { logger: opts.logger });
   let url = cfg.api.publicUrl;
   if (opts.listen !== false) url = await server.app.listen({ host: cfg.api.host, port: cfg.api.port });

@@ -1,7 +1,6 @@
 import type postgres from 'postgres';
 import type { Client } from '@temporalio/client';
 import type { CommonsConfig } from '../infra/config.js';
-import type { Database } from '../db/client.js';
 import type { ArtifactStore } from '../activities/artifacts/store.js';
 import type { Ledger } from '../activities/ledger/ledger.js';
 import type { ReplayGuard } from '../identity/request-signing.js';
@@ -10,7 +9,6 @@ import type { ReplayGuard } from '../identity/request-signing.js';
 export interface ApiContext {
   cfg: CommonsConfig;
   sql: postgres.Sql;
-  db: Database;
   ledger: Ledger;
   store: ArtifactStore;
   temporal: Client;

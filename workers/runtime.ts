@@ -57,7 +57,7 @@ export async function startWorkers(kinds: WorkerKind[], cfg: CommonsConfig = loa
   await migrateDb(cfg.databaseUrl);
   const connection = await NativeConnection.connect({ address: cfg.temporal.address });
   const dbh = connectDb(cfg.databaseUrl, { max: 20 });
-  const deps: ActivityDeps = { db: dbh.db, sql: dbh.sql, store: S3ArtifactStore.fromConfig(cfg.s3), ledger: new Ledger(dbh.sql), trainers: await trainersFromEnv() };
+  const deps: ActivityDeps = { sql: dbh.sql, store: S3ArtifactStore.fromConfig(cfg.s3), ledger: new Ledger(dbh.sql), trainers: await trainersFromEnv() };
   const workers: Worker[] = [];
   for (const kind of kinds) {
     const base = { connection, namespace: cfg.temporal.namespace, taskQueue: TASK_QUEUES[kind], ...extra };

@@ -244,9 +244,8 @@ export function createDataActivities(deps: ActivityDeps) {
   };
 
   async function readPart(datanetId: string, fromSeq: number): Promise<PartRecord[]> {
-    const key = dataKeys.part(datanetId, fromSeq);
-    if (!(await store.head(key))) return [];
-    const body = (await store.get(key)).toString('utf8');
+    // scoreBatch writes a part for every batch (empty when nothing passed), so it is always there.
+    const body = (await store.get(dataKeys.part(datanetId, fromSeq))).toString('utf8');
     return body ? body.split('\n').filter(Boolean).map((l) => JSON.parse(l) as PartRecord) : [];
   }
 }

@@ -26,7 +26,11 @@ describe('stake, governance and the ledger', () => {
   });
 
   const status = (id: string) => dev.proposal(id);
-  const settled = (id: string) => eventually(async () => ((await status(id)).status !== 'running' || (await status(id)).stage === 'data-collection' ? status(id) : undefined), 60_000);
+  const settled = (id: string) =>
+    eventually(async () => {
+      const s = await status(id);
+      return s.status !== 'running' || s.stage === 'data-collection' ? s : undefined;
+    }, 60_000);
   const votingOpen = (id: string) => eventually(async () => ((await dev.tally(id)).open ? true : undefined));
   const cancel = (id: string) => app.temporal.workflow.getHandle(`lifecycle-${id}`).cancel();
   const retire = async (g: CommonsClient) => {
