@@ -8,6 +8,9 @@ import {
   DeleteObjectCommand,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import type { CommonsConfig } from '../../infra/config.js';
 import type { ArtifactStore, ObjectInfo, PutOptions } from './store.js';
 
@@ -44,6 +47,15 @@ export class S3ArtifactStore implements ArtifactStore {
   }
 
   async put(key: string, body: Buffer | string, opts: PutOptions = {}): Promise<void> {
+    await this.send(key, body, Buffer.byteLength(body), opts);
+  }
+
+  async putFile(key: string, path: string, opts: PutOptions = {}): Promise<void> {
+    const { size } = await stat(path);
+    await this.send(key, createReadStream(path), size, opts);
+  }
+
+  private async send(key: string, body: Buffer | string | Readable, length: number, opts: PutOptions): Promise<void> {
     if (opts.ifNoneMatch && (await this.head(key))) throw new ObjectExistsError(key);
     try {
       await this.client.send(
@@ -51,7 +63,8 @@ export class S3ArtifactStore implements ArtifactStore {
           Bucket: this.bucket,
           Key: key,
           Body: body,
-          ContentLength: Buffer.byteLength(body),
+          // A stream has no length of its own; S3 needs one for a single (non-chunked) PUT.
+          ContentLength: length,
           ContentType: opts.contentType,
           Metadata: opts.metadata,
           IfNoneMatch: opts.ifNoneMatch ? '*' : undefined,

@@ -18,6 +18,8 @@ export interface ObjectInfo {
 
 export interface ArtifactStore {
   put(key: string, body: Buffer | string, opts?: PutOptions): Promise<void>;
+  /** Streams a local file up, for objects too large to hold in memory (dataset manifests). */
+  putFile(key: string, path: string, opts?: PutOptions): Promise<void>;
   get(key: string): Promise<Buffer>;
   /** Undefined when the object does not exist. */
   head(key: string): Promise<ObjectInfo | undefined>;

@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import { mkdtemp, open, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { ActivityDeps } from '../deps.js';
 import type { DatanetSpec } from './scoring/datanet-spec.js';
@@ -212,15 +215,32 @@ export function createDataActivities(deps: ActivityDeps) {
       const id = `${a.datanetId}-v${version}`;
       const manifestKey = dataKeys.manifest(a.datanetId, version);
       const accepted = new Set((await sql`select hash from contributions where datanet_id = ${a.datanetId} and status = 'accepted'`).map((r) => r.hash as string));
-      const lines: string[] = [];
-      for (const obj of await store.list(dataKeys.partsPrefix(a.datanetId))) {
-        const fromSeq = Number(obj.key.slice(obj.key.lastIndexOf('/') + 1, -'.jsonl'.length));
-        for (const p of await readPart(a.datanetId, fromSeq)) {
-          if (accepted.has(p.hash)) lines.push(JSON.stringify({ hash: p.hash, contributor: p.contributor, text: p.text, label: p.label }));
+      // Through a temp file, part by part: a million-record manifest (~500 MB) is close to V8's
+      // maximum string length and would double the worker's memory if joined in memory.
+      const dir = await mkdtemp(join(tmpdir(), 'commons-manifest-'));
+      try {
+        const file = join(dir, 'manifest.jsonl');
+        const out = await open(file, 'w');
+        let lines = 0;
+        try {
+          for (const obj of await store.list(dataKeys.partsPrefix(a.datanetId))) {
+            const fromSeq = Number(obj.key.slice(obj.key.lastIndexOf('/') + 1, -'.jsonl'.length));
+            let chunk = '';
+            for (const p of await readPart(a.datanetId, fromSeq)) {
+              if (!accepted.has(p.hash)) continue;
+              chunk += JSON.stringify({ hash: p.hash, contributor: p.contributor, text: p.text, label: p.label }) + '\n';
+              lines++;
+            }
+            if (chunk) await out.write(chunk);
+            Context.current().heartbeat({ lines });
+          }
+        } finally {
+          await out.close();
         }
-        Context.current().heartbeat({ lines: lines.length });
+        await store.putFile(manifestKey, file, { contentType: 'application/x-ndjson' });
+      } finally {
+        await rm(dir, { recursive: true, force: true });
       }
-      await store.put(manifestKey, lines.join('\n') + (lines.length ? '\n' : ''), { contentType: 'application/x-ndjson' });
       const merkleRoot = buildMerkleTree([...accepted]).root;
       const totals = await sql`
         select contributor,

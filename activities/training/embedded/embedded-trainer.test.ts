@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import type { ArtifactStore, ObjectInfo, PutOptions } from '../../artifacts/store.js';
 import type { Hyperparams, TrainerContext, TrainingJob, TrainingProgress } from '../trainer.js';
@@ -11,6 +12,9 @@ class MemoryStore implements ArtifactStore {
   async put(key: string, body: Buffer | string, opts: PutOptions = {}): Promise<void> {
     if (opts.ifNoneMatch && this.objects.has(key)) throw new Error(`precondition failed: ${key}`);
     this.objects.set(key, { body: Buffer.from(body), metadata: { ...(opts.metadata ?? {}) } });
+  }
+  async putFile(key: string, path: string, opts: PutOptions = {}): Promise<void> {
+    await this.put(key, await readFile(path), opts);
   }
   async get(key: string): Promise<Buffer> {
     const o = this.objects.get(key);

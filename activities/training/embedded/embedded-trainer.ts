@@ -25,9 +25,21 @@ export async function loadModel(store: ArtifactStore, key: string): Promise<Line
   return deserializeModel(await store.get(key));
 }
 
+/** Lines of a buffer without decoding it as one string (a large manifest exceeds V8's string limit). */
+function bufferLines(body: Buffer): string[] {
+  const lines: string[] = [];
+  for (let start = 0; start < body.length; ) {
+    let end = body.indexOf(0x0a, start);
+    if (end < 0) end = body.length;
+    lines.push(body.toString('utf8', start, end));
+    start = end + 1;
+  }
+  return lines;
+}
+
 export function parseManifest(body: Buffer | string): ManifestRecord[] {
   const out: ManifestRecord[] = [];
-  const lines = body.toString().split('\n');
+  const lines = typeof body === 'string' ? body.split('\n') : bufferLines(body);
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i].trim();
     if (!line) continue;
