@@ -15,12 +15,16 @@ export type WorkerKind = keyof typeof TASK_QUEUES;
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
+const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
+const logLevel = () => (process.env.COMMONS_LOG_LEVEL ?? 'WARN').toUpperCase();
+const logLevelEnabled = (level: string) => LOG_LEVELS.indexOf(level) >= LOG_LEVELS.indexOf(logLevel());
+
 let runtimeInstalled = false;
 function installRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   // Structured JSON logs from the SDK, at warn by default (COMMONS_LOG_LEVEL to change).
-  const level = (process.env.COMMONS_LOG_LEVEL ?? 'WARN').toUpperCase() as 'WARN';
+  const level = logLevel() as 'WARN';
   // Worker metrics (task latencies, schedule-to-start, slots) for Prometheus when an address is set.
   const metricsAddress = process.env.COMMONS_WORKER_METRICS_ADDRESS;
   Runtime.install({
@@ -36,7 +40,10 @@ async function trainersFromEnv(): Promise<Record<string, Trainer>> {
   const trainers: Record<string, Trainer> = { embedded: new EmbeddedTrainer() };
   if (process.env.COMMONS_TRAINER_COMMAND) {
     const { ExternalCommandTrainer } = await import('../activities/training/external/external-trainer.js');
-    trainers.external = new ExternalCommandTrainer({ command: process.env.COMMONS_TRAINER_COMMAND, args: (process.env.COMMONS_TRAINER_ARGS ?? '').split(' ').filter(Boolean) });
+    // The script's own output (what is not a progress event) goes to the worker log, so a failing
+    // GPU job can be diagnosed from the worker's logs, not only from the tail in the failure.
+    const logTrainer = logLevelEnabled('INFO') ? (line: string) => process.stderr.write(JSON.stringify({ level: 'INFO', time: Date.now(), msg: line, source: 'external-trainer' }) + '\n') : undefined;
+    trainers.external = new ExternalCommandTrainer({ command: process.env.COMMONS_TRAINER_COMMAND, args: (process.env.COMMONS_TRAINER_ARGS ?? '').split(' ').filter(Boolean), onLog: logTrainer });
   }
   return trainers;
 }

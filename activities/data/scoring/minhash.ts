@@ -18,6 +18,7 @@
 // Every hash here is pure 32-bit integer arithmetic (Math.imul), deterministic across machines,
 // so signatures and band keys computed in different workers and rounds are comparable.
 import { createHash } from 'node:crypto';
+import { fmix32 } from '../../shared/hash32.js';
 
 export const NUM_PERM = 120;
 export const BANDS = 20;
@@ -46,16 +47,6 @@ const NON_ALNUM_RE = /[^\p{L}\p{N}]+/gu;
  */
 export function exactKey(text: string): string {
   return createHash('sha256').update(normaliseText(text), 'utf8').digest('hex');
-}
-
-// murmur3 fmix32: a bijective avalanche on 32-bit integers.
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }
 
 // FNV-1a over UTF-16 code units of s[start, end), finished with fmix32.

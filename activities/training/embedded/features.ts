@@ -5,6 +5,8 @@
  * trained anywhere featurises identically everywhere.
  */
 
+import { fmix32 } from '../../shared/hash32.js';
+
 export interface SparseVector {
   /** Sorted, unique feature ids in [0, dim). */
   indices: Uint32Array;
@@ -52,16 +54,6 @@ export function fnv1a(s: string, h: number = FNV_OFFSET, from = 0, to = s.length
   return h >>> 0;
 }
 
-/** murmur3 finaliser: FNV's low bits are weak for short keys, and we take the low bits as the id. */
-function mix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
 // Distinct starting states keep the word, bigram and char-gram namespaces apart.
 const SEED_WORD = fnv1a('w:');
 const SEED_BIGRAM = fnv1a('b:');
@@ -105,7 +97,7 @@ export function featurize(text: string, partial?: Partial<FeatureOptions> | Feat
   let nTouched = 0;
 
   const add = (hash: number): void => {
-    const h = mix(hash);
+    const h = fmix32(hash);
     const id = pow2 ? h & mask : h % dim;
     const v = signed && h & 0x80000000 ? -1 : 1;
     if (seen[id] === 0) {
