@@ -1,25 +1,34 @@
+import type postgres from 'postgres';
+
 /**
- * Token bucket per key (contributor address): `ratePerSec` sustained, `burst` at once. In-memory
- * per API instance; behind N instances the effective limit is N× (documented in README).
+ * Token bucket per key (contributor address): `ratePerSec` sustained, `burst` at once, kept in
+ * Postgres so every API instance draws from the same bucket (an in-memory bucket per instance
+ * would let N instances admit N× the limit). One statement per check: the upsert locks the
+ * bucket's row, refills it by the time elapsed and takes the tokens only if enough are there.
  */
 export class RateLimiter {
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
   constructor(
-    private readonly ratePerSec: number,
-    private readonly burst: number,
-  ) {}
+    private readonly sql: postgres.Sql,
+    readonly ratePerSec: number,
+    readonly burst: number,
+  ) {
+    if (!(ratePerSec > 0) || !(burst >= 1)) throw new Error(`rate limit needs a positive rate and a burst of at least 1 (got ${ratePerSec}/s, burst ${burst})`);
+  }
 
-  /** Takes `n` tokens; returns 0 when allowed, else the seconds to wait. */
-  take(key: string, n = 1, now = Date.now()): number {
-    const b = this.buckets.get(key) ?? { tokens: this.burst, at: now };
-    b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.ratePerSec);
-    b.at = now;
-    this.buckets.set(key, b);
-    if (n > this.burst) return Math.ceil((n - b.tokens) / this.ratePerSec);
-    if (b.tokens >= n) {
-      b.tokens -= n;
-      return 0;
-    }
-    return Math.ceil((n - b.tokens) / this.ratePerSec);
+  /** Takes `n` tokens; returns 0 when allowed, else the whole seconds to wait before retrying. */
+  async take(key: string, n = 1): Promise<number> {
+    // A request larger than the burst can never pass; the caller says so instead of asking to wait.
+    if (n > this.burst) return Infinity;
+    const rate = this.ratePerSec;
+    const burst = this.burst;
+    const taken = await this.sql`
+      insert into rate_buckets as b (key, tokens, updated_at) values (${key}, ${burst - n}::float8, now())
+      on conflict (key) do update
+        set tokens = least(${burst}::float8, b.tokens + extract(epoch from now() - b.updated_at) * ${rate}::float8) - ${n}::float8, updated_at = now()
+        where least(${burst}::float8, b.tokens + extract(epoch from now() - b.updated_at) * ${rate}::float8) >= ${n}::float8
+      returning tokens`;
+    if (taken.length === 1) return 0;
+    const [b] = await this.sql`select least(${burst}::float8, tokens + extract(epoch from now() - updated_at) * ${rate}::float8) as available from rate_buckets where key = ${key}`;
+    return Math.max(1, Math.ceil((n - Number(b?.available ?? burst)) / rate));
   }
 }

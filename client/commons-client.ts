@@ -6,9 +6,16 @@ export class ApiError extends Error {
     readonly status: number,
     readonly body: unknown,
     what: string,
+    /** Seconds to wait before retrying, from a 429's Retry-After. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(`${what} → ${status}: ${typeof body === 'object' && body && 'error' in body ? String((body as { error: unknown }).error) : JSON.stringify(body)}`);
   }
+}
+
+function retryAfter(headers: Headers): number | undefined {
+  const v = Number(headers.get('retry-after'));
+  return Number.isFinite(v) && v > 0 ? v : undefined;
 }
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -32,21 +39,21 @@ export class CommonsClient {
   async signed<T = Json>(method: string, path: string, body?: unknown): Promise<T> {
     if (!this.keys) throw new Error('a key is needed to sign requests (commons keys new)');
     const r = await signedFetch(this.baseUrl, this.keys, method, path, body ?? (method === 'GET' ? undefined : {}));
-    if (r.status < 200 || r.status >= 300) throw new ApiError(r.status, r.json, `${method} ${path}`);
+    if (r.status < 200 || r.status >= 300) throw new ApiError(r.status, r.json, `${method} ${path}`, retryAfter(r.headers));
     return r.json as T;
   }
 
   async get<T = Json>(path: string, headers: Record<string, string> = {}): Promise<T> {
     const res = await fetch(this.baseUrl + path, { headers });
     const body = await res.json().catch(() => null);
-    if (!res.ok) throw new ApiError(res.status, body, `GET ${path}`);
+    if (!res.ok) throw new ApiError(res.status, body, `GET ${path}`, retryAfter(res.headers));
     return body as T;
   }
 
   async post<T = Json>(path: string, body: unknown, headers: Record<string, string> = {}): Promise<T> {
     const res = await fetch(this.baseUrl + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
     const json = await res.json().catch(() => null);
-    if (!res.ok) throw new ApiError(res.status, json, `POST ${path}`);
+    if (!res.ok) throw new ApiError(res.status, json, `POST ${path}`, retryAfter(res.headers));
     return json as T;
   }
 

@@ -58,6 +58,13 @@ export const usedSignatures = pgTable('used_signatures', {
   expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
 });
 
+/** Per-contributor token buckets, shared by every API instance (api/rate-limit.ts). */
+export const rateBuckets = pgTable('rate_buckets', {
+  key: text('key').primaryKey(),
+  tokens: doublePrecision('tokens').notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),
+});
+
 export const proposals = pgTable('proposals', {
   id: text('id').primaryKey(),
   proposer: text('proposer').notNull(),

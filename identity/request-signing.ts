@@ -206,7 +206,7 @@ export async function signedFetch(
   method: string,
   path: string,
   body?: unknown,
-): Promise<{ status: number; json: unknown }> {
+): Promise<{ status: number; json: unknown; headers: Headers }> {
   const text = body === undefined ? undefined : JSON.stringify(body);
   const headers: Record<string, string> = { ...signRequest({ method, path, body: text, keys }) };
   if (text !== undefined) headers['content-type'] = 'application/json';
@@ -220,5 +220,5 @@ export async function signedFetch(
       json = responseText;
     }
   }
-  return { status: res.status, json };
+  return { status: res.status, json, headers: res.headers };
 }

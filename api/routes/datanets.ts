@@ -22,7 +22,7 @@ export const datanetRoutes =
   (ctx: ApiContext): FastifyPluginAsyncTypebox =>
   async (app) => {
     const { sql, store } = ctx;
-    const limiter = new RateLimiter(Number(process.env.COMMONS_CONTRIBUTION_RATE ?? 200), Number(process.env.COMMONS_CONTRIBUTION_BURST ?? 2000));
+    const limiter = new RateLimiter(sql, Number(process.env.COMMONS_CONTRIBUTION_RATE ?? 200), Number(process.env.COMMONS_CONTRIBUTION_BURST ?? 2000));
     const trees = new Map<string, MerkleTree>(); // dataset version -> tree (proofs are served often)
 
     async function openDatanet(id: string): Promise<DatanetSpec> {
@@ -70,8 +70,9 @@ export const datanetRoutes =
       });
     }
 
-    function limit(address: string, n: number) {
-      const wait = limiter.take(address, n);
+    async function limit(address: string, n: number) {
+      const wait = await limiter.take(address, n);
+      if (wait === Infinity) throw new HttpError(429, `a batch of ${n} records exceeds the rate-limit burst of ${limiter.burst}: send smaller batches`);
       if (wait > 0) throw new HttpError(429, `rate limit: retry in ${wait}s`, { retryAfterSeconds: wait });
     }
 
@@ -84,7 +85,7 @@ export const datanetRoutes =
       },
       async (req, reply) => {
         const spec = await openDatanet(req.params.id);
-        limit(req.caller!.address, 1);
+        await limit(req.caller!.address, 1);
         const p = prepare(spec, req.body.payload);
         if ('errors' in p) throw new HttpError(p.status, p.status === 413 ? 'record too large' : 'record does not match the Datanet schema', p.errors);
         const [r] = await store_(req.params.id, req.caller!.address, String(req.headers['x-commons-signature']), [p]);
@@ -107,7 +108,7 @@ export const datanetRoutes =
       },
       async (req) => {
         const spec = await openDatanet(req.params.id);
-        limit(req.caller!.address, req.body.records.length);
+        await limit(req.caller!.address, req.body.records.length);
         const prepared = req.body.records.map((r) => prepare(spec, r.payload));
         const good = prepared.filter((p): p is Prepared => !('errors' in p));
         const stored = good.length ? await store_(req.params.id, req.caller!.address, String(req.headers['x-commons-signature']), good) : [];

@@ -81,10 +81,19 @@ describe('decentralized data collection', () => {
   });
 
   it('rate-limits a contributor with 429 and Retry-After', async () => {
-    const flood = Array.from({ length: 400 }, (_, i) => ({ text: `flood record number ${i} about an email offer message`, label: 'spam' }));
-    const err = await spammer.contributeBatch(id, flood).catch((e) => e);
-    expect(err.status).toBe(429);
-    expect(await app.sql`select 1 from contributions where contributor = ${spammer.address}`).toHaveLength(0);
+    // Records without a label fail the schema, so nothing here enters the dataset; they still
+    // count against the limit, which guards the API's work, not only what gets stored.
+    const flooder = await participant(app.url, ['contributor']);
+    const flood = Array.from({ length: 400 }, (_, i) => ({ text: `flood record number ${i}` }));
+    const tooBig = await flooder.contributeBatch(id, flood).catch((e) => e);
+    expect(tooBig.status).toBe(429);
+    expect(JSON.stringify(tooBig.body)).toContain('exceeds the rate-limit burst of 300');
+    const burst = await flooder.contributeBatch(id, flood.slice(0, 300));
+    expect(burst.results.every((r: { status: string }) => r.status === 'invalid')).toBe(true);
+    const limited = await flooder.contributeBatch(id, flood.slice(300)).catch((e) => e);
+    expect(limited.status).toBe(429);
+    expect(limited.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+    expect(await app.sql`select 1 from contributions where contributor = ${flooder.address}`).toHaveLength(0);
   });
 
   it('scores, dedupes across accounts and builds a dataset version with a Merkle root and weights', async () => {
