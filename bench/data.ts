@@ -97,15 +97,34 @@ log(`ingest done: ${sent} sent, ${stored.n} stored in ${ingestSeconds.toFixed(1)
 // the proposer closes the window once everything is in.
 await dev.signed('POST', `/v1/datanets/${id}/close`, {});
 const scoreStart = Date.now();
+// Time per phase (scoring pass, dedupe pass, dataset build), and a log line every 50,000 scored,
+// so a rate that falls as the tables grow shows where it falls.
+const phaseSeconds: Record<string, number> = {};
+let phase = 'window';
+let phaseStart = scoreStart;
+let lastLogged = 0;
 for (;;) {
   const s = await dev.proposal(id);
-  const phase = s.progress?.collection?.phase;
-  if (s.stage !== 'data-collection' || s.status !== 'running') break;
-  if (s.progress?.collection) process.stdout.write(`\r  ${phase}: ${s.progress.collection.scored}/${s.progress.collection.received} scored, ${s.progress.collection.accepted} passing, worker RSS peak ${peakRssMiB(workers.pid!).toFixed(0)} MiB   `);
+  const c = s.progress?.collection;
+  const now = Date.now();
+  const next = s.stage !== 'data-collection' || s.status !== 'running' ? 'end' : c?.phase === 'done' ? 'dataset' : (c?.phase ?? phase);
+  if (next !== phase) {
+    phaseSeconds[phase] = (now - phaseStart) / 1000;
+    log(`${phase} took ${phaseSeconds[phase].toFixed(0)} s`);
+    phase = next;
+    phaseStart = now;
+    lastLogged = 0;
+  }
+  if (phase === 'end') break;
+  // The cursor is where the current pass has reached (batches complete a wave at a time).
+  const done = phase === 'scoring' || phase === 'dedupe' ? c.cursor - c.firstSeq + 1 : 0;
+  if (done - lastLogged >= 50_000) {
+    lastLogged = done;
+    log(`${phase}: ${done}/${c.received} (${Math.round(done / ((now - phaseStart) / 1000))}/s so far), ${c.accepted} passing, worker peak RSS ${peakRssMiB(workers.pid!).toFixed(0)} MiB`);
+  }
   await new Promise((r) => setTimeout(r, 2000));
 }
 const scoreSeconds = (Date.now() - scoreStart) / 1000;
-console.log('');
 await temporal.workflow.getHandle(`lifecycle-${id}`).cancel();
 
 const statuses = await sql`select status, count(*)::int as n from contributions where datanet_id = ${id} group by status order by status`;
@@ -122,6 +141,7 @@ console.log(`records sent                 ${sent} (${Object.entries(kinds).map((
 console.log(`stored (distinct content)    ${stored.n}`);
 console.log(`ingest                       ${(stored.n / ingestSeconds).toFixed(0)} contributions/s (${ingestSeconds.toFixed(1)} s)`);
 console.log(`scoring + dedupe + dataset   ${(stored.n / scoreSeconds).toFixed(0)} contributions/s (${scoreSeconds.toFixed(1)} s)`);
+console.log(`  by phase                   ${Object.entries(phaseSeconds).filter(([k]) => k !== 'window').map(([k, v]) => `${k} ${v.toFixed(0)} s`).join(', ')}`);
 console.log(`statuses                     ${statuses.map((s) => `${s.status} ${s.n}`).join(', ')}`);
 console.log(`peak worker RSS              ${rss.toFixed(0)} MiB`);
 console.log(`largest workflow history     ${maxHistory} events over ${runs} runs (Temporal's limit: 51,200)`);
