@@ -54,7 +54,7 @@ await dev.propose({
   datanetSpec: SPAM_SPEC,
   params: {
     governance: { votingPeriodMs: 600_000 },
-    collection: { windowMs: 6 * 3_600_000, targetCount: N, pollIntervalMs: 2000, batchSize: 2000, parallelism: 4, batchesPerRun: 40, minAcceptedRecords: 1, keywords: ['spam', 'email', 'offer', 'meeting', 'project'] },
+    collection: { windowMs: 6 * 3_600_000, targetCount: N, pollIntervalMs: Number(process.env.BENCH_POLL_MS ?? 2000), batchSize: 2000, parallelism: 4, batchesPerRun: 40, minAcceptedRecords: 1, keywords: ['spam', 'email', 'offer', 'meeting', 'project'] },
     training: { hyperparams: { epochs: 1 } },
   },
 });

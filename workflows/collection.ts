@@ -1,7 +1,10 @@
-import { condition, continueAsNew, setHandler, setCurrentDetails } from '@temporalio/workflow';
+import { condition, continueAsNew, setHandler, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import { closeWindowSignal, collectionProgressQuery } from './definitions.js';
 import { data, DATA_OPTIONS } from './activity-proxies.js';
 import type { CollectionState, DatanetSpecInput, LifecycleParams } from './types.js';
+
+/** History size at which the window phase continues as new (scoring runs stay near 1,200 at 40 batches). */
+const WINDOW_RUN_MAX_EVENTS = 1500;
 
 export interface CollectionInput {
   proposalId: string;
@@ -55,13 +58,16 @@ export async function collectionWorkflow(input: CollectionInput): Promise<Collec
       await data.openDatanet({ proposalId: input.proposalId, datanetId: input.datanetId, spec: input.spec, targetCount: p.targetCount, closesAt: progress.windowClosesAt });
     }
     // Poll the count rather than signal per contribution: a million signals would swamp history.
-    for (let polls = 0; ; polls++) {
+    for (;;) {
       progress.received = await data.countContributions({ datanetId: input.datanetId });
       setCurrentDetails(`Datanet ${input.datanetId}: ${progress.received}/${p.targetCount} contributions`);
       if (closeRequested || progress.received >= p.targetCount || Date.now() >= progress.windowClosesAt) break;
       const wait = Math.min(p.pollIntervalMs, progress.windowClosesAt - Date.now());
       await condition(() => closeRequested, Math.max(1, wait));
-      if (polls > 500) await continueAsNew<typeof collectionWorkflow>({ ...input, progress });
+      // Each poll adds ~11 events; a long window continues as new at a fixed history size (the
+      // 1M bench's window run reached 5,533 events when this was a count of 500 polls).
+      const info = workflowInfo();
+      if (info.historyLength > WINDOW_RUN_MAX_EVENTS || info.continueAsNewSuggested) await continueAsNew<typeof collectionWorkflow>({ ...input, progress });
     }
     const range = await data.closeDatanet({ datanetId: input.datanetId });
     progress.phase = 'scoring';
