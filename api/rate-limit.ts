@@ -19,16 +19,14 @@ export class RateLimiter {
   async take(key: string, n = 1): Promise<number> {
     // A request larger than the burst can never pass; the caller says so instead of asking to wait.
     if (n > this.burst) return Infinity;
-    const rate = this.ratePerSec;
-    const burst = this.burst;
+    // Tokens in bucket `b` now: what was left plus the refill since, capped at the burst.
+    const available = this.sql`least(${this.burst}::float8, b.tokens + extract(epoch from now() - b.updated_at) * ${this.ratePerSec}::float8)`;
     const taken = await this.sql`
-      insert into rate_buckets as b (key, tokens, updated_at) values (${key}, ${burst - n}::float8, now())
-      on conflict (key) do update
-        set tokens = least(${burst}::float8, b.tokens + extract(epoch from now() - b.updated_at) * ${rate}::float8) - ${n}::float8, updated_at = now()
-        where least(${burst}::float8, b.tokens + extract(epoch from now() - b.updated_at) * ${rate}::float8) >= ${n}::float8
+      insert into rate_buckets as b (key, tokens, updated_at) values (${key}, ${this.burst - n}::float8, now())
+      on conflict (key) do update set tokens = ${available} - ${n}::float8, updated_at = now() where ${available} >= ${n}::float8
       returning tokens`;
     if (taken.length === 1) return 0;
-    const [b] = await this.sql`select least(${burst}::float8, tokens + extract(epoch from now() - updated_at) * ${rate}::float8) as available from rate_buckets where key = ${key}`;
-    return Math.max(1, Math.ceil((n - Number(b?.available ?? burst)) / rate));
+    const [b] = await this.sql`select ${available} as available from rate_buckets b where key = ${key}`;
+    return Math.max(1, Math.ceil((n - Number(b?.available ?? this.burst)) / this.ratePerSec));
   }
 }
