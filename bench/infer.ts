@@ -38,10 +38,7 @@ const r = await runScenario({
   records: 1200,
   contributors: 4,
   params: {
-    governance: { votingPeriodMs: 60_000 },
-    collection: { windowMs: 60_000, targetCount: 1202, pollIntervalMs: 300, batchSize: 300, parallelism: 2 },
-    training: { hyperparams: { epochs: 8, learningRate: 2, l2: 1e-6, batchSize: 32, seed: 7, checkpointEvery: 50 } },
-    rlhf: { rounds: 1, promptsPerRound: 4, answersPerItem: 3, roundDeadlineMs: 60_000 },
+    collection: { batchSize: 300 },
     serving: { feePerCall: '100' },
   },
 });

@@ -46,9 +46,9 @@ try {
     params: {
       stake: '1000',
       governance: { votingPeriodMs: 120_000 },
-      collection: { windowMs: 120_000, targetCount: Number(process.env.DEMO_RECORDS ?? 1200) + 2, pollIntervalMs: 500, batchSize: 250, parallelism: 2, minAcceptedRecords: 50 },
-      training: { hyperparams: { epochs: 10, learningRate: 2, l2: 1e-6, batchSize: 32, seed: 7, checkpointEvery: 40 }, heartbeatTimeoutMs: 30_000 },
-      rlhf: { rounds: 1, promptsPerRound: 8, answersPerItem: 3, roundDeadlineMs: 120_000 },
+      collection: { windowMs: 120_000, pollIntervalMs: 500, batchSize: 250 },
+      training: { hyperparams: { epochs: 10, checkpointEvery: 40 }, heartbeatTimeoutMs: 30_000 },
+      rlhf: { promptsPerRound: 8, roundDeadlineMs: 120_000 },
       serving: { feePerCall: '10', rewardPool: '1000' },
     },
   });

@@ -1,7 +1,7 @@
 import { generateKeyPair } from '../identity/keys.js';
 import { CommonsClient } from '../client/commons-client.js';
 import { loadSpamAssassin, type CorpusRecord } from '../activities/training/embedded/corpus.js';
-import type { DeepPartial } from '../workflows/params.js';
+import { merge, type DeepPartial } from '../workflows/params.js';
 import { contentHash } from '../activities/data/content-hash.js';
 import { mulberry32 } from '../activities/training/embedded/prng.js';
 import { buildDomainProfile } from '../activities/data/scoring/relevance.js';
@@ -60,6 +60,18 @@ export const SPAM_SPEC = {
 export const EMAIL_KEYWORDS = 'email mail message subject sender list unsubscribe click free offer money order please thanks regards attached meeting reply wrote http www address'.split(' ');
 
 const OFF_TOPIC = 'Preheat the oven to 180 degrees. Whisk two eggs with sugar and butter, fold in the flour, and bake the sponge cake for thirty minutes until golden.';
+
+/**
+ * Parameters for a simulated lifecycle that finishes in seconds: short windows and deadlines, few
+ * epochs, one small review round. runScenario merges the caller's params over these and sets the
+ * target count to what the scenario submits, so callers state only what their scenario is about.
+ */
+export const SCENARIO_PARAMS: DeepPartial<LifecycleParams> = {
+  governance: { votingPeriodMs: 60_000 },
+  collection: { windowMs: 60_000, pollIntervalMs: 300, batchSize: 100, parallelism: 2, minAcceptedRecords: 50, keywords: EMAIL_KEYWORDS },
+  training: { hyperparams: { epochs: 8 } },
+  rlhf: { rounds: 1, promptsPerRound: 4, answersPerItem: 3, roundDeadlineMs: 60_000 },
+};
 
 async function participant(baseUrl: string, roles: string[], name: string, funds: { OPEN?: string; gOPEN?: string } = {}): Promise<CommonsClient> {
   const c = new CommonsClient(baseUrl, generateKeyPair());
@@ -131,7 +143,8 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     domain: 'email spam',
     labels: ['spam', 'ham'],
     datanetSpec: SPAM_SPEC,
-    params: { ...o.params, collection: { keywords: EMAIL_KEYWORDS, ...o.params.collection } },
+    // The records, a near-copy and an off-topic record.
+    params: merge(merge(SCENARIO_PARAMS, { collection: { targetCount: o.records + 2 } }), o.params),
   });
   log(`lifecycle started: workflow ${created.workflowId}`);
 

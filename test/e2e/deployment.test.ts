@@ -30,10 +30,6 @@ describe('deployment, inference and rewards', () => {
       pollMs: 300,
       params: {
         stake: '500',
-        governance: { votingPeriodMs: 60_000 },
-        collection: { windowMs: 60_000, targetCount: 322, pollIntervalMs: 300, batchSize: 100, parallelism: 2, minAcceptedRecords: 50 },
-        training: { hyperparams: { epochs: 8, learningRate: 2, l2: 1e-6, batchSize: 32, seed: 7, checkpointEvery: 50 } },
-        rlhf: { rounds: 1, promptsPerRound: 4, answersPerItem: 3, roundDeadlineMs: 60_000 },
         serving: { feePerCall: '50', rewardPool: '600' },
         ...extra,
       },

@@ -34,10 +34,7 @@ describe('a whole model lifecycle on the real stack', () => {
       pollMs: 300,
       params: {
         stake: '1000',
-        governance: { votingPeriodMs: 60_000 },
-        collection: { windowMs: 60_000, targetCount: 402, pollIntervalMs: 300, batchSize: 100, parallelism: 2, minAcceptedRecords: 50 },
-        training: { hyperparams: { epochs: 8, learningRate: 2, l2: 1e-6, batchSize: 32, seed: 7, checkpointEvery: 20 }, heartbeatTimeoutMs: 30_000 },
-        rlhf: { rounds: 1, promptsPerRound: 4, answersPerItem: 3, roundDeadlineMs: 60_000 },
+        training: { hyperparams: { checkpointEvery: 20 }, heartbeatTimeoutMs: 30_000 },
         deployment: { minAccuracy: 0.7, minMacroF1: 0.6 },
         serving: { feePerCall: '100', rewardPool: '1000' },
       },

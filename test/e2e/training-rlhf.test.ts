@@ -32,11 +32,10 @@ describe('training and RLHF on dedicated task queues', () => {
       randomReviewer: true,
       pollMs: 300,
       params: {
-        governance: { votingPeriodMs: 60_000 },
-        collection: { windowMs: 60_000, targetCount: 602, pollIntervalMs: 300, batchSize: 150, parallelism: 2, minAcceptedRecords: 50 },
+        collection: { batchSize: 150 },
         // Many epochs so training lasts long enough to be killed; a short heartbeat timeout so the
         // retry starts soon after the kill.
-        training: { hyperparams: { epochs: 1000, learningRate: 2, l2: 1e-6, batchSize: 32, seed: 7, checkpointEvery: 1000 }, heartbeatTimeoutMs: 4000 },
+        training: { hyperparams: { epochs: 1000, checkpointEvery: 1000 }, heartbeatTimeoutMs: 4000 },
         rlhf: { rounds: 2, promptsPerRound: 16, answersPerItem: 4, roundDeadlineMs: 90_000, disagreementTolerance: 0.3, disagreementPenalty: '40', agreementReward: '1' },
         deployment: { minAccuracy: 0.7, minMacroF1: 0.6 },
       },
