@@ -1,7 +1,7 @@
 import type postgres from 'postgres';
-import type { ArtifactStore } from './artifacts/store.js';
-import type { Trainer } from './training/trainer.js';
-import type { Ledger } from './ledger/ledger.js';
+import type { ArtifactStore } from '../storage/artifact-store.js';
+import type { Trainer } from '../ml/trainer.js';
+import type { Ledger } from '../db/ledger.js';
 
 /** What activities need from the outside world; each worker builds one from its config. */
 export interface ActivityDeps {

@@ -1,8 +1,8 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig, type CommonsConfig } from '../infra/config.js';
 import { connectDb, migrateDb } from '../db/client.js';
-import { S3ArtifactStore } from '../activities/artifacts/s3-store.js';
-import { Ledger } from '../activities/ledger/ledger.js';
+import { S3ArtifactStore } from '../storage/s3-store.js';
+import { Ledger } from '../db/ledger.js';
 import { PostgresReplayGuard } from './auth.js';
 import { buildServer, type BuiltServer } from './server.js';
 import type { ApiContext } from './context.js';

@@ -1,8 +1,8 @@
 import type postgres from 'postgres';
 import type { Client } from '@temporalio/client';
 import type { CommonsConfig } from '../infra/config.js';
-import type { ArtifactStore } from '../activities/artifacts/store.js';
-import type { Ledger } from '../activities/ledger/ledger.js';
+import type { ArtifactStore } from '../storage/artifact-store.js';
+import type { Ledger } from '../db/ledger.js';
 import type { ReplayGuard } from '../identity/request-signing.js';
 
 /** What every route needs; built once by api/main.ts (or a test) and passed to buildServer. */

@@ -1,7 +1,8 @@
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { collectionProgressQuery, roundStatusQuery } from '../workflows/definitions.js';
-import type { LifecycleStatusView } from '../workflows/types.js';
+import { collectionProgressQuery, roundStatusQuery } from '../contracts/messages.js';
+import type { LifecycleStatusView } from '../domain/lifecycle/types.js';
+import { workflowIds } from '../contracts/workflow-ids.js';
 
 export interface ActivityProgress {
   activity: string;
@@ -44,14 +45,14 @@ export async function liveProgress(temporal: Client, proposalId: string, status:
   };
   if (status.status !== 'running') return out;
   if (status.stage === 'data-collection') {
-    out.collection = await safe(() => temporal.workflow.getHandle(`collection-${proposalId}`).query(collectionProgressQuery));
-    out.activities = await safe(() => pendingActivities(temporal, `collection-${proposalId}`));
+    out.collection = await safe(() => temporal.workflow.getHandle(workflowIds.collection(proposalId)).query(collectionProgressQuery));
+    out.activities = await safe(() => pendingActivities(temporal, workflowIds.collection(proposalId)));
   } else if (status.stage === 'rlhf') {
-    const wf = `rlhf-${proposalId}-r${status.rlhf.round}`;
+    const wf = workflowIds.rlhfRound(proposalId, status.rlhf.round);
     out.round = await safe(() => temporal.workflow.getHandle(wf).query(roundStatusQuery));
     out.activities = await safe(() => pendingActivities(temporal, wf));
   } else {
-    out.activities = await safe(() => pendingActivities(temporal, `lifecycle-${proposalId}`));
+    out.activities = await safe(() => pendingActivities(temporal, workflowIds.lifecycle(proposalId)));
   }
   return out;
 }

@@ -14,6 +14,7 @@ import { CommonsClient } from '../client/commons-client.js';
 import { SPAM_SPEC } from '../demo/scenario.js';
 import { syntheticRecords } from './synthetic.js';
 import { startTsProcess, peakRssMiB } from '../infra/local/processes.js';
+import { workflowIds } from '../contracts/workflow-ids.js';
 
 const N = Number(process.env.BENCH_RECORDS ?? 1_000_000);
 const CONTRIBUTORS = Number(process.env.BENCH_CONTRIBUTORS ?? 100);
@@ -125,7 +126,7 @@ for (;;) {
   await new Promise((r) => setTimeout(r, 2000));
 }
 const scoreSeconds = (Date.now() - scoreStart) / 1000;
-await temporal.workflow.getHandle(`lifecycle-${id}`).cancel();
+await temporal.workflow.getHandle(workflowIds.lifecycle(id)).cancel();
 
 const statuses = await sql`select status, count(*)::int as n from contributions where datanet_id = ${id} group by status order by status`;
 let maxHistory = 0;

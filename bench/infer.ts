@@ -12,7 +12,7 @@ import { loadConfig } from '../infra/config.js';
 import { startWorkers } from '../workers/runtime.js';
 import { startApi } from '../api/bootstrap.js';
 import { runScenario } from '../demo/scenario.js';
-import { loadSpamAssassin } from '../activities/training/embedded/corpus.js';
+import { loadSpamAssassin } from '../ml/embedded/corpus.js';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 15);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);

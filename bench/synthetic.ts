@@ -3,7 +3,7 @@
  * generator, with exact duplicates (same text, other account), near-duplicates (two words changed,
  * other account) and off-topic records mixed in at fixed rates.
  */
-import { mulberry32 } from '../activities/training/embedded/prng.js';
+import { mulberry32 } from '../domain/prng.js';
 
 const SPAM = 'free offer winner claim prize money cash bonus click link unsubscribe limited deal guaranteed credit loan viagra casino urgent act now discount cheap pills investment'.split(' ');
 const HAM = 'meeting project report schedule team review deadline lunch thanks attached document question update notes call tomorrow budget plan release code patch'.split(' ');

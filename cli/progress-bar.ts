@@ -3,7 +3,7 @@
  * bar: the stage, and within it what is moving (governance tally, Datanet counts, training step and
  * loss from the activity heartbeat, review answers). No I/O, so it is unit-tested directly.
  */
-import { STAGES } from '../workflows/types.js';
+import { STAGES } from '../domain/lifecycle/types.js';
 
 export interface ActivityView {
   activity: string;

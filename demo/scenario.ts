@@ -1,12 +1,12 @@
 import { generateKeyPair } from '../identity/keys.js';
 import { CommonsClient } from '../client/commons-client.js';
-import { loadSpamAssassin, type CorpusRecord } from '../activities/training/embedded/corpus.js';
-import { merge, type DeepPartial } from '../workflows/params.js';
-import { contentHash } from '../activities/data/content-hash.js';
-import { mulberry32 } from '../activities/training/embedded/prng.js';
-import { buildDomainProfile } from '../activities/data/scoring/relevance.js';
-import { scoreRecord } from '../activities/data/scoring/score-record.js';
-import type { LifecycleParams, Stage } from '../workflows/types.js';
+import { loadSpamAssassin, type CorpusRecord } from '../ml/embedded/corpus.js';
+import { merge, type DeepPartial } from '../domain/lifecycle/params.js';
+import { contentHash } from '../domain/data/content-hash.js';
+import { mulberry32 } from '../domain/prng.js';
+import { buildDomainProfile } from '../domain/data/relevance.js';
+import { scoreRecord } from '../domain/data/score-record.js';
+import type { LifecycleParams, Stage } from '../domain/lifecycle/types.js';
 
 /**
  * One model lifecycle driven through the public API by simulated participants: a developer, three

@@ -31,11 +31,3 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CommonsConfig 
     devFaucet: env.COMMONS_DEV_FAUCET === '1' || env.NODE_ENV !== 'production',
   };
 }
-
-/** Task queues: one worker entry point each (workers/). */
-export const TASK_QUEUES = {
-  lifecycle: 'lifecycle',
-  data: 'data-collection',
-  training: 'gpu-training',
-  rlhf: 'gpu-rlhf',
-} as const;

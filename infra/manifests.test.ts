@@ -6,8 +6,9 @@ import { dirname, join, resolve, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { loadConfig, TASK_QUEUES } from './config.js';
-import * as workflowSearchAttributes from '../workflows/search-attributes.js';
+import { loadConfig } from './config.js';
+import { TASK_QUEUES } from '../contracts/task-queues.js';
+import * as workflowSearchAttributes from '../contracts/search-attributes.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '..');

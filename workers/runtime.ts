@@ -1,17 +1,18 @@
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, Runtime, DefaultLogger, type WorkerOptions } from '@temporalio/worker';
-import { loadConfig, TASK_QUEUES, type CommonsConfig } from '../infra/config.js';
+import { loadConfig, type CommonsConfig } from '../infra/config.js';
+import { TASK_QUEUES, type WorkerKind } from '../contracts/task-queues.js';
 import { connectDb, migrateDb } from '../db/client.js';
-import { S3ArtifactStore } from '../activities/artifacts/s3-store.js';
-import { Ledger } from '../activities/ledger/ledger.js';
-import { EmbeddedTrainer } from '../activities/training/embedded/embedded-trainer.js';
+import { S3ArtifactStore } from '../storage/s3-store.js';
+import { Ledger } from '../db/ledger.js';
+import { EmbeddedTrainer } from '../ml/embedded/embedded-trainer.js';
 import type { ActivityDeps } from '../activities/deps.js';
-import type { Trainer } from '../activities/training/trainer.js';
+import type { Trainer } from '../ml/trainer.js';
 import { createLifecycleActivities } from '../activities/lifecycle/activities.js';
 import { createDataActivities } from '../activities/data/activities.js';
 import { createTrainingActivities } from '../activities/training/activities.js';
 
-export type WorkerKind = keyof typeof TASK_QUEUES;
+export type { WorkerKind };
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -39,7 +40,7 @@ function installRuntime(): void {
 async function trainersFromEnv(): Promise<Record<string, Trainer>> {
   const trainers: Record<string, Trainer> = { embedded: new EmbeddedTrainer() };
   if (process.env.COMMONS_TRAINER_COMMAND) {
-    const { ExternalCommandTrainer } = await import('../activities/training/external/external-trainer.js');
+    const { ExternalCommandTrainer } = await import('../ml/external/external-trainer.js');
     // The script's own output (what is not a progress event) goes to the worker log, so a failing
     // GPU job can be diagnosed from the worker's logs, not only from the tail in the failure.
     const logTrainer = logLevelEnabled('INFO') ? (line: string) => process.stderr.write(JSON.stringify({ level: 'INFO', time: Date.now(), msg: line, source: 'external-trainer' }) + '\n') : undefined;

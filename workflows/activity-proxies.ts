@@ -1,20 +1,19 @@
 import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { TASK_QUEUES } from '../contracts/task-queues.js';
 import type { LifecycleActivities } from '../activities/lifecycle/activities.js';
 import type { DataActivities } from '../activities/data/activities.js';
 import type { TrainingActivities } from '../activities/training/activities.js';
 
-/** Task queue names (mirrors infra/config.ts TASK_QUEUES; workflow code cannot import node config). */
-export const QUEUES = { lifecycle: 'lifecycle', data: 'data-collection', training: 'gpu-training', rlhf: 'gpu-rlhf' } as const;
 
 /** Postgres, ledger and S3 bookkeeping: short, retried until they succeed. */
 export const lifecycle = proxyActivities<LifecycleActivities>({
-  taskQueue: QUEUES.lifecycle,
+  taskQueue: TASK_QUEUES.lifecycle,
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '500ms', maximumInterval: '30s', nonRetryableErrorTypes: ['InsufficientFundsError', 'ObjectExistsError', 'IntegrityError'] },
 });
 
 export const DATA_OPTIONS: ActivityOptions = {
-  taskQueue: QUEUES.data,
+  taskQueue: TASK_QUEUES.data,
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '2 minutes',
   retry: { initialInterval: '1s', maximumInterval: '1 minute' },
@@ -23,7 +22,7 @@ export const data = proxyActivities<DataActivities>(DATA_OPTIONS);
 
 export function trainingOptions(heartbeatTimeoutMs: number): ActivityOptions {
   return {
-    taskQueue: QUEUES.training,
+    taskQueue: TASK_QUEUES.training,
     startToCloseTimeout: '12 hours',
     heartbeatTimeout: heartbeatTimeoutMs,
     retry: { initialInterval: '1s', maximumInterval: '1 minute', maximumAttempts: 10 },
@@ -35,7 +34,7 @@ export function trainingActivities(heartbeatTimeoutMs: number) {
 
 export function rlhfActivities(heartbeatTimeoutMs: number) {
   return proxyActivities<TrainingActivities>({
-    taskQueue: QUEUES.rlhf,
+    taskQueue: TASK_QUEUES.rlhf,
     startToCloseTimeout: '6 hours',
     heartbeatTimeout: heartbeatTimeoutMs,
     retry: { initialInterval: '1s', maximumInterval: '1 minute', maximumAttempts: 10 },

@@ -1,7 +1,7 @@
 import { condition, continueAsNew, setHandler, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
-import { closeWindowSignal, collectionProgressQuery } from './definitions.js';
+import { closeWindowSignal, collectionProgressQuery } from '../contracts/messages.js';
 import { data, DATA_OPTIONS } from './activity-proxies.js';
-import type { CollectionState, DatanetSpecInput, LifecycleParams } from './types.js';
+import type { CollectionState, DatanetSpecInput, LifecycleParams } from '../domain/lifecycle/types.js';
 
 /** History size at which the window phase continues as new (scoring runs stay near 1,200 at 40 batches). */
 const WINDOW_RUN_MAX_EVENTS = 1500;

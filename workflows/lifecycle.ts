@@ -12,13 +12,15 @@ import {
   allHandlersFinished,
   ParentClosePolicy,
 } from '@temporalio/workflow';
-import { statusQuery } from './definitions.js';
+import { statusQuery } from '../contracts/messages.js';
+import { evaluateGate } from '../domain/deployment/gate.js';
 import { lifecycle, trainingActivities, trainingOptions } from './activity-proxies.js';
 import { runGovernance } from './stages/governance.js';
 import { collectionWorkflow } from './collection.js';
 import { rlhfRoundWorkflow } from './rlhf-round.js';
-import { LifecycleStageKey, ModelNameKey, ProposalIdKey, DomainKey } from './search-attributes.js';
-import type { LifecycleInput, LifecycleStatus, LifecycleStatusView, Stage, EvalMetrics } from './types.js';
+import { LifecycleStageKey, ModelNameKey, ProposalIdKey, DomainKey } from '../contracts/search-attributes.js';
+import type { LifecycleInput, LifecycleStatus, LifecycleStatusView, Stage, EvalMetrics } from '../domain/lifecycle/types.js';
+import { workflowIds } from '../contracts/workflow-ids.js';
 
 /**
  * One model's whole life, `lifecycle-<proposalId>`: proposed → governance → data-collection →
@@ -88,7 +90,7 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
     const datanetId = input.proposalId;
     state.collection.datanetId = datanetId;
     const collected = await executeChild(collectionWorkflow, {
-      workflowId: `collection-${input.proposalId}`,
+      workflowId: workflowIds.collection(input.proposalId),
       args: [{ proposalId: input.proposalId, datanetId, modelName: input.modelName, domain: input.domain, description: input.description, labels: input.labels, spec: input.datanetSpec, params: input.params.collection }],
       parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
       typedSearchAttributes: [
@@ -131,7 +133,7 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
       state.rlhf.round = round;
       setCurrentDetails(`**rlhf** — round ${round}/${input.params.rlhf.rounds}`);
       const summary = await executeChild(rlhfRoundWorkflow, {
-        workflowId: `rlhf-${input.proposalId}-r${round}`,
+        workflowId: workflowIds.rlhfRound(input.proposalId, round),
         args: [{ proposalId: input.proposalId, modelName: input.modelName, round, policyArtifactKey: policy, policyMetrics: metrics, referenceArtifactKey: trained.artifactKey, evalManifestKey: trained.evalManifestKey, params: input.params.rlhf, hyperparams: t.hyperparams, heartbeatTimeoutMs: t.heartbeatTimeoutMs }],
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
         typedSearchAttributes: [
@@ -188,18 +190,3 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
     throw err;
   }
 }
-
-/** Pure gate: absolute thresholds, then no worse than production by more than maxRegression. */
-export function evaluateGate(
-  m: EvalMetrics,
-  d: { minAccuracy: number; minMacroF1: number; maxRegression: number },
-  production?: EvalMetrics,
-): { passed: boolean; reason: string } {
-  if (m.accuracy < d.minAccuracy) return { passed: false, reason: `accuracy ${m.accuracy.toFixed(3)} below ${d.minAccuracy}` };
-  if (m.macroF1 < d.minMacroF1) return { passed: false, reason: `macro-F1 ${m.macroF1.toFixed(3)} below ${d.minMacroF1}` };
-  if (production && m.accuracy < production.accuracy - d.maxRegression) {
-    return { passed: false, reason: `accuracy ${m.accuracy.toFixed(3)} regresses more than ${d.maxRegression} from production ${production.accuracy.toFixed(3)}` };
-  }
-  return { passed: true, reason: production ? `meets thresholds and production (${production.accuracy.toFixed(3)})` : 'meets thresholds (no production version yet)' };
-}
-

@@ -1,7 +1,7 @@
 import { condition, setHandler, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
-import { reviewAnswerUpdate, roundStatusQuery } from './definitions.js';
+import { reviewAnswerUpdate, roundStatusQuery } from '../contracts/messages.js';
 import { lifecycle, rlhfActivities } from './activity-proxies.js';
-import type { EvalMetrics, Hyperparams, LifecycleParams, RlhfRoundSummary } from './types.js';
+import type { EvalMetrics, Hyperparams, LifecycleParams, RlhfRoundSummary } from '../domain/lifecycle/types.js';
 
 export interface RlhfRoundInput {
   proposalId: string;

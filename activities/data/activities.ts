@@ -4,15 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { ActivityDeps } from '../deps.js';
-import type { DatanetSpec } from './scoring/datanet-spec.js';
-import { recordText } from './scoring/datanet-spec.js';
-import { bandKeys, exactKey, minhashSignature, NUM_PERM } from './scoring/minhash.js';
-import { buildDomainProfile } from './scoring/relevance.js';
-import { scoreRecord } from './scoring/score-record.js';
-import { buildMerkleTree } from './scoring/merkle.js';
-import { weightsFromTotals } from './scoring/attribution-weights.js';
-import { dataKeys } from './keys.js';
-import { mapLimit } from './map-limit.js';
+import type { DatanetSpec } from '../../domain/data/datanet-spec.js';
+import { recordText } from '../../domain/data/datanet-spec.js';
+import { bandKeys, exactKey, minhashSignature, NUM_PERM } from '../../domain/data/minhash.js';
+import { buildDomainProfile } from '../../domain/data/relevance.js';
+import { scoreRecord } from '../../domain/data/score-record.js';
+import { buildMerkleTree } from '../../domain/data/merkle.js';
+import { weightsFromTotals } from '../../domain/data/attribution-weights.js';
+import { dataKeys } from '../../storage/keys.js';
+import { mapLimit } from '../../storage/map-limit.js';
 
 export interface ScoreBatchInput {
   datanetId: string;

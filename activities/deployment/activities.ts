@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { ActivityDeps } from '../deps.js';
-import { accountsOf } from '../ledger/ledger.js';
-import type { EvalMetrics } from '../training/trainer.js';
+import { accountsOf } from '../../contracts/accounts.js';
+import { splitByWeight } from '../../domain/serving/split-by-weight.js';
+import type { EvalMetrics } from '../../ml/trainer.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -86,21 +87,4 @@ export function createDeploymentActivities({ sql, store, ledger }: Pick<Activity
       return { paid };
     },
   };
-}
-
-/** Splits an integer amount by weights; remainders go to the largest fractional parts, ties by key. */
-export function splitByWeight(total: bigint, items: { key: string; weight: number }[]): { key: string; weight: number; amount: bigint }[] {
-  // Integer weights make the floors sum to at most `total`, so the remainder is never negative.
-  const ints = items.map((i) => ({ ...i, w: BigInt(Math.max(0, Math.round(i.weight * 1e9))) }));
-  const sum = ints.reduce((s, i) => s + i.w, 0n);
-  if (sum === 0n) return [];
-  const exact = ints.map((i) => ({ key: i.key, weight: i.weight, amount: (total * i.w) / sum, rem: (total * i.w) % sum }));
-  let left = total - exact.reduce((s, e) => s + e.amount, 0n);
-  const order = [...exact].sort((x, y) => (y.rem > x.rem ? 1 : y.rem < x.rem ? -1 : x.key.localeCompare(y.key)));
-  for (const e of order) {
-    if (left === 0n) break;
-    e.amount += 1n;
-    left--;
-  }
-  return exact.map(({ key, weight, amount }) => ({ key, weight, amount }));
 }

@@ -1,4 +1,4 @@
-import { resolveDelegations, type Outcome, type PowerSnapshot, type TallyResult, type VoteOption } from '../../workflows/governance/tally.js';
+import { resolveDelegations, type Outcome, type PowerSnapshot, type TallyResult, type VoteOption } from '../../domain/governance/tally.js';
 import type { ActivityDeps } from '../deps.js';
 
 export function createGovernanceActivities({ sql }: Pick<ActivityDeps, 'sql'>) {

@@ -1,9 +1,10 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Ledger, accountsOf } from './ledger.js';
+import { Ledger } from '../../db/ledger.js';
+import { accountsOf } from '../../contracts/accounts.js';
 import { createLedgerActivities } from './activities.js';
 import { createDeploymentActivities } from '../deployment/activities.js';
-import { S3ArtifactStore } from '../artifacts/s3-store.js';
+import { S3ArtifactStore } from '../../storage/s3-store.js';
 import { loadConfig } from '../../infra/config.js';
 
 /**

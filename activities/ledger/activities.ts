@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { ActivityDeps } from '../deps.js';
-import { accountsOf, InsufficientFundsError } from './ledger.js';
+import { InsufficientFundsError } from '../../db/ledger.js';
+import { accountsOf } from '../../contracts/accounts.js';
 
 /** Escrow moves for a proposal's stake. Keys are per proposal, so every retry moves money once. */
 export function createLedgerActivities({ ledger, sql }: Pick<ActivityDeps, 'ledger' | 'sql'>) {

@@ -3,7 +3,7 @@ import { createLedgerActivities } from '../ledger/activities.js';
 import { createGovernanceActivities } from '../governance/activities.js';
 import { createRlhfActivities } from '../rlhf/activities.js';
 import { createDeploymentActivities } from '../deployment/activities.js';
-import type { LifecycleStatus, Stage } from '../../workflows/types.js';
+import type { LifecycleStatus, Stage } from '../../domain/lifecycle/types.js';
 
 /** Everything the `lifecycle` task queue runs: Postgres, ledger and promotion bookkeeping. */
 export function createLifecycleActivities(deps: ActivityDeps) {

@@ -1,7 +1,8 @@
 import type { ActivityDeps } from '../deps.js';
-import { accountsOf, InsufficientFundsError } from '../ledger/ledger.js';
-import type { PreferencePair } from '../training/trainer.js';
-import { consensusOf, persistentDisagreers } from './consensus.js';
+import { InsufficientFundsError } from '../../db/ledger.js';
+import { accountsOf } from '../../contracts/accounts.js';
+import type { PreferencePair } from '../../ml/trainer.js';
+import { consensusOf, persistentDisagreers } from '../../domain/rlhf/consensus.js';
 
 export interface CandidateItem {
   promptId: string;

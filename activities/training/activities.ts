@@ -1,7 +1,7 @@
 import { Context, ApplicationFailure } from '@temporalio/activity';
 import type { ActivityDeps } from '../deps.js';
-import type { DpoJob, PreferencePair, Trainer, TrainerContext, TrainingJob, TrainingProgress, Hyperparams } from './trainer.js';
-import { parseManifest, splitManifest } from './embedded/embedded-trainer.js';
+import type { DpoJob, PreferencePair, Trainer, TrainerContext, TrainingJob, TrainingProgress, Hyperparams } from '../../ml/trainer.js';
+import { parseManifest, splitManifest } from '../../ml/embedded/embedded-trainer.js';
 import type { CandidateItem } from '../rlhf/activities.js';
 
 /** Last heartbeat of a previous attempt: where a retry resumes. */

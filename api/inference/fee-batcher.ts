@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type postgres from 'postgres';
-import type { Ledger, TransferInput } from '../../activities/ledger/ledger.js';
+import type { Ledger, TransferInput } from '../../db/ledger.js';
 
 export interface PaidCall {
   callId: string;

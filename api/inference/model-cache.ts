@@ -1,8 +1,8 @@
 import type postgres from 'postgres';
-import type { ArtifactStore } from '../../activities/artifacts/store.js';
-import { loadModel, parseManifest } from '../../activities/training/embedded/embedded-trainer.js';
-import { prepareInfluenceIndex, type InfluenceIndex } from '../../activities/training/embedded/influence.js';
-import type { LinearSoftmaxModel } from '../../activities/training/embedded/linear-softmax.js';
+import type { ArtifactStore } from '../../storage/artifact-store.js';
+import { loadModel, parseManifest } from '../../ml/embedded/embedded-trainer.js';
+import { prepareInfluenceIndex, type InfluenceIndex } from '../../ml/embedded/influence.js';
+import type { LinearSoftmaxModel } from '../../ml/embedded/linear-softmax.js';
 import { notFound } from '../errors.js';
 
 export interface LoadedVersion {

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { accountsOf, InsufficientFundsError, type Asset } from '../../activities/ledger/ledger.js';
+import { InsufficientFundsError } from '../../db/ledger.js';
+import { accountsOf, type Asset } from '../../contracts/accounts.js';
 import { signed, SELF_ASSIGNABLE, ROLES, type Role } from '../auth.js';
 import { HttpError, badRequest, forbidden, notFound, paymentRequired } from '../errors.js';
 import { isAddress } from '../../identity/keys.js';

@@ -2,11 +2,11 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { signed } from '../auth.js';
 import { HttpError, conflict, notFound } from '../errors.js';
-import { validateRecord, DEFAULT_MAX_RECORD_BYTES, type DatanetSpec } from '../../activities/data/scoring/datanet-spec.js';
-import { contentHash } from '../../activities/data/content-hash.js';
-import { dataKeys } from '../../activities/data/keys.js';
-import { mapLimit } from '../../activities/data/map-limit.js';
-import { buildMerkleTree, type MerkleTree } from '../../activities/data/scoring/merkle.js';
+import { validateRecord, DEFAULT_MAX_RECORD_BYTES, type DatanetSpec } from '../../domain/data/datanet-spec.js';
+import { contentHash } from '../../domain/data/content-hash.js';
+import { dataKeys } from '../../storage/keys.js';
+import { mapLimit } from '../../storage/map-limit.js';
+import { buildMerkleTree, type MerkleTree } from '../../domain/data/merkle.js';
 import { RateLimiter } from '../rate-limit.js';
 import type { ApiContext } from '../context.js';
 

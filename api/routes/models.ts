@@ -4,11 +4,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { signed } from '../auth.js';
 import { HttpError, badRequest, forbidden, notFound, paymentRequired } from '../errors.js';
-import { attributeWithIndex } from '../../activities/training/embedded/influence.js';
+import { attributeWithIndex } from '../../ml/embedded/influence.js';
 import { ModelCache, type LoadedVersion } from '../inference/model-cache.js';
 import { FeeBatcher } from '../inference/fee-batcher.js';
-import { splitFee, type Recipients } from '../inference/fee-split.js';
-import type { LifecycleParams } from '../../workflows/types.js';
+import { splitFee, type Recipients } from '../../domain/serving/fee-split.js';
+import type { LifecycleParams } from '../../domain/lifecycle/types.js';
 import type { ApiContext } from '../context.js';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');

@@ -2,20 +2,22 @@ import { randomBytes } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
-import { InsufficientFundsError, accountsOf } from '../../activities/ledger/ledger.js';
-import { DatanetSpecSchema, validateSpec } from '../../activities/data/scoring/datanet-spec.js';
+import { InsufficientFundsError } from '../../db/ledger.js';
+import { accountsOf } from '../../contracts/accounts.js';
+import { DatanetSpecSchema, validateSpec } from '../../domain/data/datanet-spec.js';
 import { signed } from '../auth.js';
 import { badRequest, conflict, notFound, paymentRequired } from '../errors.js';
 import { runUpdate } from '../temporal-errors.js';
-import { withDefaults, type DeepPartial } from '../../workflows/params.js';
-import { validateParams } from '../../workflows/validate-params.js';
-import { statusQuery, voteUpdate, withdrawUpdate, tallyQuery, closeWindowSignal } from '../../workflows/definitions.js';
-import { STAGES, type LifecycleInput, type LifecycleParams } from '../../workflows/types.js';
-import { TASK_QUEUES } from '../../infra/config.js';
+import { withDefaults, type DeepPartial } from '../../domain/lifecycle/params.js';
+import { validateParams } from '../../domain/lifecycle/validate-params.js';
+import { statusQuery, voteUpdate, withdrawUpdate, tallyQuery, closeWindowSignal } from '../../contracts/messages.js';
+import { STAGES, type LifecycleInput, type LifecycleParams } from '../../domain/lifecycle/types.js';
+import { TASK_QUEUES } from '../../contracts/task-queues.js';
 import { liveProgress } from '../progress.js';
 import type { ApiContext } from '../context.js';
+import { lifecycleWorkflow } from '../../workflows/index.js';
+import { workflowIds } from '../../contracts/workflow-ids.js';
 
-export const workflowIdOf = (proposalId: string) => `lifecycle-${proposalId}`;
 const MIN_PROPOSAL_STAKE = BigInt(process.env.COMMONS_MIN_PROPOSAL_STAKE ?? '100');
 
 const ProposalBody = Type.Object({
@@ -79,10 +81,10 @@ export const proposalRoutes =
         }
         await sql`
           insert into proposals (id, proposer, model_name, title, description, rationale, domain, labels, datanet_spec, params, stake, workflow_id)
-          values (${id}, ${input.proposer}, ${b.modelName}, ${b.title}, ${b.description}, ${b.rationale}, ${b.domain}, ${sql.json(b.labels)}, ${sql.json(b.datanetSpec as never)}, ${sql.json(params as never)}, ${params.stake}, ${workflowIdOf(id)})`;
+          values (${id}, ${input.proposer}, ${b.modelName}, ${b.title}, ${b.description}, ${b.rationale}, ${b.domain}, ${sql.json(b.labels)}, ${sql.json(b.datanetSpec as never)}, ${sql.json(params as never)}, ${params.stake}, ${workflowIds.lifecycle(id)})`;
         try {
-          await temporal.workflow.start('lifecycleWorkflow', {
-            workflowId: workflowIdOf(id),
+          await temporal.workflow.start(lifecycleWorkflow, {
+            workflowId: workflowIds.lifecycle(id),
             taskQueue: TASK_QUEUES.lifecycle,
             args: [input],
             memo: { summary: `${b.modelName}: ${b.title}` },
@@ -96,7 +98,7 @@ export const proposalRoutes =
             throw err;
           }
         }
-        return reply.code(201).send({ proposalId: id, workflowId: workflowIdOf(id), stage: 'proposed', stake: params.stake });
+        return reply.code(201).send({ proposalId: id, workflowId: workflowIds.lifecycle(id), stage: 'proposed', stake: params.stake });
       },
     );
 
@@ -125,7 +127,7 @@ export const proposalRoutes =
       async (req) => {
         const [row] = await sql`select * from proposals where id = ${req.params.id}`;
         if (!row) throw notFound(`no proposal ${req.params.id}`);
-        const handle = temporal.workflow.getHandle(workflowIdOf(req.params.id));
+        const handle = temporal.workflow.getHandle(workflowIds.lifecycle(req.params.id));
         let status;
         try {
           status = await handle.query(statusQuery);
@@ -155,7 +157,7 @@ export const proposalRoutes =
         const votes = await sql`select voter, option, power, created_at from votes where proposal_id = ${req.params.id} order by created_at`;
         let live;
         try {
-          live = await temporal.workflow.getHandle(workflowIdOf(req.params.id)).query(tallyQuery);
+          live = await temporal.workflow.getHandle(workflowIds.lifecycle(req.params.id)).query(tallyQuery);
         } catch {
           live = undefined;
         }
@@ -179,7 +181,7 @@ export const proposalRoutes =
       async (req) => {
         const [row] = await sql`select 1 from proposals where id = ${req.params.id}`;
         if (!row) throw notFound(`no proposal ${req.params.id}`);
-        const handle = temporal.workflow.getHandle(workflowIdOf(req.params.id));
+        const handle = temporal.workflow.getHandle(workflowIds.lifecycle(req.params.id));
         const result = await runUpdate('vote', () => handle.executeUpdate(voteUpdate, { args: [{ voter: req.caller!.address, option: req.body.option }] }));
         return { accepted: true, tally: result.tally };
       },
@@ -194,7 +196,7 @@ export const proposalRoutes =
       async (req) => {
         const [row] = await sql`select proposer from proposals where id = ${req.params.id}`;
         if (!row) throw notFound(`no proposal ${req.params.id}`);
-        const handle = temporal.workflow.getHandle(workflowIdOf(req.params.id));
+        const handle = temporal.workflow.getHandle(workflowIds.lifecycle(req.params.id));
         await runUpdate('withdraw', () => handle.executeUpdate(withdrawUpdate, { args: [{ requester: req.caller!.address }] }));
         return { withdrawn: true };
       },
@@ -211,7 +213,7 @@ export const proposalRoutes =
         if (!d) throw notFound(`no datanet ${req.params.id}`);
         if (d.proposer !== req.caller!.address && !req.caller!.roles.includes('admin')) throw badRequest('only the proposer or an admin may close the window');
         if (d.status !== 'open') throw conflict(`datanet ${req.params.id} is ${d.status}`);
-        await temporal.workflow.getHandle(`collection-${req.params.id}`).signal(closeWindowSignal);
+        await temporal.workflow.getHandle(workflowIds.collection(req.params.id)).signal(closeWindowSignal);
         return reply.code(202).send({ closing: true });
       },
     );

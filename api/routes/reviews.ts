@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { signed } from '../auth.js';
 import { conflict, notFound } from '../errors.js';
 import { runUpdate } from '../temporal-errors.js';
-import { reviewAnswerUpdate } from '../../workflows/definitions.js';
+import { reviewAnswerUpdate } from '../../contracts/messages.js';
 import type { ApiContext } from '../context.js';
 
 export const reviewRoutes =

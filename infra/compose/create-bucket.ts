@@ -2,7 +2,7 @@
 // answers. Reads the same environment as the API and workers (infra/config.ts).
 import { CreateBucketCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
 import { loadConfig } from '../config.js';
-import { createS3Client } from '../../activities/artifacts/s3-store.js';
+import { createS3Client } from '../../storage/s3-store.js';
 
 const { s3 } = loadConfig();
 const client = createS3Client(s3);

@@ -10,11 +10,3 @@ export function cacheDir(): string {
 
 export const TEMPORAL_CLI_VERSION = '1.5.1';
 export const VERSITYGW_VERSION = '1.8.0';
-
-/** Custom search attributes registered on the dev server (and in production by infra/). */
-export const SEARCH_ATTRIBUTES: Record<string, 'Keyword' | 'Text' | 'Int' | 'Double' | 'Bool' | 'Datetime'> = {
-  LifecycleStage: 'Keyword',
-  ProposalId: 'Keyword',
-  ModelName: 'Keyword',
-  Domain: 'Keyword',
-};

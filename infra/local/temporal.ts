@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { ensureGoTool } from './go-tools.js';
-import { SEARCH_ATTRIBUTES } from './paths.js';
+import { CLI_TYPE_NAMES, SEARCH_ATTRIBUTE_KEYS } from '../../contracts/search-attributes.js';
 import { waitFor } from './ports.js';
 
 export interface LocalTemporal {
@@ -17,7 +17,7 @@ export async function startTemporal(opts: { dbFile: string; port: number; uiPort
   const bin = await ensureGoTool('temporal', opts.log);
   mkdirSync(dirname(opts.dbFile), { recursive: true });
   const args = ['server', 'start-dev', '--db-filename', opts.dbFile, '--ip', '127.0.0.1', '--port', String(opts.port), '--ui-port', String(opts.uiPort), '--log-level', 'error'];
-  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
+  for (const key of SEARCH_ATTRIBUTE_KEYS) args.push('--search-attribute', `${key.name}=${CLI_TYPE_NAMES[key.type]}`);
   // Workflows wait on Updates from humans; lift the default per-workflow in-flight update cap.
   args.push('--dynamic-config-value', 'history.maxInFlightUpdates=100');
   const child: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, eventually, type TestApp } from '../support/app.js';
 import { participant, proposalBody, uniqueId } from '../support/participants.js';
 import type { CommonsClient } from '../../client/commons-client.js';
+import { workflowIds } from '../../contracts/workflow-ids.js';
 
 /** The real `commons` CLI (node cli/bin.js, through tsx) as a child process against the test API. */
 describe('commons CLI', () => {
@@ -50,7 +51,7 @@ describe('commons CLI', () => {
     govKey = join(dir, 'gov.json');
   });
   afterAll(async () => {
-    for (const id of started) await app.temporal.workflow.getHandle(`lifecycle-${id}`).cancel().catch(() => {});
+    for (const id of started) await app.temporal.workflow.getHandle(workflowIds.lifecycle(id)).cancel().catch(() => {});
     // Governors hand their gOPEN back so they do not weigh on other suites' quorums.
     for (const g of retire) {
       const { balances } = await g.account();

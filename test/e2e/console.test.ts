@@ -4,6 +4,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { startTestApp, eventually, type TestApp } from '../support/app.js';
 import { participant, proposalBody, uniqueId } from '../support/participants.js';
 import type { CommonsClient } from '../../client/commons-client.js';
+import { workflowIds } from '../../contracts/workflow-ids.js';
 
 /**
  * The web console in real headless Chromium: keys imported or generated in the page, requests
@@ -28,7 +29,7 @@ describe('web console', () => {
     dev = await participant(app.url, ['developer'], { OPEN: '10000' });
   });
   afterAll(async () => {
-    for (const id of started) await app.temporal.workflow.getHandle(`lifecycle-${id}`).cancel().catch(() => {});
+    for (const id of started) await app.temporal.workflow.getHandle(workflowIds.lifecycle(id)).cancel().catch(() => {});
     // Governors hand their gOPEN back so they do not weigh on other suites' quorums.
     for (const g of governors) {
       const { balances } = await g.account();

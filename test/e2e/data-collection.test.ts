@@ -4,8 +4,9 @@ import { startTestApp, eventually, type TestApp } from '../support/app.js';
 import { participant, proposalBody, uniqueId } from '../support/participants.js';
 import type { CommonsClient } from '../../client/commons-client.js';
 import { EMAIL_KEYWORDS } from '../../demo/scenario.js';
-import { loadSpamAssassin } from '../../activities/training/embedded/corpus.js';
-import { contentHash } from '../../activities/data/content-hash.js';
+import { loadSpamAssassin } from '../../ml/embedded/corpus.js';
+import { contentHash } from '../../domain/data/content-hash.js';
+import { workflowIds } from '../../contracts/workflow-ids.js';
 
 // Tight limits for this file's API instance (each test file runs in its own process).
 process.env.COMMONS_CONTRIBUTION_RATE = '50';
@@ -48,7 +49,7 @@ describe('decentralized data collection', () => {
   }, 120_000);
 
   afterAll(async () => {
-    await app.temporal.workflow.getHandle(`lifecycle-${id}`).cancel().catch(() => undefined);
+    await app.temporal.workflow.getHandle(workflowIds.lifecycle(id)).cancel().catch(() => undefined);
     await app?.close();
   });
 

@@ -4,8 +4,8 @@ import { startTestApp, eventually, type TestApp } from '../support/app.js';
 import { participant } from '../support/participants.js';
 import { runScenario, type ScenarioOptions, type ScenarioResult } from '../../demo/scenario.js';
 import { createDeploymentActivities } from '../../activities/deployment/activities.js';
-import { ObjectExistsError } from '../../activities/artifacts/s3-store.js';
-import { accountsOf } from '../../activities/ledger/ledger.js';
+import { ObjectExistsError } from '../../storage/s3-store.js';
+import { accountsOf } from '../../contracts/accounts.js';
 import type { CommonsClient } from '../../client/commons-client.js';
 
 /** Deployment gate, immutable promotion, versions, rollback and the rewards a participant can see. */

@@ -2,9 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, eventually, type TestApp } from '../support/app.js';
 import { participant, proposalBody, uniqueId } from '../support/participants.js';
 import { ApiError, type CommonsClient } from '../../client/commons-client.js';
-import { accountsOf } from '../../activities/ledger/ledger.js';
+import { accountsOf } from '../../contracts/accounts.js';
 import { signRequest } from '../../identity/request-signing.js';
 import { generateKeyPair } from '../../identity/keys.js';
+import { workflowIds } from '../../contracts/workflow-ids.js';
 
 /**
  * Governance on the real stack: every outcome, the money it moves, and every refusal path.
@@ -32,7 +33,7 @@ describe('stake, governance and the ledger', () => {
       return s.status !== 'running' || s.stage === 'data-collection' ? s : undefined;
     }, 60_000);
   const votingOpen = (id: string) => eventually(async () => ((await dev.tally(id)).open ? true : undefined));
-  const cancel = (id: string) => app.temporal.workflow.getHandle(`lifecycle-${id}`).cancel();
+  const cancel = (id: string) => app.temporal.workflow.getHandle(workflowIds.lifecycle(id)).cancel();
   const retire = async (g: CommonsClient) => {
     const { balances } = await g.account();
     if (balances.gOPEN !== '0') await g.transfer(dev.address, 'gOPEN', balances.gOPEN);
@@ -44,7 +45,7 @@ describe('stake, governance and the ledger', () => {
     const err = await poor.propose(proposalBody(id)).catch((e) => e);
     expect(err).toBeInstanceOf(ApiError);
     expect(err.status).toBe(402);
-    await expect(app.temporal.workflow.getHandle(`lifecycle-${id}`).describe()).rejects.toThrow();
+    await expect(app.temporal.workflow.getHandle(workflowIds.lifecycle(id)).describe()).rejects.toThrow();
     expect(await app.sql`select 1 from proposals where id = ${id}`).toHaveLength(0);
     expect(await app.ledger.balance(poor.address, 'OPEN')).toBe('10');
   });

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, eventually, type TestApp } from '../support/app.js';
 import { runScenario, type ScenarioResult } from '../../demo/scenario.js';
-import { accountsOf } from '../../activities/ledger/ledger.js';
+import { accountsOf } from '../../contracts/accounts.js';
+import { workflowIds } from '../../contracts/workflow-ids.js';
 
 /** Independent Merkle verification from the documented scheme (not the project's verifier). */
 function verifyInclusion(leafHex: string, siblings: { hash: string; position: 'left' | 'right' }[], root: string): boolean {
@@ -46,7 +47,7 @@ describe('a whole model lifecycle on the real stack', () => {
   });
 
   it('ends serving in Temporal with the stage search attribute and every stage in order', async () => {
-    const handle = app.temporal.workflow.getHandle(`lifecycle-${id}`);
+    const handle = app.temporal.workflow.getHandle(workflowIds.lifecycle(id));
     const result = await handle.result();
     expect(result.status).toBe('serving');
     expect(result.history.map((h: { stage: string }) => h.stage)).toEqual(['proposed', 'governance', 'data-collection', 'training', 'rlhf', 'deployment', 'serving']);
@@ -58,7 +59,7 @@ describe('a whole model lifecycle on the real stack', () => {
       for await (const w of app.temporal.workflow.list({ query: `LifecycleStage = "serving" AND ProposalId = "${id}"` })) ids.push(w.workflowId);
       return ids.length ? ids : undefined;
     });
-    expect(listed).toEqual([`lifecycle-${id}`]);
+    expect(listed).toEqual([workflowIds.lifecycle(id)]);
   });
 
   it('recorded governance, the dataset and the model version in Postgres', async () => {

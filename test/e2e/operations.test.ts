@@ -2,10 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, eventually, type TestApp } from '../support/app.js';
 import { participant, proposalBody, uniqueId } from '../support/participants.js';
 import { freePort } from '../../infra/local/ports.js';
-import { accountsOf } from '../../activities/ledger/ledger.js';
+import { accountsOf } from '../../contracts/accounts.js';
 import { EMAIL_KEYWORDS } from '../../demo/scenario.js';
-import { loadSpamAssassin } from '../../activities/training/embedded/corpus.js';
+import { loadSpamAssassin } from '../../ml/embedded/corpus.js';
 import type { CommonsClient } from '../../client/commons-client.js';
+import { workflowIds } from '../../contracts/workflow-ids.js';
 
 /**
  * What ops sees and does: lifecycles listed by stage through Temporal visibility, memo summaries,
@@ -53,8 +54,8 @@ describe('operating lifecycles', () => {
       for await (const w of app.temporal.workflow.list({ query: `LifecycleStage = "rlhf" AND ProposalId = "${id}"` })) ids.push(w.workflowId);
       return ids.length ? ids : undefined;
     });
-    expect(found).toEqual(expect.arrayContaining([`lifecycle-${id}`, `rlhf-${id}-r1`]));
-    const d = await app.temporal.workflow.getHandle(`lifecycle-${id}`).describe();
+    expect(found).toEqual(expect.arrayContaining([workflowIds.lifecycle(id), workflowIds.rlhfRound(id, 1)]));
+    const d = await app.temporal.workflow.getHandle(workflowIds.lifecycle(id)).describe();
     expect(d.searchAttributes.ModelName).toEqual([`m-${id}`]);
     expect(d.searchAttributes.Domain).toEqual(['email spam']);
     expect(await d.memo).toMatchObject({ stage: 'rlhf', status: 'running' });
@@ -73,7 +74,7 @@ describe('operating lifecycles', () => {
 
   it('cancelling in review refunds the stake, closes review tasks and promotes nothing', async () => {
     expect(await app.ledger.balance(accountsOf.escrow(id), 'OPEN')).toBe('500');
-    await app.temporal.workflow.getHandle(`lifecycle-${id}`).cancel();
+    await app.temporal.workflow.getHandle(workflowIds.lifecycle(id)).cancel();
     const s = await eventually(async () => {
       const p = await dev.proposal(id);
       return p.status === 'cancelled' ? p : undefined;
@@ -86,7 +87,7 @@ describe('operating lifecycles', () => {
     expect(await app.sql`select 1 from models where proposal_id = ${id}`).toHaveLength(0);
     const reviews = await dev.reviews();
     expect(reviews.tasks.filter((t: { proposalId: string }) => t.proposalId === id)).toHaveLength(0);
-    const round = await app.temporal.workflow.getHandle(`rlhf-${id}-r1`).describe();
+    const round = await app.temporal.workflow.getHandle(workflowIds.rlhfRound(id, 1)).describe();
     expect(round.status.name).toBe('CANCELLED');
   });
 });

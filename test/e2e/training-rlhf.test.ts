@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, eventually, type TestApp } from '../support/app.js';
 import { runScenario, type ScenarioResult } from '../../demo/scenario.js';
 import { startTsProcess } from '../../infra/local/processes.js';
-import { accountsOf } from '../../activities/ledger/ledger.js';
+import { accountsOf } from '../../contracts/accounts.js';
+import { workflowIds } from '../../contracts/workflow-ids.js';
 
 /**
  * Training on gpu-training and RLHF on gpu-rlhf. The training worker runs in its own process so
@@ -76,12 +77,12 @@ describe('training and RLHF on dedicated task queues', () => {
     expect(killedAtStep).toBeGreaterThan(0);
     expect(run.resumed_from_step).toBeGreaterThanOrEqual(1000);
     expect(run.resumed_from_step).toBeLessThanOrEqual(killedAtStep);
-    const result = await app.temporal.workflow.getHandle(`lifecycle-${id}`).result();
+    const result = await app.temporal.workflow.getHandle(workflowIds.lifecycle(id)).result();
     expect(result.training.resumedFromStep).toBe(run.resumed_from_step);
   });
 
   it("ran two review rounds whose preference updates did not lower held-out accuracy", async () => {
-    const result = await app.temporal.workflow.getHandle(`lifecycle-${id}`).result();
+    const result = await app.temporal.workflow.getHandle(workflowIds.lifecycle(id)).result();
     expect(result.status).toBe('serving');
     expect(result.rlhf.rounds).toHaveLength(2);
     const trained = result.training.metrics.accuracy;

@@ -3,8 +3,8 @@ import postgres from 'postgres';
 import { loadConfig, type CommonsConfig } from '../../infra/config.js';
 import { startWorkers, type RunningWorkers, type WorkerKind } from '../../workers/runtime.js';
 import { startApi } from '../../api/bootstrap.js';
-import { S3ArtifactStore } from '../../activities/artifacts/s3-store.js';
-import { Ledger } from '../../activities/ledger/ledger.js';
+import { S3ArtifactStore } from '../../storage/s3-store.js';
+import { Ledger } from '../../db/ledger.js';
 
 export interface TestApp {
   cfg: CommonsConfig;

@@ -1,8 +1,8 @@
 import { condition, setHandler } from '@temporalio/workflow';
-import { voteUpdate, withdrawUpdate, tallyQuery } from '../definitions.js';
-import { decidedEarly, outcome as decideOutcome, tally as computeTally, validateVote, type Outcome, type PowerSnapshot, type VoteOption } from '../governance/tally.js';
+import { voteUpdate, withdrawUpdate, tallyQuery } from '../../contracts/messages.js';
+import { decidedEarly, outcome as decideOutcome, tally as computeTally, validateVote, type Outcome, type PowerSnapshot, type VoteOption } from '../../domain/governance/tally.js';
 import { lifecycle } from '../activity-proxies.js';
-import type { GovernanceState, LifecycleInput } from '../types.js';
+import type { GovernanceState, LifecycleInput } from '../../domain/lifecycle/types.js';
 
 export type GovernanceResult = { kind: 'outcome'; outcome: Outcome } | { kind: 'withdrawn' };
 

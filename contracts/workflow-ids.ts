@@ -1,0 +1,9 @@
+/**
+ * Workflow ids. Each is derived from the proposal (or model) it belongs to, so starting the same
+ * lifecycle twice is refused by Temporal and any process can find a workflow without a lookup.
+ */
+export const workflowIds = {
+  lifecycle: (proposalId: string) => `lifecycle-${proposalId}`,
+  collection: (proposalId: string) => `collection-${proposalId}`,
+  rlhfRound: (proposalId: string, round: number) => `rlhf-${proposalId}-r${round}`,
+} as const;

@@ -1,0 +1,175 @@
+import type postgres from 'postgres';
+
+import { accountsOf, ASSETS, type Asset } from '../contracts/accounts.js';
+
+export class InsufficientFundsError extends Error {
+  override readonly name = 'InsufficientFundsError';
+  constructor(
+    readonly account: string,
+    readonly asset: string,
+    readonly needed: string,
+  ) {
+    super(`account ${account} has insufficient ${asset} balance for a transfer of ${needed}`);
+  }
+}
+
+export interface TransferInput {
+  /** The same key always means the same transfer: a retry moves money once. */
+  idempotencyKey: string;
+  asset: Asset;
+  from: string;
+  to: string;
+  /** Integer base units, as a decimal string. */
+  amount: string;
+  reason: string;
+  proposalId?: string;
+  memo?: Record<string, unknown>;
+}
+
+export interface TransferResult {
+  id: number;
+  /** False when the key had already been used: nothing moved this time. */
+  applied: boolean;
+}
+
+const DECIMAL = /^\d+$/;
+
+/**
+ * Double-entry ledger on Postgres. A transfer inserts its row (unique idempotency key) and moves
+ * both balances in one transaction; the balance check constraint refuses any negative balance.
+ */
+export class Ledger {
+  constructor(private readonly sql: postgres.Sql) {}
+
+  async transfer(t: TransferInput): Promise<TransferResult> {
+    if (!DECIMAL.test(t.amount) || BigInt(t.amount) <= 0n) throw new Error(`transfer amount must be a positive integer, got ${t.amount}`);
+    if (t.from === t.to) throw new Error('transfer to the same account');
+    try {
+      return await this.sql.begin(async (tx) => {
+        const inserted = await tx`
+          insert into transfers (idempotency_key, asset, from_account, to_account, amount, reason, proposal_id, memo)
+          values (${t.idempotencyKey}, ${t.asset}, ${t.from}, ${t.to}, ${t.amount}, ${t.reason}, ${t.proposalId ?? null}, ${t.memo ? tx.json(t.memo as never) : null})
+          on conflict (idempotency_key) do nothing
+          returning id`;
+        if (inserted.length === 0) {
+          const [existing] = await tx`select id, asset, from_account, to_account, amount from transfers where idempotency_key = ${t.idempotencyKey}`;
+          if (existing.asset !== t.asset || existing.from_account !== t.from || existing.to_account !== t.to || existing.amount !== t.amount) {
+            throw new Error(`idempotency key ${t.idempotencyKey} was already used for a different transfer`);
+          }
+          return { id: Number(existing.id), applied: false };
+        }
+        // Lock both rows in a fixed order so concurrent transfers cannot deadlock.
+        for (const acct of [t.from, t.to].sort()) {
+          await tx`insert into balances (account, asset, amount) values (${acct}, ${t.asset}, 0) on conflict do nothing`;
+          await tx`select 1 from balances where account = ${acct} and asset = ${t.asset} for update`;
+        }
+        await tx`update balances set amount = amount - ${t.amount} where account = ${t.from} and asset = ${t.asset}`;
+        await tx`update balances set amount = amount + ${t.amount} where account = ${t.to} and asset = ${t.asset}`;
+        return { id: Number(inserted[0].id), applied: true };
+      });
+    } catch (err) {
+      if ((err as { constraint_name?: string }).constraint_name === 'balances_non_negative') throw new InsufficientFundsError(t.from, t.asset, t.amount);
+      throw err;
+    }
+  }
+
+  /**
+   * Many transfers in one transaction (inference fee splits are flushed this way): rows inserted
+   * with their keys, then one balance update per account. If any balance would go negative the
+   * whole batch is retried transfer by transfer so only the offending ones fail.
+   */
+  async transferMany(ts: TransferInput[]): Promise<{ applied: number; failed: { transfer: TransferInput; error: Error }[] }> {
+    if (ts.length === 0) return { applied: 0, failed: [] };
+    for (const t of ts) if (!DECIMAL.test(t.amount) || BigInt(t.amount) <= 0n || t.from === t.to) throw new Error(`invalid transfer ${t.idempotencyKey}`);
+    try {
+      const applied = await this.sql.begin(async (tx) => {
+        const rows = await tx`
+          insert into transfers (idempotency_key, asset, from_account, to_account, amount, reason, proposal_id, memo)
+          select k, a, f, t, amt, r, p, m::jsonb from unnest(${ts.map((t) => t.idempotencyKey)}::text[], ${ts.map((t) => t.asset)}::text[], ${ts.map((t) => t.from)}::text[], ${ts.map((t) => t.to)}::text[],
+            ${ts.map((t) => t.amount)}::numeric[], ${ts.map((t) => t.reason)}::text[], ${ts.map((t) => t.proposalId ?? null)}::text[], ${ts.map((t) => (t.memo ? JSON.stringify(t.memo) : null))}::text[])
+            as u(k, a, f, t, amt, r, p, m)
+          on conflict (idempotency_key) do nothing returning idempotency_key`;
+        const done = new Set(rows.map((r) => r.idempotency_key as string));
+        const delta = new Map<string, bigint>();
+        for (const t of ts) {
+          if (!done.has(t.idempotencyKey)) continue;
+          delta.set(`${t.from}\u0000${t.asset}`, (delta.get(`${t.from}\u0000${t.asset}`) ?? 0n) - BigInt(t.amount));
+          delta.set(`${t.to}\u0000${t.asset}`, (delta.get(`${t.to}\u0000${t.asset}`) ?? 0n) + BigInt(t.amount));
+        }
+        const keys = [...delta.keys()].sort();
+        if (keys.length) {
+          const accts = keys.map((k) => k.split('\u0000')[0]);
+          const assets = keys.map((k) => k.split('\u0000')[1]);
+          const amounts = keys.map((k) => delta.get(k)!.toString());
+          await tx`
+            insert into balances (account, asset, amount) select * from unnest(${accts}::text[], ${assets}::text[], ${amounts.map(() => '0')}::numeric[])
+            on conflict do nothing`;
+          // Lock in (account, asset) order, as transfer() does, so concurrent writers never deadlock.
+          await tx`select 1 from balances where (account, asset) in (select * from unnest(${accts}::text[], ${assets}::text[])) order by account, asset for update`;
+          await tx`
+            update balances b set amount = b.amount + d.delta
+            from (select * from unnest(${accts}::text[], ${assets}::text[], ${amounts}::numeric[]) as x(account, asset, delta)) d
+            where b.account = d.account and b.asset = d.asset`;
+        }
+        return done.size;
+      });
+      return { applied, failed: [] };
+    } catch (err) {
+      if ((err as { constraint_name?: string }).constraint_name !== 'balances_non_negative') throw err;
+      let applied = 0;
+      const failed: { transfer: TransferInput; error: Error }[] = [];
+      for (const t of ts) {
+        try {
+          if ((await this.transfer(t)).applied) applied++;
+        } catch (e) {
+          failed.push({ transfer: t, error: e as Error });
+        }
+      }
+      return { applied, failed };
+    }
+  }
+
+  /** Creates new units from the asset's issuer account (faucet, genesis). */
+  mint(to: string, asset: Asset, amount: string, idempotencyKey: string, reason = 'mint'): Promise<TransferResult> {
+    return this.transfer({ idempotencyKey, asset, from: accountsOf.issuer(asset), to, amount, reason });
+  }
+
+  async balance(account: string, asset: Asset): Promise<string> {
+    const [row] = await this.sql`select amount from balances where account = ${account} and asset = ${asset}`;
+    return row ? String(row.amount) : '0';
+  }
+
+  async balances(account: string): Promise<Record<Asset, string>> {
+    const rows = await this.sql`select asset, amount from balances where account = ${account}`;
+    const out: Record<Asset, string> = { OPEN: '0', gOPEN: '0' };
+    for (const r of rows) out[r.asset as Asset] = String(r.amount);
+    return out;
+  }
+
+  /**
+   * The ledger's invariant: per asset, balances sum to zero (issuer accounts hold minus what was
+   * minted), no non-issuer balance is negative, and every balance equals the net of its transfers.
+   */
+  async checkInvariants(): Promise<{ ok: boolean; problems: string[]; minted: Record<string, string> }> {
+    const problems: string[] = [];
+    const minted: Record<string, string> = {};
+    const sums = await this.sql`
+      select asset, sum(amount) filter (where account not like 'issuer:%') as held, -sum(amount) filter (where account like 'issuer:%') as minted
+      from balances group by asset`;
+    for (const r of sums) {
+      minted[r.asset] = String(r.minted ?? '0');
+      if (String(r.held ?? '0') !== String(r.minted ?? '0')) problems.push(`${r.asset}: held ${r.held} != minted ${r.minted}`);
+    }
+    const negative = await this.sql`select account, asset, amount from balances where amount < 0 and account not like 'issuer:%'`;
+    for (const r of negative) problems.push(`${r.account} ${r.asset} is negative: ${r.amount}`);
+    const drift = await this.sql`
+      with net as (
+        select account, asset, sum(delta) as amount from (
+          select to_account as account, asset, amount as delta from transfers
+          union all select from_account, asset, -amount from transfers) x group by account, asset)
+      select b.account, b.asset, b.amount, coalesce(n.amount, 0) as net
+      from balances b left join net n using (account, asset) where b.amount <> coalesce(n.amount, 0)`;
+    for (const r of drift) problems.push(`${r.account} ${r.asset}: balance ${r.amount} != net transfers ${r.net}`);
+    return { ok: problems.length === 0, problems, minted };
+  }
+}

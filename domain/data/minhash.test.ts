@@ -1,0 +1,127 @@
+import { describe, expect, it } from 'vitest';
+import {
+  BANDS, LshIndex, NEAR_DUPLICATE_JACCARD, NUM_PERM, bandKeys, decodeSignature, encodeSignature,
+  estimateJaccard, exactKey, minhashSignature, shingleHashes,
+} from './minhash.js';
+import { mulberry32 } from '../prng.js';
+
+// Deterministic generator, so runs are reproducible.
+const prng = mulberry32;
+const VOCAB = ('the a of to and in offer free click money meeting schedule project report team budget review ' +
+  'account password update server release version customer invoice payment order shipping delivery ' +
+  'garden recipe flour oven river mountain music guitar concert ticket travel hotel flight weather ' +
+  'monday tuesday friday morning evening week month year please thanks regards hello dear friend').split(' ');
+function prose(seed: number, words: number): string[] {
+  const r = prng(seed);
+  return Array.from({ length: words }, () => VOCAB[Math.floor(r() * VOCAB.length)]);
+}
+function trueJaccard(a: string, b: string): number {
+  const sa = new Set(shingleHashes(a));
+  const sb = new Set(shingleHashes(b));
+  let inter = 0;
+  for (const x of sa) if (sb.has(x)) inter++;
+  return inter / (sa.size + sb.size - inter);
+}
+
+describe('exactKey', () => {
+  it('ignores case, punctuation, spacing and Unicode form, but not wording', () => {
+    expect(exactKey('Hello,   World!')).toBe(exactKey('hello world'));
+    expect(exactKey('Ｆｕｌｌ width')).toBe(exactKey('full width'));
+    expect(exactKey('hello world')).not.toBe(exactKey('hello there world'));
+    expect(exactKey('x')).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+describe('minhash', () => {
+  it('signatures are deterministic and of the documented size', () => {
+    const t = prose(1, 80).join(' ');
+    const s = minhashSignature(t);
+    expect(s).toBeInstanceOf(Uint32Array);
+    expect(s.length).toBe(NUM_PERM);
+    expect(Array.from(minhashSignature(t))).toEqual(Array.from(s));
+  });
+
+  it('estimateJaccard tracks the true shingle Jaccard', () => {
+    const base = prose(7, 300);
+    for (const changes of [0, 10, 30, 60, 120]) {
+      const r = prng(100 + changes);
+      const copy = [...base];
+      for (let i = 0; i < changes; i++) copy[Math.floor(r() * copy.length)] = `changed${i}`;
+      const a = base.join(' ');
+      const b = copy.join(' ');
+      const truth = trueJaccard(a, b);
+      expect(Math.abs(estimateJaccard(minhashSignature(a), minhashSignature(b)) - truth)).toBeLessThan(0.12);
+    }
+  });
+
+  it('detects near-copies (a few words changed) through LSH and confirms them', () => {
+    const idx = new LshIndex();
+    const originals = Array.from({ length: 200 }, (_, i) => prose(1000 + i, 60 + (i % 90)).join(' '));
+    originals.forEach((t, i) => idx.add(`r${i}`, minhashSignature(t)));
+    let caught = 0;
+    for (let i = 0; i < originals.length; i++) {
+      const words = originals[i].split(' ');
+      const r = prng(5000 + i);
+      for (let k = 0; k < 2; k++) words[Math.floor(r() * words.length)] = 'replaced';
+      const sig = minhashSignature(`  ${words.join(' ').toUpperCase()}!! `); // plus case/punctuation noise
+      const cands = idx.candidates(sig);
+      if (cands.includes(`r${i}`) && estimateJaccard(sig, minhashSignature(originals[i])) >= NEAR_DUPLICATE_JACCARD - 0.15) caught++;
+    }
+    expect(caught / originals.length).toBeGreaterThanOrEqual(0.97);
+  });
+
+  it('does not flag unrelated texts', () => {
+    const idx = new LshIndex();
+    for (let i = 0; i < 300; i++) idx.add(`r${i}`, minhashSignature(prose(20_000 + i, 100).join(' ')));
+    let falseCandidates = 0;
+    let confirmed = 0;
+    for (let i = 0; i < 300; i++) {
+      const sig = minhashSignature(prose(40_000 + i, 100).join(' '));
+      const c = idx.candidates(sig);
+      falseCandidates += c.length;
+      confirmed += c.filter((id) => estimateJaccard(sig, minhashSignature(prose(20_000 + Number(id.slice(1)), 100).join(' '))) >= NEAR_DUPLICATE_JACCARD).length;
+    }
+    expect(confirmed).toBe(0);
+    expect(falseCandidates).toBeLessThan(5);
+  });
+
+  it('short texts fall back to character 5-grams and still match near-copies', () => {
+    const a = 'Win a free iPhone now';
+    const b = 'Win a free iPhone now!!';
+    const c = 'Lunch at noon tomorrow?';
+    expect(shingleHashes(a).length).toBe('win a free iphone now'.length - 4);
+    expect(estimateJaccard(minhashSignature(a), minhashSignature(b))).toBe(1);
+    expect(estimateJaccard(minhashSignature(a), minhashSignature('Win a free iPad now'))).toBeGreaterThan(0.4);
+    expect(estimateJaccard(minhashSignature(a), minhashSignature(c))).toBeLessThan(0.2);
+  });
+
+  it('band keys: one per band, band-prefixed, equal signatures give equal keys, fit a bigint exactly', () => {
+    const s = minhashSignature(prose(3, 50).join(' '));
+    const keys = bandKeys(s);
+    expect(keys).toHaveLength(BANDS);
+    keys.forEach((k, b) => {
+      expect(k).toMatch(/^[0-9a-f]{14}$/);
+      expect(parseInt(k.slice(0, 2), 16)).toBe(b);
+      expect(Number.isSafeInteger(parseInt(k, 16))).toBe(true);
+    });
+    expect(bandKeys(Uint32Array.from(s))).toEqual(keys);
+    const t = Uint32Array.from(s);
+    t[0] ^= 1; // changes band 0 only
+    const k2 = bandKeys(t);
+    expect(k2[0]).not.toBe(keys[0]);
+    expect(k2.slice(1)).toEqual(keys.slice(1));
+  });
+
+  it('signatures round-trip through base64 and the index through JSON', () => {
+    const s = minhashSignature(prose(9, 70).join(' '));
+    const enc = encodeSignature(s);
+    expect(enc.length).toBe(Math.ceil((NUM_PERM * 4) / 3) * 4);
+    expect(Array.from(decodeSignature(enc))).toEqual(Array.from(s));
+    expect(() => decodeSignature('AAAA')).toThrow(/bytes/);
+    const idx = new LshIndex();
+    idx.add('a', s);
+    const copy = LshIndex.fromJSON(JSON.parse(JSON.stringify(idx)));
+    expect(copy.candidates(s)).toEqual(['a']);
+    expect(copy.bucketCount).toBe(BANDS);
+  });
+});

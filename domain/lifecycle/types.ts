@@ -1,0 +1,199 @@
+/**
+ * The lifecycle's contract: inputs, parameters (every duration is a parameter so tests run in
+ * seconds), stages and the status the query returns. Imported by workflows, activities and the API,
+ * so it holds types and pure constants only.
+ */
+import type { GovernanceParams, Outcome, TallyResult, VoteOption } from '../governance/tally.js';
+
+export const STAGES = ['proposed', 'governance', 'data-collection', 'training', 'rlhf', 'deployment', 'serving'] as const;
+export type Stage = (typeof STAGES)[number];
+
+/** Terminal and running statuses a lifecycle reports. */
+export type LifecycleStatus = 'running' | 'expired' | 'rejected' | 'vetoed' | 'withdrawn' | 'cancelled' | 'failed-gate' | 'serving';
+
+export interface DatanetField {
+  name: string;
+  type: 'string' | 'number' | 'integer' | 'boolean' | 'enum';
+  required?: boolean;
+  maxLength?: number;
+  minLength?: number;
+  min?: number;
+  max?: number;
+  values?: string[];
+}
+
+export interface DatanetSpecInput {
+  fields: DatanetField[];
+  textField: string;
+  labelField?: string;
+  maxRecordBytes?: number;
+}
+
+/** Hyperparameters shared by every trainer. */
+export interface Hyperparams {
+  epochs: number;
+  learningRate: number;
+  l2: number;
+  batchSize: number;
+  seed: number;
+  /** Write a checkpoint to S3 every N optimizer steps. */
+  checkpointEvery: number;
+}
+
+export interface FeeShares {
+  developer: number;
+  contributors: number;
+  reviewers: number;
+  governors: number;
+  treasury: number;
+}
+
+export interface LifecycleParams {
+  /** OPEN base units escrowed with the proposal. */
+  stake: string;
+  governance: GovernanceParams & { votingPeriodMs: number };
+  collection: {
+    windowMs: number;
+    targetCount: number;
+    /** How often the window checks the contribution count. */
+    pollIntervalMs: number;
+    batchSize: number;
+    parallelism: number;
+    /** Scoring batches per run before continue-as-new keeps history small. */
+    batchesPerRun: number;
+    minQuality: number;
+    minRelevance: number;
+    /** Accepted records below this: the lifecycle fails the stage and refunds. */
+    minAcceptedRecords: number;
+    keywords: string[];
+  };
+  training: {
+    trainer: string;
+    hyperparams: Hyperparams;
+    evalFraction: number;
+    baseArtifactKey?: string;
+    heartbeatTimeoutMs: number;
+  };
+  rlhf: {
+    rounds: number;
+    promptsPerRound: number;
+    candidatesPerPrompt: number;
+    answersPerItem: number;
+    roundDeadlineMs: number;
+    beta: number;
+    /** DPO optimiser settings: small steps, since a round yields few preference pairs. */
+    learningRate: number;
+    epochs: number;
+    /** A round's update is kept only if held-out accuracy drops by at most this much. */
+    maxEvalDrop: number;
+    /** OPEN paid per answer that agrees with consensus, from the model's reward pool. */
+    agreementReward: string;
+    /** OPEN slashed from a validator's stake after persistent disagreement. */
+    disagreementPenalty: string;
+    /** A reviewer is penalised when their disagreement rate over a round is above this share. */
+    disagreementTolerance: number;
+  };
+  deployment: {
+    minAccuracy: number;
+    minMacroF1: number;
+    /** The candidate may be at most this much worse than the current production version. */
+    maxRegression: number;
+  };
+  serving: {
+    feePerCall: string;
+    shares: FeeShares;
+    /** OPEN moved from the treasury into the model's reward pool at deployment, split by attribution. */
+    rewardPool: string;
+  };
+}
+
+export interface LifecycleInput {
+  proposalId: string;
+  proposer: string;
+  modelName: string;
+  title: string;
+  description: string;
+  domain: string;
+  labels: string[];
+  datanetSpec: DatanetSpecInput;
+  params: LifecycleParams;
+}
+
+export interface GovernanceState {
+  opensAt?: number;
+  closesAt?: number;
+  snapshotTotal?: string;
+  voters?: number;
+  tally?: TallyResult;
+  outcome?: Outcome;
+  closedEarly?: boolean;
+}
+
+export interface CollectionState {
+  datanetId?: string;
+  closesAt?: number;
+  received?: number;
+  scored?: number;
+  accepted?: number;
+  datasetVersionId?: string;
+  merkleRoot?: string;
+  manifestKey?: string;
+}
+
+export interface TrainingState {
+  runId?: string;
+  artifactKey?: string;
+  sha256?: string;
+  metrics?: EvalMetrics;
+  resumedFromStep?: number;
+}
+
+export interface EvalMetrics {
+  accuracy: number;
+  macroF1: number;
+  loss: number;
+  examples: number;
+}
+
+export interface RlhfRoundSummary {
+  round: number;
+  tasks: number;
+  answers: number;
+  artifactKey: string;
+  metrics: EvalMetrics;
+  rewarded: number;
+  penalised: string[];
+  /** False when the update lowered held-out accuracy beyond maxEvalDrop and the policy was kept. */
+  applied: boolean;
+}
+
+export interface DeploymentState {
+  version?: number;
+  prefix?: string;
+  gate?: { passed: boolean; reason: string };
+}
+
+export interface LifecycleStatusView {
+  proposalId: string;
+  modelName: string;
+  stage: Stage;
+  status: LifecycleStatus;
+  reason?: string;
+  governance: GovernanceState;
+  collection: CollectionState;
+  training: TrainingState;
+  rlhf: { round: number; rounds: RlhfRoundSummary[] };
+  deployment: DeploymentState;
+  history: { stage: Stage; at: number }[];
+}
+
+export interface VoteInput {
+  voter: string;
+  option: VoteOption;
+}
+
+export interface ReviewAnswerInput {
+  taskId: string;
+  reviewer: string;
+  choice: string;
+}

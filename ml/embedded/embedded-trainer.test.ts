@@ -1,0 +1,201 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import type { ArtifactStore, ObjectInfo, PutOptions } from '../../storage/artifact-store.js';
+import type { Hyperparams, TrainerContext, TrainingJob, TrainingProgress } from '../trainer.js';
+import { EmbeddedTrainer, checkpointKey, loadModel, splitManifest } from './embedded-trainer.js';
+import { SYNTHETIC_LABELS, syntheticDataset } from './synthetic.js';
+
+/** Minimal in-memory ArtifactStore (the real S3 store is covered by the integration suite). */
+class MemoryStore implements ArtifactStore {
+  readonly objects = new Map<string, { body: Buffer; metadata: Record<string, string> }>();
+  async put(key: string, body: Buffer | string, opts: PutOptions = {}): Promise<void> {
+    if (opts.ifNoneMatch && this.objects.has(key)) throw new Error(`precondition failed: ${key}`);
+    this.objects.set(key, { body: Buffer.from(body), metadata: { ...(opts.metadata ?? {}) } });
+  }
+  async putFile(key: string, path: string, opts: PutOptions = {}): Promise<void> {
+    await this.put(key, await readFile(path), opts);
+  }
+  async get(key: string): Promise<Buffer> {
+    const o = this.objects.get(key);
+    if (!o) throw new Error(`no such key: ${key}`);
+    return Buffer.from(o.body);
+  }
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    const o = this.objects.get(key);
+    return o && { key, size: o.body.length, etag: createHash('md5').update(o.body).digest('hex'), metadata: o.metadata };
+  }
+  async list(prefix: string): Promise<ObjectInfo[]> {
+    const keys = [...this.objects.keys()].filter((k) => k.startsWith(prefix)).sort();
+    return Promise.all(keys.map(async (k) => (await this.head(k))!));
+  }
+  async copy(from: string, to: string, opts: { ifNoneMatch?: boolean } = {}): Promise<void> {
+    await this.put(to, await this.get(from), { ifNoneMatch: opts.ifNoneMatch });
+  }
+  async delete(key: string): Promise<void> {
+    this.objects.delete(key);
+  }
+}
+
+const HP: Hyperparams = { epochs: 3, learningRate: 0.5, l2: 1e-4, batchSize: 16, seed: 9, checkpointEvery: 10 };
+
+async function storeWithManifest(n = 600, seed = 1): Promise<MemoryStore> {
+  const store = new MemoryStore();
+  const lines = syntheticDataset(n, seed).map((r) => JSON.stringify(r));
+  await store.put('datasets/m1.jsonl', lines.join('\n') + '\n');
+  return store;
+}
+
+function job(overrides: Partial<TrainingJob> = {}): TrainingJob {
+  return {
+    jobId: 'job-1',
+    modelName: 'topics',
+    labels: SYNTHETIC_LABELS,
+    datasetManifestKey: 'datasets/m1.jsonl',
+    evalFraction: 0.2,
+    hyperparams: HP,
+    outputPrefix: 'staging/topics/job-1',
+    ...overrides,
+  };
+}
+
+function ctx(store: ArtifactStore, extra: Partial<TrainerContext> = {}): TrainerContext & { events: TrainingProgress[] } {
+  const events: TrainingProgress[] = [];
+  return { store, progress: (p) => void events.push(p), signal: new AbortController().signal, events, ...extra };
+}
+
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+describe('EmbeddedTrainer', () => {
+  const trainer = new EmbeddedTrainer({ dim: 1 << 16 });
+
+  it('trains from a manifest, checkpoints, reports progress and writes a verifiable artifact', async () => {
+    const store = await storeWithManifest();
+    const c = ctx(store);
+    const res = await trainer.train(job(), c);
+    const split = splitManifest(syntheticDataset(600, 1), 0.2);
+    expect(split.eval.length).toBeGreaterThan(80);
+    expect(split.eval.length).toBeLessThan(160);
+    const totalSteps = Math.ceil(split.train.length / HP.batchSize) * HP.epochs;
+
+    expect(res.artifactKey).toBe('staging/topics/job-1/model.bin');
+    expect(res.steps).toBe(totalSteps);
+    expect(res.resumedFromStep).toBe(0);
+    expect(res.sha256).toBe(sha(await store.get(res.artifactKey)));
+    expect(res.metrics.examples).toBe(split.eval.length);
+    expect(res.metrics.accuracy).toBeGreaterThan(0.9);
+
+    const trainEvents = c.events.filter((e) => e.phase === 'train');
+    expect(trainEvents.map((e) => e.step)).toEqual(Array.from({ length: totalSteps }, (_, i) => i + 1));
+    const ckptEvents = trainEvents.filter((e) => e.checkpointKey);
+    expect(ckptEvents.map((e) => e.step)).toEqual(Array.from({ length: Math.floor((totalSteps - 1) / 10) }, (_, i) => (i + 1) * 10));
+    for (const e of ckptEvents) {
+      expect(e.checkpointKey).toBe(checkpointKey('staging/topics/job-1', e.step));
+      expect((await loadModel(store, e.checkpointKey!)).meta.step).toBe(e.step);
+    }
+    expect(c.events.at(-1)!.phase).toBe('eval');
+    const model = await loadModel(store, res.artifactKey);
+    expect(model.meta.jobId).toBe('job-1');
+    expect(model.predict('the referee stopped the match after the goal').label).toBe('sports');
+  });
+
+  it('a retry resumes from the last reported checkpoint and produces the identical artifact', async () => {
+    const reference = await trainer.train(job(), ctx(await storeWithManifest()));
+
+    const store = await storeWithManifest();
+    const ac = new AbortController();
+    let last: { step: number; checkpointKey: string } | undefined;
+    const crashAt = 47;
+    const first = ctx(store, {
+      signal: ac.signal,
+      progress: (p) => {
+        if (p.checkpointKey) last = { step: p.step, checkpointKey: p.checkpointKey };
+        if (p.step === crashAt) ac.abort(new Error('worker crashed'));
+      },
+    });
+    await expect(trainer.train(job(), first)).rejects.toThrow('worker crashed');
+    expect(last?.step).toBe(40);
+    expect(await store.head('staging/topics/job-1/model.bin')).toBeUndefined();
+
+    const resumed = await trainer.train(job(), ctx(store, { resumeFrom: last }));
+    expect(resumed.resumedFromStep).toBe(40);
+    expect(resumed.steps).toBe(reference.steps);
+    expect(resumed.sha256).toBe(reference.sha256);
+    expect(resumed.metrics).toEqual(reference.metrics);
+  });
+
+  it('refuses a checkpoint from another job', async () => {
+    const store = await storeWithManifest();
+    await trainer.train(job(), ctx(store));
+    await expect(trainer.train(job({ jobId: 'job-2' }), ctx(store, { resumeFrom: { step: 10, checkpointKey: checkpointKey('staging/topics/job-1', 10) } }))).rejects.toThrow(
+      /does not belong/,
+    );
+  });
+
+  it('warm-starts from a base artifact', async () => {
+    const store = await storeWithManifest();
+    const base = await trainer.train(job({ hyperparams: { ...HP, epochs: 2 } }), ctx(store));
+    await store.put('datasets/m2.jsonl', syntheticDataset(200, 2).map((r) => JSON.stringify(r)).join('\n'));
+    const cold = ctx(store);
+    const warm = ctx(store);
+    const small = { ...HP, epochs: 1 };
+    await trainer.train(job({ jobId: 'cold', datasetManifestKey: 'datasets/m2.jsonl', outputPrefix: 'staging/cold', hyperparams: small }), cold);
+    const res = await trainer.train(
+      job({ jobId: 'warm', datasetManifestKey: 'datasets/m2.jsonl', outputPrefix: 'staging/warm', hyperparams: small, baseArtifactKey: base.artifactKey }),
+      warm,
+    );
+    expect(warm.events[0].loss).toBeLessThan(cold.events[0].loss);
+    expect(res.metrics.accuracy).toBeGreaterThan(0.85);
+  });
+
+  it('rejects manifests with labels outside the label set', async () => {
+    const store = new MemoryStore();
+    await store.put('datasets/bad.jsonl', JSON.stringify({ hash: 'h', contributor: 'c', text: 't', label: 'weather' }));
+    await expect(trainer.train(job({ datasetManifestKey: 'datasets/bad.jsonl' }), ctx(store))).rejects.toThrow(/weather/);
+  });
+
+  it('generates ranked label candidates', async () => {
+    const store = await storeWithManifest();
+    const { artifactKey } = await trainer.train(job(), ctx(store));
+    const out = await trainer.generate(
+      { artifactKey, candidatesPerPrompt: 2, prompts: [{ id: 'p1', text: 'bake the bread with butter and flour' }, { id: 'p2', text: 'interest rates and the stock market' }] },
+      ctx(store),
+    );
+    expect(out.map((o) => o.promptId)).toEqual(['p1', 'p2']);
+    expect(out[0].outputs[0].output).toBe('cooking');
+    expect(out[1].outputs[0].output).toBe('finance');
+    for (const o of out) {
+      expect(o.outputs).toHaveLength(2);
+      expect(o.outputs[0].score).toBeGreaterThanOrEqual(o.outputs[1].score);
+      expect(new Set(o.outputs.map((x) => x.output)).size).toBe(2);
+    }
+  });
+
+  it('runs DPO on preferences and evaluates the result', async () => {
+    const store = await storeWithManifest();
+    const ref = await trainer.train(job(), ctx(store));
+    const prompts = ['a new dividend from the bank', 'the investor bought the bond'];
+    const c = ctx(store);
+    const res = await trainer.dpo(
+      {
+        jobId: 'dpo-1',
+        modelName: 'topics',
+        policyArtifactKey: ref.artifactKey,
+        referenceArtifactKey: ref.artifactKey,
+        preferences: prompts.map((prompt) => ({ prompt, chosen: 'sports', rejected: 'finance', weight: 0.8 })),
+        evalManifestKey: 'datasets/m1.jsonl',
+        beta: 0.5,
+        hyperparams: { ...HP, epochs: 10, batchSize: 2, l2: 0 },
+        outputPrefix: 'staging/topics/dpo-1',
+      },
+      c,
+    );
+    expect(res.artifactKey).toBe('staging/topics/dpo-1/model.bin');
+    expect(res.sha256).toBe(sha(await store.get(res.artifactKey)));
+    expect(res.metrics.examples).toBe(600);
+    expect(c.events.filter((e) => e.phase === 'dpo')).toHaveLength(10);
+    const before = await loadModel(store, ref.artifactKey);
+    const after = await loadModel(store, res.artifactKey);
+    for (const p of prompts) expect(after.predict(p).probs.sports).toBeGreaterThan(before.predict(p).probs.sports);
+  });
+});

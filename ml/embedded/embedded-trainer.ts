@@ -1,0 +1,232 @@
+/**
+ * The default, CPU-only trainer: a hashed-n-gram linear softmax classifier trained in-process.
+ * Artifacts and checkpoints go through the ArtifactStore; progress is reported on every step (the
+ * activity throttles heartbeats) and a retry resumes from the last reported checkpoint.
+ */
+import { createHash } from 'node:crypto';
+import type { ArtifactStore } from '../../storage/artifact-store.js';
+import type {
+  DpoJob,
+  EvalMetrics,
+  GeneratedCandidates,
+  GenerationJob,
+  ManifestRecord,
+  Trainer,
+  TrainerContext,
+  TrainingJob,
+  TrainingResult,
+} from '../trainer.js';
+import { fnv1a } from './features.js';
+import { dpoEpochs, type DpoPair } from './dpo.js';
+import { LinearSoftmaxModel, evaluate, throwIfAborted, trainEpochs, type Example } from './linear-softmax.js';
+import { deserializeModel, serializeModel } from './serialize.js';
+
+export async function loadModel(store: ArtifactStore, key: string): Promise<LinearSoftmaxModel> {
+  return deserializeModel(await store.get(key));
+}
+
+/** Lines of a buffer without decoding it as one string (a large manifest exceeds V8's string limit). */
+function bufferLines(body: Buffer): string[] {
+  const lines: string[] = [];
+  for (let start = 0; start < body.length; ) {
+    let end = body.indexOf(0x0a, start);
+    if (end < 0) end = body.length;
+    lines.push(body.toString('utf8', start, end));
+    start = end + 1;
+  }
+  return lines;
+}
+
+export function parseManifest(body: Buffer | string): ManifestRecord[] {
+  const out: ManifestRecord[] = [];
+  const lines = typeof body === 'string' ? body.split('\n') : bufferLines(body);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trim();
+    if (!line) continue;
+    let r: Partial<ManifestRecord>;
+    try {
+      r = JSON.parse(line) as Partial<ManifestRecord>;
+    } catch {
+      throw new Error(`manifest line ${i + 1} is not valid JSON`);
+    }
+    if (typeof r.hash !== 'string' || typeof r.text !== 'string' || typeof r.label !== 'string' || typeof r.contributor !== 'string') {
+      throw new Error(`manifest line ${i + 1} lacks hash/contributor/text/label`);
+    }
+    out.push({ hash: r.hash, contributor: r.contributor, text: r.text, label: r.label });
+  }
+  return out;
+}
+
+/** Deterministic eval membership: a record is held out iff its hash maps below evalFraction. */
+export function isEvalRecord(hash: string, evalFraction: number): boolean {
+  return fnv1a(hash) / 2 ** 32 < evalFraction;
+}
+
+export function splitManifest(records: ManifestRecord[], evalFraction: number): { train: ManifestRecord[]; eval: ManifestRecord[] } {
+  const train: ManifestRecord[] = [];
+  const evalSet: ManifestRecord[] = [];
+  for (const r of records) (isEvalRecord(r.hash, evalFraction) ? evalSet : train).push(r);
+  return { train, eval: evalSet };
+}
+
+export function checkpointKey(outputPrefix: string, step: number): string {
+  return `${outputPrefix}/checkpoints/step-${step}.bin`;
+}
+
+function sha256(buf: Buffer): string {
+  return createHash('sha256').update(buf).digest('hex');
+}
+
+function toExamples(model: LinearSoftmaxModel, records: ManifestRecord[]): Example[] {
+  return records.map((r) => ({ x: model.featurize(r.text), y: model.labelIndex(r.label) }));
+}
+
+/**
+ * A warm-start base with a different label set: copy rows for shared labels, zero the rest, so a
+ * community model can start from a generic checkpoint.
+ */
+function alignLabels(base: LinearSoftmaxModel, labels: string[]): LinearSoftmaxModel {
+  base.foldScale();
+  if (base.labels.join('\u0000') === labels.join('\u0000')) return base;
+  const m = new LinearSoftmaxModel([...labels], base.features);
+  const dim = base.dim;
+  labels.forEach((label, k) => {
+    const from = base.labels.indexOf(label);
+    if (from < 0) return;
+    m.weights.set(base.weights.subarray(from * dim, (from + 1) * dim), k * dim);
+    m.bias[k] = base.bias[from];
+  });
+  return m;
+}
+
+export interface EmbeddedTrainerOptions {
+  /** Feature space size for models trained from scratch (default 2^18). */
+  dim?: number;
+}
+
+export class EmbeddedTrainer implements Trainer {
+  readonly kind = 'embedded';
+
+  constructor(private readonly opts: EmbeddedTrainerOptions = {}) {}
+
+  async train(job: TrainingJob, ctx: TrainerContext): Promise<TrainingResult> {
+    const { store, signal } = ctx;
+    const hp = job.hyperparams;
+    throwIfAborted(signal);
+    const records = parseManifest(await store.get(job.datasetManifestKey));
+    const unknown = [...new Set(records.map((r) => r.label).filter((l) => !job.labels.includes(l)))];
+    if (unknown.length) throw new Error(`manifest ${job.datasetManifestKey} has labels outside the model's label set: ${unknown.join(', ')}`);
+    const split = splitManifest(records, job.evalFraction);
+
+    let model: LinearSoftmaxModel;
+    let startStep = 0;
+    if (ctx.resumeFrom) {
+      model = await loadModel(store, ctx.resumeFrom.checkpointKey);
+      const meta = model.meta;
+      if (meta.jobId !== job.jobId || meta.step !== ctx.resumeFrom.step || meta.seed !== hp.seed || meta.batchSize !== hp.batchSize) {
+        throw new Error(`checkpoint ${ctx.resumeFrom.checkpointKey} does not belong to job ${job.jobId} at step ${ctx.resumeFrom.step}`);
+      }
+      startStep = ctx.resumeFrom.step;
+    } else if (job.baseArtifactKey) {
+      model = alignLabels(await loadModel(store, job.baseArtifactKey), job.labels);
+    } else {
+      model = LinearSoftmaxModel.create(job.labels, this.opts.dim ?? {});
+    }
+    if (model.labels.join('\u0000') !== job.labels.join('\u0000')) throw new Error('checkpoint labels differ from the job labels');
+
+    const trainSet = toExamples(model, split.train);
+    const evalSet = toExamples(model, split.eval);
+    throwIfAborted(signal);
+
+    const checkpointEvery = Math.max(0, Math.floor(hp.checkpointEvery));
+    const summary = await trainEpochs(model, trainSet, {
+      epochs: hp.epochs,
+      learningRate: hp.learningRate,
+      l2: hp.l2,
+      batchSize: hp.batchSize,
+      seed: hp.seed,
+      startStep,
+      signal,
+      onStep: async (step, totalSteps, epoch, loss) => {
+        let key: string | undefined;
+        if (checkpointEvery > 0 && step % checkpointEvery === 0 && step < totalSteps) {
+          key = checkpointKey(job.outputPrefix, step);
+          // The lazy scale is stored unfolded so a resumed run continues from the exact state.
+          const meta = { jobId: job.jobId, step, seed: hp.seed, batchSize: hp.batchSize, checkpoint: true };
+          await store.put(key, serializeModel(model, meta), { contentType: 'application/octet-stream' });
+        }
+        ctx.progress({ phase: 'train', step, totalSteps, epoch, loss, ...(key ? { checkpointKey: key } : {}) });
+      },
+    });
+
+    const metrics = evaluate(model, evalSet);
+    ctx.progress({ phase: 'eval', step: summary.steps, totalSteps: summary.totalSteps, epoch: hp.epochs, loss: metrics.loss });
+    model.meta = {
+      jobId: job.jobId,
+      modelName: job.modelName,
+      kind: 'trained',
+      datasetManifestKey: job.datasetManifestKey,
+      baseArtifactKey: job.baseArtifactKey ?? null,
+      hyperparams: hp,
+      steps: summary.steps,
+      trainExamples: trainSet.length,
+      metrics,
+    };
+    return this.writeArtifact(store, job.outputPrefix, model, metrics, summary.steps, startStep);
+  }
+
+  async generate(job: GenerationJob, ctx: TrainerContext): Promise<GeneratedCandidates[]> {
+    const model = await loadModel(ctx.store, job.artifactKey);
+    const n = Math.max(1, Math.min(model.labels.length, Math.floor(job.candidatesPerPrompt)));
+    return job.prompts.map((prompt) => {
+      throwIfAborted(ctx.signal);
+      const p = model.predictProba(model.featurize(prompt.text));
+      const ranked = model.labels.map((label, k) => ({ output: label, score: p[k], k })).sort((a, b) => b.score - a.score || a.k - b.k);
+      return { promptId: prompt.id, outputs: ranked.slice(0, n).map(({ output, score }) => ({ output, score })) };
+    });
+  }
+
+  async dpo(job: DpoJob, ctx: TrainerContext): Promise<TrainingResult> {
+    const { store, signal } = ctx;
+    const hp = job.hyperparams;
+    const [policy, reference] = await Promise.all([loadModel(store, job.policyArtifactKey), loadModel(store, job.referenceArtifactKey)]);
+    const pairs: DpoPair[] = job.preferences
+      .filter((p) => p.chosen !== p.rejected && p.weight > 0)
+      .map((p) => ({ x: policy.featurize(p.prompt), chosen: policy.labelIndex(p.chosen), rejected: policy.labelIndex(p.rejected), weight: p.weight }));
+    const epochLosses = await dpoEpochs(policy, reference, pairs, {
+      epochs: hp.epochs,
+      learningRate: hp.learningRate,
+      beta: job.beta,
+      batchSize: hp.batchSize,
+      seed: hp.seed,
+      l2: hp.l2,
+      signal,
+      onStep: (step, totalSteps, epoch, loss) => ctx.progress({ phase: 'dpo', step, totalSteps, epoch, loss }),
+    });
+    const steps = Math.ceil(pairs.length / Math.max(1, Math.floor(hp.batchSize))) * hp.epochs;
+    const evalSet = toExamples(policy, parseManifest(await store.get(job.evalManifestKey)));
+    const metrics = evaluate(policy, evalSet);
+    ctx.progress({ phase: 'eval', step: steps, totalSteps: steps, epoch: hp.epochs, loss: metrics.loss });
+    policy.meta = {
+      jobId: job.jobId,
+      modelName: job.modelName,
+      kind: 'dpo',
+      policyArtifactKey: job.policyArtifactKey,
+      referenceArtifactKey: job.referenceArtifactKey,
+      beta: job.beta,
+      pairs: pairs.length,
+      hyperparams: hp,
+      epochLosses,
+      metrics,
+    };
+    return this.writeArtifact(store, job.outputPrefix, policy, metrics, steps, 0);
+  }
+
+  private async writeArtifact(store: ArtifactStore, outputPrefix: string, model: LinearSoftmaxModel, metrics: EvalMetrics, steps: number, resumedFromStep: number): Promise<TrainingResult> {
+    const buf = serializeModel(model);
+    const artifactKey = `${outputPrefix}/model.bin`;
+    const sha = sha256(buf);
+    await store.put(artifactKey, buf, { contentType: 'application/octet-stream', metadata: { sha256: sha } });
+    return { artifactKey, sha256: sha, metrics, steps, resumedFromStep };
+  }
+}
