@@ -10,4 +10,3 @@ export interface ActivityDeps {
   ledger: Ledger;
   trainers: Record<string, Trainer>;
 }
-

@@ -32,7 +32,8 @@ export class PostgresReplayGuard implements ReplayGuard {
       this.lastPrune = now;
       await this.sql`delete from used_signatures where expires_at < now()`;
     }
-    const rows = await this.sql`insert into used_signatures (signature, expires_at) values (${signature}, ${new Date(expiresAt).toISOString()}) on conflict do nothing returning 1`;
+    const rows = await this
+      .sql`insert into used_signatures (signature, expires_at) values (${signature}, ${new Date(expiresAt).toISOString()}) on conflict do nothing returning 1`;
     return rows.length === 1;
   }
 }
@@ -41,7 +42,12 @@ export class PostgresReplayGuard implements ReplayGuard {
  * Verifies the request signature (401), refuses replays (401), loads the account and checks it
  * holds one of `roles` (403). `allowUnregistered` is for registration itself.
  */
-export function signed(opts: { sql: postgres.Sql; replayGuard: ReplayGuard; roles?: Role[]; allowUnregistered?: boolean }) {
+export function signed(opts: {
+  sql: postgres.Sql;
+  replayGuard: ReplayGuard;
+  roles?: Role[];
+  allowUnregistered?: boolean;
+}) {
   return async (req: FastifyRequest, _reply: FastifyReply) => {
     const check = await checkSignedRequest({
       method: req.method,
@@ -53,10 +59,14 @@ export function signed(opts: { sql: postgres.Sql; replayGuard: ReplayGuard; role
     });
     if (!check.ok) throw new HttpError(401, check.reason);
     const [acct] = await opts.sql`select roles from accounts where address = ${check.address}`;
-    if (!acct && !opts.allowUnregistered) throw new HttpError(403, `account ${check.address} is not registered (POST /v1/accounts first)`);
+    if (!acct && !opts.allowUnregistered)
+      throw new HttpError(403, `account ${check.address} is not registered (POST /v1/accounts first)`);
     const roles = (acct?.roles ?? []) as Role[];
     if (opts.roles && !opts.roles.some((r) => roles.includes(r))) {
-      throw new HttpError(403, `this action needs the role ${opts.roles.join(' or ')}; ${check.address} has ${roles.length ? roles.join(', ') : 'no roles'}`);
+      throw new HttpError(
+        403,
+        `this action needs the role ${opts.roles.join(' or ')}; ${check.address} has ${roles.length ? roles.join(', ') : 'no roles'}`,
+      );
     }
     req.caller = { address: check.address, publicKey: check.publicKey, roles };
   };

@@ -8,12 +8,22 @@ import { buildServer, type BuiltServer } from './server.js';
 import type { ApiContext } from './context.js';
 
 /** Connects everything the API needs and builds the server (used by api/main.ts, the demo and tests). */
-export async function startApi(cfg: CommonsConfig = loadConfig(), opts: { logger?: boolean | object; listen?: boolean } = {}): Promise<BuiltServer & { ctx: ApiContext; url: string }> {
+export async function startApi(
+  cfg: CommonsConfig = loadConfig(),
+  opts: { logger?: boolean | object; listen?: boolean } = {},
+): Promise<BuiltServer & { ctx: ApiContext; url: string }> {
   await migrateDb(cfg.databaseUrl);
   const dbh = connectDb(cfg.databaseUrl, { max: 20 });
   const connection = await Connection.connect({ address: cfg.temporal.address });
   const temporal = new Client({ connection, namespace: cfg.temporal.namespace });
-  const ctx: ApiContext = { cfg, sql: dbh.sql, ledger: new Ledger(dbh.sql), store: S3ArtifactStore.fromConfig(cfg.s3), temporal, replayGuard: new PostgresReplayGuard(dbh.sql) };
+  const ctx: ApiContext = {
+    cfg,
+    sql: dbh.sql,
+    ledger: new Ledger(dbh.sql),
+    store: S3ArtifactStore.fromConfig(cfg.s3),
+    temporal,
+    replayGuard: new PostgresReplayGuard(dbh.sql),
+  };
   const server = await buildServer(ctx, { logger: opts.logger });
   let url = cfg.api.publicUrl;
   if (opts.listen !== false) url = await server.app.listen({ host: cfg.api.host, port: cfg.api.port });

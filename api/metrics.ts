@@ -23,11 +23,15 @@ export function registerMetrics(app: FastifyInstance, sql: postgres.Sql): client
     registers: [registry],
     async collect() {
       this.reset();
-      for (const r of await sql`select stage, status, count(*)::int as n from proposals group by stage, status`) this.set({ stage: r.stage, status: r.status }, r.n);
+      for (const r of await sql`select stage, status, count(*)::int as n from proposals group by stage, status`)
+        this.set({ stage: r.stage, status: r.status }, r.n);
     },
   });
   app.addHook('onResponse', async (req, reply) => {
-    latency.observe({ method: req.method, route: req.routeOptions.url ?? 'unknown', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    latency.observe(
+      { method: req.method, route: req.routeOptions.url ?? 'unknown', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
   });
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
     reply.header('content-type', registry.contentType);

@@ -18,7 +18,9 @@ export async function pendingActivities(temporal: Client, workflowId: string): P
   const d = await temporal.workflow.getHandle(workflowId).describe();
   return (d.raw.pendingActivities ?? []).map((a) => {
     const payload = a.heartbeatDetails?.payloads?.[0];
-    const ts = a.lastHeartbeatTime?.seconds ? new Date(Number(a.lastHeartbeatTime.seconds) * 1000).toISOString() : undefined;
+    const ts = a.lastHeartbeatTime?.seconds
+      ? new Date(Number(a.lastHeartbeatTime.seconds) * 1000).toISOString()
+      : undefined;
     return {
       activity: a.activityType?.name ?? 'unknown',
       attempt: a.attempt ?? 1,
@@ -34,7 +36,11 @@ export async function pendingActivities(temporal: Client, workflowId: string): P
  * Live progress for the stage a lifecycle is in: training heartbeats from the lifecycle's pending
  * activities, the Datanet's counts from its child workflow, and the open review round's answers.
  */
-export async function liveProgress(temporal: Client, proposalId: string, status: LifecycleStatusView): Promise<Record<string, unknown>> {
+export async function liveProgress(
+  temporal: Client,
+  proposalId: string,
+  status: LifecycleStatusView,
+): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   const safe = async <T>(fn: () => Promise<T>) => {
     try {
@@ -45,7 +51,9 @@ export async function liveProgress(temporal: Client, proposalId: string, status:
   };
   if (status.status !== 'running') return out;
   if (status.stage === 'data-collection') {
-    out.collection = await safe(() => temporal.workflow.getHandle(workflowIds.collection(proposalId)).query(collectionProgressQuery));
+    out.collection = await safe(() =>
+      temporal.workflow.getHandle(workflowIds.collection(proposalId)).query(collectionProgressQuery),
+    );
     out.activities = await safe(() => pendingActivities(temporal, workflowIds.collection(proposalId)));
   } else if (status.stage === 'rlhf') {
     const wf = workflowIds.rlhfRound(proposalId, status.rlhf.round);

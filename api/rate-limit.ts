@@ -12,7 +12,10 @@ export class RateLimiter {
     readonly ratePerSec: number,
     readonly burst: number,
   ) {
-    if (!(ratePerSec > 0) || !(burst >= 1)) throw new Error(`rate limit needs a positive rate and a burst of at least 1 (got ${ratePerSec}/s, burst ${burst})`);
+    if (!(ratePerSec > 0) || !(burst >= 1))
+      throw new Error(
+        `rate limit needs a positive rate and a burst of at least 1 (got ${ratePerSec}/s, burst ${burst})`,
+      );
   }
 
   /** Takes `n` tokens; returns 0 when allowed, else the whole seconds to wait before retrying. */
@@ -20,7 +23,8 @@ export class RateLimiter {
     // A request larger than the burst can never pass; the caller says so instead of asking to wait.
     if (n > this.burst) return Infinity;
     // Tokens in bucket `b` now: what was left plus the refill since, capped at the burst.
-    const available = this.sql`least(${this.burst}::float8, b.tokens + extract(epoch from now() - b.updated_at) * ${this.ratePerSec}::float8)`;
+    const available = this
+      .sql`least(${this.burst}::float8, b.tokens + extract(epoch from now() - b.updated_at) * ${this.ratePerSec}::float8)`;
     const taken = await this.sql`
       insert into rate_buckets as b (key, tokens, updated_at) values (${key}, ${this.burst - n}::float8, now())
       on conflict (key) do update set tokens = ${available} - ${n}::float8, updated_at = now() where ${available} >= ${n}::float8

@@ -21,7 +21,10 @@ export interface BuiltServer {
 }
 
 export async function buildServer(ctx: ApiContext, opts: { logger?: boolean | object } = {}): Promise<BuiltServer> {
-  const app = Fastify({ logger: opts.logger ?? { level: process.env.COMMONS_LOG_LEVEL?.toLowerCase() ?? 'info' }, bodyLimit: 1024 * 1024 }).withTypeProvider<TypeBoxTypeProvider>();
+  const app = Fastify({
+    logger: opts.logger ?? { level: process.env.COMMONS_LOG_LEVEL?.toLowerCase() ?? 'info' },
+    bodyLimit: 1024 * 1024,
+  }).withTypeProvider<TypeBoxTypeProvider>();
 
   // Signatures cover the exact body bytes, so keep them beside the parsed JSON.
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body: Buffer, done) => {
@@ -36,18 +39,25 @@ export async function buildServer(ctx: ApiContext, opts: { logger?: boolean | ob
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; code?: string }, req, reply) => {
     if (err instanceof HttpError) {
-      if (err.statusCode === 429 && (err.details as { retryAfterSeconds?: number })?.retryAfterSeconds) reply.header('retry-after', String((err.details as { retryAfterSeconds: number }).retryAfterSeconds));
+      if (err.statusCode === 429 && (err.details as { retryAfterSeconds?: number })?.retryAfterSeconds)
+        reply.header('retry-after', String((err.details as { retryAfterSeconds: number }).retryAfterSeconds));
       return reply.code(err.statusCode).send({ error: err.message, details: err.details });
     }
     if (err.validation) return reply.code(400).send({ error: `invalid request: ${err.message}` });
-    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return reply.code(err.statusCode).send({ error: err.message });
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500)
+      return reply.code(err.statusCode).send({ error: err.message });
     req.log.error({ err }, 'unhandled error');
     return reply.code(500).send({ error: 'internal error' });
   });
 
   await app.register(swagger, {
     openapi: {
-      info: { title: 'Commons API', version: '0.1.0', description: 'Community-built AI model lifecycles on Temporal. State-changing requests are signed with Ed25519 (x-commons-* headers).' },
+      info: {
+        title: 'Commons API',
+        version: '0.1.0',
+        description:
+          'Community-built AI model lifecycles on Temporal. State-changing requests are signed with Ed25519 (x-commons-* headers).',
+      },
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
     },
   });
@@ -57,7 +67,10 @@ export async function buildServer(ctx: ApiContext, opts: { logger?: boolean | ob
   app.get('/healthz', { schema: { summary: 'Liveness and dependencies', tags: ['ops'] } }, async (_req, reply) => {
     const checks: Record<string, string> = {};
     await ctx.sql`select 1`.then(() => (checks.postgres = 'ok')).catch((e: Error) => (checks.postgres = e.message));
-    await ctx.temporal.connection.workflowService.getSystemInfo({}).then(() => (checks.temporal = 'ok')).catch((e: Error) => (checks.temporal = e.message));
+    await ctx.temporal.connection.workflowService
+      .getSystemInfo({})
+      .then(() => (checks.temporal = 'ok'))
+      .catch((e: Error) => (checks.temporal = e.message));
     const ok = Object.values(checks).every((v) => v === 'ok');
     return reply.code(ok ? 200 : 503).send({ ok, checks });
   });

@@ -14,9 +14,11 @@ export async function runUpdate<T>(what: string, fn: () => Promise<T>): Promise<
       throw new HttpError(409, `${what} refused: ${reason}`);
     }
     // Callers check the proposal exists first, so a workflow that cannot be found has completed.
-    if (err instanceof WorkflowNotFoundError) throw new HttpError(409, `${what} refused: the workflow is no longer running`);
+    if (err instanceof WorkflowNotFoundError)
+      throw new HttpError(409, `${what} refused: the workflow is no longer running`);
     const msg = (err as Error).message ?? '';
-    if (/already completed|workflow execution already completed|not found/i.test(msg)) throw new HttpError(409, `${what} refused: the workflow is closed`);
+    if (/already completed|workflow execution already completed|not found/i.test(msg))
+      throw new HttpError(409, `${what} refused: the workflow is closed`);
     throw err;
   }
 }

@@ -25,7 +25,14 @@ const log = (m: string) => console.log(`[bench:data ${((Date.now() - t0) / 1000)
 
 const stack = await startStack({ stateDir: mkdtempSync(join(tmpdir(), 'commons-bench-data-')), log });
 const apiPort = await freePort();
-const env = { ...process.env, ...stack.env, API_PORT: String(apiPort), COMMONS_LOG_LEVEL: 'warn', COMMONS_CONTRIBUTION_RATE: '1000000000', COMMONS_CONTRIBUTION_BURST: '1000000000' };
+const env = {
+  ...process.env,
+  ...stack.env,
+  API_PORT: String(apiPort),
+  COMMONS_LOG_LEVEL: 'warn',
+  COMMONS_CONTRIBUTION_RATE: '1000000000',
+  COMMONS_CONTRIBUTION_BURST: '1000000000',
+};
 const workers = await startTsProcess('workers/all.ts', env, /workers running/);
 const api = await startTsProcess('api/main.ts', env, /listening/i);
 const base = `http://127.0.0.1:${apiPort}`;
@@ -55,7 +62,16 @@ await dev.propose({
   datanetSpec: SPAM_SPEC,
   params: {
     governance: { votingPeriodMs: 600_000 },
-    collection: { windowMs: 6 * 3_600_000, targetCount: N, pollIntervalMs: Number(process.env.BENCH_POLL_MS ?? 2000), batchSize: 2000, parallelism: 4, batchesPerRun: 40, minAcceptedRecords: 1, keywords: ['spam', 'email', 'offer', 'meeting', 'project'] },
+    collection: {
+      windowMs: 6 * 3_600_000,
+      targetCount: N,
+      pollIntervalMs: Number(process.env.BENCH_POLL_MS ?? 2000),
+      batchSize: 2000,
+      parallelism: 4,
+      batchesPerRun: 40,
+      minAcceptedRecords: 1,
+      keywords: ['spam', 'email', 'offer', 'meeting', 'project'],
+    },
     training: { hyperparams: { epochs: 1 } },
   },
 });
@@ -66,7 +82,9 @@ for (;;) {
 }
 await gov.vote(id, 'yes');
 while ((await dev.datanet(id).catch(() => undefined))?.status !== 'open') await new Promise((r) => setTimeout(r, 300));
-log(`Datanet open; ingesting ${N} records from ${CONTRIBUTORS} contributors, ${BATCH} per signed batch, ${CONCURRENCY} requests in flight`);
+log(
+  `Datanet open; ingesting ${N} records from ${CONTRIBUTORS} contributors, ${BATCH} per signed batch, ${CONCURRENCY} requests in flight`,
+);
 
 const kinds: Record<string, number> = {};
 const gen = syntheticRecords(N);
@@ -86,7 +104,10 @@ async function sender() {
     const c = contributors[batchNo++ % contributors.length];
     await c.contributeBatch(id, payloads);
     sent += payloads.length;
-    if (Math.floor(sent / 50_000) !== Math.floor((sent - payloads.length) / 50_000)) log(`ingested ${sent} (${Math.round(sent / ((Date.now() - ingestStart) / 1000))}/s), worker peak RSS ${peakRssMiB(workers.pid!).toFixed(0)} MiB`);
+    if (Math.floor(sent / 50_000) !== Math.floor((sent - payloads.length) / 50_000))
+      log(
+        `ingested ${sent} (${Math.round(sent / ((Date.now() - ingestStart) / 1000))}/s), worker peak RSS ${peakRssMiB(workers.pid!).toFixed(0)} MiB`,
+      );
   }
 }
 await Promise.all(Array.from({ length: CONCURRENCY }, sender));
@@ -108,7 +129,12 @@ for (;;) {
   const s = await dev.proposal(id);
   const c = s.progress?.collection;
   const now = Date.now();
-  const next = s.stage !== 'data-collection' || s.status !== 'running' ? 'end' : c?.phase === 'done' ? 'dataset' : (c?.phase ?? phase);
+  const next =
+    s.stage !== 'data-collection' || s.status !== 'running'
+      ? 'end'
+      : c?.phase === 'done'
+        ? 'dataset'
+        : (c?.phase ?? phase);
   if (next !== phase) {
     phaseSeconds[phase] = (now - phaseStart) / 1000;
     log(`${phase} took ${phaseSeconds[phase].toFixed(0)} s`);
@@ -121,28 +147,46 @@ for (;;) {
   const done = phase === 'scoring' || phase === 'dedupe' ? c.cursor - c.firstSeq + 1 : 0;
   if (done - lastLogged >= 50_000) {
     lastLogged = done;
-    log(`${phase}: ${done}/${c.received} (${Math.round(done / ((now - phaseStart) / 1000))}/s so far), ${c.accepted} passing, worker peak RSS ${peakRssMiB(workers.pid!).toFixed(0)} MiB`);
+    log(
+      `${phase}: ${done}/${c.received} (${Math.round(done / ((now - phaseStart) / 1000))}/s so far), ${c.accepted} passing, worker peak RSS ${peakRssMiB(workers.pid!).toFixed(0)} MiB`,
+    );
   }
   await new Promise((r) => setTimeout(r, 2000));
 }
 const scoreSeconds = (Date.now() - scoreStart) / 1000;
 await temporal.workflow.getHandle(workflowIds.lifecycle(id)).cancel();
 
-const statuses = await sql`select status, count(*)::int as n from contributions where datanet_id = ${id} group by status order by status`;
+const statuses =
+  await sql`select status, count(*)::int as n from contributions where datanet_id = ${id} group by status order by status`;
 let maxHistory = 0;
 let runs = 0;
-for await (const w of temporal.workflow.list({ query: `WorkflowId = "collection-${id}" OR WorkflowId = "lifecycle-${id}"` })) {
+for await (const w of temporal.workflow.list({
+  query: `WorkflowId = "collection-${id}" OR WorkflowId = "lifecycle-${id}"`,
+})) {
   runs++;
   maxHistory = Math.max(maxHistory, w.historyLength);
 }
 const rss = peakRssMiB(workers.pid!);
 
 console.log('');
-console.log(`records sent                 ${sent} (${Object.entries(kinds).map(([k, v]) => `${k} ${v}`).join(', ')})`);
+console.log(
+  `records sent                 ${sent} (${Object.entries(kinds)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ')})`,
+);
 console.log(`stored (distinct content)    ${stored.n}`);
-console.log(`ingest                       ${(stored.n / ingestSeconds).toFixed(0)} contributions/s (${ingestSeconds.toFixed(1)} s)`);
-console.log(`scoring + dedupe + dataset   ${(stored.n / scoreSeconds).toFixed(0)} contributions/s (${scoreSeconds.toFixed(1)} s)`);
-console.log(`  by phase                   ${Object.entries(phaseSeconds).filter(([k]) => k !== 'window').map(([k, v]) => `${k} ${v.toFixed(0)} s`).join(', ')}`);
+console.log(
+  `ingest                       ${(stored.n / ingestSeconds).toFixed(0)} contributions/s (${ingestSeconds.toFixed(1)} s)`,
+);
+console.log(
+  `scoring + dedupe + dataset   ${(stored.n / scoreSeconds).toFixed(0)} contributions/s (${scoreSeconds.toFixed(1)} s)`,
+);
+console.log(
+  `  by phase                   ${Object.entries(phaseSeconds)
+    .filter(([k]) => k !== 'window')
+    .map(([k, v]) => `${k} ${v.toFixed(0)} s`)
+    .join(', ')}`,
+);
 console.log(`statuses                     ${statuses.map((s) => `${s.status} ${s.n}`).join(', ')}`);
 console.log(`peak worker RSS              ${rss.toFixed(0)} MiB`);
 console.log(`largest workflow history     ${maxHistory} events over ${runs} runs (Temporal's limit: 51,200)`);

@@ -19,8 +19,22 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
 const log = (m: string) => console.log(`[bench:infer] ${m}`);
 
 async function load(url: string, body: string, headers: Record<string, string>) {
-  const r = await autocannon({ url, method: 'POST', body, headers: { 'content-type': 'application/json', ...headers }, connections: CONNECTIONS, duration: DURATION });
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, total: r.requests.total };
+  const r = await autocannon({
+    url,
+    method: 'POST',
+    body,
+    headers: { 'content-type': 'application/json', ...headers },
+    connections: CONNECTIONS,
+    duration: DURATION,
+  });
+  return {
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    total: r.requests.total,
+  };
 }
 
 const stack = await startStack({ stateDir: mkdtempSync(join(tmpdir(), 'commons-bench-')), log });
@@ -48,33 +62,48 @@ await workers.shutdown();
 
 const apiPort = await freePort();
 const barePort = await freePort();
-const api = await startTsProcess('api/main.ts', { ...process.env, API_PORT: String(apiPort), COMMONS_LOG_LEVEL: 'info' }, /listening/i);
+const api = await startTsProcess(
+  'api/main.ts',
+  { ...process.env, API_PORT: String(apiPort), COMMONS_LOG_LEVEL: 'info' },
+  /listening/i,
+);
 const bare = await startTsProcess('bench/bare-server.ts', { ...process.env, PORT: String(barePort) }, /LISTENING/);
 
-const input = loadSpamAssassin({ limit: 50, seed: 3 }).find((x) => x.label === 'spam')!.text.slice(0, 500);
+const input = loadSpamAssassin({ limit: 50, seed: 3 })
+  .find((x) => x.label === 'spam')!
+  .text.slice(0, 500);
 const body = JSON.stringify({ input });
 const inferUrl = `http://127.0.0.1:${apiPort}/v1/models/${r.modelName}/infer`;
 const auth = { authorization: `Bearer ${r.apiKey}` };
 const warm = await fetch(inferUrl, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body });
 if (!warm.ok) throw new Error(`warm-up failed: ${warm.status} ${await warm.text()}`);
 
-log(`load: ${CONNECTIONS} connections × ${DURATION}s each, input ${input.length} chars, model trained on ${r.submitted.length} records`);
+log(
+  `load: ${CONNECTIONS} connections × ${DURATION}s each, input ${input.length} chars, model trained on ${r.submitted.length} records`,
+);
 const bareRes = await load(`http://127.0.0.1:${barePort}/bare`, body, {});
 const inferRes = await load(inferUrl, body, auth);
-const row = (name: string, x: typeof bareRes) => `${name.padEnd(22)} ${x.rps.toFixed(0).padStart(8)} req/s   p50 ${String(x.p50).padStart(4)} ms   p99 ${String(x.p99).padStart(4)} ms   (${x.total} requests, ${x.non2xx} non-2xx, ${x.errors} errors)`;
+const row = (name: string, x: typeof bareRes) =>
+  `${name.padEnd(22)} ${x.rps.toFixed(0).padStart(8)} req/s   p50 ${String(x.p50).padStart(4)} ms   p99 ${String(x.p99).padStart(4)} ms   (${x.total} requests, ${x.non2xx} non-2xx, ${x.errors} errors)`;
 console.log('');
 console.log(row('bare Fastify route', bareRes));
 console.log(row('POST /v1/.../infer', inferRes));
-console.log(`ratio infer/bare: throughput ${(inferRes.rps / bareRes.rps).toFixed(3)}×, p50 ${(inferRes.p50 / Math.max(bareRes.p50, 1)).toFixed(1)}×, p99 ${(inferRes.p99 / Math.max(bareRes.p99, 1)).toFixed(1)}×`);
+console.log(
+  `ratio infer/bare: throughput ${(inferRes.rps / bareRes.rps).toFixed(3)}×, p50 ${(inferRes.p50 / Math.max(bareRes.p50, 1)).toFixed(1)}×, p99 ${(inferRes.p99 / Math.max(bareRes.p99, 1)).toFixed(1)}×`,
+);
 // A graceful stop flushes the batched fee settlements; then every paid call must be in the ledger.
 const exited = new Promise((res) => api.once('exit', res));
 api.kill('SIGTERM');
 bare.kill('SIGTERM');
 await exited;
 const pg = (await import('postgres')).default(process.env.DATABASE_URL!, { max: 1 });
-const [calls] = await pg`select count(*)::int as n, count(*) filter (where settled)::int as settled, count(distinct settlement_id)::int as settlements from inference_calls where model_name = ${r.modelName}`;
-const [fees] = await pg`select count(*)::int as n from transfers where reason like 'inference fee%' and proposal_id = ${r.proposalId}`;
+const [calls] =
+  await pg`select count(*)::int as n, count(*) filter (where settled)::int as settled, count(distinct settlement_id)::int as settlements from inference_calls where model_name = ${r.modelName}`;
+const [fees] =
+  await pg`select count(*)::int as n from transfers where reason like 'inference fee%' and proposal_id = ${r.proposalId}`;
 await pg.end();
-console.log(`paid calls recorded: ${calls.n} of ${inferRes.total + 2} answered, ${calls.settled} settled in ${calls.settlements} batched settlements (${fees.n} ledger transfers)`);
+console.log(
+  `paid calls recorded: ${calls.n} of ${inferRes.total + 2} answered, ${calls.settled} settled in ${calls.settlements} batched settlements (${fees.n} ledger transfers)`,
+);
 await stack.stop();
 process.exit(0);

@@ -14,9 +14,11 @@ const LEAVES = Number(process.argv[3] ?? 1_000_000);
 
 // Deterministic generator, so runs are reproducible.
 const prng = mulberry32;
-const WORDS = ('free offer click money prize account password meeting schedule reply thanks email list project ' +
+const WORDS = (
+  'free offer click money prize account password meeting schedule reply thanks email list project ' +
   'report budget invoice payment order shipping customer team friday monday please regards hello dear the a of ' +
-  'to and in is for on with you your we our this that will can at from unsubscribe winner claim urgent').split(' ');
+  'to and in is for on with you your we our this that will can at from unsubscribe winner claim urgent'
+).split(' ');
 
 const spec: DatanetSpec = {
   fields: [
@@ -31,7 +33,11 @@ const profile = buildDomainProfile({
   description: 'Classify email messages as spam or ham.',
   keywords: ['email', 'offer', 'click', 'unsubscribe', 'meeting', 'reply', 'account', 'prize'],
   labels: ['spam', 'ham'],
-  examples: ['You won a free prize, click to claim the offer.', 'Can we move the meeting to Friday? Thanks.', 'Your account password expires, reply to confirm.'],
+  examples: [
+    'You won a free prize, click to claim the offer.',
+    'Can we move the meeting to Friday? Thanks.',
+    'Your account password expires, reply to confirm.',
+  ],
 });
 
 const r = prng(42);
@@ -46,7 +52,11 @@ function time<T>(label: string, n: number, unit: string, f: () => T): T {
   const t0 = process.hrtime.bigint();
   const out = f();
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  console.log(`${label.padEnd(44)} ${(ms / 1000).toFixed(2).padStart(7)} s   ${Math.round((n / ms) * 1000).toLocaleString('en-US').padStart(10)} ${unit}/s`);
+  console.log(
+    `${label.padEnd(44)} ${(ms / 1000).toFixed(2).padStart(7)} s   ${Math.round((n / ms) * 1000)
+      .toLocaleString('en-US')
+      .padStart(10)} ${unit}/s`,
+  );
   return out;
 }
 
@@ -73,9 +83,13 @@ const hashes = time(`generate ${LEAVES.toLocaleString('en-US')} content hashes`,
   Array.from({ length: LEAVES }, (_, i) => createHash('sha256').update(`record-${i}`).digest('hex')),
 );
 const heapBefore = process.memoryUsage().heapUsed;
-const tree = time(`buildMerkleTree (${LEAVES.toLocaleString('en-US')} leaves)`, LEAVES, 'leaves', () => buildMerkleTree(hashes));
+const tree = time(`buildMerkleTree (${LEAVES.toLocaleString('en-US')} leaves)`, LEAVES, 'leaves', () =>
+  buildMerkleTree(hashes),
+);
 const rss = process.memoryUsage();
-console.log(`root ${tree.root}; heap +${Math.round((rss.heapUsed - heapBefore) / 2 ** 20)} MB, external ${Math.round(rss.external / 2 ** 20)} MB, rss ${Math.round(rss.rss / 2 ** 20)} MB`);
+console.log(
+  `root ${tree.root}; heap +${Math.round((rss.heapUsed - heapBefore) / 2 ** 20)} MB, external ${Math.round(rss.external / 2 ** 20)} MB, rss ${Math.round(rss.rss / 2 ** 20)} MB`,
+);
 time('proof + verifyProof (1,000 leaves)', 1000, 'proofs', () => {
   for (let i = 0; i < 1000; i++) {
     const p = tree.proof(hashes[(i * 7919) % LEAVES]);

@@ -5,10 +5,22 @@
  */
 import { mulberry32 } from '../domain/prng.js';
 
-const SPAM = 'free offer winner claim prize money cash bonus click link unsubscribe limited deal guaranteed credit loan viagra casino urgent act now discount cheap pills investment'.split(' ');
-const HAM = 'meeting project report schedule team review deadline lunch thanks attached document question update notes call tomorrow budget plan release code patch'.split(' ');
-const COMMON = 'the a to and of in for on with your you we our this that is are be will it as at from please email message'.split(' ');
-const OFF_TOPIC = 'recipe oven flour sugar butter bake whisk eggs garden tomato football match goal stadium guitar chord melody hiking trail mountain'.split(' ');
+const SPAM =
+  'free offer winner claim prize money cash bonus click link unsubscribe limited deal guaranteed credit loan viagra casino urgent act now discount cheap pills investment'.split(
+    ' ',
+  );
+const HAM =
+  'meeting project report schedule team review deadline lunch thanks attached document question update notes call tomorrow budget plan release code patch'.split(
+    ' ',
+  );
+const COMMON =
+  'the a to and of in for on with your you we our this that is are be will it as at from please email message'.split(
+    ' ',
+  );
+const OFF_TOPIC =
+  'recipe oven flour sugar butter bake whisk eggs garden tomato football match goal stadium guitar chord melody hiking trail mountain'.split(
+    ' ',
+  );
 
 export interface SyntheticRecord {
   text: string;
@@ -17,7 +29,11 @@ export interface SyntheticRecord {
 }
 
 /** Streams `n` records; duplicates copy one of the last 10,000 records, so memory stays flat at any n. */
-export function* syntheticRecords(n: number, seed = 42, rates = { duplicate: 0.05, nearDuplicate: 0.05, offTopic: 0.03 }): Generator<SyntheticRecord> {
+export function* syntheticRecords(
+  n: number,
+  seed = 42,
+  rates = { duplicate: 0.05, nearDuplicate: 0.05, offTopic: 0.03 },
+): Generator<SyntheticRecord> {
   const rand = mulberry32(seed);
   const pick = (arr: string[]) => arr[Math.floor(rand() * arr.length)];
   const recent: SyntheticRecord[] = [];

@@ -42,7 +42,10 @@ const VOTE_OPTIONS = ['yes', 'no', 'abstain', 'veto'] as const;
 const BATCH = 1000;
 
 /** Runs one command; returns the exit code (0 ok, 1 refused or failed, 2 bad usage). */
-export async function run(argv: string[], io: Io = { out: process.stdout, err: process.stderr, env: process.env }): Promise<number> {
+export async function run(
+  argv: string[],
+  io: Io = { out: process.stdout, err: process.stderr, env: process.env },
+): Promise<number> {
   const say = (line = '') => io.out.write(line + '\n');
   let api = '';
   try {
@@ -90,18 +93,26 @@ export async function run(argv: string[], io: Io = { out: process.stdout, err: p
       case 'keys': {
         if (args[0] === 'new') {
           const path = resolve(o.out ?? keyFile);
-          if (existsSync(path) && !o.force) throw new Error(`${path} already exists (use --force to replace it; the old key is lost)`);
+          if (existsSync(path) && !o.force)
+            throw new Error(`${path} already exists (use --force to replace it; the old key is lost)`);
           const k = generateKeyPair();
           saveKeyFile(path, k);
-          print({ address: k.address, publicKey: k.publicKey, file: path }, () => say(`${k.address}\nkey written to ${path} (keep it private)`));
+          print({ address: k.address, publicKey: k.publicKey, file: path }, () =>
+            say(`${k.address}\nkey written to ${path} (keep it private)`),
+          );
         } else if (args[0] === 'show') {
           const k = keys();
-          print({ address: k.address, publicKey: k.publicKey, file: keyFile }, () => say(`address     ${k.address}\npublic key  ${k.publicKey}\nfile        ${keyFile}`));
+          print({ address: k.address, publicKey: k.publicKey, file: keyFile }, () =>
+            say(`address     ${k.address}\npublic key  ${k.publicKey}\nfile        ${keyFile}`),
+          );
         } else throw new UsageError('keys new | keys show');
         return 0;
       }
       case 'register': {
-        const roles = need(o.roles, '--roles a,b').split(',').map((r) => r.trim()).filter(Boolean);
+        const roles = need(o.roles, '--roles a,b')
+          .split(',')
+          .map((r) => r.trim())
+          .filter(Boolean);
         const r = await signer().register(roles, o.name);
         print(r, () => say(`${r.address} registered: ${r.roles.join(', ')}`));
         return 0;
@@ -120,7 +131,13 @@ export async function run(argv: string[], io: Io = { out: process.stdout, err: p
         if (asset !== 'OPEN' && asset !== 'gOPEN') throw new UsageError('--asset is OPEN or gOPEN');
         const c = signer();
         const r = await c.faucet(asset, need(o.amount, '--amount N'));
-        print(r, () => say(`${c.address}: ${Object.entries(r.balances).map(([k, v]) => `${v} ${k}`).join(', ')}`));
+        print(r, () =>
+          say(
+            `${c.address}: ${Object.entries(r.balances)
+              .map(([k, v]) => `${v} ${k}`)
+              .join(', ')}`,
+          ),
+        );
         return 0;
       }
       case 'propose': {
@@ -134,8 +151,11 @@ export async function run(argv: string[], io: Io = { out: process.stdout, err: p
         const c = reader();
         if (o.watch) {
           const interval = Number(o.interval ?? 1000);
-          if (!Number.isFinite(interval) || interval < 50) throw new UsageError('--interval is milliseconds (at least 50)');
-          const final = await watchStatus(() => c.proposal(id) as Promise<StatusView>, io.out, { intervalMs: interval });
+          if (!Number.isFinite(interval) || interval < 50)
+            throw new UsageError('--interval is milliseconds (at least 50)');
+          const final = await watchStatus(() => c.proposal(id) as Promise<StatusView>, io.out, {
+            intervalMs: interval,
+          });
           say(`final status: ${final.status}${final.reason ? ` (${final.reason})` : ''}, stage ${final.stage}`);
           return 0;
         }
@@ -146,15 +166,23 @@ export async function run(argv: string[], io: Io = { out: process.stdout, err: p
       case 'vote': {
         const [id, option] = args;
         need(id, 'a proposal id');
-        if (!VOTE_OPTIONS.includes(option as (typeof VOTE_OPTIONS)[number])) throw new UsageError(`vote ID ${VOTE_OPTIONS.join('|')}`);
+        if (!VOTE_OPTIONS.includes(option as (typeof VOTE_OPTIONS)[number]))
+          throw new UsageError(`vote ID ${VOTE_OPTIONS.join('|')}`);
         const r = await signer().vote(id, option as (typeof VOTE_OPTIONS)[number]);
-        print(r, () => say(`vote accepted: yes ${r.tally.yes}, no ${r.tally.no}, abstain ${r.tally.abstain}, veto ${r.tally.veto} of ${r.tally.total}`));
+        print(r, () =>
+          say(
+            `vote accepted: yes ${r.tally.yes}, no ${r.tally.no}, abstain ${r.tally.abstain}, veto ${r.tally.veto} of ${r.tally.total}`,
+          ),
+        );
         return 0;
       }
       case 'contribute': {
         const datanet = need(args[0], 'a datanet id');
         const { payloads, errors } = parseJsonl(readFileSync(need(o.file, '--file records.jsonl'), 'utf8'));
-        if (errors.length) throw new Error(`${o.file}: ${errors.slice(0, 5).join('; ')}${errors.length > 5 ? ` (and ${errors.length - 5} more)` : ''}`);
+        if (errors.length)
+          throw new Error(
+            `${o.file}: ${errors.slice(0, 5).join('; ')}${errors.length > 5 ? ` (and ${errors.length - 5} more)` : ''}`,
+          );
         if (!payloads.length) throw new Error(`${o.file} has no records`);
         const c = signer();
         const counts: Record<string, number> = {};
@@ -162,14 +190,23 @@ export async function run(argv: string[], io: Io = { out: process.stdout, err: p
           const r = await c.contributeBatch(datanet, batch);
           for (const x of r.results as { status: string }[]) counts[x.status] = (counts[x.status] ?? 0) + 1;
         }
-        print({ records: payloads.length, counts }, () => say(`${payloads.length} records: ${Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(', ')}`));
+        print({ records: payloads.length, counts }, () =>
+          say(
+            `${payloads.length} records: ${Object.entries(counts)
+              .map(([k, v]) => `${v} ${k}`)
+              .join(', ')}`,
+          ),
+        );
         return 0;
       }
       case 'reviews': {
         const r = await reader().reviews(keys().address);
         print(r, () => {
           if (!r.tasks.length) say('no open review task');
-          for (const t of r.tasks) say(`${t.id}  (${t.proposalId}, round ${t.round}, ${t.answers}/${t.requiredAnswers} answers)\n  ${String(t.prompt).replace(/\s+/g, ' ').slice(0, 200)}\n  choices: ${t.candidates.join(' | ')}`);
+          for (const t of r.tasks)
+            say(
+              `${t.id}  (${t.proposalId}, round ${t.round}, ${t.answers}/${t.requiredAnswers} answers)\n  ${String(t.prompt).replace(/\s+/g, ' ').slice(0, 200)}\n  choices: ${t.candidates.join(' | ')}`,
+            );
         });
         return 0;
       }
@@ -190,7 +227,9 @@ export async function run(argv: string[], io: Io = { out: process.stdout, err: p
         const apiKey = need(o['api-key'] ?? io.env.COMMONS_API_KEY, '--api-key KEY');
         const r = await reader().infer(need(model, 'a model name'), need(text, 'the input text'), apiKey);
         print(r, () => {
-          const p = Object.entries((r.probabilities ?? {}) as Record<string, number>).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ');
+          const p = Object.entries((r.probabilities ?? {}) as Record<string, number>)
+            .map(([k, v]) => `${k} ${v.toFixed(3)}`)
+            .join(', ');
           say(`${r.output}  (${r.model} v${r.version}${p ? `; ${p}` : ''}; fee ${r.fee} OPEN)`);
           const contributors = (r.attribution?.contributors ?? []) as { contributor: string; weight: number }[];
           if (contributors.length) say('attributed to:');
@@ -215,7 +254,9 @@ export async function run(argv: string[], io: Io = { out: process.stdout, err: p
     const e = err as Error & { cause?: { code?: string; message?: string } };
     // fetch hides the connection error in its cause: show it, and where it tried.
     const cause = e.cause ? ` (${e.cause.code ?? e.cause.message})` : '';
-    io.err.write(`error: ${e.message}${cause}${e.message === 'fetch failed' ? ` — is the API running at ${api}? (--api or COMMONS_API_URL)` : ''}\n`);
+    io.err.write(
+      `error: ${e.message}${cause}${e.message === 'fetch failed' ? ` — is the API running at ${api}? (--api or COMMONS_API_URL)` : ''}\n`,
+    );
     return 1;
   }
 }

@@ -4,7 +4,15 @@ import { bar, lifecycleFraction, renderStatusLine, stageDetail, type StatusView 
 const training = (step: number, attempt = 1): StatusView => ({
   stage: 'training',
   status: 'running',
-  progress: { activities: [{ activity: 'trainModel', attempt, details: { phase: 'train', step, totalSteps: 400, loss: 0.41234567, epoch: 1 } }] },
+  progress: {
+    activities: [
+      {
+        activity: 'trainModel',
+        attempt,
+        details: { phase: 'train', step, totalSteps: 400, loss: 0.41234567, epoch: 1 },
+      },
+    ],
+  },
 });
 
 describe('progress bar rendering', () => {
@@ -37,17 +45,42 @@ describe('progress bar rendering', () => {
   });
 
   it('shows the governance tally, Datanet counts and review answers in their stages', () => {
-    expect(stageDetail({ stage: 'governance', status: 'running', lifecycle: { governance: { tally: { yes: '10', no: '0', abstain: '0', veto: '5', total: '100' } } } })).toBe('yes 10 no 0 abstain 0 veto 5 of 100');
-    const collecting: StatusView = { stage: 'data-collection', status: 'running', progress: { collection: { phase: 'window', received: 50, scored: 0, accepted: 0, targetCount: 100 } } };
+    expect(
+      stageDetail({
+        stage: 'governance',
+        status: 'running',
+        lifecycle: { governance: { tally: { yes: '10', no: '0', abstain: '0', veto: '5', total: '100' } } },
+      }),
+    ).toBe('yes 10 no 0 abstain 0 veto 5 of 100');
+    const collecting: StatusView = {
+      stage: 'data-collection',
+      status: 'running',
+      progress: { collection: { phase: 'window', received: 50, scored: 0, accepted: 0, targetCount: 100 } },
+    };
     expect(stageDetail(collecting)).toBe('window: 50/100 received, 0 scored, 0 passing');
     const base = lifecycleFraction({ stage: 'data-collection', status: 'running' });
     expect(lifecycleFraction(collecting)).toBeGreaterThan(base);
-    const review: StatusView = { stage: 'rlhf', status: 'running', progress: { round: { round: 2, tasks: [{ answers: 3, required: 3 }, { answers: 1, required: 3 }] } } };
+    const review: StatusView = {
+      stage: 'rlhf',
+      status: 'running',
+      progress: {
+        round: {
+          round: 2,
+          tasks: [
+            { answers: 3, required: 3 },
+            { answers: 1, required: 3 },
+          ],
+        },
+      },
+    };
     expect(stageDetail(review)).toBe('round 2: 1/2 tasks answered');
   });
 
   it('shows the reason of a finished lifecycle and fits the terminal width', () => {
-    const done = renderStatusLine({ stage: 'governance', status: 'expired', reason: 'quorum not reached' }, { ascii: true });
+    const done = renderStatusLine(
+      { stage: 'governance', status: 'expired', reason: 'quorum not reached' },
+      { ascii: true },
+    );
     expect(done).toContain('governance (2/7) expired (quorum not reached)');
     const narrow = renderStatusLine(training(120), { width: 30 });
     expect(narrow).toHaveLength(30);

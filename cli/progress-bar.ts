@@ -15,7 +15,9 @@ export interface StatusView {
   stage: string;
   status: string;
   reason?: string | null;
-  lifecycle?: { governance?: { tally?: { yes: string; no: string; abstain: string; veto: string; total: string } } } | null;
+  lifecycle?: {
+    governance?: { tally?: { yes: string; no: string; abstain: string; veto: string; total: string } };
+  } | null;
   progress?: {
     activities?: ActivityView[];
     collection?: { phase: string; received: number; scored: number; accepted: number; targetCount: number };
@@ -25,7 +27,9 @@ export interface StatusView {
 
 /** The heartbeat of a running training (or DPO) step, if any. */
 export function trainingHeartbeat(s: StatusView): ActivityView | undefined {
-  return s.progress?.activities?.find((a) => typeof a.details?.step === 'number' && typeof a.details?.totalSteps === 'number');
+  return s.progress?.activities?.find(
+    (a) => typeof a.details?.step === 'number' && typeof a.details?.totalSteps === 'number',
+  );
 }
 
 const clamp = (x: number) => (Number.isFinite(x) ? Math.min(1, Math.max(0, x)) : 0);
@@ -40,7 +44,11 @@ export function lifecycleFraction(s: StatusView): number {
   const c = s.progress?.collection;
   const round = s.progress?.round;
   if (hb) within = hb.details!.step! / Math.max(1, hb.details!.totalSteps!);
-  else if (c) within = c.phase === 'window' ? 0.5 * (c.received / Math.max(1, c.targetCount)) : 0.5 + 0.5 * (c.scored / Math.max(1, c.received));
+  else if (c)
+    within =
+      c.phase === 'window'
+        ? 0.5 * (c.received / Math.max(1, c.targetCount))
+        : 0.5 + 0.5 * (c.scored / Math.max(1, c.received));
   else if (round?.tasks.length) within = round.tasks.filter((t) => t.answers >= t.required).length / round.tasks.length;
   return clamp((i + clamp(within)) / (STAGES.length - 1));
 }
@@ -55,16 +63,22 @@ export function bar(fraction: number, width: number, ascii = false): string {
 export function stageDetail(s: StatusView): string {
   const parts: string[] = [];
   const g = s.lifecycle?.governance?.tally;
-  if (s.stage === 'governance' && g) parts.push(`yes ${g.yes} no ${g.no} abstain ${g.abstain} veto ${g.veto} of ${g.total}`);
+  if (s.stage === 'governance' && g)
+    parts.push(`yes ${g.yes} no ${g.no} abstain ${g.abstain} veto ${g.veto} of ${g.total}`);
   const c = s.progress?.collection;
   if (c) parts.push(`${c.phase}: ${c.received}/${c.targetCount} received, ${c.scored} scored, ${c.accepted} passing`);
   const round = s.progress?.round;
-  if (round) parts.push(`round ${round.round}: ${round.tasks.filter((t) => t.answers >= t.required).length}/${round.tasks.length} tasks answered`);
+  if (round)
+    parts.push(
+      `round ${round.round}: ${round.tasks.filter((t) => t.answers >= t.required).length}/${round.tasks.length} tasks answered`,
+    );
   const hb = trainingHeartbeat(s);
   if (hb) {
     const d = hb.details!;
     const loss = typeof d.loss === 'number' && Number.isFinite(d.loss) ? ` loss ${d.loss.toFixed(4)}` : '';
-    parts.push(`${d.phase && d.phase !== 'train' ? `${d.phase} ` : ''}step ${d.step}/${d.totalSteps}${loss}${(hb.attempt ?? 1) > 1 ? ` (attempt ${hb.attempt})` : ''}`);
+    parts.push(
+      `${d.phase && d.phase !== 'train' ? `${d.phase} ` : ''}step ${d.step}/${d.totalSteps}${loss}${(hb.attempt ?? 1) > 1 ? ` (attempt ${hb.attempt})` : ''}`,
+    );
   }
   return parts.join(' · ');
 }
@@ -73,7 +87,10 @@ export function stageDetail(s: StatusView): string {
  * One status line: `[██████░░░░] 43% training (4/7) running · step 120/400 loss 0.4123`.
  * `width` bounds the whole line (the terminal's columns) so an in-place redraw never wraps.
  */
-export function renderStatusLine(s: StatusView, opts: { barWidth?: number; width?: number; ascii?: boolean } = {}): string {
+export function renderStatusLine(
+  s: StatusView,
+  opts: { barWidth?: number; width?: number; ascii?: boolean } = {},
+): string {
   const f = lifecycleFraction(s);
   const i = STAGES.indexOf(s.stage as (typeof STAGES)[number]);
   const pos = i >= 0 ? ` (${i + 1}/${STAGES.length})` : '';

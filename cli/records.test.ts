@@ -11,6 +11,11 @@ describe('records', () => {
   });
   it('chunks into batches of at most the given size', () => {
     expect(chunk([1, 2, 3, 4, 5], 2)).toEqual([[1, 2], [3, 4], [5]]);
-    expect(chunk(Array.from({ length: 2500 }, (_, i) => i), 1000).map((c) => c.length)).toEqual([1000, 1000, 500]);
+    expect(
+      chunk(
+        Array.from({ length: 2500 }, (_, i) => i),
+        1000,
+      ).map((c) => c.length),
+    ).toEqual([1000, 1000, 500]);
   });
 });

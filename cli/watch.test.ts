@@ -6,19 +6,38 @@ function sequence(states: StatusView[]) {
   let i = 0;
   return async () => states[Math.min(i++, states.length - 1)];
 }
-const t = (step: number): StatusView => ({ stage: 'training', status: 'running', progress: { activities: [{ activity: 'trainModel', details: { step, totalSteps: 10, loss: 1 / step } }] } });
-const states: StatusView[] = [{ stage: 'governance', status: 'running' }, { stage: 'governance', status: 'running' }, t(1), t(5), { stage: 'rlhf', status: 'failed-gate', reason: 'accuracy too low' }];
+const t = (step: number): StatusView => ({
+  stage: 'training',
+  status: 'running',
+  progress: { activities: [{ activity: 'trainModel', details: { step, totalSteps: 10, loss: 1 / step } }] },
+});
+const states: StatusView[] = [
+  { stage: 'governance', status: 'running' },
+  { stage: 'governance', status: 'running' },
+  t(1),
+  t(5),
+  { stage: 'rlhf', status: 'failed-gate', reason: 'accuracy too low' },
+];
 
 describe('watchStatus', () => {
   it('redraws in place on a terminal, keeping one line per finished stage', async () => {
     let written = '';
-    const final = await watchStatus(sequence(states), { write: (s: string) => (written += s), isTTY: true, columns: 200 }, { sleep: async () => {} });
+    const final = await watchStatus(
+      sequence(states),
+      { write: (s: string) => (written += s), isTTY: true, columns: 200 },
+      { sleep: async () => {} },
+    );
     expect(final.status).toBe('failed-gate');
     // Three stages → three lines; within training, the step is redrawn with \r and an erase.
     const lines = written.split('\n').filter(Boolean);
     expect(lines).toHaveLength(3);
     expect(lines[1]).toContain('\r\x1b[2K');
-    expect(lines[1].split('\r\x1b[2K').filter(Boolean).map((l) => l.match(/step \d+/)?.[0])).toEqual(['step 1', 'step 5']);
+    expect(
+      lines[1]
+        .split('\r\x1b[2K')
+        .filter(Boolean)
+        .map((l) => l.match(/step \d+/)?.[0]),
+    ).toEqual(['step 1', 'step 5']);
     expect(lines[2]).toContain('rlhf (5/7) failed-gate (accuracy too low)');
     expect(written.endsWith('\n')).toBe(true);
   });
@@ -29,6 +48,11 @@ describe('watchStatus', () => {
     expect(written).not.toContain('\r');
     const lines = written.trimEnd().split('\n');
     expect(lines).toHaveLength(4); // the repeated governance poll prints nothing
-    expect(lines.map((l) => l.split(' ').find((w) => ['governance', 'training', 'rlhf'].includes(w)))).toEqual(['governance', 'training', 'training', 'rlhf']);
+    expect(lines.map((l) => l.split(' ').find((w) => ['governance', 'training', 'rlhf'].includes(w)))).toEqual([
+      'governance',
+      'training',
+      'training',
+      'rlhf',
+    ]);
   });
 });

@@ -9,7 +9,9 @@ export class ApiError extends Error {
     /** Seconds to wait before retrying, from a 429's Retry-After. */
     readonly retryAfterSeconds?: number,
   ) {
-    super(`${what} → ${status}: ${typeof body === 'object' && body && 'error' in body ? String((body as { error: unknown }).error) : JSON.stringify(body)}`);
+    super(
+      `${what} → ${status}: ${typeof body === 'object' && body && 'error' in body ? String((body as { error: unknown }).error) : JSON.stringify(body)}`,
+    );
   }
 }
 
@@ -39,7 +41,8 @@ export class CommonsClient {
   async signed<T = Json>(method: string, path: string, body?: unknown): Promise<T> {
     if (!this.keys) throw new Error('a key is needed to sign requests (commons keys new)');
     const r = await signedFetch(this.baseUrl, this.keys, method, path, body ?? (method === 'GET' ? undefined : {}));
-    if (r.status < 200 || r.status >= 300) throw new ApiError(r.status, r.json, `${method} ${path}`, retryAfter(r.headers));
+    if (r.status < 200 || r.status >= 300)
+      throw new ApiError(r.status, r.json, `${method} ${path}`, retryAfter(r.headers));
     return r.json as T;
   }
 
@@ -51,7 +54,11 @@ export class CommonsClient {
   }
 
   async post<T = Json>(path: string, body: unknown, headers: Record<string, string> = {}): Promise<T> {
-    const res = await fetch(this.baseUrl + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    const res = await fetch(this.baseUrl + path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
     const json = await res.json().catch(() => null);
     if (!res.ok) throw new ApiError(res.status, json, `POST ${path}`, retryAfter(res.headers));
     return json as T;
@@ -100,7 +107,9 @@ export class CommonsClient {
     return this.signed('POST', `/v1/datanets/${datanetId}/contributions`, { payload });
   }
   contributeBatch(datanetId: string, payloads: Json[]) {
-    return this.signed('POST', `/v1/datanets/${datanetId}/contributions/batch`, { records: payloads.map((payload) => ({ payload })) });
+    return this.signed('POST', `/v1/datanets/${datanetId}/contributions/batch`, {
+      records: payloads.map((payload) => ({ payload })),
+    });
   }
   datanet(id: string) {
     return this.get(`/v1/datanets/${id}`);

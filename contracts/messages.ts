@@ -10,8 +10,14 @@ export const statusQuery = defineQuery<LifecycleStatusView>('status');
 export const tallyQuery = defineQuery<{ tally?: TallyResult; outcome?: Outcome; open: boolean }>('tally');
 
 /** Review answers go to the round workflow, which validates them against its open tasks. */
-export const reviewAnswerUpdate = defineUpdate<{ accepted: true; answers: number }, [ReviewAnswerInput]>('reviewAnswer');
-export const roundStatusQuery = defineQuery<{ round: number; open: boolean; tasks: { id: string; answers: number; required: number }[] }>('roundStatus');
+export const reviewAnswerUpdate = defineUpdate<{ accepted: true; answers: number }, [ReviewAnswerInput]>(
+  'reviewAnswer',
+);
+export const roundStatusQuery = defineQuery<{
+  round: number;
+  open: boolean;
+  tasks: { id: string; answers: number; required: number }[];
+}>('roundStatus');
 
 /** Ops may close a Datanet window early (the API also exposes it to the proposer). */
 export const closeWindowSignal = defineSignal('closeWindow');

@@ -21,10 +21,26 @@ describe('double-entry ledger on Postgres', () => {
 
   it('mints, transfers and refuses to overdraw, moving nothing on refusal', async () => {
     await ledger.mint(alice, 'OPEN', '100', `mint:${alice}`);
-    await ledger.transfer({ idempotencyKey: `t1:${run}`, asset: 'OPEN', from: alice, to: bob, amount: '30', reason: 'test' });
+    await ledger.transfer({
+      idempotencyKey: `t1:${run}`,
+      asset: 'OPEN',
+      from: alice,
+      to: bob,
+      amount: '30',
+      reason: 'test',
+    });
     expect(await ledger.balance(alice, 'OPEN')).toBe('70');
     expect(await ledger.balance(bob, 'OPEN')).toBe('30');
-    await expect(ledger.transfer({ idempotencyKey: `t2:${run}`, asset: 'OPEN', from: bob, to: alice, amount: '31', reason: 'test' })).rejects.toBeInstanceOf(InsufficientFundsError);
+    await expect(
+      ledger.transfer({
+        idempotencyKey: `t2:${run}`,
+        asset: 'OPEN',
+        from: bob,
+        to: alice,
+        amount: '31',
+        reason: 'test',
+      }),
+    ).rejects.toBeInstanceOf(InsufficientFundsError);
     expect(await ledger.balance(bob, 'OPEN')).toBe('30');
     const [row] = await sql`select count(*)::int as n from transfers where idempotency_key = ${`t2:${run}`}`;
     expect(row.n).toBe(0);
@@ -32,22 +48,49 @@ describe('double-entry ledger on Postgres', () => {
 
   it('moves money once however often a transfer is retried, even concurrently', async () => {
     const key = `retry:${run}`;
-    const results = await Promise.all(Array.from({ length: 100 }, () => ledger.transfer({ idempotencyKey: key, asset: 'OPEN', from: alice, to: bob, amount: '5', reason: 'retried' })));
+    const results = await Promise.all(
+      Array.from({ length: 100 }, () =>
+        ledger.transfer({ idempotencyKey: key, asset: 'OPEN', from: alice, to: bob, amount: '5', reason: 'retried' }),
+      ),
+    );
     expect(results.filter((r) => r.applied)).toHaveLength(1);
     expect(await ledger.balance(alice, 'OPEN')).toBe('65');
     expect(await ledger.balance(bob, 'OPEN')).toBe('35');
   });
 
   it('refuses to reuse an idempotency key for a different transfer', async () => {
-    await expect(ledger.transfer({ idempotencyKey: `retry:${run}`, asset: 'OPEN', from: alice, to: bob, amount: '6', reason: 'other' })).rejects.toThrow(/different transfer/);
+    await expect(
+      ledger.transfer({
+        idempotencyKey: `retry:${run}`,
+        asset: 'OPEN',
+        from: alice,
+        to: bob,
+        amount: '6',
+        reason: 'other',
+      }),
+    ).rejects.toThrow(/different transfer/);
   });
 
   it('keeps balances consistent under concurrent opposite transfers (no deadlock, no drift)', async () => {
     await Promise.all(
       Array.from({ length: 40 }, (_, i) =>
         i % 2 === 0
-          ? ledger.transfer({ idempotencyKey: `c:${run}:${i}`, asset: 'OPEN', from: alice, to: bob, amount: '1', reason: 'c' })
-          : ledger.transfer({ idempotencyKey: `c:${run}:${i}`, asset: 'OPEN', from: bob, to: alice, amount: '1', reason: 'c' }),
+          ? ledger.transfer({
+              idempotencyKey: `c:${run}:${i}`,
+              asset: 'OPEN',
+              from: alice,
+              to: bob,
+              amount: '1',
+              reason: 'c',
+            })
+          : ledger.transfer({
+              idempotencyKey: `c:${run}:${i}`,
+              asset: 'OPEN',
+              from: bob,
+              to: alice,
+              amount: '1',
+              reason: 'c',
+            }),
       ),
     );
     expect(await ledger.balance(alice, 'OPEN')).toBe('65');
@@ -58,15 +101,38 @@ describe('double-entry ledger on Postgres', () => {
     const poor = `cm-poor-${run}`;
     await ledger.mint(poor, 'OPEN', '3', `mint:${poor}`);
     const r = await ledger.transferMany([
-      { idempotencyKey: `b:${run}:1`, asset: 'OPEN', from: alice, to: accountsOf.treasury, amount: '10', reason: 'batch' },
-      { idempotencyKey: `b:${run}:2`, asset: 'OPEN', from: poor, to: accountsOf.treasury, amount: '5', reason: 'batch' },
+      {
+        idempotencyKey: `b:${run}:1`,
+        asset: 'OPEN',
+        from: alice,
+        to: accountsOf.treasury,
+        amount: '10',
+        reason: 'batch',
+      },
+      {
+        idempotencyKey: `b:${run}:2`,
+        asset: 'OPEN',
+        from: poor,
+        to: accountsOf.treasury,
+        amount: '5',
+        reason: 'batch',
+      },
       { idempotencyKey: `b:${run}:3`, asset: 'OPEN', from: bob, to: alice, amount: '5', reason: 'batch' },
     ]);
     expect(r.applied).toBe(2);
     expect(r.failed.map((f) => f.transfer.idempotencyKey)).toEqual([`b:${run}:2`]);
     expect(await ledger.balance(poor, 'OPEN')).toBe('3');
     expect(await ledger.balance(alice, 'OPEN')).toBe('60');
-    const again = await ledger.transferMany([{ idempotencyKey: `b:${run}:1`, asset: 'OPEN', from: alice, to: accountsOf.treasury, amount: '10', reason: 'batch' }]);
+    const again = await ledger.transferMany([
+      {
+        idempotencyKey: `b:${run}:1`,
+        asset: 'OPEN',
+        from: alice,
+        to: accountsOf.treasury,
+        amount: '10',
+        reason: 'batch',
+      },
+    ]);
     expect(again.applied).toBe(0);
     expect(await ledger.balance(alice, 'OPEN')).toBe('60');
   });

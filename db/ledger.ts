@@ -42,7 +42,8 @@ export class Ledger {
   constructor(private readonly sql: postgres.Sql) {}
 
   async transfer(t: TransferInput): Promise<TransferResult> {
-    if (!DECIMAL.test(t.amount) || BigInt(t.amount) <= 0n) throw new Error(`transfer amount must be a positive integer, got ${t.amount}`);
+    if (!DECIMAL.test(t.amount) || BigInt(t.amount) <= 0n)
+      throw new Error(`transfer amount must be a positive integer, got ${t.amount}`);
     if (t.from === t.to) throw new Error('transfer to the same account');
     try {
       return await this.sql.begin(async (tx) => {
@@ -52,8 +53,14 @@ export class Ledger {
           on conflict (idempotency_key) do nothing
           returning id`;
         if (inserted.length === 0) {
-          const [existing] = await tx`select id, asset, from_account, to_account, amount from transfers where idempotency_key = ${t.idempotencyKey}`;
-          if (existing.asset !== t.asset || existing.from_account !== t.from || existing.to_account !== t.to || existing.amount !== t.amount) {
+          const [existing] =
+            await tx`select id, asset, from_account, to_account, amount from transfers where idempotency_key = ${t.idempotencyKey}`;
+          if (
+            existing.asset !== t.asset ||
+            existing.from_account !== t.from ||
+            existing.to_account !== t.to ||
+            existing.amount !== t.amount
+          ) {
             throw new Error(`idempotency key ${t.idempotencyKey} was already used for a different transfer`);
           }
           return { id: Number(existing.id), applied: false };
@@ -68,7 +75,8 @@ export class Ledger {
         return { id: Number(inserted[0].id), applied: true };
       });
     } catch (err) {
-      if ((err as { constraint_name?: string }).constraint_name === 'balances_non_negative') throw new InsufficientFundsError(t.from, t.asset, t.amount);
+      if ((err as { constraint_name?: string }).constraint_name === 'balances_non_negative')
+        throw new InsufficientFundsError(t.from, t.asset, t.amount);
       throw err;
     }
   }
@@ -78,9 +86,13 @@ export class Ledger {
    * with their keys, then one balance update per account. If any balance would go negative the
    * whole batch is retried transfer by transfer so only the offending ones fail.
    */
-  async transferMany(ts: TransferInput[]): Promise<{ applied: number; failed: { transfer: TransferInput; error: Error }[] }> {
+  async transferMany(
+    ts: TransferInput[],
+  ): Promise<{ applied: number; failed: { transfer: TransferInput; error: Error }[] }> {
     if (ts.length === 0) return { applied: 0, failed: [] };
-    for (const t of ts) if (!DECIMAL.test(t.amount) || BigInt(t.amount) <= 0n || t.from === t.to) throw new Error(`invalid transfer ${t.idempotencyKey}`);
+    for (const t of ts)
+      if (!DECIMAL.test(t.amount) || BigInt(t.amount) <= 0n || t.from === t.to)
+        throw new Error(`invalid transfer ${t.idempotencyKey}`);
     try {
       const applied = await this.sql.begin(async (tx) => {
         const rows = await tx`
@@ -158,9 +170,11 @@ export class Ledger {
       from balances group by asset`;
     for (const r of sums) {
       minted[r.asset] = String(r.minted ?? '0');
-      if (String(r.held ?? '0') !== String(r.minted ?? '0')) problems.push(`${r.asset}: held ${r.held} != minted ${r.minted}`);
+      if (String(r.held ?? '0') !== String(r.minted ?? '0'))
+        problems.push(`${r.asset}: held ${r.held} != minted ${r.minted}`);
     }
-    const negative = await this.sql`select account, asset, amount from balances where amount < 0 and account not like 'issuer:%'`;
+    const negative = await this
+      .sql`select account, asset, amount from balances where amount < 0 and account not like 'issuer:%'`;
     for (const r of negative) problems.push(`${r.account} ${r.asset} is negative: ${r.amount}`);
     const drift = await this.sql`
       with net as (

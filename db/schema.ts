@@ -1,5 +1,20 @@
 import { sql } from 'drizzle-orm';
-import { pgTable, text, timestamp, numeric, jsonb, integer, bigserial, bigint, primaryKey, index, boolean, doublePrecision, check, customType } from 'drizzle-orm/pg-core';
+import {
+  pgTable,
+  text,
+  timestamp,
+  numeric,
+  jsonb,
+  integer,
+  bigserial,
+  bigint,
+  primaryKey,
+  index,
+  boolean,
+  doublePrecision,
+  check,
+  customType,
+} from 'drizzle-orm/pg-core';
 
 const bytea = customType<{ data: Buffer }>({ dataType: () => 'bytea' });
 
@@ -7,7 +22,10 @@ const bytea = customType<{ data: Buffer }>({ dataType: () => 'bytea' });
 export const accounts = pgTable('accounts', {
   address: text('address').primaryKey(),
   publicKey: text('public_key').notNull().unique(),
-  roles: text('roles').array().notNull().default(sql`'{}'::text[]`),
+  roles: text('roles')
+    .array()
+    .notNull()
+    .default(sql`'{}'::text[]`),
   displayName: text('display_name'),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 });
@@ -25,7 +43,10 @@ export const balances = pgTable(
     asset: text('asset').notNull(),
     amount: numeric('amount', { precision: 38, scale: 0 }).notNull().default('0'),
   },
-  (t) => [primaryKey({ columns: [t.account, t.asset] }), check('balances_non_negative', sql`${t.amount} >= 0 or ${t.account} like 'issuer:%'`)],
+  (t) => [
+    primaryKey({ columns: [t.account, t.asset] }),
+    check('balances_non_negative', sql`${t.amount} >= 0 or ${t.account} like 'issuer:%'`),
+  ],
 );
 
 export const transfers = pgTable(
@@ -43,7 +64,12 @@ export const transfers = pgTable(
     memo: jsonb('memo'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index('transfers_to_idx').on(t.toAccount), index('transfers_from_idx').on(t.fromAccount), index('transfers_proposal_idx').on(t.proposalId), check('transfers_positive', sql`${t.amount} > 0`)],
+  (t) => [
+    index('transfers_to_idx').on(t.toAccount),
+    index('transfers_from_idx').on(t.fromAccount),
+    index('transfers_proposal_idx').on(t.proposalId),
+    check('transfers_positive', sql`${t.amount} > 0`),
+  ],
 );
 
 export const delegations = pgTable('delegations', {
@@ -141,7 +167,11 @@ export const contributions = pgTable(
     label: text('label'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.datanetId, t.hash] }), index('contributions_seq_idx').on(t.datanetId, t.seq), index('contributions_contributor_idx').on(t.contributor)],
+  (t) => [
+    primaryKey({ columns: [t.datanetId, t.hash] }),
+    index('contributions_seq_idx').on(t.datanetId, t.seq),
+    index('contributions_contributor_idx').on(t.contributor),
+  ],
 );
 
 /**
@@ -292,6 +322,3 @@ export const inferenceCalls = pgTable(
   },
   (t) => [index('inference_calls_unsettled_idx').on(t.settled)],
 );
-
-
-

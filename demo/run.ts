@@ -24,7 +24,11 @@ async function portOr(preferred: number): Promise<number> {
 }
 
 log(`starting the local stack in ${stateDir} (first run builds the Temporal CLI and versitygw: a few minutes)`);
-const stack = await startStack({ stateDir, ports: { temporal: await portOr(7233), temporalUi: await portOr(8233) }, log });
+const stack = await startStack({
+  stateDir,
+  ports: { temporal: await portOr(7233), temporalUi: await portOr(8233) },
+  log,
+});
 Object.assign(process.env, stack.env, { API_PORT: String(await portOr(8080)) });
 const cfg = loadConfig();
 log(`stack up: Temporal ${stack.env.TEMPORAL_ADDRESS}, Postgres, S3 ${stack.env.S3_ENDPOINT}`);
@@ -53,10 +57,15 @@ try {
     },
   });
   const proof = await r.developer.proof(r.submitted.find((s) => s.status === 'stored')!.hash).catch(() => undefined);
-  if (proof) log(`Merkle inclusion proof for a contribution: root ${proof.root.slice(0, 16)}…, ${proof.proof.siblings.length} siblings`);
+  if (proof)
+    log(
+      `Merkle inclusion proof for a contribution: root ${proof.root.slice(0, 16)}…, ${proof.proof.siblings.length} siblings`,
+    );
   const earned = await r.contributors[0].rewards();
   log(`contributor-1 earned ${earned.totals.OPEN ?? 0} OPEN (${earned.rewards.length} payments)`);
-  log(`done: lifecycle ${proposalId} is serving. Temporal UI: ${stack.temporalUiUrl}/namespaces/default/workflows/lifecycle-${proposalId}`);
+  log(
+    `done: lifecycle ${proposalId} is serving. Temporal UI: ${stack.temporalUiUrl}/namespaces/default/workflows/lifecycle-${proposalId}`,
+  );
 } catch (err) {
   exitCode = 1;
   console.error(err);

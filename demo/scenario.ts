@@ -57,9 +57,13 @@ export const SPAM_SPEC = {
 };
 
 /** The domain vocabulary the proposer declares: relevance scoring compares records against it. */
-export const EMAIL_KEYWORDS = 'email mail message subject sender list unsubscribe click free offer money order please thanks regards attached meeting reply wrote http www address'.split(' ');
+export const EMAIL_KEYWORDS =
+  'email mail message subject sender list unsubscribe click free offer money order please thanks regards attached meeting reply wrote http www address'.split(
+    ' ',
+  );
 
-const OFF_TOPIC = 'Preheat the oven to 180 degrees. Whisk two eggs with sugar and butter, fold in the flour, and bake the sponge cake for thirty minutes until golden.';
+const OFF_TOPIC =
+  'Preheat the oven to 180 degrees. Whisk two eggs with sugar and butter, fold in the flour, and bake the sponge cake for thirty minutes until golden.';
 
 /**
  * Parameters for a simulated lifecycle that finishes in seconds: short windows and deadlines, few
@@ -68,12 +72,24 @@ const OFF_TOPIC = 'Preheat the oven to 180 degrees. Whisk two eggs with sugar an
  */
 export const SCENARIO_PARAMS: DeepPartial<LifecycleParams> = {
   governance: { votingPeriodMs: 60_000 },
-  collection: { windowMs: 60_000, pollIntervalMs: 300, batchSize: 100, parallelism: 2, minAcceptedRecords: 50, keywords: EMAIL_KEYWORDS },
+  collection: {
+    windowMs: 60_000,
+    pollIntervalMs: 300,
+    batchSize: 100,
+    parallelism: 2,
+    minAcceptedRecords: 50,
+    keywords: EMAIL_KEYWORDS,
+  },
   training: { hyperparams: { epochs: 8 } },
   rlhf: { rounds: 1, promptsPerRound: 4, answersPerItem: 3, roundDeadlineMs: 60_000 },
 };
 
-async function participant(baseUrl: string, roles: string[], name: string, funds: { OPEN?: string; gOPEN?: string } = {}): Promise<CommonsClient> {
+async function participant(
+  baseUrl: string,
+  roles: string[],
+  name: string,
+  funds: { OPEN?: string; gOPEN?: string } = {},
+): Promise<CommonsClient> {
   const c = new CommonsClient(baseUrl, generateKeyPair());
   await c.register(roles, name);
   if (funds.OPEN) await c.faucet('OPEN', funds.OPEN);
@@ -81,8 +97,25 @@ async function participant(baseUrl: string, roles: string[], name: string, funds
   return c;
 }
 
-export async function waitForStage(client: CommonsClient, id: string, stage: Stage | 'done', log: (l: string) => void, pollMs = 500, timeoutMs = 10 * 60_000): Promise<Record<string, any>> { // eslint-disable-line @typescript-eslint/no-explicit-any
-  const order: (Stage | 'done')[] = ['proposed', 'governance', 'data-collection', 'training', 'rlhf', 'deployment', 'serving', 'done'];
+export async function waitForStage(
+  client: CommonsClient,
+  id: string,
+  stage: Stage | 'done',
+  log: (l: string) => void,
+  pollMs = 500,
+  timeoutMs = 10 * 60_000,
+): Promise<Record<string, any>> {
+  // eslint-disable-line @typescript-eslint/no-explicit-any
+  const order: (Stage | 'done')[] = [
+    'proposed',
+    'governance',
+    'data-collection',
+    'training',
+    'rlhf',
+    'deployment',
+    'serving',
+    'done',
+  ];
   const deadline = Date.now() + timeoutMs;
   let last = '';
   for (;;) {
@@ -101,15 +134,20 @@ export async function waitForStage(client: CommonsClient, id: string, stage: Sta
 }
 
 /** One line of what the lifecycle is doing, with live progress (heartbeats, counts). */
-export function progressLine(s: Record<string, any>): string { // eslint-disable-line @typescript-eslint/no-explicit-any
+export function progressLine(s: Record<string, any>): string {
+  // eslint-disable-line @typescript-eslint/no-explicit-any
   const p = s.progress ?? {};
   let extra = '';
-  if (p.collection) extra = ` — ${p.collection.phase}: ${p.collection.received}/${p.collection.targetCount} received, ${p.collection.scored} scored, ${p.collection.accepted} passing`;
-  if (p.round) extra = ` — round ${p.round.round}: ${p.round.tasks.filter((t: { answers: number; required: number }) => t.answers >= t.required).length}/${p.round.tasks.length} tasks answered`;
+  if (p.collection)
+    extra = ` — ${p.collection.phase}: ${p.collection.received}/${p.collection.targetCount} received, ${p.collection.scored} scored, ${p.collection.accepted} passing`;
+  if (p.round)
+    extra = ` — round ${p.round.round}: ${p.round.tasks.filter((t: { answers: number; required: number }) => t.answers >= t.required).length}/${p.round.tasks.length} tasks answered`;
   const hb = (p.activities ?? []).find((a: { details?: { step?: number } }) => a.details?.step !== undefined);
-  if (hb) extra += ` — ${hb.activity} step ${hb.details.step}/${hb.details.totalSteps}, loss ${Number(hb.details.loss).toFixed(4)}${hb.attempt > 1 ? ` (attempt ${hb.attempt})` : ''}`;
+  if (hb)
+    extra += ` — ${hb.activity} step ${hb.details.step}/${hb.details.totalSteps}, loss ${Number(hb.details.loss).toFixed(4)}${hb.attempt > 1 ? ` (attempt ${hb.attempt})` : ''}`;
   const g = s.lifecycle?.governance?.tally;
-  if (s.stage === 'governance' && g) extra += ` — yes ${g.yes} no ${g.no} abstain ${g.abstain} veto ${g.veto} of ${g.total}`;
+  if (s.stage === 'governance' && g)
+    extra += ` — yes ${g.yes} no ${g.no} abstain ${g.abstain} veto ${g.veto} of ${g.total}`;
   return `[${s.stage}] ${s.status}${s.reason ? ` (${s.reason})` : ''}${extra}`;
 }
 
@@ -118,8 +156,12 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const pollMs = o.pollMs ?? 500;
   log('participants: registering keys and funding them from the dev faucet');
   const developer = o.developer ?? (await participant(baseUrl, ['developer'], 'developer', { OPEN: '5000' }));
-  const governors = await Promise.all([1, 2, 3].map((i) => participant(baseUrl, ['governor'], `governor-${i}`, { gOPEN: String(100 * i) })));
-  const contributors = await Promise.all(Array.from({ length: o.contributors }, (_, i) => participant(baseUrl, ['contributor'], `contributor-${i + 1}`)));
+  const governors = await Promise.all(
+    [1, 2, 3].map((i) => participant(baseUrl, ['governor'], `governor-${i}`, { gOPEN: String(100 * i) })),
+  );
+  const contributors = await Promise.all(
+    Array.from({ length: o.contributors }, (_, i) => participant(baseUrl, ['contributor'], `contributor-${i + 1}`)),
+  );
   const reviewers = await Promise.all([1, 2].map((i) => participant(baseUrl, ['reviewer'], `reviewer-${i}`)));
   const validator = await participant(baseUrl, ['validator'], 'validator-1', { OPEN: '500' });
   await validator.stakeAsValidator('200');
@@ -138,7 +180,8 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     id: o.proposalId,
     modelName: o.modelName,
     title: 'Community spam filter',
-    description: 'A spam classifier for email, trained on mail contributed by the community. Linear model over word and character n-grams; labels spam and ham.',
+    description:
+      'A spam classifier for email, trained on mail contributed by the community. Linear model over word and character n-grams; labels spam and ham.',
     rationale: 'Open spam filtering that anyone can audit and improve, paying the people whose mail taught it.',
     domain: 'email spam',
     labels: ['spam', 'ham'],
@@ -158,7 +201,9 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const votes: ('yes' | 'no' | 'abstain')[] = ['yes', 'abstain', 'yes'];
   for (const [i, g] of governors.entries()) {
     const r = await g.vote(o.proposalId, votes[i]);
-    log(`governor-${i + 1} votes ${votes[i]}: tally yes ${r.tally.yes} / abstain ${r.tally.abstain} of ${r.tally.total}`);
+    log(
+      `governor-${i + 1} votes ${votes[i]}: tally yes ${r.tally.yes} / abstain ${r.tally.abstain} of ${r.tally.total}`,
+    );
   }
 
   await waitForStage(developer, o.proposalId, 'data-collection', log, pollMs);
@@ -183,21 +228,38 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     shares.map(async ({ c, records }) => {
       for (let k = 0; k < records.length; k += 200) {
         const chunk = records.slice(k, k + 200);
-        const r = await c.contributeBatch(o.proposalId, chunk.map((x) => ({ text: x.text, label: x.label })));
-        r.results.forEach((x: { hash: string; status: string }, j: number) => submitted.push({ hash: x.hash, contributor: c.address, label: chunk[j].label, status: x.status }));
+        const r = await c.contributeBatch(
+          o.proposalId,
+          chunk.map((x) => ({ text: x.text, label: x.label })),
+        );
+        r.results.forEach((x: { hash: string; status: string }, j: number) =>
+          submitted.push({ hash: x.hash, contributor: c.address, label: chunk[j].label, status: x.status }),
+        );
       }
     }),
   );
   // A second account re-submits the first contributor's mail with two words changed: it must earn nothing.
   // The copier picks a record that will clearly pass scoring (long, on-topic), as a real one would.
-  const profile = buildDomainProfile({ domain: 'email spam', description: '', keywords: EMAIL_KEYWORDS, labels: ['spam', 'ham'] });
+  const profile = buildDomainProfile({
+    domain: 'email spam',
+    description: '',
+    keywords: EMAIL_KEYWORDS,
+    labels: ['spam', 'ham'],
+  });
   const originalText =
-    shares[0].records.find((x) => x.text.split(' ').length > 80 && scoreRecord(SPAM_SPEC, profile, { text: x.text, label: x.label }, { minQuality: 0.6, minRelevance: 0.6 }).status === 'accepted') ??
-    shares[0].records[0];
+    shares[0].records.find(
+      (x) =>
+        x.text.split(' ').length > 80 &&
+        scoreRecord(SPAM_SPEC, profile, { text: x.text, label: x.label }, { minQuality: 0.6, minRelevance: 0.6 })
+          .status === 'accepted',
+    ) ?? shares[0].records[0];
   const words = originalText.text.split(' ');
   words[5] = 'definitely';
   words[words.length - 3] = 'regards';
-  const nearCopyRes = await contributors[1].contribute(o.proposalId, { text: words.join(' '), label: originalText.label });
+  const nearCopyRes = await contributors[1].contribute(o.proposalId, {
+    text: words.join(' '),
+    label: originalText.label,
+  });
   const originalHash = contentHash({ text: originalText.text, label: originalText.label }).hash;
   const offTopicRes = await contributors[1].contribute(o.proposalId, { text: OFF_TOPIC, label: 'ham' });
   log(`contributors submitted ${submitted.length} records, a near-copy and an off-topic record`);
@@ -218,7 +280,12 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       for (const t of tasks) {
         if (answered.has(`${t.id}:${r.address}`)) continue;
         const truth = byText.get(t.prompt)?.label;
-        const choice = r === randomReviewer ? t.candidates[Math.floor(coin() * t.candidates.length)] : truth && t.candidates.includes(truth) ? truth : t.candidates[0];
+        const choice =
+          r === randomReviewer
+            ? t.candidates[Math.floor(coin() * t.candidates.length)]
+            : truth && t.candidates.includes(truth)
+              ? truth
+              : t.candidates[0];
         try {
           await r.answerReview(t.id, choice);
           answered.add(`${t.id}:${r.address}`);
@@ -237,7 +304,9 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const { apiKey } = await appBuilder.issueApiKey('demo');
   const sample = corpus.find((x) => x.label === 'spam')!;
   const inference = await appBuilder.infer(o.modelName, sample.text.slice(0, 400), apiKey);
-  log(`inference: "${sample.text.slice(0, 60)}…" → ${inference.output} (version ${inference.version}); attributed to ${inference.attribution.contributors.map((c: { contributor: string; weight: number }) => `${c.contributor.slice(0, 10)}… ${(c.weight * 100).toFixed(1)}%`).join(', ')}`);
+  log(
+    `inference: "${sample.text.slice(0, 60)}…" → ${inference.output} (version ${inference.version}); attributed to ${inference.attribution.contributors.map((c: { contributor: string; weight: number }) => `${c.contributor.slice(0, 10)}… ${(c.weight * 100).toFixed(1)}%`).join(', ')}`,
+  );
   return {
     proposalId: o.proposalId,
     modelName: o.modelName,

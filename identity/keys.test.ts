@@ -3,7 +3,15 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { addressFromPublicKey, generateKeyPair, keysFromPrivateKey, loadKeyFile, saveKeyFile, sign, verify } from './keys.js';
+import {
+  addressFromPublicKey,
+  generateKeyPair,
+  keysFromPrivateKey,
+  loadKeyFile,
+  saveKeyFile,
+  sign,
+  verify,
+} from './keys.js';
 
 describe('keys', () => {
   it('generates raw hex keys and a cm address derived from the public key', () => {

@@ -27,7 +27,10 @@ function signed(overrides: { method?: string; path?: string; body?: string; now?
   });
 }
 
-function check(headers: HeaderBag, overrides: { method?: string; path?: string; rawBody?: string; now?: number; maxSkewMs?: number } = {}) {
+function check(
+  headers: HeaderBag,
+  overrides: { method?: string; path?: string; rawBody?: string; now?: number; maxSkewMs?: number } = {},
+) {
   return verifyRequestSignature({
     method: overrides.method ?? 'POST',
     path: overrides.path ?? '/v1/proposals?dry=1',
@@ -54,17 +57,32 @@ describe('request signing', () => {
     expect(headers['x-commons-address']).toBe(keys.address);
     expect(headers['x-commons-timestamp']).toBe(String(NOW));
     const result = check(headers, { rawBody: body });
-    expect(result).toMatchObject({ ok: true, address: keys.address, publicKey: keys.publicKey, signature: headers['x-commons-signature'] });
+    expect(result).toMatchObject({
+      ok: true,
+      address: keys.address,
+      publicKey: keys.publicKey,
+      signature: headers['x-commons-signature'],
+    });
     if (result.ok) expect(result.expiresAt).toBe(NOW + 5 * 60_000);
     // Buffer bodies hash the same bytes; method case does not matter.
     expect(check(headers, { method: 'post' }).ok).toBe(true);
-    expect(verifyRequestSignature({ method: 'POST', path: '/v1/proposals?dry=1', headers, rawBody: Buffer.from(body), now: NOW }).ok).toBe(true);
+    expect(
+      verifyRequestSignature({
+        method: 'POST',
+        path: '/v1/proposals?dry=1',
+        headers,
+        rawBody: Buffer.from(body),
+        now: NOW,
+      }).ok,
+    ).toBe(true);
   });
 
   it('verifies requests without a body', () => {
     const headers = signRequest({ method: 'DELETE', path: '/v1/proposals/7', keys, now: NOW });
     expect(verifyRequestSignature({ method: 'DELETE', path: '/v1/proposals/7', headers, now: NOW }).ok).toBe(true);
-    expect(verifyRequestSignature({ method: 'DELETE', path: '/v1/proposals/7', headers, rawBody: '{}', now: NOW }).ok).toBe(false);
+    expect(
+      verifyRequestSignature({ method: 'DELETE', path: '/v1/proposals/7', headers, rawBody: '{}', now: NOW }).ok,
+    ).toBe(false);
   });
 
   it('rejects tampered body, path, query, method and timestamp', () => {
@@ -96,7 +114,9 @@ describe('request signing', () => {
     expect(check(headers, { now: NOW + skew }).ok).toBe(true);
     expect(check(headers, { now: NOW - skew }).ok).toBe(true);
     expect(reason(check(headers, { now: NOW + skew + 1 }))).toMatch(/stale request: timestamp is 300001 ms old/);
-    expect(reason(check(headers, { now: NOW - skew - 1 }))).toMatch(/stale request: timestamp is 300001 ms in the future/);
+    expect(reason(check(headers, { now: NOW - skew - 1 }))).toMatch(
+      /stale request: timestamp is 300001 ms in the future/,
+    );
     expect(reason(check(headers, { now: NOW + 2_000, maxSkewMs: 1_000 }))).toMatch(/stale/);
   });
 
@@ -108,7 +128,9 @@ describe('request signing', () => {
     expect(reason(check({ ...headers, 'x-commons-timestamp': 'yesterday' }))).toMatch(/malformed x-commons-timestamp/);
     expect(reason(check({ ...headers, 'x-commons-public-key': 'abc' }))).toMatch(/malformed x-commons-public-key/);
     expect(reason(check({ ...headers, 'x-commons-signature': 'AAAA' }))).toMatch(/malformed x-commons-signature/);
-    expect(reason(check({ ...headers, 'x-commons-signature': [headers['x-commons-signature'], 'x'] }))).toMatch(/missing/);
+    expect(reason(check({ ...headers, 'x-commons-signature': [headers['x-commons-signature'], 'x'] }))).toMatch(
+      /missing/,
+    );
   });
 
   it('reads header names case-insensitively', () => {
@@ -173,7 +195,11 @@ describe('signedFetch', () => {
         });
         res.statusCode = result.ok ? 200 : 401;
         res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify(result.ok ? { address: result.address, echo: Buffer.concat(chunks).toString() } : { reason: result.reason }));
+        res.end(
+          JSON.stringify(
+            result.ok ? { address: result.address, echo: Buffer.concat(chunks).toString() } : { reason: result.reason },
+          ),
+        );
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -183,7 +209,10 @@ describe('signedFetch', () => {
 
   it('sends signed JSON that a server verifies, and a different path is refused', async () => {
     const ok = await signedFetch(baseUrl, keys, 'post', '/v1/votes?x=1', { option: 'yes' });
-    expect({ status: ok.status, json: ok.json }).toEqual({ status: 200, json: { address: keys.address, echo: '{"option":"yes"}' } });
+    expect({ status: ok.status, json: ok.json }).toEqual({
+      status: 200,
+      json: { address: keys.address, echo: '{"option":"yes"}' },
+    });
     const get = await signedFetch(baseUrl, keys, 'GET', '/v1/me');
     expect(get.status).toBe(200);
     // Replaying the exact headers is refused by the server's guard.
@@ -193,7 +222,9 @@ describe('signedFetch', () => {
     expect(first.status).toBe(200);
     expect(second.status).toBe(401);
     expect(((await second.json()) as { reason: string }).reason).toMatch(/replayed/);
-    const wrongPath = await fetch(baseUrl + 'v1/other', { headers: { ...signRequest({ method: 'GET', path: '/v1/me', keys }) } });
+    const wrongPath = await fetch(baseUrl + 'v1/other', {
+      headers: { ...signRequest({ method: 'GET', path: '/v1/me', keys }) },
+    });
     expect(wrongPath.status).toBe(401);
   });
 });

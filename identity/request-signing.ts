@@ -29,7 +29,12 @@ export function sha256Hex(body: string | Buffer | undefined): string {
 }
 
 /** The exact bytes that get signed. `path` includes the query string, as sent. */
-export function canonicalMessage(method: string, path: string, timestamp: number | string, body?: string | Buffer): string {
+export function canonicalMessage(
+  method: string,
+  path: string,
+  timestamp: number | string,
+  body?: string | Buffer,
+): string {
   return `${SIGNATURE_VERSION}\n${method.toUpperCase()}\n${path}\n${timestamp}\n${sha256Hex(body)}`;
 }
 

@@ -28,29 +28,44 @@ function yamlFilesUnder(dir: string): string[] {
 function loadYaml(file: string): unknown[] {
   const docs = parseAllDocuments(readFileSync(file, 'utf8'), { merge: true });
   if (!Array.isArray(docs)) return [];
-  return docs.map((doc) => {
-    if (doc.errors.length) throw new Error(`${relative(repoRoot, file)}: ${doc.errors.map((e) => e.message).join('; ')}`);
-    return doc.toJS({ maxAliasCount: -1 }) as unknown;
-  }).filter((d) => d !== null && d !== undefined);
+  return docs
+    .map((doc) => {
+      if (doc.errors.length)
+        throw new Error(`${relative(repoRoot, file)}: ${doc.errors.map((e) => e.message).join('; ')}`);
+      return doc.toJS({ maxAliasCount: -1 }) as unknown;
+    })
+    .filter((d) => d !== null && d !== undefined);
 }
 
 // ---------- Kubernetes shapes (only the fields these checks read) ----------
 
 type Labels = Record<string, string>;
-interface Probe { httpGet?: { path: string; port: string | number }; tcpSocket?: { port: string | number } }
+interface Probe {
+  httpGet?: { path: string; port: string | number };
+  tcpSocket?: { port: string | number };
+}
 interface Container {
   name: string;
   image: string;
   command?: string[];
   args?: string[];
-  env?: { name: string; value?: string; valueFrom?: { configMapKeyRef?: { name: string; key: string }; secretKeyRef?: { name: string; key: string } } }[];
+  env?: {
+    name: string;
+    value?: string;
+    valueFrom?: { configMapKeyRef?: { name: string; key: string }; secretKeyRef?: { name: string; key: string } };
+  }[];
   envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
   ports?: { name?: string; containerPort: number }[];
   readinessProbe?: Probe;
   livenessProbe?: Probe;
   startupProbe?: Probe;
   resources?: { requests?: Record<string, string | number>; limits?: Record<string, string | number> };
-  securityContext?: { runAsNonRoot?: boolean; allowPrivilegeEscalation?: boolean; readOnlyRootFilesystem?: boolean; capabilities?: { drop?: string[] } };
+  securityContext?: {
+    runAsNonRoot?: boolean;
+    allowPrivilegeEscalation?: boolean;
+    readOnlyRootFilesystem?: boolean;
+    capabilities?: { drop?: string[] };
+  };
 }
 interface PodSpec {
   containers: Container[];
@@ -68,30 +83,60 @@ interface K8sObject {
   stringData?: Record<string, string>;
   spec?: unknown;
 }
-interface Workload extends K8sObject { spec: { selector?: { matchLabels?: Labels }; template: { metadata?: { labels?: Labels }; spec: PodSpec } } }
-interface ServiceObj extends K8sObject { spec: { type?: string; selector: Labels; ports: { name?: string; port: number; targetPort?: string | number }[] } }
-interface Pdb extends K8sObject { spec: { selector: { matchLabels: Labels }; minAvailable?: number | string; maxUnavailable?: number | string } }
-interface Hpa extends K8sObject { spec: { scaleTargetRef: { kind: string; name: string }; minReplicas?: number; maxReplicas: number } }
-interface IngressObj extends K8sObject { spec: { rules: { http: { paths: { path: string; backend: { service: { name: string; port: { name?: string; number?: number } } } }[] } }[] } }
-interface Kustomization { resources?: string[]; configMapGenerator?: { name: string; files?: string[] }[] }
+interface Workload extends K8sObject {
+  spec: { selector?: { matchLabels?: Labels }; template: { metadata?: { labels?: Labels }; spec: PodSpec } };
+}
+interface ServiceObj extends K8sObject {
+  spec: { type?: string; selector: Labels; ports: { name?: string; port: number; targetPort?: string | number }[] };
+}
+interface Pdb extends K8sObject {
+  spec: { selector: { matchLabels: Labels }; minAvailable?: number | string; maxUnavailable?: number | string };
+}
+interface Hpa extends K8sObject {
+  spec: { scaleTargetRef: { kind: string; name: string }; minReplicas?: number; maxReplicas: number };
+}
+interface IngressObj extends K8sObject {
+  spec: {
+    rules: {
+      http: {
+        paths: { path: string; backend: { service: { name: string; port: { name?: string; number?: number } } } }[];
+      };
+    }[];
+  };
+}
+interface Kustomization {
+  resources?: string[];
+  configMapGenerator?: { name: string; files?: string[] }[];
+}
 
-const k8sFiles = readdirSync(k8sDir).filter((f) => /\.ya?ml$/.test(f) && statSync(join(k8sDir, f)).isFile()).sort();
+const k8sFiles = readdirSync(k8sDir)
+  .filter((f) => /\.ya?ml$/.test(f) && statSync(join(k8sDir, f)).isFile())
+  .sort();
 const kustomization = loadYaml(join(k8sDir, 'kustomization.yaml'))[0] as Kustomization;
-const k8sObjects = k8sFiles.filter((f) => f !== 'kustomization.yaml').flatMap((f) => loadYaml(join(k8sDir, f)) as K8sObject[]);
+const k8sObjects = k8sFiles
+  .filter((f) => f !== 'kustomization.yaml')
+  .flatMap((f) => loadYaml(join(k8sDir, f)) as K8sObject[]);
 const ofKind = <T extends K8sObject>(kind: string): T[] => k8sObjects.filter((o) => o.kind === kind) as T[];
 const deployments = ofKind<Workload>('Deployment');
 const jobs = ofKind<Workload>('Job');
 const workloads = [...deployments, ...jobs];
 const configMaps = new Map(ofKind('ConfigMap').map((c) => [c.metadata.name, c.data ?? {}]));
-const secrets = new Map(ofKind('Secret').map((s) => [s.metadata.name, { ...(s.stringData ?? {}), ...decodeData(s.data) }]));
+const secrets = new Map(
+  ofKind('Secret').map((s) => [s.metadata.name, { ...(s.stringData ?? {}), ...decodeData(s.data) }]),
+);
 
 function decodeData(data: Record<string, string> | undefined): Record<string, string> {
   return Object.fromEntries(Object.entries(data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
 }
-const selects = (selector: Labels, labels: Labels | undefined) => Object.entries(selector).every(([k, v]) => labels?.[k] === v);
+const selects = (selector: Labels, labels: Labels | undefined) =>
+  Object.entries(selector).every(([k, v]) => labels?.[k] === v);
 const podLabels = (w: Workload) => w.spec.template.metadata?.labels;
-const containersOf = (w: Workload) => [...(w.spec.template.spec.initContainers ?? []), ...w.spec.template.spec.containers];
-const commandOf = (c: { command?: string[] | string; args?: string[] }) => [...[c.command ?? []].flat(), ...(c.args ?? [])].join(' ');
+const containersOf = (w: Workload) => [
+  ...(w.spec.template.spec.initContainers ?? []),
+  ...w.spec.template.spec.containers,
+];
+const commandOf = (c: { command?: string[] | string; args?: string[] }) =>
+  [...[c.command ?? []].flat(), ...(c.args ?? [])].join(' ');
 
 /** The environment a container really gets: envFrom ConfigMaps/Secrets (which must exist), then env. */
 function containerEnv(c: Container): Record<string, string> {
@@ -135,9 +180,22 @@ const configVars = [
 ].sort();
 
 /** Worker kinds: entry file workers/<queue>.ts, checked below to run exactly that kind. */
-const workerKinds = Object.entries(TASK_QUEUES).map(([kind, queue]) => ({ kind, queue, entry: `workers/${queue}.ts`, gpu: queue.startsWith('gpu-') }));
+const workerKinds = Object.entries(TASK_QUEUES).map(([kind, queue]) => ({
+  kind,
+  queue,
+  entry: `workers/${queue}.ts`,
+  gpu: queue.startsWith('gpu-'),
+}));
 
-const SA_TYPE_NAMES: Record<string, string> = { KEYWORD: 'Keyword', TEXT: 'Text', INT: 'Int', DOUBLE: 'Double', BOOL: 'Bool', DATETIME: 'Datetime', KEYWORD_LIST: 'KeywordList' };
+const SA_TYPE_NAMES: Record<string, string> = {
+  KEYWORD: 'Keyword',
+  TEXT: 'Text',
+  INT: 'Int',
+  DOUBLE: 'Double',
+  BOOL: 'Bool',
+  DATETIME: 'Datetime',
+  KEYWORD_LIST: 'KeywordList',
+};
 const searchAttributes = Object.values(workflowSearchAttributes as Record<string, unknown>)
   .filter((v): v is { name: string; type: string } => typeof v === 'object' && v !== null && 'name' in v && 'type' in v)
   .map((k) => ({ name: k.name, type: SA_TYPE_NAMES[k.type] }));
@@ -160,9 +218,17 @@ interface ComposeService {
   healthcheck?: { test: string[] | string };
   volumes?: (string | { type: string; source: string; target: string })[];
   profiles?: string[];
-  deploy?: { replicas?: number | string; resources?: { reservations?: { devices?: { driver?: string; count?: number | string; capabilities?: string[] }[] } } };
+  deploy?: {
+    replicas?: number | string;
+    resources?: {
+      reservations?: { devices?: { driver?: string; count?: number | string; capabilities?: string[] }[] };
+    };
+  };
 }
-const compose = loadYaml(join(composeDir, 'compose.yaml'))[0] as { services: Record<string, ComposeService>; volumes?: Record<string, unknown> };
+const compose = loadYaml(join(composeDir, 'compose.yaml'))[0] as {
+  services: Record<string, ComposeService>;
+  volumes?: Record<string, unknown>;
+};
 const services = compose.services;
 
 /** Values from .env.example, as an operator starts from them. */
@@ -175,22 +241,34 @@ const envExample: Record<string, string> = Object.fromEntries(
 
 /** Compose variable interpolation: ${V}, ${V:-d}, ${V-d}, ${V:?err}, ${V?err}. */
 function interpolate(value: string, vars: Record<string, string | undefined>): string {
-  return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}/g, (_m, name: string, op: string | undefined, arg: string) => {
-    const v = vars[name];
-    switch (op) {
-      case undefined: return v ?? '';
-      case ':-': return v ? v : arg;
-      case '-': return v !== undefined ? v : arg;
-      case ':?': if (!v) throw new Error(`${name} is required: ${arg}`); return v;
-      default: if (v === undefined) throw new Error(`${name} is required: ${arg}`); return v;
-    }
-  });
+  return value.replace(
+    /\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}/g,
+    (_m, name: string, op: string | undefined, arg: string) => {
+      const v = vars[name];
+      switch (op) {
+        case undefined:
+          return v ?? '';
+        case ':-':
+          return v ? v : arg;
+        case '-':
+          return v !== undefined ? v : arg;
+        case ':?':
+          if (!v) throw new Error(`${name} is required: ${arg}`);
+          return v;
+        default:
+          if (v === undefined) throw new Error(`${name} is required: ${arg}`);
+          return v;
+      }
+    },
+  );
 }
 const serviceEnv = (s: ComposeService, vars: Record<string, string | undefined>): Record<string, string> =>
   Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, interpolate(String(v ?? ''), vars)]));
 const hostOf = (addr: string) => new URL(addr.includes('://') ? addr : `tcp://${addr}`).hostname;
 
-const appServices = Object.entries(services).filter(([, s]) => /\b(api\/main|workers\/[a-z-]+)\.ts\b/.test(commandOf({ command: s.command })));
+const appServices = Object.entries(services).filter(([, s]) =>
+  /\b(api\/main|workers\/[a-z-]+)\.ts\b/.test(commandOf({ command: s.command })),
+);
 
 // =====================================================================================
 
@@ -201,7 +279,17 @@ describe('YAML under infra/compose and infra/k8s', () => {
   });
 
   it('reads the environment contract from infra/config.ts', () => {
-    expect(configVars).toEqual(expect.arrayContaining(['DATABASE_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'S3_ENDPOINT', 'S3_BUCKET', 'API_PORT', 'NODE_ENV']));
+    expect(configVars).toEqual(
+      expect.arrayContaining([
+        'DATABASE_URL',
+        'TEMPORAL_ADDRESS',
+        'TEMPORAL_NAMESPACE',
+        'S3_ENDPOINT',
+        'S3_BUCKET',
+        'API_PORT',
+        'NODE_ENV',
+      ]),
+    );
   });
 
   it('images are pinned: an explicit tag, never latest', () => {
@@ -221,7 +309,9 @@ describe('YAML under infra/compose and infra/k8s', () => {
 describe('worker entry points', () => {
   it.each(workerKinds)('$entry runs exactly the $kind worker ($queue)', ({ kind, entry }) => {
     const src = readFileSync(join(repoRoot, entry), 'utf8');
-    const kinds = [...src.matchAll(/runWorkerMain\(\[([^\]]*)\]\)/g)].flatMap((m) => m[1].split(',').map((s) => s.trim().replace(/['"]/g, '')));
+    const kinds = [...src.matchAll(/runWorkerMain\(\[([^\]]*)\]\)/g)].flatMap((m) =>
+      m[1].split(',').map((s) => s.trim().replace(/['"]/g, '')),
+    );
     expect(kinds).toEqual([kind]);
   });
 });
@@ -242,30 +332,43 @@ describe('Kubernetes manifests', () => {
     expect(new Set(keys).size).toBe(keys.length);
   });
 
-  it.each(workerKinds)('worker $queue: its own Deployment with the right command and task-queue label', ({ queue, entry, gpu }) => {
-    const matches = deployments.filter((d) => d.spec.template.spec.containers.some((c) => commandOf(c).includes(entry)));
-    expect(matches.map((d) => d.metadata.name)).toEqual([`commons-worker-${queue}`]);
-    const d = matches[0];
-    expect(podLabels(d)?.['commons.dev/task-queue']).toBe(queue);
-    expect(selects(d.spec.selector?.matchLabels ?? {}, podLabels(d))).toBe(true);
-    // The selector must tell worker kinds apart, or a PDB/HPA for one would count the others' pods.
-    for (const other of deployments.filter((o) => o !== d)) expect(selects(d.spec.selector?.matchLabels ?? {}, podLabels(other))).toBe(false);
-    const c = d.spec.template.spec.containers[0];
-    expect(c.image.startsWith(gpu ? 'commons-gpu:' : 'commons:')).toBe(true);
-  });
+  it.each(workerKinds)(
+    'worker $queue: its own Deployment with the right command and task-queue label',
+    ({ queue, entry, gpu }) => {
+      const matches = deployments.filter((d) =>
+        d.spec.template.spec.containers.some((c) => commandOf(c).includes(entry)),
+      );
+      expect(matches.map((d) => d.metadata.name)).toEqual([`commons-worker-${queue}`]);
+      const d = matches[0];
+      expect(podLabels(d)?.['commons.dev/task-queue']).toBe(queue);
+      expect(selects(d.spec.selector?.matchLabels ?? {}, podLabels(d))).toBe(true);
+      // The selector must tell worker kinds apart, or a PDB/HPA for one would count the others' pods.
+      for (const other of deployments.filter((o) => o !== d))
+        expect(selects(d.spec.selector?.matchLabels ?? {}, podLabels(other))).toBe(false);
+      const c = d.spec.template.spec.containers[0];
+      expect(c.image.startsWith(gpu ? 'commons-gpu:' : 'commons:')).toBe(true);
+    },
+  );
 
-  it.each(workerKinds.filter((w) => w.gpu))('GPU worker $queue: one nvidia.com/gpu, GPU nodeSelector, nvidia toleration, external trainer', ({ queue }) => {
-    const d = deployments.find((x) => x.metadata.name === `commons-worker-${queue}`)!;
-    const pod = d.spec.template.spec;
-    const c = pod.containers[0];
-    expect(Number(c.resources?.limits?.['nvidia.com/gpu'])).toBe(1);
-    expect(Object.keys(pod.nodeSelector ?? {}).length).toBeGreaterThan(0);
-    expect(Object.keys(pod.nodeSelector ?? {}).some((k) => k.startsWith('nvidia.com/'))).toBe(true);
-    expect(pod.tolerations?.some((t) => t.key === 'nvidia.com/gpu' && (t.operator === 'Exists' || t.operator === undefined))).toBe(true);
-    const env = containerEnv(c);
-    expect(env.COMMONS_TRAINER_COMMAND).toBeTruthy();
-    expect(env.COMMONS_TRAINER_ARGS).toMatch(/\.py\b/);
-  });
+  it.each(workerKinds.filter((w) => w.gpu))(
+    'GPU worker $queue: one nvidia.com/gpu, GPU nodeSelector, nvidia toleration, external trainer',
+    ({ queue }) => {
+      const d = deployments.find((x) => x.metadata.name === `commons-worker-${queue}`)!;
+      const pod = d.spec.template.spec;
+      const c = pod.containers[0];
+      expect(Number(c.resources?.limits?.['nvidia.com/gpu'])).toBe(1);
+      expect(Object.keys(pod.nodeSelector ?? {}).length).toBeGreaterThan(0);
+      expect(Object.keys(pod.nodeSelector ?? {}).some((k) => k.startsWith('nvidia.com/'))).toBe(true);
+      expect(
+        pod.tolerations?.some(
+          (t) => t.key === 'nvidia.com/gpu' && (t.operator === 'Exists' || t.operator === undefined),
+        ),
+      ).toBe(true);
+      const env = containerEnv(c);
+      expect(env.COMMONS_TRAINER_COMMAND).toBeTruthy();
+      expect(env.COMMONS_TRAINER_ARGS).toMatch(/\.py\b/);
+    },
+  );
 
   it.each(workerKinds.filter((w) => !w.gpu))('CPU worker $queue stays off GPUs', ({ queue }) => {
     const d = deployments.find((x) => x.metadata.name === `commons-worker-${queue}`)!;
@@ -274,7 +377,9 @@ describe('Kubernetes manifests', () => {
   });
 
   const appContainers = deployments.flatMap((d) =>
-    d.spec.template.spec.containers.filter((c) => /\b(api\/main|workers\/[a-z-]+)\.ts\b/.test(commandOf(c))).map((c) => ({ name: `${d.metadata.name}/${c.name}`, c })),
+    d.spec.template.spec.containers
+      .filter((c) => /\b(api\/main|workers\/[a-z-]+)\.ts\b/.test(commandOf(c)))
+      .map((c) => ({ name: `${d.metadata.name}/${c.name}`, c })),
   );
 
   it('the API and every worker kind run in their own container', () => {
@@ -301,7 +406,9 @@ describe('Kubernetes manifests', () => {
   });
 
   it('API: readiness and liveness probes on /healthz at the port it listens on, behind a Service and an Ingress', () => {
-    const api = deployments.filter((d) => d.spec.template.spec.containers.some((c) => commandOf(c).includes('api/main.ts')));
+    const api = deployments.filter((d) =>
+      d.spec.template.spec.containers.some((c) => commandOf(c).includes('api/main.ts')),
+    );
     expect(api).toHaveLength(1);
     const c = api[0].spec.template.spec.containers.find((x) => commandOf(x).includes('api/main.ts'))!;
     const listenPort = Number(loadConfig(containerEnv(c)).api.port);
@@ -315,7 +422,17 @@ describe('Kubernetes manifests', () => {
     expect(svc.some((s) => (s.spec.type ?? 'ClusterIP') === 'ClusterIP')).toBe(true);
     // Exposed outside the cluster: a LoadBalancer Service or an Ingress routing to the API Service.
     const ingresses = ofKind<IngressObj>('Ingress').filter((i) =>
-      i.spec.rules.some((r) => r.http.paths.some((p) => svc.some((s) => s.metadata.name === p.backend.service.name && s.spec.ports.some((sp) => sp.name === p.backend.service.port.name || sp.port === p.backend.service.port.number)))),
+      i.spec.rules.some((r) =>
+        r.http.paths.some((p) =>
+          svc.some(
+            (s) =>
+              s.metadata.name === p.backend.service.name &&
+              s.spec.ports.some(
+                (sp) => sp.name === p.backend.service.port.name || sp.port === p.backend.service.port.number,
+              ),
+          ),
+        ),
+      ),
     );
     expect(ingresses.length + svc.filter((s) => s.spec.type === 'LoadBalancer').length).toBeGreaterThan(0);
   });
@@ -324,8 +441,12 @@ describe('Kubernetes manifests', () => {
     const pdbs = ofKind<Pdb>('PodDisruptionBudget');
     for (const d of deployments) {
       const mine = pdbs.filter((p) => selects(p.spec.selector.matchLabels, podLabels(d)));
-      expect(mine.map((p) => p.metadata.name), d.metadata.name).toHaveLength(1);
-      for (const other of deployments.filter((o) => o !== d)) expect(selects(mine[0].spec.selector.matchLabels, podLabels(other))).toBe(false);
+      expect(
+        mine.map((p) => p.metadata.name),
+        d.metadata.name,
+      ).toHaveLength(1);
+      for (const other of deployments.filter((o) => o !== d))
+        expect(selects(mine[0].spec.selector.matchLabels, podLabels(other))).toBe(false);
     }
   });
 
@@ -337,21 +458,26 @@ describe('Kubernetes manifests', () => {
     expect(deployments.some((d) => d.metadata.name === target)).toBe(true);
     expect(hpa!.spec.maxReplicas).toBeGreaterThan(hpa!.spec.minReplicas ?? 1);
     // The HPA owns the replica count: a fixed `replicas` would be reset on every apply.
-    expect((deployments.find((d) => d.metadata.name === target)!.spec as { replicas?: number }).replicas).toBeUndefined();
+    expect(
+      (deployments.find((d) => d.metadata.name === target)!.spec as { replicas?: number }).replicas,
+    ).toBeUndefined();
   });
 
-  it.each(workloads.map((w) => [`${w.kind}/${w.metadata.name}`, w] as const))('%s runs as non-root with resource requests and limits', (_n, w) => {
-    const pod = w.spec.template.spec;
-    for (const c of containersOf(w)) {
-      expect(c.securityContext?.runAsNonRoot ?? pod.securityContext?.runAsNonRoot, c.name).toBe(true);
-      expect(pod.securityContext?.runAsUser ?? 0).toBeGreaterThan(0);
-      expect(c.securityContext?.allowPrivilegeEscalation).toBe(false);
-      expect(c.securityContext?.capabilities?.drop).toContain('ALL');
-      expect(c.resources?.requests?.cpu, c.name).toBeDefined();
-      expect(c.resources?.requests?.memory, c.name).toBeDefined();
-      expect(c.resources?.limits?.memory, c.name).toBeDefined();
-    }
-  });
+  it.each(workloads.map((w) => [`${w.kind}/${w.metadata.name}`, w] as const))(
+    '%s runs as non-root with resource requests and limits',
+    (_n, w) => {
+      const pod = w.spec.template.spec;
+      for (const c of containersOf(w)) {
+        expect(c.securityContext?.runAsNonRoot ?? pod.securityContext?.runAsNonRoot, c.name).toBe(true);
+        expect(pod.securityContext?.runAsUser ?? 0).toBeGreaterThan(0);
+        expect(c.securityContext?.allowPrivilegeEscalation).toBe(false);
+        expect(c.securityContext?.capabilities?.drop).toContain('ALL');
+        expect(c.resources?.requests?.cpu, c.name).toBeDefined();
+        expect(c.resources?.requests?.memory, c.name).toBeDefined();
+        expect(c.resources?.limits?.memory, c.name).toBeDefined();
+      }
+    },
+  );
 
   it('a Job registers every search attribute the workflows set, on the configured namespace', () => {
     expect(searchAttributes.map((s) => s.name).sort()).toEqual(['Domain', 'LifecycleStage', 'ModelName', 'ProposalId']);
@@ -373,7 +499,16 @@ describe('Kubernetes manifests', () => {
 
   it('Temporal Helm values: Postgres for both stores, the Updates cap lifted, frontend matching TEMPORAL_ADDRESS', () => {
     const values = loadYaml(join(k8sDir, 'helm', 'temporal-values.yaml'))[0] as {
-      server: { config: { persistence: { defaultStore: string; visibilityStore: string; datastores: Record<string, { sql?: { pluginName: string; databaseName: string } }> } }; dynamicConfig?: Record<string, { value: unknown }[]> };
+      server: {
+        config: {
+          persistence: {
+            defaultStore: string;
+            visibilityStore: string;
+            datastores: Record<string, { sql?: { pluginName: string; databaseName: string } }>;
+          };
+        };
+        dynamicConfig?: Record<string, { value: unknown }[]>;
+      };
     };
     const p = values.server.config.persistence;
     const stores = [p.datastores[p.defaultStore], p.datastores[p.visibilityStore]];
@@ -412,43 +547,52 @@ describe('compose stack', () => {
     else expect(devices).toEqual([]);
   });
 
-  it.each(appServices.map(([n, s]) => [n, s] as const))('%s builds from a Dockerfile in the repo and waits for its dependencies', (name, s) => {
-    expect(s.build, name).toBeDefined();
-    const dockerfile = resolve(composeDir, s.build!.context, s.build!.dockerfile ?? 'Dockerfile');
-    expect(existsSync(dockerfile), dockerfile).toBe(true);
-    expect(resolve(composeDir, s.build!.context)).toBe(repoRoot);
-    const deps = s.depends_on ?? {};
-    const pg = Object.keys(services).find((n) => /^postgres:/.test(services[n].image ?? ''))!;
-    const init = Object.keys(services).find((n) => /admin-tools/.test(services[n].image ?? ''))!;
-    expect(deps[pg]?.condition).toBe('service_healthy');
-    expect(deps[init]?.condition).toBe('service_completed_successfully');
-    expect(Object.values(deps).some((d) => d.condition === 'service_completed_successfully' && d !== deps[init])).toBe(true);
-  });
+  it.each(appServices.map(([n, s]) => [n, s] as const))(
+    '%s builds from a Dockerfile in the repo and waits for its dependencies',
+    (name, s) => {
+      expect(s.build, name).toBeDefined();
+      const dockerfile = resolve(composeDir, s.build!.context, s.build!.dockerfile ?? 'Dockerfile');
+      expect(existsSync(dockerfile), dockerfile).toBe(true);
+      expect(resolve(composeDir, s.build!.context)).toBe(repoRoot);
+      const deps = s.depends_on ?? {};
+      const pg = Object.keys(services).find((n) => /^postgres:/.test(services[n].image ?? ''))!;
+      const init = Object.keys(services).find((n) => /admin-tools/.test(services[n].image ?? ''))!;
+      expect(deps[pg]?.condition).toBe('service_healthy');
+      expect(deps[init]?.condition).toBe('service_completed_successfully');
+      expect(
+        Object.values(deps).some((d) => d.condition === 'service_completed_successfully' && d !== deps[init]),
+      ).toBe(true);
+    },
+  );
 
   it('every depends_on target exists, and service_healthy targets have a healthcheck', () => {
     for (const [name, s] of Object.entries(services)) {
       for (const [dep, cond] of Object.entries(s.depends_on ?? {})) {
         expect(services[dep], `${name} -> ${dep}`).toBeDefined();
-        if (cond.condition === 'service_healthy') expect(services[dep].healthcheck, `${dep} needs a healthcheck`).toBeDefined();
+        if (cond.condition === 'service_healthy')
+          expect(services[dep].healthcheck, `${dep} needs a healthcheck`).toBeDefined();
       }
     }
     expect(JSON.stringify(services.api.healthcheck?.test)).toContain('/healthz');
   });
 
-  it.each(appServices.map(([n, s]) => [n, s] as const))('%s gets every variable infra/config.ts reads, wired to the stack\'s own services', (name, s) => {
-    const env = serviceEnv(s, vars);
-    for (const v of configVars) expect(Object.keys(env), `${name}: ${v}`).toContain(v);
-    const cfg = loadConfig(env);
-    expect(cfg.devFaucet).toBe(false);
-    expect(env.NODE_ENV).toBe('production');
-    const dbUrl = new URL(cfg.databaseUrl);
-    expect(services[dbUrl.hostname]?.image).toMatch(/^postgres:/);
-    expect(dbUrl.pathname).toBe('/commons');
-    expect(services[hostOf(cfg.temporal.address)]?.image).toMatch(/^temporalio\/(auto-setup|server):/);
-    expect(services[hostOf(cfg.s3.endpoint!)]?.image).toMatch(/versitygw|minio/);
-    // Unset S3_ENDPOINT means the bundled server; an explicit empty one means AWS S3.
-    expect(loadConfig(serviceEnv(s, { ...vars, S3_ENDPOINT: '' })).s3.endpoint).toBeUndefined();
-  });
+  it.each(appServices.map(([n, s]) => [n, s] as const))(
+    "%s gets every variable infra/config.ts reads, wired to the stack's own services",
+    (name, s) => {
+      const env = serviceEnv(s, vars);
+      for (const v of configVars) expect(Object.keys(env), `${name}: ${v}`).toContain(v);
+      const cfg = loadConfig(env);
+      expect(cfg.devFaucet).toBe(false);
+      expect(env.NODE_ENV).toBe('production');
+      const dbUrl = new URL(cfg.databaseUrl);
+      expect(services[dbUrl.hostname]?.image).toMatch(/^postgres:/);
+      expect(dbUrl.pathname).toBe('/commons');
+      expect(services[hostOf(cfg.temporal.address)]?.image).toMatch(/^temporalio\/(auto-setup|server):/);
+      expect(services[hostOf(cfg.s3.endpoint!)]?.image).toMatch(/versitygw|minio/);
+      // Unset S3_ENDPOINT means the bundled server; an explicit empty one means AWS S3.
+      expect(loadConfig(serviceEnv(s, { ...vars, S3_ENDPOINT: '' })).s3.endpoint).toBeUndefined();
+    },
+  );
 
   it('.env.example provides every variable the file requires', () => {
     const text = readFileSync(join(composeDir, 'compose.yaml'), 'utf8');
@@ -501,14 +645,22 @@ describe('Dockerfiles', () => {
   });
 
   it('copies every top-level folder the runtime code imports from', () => {
-    const copied = new Set([...finalStage(dockerfile).matchAll(/^COPY\s+(?:--\S+\s+)*(\S+)\s+\.\/\S*$/gm)].map((m) => m[1]));
+    const copied = new Set(
+      [...finalStage(dockerfile).matchAll(/^COPY\s+(?:--\S+\s+)*(\S+)\s+\.\/\S*$/gm)].map((m) => m[1]),
+    );
     for (const text of [gpuDockerfile]) {
-      const gpuCopied = new Set([...finalStage(text).matchAll(/^COPY\s+(?:--\S+\s+)*(\S+)\s+\.\/\S*$/gm)].map((m) => m[1]));
+      const gpuCopied = new Set(
+        [...finalStage(text).matchAll(/^COPY\s+(?:--\S+\s+)*(\S+)\s+\.\/\S*$/gm)].map((m) => m[1]),
+      );
       expect([...copied].filter((d) => !gpuCopied.has(d) && d !== 'cli')).toEqual([]);
     }
     const entryDirs = ['api', 'workers'];
     const seen = new Set<string>();
-    const queue = entryDirs.flatMap((d) => readdirSync(join(repoRoot, d), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts')).map((f) => join(repoRoot, d, f)));
+    const queue = entryDirs.flatMap((d) =>
+      readdirSync(join(repoRoot, d), { recursive: true, encoding: 'utf8' })
+        .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+        .map((f) => join(repoRoot, d, f)),
+    );
     while (queue.length) {
       const file = queue.pop()!;
       const top = relative(repoRoot, file).split('/')[0];

@@ -1,7 +1,8 @@
 /** S3 layout of a Datanet. Every key is derived from ids and content hashes, so writes are idempotent. */
 export const dataKeys = {
   contribution: (datanetId: string, hash: string) => `datanets/${datanetId}/contributions/${hash}.json`,
-  part: (datanetId: string, fromSeq: number) => `datanets/${datanetId}/parts/${String(fromSeq).padStart(12, '0')}.jsonl`,
+  part: (datanetId: string, fromSeq: number) =>
+    `datanets/${datanetId}/parts/${String(fromSeq).padStart(12, '0')}.jsonl`,
   partsPrefix: (datanetId: string) => `datanets/${datanetId}/parts/`,
   manifest: (datanetId: string, version: number) => `datanets/${datanetId}/datasets/v${version}/manifest.jsonl`,
 };

@@ -32,7 +32,9 @@ export function createS3Client(cfg: CommonsConfig['s3']): S3Client {
     forcePathStyle: Boolean(cfg.endpoint),
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    credentials: cfg.accessKeyId ? { accessKeyId: cfg.accessKeyId, secretAccessKey: cfg.secretAccessKey ?? '' } : undefined,
+    credentials: cfg.accessKeyId
+      ? { accessKeyId: cfg.accessKeyId, secretAccessKey: cfg.secretAccessKey ?? '' }
+      : undefined,
   });
 }
 
@@ -95,7 +97,9 @@ export class S3ArtifactStore implements ArtifactStore {
     const out: ObjectInfo[] = [];
     let token: string | undefined;
     do {
-      const res = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
+      const res = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
+      );
       for (const o of res.Contents ?? []) out.push({ key: o.Key!, size: o.Size ?? 0, etag: o.ETag, metadata: {} });
       token = res.IsTruncated ? res.NextContinuationToken : undefined;
     } while (token);
@@ -105,7 +109,11 @@ export class S3ArtifactStore implements ArtifactStore {
   async copy(fromKey: string, toKey: string, opts: { ifNoneMatch?: boolean } = {}): Promise<void> {
     if (opts.ifNoneMatch && (await this.head(toKey))) throw new ObjectExistsError(toKey);
     await this.client.send(
-      new CopyObjectCommand({ Bucket: this.bucket, Key: toKey, CopySource: `${this.bucket}/${encodeURIComponent(fromKey).replace(/%2F/g, '/')}` }),
+      new CopyObjectCommand({
+        Bucket: this.bucket,
+        Key: toKey,
+        CopySource: `${this.bucket}/${encodeURIComponent(fromKey).replace(/%2F/g, '/')}`,
+      }),
     );
   }
 

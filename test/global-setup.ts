@@ -19,7 +19,9 @@ export async function setup(): Promise<void> {
   stack = await startStack({ stateDir, log: (m) => console.log(`[stack] ${m}`) });
   Object.assign(process.env, stack.env, { COMMONS_TEST_STACK: '1' });
   await migrateDb(stack.env.DATABASE_URL);
-  console.log(`[stack] up in ${Date.now() - started} ms (Temporal ${stack.env.TEMPORAL_ADDRESS}, UI ${stack.temporalUiUrl ?? 'external'})`);
+  console.log(
+    `[stack] up in ${Date.now() - started} ms (Temporal ${stack.env.TEMPORAL_ADDRESS}, UI ${stack.temporalUiUrl ?? 'external'})`,
+  );
 }
 
 export async function teardown(): Promise<void> {

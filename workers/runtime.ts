@@ -30,7 +30,14 @@ function installRuntime(): void {
   const metricsAddress = process.env.COMMONS_WORKER_METRICS_ADDRESS;
   Runtime.install({
     logger: new DefaultLogger(level, (entry) => {
-      process.stderr.write(JSON.stringify({ level: entry.level, time: Number(entry.timestampNanos / 1_000_000n), msg: entry.message, ...entry.meta }) + '\n');
+      process.stderr.write(
+        JSON.stringify({
+          level: entry.level,
+          time: Number(entry.timestampNanos / 1_000_000n),
+          msg: entry.message,
+          ...entry.meta,
+        }) + '\n',
+      );
     }),
     ...(metricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: metricsAddress } } } } : {}),
   });
@@ -43,8 +50,17 @@ async function trainersFromEnv(): Promise<Record<string, Trainer>> {
     const { ExternalCommandTrainer } = await import('../ml/external/external-trainer.js');
     // The script's own output (what is not a progress event) goes to the worker log, so a failing
     // GPU job can be diagnosed from the worker's logs, not only from the tail in the failure.
-    const logTrainer = logLevelEnabled('INFO') ? (line: string) => process.stderr.write(JSON.stringify({ level: 'INFO', time: Date.now(), msg: line, source: 'external-trainer' }) + '\n') : undefined;
-    trainers.external = new ExternalCommandTrainer({ command: process.env.COMMONS_TRAINER_COMMAND, args: (process.env.COMMONS_TRAINER_ARGS ?? '').split(' ').filter(Boolean), onLog: logTrainer });
+    const logTrainer = logLevelEnabled('INFO')
+      ? (line: string) =>
+          process.stderr.write(
+            JSON.stringify({ level: 'INFO', time: Date.now(), msg: line, source: 'external-trainer' }) + '\n',
+          )
+      : undefined;
+    trainers.external = new ExternalCommandTrainer({
+      command: process.env.COMMONS_TRAINER_COMMAND,
+      args: (process.env.COMMONS_TRAINER_ARGS ?? '').split(' ').filter(Boolean),
+      onLog: logTrainer,
+    });
   }
   return trainers;
 }
@@ -60,12 +76,21 @@ export interface RunningWorkers {
  * pool and one S3 client. Production runs one kind per process (workers/<kind>.ts); tests and the
  * demo run all four here.
  */
-export async function startWorkers(kinds: WorkerKind[], cfg: CommonsConfig = loadConfig(), extra: Partial<WorkerOptions> = {}): Promise<RunningWorkers> {
+export async function startWorkers(
+  kinds: WorkerKind[],
+  cfg: CommonsConfig = loadConfig(),
+  extra: Partial<WorkerOptions> = {},
+): Promise<RunningWorkers> {
   installRuntime();
   await migrateDb(cfg.databaseUrl);
   const connection = await NativeConnection.connect({ address: cfg.temporal.address });
   const dbh = connectDb(cfg.databaseUrl, { max: 20 });
-  const deps: ActivityDeps = { sql: dbh.sql, store: S3ArtifactStore.fromConfig(cfg.s3), ledger: new Ledger(dbh.sql), trainers: await trainersFromEnv() };
+  const deps: ActivityDeps = {
+    sql: dbh.sql,
+    store: S3ArtifactStore.fromConfig(cfg.s3),
+    ledger: new Ledger(dbh.sql),
+    trainers: await trainersFromEnv(),
+  };
   const workers: Worker[] = [];
   for (const kind of kinds) {
     const base = { connection, namespace: cfg.temporal.namespace, taskQueue: TASK_QUEUES[kind], ...extra };
@@ -74,12 +99,24 @@ export async function startWorkers(kinds: WorkerKind[], cfg: CommonsConfig = loa
         workers.push(await Worker.create({ ...base, workflowsPath, activities: createLifecycleActivities(deps) }));
         break;
       case 'data':
-        workers.push(await Worker.create({ ...base, activities: createDataActivities(deps), maxConcurrentActivityTaskExecutions: 8 }));
+        workers.push(
+          await Worker.create({
+            ...base,
+            activities: createDataActivities(deps),
+            maxConcurrentActivityTaskExecutions: 8,
+          }),
+        );
         break;
       case 'training':
       case 'rlhf':
         // GPU queues: one job at a time per worker process (the model owns the device).
-        workers.push(await Worker.create({ ...base, activities: createTrainingActivities(deps), maxConcurrentActivityTaskExecutions: 1 }));
+        workers.push(
+          await Worker.create({
+            ...base,
+            activities: createTrainingActivities(deps),
+            maxConcurrentActivityTaskExecutions: 1,
+          }),
+        );
         break;
     }
   }

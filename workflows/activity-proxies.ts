@@ -4,12 +4,15 @@ import type { LifecycleActivities } from '../activities/lifecycle/activities.js'
 import type { DataActivities } from '../activities/data/activities.js';
 import type { TrainingActivities } from '../activities/training/activities.js';
 
-
 /** Postgres, ledger and S3 bookkeeping: short, retried until they succeed. */
 export const lifecycle = proxyActivities<LifecycleActivities>({
   taskQueue: TASK_QUEUES.lifecycle,
   startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '500ms', maximumInterval: '30s', nonRetryableErrorTypes: ['InsufficientFundsError', 'ObjectExistsError', 'IntegrityError'] },
+  retry: {
+    initialInterval: '500ms',
+    maximumInterval: '30s',
+    nonRetryableErrorTypes: ['InsufficientFundsError', 'ObjectExistsError', 'IntegrityError'],
+  },
 });
 
 export const DATA_OPTIONS: ActivityOptions = {

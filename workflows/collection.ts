@@ -32,7 +32,9 @@ export interface CollectionProgress {
   accepted: number;
 }
 
-export interface CollectionResult extends Required<Pick<CollectionState, 'datanetId' | 'datasetVersionId' | 'merkleRoot' | 'manifestKey'>> {
+export interface CollectionResult extends Required<
+  Pick<CollectionState, 'datanetId' | 'datasetVersionId' | 'merkleRoot' | 'manifestKey'>
+> {
   received: number;
   accepted: number;
   contributors: number;
@@ -45,7 +47,15 @@ export interface CollectionResult extends Required<Pick<CollectionState, 'datane
  */
 export async function collectionWorkflow(input: CollectionInput): Promise<CollectionResult> {
   const p = input.params;
-  const progress: CollectionProgress = input.progress ?? { phase: 'window', firstSeq: 1, cursor: 0, maxSeq: 0, received: 0, scored: 0, accepted: 0 };
+  const progress: CollectionProgress = input.progress ?? {
+    phase: 'window',
+    firstSeq: 1,
+    cursor: 0,
+    maxSeq: 0,
+    received: 0,
+    scored: 0,
+    accepted: 0,
+  };
   let closeRequested = false;
   setHandler(closeWindowSignal, () => {
     closeRequested = true;
@@ -55,7 +65,13 @@ export async function collectionWorkflow(input: CollectionInput): Promise<Collec
   if (progress.phase === 'window') {
     if (progress.windowClosesAt === undefined) {
       progress.windowClosesAt = Date.now() + p.windowMs;
-      await data.openDatanet({ proposalId: input.proposalId, datanetId: input.datanetId, spec: input.spec, targetCount: p.targetCount, closesAt: progress.windowClosesAt });
+      await data.openDatanet({
+        proposalId: input.proposalId,
+        datanetId: input.datanetId,
+        spec: input.spec,
+        targetCount: p.targetCount,
+        closesAt: progress.windowClosesAt,
+      });
     }
     // Poll the count rather than signal per contribution: a million signals would swamp history.
     for (;;) {
@@ -67,7 +83,8 @@ export async function collectionWorkflow(input: CollectionInput): Promise<Collec
       // Each poll adds ~11 events; a long window continues as new at a fixed history size (the
       // 1M bench's window run reached 5,533 events when this was a count of 500 polls).
       const info = workflowInfo();
-      if (info.historyLength > WINDOW_RUN_MAX_EVENTS || info.continueAsNewSuggested) await continueAsNew<typeof collectionWorkflow>({ ...input, progress });
+      if (info.historyLength > WINDOW_RUN_MAX_EVENTS || info.continueAsNewSuggested)
+        await continueAsNew<typeof collectionWorkflow>({ ...input, progress });
     }
     const range = await data.closeDatanet({ datanetId: input.datanetId });
     progress.phase = 'scoring';
@@ -100,18 +117,35 @@ export async function collectionWorkflow(input: CollectionInput): Promise<Collec
         progress.phase === 'scoring'
           ? data.scoreBatch
               .executeWithOptions({ ...DATA_OPTIONS, summary: `Score contributions ${fromSeq}–${toSeq}` }, [
-                { datanetId: input.datanetId, fromSeq, toSeq, spec: input.spec, domain: input.domain, description: input.description, labels: input.labels, keywords: p.keywords, minQuality: p.minQuality, minRelevance: p.minRelevance },
+                {
+                  datanetId: input.datanetId,
+                  fromSeq,
+                  toSeq,
+                  spec: input.spec,
+                  domain: input.domain,
+                  description: input.description,
+                  labels: input.labels,
+                  keywords: p.keywords,
+                  minQuality: p.minQuality,
+                  minRelevance: p.minRelevance,
+                },
               ])
               .then((r) => {
                 progress.scored += r.scored;
                 return r.accepted;
               })
-          : data.dedupeBatch.executeWithOptions({ ...DATA_OPTIONS, summary: `Dedupe contributions ${fromSeq}–${toSeq}` }, [{ datanetId: input.datanetId, fromSeq }]).then((r) => r.accepted),
+          : data.dedupeBatch
+              .executeWithOptions({ ...DATA_OPTIONS, summary: `Dedupe contributions ${fromSeq}–${toSeq}` }, [
+                { datanetId: input.datanetId, fromSeq },
+              ])
+              .then((r) => r.accepted),
       );
     }
     for (const accepted of await Promise.all(wave)) progress.accepted += accepted;
     batchesThisRun += wave.length;
-    setCurrentDetails(`${progress.phase} ${input.datanetId}: ${progress.scored}/${progress.received} scored, ${progress.accepted} passing`);
+    setCurrentDetails(
+      `${progress.phase} ${input.datanetId}: ${progress.scored}/${progress.received} scored, ${progress.accepted} passing`,
+    );
     if (batchesThisRun >= p.batchesPerRun) await continueAsNew<typeof collectionWorkflow>({ ...input, progress });
   }
 

@@ -1,5 +1,4 @@
 import {
-
   CancellationScope,
   executeChild,
   isCancellation,
@@ -19,7 +18,13 @@ import { runGovernance } from './stages/governance.js';
 import { collectionWorkflow } from './collection.js';
 import { rlhfRoundWorkflow } from './rlhf-round.js';
 import { LifecycleStageKey, ModelNameKey, ProposalIdKey, DomainKey } from '../contracts/search-attributes.js';
-import type { LifecycleInput, LifecycleStatus, LifecycleStatusView, Stage, EvalMetrics } from '../domain/lifecycle/types.js';
+import type {
+  LifecycleInput,
+  LifecycleStatus,
+  LifecycleStatusView,
+  Stage,
+  EvalMetrics,
+} from '../domain/lifecycle/types.js';
 import { workflowIds } from '../contracts/workflow-ids.js';
 
 /**
@@ -82,7 +87,10 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
     }
     if (gov.outcome !== 'passed') {
       await lifecycle.refundStake({ proposalId: input.proposalId, reason: gov.outcome });
-      return await finish(gov.outcome, gov.outcome === 'expired' ? 'turnout below quorum: stake refunded' : 'rejected by governors: stake refunded');
+      return await finish(
+        gov.outcome,
+        gov.outcome === 'expired' ? 'turnout below quorum: stake refunded' : 'rejected by governors: stake refunded',
+      );
     }
 
     // Data collection (child workflow; its activities run on the data-collection queue)
@@ -91,7 +99,18 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
     state.collection.datanetId = datanetId;
     const collected = await executeChild(collectionWorkflow, {
       workflowId: workflowIds.collection(input.proposalId),
-      args: [{ proposalId: input.proposalId, datanetId, modelName: input.modelName, domain: input.domain, description: input.description, labels: input.labels, spec: input.datanetSpec, params: input.params.collection }],
+      args: [
+        {
+          proposalId: input.proposalId,
+          datanetId,
+          modelName: input.modelName,
+          domain: input.domain,
+          description: input.description,
+          labels: input.labels,
+          spec: input.datanetSpec,
+          params: input.params.collection,
+        },
+      ],
       parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
       typedSearchAttributes: [
         { key: ProposalIdKey, value: input.proposalId },
@@ -103,27 +122,44 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
     Object.assign(state.collection, collected);
     if (collected.accepted < input.params.collection.minAcceptedRecords) {
       await lifecycle.refundStake({ proposalId: input.proposalId, reason: 'not enough accepted data' });
-      return await finish('failed-gate', `only ${collected.accepted} records accepted, ${input.params.collection.minAcceptedRecords} needed: stake refunded`);
+      return await finish(
+        'failed-gate',
+        `only ${collected.accepted} records accepted, ${input.params.collection.minAcceptedRecords} needed: stake refunded`,
+      );
     }
 
     // Training on the gpu-training queue
     await enter('training', `fine-tuning on ${collected.accepted} accepted records`);
     const t = input.params.training;
-    const trained = await trainingActivities(t.heartbeatTimeoutMs).trainModel.executeWithOptions({ ...trainingOptions(t.heartbeatTimeoutMs), summary: `Fine-tune ${input.modelName} (${t.trainer}) on ${collected.accepted} records` }, [{
-      proposalId: input.proposalId,
-      trainer: t.trainer,
-      job: {
-        jobId: `${input.proposalId}-train`,
-        modelName: input.modelName,
-        labels: input.labels,
-        baseArtifactKey: t.baseArtifactKey,
-        datasetManifestKey: collected.manifestKey,
-        evalFraction: t.evalFraction,
-        hyperparams: t.hyperparams,
-        outputPrefix: `staging/${input.proposalId}/train`,
+    const trained = await trainingActivities(t.heartbeatTimeoutMs).trainModel.executeWithOptions(
+      {
+        ...trainingOptions(t.heartbeatTimeoutMs),
+        summary: `Fine-tune ${input.modelName} (${t.trainer}) on ${collected.accepted} records`,
       },
-    }]);
-    state.training = { runId: trained.runId, artifactKey: trained.artifactKey, sha256: trained.sha256, metrics: trained.metrics, resumedFromStep: trained.resumedFromStep };
+      [
+        {
+          proposalId: input.proposalId,
+          trainer: t.trainer,
+          job: {
+            jobId: `${input.proposalId}-train`,
+            modelName: input.modelName,
+            labels: input.labels,
+            baseArtifactKey: t.baseArtifactKey,
+            datasetManifestKey: collected.manifestKey,
+            evalFraction: t.evalFraction,
+            hyperparams: t.hyperparams,
+            outputPrefix: `staging/${input.proposalId}/train`,
+          },
+        },
+      ],
+    );
+    state.training = {
+      runId: trained.runId,
+      artifactKey: trained.artifactKey,
+      sha256: trained.sha256,
+      metrics: trained.metrics,
+      resumedFromStep: trained.resumedFromStep,
+    };
 
     // RLHF rounds, each a child workflow
     await enter('rlhf', `${input.params.rlhf.rounds} review round(s)`);
@@ -134,7 +170,20 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
       setCurrentDetails(`**rlhf** — round ${round}/${input.params.rlhf.rounds}`);
       const summary = await executeChild(rlhfRoundWorkflow, {
         workflowId: workflowIds.rlhfRound(input.proposalId, round),
-        args: [{ proposalId: input.proposalId, modelName: input.modelName, round, policyArtifactKey: policy, policyMetrics: metrics, referenceArtifactKey: trained.artifactKey, evalManifestKey: trained.evalManifestKey, params: input.params.rlhf, hyperparams: t.hyperparams, heartbeatTimeoutMs: t.heartbeatTimeoutMs }],
+        args: [
+          {
+            proposalId: input.proposalId,
+            modelName: input.modelName,
+            round,
+            policyArtifactKey: policy,
+            policyMetrics: metrics,
+            referenceArtifactKey: trained.artifactKey,
+            evalManifestKey: trained.evalManifestKey,
+            params: input.params.rlhf,
+            hyperparams: t.hyperparams,
+            heartbeatTimeoutMs: t.heartbeatTimeoutMs,
+          },
+        ],
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
         typedSearchAttributes: [
           { key: ProposalIdKey, value: input.proposalId },
@@ -166,7 +215,13 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
       datasetVersionId: collected.datasetVersionId,
       merkleRoot: collected.merkleRoot,
       metrics,
-      lineage: { proposalId: input.proposalId, datasetVersionId: collected.datasetVersionId, trainingRunId: trained.runId, rlhfRounds: state.rlhf.rounds.map((r) => r.round), workflowId: workflowInfo().workflowId },
+      lineage: {
+        proposalId: input.proposalId,
+        datasetVersionId: collected.datasetVersionId,
+        trainingRunId: trained.runId,
+        rlhfRounds: state.rlhf.rounds.map((r) => r.round),
+        workflowId: workflowInfo().workflowId,
+      },
     });
     state.deployment.version = promoted.version;
     state.deployment.prefix = promoted.prefix;
@@ -174,7 +229,12 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
 
     // Serving: the API answers inference from the promoted version; settle the contributor reward pool.
     await enter('serving', `version ${promoted.version} in production`);
-    await lifecycle.settleRewards({ proposalId: input.proposalId, modelName: input.modelName, datasetVersionId: collected.datasetVersionId, amount: input.params.serving.rewardPool });
+    await lifecycle.settleRewards({
+      proposalId: input.proposalId,
+      modelName: input.modelName,
+      datasetVersionId: collected.datasetVersionId,
+      amount: input.params.serving.rewardPool,
+    });
     return await finish('serving', `version ${promoted.version} serving at /v1/models/${input.modelName}/infer`);
   } catch (err) {
     if (isCancellation(err)) {
@@ -184,7 +244,12 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
         state.status = 'cancelled';
         state.reason = 'cancelled: escrow refunded, open Datanet and review tasks closed';
         upsertMemo({ summary: `${input.modelName}: ${state.stage} (cancelled)`, status: 'cancelled' });
-        await lifecycle.recordStage({ proposalId: input.proposalId, stage: state.stage, status: 'cancelled', reason: state.reason });
+        await lifecycle.recordStage({
+          proposalId: input.proposalId,
+          stage: state.stage,
+          status: 'cancelled',
+          reason: state.reason,
+        });
       });
     }
     throw err;

@@ -53,7 +53,10 @@ export async function rlhfRoundWorkflow(input: RlhfRoundInput): Promise<RlhfRoun
         const task = tasks.get(taskId);
         if (!task) throw new Error(`review task ${taskId} is not part of this round`);
         if (!open) throw new Error(`review task ${taskId} is closed`);
-        if (!task.candidates.includes(choice)) throw new Error(`choice ${JSON.stringify(choice)} is not one of the candidates: ${task.candidates.join(', ')}`);
+        if (!task.candidates.includes(choice))
+          throw new Error(
+            `choice ${JSON.stringify(choice)} is not one of the candidates: ${task.candidates.join(', ')}`,
+          );
         if (task.answers.has(reviewer)) throw new Error(`${reviewer} has already answered review task ${taskId}`);
       },
     },
@@ -118,8 +121,18 @@ export async function rlhfRoundWorkflow(input: RlhfRoundInput): Promise<RlhfRoun
   // The round is evaluated: an update that lowers held-out accuracy is not kept.
   const applied = updated.metrics.accuracy >= input.policyMetrics.accuracy - p.maxEvalDrop;
   const kept = applied ? updated : { artifactKey: input.policyArtifactKey, metrics: input.policyMetrics };
-  const summary = { ...settled.summary, applied, candidate: { artifactKey: updated.artifactKey, metrics: updated.metrics } };
-  await lifecycle.recordRound({ proposalId: input.proposalId, round: input.round, artifactKey: kept.artifactKey, metrics: kept.metrics, summary });
+  const summary = {
+    ...settled.summary,
+    applied,
+    candidate: { artifactKey: updated.artifactKey, metrics: updated.metrics },
+  };
+  await lifecycle.recordRound({
+    proposalId: input.proposalId,
+    round: input.round,
+    artifactKey: kept.artifactKey,
+    metrics: kept.metrics,
+    summary,
+  });
   return {
     round: input.round,
     tasks: tasks.size,

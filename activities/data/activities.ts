@@ -79,7 +79,13 @@ export function createDataActivities(deps: ActivityDeps) {
   };
 
   return {
-    async openDatanet(a: { proposalId: string; datanetId: string; spec: DatanetSpec; targetCount: number; closesAt: number }) {
+    async openDatanet(a: {
+      proposalId: string;
+      datanetId: string;
+      spec: DatanetSpec;
+      targetCount: number;
+      closesAt: number;
+    }) {
       await sql`
         insert into datanets (id, proposal_id, spec, status, target_count, closes_at)
         values (${a.datanetId}, ${a.proposalId}, ${sql.json(a.spec as never)}, 'open', ${a.targetCount}, ${new Date(a.closesAt).toISOString()})
@@ -94,7 +100,8 @@ export function createDataActivities(deps: ActivityDeps) {
     /** Closes the window (the API refuses contributions from now on) and returns the seq range to score. */
     async closeDatanet(a: { datanetId: string }) {
       await sql`update datanets set status = 'closed' where id = ${a.datanetId} and status = 'open'`;
-      const [r] = await sql`select coalesce(min(seq), 1)::bigint as min, coalesce(max(seq), 0)::bigint as max, count(*)::int as n from contributions where datanet_id = ${a.datanetId}`;
+      const [r] =
+        await sql`select coalesce(min(seq), 1)::bigint as min, coalesce(max(seq), 0)::bigint as max, count(*)::int as n from contributions where datanet_id = ${a.datanetId}`;
       return { minSeq: Number(r.min), maxSeq: Number(r.max), count: r.n };
     },
 
@@ -104,7 +111,8 @@ export function createDataActivities(deps: ActivityDeps) {
      */
     async scoreBatch(a: ScoreBatchInput): Promise<{ scored: number; accepted: number }> {
       const profile = profileFor(a);
-      const rows = await sql`select hash, contributor, s3_key, seq from contributions where datanet_id = ${a.datanetId} and seq between ${a.fromSeq} and ${a.toSeq} order by seq`;
+      const rows =
+        await sql`select hash, contributor, s3_key, seq from contributions where datanet_id = ${a.datanetId} and seq between ${a.fromSeq} and ${a.toSeq} order by seq`;
       let done = 0;
       const results = await mapLimit(rows, S3_CONCURRENCY, async (r) => {
         const body = await store.get(r.s3_key);
@@ -114,10 +122,17 @@ export function createDataActivities(deps: ActivityDeps) {
         } catch {
           payload = undefined;
         }
-        const s = payload === undefined ? { status: 'rejected' as const, quality: 0, relevance: 0, reasons: ['payload is not JSON'] } : scoreRecord(a.spec, profile, payload, { minQuality: a.minQuality, minRelevance: a.minRelevance });
+        const s =
+          payload === undefined
+            ? { status: 'rejected' as const, quality: 0, relevance: 0, reasons: ['payload is not JSON'] }
+            : scoreRecord(a.spec, profile, payload, { minQuality: a.minQuality, minRelevance: a.minRelevance });
         if (++done % 200 === 0) Context.current().heartbeat({ done, of: rows.length });
-        const text = payload && typeof payload === 'object' ? recordText(a.spec, payload as Record<string, unknown>) : '';
-        const label = a.spec.labelField && payload && typeof payload === 'object' ? String((payload as Record<string, unknown>)[a.spec.labelField] ?? '') : '';
+        const text =
+          payload && typeof payload === 'object' ? recordText(a.spec, payload as Record<string, unknown>) : '';
+        const label =
+          a.spec.labelField && payload && typeof payload === 'object'
+            ? String((payload as Record<string, unknown>)[a.spec.labelField] ?? '')
+            : '';
         const sig = s.status === 'accepted' ? minhashSignature(text) : undefined;
         return { row: r, s, text, label, sig };
       });
@@ -151,8 +166,17 @@ export function createDataActivities(deps: ActivityDeps) {
             on conflict (datanet_id, band) do update set seq = excluded.seq, hash = excluded.hash where lsh_bands.seq > excluded.seq`;
         }
       });
-      const part: PartRecord[] = passed.map((x) => ({ seq: Number(x.row.seq), hash: x.row.hash, contributor: x.row.contributor, text: x.text, label: x.label, bands: bandsByHash.get(x.row.hash)! }));
-      await store.put(dataKeys.part(a.datanetId, a.fromSeq), part.map((p) => JSON.stringify(p)).join('\n'), { contentType: 'application/x-ndjson' });
+      const part: PartRecord[] = passed.map((x) => ({
+        seq: Number(x.row.seq),
+        hash: x.row.hash,
+        contributor: x.row.contributor,
+        text: x.text,
+        label: x.label,
+        bands: bandsByHash.get(x.row.hash)!,
+      }));
+      await store.put(dataKeys.part(a.datanetId, a.fromSeq), part.map((p) => JSON.stringify(p)).join('\n'), {
+        contentType: 'application/x-ndjson',
+      });
       return { scored: rows.length, accepted: passed.length };
     },
 
@@ -179,10 +203,12 @@ export function createDataActivities(deps: ActivityDeps) {
       });
       const sketches = new Map<string, Buffer>();
       if (candidateHashes.size > 0) {
-        for (const r of await sql`select hash, sketch from contributions where datanet_id = ${a.datanetId} and hash = any(${[...candidateHashes]}::text[])`) sketches.set(r.hash, r.sketch);
+        for (const r of await sql`select hash, sketch from contributions where datanet_id = ${a.datanetId} and hash = any(${[...candidateHashes]}::text[])`)
+          sketches.set(r.hash, r.sketch);
       }
       const mine = new Map<string, Buffer>();
-      for (const r of await sql`select hash, sketch from contributions where datanet_id = ${a.datanetId} and hash = any(${part.map((p) => p.hash)}::text[])`) mine.set(r.hash, r.sketch);
+      for (const r of await sql`select hash, sketch from contributions where datanet_id = ${a.datanetId} and hash = any(${part.map((p) => p.hash)}::text[])`)
+        mine.set(r.hash, r.sketch);
 
       const verdicts = part.map((p, i) => {
         let best: { hash: string; j: number; exact: boolean } | undefined;
@@ -194,7 +220,14 @@ export function createDataActivities(deps: ActivityDeps) {
           if ((exact || j >= NEAR_DUPLICATE_THRESHOLD) && (!best || j > best.j)) best = { hash: o.hash, j, exact };
         }
         if (!best) return { hash: p.hash, status: 'accepted', of: null as string | null, reason: '' };
-        return { hash: p.hash, status: best.exact ? 'duplicate' : 'near-duplicate', of: best.hash, reason: best.exact ? `same text as ${best.hash}` : `near-duplicate of ${best.hash} (Jaccard ≈ ${best.j.toFixed(2)})` };
+        return {
+          hash: p.hash,
+          status: best.exact ? 'duplicate' : 'near-duplicate',
+          of: best.hash,
+          reason: best.exact
+            ? `same text as ${best.hash}`
+            : `near-duplicate of ${best.hash} (Jaccard ≈ ${best.j.toFixed(2)})`,
+        };
       });
       await sql`
         update contributions c set status = u.status, duplicate_of = nullif(u.of, ''),
@@ -214,7 +247,11 @@ export function createDataActivities(deps: ActivityDeps) {
       const version = 1;
       const id = `${a.datanetId}-v${version}`;
       const manifestKey = dataKeys.manifest(a.datanetId, version);
-      const accepted = new Set((await sql`select hash from contributions where datanet_id = ${a.datanetId} and status = 'accepted'`).map((r) => r.hash as string));
+      const accepted = new Set(
+        (await sql`select hash from contributions where datanet_id = ${a.datanetId} and status = 'accepted'`).map(
+          (r) => r.hash as string,
+        ),
+      );
       // Through a temp file, part by part: a million-record manifest (~500 MB) is close to V8's
       // maximum string length and would double the worker's memory if joined in memory.
       const dir = await mkdtemp(join(tmpdir(), 'commons-manifest-'));
@@ -228,7 +265,8 @@ export function createDataActivities(deps: ActivityDeps) {
             let chunk = '';
             for (const p of await readPart(a.datanetId, fromSeq)) {
               if (!accepted.has(p.hash)) continue;
-              chunk += JSON.stringify({ hash: p.hash, contributor: p.contributor, text: p.text, label: p.label }) + '\n';
+              chunk +=
+                JSON.stringify({ hash: p.hash, contributor: p.contributor, text: p.text, label: p.label }) + '\n';
               lines++;
             }
             if (chunk) await out.write(chunk);
@@ -248,7 +286,14 @@ export function createDataActivities(deps: ActivityDeps) {
                count(*) filter (where status = 'accepted')::int as accepted,
                count(*) filter (where status <> 'accepted')::int as rejected
         from contributions where datanet_id = ${a.datanetId} group by contributor order by contributor`;
-      const weights = weightsFromTotals(totals.map((t) => ({ contributor: t.contributor as string, rawScore: t.raw as number, accepted: t.accepted as number, rejected: t.rejected as number })));
+      const weights = weightsFromTotals(
+        totals.map((t) => ({
+          contributor: t.contributor as string,
+          rawScore: t.raw as number,
+          accepted: t.accepted as number,
+          rejected: t.rejected as number,
+        })),
+      );
       await sql.begin(async (tx) => {
         await tx`
           insert into dataset_versions (id, datanet_id, proposal_id, manifest_key, merkle_root, record_count)
@@ -259,14 +304,25 @@ export function createDataActivities(deps: ActivityDeps) {
           await tx`insert into attribution_weights (dataset_version_id, contributor, raw_score, weight, accepted, rejected) values (${id}, ${w.contributor}, ${w.rawScore}, ${w.weight}, ${w.accepted}, ${w.rejected})`;
         }
       });
-      return { datasetVersionId: id, manifestKey, merkleRoot, recordCount: accepted.size, contributors: weights.filter((w) => w.weight > 0).length };
+      return {
+        datasetVersionId: id,
+        manifestKey,
+        merkleRoot,
+        recordCount: accepted.size,
+        contributors: weights.filter((w) => w.weight > 0).length,
+      };
     },
   };
 
   async function readPart(datanetId: string, fromSeq: number): Promise<PartRecord[]> {
     // scoreBatch writes a part for every batch (empty when nothing passed), so it is always there.
     const body = (await store.get(dataKeys.part(datanetId, fromSeq))).toString('utf8');
-    return body ? body.split('\n').filter(Boolean).map((l) => JSON.parse(l) as PartRecord) : [];
+    return body
+      ? body
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as PartRecord)
+      : [];
   }
 }
 

@@ -31,29 +31,52 @@ export function createDeploymentActivities({ sql, store, ledger }: Pick<Activity
       metrics: EvalMetrics;
       lineage: Record<string, unknown>;
     }): Promise<{ version: number; prefix: string; sha256: string }> {
-      const [mine] = await sql`select version, prefix, sha256, status from model_versions where model_name = ${a.modelName} and proposal_id = ${a.proposalId}`;
-      if (mine && mine.status === 'production') return { version: mine.version, prefix: mine.prefix, sha256: mine.sha256 };
+      const [mine] =
+        await sql`select version, prefix, sha256, status from model_versions where model_name = ${a.modelName} and proposal_id = ${a.proposalId}`;
+      if (mine && mine.status === 'production')
+        return { version: mine.version, prefix: mine.prefix, sha256: mine.sha256 };
       const staged = await store.get(a.stagingArtifactKey);
       const digest = sha256(staged);
       const version: number = mine
         ? mine.version
-        : ((await sql`select coalesce(max(version), 0) + 1 as v from model_versions where model_name = ${a.modelName}`)[0].v as number);
+        : ((
+            await sql`select coalesce(max(version), 0) + 1 as v from model_versions where model_name = ${a.modelName}`
+          )[0].v as number);
       const prefix = `models/${a.modelName}/${version}/`;
       const key = `${prefix}model.bin`;
       const existing = await store.head(key);
       if (existing) {
         // A previous attempt got this far: accept only the same bytes, never overwrite.
-        if (sha256(await store.get(key)) !== digest) throw ApplicationFailure.nonRetryable(`${key} exists with different content`, 'IntegrityError');
+        if (sha256(await store.get(key)) !== digest)
+          throw ApplicationFailure.nonRetryable(`${key} exists with different content`, 'IntegrityError');
       } else {
-        await store.put(key, staged, { ifNoneMatch: true, contentType: 'application/octet-stream', metadata: { sha256: digest } });
+        await store.put(key, staged, {
+          ifNoneMatch: true,
+          contentType: 'application/octet-stream',
+          metadata: { sha256: digest },
+        });
       }
       const copied = await store.get(key);
-      if (sha256(copied) !== digest) throw ApplicationFailure.nonRetryable(`checksum mismatch after promoting ${key}`, 'IntegrityError');
-      const manifest = { modelName: a.modelName, version, sha256: digest, artifact: 'model.bin', merkleRoot: a.merkleRoot, lineage: a.lineage, metrics: a.metrics };
+      if (sha256(copied) !== digest)
+        throw ApplicationFailure.nonRetryable(`checksum mismatch after promoting ${key}`, 'IntegrityError');
+      const manifest = {
+        modelName: a.modelName,
+        version,
+        sha256: digest,
+        artifact: 'model.bin',
+        merkleRoot: a.merkleRoot,
+        lineage: a.lineage,
+        metrics: a.metrics,
+      };
       if (!(await store.head(`${prefix}manifest.json`))) {
-        await store.put(`${prefix}manifest.json`, JSON.stringify(manifest, null, 2), { ifNoneMatch: true, contentType: 'application/json' }).catch(async (err) => {
-          if (!(await store.head(`${prefix}manifest.json`))) throw err;
-        });
+        await store
+          .put(`${prefix}manifest.json`, JSON.stringify(manifest, null, 2), {
+            ifNoneMatch: true,
+            contentType: 'application/json',
+          })
+          .catch(async (err) => {
+            if (!(await store.head(`${prefix}manifest.json`))) throw err;
+          });
       }
       await sql.begin(async (tx) => {
         await tx`insert into models (name, developer, proposal_id) values (${a.modelName}, ${a.developer}, ${a.proposalId}) on conflict (name) do nothing`;
@@ -75,13 +98,34 @@ export function createDeploymentActivities({ sql, store, ledger }: Pick<Activity
       const total = BigInt(a.amount);
       if (total === 0n) return { paid: 0 };
       const pool = accountsOf.modelPool(a.modelName);
-      await ledger.transfer({ idempotencyKey: `rewards:${a.proposalId}:fund`, asset: 'OPEN', from: accountsOf.treasury, to: pool, amount: a.amount, reason: 'contributor reward pool', proposalId: a.proposalId });
-      const weights = await sql`select contributor, weight from attribution_weights where dataset_version_id = ${a.datasetVersionId} and weight > 0 order by contributor`;
-      const shares = splitByWeight(total, weights.map((w) => ({ key: w.contributor as string, weight: Number(w.weight) })));
+      await ledger.transfer({
+        idempotencyKey: `rewards:${a.proposalId}:fund`,
+        asset: 'OPEN',
+        from: accountsOf.treasury,
+        to: pool,
+        amount: a.amount,
+        reason: 'contributor reward pool',
+        proposalId: a.proposalId,
+      });
+      const weights =
+        await sql`select contributor, weight from attribution_weights where dataset_version_id = ${a.datasetVersionId} and weight > 0 order by contributor`;
+      const shares = splitByWeight(
+        total,
+        weights.map((w) => ({ key: w.contributor as string, weight: Number(w.weight) })),
+      );
       let paid = 0;
       for (const s of shares) {
         if (s.amount === 0n) continue;
-        await ledger.transfer({ idempotencyKey: `rewards:${a.proposalId}:${s.key}`, asset: 'OPEN', from: pool, to: s.key, amount: s.amount.toString(), reason: 'data contribution reward (attribution weight)', proposalId: a.proposalId, memo: { weight: s.weight, datasetVersionId: a.datasetVersionId } });
+        await ledger.transfer({
+          idempotencyKey: `rewards:${a.proposalId}:${s.key}`,
+          asset: 'OPEN',
+          from: pool,
+          to: s.key,
+          amount: s.amount.toString(),
+          reason: 'data contribution reward (attribution weight)',
+          proposalId: a.proposalId,
+          memo: { weight: s.weight, datasetVersionId: a.datasetVersionId },
+        });
         paid++;
       }
       return { paid };

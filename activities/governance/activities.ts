@@ -1,4 +1,10 @@
-import { resolveDelegations, type Outcome, type PowerSnapshot, type TallyResult, type VoteOption } from '../../domain/governance/tally.js';
+import {
+  resolveDelegations,
+  type Outcome,
+  type PowerSnapshot,
+  type TallyResult,
+  type VoteOption,
+} from '../../domain/governance/tally.js';
 import type { ActivityDeps } from '../deps.js';
 
 export function createGovernanceActivities({ sql }: Pick<ActivityDeps, 'sql'>) {
@@ -13,7 +19,9 @@ export function createGovernanceActivities({ sql }: Pick<ActivityDeps, 'sql'>) {
       const delegations: Record<string, string> = {};
       for (const d of await sql`select delegator, delegatee from delegations`) delegations[d.delegator] = d.delegatee;
       const snapshot = resolveDelegations(balances, delegations);
-      const total = Object.values(snapshot).reduce((s, v) => s + BigInt(v), 0n).toString();
+      const total = Object.values(snapshot)
+        .reduce((s, v) => s + BigInt(v), 0n)
+        .toString();
       return { snapshot, total };
     },
     async recordVote(a: { proposalId: string; voter: string; option: VoteOption; power: string }) {

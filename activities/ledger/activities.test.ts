@@ -68,7 +68,9 @@ describe('ledger activities under retries', () => {
     const dv = `dv-${run}`;
     const [a, b] = [`cm-a-${run}`, `cm-b-${run}`];
     await sql`insert into attribution_weights (dataset_version_id, contributor, raw_score, weight, accepted, rejected) values (${dv}, ${a}, 9, 0.75, 9, 0), (${dv}, ${b}, 1, 0.25, 1, 0)`;
-    await retried(20, () => deploy.settleRewards({ proposalId: id, modelName: `m-${run}`, datasetVersionId: dv, amount: '1001' }));
+    await retried(20, () =>
+      deploy.settleRewards({ proposalId: id, modelName: `m-${run}`, datasetVersionId: dv, amount: '1001' }),
+    );
     const pa = BigInt(await ledger.balance(a, 'OPEN'));
     const pb = BigInt(await ledger.balance(b, 'OPEN'));
     expect(pa + pb).toBe(1001n);

@@ -10,24 +10,45 @@ export function createLedgerActivities({ ledger, sql }: Pick<ActivityDeps, 'ledg
 
   /** Moves whatever was escrowed out of escrow, once: refund, release and slash share one key. */
   async function closeEscrow(proposalId: string, to: string, reason: string) {
-    const [escrowed] = await sql`select amount, from_account from transfers where idempotency_key = ${escrowKey(proposalId)}`;
+    const [escrowed] =
+      await sql`select amount, from_account from transfers where idempotency_key = ${escrowKey(proposalId)}`;
     if (!escrowed) return { moved: '0' };
-    const r = await ledger.transfer({ idempotencyKey: closeKey(proposalId), asset: 'OPEN', from: accountsOf.escrow(proposalId), to: to === 'proposer' ? escrowed.from_account : to, amount: String(escrowed.amount), reason, proposalId });
+    const r = await ledger.transfer({
+      idempotencyKey: closeKey(proposalId),
+      asset: 'OPEN',
+      from: accountsOf.escrow(proposalId),
+      to: to === 'proposer' ? escrowed.from_account : to,
+      amount: String(escrowed.amount),
+      reason,
+      proposalId,
+    });
     return { moved: String(escrowed.amount), applied: r.applied };
   }
 
   return {
     async escrowStake(a: { proposalId: string; proposer: string; amount: string }) {
       try {
-        await ledger.transfer({ idempotencyKey: escrowKey(a.proposalId), asset: 'OPEN', from: a.proposer, to: accountsOf.escrow(a.proposalId), amount: a.amount, reason: 'proposal stake', proposalId: a.proposalId });
+        await ledger.transfer({
+          idempotencyKey: escrowKey(a.proposalId),
+          asset: 'OPEN',
+          from: a.proposer,
+          to: accountsOf.escrow(a.proposalId),
+          amount: a.amount,
+          reason: 'proposal stake',
+          proposalId: a.proposalId,
+        });
       } catch (err) {
-        if (err instanceof InsufficientFundsError) throw ApplicationFailure.nonRetryable(err.message, 'InsufficientFundsError');
+        if (err instanceof InsufficientFundsError)
+          throw ApplicationFailure.nonRetryable(err.message, 'InsufficientFundsError');
         throw err;
       }
     },
-    refundStake: (a: { proposalId: string; reason: string }) => closeEscrow(a.proposalId, 'proposer', `stake refunded: ${a.reason}`),
-    releaseStake: (a: { proposalId: string }) => closeEscrow(a.proposalId, 'proposer', 'stake returned after deployment'),
-    slashStake: (a: { proposalId: string; reason: string }) => closeEscrow(a.proposalId, accountsOf.treasury, `stake slashed: ${a.reason}`),
+    refundStake: (a: { proposalId: string; reason: string }) =>
+      closeEscrow(a.proposalId, 'proposer', `stake refunded: ${a.reason}`),
+    releaseStake: (a: { proposalId: string }) =>
+      closeEscrow(a.proposalId, 'proposer', 'stake returned after deployment'),
+    slashStake: (a: { proposalId: string; reason: string }) =>
+      closeEscrow(a.proposalId, accountsOf.treasury, `stake slashed: ${a.reason}`),
     /** Cancellation: refund the escrow if still held, close the Datanet and any open review tasks. */
     async compensate(a: { proposalId: string; reason: string }) {
       const refund = await closeEscrow(a.proposalId, 'proposer', `stake refunded: ${a.reason}`);

@@ -17,7 +17,13 @@ export function createLifecycleActivities(deps: ActivityDeps) {
     async recordStage(a: { proposalId: string; stage: Stage; status: LifecycleStatus; reason?: string }) {
       await sql`update proposals set stage = ${a.stage}, status = ${a.status}, status_reason = ${a.reason ?? null}, updated_at = now() where id = ${a.proposalId}`;
     },
-    async recordRound(a: { proposalId: string; round: number; artifactKey: string; metrics: unknown; summary: unknown }) {
+    async recordRound(a: {
+      proposalId: string;
+      round: number;
+      artifactKey: string;
+      metrics: unknown;
+      summary: unknown;
+    }) {
       await sql`
         insert into rlhf_rounds (proposal_id, round, status, artifact_key, metrics, summary)
         values (${a.proposalId}, ${a.round}, 'done', ${a.artifactKey}, ${sql.json(a.metrics as never)}, ${sql.json(a.summary as never)})

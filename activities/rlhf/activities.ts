@@ -15,7 +15,13 @@ const BASE_WEIGHT = 1n;
 
 export function createRlhfActivities({ sql, ledger }: Pick<ActivityDeps, 'sql' | 'ledger'>) {
   return {
-    async createReviewTasks(a: { proposalId: string; round: number; workflowId: string; requiredAnswers: number; items: CandidateItem[] }) {
+    async createReviewTasks(a: {
+      proposalId: string;
+      round: number;
+      workflowId: string;
+      requiredAnswers: number;
+      items: CandidateItem[];
+    }) {
       const out: { id: string; candidates: string[] }[] = [];
       for (const item of a.items) {
         const id = `${a.proposalId}-r${a.round}-${item.promptId}`;
@@ -46,13 +52,23 @@ export function createRlhfActivities({ sql, ledger }: Pick<ActivityDeps, 'sql' |
      * persistent disagreement (from validator stake). Every transfer is keyed by round, task and
      * reviewer, so a retried settlement moves money once.
      */
-    async settleRound(a: { proposalId: string; round: number; taskIds: string[]; agreementReward: string; disagreementPenalty: string; disagreementTolerance: number }) {
+    async settleRound(a: {
+      proposalId: string;
+      round: number;
+      taskIds: string[];
+      agreementReward: string;
+      disagreementPenalty: string;
+      disagreementTolerance: number;
+    }) {
       const tasks = await sql`select id, prompt, candidates from review_tasks where id in ${sql(a.taskIds)}`;
-      const answers = await sql`select task_id, reviewer, choice, weight from review_answers where task_id in ${sql(a.taskIds)}`;
+      const answers =
+        await sql`select task_id, reviewer, choice, weight from review_answers where task_id in ${sql(a.taskIds)}`;
       const preferences: PreferencePair[] = [];
       const judged: { reviewer: string; agreed: boolean; taskId: string }[] = [];
       for (const t of tasks) {
-        const mine = answers.filter((x) => x.task_id === t.id).map((x) => ({ reviewer: x.reviewer as string, choice: x.choice as string, weight: BigInt(x.weight) }));
+        const mine = answers
+          .filter((x) => x.task_id === t.id)
+          .map((x) => ({ reviewer: x.reviewer as string, choice: x.choice as string, weight: BigInt(x.weight) }));
         const c = consensusOf(t.candidates as string[], mine);
         await sql`update review_tasks set status = 'closed', consensus = ${c?.choice ?? null} where id = ${t.id}`;
         if (!c) continue;
@@ -62,14 +78,23 @@ export function createRlhfActivities({ sql, ledger }: Pick<ActivityDeps, 'sql' |
           await sql`update review_answers set agreed = ${agreed} where task_id = ${t.id} and reviewer = ${x.reviewer}`;
         }
         for (const other of t.candidates as string[]) {
-          if (other !== c.choice) preferences.push({ prompt: t.prompt, chosen: c.choice, rejected: other, weight: c.share });
+          if (other !== c.choice)
+            preferences.push({ prompt: t.prompt, chosen: c.choice, rejected: other, weight: c.share });
         }
       }
       let rewarded = 0;
       if (BigInt(a.agreementReward) > 0n) {
         for (const j of judged.filter((x) => x.agreed)) {
           try {
-            await ledger.transfer({ idempotencyKey: `review:${j.taskId}:${j.reviewer}:reward`, asset: 'OPEN', from: accountsOf.treasury, to: j.reviewer, amount: a.agreementReward, reason: `review reward (round ${a.round})`, proposalId: a.proposalId });
+            await ledger.transfer({
+              idempotencyKey: `review:${j.taskId}:${j.reviewer}:reward`,
+              asset: 'OPEN',
+              from: accountsOf.treasury,
+              to: j.reviewer,
+              amount: a.agreementReward,
+              reason: `review reward (round ${a.round})`,
+              proposalId: a.proposalId,
+            });
             rewarded++;
           } catch (err) {
             if (!(err instanceof InsufficientFundsError)) throw err; // an empty treasury pays nothing; the answer still counts
@@ -82,15 +107,30 @@ export function createRlhfActivities({ sql, ledger }: Pick<ActivityDeps, 'sql' |
         const staked = BigInt(await ledger.balance(accountsOf.validatorStake(reviewer), 'OPEN'));
         const key = `rlhf:${a.proposalId}:r${a.round}:${reviewer}:penalty`;
         const [done] = await sql`select amount from transfers where idempotency_key = ${key}`;
-        const amount = done ? BigInt(done.amount) : staked < BigInt(a.disagreementPenalty) ? staked : BigInt(a.disagreementPenalty);
+        const amount = done
+          ? BigInt(done.amount)
+          : staked < BigInt(a.disagreementPenalty)
+            ? staked
+            : BigInt(a.disagreementPenalty);
         if (amount > 0n) {
-          await ledger.transfer({ idempotencyKey: key, asset: 'OPEN', from: accountsOf.validatorStake(reviewer), to: accountsOf.treasury, amount: amount.toString(), reason: `persistent disagreement with consensus (round ${a.round})`, proposalId: a.proposalId });
+          await ledger.transfer({
+            idempotencyKey: key,
+            asset: 'OPEN',
+            from: accountsOf.validatorStake(reviewer),
+            to: accountsOf.treasury,
+            amount: amount.toString(),
+            reason: `persistent disagreement with consensus (round ${a.round})`,
+            proposalId: a.proposalId,
+          });
           penalised.push(reviewer);
         } else {
           flagged.push(reviewer); // no stake to slash: recorded, and their answers earned nothing
         }
       }
-      return { preferences, summary: { answers: judged.length, rewarded, penalised, flagged, consensus: tasks.length } };
+      return {
+        preferences,
+        summary: { answers: judged.length, rewarded, penalised, flagged, consensus: tasks.length },
+      };
     },
   };
 }

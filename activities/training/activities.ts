@@ -1,6 +1,14 @@
 import { Context, ApplicationFailure } from '@temporalio/activity';
 import type { ActivityDeps } from '../deps.js';
-import type { DpoJob, PreferencePair, Trainer, TrainerContext, TrainingJob, TrainingProgress, Hyperparams } from '../../ml/trainer.js';
+import type {
+  DpoJob,
+  PreferencePair,
+  Trainer,
+  TrainerContext,
+  TrainingJob,
+  TrainingProgress,
+  Hyperparams,
+} from '../../ml/trainer.js';
 import { parseManifest, splitManifest } from '../../ml/embedded/embedded-trainer.js';
 import type { CandidateItem } from '../rlhf/activities.js';
 
@@ -37,7 +45,11 @@ function trainerContext(deps: ActivityDeps): TrainerContext {
 
 function trainerFor(deps: ActivityDeps, kind: string): Trainer {
   const t = deps.trainers[kind];
-  if (!t) throw ApplicationFailure.nonRetryable(`no trainer "${kind}" on this worker (have: ${Object.keys(deps.trainers).join(', ')})`, 'UnknownTrainer');
+  if (!t)
+    throw ApplicationFailure.nonRetryable(
+      `no trainer "${kind}" on this worker (have: ${Object.keys(deps.trainers).join(', ')})`,
+      'UnknownTrainer',
+    );
   return t;
 }
 
@@ -51,8 +63,13 @@ export function createTrainingActivities(deps: ActivityDeps) {
       // The held-out split is written once so RLHF prompts and every later evaluation use the same records.
       const evalManifestKey = `${a.job.outputPrefix}/eval.jsonl`;
       if (!(await store.head(evalManifestKey))) {
-        const { eval: held } = splitManifest(parseManifest(await store.get(a.job.datasetManifestKey)), a.job.evalFraction);
-        await store.put(evalManifestKey, held.map((r) => JSON.stringify(r)).join('\n') + '\n', { contentType: 'application/x-ndjson' });
+        const { eval: held } = splitManifest(
+          parseManifest(await store.get(a.job.datasetManifestKey)),
+          a.job.evalFraction,
+        );
+        await store.put(evalManifestKey, held.map((r) => JSON.stringify(r)).join('\n') + '\n', {
+          contentType: 'application/x-ndjson',
+        });
       }
       const result = await trainerFor(deps, a.trainer).train(a.job, trainerContext(deps));
       await sql`
@@ -62,10 +79,24 @@ export function createTrainingActivities(deps: ActivityDeps) {
     },
 
     /** RLHF candidates for held-out prompts (gpu-rlhf queue): the prompt set is chosen by seed. */
-    async generateCandidates(a: { artifactKey: string; evalManifestKey: string; count: number; candidatesPerPrompt: number; seed: number; trainer?: string }): Promise<CandidateItem[]> {
+    async generateCandidates(a: {
+      artifactKey: string;
+      evalManifestKey: string;
+      count: number;
+      candidatesPerPrompt: number;
+      seed: number;
+      trainer?: string;
+    }): Promise<CandidateItem[]> {
       const held = parseManifest(await store.get(a.evalManifestKey));
-      const picked = pickPrompts(held.map((r) => ({ id: r.hash.slice(0, 16), text: r.text })), a.count, a.seed);
-      const generated = await trainerFor(deps, a.trainer ?? 'embedded').generate({ artifactKey: a.artifactKey, prompts: picked, candidatesPerPrompt: a.candidatesPerPrompt }, trainerContext(deps));
+      const picked = pickPrompts(
+        held.map((r) => ({ id: r.hash.slice(0, 16), text: r.text })),
+        a.count,
+        a.seed,
+      );
+      const generated = await trainerFor(deps, a.trainer ?? 'embedded').generate(
+        { artifactKey: a.artifactKey, prompts: picked, candidatesPerPrompt: a.candidatesPerPrompt },
+        trainerContext(deps),
+      );
       const byId = new Map(picked.map((p) => [p.id, p.text]));
       return generated.map((g) => ({ promptId: g.promptId, prompt: byId.get(g.promptId)!, outputs: g.outputs }));
     },

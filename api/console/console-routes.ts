@@ -24,7 +24,9 @@ export const consoleRoutes =
   async (app) => {
     const dir = opts.dir ?? PUBLIC_DIR;
     // Read once at startup: the files are small and a missing one should fail the boot, not a request.
-    const files = new Map(Object.entries(CONSOLE_FILES).map(([name, type]) => [name, { type, body: readFileSync(join(dir, name)) }]));
+    const files = new Map(
+      Object.entries(CONSOLE_FILES).map(([name, type]) => [name, { type, body: readFileSync(join(dir, name)) }]),
+    );
     const hide = { schema: { hide: true } };
 
     app.get('/console', hide, async (_req, reply) => reply.redirect('/console/'));
@@ -41,7 +43,10 @@ export const consoleRoutes =
         .header('content-type', f.type)
         .header('cache-control', 'no-cache')
         .header('x-frame-options', 'DENY')
-        .header('content-security-policy', "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'")
+        .header(
+          'content-security-policy',
+          "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'",
+        )
         .send(f.body);
     }
   };

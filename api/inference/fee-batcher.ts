@@ -29,7 +29,12 @@ export class FeeBatcher {
   constructor(
     private readonly sql: postgres.Sql,
     private readonly ledger: Ledger,
-    private readonly opts: { maxBatch?: number; maxDelayMs?: number; maxBacklog?: number; onError?: (err: unknown) => void } = {},
+    private readonly opts: {
+      maxBatch?: number;
+      maxDelayMs?: number;
+      maxBacklog?: number;
+      onError?: (err: unknown) => void;
+    } = {},
   ) {}
 
   /** True if the payer can cover `fee` on top of what is already held for unflushed calls. */
@@ -68,7 +73,15 @@ export class FeeBatcher {
    * nothing twice. A payer whose transfers fail leaves its calls unsettled.
    */
   private async write(batch: PaidCall[]): Promise<void> {
-    const settlementId = createHash('sha256').update(batch.map((c) => c.callId).sort().join(',')).digest('hex').slice(0, 32);
+    const settlementId = createHash('sha256')
+      .update(
+        batch
+          .map((c) => c.callId)
+          .sort()
+          .join(','),
+      )
+      .digest('hex')
+      .slice(0, 32);
     try {
       await this.sql`
         insert into inference_calls (id, model_name, version, api_key_id, payer, fee, attribution, settlement_id)
@@ -76,11 +89,22 @@ export class FeeBatcher {
           ${batch.map((c) => c.apiKeyId)}::text[], ${batch.map((c) => c.payer)}::text[], ${batch.map((c) => c.fee.toString())}::numeric[], ${batch.map((c) => JSON.stringify(c.attribution))}::text[])
           as u(i, m, v, k, p, f, a)
         on conflict (id) do nothing`;
-      const sums = new Map<string, { payer: string; to: string; part: string; proposalId: string; model: string; amount: bigint; calls: number }>();
+      const sums = new Map<
+        string,
+        { payer: string; to: string; part: string; proposalId: string; model: string; amount: bigint; calls: number }
+      >();
       for (const c of batch) {
         for (const s of c.splits) {
           const key = `${c.payer}|${s.to}|${s.part}|${c.proposalId}`;
-          const e = sums.get(key) ?? { payer: c.payer, to: s.to, part: s.part, proposalId: c.proposalId, model: `${c.modelName}@${c.version}`, amount: 0n, calls: 0 };
+          const e = sums.get(key) ?? {
+            payer: c.payer,
+            to: s.to,
+            part: s.part,
+            proposalId: c.proposalId,
+            model: `${c.modelName}@${c.version}`,
+            amount: 0n,
+            calls: 0,
+          };
           e.amount += s.amount;
           e.calls++;
           sums.set(key, e);
@@ -102,7 +126,10 @@ export class FeeBatcher {
       const failedPayers = new Set(r.failed.map((f) => f.transfer.from));
       const settled = batch.filter((c) => !failedPayers.has(c.payer)).map((c) => c.callId);
       if (settled.length) await this.sql`update inference_calls set settled = true where id = any(${settled}::text[])`;
-      if (r.failed.length) this.opts.onError?.(new Error(`${r.failed.length} fee transfers failed (payer short of funds); their calls are left unsettled`));
+      if (r.failed.length)
+        this.opts.onError?.(
+          new Error(`${r.failed.length} fee transfers failed (payer short of funds); their calls are left unsettled`),
+        );
     } finally {
       for (const c of batch) {
         const left = (this.held.get(c.payer) ?? 0n) - c.fee;

@@ -69,7 +69,10 @@ export class ModelCache {
       join models m on m.name = v.model_name join dataset_versions d on d.id = v.dataset_version_id
       where v.model_name = ${modelName} and v.version = ${version}`;
     if (!v) throw notFound(`model ${modelName} has no version ${version}`);
-    const [model, manifest] = await Promise.all([loadModel(this.store, v.artifact_key), this.store.get(v.manifest_key)]);
+    const [model, manifest] = await Promise.all([
+      loadModel(this.store, v.artifact_key),
+      this.store.get(v.manifest_key),
+    ]);
     const index = prepareInfluenceIndex(model, parseManifest(manifest));
     return { modelName, version, proposalId: v.proposal_id, developer: v.developer, sha256: v.sha256, model, index };
   }

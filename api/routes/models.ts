@@ -24,11 +24,19 @@ export const modelRoutes =
     const { sql } = ctx;
     const { cache, batcher } = handle;
     const keys = new Map<string, { id: string; owner: string; revoked: boolean; at: number }>();
-    const recipients = new Map<string, { r: Omit<Recipients, 'contributors'>; serving: LifecycleParams['serving']; at: number }>();
+    const recipients = new Map<
+      string,
+      { r: Omit<Recipients, 'contributors'>; serving: LifecycleParams['serving']; at: number }
+    >();
 
     async function apiKey(req: FastifyRequest) {
-      const raw = (req.headers.authorization ?? '').replace(/^Bearer\s+/i, '') || String(req.headers['x-api-key'] ?? '');
-      if (!raw) throw new HttpError(401, 'an API key is required (Authorization: Bearer <key>); issue one with POST /v1/api-keys');
+      const raw =
+        (req.headers.authorization ?? '').replace(/^Bearer\s+/i, '') || String(req.headers['x-api-key'] ?? '');
+      if (!raw)
+        throw new HttpError(
+          401,
+          'an API key is required (Authorization: Bearer <key>); issue one with POST /v1/api-keys',
+        );
       const h = sha256(raw);
       let k = keys.get(h);
       if (!k || Date.now() - k.at > 30_000) {
@@ -50,9 +58,14 @@ export const modelRoutes =
       const reviewers = await sql`
         select a.reviewer as address, count(*)::int as weight from review_answers a join review_tasks t on t.id = a.task_id
         where t.proposal_id = ${v.proposalId} and a.agreed group by a.reviewer order by a.reviewer`;
-      const governors = await sql`select voter as address, power from votes where proposal_id = ${v.proposalId} order by voter`;
+      const governors =
+        await sql`select voter as address, power from votes where proposal_id = ${v.proposalId} order by voter`;
       const entry = {
-        r: { developer: v.developer, reviewers: reviewers.map((x) => ({ address: x.address as string, weight: x.weight as number })), governors: governors.map((g) => ({ address: g.address as string, weight: Number(g.power) })) },
+        r: {
+          developer: v.developer,
+          reviewers: reviewers.map((x) => ({ address: x.address as string, weight: x.weight as number })),
+          governors: governors.map((g) => ({ address: g.address as string, weight: Number(g.power) })),
+        },
         serving: (p.params as LifecycleParams).serving,
         at: Date.now(),
       };
@@ -65,13 +78,24 @@ export const modelRoutes =
       const { r, serving } = await feeRecipients(v);
       const fee = BigInt(serving.feePerCall);
       await batcher.drainIfBacklogged();
-      if (fee > 0n && !(await batcher.canPay(key.owner, fee))) throw paymentRequired(`the API key's owner ${key.owner} has less than ${fee} OPEN available for this call`);
+      if (fee > 0n && !(await batcher.canPay(key.owner, fee)))
+        throw paymentRequired(`the API key's owner ${key.owner} has less than ${fee} OPEN available for this call`);
       const prediction = v.model.predict(input);
       const attribution = attributeWithIndex(v.index, v.model, input, topK);
       const callId = randomUUID();
       if (fee > 0n) {
         const splits = splitFee(fee, serving.shares, { ...r, contributors: attribution.contributors });
-        batcher.enqueue({ callId, modelName: v.modelName, version: v.version, proposalId: v.proposalId, apiKeyId: key.id, payer: key.owner, fee, splits, attribution: attribution.contributors });
+        batcher.enqueue({
+          callId,
+          modelName: v.modelName,
+          version: v.version,
+          proposalId: v.proposalId,
+          apiKeyId: key.id,
+          payer: key.owner,
+          fee,
+          splits,
+          attribution: attribution.contributors,
+        });
       }
       return {
         callId,
@@ -84,32 +108,67 @@ export const modelRoutes =
       };
     }
 
-    const InferBody = Type.Object({ input: Type.String({ minLength: 1, maxLength: 100_000 }), topK: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, default: 5 })) });
+    const InferBody = Type.Object({
+      input: Type.String({ minLength: 1, maxLength: 100_000 }),
+      topK: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, default: 5 })),
+    });
 
     app.post(
       '/v1/models/:name/infer',
-      { schema: { summary: 'Paid inference on the production version; answers with the attribution', tags: ['inference'], params: Type.Object({ name: Type.String() }), body: InferBody } },
+      {
+        schema: {
+          summary: 'Paid inference on the production version; answers with the attribution',
+          tags: ['inference'],
+          params: Type.Object({ name: Type.String() }),
+          body: InferBody,
+        },
+      },
       async (req) => infer(req, await cache.production(req.params.name), req.body.input, req.body.topK ?? 5),
     );
 
     app.post(
       '/v1/models/:name/versions/:version/infer',
-      { schema: { summary: 'Paid inference on a specific version', tags: ['inference'], params: Type.Object({ name: Type.String(), version: Type.Integer({ minimum: 1 }) }), body: InferBody } },
-      async (req) => infer(req, await cache.get(req.params.name, req.params.version), req.body.input, req.body.topK ?? 5),
+      {
+        schema: {
+          summary: 'Paid inference on a specific version',
+          tags: ['inference'],
+          params: Type.Object({ name: Type.String(), version: Type.Integer({ minimum: 1 }) }),
+          body: InferBody,
+        },
+      },
+      async (req) =>
+        infer(req, await cache.get(req.params.name, req.params.version), req.body.input, req.body.topK ?? 5),
     );
 
     app.get(
       '/v1/models/:name',
-      { schema: { summary: 'A model, its versions and lineage', tags: ['inference'], params: Type.Object({ name: Type.String() }) } },
+      {
+        schema: {
+          summary: 'A model, its versions and lineage',
+          tags: ['inference'],
+          params: Type.Object({ name: Type.String() }),
+        },
+      },
       async (req) => {
         const [m] = await sql`select * from models where name = ${req.params.name}`;
         if (!m) throw notFound(`no model ${req.params.name}`);
-        const versions = await sql`select version, status, prefix, sha256, merkle_root, dataset_version_id, lineage, metrics, created_at from model_versions where model_name = ${req.params.name} order by version`;
+        const versions =
+          await sql`select version, status, prefix, sha256, merkle_root, dataset_version_id, lineage, metrics, created_at from model_versions where model_name = ${req.params.name} order by version`;
         return {
           name: m.name,
           developer: m.developer,
           productionVersion: m.production_version,
-          versions: versions.map((v) => ({ version: v.version, status: v.status, prefix: v.prefix, sha256: v.sha256, merkleRoot: v.merkle_root, datasetVersionId: v.dataset_version_id, lineage: v.lineage, metrics: v.metrics, createdAt: v.created_at })),
+          versions: versions.map((v) => ({
+            version: v.version,
+            status: v.status,
+            prefix: v.prefix,
+            sha256: v.sha256,
+            merkleRoot: v.merkle_root,
+            datasetVersionId: v.dataset_version_id,
+            lineage: v.lineage,
+            metrics: v.metrics,
+            createdAt: v.created_at,
+          })),
         };
       },
     );
@@ -117,14 +176,21 @@ export const modelRoutes =
     app.post(
       '/v1/models/:name/rollback',
       {
-        schema: { summary: 'Make an earlier version production again (the model developer or an admin)', tags: ['inference'], params: Type.Object({ name: Type.String() }), body: Type.Object({ version: Type.Integer({ minimum: 1 }) }) },
+        schema: {
+          summary: 'Make an earlier version production again (the model developer or an admin)',
+          tags: ['inference'],
+          params: Type.Object({ name: Type.String() }),
+          body: Type.Object({ version: Type.Integer({ minimum: 1 }) }),
+        },
         preHandler: signed({ sql, replayGuard: ctx.replayGuard }),
       },
       async (req) => {
         const [m] = await sql`select developer, production_version from models where name = ${req.params.name}`;
         if (!m) throw notFound(`no model ${req.params.name}`);
-        if (m.developer !== req.caller!.address && !req.caller!.roles.includes('admin')) throw forbidden('only the model developer or an admin may roll back');
-        const [v] = await sql`select 1 from model_versions where model_name = ${req.params.name} and version = ${req.body.version}`;
+        if (m.developer !== req.caller!.address && !req.caller!.roles.includes('admin'))
+          throw forbidden('only the model developer or an admin may roll back');
+        const [v] =
+          await sql`select 1 from model_versions where model_name = ${req.params.name} and version = ${req.body.version}`;
         if (!v) throw badRequest(`model ${req.params.name} has no version ${req.body.version}`);
         await sql.begin(async (tx) => {
           await tx`update model_versions set status = 'retired' where model_name = ${req.params.name} and status = 'production'`;
@@ -139,7 +205,11 @@ export const modelRoutes =
     app.post(
       '/v1/api-keys',
       {
-        schema: { summary: 'Issue an inference API key (shown once)', tags: ['inference'], body: Type.Object({ label: Type.Optional(Type.String({ maxLength: 80 })) }) },
+        schema: {
+          summary: 'Issue an inference API key (shown once)',
+          tags: ['inference'],
+          body: Type.Object({ label: Type.Optional(Type.String({ maxLength: 80 })) }),
+        },
         preHandler: signed({ sql, replayGuard: ctx.replayGuard, roles: ['app-builder'] }),
       },
       async (req, reply) => {

@@ -21,15 +21,26 @@ import { workflowIds } from '../../contracts/workflow-ids.js';
 const MIN_PROPOSAL_STAKE = BigInt(process.env.COMMONS_MIN_PROPOSAL_STAKE ?? '100');
 
 const ProposalBody = Type.Object({
-  id: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9-]{2,62}$', description: 'client-chosen id (idempotent retries); generated if absent' })),
+  id: Type.Optional(
+    Type.String({
+      pattern: '^[a-z0-9][a-z0-9-]{2,62}$',
+      description: 'client-chosen id (idempotent retries); generated if absent',
+    }),
+  ),
   modelName: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{2,62}$' }),
   title: Type.String({ minLength: 3, maxLength: 200 }),
-  description: Type.String({ minLength: 10, maxLength: 10_000, description: 'what the model should do and how it works' }),
+  description: Type.String({
+    minLength: 10,
+    maxLength: 10_000,
+    description: 'what the model should do and how it works',
+  }),
   rationale: Type.String({ maxLength: 10_000, description: 'why it matters' }),
   domain: Type.String({ minLength: 2, maxLength: 100 }),
   labels: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 2, maxItems: 100, uniqueItems: true }),
   datanetSpec: DatanetSpecSchema,
-  params: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'overrides of the lifecycle parameters (see README)' })),
+  params: Type.Optional(
+    Type.Record(Type.String(), Type.Unknown(), { description: 'overrides of the lifecycle parameters (see README)' }),
+  ),
 });
 
 export const proposalRoutes =
@@ -40,7 +51,11 @@ export const proposalRoutes =
     app.post(
       '/v1/proposals',
       {
-        schema: { summary: 'Propose a model and stake on it; starts lifecycle-<id>', tags: ['proposals'], body: ProposalBody },
+        schema: {
+          summary: 'Propose a model and stake on it; starts lifecycle-<id>',
+          tags: ['proposals'],
+          body: ProposalBody,
+        },
         preHandler: signed({ sql, replayGuard: ctx.replayGuard, roles: ['developer'] }),
       },
       async (req, reply) => {
@@ -50,15 +65,24 @@ export const proposalRoutes =
         const params: LifecycleParams = withDefaults((b.params ?? {}) as DeepPartial<LifecycleParams>);
         const paramErrors = validateParams(params);
         if (paramErrors.length) throw badRequest('invalid params', paramErrors);
-        if (BigInt(params.stake) < MIN_PROPOSAL_STAKE) throw badRequest(`stake must be at least ${MIN_PROPOSAL_STAKE} OPEN (minProposalStake)`);
-        const labelField = b.datanetSpec.labelField ? b.datanetSpec.fields.find((f) => f.name === b.datanetSpec.labelField) : undefined;
-        if (labelField?.type === 'enum' && JSON.stringify([...(labelField.values ?? [])].sort()) !== JSON.stringify([...b.labels].sort())) {
-          throw badRequest(`the label field's values (${labelField.values?.join(', ')}) must be the proposal's labels (${b.labels.join(', ')})`);
+        if (BigInt(params.stake) < MIN_PROPOSAL_STAKE)
+          throw badRequest(`stake must be at least ${MIN_PROPOSAL_STAKE} OPEN (minProposalStake)`);
+        const labelField = b.datanetSpec.labelField
+          ? b.datanetSpec.fields.find((f) => f.name === b.datanetSpec.labelField)
+          : undefined;
+        if (
+          labelField?.type === 'enum' &&
+          JSON.stringify([...(labelField.values ?? [])].sort()) !== JSON.stringify([...b.labels].sort())
+        ) {
+          throw badRequest(
+            `the label field's values (${labelField.values?.join(', ')}) must be the proposal's labels (${b.labels.join(', ')})`,
+          );
         }
         const id = b.id ?? `p-${randomBytes(6).toString('hex')}`;
         const [existing] = await sql`select proposer from proposals where id = ${id}`;
         if (existing) throw conflict(`proposal ${id} already exists`);
-        const [taken] = await sql`select 1 from proposals where model_name = ${b.modelName} and status in ('running', 'serving') and proposer <> ${req.caller!.address}`;
+        const [taken] =
+          await sql`select 1 from proposals where model_name = ${b.modelName} and status in ('running', 'serving') and proposer <> ${req.caller!.address}`;
         if (taken) throw conflict(`model name ${b.modelName} belongs to another developer's lifecycle`);
 
         const input: LifecycleInput = {
@@ -74,9 +98,18 @@ export const proposalRoutes =
         };
         // Escrow first, with the same key the workflow's escrow activity uses: no balance, no workflow.
         try {
-          await ledger.transfer({ idempotencyKey: `proposal:${id}:escrow`, asset: 'OPEN', from: input.proposer, to: accountsOf.escrow(id), amount: params.stake, reason: 'proposal stake', proposalId: id });
+          await ledger.transfer({
+            idempotencyKey: `proposal:${id}:escrow`,
+            asset: 'OPEN',
+            from: input.proposer,
+            to: accountsOf.escrow(id),
+            amount: params.stake,
+            reason: 'proposal stake',
+            proposalId: id,
+          });
         } catch (err) {
-          if (err instanceof InsufficientFundsError) throw paymentRequired(`insufficient OPEN balance to stake ${params.stake}: ${err.message}`);
+          if (err instanceof InsufficientFundsError)
+            throw paymentRequired(`insufficient OPEN balance to stake ${params.stake}: ${err.message}`);
           throw err;
         }
         await sql`
@@ -93,12 +126,22 @@ export const proposalRoutes =
         } catch (err) {
           if (!(err instanceof WorkflowExecutionAlreadyStartedError)) {
             // Nothing half-written: give the stake back and forget the proposal.
-            await ledger.transfer({ idempotencyKey: `proposal:${id}:escrow-close`, asset: 'OPEN', from: accountsOf.escrow(id), to: input.proposer, amount: params.stake, reason: 'stake refunded: lifecycle could not start', proposalId: id });
+            await ledger.transfer({
+              idempotencyKey: `proposal:${id}:escrow-close`,
+              asset: 'OPEN',
+              from: accountsOf.escrow(id),
+              to: input.proposer,
+              amount: params.stake,
+              reason: 'stake refunded: lifecycle could not start',
+              proposalId: id,
+            });
             await sql`delete from proposals where id = ${id}`;
             throw err;
           }
         }
-        return reply.code(201).send({ proposalId: id, workflowId: workflowIds.lifecycle(id), stage: 'proposed', stake: params.stake });
+        return reply
+          .code(201)
+          .send({ proposalId: id, workflowId: workflowIds.lifecycle(id), stage: 'proposed', stake: params.stake });
       },
     );
 
@@ -108,7 +151,11 @@ export const proposalRoutes =
         schema: {
           summary: 'List proposals (optionally by stage or status)',
           tags: ['proposals'],
-          querystring: Type.Object({ stage: Type.Optional(Type.Union(STAGES.map((s) => Type.Literal(s)))), status: Type.Optional(Type.String()), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })) }),
+          querystring: Type.Object({
+            stage: Type.Optional(Type.Union(STAGES.map((s) => Type.Literal(s)))),
+            status: Type.Optional(Type.String()),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+          }),
         },
       },
       async (req) => {
@@ -117,13 +164,33 @@ export const proposalRoutes =
           select id, proposer, model_name, title, domain, stage, status, status_reason, stake, created_at, updated_at from proposals
           where (${q.stage ?? null}::text is null or stage = ${q.stage ?? null}) and (${q.status ?? null}::text is null or status = ${q.status ?? null})
           order by created_at desc limit ${q.limit ?? 100}`;
-        return { proposals: rows.map((r) => ({ id: r.id, proposer: r.proposer, modelName: r.model_name, title: r.title, domain: r.domain, stage: r.stage, status: r.status, reason: r.status_reason, stake: String(r.stake), createdAt: r.created_at, updatedAt: r.updated_at })) };
+        return {
+          proposals: rows.map((r) => ({
+            id: r.id,
+            proposer: r.proposer,
+            modelName: r.model_name,
+            title: r.title,
+            domain: r.domain,
+            stage: r.stage,
+            status: r.status,
+            reason: r.status_reason,
+            stake: String(r.stake),
+            createdAt: r.created_at,
+            updatedAt: r.updated_at,
+          })),
+        };
       },
     );
 
     app.get(
       '/v1/proposals/:id',
-      { schema: { summary: 'Stage, status and live progress of a lifecycle (workflow query + heartbeats)', tags: ['proposals'], params: Type.Object({ id: Type.String() }) } },
+      {
+        schema: {
+          summary: 'Stage, status and live progress of a lifecycle (workflow query + heartbeats)',
+          tags: ['proposals'],
+          params: Type.Object({ id: Type.String() }),
+        },
+      },
       async (req) => {
         const [row] = await sql`select * from proposals where id = ${req.params.id}`;
         if (!row) throw notFound(`no proposal ${req.params.id}`);
@@ -132,7 +199,8 @@ export const proposalRoutes =
         try {
           status = await handle.query(statusQuery);
         } catch (err) {
-          if (!(err instanceof WorkflowNotFoundError)) req.log.warn({ err }, 'status query failed; answering from Postgres');
+          if (!(err instanceof WorkflowNotFoundError))
+            req.log.warn({ err }, 'status query failed; answering from Postgres');
         }
         const progress = status ? await liveProgress(temporal, req.params.id, status) : undefined;
         return {
@@ -151,10 +219,17 @@ export const proposalRoutes =
 
     app.get(
       '/v1/proposals/:id/tally',
-      { schema: { summary: 'Governance tally (live from the workflow, final from Postgres)', tags: ['governance'], params: Type.Object({ id: Type.String() }) } },
+      {
+        schema: {
+          summary: 'Governance tally (live from the workflow, final from Postgres)',
+          tags: ['governance'],
+          params: Type.Object({ id: Type.String() }),
+        },
+      },
       async (req) => {
         const [final] = await sql`select * from tallies where proposal_id = ${req.params.id}`;
-        const votes = await sql`select voter, option, power, created_at from votes where proposal_id = ${req.params.id} order by created_at`;
+        const votes =
+          await sql`select voter, option, power, created_at from votes where proposal_id = ${req.params.id} order by created_at`;
         let live;
         try {
           live = await temporal.workflow.getHandle(workflowIds.lifecycle(req.params.id)).query(tallyQuery);
@@ -164,7 +239,17 @@ export const proposalRoutes =
         if (!final && !live) throw notFound(`no governance for proposal ${req.params.id}`);
         return {
           open: live?.open ?? false,
-          tally: live?.tally ?? (final ? { yes: String(final.yes), no: String(final.no), abstain: String(final.abstain), veto: String(final.veto), total: String(final.total_power) } : undefined),
+          tally:
+            live?.tally ??
+            (final
+              ? {
+                  yes: String(final.yes),
+                  no: String(final.no),
+                  abstain: String(final.abstain),
+                  veto: String(final.veto),
+                  total: String(final.total_power),
+                }
+              : undefined),
           outcome: final?.outcome ?? live?.outcome ?? null,
           closedEarly: final?.closed_early ?? null,
           votes: votes.map((v) => ({ voter: v.voter, option: v.option, power: String(v.power), at: v.created_at })),
@@ -175,14 +260,28 @@ export const proposalRoutes =
     app.post(
       '/v1/proposals/:id/votes',
       {
-        schema: { summary: 'Cast a governance vote (a workflow Update: answers with the verdict)', tags: ['governance'], params: Type.Object({ id: Type.String() }), body: Type.Object({ option: Type.Union([Type.Literal('yes'), Type.Literal('no'), Type.Literal('abstain'), Type.Literal('veto')]) }) },
+        schema: {
+          summary: 'Cast a governance vote (a workflow Update: answers with the verdict)',
+          tags: ['governance'],
+          params: Type.Object({ id: Type.String() }),
+          body: Type.Object({
+            option: Type.Union([
+              Type.Literal('yes'),
+              Type.Literal('no'),
+              Type.Literal('abstain'),
+              Type.Literal('veto'),
+            ]),
+          }),
+        },
         preHandler: signed({ sql, replayGuard: ctx.replayGuard, roles: ['governor'] }),
       },
       async (req) => {
         const [row] = await sql`select 1 from proposals where id = ${req.params.id}`;
         if (!row) throw notFound(`no proposal ${req.params.id}`);
         const handle = temporal.workflow.getHandle(workflowIds.lifecycle(req.params.id));
-        const result = await runUpdate('vote', () => handle.executeUpdate(voteUpdate, { args: [{ voter: req.caller!.address, option: req.body.option }] }));
+        const result = await runUpdate('vote', () =>
+          handle.executeUpdate(voteUpdate, { args: [{ voter: req.caller!.address, option: req.body.option }] }),
+        );
         return { accepted: true, tally: result.tally };
       },
     );
@@ -190,14 +289,20 @@ export const proposalRoutes =
     app.post(
       '/v1/proposals/:id/withdraw',
       {
-        schema: { summary: 'Withdraw your proposal before governance closes (stake refunded)', tags: ['proposals'], params: Type.Object({ id: Type.String() }) },
+        schema: {
+          summary: 'Withdraw your proposal before governance closes (stake refunded)',
+          tags: ['proposals'],
+          params: Type.Object({ id: Type.String() }),
+        },
         preHandler: signed({ sql, replayGuard: ctx.replayGuard }),
       },
       async (req) => {
         const [row] = await sql`select proposer from proposals where id = ${req.params.id}`;
         if (!row) throw notFound(`no proposal ${req.params.id}`);
         const handle = temporal.workflow.getHandle(workflowIds.lifecycle(req.params.id));
-        await runUpdate('withdraw', () => handle.executeUpdate(withdrawUpdate, { args: [{ requester: req.caller!.address }] }));
+        await runUpdate('withdraw', () =>
+          handle.executeUpdate(withdrawUpdate, { args: [{ requester: req.caller!.address }] }),
+        );
         return { withdrawn: true };
       },
     );
@@ -205,13 +310,19 @@ export const proposalRoutes =
     app.post(
       '/v1/datanets/:id/close',
       {
-        schema: { summary: 'Close the Datanet window early (proposer or admin)', tags: ['data'], params: Type.Object({ id: Type.String() }) },
+        schema: {
+          summary: 'Close the Datanet window early (proposer or admin)',
+          tags: ['data'],
+          params: Type.Object({ id: Type.String() }),
+        },
         preHandler: signed({ sql, replayGuard: ctx.replayGuard }),
       },
       async (req, reply) => {
-        const [d] = await sql`select d.status, p.proposer from datanets d join proposals p on p.id = d.proposal_id where d.id = ${req.params.id}`;
+        const [d] =
+          await sql`select d.status, p.proposer from datanets d join proposals p on p.id = d.proposal_id where d.id = ${req.params.id}`;
         if (!d) throw notFound(`no datanet ${req.params.id}`);
-        if (d.proposer !== req.caller!.address && !req.caller!.roles.includes('admin')) throw badRequest('only the proposer or an admin may close the window');
+        if (d.proposer !== req.caller!.address && !req.caller!.roles.includes('admin'))
+          throw badRequest('only the proposer or an admin may close the window');
         if (d.status !== 'open') throw conflict(`datanet ${req.params.id} is ${d.status}`);
         await temporal.workflow.getHandle(workflowIds.collection(req.params.id)).signal(closeWindowSignal);
         return reply.code(202).send({ closing: true });

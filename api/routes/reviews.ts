@@ -17,7 +17,11 @@ export const reviewRoutes =
         schema: {
           summary: 'Open review tasks (those a reviewer has not answered yet, with ?reviewer=)',
           tags: ['reviews'],
-          querystring: Type.Object({ reviewer: Type.Optional(Type.String()), proposalId: Type.Optional(Type.String()), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })) }),
+          querystring: Type.Object({
+            reviewer: Type.Optional(Type.String()),
+            proposalId: Type.Optional(Type.String()),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+          }),
         },
       },
       async (req) => {
@@ -31,7 +35,16 @@ export const reviewRoutes =
             and (${q.reviewer ?? null}::text is null or not exists (select 1 from review_answers a where a.task_id = t.id and a.reviewer = ${q.reviewer ?? null}))
           order by t.created_at, t.id limit ${q.limit ?? 100}`;
         return {
-          tasks: rows.map((r) => ({ id: r.id, proposalId: r.proposal_id, round: r.round, prompt: r.prompt, candidates: r.candidates, requiredAnswers: r.required_answers, answers: r.answers, createdAt: r.created_at })),
+          tasks: rows.map((r) => ({
+            id: r.id,
+            proposalId: r.proposal_id,
+            round: r.round,
+            prompt: r.prompt,
+            candidates: r.candidates,
+            requiredAnswers: r.required_answers,
+            answers: r.answers,
+            createdAt: r.created_at,
+          })),
         };
       },
     );
@@ -39,7 +52,12 @@ export const reviewRoutes =
     app.post(
       '/v1/reviews/:id',
       {
-        schema: { summary: 'Answer a review task: pick the best candidate (an Update into the round workflow)', tags: ['reviews'], params: Type.Object({ id: Type.String() }), body: Type.Object({ choice: Type.String({ minLength: 1 }) }) },
+        schema: {
+          summary: 'Answer a review task: pick the best candidate (an Update into the round workflow)',
+          tags: ['reviews'],
+          params: Type.Object({ id: Type.String() }),
+          body: Type.Object({ choice: Type.String({ minLength: 1 }) }),
+        },
         preHandler: signed({ sql, replayGuard: ctx.replayGuard, roles: ['reviewer', 'validator'] }),
       },
       async (req) => {
@@ -47,7 +65,11 @@ export const reviewRoutes =
         if (!t) throw notFound(`no review task ${req.params.id}`);
         if (t.status !== 'open') throw conflict(`review task ${req.params.id} is ${t.status}`);
         const handle = temporal.workflow.getHandle(t.workflow_id);
-        const r = await runUpdate('review answer', () => handle.executeUpdate(reviewAnswerUpdate, { args: [{ taskId: req.params.id, reviewer: req.caller!.address, choice: req.body.choice }] }));
+        const r = await runUpdate('review answer', () =>
+          handle.executeUpdate(reviewAnswerUpdate, {
+            args: [{ taskId: req.params.id, reviewer: req.caller!.address, choice: req.body.choice }],
+          }),
+        );
         return { accepted: true, answers: r.answers };
       },
     );

@@ -1,8 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { contributorStanding, contributorWeights, weightsFromTotals, type ScoredRecordSummary } from './attribution-weights.js';
+import {
+  contributorStanding,
+  contributorWeights,
+  weightsFromTotals,
+  type ScoredRecordSummary,
+} from './attribution-weights.js';
 
-const rec = (contributor: string, quality: number, relevance: number, status: ScoredRecordSummary['status'] = 'accepted'): ScoredRecordSummary =>
-  ({ contributor, quality, relevance, status });
+const rec = (
+  contributor: string,
+  quality: number,
+  relevance: number,
+  status: ScoredRecordSummary['status'] = 'accepted',
+): ScoredRecordSummary => ({ contributor, quality, relevance, status });
 const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
 
 describe('contributorStanding', () => {
@@ -27,8 +36,12 @@ describe('contributorStanding', () => {
 describe('contributorWeights', () => {
   it('only accepted records earn; rawScore is the sum of quality x relevance', () => {
     const w = contributorWeights([
-      rec('a', 0.5, 0.8), rec('a', 1, 1), rec('a', 1, 1, 'duplicate'), rec('a', 1, 1, 'near-duplicate'),
-      rec('b', 1, 1, 'rejected'), rec('b', 0.9, 0.9, 'duplicate'),
+      rec('a', 0.5, 0.8),
+      rec('a', 1, 1),
+      rec('a', 1, 1, 'duplicate'),
+      rec('a', 1, 1, 'near-duplicate'),
+      rec('b', 1, 1, 'rejected'),
+      rec('b', 0.9, 0.9, 'duplicate'),
     ]);
     const a = w.find((x) => x.contributor === 'a')!;
     const b = w.find((x) => x.contributor === 'b')!;
@@ -79,9 +92,15 @@ describe('contributorWeights', () => {
     expect(spammer.weight / honest.weight).toBeCloseTo(0.25, 10);
     expect(honest.weight + spammer.weight).toBeCloseTo(1, 12);
     // Duplicates count against standing only on request.
-    const dups = [...Array.from({ length: 3 }, () => rec('d', 1, 1)), ...Array.from({ length: 7 }, () => rec('d', 1, 1, 'duplicate')), rec('e', 1, 1)];
+    const dups = [
+      ...Array.from({ length: 3 }, () => rec('d', 1, 1)),
+      ...Array.from({ length: 7 }, () => rec('d', 1, 1, 'duplicate')),
+      rec('e', 1, 1),
+    ];
     expect(contributorWeights(dups).find((x) => x.contributor === 'd')!.standing).toBe(1);
-    expect(contributorWeights(dups, { duplicatesCountAsRejected: true }).find((x) => x.contributor === 'd')!.standing).toBeCloseTo(0.3);
+    expect(
+      contributorWeights(dups, { duplicatesCountAsRejected: true }).find((x) => x.contributor === 'd')!.standing,
+    ).toBeCloseTo(0.3);
   });
 
   it('all-zero input gives all-zero weights; output is deterministic', () => {
@@ -92,12 +111,19 @@ describe('contributorWeights', () => {
   });
 
   it('weightsFromTotals matches contributorWeights on the same totals', () => {
-    const records = [rec('a', 0.9, 0.7), rec('a', 0.4, 0.5), rec('b', 1, 1), ...Array.from({ length: 6 }, () => rec('b', 0, 0, 'rejected'))];
+    const records = [
+      rec('a', 0.9, 0.7),
+      rec('a', 0.4, 0.5),
+      rec('b', 1, 1),
+      ...Array.from({ length: 6 }, () => rec('b', 0, 0, 'rejected')),
+    ];
     const fromRecords = contributorWeights(records);
     const fromTotals = weightsFromTotals([
       { contributor: 'a', rawScore: 0.9 * 0.7 + 0.4 * 0.5, accepted: 2, rejected: 0 },
       { contributor: 'b', rawScore: 1, accepted: 1, rejected: 6 },
     ]);
-    expect(fromTotals.map((x) => [x.contributor, x.weight.toFixed(12)])).toEqual(fromRecords.map((x) => [x.contributor, x.weight.toFixed(12)]));
+    expect(fromTotals.map((x) => [x.contributor, x.weight.toFixed(12)])).toEqual(
+      fromRecords.map((x) => [x.contributor, x.weight.toFixed(12)]),
+    );
   });
 });

@@ -84,7 +84,10 @@ const byWeightThenName = (a: ContributorWeight, b: ContributorWeight): number =>
  * record). Sorted by weight descending then contributor ascending; when nobody earned anything
  * all weights are 0 (there is nothing to split).
  */
-export function weightsFromTotals(totals: readonly ContributorTotals[], opts: Pick<WeightOptions, 'concave'> = {}): ContributorWeight[] {
+export function weightsFromTotals(
+  totals: readonly ContributorTotals[],
+  opts: Pick<WeightOptions, 'concave'> = {},
+): ContributorWeight[] {
   const f = concaveFn(opts.concave);
   let sum = 0;
   const rows: ContributorWeight[] = totals.map((t) => {
@@ -92,14 +95,24 @@ export function weightsFromTotals(totals: readonly ContributorTotals[], opts: Pi
     const standing = contributorStanding(t.accepted, t.rejected);
     const unnormalised = raw > 0 ? Math.max(0, f(raw)) * standing : 0;
     sum += unnormalised;
-    return { contributor: t.contributor, rawScore: raw, weight: unnormalised, standing, accepted: t.accepted, rejected: t.rejected };
+    return {
+      contributor: t.contributor,
+      rawScore: raw,
+      weight: unnormalised,
+      standing,
+      accepted: t.accepted,
+      rejected: t.rejected,
+    };
   });
   for (const row of rows) row.weight = sum > 0 ? row.weight / sum : 0;
   return rows.sort(byWeightThenName);
 }
 
 /** Weights for every contributor that appears in `records` (including those who earned nothing). */
-export function contributorWeights(records: readonly ScoredRecordSummary[], opts: WeightOptions = {}): ContributorWeight[] {
+export function contributorWeights(
+  records: readonly ScoredRecordSummary[],
+  opts: WeightOptions = {},
+): ContributorWeight[] {
   const acc = new Map<string, ContributorTotals>();
   for (const r of records) {
     let e = acc.get(r.contributor);

@@ -94,18 +94,21 @@ export function validateSpec(spec: unknown): string[] {
       errors.push(`${where}: type must be one of ${FIELD_TYPES.join(', ')}`);
       return;
     }
-    if (f.required !== undefined && typeof f.required !== 'boolean') errors.push(`${where}: required must be a boolean`);
+    if (f.required !== undefined && typeof f.required !== 'boolean')
+      errors.push(`${where}: required must be a boolean`);
     for (const k of ['minLength', 'maxLength'] as const) {
       if (f[k] === undefined) continue;
       if (type !== 'string') errors.push(`${where}: ${k} only applies to string fields`);
-      else if (!Number.isInteger(f[k]) || (f[k] as number) < 0) errors.push(`${where}: ${k} must be a non-negative integer`);
+      else if (!Number.isInteger(f[k]) || (f[k] as number) < 0)
+        errors.push(`${where}: ${k} must be a non-negative integer`);
     }
     if (isFiniteNumber(f.minLength) && isFiniteNumber(f.maxLength) && f.minLength > f.maxLength) {
       errors.push(`${where}: minLength (${f.minLength}) is greater than maxLength (${f.maxLength})`);
     }
     for (const k of ['min', 'max'] as const) {
       if (f[k] === undefined) continue;
-      if (type !== 'number' && type !== 'integer') errors.push(`${where}: ${k} only applies to number and integer fields`);
+      if (type !== 'number' && type !== 'integer')
+        errors.push(`${where}: ${k} only applies to number and integer fields`);
       else if (!isFiniteNumber(f[k])) errors.push(`${where}: ${k} must be a finite number`);
     }
     if (isFiniteNumber(f.min) && isFiniteNumber(f.max) && f.min > f.max) {
@@ -116,7 +119,8 @@ export function validateSpec(spec: unknown): string[] {
       if (!Array.isArray(values) || values.length === 0) {
         errors.push(`${where}: an enum field needs a non-empty values list`);
       } else {
-        if (values.some((v) => typeof v !== 'string' || v.length === 0)) errors.push(`${where}: values must be non-empty strings`);
+        if (values.some((v) => typeof v !== 'string' || v.length === 0))
+          errors.push(`${where}: values must be non-empty strings`);
         if (new Set(values).size !== values.length) errors.push(`${where}: values contain duplicates`);
       }
     } else if (f.values !== undefined) {
@@ -139,12 +143,16 @@ export function validateSpec(spec: unknown): string[] {
     } else {
       const lf = byName.get(labelField);
       if (!lf) errors.push(`spec.labelField "${labelField}" is not a declared field`);
-      else if (lf.type !== 'enum' && lf.type !== 'string') errors.push(`spec.labelField "${labelField}" must be an enum or string field`);
+      else if (lf.type !== 'enum' && lf.type !== 'string')
+        errors.push(`spec.labelField "${labelField}" must be an enum or string field`);
       if (labelField === textField) errors.push('spec.labelField must differ from spec.textField');
     }
   }
   const mrb = spec.maxRecordBytes;
-  if (mrb !== undefined && (!Number.isInteger(mrb) || (mrb as number) < 1 || (mrb as number) > MAX_RECORD_BYTES_LIMIT)) {
+  if (
+    mrb !== undefined &&
+    (!Number.isInteger(mrb) || (mrb as number) < 1 || (mrb as number) > MAX_RECORD_BYTES_LIMIT)
+  ) {
     errors.push(`spec.maxRecordBytes must be an integer between 1 and ${MAX_RECORD_BYTES_LIMIT}`);
   }
   return errors;

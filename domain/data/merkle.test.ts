@@ -7,25 +7,37 @@ const hashes = (n: number, salt = ''): string[] => Array.from({ length: n }, (_,
 
 // Independent verifier written from the scheme comment only (no code shared with merkle.ts).
 function independentVerify(leafHex: string, siblings: { hash: string; position: string }[], rootHex: string): boolean {
-  let node = createHash('sha256').update(Buffer.concat([Buffer.from([0]), Buffer.from(leafHex, 'hex')])).digest();
+  let node = createHash('sha256')
+    .update(Buffer.concat([Buffer.from([0]), Buffer.from(leafHex, 'hex')]))
+    .digest();
   for (const s of siblings) {
     const sib = Buffer.from(s.hash, 'hex');
     const pair = s.position === 'left' ? [sib, node] : [node, sib];
-    node = createHash('sha256').update(Buffer.concat([Buffer.from([1]), ...pair])).digest();
+    node = createHash('sha256')
+      .update(Buffer.concat([Buffer.from([1]), ...pair]))
+      .digest();
   }
   return node.toString('hex') === rootHex;
 }
 
 // Independent root: recursive build over the sorted unique set with odd-node promotion.
 function independentRoot(input: string[]): string {
-  let level: Buffer[] = [...new Set(input.map((h) => h.toLowerCase()))]
-    .sort()
-    .map((h) => createHash('sha256').update(Buffer.concat([Buffer.from([0]), Buffer.from(h, 'hex')])).digest());
+  let level: Buffer[] = [...new Set(input.map((h) => h.toLowerCase()))].sort().map((h) =>
+    createHash('sha256')
+      .update(Buffer.concat([Buffer.from([0]), Buffer.from(h, 'hex')]))
+      .digest(),
+  );
   if (level.length === 0) return createHash('sha256').digest('hex');
   while (level.length > 1) {
     const next: Buffer[] = [];
     for (let i = 0; i < level.length; i += 2) {
-      next.push(i + 1 < level.length ? createHash('sha256').update(Buffer.concat([Buffer.from([1]), level[i], level[i + 1]])).digest() : level[i]);
+      next.push(
+        i + 1 < level.length
+          ? createHash('sha256')
+              .update(Buffer.concat([Buffer.from([1]), level[i], level[i + 1]]))
+              .digest()
+          : level[i],
+      );
     }
     level = next;
   }
@@ -33,21 +45,24 @@ function independentRoot(input: string[]): string {
 }
 
 describe('merkle', () => {
-  it.each([1, 2, 3, 5, 7, 8, 13, 100, 1025])('root matches an independent build and every proof verifies independently (%i leaves)', (n) => {
-    const hs = hashes(n);
-    const tree = buildMerkleTree(hs);
-    expect(tree.root).toBe(independentRoot(hs));
-    expect(tree.size).toBe(n);
-    for (const h of hs) {
-      const p = tree.proof(h);
-      expect(p).not.toBeNull();
-      const proof = p as MerkleProof;
-      expect(proof.root).toBe(tree.root);
-      expect(tree.leafAt(proof.index)).toBe(h);
-      expect(independentVerify(proof.leaf, proof.siblings, tree.root)).toBe(true);
-      expect(verifyProof(proof, tree.root)).toBe(true);
-    }
-  });
+  it.each([1, 2, 3, 5, 7, 8, 13, 100, 1025])(
+    'root matches an independent build and every proof verifies independently (%i leaves)',
+    (n) => {
+      const hs = hashes(n);
+      const tree = buildMerkleTree(hs);
+      expect(tree.root).toBe(independentRoot(hs));
+      expect(tree.size).toBe(n);
+      for (const h of hs) {
+        const p = tree.proof(h);
+        expect(p).not.toBeNull();
+        const proof = p as MerkleProof;
+        expect(proof.root).toBe(tree.root);
+        expect(tree.leafAt(proof.index)).toBe(h);
+        expect(independentVerify(proof.leaf, proof.siblings, tree.root)).toBe(true);
+        expect(verifyProof(proof, tree.root)).toBe(true);
+      }
+    },
+  );
 
   it('odd counts promote the last node (no duplication): 3 leaves differ from [a, b, c, c]', () => {
     const [a, b, c] = hashes(3).sort();
@@ -72,8 +87,23 @@ describe('merkle', () => {
     const proof = tree.proof(hs[11]) as MerkleProof;
     const flip = (h: string): string => (h[0] === '0' ? '1' : '0') + h.slice(1);
     expect(verifyProof({ ...proof, leaf: hs[12] }, tree.root)).toBe(false);
-    expect(verifyProof({ ...proof, siblings: proof.siblings.map((s, i) => (i === 2 ? { ...s, hash: flip(s.hash) } : s)) }, tree.root)).toBe(false);
-    expect(verifyProof({ ...proof, siblings: proof.siblings.map((s, i) => (i === 0 ? { ...s, position: s.position === 'left' ? 'right' : 'left' } : s)) }, tree.root)).toBe(false);
+    expect(
+      verifyProof(
+        { ...proof, siblings: proof.siblings.map((s, i) => (i === 2 ? { ...s, hash: flip(s.hash) } : s)) },
+        tree.root,
+      ),
+    ).toBe(false);
+    expect(
+      verifyProof(
+        {
+          ...proof,
+          siblings: proof.siblings.map((s, i) =>
+            i === 0 ? { ...s, position: s.position === 'left' ? 'right' : 'left' } : s,
+          ),
+        },
+        tree.root,
+      ),
+    ).toBe(false);
     expect(verifyProof({ ...proof, siblings: proof.siblings.slice(1) }, tree.root)).toBe(false);
     expect(verifyProof(proof, merkleRoot(hashes(37, 'other')))).toBe(false);
     // The proof's own root field is not trusted: a forged one does not help.
@@ -87,9 +117,20 @@ describe('merkle', () => {
     const proof = tree.proof(hs[0]) as MerkleProof;
     // Inner node over leaves 0 and 1, presented as a "leaf" with the level-1 sibling.
     const n01 = createHash('sha256')
-      .update(Buffer.concat([Buffer.from([1]), ...[hs[0], hs[1]].map((h) => createHash('sha256').update(Buffer.concat([Buffer.from([0]), Buffer.from(h, 'hex')])).digest())]))
+      .update(
+        Buffer.concat([
+          Buffer.from([1]),
+          ...[hs[0], hs[1]].map((h) =>
+            createHash('sha256')
+              .update(Buffer.concat([Buffer.from([0]), Buffer.from(h, 'hex')]))
+              .digest(),
+          ),
+        ]),
+      )
       .digest('hex');
-    expect(verifyProof({ leaf: n01, index: 0, siblings: proof.siblings.slice(1), root: tree.root }, tree.root)).toBe(false);
+    expect(verifyProof({ leaf: n01, index: 0, siblings: proof.siblings.slice(1), root: tree.root }, tree.root)).toBe(
+      false,
+    );
   });
 
   it('handles the empty set and non-members; rejects malformed hashes', () => {
@@ -105,7 +146,11 @@ describe('merkle', () => {
   it('single leaf: root is the leaf node, proof has no siblings', () => {
     const [h] = hashes(1);
     const tree = buildMerkleTree([h]);
-    expect(tree.root).toBe(createHash('sha256').update(Buffer.concat([Buffer.from([0]), Buffer.from(h, 'hex')])).digest('hex'));
+    expect(tree.root).toBe(
+      createHash('sha256')
+        .update(Buffer.concat([Buffer.from([0]), Buffer.from(h, 'hex')]))
+        .digest('hex'),
+    );
     expect((tree.proof(h) as MerkleProof).siblings).toEqual([]);
   });
 });

@@ -128,7 +128,14 @@ export function buildMerkleTree(hashes: readonly string[]): MerkleTree {
   const leaves = packLeaves(hashes);
   const size = leaves.length / HASH_LEN;
   if (size === 0) {
-    return { root: EMPTY_ROOT, size: 0, proof: () => null, leafAt: () => { throw new RangeError('merkle: empty tree'); } };
+    return {
+      root: EMPTY_ROOT,
+      size: 0,
+      proof: () => null,
+      leafAt: () => {
+        throw new RangeError('merkle: empty tree');
+      },
+    };
   }
   const levels = buildLevels(leaves);
   const root = levels[levels.length - 1].toString('hex');

@@ -1,16 +1,27 @@
 import { describe, expect, it } from 'vitest';
 import {
-  BANDS, LshIndex, NEAR_DUPLICATE_JACCARD, NUM_PERM, bandKeys, decodeSignature, encodeSignature,
-  estimateJaccard, exactKey, minhashSignature, shingleHashes,
+  BANDS,
+  LshIndex,
+  NEAR_DUPLICATE_JACCARD,
+  NUM_PERM,
+  bandKeys,
+  decodeSignature,
+  encodeSignature,
+  estimateJaccard,
+  exactKey,
+  minhashSignature,
+  shingleHashes,
 } from './minhash.js';
 import { mulberry32 } from '../prng.js';
 
 // Deterministic generator, so runs are reproducible.
 const prng = mulberry32;
-const VOCAB = ('the a of to and in offer free click money meeting schedule project report team budget review ' +
+const VOCAB = (
+  'the a of to and in offer free click money meeting schedule project report team budget review ' +
   'account password update server release version customer invoice payment order shipping delivery ' +
   'garden recipe flour oven river mountain music guitar concert ticket travel hotel flight weather ' +
-  'monday tuesday friday morning evening week month year please thanks regards hello dear friend').split(' ');
+  'monday tuesday friday morning evening week month year please thanks regards hello dear friend'
+).split(' ');
 function prose(seed: number, words: number): string[] {
   const r = prng(seed);
   return Array.from({ length: words }, () => VOCAB[Math.floor(r() * VOCAB.length)]);
@@ -65,7 +76,11 @@ describe('minhash', () => {
       for (let k = 0; k < 2; k++) words[Math.floor(r() * words.length)] = 'replaced';
       const sig = minhashSignature(`  ${words.join(' ').toUpperCase()}!! `); // plus case/punctuation noise
       const cands = idx.candidates(sig);
-      if (cands.includes(`r${i}`) && estimateJaccard(sig, minhashSignature(originals[i])) >= NEAR_DUPLICATE_JACCARD - 0.15) caught++;
+      if (
+        cands.includes(`r${i}`) &&
+        estimateJaccard(sig, minhashSignature(originals[i])) >= NEAR_DUPLICATE_JACCARD - 0.15
+      )
+        caught++;
     }
     expect(caught / originals.length).toBeGreaterThanOrEqual(0.97);
   });
@@ -79,7 +94,11 @@ describe('minhash', () => {
       const sig = minhashSignature(prose(40_000 + i, 100).join(' '));
       const c = idx.candidates(sig);
       falseCandidates += c.length;
-      confirmed += c.filter((id) => estimateJaccard(sig, minhashSignature(prose(20_000 + Number(id.slice(1)), 100).join(' '))) >= NEAR_DUPLICATE_JACCARD).length;
+      confirmed += c.filter(
+        (id) =>
+          estimateJaccard(sig, minhashSignature(prose(20_000 + Number(id.slice(1)), 100).join(' '))) >=
+          NEAR_DUPLICATE_JACCARD,
+      ).length;
     }
     expect(confirmed).toBe(0);
     expect(falseCandidates).toBeLessThan(5);

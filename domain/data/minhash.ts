@@ -175,9 +175,7 @@ export function bandKeys(signature: Uint32Array): string[] {
       h2 = fmix32((Math.imul(h2, 0x27d4eb2f) ^ v) >>> 0);
     }
     keys[b] =
-      b.toString(16).padStart(2, '0') +
-      h1.toString(16).padStart(8, '0') +
-      (h2 & 0xffff).toString(16).padStart(4, '0');
+      b.toString(16).padStart(2, '0') + h1.toString(16).padStart(8, '0') + (h2 & 0xffff).toString(16).padStart(4, '0');
   }
   return keys;
 }
@@ -191,7 +189,8 @@ export function encodeSignature(signature: Uint32Array): string {
 
 export function decodeSignature(encoded: string): Uint32Array {
   const buf = Buffer.from(encoded, 'base64');
-  if (buf.length !== NUM_PERM * 4) throw new Error(`minhash: encoded signature must be ${NUM_PERM * 4} bytes, got ${buf.length}`);
+  if (buf.length !== NUM_PERM * 4)
+    throw new Error(`minhash: encoded signature must be ${NUM_PERM * 4} bytes, got ${buf.length}`);
   const sig = new Uint32Array(NUM_PERM);
   for (let i = 0; i < NUM_PERM; i++) sig[i] = buf.readUInt32LE(i * 4);
   return sig;

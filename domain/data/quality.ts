@@ -47,7 +47,8 @@ export function qualityScore(text: string, opts: QualityOptions = {}): QualityRe
   };
 
   // Length.
-  if (t.length < minChars) penalise(0.2 + 0.5 * (t.length / minChars), `too short: ${t.length} characters (minimum ${minChars})`);
+  if (t.length < minChars)
+    penalise(0.2 + 0.5 * (t.length / minChars), `too short: ${t.length} characters (minimum ${minChars})`);
   else if (t.length > maxChars) penalise(0.6, `too long: ${t.length} characters (maximum ${maxChars})`);
 
   // One pass: letters, uppercase letters, non-space characters, repeated-character runs.
@@ -106,14 +107,18 @@ export function qualityScore(text: string, opts: QualityOptions = {}): QualityRe
 
   // Alphabetic ratio: mostly digits, symbols or markup is rarely useful text.
   const alphaRatio = nonSpace === 0 ? 0 : letters / nonSpace;
-  if (alphaRatio < 0.6) penalise(alphaRatio / 0.6, `low alphabetic ratio: ${pct(alphaRatio)} of characters are letters`);
+  if (alphaRatio < 0.6)
+    penalise(alphaRatio / 0.6, `low alphabetic ratio: ${pct(alphaRatio)} of characters are letters`);
 
   // Repeated-character runs ("!!!!!!", "aaaaaaa"). A few separator lines ("-----", ">>>>>") are
   // normal formatting, so punctuation runs count only beyond 5% of the text; letter runs always do.
   const runFrac = nonSpace === 0 ? 0 : runChars / nonSpace;
   if (letterRunChars > 0 || runFrac > 0.05) {
     const factor = Math.min(letterRunChars > 0 ? 0.85 : 0.95, 1 - 3 * runFrac);
-    penalise(Math.max(0.1, factor), `repeated characters: ${pct(runFrac)} of characters in runs, longest ${longestRun} x "${longestRunChar}"`);
+    penalise(
+      Math.max(0.1, factor),
+      `repeated characters: ${pct(runFrac)} of characters in runs, longest ${longestRun} x "${longestRunChar}"`,
+    );
   }
 
   // Excessive uppercase (only meaningful with enough letters).
@@ -131,7 +136,8 @@ export function qualityScore(text: string, opts: QualityOptions = {}): QualityRe
   }
   if (urls > 0 && nonSpace > 0) {
     const share = urlChars / nonSpace;
-    if (share > 0.35) penalise(Math.max(0.1, 1 - 1.5 * (share - 0.35)), `URL-heavy: ${urls} URL(s), ${pct(share)} of characters`);
+    if (share > 0.35)
+      penalise(Math.max(0.1, 1 - 1.5 * (share - 0.35)), `URL-heavy: ${urls} URL(s), ${pct(share)} of characters`);
   }
 
   // Distinct-token ratio over a fixed window: spam-like repetition of the same few words.
@@ -141,7 +147,8 @@ export function qualityScore(text: string, opts: QualityOptions = {}): QualityRe
     const distinct = new Set(tokens).size / tokens.length;
     // Natural prose of 10-200 words keeps well above 0.4 distinct; below that it is repetition.
     const floor = 0.4;
-    if (distinct < floor) penalise(0.15 + 0.85 * (distinct / floor) ** 2, `repetitive: only ${pct(distinct)} distinct words`);
+    if (distinct < floor)
+      penalise(0.15 + 0.85 * (distinct / floor) ** 2, `repetitive: only ${pct(distinct)} distinct words`);
   }
 
   return { score: round(score), reasons };

@@ -12,8 +12,30 @@ const RECIPES = [
 
 const SPAM_DOMAIN = {
   domain: 'email spam detection',
-  description: 'Classify email messages as spam (unsolicited bulk email, scams, phishing, advertising) or ham (legitimate personal and work email, mailing list discussion).',
-  keywords: ['email', 'mail', 'message', 'inbox', 'unsubscribe', 'offer', 'click', 'money', 'reply', 'subject', 'newsletter', 'account', 'order', 'business', 'meeting', 'send', 'receive', 'address', 'website', 'wrote'],
+  description:
+    'Classify email messages as spam (unsolicited bulk email, scams, phishing, advertising) or ham (legitimate personal and work email, mailing list discussion).',
+  keywords: [
+    'email',
+    'mail',
+    'message',
+    'inbox',
+    'unsubscribe',
+    'offer',
+    'click',
+    'money',
+    'reply',
+    'subject',
+    'newsletter',
+    'account',
+    'order',
+    'business',
+    'meeting',
+    'send',
+    'receive',
+    'address',
+    'website',
+    'wrote',
+  ],
   labels: ['spam', 'ham'],
 };
 
@@ -67,12 +89,19 @@ describe('relevance on the SpamAssassin corpus', () => {
   };
   const groups = ['easy-ham-1', 'spam-1'];
   // A proposal's examples: ten messages of each class; evaluation on other messages only.
-  const examples = groups.flatMap((g) => data.filter((d) => d.group === g).slice(0, 10).map((d) => body(d.text)));
+  const examples = groups.flatMap((g) =>
+    data
+      .filter((d) => d.group === g)
+      .slice(0, 10)
+      .map((d) => body(d.text)),
+  );
   const profile = buildDomainProfile({ ...SPAM_DOMAIN, examples });
 
   it('held-out spam and ham score high, every recipe scores far below them', () => {
     expect(profile.refCosine).toBeGreaterThan(0.05);
-    const heldOut = ['easy-ham-2', 'hard-ham-1', 'spam-2'].flatMap((g) => data.filter((d) => d.group === g).slice(0, 300));
+    const heldOut = ['easy-ham-2', 'hard-ham-1', 'spam-2'].flatMap((g) =>
+      data.filter((d) => d.group === g).slice(0, 300),
+    );
     const scores = heldOut.map((d) => relevanceScore(profile, body(d.text)).score).sort((a, b) => a - b);
     const median = scores[Math.floor(scores.length / 2)];
     const below = scores.filter((s) => s < 0.1).length / scores.length;

@@ -169,7 +169,8 @@ const denseCache = new WeakMap<DomainProfile, Float32Array>();
 function dense(profile: DomainProfile): Float32Array {
   let d = denseCache.get(profile);
   if (!d) {
-    if (profile.dims !== DIMS) throw new Error(`relevance: profile built for ${profile.dims} features, expected ${DIMS}`);
+    if (profile.dims !== DIMS)
+      throw new Error(`relevance: profile built for ${profile.dims} features, expected ${DIMS}`);
     d = new Float32Array(DIMS);
     for (let i = 0; i < profile.indices.length; i++) d[profile.indices[i]] = profile.weights[i];
     denseCache.set(profile, d);

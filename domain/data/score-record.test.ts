@@ -25,7 +25,10 @@ const PROFILE = buildDomainProfile({
 
 describe('scoreRecord', () => {
   it('accepts a valid, clean, on-topic record', () => {
-    const s = scoreRecord(SPEC, PROFILE, { text: 'You have won a FREE prize! Click here to claim your offer today, reply to unsubscribe.', label: 'spam' });
+    const s = scoreRecord(SPEC, PROFILE, {
+      text: 'You have won a FREE prize! Click here to claim your offer today, reply to unsubscribe.',
+      label: 'spam',
+    });
     expect(s.status).toBe('accepted');
     expect(s.quality).toBeGreaterThan(0.8);
     expect(s.relevance).toBeGreaterThan(0.6);
@@ -34,22 +37,39 @@ describe('scoreRecord', () => {
 
   it('rejects an invalid record with the schema reasons and zero scores', () => {
     const s = scoreRecord(SPEC, PROFILE, { text: 'hello', label: 'maybe' });
-    expect(s).toEqual({ status: 'rejected', quality: 0, relevance: 0, reasons: ['field "label": must be one of spam, ham'] });
+    expect(s).toEqual({
+      status: 'rejected',
+      quality: 0,
+      relevance: 0,
+      reasons: ['field "label": must be one of spam, ham'],
+    });
   });
 
   it('rejects off-topic and junk records, saying why', () => {
-    const recipe = scoreRecord(SPEC, PROFILE, { text: 'Simmer the tomatoes with garlic and basil for twenty minutes, then toss with pasta and parmesan.', label: 'ham' });
+    const recipe = scoreRecord(SPEC, PROFILE, {
+      text: 'Simmer the tomatoes with garlic and basil for twenty minutes, then toss with pasta and parmesan.',
+      label: 'ham',
+    });
     expect(recipe.status).toBe('rejected');
     expect(recipe.reasons[0]).toMatch(/^relevance .* is below the minimum 0.1$/);
-    const junk = scoreRecord(SPEC, PROFILE, { text: 'free free free free free free free free free free free free !!!!!!!!!!!!!!!!!!!!!!', label: 'spam' });
+    const junk = scoreRecord(SPEC, PROFILE, {
+      text: 'free free free free free free free free free free free free !!!!!!!!!!!!!!!!!!!!!!',
+      label: 'spam',
+    });
     expect(junk.status).toBe('rejected');
     expect(junk.reasons.some((r) => /^quality .* is below the minimum 0.3$/.test(r))).toBe(true);
   });
 
   it('thresholds are options', () => {
-    const payload = { text: 'Simmer the tomatoes with garlic and basil for twenty minutes, then toss with pasta and parmesan.', label: 'ham' };
+    const payload = {
+      text: 'Simmer the tomatoes with garlic and basil for twenty minutes, then toss with pasta and parmesan.',
+      label: 'ham',
+    };
     expect(scoreRecord(SPEC, PROFILE, payload, { minRelevance: 0 }).status).toBe('accepted');
-    const good = { text: 'Hi Sam, the meeting is confirmed for Friday; please reply with the agenda by email.', label: 'ham' };
+    const good = {
+      text: 'Hi Sam, the meeting is confirmed for Friday; please reply with the agenda by email.',
+      label: 'ham',
+    };
     expect(scoreRecord(SPEC, PROFILE, good, { minQuality: 1.01 }).status).toBe('rejected');
   });
 });

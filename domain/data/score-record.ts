@@ -30,7 +30,12 @@ export interface RecordScore {
   reasons: string[];
 }
 
-export function scoreRecord(spec: DatanetSpec, profile: DomainProfile, payload: unknown, opts: ScoreOptions = {}): RecordScore {
+export function scoreRecord(
+  spec: DatanetSpec,
+  profile: DomainProfile,
+  payload: unknown,
+  opts: ScoreOptions = {},
+): RecordScore {
   const minQuality = opts.minQuality ?? SCORE_DEFAULTS.minQuality;
   const minRelevance = opts.minRelevance ?? SCORE_DEFAULTS.minRelevance;
   const valid = validateRecord(spec, payload);

@@ -46,7 +46,15 @@ describe('tally', () => {
     const snapshot = snap({ a: 100, b: 50, c: 25, d: 10, e: 5, f: 0 });
     const t = tally(snapshot, { a: 'yes', b: 'no', c: 'abstain', d: 'veto', stranger: 'yes', f: 'yes' });
     const { turnout, ...counts } = t;
-    expect(counts).toEqual({ yes: '100', no: '50', abstain: '25', veto: '10', cast: '185', total: '190', remaining: '5' });
+    expect(counts).toEqual({
+      yes: '100',
+      no: '50',
+      abstain: '25',
+      veto: '10',
+      cast: '185',
+      total: '190',
+      remaining: '5',
+    });
     expect(turnout).toBeCloseTo(185 / 190, 8);
   });
 
@@ -153,7 +161,10 @@ describe('decidedEarly', () => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;
       return seed % n;
     };
-    const paramsList: GovernanceParams[] = [DEFAULT_GOVERNANCE_PARAMS, { quorum: 0.5, vetoThreshold: 0.2, passThreshold: 0.6 }];
+    const paramsList: GovernanceParams[] = [
+      DEFAULT_GOVERNANCE_PARAMS,
+      { quorum: 0.5, vetoThreshold: 0.2, passThreshold: 0.6 },
+    ];
     let decided = 0;
     let open = 0;
     for (let trial = 0; trial < 400; trial++) {
@@ -178,7 +189,12 @@ describe('decidedEarly', () => {
             for (let v = 0; v <= R - y - no - a; v++) {
               const full = { ...votes };
               let k = 0;
-              for (const [count, opt] of [[y, 'yes'], [no, 'no'], [a, 'abstain'], [v, 'veto']] as [number, VoteOption][]) {
+              for (const [count, opt] of [
+                [y, 'yes'],
+                [no, 'no'],
+                [a, 'abstain'],
+                [v, 'veto'],
+              ] as [number, VoteOption][]) {
                 for (let j = 0; j < count; j++) full[unvoted[k++]] = opt;
               }
               seen.add(outcome(tally(snapshot, full), params));
@@ -207,7 +223,7 @@ describe('decidedEarly', () => {
 });
 
 describe('resolveDelegations', () => {
-  it('adds a delegator\'s balance to its delegatee', () => {
+  it("adds a delegator's balance to its delegatee", () => {
     expect(resolveDelegations({ a: '100', b: '50', c: '7' }, { b: 'a' })).toEqual({ a: '150', c: '7' });
   });
 
@@ -218,11 +234,19 @@ describe('resolveDelegations', () => {
 
   it('ignores cycles and self-delegation (the delegator keeps its power)', () => {
     expect(resolveDelegations({ a: '1', b: '2' }, { a: 'b', b: 'a' })).toEqual({ a: '1', b: '2' });
-    expect(resolveDelegations({ a: '1', b: '2', c: '4', d: '8' }, { a: 'b', b: 'c', c: 'b', d: 'd' })).toEqual({ a: '1', b: '2', c: '4', d: '8' });
+    expect(resolveDelegations({ a: '1', b: '2', c: '4', d: '8' }, { a: 'b', b: 'c', c: 'b', d: 'd' })).toEqual({
+      a: '1',
+      b: '2',
+      c: '4',
+      d: '8',
+    });
   });
 
   it('conserves total power, drops zero balances and sorts addresses', () => {
-    const out = resolveDelegations({ z: '10', y: '0', x: '5', w: '123456789012345678901234567890' }, { x: 'z', y: 'z' });
+    const out = resolveDelegations(
+      { z: '10', y: '0', x: '5', w: '123456789012345678901234567890' },
+      { x: 'z', y: 'z' },
+    );
     expect(Object.keys(out)).toEqual(['w', 'z']);
     expect(out).toEqual({ w: '123456789012345678901234567890', z: '15' });
     const sum = Object.values(out).reduce((s, v) => s + BigInt(v), 0n);
@@ -246,10 +270,25 @@ describe('validateVote', () => {
 
   it('refuses with a reason', () => {
     expect(validateVote({ ...base, closed: true })).toEqual({ ok: false, reason: 'voting is closed' });
-    expect(validateVote({ ...base, option: 'maybe' })).toMatchObject({ ok: false, reason: expect.stringMatching(/unknown vote option "maybe"/) });
-    expect(validateVote({ ...base, voter: 'stranger' })).toMatchObject({ ok: false, reason: expect.stringMatching(/no voting power/) });
-    expect(validateVote({ ...base, voter: 'z' })).toMatchObject({ ok: false, reason: expect.stringMatching(/no voting power/) });
-    expect(validateVote({ ...base, voter: 'b' })).toMatchObject({ ok: false, reason: expect.stringMatching(/already voted \(no\)/) });
-    expect(validateVote({ ...base, voter: 'constructor' })).toMatchObject({ ok: false, reason: expect.stringMatching(/no voting power/) });
+    expect(validateVote({ ...base, option: 'maybe' })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/unknown vote option "maybe"/),
+    });
+    expect(validateVote({ ...base, voter: 'stranger' })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/no voting power/),
+    });
+    expect(validateVote({ ...base, voter: 'z' })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/no voting power/),
+    });
+    expect(validateVote({ ...base, voter: 'b' })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/already voted \(no\)/),
+    });
+    expect(validateVote({ ...base, voter: 'constructor' })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/no voting power/),
+    });
   });
 });

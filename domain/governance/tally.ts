@@ -230,7 +230,10 @@ export function validateVote(input: {
   const { snapshot, votes, voter, option, closed } = input;
   if (closed) return { ok: false, reason: 'voting is closed' };
   if (!isVoteOption(option)) {
-    return { ok: false, reason: `unknown vote option ${JSON.stringify(option)}: expected one of ${VOTE_OPTIONS.join(', ')}` };
+    return {
+      ok: false,
+      reason: `unknown vote option ${JSON.stringify(option)}: expected one of ${VOTE_OPTIONS.join(', ')}`,
+    };
   }
   const has = Object.prototype.hasOwnProperty.call(snapshot, voter);
   if (!has || !DECIMAL.test(snapshot[voter]) || BigInt(snapshot[voter]) === 0n) {

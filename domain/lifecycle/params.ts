@@ -48,7 +48,9 @@ export const DEFAULT_PARAMS: LifecycleParams = {
   },
 };
 
-export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
+export type DeepPartial<T> = {
+  [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K];
+};
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -58,7 +60,8 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 export function merge<T>(base: T, over: unknown): T {
   if (!isPlainObject(over) || !isPlainObject(base)) return (over === undefined ? base : over) as T;
   const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(over)) if (v !== undefined) out[k] = merge((base as Record<string, unknown>)[k], v);
+  for (const [k, v] of Object.entries(over))
+    if (v !== undefined) out[k] = merge((base as Record<string, unknown>)[k], v);
   return out as T;
 }
 

@@ -30,7 +30,9 @@ describe('lifecycle parameters', () => {
     expect(validateParams(DEFAULT_PARAMS)).toEqual([]);
   });
   it('explains every unusable value', () => {
-    const errs = validateParams(withDefaults({ governance: { quorum: 2 }, serving: { shares: { developer: 0.9 } }, stake: '-1' }));
+    const errs = validateParams(
+      withDefaults({ governance: { quorum: 2 }, serving: { shares: { developer: 0.9 } }, stake: '-1' }),
+    );
     expect(errs.join('\n')).toContain('governance.quorum');
     expect(errs.join('\n')).toContain('serving.shares');
     expect(errs.join('\n')).toContain('stake');

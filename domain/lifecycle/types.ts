@@ -5,11 +5,20 @@
  */
 import type { GovernanceParams, Outcome, TallyResult, VoteOption } from '../governance/tally.js';
 
-export const STAGES = ['proposed', 'governance', 'data-collection', 'training', 'rlhf', 'deployment', 'serving'] as const;
+export const STAGES = [
+  'proposed',
+  'governance',
+  'data-collection',
+  'training',
+  'rlhf',
+  'deployment',
+  'serving',
+] as const;
 export type Stage = (typeof STAGES)[number];
 
 /** Terminal and running statuses a lifecycle reports. */
-export type LifecycleStatus = 'running' | 'expired' | 'rejected' | 'vetoed' | 'withdrawn' | 'cancelled' | 'failed-gate' | 'serving';
+export type LifecycleStatus =
+  'running' | 'expired' | 'rejected' | 'vetoed' | 'withdrawn' | 'cancelled' | 'failed-gate' | 'serving';
 
 export interface DatanetField {
   name: string;

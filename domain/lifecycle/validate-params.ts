@@ -31,7 +31,8 @@ export function validateParams(p: LifecycleParams): string[] {
   pos(p.training.hyperparams.checkpointEvery, 'training.hyperparams.checkpointEvery');
   frac(p.training.evalFraction, 'training.evalFraction');
   pos(p.training.heartbeatTimeoutMs, 'training.heartbeatTimeoutMs');
-  if (!Number.isInteger(p.rlhf.rounds) || p.rlhf.rounds < 0 || p.rlhf.rounds > 20) errs.push('rlhf.rounds must be an integer from 0 to 20');
+  if (!Number.isInteger(p.rlhf.rounds) || p.rlhf.rounds < 0 || p.rlhf.rounds > 20)
+    errs.push('rlhf.rounds must be an integer from 0 to 20');
   pos(p.rlhf.promptsPerRound, 'rlhf.promptsPerRound');
   pos(p.rlhf.answersPerItem, 'rlhf.answersPerItem');
   pos(p.rlhf.roundDeadlineMs, 'rlhf.roundDeadlineMs');
@@ -46,6 +47,7 @@ export function validateParams(p: LifecycleParams): string[] {
   int(p.serving.rewardPool, 'serving.rewardPool');
   const s = p.serving.shares;
   const sum = s.developer + s.contributors + s.reviewers + s.governors + s.treasury;
-  if (Object.values(s).some((v) => !(v >= 0)) || Math.abs(sum - 1) > 1e-9) errs.push(`serving.shares must be non-negative and sum to 1 (got ${sum})`);
+  if (Object.values(s).some((v) => !(v >= 0)) || Math.abs(sum - 1) > 1e-9)
+    errs.push(`serving.shares must be non-negative and sum to 1 (got ${sum})`);
   return errs;
 }

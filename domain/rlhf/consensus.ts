@@ -32,7 +32,11 @@ export function consensusOf(candidates: string[], answers: Answer[]): { choice: 
  * The penalty rule: a reviewer who answered at least `minAnswers` tasks in a round and disagreed
  * with consensus on more than `tolerance` of them is penalised (from validator stake).
  */
-export function persistentDisagreers(answers: { reviewer: string; agreed: boolean }[], tolerance: number, minAnswers = 2): string[] {
+export function persistentDisagreers(
+  answers: { reviewer: string; agreed: boolean }[],
+  tolerance: number,
+  minAnswers = 2,
+): string[] {
   const stats = new Map<string, { n: number; disagreed: number }>();
   for (const a of answers) {
     const s = stats.get(a.reviewer) ?? { n: 0, disagreed: 0 };
@@ -40,5 +44,8 @@ export function persistentDisagreers(answers: { reviewer: string; agreed: boolea
     if (!a.agreed) s.disagreed++;
     stats.set(a.reviewer, s);
   }
-  return [...stats.entries()].filter(([, s]) => s.n >= minAnswers && s.disagreed / s.n > tolerance).map(([r]) => r).sort();
+  return [...stats.entries()]
+    .filter(([, s]) => s.n >= minAnswers && s.disagreed / s.n > tolerance)
+    .map(([r]) => r)
+    .sort();
 }

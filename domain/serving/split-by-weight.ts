@@ -1,10 +1,18 @@
 /** Splits an integer amount by weights; remainders go to the largest fractional parts, ties by key. */
-export function splitByWeight(total: bigint, items: { key: string; weight: number }[]): { key: string; weight: number; amount: bigint }[] {
+export function splitByWeight(
+  total: bigint,
+  items: { key: string; weight: number }[],
+): { key: string; weight: number; amount: bigint }[] {
   // Integer weights make the floors sum to at most `total`, so the remainder is never negative.
   const ints = items.map((i) => ({ ...i, w: BigInt(Math.max(0, Math.round(i.weight * 1e9))) }));
   const sum = ints.reduce((s, i) => s + i.w, 0n);
   if (sum === 0n) return [];
-  const exact = ints.map((i) => ({ key: i.key, weight: i.weight, amount: (total * i.w) / sum, rem: (total * i.w) % sum }));
+  const exact = ints.map((i) => ({
+    key: i.key,
+    weight: i.weight,
+    amount: (total * i.w) / sum,
+    rem: (total * i.w) % sum,
+  }));
   let left = total - exact.reduce((s, e) => s + e.amount, 0n);
   const order = [...exact].sort((x, y) => (y.rem > x.rem ? 1 : y.rem < x.rem ? -1 : x.key.localeCompare(y.key)));
   for (const e of order) {

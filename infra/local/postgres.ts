@@ -37,7 +37,8 @@ function traversableByOthers(path: string): boolean {
 
 function binariesDir(): string {
   const native = dirname(dirname(postgresBinary));
-  const version = (JSON.parse(readFileSync(join(dirname(native), 'package.json'), 'utf8')) as { version: string }).version;
+  const version = (JSON.parse(readFileSync(join(dirname(native), 'package.json'), 'utf8')) as { version: string })
+    .version;
   if (userInfo().uid !== 0 || traversableByOthers(native)) return native;
   const copy = join('/var/tmp', `commons-postgres-${version}`);
   if (!existsSync(join(copy, 'bin', 'postgres'))) {
@@ -55,12 +56,20 @@ function pgIds(): { uid?: number; gid?: number } {
   try {
     return { uid: id('-u'), gid: id('-g') };
   } catch {
-    execFileSync('sh', ['-c', `getent group ${PG_USER} >/dev/null || groupadd ${PG_USER}; useradd -g ${PG_USER} -M -s /usr/sbin/nologin ${PG_USER}`]);
+    execFileSync('sh', [
+      '-c',
+      `getent group ${PG_USER} >/dev/null || groupadd ${PG_USER}; useradd -g ${PG_USER} -M -s /usr/sbin/nologin ${PG_USER}`,
+    ]);
     return { uid: id('-u'), gid: id('-g') };
   }
 }
 
-export async function startPostgres(opts: { dataDir: string; port: number; database: string; log?: (m: string) => void }): Promise<LocalPostgres> {
+export async function startPostgres(opts: {
+  dataDir: string;
+  port: number;
+  database: string;
+  log?: (m: string) => void;
+}): Promise<LocalPostgres> {
   const bin = binariesDir();
   const ids = pgIds();
   const password = 'commons';
@@ -71,7 +80,11 @@ export async function startPostgres(opts: { dataDir: string; port: number; datab
     const pwfile = join(dirname(opts.dataDir), `.pgpass-${process.pid}`);
     writeFileSync(pwfile, password, { mode: 0o644 });
     await new Promise<void>((resolve, reject) => {
-      const p = spawn(join(bin, 'bin', 'initdb'), ['-D', opts.dataDir, '-U', 'commons', '--auth=scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8', '--locale=C'], { ...ids, stdio: ['ignore', 'pipe', 'pipe'] });
+      const p = spawn(
+        join(bin, 'bin', 'initdb'),
+        ['-D', opts.dataDir, '-U', 'commons', '--auth=scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8', '--locale=C'],
+        { ...ids, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       let err = '';
       p.stderr!.on('data', (d) => (err += d));
       p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`initdb failed (${code}): ${err}`))));
@@ -80,7 +93,24 @@ export async function startPostgres(opts: { dataDir: string; port: number; datab
   }
   const child: ChildProcess = spawn(
     join(bin, 'bin', 'postgres'),
-    ['-D', opts.dataDir, '-p', String(opts.port), '-h', '127.0.0.1', '-k', '', '-c', 'max_connections=200', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
+    [
+      '-D',
+      opts.dataDir,
+      '-p',
+      String(opts.port),
+      '-h',
+      '127.0.0.1',
+      '-k',
+      '',
+      '-c',
+      'max_connections=200',
+      '-c',
+      'fsync=off',
+      '-c',
+      'synchronous_commit=off',
+      '-c',
+      'full_page_writes=off',
+    ],
     { ...ids, stdio: ['ignore', 'ignore', 'pipe'], detached: false },
   );
   let stderr = '';

@@ -9,7 +9,10 @@ export function startTsProcess(script: string, env: NodeJS.ProcessEnv, ready: Re
     let isReady = false;
     const onData = (d: Buffer) => {
       // Once up, the child's errors and warnings go to our stderr so a failing run says why.
-      if (isReady) return void (/"level":(40|50|60)|"level":"(WARN|ERROR)"|Error/.test(String(d)) && process.stderr.write(`[${script}] ${d}`));
+      if (isReady)
+        return void (
+          /"level":(40|50|60)|"level":"(WARN|ERROR)"|Error/.test(String(d)) && process.stderr.write(`[${script}] ${d}`)
+        );
       out = (out + d).slice(-20_000);
       if (ready.test(out)) {
         isReady = true;

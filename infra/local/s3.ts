@@ -16,9 +16,23 @@ export async function startS3(opts: { dataDir: string; port: number; log?: (m: s
   mkdirSync(opts.dataDir, { recursive: true });
   const accessKeyId = 'commons';
   const secretAccessKey = 'commons-local-secret';
-  const child: ChildProcess = spawn(bin, ['--access', accessKeyId, '--secret', secretAccessKey, '--port', `127.0.0.1:${opts.port}`, '--quiet', 'posix', opts.dataDir], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    bin,
+    [
+      '--access',
+      accessKeyId,
+      '--secret',
+      secretAccessKey,
+      '--port',
+      `127.0.0.1:${opts.port}`,
+      '--quiet',
+      'posix',
+      opts.dataDir,
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr!.on('data', (d) => {
     stderr = (stderr + d).slice(-4000);

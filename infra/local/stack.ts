@@ -61,14 +61,23 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         ? Promise.resolve(undefined)
         : (async () => {
             // Postgres runs as an unprivileged user under root, so its data sits in a world-traversable place.
-            const p = await startPostgres({ dataDir: join(opts.stateDir, 'postgres'), port: opts.ports?.postgres ?? (await freePort()), database: 'commons', log });
+            const p = await startPostgres({
+              dataDir: join(opts.stateDir, 'postgres'),
+              port: opts.ports?.postgres ?? (await freePort()),
+              database: 'commons',
+              log,
+            });
             stops.push(p.stop);
             return p;
           })(),
       process.env.S3_ENDPOINT
         ? Promise.resolve(undefined)
         : (async () => {
-            const s = await startS3({ dataDir: join(opts.stateDir, 's3'), port: opts.ports?.s3 ?? (await freePort()), log });
+            const s = await startS3({
+              dataDir: join(opts.stateDir, 's3'),
+              port: opts.ports?.s3 ?? (await freePort()),
+              log,
+            });
             stops.push(s.stop);
             return s;
           })(),
@@ -103,7 +112,9 @@ async function ensureBucket(env: StackEnv): Promise<void> {
     endpoint: env.S3_ENDPOINT,
     region: env.S3_REGION,
     forcePathStyle: true,
-    credentials: env.S3_ACCESS_KEY_ID ? { accessKeyId: env.S3_ACCESS_KEY_ID, secretAccessKey: env.S3_SECRET_ACCESS_KEY } : undefined,
+    credentials: env.S3_ACCESS_KEY_ID
+      ? { accessKeyId: env.S3_ACCESS_KEY_ID, secretAccessKey: env.S3_SECRET_ACCESS_KEY }
+      : undefined,
   });
   try {
     await client.send(new HeadBucketCommand({ Bucket: env.S3_BUCKET }));

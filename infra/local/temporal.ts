@@ -13,10 +13,28 @@ export interface LocalTemporal {
 }
 
 /** The official Temporal dev server with a persistent SQLite file and the UI on. */
-export async function startTemporal(opts: { dbFile: string; port: number; uiPort: number; log?: (m: string) => void }): Promise<LocalTemporal> {
+export async function startTemporal(opts: {
+  dbFile: string;
+  port: number;
+  uiPort: number;
+  log?: (m: string) => void;
+}): Promise<LocalTemporal> {
   const bin = await ensureGoTool('temporal', opts.log);
   mkdirSync(dirname(opts.dbFile), { recursive: true });
-  const args = ['server', 'start-dev', '--db-filename', opts.dbFile, '--ip', '127.0.0.1', '--port', String(opts.port), '--ui-port', String(opts.uiPort), '--log-level', 'error'];
+  const args = [
+    'server',
+    'start-dev',
+    '--db-filename',
+    opts.dbFile,
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(opts.port),
+    '--ui-port',
+    String(opts.uiPort),
+    '--log-level',
+    'error',
+  ];
   for (const key of SEARCH_ATTRIBUTE_KEYS) args.push('--search-attribute', `${key.name}=${CLI_TYPE_NAMES[key.type]}`);
   // Workflows wait on Updates from humans; lift the default per-workflow in-flight update cap.
   args.push('--dynamic-config-value', 'history.maxInFlightUpdates=100');

@@ -29,8 +29,12 @@ describe('SpamAssassin corpus', () => {
       expect(r.text.length).toBeLessThanOrEqual(2000);
       expect(r.text).not.toMatch(/^Return-Path:|Received: from/m);
     }
-    expect(loadSpamAssassin({ limit: 50, seed: 3 }).map((r) => r.id)).toEqual(loadSpamAssassin({ limit: 50, seed: 3 }).map((r) => r.id));
-    expect(loadSpamAssassin({ limit: 50, seed: 3 }).map((r) => r.id)).not.toEqual(loadSpamAssassin({ limit: 50, seed: 4 }).map((r) => r.id));
+    expect(loadSpamAssassin({ limit: 50, seed: 3 }).map((r) => r.id)).toEqual(
+      loadSpamAssassin({ limit: 50, seed: 3 }).map((r) => r.id),
+    );
+    expect(loadSpamAssassin({ limit: 50, seed: 3 }).map((r) => r.id)).not.toEqual(
+      loadSpamAssassin({ limit: 50, seed: 4 }).map((r) => r.id),
+    );
   });
 
   it('trains a spam filter with high held-out accuracy', async () => {

@@ -15,7 +15,11 @@ describe('dpoEpochs', () => {
     const reference = await trainedReference();
     const policy = reference.clone();
     // Reviewers say: for these finance-sounding prompts the answer should be "cooking" over "finance".
-    const prompts = ['the bank raised interest on the loan', 'stock market earnings beat investor hopes', 'currency and bond portfolio news'];
+    const prompts = [
+      'the bank raised interest on the loan',
+      'stock market earnings beat investor hopes',
+      'currency and bond portfolio news',
+    ];
     const chosen = reference.labelIndex('cooking');
     const rejected = reference.labelIndex('finance');
     const pairs: DpoPair[] = prompts.map((p) => ({ x: reference.featurize(p), chosen, rejected, weight: 1 }));
@@ -23,7 +27,13 @@ describe('dpoEpochs', () => {
 
     const lossBefore = pairs.map((p) => dpoPairLoss(policy, reference, p, beta));
     for (const l of lossBefore) expect(l).toBeCloseTo(Math.log(2), 10); // policy == reference: Δ = 0
-    const epochLosses = await dpoEpochs(policy, reference, pairs, { epochs: 20, learningRate: 1, beta, batchSize: 2, seed: 3 });
+    const epochLosses = await dpoEpochs(policy, reference, pairs, {
+      epochs: 20,
+      learningRate: 1,
+      beta,
+      batchSize: 2,
+      seed: 3,
+    });
     expect(epochLosses).toHaveLength(20);
     expect(epochLosses[19]).toBeLessThan(epochLosses[0]);
 
@@ -62,8 +72,14 @@ describe('dpoEpochs', () => {
 
   it('rejects pairs with the same label twice', async () => {
     const m = LinearSoftmaxModel.create(['a', 'b'], 64);
-    await expect(dpoEpochs(m, m.clone(), [{ x: m.featurize('x'), chosen: 0, rejected: 0, weight: 1 }], { epochs: 1, learningRate: 1, beta: 1, batchSize: 1, seed: 1 })).rejects.toThrow(
-      /two different labels/,
-    );
+    await expect(
+      dpoEpochs(m, m.clone(), [{ x: m.featurize('x'), chosen: 0, rejected: 0, weight: 1 }], {
+        epochs: 1,
+        learningRate: 1,
+        beta: 1,
+        batchSize: 1,
+        seed: 1,
+      }),
+    ).rejects.toThrow(/two different labels/);
   });
 });

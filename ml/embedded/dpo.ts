@@ -48,7 +48,12 @@ function sigmoid(t: number): number {
 }
 
 /** The DPO loss of one pair under `policy` (for tests and reporting). */
-export function dpoPairLoss(policy: LinearSoftmaxModel, reference: LinearSoftmaxModel, pair: DpoPair, beta: number): number {
+export function dpoPairLoss(
+  policy: LinearSoftmaxModel,
+  reference: LinearSoftmaxModel,
+  pair: DpoPair,
+  beta: number,
+): number {
   const buf = new Float64Array(policy.labels.length);
   const [pw, pl] = logSoftmaxAt(policy, pair.x, [pair.chosen, pair.rejected], buf);
   const [rw, rl] = logSoftmaxAt(reference, pair.x, [pair.chosen, pair.rejected], buf);
@@ -56,13 +61,19 @@ export function dpoPairLoss(policy: LinearSoftmaxModel, reference: LinearSoftmax
 }
 
 /** Runs DPO on `policy` in place (the reference is never modified); returns the mean loss per epoch. */
-export async function dpoEpochs(policy: LinearSoftmaxModel, reference: LinearSoftmaxModel, pairs: DpoPair[], opts: DpoOptions): Promise<number[]> {
+export async function dpoEpochs(
+  policy: LinearSoftmaxModel,
+  reference: LinearSoftmaxModel,
+  pairs: DpoPair[],
+  opts: DpoOptions,
+): Promise<number[]> {
   if (policy.labels.join('\u0000') !== reference.labels.join('\u0000') || policy.dim !== reference.dim) {
     throw new RangeError('policy and reference must share labels and feature dimension');
   }
   const K = policy.labels.length;
   for (const p of pairs) {
-    if (!(p.chosen >= 0 && p.chosen < K && p.rejected >= 0 && p.rejected < K)) throw new RangeError('preference label index out of range');
+    if (!(p.chosen >= 0 && p.chosen < K && p.rejected >= 0 && p.rejected < K))
+      throw new RangeError('preference label index out of range');
     if (p.chosen === p.rejected) throw new RangeError('a preference pair needs two different labels');
   }
   policy.foldScale();
@@ -130,7 +141,12 @@ export async function dpoEpochs(policy: LinearSoftmaxModel, reference: LinearSof
 }
 
 /** Mean log-probability gap log πθ(y|x) − log πref(y|x), a quick "did DPO move it" diagnostic. */
-export function logProbShift(policy: LinearSoftmaxModel, reference: LinearSoftmaxModel, x: SparseVector, y: number): number {
+export function logProbShift(
+  policy: LinearSoftmaxModel,
+  reference: LinearSoftmaxModel,
+  x: SparseVector,
+  y: number,
+): number {
   const pp = policy.predictProba(x);
   const rp = reference.predictProba(x);
   return safeLog(pp[y]) - safeLog(rp[y]);

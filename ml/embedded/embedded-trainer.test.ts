@@ -23,7 +23,9 @@ class MemoryStore implements ArtifactStore {
   }
   async head(key: string): Promise<ObjectInfo | undefined> {
     const o = this.objects.get(key);
-    return o && { key, size: o.body.length, etag: createHash('md5').update(o.body).digest('hex'), metadata: o.metadata };
+    return (
+      o && { key, size: o.body.length, etag: createHash('md5').update(o.body).digest('hex'), metadata: o.metadata }
+    );
   }
   async list(prefix: string): Promise<ObjectInfo[]> {
     const keys = [...this.objects.keys()].filter((k) => k.startsWith(prefix)).sort();
@@ -59,7 +61,10 @@ function job(overrides: Partial<TrainingJob> = {}): TrainingJob {
   };
 }
 
-function ctx(store: ArtifactStore, extra: Partial<TrainerContext> = {}): TrainerContext & { events: TrainingProgress[] } {
+function ctx(
+  store: ArtifactStore,
+  extra: Partial<TrainerContext> = {},
+): TrainerContext & { events: TrainingProgress[] } {
   const events: TrainingProgress[] = [];
   return { store, progress: (p) => void events.push(p), signal: new AbortController().signal, events, ...extra };
 }
@@ -88,7 +93,9 @@ describe('EmbeddedTrainer', () => {
     const trainEvents = c.events.filter((e) => e.phase === 'train');
     expect(trainEvents.map((e) => e.step)).toEqual(Array.from({ length: totalSteps }, (_, i) => i + 1));
     const ckptEvents = trainEvents.filter((e) => e.checkpointKey);
-    expect(ckptEvents.map((e) => e.step)).toEqual(Array.from({ length: Math.floor((totalSteps - 1) / 10) }, (_, i) => (i + 1) * 10));
+    expect(ckptEvents.map((e) => e.step)).toEqual(
+      Array.from({ length: Math.floor((totalSteps - 1) / 10) }, (_, i) => (i + 1) * 10),
+    );
     for (const e of ckptEvents) {
       expect(e.checkpointKey).toBe(checkpointKey('staging/topics/job-1', e.step));
       expect((await loadModel(store, e.checkpointKey!)).meta.step).toBe(e.step);
@@ -127,21 +134,38 @@ describe('EmbeddedTrainer', () => {
   it('refuses a checkpoint from another job', async () => {
     const store = await storeWithManifest();
     await trainer.train(job(), ctx(store));
-    await expect(trainer.train(job({ jobId: 'job-2' }), ctx(store, { resumeFrom: { step: 10, checkpointKey: checkpointKey('staging/topics/job-1', 10) } }))).rejects.toThrow(
-      /does not belong/,
-    );
+    await expect(
+      trainer.train(
+        job({ jobId: 'job-2' }),
+        ctx(store, { resumeFrom: { step: 10, checkpointKey: checkpointKey('staging/topics/job-1', 10) } }),
+      ),
+    ).rejects.toThrow(/does not belong/);
   });
 
   it('warm-starts from a base artifact', async () => {
     const store = await storeWithManifest();
     const base = await trainer.train(job({ hyperparams: { ...HP, epochs: 2 } }), ctx(store));
-    await store.put('datasets/m2.jsonl', syntheticDataset(200, 2).map((r) => JSON.stringify(r)).join('\n'));
+    await store.put(
+      'datasets/m2.jsonl',
+      syntheticDataset(200, 2)
+        .map((r) => JSON.stringify(r))
+        .join('\n'),
+    );
     const cold = ctx(store);
     const warm = ctx(store);
     const small = { ...HP, epochs: 1 };
-    await trainer.train(job({ jobId: 'cold', datasetManifestKey: 'datasets/m2.jsonl', outputPrefix: 'staging/cold', hyperparams: small }), cold);
+    await trainer.train(
+      job({ jobId: 'cold', datasetManifestKey: 'datasets/m2.jsonl', outputPrefix: 'staging/cold', hyperparams: small }),
+      cold,
+    );
     const res = await trainer.train(
-      job({ jobId: 'warm', datasetManifestKey: 'datasets/m2.jsonl', outputPrefix: 'staging/warm', hyperparams: small, baseArtifactKey: base.artifactKey }),
+      job({
+        jobId: 'warm',
+        datasetManifestKey: 'datasets/m2.jsonl',
+        outputPrefix: 'staging/warm',
+        hyperparams: small,
+        baseArtifactKey: base.artifactKey,
+      }),
       warm,
     );
     expect(warm.events[0].loss).toBeLessThan(cold.events[0].loss);
@@ -151,14 +175,23 @@ describe('EmbeddedTrainer', () => {
   it('rejects manifests with labels outside the label set', async () => {
     const store = new MemoryStore();
     await store.put('datasets/bad.jsonl', JSON.stringify({ hash: 'h', contributor: 'c', text: 't', label: 'weather' }));
-    await expect(trainer.train(job({ datasetManifestKey: 'datasets/bad.jsonl' }), ctx(store))).rejects.toThrow(/weather/);
+    await expect(trainer.train(job({ datasetManifestKey: 'datasets/bad.jsonl' }), ctx(store))).rejects.toThrow(
+      /weather/,
+    );
   });
 
   it('generates ranked label candidates', async () => {
     const store = await storeWithManifest();
     const { artifactKey } = await trainer.train(job(), ctx(store));
     const out = await trainer.generate(
-      { artifactKey, candidatesPerPrompt: 2, prompts: [{ id: 'p1', text: 'bake the bread with butter and flour' }, { id: 'p2', text: 'interest rates and the stock market' }] },
+      {
+        artifactKey,
+        candidatesPerPrompt: 2,
+        prompts: [
+          { id: 'p1', text: 'bake the bread with butter and flour' },
+          { id: 'p2', text: 'interest rates and the stock market' },
+        ],
+      },
       ctx(store),
     );
     expect(out.map((o) => o.promptId)).toEqual(['p1', 'p2']);

@@ -28,7 +28,7 @@ export async function loadModel(store: ArtifactStore, key: string): Promise<Line
 /** Lines of a buffer without decoding it as one string (a large manifest exceeds V8's string limit). */
 function bufferLines(body: Buffer): string[] {
   const lines: string[] = [];
-  for (let start = 0; start < body.length; ) {
+  for (let start = 0; start < body.length;) {
     let end = body.indexOf(0x0a, start);
     if (end < 0) end = body.length;
     lines.push(body.toString('utf8', start, end));
@@ -49,7 +49,12 @@ export function parseManifest(body: Buffer | string): ManifestRecord[] {
     } catch {
       throw new Error(`manifest line ${i + 1} is not valid JSON`);
     }
-    if (typeof r.hash !== 'string' || typeof r.text !== 'string' || typeof r.label !== 'string' || typeof r.contributor !== 'string') {
+    if (
+      typeof r.hash !== 'string' ||
+      typeof r.text !== 'string' ||
+      typeof r.label !== 'string' ||
+      typeof r.contributor !== 'string'
+    ) {
       throw new Error(`manifest line ${i + 1} lacks hash/contributor/text/label`);
     }
     out.push({ hash: r.hash, contributor: r.contributor, text: r.text, label: r.label });
@@ -62,7 +67,10 @@ export function isEvalRecord(hash: string, evalFraction: number): boolean {
   return fnv1a(hash) / 2 ** 32 < evalFraction;
 }
 
-export function splitManifest(records: ManifestRecord[], evalFraction: number): { train: ManifestRecord[]; eval: ManifestRecord[] } {
+export function splitManifest(
+  records: ManifestRecord[],
+  evalFraction: number,
+): { train: ManifestRecord[]; eval: ManifestRecord[] } {
   const train: ManifestRecord[] = [];
   const evalSet: ManifestRecord[] = [];
   for (const r of records) (isEvalRecord(r.hash, evalFraction) ? evalSet : train).push(r);
@@ -115,7 +123,10 @@ export class EmbeddedTrainer implements Trainer {
     throwIfAborted(signal);
     const records = parseManifest(await store.get(job.datasetManifestKey));
     const unknown = [...new Set(records.map((r) => r.label).filter((l) => !job.labels.includes(l)))];
-    if (unknown.length) throw new Error(`manifest ${job.datasetManifestKey} has labels outside the model's label set: ${unknown.join(', ')}`);
+    if (unknown.length)
+      throw new Error(
+        `manifest ${job.datasetManifestKey} has labels outside the model's label set: ${unknown.join(', ')}`,
+      );
     const split = splitManifest(records, job.evalFraction);
 
     let model: LinearSoftmaxModel;
@@ -123,8 +134,15 @@ export class EmbeddedTrainer implements Trainer {
     if (ctx.resumeFrom) {
       model = await loadModel(store, ctx.resumeFrom.checkpointKey);
       const meta = model.meta;
-      if (meta.jobId !== job.jobId || meta.step !== ctx.resumeFrom.step || meta.seed !== hp.seed || meta.batchSize !== hp.batchSize) {
-        throw new Error(`checkpoint ${ctx.resumeFrom.checkpointKey} does not belong to job ${job.jobId} at step ${ctx.resumeFrom.step}`);
+      if (
+        meta.jobId !== job.jobId ||
+        meta.step !== ctx.resumeFrom.step ||
+        meta.seed !== hp.seed ||
+        meta.batchSize !== hp.batchSize
+      ) {
+        throw new Error(
+          `checkpoint ${ctx.resumeFrom.checkpointKey} does not belong to job ${job.jobId} at step ${ctx.resumeFrom.step}`,
+        );
       }
       startStep = ctx.resumeFrom.step;
     } else if (job.baseArtifactKey) {
@@ -132,7 +150,8 @@ export class EmbeddedTrainer implements Trainer {
     } else {
       model = LinearSoftmaxModel.create(job.labels, this.opts.dim ?? {});
     }
-    if (model.labels.join('\u0000') !== job.labels.join('\u0000')) throw new Error('checkpoint labels differ from the job labels');
+    if (model.labels.join('\u0000') !== job.labels.join('\u0000'))
+      throw new Error('checkpoint labels differ from the job labels');
 
     const trainSet = toExamples(model, split.train);
     const evalSet = toExamples(model, split.eval);
@@ -160,7 +179,13 @@ export class EmbeddedTrainer implements Trainer {
     });
 
     const metrics = evaluate(model, evalSet);
-    ctx.progress({ phase: 'eval', step: summary.steps, totalSteps: summary.totalSteps, epoch: hp.epochs, loss: metrics.loss });
+    ctx.progress({
+      phase: 'eval',
+      step: summary.steps,
+      totalSteps: summary.totalSteps,
+      epoch: hp.epochs,
+      loss: metrics.loss,
+    });
     model.meta = {
       jobId: job.jobId,
       modelName: job.modelName,
@@ -181,7 +206,9 @@ export class EmbeddedTrainer implements Trainer {
     return job.prompts.map((prompt) => {
       throwIfAborted(ctx.signal);
       const p = model.predictProba(model.featurize(prompt.text));
-      const ranked = model.labels.map((label, k) => ({ output: label, score: p[k], k })).sort((a, b) => b.score - a.score || a.k - b.k);
+      const ranked = model.labels
+        .map((label, k) => ({ output: label, score: p[k], k }))
+        .sort((a, b) => b.score - a.score || a.k - b.k);
       return { promptId: prompt.id, outputs: ranked.slice(0, n).map(({ output, score }) => ({ output, score })) };
     });
   }
@@ -189,10 +216,18 @@ export class EmbeddedTrainer implements Trainer {
   async dpo(job: DpoJob, ctx: TrainerContext): Promise<TrainingResult> {
     const { store, signal } = ctx;
     const hp = job.hyperparams;
-    const [policy, reference] = await Promise.all([loadModel(store, job.policyArtifactKey), loadModel(store, job.referenceArtifactKey)]);
+    const [policy, reference] = await Promise.all([
+      loadModel(store, job.policyArtifactKey),
+      loadModel(store, job.referenceArtifactKey),
+    ]);
     const pairs: DpoPair[] = job.preferences
       .filter((p) => p.chosen !== p.rejected && p.weight > 0)
-      .map((p) => ({ x: policy.featurize(p.prompt), chosen: policy.labelIndex(p.chosen), rejected: policy.labelIndex(p.rejected), weight: p.weight }));
+      .map((p) => ({
+        x: policy.featurize(p.prompt),
+        chosen: policy.labelIndex(p.chosen),
+        rejected: policy.labelIndex(p.rejected),
+        weight: p.weight,
+      }));
     const epochLosses = await dpoEpochs(policy, reference, pairs, {
       epochs: hp.epochs,
       learningRate: hp.learningRate,
@@ -222,7 +257,14 @@ export class EmbeddedTrainer implements Trainer {
     return this.writeArtifact(store, job.outputPrefix, policy, metrics, steps, 0);
   }
 
-  private async writeArtifact(store: ArtifactStore, outputPrefix: string, model: LinearSoftmaxModel, metrics: EvalMetrics, steps: number, resumedFromStep: number): Promise<TrainingResult> {
+  private async writeArtifact(
+    store: ArtifactStore,
+    outputPrefix: string,
+    model: LinearSoftmaxModel,
+    metrics: EvalMetrics,
+    steps: number,
+    resumedFromStep: number,
+  ): Promise<TrainingResult> {
     const buf = serializeModel(model);
     const artifactKey = `${outputPrefix}/model.bin`;
     const sha = sha256(buf);

@@ -35,7 +35,10 @@ describe('features', () => {
   });
 
   it('honours options and handles empty text', () => {
-    const small = featurize('hello world', featureOptions({ dim: 64, charNgrams: [0, 0], wordBigrams: false, signed: false }));
+    const small = featurize(
+      'hello world',
+      featureOptions({ dim: 64, charNgrams: [0, 0], wordBigrams: false, signed: false }),
+    );
     expect(small.indices.length).toBeLessThanOrEqual(2);
     for (const v of small.values) expect(v).toBeGreaterThan(0);
     for (const id of small.indices) expect(id).toBeLessThan(64);

@@ -36,9 +36,11 @@ export function featureOptions(partial: Partial<FeatureOptions> = {}): FeatureOp
     charNgrams: [...DEFAULT_FEATURE_OPTIONS.charNgrams] as [number, number],
     ...partial,
   };
-  if (!Number.isInteger(o.dim) || o.dim < 2 || o.dim > 2 ** 31) throw new RangeError(`dim must be an integer in [2, 2^31], got ${o.dim}`);
+  if (!Number.isInteger(o.dim) || o.dim < 2 || o.dim > 2 ** 31)
+    throw new RangeError(`dim must be an integer in [2, 2^31], got ${o.dim}`);
   const [lo, hi] = o.charNgrams;
-  if (!(Number.isInteger(lo) && Number.isInteger(hi) && lo >= 0 && hi >= lo)) throw new RangeError(`bad charNgrams [${lo}, ${hi}]`);
+  if (!(Number.isInteger(lo) && Number.isInteger(hi) && lo >= 0 && hi >= lo))
+    throw new RangeError(`bad charNgrams [${lo}, ${hi}]`);
   return o;
 }
 
@@ -80,7 +82,8 @@ interface Scratch {
 let scratch: Scratch | undefined;
 
 function getScratch(dim: number): Scratch {
-  if (!scratch || scratch.dim !== dim) scratch = { dim, acc: new Int32Array(dim), seen: new Uint8Array(dim), touched: new Uint32Array(1024) };
+  if (!scratch || scratch.dim !== dim)
+    scratch = { dim, acc: new Int32Array(dim), seen: new Uint8Array(dim), touched: new Uint32Array(1024) };
   return scratch;
 }
 

@@ -8,7 +8,12 @@ async function setup(): Promise<{ model: LinearSoftmaxModel; records: InfluenceR
   const model = LinearSoftmaxModel.create(SYNTHETIC_LABELS, 1 << 16);
   const records: InfluenceRecord[] = syntheticDataset(300, 31, 6);
   // One distinctive record from a contributor with nothing else in the set.
-  records.push({ hash: 'special', contributor: 'alice', text: 'sourdough starter hydration levain autolyse crumb oven spring', label: 'cooking' });
+  records.push({
+    hash: 'special',
+    contributor: 'alice',
+    text: 'sourdough starter hydration levain autolyse crumb oven spring',
+    label: 'cooking',
+  });
   const ex = records.map((r) => ({ x: model.featurize(r.text), y: model.labelIndex(r.label) }));
   await trainEpochs(model, ex, { epochs: 2, learningRate: 0.5, l2: 1e-3, batchSize: 16, seed: 5 });
   return { model, records };
@@ -24,7 +29,8 @@ describe('influence', () => {
       const sum = a.contributors.reduce((s, c) => s + c.weight, 0);
       expect(sum).toBeCloseTo(1, 10);
       expect(a.records.length).toBeLessThanOrEqual(5);
-      for (let i = 1; i < a.records.length; i++) expect(a.records[i].influence).toBeLessThanOrEqual(a.records[i - 1].influence);
+      for (let i = 1; i < a.records.length; i++)
+        expect(a.records[i].influence).toBeLessThanOrEqual(a.records[i - 1].influence);
       // Contributor weights are exactly the per-contributor share of the top-K influences.
       const topTotal = a.records.reduce((s, r) => s + r.influence, 0);
       const alice = a.records.filter((r) => r.contributor === 'alice').reduce((s, r) => s + r.influence, 0);
@@ -34,7 +40,9 @@ describe('influence', () => {
 
   it("contributorScope 'all' sums every proponent, so a long tail of related records can outweigh one exact match", async () => {
     const { model, records } = await setup();
-    const a = attribute(model, 'sourdough starter hydration levain autolyse crumb oven spring', records, 5, { contributorScope: 'all' });
+    const a = attribute(model, 'sourdough starter hydration levain autolyse crumb oven spring', records, 5, {
+      contributorScope: 'all',
+    });
     expect(a.records[0].hash).toBe('special');
     expect(a.contributors.reduce((s, c) => s + c.weight, 0)).toBeCloseTo(1, 10);
     const alice = a.contributors.find((c) => c.contributor === 'alice')!;
@@ -64,7 +72,9 @@ describe('influence', () => {
     expect(got.records.length).toBe(expected.size);
     for (const r of got.records) expect(r.influence).toBeCloseTo(expected.get(r.hash)!, 5);
     // Proponents of a sports query are overwhelmingly sports records.
-    const sports = got.records.slice(0, 20).filter((r) => records.find((x) => x.hash === r.hash)!.label === 'sports').length;
+    const sports = got.records
+      .slice(0, 20)
+      .filter((r) => records.find((x) => x.hash === r.hash)!.label === 'sports').length;
     expect(sports).toBeGreaterThanOrEqual(18);
   });
 
@@ -80,7 +90,8 @@ describe('influence', () => {
     const t0 = performance.now();
     const queries = 20;
     let last;
-    for (let q = 0; q < queries; q++) last = attributeWithIndex(index, model, `the market for stock and bond ${q} was good`, 10);
+    for (let q = 0; q < queries; q++)
+      last = attributeWithIndex(index, model, `the market for stock and bond ${q} was good`, 10);
     const perQuery = (performance.now() - t0) / queries;
     expect(perQuery).toBeLessThan(100);
     expect(last!.contributors.length).toBeGreaterThan(1);

@@ -106,9 +106,16 @@ export function prepareInfluenceIndex(model: LinearSoftmaxModel, records: Influe
   };
 }
 
-export function attributeWithIndex(index: InfluenceIndex, model: LinearSoftmaxModel, query: string, topK: number, opts: InfluenceOptions = {}): Attribution {
+export function attributeWithIndex(
+  index: InfluenceIndex,
+  model: LinearSoftmaxModel,
+  query: string,
+  topK: number,
+  opts: InfluenceOptions = {},
+): Attribution {
   const K = model.labels.length;
-  if (index.labels.join('\u0000') !== model.labels.join('\u0000')) throw new RangeError('influence index was built for a different label set');
+  if (index.labels.join('\u0000') !== model.labels.join('\u0000'))
+    throw new RangeError('influence index was built for a different label set');
   const x = model.featurize(query);
   const p = model.predictProba(x);
   let yHat = 0;
@@ -176,6 +183,12 @@ export function attributeWithIndex(index: InfluenceIndex, model: LinearSoftmaxMo
 }
 
 /** One-shot convenience; for many queries build the index once with prepareInfluenceIndex. */
-export function attribute(model: LinearSoftmaxModel, query: string, records: InfluenceRecord[], topK: number, opts: InfluenceOptions = {}): Attribution {
+export function attribute(
+  model: LinearSoftmaxModel,
+  query: string,
+  records: InfluenceRecord[],
+  topK: number,
+  opts: InfluenceOptions = {},
+): Attribution {
   return attributeWithIndex(prepareInfluenceIndex(model, records), model, query, topK, opts);
 }

@@ -68,7 +68,8 @@ describe('LinearSoftmaxModel', () => {
     expect(summary.startStep).toBe(k);
 
     let maxDiff = 0;
-    for (let i = 0; i < full.weights.length; i++) maxDiff = Math.max(maxDiff, Math.abs(full.weights[i] - resumed.weights[i]));
+    for (let i = 0; i < full.weights.length; i++)
+      maxDiff = Math.max(maxDiff, Math.abs(full.weights[i] - resumed.weights[i]));
     for (let i = 0; i < full.bias.length; i++) maxDiff = Math.max(maxDiff, Math.abs(full.bias[i] - resumed.bias[i]));
     expect(maxDiff).toBeLessThan(1e-6);
     // And training actually moved the weights (the comparison is not between two zero vectors).

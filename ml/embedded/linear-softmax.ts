@@ -32,7 +32,8 @@ export class LinearSoftmaxModel {
     const n = labels.length * features.dim;
     this.weights = weights ?? new Float32Array(n);
     this.bias = bias ?? new Float32Array(labels.length);
-    if (this.weights.length !== n || this.bias.length !== labels.length) throw new RangeError('weight shape does not match labels × dim');
+    if (this.weights.length !== n || this.bias.length !== labels.length)
+      throw new RangeError('weight shape does not match labels × dim');
   }
 
   static create(labels: string[], dim: number | Partial<FeatureOptions> = {}): LinearSoftmaxModel {
@@ -45,7 +46,12 @@ export class LinearSoftmaxModel {
   }
 
   clone(): LinearSoftmaxModel {
-    const m = new LinearSoftmaxModel([...this.labels], { ...this.features, charNgrams: [...this.features.charNgrams] }, this.weights.slice(), this.bias.slice());
+    const m = new LinearSoftmaxModel(
+      [...this.labels],
+      { ...this.features, charNgrams: [...this.features.charNgrams] },
+      this.weights.slice(),
+      this.bias.slice(),
+    );
     m.scale = this.scale;
     m.meta = structuredClone(this.meta);
     return m;
@@ -153,17 +159,23 @@ export function throwIfAborted(signal?: AbortSignal): void {
  * restarted at step k from the step-k state continues exactly as the uninterrupted run would.
  * The lazy scale is left unfolded between steps (a checkpoint stores it) and folded at the end.
  */
-export async function trainEpochs(model: LinearSoftmaxModel, examples: Example[], opts: TrainOptions): Promise<TrainSummary> {
+export async function trainEpochs(
+  model: LinearSoftmaxModel,
+  examples: Example[],
+  opts: TrainOptions,
+): Promise<TrainSummary> {
   const { epochs, learningRate: lr, l2, seed } = opts;
   const batchSize = Math.max(1, Math.floor(opts.batchSize));
   const n = examples.length;
   const K = model.labels.length;
   const dim = model.dim;
-  for (const ex of examples) if (!(ex.y >= 0 && ex.y < K)) throw new RangeError(`example label index ${ex.y} out of range`);
+  for (const ex of examples)
+    if (!(ex.y >= 0 && ex.y < K)) throw new RangeError(`example label index ${ex.y} out of range`);
   const perEpoch = stepsPerEpoch(n, batchSize);
   const totalSteps = perEpoch * epochs;
   const startStep = opts.startStep ?? 0;
-  if (startStep < 0 || startStep > totalSteps) throw new RangeError(`startStep ${startStep} outside [0, ${totalSteps}]`);
+  if (startStep < 0 || startStep > totalSteps)
+    throw new RangeError(`startStep ${startStep} outside [0, ${totalSteps}]`);
 
   const w = model.weights;
   const bias = model.bias;
@@ -222,7 +234,10 @@ export async function trainEpochs(model: LinearSoftmaxModel, examples: Example[]
 }
 
 /** Accuracy, macro-F1 (over labels that occur in the truth or the predictions) and mean cross-entropy. */
-export function evaluate(model: LinearSoftmaxModel, examples: Example[]): { accuracy: number; macroF1: number; loss: number; examples: number } {
+export function evaluate(
+  model: LinearSoftmaxModel,
+  examples: Example[],
+): { accuracy: number; macroF1: number; loss: number; examples: number } {
   const K = model.labels.length;
   if (examples.length === 0) return { accuracy: 0, macroF1: 0, loss: 0, examples: 0 };
   const tp = new Float64Array(K);
@@ -251,5 +266,10 @@ export function evaluate(model: LinearSoftmaxModel, examples: Example[]): { accu
     present++;
     f1Sum += (2 * tp[k]) / (2 * tp[k] + fp[k] + fn[k]);
   }
-  return { accuracy: correct / examples.length, macroF1: present ? f1Sum / present : 0, loss: loss / examples.length, examples: examples.length };
+  return {
+    accuracy: correct / examples.length,
+    macroF1: present ? f1Sum / present : 0,
+    loss: loss / examples.length,
+    examples: examples.length,
+  };
 }

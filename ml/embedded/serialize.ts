@@ -58,7 +58,8 @@ export function serializeModel(model: LinearSoftmaxModel, meta: Record<string, u
 }
 
 export function deserializeModel(buf: Buffer): LinearSoftmaxModel {
-  if (buf.length < 8 || !buf.subarray(0, 4).equals(MAGIC)) throw new Error('not a linear-softmax model artifact (bad magic)');
+  if (buf.length < 8 || !buf.subarray(0, 4).equals(MAGIC))
+    throw new Error('not a linear-softmax model artifact (bad magic)');
   const headerLen = buf.readUInt32LE(4);
   if (8 + headerLen > buf.length) throw new Error('truncated model artifact header');
   const header = JSON.parse(buf.subarray(8, 8 + headerLen).toString('utf8')) as Header;

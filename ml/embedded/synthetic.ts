@@ -2,11 +2,67 @@
 import { mulberry32 } from '../../domain/prng.js';
 
 const TOPICS: Record<string, string[]> = {
-  sports: ['match', 'goal', 'team', 'coach', 'league', 'score', 'player', 'stadium', 'referee', 'season', 'striker', 'tournament'],
-  cooking: ['recipe', 'oven', 'flour', 'garlic', 'simmer', 'sauce', 'bake', 'onion', 'butter', 'chef', 'roast', 'seasoning'],
-  finance: ['market', 'stock', 'bond', 'interest', 'inflation', 'dividend', 'investor', 'bank', 'portfolio', 'earnings', 'currency', 'loan'],
+  sports: [
+    'match',
+    'goal',
+    'team',
+    'coach',
+    'league',
+    'score',
+    'player',
+    'stadium',
+    'referee',
+    'season',
+    'striker',
+    'tournament',
+  ],
+  cooking: [
+    'recipe',
+    'oven',
+    'flour',
+    'garlic',
+    'simmer',
+    'sauce',
+    'bake',
+    'onion',
+    'butter',
+    'chef',
+    'roast',
+    'seasoning',
+  ],
+  finance: [
+    'market',
+    'stock',
+    'bond',
+    'interest',
+    'inflation',
+    'dividend',
+    'investor',
+    'bank',
+    'portfolio',
+    'earnings',
+    'currency',
+    'loan',
+  ],
 };
-const FILLER = ['the', 'a', 'today', 'really', 'about', 'with', 'new', 'this', 'was', 'great', 'some', 'people', 'said', 'after', 'week', 'good'];
+const FILLER = [
+  'the',
+  'a',
+  'today',
+  'really',
+  'about',
+  'with',
+  'new',
+  'this',
+  'was',
+  'great',
+  'some',
+  'people',
+  'said',
+  'after',
+  'week',
+  'good',
+];
 
 export interface SyntheticRecord {
   hash: string;

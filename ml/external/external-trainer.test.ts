@@ -47,7 +47,14 @@ function context(extra: Partial<TrainerContext> = {}): TrainerContext & { events
 function fakeTrainer(env: Record<string, string> = {}, killGraceMs = 5_000) {
   const workRoot = mkdtempSync(join(scratch, 'work-'));
   const logs: string[] = [];
-  const trainer = new ExternalCommandTrainer({ command: process.execPath, args: [fake], workRoot, killGraceMs, env, onLog: (l) => logs.push(l) });
+  const trainer = new ExternalCommandTrainer({
+    command: process.execPath,
+    args: [fake],
+    workRoot,
+    killGraceMs,
+    env,
+    onLog: (l) => logs.push(l),
+  });
   return { trainer, workRoot, logs };
 }
 
@@ -82,8 +89,14 @@ describe('external-command trainer (fake trainer process, real S3)', () => {
     expect(ctx.events.find((e) => e.step === 12 && !e.checkpointKey)).toMatchObject({ epoch: 2, loss: 1 / 12 });
 
     const checkpoints = ctx.events.filter((e) => e.checkpointKey);
-    expect(checkpoints.map((e) => [e.step, e.checkpointKey])).toEqual([5, 10, 15, 20, 25].map((s) => [s, `${base}/full/checkpoints/step-${s}.bin`]));
-    for (const c of checkpoints) expect(JSON.parse((await store.get(c.checkpointKey!)).toString())).toEqual({ jobId: `full-${run}`, step: c.step });
+    expect(checkpoints.map((e) => [e.step, e.checkpointKey])).toEqual(
+      [5, 10, 15, 20, 25].map((s) => [s, `${base}/full/checkpoints/step-${s}.bin`]),
+    );
+    for (const c of checkpoints)
+      expect(JSON.parse((await store.get(c.checkpointKey!)).toString())).toEqual({
+        jobId: `full-${run}`,
+        step: c.step,
+      });
 
     expect(r.artifactKey).toBe(`${base}/full/model.bin`);
     const bytes = await store.get(r.artifactKey);
@@ -92,8 +105,19 @@ describe('external-command trainer (fake trainer process, real S3)', () => {
     // The process got the embedded trainer's split of the manifest and the job's labels.
     const split = splitManifest(parseManifest(manifest), 0.25);
     expect(split.eval.length).toBeGreaterThan(0);
-    expect(JSON.parse(bytes.toString())).toMatchObject({ task: 'sft', startedAt: 0, steps: 30, labels: ['spam', 'ham'], trainRecords: split.train.length, evalRecords: split.eval.length });
-    expect(r).toMatchObject({ steps: 30, resumedFromStep: 0, metrics: { accuracy: 0.9, macroF1: 0.88, examples: split.eval.length } });
+    expect(JSON.parse(bytes.toString())).toMatchObject({
+      task: 'sft',
+      startedAt: 0,
+      steps: 30,
+      labels: ['spam', 'ham'],
+      trainRecords: split.train.length,
+      evalRecords: split.eval.length,
+    });
+    expect(r).toMatchObject({
+      steps: 30,
+      resumedFromStep: 0,
+      metrics: { accuracy: 0.9, macroF1: 0.88, examples: split.eval.length },
+    });
     expect(readdirSync(workRoot)).toEqual([]);
   });
 
@@ -120,12 +144,18 @@ describe('external-command trainer (fake trainer process, real S3)', () => {
 
     // The checkpoint file itself reaches the process: a mismatched one is refused by the script.
     const wrong = context({ resumeFrom: { step: 5, checkpointKey: last.checkpointKey! } });
-    await expect(fakeTrainer().trainer.train(trainJob('resume'), wrong)).rejects.toThrow(/exited with code 4[\s\S]*not resume-[\w-]+ step 5/);
+    await expect(fakeTrainer().trainer.train(trainJob('resume'), wrong)).rejects.toThrow(
+      /exited with code 4[\s\S]*not resume-[\w-]+ step 5/,
+    );
   });
 
   it('on cancellation SIGTERMs the process group and rejects with the abort reason', async () => {
     const pidFile = join(scratch, 'cancel.pid');
-    const { trainer, workRoot } = fakeTrainer({ FAKE_TRAINER_STEP_MS: '100', FAKE_TRAINER_SPAWN_CHILD: '1', FAKE_TRAINER_PID_FILE: pidFile });
+    const { trainer, workRoot } = fakeTrainer({
+      FAKE_TRAINER_STEP_MS: '100',
+      FAKE_TRAINER_SPAWN_CHILD: '1',
+      FAKE_TRAINER_PID_FILE: pidFile,
+    });
     const ac = new AbortController();
     const ctx = context({ signal: ac.signal });
     const pending = trainer.train(trainJob('cancel', 100), ctx);
@@ -144,7 +174,15 @@ describe('external-command trainer (fake trainer process, real S3)', () => {
 
   it('SIGKILLs a process group that ignores SIGTERM after the grace period', async () => {
     const pidFile = join(scratch, 'stubborn.pid');
-    const { trainer } = fakeTrainer({ FAKE_TRAINER_STEP_MS: '100', FAKE_TRAINER_SPAWN_CHILD: '1', FAKE_TRAINER_IGNORE_SIGTERM: '1', FAKE_TRAINER_PID_FILE: pidFile }, 600);
+    const { trainer } = fakeTrainer(
+      {
+        FAKE_TRAINER_STEP_MS: '100',
+        FAKE_TRAINER_SPAWN_CHILD: '1',
+        FAKE_TRAINER_IGNORE_SIGTERM: '1',
+        FAKE_TRAINER_PID_FILE: pidFile,
+      },
+      600,
+    );
     const ac = new AbortController();
     const ctx = context({ signal: ac.signal });
     const pending = trainer.train(trainJob('stubborn', 100), ctx);
@@ -164,7 +202,9 @@ describe('external-command trainer (fake trainer process, real S3)', () => {
     const pidFile = join(scratch, 'never.pid');
     const ac = new AbortController();
     ac.abort(new Error('cancelled before start'));
-    await expect(fakeTrainer({ FAKE_TRAINER_PID_FILE: pidFile }).trainer.train(trainJob('never'), context({ signal: ac.signal }))).rejects.toThrow('cancelled before start');
+    await expect(
+      fakeTrainer({ FAKE_TRAINER_PID_FILE: pidFile }).trainer.train(trainJob('never'), context({ signal: ac.signal })),
+    ).rejects.toThrow('cancelled before start');
     expect(existsSync(pidFile)).toBe(false);
 
     const missing = new ExternalCommandTrainer({ command: join(scratch, 'no-such-trainer'), workRoot: scratch });
@@ -174,10 +214,22 @@ describe('external-command trainer (fake trainer process, real S3)', () => {
   it('answers a generate job with ranked outputs from the downloaded model', async () => {
     await store.put(`${base}/gen-model.bin`, JSON.stringify({ labels: ['spam', 'ham', 'phish'] }));
     const { trainer } = fakeTrainer();
-    const prompts = [{ id: 'p1', text: 'free money' }, { id: 'p2', text: 'lunch?' }];
-    const out = await trainer.generate({ artifactKey: `${base}/gen-model.bin`, prompts, candidatesPerPrompt: 2 }, context());
-    const ranked = [{ output: 'spam', score: 1 }, { output: 'ham', score: 1 - 1 / 3 }];
-    expect(out).toEqual([{ promptId: 'p1', outputs: ranked }, { promptId: 'p2', outputs: ranked }]);
+    const prompts = [
+      { id: 'p1', text: 'free money' },
+      { id: 'p2', text: 'lunch?' },
+    ];
+    const out = await trainer.generate(
+      { artifactKey: `${base}/gen-model.bin`, prompts, candidatesPerPrompt: 2 },
+      context(),
+    );
+    const ranked = [
+      { output: 'spam', score: 1 },
+      { output: 'ham', score: 1 - 1 / 3 },
+    ];
+    expect(out).toEqual([
+      { promptId: 'p1', outputs: ranked },
+      { promptId: 'p2', outputs: ranked },
+    ]);
   });
 
   it('runs DPO on preferences in TRL format and keeps the artifact extension', async () => {
@@ -206,7 +258,10 @@ describe('external-command trainer (fake trainer process, real S3)', () => {
       beta: 0.2,
       evalRecords: records.length,
     });
-    expect(ctx.events.filter((e) => e.checkpointKey).map((e) => e.checkpointKey)).toEqual([`${base}/dpo/checkpoints/step-4.bin`, `${base}/dpo/checkpoints/step-8.bin`]);
+    expect(ctx.events.filter((e) => e.checkpointKey).map((e) => e.checkpointKey)).toEqual([
+      `${base}/dpo/checkpoints/step-4.bin`,
+      `${base}/dpo/checkpoints/step-8.bin`,
+    ]);
     expect(ctx.events.every((e) => e.phase === 'dpo')).toBe(true);
     expect(r.metrics.examples).toBe(records.length);
   });

@@ -4,7 +4,17 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { DpoJob, GeneratedCandidates, GenerationJob, ManifestRecord, Trainer, TrainerContext, TrainingJob, TrainingProgress, TrainingResult } from '../trainer.js';
+import type {
+  DpoJob,
+  GeneratedCandidates,
+  GenerationJob,
+  ManifestRecord,
+  Trainer,
+  TrainerContext,
+  TrainingJob,
+  TrainingProgress,
+  TrainingResult,
+} from '../trainer.js';
 import { checkpointKey, parseManifest, splitManifest } from '../embedded/embedded-trainer.js';
 import { parseEvent, type ExternalEvent, type ExternalJobSpec } from './protocol.js';
 
@@ -104,7 +114,12 @@ export class ExternalCommandTrainer implements Trainer {
         inputs,
         labels: [...new Set(held.map((r) => r.label))].sort(),
         hyperparams: { ...job.hyperparams },
-        preferences: job.preferences.map((p) => ({ prompt: p.prompt, chosen: p.chosen, rejected: p.rejected, weight: p.weight })),
+        preferences: job.preferences.map((p) => ({
+          prompt: p.prompt,
+          chosen: p.chosen,
+          rejected: p.rejected,
+          weight: p.weight,
+        })),
         beta: job.beta,
         resume,
         outputDir: join(dir, 'out'),
@@ -129,11 +144,21 @@ export class ExternalCommandTrainer implements Trainer {
 
   private async resumeInput(ctx: TrainerContext, dir: string): Promise<ExternalJobSpec['resume']> {
     if (!ctx.resumeFrom) return null;
-    const checkpointPath = await this.download(ctx, ctx.resumeFrom.checkpointKey, join(dir, `resume-step-${ctx.resumeFrom.step}.bin`));
+    const checkpointPath = await this.download(
+      ctx,
+      ctx.resumeFrom.checkpointKey,
+      join(dir, `resume-step-${ctx.resumeFrom.step}.bin`),
+    );
     return { step: ctx.resumeFrom.step, checkpointPath };
   }
 
-  private async run(dir: string, spec: ExternalJobSpec, ctx: TrainerContext, outputPrefix: string | undefined, phase: Phase): Promise<RunOutcome> {
+  private async run(
+    dir: string,
+    spec: ExternalJobSpec,
+    ctx: TrainerContext,
+    outputPrefix: string | undefined,
+    phase: Phase,
+  ): Promise<RunOutcome> {
     await mkdir(spec.outputDir, { recursive: true });
     const jobPath = join(dir, 'job.json');
     await writeFile(jobPath, JSON.stringify(spec, null, 2));
@@ -194,12 +219,16 @@ export class ExternalCommandTrainer implements Trainer {
           uploads = uploads
             .then(async () => {
               if (failure) return;
-              await ctx.store.put(key, await readFile(inside(spec.outputDir, e.path)), { contentType: 'application/octet-stream' });
+              await ctx.store.put(key, await readFile(inside(spec.outputDir, e.path)), {
+                contentType: 'application/octet-stream',
+              });
               ctx.progress({ phase, ...last, step: e.step, checkpointKey: key });
             })
             .catch((err: unknown) => {
               // A checkpoint that cannot be saved makes the run unresumable: stop rather than burn GPU time.
-              failure ??= new Error(`uploading checkpoint of step ${e.step} failed: ${(err as Error).message}`, { cause: err });
+              failure ??= new Error(`uploading checkpoint of step ${e.step} failed: ${(err as Error).message}`, {
+                cause: err,
+              });
               terminate();
             });
           break;
@@ -237,20 +266,36 @@ export class ExternalCommandTrainer implements Trainer {
     if (ctx.signal.aborted) throw abortError(ctx.signal);
     if (failure) throw failure;
     const output = tail.length ? `:\n${tail.join('\n')}` : ' (no output)';
-    if (code !== 0) throw new Error(`trainer ${this.opts.command} exited with ${code === null ? `signal ${signal}` : `code ${code}`}${output}`);
+    if (code !== 0)
+      throw new Error(
+        `trainer ${this.opts.command} exited with ${code === null ? `signal ${signal}` : `code ${code}`}${output}`,
+      );
     if (!result) throw new Error(`trainer ${this.opts.command} exited without a result line${output}`);
     return { result, steps: Math.max(last.step, spec.resume?.step ?? 0) };
   }
 
-  private async uploadArtifact(ctx: TrainerContext, outputDir: string, outputPrefix: string, outcome: RunOutcome, resumedFromStep: number): Promise<TrainingResult> {
+  private async uploadArtifact(
+    ctx: TrainerContext,
+    outputDir: string,
+    outputPrefix: string,
+    outcome: RunOutcome,
+    resumedFromStep: number,
+  ): Promise<TrainingResult> {
     const { result } = outcome;
-    if (typeof result.artifact !== 'string' || !result.metrics) throw new Error('the trainer result has no artifact or metrics');
+    if (typeof result.artifact !== 'string' || !result.metrics)
+      throw new Error('the trainer result has no artifact or metrics');
     const bytes = await readFile(inside(outputDir, result.artifact));
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const artifactKey = `${outputPrefix}/model${artifactExtension(result.artifact)}`;
     await ctx.store.put(artifactKey, bytes, { contentType: 'application/octet-stream', metadata: { sha256 } });
     const { accuracy, macroF1, loss, examples } = result.metrics;
-    return { artifactKey, sha256, metrics: { accuracy, macroF1, loss, examples }, steps: outcome.steps, resumedFromStep };
+    return {
+      artifactKey,
+      sha256,
+      metrics: { accuracy, macroF1, loss, examples },
+      steps: outcome.steps,
+      resumedFromStep,
+    };
   }
 }
 
@@ -267,7 +312,8 @@ function toJsonl(records: ManifestRecord[]): string {
 function inside(outputDir: string, file: string): string {
   const p = resolve(outputDir, file);
   const rel = relative(outputDir, p);
-  if (!rel || rel.startsWith('..') || isAbsolute(rel)) throw new Error(`trainer named a file outside its output directory: ${file}`);
+  if (!rel || rel.startsWith('..') || isAbsolute(rel))
+    throw new Error(`trainer named a file outside its output directory: ${file}`);
   return p;
 }
 

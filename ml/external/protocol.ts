@@ -81,9 +81,17 @@ export function parseEvent(line: string): ExternalEvent | undefined {
     case 'progress':
       // A loss can be NaN in JSON only as null; report it as NaN rather than dropping the step.
       if (!isNum(e.step) || !isNum(e.totalSteps)) return undefined;
-      return { type: 'progress', step: e.step, totalSteps: e.totalSteps, epoch: isNum(e.epoch) ? e.epoch : undefined, loss: isNum(e.loss) ? e.loss : NaN };
+      return {
+        type: 'progress',
+        step: e.step,
+        totalSteps: e.totalSteps,
+        epoch: isNum(e.epoch) ? e.epoch : undefined,
+        loss: isNum(e.loss) ? e.loss : NaN,
+      };
     case 'checkpoint':
-      return isNum(e.step) && typeof e.path === 'string' ? { type: 'checkpoint', step: e.step, path: e.path } : undefined;
+      return isNum(e.step) && typeof e.path === 'string'
+        ? { type: 'checkpoint', step: e.step, path: e.path }
+        : undefined;
     case 'log':
       return { type: 'log', message: typeof e.message === 'string' ? e.message : JSON.stringify(e.message) };
     case 'result':

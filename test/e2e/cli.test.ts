@@ -28,7 +28,12 @@ describe('commons CLI', () => {
     new Promise((resolve, reject) => {
       const child = spawn(process.execPath, ['cli/bin.js', ...args], {
         cwd: process.cwd(),
-        env: { ...process.env, COMMONS_API_URL: app.url, COMMONS_KEY_FILE: opts.key ?? join(dir, 'none.json'), ...opts.env },
+        env: {
+          ...process.env,
+          COMMONS_API_URL: app.url,
+          COMMONS_KEY_FILE: opts.key ?? join(dir, 'none.json'),
+          ...opts.env,
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stdout = '';
@@ -51,7 +56,11 @@ describe('commons CLI', () => {
     govKey = join(dir, 'gov.json');
   });
   afterAll(async () => {
-    for (const id of started) await app.temporal.workflow.getHandle(workflowIds.lifecycle(id)).cancel().catch(() => {});
+    for (const id of started)
+      await app.temporal.workflow
+        .getHandle(workflowIds.lifecycle(id))
+        .cancel()
+        .catch(() => {});
     // Governors hand their gOPEN back so they do not weigh on other suites' quorums.
     for (const g of retire) {
       const { balances } = await g.account();
@@ -75,7 +84,9 @@ describe('commons CLI', () => {
   });
 
   it('registers, funds and proposes from a file; refusals exit 1 with the reason', async () => {
-    expect(await ok(['register', '--roles', 'developer'], { key: devKey })).toContain(`${devAddress} registered: developer`);
+    expect(await ok(['register', '--roles', 'developer'], { key: devKey })).toContain(
+      `${devAddress} registered: developer`,
+    );
     const [row] = await app.sql`select roles from accounts where address = ${devAddress}`;
     expect(row.roles).toEqual(['developer']);
     const refused = await cli(['register', '--roles', 'admin'], { key: devKey });
@@ -111,21 +122,33 @@ describe('commons CLI', () => {
   });
 
   it('shows the status as text or JSON', async () => {
-    await eventually(async () => (JSON.parse(await ok(['status', proposalId, '--json'])).stage === 'governance' ? true : undefined));
+    await eventually(async () =>
+      JSON.parse(await ok(['status', proposalId, '--json'])).stage === 'governance' ? true : undefined,
+    );
     const s = JSON.parse(await ok(['status', proposalId, '--json']));
     expect(s).toMatchObject({ proposalId, stage: 'governance', status: 'running' });
-    expect(await ok(['status', proposalId])).toMatch(/\] +\d+% governance \(2\/7\) running · yes 0 no 0 abstain 0 veto 0 of \d+/);
+    expect(await ok(['status', proposalId])).toMatch(
+      /\] +\d+% governance \(2\/7\) running · yes 0 no 0 abstain 0 veto 0 of \d+/,
+    );
     const missing = await cli(['status', 'no-such-proposal']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('404 no proposal no-such-proposal');
   });
 
   it('votes with a governor key; a second vote exits 1 with "already voted"', async () => {
-    await eventually(async () => ((await fetch(`${app.url}/v1/proposals/${proposalId}/tally`).then((r) => r.json())) as { open: boolean }).open || undefined);
+    await eventually(
+      async () =>
+        ((await fetch(`${app.url}/v1/proposals/${proposalId}/tally`).then((r) => r.json())) as { open: boolean })
+          .open || undefined,
+    );
     const govAddress = JSON.parse(await ok(['keys', 'show', '--json'], { key: govKey })).address;
 
-    expect(await ok(['vote', proposalId, 'yes'], { key: govKey })).toMatch(/^vote accepted: yes 10, no 0, abstain 0, veto 0 of \d+/);
-    expect(await app.sql`select voter, option from votes where proposal_id = ${proposalId}`).toEqual([{ voter: govAddress, option: 'yes' }]);
+    expect(await ok(['vote', proposalId, 'yes'], { key: govKey })).toMatch(
+      /^vote accepted: yes 10, no 0, abstain 0, veto 0 of \d+/,
+    );
+    expect(await app.sql`select voter, option from votes where proposal_id = ${proposalId}`).toEqual([
+      { voter: govAddress, option: 'yes' },
+    ]);
 
     const again = await cli(['vote', proposalId, 'no'], { key: govKey });
     expect(again.code).toBe(1);
@@ -165,19 +188,33 @@ describe('commons CLI', () => {
     // A proposal passed by a dominant governor opens its Datanet.
     const id = uniqueId('cli-data');
     const file = join(dir, 'datanet.json');
-    writeFileSync(file, JSON.stringify(proposalBody(id, { governance: { votingPeriodMs: 60_000 }, collection: { windowMs: 600_000, targetCount: 100_000 } })));
+    writeFileSync(
+      file,
+      JSON.stringify(
+        proposalBody(id, {
+          governance: { votingPeriodMs: 60_000 },
+          collection: { windowMs: 600_000, targetCount: 100_000 },
+        }),
+      ),
+    );
     const big = await participant(app.url, ['governor'], { gOPEN: '1000000000' });
     retire.push(big);
     await ok(['propose', '--file', file], { key: devKey });
     started.push(id);
     await eventually(async () => ((await big.tally(id)).open ? true : undefined));
     await big.vote(id, 'yes');
-    await eventually(async () => ((await big.datanet(id).catch(() => undefined))?.status === 'open' ? true : undefined), 60_000);
+    await eventually(
+      async () => ((await big.datanet(id).catch(() => undefined))?.status === 'open' ? true : undefined),
+      60_000,
+    );
 
     const contributorKey = join(dir, 'contributor.json');
     await ok(['keys', 'new'], { key: contributorKey });
     await ok(['register', '--roles', 'contributor'], { key: contributorKey });
-    const records = Array.from({ length: 1203 }, (_, i) => ({ text: `Subject: meeting ${i}\nPlease reply to the email about order number ${i} by friday, thanks.`, label: i % 3 ? 'ham' : 'spam' }));
+    const records = Array.from({ length: 1203 }, (_, i) => ({
+      text: `Subject: meeting ${i}\nPlease reply to the email about order number ${i} by friday, thanks.`,
+      label: i % 3 ? 'ham' : 'spam',
+    }));
     records.push({ text: 'no label at all', label: 'maybe' });
     const jsonl = join(dir, 'records.jsonl');
     writeFileSync(jsonl, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
@@ -186,7 +223,9 @@ describe('commons CLI', () => {
     const [n] = await app.sql`select count(*)::int as n from contributions where datanet_id = ${id}`;
     expect(n.n).toBe(1203);
     // Sent again: nothing new is stored.
-    expect((await ok(['contribute', id, '--file', jsonl], { key: contributorKey })).trim()).toBe('1204 records: 1203 already-stored, 1 invalid');
+    expect((await ok(['contribute', id, '--file', jsonl], { key: contributorKey })).trim()).toBe(
+      '1204 records: 1203 already-stored, 1 invalid',
+    );
 
     const broken = join(dir, 'broken.jsonl');
     writeFileSync(broken, '{"text":"ok","label":"ham"}\n{oops\n');

@@ -12,7 +12,16 @@ import { workflowIds } from '../../contracts/workflow-ids.js';
  * answers clicked, the API's refusal reasons shown. test/support/ensure-chromium.sh installs it.
  */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 describe('web console', () => {
   let app: TestApp;
@@ -29,7 +38,11 @@ describe('web console', () => {
     dev = await participant(app.url, ['developer'], { OPEN: '10000' });
   });
   afterAll(async () => {
-    for (const id of started) await app.temporal.workflow.getHandle(workflowIds.lifecycle(id)).cancel().catch(() => {});
+    for (const id of started)
+      await app.temporal.workflow
+        .getHandle(workflowIds.lifecycle(id))
+        .cancel()
+        .catch(() => {});
     // Governors hand their gOPEN back so they do not weigh on other suites' quorums.
     for (const g of governors) {
       const { balances } = await g.account();
@@ -43,7 +56,10 @@ describe('web console', () => {
     const page = await browser.newPage({ viewport: { width: 1100, height: 1000 } });
     page.on('pageerror', (e) => pageErrors.push(e.message));
     // The browser logs every 4xx as "Failed to load resource"; those are answers the page shows.
-    page.on('console', (m) => m.type() === 'error' && !m.text().startsWith('Failed to load resource') && pageErrors.push(m.text()));
+    page.on(
+      'console',
+      (m) => m.type() === 'error' && !m.text().startsWith('Failed to load resource') && pageErrors.push(m.text()),
+    );
     await page.goto(`${app.url}/console/`);
     return page;
   }
@@ -70,7 +86,9 @@ describe('web console', () => {
   it('generates a key in the browser and registers it with a request signed by WebCrypto', async () => {
     const page = await openConsole();
     await page.click('#key-generate');
-    const address = (await eventually(async () => (await page.textContent('#address').catch(() => null)) ?? undefined, 10_000)).trim();
+    const address = (
+      await eventually(async () => (await page.textContent('#address').catch(() => null)) ?? undefined, 10_000)
+    ).trim();
     expect(address).toMatch(/^cm[0-9a-f]{40}$/);
     await expect.poll(() => page.textContent('#account-status')).toContain('not registered');
     await page.check('input[name=role][value=reviewer]');
@@ -112,7 +130,9 @@ describe('web console', () => {
     expect(await card.locator('.your-vote').textContent()).toContain('You voted yes with 10 power');
 
     // The vote landed: in Postgres and in the workflow's live tally.
-    expect(await app.sql`select voter, option, power::text from votes where proposal_id = ${id}`).toEqual([{ voter: governor.address, option: 'yes', power: '10' }]);
+    expect(await app.sql`select voter, option, power::text from votes where proposal_id = ${id}`).toEqual([
+      { voter: governor.address, option: 'yes', power: '10' },
+    ]);
     const tally = await dev.tally(id);
     expect(tally.tally.yes).toBe('10');
     expect(tally.open).toBe(true);

@@ -12,10 +12,18 @@ import { workflowIds } from '../../contracts/workflow-ids.js';
 process.env.COMMONS_CONTRIBUTION_RATE = '50';
 process.env.COMMONS_CONTRIBUTION_BURST = '300';
 
-function verifyInclusion(leafHex: string, siblings: { hash: string; position: 'left' | 'right' }[], root: string): boolean {
+function verifyInclusion(
+  leafHex: string,
+  siblings: { hash: string; position: 'left' | 'right' }[],
+  root: string,
+): boolean {
   const h = (...parts: Buffer[]) => createHash('sha256').update(Buffer.concat(parts)).digest();
   let node = h(Buffer.from([0]), Buffer.from(leafHex, 'hex'));
-  for (const s of siblings) node = s.position === 'left' ? h(Buffer.from([1]), Buffer.from(s.hash, 'hex'), node) : h(Buffer.from([1]), node, Buffer.from(s.hash, 'hex'));
+  for (const s of siblings)
+    node =
+      s.position === 'left'
+        ? h(Buffer.from([1]), Buffer.from(s.hash, 'hex'), node)
+        : h(Buffer.from([1]), node, Buffer.from(s.hash, 'hex'));
   return node.toString('hex') === root;
 }
 
@@ -37,19 +45,33 @@ describe('decentralized data collection', () => {
       proposalBody(id, {
         governance: { votingPeriodMs: 60_000 },
         // Small batches and few per run: the scoring fan-out has to continue as new several times.
-        collection: { windowMs: 600_000, targetCount: 100_000, pollIntervalMs: 300, batchSize: 20, parallelism: 2, batchesPerRun: 4, minAcceptedRecords: 1, keywords: EMAIL_KEYWORDS },
+        collection: {
+          windowMs: 600_000,
+          targetCount: 100_000,
+          pollIntervalMs: 300,
+          batchSize: 20,
+          parallelism: 2,
+          batchesPerRun: 4,
+          minAcceptedRecords: 1,
+          keywords: EMAIL_KEYWORDS,
+        },
         training: { hyperparams: { epochs: 1 } },
       }),
     );
     await eventually(async () => ((await dev.tally(id)).open ? true : undefined));
     await gov.vote(id, 'yes');
-    await eventually(async () => ((await dev.datanet(id).catch(() => undefined))?.status === 'open' ? true : undefined));
+    await eventually(async () =>
+      (await dev.datanet(id).catch(() => undefined))?.status === 'open' ? true : undefined,
+    );
     const { balances } = await gov.account();
     await gov.transfer(dev.address, 'gOPEN', balances.gOPEN);
   }, 120_000);
 
   afterAll(async () => {
-    await app.temporal.workflow.getHandle(workflowIds.lifecycle(id)).cancel().catch(() => undefined);
+    await app.temporal.workflow
+      .getHandle(workflowIds.lifecycle(id))
+      .cancel()
+      .catch(() => undefined);
     await app?.close();
   });
 
@@ -62,7 +84,8 @@ describe('decentralized data collection', () => {
     expect(again).toEqual({ hash: first.hash, status: 'already-stored' });
     const stolen = await bob.contribute(id, rec).catch((e) => e);
     expect(stolen.status).toBe(409);
-    const [row] = await app.sql`select contributor, size, s3_key, signature from contributions where hash = ${first.hash}`;
+    const [row] =
+      await app.sql`select contributor, size, s3_key, signature from contributions where hash = ${first.hash}`;
     expect(row.contributor).toBe(alice.address);
     const stored = await app.store.get(row.s3_key);
     expect(createHash('sha256').update(stored).digest('hex')).toBe(first.hash);
@@ -76,7 +99,11 @@ describe('decentralized data collection', () => {
   });
 
   it('judges each record of a batch on its own', async () => {
-    const r = await alice.contributeBatch(id, [{ text: corpus[1].text, label: corpus[1].label }, { text: 'no label here at all' }, { text: corpus[2].text, label: corpus[2].label }]);
+    const r = await alice.contributeBatch(id, [
+      { text: corpus[1].text, label: corpus[1].label },
+      { text: 'no label here at all' },
+      { text: corpus[2].text, label: corpus[2].label },
+    ]);
     expect(r.results.map((x: { status: string }) => x.status)).toEqual(['stored', 'invalid', 'stored']);
     expect(r.results[1].errors.join(' ')).toContain('label');
   });
@@ -99,30 +126,55 @@ describe('decentralized data collection', () => {
 
   it('scores, dedupes across accounts and builds a dataset version with a Merkle root and weights', async () => {
     // Alice and Bob share the corpus; Bob also copies one of Alice's mails with two words changed.
-    await alice.contributeBatch(id, corpus.slice(3, 80).map((c) => ({ text: c.text, label: c.label })));
-    await bob.contributeBatch(id, corpus.slice(80, 150).map((c) => ({ text: c.text, label: c.label })));
+    await alice.contributeBatch(
+      id,
+      corpus.slice(3, 80).map((c) => ({ text: c.text, label: c.label })),
+    );
+    await bob.contributeBatch(
+      id,
+      corpus.slice(80, 150).map((c) => ({ text: c.text, label: c.label })),
+    );
     const src = corpus.slice(3, 80).find((c) => c.text.split(' ').length > 150)!;
     const words = src.text.split(' ');
     words[7] = 'surely';
     words[words.length - 2] = 'cheers';
     const copy = await bob.contribute(id, { text: words.join(' '), label: src.label });
-    const offTopic = await spammer.contribute(id, { text: 'Preheat the oven, whisk the eggs with sugar and fold in flour; bake the sponge for thirty minutes until golden and let it cool.', label: 'ham' });
+    const offTopic = await spammer.contribute(id, {
+      text: 'Preheat the oven, whisk the eggs with sugar and fold in flour; bake the sponge for thirty minutes until golden and let it cool.',
+      label: 'ham',
+    });
     // The spammer also posts junk the quality check rejects, which lowers its standing.
-    for (let i = 0; i < 6; i++) await spammer.contribute(id, { text: `${'!!!!'.repeat(10)} ${i} $$$$$$$$ ####`, label: 'spam' });
+    for (let i = 0; i < 6; i++)
+      await spammer.contribute(id, { text: `${'!!!!'.repeat(10)} ${i} $$$$$$$$ ####`, label: 'spam' });
 
     await dev.signed('POST', `/v1/datanets/${id}/close`, {});
-    await eventually(async () => ((await dev.proposal(id)).stage !== 'data-collection' ? true : undefined), 120_000, 500);
+    await eventually(
+      async () => ((await dev.proposal(id)).stage !== 'data-collection' ? true : undefined),
+      120_000,
+      500,
+    );
 
-    const statuses = Object.fromEntries((await app.sql`select hash, status, duplicate_of, reasons from contributions where datanet_id = ${id}`).map((r) => [r.hash, r]));
+    const statuses = Object.fromEntries(
+      (await app.sql`select hash, status, duplicate_of, reasons from contributions where datanet_id = ${id}`).map(
+        (r) => [r.hash, r],
+      ),
+    );
     expect(statuses[copy.hash].status).toBe('near-duplicate');
     expect(statuses[copy.hash].duplicate_of).toBe(contentHash({ text: src.text, label: src.label }).hash);
     expect(statuses[offTopic.hash].status).toBe('rejected');
     expect(statuses[offTopic.hash].reasons.join(' ')).toMatch(/relevance|off-topic/);
 
-    const [dv] = await app.sql`select id, merkle_root, manifest_key, record_count from dataset_versions where datanet_id = ${id}`;
-    const accepted = (await app.sql`select hash from contributions where datanet_id = ${id} and status = 'accepted'`).map((r) => r.hash as string);
+    const [dv] =
+      await app.sql`select id, merkle_root, manifest_key, record_count from dataset_versions where datanet_id = ${id}`;
+    const accepted = (
+      await app.sql`select hash from contributions where datanet_id = ${id} and status = 'accepted'`
+    ).map((r) => r.hash as string);
     expect(dv.record_count).toBe(accepted.length);
-    const manifest = (await app.store.get(dv.manifest_key)).toString().trim().split('\n').map((l) => JSON.parse(l));
+    const manifest = (await app.store.get(dv.manifest_key))
+      .toString()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(manifest.map((m: { hash: string }) => m.hash).sort()).toEqual([...accepted].sort());
 
     const proof = await alice.proof(accepted[0]);
@@ -131,7 +183,11 @@ describe('decentralized data collection', () => {
     const refused = await alice.proof(copy.hash).catch((e) => e);
     expect(refused.status).toBe(409);
 
-    const weights = Object.fromEntries((await app.sql`select contributor, weight, accepted, rejected from attribution_weights where dataset_version_id = ${dv.id}`).map((w) => [w.contributor, w]));
+    const weights = Object.fromEntries(
+      (
+        await app.sql`select contributor, weight, accepted, rejected from attribution_weights where dataset_version_id = ${dv.id}`
+      ).map((w) => [w.contributor, w]),
+    );
     expect(weights[alice.address].weight).toBeGreaterThan(0);
     expect(weights[bob.address].weight).toBeGreaterThan(0);
     expect(weights[spammer.address]?.weight ?? 0).toBe(0);
@@ -141,7 +197,8 @@ describe('decentralized data collection', () => {
 
   it('kept the collection workflow history small by continuing as new', async () => {
     const runs: number[] = [];
-    for await (const w of app.temporal.workflow.list({ query: `WorkflowId = "collection-${id}"` })) runs.push(w.historyLength);
+    for await (const w of app.temporal.workflow.list({ query: `WorkflowId = "collection-${id}"` }))
+      runs.push(w.historyLength);
     expect(runs.length).toBeGreaterThan(2);
     expect(Math.max(...runs)).toBeLessThan(500);
   });

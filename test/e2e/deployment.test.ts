@@ -39,7 +39,9 @@ describe('deployment, inference and rewards', () => {
     app = await startTestApp();
     dev = await participant(app.url, ['developer'], { OPEN: '10000' });
     v1 = await lifecycle('a');
-    failedError = await lifecycle('gate', { deployment: { minAccuracy: 0.999, minMacroF1: 0.6, maxRegression: 0.02 } }).then(
+    failedError = await lifecycle('gate', {
+      deployment: { minAccuracy: 0.999, minMacroF1: 0.6, maxRegression: 0.02 },
+    }).then(
       () => undefined,
       (e: Error) => e,
     );
@@ -56,9 +58,11 @@ describe('deployment, inference and rewards', () => {
     expect(p.status).toBe('failed-gate');
     expect(p.status_reason).toContain('evaluation gate failed');
     expect(await app.ledger.balance(accountsOf.escrow(`${model}-gate`), 'OPEN')).toBe('0');
-    const [refund] = await app.sql`select to_account, reason from transfers where idempotency_key = ${`proposal:${model}-gate:escrow-close`}`;
+    const [refund] =
+      await app.sql`select to_account, reason from transfers where idempotency_key = ${`proposal:${model}-gate:escrow-close`}`;
     expect(refund.to_account).toBe(dev.address);
-    const versions = await app.sql`select version, proposal_id from model_versions where model_name = ${model} order by version`;
+    const versions =
+      await app.sql`select version, proposal_id from model_versions where model_name = ${model} order by version`;
     expect(versions.map((v) => v.proposal_id)).toEqual([`${model}-a`, `${model}-b`]);
   });
 
@@ -79,13 +83,29 @@ describe('deployment, inference and rewards', () => {
   });
 
   it('never overwrites a promoted artifact, and a retried promotion returns the same version', async () => {
-    const [v] = await app.sql`select artifact_key, sha256, dataset_version_id, merkle_root, metrics from model_versions where model_name = ${model} and version = 2`;
-    await expect(app.store.put(v.artifact_key, Buffer.from('tampered'), { ifNoneMatch: true })).rejects.toBeInstanceOf(ObjectExistsError);
+    const [v] =
+      await app.sql`select artifact_key, sha256, dataset_version_id, merkle_root, metrics from model_versions where model_name = ${model} and version = 2`;
+    await expect(app.store.put(v.artifact_key, Buffer.from('tampered'), { ifNoneMatch: true })).rejects.toBeInstanceOf(
+      ObjectExistsError,
+    );
     const deploy = createDeploymentActivities({ sql: app.sql, store: app.store, ledger: app.ledger });
     const [t] = await app.sql`select artifact_key from rlhf_rounds where proposal_id = ${`${model}-b`}`;
-    const again = await deploy.promoteModel({ proposalId: `${model}-b`, modelName: model, developer: dev.address, stagingArtifactKey: t.artifact_key, datasetVersionId: v.dataset_version_id, merkleRoot: v.merkle_root, metrics: v.metrics, lineage: {} });
+    const again = await deploy.promoteModel({
+      proposalId: `${model}-b`,
+      modelName: model,
+      developer: dev.address,
+      stagingArtifactKey: t.artifact_key,
+      datasetVersionId: v.dataset_version_id,
+      merkleRoot: v.merkle_root,
+      metrics: v.metrics,
+      lineage: {},
+    });
     expect(again.version).toBe(2);
-    expect(createHash('sha256').update(await app.store.get(v.artifact_key)).digest('hex')).toBe(v.sha256);
+    expect(
+      createHash('sha256')
+        .update(await app.store.get(v.artifact_key))
+        .digest('hex'),
+    ).toBe(v.sha256);
   });
 
   it('rolls back to an earlier version with one signed call by the developer, and refuses others', async () => {
@@ -103,7 +123,11 @@ describe('deployment, inference and rewards', () => {
   });
 
   it('refuses inference without a valid API key or funds', async () => {
-    const res = await fetch(`${app.url}/v1/models/${model}/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: 'hello' }) });
+    const res = await fetch(`${app.url}/v1/models/${model}/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ input: 'hello' }),
+    });
     expect(res.status).toBe(401);
     const broke = await participant(app.url, ['app-builder']);
     const { apiKey } = await broke.issueApiKey();

@@ -51,7 +51,9 @@ describe('stake, governance and the ledger', () => {
   });
 
   it('refuses a malformed proposal with 400 and the reason', async () => {
-    const err = await dev.propose({ ...proposalBody(uniqueId('bad')), datanetSpec: { fields: [], textField: 'nope' } }).catch((e) => e);
+    const err = await dev
+      .propose({ ...proposalBody(uniqueId('bad')), datanetSpec: { fields: [], textField: 'nope' } })
+      .catch((e) => e);
     expect(err.status).toBe(400);
     const err2 = await dev.propose(proposalBody(uniqueId('bad'), { governance: { quorum: 3 } })).catch((e) => e);
     expect(err2.status).toBe(400);
@@ -166,7 +168,8 @@ describe('stake, governance and the ledger', () => {
     await votingOpen(id);
     const path = `/v1/proposals/${id}/votes`;
     const body = JSON.stringify({ option: 'yes' });
-    const send = (headers: Record<string, string>, b = body) => fetch(app.url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: b });
+    const send = (headers: Record<string, string>, b = body) =>
+      fetch(app.url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: b });
 
     const forged = signRequest({ method: 'POST', path, body, keys: generateKeyPair() });
     const bad = await send({ ...forged, 'x-commons-public-key': g.keys!.publicKey, 'x-commons-address': g.address });

@@ -6,7 +6,11 @@ import { accountsOf } from '../../contracts/accounts.js';
 import { workflowIds } from '../../contracts/workflow-ids.js';
 
 /** Independent Merkle verification from the documented scheme (not the project's verifier). */
-function verifyInclusion(leafHex: string, siblings: { hash: string; position: 'left' | 'right' }[], root: string): boolean {
+function verifyInclusion(
+  leafHex: string,
+  siblings: { hash: string; position: 'left' | 'right' }[],
+  root: string,
+): boolean {
   const h = (...parts: Buffer[]) => createHash('sha256').update(Buffer.concat(parts)).digest();
   let node = h(Buffer.from([0]), Buffer.from(leafHex, 'hex'));
   for (const s of siblings) {
@@ -50,13 +54,24 @@ describe('a whole model lifecycle on the real stack', () => {
     const handle = app.temporal.workflow.getHandle(workflowIds.lifecycle(id));
     const result = await handle.result();
     expect(result.status).toBe('serving');
-    expect(result.history.map((h: { stage: string }) => h.stage)).toEqual(['proposed', 'governance', 'data-collection', 'training', 'rlhf', 'deployment', 'serving']);
+    expect(result.history.map((h: { stage: string }) => h.stage)).toEqual([
+      'proposed',
+      'governance',
+      'data-collection',
+      'training',
+      'rlhf',
+      'deployment',
+      'serving',
+    ]);
     const d = await handle.describe();
     expect(d.status.name).toBe('COMPLETED');
     expect(d.searchAttributes.LifecycleStage).toEqual(['serving']);
     const listed = await eventually(async () => {
       const ids: string[] = [];
-      for await (const w of app.temporal.workflow.list({ query: `LifecycleStage = "serving" AND ProposalId = "${id}"` })) ids.push(w.workflowId);
+      for await (const w of app.temporal.workflow.list({
+        query: `LifecycleStage = "serving" AND ProposalId = "${id}"`,
+      }))
+        ids.push(w.workflowId);
       return ids.length ? ids : undefined;
     });
     expect(listed).toEqual([workflowIds.lifecycle(id)]);
@@ -74,12 +89,14 @@ describe('a whole model lifecycle on the real stack', () => {
     expect(nc).toEqual({ status: 'near-duplicate', duplicate_of: r.nearCopy.of });
     const [off] = await app.sql`select status, reasons from contributions where hash = ${r.offTopic.hash}`;
     expect(off.status).toBe('rejected');
-    const [v] = await app.sql`select version, status, sha256, merkle_root, lineage from model_versions where model_name = ${modelName}`;
+    const [v] =
+      await app.sql`select version, status, sha256, merkle_root, lineage from model_versions where model_name = ${modelName}`;
     expect(v.status).toBe('production');
     const [dv] = await app.sql`select merkle_root, record_count from dataset_versions where datanet_id = ${id}`;
     expect(v.merkle_root).toBe(dv.merkle_root);
     expect(v.lineage.proposalId).toBe(id);
-    const accepted = await app.sql`select count(*)::int as n from contributions where datanet_id = ${id} and status = 'accepted'`;
+    const accepted =
+      await app.sql`select count(*)::int as n from contributions where datanet_id = ${id} and status = 'accepted'`;
     expect(dv.record_count).toBe(accepted[0].n);
     expect(dv.record_count).toBeGreaterThan(300);
   });
@@ -102,11 +119,13 @@ describe('a whole model lifecycle on the real stack', () => {
     const contributors = new Set(r.contributors.map((c) => c.address));
     for (const c of r.inference.attribution.contributors) expect(contributors.has(c.contributor)).toBe(true);
     const [call] = await eventually(async () => {
-      const rows = await app.sql`select settlement_id, settled, fee from inference_calls where id = ${r.inference.callId} and settled`;
+      const rows =
+        await app.sql`select settlement_id, settled, fee from inference_calls where id = ${r.inference.callId} and settled`;
       return rows.length ? rows : undefined;
     });
     expect(String(call.fee)).toBe('100');
-    const paid = await app.sql`select to_account, amount from transfers where memo->>'settlement' = ${call.settlement_id}`;
+    const paid =
+      await app.sql`select to_account, amount from transfers where memo->>'settlement' = ${call.settlement_id}`;
     expect(paid.reduce((s, x) => s + BigInt(x.amount), 0n)).toBe(100n);
     expect(paid.map((x) => x.to_account)).toContain(r.developer.address);
   });
@@ -114,7 +133,9 @@ describe('a whole model lifecycle on the real stack', () => {
   it('returned the stake, paid the reward pool, and kept the ledger balanced', async () => {
     expect(await app.ledger.balance(accountsOf.escrow(id), 'OPEN')).toBe('0');
     const rewards = await Promise.all(r.contributors.map((c) => c.rewards()));
-    const pooled = rewards.flatMap((x) => x.rewards).filter((x: { reason: string }) => x.reason.startsWith('data contribution reward'));
+    const pooled = rewards
+      .flatMap((x) => x.rewards)
+      .filter((x: { reason: string }) => x.reason.startsWith('data contribution reward'));
     expect(pooled.reduce((s: bigint, x: { amount: string }) => s + BigInt(x.amount), 0n)).toBe(1000n);
     const inv = await app.ledger.checkInvariants();
     expect(inv.problems).toEqual([]);
@@ -124,7 +145,9 @@ describe('a whole model lifecycle on the real stack', () => {
     const [c] = await app.sql`select hash from contributions where datanet_id = ${id} and status = 'accepted' limit 1`;
     const p = await r.developer.proof(c.hash);
     expect(verifyInclusion(c.hash, p.proof.siblings, p.root)).toBe(true);
-    const tampered = p.proof.siblings.map((s: { hash: string; position: 'left' | 'right' }, i: number) => (i === 0 ? { ...s, hash: 'ff' + s.hash.slice(2) } : s));
+    const tampered = p.proof.siblings.map((s: { hash: string; position: 'left' | 'right' }, i: number) =>
+      i === 0 ? { ...s, hash: 'ff' + s.hash.slice(2) } : s,
+    );
     expect(verifyInclusion(c.hash, tampered, p.root)).toBe(false);
   });
 });

@@ -29,19 +29,38 @@ describe('operating lifecycles', () => {
     await dev.propose(
       proposalBody(id, {
         governance: { votingPeriodMs: 60_000 },
-        collection: { windowMs: 60_000, targetCount: 200, pollIntervalMs: 300, batchSize: 100, minAcceptedRecords: 20, keywords: EMAIL_KEYWORDS },
+        collection: {
+          windowMs: 60_000,
+          targetCount: 200,
+          pollIntervalMs: 300,
+          batchSize: 100,
+          minAcceptedRecords: 20,
+          keywords: EMAIL_KEYWORDS,
+        },
         training: { hyperparams: { epochs: 4, learningRate: 2 } },
         rlhf: { rounds: 1, promptsPerRound: 3, answersPerItem: 2, roundDeadlineMs: 300_000 },
       }),
     );
     await eventually(async () => ((await dev.tally(id)).open ? true : undefined));
     await gov.vote(id, 'yes');
-    await eventually(async () => ((await dev.datanet(id).catch(() => undefined))?.status === 'open' ? true : undefined));
+    await eventually(async () =>
+      (await dev.datanet(id).catch(() => undefined))?.status === 'open' ? true : undefined,
+    );
     const { balances } = await gov.account();
     await gov.transfer(dev.address, 'gOPEN', balances.gOPEN);
-    await contributor.contributeBatch(id, loadSpamAssassin({ limit: 200, seed: 9 }).map((r) => ({ text: r.text, label: r.label })));
+    await contributor.contributeBatch(
+      id,
+      loadSpamAssassin({ limit: 200, seed: 9 }).map((r) => ({ text: r.text, label: r.label })),
+    );
     // Nobody reviews: the lifecycle waits in rlhf with open review tasks.
-    await eventually(async () => ((await app.sql`select 1 from review_tasks where proposal_id = ${id} and status = 'open'`).length > 0 ? true : undefined), 120_000, 300);
+    await eventually(
+      async () =>
+        (await app.sql`select 1 from review_tasks where proposal_id = ${id} and status = 'open'`).length > 0
+          ? true
+          : undefined,
+      120_000,
+      300,
+    );
   }, 180_000);
 
   afterAll(async () => {
@@ -51,7 +70,8 @@ describe('operating lifecycles', () => {
   it('lists lifecycles by stage through the visibility API, with typed attributes and a memo summary', async () => {
     const found = await eventually(async () => {
       const ids: string[] = [];
-      for await (const w of app.temporal.workflow.list({ query: `LifecycleStage = "rlhf" AND ProposalId = "${id}"` })) ids.push(w.workflowId);
+      for await (const w of app.temporal.workflow.list({ query: `LifecycleStage = "rlhf" AND ProposalId = "${id}"` }))
+        ids.push(w.workflowId);
       return ids.length ? ids : undefined;
     });
     expect(found).toEqual(expect.arrayContaining([workflowIds.lifecycle(id), workflowIds.rlhfRound(id, 1)]));

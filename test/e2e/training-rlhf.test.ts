@@ -18,7 +18,8 @@ describe('training and RLHF on dedicated task queues', () => {
   let killedAtStep = 0;
   let progressSeen: { step: number; totalSteps: number; loss: number } | undefined;
 
-  const startTrainingWorker = () => startTsProcess('workers/gpu-training.ts', { ...process.env, COMMONS_LOG_LEVEL: 'WARN' }, /workers running/);
+  const startTrainingWorker = () =>
+    startTsProcess('workers/gpu-training.ts', { ...process.env, COMMONS_LOG_LEVEL: 'WARN' }, /workers running/);
 
   beforeAll(async () => {
     app = await startTestApp({ workers: ['lifecycle', 'data', 'rlhf'] });
@@ -37,7 +38,15 @@ describe('training and RLHF on dedicated task queues', () => {
         // Many epochs so training lasts long enough to be killed; a short heartbeat timeout so the
         // retry starts soon after the kill.
         training: { hyperparams: { epochs: 1000, checkpointEvery: 1000 }, heartbeatTimeoutMs: 4000 },
-        rlhf: { rounds: 2, promptsPerRound: 16, answersPerItem: 4, roundDeadlineMs: 90_000, disagreementTolerance: 0.3, disagreementPenalty: '40', agreementReward: '1' },
+        rlhf: {
+          rounds: 2,
+          promptsPerRound: 16,
+          answersPerItem: 4,
+          roundDeadlineMs: 90_000,
+          disagreementTolerance: 0.3,
+          disagreementPenalty: '40',
+          agreementReward: '1',
+        },
         deployment: { minAccuracy: 0.7, minMacroF1: 0.6 },
       },
     });
@@ -46,7 +55,18 @@ describe('training and RLHF on dedicated task queues', () => {
       const hb = await eventually(
         async () => {
           const s = await fetch(`${app.url}/v1/proposals/${id}`).then((x) => (x.ok ? x.json() : undefined));
-          const a = (s as { progress?: { activities?: { activity: string; details?: { step: number; totalSteps: number; loss: number; lastCheckpoint?: { step: number } } }[] } } | undefined)?.progress?.activities?.find((x) => x.activity === 'trainModel');
+          const a = (
+            s as
+              | {
+                  progress?: {
+                    activities?: {
+                      activity: string;
+                      details?: { step: number; totalSteps: number; loss: number; lastCheckpoint?: { step: number } };
+                    }[];
+                  };
+                }
+              | undefined
+          )?.progress?.activities?.find((x) => x.activity === 'trainModel');
           if (a?.details?.step) progressSeen = a.details;
           return a?.details?.lastCheckpoint && a.details.lastCheckpoint.step >= 1000 ? a.details : undefined;
         },
@@ -81,7 +101,7 @@ describe('training and RLHF on dedicated task queues', () => {
     expect(result.training.resumedFromStep).toBe(run.resumed_from_step);
   });
 
-  it("ran two review rounds whose preference updates did not lower held-out accuracy", async () => {
+  it('ran two review rounds whose preference updates did not lower held-out accuracy', async () => {
     const result = await app.temporal.workflow.getHandle(workflowIds.lifecycle(id)).result();
     expect(result.status).toBe('serving');
     expect(result.rlhf.rounds).toHaveLength(2);
@@ -98,7 +118,8 @@ describe('training and RLHF on dedicated task queues', () => {
 
   it('penalised the random reviewer from its validator stake and rewarded the honest ones', async () => {
     const random = r.randomReviewer!.address;
-    const penalties = await app.sql`select amount from transfers where from_account = ${accountsOf.validatorStake(random)} and proposal_id = ${id}`;
+    const penalties =
+      await app.sql`select amount from transfers where from_account = ${accountsOf.validatorStake(random)} and proposal_id = ${id}`;
     expect(penalties.length).toBeGreaterThan(0);
     expect(BigInt(await app.ledger.balance(accountsOf.validatorStake(random), 'OPEN'))).toBeLessThan(100n);
     const honestValidator = r.reviewers[2].address;

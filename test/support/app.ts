@@ -22,10 +22,14 @@ export interface TestApp {
  * test file gets its own, on the shared stack (ids are unique per test, so files never collide).
  */
 export async function startTestApp(opts: { workers?: WorkerKind[] | false } = {}): Promise<TestApp> {
-  if (!process.env.COMMONS_TEST_STACK) throw new Error('this test needs the real stack (run it through `npm test`, not with COMMONS_STACK=skip)');
+  if (!process.env.COMMONS_TEST_STACK)
+    throw new Error('this test needs the real stack (run it through `npm test`, not with COMMONS_STACK=skip)');
   process.env.COMMONS_LOG_LEVEL ??= 'ERROR'; // SDK warnings such as 'no workflows registered' are expected here
   const cfg = loadConfig({ ...process.env, API_PORT: '0' });
-  const workers = opts.workers === false ? undefined : await startWorkers(opts.workers ?? ['lifecycle', 'data', 'training', 'rlhf'], cfg);
+  const workers =
+    opts.workers === false
+      ? undefined
+      : await startWorkers(opts.workers ?? ['lifecycle', 'data', 'training', 'rlhf'], cfg);
   // Unhandled API errors (500s) are logged so a failing test shows why.
   const api = await startApi(cfg, { logger: { level: 'error' } });
   const sql = postgres(cfg.databaseUrl, { max: 4, onnotice: () => {} });
@@ -48,7 +52,11 @@ export async function startTestApp(opts: { workers?: WorkerKind[] | false } = {}
 }
 
 /** Polls until `check` returns a value (not undefined), or fails with the last error. */
-export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 30_000, everyMs = 250): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+  everyMs = 250,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastErr: unknown;
   for (;;) {
@@ -58,7 +66,8 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     } catch (err) {
       lastErr = err;
     }
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms${lastErr ? `: ${String(lastErr)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`condition not met within ${timeoutMs} ms${lastErr ? `: ${String(lastErr)}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

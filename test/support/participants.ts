@@ -3,7 +3,11 @@ import { CommonsClient } from '../../client/commons-client.js';
 import { SPAM_SPEC } from '../../demo/scenario.js';
 
 /** A registered, funded participant talking to the test API. */
-export async function participant(baseUrl: string, roles: string[], funds: { OPEN?: string; gOPEN?: string } = {}): Promise<CommonsClient> {
+export async function participant(
+  baseUrl: string,
+  roles: string[],
+  funds: { OPEN?: string; gOPEN?: string } = {},
+): Promise<CommonsClient> {
   const c = new CommonsClient(baseUrl, generateKeyPair());
   await c.register(roles);
   if (funds.OPEN) await c.faucet('OPEN', funds.OPEN);

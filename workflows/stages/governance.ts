@@ -1,6 +1,14 @@
 import { condition, setHandler } from '@temporalio/workflow';
 import { voteUpdate, withdrawUpdate, tallyQuery } from '../../contracts/messages.js';
-import { decidedEarly, outcome as decideOutcome, tally as computeTally, validateVote, type Outcome, type PowerSnapshot, type VoteOption } from '../../domain/governance/tally.js';
+import {
+  decidedEarly,
+  outcome as decideOutcome,
+  tally as computeTally,
+  validateVote,
+  type Outcome,
+  type PowerSnapshot,
+  type VoteOption,
+} from '../../domain/governance/tally.js';
 import { lifecycle } from '../activity-proxies.js';
 import type { GovernanceState, LifecycleInput } from '../../domain/lifecycle/types.js';
 
@@ -63,7 +71,8 @@ export async function runGovernance(input: LifecycleInput, state: GovernanceStat
   state.voters = Object.keys(snapshot).length;
   state.tally = computeTally(snapshot, votes);
 
-  const early = () => pendingRecords === 0 && Object.keys(votes).length > 0 && decidedEarly(snapshot!, votes, params) !== null;
+  const early = () =>
+    pendingRecords === 0 && Object.keys(votes).length > 0 && decidedEarly(snapshot!, votes, params) !== null;
   await condition(() => withdrawn || early(), params.votingPeriodMs);
   closed = true;
   await condition(() => pendingRecords === 0);
@@ -73,6 +82,11 @@ export async function runGovernance(input: LifecycleInput, state: GovernanceStat
   const early2 = decidedEarly(snapshot, votes, params);
   state.closedEarly = early2 !== null && Date.now() < state.closesAt;
   state.outcome = state.closedEarly ? early2! : decideOutcome(state.tally, params);
-  await lifecycle.recordTally({ proposalId: input.proposalId, tally: state.tally, outcome: state.outcome, closedEarly: state.closedEarly });
+  await lifecycle.recordTally({
+    proposalId: input.proposalId,
+    tally: state.tally,
+    outcome: state.outcome,
+    closedEarly: state.closedEarly,
+  });
   return { kind: 'outcome', outcome: state.outcome };
 }

@@ -29,14 +29,21 @@ function h(tag, attrs = {}, ...children) {
     else if (k === 'style') Object.assign(el.style, v);
     else el.setAttribute(k, v === true ? '' : String(v));
   }
-  for (const c of children.flat(Infinity)) if (c !== null && c !== undefined && c !== false) el.append(c instanceof Node ? c : String(c));
+  for (const c of children.flat(Infinity))
+    if (c !== null && c !== undefined && c !== false) el.append(c instanceof Node ? c : String(c));
   return el;
 }
 
 const $ = (id) => document.getElementById(id);
 
 function notice(n) {
-  return n ? h('div', { class: `notice ${n.kind}`, 'data-kind': n.kind, role: n.kind === 'error' ? 'alert' : 'status' }, n.text) : null;
+  return n
+    ? h(
+        'div',
+        { class: `notice ${n.kind}`, 'data-kind': n.kind, role: n.kind === 'error' ? 'alert' : 'status' },
+        n.text,
+      )
+    : null;
 }
 
 function showMessage(kind, text) {
@@ -51,10 +58,21 @@ function showMessage(kind, text) {
 /** Error text from an API answer: the status and the API's reason (with details when there are any). */
 function reasonOf(res) {
   const body = res.json;
-  let reason = body && typeof body === 'object' && 'error' in body ? String(body.error) : typeof body === 'string' && body ? body : res.statusText || 'request failed';
+  let reason =
+    body && typeof body === 'object' && 'error' in body
+      ? String(body.error)
+      : typeof body === 'string' && body
+        ? body
+        : res.statusText || 'request failed';
   if (body && typeof body === 'object' && body.details !== undefined && body.details !== null) {
     const d = body.details;
-    reason += ': ' + (Array.isArray(d) ? d.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join('; ') : typeof d === 'string' ? d : JSON.stringify(d));
+    reason +=
+      ': ' +
+      (Array.isArray(d)
+        ? d.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join('; ')
+        : typeof d === 'string'
+          ? d
+          : JSON.stringify(d));
   }
   return `${res.status} ${res.statusText || ''} — ${reason}`.replace(/\s+—/, ' —');
 }
@@ -95,7 +113,9 @@ async function loadAll() {
     const list = await api('GET', '/v1/proposals?stage=governance&status=running');
     if (list.ok) {
       state.proposals = list.json.proposals;
-      const tallies = await Promise.all(state.proposals.map((p) => api('GET', `/v1/proposals/${encodeURIComponent(p.id)}/tally`)));
+      const tallies = await Promise.all(
+        state.proposals.map((p) => api('GET', `/v1/proposals/${encodeURIComponent(p.id)}/tally`)),
+      );
       state.tallies = Object.fromEntries(state.proposals.map((p, i) => [p.id, tallies[i].ok ? tallies[i].json : null]));
     } else showMessage('error', `Could not list proposals: ${reasonOf(list)}`);
   } else state.proposals = [];
@@ -167,7 +187,10 @@ async function onVote(proposalId, option, button) {
   const res = await api('POST', `/v1/proposals/${encodeURIComponent(proposalId)}/votes`, { option }, { sign: true });
   if (res.ok) {
     const t = res.json.tally;
-    state.notices[`p:${proposalId}`] = { kind: 'ok', text: `Vote "${option}" accepted — tally: yes ${t.yes}, no ${t.no}, abstain ${t.abstain}, veto ${t.veto} of ${t.total}` };
+    state.notices[`p:${proposalId}`] = {
+      kind: 'ok',
+      text: `Vote "${option}" accepted — tally: yes ${t.yes}, no ${t.no}, abstain ${t.abstain}, veto ${t.veto} of ${t.total}`,
+    };
   } else {
     state.notices[`p:${proposalId}`] = { kind: 'error', text: `Vote refused: ${reasonOf(res)}` };
   }
@@ -177,7 +200,9 @@ async function onVote(proposalId, option, button) {
 async function onAnswer(taskId, choice, button) {
   button.disabled = true;
   const res = await api('POST', `/v1/reviews/${encodeURIComponent(taskId)}`, { choice }, { sign: true });
-  state.notices[`t:${taskId}`] = res.ok ? { kind: 'ok', text: `Answer recorded (${res.json.answers ?? '?'} answers so far).` } : { kind: 'error', text: `Answer refused: ${reasonOf(res)}` };
+  state.notices[`t:${taskId}`] = res.ok
+    ? { kind: 'ok', text: `Answer recorded (${res.json.answers ?? '?'} answers so far).` }
+    : { kind: 'error', text: `Answer refused: ${reasonOf(res)}` };
   // An answered task leaves the list, so its outcome is shown in the card's banner too.
   const n = state.notices[`t:${taskId}`];
   state.reviewNotice = { ...n, text: `Task ${taskId}: ${n.text}` };
@@ -187,7 +212,15 @@ async function onAnswer(taskId, choice, button) {
 // ---------- rendering ----------
 
 function render() {
-  const snapshot = JSON.stringify([state.identity?.address, state.account, state.proposals, state.tallies, state.tasks, state.notices, state.reviewNotice]);
+  const snapshot = JSON.stringify([
+    state.identity?.address,
+    state.account,
+    state.proposals,
+    state.tallies,
+    state.tasks,
+    state.notices,
+    state.reviewNotice,
+  ]);
   if (snapshot === state.lastRendered) return;
   state.lastRendered = snapshot;
   renderKey();
@@ -205,20 +238,41 @@ function renderKey() {
   const view = $('key-view');
   if (!state.identity) {
     view.replaceChildren(
-      h('p', { class: 'muted' }, 'Paste your private key (the 64-hex privateKey of a key file from `commons keys new`, or the whole file), or generate a new key in this browser.'),
+      h(
+        'p',
+        { class: 'muted' },
+        'Paste your private key (the 64-hex privateKey of a key file from `commons keys new`, or the whole file), or generate a new key in this browser.',
+      ),
       h(
         'div',
         { class: 'row' },
-        h('input', { id: 'key-input', type: 'password', placeholder: 'private key (64 hex) or key file JSON', autocomplete: 'off', spellcheck: 'false' }),
+        h('input', {
+          id: 'key-input',
+          type: 'password',
+          placeholder: 'private key (64 hex) or key file JSON',
+          autocomplete: 'off',
+          spellcheck: 'false',
+        }),
         h('button', { id: 'key-import', type: 'button', onclick: onImport }, 'Import key'),
-        h('button', { id: 'key-generate', type: 'button', class: 'secondary', onclick: onGenerate }, 'Generate new key'),
+        h(
+          'button',
+          { id: 'key-generate', type: 'button', class: 'secondary', onclick: onGenerate },
+          'Generate new key',
+        ),
       ),
     );
     return;
   }
   const id = state.identity;
   view.replaceChildren(
-    h('dl', { class: 'kv' }, h('dt', {}, 'Address'), h('dd', { id: 'address', class: 'mono' }, id.address), h('dt', {}, 'Public key'), h('dd', { class: 'mono' }, id.publicKey)),
+    h(
+      'dl',
+      { class: 'kv' },
+      h('dt', {}, 'Address'),
+      h('dd', { id: 'address', class: 'mono' }, id.address),
+      h('dt', {}, 'Public key'),
+      h('dd', { class: 'mono' }, id.publicKey),
+    ),
     h(
       'div',
       { class: 'row' },
@@ -234,21 +288,51 @@ function renderAccount() {
   const picker = h(
     'div',
     { class: 'row roles-pick' },
-    SELF_ASSIGNABLE.map((r) => h('label', {}, h('input', { type: 'checkbox', name: 'role', value: r, checked: have.has(r), disabled: have.has(r) }), ' ', r)),
+    SELF_ASSIGNABLE.map((r) =>
+      h(
+        'label',
+        {},
+        h('input', { type: 'checkbox', name: 'role', value: r, checked: have.has(r), disabled: have.has(r) }),
+        ' ',
+        r,
+      ),
+    ),
     h('button', { id: 'register', type: 'button', onclick: onRegister }, a ? 'Add roles' : 'Register'),
   );
   if (a === undefined) return $('account-view').replaceChildren(h('p', { class: 'muted' }, 'Loading…'));
   if (a === null) {
-    return $('account-view').replaceChildren(h('p', { id: 'account-status' }, 'This key is not registered yet. Choose roles and register:'), picker);
+    return $('account-view').replaceChildren(
+      h('p', { id: 'account-status' }, 'This key is not registered yet. Choose roles and register:'),
+      picker,
+    );
   }
   const balances = Object.entries(a.balances ?? {});
   $('account-view').replaceChildren(
-    h('dl', { class: 'kv' }, h('dt', {}, 'Roles'), h('dd', { id: 'roles' }, a.roles.map((r) => h('span', { class: 'chip' }, r))), a.delegatedTo ? [h('dt', {}, 'Delegates to'), h('dd', { class: 'mono' }, a.delegatedTo)] : null),
+    h(
+      'dl',
+      { class: 'kv' },
+      h('dt', {}, 'Roles'),
+      h(
+        'dd',
+        { id: 'roles' },
+        a.roles.map((r) => h('span', { class: 'chip' }, r)),
+      ),
+      a.delegatedTo ? [h('dt', {}, 'Delegates to'), h('dd', { class: 'mono' }, a.delegatedTo)] : null,
+    ),
     h(
       'div',
       { class: 'balances', id: 'balances' },
-      (balances.length ? balances : [['OPEN', '0']]).map(([asset, amount]) => h('div', { class: 'balance', 'data-asset': asset }, h('span', { class: 'muted' }, asset), h('b', {}, amount))),
-      a.validatorStake && a.validatorStake !== '0' ? h('div', { class: 'balance', 'data-asset': 'stake' }, h('span', { class: 'muted' }, 'validator stake'), h('b', {}, a.validatorStake)) : null,
+      (balances.length ? balances : [['OPEN', '0']]).map(([asset, amount]) =>
+        h('div', { class: 'balance', 'data-asset': asset }, h('span', { class: 'muted' }, asset), h('b', {}, amount)),
+      ),
+      a.validatorStake && a.validatorStake !== '0'
+        ? h(
+            'div',
+            { class: 'balance', 'data-asset': 'stake' },
+            h('span', { class: 'muted' }, 'validator stake'),
+            h('b', {}, a.validatorStake),
+          )
+        : null,
     ),
     h('p', { class: 'muted' }, 'Take more roles:'),
     picker,
@@ -261,7 +345,11 @@ function tallyView(t) {
   const total = Number(x.total) || 0;
   const pct = (v) => (total ? `${(100 * Number(v)) / total}%` : '0%');
   return [
-    h('div', { class: 'bar', title: `turnout ${x.turnout !== undefined ? Math.round(x.turnout * 100) : '?'}%` }, VOTE_OPTIONS.map((o) => h('span', { class: o, style: { width: pct(x[o]) } }))),
+    h(
+      'div',
+      { class: 'bar', title: `turnout ${x.turnout !== undefined ? Math.round(x.turnout * 100) : '?'}%` },
+      VOTE_OPTIONS.map((o) => h('span', { class: o, style: { width: pct(x[o]) } })),
+    ),
     h(
       'div',
       { class: 'tally', 'data-testid': 'tally' },
@@ -274,7 +362,10 @@ function tallyView(t) {
 
 function renderGovernance() {
   const view = $('governance-view');
-  if (!state.proposals.length) return view.replaceChildren(h('p', { class: 'muted', id: 'no-proposals' }, 'No proposal is in governance right now.'));
+  if (!state.proposals.length)
+    return view.replaceChildren(
+      h('p', { class: 'muted', id: 'no-proposals' }, 'No proposal is in governance right now.'),
+    );
   const me = state.identity.address;
   view.replaceChildren(
     ...state.proposals.map((p) => {
@@ -284,10 +375,30 @@ function renderGovernance() {
         'article',
         { class: 'item proposal', 'data-proposal-id': p.id },
         h('h3', {}, p.title),
-        h('div', { class: 'muted' }, `${p.modelName} · ${p.domain} · stake ${p.stake} OPEN · `, h('span', { class: 'mono' }, p.id)),
+        h(
+          'div',
+          { class: 'muted' },
+          `${p.modelName} · ${p.domain} · stake ${p.stake} OPEN · `,
+          h('span', { class: 'mono' }, p.id),
+        ),
         tallyView(t),
         mine ? h('div', { class: 'muted your-vote' }, `You voted ${mine.option} with ${mine.power} power.`) : null,
-        h('div', { class: 'row' }, VOTE_OPTIONS.map((o) => h('button', { type: 'button', class: `vote vote-${o}`, 'data-option': o, onclick: (e) => onVote(p.id, o, e.currentTarget) }, o))),
+        h(
+          'div',
+          { class: 'row' },
+          VOTE_OPTIONS.map((o) =>
+            h(
+              'button',
+              {
+                type: 'button',
+                class: `vote vote-${o}`,
+                'data-option': o,
+                onclick: (e) => onVote(p.id, o, e.currentTarget),
+              },
+              o,
+            ),
+          ),
+        ),
         notice(state.notices[`p:${p.id}`]),
       );
     }),
@@ -297,7 +408,11 @@ function renderGovernance() {
 function renderReviews() {
   const view = $('reviews-view');
   const banner = notice(state.reviewNotice);
-  if (!state.tasks.length) return view.replaceChildren(banner ?? '', h('p', { class: 'muted', id: 'no-tasks' }, 'No open review task for you.'));
+  if (!state.tasks.length)
+    return view.replaceChildren(
+      banner ?? '',
+      h('p', { class: 'muted', id: 'no-tasks' }, 'No open review task for you.'),
+    );
   view.replaceChildren(
     banner ?? '',
     ...state.tasks.map((t) =>
@@ -307,7 +422,17 @@ function renderReviews() {
         h('h3', {}, `Round ${t.round} of `, h('span', { class: 'mono' }, t.proposalId)),
         h('div', { class: 'muted' }, `${t.answers}/${t.requiredAnswers} answers · pick the best candidate`),
         h('div', { class: 'prompt' }, t.prompt),
-        h('div', { class: 'choices' }, (t.candidates ?? []).map((c) => h('button', { type: 'button', class: 'choice', 'data-choice': c, onclick: (e) => onAnswer(t.id, c, e.currentTarget) }, c))),
+        h(
+          'div',
+          { class: 'choices' },
+          (t.candidates ?? []).map((c) =>
+            h(
+              'button',
+              { type: 'button', class: 'choice', 'data-choice': c, onclick: (e) => onAnswer(t.id, c, e.currentTarget) },
+              c,
+            ),
+          ),
+        ),
         notice(state.notices[`t:${t.id}`]),
       ),
     ),
@@ -321,7 +446,8 @@ async function start() {
     state.lastRendered = '';
     loadAll();
   });
-  if (!globalThis.crypto?.subtle) return showMessage('error', 'This page needs WebCrypto (a secure context: https or localhost).');
+  if (!globalThis.crypto?.subtle)
+    return showMessage('error', 'This page needs WebCrypto (a secure context: https or localhost).');
   const saved = localStorage.getItem(KEY_STORAGE);
   if (saved) {
     try {

@@ -41,7 +41,8 @@ export async function addressOf(publicKeyHex) {
  */
 export async function importSeed(seedHex) {
   const seed = String(seedHex).trim().toLowerCase();
-  if (!/^[0-9a-f]{64}$/.test(seed)) throw new Error('a private key is 64 hex characters (the privateKey of a key file)');
+  if (!/^[0-9a-f]{64}$/.test(seed))
+    throw new Error('a private key is 64 hex characters (the privateKey of a key file)');
   const pkcs8 = new Uint8Array(PKCS8_PREFIX.length + 32);
   pkcs8.set(PKCS8_PREFIX);
   pkcs8.set(hexToBytes(seed), PKCS8_PREFIX.length);

@@ -19,7 +19,12 @@ const spec = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const env = process.env;
 const emit = (e) => process.stdout.write(JSON.stringify(e) + '\n');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const lines = (path) => (path ? readFileSync(path, 'utf8').split('\n').filter((l) => l.trim()).length : 0);
+const lines = (path) =>
+  path
+    ? readFileSync(path, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim()).length
+    : 0;
 const stepMs = Number(env.FAKE_TRAINER_STEP_MS ?? 0);
 const failAt = Number(env.FAKE_TRAINER_FAIL_AT_STEP ?? 0);
 const ignoreTerm = env.FAKE_TRAINER_IGNORE_SIGTERM === '1';
@@ -57,7 +62,9 @@ if (spec.resume) {
   start = spec.resume.step;
   const saved = JSON.parse(readFileSync(spec.resume.checkpointPath, 'utf8'));
   if (saved.step !== start || saved.jobId !== spec.jobId) {
-    process.stderr.write(`fake trainer: checkpoint is for ${saved.jobId} step ${saved.step}, not ${spec.jobId} step ${start}\n`);
+    process.stderr.write(
+      `fake trainer: checkpoint is for ${saved.jobId} step ${saved.step}, not ${spec.jobId} step ${start}\n`,
+    );
     process.exit(4);
   }
 }
