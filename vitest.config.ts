@@ -1,14 +1,38 @@
 import { defineConfig } from 'vitest/config';
 
-// One real stack (Temporal dev server, Postgres, S3) per test run, started in globalSetup.
+// Two tiers. `unit`: pure tests, no services. `stack`: tests on one real stack (Temporal dev server,
+// Postgres, S3) started once per run in globalSetup; a test needs it when it lives under test/ or is
+// named *.stack.test.ts. COMMONS_STACK=skip runs the unit tier alone.
+const stackFiles = ['test/**/*.test.ts', '**/*.stack.test.ts'];
+const skipStack = process.env.COMMONS_STACK === 'skip';
+
 export default defineConfig({
   test: {
-    include: ['**/*.test.ts'],
-    exclude: ['node_modules/**'],
     pool: 'forks',
-    globalSetup: ['./test/global-setup.ts'],
-    testTimeout: 120_000,
-    hookTimeout: 300_000,
-    fileParallelism: false,
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['**/*.test.ts'],
+          exclude: ['node_modules/**', ...stackFiles],
+          testTimeout: 60_000,
+        },
+      },
+      ...(skipStack
+        ? []
+        : [
+            {
+              test: {
+                name: 'stack',
+                include: stackFiles,
+                exclude: ['node_modules/**'],
+                globalSetup: ['./test/global-setup.ts'],
+                testTimeout: 120_000,
+                hookTimeout: 300_000,
+                fileParallelism: false,
+              },
+            },
+          ]),
+    ],
   },
 });

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { startStack } from '../infra/local/stack.js';
-import { freePort } from '../infra/local/ports.js';
+import { preferredPort } from '../infra/local/ports.js';
 import { loadConfig } from '../infra/config.js';
 import { startWorkers } from '../workers/runtime.js';
 import { startApi } from '../api/bootstrap.js';
@@ -14,22 +14,13 @@ const stateDir = process.env.COMMONS_STATE_DIR ?? join(tmpdir(), 'commons-demo')
 const t0 = Date.now();
 const log = (line: string) => console.log(`${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s  ${line}`);
 
-async function portOr(preferred: number): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => void freePort().then(resolve));
-    s.listen(preferred, '127.0.0.1', () => s.close(() => resolve(preferred)));
-  });
-}
-
 log(`starting the local stack in ${stateDir} (first run builds the Temporal CLI and versitygw: a few minutes)`);
 const stack = await startStack({
   stateDir,
-  ports: { temporal: await portOr(7233), temporalUi: await portOr(8233) },
+  ports: { temporal: await preferredPort(7233), temporalUi: await preferredPort(8233) },
   log,
 });
-Object.assign(process.env, stack.env, { API_PORT: String(await portOr(8080)) });
+Object.assign(process.env, stack.env, { API_PORT: String(await preferredPort(8080)) });
 const cfg = loadConfig();
 log(`stack up: Temporal ${stack.env.TEMPORAL_ADDRESS}, Postgres, S3 ${stack.env.S3_ENDPOINT}`);
 const workers = await startWorkers(['lifecycle', 'data', 'training', 'rlhf'], cfg);

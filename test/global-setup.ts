@@ -7,13 +7,12 @@ import { migrateDb } from '../db/client.js';
 /**
  * One real stack per test run: Temporal dev server, Postgres and versitygw in a fresh temporary
  * state directory. Test processes (forks) inherit the connection settings through process.env.
- * COMMONS_STACK=skip runs pure unit tests without it.
+ * Only the `stack` tier (vitest.config.ts) uses it.
  */
 let stack: Stack | undefined;
 let stateDir: string | undefined;
 
 export async function setup(): Promise<void> {
-  if (process.env.COMMONS_STACK === 'skip') return;
   stateDir = mkdtempSync(join(tmpdir(), 'commons-test-'));
   const started = Date.now();
   stack = await startStack({ stateDir, log: (m) => console.log(`[stack] ${m}`) });

@@ -26,3 +26,12 @@ export async function waitFor(what: string, check: () => Promise<boolean>, timeo
   }
   throw new Error(`${what} did not become ready within ${timeoutMs} ms${lastErr ? `: ${String(lastErr)}` : ''}`);
 }
+
+/** The preferred port when it is free (a stack people open in a browser), else any free one. */
+export async function preferredPort(preferred: number): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => void freePort().then(resolve));
+    s.listen(preferred, '127.0.0.1', () => s.close(() => resolve(preferred)));
+  });
+}

@@ -2,6 +2,10 @@
 # Installs Debian's Chromium for the browser end-to-end test (test/e2e/console.test.ts) when it
 # is missing. Needs root or sudo; a no-op when /usr/bin/chromium (or $CHROMIUM_PATH) exists.
 set -euo pipefail
+# The unit tier (COMMONS_STACK=skip) has no browser test.
+if [ "${COMMONS_STACK:-}" = "skip" ]; then
+  exit 0
+fi
 bin="${CHROMIUM_PATH:-/usr/bin/chromium}"
 if [ -x "$bin" ]; then
   exit 0

@@ -1,0 +1,96 @@
+/**
+ * The direction of every dependency between Commons' top-level folders (README "Architecture").
+ * `npm run lint` runs this; a change that points an arrow the wrong way fails CI.
+ */
+
+/** Each layer and the folders it may import from (besides itself and npm packages). */
+const allowed = {
+  domain: [],
+  contracts: ['domain'],
+  identity: [],
+  storage: ['infra'],
+  db: ['domain', 'contracts'],
+  ml: ['domain', 'contracts', 'storage'],
+  workflows: ['domain', 'contracts', 'activities'],
+  activities: ['domain', 'contracts', 'ml', 'db', 'storage', 'infra'],
+  api: ['domain', 'contracts', 'ml', 'db', 'storage', 'identity', 'infra', 'workflows'],
+  client: ['api', 'identity', 'contracts', 'domain'],
+  cli: ['client', 'identity', 'contracts', 'domain'],
+  infra: ['contracts', 'db', 'storage'],
+  workers: ['domain', 'contracts', 'ml', 'db', 'storage', 'infra', 'activities', 'workflows'],
+};
+const layers = Object.keys(allowed);
+
+module.exports = {
+  forbidden: [
+    ...layers.map((layer) => ({
+      name: `${layer}-imports-only-its-layers`,
+      comment: `${layer}/ may import from ${allowed[layer].join(', ') || 'nothing else in the repo'} (README "Architecture").`,
+      severity: 'error',
+      from: { path: `^${layer}/`, pathNot: '\\.test\\.ts$' },
+      to: {
+        path: `^(${layers.filter((l) => l !== layer && !allowed[layer].includes(l) && !(layer === 'domain' && l === 'contracts')).join('|')})/`,
+      },
+    })),
+    {
+      name: 'domain-uses-plain-names-only',
+      comment: 'domain/ may use the plain names in contracts/ (accounts, ids, queues), not Temporal definitions.',
+      severity: 'error',
+      from: { path: '^domain/' },
+      to: { path: '^contracts/(?!(accounts|workflow-ids|task-queues)\\.ts$)' },
+    },
+    {
+      name: 'domain-has-no-io',
+      comment: 'domain/ is pure: no Node built-ins except hashing.',
+      severity: 'error',
+      from: { path: '^domain/', pathNot: '\\.test\\.ts$' },
+      to: { dependencyTypes: ['core'], pathNot: '^(node:)?crypto$' },
+    },
+    {
+      name: 'workflows-are-deterministic',
+      comment: "Workflow code runs in Temporal's sandbox: no Node built-ins, directly or through what it imports.",
+      severity: 'error',
+      from: { path: '^(workflows|contracts)/', pathNot: '\\.test\\.ts$' },
+      to: { dependencyTypes: ['core'] },
+    },
+    {
+      name: 'workflows-import-activity-types-only',
+      comment: 'Workflows call activities through proxyActivities; they import activity types only.',
+      severity: 'error',
+      from: { path: '^workflows/' },
+      to: { path: '^activities/', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'api-starts-workflows-by-reference-only',
+      comment: 'The API imports workflow functions from workflows/index.ts only (to start them by reference).',
+      severity: 'error',
+      from: { path: '^api/' },
+      to: { path: '^workflows/(?!index\\.ts$)' },
+    },
+    {
+      name: 'client-imports-api-schemas-types-only',
+      comment: 'The HTTP client takes its types from the API schemas and nothing else from the server.',
+      severity: 'error',
+      from: { path: '^(client|cli)/' },
+      to: { path: '^api/', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'no-circular',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(node_modules|db/migrations)' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default'],
+      extensions: ['.ts', '.js'],
+    },
+    combinedDependencies: false,
+  },
+};

@@ -1,0 +1,32 @@
+// `npm run stack`: the local stack alone (Temporal dev server with its UI, Postgres, S3), kept up
+// until Ctrl-C, for running `npm run worker` and `npm run api` against it in other terminals.
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { startStack } from './stack.js';
+import { preferredPort } from './ports.js';
+import { migrateDb } from '../../db/client.js';
+
+const stateDir = process.env.COMMONS_STATE_DIR ?? join(tmpdir(), 'commons-stack');
+const stack = await startStack({
+  stateDir,
+  ports: { temporal: await preferredPort(7233), temporalUi: await preferredPort(8233) },
+  log: (m) => console.error(`[stack] ${m}`),
+});
+await migrateDb(stack.env.DATABASE_URL);
+console.error(`[stack] up, state in ${stateDir}; Temporal UI ${stack.temporalUiUrl ?? 'external'}. Ctrl-C stops it.`);
+console.error(
+  '[stack] in other shells, source the export lines (`npm run -s stack > stack.env`, then `. ./stack.env`)',
+);
+console.error('[stack] and run `npm run worker` and `npm run api`.');
+// Shell-ready lines on stdout, so `npm run -s stack > .stack.env` captures just the environment.
+for (const [k, v] of Object.entries(stack.env)) console.log(`export ${k}=${JSON.stringify(v)}`);
+
+let stopping = false;
+const stop = async () => {
+  if (stopping) return;
+  stopping = true;
+  await stack.stop();
+  process.exit(0);
+};
+process.on('SIGINT', () => void stop());
+process.on('SIGTERM', () => void stop());
