@@ -19,9 +19,9 @@ export function epochPermutation(n: number, seed: number, epoch: number): Uint32
   const perm = new Uint32Array(n);
   for (let i = 0; i < n; i++) perm[i] = i;
   for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    const t = perm[i];
-    perm[i] = perm[j];
+    const j = Math.floor(rand() * (i + 1)); // j <= i < n
+    const t = perm[i]!;
+    perm[i] = perm[j]!;
     perm[j] = t;
   }
   return perm;

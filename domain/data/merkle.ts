@@ -92,7 +92,8 @@ function packLeaves(hashes: readonly string[]): Buffer {
   return buf.subarray(0, n * HASH_LEN);
 }
 
-function buildLevels(leaves: Buffer): Buffer[] {
+/** Every level, leaves first; the last one is the root (a single hash). */
+function buildLevels(leaves: Buffer): { levels: Buffer[]; root: Buffer } {
   const count = leaves.length / HASH_LEN;
   const level0 = Buffer.allocUnsafe(leaves.length);
   for (let i = 0; i < count; i++) hashLeaf(leaves, i * HASH_LEN, level0, i * HASH_LEN);
@@ -107,7 +108,7 @@ function buildLevels(leaves: Buffer): Buffer[] {
     levels.push(next);
     cur = next;
   }
-  return levels;
+  return { levels, root: cur };
 }
 
 function findLeaf(leaves: Buffer, target: Buffer): number {
@@ -137,8 +138,8 @@ export function buildMerkleTree(hashes: readonly string[]): MerkleTree {
       },
     };
   }
-  const levels = buildLevels(leaves);
-  const root = levels[levels.length - 1].toString('hex');
+  const { levels, root: rootHash } = buildLevels(leaves);
+  const root = rootHash.toString('hex');
   return {
     root,
     size,
@@ -153,12 +154,12 @@ export function buildMerkleTree(hashes: readonly string[]): MerkleTree {
       if (index < 0) return null;
       const siblings: MerkleSibling[] = [];
       let i = index;
-      for (let l = 0; l < levels.length - 1; l++) {
-        const n = levels[l].length / HASH_LEN;
+      for (const level of levels.slice(0, -1)) {
+        const n = level.length / HASH_LEN;
         const sib = i % 2 === 1 ? i - 1 : i + 1;
         if (sib < n) {
           siblings.push({
-            hash: levels[l].toString('hex', sib * HASH_LEN, (sib + 1) * HASH_LEN),
+            hash: level.toString('hex', sib * HASH_LEN, (sib + 1) * HASH_LEN),
             position: i % 2 === 1 ? 'left' : 'right',
           });
         }

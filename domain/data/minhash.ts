@@ -37,7 +37,7 @@ export function normaliseText(text: string): string {
   if (ASCII_RE.test(text)) return text.toLowerCase().replace(NON_ALNUM_ASCII_RE, ' ').trim();
   return text.normalize('NFKC').toLowerCase().replace(NON_ALNUM_RE, ' ').trim();
 }
-const ASCII_RE = /^[\x00-\x7f]*$/;
+const ASCII_RE = /^[^\u0080-\uffff]*$/; // every UTF-16 code unit is below 0x80
 const NON_ALNUM_ASCII_RE = /[^a-z0-9]+/g;
 const NON_ALNUM_RE = /[^\p{L}\p{N}]+/gu;
 
@@ -98,14 +98,15 @@ export function shingleHashes(text: string): Uint32Array {
   }
   const words = starts.length;
   if (words >= MIN_WORDS_FOR_WORD_SHINGLES) {
+    // starts and ends hold `words` entries; w + 2 < words because out has words - 2 entries.
     const wh = new Uint32Array(words);
-    for (let w = 0; w < words; w++) wh[w] = hashRange(norm, starts[w], ends[w], 0);
+    for (let w = 0; w < words; w++) wh[w] = hashRange(norm, starts[w]!, ends[w]!, 0);
     const out = new Uint32Array(words - WORD_SHINGLE + 1);
     for (let w = 0; w < out.length; w++) {
       // Order-sensitive combination of three word hashes.
-      let h = fmix32(wh[w] ^ 0x3c6ef372);
-      h = fmix32((h ^ Math.imul(wh[w + 1], 0x9e3779b1)) >>> 0);
-      h = fmix32((h ^ Math.imul(wh[w + 2], 0x7feb352d)) >>> 0);
+      let h = fmix32(wh[w]! ^ 0x3c6ef372);
+      h = fmix32((h ^ Math.imul(wh[w + 1]!, 0x9e3779b1)) >>> 0);
+      h = fmix32((h ^ Math.imul(wh[w + 2]!, 0x7feb352d)) >>> 0);
       out[w] = h;
     }
     return out;
@@ -129,15 +130,16 @@ export function signatureOfShingles(shingles: Uint32Array): Uint32Array {
   const n = shingles.length;
   const xs = new Int32Array(shingles.buffer, shingles.byteOffset, n);
   const sig = new Uint32Array(NUM_PERM);
+  // In range: the PERM_* tables have NUM_PERM entries and xs has n.
   for (let p = 0; p < NUM_PERM; p++) {
-    const a = PERM_A[p];
-    const b = PERM_B[p];
-    const c = PERM_C[p];
+    const a = PERM_A[p]!;
+    const b = PERM_B[p]!;
+    const c = PERM_C[p]!;
     let min = 0x7fffffff;
     for (let s = 0; s < n; s++) {
       // Seeded universal hash (multiply-add mod 2^32) followed by an xorshift-multiply so the
       // high AND low bits depend on every input bit.
-      let v = (Math.imul(xs[s] ^ c, a) + b) | 0;
+      let v = (Math.imul(xs[s]! ^ c, a) + b) | 0;
       v ^= v >>> 15;
       v = Math.imul(v, 0x2c1b3c6d);
       v ^= v >>> 12;
@@ -165,12 +167,12 @@ export function estimateJaccard(a: Uint32Array, b: Uint32Array): number {
  */
 export function bandKeys(signature: Uint32Array): string[] {
   if (signature.length !== NUM_PERM) throw new Error(`minhash: signature must have ${NUM_PERM} values`);
-  const keys: string[] = new Array(BANDS);
+  const keys = new Array<string>(BANDS);
   for (let b = 0; b < BANDS; b++) {
     let h1 = 0x6a09e667 ^ b;
     let h2 = 0xbb67ae85 ^ b;
     for (let r = 0; r < ROWS; r++) {
-      const v = signature[b * ROWS + r];
+      const v = signature[b * ROWS + r]!; // < BANDS * ROWS = NUM_PERM, the length checked above
       h1 = fmix32((h1 ^ v) + 0x9e3779b9);
       h2 = fmix32((Math.imul(h2, 0x27d4eb2f) ^ v) >>> 0);
     }
@@ -183,7 +185,7 @@ export function bandKeys(signature: Uint32Array): string[] {
 /** Compact storage: NUM_PERM little-endian uint32s in base64 (640 chars for 120 permutations). */
 export function encodeSignature(signature: Uint32Array): string {
   const buf = Buffer.allocUnsafe(signature.length * 4);
-  for (let i = 0; i < signature.length; i++) buf.writeUInt32LE(signature[i], i * 4);
+  for (const [i, v] of signature.entries()) buf.writeUInt32LE(v, i * 4);
   return buf.toString('base64');
 }
 

@@ -151,7 +151,8 @@ export function buildDomainProfile(input: DomainProfileInput): DomainProfile {
       if (exNorm2 > 0 && restNorm2 > 0) loo.push(dot / Math.sqrt(exNorm2 * restNorm2));
     }
     loo.sort((a, b) => a - b);
-    if (loo.length > 0) refCosine = Math.max(MIN_REF_COSINE, loo[Math.floor((loo.length - 1) / 2)]);
+    const median = loo[Math.floor((loo.length - 1) / 2)];
+    if (median !== undefined) refCosine = Math.max(MIN_REF_COSINE, median);
   }
 
   const entries = [...total.entries()].sort((a, b) => a[0] - b[0]);
@@ -171,8 +172,10 @@ function dense(profile: DomainProfile): Float32Array {
   if (!d) {
     if (profile.dims !== DIMS)
       throw new Error(`relevance: profile built for ${profile.dims} features, expected ${DIMS}`);
+    if (profile.weights.length !== profile.indices.length)
+      throw new Error(`relevance: profile has ${profile.indices.length} indices but ${profile.weights.length} weights`);
     d = new Float32Array(DIMS);
-    for (let i = 0; i < profile.indices.length; i++) d[profile.indices[i]] = profile.weights[i];
+    for (const [i, idx] of profile.indices.entries()) d[idx] = profile.weights[i]!; // same lengths (checked)
     denseCache.set(profile, d);
   }
   return d;
@@ -198,7 +201,7 @@ export function relevanceScore(profile: DomainProfile, text: string): RelevanceR
   for (const [idx, tf] of counts) {
     const w = sublinear(tf);
     norm2 += w * w;
-    const pw = p[idx];
+    const pw = p[idx]!; // termCounts ids are < DIMS = p.length
     if (pw !== 0) {
       dot += w * pw;
       shared++;

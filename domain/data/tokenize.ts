@@ -1,7 +1,7 @@
 // Lower-cased word tokens (runs of letters and digits), shared by quality and relevance.
 // ASCII input, the common case, takes a plain-class split, several times cheaper than matching
 // Unicode property escapes; both paths give the same tokens on ASCII text.
-const ASCII_RE = /^[\x00-\x7f]*$/;
+const ASCII_RE = /^[^\u0080-\uffff]*$/; // every UTF-16 code unit is below 0x80
 const ASCII_SPLIT_RE = /[^a-z0-9]+/;
 const TOKEN_RE = /[\p{L}\p{N}]+/gu;
 

@@ -91,8 +91,9 @@ function count(snapshot: PowerSnapshot, votes: Record<string, VoteOption>): Coun
   for (const [addr, option] of Object.entries(votes)) {
     if (!isVoteOption(option)) throw new Error(`unknown vote option ${String(option)} from ${addr}`);
     // Votes from addresses without snapshotted power weigh nothing (validateVote refuses them).
-    if (!Object.prototype.hasOwnProperty.call(snapshot, addr)) continue;
-    c[option] += power(snapshot[addr], addr);
+    const value = Object.prototype.hasOwnProperty.call(snapshot, addr) ? snapshot[addr] : undefined;
+    if (value === undefined) continue;
+    c[option] += power(value, addr);
   }
   return c;
 }
@@ -235,8 +236,8 @@ export function validateVote(input: {
       reason: `unknown vote option ${JSON.stringify(option)}: expected one of ${VOTE_OPTIONS.join(', ')}`,
     };
   }
-  const has = Object.prototype.hasOwnProperty.call(snapshot, voter);
-  if (!has || !DECIMAL.test(snapshot[voter]) || BigInt(snapshot[voter]) === 0n) {
+  const held = Object.prototype.hasOwnProperty.call(snapshot, voter) ? snapshot[voter] : undefined;
+  if (held === undefined || !DECIMAL.test(held) || BigInt(held) === 0n) {
     return { ok: false, reason: `${voter} has no voting power in this proposal's snapshot` };
   }
   if (Object.prototype.hasOwnProperty.call(votes, voter)) {

@@ -77,8 +77,10 @@ export function loadSpamAssassin(opts: { limit?: number; seed?: number } = {}): 
   const out = cache.slice();
   const rand = mulberry32(opts.seed ?? 1);
   for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [out[i], out[j]] = [out[j], out[i]];
+    const j = Math.floor(rand() * (i + 1)); // j <= i < out.length
+    const t = out[i]!;
+    out[i] = out[j]!;
+    out[j] = t;
   }
   return opts.limit !== undefined ? out.slice(0, Math.max(0, opts.limit)) : out;
 }

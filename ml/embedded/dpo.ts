@@ -6,7 +6,7 @@
  * ∂L/∂z = −w·β·σ(−βΔ)·(e_yw − e_yl): only rows yw and yl change, and only at x's non-zero ids.
  */
 import type { SparseVector } from './features.js';
-import { LinearSoftmaxModel, safeLog, throwIfAborted } from './linear-softmax.js';
+import { safeLog, throwIfAborted, type LinearSoftmaxModel } from './linear-softmax.js';
 import { epochPermutation } from '../../domain/prng.js';
 
 export interface DpoPair {
@@ -28,14 +28,21 @@ export interface DpoOptions {
   signal?: AbortSignal;
 }
 
-function logSoftmaxAt(model: LinearSoftmaxModel, x: SparseVector, ys: number[], buf: Float64Array): number[] {
+/** log softmax(Wx + b) at labels `a` and `b`, which the caller has checked are in [0, labels). */
+function logSoftmaxAt(
+  model: LinearSoftmaxModel,
+  x: SparseVector,
+  a: number,
+  b: number,
+  buf: Float64Array,
+): [number, number] {
   const z = model.logits(x, buf);
   let max = -Infinity;
-  for (let k = 0; k < z.length; k++) if (z[k] > max) max = z[k];
+  for (const v of z) if (v > max) max = v;
   let sum = 0;
-  for (let k = 0; k < z.length; k++) sum += Math.exp(z[k] - max);
+  for (const v of z) sum += Math.exp(v - max);
   const lse = max + Math.log(sum);
-  return ys.map((y) => z[y] - lse);
+  return [z[a]! - lse, z[b]! - lse];
 }
 
 /** log σ(t), stable for large |t|. */
@@ -54,9 +61,12 @@ export function dpoPairLoss(
   pair: DpoPair,
   beta: number,
 ): number {
-  const buf = new Float64Array(policy.labels.length);
-  const [pw, pl] = logSoftmaxAt(policy, pair.x, [pair.chosen, pair.rejected], buf);
-  const [rw, rl] = logSoftmaxAt(reference, pair.x, [pair.chosen, pair.rejected], buf);
+  const K = policy.labels.length;
+  if (!(pair.chosen >= 0 && pair.chosen < K && pair.rejected >= 0 && pair.rejected < K))
+    throw new RangeError('preference label index out of range');
+  const buf = new Float64Array(K);
+  const [pw, pl] = logSoftmaxAt(policy, pair.x, pair.chosen, pair.rejected, buf);
+  const [rw, rl] = logSoftmaxAt(reference, pair.x, pair.chosen, pair.rejected, buf);
   return -pair.weight * logSigmoid(beta * (pw - rw - (pl - rl)));
 }
 
@@ -100,11 +110,14 @@ export async function dpoEpochs(
       const to = Math.min(n, from + batchSize);
       const b = to - from;
       let loss = 0;
+      // Indices below are in range: perm is a permutation of [0, n) and from + i < to <= n; coefs
+      // has batchSize >= b entries; chosen and rejected are < K (checked above); ref.weights has
+      // the policy's shape; feature ids are < dim and j < idx.length = val.length (SparseVector).
       // Forward for the whole batch first so every gradient uses the same weights.
       for (let i = 0; i < b; i++) {
-        const pair = pairs[perm[from + i]];
-        const [pw, pl] = logSoftmaxAt(policy, pair.x, [pair.chosen, pair.rejected], buf);
-        const [rw, rl] = logSoftmaxAt(ref, pair.x, [pair.chosen, pair.rejected], buf);
+        const pair = pairs[perm[from + i]!]!;
+        const [pw, pl] = logSoftmaxAt(policy, pair.x, pair.chosen, pair.rejected, buf);
+        const [rw, rl] = logSoftmaxAt(ref, pair.x, pair.chosen, pair.rejected, buf);
         const margin = beta * (pw - rw - (pl - rl));
         loss -= pair.weight * logSigmoid(margin);
         // −∂L/∂z_yw = w·β·σ(−margin); −∂L/∂z_yl is its negative.
@@ -114,22 +127,22 @@ export async function dpoEpochs(
         // Decay toward the reference: θ ← θ − lr·l2·(θ − θref).
         const d = lr * l2;
         const rw = ref.weights;
-        for (let j = 0; j < w.length; j++) w[j] -= d * (w[j] - rw[j]);
-        for (let k = 0; k < K; k++) policy.bias[k] -= d * (policy.bias[k] - ref.bias[k]);
+        for (let j = 0; j < w.length; j++) w[j]! -= d * (w[j]! - rw[j]!);
+        for (let k = 0; k < K; k++) policy.bias[k]! -= d * (policy.bias[k]! - ref.bias[k]!);
       }
       for (let i = 0; i < b; i++) {
-        const pair = pairs[perm[from + i]];
-        const c = (lr / b) * coefs[i];
+        const pair = pairs[perm[from + i]!]!;
+        const c = (lr / b) * coefs[i]!;
         const rowW = pair.chosen * dim;
         const rowL = pair.rejected * dim;
         const idx = pair.x.indices;
         const val = pair.x.values;
         for (let j = 0; j < idx.length; j++) {
-          w[rowW + idx[j]] += c * val[j];
-          w[rowL + idx[j]] -= c * val[j];
+          w[rowW + idx[j]!]! += c * val[j]!;
+          w[rowL + idx[j]!]! -= c * val[j]!;
         }
-        policy.bias[pair.chosen] += c;
-        policy.bias[pair.rejected] -= c;
+        policy.bias[pair.chosen]! += c;
+        policy.bias[pair.rejected]! -= c;
       }
       epochLoss += loss;
       step++;
@@ -149,5 +162,7 @@ export function logProbShift(
 ): number {
   const pp = policy.predictProba(x);
   const rp = reference.predictProba(x);
-  return safeLog(pp[y]) - safeLog(rp[y]);
+  const [py, ry] = [pp[y], rp[y]];
+  if (py === undefined || ry === undefined) throw new RangeError(`label index ${y} out of range`);
+  return safeLog(py) - safeLog(ry);
 }

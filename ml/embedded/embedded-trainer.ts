@@ -40,8 +40,8 @@ function bufferLines(body: Buffer): string[] {
 export function parseManifest(body: Buffer | string): ManifestRecord[] {
   const out: ManifestRecord[] = [];
   const lines = typeof body === 'string' ? body.split('\n') : bufferLines(body);
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].trim();
+  for (const [i, raw] of lines.entries()) {
+    const line = raw.trim();
     if (!line) continue;
     let r: Partial<ManifestRecord>;
     try {
@@ -102,7 +102,7 @@ function alignLabels(base: LinearSoftmaxModel, labels: string[]): LinearSoftmaxM
     const from = base.labels.indexOf(label);
     if (from < 0) return;
     m.weights.set(base.weights.subarray(from * dim, (from + 1) * dim), k * dim);
-    m.bias[k] = base.bias[from];
+    m.bias[k] = base.bias[from]!; // from is an index of base.labels, one bias each
   });
   return m;
 }
@@ -207,7 +207,7 @@ export class EmbeddedTrainer implements Trainer {
       throwIfAborted(ctx.signal);
       const p = model.predictProba(model.featurize(prompt.text));
       const ranked = model.labels
-        .map((label, k) => ({ output: label, score: p[k], k }))
+        .map((label, k) => ({ output: label, score: p[k]!, k })) // p has one entry per label
         .sort((a, b) => b.score - a.score || a.k - b.k);
       return { promptId: prompt.id, outputs: ranked.slice(0, n).map(({ output, score }) => ({ output, score })) };
     });

@@ -112,13 +112,12 @@ export function featurize(text: string, partial?: Partial<FeatureOptions> | Feat
       }
       touched[nTouched++] = id;
     }
-    acc[id] += v;
+    acc[id]! += v; // id < dim = acc.length
   };
 
   const tokens = tokenize(text);
   let prevHash = 0;
-  for (let t = 0; t < tokens.length; t++) {
-    const w = tokens[t];
+  for (const [t, w] of tokens.entries()) {
     add(fnv1a(w, SEED_WORD));
     if (wordBigrams) {
       if (t > 0) {
@@ -142,18 +141,19 @@ export function featurize(text: string, partial?: Partial<FeatureOptions> | Feat
     }
   }
 
+  // ids holds nTouched feature ids, each < dim = acc.length = seen.length.
   const ids = touched.subarray(0, nTouched).slice().sort();
   const values = new Float32Array(nTouched);
   let norm = 0;
-  for (let k = 0; k < nTouched; k++) {
-    const v = acc[ids[k]];
+  for (const id of ids) {
+    const v = acc[id]!;
     norm += v * v;
   }
   const inv = norm > 0 ? 1 / Math.sqrt(norm) : 0;
   let out = 0;
   for (let k = 0; k < nTouched; k++) {
-    const id = ids[k];
-    const v = acc[id];
+    const id = ids[k]!;
+    const v = acc[id]!;
     acc[id] = 0; // leave the scratch clean for the next call
     seen[id] = 0;
     const scaled = v * inv;
@@ -176,10 +176,11 @@ export function sparseDot(a: SparseVector, b: SparseVector): number {
   let s = 0;
   const ai = a.indices;
   const bi = b.indices;
+  // i < ai.length = a.values.length and j < bi.length = b.values.length (SparseVector).
   while (i < ai.length && j < bi.length) {
-    const x = ai[i];
-    const y = bi[j];
-    if (x === y) s += a.values[i++] * b.values[j++];
+    const x = ai[i]!;
+    const y = bi[j]!;
+    if (x === y) s += a.values[i++]! * b.values[j++]!;
     else if (x < y) i++;
     else j++;
   }

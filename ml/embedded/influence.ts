@@ -56,41 +56,41 @@ export function prepareInfluenceIndex(model: LinearSoftmaxModel, records: Influe
   const n = records.length;
   const K = model.labels.length;
   const dim = model.dim;
-  const xs: SparseVector[] = new Array(n);
+  const xs: SparseVector[] = [];
   const residuals = new Float32Array(n * K);
   const gradNorms = new Float32Array(n);
   const counts = new Uint32Array(dim + 1);
   const p = new Float64Array(K);
-  for (let i = 0; i < n; i++) {
-    const r = records[i];
+  // Indices below are in range: p has K entries (k < K); feature ids are < dim, so counts[id + 1]
+  // and cursor[id] exist; j < x.indices.length = x.values.length (SparseVector); f < dim.
+  for (const [i, r] of records.entries()) {
     const x = r.x ?? model.featurize(r.text);
-    xs[i] = x;
+    xs.push(x);
     const y = model.labelIndex(r.label);
     model.predictProba(x, p);
     let rr = 0;
     for (let k = 0; k < K; k++) {
-      const g = p[k] - (k === y ? 1 : 0);
+      const g = p[k]! - (k === y ? 1 : 0);
       residuals[i * K + k] = g;
       rr += g * g;
     }
     let xx = 0;
-    for (let j = 0; j < x.values.length; j++) xx += x.values[j] * x.values[j];
+    for (const v of x.values) xx += v * v;
     gradNorms[i] = Math.sqrt(rr * xx);
-    for (let j = 0; j < x.indices.length; j++) counts[x.indices[j] + 1]++;
+    for (const id of x.indices) counts[id + 1]!++;
   }
   // Prefix sums -> offsets, then fill postings in record order (so each list is sorted by record).
   const offsets = counts;
-  for (let f = 0; f < dim; f++) offsets[f + 1] += offsets[f];
-  const nnz = offsets[dim];
+  for (let f = 0; f < dim; f++) offsets[f + 1]! += offsets[f]!;
+  const nnz = offsets[dim]!;
   const postingRecord = new Uint32Array(nnz);
   const postingValue = new Float32Array(nnz);
   const cursor = offsets.slice(0, dim);
-  for (let i = 0; i < n; i++) {
-    const x = xs[i];
+  for (const [i, x] of xs.entries()) {
     for (let j = 0; j < x.indices.length; j++) {
-      const at = cursor[x.indices[j]]++;
+      const at = cursor[x.indices[j]!]!++;
       postingRecord[at] = i;
-      postingValue[at] = x.values[j];
+      postingValue[at] = x.values[j]!;
     }
   }
   return {
@@ -116,36 +116,45 @@ export function attributeWithIndex(
   const K = model.labels.length;
   if (index.labels.join('\u0000') !== model.labels.join('\u0000'))
     throw new RangeError('influence index was built for a different label set');
+  const n = index.size;
+  if (index.hashes.length !== n || index.contributors.length !== n || index.gradNorms.length !== n)
+    throw new RangeError('influence index is inconsistent: per-record arrays differ from its size');
+  if (index.offsets.length !== model.dim + 1)
+    throw new RangeError('influence index was built for a different feature dimension');
   const x = model.featurize(query);
   const p = model.predictProba(x);
+  // Indices below are in range: p, r and each residual row have K entries (k, yHat < K); the
+  // query's feature ids are < dim and offsets has dim + 1 entries; postings hold record ids < n,
+  // the length of dots, seen, gradNorms, hashes and contributors (checked above);
+  // j < x.indices.length = x.values.length (SparseVector).
   let yHat = 0;
-  for (let k = 1; k < K; k++) if (p[k] > p[yHat]) yHat = k;
+  for (let k = 1; k < K; k++) if (p[k]! > p[yHat]!) yHat = k;
   const r = new Float64Array(K);
   let rr = 0;
   for (let k = 0; k < K; k++) {
-    r[k] = p[k] - (k === yHat ? 1 : 0);
-    rr += r[k] * r[k];
+    const rk = p[k]! - (k === yHat ? 1 : 0);
+    r[k] = rk;
+    rr += rk * rk;
   }
   let xx = 0;
-  for (let j = 0; j < x.values.length; j++) xx += x.values[j] * x.values[j];
+  for (const v of x.values) xx += v * v;
   const queryNorm = Math.sqrt(rr * xx);
 
   // x·x_i for every record sharing a feature with the query.
-  const n = index.size;
   const dots = new Float64Array(n);
   const seen = new Uint8Array(n);
   const touched: number[] = [];
   const { offsets, postingRecord, postingValue } = index;
   for (let j = 0; j < x.indices.length; j++) {
-    const f = x.indices[j];
-    const xv = x.values[j];
-    for (let at = offsets[f], end = offsets[f + 1]; at < end; at++) {
-      const i = postingRecord[at];
+    const f = x.indices[j]!;
+    const xv = x.values[j]!;
+    for (let at = offsets[f]!, end = offsets[f + 1]!; at < end; at++) {
+      const i = postingRecord[at]!;
       if (!seen[i]) {
         seen[i] = 1;
         touched.push(i);
       }
-      dots[i] += xv * postingValue[at];
+      dots[i]! += xv * postingValue[at]!;
     }
   }
 
@@ -154,10 +163,10 @@ export function attributeWithIndex(
   for (const i of touched) {
     let rd = 0;
     const base = i * K;
-    for (let k = 0; k < K; k++) rd += r[k] * index.residuals[base + k];
-    let influence = rd * dots[i];
+    for (let k = 0; k < K; k++) rd += r[k]! * index.residuals[base + k]!;
+    let influence = rd * dots[i]!;
     if (cosine) {
-      const denom = queryNorm * index.gradNorms[i];
+      const denom = queryNorm * index.gradNorms[i]!;
       influence = denom > 0 ? influence / denom : 0;
     }
     if (!(influence > 0)) continue; // only proponents earn attribution
@@ -169,7 +178,7 @@ export function attributeWithIndex(
   let total = 0;
   const top = positive.slice(0, Math.max(0, topK));
   for (const { i, influence } of opts.contributorScope === 'all' ? positive : top) {
-    const c = index.contributors[i];
+    const c = index.contributors[i]!;
     perContributor.set(c, (perContributor.get(c) ?? 0) + influence);
     total += influence;
   }
@@ -178,7 +187,11 @@ export function attributeWithIndex(
     .sort((a, b) => b.weight - a.weight || (a.contributor < b.contributor ? -1 : 1));
   return {
     contributors,
-    records: top.map(({ i, influence }) => ({ hash: index.hashes[i], contributor: index.contributors[i], influence })),
+    records: top.map(({ i, influence }) => ({
+      hash: index.hashes[i]!,
+      contributor: index.contributors[i]!,
+      influence,
+    })),
   };
 }
 

@@ -72,19 +72,23 @@ export class LinearSoftmaxModel {
     if (this.scale === 1) return;
     const s = this.scale;
     const w = this.weights;
-    for (let i = 0; i < w.length; i++) w[i] *= s;
+    for (let i = 0; i < w.length; i++) w[i]! *= s; // i < w.length
     this.scale = 1;
   }
 
   logits(x: SparseVector, out: Float64Array = new Float64Array(this.labels.length)): Float64Array {
-    const { weights, dim, scale } = this;
+    const { weights, bias, dim, scale } = this;
     const idx = x.indices;
     const val = x.values;
+    if (out.length > bias.length || val.length !== idx.length)
+      throw new RangeError('logits: output longer than the label set, or a malformed sparse vector');
+    // In range below: k < out.length <= labels = bias.length, j < idx.length = val.length, and
+    // row + idx[j] < labels * dim = weights.length because feature ids are < dim (SparseVector).
     for (let k = 0; k < out.length; k++) {
       const row = k * dim;
       let s = 0;
-      for (let j = 0; j < idx.length; j++) s += weights[row + idx[j]] * val[j];
-      out[k] = s * scale + this.bias[k];
+      for (let j = 0; j < idx.length; j++) s += weights[row + idx[j]!]! * val[j]!;
+      out[k] = s * scale + bias[k]!;
     }
     return out;
   }
@@ -96,24 +100,26 @@ export class LinearSoftmaxModel {
   predict(text: string): { label: string; probs: Record<string, number> } {
     const p = this.predictProba(this.featurize(text));
     const probs: Record<string, number> = {};
+    // p has one entry per label, so p[k] and p[best] are in range.
     let best = 0;
-    for (let k = 0; k < p.length; k++) {
-      probs[this.labels[k]] = p[k];
-      if (p[k] > p[best]) best = k;
+    for (const [k, label] of this.labels.entries()) {
+      probs[label] = p[k]!;
+      if (p[k]! > p[best]!) best = k;
     }
-    return { label: this.labels[best], probs };
+    return { label: this.labels[best]!, probs };
   }
 }
 
 export function softmaxInPlace(z: Float64Array): Float64Array {
   let max = -Infinity;
-  for (let k = 0; k < z.length; k++) if (z[k] > max) max = z[k];
+  for (const v of z) if (v > max) max = v;
   let sum = 0;
   for (let k = 0; k < z.length; k++) {
-    z[k] = Math.exp(z[k] - max);
-    sum += z[k];
+    const e = Math.exp(z[k]! - max); // k < z.length
+    z[k] = e;
+    sum += e;
   }
-  for (let k = 0; k < z.length; k++) z[k] /= sum;
+  for (let k = 0; k < z.length; k++) z[k]! /= sum;
   return z;
 }
 
@@ -197,12 +203,14 @@ export async function trainEpochs(
     const to = Math.min(n, from + batchSize);
     const b = to - from;
 
+    // Indices below are in range: perm is a permutation of [0, n) and from + i < to <= n; probs
+    // has batchSize >= b rows of K; ex.y < K (checked above); k < K; feature ids are < dim.
     // 1. Forward pass for the whole batch with the current weights.
     let loss = 0;
     for (let i = 0; i < b; i++) {
-      const ex = examples[perm![from + i]];
+      const ex = examples[perm![from + i]!]!;
       const p = model.predictProba(ex.x, probs[i]);
-      loss -= safeLog(p[ex.y]);
+      loss -= safeLog(p[ex.y]!);
     }
     loss /= b;
 
@@ -212,17 +220,17 @@ export async function trainEpochs(
     if (model.scale < 1e-4) model.foldScale(); // keep V well-conditioned; deterministic in the state
     const coef = lr / b / model.scale;
     for (let i = 0; i < b; i++) {
-      const ex = examples[perm![from + i]];
-      const p = probs[i];
+      const ex = examples[perm![from + i]!]!;
+      const p = probs[i]!;
       const idx = ex.x.indices;
       const val = ex.x.values;
       for (let k = 0; k < K; k++) {
-        const g = p[k] - (k === ex.y ? 1 : 0);
+        const g = p[k]! - (k === ex.y ? 1 : 0);
         if (g === 0) continue;
         const row = k * dim;
         const c = coef * g;
-        for (let j = 0; j < idx.length; j++) w[row + idx[j]] -= c * val[j];
-        bias[k] -= (lr / b) * g;
+        for (let j = 0; j < idx.length; j++) w[row + idx[j]!]! -= c * val[j]!;
+        bias[k]! -= (lr / b) * g;
       }
     }
     lossSum += loss;
@@ -247,24 +255,28 @@ export function evaluate(
   let correct = 0;
   let loss = 0;
   for (const ex of examples) {
+    if (!(ex.y >= 0 && ex.y < K)) throw new RangeError(`example label index ${ex.y} out of range`);
+    // Every array here has K entries, and best, k and ex.y are all in [0, K).
     model.predictProba(ex.x, p);
     let best = 0;
-    for (let k = 1; k < K; k++) if (p[k] > p[best]) best = k;
-    loss -= safeLog(p[ex.y]);
+    for (let k = 1; k < K; k++) if (p[k]! > p[best]!) best = k;
+    loss -= safeLog(p[ex.y]!);
     if (best === ex.y) {
       correct++;
-      tp[best]++;
+      tp[best]!++;
     } else {
-      fp[best]++;
-      fn[ex.y]++;
+      fp[best]!++;
+      fn[ex.y]!++;
     }
   }
   let f1Sum = 0;
   let present = 0;
   for (let k = 0; k < K; k++) {
-    if (tp[k] + fp[k] + fn[k] === 0) continue;
+    const t = tp[k]!; // k < K
+    const denom = 2 * t + fp[k]! + fn[k]!;
+    if (denom === 0) continue;
     present++;
-    f1Sum += (2 * tp[k]) / (2 * tp[k] + fp[k] + fn[k]);
+    f1Sum += (2 * t) / denom;
   }
   return {
     accuracy: correct / examples.length,

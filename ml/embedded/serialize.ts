@@ -24,7 +24,7 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 function floatsToLE(a: Float32Array): Buffer {
   if (LITTLE_ENDIAN) return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
   const b = Buffer.allocUnsafe(a.length * 4);
-  for (let i = 0; i < a.length; i++) b.writeFloatLE(a[i], i * 4);
+  for (const [i, v] of a.entries()) b.writeFloatLE(v, i * 4);
   return b;
 }
 

@@ -76,15 +76,24 @@ export const SYNTHETIC_LABELS = Object.keys(TOPICS);
 /** `n` documents, ~40% topic words (so single words are noisy but documents are separable). */
 export function syntheticDataset(n: number, seed = 7, contributors = 5): SyntheticRecord[] {
   const rand = mulberry32(seed);
-  const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)];
+  const pick = <T>(xs: readonly T[]): T => {
+    const x = xs[Math.floor(rand() * xs.length)];
+    if (x === undefined) throw new RangeError('syntheticDataset: picking from an empty list');
+    return x;
+  };
+  const topic = (label: string): string[] => {
+    const words = TOPICS[label];
+    if (!words) throw new RangeError(`syntheticDataset: no topic words for ${label}`);
+    return words;
+  };
   const out: SyntheticRecord[] = [];
   for (let i = 0; i < n; i++) {
-    const label = SYNTHETIC_LABELS[i % SYNTHETIC_LABELS.length];
+    const label = SYNTHETIC_LABELS[i % SYNTHETIC_LABELS.length]!; // i mod length is in range
     const len = 8 + Math.floor(rand() * 8);
     const words: string[] = [];
     for (let j = 0; j < len; j++) {
       const r = rand();
-      words.push(r < 0.4 ? pick(TOPICS[label]) : r < 0.5 ? pick(TOPICS[pick(SYNTHETIC_LABELS)]) : pick(FILLER));
+      words.push(r < 0.4 ? pick(topic(label)) : r < 0.5 ? pick(topic(pick(SYNTHETIC_LABELS))) : pick(FILLER));
     }
     out.push({ hash: `h${seed}-${i}`, contributor: `c${i % contributors}`, text: words.join(' '), label });
   }
