@@ -1,6 +1,6 @@
 import type postgres from 'postgres';
 
-import { accountsOf, ASSETS, type Asset } from '../contracts/accounts.js';
+import { accountsOf, type Asset } from '../contracts/accounts.js';
 
 export class InsufficientFundsError extends Error {
   override readonly name = 'InsufficientFundsError';
@@ -47,14 +47,16 @@ export class Ledger {
     if (t.from === t.to) throw new Error('transfer to the same account');
     try {
       return await this.sql.begin(async (tx) => {
-        const inserted = await tx`
+        const [inserted] = await tx<{ id: string }[]>`
           insert into transfers (idempotency_key, asset, from_account, to_account, amount, reason, proposal_id, memo)
           values (${t.idempotencyKey}, ${t.asset}, ${t.from}, ${t.to}, ${t.amount}, ${t.reason}, ${t.proposalId ?? null}, ${t.memo ? tx.json(t.memo as never) : null})
           on conflict (idempotency_key) do nothing
           returning id`;
-        if (inserted.length === 0) {
-          const [existing] =
-            await tx`select id, asset, from_account, to_account, amount from transfers where idempotency_key = ${t.idempotencyKey}`;
+        if (!inserted) {
+          const [existing] = await tx<
+            { id: string; asset: string; from_account: string; to_account: string; amount: string }[]
+          >`select id, asset, from_account, to_account, amount from transfers where idempotency_key = ${t.idempotencyKey}`;
+          if (!existing) throw new Error(`idempotency key ${t.idempotencyKey} conflicted but its transfer is gone`);
           if (
             existing.asset !== t.asset ||
             existing.from_account !== t.from ||
@@ -72,7 +74,7 @@ export class Ledger {
         }
         await tx`update balances set amount = amount - ${t.amount} where account = ${t.from} and asset = ${t.asset}`;
         await tx`update balances set amount = amount + ${t.amount} where account = ${t.to} and asset = ${t.asset}`;
-        return { id: Number(inserted[0].id), applied: true };
+        return { id: Number(inserted.id), applied: true };
       });
     } catch (err) {
       if ((err as { constraint_name?: string }).constraint_name === 'balances_non_negative')
@@ -95,24 +97,32 @@ export class Ledger {
         throw new Error(`invalid transfer ${t.idempotencyKey}`);
     try {
       const applied = await this.sql.begin(async (tx) => {
-        const rows = await tx`
+        const rows = await tx<{ idempotency_key: string }[]>`
           insert into transfers (idempotency_key, asset, from_account, to_account, amount, reason, proposal_id, memo)
           select k, a, f, t, amt, r, p, m::jsonb from unnest(${ts.map((t) => t.idempotencyKey)}::text[], ${ts.map((t) => t.asset)}::text[], ${ts.map((t) => t.from)}::text[], ${ts.map((t) => t.to)}::text[],
             ${ts.map((t) => t.amount)}::numeric[], ${ts.map((t) => t.reason)}::text[], ${ts.map((t) => t.proposalId ?? null)}::text[], ${ts.map((t) => (t.memo ? JSON.stringify(t.memo) : null))}::text[])
             as u(k, a, f, t, amt, r, p, m)
           on conflict (idempotency_key) do nothing returning idempotency_key`;
-        const done = new Set(rows.map((r) => r.idempotency_key as string));
-        const delta = new Map<string, bigint>();
+        const done = new Set(rows.map((r) => r.idempotency_key));
+        // Net change per (account, asset), keyed by `account\0asset` so sorting the keys gives lock order.
+        const delta = new Map<string, { account: string; asset: string; amount: bigint }>();
+        const add = (account: string, asset: string, amount: bigint) => {
+          const key = `${account}\u0000${asset}`;
+          const d = delta.get(key);
+          if (d) d.amount += amount;
+          else delta.set(key, { account, asset, amount });
+        };
         for (const t of ts) {
           if (!done.has(t.idempotencyKey)) continue;
-          delta.set(`${t.from}\u0000${t.asset}`, (delta.get(`${t.from}\u0000${t.asset}`) ?? 0n) - BigInt(t.amount));
-          delta.set(`${t.to}\u0000${t.asset}`, (delta.get(`${t.to}\u0000${t.asset}`) ?? 0n) + BigInt(t.amount));
+          add(t.from, t.asset, -BigInt(t.amount));
+          add(t.to, t.asset, BigInt(t.amount));
         }
         const keys = [...delta.keys()].sort();
         if (keys.length) {
-          const accts = keys.map((k) => k.split('\u0000')[0]);
-          const assets = keys.map((k) => k.split('\u0000')[1]);
-          const amounts = keys.map((k) => delta.get(k)!.toString());
+          const sorted = keys.map((k) => delta.get(k)!);
+          const accts = sorted.map((d) => d.account);
+          const assets = sorted.map((d) => d.asset);
+          const amounts = sorted.map((d) => d.amount.toString());
           await tx`
             insert into balances (account, asset, amount) select * from unnest(${accts}::text[], ${assets}::text[], ${amounts.map(() => '0')}::numeric[])
             on conflict do nothing`;
@@ -165,7 +175,7 @@ export class Ledger {
   async checkInvariants(): Promise<{ ok: boolean; problems: string[]; minted: Record<string, string> }> {
     const problems: string[] = [];
     const minted: Record<string, string> = {};
-    const sums = await this.sql`
+    const sums = await this.sql<{ asset: string; held: string | null; minted: string | null }[]>`
       select asset, sum(amount) filter (where account not like 'issuer:%') as held, -sum(amount) filter (where account like 'issuer:%') as minted
       from balances group by asset`;
     for (const r of sums) {

@@ -53,11 +53,13 @@ const isExactBand = (band: number) => Math.floor(band / 2 ** 48) === EXACT_BAND_
 /** b-bit MinHash: the low byte of each permutation, 120 bytes a record. */
 function sketchOf(sig: Uint32Array): Buffer {
   const b = Buffer.allocUnsafe(sig.length);
-  for (let i = 0; i < sig.length; i++) b[i] = sig[i] & 0xff;
+  for (const [i, v] of sig.entries()) b[i] = v & 0xff;
   return b;
 }
 /** Jaccard from b-bit sketches, corrected for the 1/256 chance that unequal minima share a low byte. */
 export function sketchJaccard(a: Buffer, b: Buffer): number {
+  if (a.length !== NUM_PERM || b.length !== NUM_PERM)
+    throw new RangeError(`sketches must be ${NUM_PERM} bytes, got ${a.length} and ${b.length}`);
   let eq = 0;
   for (let i = 0; i < NUM_PERM; i++) if (a[i] === b[i]) eq++;
   const c = 1 / 256;
@@ -65,6 +67,14 @@ export function sketchJaccard(a: Buffer, b: Buffer): number {
 }
 
 export const NEAR_DUPLICATE_THRESHOLD = 0.8;
+
+/** A payload's label field as text: strings as they are, other scalars printed, objects as JSON, missing as ''. */
+function labelText(v: unknown): string {
+  if (v === undefined || v === null) return '';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  return JSON.stringify(v) ?? '';
+}
 
 export function createDataActivities(deps: ActivityDeps) {
   const { sql, store } = deps;
@@ -93,15 +103,20 @@ export function createDataActivities(deps: ActivityDeps) {
     },
 
     async countContributions(a: { datanetId: string }): Promise<number> {
-      const [r] = await sql`select count(*)::int as n from contributions where datanet_id = ${a.datanetId}`;
+      const [r] = await sql<
+        { n: number }[]
+      >`select count(*)::int as n from contributions where datanet_id = ${a.datanetId}`;
+      if (!r) throw new Error('count(*) returned no row');
       return r.n;
     },
 
     /** Closes the window (the API refuses contributions from now on) and returns the seq range to score. */
     async closeDatanet(a: { datanetId: string }) {
       await sql`update datanets set status = 'closed' where id = ${a.datanetId} and status = 'open'`;
-      const [r] =
-        await sql`select coalesce(min(seq), 1)::bigint as min, coalesce(max(seq), 0)::bigint as max, count(*)::int as n from contributions where datanet_id = ${a.datanetId}`;
+      const [r] = await sql<
+        { min: string; max: string; n: number }[]
+      >`select coalesce(min(seq), 1)::bigint as min, coalesce(max(seq), 0)::bigint as max, count(*)::int as n from contributions where datanet_id = ${a.datanetId}`;
+      if (!r) throw new Error('an aggregate query returned no row');
       return { minSeq: Number(r.min), maxSeq: Number(r.max), count: r.n };
     },
 
@@ -111,8 +126,9 @@ export function createDataActivities(deps: ActivityDeps) {
      */
     async scoreBatch(a: ScoreBatchInput): Promise<{ scored: number; accepted: number }> {
       const profile = profileFor(a);
-      const rows =
-        await sql`select hash, contributor, s3_key, seq from contributions where datanet_id = ${a.datanetId} and seq between ${a.fromSeq} and ${a.toSeq} order by seq`;
+      const rows = await sql<
+        { hash: string; contributor: string; s3_key: string; seq: string }[]
+      >`select hash, contributor, s3_key, seq from contributions where datanet_id = ${a.datanetId} and seq between ${a.fromSeq} and ${a.toSeq} order by seq`;
       let done = 0;
       const results = await mapLimit(rows, S3_CONCURRENCY, async (r) => {
         const body = await store.get(r.s3_key);
@@ -131,7 +147,7 @@ export function createDataActivities(deps: ActivityDeps) {
           payload && typeof payload === 'object' ? recordText(a.spec, payload as Record<string, unknown>) : '';
         const label =
           a.spec.labelField && payload && typeof payload === 'object'
-            ? String((payload as Record<string, unknown>)[a.spec.labelField] ?? '')
+            ? labelText((payload as Record<string, unknown>)[a.spec.labelField])
             : '';
         const sig = s.status === 'accepted' ? minhashSignature(text) : undefined;
         return { row: r, s, text, label, sig };
@@ -139,7 +155,7 @@ export function createDataActivities(deps: ActivityDeps) {
 
       const passed = results.filter((x) => x.sig);
       const bandOwners = new Map<number, { seq: number; hash: string }>();
-      const bandsByHash = new Map(passed.map((x) => [x.row.hash as string, bandsOf(x.text, x.sig!)]));
+      const bandsByHash = new Map(passed.map((x) => [x.row.hash, bandsOf(x.text, x.sig!)]));
       for (const x of passed) {
         for (const band of bandsByHash.get(x.row.hash)!) {
           const cur = bandOwners.get(band);
@@ -188,31 +204,36 @@ export function createDataActivities(deps: ActivityDeps) {
     async dedupeBatch(a: { datanetId: string; fromSeq: number }): Promise<{ accepted: number; duplicates: number }> {
       const part = await readPart(a.datanetId, a.fromSeq);
       if (part.length === 0) return { accepted: 0, duplicates: 0 };
-      const bandsByRecord = part.map((p) => p.bands);
-      const allBands = [...new Set(bandsByRecord.flat())];
+      const allBands = [...new Set(part.flatMap((p) => p.bands))];
       const owners = new Map<number, { seq: number; hash: string }>();
-      for (const o of await sql`select band, seq, hash from lsh_bands where datanet_id = ${a.datanetId} and band = any(${allBands}::bigint[])`) {
+      for (const o of await sql<
+        { band: string; seq: string; hash: string }[]
+      >`select band, seq, hash from lsh_bands where datanet_id = ${a.datanetId} and band = any(${allBands}::bigint[])`) {
         owners.set(Number(o.band), { seq: Number(o.seq), hash: o.hash });
       }
       const candidateHashes = new Set<string>();
-      part.forEach((p, i) => {
-        for (const b of bandsByRecord[i]) {
+      for (const p of part) {
+        for (const b of p.bands) {
           const o = owners.get(b);
           if (o && o.seq < p.seq) candidateHashes.add(o.hash);
         }
-      });
+      }
       const sketches = new Map<string, Buffer>();
       if (candidateHashes.size > 0) {
-        for (const r of await sql`select hash, sketch from contributions where datanet_id = ${a.datanetId} and hash = any(${[...candidateHashes]}::text[])`)
+        for (const r of await sql<
+          { hash: string; sketch: Buffer }[]
+        >`select hash, sketch from contributions where datanet_id = ${a.datanetId} and hash = any(${[...candidateHashes]}::text[])`)
           sketches.set(r.hash, r.sketch);
       }
       const mine = new Map<string, Buffer>();
-      for (const r of await sql`select hash, sketch from contributions where datanet_id = ${a.datanetId} and hash = any(${part.map((p) => p.hash)}::text[])`)
+      for (const r of await sql<
+        { hash: string; sketch: Buffer }[]
+      >`select hash, sketch from contributions where datanet_id = ${a.datanetId} and hash = any(${part.map((p) => p.hash)}::text[])`)
         mine.set(r.hash, r.sketch);
 
-      const verdicts = part.map((p, i) => {
+      const verdicts = part.map((p) => {
         let best: { hash: string; j: number; exact: boolean } | undefined;
-        for (const b of bandsByRecord[i]) {
+        for (const b of p.bands) {
           const o = owners.get(b);
           if (!o || o.seq >= p.seq) continue;
           const exact = isExactBand(b);

@@ -8,12 +8,19 @@ import type { EvalMetrics } from '../../ml/trainer.js';
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 export function createDeploymentActivities({ sql, store, ledger }: Pick<ActivityDeps, 'sql' | 'store' | 'ledger'>) {
+  const nextVersion = async (modelName: string): Promise<number> => {
+    const [r] = await sql<
+      { v: number }[]
+    >`select coalesce(max(version), 0) + 1 as v from model_versions where model_name = ${modelName}`;
+    if (!r) throw new Error('an aggregate query returned no row');
+    return r.v;
+  };
   return {
     async productionMetrics(a: { modelName: string }): Promise<{ version: number; metrics: EvalMetrics } | null> {
-      const [row] = await sql`
+      const [row] = await sql<{ version: number; metrics: EvalMetrics }[]>`
         select v.version, v.metrics from models m join model_versions v on v.model_name = m.name and v.version = m.production_version
         where m.name = ${a.modelName}`;
-      return row ? { version: row.version, metrics: row.metrics as EvalMetrics } : null;
+      return row ? { version: row.version, metrics: row.metrics } : null;
     },
 
     /**
@@ -31,17 +38,14 @@ export function createDeploymentActivities({ sql, store, ledger }: Pick<Activity
       metrics: EvalMetrics;
       lineage: Record<string, unknown>;
     }): Promise<{ version: number; prefix: string; sha256: string }> {
-      const [mine] =
-        await sql`select version, prefix, sha256, status from model_versions where model_name = ${a.modelName} and proposal_id = ${a.proposalId}`;
+      const [mine] = await sql<
+        { version: number; prefix: string; sha256: string; status: string }[]
+      >`select version, prefix, sha256, status from model_versions where model_name = ${a.modelName} and proposal_id = ${a.proposalId}`;
       if (mine && mine.status === 'production')
         return { version: mine.version, prefix: mine.prefix, sha256: mine.sha256 };
       const staged = await store.get(a.stagingArtifactKey);
       const digest = sha256(staged);
-      const version: number = mine
-        ? mine.version
-        : ((
-            await sql`select coalesce(max(version), 0) + 1 as v from model_versions where model_name = ${a.modelName}`
-          )[0].v as number);
+      const version = mine ? mine.version : await nextVersion(a.modelName);
       const prefix = `models/${a.modelName}/${version}/`;
       const key = `${prefix}model.bin`;
       const existing = await store.head(key);

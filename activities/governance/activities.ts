@@ -11,13 +11,16 @@ export function createGovernanceActivities({ sql }: Pick<ActivityDeps, 'sql'>) {
   return {
     /** gOPEN balances of governors at the moment voting opens, with delegations resolved. */
     async snapshotVotingPower(_a: { proposalId: string }): Promise<{ snapshot: PowerSnapshot; total: string }> {
-      const rows = await sql`
+      const rows = await sql<{ account: string; amount: string }[]>`
         select b.account, b.amount from balances b join accounts a on a.address = b.account
         where b.asset = 'gOPEN' and b.amount > 0 and 'governor' = any(a.roles)`;
       const balances: Record<string, string> = {};
       for (const r of rows) balances[r.account] = String(r.amount);
       const delegations: Record<string, string> = {};
-      for (const d of await sql`select delegator, delegatee from delegations`) delegations[d.delegator] = d.delegatee;
+      for (const d of await sql<
+        { delegator: string; delegatee: string }[]
+      >`select delegator, delegatee from delegations`)
+        delegations[d.delegator] = d.delegatee;
       const snapshot = resolveDelegations(balances, delegations);
       const total = Object.values(snapshot)
         .reduce((s, v) => s + BigInt(v), 0n)

@@ -10,8 +10,9 @@ export function createLedgerActivities({ ledger, sql }: Pick<ActivityDeps, 'ledg
 
   /** Moves whatever was escrowed out of escrow, once: refund, release and slash share one key. */
   async function closeEscrow(proposalId: string, to: string, reason: string) {
-    const [escrowed] =
-      await sql`select amount, from_account from transfers where idempotency_key = ${escrowKey(proposalId)}`;
+    const [escrowed] = await sql<
+      { amount: string; from_account: string }[]
+    >`select amount, from_account from transfers where idempotency_key = ${escrowKey(proposalId)}`;
     if (!escrowed) return { moved: '0' };
     const r = await ledger.transfer({
       idempotencyKey: closeKey(proposalId),

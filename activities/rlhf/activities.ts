@@ -60,16 +60,19 @@ export function createRlhfActivities({ sql, ledger }: Pick<ActivityDeps, 'sql' |
       disagreementPenalty: string;
       disagreementTolerance: number;
     }) {
-      const tasks = await sql`select id, prompt, candidates from review_tasks where id in ${sql(a.taskIds)}`;
-      const answers =
-        await sql`select task_id, reviewer, choice, weight from review_answers where task_id in ${sql(a.taskIds)}`;
+      const tasks = await sql<
+        { id: string; prompt: string; candidates: string[] }[]
+      >`select id, prompt, candidates from review_tasks where id in ${sql(a.taskIds)}`;
+      const answers = await sql<
+        { task_id: string; reviewer: string; choice: string; weight: string }[]
+      >`select task_id, reviewer, choice, weight from review_answers where task_id in ${sql(a.taskIds)}`;
       const preferences: PreferencePair[] = [];
       const judged: { reviewer: string; agreed: boolean; taskId: string }[] = [];
       for (const t of tasks) {
         const mine = answers
           .filter((x) => x.task_id === t.id)
-          .map((x) => ({ reviewer: x.reviewer as string, choice: x.choice as string, weight: BigInt(x.weight) }));
-        const c = consensusOf(t.candidates as string[], mine);
+          .map((x) => ({ reviewer: x.reviewer, choice: x.choice, weight: BigInt(x.weight) }));
+        const c = consensusOf(t.candidates, mine);
         await sql`update review_tasks set status = 'closed', consensus = ${c?.choice ?? null} where id = ${t.id}`;
         if (!c) continue;
         for (const x of mine) {
@@ -77,7 +80,7 @@ export function createRlhfActivities({ sql, ledger }: Pick<ActivityDeps, 'sql' |
           judged.push({ reviewer: x.reviewer, agreed, taskId: t.id });
           await sql`update review_answers set agreed = ${agreed} where task_id = ${t.id} and reviewer = ${x.reviewer}`;
         }
-        for (const other of t.candidates as string[]) {
+        for (const other of t.candidates) {
           if (other !== c.choice)
             preferences.push({ prompt: t.prompt, chosen: c.choice, rejected: other, weight: c.share });
         }
@@ -106,7 +109,7 @@ export function createRlhfActivities({ sql, ledger }: Pick<ActivityDeps, 'sql' |
       for (const reviewer of persistentDisagreers(judged, a.disagreementTolerance)) {
         const staked = BigInt(await ledger.balance(accountsOf.validatorStake(reviewer), 'OPEN'));
         const key = `rlhf:${a.proposalId}:r${a.round}:${reviewer}:penalty`;
-        const [done] = await sql`select amount from transfers where idempotency_key = ${key}`;
+        const [done] = await sql<{ amount: string }[]>`select amount from transfers where idempotency_key = ${key}`;
         const amount = done
           ? BigInt(done.amount)
           : staked < BigInt(a.disagreementPenalty)
