@@ -78,6 +78,6 @@ describe('keys', () => {
     writeFileSync(path, '{}', { mode: 0o644 });
     saveKeyFile(path, keys);
     expect(statSync(path).mode & 0o777).toBe(0o600);
-    expect(JSON.parse(readFileSync(path, 'utf8')).address).toBe(keys.address);
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toMatchObject({ address: keys.address });
   });
 });

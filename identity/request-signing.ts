@@ -169,7 +169,11 @@ export class MemoryReplayGuard implements ReplayGuard {
     return this.seen.size;
   }
 
-  async claim(signature: string, expiresAt: number): Promise<boolean> {
+  claim(signature: string, expiresAt: number): Promise<boolean> {
+    return Promise.resolve(this.claimSync(signature, expiresAt));
+  }
+
+  private claimSync(signature: string, expiresAt: number): boolean {
     const now = this.now();
     this.purgeExpired(now);
     const previous = this.seen.get(signature);

@@ -98,7 +98,7 @@ export function createDataActivities(deps: ActivityDeps) {
     }) {
       await sql`
         insert into datanets (id, proposal_id, spec, status, target_count, closes_at)
-        values (${a.datanetId}, ${a.proposalId}, ${sql.json(a.spec as never)}, 'open', ${a.targetCount}, ${new Date(a.closesAt).toISOString()})
+        values (${a.datanetId}, ${a.proposalId}, ${sql.json(a.spec)}, 'open', ${a.targetCount}, ${new Date(a.closesAt).toISOString()})
         on conflict (id) do nothing`;
     },
 

@@ -139,7 +139,7 @@ describe('minhash', () => {
     expect(() => decodeSignature('AAAA')).toThrow(/bytes/);
     const idx = new LshIndex();
     idx.add('a', s);
-    const copy = LshIndex.fromJSON(JSON.parse(JSON.stringify(idx)));
+    const copy = LshIndex.fromJSON(JSON.parse(JSON.stringify(idx)) as [string, string[]][]);
     expect(copy.candidates(s)).toEqual(['a']);
     expect(copy.bucketCount).toBe(BANDS);
   });

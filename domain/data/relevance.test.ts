@@ -51,7 +51,7 @@ describe('relevance (hand-written profile and texts)', () => {
   });
 
   it('is a JSON-serialisable plain object', () => {
-    const copy = JSON.parse(JSON.stringify(profile));
+    const copy = JSON.parse(JSON.stringify(profile)) as typeof profile;
     expect(relevanceScore(copy, 'Click here to claim your free prize, reply to this email').score).toBe(
       relevanceScore(profile, 'Click here to claim your free prize, reply to this email').score,
     );

@@ -269,26 +269,18 @@ describe('validateVote', () => {
   });
 
   it('refuses with a reason', () => {
+    /** The reason a vote is refused; fails the test when the vote is accepted. */
+    const refusal = (input: typeof base): string => {
+      const v = validateVote(input);
+      if (v.ok)
+        throw new Error(`expected ${JSON.stringify(input.voter)} voting ${JSON.stringify(input.option)} to be refused`);
+      return v.reason;
+    };
     expect(validateVote({ ...base, closed: true })).toEqual({ ok: false, reason: 'voting is closed' });
-    expect(validateVote({ ...base, option: 'maybe' })).toMatchObject({
-      ok: false,
-      reason: expect.stringMatching(/unknown vote option "maybe"/),
-    });
-    expect(validateVote({ ...base, voter: 'stranger' })).toMatchObject({
-      ok: false,
-      reason: expect.stringMatching(/no voting power/),
-    });
-    expect(validateVote({ ...base, voter: 'z' })).toMatchObject({
-      ok: false,
-      reason: expect.stringMatching(/no voting power/),
-    });
-    expect(validateVote({ ...base, voter: 'b' })).toMatchObject({
-      ok: false,
-      reason: expect.stringMatching(/already voted \(no\)/),
-    });
-    expect(validateVote({ ...base, voter: 'constructor' })).toMatchObject({
-      ok: false,
-      reason: expect.stringMatching(/no voting power/),
-    });
+    expect(refusal({ ...base, option: 'maybe' })).toMatch(/unknown vote option "maybe"/);
+    expect(refusal({ ...base, voter: 'stranger' })).toMatch(/no voting power/);
+    expect(refusal({ ...base, voter: 'z' })).toMatch(/no voting power/);
+    expect(refusal({ ...base, voter: 'b' })).toMatch(/already voted \(no\)/);
+    expect(refusal({ ...base, voter: 'constructor' })).toMatch(/no voting power/);
   });
 });

@@ -24,7 +24,9 @@ export async function waitFor(what: string, check: () => Promise<boolean>, timeo
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`${what} did not become ready within ${timeoutMs} ms${lastErr ? `: ${String(lastErr)}` : ''}`);
+  throw new Error(
+    `${what} did not become ready within ${timeoutMs} ms${lastErr === undefined ? '' : `: ${lastErr instanceof Error ? lastErr.message : JSON.stringify(lastErr)}`}`,
+  );
 }
 
 /** The preferred port when it is free (a stack people open in a browser), else any free one. */

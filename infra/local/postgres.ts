@@ -86,7 +86,7 @@ export async function startPostgres(opts: {
         { ...ids, stdio: ['ignore', 'pipe', 'pipe'] },
       );
       let err = '';
-      p.stderr!.on('data', (d) => (err += d));
+      p.stderr.on('data', (d: Buffer) => (err += d.toString()));
       p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`initdb failed (${code}): ${err}`))));
     });
     execFileSync('rm', ['-f', pwfile]);

@@ -11,16 +11,17 @@ export function startTsProcess(script: string, env: NodeJS.ProcessEnv, ready: Re
       // Once up, the child's errors and warnings go to our stderr so a failing run says why.
       if (isReady)
         return void (
-          /"level":(40|50|60)|"level":"(WARN|ERROR)"|Error/.test(String(d)) && process.stderr.write(`[${script}] ${d}`)
+          /"level":(40|50|60)|"level":"(WARN|ERROR)"|Error/.test(String(d)) &&
+          process.stderr.write(`[${script}] ${d.toString()}`)
         );
-      out = (out + d).slice(-20_000);
+      out = (out + d.toString()).slice(-20_000);
       if (ready.test(out)) {
         isReady = true;
         resolve(child);
       }
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
     child.on('exit', (code) => reject(new Error(`${script} exited ${code}: ${out}`)));
   });
 }

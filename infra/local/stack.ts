@@ -54,7 +54,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
             const port = opts.ports?.temporal ?? (await freePort());
             const uiPort = opts.ports?.temporalUi ?? (await freePort());
             const t = await startTemporal({ dbFile: join(opts.stateDir, 'temporal.db'), port, uiPort, log });
-            stops.push(t.stop);
+            stops.push(() => t.stop());
             return t;
           })(),
       process.env.DATABASE_URL
@@ -67,7 +67,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
               database: 'commons',
               log,
             });
-            stops.push(p.stop);
+            stops.push(() => p.stop());
             return p;
           })(),
       process.env.S3_ENDPOINT
@@ -78,7 +78,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
               port: opts.ports?.s3 ?? (await freePort()),
               log,
             });
-            stops.push(s.stop);
+            stops.push(() => s.stop());
             return s;
           })(),
     ]);

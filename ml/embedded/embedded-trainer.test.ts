@@ -9,22 +9,23 @@ import { SYNTHETIC_LABELS, syntheticDataset } from './synthetic.js';
 /** Minimal in-memory ArtifactStore (the real S3 store is covered by the integration suite). */
 class MemoryStore implements ArtifactStore {
   readonly objects = new Map<string, { body: Buffer; metadata: Record<string, string> }>();
-  async put(key: string, body: Buffer | string, opts: PutOptions = {}): Promise<void> {
-    if (opts.ifNoneMatch && this.objects.has(key)) throw new Error(`precondition failed: ${key}`);
+  put(key: string, body: Buffer | string, opts: PutOptions = {}): Promise<void> {
+    if (opts.ifNoneMatch && this.objects.has(key)) return Promise.reject(new Error(`precondition failed: ${key}`));
     this.objects.set(key, { body: Buffer.from(body), metadata: { ...(opts.metadata ?? {}) } });
+    return Promise.resolve();
   }
   async putFile(key: string, path: string, opts: PutOptions = {}): Promise<void> {
     await this.put(key, await readFile(path), opts);
   }
-  async get(key: string): Promise<Buffer> {
+  get(key: string): Promise<Buffer> {
     const o = this.objects.get(key);
-    if (!o) throw new Error(`no such key: ${key}`);
-    return Buffer.from(o.body);
+    if (!o) return Promise.reject(new Error(`no such key: ${key}`));
+    return Promise.resolve(Buffer.from(o.body));
   }
-  async head(key: string): Promise<ObjectInfo | undefined> {
+  head(key: string): Promise<ObjectInfo | undefined> {
     const o = this.objects.get(key);
-    return (
-      o && { key, size: o.body.length, etag: createHash('md5').update(o.body).digest('hex'), metadata: o.metadata }
+    return Promise.resolve(
+      o && { key, size: o.body.length, etag: createHash('md5').update(o.body).digest('hex'), metadata: o.metadata },
     );
   }
   async list(prefix: string): Promise<ObjectInfo[]> {
@@ -34,8 +35,9 @@ class MemoryStore implements ArtifactStore {
   async copy(from: string, to: string, opts: { ifNoneMatch?: boolean } = {}): Promise<void> {
     await this.put(to, await this.get(from), { ifNoneMatch: opts.ifNoneMatch });
   }
-  async delete(key: string): Promise<void> {
+  delete(key: string): Promise<void> {
     this.objects.delete(key);
+    return Promise.resolve();
   }
 }
 

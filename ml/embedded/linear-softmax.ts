@@ -156,7 +156,9 @@ export function stepsPerEpoch(n: number, batchSize: number): number {
 export function throwIfAborted(signal?: AbortSignal): void {
   if (!signal?.aborted) return;
   const reason: unknown = signal.reason;
-  throw reason instanceof Error ? reason : new DOMException(String(reason ?? 'aborted'), 'AbortError');
+  throw reason instanceof Error
+    ? reason
+    : new DOMException(typeof reason === 'string' ? reason : 'aborted', 'AbortError');
 }
 
 /**

@@ -181,7 +181,7 @@ export class ExternalCommandTrainer implements Trainer {
     };
 
     let result: ResultEvent | undefined;
-    let failure: unknown;
+    let failure: Error | undefined;
     let uploads: Promise<void> = Promise.resolve();
     let last = { step: spec.resume?.step ?? 0, totalSteps: 0, epoch: 0, loss: NaN };
     let killTimer: NodeJS.Timeout | undefined;
