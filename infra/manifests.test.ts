@@ -17,6 +17,12 @@ const k8sDir = join(here, 'k8s');
 
 // ---------- loading ----------
 
+/** `value`, or a test failure saying what the manifests lack (a lookup that found nothing). */
+function must<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`expected ${what}, found none`);
+  return value;
+}
+
 function yamlFilesUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' })
     .filter((f) => /\.ya?ml$/.test(f))
@@ -310,7 +316,9 @@ describe('worker entry points', () => {
   it.each(workerKinds)('$entry runs exactly the $kind worker ($queue)', ({ kind, entry }) => {
     const src = readFileSync(join(repoRoot, entry), 'utf8');
     const kinds = [...src.matchAll(/runWorkerMain\(\[([^\]]*)\]\)/g)].flatMap((m) =>
-      m[1].split(',').map((s) => s.trim().replace(/['"]/g, '')),
+      must(m[1], `the kinds list of ${m[0]}`)
+        .split(',')
+        .map((s) => s.trim().replace(/['"]/g, '')),
     );
     expect(kinds).toEqual([kind]);
   });
@@ -339,13 +347,13 @@ describe('Kubernetes manifests', () => {
         d.spec.template.spec.containers.some((c) => commandOf(c).includes(entry)),
       );
       expect(matches.map((d) => d.metadata.name)).toEqual([`commons-worker-${queue}`]);
-      const d = matches[0];
+      const d = must(matches[0], `a Deployment running ${entry}`);
       expect(podLabels(d)?.['commons.dev/task-queue']).toBe(queue);
       expect(selects(d.spec.selector?.matchLabels ?? {}, podLabels(d))).toBe(true);
       // The selector must tell worker kinds apart, or a PDB/HPA for one would count the others' pods.
       for (const other of deployments.filter((o) => o !== d))
         expect(selects(d.spec.selector?.matchLabels ?? {}, podLabels(other))).toBe(false);
-      const c = d.spec.template.spec.containers[0];
+      const c = must(d.spec.template.spec.containers[0], `a container in ${d.metadata.name}`);
       expect(c.image.startsWith(gpu ? 'commons-gpu:' : 'commons:')).toBe(true);
     },
   );
@@ -353,9 +361,12 @@ describe('Kubernetes manifests', () => {
   it.each(workerKinds.filter((w) => w.gpu))(
     'GPU worker $queue: one nvidia.com/gpu, GPU nodeSelector, nvidia toleration, external trainer',
     ({ queue }) => {
-      const d = deployments.find((x) => x.metadata.name === `commons-worker-${queue}`)!;
+      const d = must(
+        deployments.find((x) => x.metadata.name === `commons-worker-${queue}`),
+        `Deployment commons-worker-${queue}`,
+      );
       const pod = d.spec.template.spec;
-      const c = pod.containers[0];
+      const c = must(pod.containers[0], `a container in ${d.metadata.name}`);
       expect(Number(c.resources?.limits?.['nvidia.com/gpu'])).toBe(1);
       expect(Object.keys(pod.nodeSelector ?? {}).length).toBeGreaterThan(0);
       expect(Object.keys(pod.nodeSelector ?? {}).some((k) => k.startsWith('nvidia.com/'))).toBe(true);
@@ -371,8 +382,12 @@ describe('Kubernetes manifests', () => {
   );
 
   it.each(workerKinds.filter((w) => !w.gpu))('CPU worker $queue stays off GPUs', ({ queue }) => {
-    const d = deployments.find((x) => x.metadata.name === `commons-worker-${queue}`)!;
-    expect(d.spec.template.spec.containers[0].resources?.limits?.['nvidia.com/gpu']).toBeUndefined();
+    const d = must(
+      deployments.find((x) => x.metadata.name === `commons-worker-${queue}`),
+      `Deployment commons-worker-${queue}`,
+    );
+    const c = must(d.spec.template.spec.containers[0], `a container in ${d.metadata.name}`);
+    expect(c.resources?.limits?.['nvidia.com/gpu']).toBeUndefined();
     expect(d.spec.template.spec.tolerations ?? []).toEqual([]);
   });
 
@@ -410,13 +425,17 @@ describe('Kubernetes manifests', () => {
       d.spec.template.spec.containers.some((c) => commandOf(c).includes('api/main.ts')),
     );
     expect(api).toHaveLength(1);
-    const c = api[0].spec.template.spec.containers.find((x) => commandOf(x).includes('api/main.ts'))!;
+    const apiDeployment = must(api[0], 'the API Deployment');
+    const c = must(
+      apiDeployment.spec.template.spec.containers.find((x) => commandOf(x).includes('api/main.ts')),
+      'the API container',
+    );
     const listenPort = Number(loadConfig(containerEnv(c)).api.port);
     for (const probe of [c.readinessProbe, c.livenessProbe]) {
       expect(probe?.httpGet?.path).toBe('/healthz');
       expect(resolvePort(c, probe?.httpGet?.port)).toBe(listenPort);
     }
-    const svc = ofKind<ServiceObj>('Service').filter((s) => selects(s.spec.selector, podLabels(api[0])));
+    const svc = ofKind<ServiceObj>('Service').filter((s) => selects(s.spec.selector, podLabels(apiDeployment)));
     expect(svc.length).toBeGreaterThan(0);
     for (const s of svc) for (const p of s.spec.ports) expect(resolvePort(c, p.targetPort ?? p.port)).toBe(listenPort);
     expect(svc.some((s) => (s.spec.type ?? 'ClusterIP') === 'ClusterIP')).toBe(true);
@@ -445,8 +464,9 @@ describe('Kubernetes manifests', () => {
         mine.map((p) => p.metadata.name),
         d.metadata.name,
       ).toHaveLength(1);
+      const pdb = must(mine[0], `a PodDisruptionBudget for ${d.metadata.name}`);
       for (const other of deployments.filter((o) => o !== d))
-        expect(selects(mine[0].spec.selector.matchLabels, podLabels(other))).toBe(false);
+        expect(selects(pdb.spec.selector.matchLabels, podLabels(other))).toBe(false);
     }
   });
 
@@ -481,9 +501,11 @@ describe('Kubernetes manifests', () => {
 
   it('a Job registers every search attribute the workflows set, on the configured namespace', () => {
     expect(searchAttributes.map((s) => s.name).sort()).toEqual(['Domain', 'LifecycleStage', 'ModelName', 'ProposalId']);
-    const job = jobs.find((j) => containersOf(j).some((c) => /admin-tools|temporal/.test(c.image)));
-    expect(job).toBeDefined();
-    const c = containersOf(job!)[0];
+    const job = must(
+      jobs.find((j) => containersOf(j).some((c) => /admin-tools|temporal/.test(c.image))),
+      'a Job running Temporal admin tools',
+    );
+    const c = must(containersOf(job)[0], 'a container in the search-attribute Job');
     const env = containerEnv(c);
     expect(env.TEMPORAL_ADDRESS).toBe(configMaps.get('commons-config')?.TEMPORAL_ADDRESS);
     expect(env.TEMPORAL_NAMESPACE).toBe(configMaps.get('commons-config')?.TEMPORAL_NAMESPACE);
@@ -491,7 +513,7 @@ describe('Kubernetes manifests', () => {
     const scriptFile = commandOf(c).match(/\/([\w-]+\.sh)\b/)?.[1];
     expect(scriptFile).toBeDefined();
     const gen = (kustomization.configMapGenerator ?? []).find((g) => g.files?.includes(scriptFile!));
-    expect(job!.spec.template.spec.volumes?.some((v) => v.configMap?.name === gen?.name)).toBe(true);
+    expect(job.spec.template.spec.volumes?.some((v) => v.configMap?.name === gen?.name)).toBe(true);
     const script = readFileSync(join(k8sDir, scriptFile!), 'utf8');
     expect(script).toContain('temporal operator search-attribute create');
     for (const sa of searchAttributes) expect(script).toContain(`${sa.name}=${sa.type}`);
@@ -511,11 +533,16 @@ describe('Kubernetes manifests', () => {
       };
     };
     const p = values.server.config.persistence;
-    const stores = [p.datastores[p.defaultStore], p.datastores[p.visibilityStore]];
-    for (const s of stores) expect(s.sql?.pluginName).toMatch(/^postgres/);
-    expect(stores[0].sql?.databaseName).not.toBe(stores[1].sql?.databaseName);
+    const defaultStore = must(p.datastores[p.defaultStore], `datastore ${p.defaultStore}`);
+    const visibilityStore = must(p.datastores[p.visibilityStore], `datastore ${p.visibilityStore}`);
+    for (const s of [defaultStore, visibilityStore]) expect(s.sql?.pluginName).toMatch(/^postgres/);
+    expect(defaultStore.sql?.databaseName).not.toBe(visibilityStore.sql?.databaseName);
     expect(Number(values.server.dynamicConfig?.['history.maxInFlightUpdates']?.[0]?.value)).toBeGreaterThan(10);
-    expect(hostOf(configMaps.get('commons-config')!.TEMPORAL_ADDRESS)).toMatch(/^temporal-frontend\.temporal\b/);
+    const temporalAddress = must(
+      configMaps.get('commons-config')?.TEMPORAL_ADDRESS,
+      'TEMPORAL_ADDRESS in commons-config',
+    );
+    expect(hostOf(temporalAddress)).toMatch(/^temporal-frontend\.temporal\b/);
   });
 });
 
@@ -527,20 +554,21 @@ describe('compose stack', () => {
     expect(byImage(/^postgres:/)).toHaveLength(1);
     const temporal = byImage(/^temporalio\/(auto-setup|server):/);
     expect(temporal).toHaveLength(1);
-    const [temporalName, temporalSvc] = temporal[0];
+    const [temporalName, temporalSvc] = must(temporal[0], 'a Temporal server service');
+    const [postgresName] = must(byImage(/^postgres:/)[0], 'a Postgres service');
     expect(serviceEnv(temporalSvc, vars).DB).toMatch(/^postgres/);
-    expect(temporalSvc.depends_on?.[byImage(/^postgres:/)[0][0]]?.condition).toBe('service_healthy');
+    expect(temporalSvc.depends_on?.[postgresName]?.condition).toBe('service_healthy');
     expect(byImage(/^temporalio\/ui:/)).toHaveLength(1);
     expect(byImage(/versitygw|minio/)).toHaveLength(1);
     const init = byImage(/^temporalio\/admin-tools:/);
     expect(init).toHaveLength(1);
-    expect(init[0][1].depends_on?.[temporalName]?.condition).toBe('service_healthy');
+    expect(must(init[0], 'an admin-tools service')[1].depends_on?.[temporalName]?.condition).toBe('service_healthy');
   });
 
   it.each(workerKinds)('worker $queue: its own service running $entry', ({ queue, entry, gpu }) => {
     const matches = Object.entries(services).filter(([, s]) => commandOf({ command: s.command }).includes(entry));
     expect(matches.map(([n]) => n)).toEqual([`worker-${queue}`]);
-    const s = matches[0][1];
+    const [, s] = must(matches[0], `a service running ${entry}`);
     expect(s.build?.dockerfile).toBe(gpu ? 'infra/Dockerfile.gpu' : 'infra/Dockerfile');
     const devices = s.deploy?.resources?.reservations?.devices ?? [];
     if (gpu) expect(devices.some((d) => d.driver === 'nvidia' && d.capabilities?.includes('gpu'))).toBe(true);
@@ -555,8 +583,14 @@ describe('compose stack', () => {
       expect(existsSync(dockerfile), dockerfile).toBe(true);
       expect(resolve(composeDir, s.build!.context)).toBe(repoRoot);
       const deps = s.depends_on ?? {};
-      const pg = Object.keys(services).find((n) => /^postgres:/.test(services[n].image ?? ''))!;
-      const init = Object.keys(services).find((n) => /admin-tools/.test(services[n].image ?? ''))!;
+      const [pg] = must(
+        Object.entries(services).find(([, svc]) => /^postgres:/.test(svc.image ?? '')),
+        'a Postgres service',
+      );
+      const [init] = must(
+        Object.entries(services).find(([, svc]) => /admin-tools/.test(svc.image ?? '')),
+        'an admin-tools service',
+      );
       expect(deps[pg]?.condition).toBe('service_healthy');
       expect(deps[init]?.condition).toBe('service_completed_successfully');
       expect(
@@ -568,12 +602,13 @@ describe('compose stack', () => {
   it('every depends_on target exists, and service_healthy targets have a healthcheck', () => {
     for (const [name, s] of Object.entries(services)) {
       for (const [dep, cond] of Object.entries(s.depends_on ?? {})) {
-        expect(services[dep], `${name} -> ${dep}`).toBeDefined();
+        const target = services[dep];
+        expect(target, `${name} -> ${dep}`).toBeDefined();
         if (cond.condition === 'service_healthy')
-          expect(services[dep].healthcheck, `${dep} needs a healthcheck`).toBeDefined();
+          expect(target?.healthcheck, `${dep} needs a healthcheck`).toBeDefined();
       }
     }
-    expect(JSON.stringify(services.api.healthcheck?.test)).toContain('/healthz');
+    expect(JSON.stringify(must(services.api, 'an api service').healthcheck?.test)).toContain('/healthz');
   });
 
   it.each(appServices.map(([n, s]) => [n, s] as const))(
@@ -596,31 +631,44 @@ describe('compose stack', () => {
 
   it('.env.example provides every variable the file requires', () => {
     const text = readFileSync(join(composeDir, 'compose.yaml'), 'utf8');
-    const required = [...text.matchAll(/\$\{([A-Z0-9_]+):?\?/g)].map((m) => m[1]);
+    const required = [...text.matchAll(/\$\{([A-Z0-9_]+):?\?/g)].map((m) => must(m[1], `the name in ${m[0]}`));
     expect(required.length).toBeGreaterThan(0);
     for (const v of required) expect(envExample[v], v).toBeTruthy();
-    expect(() => serviceEnv(services.api, {})).toThrow(/required/);
+    const api = must(services.api, 'an api service');
+    expect(() => serviceEnv(api, {})).toThrow(/required/);
   });
 
   it('bind mounts point at files in the repo; the registration one-shot runs the same script as the k8s Job', () => {
+    const mountOf = (v: string | { source: string; target: string }) => {
+      if (typeof v !== 'string') return { source: v.source, target: v.target };
+      const [source, target] = v.split(':');
+      return { source: must(source, `a source in volume ${v}`), target };
+    };
     for (const [name, s] of Object.entries(services)) {
       for (const v of s.volumes ?? []) {
-        const source = typeof v === 'string' ? v.split(':')[0] : v.source;
+        const { source } = mountOf(v);
         if (source.startsWith('.')) expect(existsSync(resolve(composeDir, source)), `${name}: ${source}`).toBe(true);
       }
     }
-    const init = Object.values(services).find((s) => /admin-tools/.test(s.image ?? ''))!;
-    const mount = (init.volumes ?? []).map((v) => (typeof v === 'string' ? v.split(':') : [v.source, v.target]));
-    const script = mount.find(([src]) => src.endsWith('.sh'))!;
-    expect(resolve(composeDir, script[0])).toBe(join(k8sDir, 'register-search-attributes.sh'));
-    expect(commandOf({ command: init.entrypoint, args: [commandOf({ command: init.command })] })).toContain(script[1]);
+    const init = must(
+      Object.values(services).find((s) => /admin-tools/.test(s.image ?? '')),
+      'an admin-tools service',
+    );
+    const script = must(
+      (init.volumes ?? []).map(mountOf).find((m) => m.source.endsWith('.sh')),
+      'a .sh script mounted into the admin-tools service',
+    );
+    expect(resolve(composeDir, script.source)).toBe(join(k8sDir, 'register-search-attributes.sh'));
+    expect(commandOf({ command: init.entrypoint, args: [commandOf({ command: init.command })] })).toContain(
+      must(script.target, `the mount target of ${script.source}`),
+    );
   });
 });
 
 describe('Dockerfiles', () => {
   const dockerfile = readFileSync(join(here, 'Dockerfile'), 'utf8');
   const gpuDockerfile = readFileSync(join(here, 'Dockerfile.gpu'), 'utf8');
-  const stages = (text: string) => [...text.matchAll(/^FROM\s+(\S+)/gm)].map((m) => m[1]);
+  const stages = (text: string) => [...text.matchAll(/^FROM\s+(\S+)/gm)].map((m) => must(m[1], `the image in ${m[0]}`));
   const finalStage = (text: string) => text.slice(text.lastIndexOf('\nFROM '));
 
   it('base images are pinned, never latest', () => {
@@ -638,20 +686,24 @@ describe('Dockerfiles', () => {
       const user = finalStage(text).match(/^USER\s+(\d+)/m)?.[1];
       expect(Number(user)).toBeGreaterThan(0);
     }
-    const cmd = JSON.parse(dockerfile.match(/^CMD\s+(\[.*\])$/m)![1]) as string[];
+    const cmd = JSON.parse(
+      must(dockerfile.match(/^CMD\s+(\[.*\])$/m)?.[1], 'an exec-form CMD in the Dockerfile'),
+    ) as string[];
     expect(cmd.at(-1)).toBe('api/main.ts');
     const port = Number(dockerfile.match(/^EXPOSE\s+(\d+)/m)?.[1]);
     expect(port).toBe(loadConfig({ DATABASE_URL: 'postgres://x' }).api.port);
   });
 
   it('copies every top-level folder the runtime code imports from', () => {
-    const copied = new Set(
-      [...finalStage(dockerfile).matchAll(/^COPY\s+(?:--\S+\s+)*(\S+)\s+\.\/\S*$/gm)].map((m) => m[1]),
-    );
-    for (const text of [gpuDockerfile]) {
-      const gpuCopied = new Set(
-        [...finalStage(text).matchAll(/^COPY\s+(?:--\S+\s+)*(\S+)\s+\.\/\S*$/gm)].map((m) => m[1]),
+    const copiedBy = (text: string) =>
+      new Set(
+        [...finalStage(text).matchAll(/^COPY\s+(?:--\S+\s+)*(\S+)\s+\.\/\S*$/gm)].map((m) =>
+          must(m[1], `the source of ${m[0]}`),
+        ),
       );
+    const copied = copiedBy(dockerfile);
+    for (const text of [gpuDockerfile]) {
+      const gpuCopied = copiedBy(text);
       expect([...copied].filter((d) => !gpuCopied.has(d) && d !== 'cli')).toEqual([]);
     }
     const entryDirs = ['api', 'workers'];
@@ -663,13 +715,13 @@ describe('Dockerfiles', () => {
     );
     while (queue.length) {
       const file = queue.pop()!;
-      const top = relative(repoRoot, file).split('/')[0];
+      const top = must(relative(repoRoot, file).split('/')[0], 'a top-level folder');
       if (seen.has(file)) continue;
       seen.add(file);
       expect(copied.has(top), `${relative(repoRoot, file)} is needed at runtime but ${top}/ is not copied`).toBe(true);
       const src = readFileSync(file, 'utf8');
       for (const m of src.matchAll(/(?:from\s+|import\()\s*['"](\.{1,2}\/[^'"]+)['"]/g)) {
-        const target = resolve(dirname(file), m[1]).replace(/\.js$/, '.ts');
+        const target = resolve(dirname(file), must(m[1], `the path in ${m[0]}`)).replace(/\.js$/, '.ts');
         if (existsSync(target)) queue.push(target);
       }
     }
