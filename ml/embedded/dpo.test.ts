@@ -3,6 +3,13 @@ import { dpoEpochs, dpoPairLoss, type DpoPair } from './dpo.js';
 import { LinearSoftmaxModel, trainEpochs } from './linear-softmax.js';
 import { SYNTHETIC_LABELS, syntheticDataset } from './synthetic.js';
 
+/** xs[i] for an index the test knows is in range; fails the test naming the index otherwise. */
+function at<T>(xs: ArrayLike<T>, i: number): T {
+  const x = xs[i];
+  if (x === undefined) throw new Error(`no element ${i} (length ${xs.length})`);
+  return x;
+}
+
 async function trainedReference(): Promise<LinearSoftmaxModel> {
   const m = LinearSoftmaxModel.create(SYNTHETIC_LABELS, 1 << 14);
   const ex = syntheticDataset(300, 21).map((r) => ({ x: m.featurize(r.text), y: m.labelIndex(r.label) }));
@@ -35,14 +42,14 @@ describe('dpoEpochs', () => {
       seed: 3,
     });
     expect(epochLosses).toHaveLength(20);
-    expect(epochLosses[19]).toBeLessThan(epochLosses[0]);
+    expect(at(epochLosses, 19)).toBeLessThan(at(epochLosses, 0));
 
     pairs.forEach((p, i) => {
-      expect(dpoPairLoss(policy, reference, p, beta)).toBeLessThan(lossBefore[i]);
+      expect(dpoPairLoss(policy, reference, p, beta)).toBeLessThan(at(lossBefore, i));
       const pp = policy.predictProba(p.x);
       const rp = reference.predictProba(p.x);
-      expect(pp[chosen]).toBeGreaterThan(rp[chosen]);
-      expect(pp[chosen] / pp[rejected]).toBeGreaterThan(rp[chosen] / rp[rejected]);
+      expect(at(pp, chosen)).toBeGreaterThan(at(rp, chosen));
+      expect(at(pp, chosen) / at(pp, rejected)).toBeGreaterThan(at(rp, chosen) / at(rp, rejected));
     });
     // The reference is frozen.
     const fresh = await trainedReference();
@@ -55,10 +62,10 @@ describe('dpoEpochs', () => {
     const pair: DpoPair = { x: reference.featurize('bake the bread in the oven'), chosen: 2, rejected: 1, weight: 0.7 };
     const beta = 0.3;
     // One plain SGD step with lr ε must lower the loss by ≈ ε·‖∇L‖²; compare with a numerical gradient.
-    const j = pair.x.indices[0];
+    const j = at(pair.x.indices, 0);
     const row = pair.chosen * policy.dim + j;
     const h = 1e-3;
-    const w0 = policy.weights[row];
+    const w0 = at(policy.weights, row);
     policy.weights[row] = w0 + h;
     const up = dpoPairLoss(policy, reference, pair, beta);
     policy.weights[row] = w0 - h;
@@ -66,7 +73,7 @@ describe('dpoEpochs', () => {
     policy.weights[row] = w0;
     const numeric = (up - down) / (2 * h);
     // Analytic: ∂L/∂W[yw, j] = −w·β·σ(−βΔ)·x_j, with Δ = 0 at policy == reference -> σ = 1/2.
-    const analytic = -pair.weight * beta * 0.5 * pair.x.values[0];
+    const analytic = -pair.weight * beta * 0.5 * at(pair.x.values, 0);
     expect(numeric).toBeCloseTo(analytic, 4);
   });
 

@@ -6,6 +6,19 @@ import type { Hyperparams, TrainerContext, TrainingJob, TrainingProgress } from 
 import { EmbeddedTrainer, checkpointKey, loadModel, splitManifest } from './embedded-trainer.js';
 import { SYNTHETIC_LABELS, syntheticDataset } from './synthetic.js';
 
+/** xs[i] for an index the test knows is in range; fails the test naming the index otherwise. */
+function at<T>(xs: ArrayLike<T>, i: number): T {
+  const x = xs[i];
+  if (x === undefined) throw new Error(`no element ${i} (length ${xs.length})`);
+  return x;
+}
+
+/** `value`, or a test failure saying what is missing. */
+function must<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`expected ${what}, found none`);
+  return value;
+}
+
 /** Minimal in-memory ArtifactStore (the real S3 store is covered by the integration suite). */
 class MemoryStore implements ArtifactStore {
   readonly objects = new Map<string, { body: Buffer; metadata: Record<string, string> }>();
@@ -170,7 +183,7 @@ describe('EmbeddedTrainer', () => {
       }),
       warm,
     );
-    expect(warm.events[0].loss).toBeLessThan(cold.events[0].loss);
+    expect(at(warm.events, 0).loss).toBeLessThan(at(cold.events, 0).loss);
     expect(res.metrics.accuracy).toBeGreaterThan(0.85);
   });
 
@@ -197,11 +210,11 @@ describe('EmbeddedTrainer', () => {
       ctx(store),
     );
     expect(out.map((o) => o.promptId)).toEqual(['p1', 'p2']);
-    expect(out[0].outputs[0].output).toBe('cooking');
-    expect(out[1].outputs[0].output).toBe('finance');
+    expect(at(at(out, 0).outputs, 0).output).toBe('cooking');
+    expect(at(at(out, 1).outputs, 0).output).toBe('finance');
     for (const o of out) {
       expect(o.outputs).toHaveLength(2);
-      expect(o.outputs[0].score).toBeGreaterThanOrEqual(o.outputs[1].score);
+      expect(at(o.outputs, 0).score).toBeGreaterThanOrEqual(at(o.outputs, 1).score);
       expect(new Set(o.outputs.map((x) => x.output)).size).toBe(2);
     }
   });
@@ -231,6 +244,9 @@ describe('EmbeddedTrainer', () => {
     expect(c.events.filter((e) => e.phase === 'dpo')).toHaveLength(10);
     const before = await loadModel(store, ref.artifactKey);
     const after = await loadModel(store, res.artifactKey);
-    for (const p of prompts) expect(after.predict(p).probs.sports).toBeGreaterThan(before.predict(p).probs.sports);
+    for (const p of prompts)
+      expect(must(after.predict(p).probs.sports, 'a sports probability')).toBeGreaterThan(
+        must(before.predict(p).probs.sports, 'a sports probability'),
+      );
   });
 });

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { featureOptions, featurize, fnv1a, sparseDot, tokenize } from './features.js';
 
+/** xs[i] for an index the test knows is in range; fails the test naming the index otherwise. */
+function at<T>(xs: ArrayLike<T>, i: number): T {
+  const x = xs[i];
+  if (x === undefined) throw new Error(`no element ${i} (length ${xs.length})`);
+  return x;
+}
+
 describe('features', () => {
   it('FNV-1a matches the reference vectors', () => {
     expect(fnv1a('')).toBe(0x811c9dc5);
@@ -19,7 +26,7 @@ describe('features', () => {
     expect(Array.from(a.indices)).toEqual(Array.from(b.indices));
     expect(Array.from(a.values)).toEqual(Array.from(b.values));
     expect(a.indices.length).toBeGreaterThan(50);
-    for (let i = 1; i < a.indices.length; i++) expect(a.indices[i]).toBeGreaterThan(a.indices[i - 1]);
+    for (let i = 1; i < a.indices.length; i++) expect(at(a.indices, i)).toBeGreaterThan(at(a.indices, i - 1));
     for (const id of a.indices) expect(id).toBeLessThan(1 << 18);
     expect(sparseDot(a, a)).toBeCloseTo(1, 5);
     expect(Array.from(a.values).some((v) => v < 0)).toBe(true); // signed hashing is on by default

@@ -4,6 +4,13 @@ import { LinearSoftmaxModel, trainEpochs } from './linear-softmax.js';
 import { sparseDot } from './features.js';
 import { SYNTHETIC_LABELS, syntheticDataset } from './synthetic.js';
 
+/** xs[i] for an index the test knows is in range; fails the test naming the index otherwise. */
+function at<T>(xs: ArrayLike<T>, i: number): T {
+  const x = xs[i];
+  if (x === undefined) throw new Error(`no element ${i} (length ${xs.length})`);
+  return x;
+}
+
 async function setup(): Promise<{ model: LinearSoftmaxModel; records: InfluenceRecord[] }> {
   const model = LinearSoftmaxModel.create(SYNTHETIC_LABELS, 1 << 16);
   const records: InfluenceRecord[] = syntheticDataset(300, 31, 6);
@@ -24,17 +31,17 @@ describe('influence', () => {
     const { model, records } = await setup();
     for (const mode of ['tracin', 'cosine'] as const) {
       const a = attribute(model, 'sourdough starter hydration levain autolyse crumb oven spring', records, 5, { mode });
-      expect(a.records[0].hash).toBe('special');
-      expect(a.contributors[0].contributor).toBe('alice');
+      expect(at(a.records, 0).hash).toBe('special');
+      expect(at(a.contributors, 0).contributor).toBe('alice');
       const sum = a.contributors.reduce((s, c) => s + c.weight, 0);
       expect(sum).toBeCloseTo(1, 10);
       expect(a.records.length).toBeLessThanOrEqual(5);
       for (let i = 1; i < a.records.length; i++)
-        expect(a.records[i].influence).toBeLessThanOrEqual(a.records[i - 1].influence);
+        expect(at(a.records, i).influence).toBeLessThanOrEqual(at(a.records, i - 1).influence);
       // Contributor weights are exactly the per-contributor share of the top-K influences.
       const topTotal = a.records.reduce((s, r) => s + r.influence, 0);
       const alice = a.records.filter((r) => r.contributor === 'alice').reduce((s, r) => s + r.influence, 0);
-      expect(a.contributors[0].weight).toBeCloseTo(alice / topTotal, 10);
+      expect(at(a.contributors, 0).weight).toBeCloseTo(alice / topTotal, 10);
     }
   });
 
@@ -43,7 +50,7 @@ describe('influence', () => {
     const a = attribute(model, 'sourdough starter hydration levain autolyse crumb oven spring', records, 5, {
       contributorScope: 'all',
     });
-    expect(a.records[0].hash).toBe('special');
+    expect(at(a.records, 0).hash).toBe('special');
     expect(a.contributors.reduce((s, c) => s + c.weight, 0)).toBeCloseTo(1, 10);
     const alice = a.contributors.find((c) => c.contributor === 'alice')!;
     expect(alice.weight).toBeGreaterThan(0);
@@ -65,7 +72,7 @@ describe('influence', () => {
       const pi = model.predictProba(xi);
       const y = model.labelIndex(r.label);
       let rd = 0;
-      for (let k = 0; k < p.length; k++) rd += (p[k] - (k === yHat ? 1 : 0)) * (pi[k] - (k === y ? 1 : 0));
+      for (let k = 0; k < p.length; k++) rd += (at(p, k) - (k === yHat ? 1 : 0)) * (at(pi, k) - (k === y ? 1 : 0));
       const inf = rd * sparseDot(x, xi);
       if (inf > 0) expected.set(r.hash, inf);
     }
@@ -85,15 +92,15 @@ describe('influence', () => {
     await trainEpochs(model, ex, { epochs: 1, learningRate: 0.5, l2: 1e-4, batchSize: 32, seed: 1 });
     const index = prepareInfluenceIndex(
       model,
-      records.map((r, i) => ({ ...r, x: ex[i].x })),
+      records.map((r, i) => ({ ...r, x: at(ex, i).x })),
     );
     const t0 = performance.now();
     const queries = 20;
-    let last;
-    for (let q = 0; q < queries; q++)
-      last = attributeWithIndex(index, model, `the market for stock and bond ${q} was good`, 10);
+    const results = Array.from({ length: queries }, (_, q) =>
+      attributeWithIndex(index, model, `the market for stock and bond ${q} was good`, 10),
+    );
     const perQuery = (performance.now() - t0) / queries;
     expect(perQuery).toBeLessThan(100);
-    expect(last!.contributors.length).toBeGreaterThan(1);
+    expect(at(results, queries - 1).contributors.length).toBeGreaterThan(1);
   });
 });

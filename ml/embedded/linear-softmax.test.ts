@@ -3,6 +3,13 @@ import { LinearSoftmaxModel, evaluate, stepsPerEpoch, trainEpochs, type Example 
 import { SYNTHETIC_LABELS, syntheticDataset } from './synthetic.js';
 import { deserializeModel, serializeModel } from './serialize.js';
 
+/** xs[i] for an index the test knows is in range; fails the test naming the index otherwise. */
+function at<T>(xs: ArrayLike<T>, i: number): T {
+  const x = xs[i];
+  if (x === undefined) throw new Error(`no element ${i} (length ${xs.length})`);
+  return x;
+}
+
 function examples(model: LinearSoftmaxModel, n: number, seed: number): Example[] {
   return syntheticDataset(n, seed).map((r) => ({ x: model.featurize(r.text), y: model.labelIndex(r.label) }));
 }
@@ -69,8 +76,9 @@ describe('LinearSoftmaxModel', () => {
 
     let maxDiff = 0;
     for (let i = 0; i < full.weights.length; i++)
-      maxDiff = Math.max(maxDiff, Math.abs(full.weights[i] - resumed.weights[i]));
-    for (let i = 0; i < full.bias.length; i++) maxDiff = Math.max(maxDiff, Math.abs(full.bias[i] - resumed.bias[i]));
+      maxDiff = Math.max(maxDiff, Math.abs(at(full.weights, i) - at(resumed.weights, i)));
+    for (let i = 0; i < full.bias.length; i++)
+      maxDiff = Math.max(maxDiff, Math.abs(at(full.bias, i) - at(resumed.bias, i)));
     expect(maxDiff).toBeLessThan(1e-6);
     // And training actually moved the weights (the comparison is not between two zero vectors).
     expect(full.weights.some((w) => Math.abs(w) > 1e-3)).toBe(true);
