@@ -13,6 +13,13 @@ import {
   verify,
 } from './keys.js';
 
+/** xs[i] for an index the test knows is in range; fails the test naming the index otherwise. */
+function at<T>(xs: ArrayLike<T>, i: number): T {
+  const x = xs[i];
+  if (x === undefined) throw new Error(`no element ${i} (length ${xs.length})`);
+  return x;
+}
+
 describe('keys', () => {
   it('generates raw hex keys and a cm address derived from the public key', () => {
     const keys = generateKeyPair();
@@ -43,7 +50,7 @@ describe('keys', () => {
     expect(verify(keys.publicKey, 'hellO', sig)).toBe(false);
     expect(verify(generateKeyPair().publicKey, 'hello', sig)).toBe(false);
     const flipped = Buffer.from(sig, 'base64');
-    flipped[10] ^= 1;
+    flipped[10] = at(flipped, 10) ^ 1;
     expect(verify(keys.publicKey, 'hello', flipped.toString('base64'))).toBe(false);
   });
 

@@ -6,6 +6,13 @@ import {
   type ScoredRecordSummary,
 } from './attribution-weights.js';
 
+/** xs[i] for an index the test knows is in range; fails the test naming the index otherwise. */
+function at<T>(xs: ArrayLike<T>, i: number): T {
+  const x = xs[i];
+  if (x === undefined) throw new Error(`no element ${i} (length ${xs.length})`);
+  return x;
+}
+
 const rec = (
   contributor: string,
   quality: number,
@@ -64,7 +71,7 @@ describe('contributorWeights', () => {
     expect(bulk.weight).toBeCloseTo(10 / (10 + 10 * Math.sqrt(10)), 10);
     expect(bulk.weight).toBeLessThan(0.3);
     // 10x the records of a small contributor earns only sqrt(10) ~ 3.16x the weight.
-    expect(bulk.weight / small[0].weight).toBeCloseTo(Math.sqrt(10), 10);
+    expect(bulk.weight / at(small, 0).weight).toBeCloseTo(Math.sqrt(10), 10);
     // log1p is even more concave.
     const wl = contributorWeights(records, { concave: 'log1p' });
     expect(wl.find((x) => x.contributor === 'bulk')!.weight).toBeLessThan(bulk.weight);
@@ -76,7 +83,7 @@ describe('contributorWeights', () => {
       ...Array.from({ length: 20 }, () => rec('poor', 0.3, 0.3)),
     ];
     const w = contributorWeights(records);
-    expect(w[0].contributor).toBe('good');
+    expect(at(w, 0).contributor).toBe('good');
   });
 
   it('applies standing before normalisation', () => {

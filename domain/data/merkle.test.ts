@@ -2,6 +2,13 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { buildMerkleTree, EMPTY_ROOT, merkleRoot, verifyProof, type MerkleProof } from './merkle.js';
 
+/** xs[i] for an index the test knows is in range; fails the test naming the index otherwise. */
+function at<T>(xs: ArrayLike<T>, i: number): T {
+  const x = xs[i];
+  if (x === undefined) throw new Error(`no element ${i} (length ${xs.length})`);
+  return x;
+}
+
 const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
 const hashes = (n: number, salt = ''): string[] => Array.from({ length: n }, (_, i) => sha(`record-${salt}-${i}`));
 
@@ -34,14 +41,14 @@ function independentRoot(input: string[]): string {
       next.push(
         i + 1 < level.length
           ? createHash('sha256')
-              .update(Buffer.concat([Buffer.from([1]), level[i], level[i + 1]]))
+              .update(Buffer.concat([Buffer.from([1]), at(level, i), at(level, i + 1)]))
               .digest()
-          : level[i],
+          : at(level, i),
       );
     }
     level = next;
   }
-  return level[0].toString('hex');
+  return at(level, 0).toString('hex');
 }
 
 describe('merkle', () => {
@@ -65,12 +72,13 @@ describe('merkle', () => {
   );
 
   it('odd counts promote the last node (no duplication): 3 leaves differ from [a, b, c, c]', () => {
-    const [a, b, c] = hashes(3).sort();
-    const tree = buildMerkleTree([a, b, c]);
+    const abc = hashes(3).sort();
+    const c = at(abc, 2);
+    const tree = buildMerkleTree(abc);
     const proofC = tree.proof(c) as MerkleProof;
     // c is promoted at level 0, so its only sibling is the (a, b) node on the left.
     expect(proofC.siblings).toHaveLength(1);
-    expect(proofC.siblings[0].position).toBe('left');
+    expect(at(proofC.siblings, 0).position).toBe('left');
     expect(proofC.index).toBe(2);
   });
 
@@ -84,9 +92,9 @@ describe('merkle', () => {
   it('rejects tampered proofs', () => {
     const hs = hashes(37);
     const tree = buildMerkleTree(hs);
-    const proof = tree.proof(hs[11]) as MerkleProof;
+    const proof = tree.proof(at(hs, 11)) as MerkleProof;
     const flip = (h: string): string => (h[0] === '0' ? '1' : '0') + h.slice(1);
-    expect(verifyProof({ ...proof, leaf: hs[12] }, tree.root)).toBe(false);
+    expect(verifyProof({ ...proof, leaf: at(hs, 12) }, tree.root)).toBe(false);
     expect(
       verifyProof(
         { ...proof, siblings: proof.siblings.map((s, i) => (i === 2 ? { ...s, hash: flip(s.hash) } : s)) },
@@ -114,13 +122,13 @@ describe('merkle', () => {
   it('an inner node cannot be passed off as a leaf (domain separation)', () => {
     const hs = hashes(4).sort();
     const tree = buildMerkleTree(hs);
-    const proof = tree.proof(hs[0]) as MerkleProof;
+    const proof = tree.proof(at(hs, 0)) as MerkleProof;
     // Inner node over leaves 0 and 1, presented as a "leaf" with the level-1 sibling.
     const n01 = createHash('sha256')
       .update(
         Buffer.concat([
           Buffer.from([1]),
-          ...[hs[0], hs[1]].map((h) =>
+          ...[at(hs, 0), at(hs, 1)].map((h) =>
             createHash('sha256')
               .update(Buffer.concat([Buffer.from([0]), Buffer.from(h, 'hex')]))
               .digest(),
@@ -144,7 +152,7 @@ describe('merkle', () => {
   });
 
   it('single leaf: root is the leaf node, proof has no siblings', () => {
-    const [h] = hashes(1);
+    const h = at(hashes(1), 0);
     const tree = buildMerkleTree([h]);
     expect(tree.root).toBe(
       createHash('sha256')

@@ -14,6 +14,13 @@ import {
 } from './minhash.js';
 import { mulberry32 } from '../prng.js';
 
+/** xs[i] for an index the test knows is in range; fails the test naming the index otherwise. */
+function at<T>(xs: ArrayLike<T>, i: number): T {
+  const x = xs[i];
+  if (x === undefined) throw new Error(`no element ${i} (length ${xs.length})`);
+  return x;
+}
+
 // Deterministic generator, so runs are reproducible.
 const prng = mulberry32;
 const VOCAB = (
@@ -24,7 +31,7 @@ const VOCAB = (
 ).split(' ');
 function prose(seed: number, words: number): string[] {
   const r = prng(seed);
-  return Array.from({ length: words }, () => VOCAB[Math.floor(r() * VOCAB.length)]);
+  return Array.from({ length: words }, () => at(VOCAB, Math.floor(r() * VOCAB.length)));
 }
 function trueJaccard(a: string, b: string): number {
   const sa = new Set(shingleHashes(a));
@@ -71,14 +78,14 @@ describe('minhash', () => {
     originals.forEach((t, i) => idx.add(`r${i}`, minhashSignature(t)));
     let caught = 0;
     for (let i = 0; i < originals.length; i++) {
-      const words = originals[i].split(' ');
+      const words = at(originals, i).split(' ');
       const r = prng(5000 + i);
       for (let k = 0; k < 2; k++) words[Math.floor(r() * words.length)] = 'replaced';
       const sig = minhashSignature(`  ${words.join(' ').toUpperCase()}!! `); // plus case/punctuation noise
       const cands = idx.candidates(sig);
       if (
         cands.includes(`r${i}`) &&
-        estimateJaccard(sig, minhashSignature(originals[i])) >= NEAR_DUPLICATE_JACCARD - 0.15
+        estimateJaccard(sig, minhashSignature(at(originals, i))) >= NEAR_DUPLICATE_JACCARD - 0.15
       )
         caught++;
     }
@@ -125,7 +132,7 @@ describe('minhash', () => {
     });
     expect(bandKeys(Uint32Array.from(s))).toEqual(keys);
     const t = Uint32Array.from(s);
-    t[0] ^= 1; // changes band 0 only
+    t[0] = at(t, 0) ^ 1; // changes band 0 only
     const k2 = bandKeys(t);
     expect(k2[0]).not.toBe(keys[0]);
     expect(k2.slice(1)).toEqual(keys.slice(1));

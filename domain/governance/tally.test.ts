@@ -12,6 +12,13 @@ import {
   type VoteOption,
 } from './tally.js';
 
+/** xs[i] for an index the test knows is in range; fails the test naming the index otherwise. */
+function at<T>(xs: ArrayLike<T>, i: number): T {
+  const x = xs[i];
+  if (x === undefined) throw new Error(`no element ${i} (length ${xs.length})`);
+  return x;
+}
+
 // One address per unit block of power: { a: '100', b: '50' } style snapshots.
 function snap(powers: Record<string, number | string>): PowerSnapshot {
   return Object.fromEntries(Object.entries(powers).map(([k, v]) => [k, String(v)]));
@@ -177,7 +184,7 @@ describe('decidedEarly', () => {
       for (let i = 0; i < n; i++) {
         snapshot[`g${i}`] = '1';
         const r = rand(6);
-        if (r < 4) votes[`g${i}`] = options[r];
+        if (r < 4) votes[`g${i}`] = at(options, r);
         else unvoted.push(`g${i}`);
       }
       // Completions of unit voters depend only on counts per option (incl. not voting).
@@ -195,7 +202,7 @@ describe('decidedEarly', () => {
                 [a, 'abstain'],
                 [v, 'veto'],
               ] as [number, VoteOption][]) {
-                for (let j = 0; j < count; j++) full[unvoted[k++]] = opt;
+                for (let j = 0; j < count; j++) full[at(unvoted, k++)] = opt;
               }
               seen.add(outcome(tally(snapshot, full), params));
             }

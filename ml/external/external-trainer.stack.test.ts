@@ -10,6 +10,13 @@ import { parseManifest, splitManifest } from '../embedded/embedded-trainer.js';
 import type { DpoJob, ManifestRecord, TrainerContext, TrainingJob, TrainingProgress } from '../trainer.js';
 import { ExternalCommandTrainer, artifactExtension } from './external-trainer.js';
 
+/** xs[i] for an index the test knows is in range; fails the test naming the index otherwise. */
+function at<T>(xs: ArrayLike<T>, i: number): T {
+  const x = xs[i];
+  if (x === undefined) throw new Error(`no element ${i} (length ${xs.length})`);
+  return x;
+}
+
 const fake = fileURLToPath(new URL('./test-fixtures/fake-trainer.mjs', import.meta.url));
 const store = S3ArtifactStore.fromConfig(loadConfig().s3);
 const run = `${process.pid}-${Date.now().toString(36)}`;
@@ -62,7 +69,7 @@ function fakeTrainer(env: Record<string, string> = {}, killGraceMs = 5_000) {
 function alive(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !['Z', 'X'].includes(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]);
+    return !['Z', 'X'].includes(stat.charAt(stat.lastIndexOf(')') + 2)); // the one-letter state field
   } catch {
     return false;
   }
@@ -138,7 +145,7 @@ describe('external-command trainer (fake trainer process, real S3)', () => {
     const second = context({ resumeFrom: { step: last.step, checkpointKey: last.checkpointKey! } });
     const r = await retry.trainer.train(trainJob('resume'), second);
     expect(retry.logs).toContain('starting sft at step 10 of 30');
-    expect(second.events[0].step).toBe(11);
+    expect(at(second.events, 0).step).toBe(11);
     expect(r).toMatchObject({ resumedFromStep: 10, steps: 30 });
     expect(JSON.parse((await store.get(r.artifactKey)).toString())).toMatchObject({ startedAt: 10 });
 
