@@ -17,7 +17,7 @@ import {
 import { buildDomainProfile } from '../../domain/data/relevance.js';
 import { scoreRecord } from '../../domain/data/score-record.js';
 import { buildMerkleTree } from '../../domain/data/merkle.js';
-import { weightsFromTotals } from '../../domain/data/attribution-weights.js';
+import { RECORD_VALUE_EXPONENT, weightsFromTotals } from '../../domain/data/attribution-weights.js';
 import { dataKeys } from '../../storage/keys.js';
 import { mapLimit } from '../../storage/map-limit.js';
 
@@ -279,7 +279,7 @@ export function createDataActivities(deps: ActivityDeps) {
       const merkleRoot = buildMerkleTree([...accepted]).root;
       const totals = await sql`
         select contributor,
-               coalesce(sum(quality * relevance) filter (where status = 'accepted'), 0)::float8 as raw,
+               coalesce(sum(power(quality * relevance, ${RECORD_VALUE_EXPONENT}::float8)) filter (where status = 'accepted'), 0)::float8 as raw,
                count(*) filter (where status = 'accepted')::int as accepted,
                count(*) filter (where status <> 'accepted')::int as rejected
         from contributions where datanet_id = ${a.datanetId} group by contributor order by contributor`;
