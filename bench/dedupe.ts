@@ -130,7 +130,8 @@ export function measure(records = 2000) {
     else {
       corpusFlagged++;
       const sim = editSimilarity(t, corpus[v.of] ?? '');
-      simBuckets[sim < 0.5 ? 0 : sim < 0.7 ? 1 : sim < 0.9 ? 2 : 3]++;
+      const bucket = sim < 0.5 ? 0 : sim < 0.7 ? 1 : sim < 0.9 ? 2 : 3;
+      simBuckets[bucket] = (simBuckets[bucket] ?? 0) + 1;
       if (sim < 0.5) corpusFalse++;
     }
   });
