@@ -31,7 +31,7 @@ interface Indexed {
 }
 
 /** The activities' two passes collapsed into one ordered pass (record order = seq). */
-class Deduper {
+export class Deduper {
   private readonly owners = new Map<string, Indexed>();
   private readonly exact = new Map<string, number>();
 
@@ -57,7 +57,7 @@ class Deduper {
   }
 }
 
-function editWords(text: string, edits: number, rand: () => number): string {
+export function editWords(text: string, edits: number, rand: () => number): string {
   const words = text.split(' ');
   for (let e = 0; e < edits; e++) {
     words[1 + Math.floor(rand() * (words.length - 1))] = COMMON[Math.floor(rand() * COMMON.length)] ?? 'the';
