@@ -10,7 +10,7 @@ const t0 = Date.now();
 const rows = simulateIncentives({ rounds, seed });
 console.log(formatTable(rows, rounds));
 console.log(
-  `\nReviewers: 1,000 OPEN bonded per entity; reward ${DEFAULT_SIM.items} items + ${DEFAULT_SIM.gold} gold a round, 5 answers an item.` +
+  `\nReviewers: 1,000 OPEN bonded per entity; ${DEFAULT_SIM.items} review items + ${DEFAULT_SIM.gold} gold a round, 5 answers an item.` +
     `\nContributors: pool ${DEFAULT_SIM.pool} OPEN a round, deposit ${DEFAULT_SIM.deposit} OPEN a record; "old rule" = the former sqrt-per-account rule on the same statuses, no deposits.` +
     `\n(${rounds} rounds, seed ${seed}, ${((Date.now() - t0) / 1000).toFixed(1)} s)`,
 );
