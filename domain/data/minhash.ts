@@ -117,7 +117,7 @@ export function shingleHashes(text: string): Uint32Array {
     for (let w = 0; w < out.length; w++) {
       // Order-sensitive combination of WORD_SHINGLE word hashes.
       let h = fmix32(wh[w] ^ 0x3c6ef372);
-      for (let k = 1; k < WORD_SHINGLE; k++) h = fmix32((h ^ Math.imul(wh[w + k], SHINGLE_MULT[k])) >>> 0);
+      for (let k = 1; k < WORD_SHINGLE; k++) h = fmix32((h ^ Math.imul(wh[w + k] ?? 0, SHINGLE_MULT[k] ?? 0)) >>> 0);
       out[w] = h;
     }
     return out;
