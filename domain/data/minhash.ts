@@ -22,10 +22,11 @@
 // and unrelated texts (s < 0.2) rarely cost a confirmation look-up. Band indices stay below 0x1f,
 // the band the data activities reserve for the exact-text key.
 //
-// Changing shingles, bands or rows changes every band key and sketch: keys and sketches are only
-// compared within one Datanet's scoring (both passes run on the same worker build after the window
-// closes), so a deploy between the two passes of a running scoring would mix layouts. Deploy such a
-// change with no scoring in flight (or behind a Worker Versioning build id).
+// Changing shingles, bands or rows changes every band key and sketch. Keys and sketches are only
+// compared within one Datanet's scoring, and pass 2 reuses the keys pass 1 wrote, so existing
+// Datanets are unaffected; only a deploy while a Datanet's pass 1 is still running mixes layouts
+// between its batches (near-copies across those batches are missed; nothing is falsely flagged).
+// 30 bands also means 31 lsh_bands rows per accepted record (with the exact-text key), up from 21.
 //
 // Every hash here is pure 32-bit integer arithmetic (Math.imul), deterministic across machines,
 // so signatures and band keys computed in different workers and rounds are comparable.
