@@ -13,7 +13,7 @@ const HAM =
   'meeting project report schedule team review deadline lunch thanks attached document question update notes call tomorrow budget plan release code patch'.split(
     ' ',
   );
-const COMMON =
+export const COMMON =
   'the a to and of in for on with your you we our this that is are be will it as at from please email message'.split(
     ' ',
   );

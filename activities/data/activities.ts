@@ -6,11 +6,18 @@ import { Context } from '@temporalio/activity';
 import type { ActivityDeps } from '../deps.js';
 import type { DatanetSpec } from '../../domain/data/datanet-spec.js';
 import { recordText } from '../../domain/data/datanet-spec.js';
-import { bandKeys, exactKey, minhashSignature, NUM_PERM } from '../../domain/data/minhash.js';
+import {
+  bandKeys,
+  exactKey,
+  minhashSignature,
+  NEAR_DUPLICATE_JACCARD,
+  sketchJaccard,
+  sketchOf,
+} from '../../domain/data/minhash.js';
 import { buildDomainProfile } from '../../domain/data/relevance.js';
 import { scoreRecord } from '../../domain/data/score-record.js';
 import { buildMerkleTree } from '../../domain/data/merkle.js';
-import { weightsFromTotals } from '../../domain/data/attribution-weights.js';
+import { RECORD_VALUE_EXPONENT, weightsFromTotals } from '../../domain/data/attribution-weights.js';
 import { dataKeys } from '../../storage/keys.js';
 import { mapLimit } from '../../storage/map-limit.js';
 
@@ -38,7 +45,7 @@ interface PartRecord {
   bands: number[];
 }
 
-// A band index no LSH band uses (there are 20), reserved for the normalised-text exact key; small
+// A band index no LSH band uses (there are BANDS = 30), reserved for the normalised-text exact key; small
 // enough that prefix + 48 bits stays below 2^53 and parses exactly.
 const EXACT_BAND_PREFIX = 0x1f;
 const S3_CONCURRENCY = 32;
@@ -50,23 +57,11 @@ function bandsOf(text: string, sig: Uint32Array): number[] {
 }
 const isExactBand = (band: number) => Math.floor(band / 2 ** 48) === EXACT_BAND_PREFIX;
 
-/** b-bit MinHash: the low byte of each permutation, 120 bytes a record. */
-function sketchOf(sig: Uint32Array): Buffer {
-  const b = Buffer.allocUnsafe(sig.length);
-  for (const [i, v] of sig.entries()) b[i] = v & 0xff;
-  return b;
-}
-/** Jaccard from b-bit sketches, corrected for the 1/256 chance that unequal minima share a low byte. */
-export function sketchJaccard(a: Buffer, b: Buffer): number {
-  if (a.length !== NUM_PERM || b.length !== NUM_PERM)
-    throw new RangeError(`sketches must be ${NUM_PERM} bytes, got ${a.length} and ${b.length}`);
-  let eq = 0;
-  for (let i = 0; i < NUM_PERM; i++) if (a[i] === b[i]) eq++;
-  const c = 1 / 256;
-  return Math.max(0, (eq / NUM_PERM - c) / (1 - c));
-}
+/** b-bit MinHash sketch (the rule lives in domain/data/minhash.ts), as a Buffer for the bytea column. */
+const sketchBuffer = (sig: Uint32Array): Buffer => Buffer.from(sketchOf(sig));
+export { sketchJaccard };
 
-export const NEAR_DUPLICATE_THRESHOLD = 0.8;
+export const NEAR_DUPLICATE_THRESHOLD = NEAR_DUPLICATE_JACCARD;
 
 /** A payload's label field as text: strings as they are, other scalars printed, objects as JSON, missing as ''. */
 function labelText(v: unknown): string {
@@ -170,7 +165,7 @@ export function createDataActivities(deps: ActivityDeps) {
                        unnest(${results.map((x) => x.s.quality)}::float8[]) as quality,
                        unnest(${results.map((x) => x.s.relevance)}::float8[]) as relevance,
                        unnest(${results.map((x) => JSON.stringify(x.s.reasons))}::text[]) as reasons,
-                       unnest(${results.map((x) => (x.sig ? sketchOf(x.sig).toString('hex') : ''))}::text[]) as sketch,
+                       unnest(${results.map((x) => (x.sig ? sketchBuffer(x.sig).toString('hex') : ''))}::text[]) as sketch,
                        unnest(${results.map((x) => x.label)}::text[]) as label) u
           where c.datanet_id = ${a.datanetId} and c.hash = u.hash`;
         if (bandOwners.size > 0) {
@@ -303,7 +298,7 @@ export function createDataActivities(deps: ActivityDeps) {
       const merkleRoot = buildMerkleTree([...accepted]).root;
       const totals = await sql`
         select contributor,
-               coalesce(sum(quality * relevance) filter (where status = 'accepted'), 0)::float8 as raw,
+               coalesce(sum(power(quality * relevance, ${RECORD_VALUE_EXPONENT}::float8)) filter (where status = 'accepted'), 0)::float8 as raw,
                count(*) filter (where status = 'accepted')::int as accepted,
                count(*) filter (where status <> 'accepted')::int as rejected
         from contributions where datanet_id = ${a.datanetId} group by contributor order by contributor`;

@@ -3,6 +3,7 @@ import { InsufficientFundsError } from '../../db/ledger.js';
 import { accountsOf } from '../../contracts/accounts.js';
 import type { PreferencePair } from '../../ml/trainer.js';
 import { consensusOf, persistentDisagreers } from '../../domain/rlhf/consensus.js';
+import { krippendorffAlphaNominal } from '../../domain/rlhf/krippendorff.js';
 
 export interface CandidateItem {
   promptId: string;
@@ -67,6 +68,14 @@ export function createRlhfActivities({ sql, ledger }: Pick<ActivityDeps, 'sql' |
         { task_id: string; reviewer: string; choice: string; weight: string }[]
       >`select task_id, reviewer, choice, weight from review_answers where task_id in ${sql(a.taskIds)}`;
       const preferences: PreferencePair[] = [];
+      // Inter-reviewer agreement of the round (Krippendorff's alpha, nominal), for the round summary.
+      const units = new Map<string, { reviewer: string; value: string }[]>();
+      for (const x of answers) {
+        const list = units.get(x.task_id as string) ?? [];
+        list.push({ reviewer: x.reviewer as string, value: x.choice as string });
+        units.set(x.task_id as string, list);
+      }
+      const alpha = krippendorffAlphaNominal([...units.values()]) ?? null;
       const judged: { reviewer: string; agreed: boolean; taskId: string }[] = [];
       for (const t of tasks) {
         const mine = answers
@@ -132,7 +141,7 @@ export function createRlhfActivities({ sql, ledger }: Pick<ActivityDeps, 'sql' |
       }
       return {
         preferences,
-        summary: { answers: judged.length, rewarded, penalised, flagged, consensus: tasks.length },
+        summary: { answers: judged.length, rewarded, penalised, flagged, consensus: tasks.length, alpha },
       };
     },
   };

@@ -1,15 +1,26 @@
 // Contributor attribution weights for a dataset version (how the Datanet's rewards are split).
 //
-// rawScore(c) = sum over c's ACCEPTED records of quality x relevance (duplicates, near-duplicates
-// and rejected records earn nothing).
-// weight(c)   = concave(rawScore(c)) x standing(c), normalised so the weights sum to 1.
+// recordValue(r) = (quality(r) x relevance(r)) ^ RECORD_VALUE_EXPONENT for an ACCEPTED record,
+//                  0 for a rejected, duplicate or near-duplicate one (whoever sent it);
+// rawScore(c)    = sum of recordValue over the records contributor c submitted;
+// weight(c)      = rawScore(c) / sum over all contributors of rawScore.
 //
-// Why concave (sqrt by default): marginal records from one contributor are worth less than the
-// first ones (they overlap in style and content, and a model gains less from the 100th example of
-// one person's writing than from a new voice), and a concave reward removes the incentive to flood
-// a Datanet with mediocre volume: with sqrt, 100 records of value v earn 10*sqrt(v), ten times
-// what 1 record earns, not a hundred times; ten contributors with 10 such records each earn
-// sqrt(10) ~ 3.2x as much IN TOTAL as one contributor with all 100.
+// Why additive, and not concave per account (the former sqrt(sum) rule): every participant may
+// control many accounts, and a per-account concave reward pays N accounts with one record each
+// sqrt(N) times what one account with the same N records earns. The only rule where splitting
+// records across k accounts never earns more than one account, and merging never earns more
+// either, is one where an account's weight is the sum of its records' values: splitting is then
+// exactly neutral (domain/data/attribution-weights.test.ts proves it with property-based tests).
+//
+// How quality still beats volume without a per-account curve:
+//   - the value of one record is superlinear in quality x relevance (exponent 2): one excellent
+//     record (1.0) is worth four at 0.5 and eleven near the acceptance floor (0.3);
+//   - records below the Datanet's minQuality / minRelevance are rejected and earn nothing;
+//   - exact and near-duplicates earn nothing whoever sends them;
+//   - every record carries a submission deposit (domain/data/deposits.ts) refunded when it is
+//     accepted and forfeited when it is rejected or a duplicate: the cost of junk is paid per
+//     record, so throwaway accounts cannot shed it (the former "standing" factor was per account,
+//     applied only from 5 records on, and a fresh account reset it).
 
 export type RecordStatus = 'accepted' | 'duplicate' | 'near-duplicate' | 'rejected';
 
@@ -20,59 +31,44 @@ export interface ScoredRecordSummary {
   status: RecordStatus;
 }
 
+/** Per-record value = (quality x relevance) ^ this. 2 by default; 1 would be linear. */
+export const RECORD_VALUE_EXPONENT = 2;
+
 export interface WeightOptions {
-  /** Concave transform of rawScore; 'sqrt' (default), 'log1p', or any non-decreasing f with f(0) = 0. */
-  concave?: 'sqrt' | 'log1p' | ((rawScore: number) => number);
-  /** Count duplicates and near-duplicates as rejections for the standing rule (default false). */
-  duplicatesCountAsRejected?: boolean;
+  /** Exponent of the per-record value; at least 1 (superlinear in quality), default 2. */
+  exponent?: number;
 }
 
 export interface ContributorWeight {
   contributor: string;
+  /** Sum of recordValue over the contributor's accepted records. */
   rawScore: number;
   weight: number;
-  /** Standing multiplier applied before normalisation (see contributorStanding). */
-  standing: number;
   accepted: number;
+  /** Records that earned nothing: rejected, duplicate or near-duplicate (each forfeits its deposit). */
   rejected: number;
-}
-
-/** Records judged before standing can drop: a couple of early mistakes cost nothing. */
-export const STANDING_MIN_RECORDS = 5;
-
-/**
- * Standing multiplier in [0, 1] from a contributor's accepted and rejected record counts.
- * Exact rule: with n = accepted + rejected and share = rejected / n,
- *   - n < 5 or share <= 0.5  -> 1 (no penalty);
- *   - otherwise              -> 1 - share, i.e. just above 50% rejected halves the weight, and
- *                               it falls linearly to 0 when every record was rejected.
- * The step at 50% is deliberate: a contributor whose records are mostly rejected is submitting
- * junk, not making occasional mistakes, and their accepted records (likely lucky passes) are
- * discounted as a whole.
- */
-export function contributorStanding(accepted: number, rejected: number): number {
-  const a = Math.max(0, accepted);
-  const r = Math.max(0, rejected);
-  const n = a + r;
-  if (n < STANDING_MIN_RECORDS) return 1;
-  const share = r / n;
-  return share <= 0.5 ? 1 : 1 - share;
 }
 
 const clamp01 = (x: number): number => (Number.isFinite(x) ? Math.min(1, Math.max(0, x)) : 0);
 
-function concaveFn(opt: WeightOptions['concave']): (x: number) => number {
-  if (typeof opt === 'function') return opt;
-  if (opt === 'log1p') return Math.log1p;
-  return Math.sqrt;
+function exponentOf(opts: WeightOptions): number {
+  const e = opts.exponent ?? RECORD_VALUE_EXPONENT;
+  if (!Number.isFinite(e) || e < 1) throw new Error(`attribution: exponent must be a number >= 1, got ${e}`);
+  return e;
+}
+
+/** The value one record adds to its contributor's rawScore. */
+export function recordValue(record: Omit<ScoredRecordSummary, 'contributor'>, opts: WeightOptions = {}): number {
+  if (record.status !== 'accepted') return 0;
+  return Math.pow(clamp01(record.quality) * clamp01(record.relevance), exponentOf(opts));
 }
 
 export interface ContributorTotals {
   contributor: string;
-  /** Sum of quality x relevance over the contributor's accepted records. */
+  /** Sum of recordValue over the contributor's accepted records (in SQL: sum(power(quality * relevance, 2))). */
   rawScore: number;
   accepted: number;
-  /** Records counted against standing (the caller decides whether duplicates count). */
+  /** Records that earned nothing (rejected, duplicate, near-duplicate). */
   rejected: number;
 }
 
@@ -84,25 +80,12 @@ const byWeightThenName = (a: ContributorWeight, b: ContributorWeight): number =>
  * record). Sorted by weight descending then contributor ascending; when nobody earned anything
  * all weights are 0 (there is nothing to split).
  */
-export function weightsFromTotals(
-  totals: readonly ContributorTotals[],
-  opts: Pick<WeightOptions, 'concave'> = {},
-): ContributorWeight[] {
-  const f = concaveFn(opts.concave);
+export function weightsFromTotals(totals: readonly ContributorTotals[]): ContributorWeight[] {
   let sum = 0;
   const rows: ContributorWeight[] = totals.map((t) => {
     const raw = Number.isFinite(t.rawScore) ? Math.max(0, t.rawScore) : 0;
-    const standing = contributorStanding(t.accepted, t.rejected);
-    const unnormalised = raw > 0 ? Math.max(0, f(raw)) * standing : 0;
-    sum += unnormalised;
-    return {
-      contributor: t.contributor,
-      rawScore: raw,
-      weight: unnormalised,
-      standing,
-      accepted: t.accepted,
-      rejected: t.rejected,
-    };
+    sum += raw;
+    return { contributor: t.contributor, rawScore: raw, weight: raw, accepted: t.accepted, rejected: t.rejected };
   });
   for (const row of rows) row.weight = sum > 0 ? row.weight / sum : 0;
   return rows.sort(byWeightThenName);
@@ -122,10 +105,10 @@ export function contributorWeights(
     }
     if (r.status === 'accepted') {
       e.accepted++;
-      e.rawScore += clamp01(r.quality) * clamp01(r.relevance);
-    } else if (r.status === 'rejected' || opts.duplicatesCountAsRejected) {
+      e.rawScore += recordValue(r, opts);
+    } else {
       e.rejected++;
     }
   }
-  return weightsFromTotals([...acc.values()], opts);
+  return weightsFromTotals([...acc.values()]);
 }

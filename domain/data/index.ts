@@ -6,4 +6,5 @@ export * from './minhash.js';
 export * from './quality.js';
 export * from './relevance.js';
 export * from './attribution-weights.js';
+export * from './deposits.js';
 export * from './score-record.js';

@@ -11,6 +11,8 @@ import {
   exactKey,
   minhashSignature,
   shingleHashes,
+  sketchJaccard,
+  sketchOf,
 } from './minhash.js';
 import { mulberry32 } from '../prng.js';
 
@@ -90,6 +92,25 @@ describe('minhash', () => {
         caught++;
     }
     expect(caught / originals.length).toBeGreaterThanOrEqual(0.97);
+  });
+
+  it('confirms >= 90% of near-copies with up to three edited words at the threshold, from b-bit sketches', () => {
+    for (const edits of [2, 3]) {
+      let caught = 0;
+      for (let i = 0; i < 200; i++) {
+        const words = prose(9000 + i, 40 + (i % 40));
+        const r = prng(7000 + edits * 1000 + i);
+        const copy = [...words];
+        for (let k = 0; k < edits; k++) copy[Math.floor(r() * copy.length)] = `edit${k}`;
+        const a = minhashSignature(words.join(' '));
+        const b = minhashSignature(copy.join(' '));
+        const idx = new LshIndex();
+        idx.add('src', a);
+        if (idx.candidates(b).includes('src') && sketchJaccard(sketchOf(a), sketchOf(b)) >= NEAR_DUPLICATE_JACCARD)
+          caught++;
+      }
+      expect(caught / 200).toBeGreaterThanOrEqual(0.9);
+    }
   });
 
   it('does not flag unrelated texts', () => {

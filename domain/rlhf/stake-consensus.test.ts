@@ -1,0 +1,176 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_REVIEW_RULES, goldGate, settleReviewRound, stakeConsensus } from './stake-consensus.js';
+
+describe('stakeConsensus', () => {
+  it('weighs bonded stake only: 500 unstaked accounts weigh nothing', () => {
+    const answers = [
+      ...Array.from({ length: 500 }, (_, i) => ({ reviewer: `s${i}`, choice: 'B', stake: 0n })),
+      { reviewer: 'v', choice: 'A', stake: 10n },
+    ];
+    expect(stakeConsensus(['A', 'B'], answers)).toEqual({ choice: 'A', support: 1, resolved: true });
+    expect(stakeConsensus(['A', 'B'], answers.slice(0, 500))).toEqual({
+      choice: undefined,
+      support: 0,
+      resolved: false,
+    });
+  });
+
+  it('resolves only to a candidate backed by more than kappa of the stake (clipping)', () => {
+    const c = stakeConsensus(
+      ['A', 'B', 'C'],
+      [
+        { reviewer: 'a', choice: 'A', stake: 40n },
+        { reviewer: 'b', choice: 'B', stake: 35n },
+        { reviewer: 'c', choice: 'C', stake: 25n },
+      ],
+    );
+    expect(c).toEqual({ choice: undefined, support: 0.4, resolved: false });
+    const half = stakeConsensus(
+      ['A', 'B'],
+      [
+        { reviewer: 'a', choice: 'A', stake: 5n },
+        { reviewer: 'b', choice: 'B', stake: 5n },
+      ],
+    );
+    expect(half.resolved).toBe(false); // exactly half is not a majority
+    expect(stakeConsensus(['A', 'B'], [{ reviewer: 'a', choice: 'A', stake: 5n }], 0.3).choice).toBe('A');
+  });
+});
+
+describe('goldGate', () => {
+  it('uses the 8-of-10 prior and pauses below 0.7', () => {
+    expect(goldGate(0, 0)).toEqual({ accuracy: 0.8, paused: false });
+    expect(goldGate(0, 1).paused).toBe(false); // 8/11: one early miss is forgiven
+    expect(goldGate(0, 2).paused).toBe(true); // 8/12
+    expect(goldGate(5, 10)).toEqual({ accuracy: 0.65, paused: true }); // a coin flip is caught
+    expect(goldGate(9, 10)).toEqual({ accuracy: 0.85, paused: false });
+    expect(DEFAULT_REVIEW_RULES.penaltyRate).toBeGreaterThan(DEFAULT_REVIEW_RULES.rewardRate);
+  });
+});
+
+const T1 = { id: 't1', candidates: ['A', 'B'] };
+const G1 = { id: 'g1', candidates: ['A', 'B'], gold: 'A' };
+const items = [T1, { id: 't2', candidates: ['A', 'B'] }, { id: 't3', candidates: ['A', 'B'] }, G1];
+const M = 1_000_000n; // stake in micro-units
+
+describe('settleReviewRound', () => {
+  it('rewards stake x agreement, slashes stake x disagreement, ignores unstaked accounts', () => {
+    const answers = [
+      ...['t1', 't2', 't3', 'g1'].flatMap((taskId) => [
+        { taskId, reviewer: 'h1', choice: 'A' },
+        { taskId, reviewer: 'h2', choice: 'A' },
+      ]),
+      { taskId: 't1', reviewer: 'coin', choice: 'A' },
+      { taskId: 't2', reviewer: 'coin', choice: 'B' },
+      { taskId: 't3', reviewer: 'coin', choice: 'B' },
+      ...['t1', 't2', 't3'].map((taskId) => ({ taskId, reviewer: 'sybil', choice: 'B' })),
+    ];
+    const s = settleReviewRound({
+      items,
+      answers,
+      reviewers: [
+        { reviewer: 'h1', stake: 1000n * M, goldCorrect: 0, goldAnswered: 0 },
+        { reviewer: 'h2', stake: 500n * M, goldCorrect: 0, goldAnswered: 0 },
+        { reviewer: 'coin', stake: 1000n * M, goldCorrect: 0, goldAnswered: 0 },
+        { reviewer: 'sybil', stake: 0n, goldCorrect: 0, goldAnswered: 0 },
+      ],
+    });
+    expect(s.items.map((i) => i.choice)).toEqual(['A', 'A', 'A', 'A']);
+    const by = Object.fromEntries(s.reviewers.map((r) => [r.reviewer, r]));
+    // h1: 4 of 4 resolved items agreed: 0.2% of 1000.
+    expect(by.h1?.reward).toBe(2n * M);
+    expect(by.h2?.reward).toBe(1n * M);
+    expect(by.h1?.penalty).toBe(0n);
+    // coin: 1 of 3 agreed, 2 of 3 disagreed: reward 1000 x 0.002 / 3, penalty 1000 x 0.006 x 2/3.
+    expect(by.coin?.reward).toBe((1000n * M * 2000n) / (1_000_000n * 3n));
+    expect(by.coin?.penalty).toBe(4n * M);
+    expect((by.coin?.reward ?? 0n) - (by.coin?.penalty ?? 0n)).toBeLessThan(0n);
+    expect(by.sybil?.reward).toBe(0n);
+    expect(by.sybil?.penalty).toBe(0n);
+    expect(by.h1?.goldAnswered).toBe(1);
+  });
+
+  it('splitting stake across accounts earns the same; a stake majority is needed; the budget caps rewards', () => {
+    const other = { reviewer: 'other', stake: 500n * M, goldCorrect: 0, goldAnswered: 0 };
+    const reviewers = [{ reviewer: 'whale', stake: 600n * M, goldCorrect: 0, goldAnswered: 0 }, other];
+    const answers = ['t1', 't2', 't3'].flatMap((taskId) => [
+      { taskId, reviewer: 'whale', choice: 'A' },
+      { taskId, reviewer: 'other', choice: 'B' },
+    ]);
+    const one = settleReviewRound({ items: items.slice(0, 3), answers, reviewers });
+    const split = settleReviewRound({
+      items: items.slice(0, 3),
+      answers: answers.flatMap((x) =>
+        x.reviewer === 'whale' ? [0, 1, 2].map((k) => ({ ...x, reviewer: `w${k}` })) : [x],
+      ),
+      reviewers: [
+        ...[0, 1, 2].map((k) => ({ reviewer: `w${k}`, stake: 200n * M, goldCorrect: 0, goldAnswered: 0 })),
+        other,
+      ],
+    });
+    const sumOf = (s: typeof one, p: string) =>
+      s.reviewers.filter((r) => r.reviewer.startsWith(p)).reduce((t, r) => t + r.reward - r.penalty, 0n);
+    expect(sumOf(split, 'w')).toBe(sumOf(one, 'whale'));
+    expect(one.items.every((i) => i.choice === 'A')).toBe(true);
+    const capped = settleReviewRound({ items: items.slice(0, 3), answers, reviewers, rewardBudget: 600_000n });
+    expect(capped.reviewers.reduce((t, r) => t + r.reward, 0n)).toBeLessThanOrEqual(600_000n);
+  });
+
+  it('the gold gate pauses a reviewer (no weight, no reward) until their accuracy recovers', () => {
+    const h = { reviewer: 'h', stake: 100n * M, goldCorrect: 0, goldAnswered: 0 };
+    const badReviewer = { reviewer: 'bad', stake: 1000n * M, goldCorrect: 0, goldAnswered: 2 };
+    const reviewers = [h, badReviewer];
+    // 'bad' has missed two gold items already and misses this one too; its big stake would win t1.
+    const s = settleReviewRound({
+      items: [T1, G1],
+      answers: [
+        { taskId: 't1', reviewer: 'h', choice: 'A' },
+        { taskId: 't1', reviewer: 'bad', choice: 'B' },
+        { taskId: 'g1', reviewer: 'h', choice: 'A' },
+        { taskId: 'g1', reviewer: 'bad', choice: 'B' },
+      ],
+      reviewers,
+    });
+    const bad = s.reviewers.find((r) => r.reviewer === 'bad')!;
+    expect(s.items[0]?.choice).toBe('A');
+    expect(bad.paused).toBe(true);
+    expect(bad.reward).toBe(0n);
+    expect(bad.penalty).toBe(6n * M);
+    // Next round, paused: neither weight nor reward nor penalty.
+    const next = settleReviewRound({
+      items: [T1],
+      answers: [
+        { taskId: 't1', reviewer: 'h', choice: 'A' },
+        { taskId: 't1', reviewer: 'bad', choice: 'B' },
+      ],
+      reviewers: [h, { ...badReviewer, goldAnswered: 3, paused: true }],
+    });
+    expect(next.items[0]?.support).toBe(1);
+    const b2 = next.reviewers.find((r) => r.reviewer === 'bad')!;
+    expect([b2.reward, b2.penalty, b2.paused]).toEqual([0n, 0n, true]);
+  });
+
+  it('counts assigned but unanswered items as neither agreement nor disagreement; ignores unassigned answers', () => {
+    const s = settleReviewRound({
+      items: items.slice(0, 2),
+      answers: [
+        { taskId: 't1', reviewer: 'a', choice: 'A' },
+        { taskId: 't2', reviewer: 'a', choice: 'B' }, // not assigned t2: ignored
+        { taskId: 't2', reviewer: 'b', choice: 'A' },
+      ],
+      assignments: [
+        { taskId: 't1', reviewers: ['a', 'b'] },
+        { taskId: 't2', reviewers: ['b'] },
+      ],
+      reviewers: [
+        { reviewer: 'a', stake: 1000n * M, goldCorrect: 0, goldAnswered: 0 },
+        { reviewer: 'b', stake: 1000n * M, goldCorrect: 0, goldAnswered: 0 },
+      ],
+    });
+    const b = s.reviewers.find((r) => r.reviewer === 'b')!;
+    expect([b.assigned, b.resolved, b.agreed, b.disagreed]).toEqual([2, 2, 1, 0]);
+    expect(b.reward).toBe(1n * M);
+    const a = s.reviewers.find((r) => r.reviewer === 'a')!;
+    expect([a.assigned, a.agreed, a.disagreed]).toEqual([1, 1, 0]);
+  });
+});
