@@ -150,14 +150,12 @@ export const proposalRoutes =
             throw err;
           }
         }
-        return reply
-          .code(201)
-          .send({
-            proposalId: id,
-            workflowId: workflowIds.lifecycle(id),
-            stage: 'proposed' as const,
-            stake: params.stake,
-          });
+        return reply.code(201).send({
+          proposalId: id,
+          workflowId: workflowIds.lifecycle(id),
+          stage: 'proposed' as const,
+          stake: params.stake,
+        });
       },
     );
 
