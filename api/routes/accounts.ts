@@ -1,4 +1,4 @@
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
 import { InsufficientFundsError } from '../../db/ledger.js';
 import { accountsOf } from '../../contracts/accounts.js';
 import {
@@ -31,8 +31,8 @@ import {
 } from '../schemas/accounts.js';
 
 export const accountRoutes =
-  (ctx: ApiContext): FastifyPluginAsyncTypebox =>
-  async (app) => {
+  (ctx: ApiContext): FastifyPluginCallbackTypebox =>
+  (app, _opts, done) => {
     const { sql, ledger } = ctx;
     const admins = new Set((process.env.COMMONS_ADMIN_ADDRESSES ?? '').split(',').filter(Boolean));
 
@@ -227,4 +227,5 @@ export const accountRoutes =
         };
       },
     );
+    done();
   };

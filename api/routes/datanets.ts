@@ -1,4 +1,4 @@
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
 import { callerOf, signatureOf, signed } from '../auth.js';
 import { HttpError, conflict, notFound } from '../errors.js';
 import { validateRecord, DEFAULT_MAX_RECORD_BYTES, type DatanetSpec } from '../../domain/data/datanet-spec.js';
@@ -31,6 +31,10 @@ import {
   type BatchResult,
 } from '../schemas/datanets.js';
 
+/** A record's label as text ('' when absent). */
+const labelText = (v: unknown): string =>
+  v === undefined || v === null ? '' : typeof v === 'string' ? v : JSON.stringify(v);
+
 type StoreResult =
   { hash: string; status: 'stored' | 'already-stored' } | { hash: string; status: 'duplicate'; reason: string };
 
@@ -41,8 +45,8 @@ interface Prepared {
 }
 
 export const datanetRoutes =
-  (ctx: ApiContext): FastifyPluginAsyncTypebox =>
-  async (app) => {
+  (ctx: ApiContext): FastifyPluginCallbackTypebox =>
+  (app, _opts, done) => {
     const { sql, store } = ctx;
     const limiter = new RateLimiter(
       sql,
@@ -65,7 +69,7 @@ export const datanetRoutes =
         return { status: 413, errors: [`record is ${bytes.length} bytes; this Datanet accepts at most ${max}`] };
       const v = validateRecord(spec, payload);
       if (!v.ok) return { status: 400, errors: v.errors };
-      const label = spec.labelField ? String((payload as Record<string, unknown>)[spec.labelField] ?? '') : null;
+      const label = spec.labelField ? labelText((payload as Record<string, unknown>)[spec.labelField]) : null;
       return { hash, bytes, label };
     }
 
@@ -260,7 +264,12 @@ export const datanetRoutes =
         }
         if (tree.root !== c.merkleRoot)
           throw new HttpError(500, 'dataset root does not match the recorded accepted set');
-        return { datasetVersionId: c.datasetVersionId, root: c.merkleRoot, proof: tree.proof(req.params.hash) };
+        const proof = tree.proof(req.params.hash);
+        // The tree holds every accepted hash of the Datanet and its root matched, so this would be a bug.
+        if (!proof)
+          throw new HttpError(500, `accepted contribution ${req.params.hash} is missing from its dataset tree`);
+        return { datasetVersionId: c.datasetVersionId, root: c.merkleRoot, proof };
       },
     );
+    done();
   };

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { callerOf, signed } from '../auth.js';
 import { HttpError, badRequest, forbidden, notFound, paymentRequired } from '../errors.js';
@@ -35,8 +35,8 @@ export interface ModelRoutesHandle {
 }
 
 export const modelRoutes =
-  (ctx: ApiContext, handle: ModelRoutesHandle): FastifyPluginAsyncTypebox =>
-  async (app) => {
+  (ctx: ApiContext, handle: ModelRoutesHandle): FastifyPluginCallbackTypebox =>
+  (app, _opts, done) => {
     const { sql } = ctx;
     const { cache, batcher } = handle;
     const keys = new Map<string, { id: string; owner: string; revoked: boolean; at: number }>();
@@ -219,4 +219,5 @@ export const modelRoutes =
         return reply.code(201).send({ id, apiKey: key, owner });
       },
     );
+    done();
   };

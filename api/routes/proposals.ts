@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { InsufficientFundsError } from '../../db/ledger.js';
 import { accountsOf } from '../../contracts/accounts.js';
@@ -7,7 +7,7 @@ import { validateSpec } from '../../domain/data/datanet-spec.js';
 import { callerOf, signed } from '../auth.js';
 import { badRequest, conflict, notFound, paymentRequired } from '../errors.js';
 import { runUpdate } from '../temporal-errors.js';
-import { withDefaults, type DeepPartial } from '../../domain/lifecycle/params.js';
+import { withDefaults } from '../../domain/lifecycle/params.js';
 import { validateParams } from '../../domain/lifecycle/validate-params.js';
 import { statusQuery, voteUpdate, withdrawUpdate, tallyQuery, closeWindowSignal } from '../../contracts/messages.js';
 import type { LifecycleInput, LifecycleParams, LifecycleStatusView } from '../../domain/lifecycle/types.js';
@@ -44,8 +44,8 @@ import { ClosingResponse } from '../schemas/datanets.js';
 const MIN_PROPOSAL_STAKE = BigInt(process.env.COMMONS_MIN_PROPOSAL_STAKE ?? '100');
 
 export const proposalRoutes =
-  (ctx: ApiContext): FastifyPluginAsyncTypebox =>
-  async (app) => {
+  (ctx: ApiContext): FastifyPluginCallbackTypebox =>
+  (app, _opts, done) => {
     const { sql, ledger, temporal } = ctx;
 
     app.post(
@@ -63,7 +63,7 @@ export const proposalRoutes =
         const b = req.body;
         const specErrors = validateSpec(b.datanetSpec);
         if (specErrors.length) throw badRequest('invalid datanetSpec', specErrors);
-        const params: LifecycleParams = withDefaults((b.params ?? {}) as DeepPartial<LifecycleParams>);
+        const params: LifecycleParams = withDefaults(b.params ?? {});
         const paramErrors = validateParams(params);
         if (paramErrors.length) throw badRequest('invalid params', paramErrors);
         if (BigInt(params.stake) < MIN_PROPOSAL_STAKE)
@@ -336,4 +336,5 @@ export const proposalRoutes =
         return reply.code(202).send({ closing: true as const });
       },
     );
+    done();
   };

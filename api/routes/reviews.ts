@@ -1,4 +1,4 @@
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
 import { callerOf, signed } from '../auth.js';
 import { conflict, notFound } from '../errors.js';
 import { runUpdate } from '../temporal-errors.js';
@@ -9,8 +9,8 @@ import { IdParams, responses } from '../schemas/common.js';
 import { ReviewAnswerBody, ReviewAnswerResponse, ReviewsQuery, ReviewsResponse } from '../schemas/reviews.js';
 
 export const reviewRoutes =
-  (ctx: ApiContext): FastifyPluginAsyncTypebox =>
-  async (app) => {
+  (ctx: ApiContext): FastifyPluginCallbackTypebox =>
+  (app, _opts, done) => {
     const { sql, temporal } = ctx;
 
     app.get(
@@ -60,4 +60,5 @@ export const reviewRoutes =
         return { accepted: true as const, answers: r.answers };
       },
     );
+    done();
   };

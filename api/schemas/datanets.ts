@@ -81,6 +81,6 @@ export const MerkleProof = Type.Object({
 export const ProofResponse = Type.Object({
   datasetVersionId: Type.String(),
   root: Type.String(),
-  proof: Nullable(MerkleProof),
+  proof: MerkleProof,
 });
 export type ProofResponse = Static<typeof ProofResponse>;

@@ -31,8 +31,10 @@ export const ModelVersion = Type.Object({
   sha256: Type.String(),
   merkleRoot: Nullable(Type.String()),
   datasetVersionId: Nullable(Type.String()),
-  lineage: Type.Unknown({ description: 'what the version was built from' }),
-  metrics: Type.Unknown({ description: 'evaluation metrics' }),
+  lineage: Type.Record(Type.String(), Type.Unknown(), {
+    description: 'what the version was built from (proposal, dataset version, training run, RLHF rounds)',
+  }),
+  metrics: Type.Record(Type.String(), Type.Unknown(), { description: 'evaluation metrics (accuracy, macroF1, ...)' }),
   createdAt: Timestamp,
 });
 export const ModelResponse = Type.Object({

@@ -15,8 +15,8 @@ export interface ModelVersion {
   sha256: string;
   merkleRoot: string | null;
   datasetVersionId: string | null;
-  lineage: unknown;
-  metrics: unknown;
+  lineage: Record<string, unknown>;
+  metrics: Record<string, unknown>;
   createdAt: Date;
 }
 
@@ -51,8 +51,8 @@ export async function listModelVersions(sql: postgres.Sql, name: string): Promis
       sha256: string;
       merkle_root: string | null;
       dataset_version_id: string | null;
-      lineage: unknown;
-      metrics: unknown;
+      lineage: Record<string, unknown>;
+      metrics: Record<string, unknown>;
       created_at: Date;
     }[]
   >`select version, status, prefix, sha256, merkle_root, dataset_version_id, lineage, metrics, created_at from model_versions where model_name = ${name} order by version`;
