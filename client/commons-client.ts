@@ -18,6 +18,7 @@ import type {
   WithdrawResponse,
 } from '../api/schemas/proposals.js';
 import type {
+  ClosingResponse,
   ContributionBatchResponse,
   ContributionResponse,
   DatanetResponse,
@@ -137,6 +138,9 @@ export class CommonsClient {
     return this.signed<ContributionBatchResponse>('POST', `/v1/datanets/${datanetId}/contributions/batch`, {
       records: payloads.map((payload) => ({ payload })),
     });
+  }
+  closeDatanet(id: string) {
+    return this.signed<ClosingResponse>('POST', `/v1/datanets/${id}/close`, {});
   }
   datanet(id: string) {
     return this.get<DatanetResponse>(`/v1/datanets/${id}`);
