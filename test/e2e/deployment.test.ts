@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, eventually, type TestApp } from '../support/app.js';
+import { startTestApp, eventually, refusal, at, type TestApp } from '../support/app.js';
 import { participant } from '../support/participants.js';
 import { runScenario, type ScenarioOptions, type ScenarioResult } from '../../demo/scenario.js';
 import { createDeploymentActivities } from '../../activities/deployment/activities.js';
@@ -110,7 +110,7 @@ describe('deployment, inference and rewards', () => {
 
   it('rolls back to an earlier version with one signed call by the developer, and refuses others', async () => {
     const stranger = await participant(app.url, ['developer']);
-    const refused = await stranger.rollback(model, 1).catch((e) => e);
+    const refused = await refusal(stranger.rollback(model, 1));
     expect(refused.status).toBe(403);
     const r = await dev.rollback(model, 1);
     expect(r).toMatchObject({ productionVersion: 1, previous: 2 });
@@ -131,9 +131,9 @@ describe('deployment, inference and rewards', () => {
     expect(res.status).toBe(401);
     const broke = await participant(app.url, ['app-builder']);
     const { apiKey } = await broke.issueApiKey();
-    const err = await broke.infer(model, 'hello', apiKey).catch((e) => e);
+    const err = await refusal(broke.infer(model, 'hello', apiKey));
     expect(err.status).toBe(402);
-    const missing = await broke.infer('no-such-model', 'hello', apiKey).catch((e) => e);
+    const missing = await refusal(broke.infer('no-such-model', 'hello', apiKey));
     expect(missing.status).toBe(404);
   });
 
