@@ -126,7 +126,8 @@ describe('training and RLHF on dedicated task queues', () => {
   });
 
   it('penalised the random reviewer from its validator stake and rewarded the honest ones', async () => {
-    const random = r.randomReviewer!.address;
+    if (!r.randomReviewer) throw new Error('the scenario ran without a random reviewer');
+    const random = r.randomReviewer.address;
     const penalties =
       await app.sql`select amount from transfers where from_account = ${accountsOf.validatorStake(random)} and proposal_id = ${id}`;
     expect(penalties.length).toBeGreaterThan(0);
