@@ -66,9 +66,8 @@ export async function listAgreedReviewerWeights(
   sql: postgres.Sql,
   proposalId: string,
 ): Promise<{ address: string; weight: number }[]> {
-  return sql<{ address: string; weight: number }[]>`
+  const rows = await sql<{ address: string; weight: number }[]>`
     select a.reviewer as address, count(*)::int as weight from review_answers a join review_tasks t on t.id = a.task_id
-    where t.proposal_id = ${proposalId} and a.agreed group by a.reviewer order by a.reviewer`.then((rows) =>
-    rows.map((r) => ({ address: r.address, weight: r.weight })),
-  );
+    where t.proposal_id = ${proposalId} and a.agreed group by a.reviewer order by a.reviewer`;
+  return rows.map((r) => ({ address: r.address, weight: r.weight }));
 }
