@@ -15,7 +15,7 @@ const allowed = {
   activities: ['domain', 'contracts', 'ml', 'db', 'storage', 'infra'],
   api: ['domain', 'contracts', 'ml', 'db', 'storage', 'identity', 'infra', 'workflows'],
   client: ['api', 'identity', 'contracts', 'domain'],
-  cli: ['client', 'identity', 'contracts', 'domain'],
+  cli: ['client', 'api', 'identity', 'contracts', 'domain'],
   infra: ['contracts', 'db', 'storage'],
   workers: ['domain', 'contracts', 'ml', 'db', 'storage', 'infra', 'activities', 'workflows'],
 };

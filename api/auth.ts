@@ -2,9 +2,13 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type postgres from 'postgres';
 import { checkSignedRequest, type ReplayGuard } from '../identity/request-signing.js';
 import { HttpError } from './errors.js';
+import { findAccountRoles } from '../db/queries/accounts.js';
+import { claimSignature, pruneExpiredSignatures } from '../db/queries/signatures.js';
 
 export type Role = 'developer' | 'governor' | 'contributor' | 'reviewer' | 'validator' | 'app-builder' | 'admin';
 export const ROLES: Role[] = ['developer', 'governor', 'contributor', 'reviewer', 'validator', 'app-builder', 'admin'];
+const isRole = (r: string): r is Role => (ROLES as string[]).includes(r);
+
 /** Roles an account may take for itself at registration; admin comes from COMMONS_ADMIN_ADDRESSES. */
 export const SELF_ASSIGNABLE: Role[] = ['developer', 'governor', 'contributor', 'reviewer', 'validator', 'app-builder'];
 
@@ -30,11 +34,9 @@ export class PostgresReplayGuard implements ReplayGuard {
     const now = Date.now();
     if (now - this.lastPrune > 60_000) {
       this.lastPrune = now;
-      await this.sql`delete from used_signatures where expires_at < now()`;
+      await pruneExpiredSignatures(this.sql);
     }
-    const rows = await this
-      .sql`insert into used_signatures (signature, expires_at) values (${signature}, ${new Date(expiresAt).toISOString()}) on conflict do nothing returning 1`;
-    return rows.length === 1;
+    return claimSignature(this.sql, signature, new Date(expiresAt));
   }
 }
 
@@ -58,10 +60,10 @@ export function signed(opts: {
       replayGuard: opts.replayGuard,
     });
     if (!check.ok) throw new HttpError(401, check.reason);
-    const [acct] = await opts.sql`select roles from accounts where address = ${check.address}`;
-    if (!acct && !opts.allowUnregistered)
+    const registered = await findAccountRoles(opts.sql, check.address);
+    if (!registered && !opts.allowUnregistered)
       throw new HttpError(403, `account ${check.address} is not registered (POST /v1/accounts first)`);
-    const roles = (acct?.roles ?? []) as Role[];
+    const roles = (registered ?? []).filter(isRole);
     if (opts.roles && !opts.roles.some((r) => roles.includes(r))) {
       throw new HttpError(
         403,
@@ -70,4 +72,17 @@ export function signed(opts: {
     }
     req.caller = { address: check.address, publicKey: check.publicKey, roles };
   };
+}
+
+/** The verified caller of a route behind `signed(...)`; a route without that preHandler gets a 401. */
+export function callerOf(req: FastifyRequest): Caller {
+  if (!req.caller) throw new HttpError(401, 'this request must be signed');
+  return req.caller;
+}
+
+/** The request's signature (unique: replays are refused), e.g. as an idempotency key. */
+export function signatureOf(req: FastifyRequest): string {
+  const s = req.headers['x-commons-signature'];
+  if (typeof s !== 'string') throw new HttpError(401, 'this request must be signed');
+  return s;
 }

@@ -1,6 +1,7 @@
 import client from 'prom-client';
 import type { FastifyInstance } from 'fastify';
 import type postgres from 'postgres';
+import { countProposalsByStageStatus } from '../db/queries/proposals.js';
 
 /**
  * Prometheus metrics: API latency by route, lifecycles by stage and status (from Postgres at
@@ -23,8 +24,7 @@ export function registerMetrics(app: FastifyInstance, sql: postgres.Sql): client
     registers: [registry],
     async collect() {
       this.reset();
-      for (const r of await sql`select stage, status, count(*)::int as n from proposals group by stage, status`)
-        this.set({ stage: r.stage, status: r.status }, r.n);
+      for (const r of await countProposalsByStageStatus(sql)) this.set({ stage: r.stage, status: r.status }, r.count);
     },
   });
   app.addHook('onResponse', async (req, reply) => {

@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
+import { defaultPayloadConverter, type QueryDefinition } from '@temporalio/common';
 import { collectionProgressQuery, roundStatusQuery } from '../contracts/messages.js';
 import type { LifecycleStatusView } from '../domain/lifecycle/types.js';
 import { workflowIds } from '../contracts/workflow-ids.js';
@@ -11,6 +11,15 @@ export interface ActivityProgress {
   lastHeartbeatAt?: string;
   details?: unknown;
   lastFailure?: string;
+}
+
+type QueryResult<Q> = Q extends QueryDefinition<infer R, infer _Args> ? R : never;
+
+/** Live progress of the stage a lifecycle is in (only the parts that stage has). */
+export interface LiveProgress {
+  collection?: QueryResult<typeof collectionProgressQuery>;
+  round?: QueryResult<typeof roundStatusQuery>;
+  activities?: ActivityProgress[];
 }
 
 /** Pending activities of a workflow with their last heartbeat (training step and loss, scoring counts). */
@@ -40,8 +49,8 @@ export async function liveProgress(
   temporal: Client,
   proposalId: string,
   status: LifecycleStatusView,
-): Promise<Record<string, unknown>> {
-  const out: Record<string, unknown> = {};
+): Promise<LiveProgress> {
+  const out: LiveProgress = {};
   const safe = async <T>(fn: () => Promise<T>) => {
     try {
       return await fn();

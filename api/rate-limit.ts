@@ -1,4 +1,5 @@
 import type postgres from 'postgres';
+import { availableTokens, takeTokens } from '../db/queries/rate-buckets.js';
 
 /**
  * Token bucket per key (contributor address): `ratePerSec` sustained, `burst` at once, kept in
@@ -22,15 +23,9 @@ export class RateLimiter {
   async take(key: string, n = 1): Promise<number> {
     // A request larger than the burst can never pass; the caller says so instead of asking to wait.
     if (n > this.burst) return Infinity;
-    // Tokens in bucket `b` now: what was left plus the refill since, capped at the burst.
-    const available = this
-      .sql`least(${this.burst}::float8, b.tokens + extract(epoch from now() - b.updated_at) * ${this.ratePerSec}::float8)`;
-    const taken = await this.sql`
-      insert into rate_buckets as b (key, tokens, updated_at) values (${key}, ${this.burst - n}::float8, now())
-      on conflict (key) do update set tokens = ${available} - ${n}::float8, updated_at = now() where ${available} >= ${n}::float8
-      returning tokens`;
-    if (taken.length === 1) return 0;
-    const [b] = await this.sql`select ${available} as available from rate_buckets b where key = ${key}`;
-    return Math.max(1, Math.ceil((n - Number(b?.available ?? this.burst)) / this.ratePerSec));
+    const rule = { ratePerSec: this.ratePerSec, burst: this.burst };
+    if (await takeTokens(this.sql, key, n, rule)) return 0;
+    const available = (await availableTokens(this.sql, key, rule)) ?? this.burst;
+    return Math.max(1, Math.ceil((n - available) / this.ratePerSec));
   }
 }

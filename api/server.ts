@@ -13,6 +13,8 @@ import { consoleRoutes } from './console/console-routes.js';
 import { ModelCache } from './inference/model-cache.js';
 import { FeeBatcher } from './inference/fee-batcher.js';
 import type { ApiContext } from './context.js';
+import { pingDatabase } from '../db/queries/health.js';
+import { HealthResponse } from './schemas/ops.js';
 
 export interface BuiltServer {
   app: FastifyInstance;
@@ -64,9 +66,16 @@ export async function buildServer(ctx: ApiContext, opts: { logger?: boolean | ob
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   registerMetrics(app, ctx.sql);
-  app.get('/healthz', { schema: { summary: 'Liveness and dependencies', tags: ['ops'] } }, async (_req, reply) => {
+  const health = {
+    summary: 'Liveness and dependencies',
+    tags: ['ops'],
+    response: { 200: HealthResponse, 503: HealthResponse },
+  };
+  app.get('/healthz', { schema: health }, async (_req, reply) => {
     const checks: Record<string, string> = {};
-    await ctx.sql`select 1`.then(() => (checks.postgres = 'ok')).catch((e: Error) => (checks.postgres = e.message));
+    await pingDatabase(ctx.sql)
+      .then(() => (checks.postgres = 'ok'))
+      .catch((e: Error) => (checks.postgres = e.message));
     await ctx.temporal.connection.workflowService
       .getSystemInfo({})
       .then(() => (checks.temporal = 'ok'))

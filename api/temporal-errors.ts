@@ -10,7 +10,7 @@ export async function runUpdate<T>(what: string, fn: () => Promise<T>): Promise<
     return await fn();
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) {
-      const reason = (err.cause as Error | undefined)?.message ?? err.message;
+      const reason = err.cause?.message ?? err.message;
       throw new HttpError(409, `${what} refused: ${reason}`);
     }
     // Callers check the proposal exists first, so a workflow that cannot be found has completed.

@@ -2,6 +2,8 @@
 import Fastify from 'fastify';
 
 const app = Fastify({ logger: false });
-app.post('/bare', async (req) => ({ ok: true, echo: (req.body as { input?: string })?.input?.length ?? 0 }));
+app.post('/bare', (req, reply) =>
+  reply.send({ ok: true, echo: (req.body as { input?: string } | undefined)?.input?.length ?? 0 }),
+);
 const url = await app.listen({ host: '127.0.0.1', port: Number(process.env.PORT ?? 0) });
 process.stdout.write(`LISTENING ${url}\n`);

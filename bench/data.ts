@@ -102,6 +102,7 @@ async function sender() {
     }
     if (payloads.length === 0) return;
     const c = contributors[batchNo++ % contributors.length];
+    if (!c) throw new Error('no contributors');
     await c.contributeBatch(id, payloads);
     sent += payloads.length;
     if (Math.floor(sent / 50_000) !== Math.floor((sent - payloads.length) / 50_000))
@@ -112,12 +113,14 @@ async function sender() {
 }
 await Promise.all(Array.from({ length: CONCURRENCY }, sender));
 const ingestSeconds = (Date.now() - ingestStart) / 1000;
-const [stored] = await sql`select count(*)::int as n from contributions where datanet_id = ${id}`;
+const [stored = { n: 0 }] = await sql<
+  { n: number }[]
+>`select count(*)::int as n from contributions where datanet_id = ${id}`;
 log(`ingest done: ${sent} sent, ${stored.n} stored in ${ingestSeconds.toFixed(1)} s`);
 
 // Exact copies from other accounts are refused at ingest, so the target count is never reached:
 // the proposer closes the window once everything is in.
-await dev.signed('POST', `/v1/datanets/${id}/close`, {});
+await dev.closeDatanet(id);
 const scoreStart = Date.now();
 // Time per phase (scoring pass, dedupe pass, dataset build), and a log line every 50,000 scored,
 // so a rate that falls as the tables grow shows where it falls.
@@ -136,16 +139,17 @@ for (;;) {
         ? 'dataset'
         : (c?.phase ?? phase);
   if (next !== phase) {
-    phaseSeconds[phase] = (now - phaseStart) / 1000;
-    log(`${phase} took ${phaseSeconds[phase].toFixed(0)} s`);
+    const took = (now - phaseStart) / 1000;
+    phaseSeconds[phase] = took;
+    log(`${phase} took ${took.toFixed(0)} s`);
     phase = next;
     phaseStart = now;
     lastLogged = 0;
   }
   if (phase === 'end') break;
   // The cursor is where the current pass has reached (batches complete a wave at a time).
-  const done = phase === 'scoring' || phase === 'dedupe' ? c.cursor - c.firstSeq + 1 : 0;
-  if (done - lastLogged >= 50_000) {
+  const done = c && (phase === 'scoring' || phase === 'dedupe') ? c.cursor - c.firstSeq + 1 : 0;
+  if (c && done - lastLogged >= 50_000) {
     lastLogged = done;
     log(
       `${phase}: ${done}/${c.received} (${Math.round(done / ((now - phaseStart) / 1000))}/s so far), ${c.accepted} passing, worker peak RSS ${peakRssMiB(workers.pid!).toFixed(0)} MiB`,
@@ -156,8 +160,9 @@ for (;;) {
 const scoreSeconds = (Date.now() - scoreStart) / 1000;
 await temporal.workflow.getHandle(workflowIds.lifecycle(id)).cancel();
 
-const statuses =
-  await sql`select status, count(*)::int as n from contributions where datanet_id = ${id} group by status order by status`;
+const statuses = await sql<
+  { status: string; n: number }[]
+>`select status, count(*)::int as n from contributions where datanet_id = ${id} group by status order by status`;
 let maxHistory = 0;
 let runs = 0;
 for await (const w of temporal.workflow.list({

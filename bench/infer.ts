@@ -97,11 +97,15 @@ api.kill('SIGTERM');
 bare.kill('SIGTERM');
 await exited;
 const pg = (await import('postgres')).default(process.env.DATABASE_URL!, { max: 1 });
-const [calls] =
-  await pg`select count(*)::int as n, count(*) filter (where settled)::int as settled, count(distinct settlement_id)::int as settlements from inference_calls where model_name = ${r.modelName}`;
-const [fees] =
-  await pg`select count(*)::int as n from transfers where reason like 'inference fee%' and proposal_id = ${r.proposalId}`;
+const [calls] = await pg<
+  { n: number; settled: number; settlements: number }[]
+>`select count(*)::int as n, count(*) filter (where settled)::int as settled, count(distinct settlement_id)::int as settlements from inference_calls where model_name = ${r.modelName}`;
+const [fees] = await pg<
+  { n: number }[]
+>`select count(*)::int as n from transfers where reason like 'inference fee%' and proposal_id = ${r.proposalId}`;
 await pg.end();
+// count(*) always answers one row.
+if (!calls || !fees) throw new Error('count queries returned no row');
 console.log(
   `paid calls recorded: ${calls.n} of ${inferRes.total + 2} answered, ${calls.settled} settled in ${calls.settlements} batched settlements (${fees.n} ledger transfers)`,
 );

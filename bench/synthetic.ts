@@ -35,17 +35,22 @@ export function* syntheticRecords(
   rates = { duplicate: 0.05, nearDuplicate: 0.05, offTopic: 0.03 },
 ): Generator<SyntheticRecord> {
   const rand = mulberry32(seed);
-  const pick = (arr: string[]) => arr[Math.floor(rand() * arr.length)];
+  /** A random element of a non-empty list. */
+  const pick = <T>(arr: readonly T[]): T => {
+    const v = arr[Math.floor(rand() * arr.length)];
+    if (v === undefined) throw new RangeError('pick from an empty list');
+    return v;
+  };
   const recent: SyntheticRecord[] = [];
   const RECENT = 10_000;
   for (let i = 0; i < n; i++) {
     const r = rand();
     let rec: SyntheticRecord | undefined;
     if (recent.length > 10 && r < rates.duplicate) {
-      const src = recent[Math.floor(rand() * recent.length)];
+      const src = pick(recent);
       rec = { text: src.text, label: src.label, kind: 'duplicate' };
     } else if (recent.length > 10 && r < rates.duplicate + rates.nearDuplicate) {
-      const src = recent[Math.floor(rand() * recent.length)];
+      const src = pick(recent);
       const words = src.text.split(' ');
       words[1 + Math.floor(rand() * (words.length - 1))] = pick(COMMON);
       words[1 + Math.floor(rand() * (words.length - 1))] = pick(COMMON);

@@ -4,9 +4,10 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ApiError, CommonsClient } from '../client/commons-client.js';
 import { generateKeyPair, loadKeyFile, saveKeyFile, type KeyPair } from '../identity/keys.js';
-import { renderStatusLine, type StatusView } from './progress-bar.js';
+import { renderStatusLine } from './progress-bar.js';
 import { watchStatus, type Output } from './watch.js';
 import { chunk, parseJsonl } from './records.js';
+import type { ProposalBody } from '../api/schemas/proposals.js';
 
 export const USAGE = `commons — command line for the Commons API
 
@@ -121,8 +122,8 @@ export async function run(
         const a = await reader().account(args[0] ?? keys().address);
         print(a, () => {
           say(`address     ${a.address}\nroles       ${a.roles.join(', ')}`);
-          for (const [asset, amount] of Object.entries(a.balances ?? {})) say(`${asset.padEnd(11)} ${amount}`);
-          if (a.validatorStake && a.validatorStake !== '0') say(`stake       ${a.validatorStake}`);
+          for (const [asset, amount] of Object.entries(a.balances)) say(`${asset.padEnd(11)} ${amount}`);
+          if (a.validatorStake !== '0') say(`stake       ${a.validatorStake}`);
         });
         return 0;
       }
@@ -141,7 +142,8 @@ export async function run(
         return 0;
       }
       case 'propose': {
-        const body = JSON.parse(readFileSync(need(o.file, '--file proposal.json'), 'utf8'));
+        // The API validates the proposal and answers 400 with the reasons; the CLI only parses it.
+        const body = JSON.parse(readFileSync(need(o.file, '--file proposal.json'), 'utf8')) as ProposalBody;
         const r = await signer().propose(body);
         print(r, () => say(r.proposalId));
         return 0;
@@ -153,22 +155,21 @@ export async function run(
           const interval = Number(o.interval ?? 1000);
           if (!Number.isFinite(interval) || interval < 50)
             throw new UsageError('--interval is milliseconds (at least 50)');
-          const final = await watchStatus(() => c.proposal(id) as Promise<StatusView>, io.out, {
+          const final = await watchStatus(() => c.proposal(id), io.out, {
             intervalMs: interval,
           });
           say(`final status: ${final.status}${final.reason ? ` (${final.reason})` : ''}, stage ${final.stage}`);
           return 0;
         }
         const s = await c.proposal(id);
-        print(s, () => say(renderStatusLine(s as StatusView, { ascii: true })));
+        print(s, () => say(renderStatusLine(s, { ascii: true })));
         return 0;
       }
       case 'vote': {
-        const [id, option] = args;
-        need(id, 'a proposal id');
-        if (!VOTE_OPTIONS.includes(option as (typeof VOTE_OPTIONS)[number]))
-          throw new UsageError(`vote ID ${VOTE_OPTIONS.join('|')}`);
-        const r = await signer().vote(id, option as (typeof VOTE_OPTIONS)[number]);
+        const id = need(args[0], 'a proposal id');
+        const option = VOTE_OPTIONS.find((v) => v === args[1]);
+        if (!option) throw new UsageError(`vote ID ${VOTE_OPTIONS.join('|')}`);
+        const r = await signer().vote(id, option);
         print(r, () =>
           say(
             `vote accepted: yes ${r.tally.yes}, no ${r.tally.no}, abstain ${r.tally.abstain}, veto ${r.tally.veto} of ${r.tally.total}`,
@@ -188,7 +189,7 @@ export async function run(
         const counts: Record<string, number> = {};
         for (const batch of chunk(payloads, BATCH)) {
           const r = await c.contributeBatch(datanet, batch);
-          for (const x of r.results as { status: string }[]) counts[x.status] = (counts[x.status] ?? 0) + 1;
+          for (const x of r.results) counts[x.status] = (counts[x.status] ?? 0) + 1;
         }
         print({ records: payloads.length, counts }, () =>
           say(
@@ -205,7 +206,7 @@ export async function run(
           if (!r.tasks.length) say('no open review task');
           for (const t of r.tasks)
             say(
-              `${t.id}  (${t.proposalId}, round ${t.round}, ${t.answers}/${t.requiredAnswers} answers)\n  ${String(t.prompt).replace(/\s+/g, ' ').slice(0, 200)}\n  choices: ${t.candidates.join(' | ')}`,
+              `${t.id}  (${t.proposalId}, round ${t.round}, ${t.answers}/${t.requiredAnswers} answers)\n  ${t.prompt.replace(/\s+/g, ' ').slice(0, 200)}\n  choices: ${t.candidates.join(' | ')}`,
             );
         });
         return 0;
@@ -227,11 +228,11 @@ export async function run(
         const apiKey = need(o['api-key'] ?? io.env.COMMONS_API_KEY, '--api-key KEY');
         const r = await reader().infer(need(model, 'a model name'), need(text, 'the input text'), apiKey);
         print(r, () => {
-          const p = Object.entries((r.probabilities ?? {}) as Record<string, number>)
+          const p = Object.entries(r.probabilities)
             .map(([k, v]) => `${k} ${v.toFixed(3)}`)
             .join(', ');
           say(`${r.output}  (${r.model} v${r.version}${p ? `; ${p}` : ''}; fee ${r.fee} OPEN)`);
-          const contributors = (r.attribution?.contributors ?? []) as { contributor: string; weight: number }[];
+          const contributors = r.attribution.contributors;
           if (contributors.length) say('attributed to:');
           for (const a of contributors) say(`  ${a.contributor}  ${(100 * a.weight).toFixed(1)}%`);
         });

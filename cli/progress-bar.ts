@@ -8,9 +8,21 @@ import { STAGES } from '../domain/lifecycle/types.js';
 export interface ActivityView {
   activity: string;
   attempt?: number;
-  details?: { step?: number; totalSteps?: number; loss?: number; phase?: string } & Record<string, unknown>;
+  /** The activity's last heartbeat, as the worker sent it. */
+  details?: unknown;
 }
 
+/** What a training (or DPO) step reports in its heartbeat. */
+export interface TrainingHeartbeat {
+  activity: string;
+  attempt: number;
+  step: number;
+  totalSteps: number;
+  loss?: number;
+  phase?: string;
+}
+
+/** The parts of GET /v1/proposals/:id this rendering reads (ProposalResponse is one). */
 export interface StatusView {
   stage: string;
   status: string;
@@ -26,10 +38,22 @@ export interface StatusView {
 }
 
 /** The heartbeat of a running training (or DPO) step, if any. */
-export function trainingHeartbeat(s: StatusView): ActivityView | undefined {
-  return s.progress?.activities?.find(
-    (a) => typeof a.details?.step === 'number' && typeof a.details?.totalSteps === 'number',
-  );
+export function trainingHeartbeat(s: StatusView): TrainingHeartbeat | undefined {
+  for (const a of s.progress?.activities ?? []) {
+    const d = a.details;
+    if (typeof d !== 'object' || d === null) continue;
+    const { step, totalSteps, loss, phase } = d as Record<string, unknown>;
+    if (typeof step !== 'number' || typeof totalSteps !== 'number') continue;
+    return {
+      activity: a.activity,
+      attempt: a.attempt ?? 1,
+      step,
+      totalSteps,
+      loss: typeof loss === 'number' ? loss : undefined,
+      phase: typeof phase === 'string' ? phase : undefined,
+    };
+  }
+  return undefined;
 }
 
 const clamp = (x: number) => (Number.isFinite(x) ? Math.min(1, Math.max(0, x)) : 0);
@@ -43,7 +67,7 @@ export function lifecycleFraction(s: StatusView): number {
   const hb = trainingHeartbeat(s);
   const c = s.progress?.collection;
   const round = s.progress?.round;
-  if (hb) within = hb.details!.step! / Math.max(1, hb.details!.totalSteps!);
+  if (hb) within = hb.step / Math.max(1, hb.totalSteps);
   else if (c)
     within =
       c.phase === 'window'
@@ -74,10 +98,9 @@ export function stageDetail(s: StatusView): string {
     );
   const hb = trainingHeartbeat(s);
   if (hb) {
-    const d = hb.details!;
-    const loss = typeof d.loss === 'number' && Number.isFinite(d.loss) ? ` loss ${d.loss.toFixed(4)}` : '';
+    const loss = hb.loss !== undefined && Number.isFinite(hb.loss) ? ` loss ${hb.loss.toFixed(4)}` : '';
     parts.push(
-      `${d.phase && d.phase !== 'train' ? `${d.phase} ` : ''}step ${d.step}/${d.totalSteps}${loss}${(hb.attempt ?? 1) > 1 ? ` (attempt ${hb.attempt})` : ''}`,
+      `${hb.phase && hb.phase !== 'train' ? `${hb.phase} ` : ''}step ${hb.step}/${hb.totalSteps}${loss}${hb.attempt > 1 ? ` (attempt ${hb.attempt})` : ''}`,
     );
   }
   return parts.join(' · ');

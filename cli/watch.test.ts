@@ -4,8 +4,12 @@ import type { StatusView } from './progress-bar.js';
 
 function sequence(states: StatusView[]) {
   let i = 0;
-  return async () => states[Math.min(i++, states.length - 1)];
+  return () => {
+    const s = states[Math.min(i++, states.length - 1)];
+    return s ? Promise.resolve(s) : Promise.reject(new Error('no states'));
+  };
 }
+const noSleep = () => Promise.resolve();
 const t = (step: number): StatusView => ({
   stage: 'training',
   status: 'running',
@@ -25,26 +29,26 @@ describe('watchStatus', () => {
     const final = await watchStatus(
       sequence(states),
       { write: (s: string) => (written += s), isTTY: true, columns: 200 },
-      { sleep: async () => {} },
+      { sleep: noSleep },
     );
     expect(final.status).toBe('failed-gate');
     // Three stages → three lines; within training, the step is redrawn with \r and an erase.
-    const lines = written.split('\n').filter(Boolean);
-    expect(lines).toHaveLength(3);
-    expect(lines[1]).toContain('\r\x1b[2K');
+    const [, training = '', last] = written.split('\n').filter(Boolean);
+    expect(written.split('\n').filter(Boolean)).toHaveLength(3);
+    expect(training).toContain('\r\x1b[2K');
     expect(
-      lines[1]
+      training
         .split('\r\x1b[2K')
         .filter(Boolean)
         .map((l) => l.match(/step \d+/)?.[0]),
     ).toEqual(['step 1', 'step 5']);
-    expect(lines[2]).toContain('rlhf (5/7) failed-gate (accuracy too low)');
+    expect(last).toContain('rlhf (5/7) failed-gate (accuracy too low)');
     expect(written.endsWith('\n')).toBe(true);
   });
 
   it('prints a plain line per change otherwise', async () => {
     let written = '';
-    await watchStatus(sequence(states), { write: (s: string) => (written += s) }, { sleep: async () => {} });
+    await watchStatus(sequence(states), { write: (s: string) => (written += s) }, { sleep: noSleep });
     expect(written).not.toContain('\r');
     const lines = written.trimEnd().split('\n');
     expect(lines).toHaveLength(4); // the repeated governance poll prints nothing

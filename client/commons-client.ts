@@ -1,5 +1,32 @@
 import { signedFetch } from '../identity/request-signing.js';
 import type { KeyPair } from '../identity/keys.js';
+import type {
+  AccountResponse,
+  BalancesResponse,
+  DelegationResponse,
+  RegisterResponse,
+  RewardsResponse,
+  StakeResponse,
+} from '../api/schemas/accounts.js';
+import type {
+  ListProposalsResponse,
+  ProposalBody,
+  ProposalResponse,
+  ProposeResponse,
+  TallyResponse,
+  VoteResponse,
+  WithdrawResponse,
+} from '../api/schemas/proposals.js';
+import type {
+  ClosingResponse,
+  ContributionBatchResponse,
+  ContributionResponse,
+  DatanetResponse,
+  ContributionsResponse,
+  ProofResponse,
+} from '../api/schemas/datanets.js';
+import type { ReviewAnswerResponse, ReviewsResponse } from '../api/schemas/reviews.js';
+import type { ApiKeyResponse, InferResponse, ModelResponse, RollbackResponse } from '../api/schemas/models.js';
 
 export class ApiError extends Error {
   constructor(
@@ -10,7 +37,7 @@ export class ApiError extends Error {
     readonly retryAfterSeconds?: number,
   ) {
     super(
-      `${what} → ${status}: ${typeof body === 'object' && body && 'error' in body ? String((body as { error: unknown }).error) : JSON.stringify(body)}`,
+      `${what} → ${status}: ${typeof body === 'object' && body && 'error' in body ? String(body.error) : JSON.stringify(body)}`,
     );
   }
 }
@@ -20,7 +47,8 @@ function retryAfter(headers: Headers): number | undefined {
   return Number.isFinite(v) && v > 0 ? v : undefined;
 }
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+/** A record's payload: a JSON object. */
+export type Payload = Record<string, unknown>;
 
 /**
  * A typed client for the Commons HTTP API: signs state-changing requests with the participant's
@@ -38,22 +66,22 @@ export class CommonsClient {
   }
 
   /** Signed request; throws ApiError unless the status is 2xx. */
-  async signed<T = Json>(method: string, path: string, body?: unknown): Promise<T> {
+  async signed<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
     if (!this.keys) throw new Error('a key is needed to sign requests (commons keys new)');
     const r = await signedFetch(this.baseUrl, this.keys, method, path, body ?? (method === 'GET' ? undefined : {}));
     if (r.status < 200 || r.status >= 300)
       throw new ApiError(r.status, r.json, `${method} ${path}`, retryAfter(r.headers));
-    return r.json as T;
+    return r.json as T; // the API serializes every 2xx body through the route's response schema
   }
 
-  async get<T = Json>(path: string, headers: Record<string, string> = {}): Promise<T> {
+  async get<T = unknown>(path: string, headers: Record<string, string> = {}): Promise<T> {
     const res = await fetch(this.baseUrl + path, { headers });
     const body = await res.json().catch(() => null);
     if (!res.ok) throw new ApiError(res.status, body, `GET ${path}`, retryAfter(res.headers));
     return body as T;
   }
 
-  async post<T = Json>(path: string, body: unknown, headers: Record<string, string> = {}): Promise<T> {
+  async post<T = unknown>(path: string, body: unknown, headers: Record<string, string> = {}): Promise<T> {
     const res = await fetch(this.baseUrl + path, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...headers },
@@ -65,75 +93,81 @@ export class CommonsClient {
   }
 
   register(roles: string[], displayName?: string) {
-    return this.signed('POST', '/v1/accounts', { roles, displayName });
+    return this.signed<RegisterResponse>('POST', '/v1/accounts', { roles, displayName });
   }
   faucet(asset: 'OPEN' | 'gOPEN', amount: string, address = this.address) {
-    return this.post('/v1/faucet', { address, asset, amount });
+    return this.post<BalancesResponse>('/v1/faucet', { address, asset, amount });
   }
   account(address = this.address) {
-    return this.get(`/v1/accounts/${address}`);
+    return this.get<AccountResponse>(`/v1/accounts/${address}`);
   }
   rewards(address = this.address) {
-    return this.get(`/v1/accounts/${address}/rewards`);
+    return this.get<RewardsResponse>(`/v1/accounts/${address}/rewards`);
   }
   transfer(to: string, asset: 'OPEN' | 'gOPEN', amount: string) {
-    return this.signed('POST', '/v1/transfers', { to, asset, amount });
+    return this.signed<BalancesResponse>('POST', '/v1/transfers', { to, asset, amount });
   }
   stakeAsValidator(amount: string) {
-    return this.signed('POST', '/v1/validators/stake', { amount });
+    return this.signed<StakeResponse>('POST', '/v1/validators/stake', { amount });
   }
   delegate(delegatee: string) {
-    return this.signed('POST', '/v1/delegations', { delegatee });
+    return this.signed<DelegationResponse>('POST', '/v1/delegations', { delegatee });
   }
-  propose(body: Json) {
-    return this.signed<{ proposalId: string; workflowId: string }>('POST', '/v1/proposals', body);
+  propose(body: ProposalBody) {
+    return this.signed<ProposeResponse>('POST', '/v1/proposals', body);
   }
   proposal(id: string) {
-    return this.get(`/v1/proposals/${id}`);
+    return this.get<ProposalResponse>(`/v1/proposals/${id}`);
   }
   proposals(query = '') {
-    return this.get(`/v1/proposals${query}`);
+    return this.get<ListProposalsResponse>(`/v1/proposals${query}`);
   }
   tally(id: string) {
-    return this.get(`/v1/proposals/${id}/tally`);
+    return this.get<TallyResponse>(`/v1/proposals/${id}/tally`);
   }
   vote(id: string, option: 'yes' | 'no' | 'abstain' | 'veto') {
-    return this.signed('POST', `/v1/proposals/${id}/votes`, { option });
+    return this.signed<VoteResponse>('POST', `/v1/proposals/${id}/votes`, { option });
   }
   withdraw(id: string) {
-    return this.signed('POST', `/v1/proposals/${id}/withdraw`, {});
+    return this.signed<WithdrawResponse>('POST', `/v1/proposals/${id}/withdraw`, {});
   }
-  contribute(datanetId: string, payload: Json) {
-    return this.signed('POST', `/v1/datanets/${datanetId}/contributions`, { payload });
+  contribute(datanetId: string, payload: Payload) {
+    return this.signed<ContributionResponse>('POST', `/v1/datanets/${datanetId}/contributions`, { payload });
   }
-  contributeBatch(datanetId: string, payloads: Json[]) {
-    return this.signed('POST', `/v1/datanets/${datanetId}/contributions/batch`, {
+  contributeBatch(datanetId: string, payloads: Payload[]) {
+    return this.signed<ContributionBatchResponse>('POST', `/v1/datanets/${datanetId}/contributions/batch`, {
       records: payloads.map((payload) => ({ payload })),
     });
   }
+  closeDatanet(id: string) {
+    return this.signed<ClosingResponse>('POST', `/v1/datanets/${id}/close`, {});
+  }
   datanet(id: string) {
-    return this.get(`/v1/datanets/${id}`);
+    return this.get<DatanetResponse>(`/v1/datanets/${id}`);
+  }
+  contribution(hash: string) {
+    return this.get<ContributionsResponse>(`/v1/contributions/${hash}`);
   }
   proof(hash: string) {
-    return this.get(`/v1/contributions/${hash}/proof`);
+    return this.get<ProofResponse>(`/v1/contributions/${hash}/proof`);
   }
   reviews(reviewer?: string) {
-    return this.get(`/v1/reviews${reviewer ? `?reviewer=${reviewer}` : ''}`);
+    return this.get<ReviewsResponse>(`/v1/reviews${reviewer ? `?reviewer=${reviewer}` : ''}`);
   }
   answerReview(taskId: string, choice: string) {
-    return this.signed('POST', `/v1/reviews/${encodeURIComponent(taskId)}`, { choice });
+    return this.signed<ReviewAnswerResponse>('POST', `/v1/reviews/${encodeURIComponent(taskId)}`, { choice });
   }
   issueApiKey(label?: string) {
-    return this.signed<{ id: string; apiKey: string }>('POST', '/v1/api-keys', { label });
+    return this.signed<ApiKeyResponse>('POST', '/v1/api-keys', { label });
   }
   model(name: string) {
-    return this.get(`/v1/models/${name}`);
+    return this.get<ModelResponse>(`/v1/models/${name}`);
   }
   rollback(name: string, version: number) {
-    return this.signed('POST', `/v1/models/${name}/rollback`, { version });
+    return this.signed<RollbackResponse>('POST', `/v1/models/${name}/rollback`, { version });
   }
   infer(name: string, input: string, apiKey: string, version?: number) {
     const path = version ? `/v1/models/${name}/versions/${version}/infer` : `/v1/models/${name}/infer`;
-    return this.post(path, { input }, { authorization: `Bearer ${apiKey}` });
+    return this.post<InferResponse>(path, { input }, { authorization: `Bearer ${apiKey}` });
   }
 }

@@ -24,6 +24,10 @@ export const closeWindowSignal = defineSignal('closeWindow');
 
 export const collectionProgressQuery = defineQuery<{
   phase: 'window' | 'scoring' | 'dedupe' | 'done';
+  /** First seq of the Datanet; in scoring and dedupe, records with seq <= cursor are done (of maxSeq). */
+  firstSeq: number;
+  cursor: number;
+  maxSeq: number;
   windowClosesAt?: number;
   received: number;
   scored: number;

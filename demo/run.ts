@@ -47,13 +47,17 @@ try {
       serving: { feePerCall: '10', rewardPool: '1000' },
     },
   });
-  const proof = await r.developer.proof(r.submitted.find((s) => s.status === 'stored')!.hash).catch(() => undefined);
+  const stored = r.submitted.find((s) => s.status === 'stored');
+  const proof = stored && (await r.developer.proof(stored.hash).catch(() => undefined));
   if (proof)
     log(
       `Merkle inclusion proof for a contribution: root ${proof.root.slice(0, 16)}…, ${proof.proof.siblings.length} siblings`,
     );
-  const earned = await r.contributors[0].rewards();
-  log(`contributor-1 earned ${earned.totals.OPEN ?? 0} OPEN (${earned.rewards.length} payments)`);
+  const [first] = r.contributors;
+  if (first) {
+    const earned = await first.rewards();
+    log(`contributor-1 earned ${earned.totals.OPEN ?? 0} OPEN (${earned.rewards.length} payments)`);
+  }
   log(
     `done: lifecycle ${proposalId} is serving. Temporal UI: ${stack.temporalUiUrl}/namespaces/default/workflows/lifecycle-${proposalId}`,
   );

@@ -7,6 +7,9 @@ import { mulberry32 } from '../domain/prng.js';
 import { buildDomainProfile } from '../domain/data/relevance.js';
 import { scoreRecord } from '../domain/data/score-record.js';
 import type { LifecycleParams, Stage } from '../domain/lifecycle/types.js';
+import type { ProposalResponse } from '../api/schemas/proposals.js';
+import type { InferResponse } from '../api/schemas/models.js';
+import { trainingHeartbeat } from '../cli/progress-bar.js';
 
 /**
  * One model lifecycle driven through the public API by simulated participants: a developer, three
@@ -42,8 +45,8 @@ export interface ScenarioResult {
   submitted: { hash: string; contributor: string; label: string; status: string }[];
   nearCopy: { hash: string; of: string };
   offTopic: { hash: string };
-  final: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-  inference: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  final: ProposalResponse;
+  inference: InferResponse;
 }
 
 export const SPAM_SPEC = {
@@ -104,8 +107,7 @@ export async function waitForStage(
   log: (l: string) => void,
   pollMs = 500,
   timeoutMs = 10 * 60_000,
-): Promise<Record<string, any>> {
-  // eslint-disable-line @typescript-eslint/no-explicit-any
+): Promise<ProposalResponse> {
   const order: (Stage | 'done')[] = [
     'proposed',
     'governance',
@@ -127,24 +129,23 @@ export async function waitForStage(
       if (stage === 'done' || s.stage === stage) return s;
       throw new Error(`lifecycle ended in ${s.stage} with status ${s.status}: ${s.reason}`);
     }
-    if (stage !== 'done' && order.indexOf(s.stage) >= order.indexOf(stage)) return s;
+    if (stage !== 'done' && order.findIndex((x) => x === s.stage) >= order.indexOf(stage)) return s;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${stage}; last: ${line}`);
     await new Promise((r) => setTimeout(r, pollMs));
   }
 }
 
 /** One line of what the lifecycle is doing, with live progress (heartbeats, counts). */
-export function progressLine(s: Record<string, any>): string {
-  // eslint-disable-line @typescript-eslint/no-explicit-any
+export function progressLine(s: ProposalResponse): string {
   const p = s.progress ?? {};
   let extra = '';
   if (p.collection)
     extra = ` — ${p.collection.phase}: ${p.collection.received}/${p.collection.targetCount} received, ${p.collection.scored} scored, ${p.collection.accepted} passing`;
   if (p.round)
-    extra = ` — round ${p.round.round}: ${p.round.tasks.filter((t: { answers: number; required: number }) => t.answers >= t.required).length}/${p.round.tasks.length} tasks answered`;
-  const hb = (p.activities ?? []).find((a: { details?: { step?: number } }) => a.details?.step !== undefined);
+    extra = ` — round ${p.round.round}: ${p.round.tasks.filter((t) => t.answers >= t.required).length}/${p.round.tasks.length} tasks answered`;
+  const hb = trainingHeartbeat(s);
   if (hb)
-    extra += ` — ${hb.activity} step ${hb.details.step}/${hb.details.totalSteps}, loss ${Number(hb.details.loss).toFixed(4)}${hb.attempt > 1 ? ` (attempt ${hb.attempt})` : ''}`;
+    extra += ` — ${hb.activity} step ${hb.step}/${hb.totalSteps}, loss ${Number(hb.loss).toFixed(4)}${hb.attempt > 1 ? ` (attempt ${hb.attempt})` : ''}`;
   const g = s.lifecycle?.governance?.tally;
   if (s.stage === 'governance' && g)
     extra += ` — yes ${g.yes} no ${g.no} abstain ${g.abstain} veto ${g.veto} of ${g.total}`;
@@ -198,12 +199,12 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     if (t?.open) break;
     await new Promise((r) => setTimeout(r, 200));
   }
-  const votes: ('yes' | 'no' | 'abstain')[] = ['yes', 'abstain', 'yes'];
-  for (const [i, g] of governors.entries()) {
-    const r = await g.vote(o.proposalId, votes[i]);
-    log(
-      `governor-${i + 1} votes ${votes[i]}: tally yes ${r.tally.yes} / abstain ${r.tally.abstain} of ${r.tally.total}`,
-    );
+  const votes = ['yes', 'abstain', 'yes'] as const;
+  for (const [i, option] of votes.entries()) {
+    const g = governors[i];
+    if (!g) throw new Error(`no governor ${i + 1}`);
+    const r = await g.vote(o.proposalId, option);
+    log(`governor-${i + 1} votes ${option}: tally yes ${r.tally.yes} / abstain ${r.tally.abstain} of ${r.tally.total}`);
   }
 
   await waitForStage(developer, o.proposalId, 'data-collection', log, pollMs);
@@ -232,9 +233,12 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
           o.proposalId,
           chunk.map((x) => ({ text: x.text, label: x.label })),
         );
-        r.results.forEach((x: { hash: string; status: string }, j: number) =>
-          submitted.push({ hash: x.hash, contributor: c.address, label: chunk[j].label, status: x.status }),
-        );
+        for (const x of r.results) {
+          const record = chunk[x.index];
+          // Records refused at ingest (schema, size) have no hash and are not part of the Datanet.
+          if (x.hash === undefined || !record) log(`record refused at ingest: ${x.status} ${x.errors?.join('; ')}`);
+          else submitted.push({ hash: x.hash, contributor: c.address, label: record.label, status: x.status });
+        }
       }
     }),
   );
@@ -246,25 +250,29 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     keywords: EMAIL_KEYWORDS,
     labels: ['spam', 'ham'],
   });
+  const second = contributors[1];
+  const firstShare = shares[0]?.records ?? [];
+  if (!second || !firstShare.length) throw new Error('the scenario needs two contributors with records');
   const originalText =
-    shares[0].records.find(
+    firstShare.find(
       (x) =>
         x.text.split(' ').length > 80 &&
         scoreRecord(SPAM_SPEC, profile, { text: x.text, label: x.label }, { minQuality: 0.6, minRelevance: 0.6 })
           .status === 'accepted',
-    ) ?? shares[0].records[0];
+    ) ?? firstShare[0];
+  if (!originalText) throw new Error('no record to copy');
   const words = originalText.text.split(' ');
   words[5] = 'definitely';
   words[words.length - 3] = 'regards';
-  const nearCopyRes = await contributors[1].contribute(o.proposalId, {
+  const nearCopyRes = await second.contribute(o.proposalId, {
     text: words.join(' '),
     label: originalText.label,
   });
   const originalHash = contentHash({ text: originalText.text, label: originalText.label }).hash;
-  const offTopicRes = await contributors[1].contribute(o.proposalId, { text: OFF_TOPIC, label: 'ham' });
+  const offTopicRes = await second.contribute(o.proposalId, { text: OFF_TOPIC, label: 'ham' });
   log(`contributors submitted ${submitted.length} records, a near-copy and an off-topic record`);
   // Exact copies are refused at ingest, so the target may never be reached: the proposer closes the window.
-  await developer.signed('POST', `/v1/datanets/${o.proposalId}/close`, {}).catch((err) => {
+  await developer.closeDatanet(o.proposalId).catch((err) => {
     if ((err as { status?: number }).status !== 409) throw err; // already closed by reaching the target
   });
 
@@ -286,6 +294,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
             : truth && t.candidates.includes(truth)
               ? truth
               : t.candidates[0];
+        if (choice === undefined) continue; // a task without candidates cannot be answered
         try {
           await r.answerReview(t.id, choice);
           answered.add(`${t.id}:${r.address}`);
@@ -302,10 +311,11 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const final = await waitForStage(developer, o.proposalId, 'done', log, pollMs);
   if (final.status !== 'serving') throw new Error(`lifecycle ended ${final.status}: ${final.reason}`);
   const { apiKey } = await appBuilder.issueApiKey('demo');
-  const sample = corpus.find((x) => x.label === 'spam')!;
+  const sample = corpus.find((x) => x.label === 'spam');
+  if (!sample) throw new Error('the corpus has no spam record');
   const inference = await appBuilder.infer(o.modelName, sample.text.slice(0, 400), apiKey);
   log(
-    `inference: "${sample.text.slice(0, 60)}…" → ${inference.output} (version ${inference.version}); attributed to ${inference.attribution.contributors.map((c: { contributor: string; weight: number }) => `${c.contributor.slice(0, 10)}… ${(c.weight * 100).toFixed(1)}%`).join(', ')}`,
+    `inference: "${sample.text.slice(0, 60)}…" → ${inference.output} (version ${inference.version}); attributed to ${inference.attribution.contributors.map((c) => `${c.contributor.slice(0, 10)}… ${(c.weight * 100).toFixed(1)}%`).join(', ')}`,
   );
   return {
     proposalId: o.proposalId,

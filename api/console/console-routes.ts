@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginCallback, FastifyReply } from 'fastify';
 import type { ApiContext } from '../context.js';
 
 /** The console's files: a fixed list, so no request path ever reaches the file system. */
@@ -20,8 +20,8 @@ const PUBLIC_DIR = join(dirname(fileURLToPath(import.meta.url)), 'public');
  * unused today; taking it keeps the plugin's signature the same as the other route plugins.
  */
 export const consoleRoutes =
-  (_ctx?: ApiContext, opts: { dir?: string } = {}): FastifyPluginAsync =>
-  async (app) => {
+  (_ctx?: ApiContext, opts: { dir?: string } = {}): FastifyPluginCallback =>
+  (app, _opts, done) => {
     const dir = opts.dir ?? PUBLIC_DIR;
     // Read once at startup: the files are small and a missing one should fail the boot, not a request.
     const files = new Map(
@@ -36,7 +36,7 @@ export const consoleRoutes =
       return send(reply, req.params.file);
     });
 
-    function send(reply: import('fastify').FastifyReply, name: string) {
+    function send(reply: FastifyReply, name: string) {
       const f = files.get(name)!;
       // The key lives in this origin's localStorage, so the console refuses to be framed and loads only its own scripts.
       return reply
@@ -49,4 +49,5 @@ export const consoleRoutes =
         )
         .send(f.body);
     }
+    done();
   };

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type postgres from 'postgres';
 import type { Ledger, TransferInput } from '../../db/ledger.js';
+import { insertInferenceCalls, markCallsSettled } from '../../db/queries/inference-calls.js';
 
 export interface PaidCall {
   callId: string;
@@ -83,12 +84,7 @@ export class FeeBatcher {
       .digest('hex')
       .slice(0, 32);
     try {
-      await this.sql`
-        insert into inference_calls (id, model_name, version, api_key_id, payer, fee, attribution, settlement_id)
-        select i, m, v, k, p, f, a::jsonb, ${settlementId} from unnest(${batch.map((c) => c.callId)}::text[], ${batch.map((c) => c.modelName)}::text[], ${batch.map((c) => c.version)}::int[],
-          ${batch.map((c) => c.apiKeyId)}::text[], ${batch.map((c) => c.payer)}::text[], ${batch.map((c) => c.fee.toString())}::numeric[], ${batch.map((c) => JSON.stringify(c.attribution))}::text[])
-          as u(i, m, v, k, p, f, a)
-        on conflict (id) do nothing`;
+      await insertInferenceCalls(this.sql, settlementId, batch);
       const sums = new Map<
         string,
         { payer: string; to: string; part: string; proposalId: string; model: string; amount: bigint; calls: number }
@@ -125,7 +121,7 @@ export class FeeBatcher {
       const r = await this.ledger.transferMany(transfers);
       const failedPayers = new Set(r.failed.map((f) => f.transfer.from));
       const settled = batch.filter((c) => !failedPayers.has(c.payer)).map((c) => c.callId);
-      if (settled.length) await this.sql`update inference_calls set settled = true where id = any(${settled}::text[])`;
+      if (settled.length) await markCallsSettled(this.sql, settled);
       if (r.failed.length)
         this.opts.onError?.(
           new Error(`${r.failed.length} fee transfers failed (payer short of funds); their calls are left unsettled`),

@@ -4,6 +4,7 @@ import { loadModel, parseManifest } from '../../ml/embedded/embedded-trainer.js'
 import { prepareInfluenceIndex, type InfluenceIndex } from '../../ml/embedded/influence.js';
 import type { LinearSoftmaxModel } from '../../ml/embedded/linear-softmax.js';
 import { notFound } from '../errors.js';
+import { findProductionVersion, findServableVersion } from '../../db/queries/models.js';
 
 export interface LoadedVersion {
   modelName: string;
@@ -35,9 +36,10 @@ export class ModelCache {
     const p = this.pointers.get(modelName);
     let version = p && Date.now() - p.at < ttl ? p.version : undefined;
     if (version === undefined) {
-      const [m] = await this.sql`select production_version from models where name = ${modelName}`;
-      if (!m || m.production_version === null) throw notFound(`model ${modelName} has no production version`);
-      version = m.production_version as number;
+      const production = await findProductionVersion(this.sql, modelName);
+      if (production === undefined || production === null)
+        throw notFound(`model ${modelName} has no production version`);
+      version = production;
       this.pointers.set(modelName, { version, at: Date.now() });
     }
     return this.get(modelName, version);
@@ -59,21 +61,18 @@ export class ModelCache {
     hit = this.load(modelName, version);
     hit.catch(() => this.versions.delete(key));
     this.versions.set(key, hit);
-    while (this.versions.size > (this.opts.maxVersions ?? 8)) this.versions.delete(this.versions.keys().next().value!);
+    for (const oldest of this.versions.keys()) {
+      if (this.versions.size <= (this.opts.maxVersions ?? 8)) break;
+      this.versions.delete(oldest);
+    }
     return hit;
   }
 
   private async load(modelName: string, version: number): Promise<LoadedVersion> {
-    const [v] = await this.sql`
-      select v.artifact_key, v.sha256, v.proposal_id, m.developer, d.manifest_key from model_versions v
-      join models m on m.name = v.model_name join dataset_versions d on d.id = v.dataset_version_id
-      where v.model_name = ${modelName} and v.version = ${version}`;
+    const v = await findServableVersion(this.sql, modelName, version);
     if (!v) throw notFound(`model ${modelName} has no version ${version}`);
-    const [model, manifest] = await Promise.all([
-      loadModel(this.store, v.artifact_key),
-      this.store.get(v.manifest_key),
-    ]);
+    const [model, manifest] = await Promise.all([loadModel(this.store, v.artifactKey), this.store.get(v.manifestKey)]);
     const index = prepareInfluenceIndex(model, parseManifest(manifest));
-    return { modelName, version, proposalId: v.proposal_id, developer: v.developer, sha256: v.sha256, model, index };
+    return { modelName, version, proposalId: v.proposalId, developer: v.developer, sha256: v.sha256, model, index };
   }
 }

@@ -1,6 +1,5 @@
-import { Type } from '@sinclair/typebox';
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { signed } from '../auth.js';
+import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
+import { callerOf, signatureOf, signed } from '../auth.js';
 import { HttpError, conflict, notFound } from '../errors.js';
 import { validateRecord, DEFAULT_MAX_RECORD_BYTES, type DatanetSpec } from '../../domain/data/datanet-spec.js';
 import { contentHash } from '../../domain/data/content-hash.js';
@@ -9,8 +8,35 @@ import { mapLimit } from '../../storage/map-limit.js';
 import { buildMerkleTree, type MerkleTree } from '../../domain/data/merkle.js';
 import { RateLimiter } from '../rate-limit.js';
 import type { ApiContext } from '../context.js';
+import { findDatanet, findDatanetSpec, findLatestDatasetVersion } from '../../db/queries/datanets.js';
+import {
+  countContributionsByStatus,
+  findContributionForProof,
+  findContributionsByHash,
+  findContributors,
+  insertContributions,
+  listAcceptedHashes,
+} from '../../db/queries/contributions.js';
+import { IdParams, responses } from '../schemas/common.js';
+import {
+  ContributionBatchBody,
+  ContributionBatchResponse,
+  ContributionBody,
+  ContributionResponse,
+  ContributionsResponse,
+  DatanetResponse,
+  HashParams,
+  MAX_BATCH,
+  ProofResponse,
+  type BatchResult,
+} from '../schemas/datanets.js';
 
-const MAX_BATCH = 1000;
+/** A record's label as text ('' when absent). */
+const labelText = (v: unknown): string =>
+  v === undefined || v === null ? '' : typeof v === 'string' ? v : JSON.stringify(v);
+
+type StoreResult =
+  { hash: string; status: 'stored' | 'already-stored' } | { hash: string; status: 'duplicate'; reason: string };
 
 interface Prepared {
   hash: string;
@@ -19,8 +45,8 @@ interface Prepared {
 }
 
 export const datanetRoutes =
-  (ctx: ApiContext): FastifyPluginAsyncTypebox =>
-  async (app) => {
+  (ctx: ApiContext): FastifyPluginCallbackTypebox =>
+  (app, _opts, done) => {
     const { sql, store } = ctx;
     const limiter = new RateLimiter(
       sql,
@@ -30,7 +56,7 @@ export const datanetRoutes =
     const trees = new Map<string, MerkleTree>(); // dataset version -> tree (proofs are served often)
 
     async function openDatanet(id: string): Promise<DatanetSpec> {
-      const [d] = await sql`select spec, status from datanets where id = ${id}`;
+      const d = await findDatanetSpec(sql, id);
       if (!d) throw notFound(`no datanet ${id}`);
       if (d.status !== 'open') throw conflict(`datanet ${id} is ${d.status}: contributions are no longer accepted`);
       return d.spec as DatanetSpec;
@@ -43,17 +69,20 @@ export const datanetRoutes =
         return { status: 413, errors: [`record is ${bytes.length} bytes; this Datanet accepts at most ${max}`] };
       const v = validateRecord(spec, payload);
       if (!v.ok) return { status: 400, errors: v.errors };
-      const label = spec.labelField ? String((payload as Record<string, unknown>)[spec.labelField] ?? '') : null;
+      const label = spec.labelField ? labelText((payload as Record<string, unknown>)[spec.labelField]) : null;
       return { hash, bytes, label };
     }
 
     /** Stores payloads under their hash, then the rows; an existing row with the same hash is the same content. */
-    async function store_(datanetId: string, contributor: string, signature: string, items: Prepared[]) {
+    async function store_(
+      datanetId: string,
+      contributor: string,
+      signature: string,
+      items: Prepared[],
+    ): Promise<StoreResult[]> {
       const fresh = new Map<string, Prepared>();
       for (const it of items) fresh.set(it.hash, it);
-      const existing =
-        await sql`select hash, contributor from contributions where datanet_id = ${datanetId} and hash = any(${[...fresh.keys()]}::text[])`;
-      const owner = new Map(existing.map((r) => [r.hash as string, r.contributor as string]));
+      const owner = await findContributors(sql, datanetId, [...fresh.keys()]);
       // Sorted by hash: concurrent batches sharing records then lock index entries in the same order (no deadlock).
       const toWrite = [...fresh.values()]
         .filter((it) => !owner.has(it.hash))
@@ -61,19 +90,23 @@ export const datanetRoutes =
       await mapLimit(toWrite, 16, (it) =>
         store.put(dataKeys.contribution(datanetId, it.hash), it.bytes, { contentType: 'application/json' }),
       );
-      const inserted = new Set<string>();
+      let inserted = new Set<string>();
       if (toWrite.length) {
-        const rows = await sql`
-          insert into contributions (datanet_id, hash, contributor, signature, size, s3_key, label)
-          select ${datanetId}, * from unnest(${toWrite.map((t) => t.hash)}::text[], ${toWrite.map(() => contributor)}::text[], ${toWrite.map(() => signature)}::text[],
-            ${toWrite.map((t) => t.bytes.length)}::int[], ${toWrite.map((t) => dataKeys.contribution(datanetId, t.hash))}::text[], ${toWrite.map((t) => t.label ?? '')}::text[])
-          on conflict (datanet_id, hash) do nothing returning hash`;
-        for (const r of rows) inserted.add(r.hash);
+        inserted = await insertContributions(
+          sql,
+          datanetId,
+          contributor,
+          signature,
+          toWrite.map((t) => ({
+            hash: t.hash,
+            size: t.bytes.length,
+            s3Key: dataKeys.contribution(datanetId, t.hash),
+            label: t.label ?? '',
+          })),
+        );
         // Lost a race to someone else with identical content: their row stands.
         const raced = toWrite.filter((t) => !inserted.has(t.hash)).map((t) => t.hash);
-        if (raced.length)
-          for (const r of await sql`select hash, contributor from contributions where datanet_id = ${datanetId} and hash = any(${raced}::text[])`)
-            owner.set(r.hash, r.contributor);
+        if (raced.length) for (const [hash, who] of await findContributors(sql, datanetId, raced)) owner.set(hash, who);
       }
       return items.map((it) => {
         if (inserted.has(it.hash)) return { hash: it.hash, status: 'stored' as const };
@@ -105,14 +138,16 @@ export const datanetRoutes =
         schema: {
           summary: 'Contribute one signed record',
           tags: ['data'],
-          params: Type.Object({ id: Type.String() }),
-          body: Type.Object({ payload: Type.Record(Type.String(), Type.Unknown()) }),
+          params: IdParams,
+          body: ContributionBody,
+          response: responses({ 201: ContributionResponse, 200: ContributionResponse }),
         },
         preHandler: signed({ sql, replayGuard: ctx.replayGuard, roles: ['contributor'] }),
       },
       async (req, reply) => {
+        const contributor = callerOf(req).address;
         const spec = await openDatanet(req.params.id);
-        await limit(req.caller!.address, 1);
+        await limit(contributor, 1);
         const p = prepare(spec, req.body.payload);
         if ('errors' in p)
           throw new HttpError(
@@ -120,8 +155,9 @@ export const datanetRoutes =
             p.status === 413 ? 'record too large' : 'record does not match the Datanet schema',
             p.errors,
           );
-        const [r] = await store_(req.params.id, req.caller!.address, String(req.headers['x-commons-signature']), [p]);
-        if (r.status === 'duplicate') throw conflict(r.reason!);
+        const [r] = await store_(req.params.id, contributor, signatureOf(req), [p]);
+        if (!r) throw new HttpError(500, 'the record was not stored');
+        if (r.status === 'duplicate') throw conflict(r.reason);
         return reply.code(r.status === 'stored' ? 201 : 200).send({ hash: r.hash, status: r.status });
       },
     );
@@ -133,30 +169,26 @@ export const datanetRoutes =
         schema: {
           summary: `Contribute up to ${MAX_BATCH} records in one signed request; each is judged on its own`,
           tags: ['data'],
-          params: Type.Object({ id: Type.String() }),
-          body: Type.Object({
-            records: Type.Array(Type.Object({ payload: Type.Record(Type.String(), Type.Unknown()) }), {
-              minItems: 1,
-              maxItems: MAX_BATCH,
-            }),
-          }),
+          params: IdParams,
+          body: ContributionBatchBody,
+          response: responses({ 200: ContributionBatchResponse }),
         },
         preHandler: signed({ sql, replayGuard: ctx.replayGuard, roles: ['contributor'] }),
       },
       async (req) => {
+        const contributor = callerOf(req).address;
         const spec = await openDatanet(req.params.id);
-        await limit(req.caller!.address, req.body.records.length);
+        await limit(contributor, req.body.records.length);
         const prepared = req.body.records.map((r) => prepare(spec, r.payload));
         const good = prepared.filter((p): p is Prepared => !('errors' in p));
-        const stored = good.length
-          ? await store_(req.params.id, req.caller!.address, String(req.headers['x-commons-signature']), good)
-          : [];
+        const stored = good.length ? await store_(req.params.id, contributor, signatureOf(req), good) : [];
         const byHash = new Map(stored.map((s) => [s.hash, s]));
-        const results = prepared.map((p, i) =>
-          'errors' in p
-            ? { index: i, status: p.status === 413 ? 'too-large' : 'invalid', errors: p.errors }
-            : { index: i, ...byHash.get(p.hash)! },
-        );
+        const results = prepared.map((p, i): BatchResult => {
+          if ('errors' in p) return { index: i, status: p.status === 413 ? 'too-large' : 'invalid', errors: p.errors };
+          const s = byHash.get(p.hash);
+          if (!s) throw new HttpError(500, `record ${i} was neither stored nor refused`);
+          return { index: i, ...s };
+        });
         return { stored: results.filter((r) => r.status === 'stored').length, results };
       },
     );
@@ -167,26 +199,25 @@ export const datanetRoutes =
         schema: {
           summary: 'A Datanet: spec, status and counts by scoring status',
           tags: ['data'],
-          params: Type.Object({ id: Type.String() }),
+          params: IdParams,
+          response: responses({ 200: DatanetResponse }),
         },
       },
       async (req) => {
-        const [d] = await sql`select * from datanets where id = ${req.params.id}`;
+        const d = await findDatanet(sql, req.params.id);
         if (!d) throw notFound(`no datanet ${req.params.id}`);
-        const counts =
-          await sql`select status, count(*)::int as n from contributions where datanet_id = ${req.params.id} group by status`;
-        const [v] =
-          await sql`select id, merkle_root, manifest_key, record_count from dataset_versions where datanet_id = ${req.params.id} order by created_at desc limit 1`;
+        const counts = await countContributionsByStatus(sql, req.params.id);
+        const v = await findLatestDatasetVersion(sql, req.params.id);
         return {
           id: d.id,
-          proposalId: d.proposal_id,
+          proposalId: d.proposalId,
           status: d.status,
           spec: d.spec,
-          targetCount: d.target_count,
-          closesAt: d.closes_at,
-          counts: Object.fromEntries(counts.map((c) => [c.status, c.n])),
+          targetCount: d.targetCount,
+          closesAt: d.closesAt?.toISOString() ?? null,
+          counts,
           datasetVersion: v
-            ? { id: v.id, merkleRoot: v.merkle_root, manifestKey: v.manifest_key, records: v.record_count }
+            ? { id: v.id, merkleRoot: v.merkleRoot, manifestKey: v.manifestKey, records: v.recordCount }
             : null,
         };
       },
@@ -198,27 +229,14 @@ export const datanetRoutes =
         schema: {
           summary: 'A contribution: its scores and the reasons',
           tags: ['data'],
-          params: Type.Object({ hash: Type.String({ pattern: '^[0-9a-f]{64}$' }) }),
+          params: HashParams,
+          response: responses({ 200: ContributionsResponse }),
         },
       },
       async (req) => {
-        const rows =
-          await sql`select datanet_id, hash, contributor, size, status, quality, relevance, reasons, duplicate_of, created_at from contributions where hash = ${req.params.hash}`;
+        const rows = await findContributionsByHash(sql, req.params.hash);
         if (!rows.length) throw notFound(`no contribution ${req.params.hash}`);
-        return {
-          contributions: rows.map((r) => ({
-            datanetId: r.datanet_id,
-            hash: r.hash,
-            contributor: r.contributor,
-            size: r.size,
-            status: r.status,
-            quality: r.quality,
-            relevance: r.relevance,
-            reasons: r.reasons,
-            duplicateOf: r.duplicate_of,
-            createdAt: r.created_at,
-          })),
-        };
+        return { contributions: rows.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() })) };
       },
     );
 
@@ -228,28 +246,30 @@ export const datanetRoutes =
         schema: {
           summary: "Merkle inclusion proof of an accepted record in its dataset version's root",
           tags: ['data'],
-          params: Type.Object({ hash: Type.String({ pattern: '^[0-9a-f]{64}$' }) }),
+          params: HashParams,
+          response: responses({ 200: ProofResponse }),
         },
       },
       async (req) => {
-        const [c] = await sql`
-          select c.datanet_id, c.status, v.id as version_id, v.merkle_root from contributions c
-          left join dataset_versions v on v.datanet_id = c.datanet_id where c.hash = ${req.params.hash} order by v.created_at desc nulls last limit 1`;
+        const c = await findContributionForProof(sql, req.params.hash);
         if (!c) throw notFound(`no contribution ${req.params.hash}`);
         if (c.status !== 'accepted') throw conflict(`contribution ${req.params.hash} is ${c.status}, not in a dataset`);
-        if (!c.version_id) throw conflict('the dataset version has not been built yet');
-        let tree = trees.get(c.version_id);
+        if (!c.datasetVersionId || c.merkleRoot === null) throw conflict('the dataset version has not been built yet');
+        let tree = trees.get(c.datasetVersionId);
         if (!tree) {
-          const hashes = (
-            await sql`select hash from contributions where datanet_id = ${c.datanet_id} and status = 'accepted'`
-          ).map((r) => r.hash as string);
-          tree = buildMerkleTree(hashes);
-          if (trees.size > 16) trees.delete(trees.keys().next().value!);
-          trees.set(c.version_id, tree);
+          tree = buildMerkleTree(await listAcceptedHashes(sql, c.datanetId));
+          const oldest = trees.keys().next();
+          if (trees.size > 16 && !oldest.done) trees.delete(oldest.value);
+          trees.set(c.datasetVersionId, tree);
         }
-        if (tree.root !== c.merkle_root)
+        if (tree.root !== c.merkleRoot)
           throw new HttpError(500, 'dataset root does not match the recorded accepted set');
-        return { datasetVersionId: c.version_id, root: c.merkle_root, proof: tree.proof(req.params.hash) };
+        const proof = tree.proof(req.params.hash);
+        // The tree holds every accepted hash of the Datanet and its root matched, so this would be a bug.
+        if (!proof)
+          throw new HttpError(500, `accepted contribution ${req.params.hash} is missing from its dataset tree`);
+        return { datasetVersionId: c.datasetVersionId, root: c.merkleRoot, proof };
       },
     );
+    done();
   };

@@ -1,15 +1,31 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { Type } from '@sinclair/typebox';
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
-import { signed } from '../auth.js';
+import { callerOf, signed } from '../auth.js';
 import { HttpError, badRequest, forbidden, notFound, paymentRequired } from '../errors.js';
 import { attributeWithIndex } from '../../ml/embedded/influence.js';
-import { ModelCache, type LoadedVersion } from '../inference/model-cache.js';
-import { FeeBatcher } from '../inference/fee-batcher.js';
+import type { ModelCache, LoadedVersion } from '../inference/model-cache.js';
+import type { FeeBatcher } from '../inference/fee-batcher.js';
 import { splitFee, type Recipients } from '../../domain/serving/fee-split.js';
 import type { LifecycleParams } from '../../domain/lifecycle/types.js';
 import type { ApiContext } from '../context.js';
+import { findApiKeyByHash, insertApiKey } from '../../db/queries/api-keys.js';
+import { findProposalParams } from '../../db/queries/proposals.js';
+import { listAgreedReviewerWeights } from '../../db/queries/reviews.js';
+import { listVoterPowers } from '../../db/queries/governance.js';
+import { findModel, listModelVersions, modelVersionExists, setProductionVersion } from '../../db/queries/models.js';
+import { responses } from '../schemas/common.js';
+import {
+  ApiKeyBody,
+  ApiKeyResponse,
+  InferBody,
+  InferResponse,
+  ModelResponse,
+  NameParams,
+  RollbackBody,
+  RollbackResponse,
+  VersionParams,
+} from '../schemas/models.js';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -19,8 +35,8 @@ export interface ModelRoutesHandle {
 }
 
 export const modelRoutes =
-  (ctx: ApiContext, handle: ModelRoutesHandle): FastifyPluginAsyncTypebox =>
-  async (app) => {
+  (ctx: ApiContext, handle: ModelRoutesHandle): FastifyPluginCallbackTypebox =>
+  (app, _opts, done) => {
     const { sql } = ctx;
     const { cache, batcher } = handle;
     const keys = new Map<string, { id: string; owner: string; revoked: boolean; at: number }>();
@@ -40,7 +56,7 @@ export const modelRoutes =
       const h = sha256(raw);
       let k = keys.get(h);
       if (!k || Date.now() - k.at > 30_000) {
-        const [row] = await sql`select id, owner, revoked from api_keys where key_hash = ${h}`;
+        const row = await findApiKeyByHash(sql, h);
         if (!row) throw new HttpError(401, 'unknown API key');
         k = { id: row.id, owner: row.owner, revoked: row.revoked, at: Date.now() };
         keys.set(h, k);
@@ -54,26 +70,24 @@ export const modelRoutes =
       const key = `${v.modelName}@${v.version}`;
       const hit = recipients.get(key);
       if (hit && Date.now() - hit.at < 60_000) return hit;
-      const [p] = await sql`select params from proposals where id = ${v.proposalId}`;
-      const reviewers = await sql`
-        select a.reviewer as address, count(*)::int as weight from review_answers a join review_tasks t on t.id = a.task_id
-        where t.proposal_id = ${v.proposalId} and a.agreed group by a.reviewer order by a.reviewer`;
-      const governors =
-        await sql`select voter as address, power from votes where proposal_id = ${v.proposalId} order by voter`;
+      const params = (await findProposalParams(sql, v.proposalId)) as LifecycleParams | undefined;
+      if (!params) throw new HttpError(500, `model ${key} has no proposal ${v.proposalId}`);
+      const reviewers = await listAgreedReviewerWeights(sql, v.proposalId);
+      const governors = await listVoterPowers(sql, v.proposalId);
       const entry = {
         r: {
           developer: v.developer,
-          reviewers: reviewers.map((x) => ({ address: x.address as string, weight: x.weight as number })),
-          governors: governors.map((g) => ({ address: g.address as string, weight: Number(g.power) })),
+          reviewers,
+          governors: governors.map((g) => ({ address: g.address, weight: Number(g.power) })),
         },
-        serving: (p.params as LifecycleParams).serving,
+        serving: params.serving,
         at: Date.now(),
       };
       recipients.set(key, entry);
       return entry;
     }
 
-    async function infer(req: FastifyRequest, v: LoadedVersion, input: string, topK: number) {
+    async function infer(req: FastifyRequest, v: LoadedVersion, input: string, topK: number): Promise<InferResponse> {
       const key = await apiKey(req);
       const { r, serving } = await feeRecipients(v);
       const fee = BigInt(serving.feePerCall);
@@ -108,19 +122,15 @@ export const modelRoutes =
       };
     }
 
-    const InferBody = Type.Object({
-      input: Type.String({ minLength: 1, maxLength: 100_000 }),
-      topK: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, default: 5 })),
-    });
-
     app.post(
       '/v1/models/:name/infer',
       {
         schema: {
           summary: 'Paid inference on the production version; answers with the attribution',
           tags: ['inference'],
-          params: Type.Object({ name: Type.String() }),
+          params: NameParams,
           body: InferBody,
+          response: responses({ 200: InferResponse }),
         },
       },
       async (req) => infer(req, await cache.production(req.params.name), req.body.input, req.body.topK ?? 5),
@@ -132,8 +142,9 @@ export const modelRoutes =
         schema: {
           summary: 'Paid inference on a specific version',
           tags: ['inference'],
-          params: Type.Object({ name: Type.String(), version: Type.Integer({ minimum: 1 }) }),
+          params: VersionParams,
           body: InferBody,
+          response: responses({ 200: InferResponse }),
         },
       },
       async (req) =>
@@ -146,29 +157,19 @@ export const modelRoutes =
         schema: {
           summary: 'A model, its versions and lineage',
           tags: ['inference'],
-          params: Type.Object({ name: Type.String() }),
+          params: NameParams,
+          response: responses({ 200: ModelResponse }),
         },
       },
       async (req) => {
-        const [m] = await sql`select * from models where name = ${req.params.name}`;
+        const m = await findModel(sql, req.params.name);
         if (!m) throw notFound(`no model ${req.params.name}`);
-        const versions =
-          await sql`select version, status, prefix, sha256, merkle_root, dataset_version_id, lineage, metrics, created_at from model_versions where model_name = ${req.params.name} order by version`;
+        const versions = await listModelVersions(sql, req.params.name);
         return {
           name: m.name,
           developer: m.developer,
-          productionVersion: m.production_version,
-          versions: versions.map((v) => ({
-            version: v.version,
-            status: v.status,
-            prefix: v.prefix,
-            sha256: v.sha256,
-            merkleRoot: v.merkle_root,
-            datasetVersionId: v.dataset_version_id,
-            lineage: v.lineage,
-            metrics: v.metrics,
-            createdAt: v.created_at,
-          })),
+          productionVersion: m.productionVersion,
+          versions: versions.map((v) => ({ ...v, createdAt: v.createdAt.toISOString() })),
         };
       },
     );
@@ -179,26 +180,23 @@ export const modelRoutes =
         schema: {
           summary: 'Make an earlier version production again (the model developer or an admin)',
           tags: ['inference'],
-          params: Type.Object({ name: Type.String() }),
-          body: Type.Object({ version: Type.Integer({ minimum: 1 }) }),
+          params: NameParams,
+          body: RollbackBody,
+          response: responses({ 200: RollbackResponse }),
         },
         preHandler: signed({ sql, replayGuard: ctx.replayGuard }),
       },
       async (req) => {
-        const [m] = await sql`select developer, production_version from models where name = ${req.params.name}`;
+        const caller = callerOf(req);
+        const m = await findModel(sql, req.params.name);
         if (!m) throw notFound(`no model ${req.params.name}`);
-        if (m.developer !== req.caller!.address && !req.caller!.roles.includes('admin'))
+        if (m.developer !== caller.address && !caller.roles.includes('admin'))
           throw forbidden('only the model developer or an admin may roll back');
-        const [v] =
-          await sql`select 1 from model_versions where model_name = ${req.params.name} and version = ${req.body.version}`;
-        if (!v) throw badRequest(`model ${req.params.name} has no version ${req.body.version}`);
-        await sql.begin(async (tx) => {
-          await tx`update model_versions set status = 'retired' where model_name = ${req.params.name} and status = 'production'`;
-          await tx`update model_versions set status = 'production' where model_name = ${req.params.name} and version = ${req.body.version}`;
-          await tx`update models set production_version = ${req.body.version} where name = ${req.params.name}`;
-        });
+        if (!(await modelVersionExists(sql, req.params.name, req.body.version)))
+          throw badRequest(`model ${req.params.name} has no version ${req.body.version}`);
+        await setProductionVersion(sql, req.params.name, req.body.version);
         cache.invalidate(req.params.name);
-        return { model: req.params.name, productionVersion: req.body.version, previous: m.production_version };
+        return { model: req.params.name, productionVersion: req.body.version, previous: m.productionVersion };
       },
     );
 
@@ -208,15 +206,18 @@ export const modelRoutes =
         schema: {
           summary: 'Issue an inference API key (shown once)',
           tags: ['inference'],
-          body: Type.Object({ label: Type.Optional(Type.String({ maxLength: 80 })) }),
+          body: ApiKeyBody,
+          response: responses({ 201: ApiKeyResponse }),
         },
         preHandler: signed({ sql, replayGuard: ctx.replayGuard, roles: ['app-builder'] }),
       },
       async (req, reply) => {
         const key = `ck_${randomBytes(24).toString('hex')}`;
         const id = `key_${randomBytes(6).toString('hex')}`;
-        await sql`insert into api_keys (id, key_hash, owner) values (${id}, ${sha256(key)}, ${req.caller!.address})`;
-        return reply.code(201).send({ id, apiKey: key, owner: req.caller!.address });
+        const owner = callerOf(req).address;
+        await insertApiKey(sql, { id, keyHash: sha256(key), owner });
+        return reply.code(201).send({ id, apiKey: key, owner });
       },
     );
+    done();
   };

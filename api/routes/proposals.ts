@@ -1,51 +1,51 @@
 import { randomBytes } from 'node:crypto';
-import { Type } from '@sinclair/typebox';
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { InsufficientFundsError } from '../../db/ledger.js';
 import { accountsOf } from '../../contracts/accounts.js';
-import { DatanetSpecSchema, validateSpec } from '../../domain/data/datanet-spec.js';
-import { signed } from '../auth.js';
+import { validateSpec } from '../../domain/data/datanet-spec.js';
+import { callerOf, signed } from '../auth.js';
 import { badRequest, conflict, notFound, paymentRequired } from '../errors.js';
 import { runUpdate } from '../temporal-errors.js';
-import { withDefaults, type DeepPartial } from '../../domain/lifecycle/params.js';
+import { withDefaults } from '../../domain/lifecycle/params.js';
 import { validateParams } from '../../domain/lifecycle/validate-params.js';
 import { statusQuery, voteUpdate, withdrawUpdate, tallyQuery, closeWindowSignal } from '../../contracts/messages.js';
-import { STAGES, type LifecycleInput, type LifecycleParams } from '../../domain/lifecycle/types.js';
+import type { LifecycleInput, LifecycleParams, LifecycleStatusView } from '../../domain/lifecycle/types.js';
 import { TASK_QUEUES } from '../../contracts/task-queues.js';
 import { liveProgress } from '../progress.js';
 import type { ApiContext } from '../context.js';
 import { lifecycleWorkflow } from '../../workflows/index.js';
 import { workflowIds } from '../../contracts/workflow-ids.js';
+import {
+  deleteProposal,
+  findProposal,
+  findProposer,
+  insertProposal,
+  listProposals,
+  modelNameTakenByOther,
+  proposalExists,
+} from '../../db/queries/proposals.js';
+import { findFinalTally, listVotes } from '../../db/queries/governance.js';
+import { findDatanetStatusAndProposer } from '../../db/queries/datanets.js';
+import { IdParams, responses } from '../schemas/common.js';
+import {
+  ListProposalsQuery,
+  ListProposalsResponse,
+  ProposalBody,
+  ProposalResponse,
+  ProposeResponse,
+  TallyResponse,
+  VoteBody,
+  VoteResponse,
+  WithdrawResponse,
+} from '../schemas/proposals.js';
+import { ClosingResponse } from '../schemas/datanets.js';
 
 const MIN_PROPOSAL_STAKE = BigInt(process.env.COMMONS_MIN_PROPOSAL_STAKE ?? '100');
 
-const ProposalBody = Type.Object({
-  id: Type.Optional(
-    Type.String({
-      pattern: '^[a-z0-9][a-z0-9-]{2,62}$',
-      description: 'client-chosen id (idempotent retries); generated if absent',
-    }),
-  ),
-  modelName: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{2,62}$' }),
-  title: Type.String({ minLength: 3, maxLength: 200 }),
-  description: Type.String({
-    minLength: 10,
-    maxLength: 10_000,
-    description: 'what the model should do and how it works',
-  }),
-  rationale: Type.String({ maxLength: 10_000, description: 'why it matters' }),
-  domain: Type.String({ minLength: 2, maxLength: 100 }),
-  labels: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 2, maxItems: 100, uniqueItems: true }),
-  datanetSpec: DatanetSpecSchema,
-  params: Type.Optional(
-    Type.Record(Type.String(), Type.Unknown(), { description: 'overrides of the lifecycle parameters (see README)' }),
-  ),
-});
-
 export const proposalRoutes =
-  (ctx: ApiContext): FastifyPluginAsyncTypebox =>
-  async (app) => {
+  (ctx: ApiContext): FastifyPluginCallbackTypebox =>
+  (app, _opts, done) => {
     const { sql, ledger, temporal } = ctx;
 
     app.post(
@@ -55,6 +55,7 @@ export const proposalRoutes =
           summary: 'Propose a model and stake on it; starts lifecycle-<id>',
           tags: ['proposals'],
           body: ProposalBody,
+          response: responses({ 201: ProposeResponse }),
         },
         preHandler: signed({ sql, replayGuard: ctx.replayGuard, roles: ['developer'] }),
       },
@@ -62,7 +63,7 @@ export const proposalRoutes =
         const b = req.body;
         const specErrors = validateSpec(b.datanetSpec);
         if (specErrors.length) throw badRequest('invalid datanetSpec', specErrors);
-        const params: LifecycleParams = withDefaults((b.params ?? {}) as DeepPartial<LifecycleParams>);
+        const params: LifecycleParams = withDefaults(b.params ?? {});
         const paramErrors = validateParams(params);
         if (paramErrors.length) throw badRequest('invalid params', paramErrors);
         if (BigInt(params.stake) < MIN_PROPOSAL_STAKE)
@@ -78,16 +79,15 @@ export const proposalRoutes =
             `the label field's values (${labelField.values?.join(', ')}) must be the proposal's labels (${b.labels.join(', ')})`,
           );
         }
+        const proposer = callerOf(req).address;
         const id = b.id ?? `p-${randomBytes(6).toString('hex')}`;
-        const [existing] = await sql`select proposer from proposals where id = ${id}`;
-        if (existing) throw conflict(`proposal ${id} already exists`);
-        const [taken] =
-          await sql`select 1 from proposals where model_name = ${b.modelName} and status in ('running', 'serving') and proposer <> ${req.caller!.address}`;
-        if (taken) throw conflict(`model name ${b.modelName} belongs to another developer's lifecycle`);
+        if ((await findProposer(sql, id)) !== undefined) throw conflict(`proposal ${id} already exists`);
+        if (await modelNameTakenByOther(sql, b.modelName, proposer))
+          throw conflict(`model name ${b.modelName} belongs to another developer's lifecycle`);
 
         const input: LifecycleInput = {
           proposalId: id,
-          proposer: req.caller!.address,
+          proposer,
           modelName: b.modelName,
           title: b.title,
           description: b.description,
@@ -112,9 +112,20 @@ export const proposalRoutes =
             throw paymentRequired(`insufficient OPEN balance to stake ${params.stake}: ${err.message}`);
           throw err;
         }
-        await sql`
-          insert into proposals (id, proposer, model_name, title, description, rationale, domain, labels, datanet_spec, params, stake, workflow_id)
-          values (${id}, ${input.proposer}, ${b.modelName}, ${b.title}, ${b.description}, ${b.rationale}, ${b.domain}, ${sql.json(b.labels)}, ${sql.json(b.datanetSpec as never)}, ${sql.json(params as never)}, ${params.stake}, ${workflowIds.lifecycle(id)})`;
+        await insertProposal(sql, {
+          id,
+          proposer,
+          modelName: b.modelName,
+          title: b.title,
+          description: b.description,
+          rationale: b.rationale,
+          domain: b.domain,
+          labels: b.labels,
+          datanetSpec: b.datanetSpec,
+          params,
+          stake: params.stake,
+          workflowId: workflowIds.lifecycle(id),
+        });
         try {
           await temporal.workflow.start(lifecycleWorkflow, {
             workflowId: workflowIds.lifecycle(id),
@@ -135,13 +146,16 @@ export const proposalRoutes =
               reason: 'stake refunded: lifecycle could not start',
               proposalId: id,
             });
-            await sql`delete from proposals where id = ${id}`;
+            await deleteProposal(sql, id);
             throw err;
           }
         }
-        return reply
-          .code(201)
-          .send({ proposalId: id, workflowId: workflowIds.lifecycle(id), stage: 'proposed', stake: params.stake });
+        return reply.code(201).send({
+          proposalId: id,
+          workflowId: workflowIds.lifecycle(id),
+          stage: 'proposed' as const,
+          stake: params.stake,
+        });
       },
     );
 
@@ -151,32 +165,26 @@ export const proposalRoutes =
         schema: {
           summary: 'List proposals (optionally by stage or status)',
           tags: ['proposals'],
-          querystring: Type.Object({
-            stage: Type.Optional(Type.Union(STAGES.map((s) => Type.Literal(s)))),
-            status: Type.Optional(Type.String()),
-            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
-          }),
+          querystring: ListProposalsQuery,
+          response: responses({ 200: ListProposalsResponse }),
         },
       },
       async (req) => {
         const q = req.query;
-        const rows = await sql`
-          select id, proposer, model_name, title, domain, stage, status, status_reason, stake, created_at, updated_at from proposals
-          where (${q.stage ?? null}::text is null or stage = ${q.stage ?? null}) and (${q.status ?? null}::text is null or status = ${q.status ?? null})
-          order by created_at desc limit ${q.limit ?? 100}`;
+        const rows = await listProposals(sql, { stage: q.stage, status: q.status, limit: q.limit ?? 100 });
         return {
           proposals: rows.map((r) => ({
             id: r.id,
             proposer: r.proposer,
-            modelName: r.model_name,
+            modelName: r.modelName,
             title: r.title,
             domain: r.domain,
             stage: r.stage,
             status: r.status,
-            reason: r.status_reason,
-            stake: String(r.stake),
-            createdAt: r.created_at,
-            updatedAt: r.updated_at,
+            reason: r.statusReason,
+            stake: r.stake,
+            createdAt: r.createdAt.toISOString(),
+            updatedAt: r.updatedAt.toISOString(),
           })),
         };
       },
@@ -188,14 +196,15 @@ export const proposalRoutes =
         schema: {
           summary: 'Stage, status and live progress of a lifecycle (workflow query + heartbeats)',
           tags: ['proposals'],
-          params: Type.Object({ id: Type.String() }),
+          params: IdParams,
+          response: responses({ 200: ProposalResponse }),
         },
       },
       async (req) => {
-        const [row] = await sql`select * from proposals where id = ${req.params.id}`;
+        const row = await findProposal(sql, req.params.id);
         if (!row) throw notFound(`no proposal ${req.params.id}`);
         const handle = temporal.workflow.getHandle(workflowIds.lifecycle(req.params.id));
-        let status;
+        let status: LifecycleStatusView | undefined;
         try {
           status = await handle.query(statusQuery);
         } catch (err) {
@@ -205,12 +214,12 @@ export const proposalRoutes =
         const progress = status ? await liveProgress(temporal, req.params.id, status) : undefined;
         return {
           proposalId: row.id,
-          modelName: row.model_name,
+          modelName: row.modelName,
           title: row.title,
           proposer: row.proposer,
           stage: status?.stage ?? row.stage,
           status: status?.status ?? row.status,
-          reason: status?.reason ?? row.status_reason,
+          reason: status?.reason ?? row.statusReason,
           lifecycle: status,
           progress,
         };
@@ -223,13 +232,13 @@ export const proposalRoutes =
         schema: {
           summary: 'Governance tally (live from the workflow, final from Postgres)',
           tags: ['governance'],
-          params: Type.Object({ id: Type.String() }),
+          params: IdParams,
+          response: responses({ 200: TallyResponse }),
         },
       },
       async (req) => {
-        const [final] = await sql`select * from tallies where proposal_id = ${req.params.id}`;
-        const votes =
-          await sql`select voter, option, power, created_at from votes where proposal_id = ${req.params.id} order by created_at`;
+        const final = await findFinalTally(sql, req.params.id);
+        const votes = await listVotes(sql, req.params.id);
         let live;
         try {
           live = await temporal.workflow.getHandle(workflowIds.lifecycle(req.params.id)).query(tallyQuery);
@@ -243,16 +252,21 @@ export const proposalRoutes =
             live?.tally ??
             (final
               ? {
-                  yes: String(final.yes),
-                  no: String(final.no),
-                  abstain: String(final.abstain),
-                  veto: String(final.veto),
-                  total: String(final.total_power),
+                  yes: final.yes,
+                  no: final.no,
+                  abstain: final.abstain,
+                  veto: final.veto,
+                  total: final.totalPower,
                 }
               : undefined),
           outcome: final?.outcome ?? live?.outcome ?? null,
-          closedEarly: final?.closed_early ?? null,
-          votes: votes.map((v) => ({ voter: v.voter, option: v.option, power: String(v.power), at: v.created_at })),
+          closedEarly: final?.closedEarly ?? null,
+          votes: votes.map((v) => ({
+            voter: v.voter,
+            option: v.option,
+            power: v.power,
+            at: v.createdAt.toISOString(),
+          })),
         };
       },
     );
@@ -263,26 +277,20 @@ export const proposalRoutes =
         schema: {
           summary: 'Cast a governance vote (a workflow Update: answers with the verdict)',
           tags: ['governance'],
-          params: Type.Object({ id: Type.String() }),
-          body: Type.Object({
-            option: Type.Union([
-              Type.Literal('yes'),
-              Type.Literal('no'),
-              Type.Literal('abstain'),
-              Type.Literal('veto'),
-            ]),
-          }),
+          params: IdParams,
+          body: VoteBody,
+          response: responses({ 200: VoteResponse }),
         },
         preHandler: signed({ sql, replayGuard: ctx.replayGuard, roles: ['governor'] }),
       },
       async (req) => {
-        const [row] = await sql`select 1 from proposals where id = ${req.params.id}`;
-        if (!row) throw notFound(`no proposal ${req.params.id}`);
+        const voter = callerOf(req).address;
+        if (!(await proposalExists(sql, req.params.id))) throw notFound(`no proposal ${req.params.id}`);
         const handle = temporal.workflow.getHandle(workflowIds.lifecycle(req.params.id));
         const result = await runUpdate('vote', () =>
-          handle.executeUpdate(voteUpdate, { args: [{ voter: req.caller!.address, option: req.body.option }] }),
+          handle.executeUpdate(voteUpdate, { args: [{ voter, option: req.body.option }] }),
         );
-        return { accepted: true, tally: result.tally };
+        return { accepted: true as const, tally: result.tally };
       },
     );
 
@@ -292,18 +300,17 @@ export const proposalRoutes =
         schema: {
           summary: 'Withdraw your proposal before governance closes (stake refunded)',
           tags: ['proposals'],
-          params: Type.Object({ id: Type.String() }),
+          params: IdParams,
+          response: responses({ 200: WithdrawResponse }),
         },
         preHandler: signed({ sql, replayGuard: ctx.replayGuard }),
       },
       async (req) => {
-        const [row] = await sql`select proposer from proposals where id = ${req.params.id}`;
-        if (!row) throw notFound(`no proposal ${req.params.id}`);
+        const requester = callerOf(req).address;
+        if ((await findProposer(sql, req.params.id)) === undefined) throw notFound(`no proposal ${req.params.id}`);
         const handle = temporal.workflow.getHandle(workflowIds.lifecycle(req.params.id));
-        await runUpdate('withdraw', () =>
-          handle.executeUpdate(withdrawUpdate, { args: [{ requester: req.caller!.address }] }),
-        );
-        return { withdrawn: true };
+        await runUpdate('withdraw', () => handle.executeUpdate(withdrawUpdate, { args: [{ requester }] }));
+        return { withdrawn: true as const };
       },
     );
 
@@ -313,19 +320,21 @@ export const proposalRoutes =
         schema: {
           summary: 'Close the Datanet window early (proposer or admin)',
           tags: ['data'],
-          params: Type.Object({ id: Type.String() }),
+          params: IdParams,
+          response: responses({ 202: ClosingResponse }),
         },
         preHandler: signed({ sql, replayGuard: ctx.replayGuard }),
       },
       async (req, reply) => {
-        const [d] =
-          await sql`select d.status, p.proposer from datanets d join proposals p on p.id = d.proposal_id where d.id = ${req.params.id}`;
+        const caller = callerOf(req);
+        const d = await findDatanetStatusAndProposer(sql, req.params.id);
         if (!d) throw notFound(`no datanet ${req.params.id}`);
-        if (d.proposer !== req.caller!.address && !req.caller!.roles.includes('admin'))
+        if (d.proposer !== caller.address && !caller.roles.includes('admin'))
           throw badRequest('only the proposer or an admin may close the window');
         if (d.status !== 'open') throw conflict(`datanet ${req.params.id} is ${d.status}`);
         await temporal.workflow.getHandle(workflowIds.collection(req.params.id)).signal(closeWindowSignal);
-        return reply.code(202).send({ closing: true });
+        return reply.code(202).send({ closing: true as const });
       },
     );
+    done();
   };

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, eventually, type TestApp } from '../support/app.js';
 import { participant, proposalBody, uniqueId } from '../support/participants.js';
 import type { CommonsClient } from '../../client/commons-client.js';
+import type { ProposalResponse } from '../../api/schemas/proposals.js';
 import { workflowIds } from '../../contracts/workflow-ids.js';
 
 /** The real `commons` CLI (node cli/bin.js, through tsx) as a child process against the test API. */
@@ -72,10 +73,10 @@ describe('commons CLI', () => {
 
   it('creates key files readable only by their owner, and shows them', async () => {
     const out = await ok(['keys', 'new', '--out', devKey]);
-    devAddress = out.split('\n')[0];
+    devAddress = out.split('\n')[0] ?? '';
     expect(devAddress).toMatch(/^cm[0-9a-f]{40}$/);
     expect(statSync(devKey).mode & 0o777).toBe(0o600);
-    expect(JSON.parse(readFileSync(devKey, 'utf8')).address).toBe(devAddress);
+    expect((JSON.parse(readFileSync(devKey, 'utf8')) as { address: string }).address).toBe(devAddress);
     expect(await ok(['keys', 'show'], { key: devKey })).toContain(`address     ${devAddress}`);
     const again = await cli(['keys', 'new', '--out', devKey]);
     expect(again.code).toBe(1);
@@ -87,8 +88,8 @@ describe('commons CLI', () => {
     expect(await ok(['register', '--roles', 'developer'], { key: devKey })).toContain(
       `${devAddress} registered: developer`,
     );
-    const [row] = await app.sql`select roles from accounts where address = ${devAddress}`;
-    expect(row.roles).toEqual(['developer']);
+    const [row] = await app.sql<{ roles: string[] }[]>`select roles from accounts where address = ${devAddress}`;
+    expect(row?.roles).toEqual(['developer']);
     const refused = await cli(['register', '--roles', 'admin'], { key: devKey });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('403 roles admin cannot be self-assigned');
@@ -122,10 +123,9 @@ describe('commons CLI', () => {
   });
 
   it('shows the status as text or JSON', async () => {
-    await eventually(async () =>
-      JSON.parse(await ok(['status', proposalId, '--json'])).stage === 'governance' ? true : undefined,
-    );
-    const s = JSON.parse(await ok(['status', proposalId, '--json']));
+    const status = async () => JSON.parse(await ok(['status', proposalId, '--json'])) as ProposalResponse;
+    await eventually(async () => ((await status()).stage === 'governance' ? true : undefined));
+    const s = await status();
     expect(s).toMatchObject({ proposalId, stage: 'governance', status: 'running' });
     expect(await ok(['status', proposalId])).toMatch(
       /\] +\d+% governance \(2\/7\) running · yes 0 no 0 abstain 0 veto 0 of \d+/,
@@ -141,7 +141,8 @@ describe('commons CLI', () => {
         ((await fetch(`${app.url}/v1/proposals/${proposalId}/tally`).then((r) => r.json())) as { open: boolean })
           .open || undefined,
     );
-    const govAddress = JSON.parse(await ok(['keys', 'show', '--json'], { key: govKey })).address;
+    const govAddress = (JSON.parse(await ok(['keys', 'show', '--json'], { key: govKey })) as { address: string })
+      .address;
 
     expect(await ok(['vote', proposalId, 'yes'], { key: govKey })).toMatch(
       /^vote accepted: yes 10, no 0, abstain 0, veto 0 of \d+/,
@@ -180,8 +181,8 @@ describe('commons CLI', () => {
     expect(lines.at(-2)).toMatch(/governance \(2\/7\) expired/);
     expect(lines.at(-1)).toMatch(/^final status: expired \(.+\), stage governance$/);
     expect(Date.now() - t0).toBeLessThan(30_000);
-    const [p] = await app.sql`select status from proposals where id = ${id}`;
-    expect(p.status).toBe('expired');
+    const [p] = await app.sql<{ status: string }[]>`select status from proposals where id = ${id}`;
+    expect(p?.status).toBe('expired');
   });
 
   it('contributes a JSON Lines file in batches and prints the counts', async () => {
@@ -220,8 +221,8 @@ describe('commons CLI', () => {
     writeFileSync(jsonl, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
     const out = await ok(['contribute', id, '--file', jsonl], { key: contributorKey });
     expect(out.trim()).toBe('1204 records: 1203 stored, 1 invalid');
-    const [n] = await app.sql`select count(*)::int as n from contributions where datanet_id = ${id}`;
-    expect(n.n).toBe(1203);
+    const [n] = await app.sql<{ n: number }[]>`select count(*)::int as n from contributions where datanet_id = ${id}`;
+    expect(n?.n).toBe(1203);
     // Sent again: nothing new is stored.
     expect((await ok(['contribute', id, '--file', jsonl], { key: contributorKey })).trim()).toBe(
       '1204 records: 1203 already-stored, 1 invalid',
@@ -253,7 +254,7 @@ describe('commons CLI', () => {
       await app.sql`delete from review_tasks where id = ${taskId}`;
     }
 
-    const key = (await ok(['api-key', 'new', '--label', 'cli test'], { key: reviewerKey })).split('\n')[0];
+    const key = (await ok(['api-key', 'new', '--label', 'cli test'], { key: reviewerKey })).split('\n')[0] ?? '';
     expect(key).toMatch(/^ck_[0-9a-f]{48}$/);
     const infer = await cli(['infer', 'no-such-model', 'hello', '--api-key', key]);
     expect(infer.code).toBe(1);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, eventually, type TestApp } from '../support/app.js';
+import { startTestApp, eventually, refusal, at, type TestApp } from '../support/app.js';
 import { participant, proposalBody, uniqueId } from '../support/participants.js';
 import type { CommonsClient } from '../../client/commons-client.js';
 import { EMAIL_KEYWORDS } from '../../demo/scenario.js';
@@ -40,7 +40,11 @@ describe('decentralized data collection', () => {
     app = await startTestApp({ workers: ['lifecycle', 'data'] });
     dev = await participant(app.url, ['developer'], { OPEN: '10000' });
     const gov = await participant(app.url, ['governor'], { gOPEN: '100000000' });
-    [alice, bob, spammer] = await Promise.all([1, 2, 3].map(() => participant(app.url, ['contributor'])));
+    [alice, bob, spammer] = await Promise.all([
+      participant(app.url, ['contributor']),
+      participant(app.url, ['contributor']),
+      participant(app.url, ['contributor']),
+    ]);
     await dev.propose(
       proposalBody(id, {
         governance: { votingPeriodMs: 60_000 },
@@ -76,36 +80,40 @@ describe('decentralized data collection', () => {
   });
 
   it('stores a signed record under its SHA-256, idempotently, and refuses bad ones with reasons', async () => {
-    const rec = { text: corpus[0].text, label: corpus[0].label };
+    const { text, label } = at(corpus, 0);
+    const rec = { text, label };
     const first = await alice.contribute(id, rec);
     expect(first.hash).toBe(contentHash(rec).hash);
     expect(first.status).toBe('stored');
     const again = await alice.contribute(id, { label: rec.label, text: rec.text }); // same content, other key order
     expect(again).toEqual({ hash: first.hash, status: 'already-stored' });
-    const stolen = await bob.contribute(id, rec).catch((e) => e);
+    const stolen = await refusal(bob.contribute(id, rec));
     expect(stolen.status).toBe(409);
-    const [row] =
-      await app.sql`select contributor, size, s3_key, signature from contributions where hash = ${first.hash}`;
+    const [row] = await app.sql<
+      { contributor: string; size: number; s3_key: string; signature: string }[]
+    >`select contributor, size, s3_key, signature from contributions where hash = ${first.hash}`;
+    if (!row) throw new Error(`no row for contribution ${first.hash}`);
     expect(row.contributor).toBe(alice.address);
     const stored = await app.store.get(row.s3_key);
     expect(createHash('sha256').update(stored).digest('hex')).toBe(first.hash);
     expect(row.signature.length).toBeGreaterThan(40);
 
-    const bad = await alice.contribute(id, { text: 'hello there friend', label: 'maybe' }).catch((e) => e);
+    const bad = await refusal(alice.contribute(id, { text: 'hello there friend', label: 'maybe' }));
     expect(bad.status).toBe(400);
     expect(JSON.stringify(bad.body)).toContain('must be one of spam, ham');
-    const big = await alice.contribute(id, { text: 'x '.repeat(20_000), label: 'ham' }).catch((e) => e);
+    const big = await refusal(alice.contribute(id, { text: 'x '.repeat(20_000), label: 'ham' }));
     expect(big.status).toBe(413);
   });
 
   it('judges each record of a batch on its own', async () => {
+    const [one, two] = [at(corpus, 1), at(corpus, 2)];
     const r = await alice.contributeBatch(id, [
-      { text: corpus[1].text, label: corpus[1].label },
+      { text: one.text, label: one.label },
       { text: 'no label here at all' },
-      { text: corpus[2].text, label: corpus[2].label },
+      { text: two.text, label: two.label },
     ]);
-    expect(r.results.map((x: { status: string }) => x.status)).toEqual(['stored', 'invalid', 'stored']);
-    expect(r.results[1].errors.join(' ')).toContain('label');
+    expect(r.results.map((x) => x.status)).toEqual(['stored', 'invalid', 'stored']);
+    expect(r.results[1]?.errors?.join(' ')).toContain('label');
   });
 
   it('rate-limits a contributor with 429 and Retry-After', async () => {
@@ -113,12 +121,12 @@ describe('decentralized data collection', () => {
     // count against the limit, which guards the API's work, not only what gets stored.
     const flooder = await participant(app.url, ['contributor']);
     const flood = Array.from({ length: 400 }, (_, i) => ({ text: `flood record number ${i}` }));
-    const tooBig = await flooder.contributeBatch(id, flood).catch((e) => e);
+    const tooBig = await refusal(flooder.contributeBatch(id, flood));
     expect(tooBig.status).toBe(429);
     expect(JSON.stringify(tooBig.body)).toContain('exceeds the rate-limit burst of 300');
     const burst = await flooder.contributeBatch(id, flood.slice(0, 300));
-    expect(burst.results.every((r: { status: string }) => r.status === 'invalid')).toBe(true);
-    const limited = await flooder.contributeBatch(id, flood.slice(300)).catch((e) => e);
+    expect(burst.results.every((r) => r.status === 'invalid')).toBe(true);
+    const limited = await refusal(flooder.contributeBatch(id, flood.slice(300)));
     expect(limited.status).toBe(429);
     expect(limited.retryAfterSeconds).toBeGreaterThanOrEqual(1);
     expect(await app.sql`select 1 from contributions where contributor = ${flooder.address}`).toHaveLength(0);
@@ -134,7 +142,8 @@ describe('decentralized data collection', () => {
       id,
       corpus.slice(80, 150).map((c) => ({ text: c.text, label: c.label })),
     );
-    const src = corpus.slice(3, 80).find((c) => c.text.split(' ').length > 150)!;
+    const src = corpus.slice(3, 80).find((c) => c.text.split(' ').length > 150);
+    if (!src) throw new Error('the corpus slice has no long mail to copy');
     const words = src.text.split(' ');
     words[7] = 'surely';
     words[words.length - 2] = 'cheers';
@@ -147,51 +156,58 @@ describe('decentralized data collection', () => {
     for (let i = 0; i < 6; i++)
       await spammer.contribute(id, { text: `${'!!!!'.repeat(10)} ${i} $$$$$$$$ ####`, label: 'spam' });
 
-    await dev.signed('POST', `/v1/datanets/${id}/close`, {});
+    await dev.closeDatanet(id);
     await eventually(
       async () => ((await dev.proposal(id)).stage !== 'data-collection' ? true : undefined),
       120_000,
       500,
     );
 
-    const statuses = Object.fromEntries(
-      (await app.sql`select hash, status, duplicate_of, reasons from contributions where datanet_id = ${id}`).map(
-        (r) => [r.hash, r],
-      ),
+    const statuses = new Map(
+      (
+        await app.sql<
+          { hash: string; status: string; duplicate_of: string | null; reasons: string[] | null }[]
+        >`select hash, status, duplicate_of, reasons from contributions where datanet_id = ${id}`
+      ).map((r) => [r.hash, r]),
     );
-    expect(statuses[copy.hash].status).toBe('near-duplicate');
-    expect(statuses[copy.hash].duplicate_of).toBe(contentHash({ text: src.text, label: src.label }).hash);
-    expect(statuses[offTopic.hash].status).toBe('rejected');
-    expect(statuses[offTopic.hash].reasons.join(' ')).toMatch(/relevance|off-topic/);
+    expect(statuses.get(copy.hash)?.status).toBe('near-duplicate');
+    expect(statuses.get(copy.hash)?.duplicate_of).toBe(contentHash({ text: src.text, label: src.label }).hash);
+    expect(statuses.get(offTopic.hash)?.status).toBe('rejected');
+    expect(statuses.get(offTopic.hash)?.reasons?.join(' ')).toMatch(/relevance|off-topic/);
 
-    const [dv] =
-      await app.sql`select id, merkle_root, manifest_key, record_count from dataset_versions where datanet_id = ${id}`;
+    const [dv] = await app.sql<
+      { id: string; merkle_root: string; manifest_key: string; record_count: number }[]
+    >`select id, merkle_root, manifest_key, record_count from dataset_versions where datanet_id = ${id}`;
+    if (!dv) throw new Error(`no dataset version for ${id}`);
     const accepted = (
-      await app.sql`select hash from contributions where datanet_id = ${id} and status = 'accepted'`
-    ).map((r) => r.hash as string);
+      await app.sql<{ hash: string }[]>`select hash from contributions where datanet_id = ${id} and status = 'accepted'`
+    ).map((r) => r.hash);
     expect(dv.record_count).toBe(accepted.length);
     const manifest = (await app.store.get(dv.manifest_key))
       .toString()
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l));
-    expect(manifest.map((m: { hash: string }) => m.hash).sort()).toEqual([...accepted].sort());
+      .map((l) => JSON.parse(l) as { hash: string });
+    expect(manifest.map((m) => m.hash).sort()).toEqual([...accepted].sort());
 
-    const proof = await alice.proof(accepted[0]);
+    const leaf = at(accepted, 0, 'accepted record');
+    const proof = await alice.proof(leaf);
     expect(proof.root).toBe(dv.merkle_root);
-    expect(verifyInclusion(accepted[0], proof.proof.siblings, dv.merkle_root)).toBe(true);
-    const refused = await alice.proof(copy.hash).catch((e) => e);
+    expect(verifyInclusion(leaf, proof.proof.siblings, dv.merkle_root)).toBe(true);
+    const refused = await refusal(alice.proof(copy.hash));
     expect(refused.status).toBe(409);
 
-    const weights = Object.fromEntries(
+    const weights = new Map(
       (
-        await app.sql`select contributor, weight, accepted, rejected from attribution_weights where dataset_version_id = ${dv.id}`
+        await app.sql<
+          { contributor: string; weight: number; accepted: number; rejected: number }[]
+        >`select contributor, weight, accepted, rejected from attribution_weights where dataset_version_id = ${dv.id}`
       ).map((w) => [w.contributor, w]),
     );
-    expect(weights[alice.address].weight).toBeGreaterThan(0);
-    expect(weights[bob.address].weight).toBeGreaterThan(0);
-    expect(weights[spammer.address]?.weight ?? 0).toBe(0);
-    const total = Object.values(weights).reduce((s: number, w) => s + (w as { weight: number }).weight, 0);
+    expect(weights.get(alice.address)?.weight).toBeGreaterThan(0);
+    expect(weights.get(bob.address)?.weight).toBeGreaterThan(0);
+    expect(weights.get(spammer.address)?.weight ?? 0).toBe(0);
+    const total = [...weights.values()].reduce((s, w) => s + w.weight, 0);
     expect(total).toBeCloseTo(1, 6);
   });
 

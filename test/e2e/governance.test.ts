@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, eventually, type TestApp } from '../support/app.js';
+import { startTestApp, eventually, refusal, type TestApp } from '../support/app.js';
 import { participant, proposalBody, uniqueId } from '../support/participants.js';
 import { ApiError, type CommonsClient } from '../../client/commons-client.js';
 import { accountsOf } from '../../contracts/accounts.js';
@@ -42,7 +42,7 @@ describe('stake, governance and the ledger', () => {
   it('refuses a proposal without enough OPEN with 402, leaving no workflow and no row', async () => {
     const poor = await participant(app.url, ['developer'], { OPEN: '10' });
     const id = uniqueId('poor');
-    const err = await poor.propose(proposalBody(id)).catch((e) => e);
+    const err = await refusal(poor.propose(proposalBody(id)));
     expect(err).toBeInstanceOf(ApiError);
     expect(err.status).toBe(402);
     await expect(app.temporal.workflow.getHandle(workflowIds.lifecycle(id)).describe()).rejects.toThrow();
@@ -51,11 +51,11 @@ describe('stake, governance and the ledger', () => {
   });
 
   it('refuses a malformed proposal with 400 and the reason', async () => {
-    const err = await dev
-      .propose({ ...proposalBody(uniqueId('bad')), datanetSpec: { fields: [], textField: 'nope' } })
-      .catch((e) => e);
+    const err = await refusal(
+      dev.propose({ ...proposalBody(uniqueId('bad')), datanetSpec: { fields: [], textField: 'nope' } }),
+    );
     expect(err.status).toBe(400);
-    const err2 = await dev.propose(proposalBody(uniqueId('bad'), { governance: { quorum: 3 } })).catch((e) => e);
+    const err2 = await refusal(dev.propose(proposalBody(uniqueId('bad'), { governance: { quorum: 3 } })));
     expect(err2.status).toBe(400);
     expect(JSON.stringify(err2.body)).toContain('governance.quorum');
   });
@@ -74,15 +74,15 @@ describe('stake, governance and the ledger', () => {
     expect(await app.ledger.balance(accountsOf.escrow(id), 'OPEN')).toBe('500');
     // A late vote is refused with the reason.
     const late = await participant(app.url, ['governor'], { gOPEN: '5' });
-    const err = await late.vote(id, 'no').catch((e) => e);
+    const err = await refusal(late.vote(id, 'no'));
     expect(err.status).toBe(409);
     expect(err.message).toMatch(/closed|no voting power/);
     // Cancelling by ops runs compensations: escrow refunded, Datanet closed.
     await cancel(id);
     await eventually(async () => ((await status(id)).status === 'cancelled' ? true : undefined));
     expect(await app.ledger.balance(accountsOf.escrow(id), 'OPEN')).toBe('0');
-    const [d] = await app.sql`select status from datanets where id = ${id}`;
-    expect(d.status).toBe('cancelled');
+    const [d] = await app.sql<{ status: string }[]>`select status from datanets where id = ${id}`;
+    expect(d?.status).toBe('cancelled');
     await retire(big);
   });
 
@@ -130,14 +130,14 @@ describe('stake, governance and the ledger', () => {
     await dev.propose(proposalBody(id, fast(120_000)));
     await votingOpen(id);
     const stranger = await participant(app.url, ['developer']);
-    const err = await stranger.withdraw(id).catch((e) => e);
+    const err = await refusal(stranger.withdraw(id));
     expect(err.status).toBe(409);
     expect(err.message).toContain('only the proposer');
     await dev.withdraw(id);
     const s = await settled(id);
     expect(s.status).toBe('withdrawn');
     expect(BigInt(await app.ledger.balance(dev.address, 'OPEN'))).toBe(before);
-    const again = await dev.withdraw(id).catch((e) => e);
+    const again = await refusal(dev.withdraw(id));
     expect(again.status).toBe(409);
   });
 
@@ -151,7 +151,7 @@ describe('stake, governance and the ledger', () => {
     await votingOpen(id);
     const r = await delegatee.vote(id, 'yes');
     expect(r.tally.yes).toBe('5100');
-    const refused = await delegator.vote(id, 'no').catch((e) => e);
+    const refused = await refusal(delegator.vote(id, 'no'));
     expect(refused.status).toBe(409);
     expect(refused.message).toContain('no voting power');
     const t = await dev.tally(id);
@@ -189,16 +189,16 @@ describe('stake, governance and the ledger', () => {
     const tampered = signRequest({ method: 'POST', path, body, keys: g.keys! });
     expect((await send(tampered, JSON.stringify({ option: 'veto' }))).status).toBe(401);
 
-    const double = await g.vote(id, 'no').catch((e) => e);
+    const double = await refusal(g.vote(id, 'no'));
     expect(double.status).toBe(409);
     expect(double.message).toContain('already voted');
 
     const contributor = await participant(app.url, ['contributor']);
-    const wrongRole = await contributor.vote(id, 'yes').catch((e) => e);
+    const wrongRole = await refusal(contributor.vote(id, 'yes'));
     expect(wrongRole.status).toBe(403);
 
     const powerless = await participant(app.url, ['governor']);
-    const none = await powerless.vote(id, 'yes').catch((e) => e);
+    const none = await refusal(powerless.vote(id, 'yes'));
     expect(none.status).toBe(409);
     expect(none.message).toContain('no voting power');
 

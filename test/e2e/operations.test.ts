@@ -78,7 +78,7 @@ describe('operating lifecycles', () => {
     const d = await app.temporal.workflow.getHandle(workflowIds.lifecycle(id)).describe();
     expect(d.searchAttributes.ModelName).toEqual([`m-${id}`]);
     expect(d.searchAttributes.Domain).toEqual(['email spam']);
-    expect(await d.memo).toMatchObject({ stage: 'rlhf', status: 'running' });
+    expect(d.memo).toMatchObject({ stage: 'rlhf', status: 'running' });
   });
 
   it('exports Prometheus metrics from the API and from the workers', async () => {

@@ -1,10 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, eventually, type TestApp } from '../support/app.js';
+import { startTestApp, eventually, at, type TestApp } from '../support/app.js';
 import { runScenario, type ScenarioResult } from '../../demo/scenario.js';
 import { startTsProcess } from '../../infra/local/processes.js';
 import { accountsOf } from '../../contracts/accounts.js';
 import { workflowIds } from '../../contracts/workflow-ids.js';
+import type { lifecycleWorkflow } from '../../workflows/index.js';
 
 /**
  * Training on gpu-training and RLHF on gpu-rlhf. The training worker runs in its own process so
@@ -17,6 +18,8 @@ describe('training and RLHF on dedicated task queues', () => {
   const id = `rlhf-${Date.now().toString(36)}`;
   let killedAtStep = 0;
   let progressSeen: { step: number; totalSteps: number; loss: number } | undefined;
+
+  const lifecycle = () => app.temporal.workflow.getHandle<typeof lifecycleWorkflow>(workflowIds.lifecycle(id));
 
   const startTrainingWorker = () =>
     startTsProcess('workers/gpu-training.ts', { ...process.env, COMMONS_LOG_LEVEL: 'WARN' }, /workers running/);
@@ -74,7 +77,7 @@ describe('training and RLHF on dedicated task queues', () => {
         100,
       );
       killedAtStep = hb.step;
-      trainingWorker!.kill('SIGKILL');
+      trainingWorker.kill('SIGKILL');
       trainingWorker = await startTrainingWorker();
     })();
     r = await scenario;
@@ -92,46 +95,54 @@ describe('training and RLHF on dedicated task queues', () => {
   });
 
   it('resumed training from the last checkpoint after the worker was SIGKILLed', async () => {
-    const [run] = await app.sql`select status, resumed_from_step, steps from training_runs where proposal_id = ${id}`;
+    const [run] = await app.sql<
+      { status: string; resumed_from_step: number | null; steps: number | null }[]
+    >`select status, resumed_from_step, steps from training_runs where proposal_id = ${id}`;
+    if (!run) throw new Error(`no training run for ${id}`);
     expect(run.status).toBe('succeeded');
     expect(killedAtStep).toBeGreaterThan(0);
     expect(run.resumed_from_step).toBeGreaterThanOrEqual(1000);
     expect(run.resumed_from_step).toBeLessThanOrEqual(killedAtStep);
-    const result = await app.temporal.workflow.getHandle(workflowIds.lifecycle(id)).result();
+    const result = await lifecycle().result();
     expect(result.training.resumedFromStep).toBe(run.resumed_from_step);
   });
 
   it('ran two review rounds whose preference updates did not lower held-out accuracy', async () => {
-    const result = await app.temporal.workflow.getHandle(workflowIds.lifecycle(id)).result();
+    const result = await lifecycle().result();
     expect(result.status).toBe('serving');
     expect(result.rlhf.rounds).toHaveLength(2);
-    const trained = result.training.metrics.accuracy;
+    const trained = result.training.metrics?.accuracy;
+    if (trained === undefined) throw new Error('the lifecycle result has no training metrics');
     for (const round of result.rlhf.rounds) {
       // The honest consensus update is applied (not held back by the no-regression guard)...
       expect(round.applied).toBe(true);
       // ...and held-out accuracy did not drop.
       expect(round.metrics.accuracy).toBeGreaterThanOrEqual(trained);
     }
-    const rounds = await app.sql`select round, status from rlhf_rounds where proposal_id = ${id} order by round`;
+    const rounds = await app.sql<
+      { round: number; status: string }[]
+    >`select round, status from rlhf_rounds where proposal_id = ${id} order by round`;
     expect(rounds.map((x) => x.status)).toEqual(['done', 'done']);
   });
 
   it('penalised the random reviewer from its validator stake and rewarded the honest ones', async () => {
-    const random = r.randomReviewer!.address;
+    if (!r.randomReviewer) throw new Error('the scenario ran without a random reviewer');
+    const random = r.randomReviewer.address;
     const penalties =
       await app.sql`select amount from transfers where from_account = ${accountsOf.validatorStake(random)} and proposal_id = ${id}`;
     expect(penalties.length).toBeGreaterThan(0);
     expect(BigInt(await app.ledger.balance(accountsOf.validatorStake(random), 'OPEN'))).toBeLessThan(100n);
-    const honestValidator = r.reviewers[2].address;
+    const honestValidator = at(r.reviewers, 2, 'validator').address;
+    const honestReviewer = at(r.reviewers, 0, 'reviewer');
     expect(await app.ledger.balance(accountsOf.validatorStake(honestValidator), 'OPEN')).toBe('200');
-    const rewards = await r.reviewers[0].rewards();
-    expect(rewards.rewards.some((x: { reason: string }) => x.reason.startsWith('review reward'))).toBe(true);
-    const disagreements = await app.sql`
+    const rewards = await honestReviewer.rewards();
+    expect(rewards.rewards.some((x) => x.reason.startsWith('review reward'))).toBe(true);
+    const disagreements = await app.sql<{ reviewer: string; bad: number; n: number }[]>`
       select a.reviewer, count(*) filter (where not a.agreed)::int as bad, count(*)::int as n
       from review_answers a join review_tasks t on t.id = a.task_id where t.proposal_id = ${id} group by a.reviewer`;
-    const byReviewer = Object.fromEntries(disagreements.map((d) => [d.reviewer, d]));
-    expect(byReviewer[random].bad).toBeGreaterThan(0);
-    expect(byReviewer[r.reviewers[0].address].bad).toBe(0);
+    const byReviewer = new Map(disagreements.map((d) => [d.reviewer, d]));
+    expect(byReviewer.get(random)?.bad).toBeGreaterThan(0);
+    expect(byReviewer.get(honestReviewer.address)?.bad).toBe(0);
     expect((await app.ledger.checkInvariants()).problems).toEqual([]);
   });
 });

@@ -5,6 +5,7 @@ import { startWorkers, type RunningWorkers, type WorkerKind } from '../../worker
 import { startApi } from '../../api/bootstrap.js';
 import { S3ArtifactStore } from '../../storage/s3-store.js';
 import { Ledger } from '../../db/ledger.js';
+import { ApiError } from '../../client/commons-client.js';
 
 export interface TestApp {
   cfg: CommonsConfig;
@@ -67,7 +68,30 @@ export async function eventually<T>(
       lastErr = err;
     }
     if (Date.now() > deadline)
-      throw new Error(`condition not met within ${timeoutMs} ms${lastErr ? `: ${String(lastErr)}` : ''}`);
+      throw new Error(
+        `condition not met within ${timeoutMs} ms${lastErr === undefined ? '' : `: ${lastErr instanceof Error ? String(lastErr) : JSON.stringify(lastErr)}`}`,
+        {
+          cause: lastErr,
+        },
+      );
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/** The ApiError a request is refused with; fails the test if the request succeeds or fails otherwise. */
+export async function refusal(request: Promise<unknown>): Promise<ApiError> {
+  try {
+    await request;
+  } catch (err) {
+    if (err instanceof ApiError) return err;
+    throw err;
+  }
+  throw new Error('the API accepted a request it should have refused');
+}
+
+/** The item at `index`; fails the test with `what` when there is none. */
+export function at<T>(items: readonly T[], index: number, what = `item ${index}`): T {
+  const item = items[index];
+  if (item === undefined) throw new Error(`missing ${what} (${items.length} items)`);
+  return item;
 }

@@ -1,0 +1,67 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { ROLES } from '../auth.js';
+import { Amount, Asset, Nullable, Timestamp, Units } from './common.js';
+
+export const Balances = Type.Object({ OPEN: Units, gOPEN: Units });
+
+export const RegisterBody = Type.Object({
+  roles: Type.Array(Type.Union(ROLES.map((r) => Type.Literal(r))), { minItems: 1, uniqueItems: true }),
+  displayName: Type.Optional(Type.String({ maxLength: 80 })),
+});
+export type RegisterBody = Static<typeof RegisterBody>;
+export const RegisterResponse = Type.Object({ address: Type.String(), roles: Type.Array(Type.String()) });
+export type RegisterResponse = Static<typeof RegisterResponse>;
+
+export const AddressParams = Type.Object({ address: Type.String() });
+
+export const AccountResponse = Type.Object({
+  address: Type.String(),
+  roles: Type.Array(Type.String()),
+  displayName: Nullable(Type.String()),
+  balances: Balances,
+  validatorStake: Units,
+  delegatedTo: Nullable(Type.String()),
+});
+export type AccountResponse = Static<typeof AccountResponse>;
+
+export const FaucetBody = Type.Object({
+  address: Type.String(),
+  asset: Asset,
+  amount: Amount,
+  requestId: Type.Optional(Type.String({ maxLength: 100 })),
+});
+export type FaucetBody = Static<typeof FaucetBody>;
+export const BalancesResponse = Type.Object({ balances: Balances });
+export type BalancesResponse = Static<typeof BalancesResponse>;
+
+export const StakeBody = Type.Object({ amount: Amount });
+export const StakeResponse = Type.Object({ validatorStake: Units });
+export type StakeResponse = Static<typeof StakeResponse>;
+
+export const TransferBody = Type.Object({
+  to: Type.String(),
+  asset: Asset,
+  amount: Amount,
+  memo: Type.Optional(Type.String({ maxLength: 200 })),
+});
+export type TransferBody = Static<typeof TransferBody>;
+
+export const DelegationBody = Type.Object({ delegatee: Type.String() });
+export const DelegationResponse = Type.Object({ delegator: Type.String(), delegatee: Type.String() });
+export type DelegationResponse = Static<typeof DelegationResponse>;
+
+export const Reward = Type.Object({
+  amount: Units,
+  asset: Type.String(),
+  reason: Type.String(),
+  proposalId: Nullable(Type.String()),
+  from: Type.String(),
+  details: Type.Unknown({ description: "the transfer's memo (null when none)" }),
+  at: Timestamp,
+});
+export const RewardsResponse = Type.Object({
+  address: Type.String(),
+  totals: Type.Record(Type.String(), Units, { description: 'sum per asset' }),
+  rewards: Type.Array(Reward),
+});
+export type RewardsResponse = Static<typeof RewardsResponse>;

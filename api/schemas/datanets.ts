@@ -1,0 +1,86 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Nullable, Timestamp } from './common.js';
+
+export const MAX_BATCH = 1000;
+
+const Payload = Type.Record(Type.String(), Type.Unknown());
+export const ContributionBody = Type.Object({ payload: Payload });
+export const ContributionBatchBody = Type.Object({
+  records: Type.Array(Type.Object({ payload: Payload }), { minItems: 1, maxItems: MAX_BATCH }),
+});
+
+const Hash = Type.String({ pattern: '^[0-9a-f]{64}$', description: 'SHA-256 of the canonical JSON payload' });
+export const HashParams = Type.Object({ hash: Hash });
+
+export const ContributionResponse = Type.Object({
+  hash: Type.String(),
+  status: Type.Union([Type.Literal('stored'), Type.Literal('already-stored')]),
+});
+export type ContributionResponse = Static<typeof ContributionResponse>;
+
+export const BatchResult = Type.Object({
+  index: Type.Integer(),
+  status: Type.Union([
+    Type.Literal('stored'),
+    Type.Literal('already-stored'),
+    Type.Literal('duplicate'),
+    Type.Literal('invalid'),
+    Type.Literal('too-large'),
+  ]),
+  hash: Type.Optional(Type.String()),
+  reason: Type.Optional(Type.String()),
+  errors: Type.Optional(Type.Array(Type.String())),
+});
+export type BatchResult = Static<typeof BatchResult>;
+export const ContributionBatchResponse = Type.Object({
+  stored: Type.Integer({ description: 'how many records were stored by this request' }),
+  results: Type.Array(BatchResult),
+});
+export type ContributionBatchResponse = Static<typeof ContributionBatchResponse>;
+
+export const ClosingResponse = Type.Object({ closing: Type.Literal(true) });
+export type ClosingResponse = Static<typeof ClosingResponse>;
+
+export const DatanetResponse = Type.Object({
+  id: Type.String(),
+  proposalId: Type.String(),
+  status: Type.String(),
+  spec: Type.Unknown({ description: 'the Datanet spec of the proposal' }),
+  targetCount: Type.Integer(),
+  closesAt: Nullable(Timestamp),
+  counts: Type.Record(Type.String(), Type.Integer(), { description: 'contributions by scoring status' }),
+  datasetVersion: Nullable(
+    Type.Object({ id: Type.String(), merkleRoot: Type.String(), manifestKey: Type.String(), records: Type.Integer() }),
+  ),
+});
+export type DatanetResponse = Static<typeof DatanetResponse>;
+
+export const ContributionView = Type.Object({
+  datanetId: Type.String(),
+  hash: Type.String(),
+  contributor: Type.String(),
+  size: Type.Integer(),
+  status: Type.String(),
+  quality: Nullable(Type.Number()),
+  relevance: Nullable(Type.Number()),
+  reasons: Nullable(Type.Array(Type.String())),
+  duplicateOf: Nullable(Type.String()),
+  createdAt: Timestamp,
+});
+export const ContributionsResponse = Type.Object({ contributions: Type.Array(ContributionView) });
+export type ContributionsResponse = Static<typeof ContributionsResponse>;
+
+export const MerkleProof = Type.Object({
+  leaf: Type.String(),
+  index: Type.Integer(),
+  siblings: Type.Array(
+    Type.Object({ hash: Type.String(), position: Type.Union([Type.Literal('left'), Type.Literal('right')]) }),
+  ),
+  root: Type.String(),
+});
+export const ProofResponse = Type.Object({
+  datasetVersionId: Type.String(),
+  root: Type.String(),
+  proof: MerkleProof,
+});
+export type ProofResponse = Static<typeof ProofResponse>;

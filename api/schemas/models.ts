@@ -1,0 +1,62 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Nullable, Timestamp, Units } from './common.js';
+
+export const NameParams = Type.Object({ name: Type.String() });
+export const VersionParams = Type.Object({ name: Type.String(), version: Type.Integer({ minimum: 1 }) });
+
+export const InferBody = Type.Object({
+  input: Type.String({ minLength: 1, maxLength: 100_000 }),
+  topK: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, default: 5 })),
+});
+export type InferBody = Static<typeof InferBody>;
+
+export const InferResponse = Type.Object({
+  callId: Type.String(),
+  model: Type.String(),
+  version: Type.Integer(),
+  output: Type.String({ description: 'the predicted label' }),
+  probabilities: Type.Record(Type.String(), Type.Number(), { description: 'probability per label' }),
+  attribution: Type.Object({
+    contributors: Type.Array(Type.Object({ contributor: Type.String(), weight: Type.Number() })),
+    records: Type.Array(Type.Object({ hash: Type.String(), contributor: Type.String(), influence: Type.Number() })),
+  }),
+  fee: Units,
+});
+export type InferResponse = Static<typeof InferResponse>;
+
+export const ModelVersion = Type.Object({
+  version: Type.Integer(),
+  status: Type.String(),
+  prefix: Type.String(),
+  sha256: Type.String(),
+  merkleRoot: Nullable(Type.String()),
+  datasetVersionId: Nullable(Type.String()),
+  lineage: Type.Record(Type.String(), Type.Unknown(), {
+    description: 'what the version was built from (proposal, dataset version, training run, RLHF rounds)',
+  }),
+  metrics: Type.Record(Type.String(), Type.Unknown(), { description: 'evaluation metrics (accuracy, macroF1, ...)' }),
+  createdAt: Timestamp,
+});
+export const ModelResponse = Type.Object({
+  name: Type.String(),
+  developer: Type.String(),
+  productionVersion: Nullable(Type.Integer()),
+  versions: Type.Array(ModelVersion),
+});
+export type ModelResponse = Static<typeof ModelResponse>;
+
+export const RollbackBody = Type.Object({ version: Type.Integer({ minimum: 1 }) });
+export const RollbackResponse = Type.Object({
+  model: Type.String(),
+  productionVersion: Type.Integer(),
+  previous: Nullable(Type.Integer()),
+});
+export type RollbackResponse = Static<typeof RollbackResponse>;
+
+export const ApiKeyBody = Type.Object({ label: Type.Optional(Type.String({ maxLength: 80 })) });
+export const ApiKeyResponse = Type.Object({
+  id: Type.String(),
+  apiKey: Type.String({ description: 'shown once; only its hash is kept' }),
+  owner: Type.String(),
+});
+export type ApiKeyResponse = Static<typeof ApiKeyResponse>;

@@ -1,0 +1,111 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { DatanetSpecSchema } from '../../domain/data/datanet-spec.js';
+import { STAGES, type LifecycleStatusView } from '../../domain/lifecycle/types.js';
+import type { LiveProgress } from '../progress.js';
+import { Nullable, Timestamp, Units } from './common.js';
+
+const Slug = Type.String({ pattern: '^[a-z0-9][a-z0-9-]{2,62}$' });
+
+export const ProposalBody = Type.Object({
+  id: Type.Optional(
+    Type.String({
+      pattern: '^[a-z0-9][a-z0-9-]{2,62}$',
+      description: 'client-chosen id (idempotent retries); generated if absent',
+    }),
+  ),
+  modelName: Slug,
+  title: Type.String({ minLength: 3, maxLength: 200 }),
+  description: Type.String({
+    minLength: 10,
+    maxLength: 10_000,
+    description: 'what the model should do and how it works',
+  }),
+  rationale: Type.String({ maxLength: 10_000, description: 'why it matters' }),
+  domain: Type.String({ minLength: 2, maxLength: 100 }),
+  labels: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 2, maxItems: 100, uniqueItems: true }),
+  datanetSpec: DatanetSpecSchema,
+  params: Type.Optional(
+    Type.Record(Type.String(), Type.Unknown(), { description: 'overrides of the lifecycle parameters (see README)' }),
+  ),
+});
+export type ProposalBody = Static<typeof ProposalBody>;
+
+export const ProposeResponse = Type.Object({
+  proposalId: Type.String(),
+  workflowId: Type.String(),
+  stage: Type.Literal('proposed'),
+  stake: Units,
+});
+export type ProposeResponse = Static<typeof ProposeResponse>;
+
+export const ListProposalsQuery = Type.Object({
+  stage: Type.Optional(Type.Union(STAGES.map((s) => Type.Literal(s)))),
+  status: Type.Optional(Type.String()),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+});
+
+export const ProposalSummary = Type.Object({
+  id: Type.String(),
+  proposer: Type.String(),
+  modelName: Type.String(),
+  title: Type.String(),
+  domain: Type.String(),
+  stage: Type.String(),
+  status: Type.String(),
+  reason: Nullable(Type.String()),
+  stake: Units,
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+export const ListProposalsResponse = Type.Object({ proposals: Type.Array(ProposalSummary) });
+export type ListProposalsResponse = Static<typeof ListProposalsResponse>;
+
+/** The workflow's own view (statusQuery): governance, collection, training, RLHF rounds, deployment, history. */
+const LifecycleView = Type.Unsafe<LifecycleStatusView>(
+  Type.Object({}, { additionalProperties: true, description: "the lifecycle workflow's status query" }),
+);
+/** What is moving in the current stage: pending activities with heartbeats, Datanet counts, the open round. */
+const Progress = Type.Unsafe<LiveProgress>(
+  Type.Object({}, { additionalProperties: true, description: 'live progress of the current stage' }),
+);
+
+export const ProposalResponse = Type.Object({
+  proposalId: Type.String(),
+  modelName: Type.String(),
+  title: Type.String(),
+  proposer: Type.String(),
+  stage: Type.String(),
+  status: Type.String(),
+  reason: Nullable(Type.String()),
+  lifecycle: Type.Optional(LifecycleView),
+  progress: Type.Optional(Progress),
+});
+export type ProposalResponse = Static<typeof ProposalResponse>;
+
+export const TallyCounts = Type.Object({
+  yes: Units,
+  no: Units,
+  abstain: Units,
+  veto: Units,
+  total: Units,
+  cast: Type.Optional(Units),
+  remaining: Type.Optional(Units),
+  turnout: Type.Optional(Type.Number()),
+});
+export const TallyResponse = Type.Object({
+  open: Type.Boolean(),
+  tally: Type.Optional(TallyCounts),
+  outcome: Nullable(Type.String()),
+  closedEarly: Nullable(Type.Boolean()),
+  votes: Type.Array(Type.Object({ voter: Type.String(), option: Type.String(), power: Units, at: Timestamp })),
+});
+export type TallyResponse = Static<typeof TallyResponse>;
+
+export const VoteBody = Type.Object({
+  option: Type.Union([Type.Literal('yes'), Type.Literal('no'), Type.Literal('abstain'), Type.Literal('veto')]),
+});
+export const VoteResponse = Type.Object({ accepted: Type.Literal(true), tally: TallyCounts });
+export type VoteResponse = Static<typeof VoteResponse>;
+
+export const WithdrawResponse = Type.Object({ withdrawn: Type.Literal(true) });
+export type WithdrawResponse = Static<typeof WithdrawResponse>;

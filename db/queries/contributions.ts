@@ -1,0 +1,115 @@
+import type postgres from 'postgres';
+
+/** Contributed records (one row per Datanet and content hash; the payload is in S3). */
+
+export interface Contribution {
+  datanetId: string;
+  hash: string;
+  contributor: string;
+  size: number;
+  status: string;
+  quality: number | null;
+  relevance: number | null;
+  reasons: string[] | null;
+  duplicateOf: string | null;
+  createdAt: Date;
+}
+
+export interface NewContribution {
+  hash: string;
+  size: number;
+  s3Key: string;
+  label: string;
+}
+
+/** Who contributed each of `hashes` that a Datanet already holds: hash -> contributor. */
+export async function findContributors(
+  sql: postgres.Sql,
+  datanetId: string,
+  hashes: string[],
+): Promise<Map<string, string>> {
+  const rows = await sql<{ hash: string; contributor: string }[]>`
+    select hash, contributor from contributions where datanet_id = ${datanetId} and hash = any(${hashes}::text[])`;
+  return new Map(rows.map((r) => [r.hash, r.contributor]));
+}
+
+/**
+ * Inserts the records of one contributor and signature; a hash the Datanet already holds is left
+ * as it is (on conflict do nothing). Returns the hashes inserted.
+ */
+export async function insertContributions(
+  sql: postgres.Sql,
+  datanetId: string,
+  contributor: string,
+  signature: string,
+  items: NewContribution[],
+): Promise<Set<string>> {
+  const rows = await sql<{ hash: string }[]>`
+    insert into contributions (datanet_id, hash, contributor, signature, size, s3_key, label)
+    select ${datanetId}, * from unnest(${items.map((t) => t.hash)}::text[], ${items.map(() => contributor)}::text[], ${items.map(() => signature)}::text[],
+      ${items.map((t) => t.size)}::int[], ${items.map((t) => t.s3Key)}::text[], ${items.map((t) => t.label)}::text[])
+    on conflict (datanet_id, hash) do nothing returning hash`;
+  return new Set(rows.map((r) => r.hash));
+}
+
+/** Every contribution with this content hash (one per Datanet that holds it). */
+export async function findContributionsByHash(sql: postgres.Sql, hash: string): Promise<Contribution[]> {
+  const rows = await sql<
+    {
+      datanet_id: string;
+      hash: string;
+      contributor: string;
+      size: number;
+      status: string;
+      quality: number | null;
+      relevance: number | null;
+      reasons: string[] | null;
+      duplicate_of: string | null;
+      created_at: Date;
+    }[]
+  >`select datanet_id, hash, contributor, size, status, quality, relevance, reasons, duplicate_of, created_at from contributions where hash = ${hash}`;
+  return rows.map((r) => ({
+    datanetId: r.datanet_id,
+    hash: r.hash,
+    contributor: r.contributor,
+    size: r.size,
+    status: r.status,
+    quality: r.quality,
+    relevance: r.relevance,
+    reasons: r.reasons,
+    duplicateOf: r.duplicate_of,
+    createdAt: r.created_at,
+  }));
+}
+
+/** Counts of a Datanet's contributions by scoring status. */
+export async function countContributionsByStatus(
+  sql: postgres.Sql,
+  datanetId: string,
+): Promise<Record<string, number>> {
+  const rows = await sql<{ status: string; n: number }[]>`
+    select status, count(*)::int as n from contributions where datanet_id = ${datanetId} group by status`;
+  return Object.fromEntries(rows.map((c) => [c.status, c.n]));
+}
+
+/** A contribution's status with the newest dataset version of its Datanet (null when none is built). */
+export async function findContributionForProof(
+  sql: postgres.Sql,
+  hash: string,
+): Promise<
+  { datanetId: string; status: string; datasetVersionId: string | null; merkleRoot: string | null } | undefined
+> {
+  const [c] = await sql<
+    { datanet_id: string; status: string; version_id: string | null; merkle_root: string | null }[]
+  >`
+    select c.datanet_id, c.status, v.id as version_id, v.merkle_root from contributions c
+    left join dataset_versions v on v.datanet_id = c.datanet_id where c.hash = ${hash} order by v.created_at desc nulls last limit 1`;
+  return c && { datanetId: c.datanet_id, status: c.status, datasetVersionId: c.version_id, merkleRoot: c.merkle_root };
+}
+
+/** The content hashes of a Datanet's accepted records (the leaves of its dataset's Merkle tree). */
+export async function listAcceptedHashes(sql: postgres.Sql, datanetId: string): Promise<string[]> {
+  const rows = await sql<{ hash: string }[]>`
+    select hash from contributions where datanet_id = ${datanetId} and status = 'accepted'`;
+  return rows.map((r) => r.hash);
+}

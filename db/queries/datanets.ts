@@ -1,0 +1,74 @@
+import type postgres from 'postgres';
+
+/** Datanets (one per proposal) and the dataset versions built from them. */
+
+export interface Datanet {
+  id: string;
+  proposalId: string;
+  spec: unknown;
+  status: string;
+  targetCount: number;
+  closesAt: Date | null;
+  createdAt: Date;
+}
+
+export interface DatasetVersion {
+  id: string;
+  merkleRoot: string;
+  manifestKey: string;
+  recordCount: number;
+}
+
+export async function findDatanet(sql: postgres.Sql, id: string): Promise<Datanet | undefined> {
+  const [d] = await sql<
+    {
+      id: string;
+      proposal_id: string;
+      spec: unknown;
+      status: string;
+      target_count: number;
+      closes_at: Date | null;
+      created_at: Date;
+    }[]
+  >`select * from datanets where id = ${id}`;
+  return (
+    d && {
+      id: d.id,
+      proposalId: d.proposal_id,
+      spec: d.spec,
+      status: d.status,
+      targetCount: d.target_count,
+      closesAt: d.closes_at,
+      createdAt: d.created_at,
+    }
+  );
+}
+
+/** The spec and status only (the contribution path, on every request). */
+export async function findDatanetSpec(
+  sql: postgres.Sql,
+  id: string,
+): Promise<{ spec: unknown; status: string } | undefined> {
+  const [d] = await sql<{ spec: unknown; status: string }[]>`select spec, status from datanets where id = ${id}`;
+  return d;
+}
+
+/** A Datanet's status with its proposal's proposer (who may close the window). */
+export async function findDatanetStatusAndProposer(
+  sql: postgres.Sql,
+  id: string,
+): Promise<{ status: string; proposer: string } | undefined> {
+  const [d] = await sql<{ status: string; proposer: string }[]>`
+    select d.status, p.proposer from datanets d join proposals p on p.id = d.proposal_id where d.id = ${id}`;
+  return d;
+}
+
+/** The newest dataset version built from a Datanet, if any. */
+export async function findLatestDatasetVersion(
+  sql: postgres.Sql,
+  datanetId: string,
+): Promise<DatasetVersion | undefined> {
+  const [v] = await sql<{ id: string; merkle_root: string; manifest_key: string; record_count: number }[]>`
+    select id, merkle_root, manifest_key, record_count from dataset_versions where datanet_id = ${datanetId} order by created_at desc limit 1`;
+  return v && { id: v.id, merkleRoot: v.merkle_root, manifestKey: v.manifest_key, recordCount: v.record_count };
+}
