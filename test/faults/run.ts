@@ -52,9 +52,16 @@ const startT = () =>
   startTemporal({ dbFile: join(stateDir, 'temporal.db'), port: ports.temporal, uiPort: ports.ui, log });
 const startPg = () => startPostgres({ dataDir: join(stateDir, 'postgres'), port: ports.pg, database: 'commons', log });
 const startObj = () => startS3({ dataDir: join(stateDir, 's3'), port: ports.s3, log });
-let temporal: LocalTemporal = await startT();
-let pg: LocalPostgres = await startPg();
-let s3: LocalS3 = await startObj();
+// Started side by side; if one fails, the others are stopped before the error is reported.
+const services = await Promise.allSettled([startT(), startPg(), startObj()]);
+if (services.some((r) => r.status === 'rejected')) {
+  for (const r of services) if (r.status === 'fulfilled') await r.value.stop();
+  rmSync(stateDir, { recursive: true, force: true });
+  throw (services.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason;
+}
+let temporal = (services[0] as PromiseFulfilledResult<LocalTemporal>).value;
+let pg = (services[1] as PromiseFulfilledResult<LocalPostgres>).value;
+let s3 = (services[2] as PromiseFulfilledResult<LocalS3>).value;
 const apiPort = await freePort();
 const env: NodeJS.ProcessEnv = {
   ...process.env,
@@ -153,8 +160,12 @@ try {
   const created = new Set<string>(); // every hash answered 201
   for (const [i, r] of stream.entries()) {
     if (i === killApiAfter) {
-      injected('SIGKILL API', 'data-collection (single contributions)');
-      void api.kill9AndRestart();
+      // A few ms into the next request, so the kill can land while the API is handling it.
+      const delay = jitter(40);
+      setTimeout(() => {
+        injected('SIGKILL API', 'data-collection (single contributions)');
+        void api.kill9AndRestart().catch((err: unknown) => failures.push(`API restart failed: ${String(err)}`));
+      }, delay);
     }
     const res = await contributor.contribute(l2, { text: r.text, label: r.label }).catch((e: Error) => ({ error: e }));
     if ('hash' in res && res.status === 'stored') created.add(res.hash as string);
@@ -175,12 +186,16 @@ try {
     await workers.lifecycle.kill9AndRestart();
 
     await stageReached('data-collection');
+    // As soon as scoring starts (or whatever phase the collection has reached by then).
+    let where: string;
     for (;;) {
       const s = (await watcher.proposal(l1)) as { stage: string; progress?: { collection?: { phase?: string } } };
-      if (s.progress?.collection?.phase === 'scoring' || s.stage !== 'data-collection') break;
+      const phase = s.progress?.collection?.phase;
+      where = s.stage === 'data-collection' ? `data-collection (${phase ?? 'window'})` : s.stage;
+      if (phase === 'scoring' || phase === 'dedupe' || phase === 'done' || s.stage !== 'data-collection') break;
       await sleep(100);
     }
-    injected('SIGKILL data-collection worker', 'data-collection (scoring)');
+    injected('SIGKILL data-collection worker', where);
     await workers.data.kill9AndRestart();
 
     await stageReached('training');
@@ -207,7 +222,10 @@ try {
     await sleep(jitter(1000));
     injected('SIGKILL gpu-rlhf worker', 'rlhf');
     await workers.rlhf.kill9AndRestart();
-  })();
+  })().catch((err: unknown) => {
+    // Reported as a failure, never an unhandled rejection (which would skip the cleanup below).
+    failures.push(`fault injection stopped: ${String(err)}`);
+  });
   const scenario = await runScenario({
     baseUrl: base,
     log: (l) => log(`L1 ${l}`),
