@@ -32,6 +32,7 @@ const env = {
   COMMONS_LOG_LEVEL: 'warn',
   COMMONS_CONTRIBUTION_RATE: '1000000000',
   COMMONS_CONTRIBUTION_BURST: '1000000000',
+  COMMONS_WORKER_MAKE_CURRENT: '1', // versioned workers on the local stack make their version current
 };
 const workers = await startTsProcess('workers/all.ts', env, /workers running/);
 const api = await startTsProcess('api/main.ts', env, /listening/i);

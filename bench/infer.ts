@@ -40,7 +40,7 @@ async function load(url: string, body: string, headers: Record<string, string>) 
 const stack = await startStack({ stateDir: mkdtempSync(join(tmpdir(), 'commons-bench-')), log });
 Object.assign(process.env, stack.env, { COMMONS_LOG_LEVEL: 'error' });
 const setupCfg = loadConfig({ ...process.env, API_PORT: '0' });
-const workers = await startWorkers(['lifecycle', 'data', 'training', 'rlhf'], setupCfg);
+const workers = await startWorkers(['lifecycle', 'data', 'training', 'rlhf'], setupCfg, {}, { makeCurrent: true });
 const setupApi = await startApi(setupCfg, { logger: false });
 log('deploying a model through one full lifecycle (SpamAssassin, 1200 records)…');
 const run = Date.now().toString(36);

@@ -23,7 +23,7 @@ const stack = await startStack({
 Object.assign(process.env, stack.env, { API_PORT: String(await preferredPort(8080)) });
 const cfg = loadConfig();
 log(`stack up: Temporal ${stack.env.TEMPORAL_ADDRESS}, Postgres, S3 ${stack.env.S3_ENDPOINT}`);
-const workers = await startWorkers(['lifecycle', 'data', 'training', 'rlhf'], cfg);
+const workers = await startWorkers(['lifecycle', 'data', 'training', 'rlhf'], cfg, {}, { makeCurrent: true });
 const api = await startApi(cfg, { logger: false });
 log(`workers polling lifecycle, data-collection, gpu-training, gpu-rlhf; API at ${api.url} (OpenAPI ${api.url}/docs)`);
 

@@ -1,4 +1,4 @@
-import { generateKeyPair } from '../identity/keys.js';
+import { generateKeyPair, type KeyPair } from '../identity/keys.js';
 import { CommonsClient } from '../client/commons-client.js';
 import { loadSpamAssassin, type CorpusRecord } from '../ml/embedded/corpus.js';
 import { merge, type DeepPartial } from '../domain/lifecycle/params.js';
@@ -30,6 +30,8 @@ export interface ScenarioOptions {
   pollMs?: number;
   /** Reuse a developer (a new version of a model the developer already serves). */
   developer?: CommonsClient;
+  /** How participants' clients are made (the fault tests use one that retries through outages). */
+  client?: (baseUrl: string, keys: KeyPair) => CommonsClient;
 }
 
 export interface ScenarioResult {
@@ -92,8 +94,9 @@ async function participant(
   roles: string[],
   name: string,
   funds: { OPEN?: string; gOPEN?: string } = {},
+  client: (baseUrl: string, keys: KeyPair) => CommonsClient = (u, k) => new CommonsClient(u, k),
 ): Promise<CommonsClient> {
-  const c = new CommonsClient(baseUrl, generateKeyPair());
+  const c = client(baseUrl, generateKeyPair());
   await c.register(roles, name);
   if (funds.OPEN) await c.faucet('OPEN', funds.OPEN);
   if (funds.gOPEN) await c.faucet('gOPEN', funds.gOPEN);
@@ -156,23 +159,27 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const { baseUrl, log } = o;
   const pollMs = o.pollMs ?? 500;
   log('participants: registering keys and funding them from the dev faucet');
-  const developer = o.developer ?? (await participant(baseUrl, ['developer'], 'developer', { OPEN: '5000' }));
+  const developer = o.developer ?? (await participant(baseUrl, ['developer'], 'developer', { OPEN: '5000' }, o.client));
   const governors = await Promise.all(
-    [1, 2, 3].map((i) => participant(baseUrl, ['governor'], `governor-${i}`, { gOPEN: String(100 * i) })),
+    [1, 2, 3].map((i) => participant(baseUrl, ['governor'], `governor-${i}`, { gOPEN: String(100 * i) }, o.client)),
   );
   const contributors = await Promise.all(
-    Array.from({ length: o.contributors }, (_, i) => participant(baseUrl, ['contributor'], `contributor-${i + 1}`)),
+    Array.from({ length: o.contributors }, (_, i) =>
+      participant(baseUrl, ['contributor'], `contributor-${i + 1}`, {}, o.client),
+    ),
   );
-  const reviewers = await Promise.all([1, 2].map((i) => participant(baseUrl, ['reviewer'], `reviewer-${i}`)));
-  const validator = await participant(baseUrl, ['validator'], 'validator-1', { OPEN: '500' });
+  const reviewers = await Promise.all(
+    [1, 2].map((i) => participant(baseUrl, ['reviewer'], `reviewer-${i}`, {}, o.client)),
+  );
+  const validator = await participant(baseUrl, ['validator'], 'validator-1', { OPEN: '500' }, o.client);
   await validator.stakeAsValidator('200');
   reviewers.push(validator);
   let randomReviewer: CommonsClient | undefined;
   if (o.randomReviewer) {
-    randomReviewer = await participant(baseUrl, ['validator'], 'random-validator', { OPEN: '500' });
+    randomReviewer = await participant(baseUrl, ['validator'], 'random-validator', { OPEN: '500' }, o.client);
     await randomReviewer.stakeAsValidator('100');
   }
-  const appBuilder = await participant(baseUrl, ['app-builder'], 'app-builder', { OPEN: '1000' });
+  const appBuilder = await participant(baseUrl, ['app-builder'], 'app-builder', { OPEN: '1000' }, o.client);
   // The treasury funds review rewards and the contributor reward pool (a genesis allocation).
   await developer.faucet('OPEN', '100000', 'treasury');
 

@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { loadConfig } from './config.js';
-import { TASK_QUEUES } from '../contracts/task-queues.js';
+import { TASK_QUEUES, type WorkerKind } from '../contracts/task-queues.js';
+import { VERSIONING_BEHAVIOR } from '../contracts/worker-deployments.js';
 import * as workflowSearchAttributes from '../contracts/search-attributes.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -58,7 +59,11 @@ interface Container {
   env?: {
     name: string;
     value?: string;
-    valueFrom?: { configMapKeyRef?: { name: string; key: string }; secretKeyRef?: { name: string; key: string } };
+    valueFrom?: {
+      configMapKeyRef?: { name: string; key: string };
+      secretKeyRef?: { name: string; key: string };
+      fieldRef?: { fieldPath: string };
+    };
   }[];
   envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
   ports?: { name?: string; containerPort: number }[];
@@ -113,6 +118,7 @@ interface IngressObj extends K8sObject {
 interface Kustomization {
   resources?: string[];
   configMapGenerator?: { name: string; files?: string[] }[];
+  images?: { name: string; newName?: string; newTag?: string }[];
 }
 
 const k8sFiles = readdirSync(k8sDir)
@@ -124,6 +130,10 @@ const k8sObjects = k8sFiles
   .flatMap((f) => loadYaml(join(k8sDir, f)) as K8sObject[]);
 const ofKind = <T extends K8sObject>(kind: string): T[] => k8sObjects.filter((o) => o.kind === kind) as T[];
 const deployments = ofKind<Workload>('Deployment');
+/** The release: the `commons` image tag in kustomization.yaml, which is also the Worker Versioning build id. */
+const release = kustomization.images?.find((i) => i.name === 'commons')?.newTag ?? '';
+const releaseSlug = release.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
+const VERSION_LABEL = 'app.kubernetes.io/version';
 const jobs = ofKind<Workload>('Job');
 const workloads = [...deployments, ...jobs];
 const configMaps = new Map(ofKind('ConfigMap').map((c) => [c.metadata.name, c.data ?? {}]));
@@ -342,11 +352,15 @@ describe('Kubernetes manifests', () => {
 
   it.each(workerKinds)(
     'worker $queue: its own Deployment with the right command and task-queue label',
-    ({ queue, entry, gpu }) => {
+    ({ kind, queue, entry, gpu }) => {
       const matches = deployments.filter((d) =>
         d.spec.template.spec.containers.some((c) => commandOf(c).includes(entry)),
       );
-      expect(matches.map((d) => d.metadata.name)).toEqual([`commons-worker-${queue}`]);
+      // Pinned (workflow) queues get one Deployment per release: see "versioned deploys" below.
+      const pinned = VERSIONING_BEHAVIOR[kind as WorkerKind] === 'PINNED';
+      expect(matches.map((d) => d.metadata.name)).toEqual([
+        pinned ? `commons-worker-${queue}-${releaseSlug}` : `commons-worker-${queue}`,
+      ]);
       const d = must(matches[0], `a Deployment running ${entry}`);
       expect(podLabels(d)?.['commons.dev/task-queue']).toBe(queue);
       expect(selects(d.spec.selector?.matchLabels ?? {}, podLabels(d))).toBe(true);
@@ -381,10 +395,10 @@ describe('Kubernetes manifests', () => {
     },
   );
 
-  it.each(workerKinds.filter((w) => !w.gpu))('CPU worker $queue stays off GPUs', ({ queue }) => {
+  it.each(workerKinds.filter((w) => !w.gpu))('CPU worker $queue stays off GPUs', ({ entry }) => {
     const d = must(
-      deployments.find((x) => x.metadata.name === `commons-worker-${queue}`),
-      `Deployment commons-worker-${queue}`,
+      deployments.find((x) => x.spec.template.spec.containers.some((c) => commandOf(c).includes(entry))),
+      `a Deployment running ${entry}`,
     );
     const c = must(d.spec.template.spec.containers[0], `a container in ${d.metadata.name}`);
     expect(c.resources?.limits?.['nvidia.com/gpu']).toBeUndefined();
@@ -544,6 +558,64 @@ describe('Kubernetes manifests', () => {
     );
     expect(hostOf(temporalAddress)).toMatch(/^temporal-frontend\.temporal\b/);
   });
+});
+
+describe('versioned deploys (Worker Versioning)', () => {
+  const workerDeployment = (entry: string) =>
+    deployments.find((d) => d.spec.template.spec.containers.some((c) => commandOf(c).includes(entry)))!;
+  const envVar = (c: Container, name: string) => (c.env ?? []).find((e) => e.name === name);
+
+  it('one release: both images carry the same tag', () => {
+    expect(release).toMatch(/^[0-9A-Za-z][0-9A-Za-z._-]*$/);
+    expect(kustomization.images?.find((i) => i.name === 'commons-gpu')?.newTag).toBe(release);
+  });
+
+  it.each(workerKinds)('worker $queue: build id from its pod version label, which is the release', ({ entry }) => {
+    const d = workerDeployment(entry);
+    expect(podLabels(d)?.[VERSION_LABEL]).toBe(release);
+    const c = must(d.spec.template.spec.containers[0], `a container in ${d.metadata.name}`);
+    expect(envVar(c, 'COMMONS_BUILD_ID')?.valueFrom?.fieldRef?.fieldPath).toBe(`metadata.labels['${VERSION_LABEL}']`);
+  });
+
+  it.each(workerKinds.filter((w) => VERSIONING_BEHAVIOR[w.kind as WorkerKind] === 'PINNED'))(
+    'pinned queue $queue: a Deployment and PDB per release, promoted by a Job, never by the worker',
+    ({ queue, entry }) => {
+      const d = workerDeployment(entry);
+      expect(d.metadata.name).toBe(`commons-worker-${queue}-${releaseSlug}`);
+      // The selector includes the release, so two releases' Deployments (and PDBs) never share pods.
+      expect(d.spec.selector?.matchLabels?.[VERSION_LABEL]).toBe(release);
+      const pdb = must(
+        ofKind<Pdb>('PodDisruptionBudget').find((p) => selects(p.spec.selector.matchLabels, podLabels(d))),
+        `a PodDisruptionBudget for ${d.metadata.name}`,
+      );
+      expect(pdb.metadata.name).toBe(d.metadata.name);
+      expect(pdb.spec.selector.matchLabels[VERSION_LABEL]).toBe(release);
+      expect(
+        envVar(must(d.spec.template.spec.containers[0], 'a worker container'), 'COMMONS_WORKER_MAKE_CURRENT'),
+      ).toBeUndefined();
+      const promote = jobs.filter((j) =>
+        containersOf(j).some((c) => /infra\/versioning\/cli\.ts set-current/.test(commandOf(c))),
+      );
+      expect(promote.map((j) => j.metadata.name)).toEqual([`commons-promote-${queue}-${releaseSlug}`]);
+      const job = must(promote[0], `the promote Job of ${queue}`);
+      const c = must(job.spec.template.spec.containers[0], `a container in ${job.metadata.name}`);
+      expect(commandOf(c)).toContain('--kinds lifecycle');
+      expect(c.image).toBe(`commons:${release}`);
+      expect(podLabels(job)?.[VERSION_LABEL]).toBe(release);
+      expect(envVar(c, 'COMMONS_BUILD_ID')?.valueFrom?.fieldRef?.fieldPath).toBe(`metadata.labels['${VERSION_LABEL}']`);
+      expect(containerEnv(c).TEMPORAL_ADDRESS).toBeTruthy();
+    },
+  );
+
+  it.each(workerKinds.filter((w) => VERSIONING_BEHAVIOR[w.kind as WorkerKind] !== 'PINNED'))(
+    'activity-only queue $queue: rolled in place, the new version made current by its own workers',
+    ({ entry }) => {
+      const d = workerDeployment(entry);
+      expect(d.spec.selector?.matchLabels?.[VERSION_LABEL]).toBeUndefined();
+      const c = must(d.spec.template.spec.containers[0], `a container in ${d.metadata.name}`);
+      expect(envVar(c, 'COMMONS_WORKER_MAKE_CURRENT')?.value).toBe('1');
+    },
+  );
 });
 
 describe('compose stack', () => {

@@ -2,6 +2,9 @@ import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, Runtime, DefaultLogger, type WorkerOptions } from '@temporalio/worker';
 import { loadConfig, type CommonsConfig } from '../infra/config.js';
 import { TASK_QUEUES, type WorkerKind } from '../contracts/task-queues.js';
+import { VERSIONING_BEHAVIOR, WORKER_DEPLOYMENTS } from '../contracts/worker-deployments.js';
+import { resolveBuildId } from '../infra/versioning/build-id.js';
+import { setCurrentVersion } from '../infra/versioning/deployments.js';
 import { connectDb, migrateDb } from '../db/client.js';
 import { S3ArtifactStore } from '../storage/s3-store.js';
 import { Ledger } from '../db/ledger.js';
@@ -65,8 +68,22 @@ async function trainersFromEnv(): Promise<Record<string, Trainer>> {
   return trainers;
 }
 
+export interface StartWorkersOptions {
+  /** This release's build id (default: COMMONS_BUILD_ID, or the package version and a hash of the workflow code). */
+  buildId?: string;
+  /**
+   * Make this version current in each deployment once its workers poll. The local stack (tests,
+   * the demo) does; production leaves it to the rollout (README, "Versioned deploys"), except where
+   * COMMONS_WORKER_MAKE_CURRENT=1 asks for it (single-host compose).
+   */
+  makeCurrent?: boolean;
+  /** Workflow code to run (default workflows/index.ts); the versioning test runs a changed copy. */
+  workflowsPath?: string;
+}
+
 export interface RunningWorkers {
   workers: Worker[];
+  buildId: string;
   run: Promise<void>;
   shutdown(): Promise<void>;
 }
@@ -80,7 +97,9 @@ export async function startWorkers(
   kinds: WorkerKind[],
   cfg: CommonsConfig = loadConfig(),
   extra: Partial<WorkerOptions> = {},
+  opts: StartWorkersOptions = {},
 ): Promise<RunningWorkers> {
+  const buildId = opts.buildId ?? resolveBuildId();
   installRuntime();
   await migrateDb(cfg.databaseUrl);
   const connection = await NativeConnection.connect({ address: cfg.temporal.address });
@@ -93,10 +112,27 @@ export async function startWorkers(
   };
   const workers: Worker[] = [];
   for (const kind of kinds) {
-    const base = { connection, namespace: cfg.temporal.namespace, taskQueue: TASK_QUEUES[kind], ...extra };
+    const base = {
+      connection,
+      namespace: cfg.temporal.namespace,
+      taskQueue: TASK_QUEUES[kind],
+      // Worker Versioning: each kind is a worker deployment; this process is its `buildId` version.
+      workerDeploymentOptions: {
+        useWorkerVersioning: true as const,
+        version: { deploymentName: WORKER_DEPLOYMENTS[kind], buildId },
+        defaultVersioningBehavior: VERSIONING_BEHAVIOR[kind],
+      },
+      ...extra,
+    };
     switch (kind) {
       case 'lifecycle':
-        workers.push(await Worker.create({ ...base, workflowsPath, activities: createLifecycleActivities(deps) }));
+        workers.push(
+          await Worker.create({
+            ...base,
+            workflowsPath: opts.workflowsPath ?? workflowsPath,
+            activities: createLifecycleActivities(deps),
+          }),
+        );
         break;
       case 'data':
         workers.push(
@@ -121,8 +157,12 @@ export async function startWorkers(
     }
   }
   const run = Promise.all(workers.map((w) => w.run())).then(() => undefined);
+  if (opts.makeCurrent)
+    for (const kind of kinds)
+      await setCurrentVersion(connection.workflowService, { namespace: cfg.temporal.namespace, kind, buildId });
   return {
     workers,
+    buildId,
     run,
     async shutdown() {
       for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
@@ -135,8 +175,20 @@ export async function startWorkers(
 
 /** Entry point body for workers/<kind>.ts: run until SIGINT/SIGTERM. */
 export async function runWorkerMain(kinds: WorkerKind[]): Promise<void> {
-  const w = await startWorkers(kinds);
-  console.log(JSON.stringify({ level: 'INFO', msg: 'workers running', taskQueues: kinds.map((k) => TASK_QUEUES[k]) }));
+  const w = await startWorkers(
+    kinds,
+    loadConfig(),
+    {},
+    { makeCurrent: process.env.COMMONS_WORKER_MAKE_CURRENT === '1' },
+  );
+  console.log(
+    JSON.stringify({
+      level: 'INFO',
+      msg: 'workers running',
+      taskQueues: kinds.map((k) => TASK_QUEUES[k]),
+      buildId: w.buildId,
+    }),
+  );
   const stop = () => void w.shutdown();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

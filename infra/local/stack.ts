@@ -107,7 +107,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   }
 }
 
-async function ensureBucket(env: StackEnv): Promise<void> {
+export async function ensureBucket(env: StackEnv): Promise<void> {
   const client = new S3Client({
     endpoint: env.S3_ENDPOINT,
     region: env.S3_REGION,

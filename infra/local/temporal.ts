@@ -38,6 +38,12 @@ export async function startTemporal(opts: {
   for (const key of SEARCH_ATTRIBUTE_KEYS) args.push('--search-attribute', `${key.name}=${CLI_TYPE_NAMES[key.type]}`);
   // Workflows wait on Updates from humans; lift the default per-workflow in-flight update cap.
   args.push('--dynamic-config-value', 'history.maxInFlightUpdates=100');
+  // Worker Versioning (worker deployments, pinned workflows). On by default in this server (1.29.1);
+  // stated so the stack does not depend on a default. Versions report "drained" seconds after their
+  // last pinned workflow closes instead of minutes (the production defaults are 3 min grace, 3 min refresh).
+  args.push('--dynamic-config-value', 'system.enableDeploymentVersions=true');
+  args.push('--dynamic-config-value', 'matching.wv.VersionDrainageStatusVisibilityGracePeriod="5s"');
+  args.push('--dynamic-config-value', 'matching.wv.VersionDrainageStatusRefreshInterval="1s"');
   const child: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d) => {

@@ -22,7 +22,12 @@ describe('training and RLHF on dedicated task queues', () => {
   const lifecycle = () => app.temporal.workflow.getHandle<typeof lifecycleWorkflow>(workflowIds.lifecycle(id));
 
   const startTrainingWorker = () =>
-    startTsProcess('workers/gpu-training.ts', { ...process.env, COMMONS_LOG_LEVEL: 'WARN' }, /workers running/);
+    startTsProcess(
+      'workers/gpu-training.ts',
+      // A lone versioned worker on the local stack makes its own version current.
+      { ...process.env, COMMONS_LOG_LEVEL: 'WARN', COMMONS_WORKER_MAKE_CURRENT: '1' },
+      /workers running/,
+    );
 
   beforeAll(async () => {
     app = await startTestApp({ workers: ['lifecycle', 'data', 'rlhf'] });

@@ -30,7 +30,7 @@ export async function startTestApp(opts: { workers?: WorkerKind[] | false } = {}
   const workers =
     opts.workers === false
       ? undefined
-      : await startWorkers(opts.workers ?? ['lifecycle', 'data', 'training', 'rlhf'], cfg);
+      : await startWorkers(opts.workers ?? ['lifecycle', 'data', 'training', 'rlhf'], cfg, {}, { makeCurrent: true });
   // Unhandled API errors (500s) are logged so a failing test shows why.
   const api = await startApi(cfg, { logger: { level: 'error' } });
   const sql = postgres(cfg.databaseUrl, { max: 4, onnotice: () => {} });

@@ -32,3 +32,9 @@ export function proposalBody(id: string, params: Record<string, unknown> = {}) {
 
 let seq = 0;
 export const uniqueId = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${(seq++).toString(36)}`;
+
+/** Hands a governor's gOPEN to `to`, so a governor made for one proposal never weighs on the next one's quorum. */
+export async function retireGovernor(g: CommonsClient, to: string): Promise<void> {
+  const { balances } = (await g.account()) as { balances: { gOPEN: string } };
+  if (balances.gOPEN !== '0') await g.transfer(to, 'gOPEN', balances.gOPEN);
+}

@@ -33,7 +33,7 @@ export async function runGovernance(input: LifecycleInput, state: GovernanceStat
       votes[voter] = option; // claimed before the await so a concurrent duplicate is refused
       pendingRecords++;
       try {
-        await lifecycle.recordVote({ proposalId: input.proposalId, voter, option, power: snapshot![voter] });
+        await lifecycle.recordVote({ proposalId: input.proposalId, voter, option, power: snapshot?.[voter] ?? '0' });
       } finally {
         pendingRecords--;
       }

@@ -1,0 +1,206 @@
+// `npm run histories:record`: runs real lifecycles on a fresh local stack and writes their event
+// histories to test/histories/*.json, which test/replay.test.ts replays against the current
+// workflow code. Re-run it after a deliberate, compatible workflow change (see README, "Changing
+// workflow code"). What it records is fixed: the same scenarios, the same file names, every run.
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
+import { ensureGoTool } from '../../infra/local/go-tools.js';
+import { startStack } from '../../infra/local/stack.js';
+import { runScenario, waitForStage } from '../../demo/scenario.js';
+import { startTestApp, eventually, type TestApp } from '../support/app.js';
+import { participant, proposalBody, retireGovernor } from '../support/participants.js';
+import { workflowIds } from '../../contracts/workflow-ids.js';
+import type { CommonsClient } from '../../client/commons-client.js';
+
+const HISTORIES_DIR = dirname(fileURLToPath(import.meta.url));
+const log = (line: string) => console.log(`[histories] ${line}`);
+
+/** One recorded history: `<name>.json`, or `<name>.run-<n>.json` for each run of a continue-as-new chain. */
+interface Recording {
+  name: string;
+  workflowId: string;
+}
+
+async function recordAll(app: TestApp): Promise<Recording[]> {
+  const dev = await participant(app.url, ['developer'], { OPEN: '100000' });
+  const governance = { governance: { votingPeriodMs: 60_000 }, collection: { windowMs: 600_000 } };
+  const votingOpen = (id: string) => eventually(async () => ((await dev.tally(id)).open ? true : undefined));
+  const ended = (id: string) =>
+    eventually(
+      async () => {
+        const s = await dev.proposal(id);
+        return s.status !== 'running' ? s : undefined;
+      },
+      120_000,
+      200,
+    );
+  // One governor holds (nearly) all voting power for one proposal, then gives it away so it never
+  // weighs on the next proposal's quorum.
+  const withDominantGovernor = async <T>(fn: (g: CommonsClient) => Promise<T>): Promise<T> => {
+    const g = await participant(app.url, ['governor'], { gOPEN: '1000000000' });
+    try {
+      return await fn(g);
+    } finally {
+      await retireGovernor(g, dev.address);
+    }
+  };
+  const expectStatus = (s: Record<string, unknown>, status: string) => {
+    if (s.status !== status)
+      throw new Error(`expected ${status}, the lifecycle ended ${String(s.status)}: ${String(s.reason)}`);
+  };
+  const recordings: Recording[] = [];
+
+  for (const [name, option] of [
+    ['rejected', 'no'],
+    ['vetoed', 'veto'],
+  ] as const) {
+    const id = `hist-${name}`;
+    await withDominantGovernor(async (g) => {
+      await dev.propose(proposalBody(id, governance));
+      await votingOpen(id);
+      await g.vote(id, option);
+      expectStatus(await ended(id), name);
+    });
+    recordings.push({ name: `lifecycle-${name}`, workflowId: workflowIds.lifecycle(id) });
+    log(`${name}: done`);
+  }
+
+  {
+    const id = 'hist-withdrawn';
+    await dev.propose(proposalBody(id, governance));
+    await votingOpen(id);
+    await dev.withdraw(id);
+    expectStatus(await ended(id), 'withdrawn');
+    recordings.push({ name: 'lifecycle-withdrawn', workflowId: workflowIds.lifecycle(id) });
+    log('withdrawn: done');
+  }
+
+  {
+    // Cancelled while the collection child runs: the cancellation reaches the child and the
+    // compensations run in a non-cancellable scope.
+    const id = 'hist-cancelled';
+    await withDominantGovernor(async (g) => {
+      await dev.propose(proposalBody(id, governance));
+      await votingOpen(id);
+      await g.vote(id, 'yes');
+    });
+    await waitForStage(dev, id, 'data-collection', () => {});
+    await eventually(async () =>
+      (await dev.datanet(id).catch(() => undefined))?.status === 'open' ? true : undefined,
+    );
+    await app.temporal.workflow.getHandle(workflowIds.lifecycle(id)).cancel();
+    expectStatus(await ended(id), 'cancelled');
+    recordings.push({ name: 'lifecycle-cancelled', workflowId: workflowIds.lifecycle(id) });
+    log('cancelled: done');
+  }
+
+  {
+    // Not enough data: the window closes with nothing contributed and the data gate fails.
+    const id = 'hist-failed-gate';
+    await withDominantGovernor(async (g) => {
+      await dev.propose(
+        proposalBody(id, {
+          governance: { votingPeriodMs: 60_000 },
+          collection: { windowMs: 2_000, pollIntervalMs: 300, minAcceptedRecords: 10 },
+        }),
+      );
+      await votingOpen(id);
+      await g.vote(id, 'yes');
+    });
+    expectStatus(await ended(id), 'failed-gate');
+    recordings.push({ name: 'lifecycle-failed-gate', workflowId: workflowIds.lifecycle(id) });
+    log('failed gate: done');
+  }
+
+  {
+    // The whole lifecycle through serving, with a collection that continues as new (two batches
+    // per run) and one RLHF round.
+    const id = 'hist-serving';
+    await runScenario({
+      baseUrl: app.url,
+      log: (l) => log(`serving: ${l}`),
+      proposalId: id,
+      modelName: 'spam-hist-serving',
+      records: 150,
+      contributors: 2,
+      pollMs: 300,
+      params: {
+        stake: '1000',
+        collection: { batchSize: 40, parallelism: 2, batchesPerRun: 2, minAcceptedRecords: 30 },
+        training: { hyperparams: { epochs: 4, checkpointEvery: 20 }, heartbeatTimeoutMs: 30_000 },
+        deployment: { minAccuracy: 0, minMacroF1: 0 },
+        serving: { feePerCall: '100', rewardPool: '1000' },
+      },
+    });
+    recordings.push(
+      { name: 'lifecycle-serving', workflowId: workflowIds.lifecycle(id) },
+      { name: 'collection-continued-as-new', workflowId: workflowIds.collection(id) },
+      { name: 'rlhf-round', workflowId: workflowIds.rlhfRound(id, 1) },
+    );
+    log('serving: done');
+  }
+  return recordings;
+}
+
+/** Every run of the workflow id, oldest first: one file per run (a continue-as-new chain has several). */
+async function writeRecording(app: TestApp, r: Recording): Promise<string[]> {
+  const runs: { runId: string; startTime: number }[] = [];
+  for await (const w of app.temporal.workflow.list({ query: `WorkflowId = "${r.workflowId}"` }))
+    runs.push({ runId: w.runId, startTime: w.startTime.getTime() });
+  runs.sort((a, b) => a.startTime - b.startTime);
+  if (runs.length === 0) throw new Error(`no runs of ${r.workflowId}`);
+  const files: string[] = [];
+  // The Temporal CLI's JSON, the format the SDKs' replayers and the Temporal UI's download use.
+  const temporal = await ensureGoTool('temporal');
+  for (const [i, run] of runs.entries()) {
+    const json = execFileSync(
+      temporal,
+      [
+        'workflow',
+        'show',
+        '--address',
+        app.cfg.temporal.address,
+        '--namespace',
+        app.cfg.temporal.namespace,
+        '--workflow-id',
+        r.workflowId,
+        '--run-id',
+        run.runId,
+        '--output',
+        'json',
+      ],
+      { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
+    );
+    const file = runs.length === 1 ? `${r.name}.json` : `${r.name}.run-${i + 1}.json`;
+    writeFileSync(join(HISTORIES_DIR, file), JSON.stringify(JSON.parse(json), null, 1) + '\n');
+    files.push(file);
+  }
+  return files;
+}
+
+const stateDir = mkdtempSync(join(tmpdir(), 'commons-histories-'));
+const stack = await startStack({ stateDir, log });
+Object.assign(process.env, stack.env, { COMMONS_TEST_STACK: '1' });
+let exitCode = 0;
+try {
+  const app = await startTestApp();
+  try {
+    const recordings = await recordAll(app);
+    // Visibility is eventually consistent: wait until every run of a continue-as-new chain is listed.
+    await new Promise((r) => setTimeout(r, 2000));
+    for (const f of readdirSync(HISTORIES_DIR)) if (f.endsWith('.json')) rmSync(join(HISTORIES_DIR, f));
+    for (const r of recordings) log(`wrote ${(await writeRecording(app, r)).join(', ')}`);
+  } finally {
+    await app.close();
+  }
+} catch (err) {
+  exitCode = 1;
+  console.error(err);
+} finally {
+  await stack.stop();
+  rmSync(stateDir, { recursive: true, force: true });
+}
+process.exit(exitCode);
