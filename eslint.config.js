@@ -34,8 +34,14 @@ export default tseslint.config(
   },
   {
     // Plain JavaScript: the browser console, fixtures and this file. No type information.
-    files: ['**/*.js', '**/*.mjs'],
+    files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     ...tseslint.configs.disableTypeChecked,
+  },
+  {
+    // CommonJS config files (dependency-cruiser reads only CommonJS).
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
     files: ['api/console/public/**/*.js'],

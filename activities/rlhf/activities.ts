@@ -71,9 +71,9 @@ export function createRlhfActivities({ sql, ledger }: Pick<ActivityDeps, 'sql' |
       // Inter-reviewer agreement of the round (Krippendorff's alpha, nominal), for the round summary.
       const units = new Map<string, { reviewer: string; value: string }[]>();
       for (const x of answers) {
-        const list = units.get(x.task_id as string) ?? [];
-        list.push({ reviewer: x.reviewer as string, value: x.choice as string });
-        units.set(x.task_id as string, list);
+        const list = units.get(x.task_id) ?? [];
+        list.push({ reviewer: x.reviewer, value: x.choice });
+        units.set(x.task_id, list);
       }
       const alpha = krippendorffAlphaNominal([...units.values()]) ?? null;
       const judged: { reviewer: string; agreed: boolean; taskId: string }[] = [];

@@ -11,13 +11,6 @@ import {
   type ScoredRecordSummary,
 } from './attribution-weights.js';
 
-/** xs[i] for an index the test knows is in range; fails the test naming the index otherwise. */
-function at<T>(xs: ArrayLike<T>, i: number): T {
-  const x = xs[i];
-  if (x === undefined) throw new Error(`no element ${i} (length ${xs.length})`);
-  return x;
-}
-
 const rec = (contributor: string, quality: number, relevance: number, status: RecordStatus = 'accepted') => ({
   contributor,
   quality,

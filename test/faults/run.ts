@@ -168,7 +168,7 @@ try {
       }, delay);
     }
     const res = await contributor.contribute(l2, { text: r.text, label: r.label }).catch((e: Error) => ({ error: e }));
-    if ('hash' in res && res.status === 'stored') created.add(res.hash as string);
+    if ('hash' in res && res.status === 'stored') created.add(res.hash);
   }
   log(`L2: ${created.size} contributions answered 201 (stored) around an API SIGKILL`);
   await dev2.signed('POST', `/v1/datanets/${l2}/close`, {});
@@ -256,7 +256,7 @@ try {
       await api.kill9AndRestart();
     }
     const r = await scenario.appBuilder.infer('spam-faults', `free money offer number ${i}`, scenario.apiKey);
-    answered.push(r.callId as string);
+    answered.push(r.callId);
   }
   await sleep(1500); // the fee batcher flushes every 100 ms
 
