@@ -10,7 +10,9 @@ import {
   condition,
   allHandlersFinished,
   ParentClosePolicy,
+  ApplicationFailure,
 } from '@temporalio/workflow';
+import { endingFor } from '../domain/lifecycle/compensation.js';
 import { statusQuery } from '../contracts/messages.js';
 import { evaluateGate } from '../domain/deployment/gate.js';
 import { lifecycle, trainingActivities, trainingOptions } from './activity-proxies.js';
@@ -29,8 +31,9 @@ import { workflowIds } from '../contracts/workflow-ids.js';
 
 /**
  * One model's whole life, `lifecycle-<proposalId>`: proposed → governance → data-collection →
- * training → rlhf → deployment → serving. Every side effect is an activity; cancellation at any
- * stage runs the compensations (escrow refunded, Datanet and review tasks closed).
+ * training → rlhf → deployment → serving. Every side effect is an activity; cancellation or a
+ * failure at any stage runs the compensations (escrow refunded by the rule in
+ * domain/lifecycle/compensation.ts, Datanet and review tasks closed, no partial promotion).
  */
 export async function lifecycleWorkflow(input: LifecycleInput): Promise<LifecycleStatusView> {
   const state: LifecycleStatusView = {
@@ -131,9 +134,9 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
     // Training on the gpu-training queue
     await enter('training', `fine-tuning on ${collected.accepted} accepted records`);
     const t = input.params.training;
-    const trained = await trainingActivities(t.heartbeatTimeoutMs).trainModel.executeWithOptions(
+    const trained = await trainingActivities(t.heartbeatTimeoutMs, t.maxAttempts).trainModel.executeWithOptions(
       {
-        ...trainingOptions(t.heartbeatTimeoutMs),
+        ...trainingOptions(t.heartbeatTimeoutMs, t.maxAttempts),
         summary: `Fine-tune ${input.modelName} (${t.trainer}) on ${collected.accepted} records`,
       },
       [
@@ -182,6 +185,7 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
             params: input.params.rlhf,
             hyperparams: t.hyperparams,
             heartbeatTimeoutMs: t.heartbeatTimeoutMs,
+            maxAttempts: t.maxAttempts,
           },
         ],
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
@@ -237,21 +241,43 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
     });
     return await finish('serving', `version ${promoted.version} serving at /v1/models/${input.modelName}/infer`);
   } catch (err) {
-    if (isCancellation(err)) {
-      // Compensations must run even though the workflow is being cancelled.
-      await CancellationScope.nonCancellable(async () => {
-        await lifecycle.compensate({ proposalId: input.proposalId, reason: 'lifecycle cancelled' });
-        state.status = 'cancelled';
-        state.reason = 'cancelled: escrow refunded, open Datanet and review tasks closed';
-        upsertMemo({ summary: `${input.modelName}: ${state.stage} (cancelled)`, status: 'cancelled' });
-        await lifecycle.recordStage({
-          proposalId: input.proposalId,
-          stage: state.stage,
-          status: 'cancelled',
-          reason: state.reason,
-        });
+    // Every ending that is not `serving` (or a governance outcome) lands here: cancellation and any
+    // stage failure. The compensations run in a non-cancellable scope, so they finish even while
+    // the workflow is being cancelled, and the proposal row always ends with a final status.
+    const cancelled = isCancellation(err);
+    const root = rootCause(err);
+    const ending = endingFor({ stage: state.stage, cancelled, type: root.type, message: root.message });
+    await CancellationScope.nonCancellable(async () => {
+      await lifecycle.compensate({ proposalId: input.proposalId, reason: ending.reason, escrow: ending.escrow });
+      state.status = ending.status;
+      state.reason = ending.reason;
+      upsertMemo({
+        summary: `${input.modelName}: ${state.stage} (${ending.status})`,
+        stage: state.stage,
+        status: ending.status,
+        reason: ending.reason,
       });
-    }
-    throw err;
+      setCurrentDetails(`**${state.stage}** — ${ending.status}: ${ending.reason}`);
+      await lifecycle.recordStage({
+        proposalId: input.proposalId,
+        stage: state.stage,
+        status: ending.status,
+        reason: ending.reason,
+      });
+    });
+    // A cancelled workflow stays cancelled in Temporal; a failed stage completes the lifecycle
+    // with its final status (compensated), like a failed gate.
+    if (cancelled) throw err;
+    await condition(allHandlersFinished);
+    return state;
   }
+}
+
+/** The innermost cause of an activity or child workflow failure: what actually went wrong. */
+function rootCause(err: unknown): { type?: string; message: string } {
+  let e: unknown = err;
+  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
+  if (e instanceof ApplicationFailure) return { type: e.type ?? undefined, message: e.message };
+  if (e instanceof Error) return { type: e.name === 'Error' ? undefined : e.name, message: e.message };
+  return { message: String(e) };
 }

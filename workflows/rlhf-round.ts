@@ -15,6 +15,8 @@ export interface RlhfRoundInput {
   params: LifecycleParams['rlhf'];
   hyperparams: Hyperparams;
   heartbeatTimeoutMs: number;
+  /** Attempts per GPU job (absent in rounds started before it existed: 10). */
+  maxAttempts?: number;
 }
 
 interface OpenTask {
@@ -30,7 +32,7 @@ interface OpenTask {
  */
 export async function rlhfRoundWorkflow(input: RlhfRoundInput): Promise<RlhfRoundSummary> {
   const p = input.params;
-  const gpu = rlhfActivities(input.heartbeatTimeoutMs);
+  const gpu = rlhfActivities(input.heartbeatTimeoutMs, input.maxAttempts);
   const tasks = new Map<string, OpenTask>();
   let open = false;
   let pending = 0;

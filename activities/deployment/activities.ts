@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { ActivityDeps } from '../deps.js';
+import { ERROR_TYPES } from '../../contracts/error-types.js';
 import { accountsOf } from '../../contracts/accounts.js';
 import { splitByWeight } from '../../domain/serving/split-by-weight.js';
 import type { EvalMetrics } from '../../ml/trainer.js';
@@ -8,6 +9,15 @@ import type { EvalMetrics } from '../../ml/trainer.js';
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 export function createDeploymentActivities({ sql, store, ledger }: Pick<ActivityDeps, 'sql' | 'store' | 'ledger'>) {
+  async function setProduction(modelName: string, version: number, developer: string, proposalId: string) {
+    await sql.begin(async (tx) => {
+      await tx`insert into models (name, developer, proposal_id) values (${modelName}, ${developer}, ${proposalId}) on conflict (name) do nothing`;
+      await tx`update model_versions set status = 'production' where model_name = ${modelName} and version = ${version}`;
+      await tx`update model_versions set status = 'retired' where model_name = ${modelName} and version <> ${version} and status = 'production'`;
+      await tx`update models set production_version = ${version} where name = ${modelName}`;
+    });
+  }
+
   return {
     async productionMetrics(a: { modelName: string }): Promise<{ version: number; metrics: EvalMetrics } | null> {
       const [row] = await sql`
@@ -18,8 +28,12 @@ export function createDeploymentActivities({ sql, store, ledger }: Pick<Activity
 
     /**
      * Copies the staged artifact to the immutable models/<name>/<version>/ prefix (never
-     * overwriting), verifies its SHA-256 after the copy, registers the version with its lineage and
-     * marks it production. A retry finds its own earlier registration and returns it.
+     * overwriting), verifies its SHA-256 after the copy and registers the version with its lineage.
+     * The version number is reserved first, under a per-model advisory lock, as a `candidate` row
+     * owned by this proposal: two lifecycles promoting the same model at once get different
+     * versions instead of racing for one prefix, and a retry finds its own reservation.
+     * `makeProduction` (the default, kept for lifecycles started before the model entity
+     * workflow existed) also makes it production; otherwise the model's entity workflow does.
      */
     async promoteModel(a: {
       proposalId: string;
@@ -30,25 +44,44 @@ export function createDeploymentActivities({ sql, store, ledger }: Pick<Activity
       merkleRoot: string;
       metrics: EvalMetrics;
       lineage: Record<string, unknown>;
+      makeProduction?: boolean;
     }): Promise<{ version: number; prefix: string; sha256: string }> {
+      const makeProduction = a.makeProduction ?? true;
       const [mine] =
         await sql`select version, prefix, sha256, status from model_versions where model_name = ${a.modelName} and proposal_id = ${a.proposalId}`;
-      if (mine && mine.status === 'production')
-        return { version: mine.version, prefix: mine.prefix, sha256: mine.sha256 };
+      if (mine && (mine.status === 'production' || mine.status === 'retired' || !makeProduction)) {
+        // Registered by an earlier attempt; check the copy is complete before answering.
+        if (await store.head(`${mine.prefix}manifest.json`))
+          return { version: Number(mine.version), prefix: String(mine.prefix), sha256: String(mine.sha256) };
+      }
+      if (mine && mine.status === 'abandoned')
+        throw ApplicationFailure.nonRetryable(
+          `version ${mine.version} of ${a.modelName} was abandoned by its lifecycle`,
+          ERROR_TYPES.integrity,
+        );
       const staged = await store.get(a.stagingArtifactKey);
       const digest = sha256(staged);
-      const version: number = mine
-        ? mine.version
-        : ((
-            await sql`select coalesce(max(version), 0) + 1 as v from model_versions where model_name = ${a.modelName}`
-          )[0].v as number);
+      const version: number = await sql.begin(async (tx) => {
+        await tx`select pg_advisory_xact_lock(hashtext(${`promote:${a.modelName}`}))`;
+        const [again] =
+          await tx`select version from model_versions where model_name = ${a.modelName} and proposal_id = ${a.proposalId}`;
+        if (again) return Number(again.version);
+        const [next] =
+          await tx`select coalesce(max(version), 0) + 1 as v from model_versions where model_name = ${a.modelName}`;
+        const v = Number(next.v);
+        const prefix = `models/${a.modelName}/${v}/`;
+        await tx`
+          insert into model_versions (model_name, version, proposal_id, prefix, artifact_key, sha256, dataset_version_id, merkle_root, lineage, metrics, status)
+          values (${a.modelName}, ${v}, ${a.proposalId}, ${prefix}, ${`${prefix}model.bin`}, ${digest}, ${a.datasetVersionId}, ${a.merkleRoot}, ${tx.json(a.lineage as never)}, ${tx.json(a.metrics as never)}, 'candidate')`;
+        return v;
+      });
       const prefix = `models/${a.modelName}/${version}/`;
       const key = `${prefix}model.bin`;
       const existing = await store.head(key);
       if (existing) {
         // A previous attempt got this far: accept only the same bytes, never overwrite.
         if (sha256(await store.get(key)) !== digest)
-          throw ApplicationFailure.nonRetryable(`${key} exists with different content`, 'IntegrityError');
+          throw ApplicationFailure.nonRetryable(`${key} exists with different content`, ERROR_TYPES.integrity);
       } else {
         await store.put(key, staged, {
           ifNoneMatch: true,
@@ -58,7 +91,7 @@ export function createDeploymentActivities({ sql, store, ledger }: Pick<Activity
       }
       const copied = await store.get(key);
       if (sha256(copied) !== digest)
-        throw ApplicationFailure.nonRetryable(`checksum mismatch after promoting ${key}`, 'IntegrityError');
+        throw ApplicationFailure.nonRetryable(`checksum mismatch after promoting ${key}`, ERROR_TYPES.integrity);
       const manifest = {
         modelName: a.modelName,
         version,
@@ -78,16 +111,33 @@ export function createDeploymentActivities({ sql, store, ledger }: Pick<Activity
             if (!(await store.head(`${prefix}manifest.json`))) throw err;
           });
       }
-      await sql.begin(async (tx) => {
-        await tx`insert into models (name, developer, proposal_id) values (${a.modelName}, ${a.developer}, ${a.proposalId}) on conflict (name) do nothing`;
-        await tx`
-          insert into model_versions (model_name, version, proposal_id, prefix, artifact_key, sha256, dataset_version_id, merkle_root, lineage, metrics, status)
-          values (${a.modelName}, ${version}, ${a.proposalId}, ${prefix}, ${key}, ${digest}, ${a.datasetVersionId}, ${a.merkleRoot}, ${tx.json(a.lineage as never)}, ${tx.json(a.metrics as never)}, 'production')
-          on conflict (model_name, version) do update set status = 'production'`;
-        await tx`update model_versions set status = 'retired' where model_name = ${a.modelName} and version <> ${version} and status = 'production'`;
-        await tx`update models set production_version = ${version} where name = ${a.modelName}`;
-      });
+      if (makeProduction) await setProduction(a.modelName, version, a.developer, a.proposalId);
       return { version, prefix, sha256: digest };
+    },
+
+    /**
+     * Makes a registered version production (the others that were production become retired):
+     * the model entity workflow's promotion and rollback. Idempotent.
+     */
+    async setProductionVersion(a: { modelName: string; version: number; developer: string; proposalId: string }) {
+      const [v] =
+        await sql`select status from model_versions where model_name = ${a.modelName} and version = ${a.version}`;
+      if (!v || v.status === 'abandoned')
+        throw ApplicationFailure.nonRetryable(
+          `model ${a.modelName} has no servable version ${a.version}`,
+          ERROR_TYPES.modelRefused,
+        );
+      const [m] = await sql`select production_version from models where name = ${a.modelName}`;
+      await setProduction(a.modelName, a.version, a.developer, a.proposalId);
+      return { productionVersion: a.version, previous: (m?.production_version as number | null) ?? null };
+    },
+
+    /** Retirement: nothing is production any more; the versions stay in S3 and the registry. */
+    async retireModel(a: { modelName: string }) {
+      await sql.begin(async (tx) => {
+        await tx`update model_versions set status = 'retired' where model_name = ${a.modelName} and status = 'production'`;
+        await tx`update models set production_version = null where name = ${a.modelName}`;
+      });
     },
 
     /**

@@ -18,7 +18,7 @@ export type Stage = (typeof STAGES)[number];
 
 /** Terminal and running statuses a lifecycle reports. */
 export type LifecycleStatus =
-  'running' | 'expired' | 'rejected' | 'vetoed' | 'withdrawn' | 'cancelled' | 'failed-gate' | 'serving';
+  'running' | 'expired' | 'rejected' | 'vetoed' | 'withdrawn' | 'cancelled' | 'failed-gate' | 'failed' | 'serving';
 
 export interface DatanetField {
   name: string;
@@ -70,6 +70,8 @@ export interface LifecycleParams {
     parallelism: number;
     /** Scoring batches per run before continue-as-new keeps history small. */
     batchesPerRun: number;
+    /** History events at which the window phase continues as new (default 1500; tests use a few). */
+    windowRunMaxEvents?: number;
     minQuality: number;
     minRelevance: number;
     /** Accepted records below this: the lifecycle fails the stage and refunds. */
@@ -82,6 +84,8 @@ export interface LifecycleParams {
     evalFraction: number;
     baseArtifactKey?: string;
     heartbeatTimeoutMs: number;
+    /** Attempts of a training or RLHF job before the stage fails (and the lifecycle compensates). */
+    maxAttempts: number;
   };
   rlhf: {
     rounds: number;

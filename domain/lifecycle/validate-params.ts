@@ -31,6 +31,8 @@ export function validateParams(p: LifecycleParams): string[] {
   pos(p.training.hyperparams.checkpointEvery, 'training.hyperparams.checkpointEvery');
   frac(p.training.evalFraction, 'training.evalFraction');
   pos(p.training.heartbeatTimeoutMs, 'training.heartbeatTimeoutMs');
+  if (!Number.isInteger(p.training.maxAttempts) || p.training.maxAttempts < 1 || p.training.maxAttempts > 100)
+    errs.push('training.maxAttempts must be an integer from 1 to 100');
   if (!Number.isInteger(p.rlhf.rounds) || p.rlhf.rounds < 0 || p.rlhf.rounds > 20)
     errs.push('rlhf.rounds must be an integer from 0 to 20');
   pos(p.rlhf.promptsPerRound, 'rlhf.promptsPerRound');
