@@ -63,11 +63,19 @@ export const datanetRoutes =
       );
       const inserted = new Set<string>();
       if (toWrite.length) {
-        const rows = await sql`
+        // The rows go in only while the Datanet is open, checked under a share lock on its row:
+        // closing (an update of that row) waits for inserts in flight and later ones see it
+        // closed, so every record acknowledged 201 is inside the range the window scores.
+        const rows = await sql.begin(async (tx) => {
+          const [d] = await tx`select status from datanets where id = ${datanetId} for share`;
+          if (!d || d.status !== 'open')
+            throw conflict(`datanet ${datanetId} is ${d?.status ?? 'gone'}: contributions are no longer accepted`);
+          return tx`
           insert into contributions (datanet_id, hash, contributor, signature, size, s3_key, label)
           select ${datanetId}, * from unnest(${toWrite.map((t) => t.hash)}::text[], ${toWrite.map(() => contributor)}::text[], ${toWrite.map(() => signature)}::text[],
             ${toWrite.map((t) => t.bytes.length)}::int[], ${toWrite.map((t) => dataKeys.contribution(datanetId, t.hash))}::text[], ${toWrite.map((t) => t.label ?? '')}::text[])
           on conflict (datanet_id, hash) do nothing returning hash`;
+        });
         for (const r of rows) inserted.add(r.hash);
         // Lost a race to someone else with identical content: their row stands.
         const raced = toWrite.filter((t) => !inserted.has(t.hash)).map((t) => t.hash);
