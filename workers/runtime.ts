@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, Runtime, DefaultLogger, type WorkerOptions } from '@temporalio/worker';
 import { loadConfig, type CommonsConfig } from '../infra/config.js';
+import { temporalConnectionOptions } from '../infra/temporal-connection.js';
 import { TASK_QUEUES, type WorkerKind } from '../contracts/task-queues.js';
 import { connectDb, migrateDb } from '../db/client.js';
 import { S3ArtifactStore } from '../storage/s3-store.js';
@@ -83,7 +84,7 @@ export async function startWorkers(
 ): Promise<RunningWorkers> {
   installRuntime();
   await migrateDb(cfg.databaseUrl);
-  const connection = await NativeConnection.connect({ address: cfg.temporal.address });
+  const connection = await NativeConnection.connect(temporalConnectionOptions(cfg.temporal));
   const dbh = connectDb(cfg.databaseUrl, { max: 20 });
   const deps: ActivityDeps = {
     sql: dbh.sql,
