@@ -480,7 +480,13 @@ describe('Kubernetes manifests', () => {
   );
 
   it('a Job registers every search attribute the workflows set, on the configured namespace', () => {
-    expect(searchAttributes.map((s) => s.name).sort()).toEqual(['Domain', 'LifecycleStage', 'ModelName', 'ProposalId']);
+    expect(searchAttributes.map((s) => s.name).sort()).toEqual([
+      'Domain',
+      'LifecycleStage',
+      'ModelName',
+      'ModelStatus',
+      'ProposalId',
+    ]);
     const job = jobs.find((j) => containersOf(j).some((c) => /admin-tools|temporal/.test(c.image)));
     expect(job).toBeDefined();
     const c = containersOf(job!)[0];

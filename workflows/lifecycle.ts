@@ -11,6 +11,7 @@ import {
   allHandlersFinished,
   ParentClosePolicy,
   ApplicationFailure,
+  patched,
 } from '@temporalio/workflow';
 import { endingFor } from '../domain/lifecycle/compensation.js';
 import { statusQuery } from '../contracts/messages.js';
@@ -28,6 +29,11 @@ import type {
   EvalMetrics,
 } from '../domain/lifecycle/types.js';
 import { workflowIds } from '../contracts/workflow-ids.js';
+
+/** Lifecycles that reach deployment after this change hand the model to its entity workflow. */
+const MODEL_ENTITY_PATCH = 'model-entity-workflow';
+/** Reward epochs of a model whose lifecycle started before `serving.settlementPeriodMs` existed. */
+const DEFAULT_SETTLEMENT_PERIOD_MS = 24 * 3_600_000;
 
 /**
  * One model's whole life, `lifecycle-<proposalId>`: proposed → governance → data-collection →
@@ -211,7 +217,7 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
       await lifecycle.refundStake({ proposalId: input.proposalId, reason: 'evaluation gate failed' });
       return await finish('failed-gate', `evaluation gate failed: ${gate.reason}`);
     }
-    const promoted = await lifecycle.promoteModel({
+    const promotion = {
       proposalId: input.proposalId,
       modelName: input.modelName,
       developer: input.proposer,
@@ -226,7 +232,23 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
         rlhfRounds: state.rlhf.rounds.map((r) => r.round),
         workflowId: workflowInfo().workflowId,
       },
-    });
+    };
+    let promoted: { version: number; prefix: string };
+    if (patched(MODEL_ENTITY_PATCH)) {
+      // The version is registered here; the model's entity workflow (model-<name>, started on its
+      // first version) makes it production and owns it from now on, beyond this lifecycle run.
+      promoted = await lifecycle.promoteModel({ ...promotion, makeProduction: false });
+      await lifecycle.handOverToModel({
+        modelName: input.modelName,
+        developer: input.proposer,
+        proposalId: input.proposalId,
+        version: promoted.version,
+        settlementPeriodMs: input.params.serving.settlementPeriodMs ?? DEFAULT_SETTLEMENT_PERIOD_MS,
+      });
+      state.deployment.modelWorkflowId = workflowIds.model(input.modelName);
+    } else {
+      promoted = await lifecycle.promoteModel(promotion);
+    }
     state.deployment.version = promoted.version;
     state.deployment.prefix = promoted.prefix;
     await lifecycle.releaseStake({ proposalId: input.proposalId });
@@ -239,7 +261,11 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
       datasetVersionId: collected.datasetVersionId,
       amount: input.params.serving.rewardPool,
     });
-    return await finish('serving', `version ${promoted.version} serving at /v1/models/${input.modelName}/infer`);
+    return await finish(
+      'serving',
+      `version ${promoted.version} serving at /v1/models/${input.modelName}/infer` +
+        (state.deployment.modelWorkflowId ? `, owned by ${state.deployment.modelWorkflowId}` : ''),
+    );
   } catch (err) {
     // Every ending that is not `serving` (or a governance outcome) lands here: cancellation and any
     // stage failure. The compensations run in a non-cancellable scope, so they finish even while

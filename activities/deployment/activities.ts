@@ -1,5 +1,10 @@
 import { createHash } from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { WithStartWorkflowOperation } from '@temporalio/client';
+import { promoteVersionUpdate } from '../../contracts/messages.js';
+import { MODEL_WORKFLOW_TYPE, modelEntityStartOptions } from '../../contracts/model-entity.js';
+import type { VersionChange } from '../../domain/serving/model-entity.js';
+import type { modelWorkflow } from '../../workflows/model.js';
 import type { ActivityDeps } from '../deps.js';
 import { ERROR_TYPES } from '../../contracts/error-types.js';
 import { accountsOf } from '../../contracts/accounts.js';
@@ -138,6 +143,81 @@ export function createDeploymentActivities({ sql, store, ledger }: Pick<Activity
         await tx`update model_versions set status = 'retired' where model_name = ${a.modelName} and status = 'production'`;
         await tx`update models set production_version = null where name = ${a.modelName}`;
       });
+    },
+
+    /**
+     * Hands a promoted version to the model's entity workflow `model-<name>` with update-with-start
+     * (started on the model's first version, used as it is afterwards), which makes it production.
+     * The update id is per proposal, so a retried activity is the same Update.
+     */
+    async handOverToModel(a: {
+      modelName: string;
+      developer: string;
+      proposalId: string;
+      version: number;
+      settlementPeriodMs: number;
+    }): Promise<VersionChange> {
+      const client = Context.current().client;
+      return client.workflow.executeUpdateWithStart(promoteVersionUpdate, {
+        args: [{ version: a.version, proposalId: a.proposalId }],
+        updateId: `promote-${a.proposalId}`,
+        startWorkflowOperation: new WithStartWorkflowOperation<typeof modelWorkflow>(
+          MODEL_WORKFLOW_TYPE,
+          modelEntityStartOptions(a),
+        ),
+      });
+    },
+
+    /**
+     * One reward-settlement epoch of a served model: whatever accrued in `rewards:model:<name>`
+     * is collected into the epoch's account (the amount is fixed by that transfer, so a retry
+     * splits the same amount) and paid to the production version's contributors by attribution
+     * weight, largest-remainder rounding, each payment keyed by epoch and contributor.
+     */
+    async settleModelEpoch(a: { modelName: string; epoch: number }): Promise<{ paid: string; recipients: number }> {
+      const [m] = await sql`
+        select v.dataset_version_id from models m join model_versions v on v.model_name = m.name and v.version = m.production_version
+        where m.name = ${a.modelName}`;
+      if (!m) return { paid: '0', recipients: 0 };
+      const epochAccount = accountsOf.modelEpoch(a.modelName, a.epoch);
+      const collectKey = `model:${a.modelName}:epoch:${a.epoch}:collect`;
+      const [done] = await sql`select amount from transfers where idempotency_key = ${collectKey}`;
+      let total = done
+        ? BigInt(String(done.amount))
+        : BigInt(await ledger.balance(accountsOf.modelRewards(a.modelName), 'OPEN'));
+      if (total === 0n) return { paid: '0', recipients: 0 };
+      if (!done)
+        await ledger.transfer({
+          idempotencyKey: collectKey,
+          asset: 'OPEN',
+          from: accountsOf.modelRewards(a.modelName),
+          to: epochAccount,
+          amount: total.toString(),
+          reason: `model reward epoch ${a.epoch}`,
+        });
+      const weights =
+        await sql`select contributor, weight from attribution_weights where dataset_version_id = ${String(m.dataset_version_id)} and weight > 0 order by contributor`;
+      const shares = splitByWeight(
+        total,
+        weights.map((w) => ({ key: String(w.contributor), weight: Number(w.weight) })),
+      );
+      if (shares.length === 0) shares.push({ key: accountsOf.treasury, weight: 1, amount: total });
+      let recipients = 0;
+      for (const sh of shares) {
+        if (sh.amount === 0n) continue;
+        await ledger.transfer({
+          idempotencyKey: `model:${a.modelName}:epoch:${a.epoch}:${sh.key}`,
+          asset: 'OPEN',
+          from: epochAccount,
+          to: sh.key,
+          amount: sh.amount.toString(),
+          reason: 'model reward epoch (attribution weight)',
+          memo: { epoch: a.epoch, weight: sh.weight, datasetVersionId: String(m.dataset_version_id) },
+        });
+        recipients++;
+      }
+      total = shares.reduce((x, sh) => x + sh.amount, 0n);
+      return { paid: total.toString(), recipients };
     },
 
     /**

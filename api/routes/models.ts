@@ -10,6 +10,13 @@ import { FeeBatcher } from '../inference/fee-batcher.js';
 import { splitFee, type Recipients } from '../../domain/serving/fee-split.js';
 import type { LifecycleParams } from '../../domain/lifecycle/types.js';
 import type { ApiContext } from '../context.js';
+import { WithStartWorkflowOperation } from '@temporalio/client';
+import { retireUpdate, rollbackUpdate } from '../../contracts/messages.js';
+import { MODEL_WORKFLOW_TYPE, modelEntityStartOptions } from '../../contracts/model-entity.js';
+import { workflowIds } from '../../contracts/workflow-ids.js';
+import { DEFAULT_PARAMS } from '../../domain/lifecycle/params.js';
+import { runUpdate } from '../temporal-errors.js';
+import type { modelWorkflow } from '../../workflows/model.js';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -21,7 +28,7 @@ export interface ModelRoutesHandle {
 export const modelRoutes =
   (ctx: ApiContext, handle: ModelRoutesHandle): FastifyPluginAsyncTypebox =>
   async (app) => {
-    const { sql } = ctx;
+    const { sql, temporal } = ctx;
     const { cache, batcher } = handle;
     const keys = new Map<string, { id: string; owner: string; revoked: boolean; at: number }>();
     const recipients = new Map<
@@ -190,15 +197,52 @@ export const modelRoutes =
         if (m.developer !== req.caller!.address && !req.caller!.roles.includes('admin'))
           throw forbidden('only the model developer or an admin may roll back');
         const [v] =
-          await sql`select 1 from model_versions where model_name = ${req.params.name} and version = ${req.body.version}`;
-        if (!v) throw badRequest(`model ${req.params.name} has no version ${req.body.version}`);
-        await sql.begin(async (tx) => {
-          await tx`update model_versions set status = 'retired' where model_name = ${req.params.name} and status = 'production'`;
-          await tx`update model_versions set status = 'production' where model_name = ${req.params.name} and version = ${req.body.version}`;
-          await tx`update models set production_version = ${req.body.version} where name = ${req.params.name}`;
-        });
+          await sql`select status from model_versions where model_name = ${req.params.name} and version = ${req.body.version}`;
+        if (!v || v.status === 'candidate' || v.status === 'abandoned')
+          throw badRequest(`model ${req.params.name} has no version ${req.body.version}`);
+        // The model's entity workflow owns the production version: the rollback is an Update into
+        // it (started here for a model served before entity workflows existed).
+        const change = await runUpdate('rollback', () =>
+          temporal.workflow.executeUpdateWithStart(rollbackUpdate, {
+            args: [{ version: req.body.version, requester: req.caller!.address }],
+            startWorkflowOperation: new WithStartWorkflowOperation<typeof modelWorkflow>(
+              MODEL_WORKFLOW_TYPE,
+              modelEntityStartOptions({
+                modelName: req.params.name,
+                developer: String(m.developer),
+                settlementPeriodMs: DEFAULT_PARAMS.serving.settlementPeriodMs ?? 86_400_000,
+              }),
+            ),
+          }),
+        );
         cache.invalidate(req.params.name);
-        return { model: req.params.name, productionVersion: req.body.version, previous: m.production_version };
+        return { model: req.params.name, productionVersion: change.productionVersion, previous: change.previous };
+      },
+    );
+
+    app.post(
+      '/v1/models/:name/retire',
+      {
+        schema: {
+          summary: 'Retire a model: nothing is served any more (the model developer or an admin)',
+          tags: ['inference'],
+          params: Type.Object({ name: Type.String() }),
+          body: Type.Object({ reason: Type.String({ minLength: 1, maxLength: 500 }) }),
+        },
+        preHandler: signed({ sql, replayGuard: ctx.replayGuard }),
+      },
+      async (req) => {
+        const [m] = await sql`select developer from models where name = ${req.params.name}`;
+        if (!m) throw notFound(`no model ${req.params.name}`);
+        if (m.developer !== req.caller!.address && !req.caller!.roles.includes('admin'))
+          throw forbidden('only the model developer or an admin may retire the model');
+        await runUpdate('retirement', () =>
+          temporal.workflow
+            .getHandle(workflowIds.model(req.params.name))
+            .executeUpdate(retireUpdate, { args: [{ requester: req.caller!.address, reason: req.body.reason }] }),
+        );
+        cache.invalidate(req.params.name);
+        return { model: req.params.name, retired: true };
       },
     );
 

@@ -46,6 +46,7 @@ export const DEFAULT_PARAMS: LifecycleParams = {
     feePerCall: '10',
     shares: { developer: 0.3, contributors: 0.4, reviewers: 0.1, governors: 0.1, treasury: 0.1 },
     rewardPool: '0',
+    settlementPeriodMs: DAY,
   },
 };
 

@@ -117,6 +117,8 @@ export interface LifecycleParams {
     shares: FeeShares;
     /** OPEN moved from the treasury into the model's reward pool at deployment, split by attribution. */
     rewardPool: string;
+    /** Period (ms) of the served model's reward-settlement epochs (its entity workflow `model-<name>`). */
+    settlementPeriodMs?: number;
   };
 }
 
@@ -182,6 +184,8 @@ export interface RlhfRoundSummary {
 
 export interface DeploymentState {
   version?: number;
+  /** The entity workflow that owns the served model after promotion. */
+  modelWorkflowId?: string;
   prefix?: string;
   gate?: { passed: boolean; reason: string };
 }

@@ -47,6 +47,7 @@ export function validateParams(p: LifecycleParams): string[] {
   int(p.rlhf.disagreementPenalty, 'rlhf.disagreementPenalty');
   int(p.serving.feePerCall, 'serving.feePerCall');
   int(p.serving.rewardPool, 'serving.rewardPool');
+  if (p.serving.settlementPeriodMs !== undefined) pos(p.serving.settlementPeriodMs, 'serving.settlementPeriodMs');
   const s = p.serving.shares;
   const sum = s.developer + s.contributors + s.reviewers + s.governors + s.treasury;
   if (Object.values(s).some((v) => !(v >= 0)) || Math.abs(sum - 1) > 1e-9)
