@@ -70,11 +70,13 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
     await lifecycle.recordStage({ proposalId: input.proposalId, stage, status: state.status });
   };
   const finish = async (status: LifecycleStatus, reason: string) => {
-    state.status = status;
-    state.reason = reason;
     upsertMemo({ summary: `${input.modelName}: ${state.stage} (${status})`, stage: state.stage, status, reason });
     setCurrentDetails(`**${state.stage}** — ${status}: ${reason}`);
     await lifecycle.recordStage({ proposalId: input.proposalId, stage: state.stage, status, reason });
+    // The status query shows the final status only once the proposal row has it too, so whoever
+    // sees the lifecycle end (the API, the CLI's watch) finds the same status in Postgres.
+    state.status = status;
+    state.reason = reason;
     await condition(allHandlersFinished);
     return state;
   };
@@ -275,8 +277,6 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
     const ending = endingFor({ stage: state.stage, cancelled, type: root.type, message: root.message });
     await CancellationScope.nonCancellable(async () => {
       await lifecycle.compensate({ proposalId: input.proposalId, reason: ending.reason, escrow: ending.escrow });
-      state.status = ending.status;
-      state.reason = ending.reason;
       upsertMemo({
         summary: `${input.modelName}: ${state.stage} (${ending.status})`,
         stage: state.stage,
@@ -290,6 +290,8 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
         status: ending.status,
         reason: ending.reason,
       });
+      state.status = ending.status;
+      state.reason = ending.reason;
     });
     // A cancelled workflow stays cancelled in Temporal; a failed stage completes the lifecycle
     // with its final status (compensated), like a failed gate.

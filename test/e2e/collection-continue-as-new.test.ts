@@ -31,7 +31,8 @@ describe('Datanet window across continue-as-new', () => {
         collection: {
           windowMs: 240_000,
           targetCount: 100_000,
-          pollIntervalMs: 100,
+          // Each run polls once, waits up to 5 s, then continues as new (windowRunMaxEvents: 1).
+          pollIntervalMs: 5000,
           windowRunMaxEvents: 1,
           batchSize: 50,
           // Far more than will arrive: after scoring, the lifecycle ends at the data gate.
@@ -48,8 +49,10 @@ describe('Datanet window across continue-as-new', () => {
       (await dev.datanet(id).catch(() => undefined))?.status === 'open' ? true : undefined,
     );
     const records = loadSpamAssassin({ limit: 400, seed: 21 }).map((r) => ({ text: r.text, label: r.label }));
-    // Let the window run through a few continue-as-new cycles first.
-    await new Promise((r) => setTimeout(r, 1500));
+    // Wait until the window has continued as new at least once.
+    const collection = app.temporal.workflow.getHandle(workflowIds.collection(id));
+    const firstRun = (await collection.describe()).runId;
+    await eventually(async () => ((await collection.describe()).runId !== firstRun ? true : undefined), 30_000, 100);
     // One contributor sends records one by one while the proposer closes the window.
     let closing = false;
     const sender = (async () => {
@@ -65,6 +68,17 @@ describe('Datanet window across continue-as-new', () => {
       }
     })();
     await new Promise((r) => setTimeout(r, 1000));
+    // Close while the current run waits on its poll timer: the signal wakes that run, which then
+    // continues as new, so the request must travel to the next run.
+    await eventually(
+      async () => {
+        const d = await collection.describe();
+        const h = await app.temporal.workflow.getHandle(workflowIds.collection(id), d.runId).fetchHistory();
+        return h.events?.at(-1)?.timerStartedEventAttributes ? true : undefined;
+      },
+      30_000,
+      50,
+    );
     const closeAt = Date.now();
     closing = true;
     await dev.signed('POST', `/v1/datanets/${id}/close`, {});
@@ -80,15 +94,23 @@ describe('Datanet window across continue-as-new', () => {
 
   it('continued as new during the window and still closed on the signal, not at the deadline', async () => {
     expect(closedAfterMs).toBeLessThan(20_000);
-    const first = await app.temporal.workflow.getHandle(workflowIds.collection(id)).describe();
-    expect(first.status.name).toBe('COMPLETED');
-    // The chain of runs: the window phase continued as new several times.
-    let runs = 0;
-    for await (const w of app.temporal.workflow.list({ query: `WorkflowId = "${workflowIds.collection(id)}"` })) {
-      runs++;
-      void w;
+    const latest = await app.temporal.workflow.getHandle(workflowIds.collection(id)).describe();
+    expect(latest.status.name).toBe('COMPLETED'); // the latest run: the one that closed and scored
+    // The run that received the close signal is one that continued as new; a later run closed.
+    const runIds: string[] = [];
+    for await (const w of app.temporal.workflow.list({ query: `WorkflowId = "${workflowIds.collection(id)}"` }))
+      runIds.push(w.runId);
+    expect(runIds.length).toBeGreaterThanOrEqual(2);
+    const signalled: { runId: string; continuedAsNew: boolean }[] = [];
+    for (const runId of runIds) {
+      const events =
+        (await app.temporal.workflow.getHandle(workflowIds.collection(id), runId).fetchHistory()).events ?? [];
+      if (events.some((e) => e.workflowExecutionSignaledEventAttributes))
+        signalled.push({ runId, continuedAsNew: !!events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes });
     }
-    expect(runs).toBeGreaterThan(2);
+    expect(signalled).toHaveLength(1);
+    expect(signalled[0].continuedAsNew).toBe(true);
+    expect(signalled[0].runId).not.toBe(latest.runId);
   });
 
   it('scores every contribution acknowledged with 201, and refuses the ones after the close', async () => {
