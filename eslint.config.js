@@ -30,6 +30,8 @@ export default tseslint.config(
       ],
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       'no-empty': ['error', { allowEmptyCatch: true }],
+      // Workflow handlers read state that the workflow body assigns later (after an activity).
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
     },
   },
   {

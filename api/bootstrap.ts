@@ -1,5 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig, type CommonsConfig } from '../infra/config.js';
+import { temporalConnectionOptions } from '../infra/temporal-connection.js';
 import { connectDb, migrateDb } from '../db/client.js';
 import { S3ArtifactStore } from '../storage/s3-store.js';
 import { Ledger } from '../db/ledger.js';
@@ -14,7 +15,7 @@ export async function startApi(
 ): Promise<BuiltServer & { ctx: ApiContext; url: string }> {
   await migrateDb(cfg.databaseUrl);
   const dbh = connectDb(cfg.databaseUrl, { max: 20 });
-  const connection = await Connection.connect({ address: cfg.temporal.address });
+  const connection = await Connection.connect(temporalConnectionOptions(cfg.temporal));
   const temporal = new Client({ connection, namespace: cfg.temporal.namespace });
   const ctx: ApiContext = {
     cfg,

@@ -15,6 +15,8 @@ import { SPAM_SPEC } from '../demo/scenario.js';
 import { syntheticRecords } from './synthetic.js';
 import { startTsProcess, peakRssMiB } from '../infra/local/processes.js';
 import { workflowIds } from '../contracts/workflow-ids.js';
+import { loadConfig } from '../infra/config.js';
+import { temporalConnectionOptions } from '../infra/temporal-connection.js';
 
 const N = Number(process.env.BENCH_RECORDS ?? 1_000_000);
 const CONTRIBUTORS = Number(process.env.BENCH_CONTRIBUTORS ?? 100);
@@ -38,7 +40,11 @@ const workers = await startTsProcess('workers/all.ts', env, /workers running/);
 const api = await startTsProcess('api/main.ts', env, /listening/i);
 const base = `http://127.0.0.1:${apiPort}`;
 const sql = postgres(stack.env.DATABASE_URL, { max: 2, onnotice: () => {} });
-const temporal = new Client({ connection: await Connection.connect({ address: stack.env.TEMPORAL_ADDRESS }) });
+const temporalCfg = loadConfig(env).temporal;
+const temporal = new Client({
+  connection: await Connection.connect(temporalConnectionOptions(temporalCfg)),
+  namespace: temporalCfg.namespace,
+});
 
 async function participant(roles: string[], funds: { OPEN?: string; gOPEN?: string } = {}) {
   const c = new CommonsClient(base, generateKeyPair());

@@ -7,6 +7,10 @@ export const accountsOf = {
   issuer: (asset: Asset) => `issuer:${asset}`,
   escrow: (proposalId: string) => `escrow:proposal:${proposalId}`,
   modelPool: (modelName: string) => `pool:model:${modelName}`,
+  /** Rewards accrued to a served model, paid to its contributors at each settlement epoch. */
+  modelRewards: (modelName: string) => `rewards:model:${modelName}`,
+  /** What one epoch collected from modelRewards before splitting it (so a retry splits the same amount). */
+  modelEpoch: (modelName: string, epoch: number) => `epoch:model:${modelName}:${epoch}`,
   validatorStake: (address: string) => `stake:validator:${address}`,
   treasury: 'treasury',
 } as const;

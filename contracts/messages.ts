@@ -1,6 +1,7 @@
 import { defineQuery, defineUpdate, defineSignal } from '@temporalio/workflow';
 import type { Outcome, TallyResult } from '../domain/governance/tally.js';
 import type { LifecycleStatusView, ReviewAnswerInput, VoteInput } from '../domain/lifecycle/types.js';
+import type { ModelEntityView, VersionChange } from '../domain/serving/model-entity.js';
 
 /** Votes are Updates: the API waits for the workflow's verdict (accepted, or rejected with a reason). */
 export const voteUpdate = defineUpdate<{ accepted: true; tally: TallyResult }, [VoteInput]>('vote');
@@ -34,3 +35,13 @@ export const collectionProgressQuery = defineQuery<{
   accepted: number;
   targetCount: number;
 }>('collectionProgress');
+
+/** A lifecycle hands its promoted version to the model's entity workflow (update-with-start). */
+export const promoteVersionUpdate = defineUpdate<VersionChange, [{ version: number; proposalId: string }]>(
+  'promoteVersion',
+);
+/** The API's rollback route: make an earlier version production again. */
+export const rollbackUpdate = defineUpdate<VersionChange, [{ version: number; requester: string }]>('rollback');
+/** Retire the model: nothing is served any more and the entity workflow completes. */
+export const retireUpdate = defineUpdate<{ retired: true }, [{ requester: string; reason: string }]>('retire');
+export const modelStatusQuery = defineQuery<ModelEntityView>('modelStatus');

@@ -9,12 +9,15 @@ export const LifecycleStageKey = defineSearchAttributeKey('LifecycleStage', Sear
 export const ProposalIdKey = defineSearchAttributeKey('ProposalId', SearchAttributeType.KEYWORD);
 export const ModelNameKey = defineSearchAttributeKey('ModelName', SearchAttributeType.KEYWORD);
 export const DomainKey = defineSearchAttributeKey('Domain', SearchAttributeType.KEYWORD);
+/** A served model's entity workflow: `serving` or `retired`. */
+export const ModelStatusKey = defineSearchAttributeKey('ModelStatus', SearchAttributeType.KEYWORD);
 
 export const SEARCH_ATTRIBUTE_KEYS: readonly { name: string; type: SearchAttributeType }[] = [
   LifecycleStageKey,
   ProposalIdKey,
   ModelNameKey,
   DomainKey,
+  ModelStatusKey,
 ];
 
 /** The type names the `temporal` CLI takes (`--search-attribute Name=Keyword`). */

@@ -6,4 +6,6 @@ export const workflowIds = {
   lifecycle: (proposalId: string) => `lifecycle-${proposalId}`,
   collection: (proposalId: string) => `collection-${proposalId}`,
   rlhfRound: (proposalId: string, round: number) => `rlhf-${proposalId}-r${round}`,
+  /** The served model's long-lived entity workflow: versions, reward epochs, rollback, retirement. */
+  model: (modelName: string) => `model-${modelName}`,
 } as const;

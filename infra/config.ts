@@ -1,6 +1,23 @@
 /** Configuration shared by the workers and the API, read from the environment alone. */
+export interface TemporalConfig {
+  address: string;
+  namespace: string;
+  /** TLS to the frontend: on with any of the TLS variables or an API key. */
+  tls?: {
+    /** Client certificate and key (PEM files) for mTLS; both or neither. */
+    certPath?: string;
+    keyPath?: string;
+    /** CA certificate (PEM file) that signed the server's certificate; system roots if absent. */
+    caPath?: string;
+    /** Server name to verify the certificate against, when it differs from the address's host. */
+    serverName?: string;
+  };
+  /** Temporal Cloud API key (sent as a bearer token; implies TLS). */
+  apiKey?: string;
+}
+
 export interface CommonsConfig {
-  temporal: { address: string; namespace: string };
+  temporal: TemporalConfig;
   databaseUrl: string;
   s3: { endpoint?: string; region: string; bucket: string; accessKeyId?: string; secretAccessKey?: string };
   api: { host: string; port: number; publicUrl: string };
@@ -18,7 +35,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CommonsConfig 
   const port = Number(env.API_PORT ?? 8080);
   const host = env.API_HOST ?? '127.0.0.1';
   return {
-    temporal: { address: env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233', namespace: env.TEMPORAL_NAMESPACE ?? 'default' },
+    temporal: temporalFromEnv(env),
     databaseUrl: required(env, 'DATABASE_URL'),
     s3: {
       endpoint: env.S3_ENDPOINT || undefined,
@@ -30,4 +47,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CommonsConfig 
     api: { host, port, publicUrl: env.API_PUBLIC_URL ?? `http://${host}:${port}` },
     devFaucet: env.COMMONS_DEV_FAUCET === '1' || env.NODE_ENV !== 'production',
   };
+}
+
+function temporalFromEnv(env: NodeJS.ProcessEnv): TemporalConfig {
+  const t: TemporalConfig = {
+    address: env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
+    namespace: env.TEMPORAL_NAMESPACE ?? 'default',
+  };
+  const tls = {
+    certPath: env.TEMPORAL_TLS_CERT || undefined,
+    keyPath: env.TEMPORAL_TLS_KEY || undefined,
+    caPath: env.TEMPORAL_TLS_CA || undefined,
+    serverName: env.TEMPORAL_TLS_SERVER_NAME || undefined,
+  };
+  if (!tls.certPath !== !tls.keyPath)
+    throw new Error('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together (see README "Configuration")');
+  const anyTls = Object.values(tls).some((v) => v !== undefined);
+  if (anyTls || env.TEMPORAL_TLS === '1' || env.TEMPORAL_API_KEY) t.tls = tls;
+  if (env.TEMPORAL_API_KEY) t.apiKey = env.TEMPORAL_API_KEY;
+  return t;
 }

@@ -514,7 +514,13 @@ describe('Kubernetes manifests', () => {
   );
 
   it('a Job registers every search attribute the workflows set, on the configured namespace', () => {
-    expect(searchAttributes.map((s) => s.name).sort()).toEqual(['Domain', 'LifecycleStage', 'ModelName', 'ProposalId']);
+    expect(searchAttributes.map((s) => s.name).sort()).toEqual([
+      'Domain',
+      'LifecycleStage',
+      'ModelName',
+      'ModelStatus',
+      'ProposalId',
+    ]);
     const job = must(
       jobs.find((j) => containersOf(j).some((c) => /admin-tools|temporal/.test(c.image))),
       'a Job running Temporal admin tools',

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, Runtime, DefaultLogger, type WorkerOptions } from '@temporalio/worker';
 import { loadConfig, type CommonsConfig } from '../infra/config.js';
+import { temporalConnectionOptions } from '../infra/temporal-connection.js';
 import { TASK_QUEUES, type WorkerKind } from '../contracts/task-queues.js';
 import { VERSIONING_BEHAVIOR, WORKER_DEPLOYMENTS } from '../contracts/worker-deployments.js';
 import { resolveBuildId } from '../infra/versioning/build-id.js';
@@ -102,7 +103,7 @@ export async function startWorkers(
   const buildId = opts.buildId ?? resolveBuildId();
   installRuntime();
   await migrateDb(cfg.databaseUrl);
-  const connection = await NativeConnection.connect({ address: cfg.temporal.address });
+  const connection = await NativeConnection.connect(temporalConnectionOptions(cfg.temporal));
   const dbh = connectDb(cfg.databaseUrl, { max: 20 });
   const deps: ActivityDeps = {
     sql: dbh.sql,

@@ -1,17 +1,18 @@
 import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import { TASK_QUEUES } from '../contracts/task-queues.js';
+import { LEDGER_NON_RETRYABLE, TRAINING_NON_RETRYABLE } from '../contracts/error-types.js';
 import type { LifecycleActivities } from '../activities/lifecycle/activities.js';
 import type { DataActivities } from '../activities/data/activities.js';
 import type { TrainingActivities } from '../activities/training/activities.js';
 
-/** Postgres, ledger and S3 bookkeeping: short, retried until they succeed. */
+/** Postgres, ledger and S3 bookkeeping: short, retried until they succeed unless retrying cannot help. */
 export const lifecycle = proxyActivities<LifecycleActivities>({
   taskQueue: TASK_QUEUES.lifecycle,
   startToCloseTimeout: '1 minute',
   retry: {
     initialInterval: '500ms',
     maximumInterval: '30s',
-    nonRetryableErrorTypes: ['InsufficientFundsError', 'ObjectExistsError', 'IntegrityError'],
+    nonRetryableErrorTypes: LEDGER_NON_RETRYABLE,
   },
 });
 
@@ -23,23 +24,34 @@ export const DATA_OPTIONS: ActivityOptions = {
 };
 export const data = proxyActivities<DataActivities>(DATA_OPTIONS);
 
-export function trainingOptions(heartbeatTimeoutMs: number): ActivityOptions {
+/** GPU jobs: `maxAttempts` (a lifecycle parameter) bounds the retries, after which the stage fails. */
+export function trainingOptions(heartbeatTimeoutMs: number, maxAttempts = 10): ActivityOptions {
   return {
     taskQueue: TASK_QUEUES.training,
     startToCloseTimeout: '12 hours',
     heartbeatTimeout: heartbeatTimeoutMs,
-    retry: { initialInterval: '1s', maximumInterval: '1 minute', maximumAttempts: 10 },
+    retry: {
+      initialInterval: '1s',
+      maximumInterval: '1 minute',
+      maximumAttempts: maxAttempts,
+      nonRetryableErrorTypes: TRAINING_NON_RETRYABLE,
+    },
   };
 }
-export function trainingActivities(heartbeatTimeoutMs: number) {
-  return proxyActivities<TrainingActivities>(trainingOptions(heartbeatTimeoutMs));
+export function trainingActivities(heartbeatTimeoutMs: number, maxAttempts = 10) {
+  return proxyActivities<TrainingActivities>(trainingOptions(heartbeatTimeoutMs, maxAttempts));
 }
 
-export function rlhfActivities(heartbeatTimeoutMs: number) {
+export function rlhfActivities(heartbeatTimeoutMs: number, maxAttempts = 10) {
   return proxyActivities<TrainingActivities>({
     taskQueue: TASK_QUEUES.rlhf,
     startToCloseTimeout: '6 hours',
     heartbeatTimeout: heartbeatTimeoutMs,
-    retry: { initialInterval: '1s', maximumInterval: '1 minute', maximumAttempts: 10 },
+    retry: {
+      initialInterval: '1s',
+      maximumInterval: '1 minute',
+      maximumAttempts: maxAttempts,
+      nonRetryableErrorTypes: TRAINING_NON_RETRYABLE,
+    },
   });
 }

@@ -1,4 +1,11 @@
-import { condition, continueAsNew, setHandler, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  setHandler,
+  setCurrentDetails,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { closeWindowSignal, collectionProgressQuery } from '../contracts/messages.js';
 import { data, DATA_OPTIONS } from './activity-proxies.js';
 import type { CollectionState, DatanetSpecInput, LifecycleParams } from '../domain/lifecycle/types.js';
@@ -24,6 +31,8 @@ export interface CollectionProgress {
   /** First seq of the Datanet: batches start here in both passes, so they cover the same ranges. */
   firstSeq: number;
   windowClosesAt?: number;
+  /** A close-window signal was received (carried across continue-as-new so it is never lost). */
+  closeRequested?: boolean;
   /** Scoring: records with seq <= cursor have been scored. */
   cursor: number;
   maxSeq: number;
@@ -56,9 +65,10 @@ export async function collectionWorkflow(input: CollectionInput): Promise<Collec
     scored: 0,
     accepted: 0,
   };
-  let closeRequested = false;
+  // The signal's effect lives in `progress`, which every continue-as-new carries into the next run.
+  const closeRequested = () => progress.closeRequested === true;
   setHandler(closeWindowSignal, () => {
-    closeRequested = true;
+    progress.closeRequested = true;
   });
   setHandler(collectionProgressQuery, () => ({ ...progress, targetCount: p.targetCount }));
 
@@ -77,14 +87,17 @@ export async function collectionWorkflow(input: CollectionInput): Promise<Collec
     for (;;) {
       progress.received = await data.countContributions({ datanetId: input.datanetId });
       setCurrentDetails(`Datanet ${input.datanetId}: ${progress.received}/${p.targetCount} contributions`);
-      if (closeRequested || progress.received >= p.targetCount || Date.now() >= progress.windowClosesAt) break;
+      if (closeRequested() || progress.received >= p.targetCount || Date.now() >= progress.windowClosesAt) break;
       const wait = Math.min(p.pollIntervalMs, progress.windowClosesAt - Date.now());
-      await condition(() => closeRequested, Math.max(1, wait));
+      await condition(closeRequested, Math.max(1, wait));
       // Each poll adds ~11 events; a long window continues as new at a fixed history size (the
       // 1M bench's window run reached 5,533 events when this was a count of 500 polls).
       const info = workflowInfo();
-      if (info.historyLength > WINDOW_RUN_MAX_EVENTS || info.continueAsNewSuggested)
+      if (info.historyLength > (p.windowRunMaxEvents ?? WINDOW_RUN_MAX_EVENTS) || info.continueAsNewSuggested) {
+        // Signal handlers are synchronous, but wait for any in flight so none is cut off.
+        await condition(allHandlersFinished);
         await continueAsNew<typeof collectionWorkflow>({ ...input, progress });
+      }
     }
     const range = await data.closeDatanet({ datanetId: input.datanetId });
     progress.phase = 'scoring';
@@ -146,7 +159,10 @@ export async function collectionWorkflow(input: CollectionInput): Promise<Collec
     setCurrentDetails(
       `${progress.phase} ${input.datanetId}: ${progress.scored}/${progress.received} scored, ${progress.accepted} passing`,
     );
-    if (batchesThisRun >= p.batchesPerRun) await continueAsNew<typeof collectionWorkflow>({ ...input, progress });
+    if (batchesThisRun >= p.batchesPerRun) {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof collectionWorkflow>({ ...input, progress });
+    }
   }
 
   const dataset = await data.buildDataset({ proposalId: input.proposalId, datanetId: input.datanetId });

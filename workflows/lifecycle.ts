@@ -10,7 +10,10 @@ import {
   condition,
   allHandlersFinished,
   ParentClosePolicy,
+  ApplicationFailure,
+  patched,
 } from '@temporalio/workflow';
+import { endingFor } from '../domain/lifecycle/compensation.js';
 import { statusQuery } from '../contracts/messages.js';
 import { evaluateGate } from '../domain/deployment/gate.js';
 import { lifecycle, trainingActivities, trainingOptions } from './activity-proxies.js';
@@ -27,10 +30,16 @@ import type {
 } from '../domain/lifecycle/types.js';
 import { workflowIds } from '../contracts/workflow-ids.js';
 
+/** Lifecycles that reach deployment after this change hand the model to its entity workflow. */
+const MODEL_ENTITY_PATCH = 'model-entity-workflow';
+/** Reward epochs of a model whose lifecycle started before `serving.settlementPeriodMs` existed. */
+const DEFAULT_SETTLEMENT_PERIOD_MS = 24 * 3_600_000;
+
 /**
  * One model's whole life, `lifecycle-<proposalId>`: proposed → governance → data-collection →
- * training → rlhf → deployment → serving. Every side effect is an activity; cancellation at any
- * stage runs the compensations (escrow refunded, Datanet and review tasks closed).
+ * training → rlhf → deployment → serving. Every side effect is an activity; cancellation or a
+ * failure at any stage runs the compensations (escrow refunded by the rule in
+ * domain/lifecycle/compensation.ts, Datanet and review tasks closed, no partial promotion).
  */
 export async function lifecycleWorkflow(input: LifecycleInput): Promise<LifecycleStatusView> {
   const state: LifecycleStatusView = {
@@ -61,11 +70,13 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
     await lifecycle.recordStage({ proposalId: input.proposalId, stage, status: state.status });
   };
   const finish = async (status: LifecycleStatus, reason: string) => {
-    state.status = status;
-    state.reason = reason;
     upsertMemo({ summary: `${input.modelName}: ${state.stage} (${status})`, stage: state.stage, status, reason });
     setCurrentDetails(`**${state.stage}** — ${status}: ${reason}`);
     await lifecycle.recordStage({ proposalId: input.proposalId, stage: state.stage, status, reason });
+    // The status query shows the final status only once the proposal row has it too, so whoever
+    // sees the lifecycle end (the API, the CLI's watch) finds the same status in Postgres.
+    state.status = status;
+    state.reason = reason;
     await condition(allHandlersFinished);
     return state;
   };
@@ -131,9 +142,9 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
     // Training on the gpu-training queue
     await enter('training', `fine-tuning on ${collected.accepted} accepted records`);
     const t = input.params.training;
-    const trained = await trainingActivities(t.heartbeatTimeoutMs).trainModel.executeWithOptions(
+    const trained = await trainingActivities(t.heartbeatTimeoutMs, t.maxAttempts).trainModel.executeWithOptions(
       {
-        ...trainingOptions(t.heartbeatTimeoutMs),
+        ...trainingOptions(t.heartbeatTimeoutMs, t.maxAttempts),
         summary: `Fine-tune ${input.modelName} (${t.trainer}) on ${collected.accepted} records`,
       },
       [
@@ -182,6 +193,7 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
             params: input.params.rlhf,
             hyperparams: t.hyperparams,
             heartbeatTimeoutMs: t.heartbeatTimeoutMs,
+            maxAttempts: t.maxAttempts,
           },
         ],
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
@@ -207,7 +219,7 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
       await lifecycle.refundStake({ proposalId: input.proposalId, reason: 'evaluation gate failed' });
       return await finish('failed-gate', `evaluation gate failed: ${gate.reason}`);
     }
-    const promoted = await lifecycle.promoteModel({
+    const promotion = {
       proposalId: input.proposalId,
       modelName: input.modelName,
       developer: input.proposer,
@@ -222,7 +234,23 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
         rlhfRounds: state.rlhf.rounds.map((r) => r.round),
         workflowId: workflowInfo().workflowId,
       },
-    });
+    };
+    let promoted: { version: number; prefix: string };
+    if (patched(MODEL_ENTITY_PATCH)) {
+      // The version is registered here; the model's entity workflow (model-<name>, started on its
+      // first version) makes it production and owns it from now on, beyond this lifecycle run.
+      promoted = await lifecycle.promoteModel({ ...promotion, makeProduction: false });
+      await lifecycle.handOverToModel({
+        modelName: input.modelName,
+        developer: input.proposer,
+        proposalId: input.proposalId,
+        version: promoted.version,
+        settlementPeriodMs: input.params.serving.settlementPeriodMs ?? DEFAULT_SETTLEMENT_PERIOD_MS,
+      });
+      state.deployment.modelWorkflowId = workflowIds.model(input.modelName);
+    } else {
+      promoted = await lifecycle.promoteModel(promotion);
+    }
     state.deployment.version = promoted.version;
     state.deployment.prefix = promoted.prefix;
     await lifecycle.releaseStake({ proposalId: input.proposalId });
@@ -235,23 +263,49 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
       datasetVersionId: collected.datasetVersionId,
       amount: input.params.serving.rewardPool,
     });
-    return await finish('serving', `version ${promoted.version} serving at /v1/models/${input.modelName}/infer`);
+    return await finish(
+      'serving',
+      `version ${promoted.version} serving at /v1/models/${input.modelName}/infer` +
+        (state.deployment.modelWorkflowId ? `, owned by ${state.deployment.modelWorkflowId}` : ''),
+    );
   } catch (err) {
-    if (isCancellation(err)) {
-      // Compensations must run even though the workflow is being cancelled.
-      await CancellationScope.nonCancellable(async () => {
-        await lifecycle.compensate({ proposalId: input.proposalId, reason: 'lifecycle cancelled' });
-        state.status = 'cancelled';
-        state.reason = 'cancelled: escrow refunded, open Datanet and review tasks closed';
-        upsertMemo({ summary: `${input.modelName}: ${state.stage} (cancelled)`, status: 'cancelled' });
-        await lifecycle.recordStage({
-          proposalId: input.proposalId,
-          stage: state.stage,
-          status: 'cancelled',
-          reason: state.reason,
-        });
+    // Every ending that is not `serving` (or a governance outcome) lands here: cancellation and any
+    // stage failure. The compensations run in a non-cancellable scope, so they finish even while
+    // the workflow is being cancelled, and the proposal row always ends with a final status.
+    const cancelled = isCancellation(err);
+    const root = rootCause(err);
+    const ending = endingFor({ stage: state.stage, cancelled, type: root.type, message: root.message });
+    await CancellationScope.nonCancellable(async () => {
+      await lifecycle.compensate({ proposalId: input.proposalId, reason: ending.reason, escrow: ending.escrow });
+      upsertMemo({
+        summary: `${input.modelName}: ${state.stage} (${ending.status})`,
+        stage: state.stage,
+        status: ending.status,
+        reason: ending.reason,
       });
-    }
-    throw err;
+      setCurrentDetails(`**${state.stage}** — ${ending.status}: ${ending.reason}`);
+      await lifecycle.recordStage({
+        proposalId: input.proposalId,
+        stage: state.stage,
+        status: ending.status,
+        reason: ending.reason,
+      });
+      state.status = ending.status;
+      state.reason = ending.reason;
+    });
+    // A cancelled workflow stays cancelled in Temporal; a failed stage completes the lifecycle
+    // with its final status (compensated), like a failed gate.
+    if (cancelled) throw err;
+    await condition(allHandlersFinished);
+    return state;
   }
+}
+
+/** The innermost cause of an activity or child workflow failure: what actually went wrong. */
+function rootCause(err: unknown): { type?: string; message: string } {
+  let e: unknown = err;
+  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
+  if (e instanceof ApplicationFailure) return { type: e.type ?? undefined, message: e.message };
+  if (e instanceof Error) return { type: e.name === 'Error' ? undefined : e.name, message: e.message };
+  return { message: String(e) };
 }

@@ -1,7 +1,13 @@
 import { condition, setHandler, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import { reviewAnswerUpdate, roundStatusQuery } from '../contracts/messages.js';
 import { lifecycle, rlhfActivities } from './activity-proxies.js';
-import type { EvalMetrics, Hyperparams, LifecycleParams, RlhfRoundSummary } from '../domain/lifecycle/types.js';
+import type {
+  EvalMetrics,
+  Hyperparams,
+  LifecycleParams,
+  ReviewAnswerInput,
+  RlhfRoundSummary,
+} from '../domain/lifecycle/types.js';
 
 export interface RlhfRoundInput {
   proposalId: string;
@@ -15,6 +21,8 @@ export interface RlhfRoundInput {
   params: LifecycleParams['rlhf'];
   hyperparams: Hyperparams;
   heartbeatTimeoutMs: number;
+  /** Attempts per GPU job (absent in rounds started before it existed: 10). */
+  maxAttempts?: number;
 }
 
 interface OpenTask {
@@ -30,7 +38,7 @@ interface OpenTask {
  */
 export async function rlhfRoundWorkflow(input: RlhfRoundInput): Promise<RlhfRoundSummary> {
   const p = input.params;
-  const gpu = rlhfActivities(input.heartbeatTimeoutMs);
+  const gpu = rlhfActivities(input.heartbeatTimeoutMs, input.maxAttempts);
   const tasks = new Map<string, OpenTask>();
   let open = false;
   let pending = 0;
@@ -49,7 +57,7 @@ export async function rlhfRoundWorkflow(input: RlhfRoundInput): Promise<RlhfRoun
       return { accepted: true as const, answers: task.answers.size };
     },
     {
-      validator: ({ taskId, reviewer, choice }) => {
+      validator: ({ taskId, reviewer, choice }: ReviewAnswerInput) => {
         const task = tasks.get(taskId);
         if (!task) throw new Error(`review task ${taskId} is not part of this round`);
         if (!open) throw new Error(`review task ${taskId} is closed`);

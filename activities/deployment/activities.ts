@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { WithStartWorkflowOperation } from '@temporalio/client';
+import { promoteVersionUpdate } from '../../contracts/messages.js';
+import { MODEL_WORKFLOW_TYPE, modelEntityStartOptions } from '../../contracts/model-entity.js';
+import type { VersionChange } from '../../domain/serving/model-entity.js';
 import type { ActivityDeps } from '../deps.js';
+import { ERROR_TYPES } from '../../contracts/error-types.js';
 import { accountsOf } from '../../contracts/accounts.js';
 import { splitByWeight } from '../../domain/serving/split-by-weight.js';
 import type { EvalMetrics } from '../../ml/trainer.js';
@@ -8,13 +13,15 @@ import type { EvalMetrics } from '../../ml/trainer.js';
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 export function createDeploymentActivities({ sql, store, ledger }: Pick<ActivityDeps, 'sql' | 'store' | 'ledger'>) {
-  const nextVersion = async (modelName: string): Promise<number> => {
-    const [r] = await sql<
-      { v: number }[]
-    >`select coalesce(max(version), 0) + 1 as v from model_versions where model_name = ${modelName}`;
-    if (!r) throw new Error('an aggregate query returned no row');
-    return r.v;
-  };
+  async function setProduction(modelName: string, version: number, developer: string, proposalId: string) {
+    await sql.begin(async (tx) => {
+      await tx`insert into models (name, developer, proposal_id) values (${modelName}, ${developer}, ${proposalId}) on conflict (name) do nothing`;
+      await tx`update model_versions set status = 'production' where model_name = ${modelName} and version = ${version}`;
+      await tx`update model_versions set status = 'retired' where model_name = ${modelName} and version <> ${version} and status = 'production'`;
+      await tx`update models set production_version = ${version} where name = ${modelName}`;
+    });
+  }
+
   return {
     async productionMetrics(a: { modelName: string }): Promise<{ version: number; metrics: EvalMetrics } | null> {
       const [row] = await sql<{ version: number; metrics: EvalMetrics }[]>`
@@ -25,8 +32,12 @@ export function createDeploymentActivities({ sql, store, ledger }: Pick<Activity
 
     /**
      * Copies the staged artifact to the immutable models/<name>/<version>/ prefix (never
-     * overwriting), verifies its SHA-256 after the copy, registers the version with its lineage and
-     * marks it production. A retry finds its own earlier registration and returns it.
+     * overwriting), verifies its SHA-256 after the copy and registers the version with its lineage.
+     * The version number is reserved first, under a per-model advisory lock, as a `candidate` row
+     * owned by this proposal: two lifecycles promoting the same model at once get different
+     * versions instead of racing for one prefix, and a retry finds its own reservation.
+     * `makeProduction` (the default, kept for lifecycles started before the model entity
+     * workflow existed) also makes it production; otherwise the model's entity workflow does.
      */
     async promoteModel(a: {
       proposalId: string;
@@ -37,22 +48,45 @@ export function createDeploymentActivities({ sql, store, ledger }: Pick<Activity
       merkleRoot: string;
       metrics: EvalMetrics;
       lineage: Record<string, unknown>;
+      makeProduction?: boolean;
     }): Promise<{ version: number; prefix: string; sha256: string }> {
-      const [mine] = await sql<
-        { version: number; prefix: string; sha256: string; status: string }[]
-      >`select version, prefix, sha256, status from model_versions where model_name = ${a.modelName} and proposal_id = ${a.proposalId}`;
-      if (mine && mine.status === 'production')
-        return { version: mine.version, prefix: mine.prefix, sha256: mine.sha256 };
+      const makeProduction = a.makeProduction ?? true;
+      const [mine] =
+        await sql`select version, prefix, sha256, status from model_versions where model_name = ${a.modelName} and proposal_id = ${a.proposalId}`;
+      if (mine && (mine.status === 'production' || mine.status === 'retired' || !makeProduction)) {
+        // Registered by an earlier attempt; check the copy is complete before answering.
+        if (await store.head(`${mine.prefix}manifest.json`))
+          return { version: Number(mine.version), prefix: String(mine.prefix), sha256: String(mine.sha256) };
+      }
+      if (mine && mine.status === 'abandoned')
+        throw ApplicationFailure.nonRetryable(
+          `version ${mine.version} of ${a.modelName} was abandoned by its lifecycle`,
+          ERROR_TYPES.integrity,
+        );
       const staged = await store.get(a.stagingArtifactKey);
       const digest = sha256(staged);
-      const version = mine ? mine.version : await nextVersion(a.modelName);
+      const version: number = await sql.begin(async (tx) => {
+        await tx`select pg_advisory_xact_lock(hashtext(${`promote:${a.modelName}`}))`;
+        const [again] =
+          await tx`select version from model_versions where model_name = ${a.modelName} and proposal_id = ${a.proposalId}`;
+        if (again) return Number(again.version);
+        const [next] = await tx<
+          { v: number }[]
+        >`select coalesce(max(version), 0) + 1 as v from model_versions where model_name = ${a.modelName}`;
+        const v = Number(next?.v ?? 1);
+        const prefix = `models/${a.modelName}/${v}/`;
+        await tx`
+          insert into model_versions (model_name, version, proposal_id, prefix, artifact_key, sha256, dataset_version_id, merkle_root, lineage, metrics, status)
+          values (${a.modelName}, ${v}, ${a.proposalId}, ${prefix}, ${`${prefix}model.bin`}, ${digest}, ${a.datasetVersionId}, ${a.merkleRoot}, ${tx.json(a.lineage as never)}, ${tx.json(a.metrics as never)}, 'candidate')`;
+        return v;
+      });
       const prefix = `models/${a.modelName}/${version}/`;
       const key = `${prefix}model.bin`;
       const existing = await store.head(key);
       if (existing) {
         // A previous attempt got this far: accept only the same bytes, never overwrite.
         if (sha256(await store.get(key)) !== digest)
-          throw ApplicationFailure.nonRetryable(`${key} exists with different content`, 'IntegrityError');
+          throw ApplicationFailure.nonRetryable(`${key} exists with different content`, ERROR_TYPES.integrity);
       } else {
         await store.put(key, staged, {
           ifNoneMatch: true,
@@ -62,7 +96,7 @@ export function createDeploymentActivities({ sql, store, ledger }: Pick<Activity
       }
       const copied = await store.get(key);
       if (sha256(copied) !== digest)
-        throw ApplicationFailure.nonRetryable(`checksum mismatch after promoting ${key}`, 'IntegrityError');
+        throw ApplicationFailure.nonRetryable(`checksum mismatch after promoting ${key}`, ERROR_TYPES.integrity);
       const manifest = {
         modelName: a.modelName,
         version,
@@ -82,16 +116,105 @@ export function createDeploymentActivities({ sql, store, ledger }: Pick<Activity
             if (!(await store.head(`${prefix}manifest.json`))) throw err;
           });
       }
-      await sql.begin(async (tx) => {
-        await tx`insert into models (name, developer, proposal_id) values (${a.modelName}, ${a.developer}, ${a.proposalId}) on conflict (name) do nothing`;
-        await tx`
-          insert into model_versions (model_name, version, proposal_id, prefix, artifact_key, sha256, dataset_version_id, merkle_root, lineage, metrics, status)
-          values (${a.modelName}, ${version}, ${a.proposalId}, ${prefix}, ${key}, ${digest}, ${a.datasetVersionId}, ${a.merkleRoot}, ${tx.json(a.lineage as never)}, ${tx.json(a.metrics as never)}, 'production')
-          on conflict (model_name, version) do update set status = 'production'`;
-        await tx`update model_versions set status = 'retired' where model_name = ${a.modelName} and version <> ${version} and status = 'production'`;
-        await tx`update models set production_version = ${version} where name = ${a.modelName}`;
-      });
+      if (makeProduction) await setProduction(a.modelName, version, a.developer, a.proposalId);
       return { version, prefix, sha256: digest };
+    },
+
+    /**
+     * Makes a registered version production (the others that were production become retired):
+     * the model entity workflow's promotion and rollback. Idempotent.
+     */
+    async setProductionVersion(a: { modelName: string; version: number; developer: string; proposalId: string }) {
+      const [v] =
+        await sql`select status from model_versions where model_name = ${a.modelName} and version = ${a.version}`;
+      if (!v || v.status === 'abandoned')
+        throw ApplicationFailure.nonRetryable(
+          `model ${a.modelName} has no servable version ${a.version}`,
+          ERROR_TYPES.modelRefused,
+        );
+      const [m] = await sql`select production_version from models where name = ${a.modelName}`;
+      await setProduction(a.modelName, a.version, a.developer, a.proposalId);
+      return { productionVersion: a.version, previous: (m?.production_version as number | null) ?? null };
+    },
+
+    /** Retirement: nothing is production any more; the versions stay in S3 and the registry. */
+    async retireModel(a: { modelName: string }) {
+      await sql.begin(async (tx) => {
+        await tx`update model_versions set status = 'retired' where model_name = ${a.modelName} and status = 'production'`;
+        await tx`update models set production_version = null where name = ${a.modelName}`;
+      });
+    },
+
+    /**
+     * Hands a promoted version to the model's entity workflow `model-<name>` with update-with-start
+     * (started on the model's first version, used as it is afterwards), which makes it production.
+     * The update id is per proposal, so a retried activity is the same Update.
+     */
+    async handOverToModel(a: {
+      modelName: string;
+      developer: string;
+      proposalId: string;
+      version: number;
+      settlementPeriodMs: number;
+    }): Promise<VersionChange> {
+      const client = Context.current().client;
+      return client.workflow.executeUpdateWithStart(promoteVersionUpdate, {
+        args: [{ version: a.version, proposalId: a.proposalId }],
+        updateId: `promote-${a.proposalId}`,
+        startWorkflowOperation: new WithStartWorkflowOperation(MODEL_WORKFLOW_TYPE, modelEntityStartOptions(a)),
+      });
+    },
+
+    /**
+     * One reward-settlement epoch of a served model: whatever accrued in `rewards:model:<name>`
+     * is collected into the epoch's account (the amount is fixed by that transfer, so a retry
+     * splits the same amount) and paid to the production version's contributors by attribution
+     * weight, largest-remainder rounding, each payment keyed by epoch and contributor.
+     */
+    async settleModelEpoch(a: { modelName: string; epoch: number }): Promise<{ paid: string; recipients: number }> {
+      const [m] = await sql`
+        select v.dataset_version_id from models m join model_versions v on v.model_name = m.name and v.version = m.production_version
+        where m.name = ${a.modelName}`;
+      if (!m) return { paid: '0', recipients: 0 };
+      const epochAccount = accountsOf.modelEpoch(a.modelName, a.epoch);
+      const collectKey = `model:${a.modelName}:epoch:${a.epoch}:collect`;
+      const [done] = await sql`select amount from transfers where idempotency_key = ${collectKey}`;
+      let total = done
+        ? BigInt(String(done.amount))
+        : BigInt(await ledger.balance(accountsOf.modelRewards(a.modelName), 'OPEN'));
+      if (total === 0n) return { paid: '0', recipients: 0 };
+      if (!done)
+        await ledger.transfer({
+          idempotencyKey: collectKey,
+          asset: 'OPEN',
+          from: accountsOf.modelRewards(a.modelName),
+          to: epochAccount,
+          amount: total.toString(),
+          reason: `model reward epoch ${a.epoch}`,
+        });
+      const weights =
+        await sql`select contributor, weight from attribution_weights where dataset_version_id = ${String(m.dataset_version_id)} and weight > 0 order by contributor`;
+      const shares = splitByWeight(
+        total,
+        weights.map((w) => ({ key: String(w.contributor), weight: Number(w.weight) })),
+      );
+      if (shares.length === 0) shares.push({ key: accountsOf.treasury, weight: 1, amount: total });
+      let recipients = 0;
+      for (const sh of shares) {
+        if (sh.amount === 0n) continue;
+        await ledger.transfer({
+          idempotencyKey: `model:${a.modelName}:epoch:${a.epoch}:${sh.key}`,
+          asset: 'OPEN',
+          from: epochAccount,
+          to: sh.key,
+          amount: sh.amount.toString(),
+          reason: 'model reward epoch (attribution weight)',
+          memo: { epoch: a.epoch, weight: sh.weight, datasetVersionId: String(m.dataset_version_id) },
+        });
+        recipients++;
+      }
+      total = shares.reduce((x, sh) => x + sh.amount, 0n);
+      return { paid: total.toString(), recipients };
     },
 
     /**

@@ -50,12 +50,21 @@ export function createLedgerActivities({ ledger, sql }: Pick<ActivityDeps, 'ledg
       closeEscrow(a.proposalId, 'proposer', 'stake returned after deployment'),
     slashStake: (a: { proposalId: string; reason: string }) =>
       closeEscrow(a.proposalId, accountsOf.treasury, `stake slashed: ${a.reason}`),
-    /** Cancellation: refund the escrow if still held, close the Datanet and any open review tasks. */
-    async compensate(a: { proposalId: string; reason: string }) {
-      const refund = await closeEscrow(a.proposalId, 'proposer', `stake refunded: ${a.reason}`);
+    /**
+     * Ends a lifecycle that will not serve (cancelled or a stage failed): the escrow is refunded
+     * (or slashed, if the rule says so) if still held, the Datanet and open review tasks are
+     * closed, and a version the lifecycle staged but never made production is marked abandoned.
+     * Every step is idempotent, so the activity may be retried or run twice.
+     */
+    async compensate(a: { proposalId: string; reason: string; escrow?: 'refund' | 'slash' }) {
+      const moved =
+        a.escrow === 'slash'
+          ? await closeEscrow(a.proposalId, accountsOf.treasury, `stake slashed: ${a.reason}`)
+          : await closeEscrow(a.proposalId, 'proposer', `stake refunded: ${a.reason}`);
       await sql`update datanets set status = 'cancelled' where proposal_id = ${a.proposalId} and status = 'open'`;
       await sql`update review_tasks set status = 'cancelled' where proposal_id = ${a.proposalId} and status in ('open', 'pending')`;
-      return refund;
+      await sql`update model_versions set status = 'abandoned' where proposal_id = ${a.proposalId} and status = 'candidate'`;
+      return moved;
     },
   };
 }

@@ -1,5 +1,6 @@
 import { Context, ApplicationFailure } from '@temporalio/activity';
 import type { ActivityDeps } from '../deps.js';
+import { ERROR_TYPES } from '../../contracts/error-types.js';
 import type {
   DpoJob,
   PreferencePair,
@@ -48,7 +49,7 @@ function trainerFor(deps: ActivityDeps, kind: string): Trainer {
   if (!t)
     throw ApplicationFailure.nonRetryable(
       `no trainer "${kind}" on this worker (have: ${Object.keys(deps.trainers).join(', ')})`,
-      'UnknownTrainer',
+      ERROR_TYPES.unknownTrainer,
     );
   return t;
 }

@@ -14,7 +14,7 @@ import {
   findContributionForProof,
   findContributionsByHash,
   findContributors,
-  insertContributions,
+  insertContributionsWhileOpen,
   listAcceptedHashes,
 } from '../../db/queries/contributions.js';
 import { IdParams, responses } from '../schemas/common.js';
@@ -92,7 +92,7 @@ export const datanetRoutes =
       );
       let inserted = new Set<string>();
       if (toWrite.length) {
-        inserted = await insertContributions(
+        const r = await insertContributionsWhileOpen(
           sql,
           datanetId,
           contributor,
@@ -104,6 +104,8 @@ export const datanetRoutes =
             label: t.label ?? '',
           })),
         );
+        if ('closed' in r) throw conflict(`datanet ${datanetId} is ${r.closed}: contributions are no longer accepted`);
+        inserted = r.inserted;
         // Lost a race to someone else with identical content: their row stands.
         const raced = toWrite.filter((t) => !inserted.has(t.hash)).map((t) => t.hash);
         if (raced.length) for (const [hash, who] of await findContributors(sql, datanetId, raced)) owner.set(hash, who);

@@ -13,7 +13,7 @@ import { findApiKeyByHash, insertApiKey } from '../../db/queries/api-keys.js';
 import { findProposalParams } from '../../db/queries/proposals.js';
 import { listAgreedReviewerWeights } from '../../db/queries/reviews.js';
 import { listVoterPowers } from '../../db/queries/governance.js';
-import { findModel, listModelVersions, modelVersionExists, setProductionVersion } from '../../db/queries/models.js';
+import { findModel, findModelVersionStatus, listModelVersions } from '../../db/queries/models.js';
 import { responses } from '../schemas/common.js';
 import {
   ApiKeyBody,
@@ -23,9 +23,18 @@ import {
   ModelResponse,
   NameParams,
   RollbackBody,
+  RetireBody,
+  RetireResponse,
   RollbackResponse,
   VersionParams,
 } from '../schemas/models.js';
+import { WithStartWorkflowOperation } from '@temporalio/client';
+import { retireUpdate, rollbackUpdate } from '../../contracts/messages.js';
+import { MODEL_WORKFLOW_TYPE, modelEntityStartOptions } from '../../contracts/model-entity.js';
+import { workflowIds } from '../../contracts/workflow-ids.js';
+import { DEFAULT_PARAMS } from '../../domain/lifecycle/params.js';
+import { runUpdate } from '../temporal-errors.js';
+import type { modelWorkflow } from '../../workflows/index.js';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -37,7 +46,7 @@ export interface ModelRoutesHandle {
 export const modelRoutes =
   (ctx: ApiContext, handle: ModelRoutesHandle): FastifyPluginCallbackTypebox =>
   (app, _opts, done) => {
-    const { sql } = ctx;
+    const { sql, temporal } = ctx;
     const { cache, batcher } = handle;
     const keys = new Map<string, { id: string; owner: string; revoked: boolean; at: number }>();
     const recipients = new Map<
@@ -192,11 +201,54 @@ export const modelRoutes =
         if (!m) throw notFound(`no model ${req.params.name}`);
         if (m.developer !== caller.address && !caller.roles.includes('admin'))
           throw forbidden('only the model developer or an admin may roll back');
-        if (!(await modelVersionExists(sql, req.params.name, req.body.version)))
+        const status = await findModelVersionStatus(sql, req.params.name, req.body.version);
+        if (!status || status === 'candidate' || status === 'abandoned')
           throw badRequest(`model ${req.params.name} has no version ${req.body.version}`);
-        await setProductionVersion(sql, req.params.name, req.body.version);
+        // The model's entity workflow owns the production version: the rollback is an Update into
+        // it (started here for a model served before entity workflows existed).
+        const change = await runUpdate('rollback', () =>
+          temporal.workflow.executeUpdateWithStart(rollbackUpdate, {
+            args: [{ version: req.body.version, requester: caller.address }],
+            startWorkflowOperation: new WithStartWorkflowOperation<typeof modelWorkflow>(
+              MODEL_WORKFLOW_TYPE,
+              modelEntityStartOptions({
+                modelName: req.params.name,
+                developer: m.developer,
+                settlementPeriodMs: DEFAULT_PARAMS.serving.settlementPeriodMs ?? 86_400_000,
+              }),
+            ),
+          }),
+        );
         cache.invalidate(req.params.name);
-        return { model: req.params.name, productionVersion: req.body.version, previous: m.productionVersion };
+        return { model: req.params.name, productionVersion: change.productionVersion, previous: change.previous };
+      },
+    );
+
+    app.post(
+      '/v1/models/:name/retire',
+      {
+        schema: {
+          summary: 'Retire a model: nothing is served any more (the model developer or an admin)',
+          tags: ['inference'],
+          params: NameParams,
+          body: RetireBody,
+          response: responses({ 200: RetireResponse }),
+        },
+        preHandler: signed({ sql, replayGuard: ctx.replayGuard }),
+      },
+      async (req) => {
+        const caller = callerOf(req);
+        const m = await findModel(sql, req.params.name);
+        if (!m) throw notFound(`no model ${req.params.name}`);
+        if (m.developer !== caller.address && !caller.roles.includes('admin'))
+          throw forbidden('only the model developer or an admin may retire the model');
+        await runUpdate('retirement', () =>
+          temporal.workflow
+            .getHandle(workflowIds.model(req.params.name))
+            .executeUpdate(retireUpdate, { args: [{ requester: caller.address, reason: req.body.reason }] }),
+        );
+        cache.invalidate(req.params.name);
+        return { model: req.params.name, retired: true as const };
       },
     );
 

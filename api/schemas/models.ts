@@ -53,6 +53,10 @@ export const RollbackResponse = Type.Object({
 });
 export type RollbackResponse = Static<typeof RollbackResponse>;
 
+export const RetireBody = Type.Object({ reason: Type.String({ minLength: 1, maxLength: 500 }) });
+export const RetireResponse = Type.Object({ model: Type.String(), retired: Type.Literal(true) });
+export type RetireResponse = Static<typeof RetireResponse>;
+
 export const ApiKeyBody = Type.Object({ label: Type.Optional(Type.String({ maxLength: 80 })) });
 export const ApiKeyResponse = Type.Object({
   id: Type.String(),

@@ -37,19 +37,30 @@ export async function findContributors(
  * Inserts the records of one contributor and signature; a hash the Datanet already holds is left
  * as it is (on conflict do nothing). Returns the hashes inserted.
  */
-export async function insertContributions(
+/**
+ * Inserts a contributor's records only while the Datanet is open, checked under a share lock on its
+ * row: closing (an update of that row) waits for inserts in flight, and later ones see it closed,
+ * so every record acknowledged 201 is inside the range the window scores. Returns the hashes this
+ * call inserted (an identical record already stored is not among them), or the Datanet's status
+ * when it is not open.
+ */
+export async function insertContributionsWhileOpen(
   sql: postgres.Sql,
   datanetId: string,
   contributor: string,
   signature: string,
   items: NewContribution[],
-): Promise<Set<string>> {
-  const rows = await sql<{ hash: string }[]>`
-    insert into contributions (datanet_id, hash, contributor, signature, size, s3_key, label)
-    select ${datanetId}, * from unnest(${items.map((t) => t.hash)}::text[], ${items.map(() => contributor)}::text[], ${items.map(() => signature)}::text[],
-      ${items.map((t) => t.size)}::int[], ${items.map((t) => t.s3Key)}::text[], ${items.map((t) => t.label)}::text[])
-    on conflict (datanet_id, hash) do nothing returning hash`;
-  return new Set(rows.map((r) => r.hash));
+): Promise<{ inserted: Set<string> } | { closed: string }> {
+  return sql.begin(async (tx) => {
+    const [d] = await tx<{ status: string }[]>`select status from datanets where id = ${datanetId} for share`;
+    if (!d || d.status !== 'open') return { closed: d?.status ?? 'gone' };
+    const rows = await tx<{ hash: string }[]>`
+      insert into contributions (datanet_id, hash, contributor, signature, size, s3_key, label)
+      select ${datanetId}, * from unnest(${items.map((t) => t.hash)}::text[], ${items.map(() => contributor)}::text[], ${items.map(() => signature)}::text[],
+        ${items.map((t) => t.size)}::int[], ${items.map((t) => t.s3Key)}::text[], ${items.map((t) => t.label)}::text[])
+      on conflict (datanet_id, hash) do nothing returning hash`;
+    return { inserted: new Set(rows.map((r) => r.hash)) };
+  });
 }
 
 /** Every contribution with this content hash (one per Datanet that holds it). */

@@ -69,18 +69,15 @@ export async function listModelVersions(sql: postgres.Sql, name: string): Promis
   }));
 }
 
-export async function modelVersionExists(sql: postgres.Sql, name: string, version: number): Promise<boolean> {
-  const rows = await sql`select 1 from model_versions where model_name = ${name} and version = ${version}`;
-  return rows.length > 0;
-}
-
-/** In one transaction: the production version is retired and `version` becomes production. */
-export async function setProductionVersion(sql: postgres.Sql, name: string, version: number): Promise<void> {
-  await sql.begin(async (tx) => {
-    await tx`update model_versions set status = 'retired' where model_name = ${name} and status = 'production'`;
-    await tx`update model_versions set status = 'production' where model_name = ${name} and version = ${version}`;
-    await tx`update models set production_version = ${version} where name = ${name}`;
-  });
+/** A version's status (production, retired, candidate, abandoned), or undefined when there is none. */
+export async function findModelVersionStatus(
+  sql: postgres.Sql,
+  name: string,
+  version: number,
+): Promise<string | undefined> {
+  const [r] = await sql<{ status: string }[]>`
+    select status from model_versions where model_name = ${name} and version = ${version}`;
+  return r?.status;
 }
 
 export async function findServableVersion(

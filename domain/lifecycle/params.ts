@@ -25,6 +25,7 @@ export const DEFAULT_PARAMS: LifecycleParams = {
     hyperparams: { epochs: 10, learningRate: 2, l2: 1e-6, batchSize: 32, seed: 7, checkpointEvery: 50 },
     evalFraction: 0.2,
     heartbeatTimeoutMs: 60_000,
+    maxAttempts: 10,
   },
   rlhf: {
     rounds: 1,
@@ -45,6 +46,7 @@ export const DEFAULT_PARAMS: LifecycleParams = {
     feePerCall: '10',
     shares: { developer: 0.3, contributors: 0.4, reviewers: 0.1, governors: 0.1, treasury: 0.1 },
     rewardPool: '0',
+    settlementPeriodMs: DAY,
   },
 };
 

@@ -18,7 +18,7 @@ export type Stage = (typeof STAGES)[number];
 
 /** Terminal and running statuses a lifecycle reports. */
 export type LifecycleStatus =
-  'running' | 'expired' | 'rejected' | 'vetoed' | 'withdrawn' | 'cancelled' | 'failed-gate' | 'serving';
+  'running' | 'expired' | 'rejected' | 'vetoed' | 'withdrawn' | 'cancelled' | 'failed-gate' | 'failed' | 'serving';
 
 export interface DatanetField {
   name: string;
@@ -70,6 +70,8 @@ export interface LifecycleParams {
     parallelism: number;
     /** Scoring batches per run before continue-as-new keeps history small. */
     batchesPerRun: number;
+    /** History events at which the window phase continues as new (default 1500; tests use a few). */
+    windowRunMaxEvents?: number;
     minQuality: number;
     minRelevance: number;
     /** Accepted records below this: the lifecycle fails the stage and refunds. */
@@ -82,6 +84,8 @@ export interface LifecycleParams {
     evalFraction: number;
     baseArtifactKey?: string;
     heartbeatTimeoutMs: number;
+    /** Attempts of a training or RLHF job before the stage fails (and the lifecycle compensates). */
+    maxAttempts: number;
   };
   rlhf: {
     rounds: number;
@@ -113,6 +117,8 @@ export interface LifecycleParams {
     shares: FeeShares;
     /** OPEN moved from the treasury into the model's reward pool at deployment, split by attribution. */
     rewardPool: string;
+    /** Period (ms) of the served model's reward-settlement epochs (its entity workflow `model-<name>`). */
+    settlementPeriodMs?: number;
   };
 }
 
@@ -178,6 +184,8 @@ export interface RlhfRoundSummary {
 
 export interface DeploymentState {
   version?: number;
+  /** The entity workflow that owns the served model after promotion. */
+  modelWorkflowId?: string;
   prefix?: string;
   gate?: { passed: boolean; reason: string };
 }

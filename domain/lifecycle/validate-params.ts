@@ -31,6 +31,8 @@ export function validateParams(p: LifecycleParams): string[] {
   pos(p.training.hyperparams.checkpointEvery, 'training.hyperparams.checkpointEvery');
   frac(p.training.evalFraction, 'training.evalFraction');
   pos(p.training.heartbeatTimeoutMs, 'training.heartbeatTimeoutMs');
+  if (!Number.isInteger(p.training.maxAttempts) || p.training.maxAttempts < 1 || p.training.maxAttempts > 100)
+    errs.push('training.maxAttempts must be an integer from 1 to 100');
   if (!Number.isInteger(p.rlhf.rounds) || p.rlhf.rounds < 0 || p.rlhf.rounds > 20)
     errs.push('rlhf.rounds must be an integer from 0 to 20');
   pos(p.rlhf.promptsPerRound, 'rlhf.promptsPerRound');
@@ -45,6 +47,7 @@ export function validateParams(p: LifecycleParams): string[] {
   int(p.rlhf.disagreementPenalty, 'rlhf.disagreementPenalty');
   int(p.serving.feePerCall, 'serving.feePerCall');
   int(p.serving.rewardPool, 'serving.rewardPool');
+  if (p.serving.settlementPeriodMs !== undefined) pos(p.serving.settlementPeriodMs, 'serving.settlementPeriodMs');
   const s = p.serving.shares;
   const sum = s.developer + s.contributors + s.reviewers + s.governors + s.treasury;
   if (Object.values(s).some((v) => !(v >= 0)) || Math.abs(sum - 1) > 1e-9)

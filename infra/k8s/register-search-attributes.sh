@@ -16,7 +16,7 @@ if ! temporal operator namespace describe --address "$addr" --namespace "$ns" >/
   echo "creating namespace $ns (retention $retention)"
   temporal operator namespace create --address "$addr" --namespace "$ns" --retention "$retention"
 fi
-for spec in LifecycleStage=Keyword ProposalId=Keyword ModelName=Keyword Domain=Keyword; do
+for spec in LifecycleStage=Keyword ProposalId=Keyword ModelName=Keyword Domain=Keyword ModelStatus=Keyword; do
   name="${spec%%=*}"; type="${spec#*=}"; tries=0
   # A fresh namespace takes a few seconds to reach every frontend: retry until it is listed.
   until temporal operator search-attribute list --address "$addr" --namespace "$ns" 2>/dev/null | grep -qw "$name"; do

@@ -54,6 +54,7 @@ export async function startTemporal(opts: {
     'temporal dev server',
     async () => {
       if (child.exitCode !== null) throw new Error(`temporal exited (${child.exitCode}): ${stderr}`);
+      // The local dev server this process just spawned: plain TCP on loopback, never TLS.
       const conn = await Connection.connect({ address, connectTimeout: 1000 });
       try {
         await conn.workflowService.getSystemInfo({});

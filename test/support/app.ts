@@ -1,6 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import postgres from 'postgres';
 import { loadConfig, type CommonsConfig } from '../../infra/config.js';
+import { temporalConnectionOptions } from '../../infra/temporal-connection.js';
 import { startWorkers, type RunningWorkers, type WorkerKind } from '../../workers/runtime.js';
 import { startApi } from '../../api/bootstrap.js';
 import { S3ArtifactStore } from '../../storage/s3-store.js';
@@ -34,7 +35,7 @@ export async function startTestApp(opts: { workers?: WorkerKind[] | false } = {}
   // Unhandled API errors (500s) are logged so a failing test shows why.
   const api = await startApi(cfg, { logger: { level: 'error' } });
   const sql = postgres(cfg.databaseUrl, { max: 4, onnotice: () => {} });
-  const connection = await Connection.connect({ address: cfg.temporal.address });
+  const connection = await Connection.connect(temporalConnectionOptions(cfg.temporal));
   return {
     cfg,
     url: api.url,

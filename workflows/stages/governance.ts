@@ -10,7 +10,7 @@ import {
   type VoteOption,
 } from '../../domain/governance/tally.js';
 import { lifecycle } from '../activity-proxies.js';
-import type { GovernanceState, LifecycleInput } from '../../domain/lifecycle/types.js';
+import type { GovernanceState, LifecycleInput, VoteInput } from '../../domain/lifecycle/types.js';
 
 export type GovernanceResult = { kind: 'outcome'; outcome: Outcome } | { kind: 'withdrawn' };
 
@@ -41,7 +41,7 @@ export async function runGovernance(input: LifecycleInput, state: GovernanceStat
       return { accepted: true as const, tally: state.tally };
     },
     {
-      validator: ({ voter, option }) => {
+      validator: ({ voter, option }: VoteInput) => {
         if (!snapshot) throw new Error('voting has not opened yet');
         const v = validateVote({ snapshot, votes, voter, option, closed });
         if (!v.ok) throw new Error(v.reason);
@@ -50,12 +50,12 @@ export async function runGovernance(input: LifecycleInput, state: GovernanceStat
   );
   setHandler(
     withdrawUpdate,
-    async () => {
+    () => {
       withdrawn = true;
       return { withdrawn: true as const };
     },
     {
-      validator: ({ requester }) => {
+      validator: ({ requester }: { requester: string }) => {
         if (requester !== input.proposer) throw new Error('only the proposer may withdraw the proposal');
         if (closed) throw new Error('governance has closed; the proposal can no longer be withdrawn');
       },
@@ -72,7 +72,10 @@ export async function runGovernance(input: LifecycleInput, state: GovernanceStat
   state.tally = computeTally(snapshot, votes);
 
   const early = () =>
-    pendingRecords === 0 && Object.keys(votes).length > 0 && decidedEarly(snapshot!, votes, params) !== null;
+    pendingRecords === 0 &&
+    !!snapshot &&
+    Object.keys(votes).length > 0 &&
+    decidedEarly(snapshot, votes, params) !== null;
   await condition(() => withdrawn || early(), params.votingPeriodMs);
   closed = true;
   await condition(() => pendingRecords === 0);

@@ -1,0 +1,19 @@
+/**
+ * ApplicationFailure types that activities throw and workflows name in `nonRetryableErrorTypes`:
+ * errors that no retry can cure, so the lifecycle compensates at once instead of retrying.
+ */
+export const ERROR_TYPES = {
+  /** The proposal names a trainer no worker on the queue offers. */
+  unknownTrainer: 'UnknownTrainer',
+  /** A ledger transfer would make a balance negative. */
+  insufficientFunds: 'InsufficientFundsError',
+  /** An immutable object (a promoted artifact) already exists. */
+  objectExists: 'ObjectExistsError',
+  /** Bytes under an immutable prefix differ from what should be there. */
+  integrity: 'IntegrityError',
+  /** The model entity refuses a version (retired model, unknown version). */
+  modelRefused: 'ModelRefused',
+} as const;
+
+export const LEDGER_NON_RETRYABLE = [ERROR_TYPES.insufficientFunds, ERROR_TYPES.objectExists, ERROR_TYPES.integrity];
+export const TRAINING_NON_RETRYABLE = [ERROR_TYPES.unknownTrainer];
