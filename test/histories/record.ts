@@ -1,5 +1,5 @@
 // `npm run histories:record`: runs real lifecycles on a fresh local stack and writes their event
-// histories to test/histories/*.json, which test/replay.test.ts replays against the current
+// histories to test/histories/*.json, which workflows/replay.test.ts replays against the current
 // workflow code. Re-run it after a deliberate, compatible workflow change (see README, "Changing
 // workflow code"). What it records is fixed: the same scenarios, the same file names, every run.
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';

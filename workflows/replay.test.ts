@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Worker } from '@temporalio/worker';
-import { readHistoryFile } from './support/histories.js';
+import { readHistoryFile } from '../test/support/histories.js';
 import { workflowsPath } from '../workers/runtime.js';
 
 /**
@@ -11,7 +11,7 @@ import { workflowsPath } from '../workers/runtime.js';
  * running: guard it with patched() (see README, "Changing workflow code") or re-record on purpose.
  * Needs no stack.
  */
-const dir = fileURLToPath(new URL('./histories/', import.meta.url));
+const dir = fileURLToPath(new URL('../test/histories/', import.meta.url));
 const files = readdirSync(dir)
   .filter((f) => f.endsWith('.json'))
   .sort();
