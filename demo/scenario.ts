@@ -128,11 +128,10 @@ export async function waitForStage(
     const line = progressLine(s);
     if (line !== last) log(line);
     last = line;
-    if (s.status !== 'running') {
-      if (stage === 'done' || s.stage === stage) return s;
-      throw new Error(`lifecycle ended in ${s.stage} with status ${s.status}: ${s.reason}`);
-    }
-    if (stage !== 'done' && order.findIndex((x) => x === s.stage) >= order.indexOf(stage)) return s;
+    // Reached (or already past) the stage: a lifecycle that ended serving has passed every stage.
+    if (stage === 'done' ? s.status !== 'running' : order.findIndex((x) => x === s.stage) >= order.indexOf(stage))
+      return s;
+    if (s.status !== 'running') throw new Error(`lifecycle ended in ${s.stage} with status ${s.status}: ${s.reason}`);
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${stage}; last: ${line}`);
     await new Promise((r) => setTimeout(r, pollMs));
   }

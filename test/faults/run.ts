@@ -178,11 +178,14 @@ try {
   const watcher = client();
   const faultsDone = (async () => {
     while (!(await watcher.proposal(l1).catch(() => undefined))) await sleep(200); // not proposed yet
+    // Each fault is recorded at the stage the lifecycle is really in when it lands: on a fast run a
+    // stage can be over before its fault is due, and the matrix must say so rather than guess.
     const stageReached = async (stage: Parameters<typeof waitForStage>[2]) =>
-      waitForStage(watcher, l1, stage, () => {}, 200, 15 * 60_000);
+      (await waitForStage(watcher, l1, stage, () => {}, 200, 15 * 60_000)).stage;
+    const stageNow = async () => (await watcher.proposal(l1)).stage;
     await stageReached('governance');
     await sleep(jitter(1500));
-    injected('SIGKILL lifecycle worker', 'governance');
+    injected('SIGKILL lifecycle worker', await stageNow());
     await workers.lifecycle.kill9AndRestart();
 
     await stageReached('data-collection');
@@ -200,27 +203,27 @@ try {
 
     await stageReached('training');
     await sleep(jitter(1000));
-    injected('S3 unavailable 30 s (versitygw stopped)', 'training');
+    injected('S3 unavailable 30 s (versitygw stopped)', await stageNow());
     await s3.stop();
     const s3Back = sleep(30_000).then(async () => {
       s3 = await startObj();
     });
     await sleep(2000 + jitter(2000));
-    injected('SIGKILL gpu-training worker', 'training');
+    injected('SIGKILL gpu-training worker', await stageNow());
     await workers.training.kill9AndRestart();
     await s3Back;
 
     await stageReached('rlhf');
     await sleep(jitter(1000));
-    injected('restart Postgres', 'rlhf');
+    injected('restart Postgres', await stageNow());
     await pg.stop();
     pg = await startPg();
     await sleep(jitter(1000));
-    injected('restart Temporal dev server', 'rlhf');
+    injected('restart Temporal dev server', await stageNow().catch(() => 'unknown (API unreachable)'));
     await temporal.stop();
     temporal = await startT();
     await sleep(jitter(1000));
-    injected('SIGKILL gpu-rlhf worker', 'rlhf');
+    injected('SIGKILL gpu-rlhf worker', await stageNow().catch(() => 'unknown (API unreachable)'));
     await workers.rlhf.kill9AndRestart();
   })().catch((err: unknown) => {
     // Reported as a failure, never an unhandled rejection (which would skip the cleanup below).
