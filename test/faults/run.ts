@@ -241,8 +241,11 @@ try {
     params: {
       stake: '1000',
       collection: { batchSize: 40, parallelism: 2, batchesPerRun: 2, minAcceptedRecords: 30 },
-      training: { hyperparams: { epochs: 200, checkpointEvery: 40 }, heartbeatTimeoutMs: 5_000 },
-      rlhf: { roundDeadlineMs: 120_000 },
+      // Long enough for the training faults to land while training runs on an idle machine.
+      training: { hyperparams: { epochs: 1500, checkpointEvery: 100 }, heartbeatTimeoutMs: 5_000 },
+      // Three simulated reviewers never make four answers an item: the round stays open until its
+      // deadline, so the RLHF faults land inside it.
+      rlhf: { roundDeadlineMs: 20_000, answersPerItem: 4 },
       deployment: { minAccuracy: 0, minMacroF1: 0 },
       serving: { feePerCall: '10', rewardPool: '1000' },
     },
