@@ -156,6 +156,8 @@ describe('adversarial: inference fees', () => {
     const env = { ...process.env, API_PORT: String(port), COMMONS_LOG_LEVEL: 'error' };
     const answeredBeforeKill: string[] = [];
     const answeredAfter: string[] = [];
+    const t0 = Date.now();
+    const step = (m: string) => console.error(`[sigkill test +${Date.now() - t0} ms] ${m}`);
     let child: ChildProcess = await startTsProcess('api/main.ts', env, /listening/i);
     try {
       let killed = false;
@@ -166,25 +168,34 @@ describe('adversarial: inference fees', () => {
           if (r?.status === 200 && r.callId && !killed) answeredBeforeKill.push(r.callId);
         }
       };
+      // The first call loads the model into the fresh process; the load starts once it is warm.
+      expect((await call(url, apiKey, 'warm-up call')).status).toBe(200);
+      step('API child up and warm; driving paid calls');
       const load = Promise.all(Array.from({ length: 16 }, worker));
-      await new Promise((res) => setTimeout(res, 2_000));
+      await new Promise((res) => setTimeout(res, 3_000));
       const exited = new Promise((res) => child.once('exit', res));
       child.kill('SIGKILL');
       killed = true;
       await exited;
+      step(`killed; ${answeredBeforeKill.length} answered`);
       await load;
-      expect(answeredBeforeKill.length).toBeGreaterThan(20);
+      step('load drained; restarting');
+      expect(answeredBeforeKill.length).toBeGreaterThan(5);
 
       child = await startTsProcess('api/main.ts', env, /listening/i);
+      step('restarted');
       for (let i = 0; i < 10; i++) {
         const r = await call(url, apiKey, `after the restart ${i}`);
         expect(r.status).toBe(200);
         if (r.callId) answeredAfter.push(r.callId);
       }
     } finally {
-      const exited = new Promise((res) => child.once('exit', res));
-      child.kill('SIGTERM');
-      await exited;
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((res) => child.once('exit', res));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      step('stopped');
     }
     const c = await chargesOf(payer.address);
     const rows = new Map(c.rows.map((r) => [r.id, r]));
@@ -197,5 +208,5 @@ describe('adversarial: inference fees', () => {
     expect(charged).toBe(BigInt(c.rows.length) * FEE);
     expect(BigInt(await app.ledger.balance(payer.address, 'OPEN'))).toBe(10_000_000n - charged);
     await expectInvariants();
-  });
+  }, 300_000);
 });
