@@ -11,7 +11,7 @@ import { reviewRoutes } from './routes/reviews.js';
 import { modelRoutes } from './routes/models.js';
 import { consoleRoutes } from './console/console-routes.js';
 import { ModelCache } from './inference/model-cache.js';
-import { FeeBatcher } from './inference/fee-batcher.js';
+import { FeeGroupCommit } from './inference/group-commit.js';
 import type { ApiContext } from './context.js';
 import { pingDatabase } from '../db/queries/health.js';
 import { HealthResponse } from './schemas/ops.js';
@@ -84,14 +84,20 @@ export async function buildServer(ctx: ApiContext, opts: { logger?: boolean | ob
     return reply.code(ok ? 200 : 503).send({ ok, checks });
   });
 
-  const batcher = new FeeBatcher(ctx.sql, ctx.ledger, { onError: (err) => app.log.error({ err }, 'fee settlement') });
+  const fees = new FeeGroupCommit(ctx.sql, { onError: (err) => app.log.error({ err }, 'fee group commit') });
+  const legacy = await fees.reconcile();
+  if (legacy.settled || legacy.unpaid)
+    app.log.warn(
+      legacy,
+      'legacy inference calls: flagged settled where charged; unpaid ones were answered, never charged',
+    );
   const cache = new ModelCache(ctx.sql, ctx.store);
   await app.register(accountRoutes(ctx));
   await app.register(proposalRoutes(ctx));
   await app.register(datanetRoutes(ctx));
   await app.register(reviewRoutes(ctx));
-  await app.register(modelRoutes(ctx, { batcher, cache }));
+  await app.register(modelRoutes(ctx, { fees, cache }));
   await app.register(consoleRoutes(ctx));
-  app.addHook('onClose', async () => batcher.close());
+  app.addHook('onClose', async () => fees.close());
   return { app, close: () => app.close() };
 }

@@ -91,7 +91,7 @@ console.log(row('POST /v1/.../infer', inferRes));
 console.log(
   `ratio infer/bare: throughput ${(inferRes.rps / bareRes.rps).toFixed(3)}×, p50 ${(inferRes.p50 / Math.max(bareRes.p50, 1)).toFixed(1)}×, p99 ${(inferRes.p99 / Math.max(bareRes.p99, 1)).toFixed(1)}×`,
 );
-// A graceful stop flushes the batched fee settlements; then every paid call must be in the ledger.
+// Every answered paid call was committed (row and charge) before its answer; stop and count them.
 const exited = new Promise((res) => api.once('exit', res));
 api.kill('SIGTERM');
 bare.kill('SIGTERM');
@@ -107,7 +107,7 @@ await pg.end();
 // count(*) always answers one row.
 if (!calls || !fees) throw new Error('count queries returned no row');
 console.log(
-  `paid calls recorded: ${calls.n} of ${inferRes.total + 2} answered, ${calls.settled} settled in ${calls.settlements} batched settlements (${fees.n} ledger transfers)`,
+  `paid calls recorded: ${calls.n} of ${inferRes.total + 2} answered, ${calls.settled} settled in ${calls.settlements} group commits (${fees.n} ledger transfers)`,
 );
 await stack.stop();
 process.exit(0);

@@ -67,7 +67,7 @@ export class Ledger {
           }
           return { id: Number(existing.id), applied: false };
         }
-        // Lock both rows in a fixed order so concurrent transfers cannot deadlock.
+        // Lock both rows in the ledger's lock order (byte order of the account) so concurrent writers cannot deadlock.
         for (const acct of [t.from, t.to].sort()) {
           await tx`insert into balances (account, asset, amount) values (${acct}, ${t.asset}, 0) on conflict do nothing`;
           await tx`select 1 from balances where account = ${acct} and asset = ${t.asset} for update`;
@@ -96,45 +96,7 @@ export class Ledger {
       if (!DECIMAL.test(t.amount) || BigInt(t.amount) <= 0n || t.from === t.to)
         throw new Error(`invalid transfer ${t.idempotencyKey}`);
     try {
-      const applied = await this.sql.begin(async (tx) => {
-        const rows = await tx<{ idempotency_key: string }[]>`
-          insert into transfers (idempotency_key, asset, from_account, to_account, amount, reason, proposal_id, memo)
-          select k, a, f, t, amt, r, p, m::jsonb from unnest(${ts.map((t) => t.idempotencyKey)}::text[], ${ts.map((t) => t.asset)}::text[], ${ts.map((t) => t.from)}::text[], ${ts.map((t) => t.to)}::text[],
-            ${ts.map((t) => t.amount)}::numeric[], ${ts.map((t) => t.reason)}::text[], ${ts.map((t) => t.proposalId ?? null)}::text[], ${ts.map((t) => (t.memo ? JSON.stringify(t.memo) : null))}::text[])
-            as u(k, a, f, t, amt, r, p, m)
-          on conflict (idempotency_key) do nothing returning idempotency_key`;
-        const done = new Set(rows.map((r) => r.idempotency_key));
-        // Net change per (account, asset), keyed by `account\0asset` so sorting the keys gives lock order.
-        const delta = new Map<string, { account: string; asset: string; amount: bigint }>();
-        const add = (account: string, asset: string, amount: bigint) => {
-          const key = `${account}\u0000${asset}`;
-          const d = delta.get(key);
-          if (d) d.amount += amount;
-          else delta.set(key, { account, asset, amount });
-        };
-        for (const t of ts) {
-          if (!done.has(t.idempotencyKey)) continue;
-          add(t.from, t.asset, -BigInt(t.amount));
-          add(t.to, t.asset, BigInt(t.amount));
-        }
-        const keys = [...delta.keys()].sort();
-        if (keys.length) {
-          const sorted = keys.map((k) => delta.get(k)!);
-          const accts = sorted.map((d) => d.account);
-          const assets = sorted.map((d) => d.asset);
-          const amounts = sorted.map((d) => d.amount.toString());
-          await tx`
-            insert into balances (account, asset, amount) select * from unnest(${accts}::text[], ${assets}::text[], ${amounts.map(() => '0')}::numeric[])
-            on conflict do nothing`;
-          // Lock in (account, asset) order, as transfer() does, so concurrent writers never deadlock.
-          await tx`select 1 from balances where (account, asset) in (select * from unnest(${accts}::text[], ${assets}::text[])) order by account, asset for update`;
-          await tx`
-            update balances b set amount = b.amount + d.delta
-            from (select * from unnest(${accts}::text[], ${assets}::text[], ${amounts}::numeric[]) as x(account, asset, delta)) d
-            where b.account = d.account and b.asset = d.asset`;
-        }
-        return done.size;
-      });
+      const applied = await this.sql.begin((tx) => postTransfers(tx, ts));
       return { applied, failed: [] };
     } catch (err) {
       if ((err as { constraint_name?: string }).constraint_name !== 'balances_non_negative') throw err;
@@ -196,4 +158,67 @@ export class Ledger {
     for (const r of drift) problems.push(`${r.account} ${r.asset}: balance ${r.amount} != net transfers ${r.net}`);
     return { ok: problems.length === 0, problems, minted };
   }
+}
+
+/**
+ * Inside an open transaction: creates any missing balance row of `accounts` for `asset` and locks
+ * them all, in the ledger's lock order (byte order of the account, as `transfer` sorts), so every
+ * writer takes its locks in the same order and none deadlocks. Returns the locked balances.
+ */
+export async function lockBalances(
+  tx: postgres.TransactionSql,
+  asset: Asset,
+  accounts: string[],
+): Promise<Map<string, bigint>> {
+  const out = new Map<string, bigint>();
+  if (accounts.length === 0) return out;
+  const accts = [...new Set(accounts)].sort();
+  await tx`
+    insert into balances (account, asset, amount) select a, ${asset}, 0 from unnest(${accts}::text[]) as u(a)
+    order by a collate "C" on conflict do nothing`;
+  const rows = await tx<{ account: string; amount: string }[]>`
+    select account, amount::text from balances where asset = ${asset} and account = any(${accts}::text[])
+    order by account collate "C" for update`;
+  for (const r of rows) out.set(r.account, BigInt(r.amount));
+  return out;
+}
+
+/**
+ * Inside an open transaction: inserts the transfers (a key already used is skipped) and moves the
+ * balances of the ones inserted, one update per account, after locking them in the ledger's order.
+ * The balance check constraint still refuses any negative balance (the transaction then fails).
+ */
+export async function postTransfers(tx: postgres.TransactionSql, ts: TransferInput[]): Promise<number> {
+  if (ts.length === 0) return 0;
+  for (const t of ts)
+    if (!DECIMAL.test(t.amount) || BigInt(t.amount) <= 0n || t.from === t.to)
+      throw new Error(`invalid transfer ${t.idempotencyKey}`);
+  const rows = await tx<{ idempotency_key: string }[]>`
+    insert into transfers (idempotency_key, asset, from_account, to_account, amount, reason, proposal_id, memo)
+    select k, a, f, t, amt, r, p, m::jsonb from unnest(${ts.map((t) => t.idempotencyKey)}::text[], ${ts.map((t) => t.asset)}::text[], ${ts.map((t) => t.from)}::text[], ${ts.map((t) => t.to)}::text[],
+      ${ts.map((t) => t.amount)}::numeric[], ${ts.map((t) => t.reason)}::text[], ${ts.map((t) => t.proposalId ?? null)}::text[], ${ts.map((t) => (t.memo ? JSON.stringify(t.memo) : null))}::text[])
+      as u(k, a, f, t, amt, r, p, m)
+    on conflict (idempotency_key) do nothing returning idempotency_key`;
+  const done = new Set(rows.map((r) => r.idempotency_key));
+  // Net change per account, per asset.
+  const delta = new Map<Asset, Map<string, bigint>>();
+  const add = (account: string, asset: Asset, amount: bigint) => {
+    const m = delta.get(asset) ?? new Map<string, bigint>();
+    delta.set(asset, m);
+    m.set(account, (m.get(account) ?? 0n) + amount);
+  };
+  for (const t of ts) {
+    if (!done.has(t.idempotencyKey)) continue;
+    add(t.from, t.asset, -BigInt(t.amount));
+    add(t.to, t.asset, BigInt(t.amount));
+  }
+  for (const [asset, m] of [...delta].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const accts = [...m.keys()];
+    await lockBalances(tx, asset, accts);
+    await tx`
+      update balances b set amount = b.amount + d.delta
+      from (select * from unnest(${accts}::text[], ${accts.map((a) => (m.get(a) ?? 0n).toString())}::numeric[]) as x(account, delta)) d
+      where b.account = d.account and b.asset = ${asset}`;
+  }
+  return done.size;
 }

@@ -5,7 +5,7 @@ import { callerOf, signed } from '../auth.js';
 import { HttpError, badRequest, forbidden, notFound, paymentRequired } from '../errors.js';
 import { attributeWithIndex } from '../../ml/embedded/influence.js';
 import type { ModelCache, LoadedVersion } from '../inference/model-cache.js';
-import type { FeeBatcher } from '../inference/fee-batcher.js';
+import { PaymentRefusedError, type FeeGroupCommit } from '../inference/group-commit.js';
 import { splitFee, type Recipients } from '../../domain/serving/fee-split.js';
 import type { LifecycleParams } from '../../domain/lifecycle/types.js';
 import type { ApiContext } from '../context.js';
@@ -39,7 +39,7 @@ import type { modelWorkflow } from '../../workflows/index.js';
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 export interface ModelRoutesHandle {
-  batcher: FeeBatcher;
+  fees: FeeGroupCommit;
   cache: ModelCache;
 }
 
@@ -47,7 +47,7 @@ export const modelRoutes =
   (ctx: ApiContext, handle: ModelRoutesHandle): FastifyPluginCallbackTypebox =>
   (app, _opts, done) => {
     const { sql, temporal } = ctx;
-    const { cache, batcher } = handle;
+    const { cache, fees } = handle;
     const keys = new Map<string, { id: string; owner: string; revoked: boolean; at: number }>();
     const recipients = new Map<
       string,
@@ -100,25 +100,29 @@ export const modelRoutes =
       const key = await apiKey(req);
       const { r, serving } = await feeRecipients(v);
       const fee = BigInt(serving.feePerCall);
-      await batcher.drainIfBacklogged();
-      if (fee > 0n && !(await batcher.canPay(key.owner, fee)))
-        throw paymentRequired(`the API key's owner ${key.owner} has less than ${fee} OPEN available for this call`);
       const prediction = v.model.predict(input);
       const attribution = attributeWithIndex(v.index, v.model, input, topK);
       const callId = randomUUID();
       if (fee > 0n) {
         const splits = splitFee(fee, serving.shares, { ...r, contributors: attribution.contributors });
-        batcher.enqueue({
-          callId,
-          modelName: v.modelName,
-          version: v.version,
-          proposalId: v.proposalId,
-          apiKeyId: key.id,
-          payer: key.owner,
-          fee,
-          splits,
-          attribution: attribution.contributors,
-        });
+        // Answered only once the row and its charge are committed (group commit, see README "Inference fees").
+        try {
+          await fees.charge({
+            callId,
+            modelName: v.modelName,
+            version: v.version,
+            proposalId: v.proposalId,
+            apiKeyId: key.id,
+            payer: key.owner,
+            fee,
+            splits,
+            attribution: attribution.contributors,
+          });
+        } catch (err) {
+          if (err instanceof PaymentRefusedError) throw paymentRequired(err.message);
+          req.log.error({ err }, 'inference fee not committed');
+          throw new HttpError(503, 'the fee for this call could not be committed (database unavailable); retry');
+        }
       }
       return {
         callId,

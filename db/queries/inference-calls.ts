@@ -1,6 +1,6 @@
 import type postgres from 'postgres';
 
-/** Paid inference calls, recorded in batches by the fee batcher. */
+/** Paid inference calls, recorded by the fee group commit in the same transaction as their charge. */
 
 export interface NewInferenceCall {
   callId: string;
@@ -12,20 +12,32 @@ export interface NewInferenceCall {
   attribution: unknown;
 }
 
-/** Records the calls of one settlement; a call id already recorded is left as it is. */
+/**
+ * Records the calls of one batch, inside the transaction that moves their fees, so a row exists
+ * exactly when its charge does (`settled` is always true for rows written this way).
+ */
 export async function insertInferenceCalls(
-  sql: postgres.Sql,
+  tx: postgres.TransactionSql,
   settlementId: string,
   calls: NewInferenceCall[],
 ): Promise<void> {
-  await sql`
-    insert into inference_calls (id, model_name, version, api_key_id, payer, fee, attribution, settlement_id)
-    select i, m, v, k, p, f, a::jsonb, ${settlementId} from unnest(${calls.map((c) => c.callId)}::text[], ${calls.map((c) => c.modelName)}::text[], ${calls.map((c) => c.version)}::int[],
+  await tx`
+    insert into inference_calls (id, model_name, version, api_key_id, payer, fee, attribution, settlement_id, settled)
+    select i, m, v, k, p, f, a::jsonb, ${settlementId}, true from unnest(${calls.map((c) => c.callId)}::text[], ${calls.map((c) => c.modelName)}::text[], ${calls.map((c) => c.version)}::int[],
       ${calls.map((c) => c.apiKeyId)}::text[], ${calls.map((c) => c.payer)}::text[], ${calls.map((c) => c.fee.toString())}::numeric[], ${calls.map((c) => JSON.stringify(c.attribution))}::text[])
-      as u(i, m, v, k, p, f, a)
-    on conflict (id) do nothing`;
+      as u(i, m, v, k, p, f, a)`;
 }
 
-export async function markCallsSettled(sql: postgres.Sql, callIds: string[]): Promise<void> {
-  await sql`update inference_calls set settled = true where id = any(${callIds}::text[])`;
+/**
+ * Rows left unsettled by the old in-memory fee batcher (rows, transfers and the flag were three
+ * transactions): a row whose settlement did move its payer's money is flagged settled; the rest
+ * (answered, never charged) are counted so the API can report them. Run on start.
+ */
+export async function reconcileLegacyUnsettledCalls(sql: postgres.Sql): Promise<{ settled: number; unpaid: number }> {
+  const settled = await sql`
+    update inference_calls c set settled = true
+    where not c.settled and c.settlement_id is not null and exists (
+      select 1 from transfers t where t.memo->>'settlement' = c.settlement_id and t.from_account = c.payer)`;
+  const [left] = await sql<{ n: number }[]>`select count(*)::int as n from inference_calls where not settled`;
+  return { settled: settled.count, unpaid: left?.n ?? 0 };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { splitFee } from './fee-split.js';
+import fc from 'fast-check';
+import { chargeOf, splitFee } from './fee-split.js';
 import { splitByWeight } from './split-by-weight.js';
 
 const shares = { developer: 0.3, contributors: 0.4, reviewers: 0.1, governors: 0.1, treasury: 0.1 };
@@ -44,5 +45,59 @@ describe('fee split', () => {
     ]);
     expect(s.map((x) => x.amount)).toEqual([4n, 3n, 3n]);
     expect(splitByWeight(5n, [{ key: 'a', weight: 0 }])).toEqual([]);
+  });
+});
+
+describe('fee split, properties', () => {
+  const address = fc.constantFrom('dev', 'a', 'b', 'c', 'payer', 'treasury');
+  const weight = fc.oneof(fc.double({ min: 0, max: 1e6, noNaN: true }), fc.constantFrom(0, -1, NaN, Infinity));
+  const share = fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }), fc.constantFrom(0, 1, 0.1234565, -0.5, NaN));
+  const shares = fc.record({
+    developer: share,
+    contributors: share,
+    reviewers: share,
+    governors: share,
+    treasury: share,
+  });
+  const recipients = fc.record({
+    developer: address,
+    contributors: fc.array(fc.record({ contributor: address, weight }), { maxLength: 6 }),
+    reviewers: fc.array(fc.record({ address, weight }), { maxLength: 4 }),
+    governors: fc.array(fc.record({ address, weight }), { maxLength: 4 }),
+  });
+  const fee = fc.oneof(fc.bigInt({ min: 0n, max: 1_000n }), fc.bigInt({ min: 0n, max: 10n ** 30n }));
+
+  it('parts are positive and sum exactly to the fee, whatever the shares, weights and recipients', () => {
+    fc.assert(
+      fc.property(fee, shares, recipients, (f, s, r) => {
+        const out = splitFee(f, s, r);
+        for (const o of out) expect(o.amount > 0n).toBe(true);
+        expect(out.reduce((sum, o) => sum + o.amount, 0n)).toBe(f);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('a payer who is also a recipient is charged the fee minus their own parts, never more than the fee', () => {
+    fc.assert(
+      fc.property(fee, shares, recipients, address, (f, s, r, payer) => {
+        const out = splitFee(f, s, r);
+        const { transfers, charge, kept } = chargeOf(payer, out);
+        expect(transfers.every((t) => t.to !== payer)).toBe(true);
+        expect(charge + kept).toBe(f);
+        expect(charge >= 0n && charge <= f).toBe(true);
+        expect(kept).toBe(out.filter((o) => o.to === payer).reduce((sum, o) => sum + o.amount, 0n));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('shares that round up past 1 never charge more than the fee', () => {
+    const out = splitFee(
+      1_000_000n,
+      { developer: 0.1234565, contributors: 0.8765435, reviewers: 0, governors: 0, treasury: 0 },
+      { developer: 'dev', contributors: [{ contributor: 'c', weight: 1 }], reviewers: [], governors: [] },
+    );
+    expect(out.reduce((sum, o) => sum + o.amount, 0n)).toBe(1_000_000n);
   });
 });

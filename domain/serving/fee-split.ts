@@ -15,7 +15,9 @@ export interface Recipients {
 /**
  * Splits one call's fee among developer, attributed contributors, reviewers, governors and the
  * treasury. Integer base units throughout; every rounding remainder and every share nobody can
- * take (no reviewers, say) goes to the treasury, so the parts always sum to the fee.
+ * take (no reviewers, say) goes to the treasury, so the parts always sum to the fee. Each part is
+ * capped at what is left of the fee, so shares that round up (or sum past 1) never charge more
+ * than the fee, and a negative or non-finite share counts as 0.
  */
 export function splitFee(
   fee: bigint,
@@ -23,9 +25,18 @@ export function splitFee(
   r: Recipients,
 ): { to: string; amount: bigint; part: keyof FeeShares }[] {
   const out: { to: string; amount: bigint; part: keyof FeeShares }[] = [];
-  const partOf = (share: number) => (fee * BigInt(Math.round(share * 1_000_000))) / 1_000_000n;
+  let left = fee > 0n ? fee : 0n;
+  const partOf = (share: number) => {
+    const millionths = Number.isFinite(share) && share > 0 ? BigInt(Math.round(share * 1_000_000)) : 0n;
+    const amount = (fee * millionths) / 1_000_000n;
+    return amount < left ? amount : left;
+  };
   const add = (part: keyof FeeShares, items: { key: string; weight: number }[], amount: bigint) => {
-    for (const s of splitByWeight(amount, items)) if (s.amount > 0n) out.push({ to: s.key, amount: s.amount, part });
+    for (const s of splitByWeight(amount, items))
+      if (s.amount > 0n) {
+        out.push({ to: s.key, amount: s.amount, part });
+        left -= s.amount;
+      }
   };
   add('developer', [{ key: r.developer, weight: 1 }], partOf(shares.developer));
   add(
@@ -43,7 +54,21 @@ export function splitFee(
     r.governors.map((x) => ({ key: x.address, weight: x.weight })),
     partOf(shares.governors),
   );
-  const paid = out.reduce((s, o) => s + o.amount, 0n);
-  if (fee - paid > 0n) out.push({ to: accountsOf.treasury, amount: fee - paid, part: 'treasury' });
+  if (left > 0n) out.push({ to: accountsOf.treasury, amount: left, part: 'treasury' });
   return out;
+}
+
+/**
+ * What a payer is actually charged for one call: the parts that go to others. A payer who is also a
+ * recipient (a developer calling their own model, an attributed contributor, a reviewer or voting
+ * governor) simply keeps their own part; the ledger never sees a transfer to oneself.
+ */
+export function chargeOf<S extends { to: string; amount: bigint }>(
+  payer: string,
+  splits: S[],
+): { transfers: S[]; charge: bigint; kept: bigint } {
+  const transfers = splits.filter((s) => s.to !== payer);
+  const charge = transfers.reduce((sum, s) => sum + s.amount, 0n);
+  const kept = splits.reduce((sum, s) => sum + s.amount, 0n) - charge;
+  return { transfers, charge, kept };
 }

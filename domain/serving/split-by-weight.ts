@@ -4,7 +4,9 @@ export function splitByWeight(
   items: { key: string; weight: number }[],
 ): { key: string; weight: number; amount: bigint }[] {
   // Integer weights make the floors sum to at most `total`, so the remainder is never negative.
-  const ints = items.map((i) => ({ ...i, w: BigInt(Math.max(0, Math.round(i.weight * 1e9))) }));
+  // A negative, NaN or infinite weight takes nothing.
+  const scaled = (w: number) => (Number.isFinite(w * 1e9) && w > 0 ? BigInt(Math.round(w * 1e9)) : 0n);
+  const ints = items.map((i) => ({ ...i, w: scaled(i.weight) }));
   const sum = ints.reduce((s, i) => s + i.w, 0n);
   if (sum === 0n) return [];
   const exact = ints.map((i) => ({
