@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
-import { callerOf, signed } from '../auth.js';
+import { callerOf, signed, type Caller } from '../auth.js';
 import { HttpError, badRequest, forbidden, notFound, paymentRequired } from '../errors.js';
 import { attributeWithIndex } from '../../ml/embedded/influence.js';
 import type { ModelCache, LoadedVersion } from '../inference/model-cache.js';
@@ -187,6 +187,15 @@ export const modelRoutes =
       },
     );
 
+    /** The model, when the caller is its developer or an admin (rollback and retirement). */
+    const modelManagedBy = async (caller: Caller, name: string, what: string) => {
+      const m = await findModel(sql, name);
+      if (!m) throw notFound(`no model ${name}`);
+      if (m.developer !== caller.address && !caller.roles.includes('admin'))
+        throw forbidden(`only the model developer or an admin may ${what}`);
+      return m;
+    };
+
     app.post(
       '/v1/models/:name/rollback',
       {
@@ -201,10 +210,7 @@ export const modelRoutes =
       },
       async (req) => {
         const caller = callerOf(req);
-        const m = await findModel(sql, req.params.name);
-        if (!m) throw notFound(`no model ${req.params.name}`);
-        if (m.developer !== caller.address && !caller.roles.includes('admin'))
-          throw forbidden('only the model developer or an admin may roll back');
+        const m = await modelManagedBy(caller, req.params.name, 'roll back');
         const status = await findModelVersionStatus(sql, req.params.name, req.body.version);
         if (!status || status === 'candidate' || status === 'abandoned')
           throw badRequest(`model ${req.params.name} has no version ${req.body.version}`);
@@ -242,10 +248,7 @@ export const modelRoutes =
       },
       async (req) => {
         const caller = callerOf(req);
-        const m = await findModel(sql, req.params.name);
-        if (!m) throw notFound(`no model ${req.params.name}`);
-        if (m.developer !== caller.address && !caller.roles.includes('admin'))
-          throw forbidden('only the model developer or an admin may retire the model');
+        await modelManagedBy(caller, req.params.name, 'retire the model');
         await runUpdate('retirement', () =>
           temporal.workflow
             .getHandle(workflowIds.model(req.params.name))
