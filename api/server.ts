@@ -85,12 +85,6 @@ export async function buildServer(ctx: ApiContext, opts: { logger?: boolean | ob
   });
 
   const fees = new FeeGroupCommit(ctx.sql, { onError: (err) => app.log.error({ err }, 'fee group commit') });
-  const legacy = await fees.reconcile();
-  if (legacy.settled || legacy.unpaid)
-    app.log.warn(
-      legacy,
-      'legacy inference calls: flagged settled where charged; unpaid ones were answered, never charged',
-    );
   const cache = new ModelCache(ctx.sql, ctx.store);
   await app.register(accountRoutes(ctx));
   await app.register(proposalRoutes(ctx));

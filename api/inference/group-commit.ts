@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type postgres from 'postgres';
 import { lockBalances, postTransfers, type TransferInput } from '../../db/ledger.js';
-import { insertInferenceCalls, reconcileLegacyUnsettledCalls } from '../../db/queries/inference-calls.js';
+import { insertInferenceCalls } from '../../db/queries/inference-calls.js';
 import { chargeOf } from '../../domain/serving/fee-split.js';
 
 export interface PaidCall {
@@ -74,11 +74,6 @@ export class FeeGroupCommit {
     this.maxBatch = opts.maxBatch ?? 256;
     this.maxDelayMs = opts.maxDelayMs ?? 2;
     this.maxInFlight = opts.maxInFlight ?? 2;
-  }
-
-  /** Settles legacy rows of the old in-memory batcher that were charged but never flagged settled. */
-  async reconcile(): Promise<{ settled: number; unpaid: number }> {
-    return reconcileLegacyUnsettledCalls(this.sql);
   }
 
   /**
