@@ -6,7 +6,7 @@ import { contentHash } from '../domain/data/content-hash.js';
 import { mulberry32 } from '../domain/prng.js';
 import { buildDomainProfile } from '../domain/data/relevance.js';
 import { scoreRecord } from '../domain/data/score-record.js';
-import type { LifecycleParams, Stage } from '../domain/lifecycle/types.js';
+import { STAGES, type LifecycleParams, type Stage } from '../domain/lifecycle/types.js';
 import type { ProposalResponse } from '../api/schemas/proposals.js';
 import type { InferResponse } from '../api/schemas/models.js';
 import { trainingHeartbeat } from '../cli/progress-bar.js';
@@ -111,16 +111,7 @@ export async function waitForStage(
   pollMs = 500,
   timeoutMs = 10 * 60_000,
 ): Promise<ProposalResponse> {
-  const order: (Stage | 'done')[] = [
-    'proposed',
-    'governance',
-    'data-collection',
-    'training',
-    'rlhf',
-    'deployment',
-    'serving',
-    'done',
-  ];
+  const order: (Stage | 'done')[] = [...STAGES, 'done'];
   const deadline = Date.now() + timeoutMs;
   let last = '';
   for (;;) {
