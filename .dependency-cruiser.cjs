@@ -16,7 +16,7 @@ const allowed = {
   api: ['domain', 'contracts', 'ml', 'db', 'storage', 'identity', 'infra', 'workflows'],
   client: ['api', 'identity', 'contracts', 'domain'],
   cli: ['client', 'api', 'identity', 'contracts', 'domain'],
-  infra: ['contracts', 'db', 'storage'],
+  infra: ['domain', 'contracts', 'db', 'storage'],
   workers: ['domain', 'contracts', 'ml', 'db', 'storage', 'infra', 'activities', 'workflows'],
 };
 const layers = Object.keys(allowed);

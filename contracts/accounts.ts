@@ -12,5 +12,9 @@ export const accountsOf = {
   /** What one epoch collected from modelRewards before splitting it (so a retry splits the same amount). */
   modelEpoch: (modelName: string, epoch: number) => `epoch:model:${modelName}:${epoch}`,
   validatorStake: (address: string) => `stake:validator:${address}`,
+  /** Unstaked validator stake, waiting out the unbonding period before its owner can claim it. */
+  unbonding: (address: string) => `unbonding:validator:${address}`,
+  /** A passed proposal's treasury budget, reserved at pass time; what it pays for comes from here. */
+  budget: (proposalId: string) => `budget:proposal:${proposalId}`,
   treasury: 'treasury',
 } as const;

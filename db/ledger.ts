@@ -113,6 +113,38 @@ export class Ledger {
     }
   }
 
+  /**
+   * Moves what `from` holds, up to `amount` (all of it when `amount` is 'all'), in one
+   * transaction that locks the balance first, so concurrent payers from one account can never
+   * run it short or fail for funds. Idempotent: a retry with the same key answers what the first
+   * call moved. Nothing to move: nothing is written (and `moved` is '0').
+   */
+  async transferUpTo(t: Omit<TransferInput, 'amount'> & { amount: string | 'all' }): Promise<{ moved: string; applied: boolean }> {
+    if (t.amount !== 'all' && !DECIMAL.test(t.amount)) throw new Error(`transfer amount must be an integer, got ${t.amount}`);
+    if (t.from === t.to) throw new Error('transfer to the same account');
+    const existing = async (tx: postgres.TransactionSql) => {
+      const [row] = await tx<{ amount: string; from_account: string; to_account: string; asset: string }[]>`
+        select amount::text, from_account, to_account, asset from transfers where idempotency_key = ${t.idempotencyKey}`;
+      if (row && (row.from_account !== t.from || row.to_account !== t.to || row.asset !== t.asset))
+        throw new Error(`idempotency key ${t.idempotencyKey} was already used for a different transfer`);
+      return row;
+    };
+    return this.sql.begin(async (tx) => {
+      const done = await existing(tx);
+      if (done) return { moved: done.amount, applied: false };
+      const held = (await lockBalances(tx, t.asset, [t.from, t.to])).get(t.from) ?? 0n;
+      const want = t.amount === 'all' ? held : BigInt(t.amount);
+      const amount = want < held ? want : held;
+      if (amount <= 0n) return { moved: '0', applied: false };
+      if ((await postTransfers(tx, [{ ...t, amount: amount.toString() }])) === 0) {
+        // A concurrent call with the same key committed first (we waited on its locks): its amount stands.
+        const row = await existing(tx);
+        return { moved: row?.amount ?? '0', applied: false };
+      }
+      return { moved: amount.toString(), applied: true };
+    });
+  }
+
   /** Creates new units from the asset's issuer account (faucet, genesis). */
   mint(to: string, asset: Asset, amount: string, idempotencyKey: string, reason = 'mint'): Promise<TransferResult> {
     return this.transfer({ idempotencyKey, asset, from: accountsOf.issuer(asset), to, amount, reason });

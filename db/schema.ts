@@ -103,6 +103,10 @@ export const proposals = pgTable('proposals', {
   datanetSpec: jsonb('datanet_spec').notNull(),
   params: jsonb('params').notNull(),
   stake: numeric('stake', { precision: 38, scale: 0 }).notNull(),
+  /** Treasury budget the proposal asks for (null: proposed before budgets existed). */
+  budget: numeric('budget', { precision: 38, scale: 0 }),
+  /** What was reserved into budget:proposal:<id> when it passed; null until then (and for older proposals). */
+  budgetReserved: numeric('budget_reserved', { precision: 38, scale: 0 }),
   workflowId: text('workflow_id').notNull(),
   stage: text('stage').notNull().default('proposed'),
   /** Terminal status: running | passed | expired | rejected | vetoed | withdrawn | cancelled | failed | serving */
@@ -111,6 +115,23 @@ export const proposals = pgTable('proposals', {
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
+
+/** Unstaked validator stake: held in unbonding:validator:<address> until `available_at`, then claimable. */
+export const unbondings = pgTable(
+  'unbondings',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    idempotencyKey: text('idempotency_key').notNull().unique(),
+    address: text('address').notNull(),
+    amount: numeric('amount', { precision: 38, scale: 0 }).notNull(),
+    availableAt: timestamp('available_at', { withTimezone: true }).notNull(),
+    /** unbonding | claimed */
+    status: text('status').notNull().default('unbonding'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    claimedAt: timestamp('claimed_at', { withTimezone: true }),
+  },
+  (t) => [index('unbondings_address_idx').on(t.address, t.status)],
+);
 
 export const votes = pgTable(
   'votes',

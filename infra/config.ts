@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { protocolSettingsFrom, type ProtocolSettings } from '../domain/protocol/settings.js';
+
 /** Configuration shared by the workers and the API, read from the environment alone. */
 export interface TemporalConfig {
   address: string;
@@ -23,6 +26,8 @@ export interface CommonsConfig {
   api: { host: string; port: number; publicUrl: string };
   /** Enables the dev-only faucet route. */
   devFaucet: boolean;
+  /** The rules of the game (README "Protocol settings"): admin configuration, validated at start. */
+  protocol: ProtocolSettings;
 }
 
 function required(env: NodeJS.ProcessEnv, name: string): string {
@@ -46,7 +51,29 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CommonsConfig 
     },
     api: { host, port, publicUrl: env.API_PUBLIC_URL ?? `http://${host}:${port}` },
     devFaucet: env.COMMONS_DEV_FAUCET === '1' || env.NODE_ENV !== 'production',
+    protocol: protocolFromEnv(env),
   };
+}
+
+/**
+ * Protocol settings: the JSON file named by COMMONS_PROTOCOL_SETTINGS merged over the defaults in
+ * domain/protocol/settings.ts. A malformed or unsafe file stops the process at start instead of
+ * running with rules nobody chose.
+ */
+function protocolFromEnv(env: NodeJS.ProcessEnv): ProtocolSettings {
+  let overrides: unknown = {};
+  const file = env.COMMONS_PROTOCOL_SETTINGS;
+  if (file) {
+    try {
+      overrides = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new Error(`COMMONS_PROTOCOL_SETTINGS: cannot read ${file}: ${(err as Error).message}`);
+    }
+  }
+  const { settings, errors } = protocolSettingsFrom(overrides);
+  if (errors.length)
+    throw new Error(`invalid protocol settings${file ? ` in ${file}` : ''} (README "Protocol settings"): ${errors.join('; ')}`);
+  return settings;
 }
 
 function temporalFromEnv(env: NodeJS.ProcessEnv): TemporalConfig {

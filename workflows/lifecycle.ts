@@ -32,6 +32,8 @@ import { workflowIds } from '../contracts/workflow-ids.js';
 
 /** Lifecycles that reach deployment after this change hand the model to its entity workflow. */
 const MODEL_ENTITY_PATCH = 'model-entity-workflow';
+/** Lifecycles proposed with a treasury budget reserve it when they pass and return what is left at the end. */
+const BUDGET_PATCH = 'proposal-budget';
 /** Reward epochs of a model whose lifecycle started before `serving.settlementPeriodMs` existed. */
 const DEFAULT_SETTLEMENT_PERIOD_MS = 24 * 3_600_000;
 
@@ -54,6 +56,7 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
     deployment: {},
     history: [],
   };
+  if (input.budget !== undefined) state.budget = { asked: input.budget };
   setHandler(statusQuery, () => state);
   upsertSearchAttributes([
     { key: ProposalIdKey, value: input.proposalId },
@@ -103,6 +106,17 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
         gov.outcome === 'expired' ? 'turnout below quorum: stake refunded' : 'rejected by governors: stake refunded',
       );
     }
+    // Passing approved the budget: reserve it now, so what the proposal pays for later is paid
+    // from its own account and can never exceed it (a treasury that cannot cover it fails the
+    // stage and the lifecycle compensates). Lifecycles proposed before budgets keep the old path.
+    const budgeted = input.budget !== undefined && patched(BUDGET_PATCH);
+    if (budgeted) {
+      const r = await lifecycle.reserveBudget({ proposalId: input.proposalId, amount: input.budget! });
+      state.budget = { asked: input.budget!, reserved: r.reserved };
+    }
+    const closeBudget = async () => {
+      if (budgeted) await lifecycle.closeBudget({ proposalId: input.proposalId });
+    };
 
     // Data collection (child workflow; its activities run on the data-collection queue)
     await enter('data-collection', 'Datanet open for contributions');
@@ -133,6 +147,7 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
     Object.assign(state.collection, collected);
     if (collected.accepted < input.params.collection.minAcceptedRecords) {
       await lifecycle.refundStake({ proposalId: input.proposalId, reason: 'not enough accepted data' });
+      await closeBudget();
       return await finish(
         'failed-gate',
         `only ${collected.accepted} records accepted, ${input.params.collection.minAcceptedRecords} needed: stake refunded`,
@@ -217,6 +232,7 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
     state.deployment.gate = gate;
     if (!gate.passed) {
       await lifecycle.refundStake({ proposalId: input.proposalId, reason: 'evaluation gate failed' });
+      await closeBudget();
       return await finish('failed-gate', `evaluation gate failed: ${gate.reason}`);
     }
     const promotion = {
@@ -263,6 +279,7 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
       datasetVersionId: collected.datasetVersionId,
       amount: input.params.serving.rewardPool,
     });
+    await closeBudget();
     return await finish(
       'serving',
       `version ${promoted.version} serving at /v1/models/${input.modelName}/infer` +

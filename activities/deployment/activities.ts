@@ -7,6 +7,7 @@ import type { VersionChange } from '../../domain/serving/model-entity.js';
 import type { ActivityDeps } from '../deps.js';
 import { ERROR_TYPES } from '../../contracts/error-types.js';
 import { accountsOf } from '../../contracts/accounts.js';
+import { payFromBudget } from '../../db/budgets.js';
 import { splitByWeight } from '../../domain/serving/split-by-weight.js';
 import type { EvalMetrics } from '../../ml/trainer.js';
 
@@ -222,18 +223,19 @@ export function createDeploymentActivities({ sql, store, ledger }: Pick<Activity
      * recorded attribution weights (largest-remainder rounding so the pool is paid out exactly).
      */
     async settleRewards(a: { proposalId: string; modelName: string; datasetVersionId: string; amount: string }) {
-      const total = BigInt(a.amount);
-      if (total === 0n) return { paid: 0 };
+      if (BigInt(a.amount) === 0n) return { paid: 0 };
       const pool = accountsOf.modelPool(a.modelName);
-      await ledger.transfer({
+      // Funded from the proposal's reserved budget (at most what is left of it), so it can never
+      // run short or fail the lifecycle; a retry answers what the first call moved.
+      const funded = await payFromBudget(sql, ledger, {
         idempotencyKey: `rewards:${a.proposalId}:fund`,
-        asset: 'OPEN',
-        from: accountsOf.treasury,
+        proposalId: a.proposalId,
         to: pool,
         amount: a.amount,
         reason: 'contributor reward pool',
-        proposalId: a.proposalId,
       });
+      const total = BigInt(funded.paid);
+      if (total === 0n) return { paid: 0 };
       const weights =
         await sql`select contributor, weight from attribution_weights where dataset_version_id = ${a.datasetVersionId} and weight > 0 order by contributor`;
       const shares = splitByWeight(

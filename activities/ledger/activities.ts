@@ -2,8 +2,9 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { ActivityDeps } from '../deps.js';
 import { InsufficientFundsError } from '../../db/ledger.js';
 import { accountsOf } from '../../contracts/accounts.js';
+import { payFromBudget, releaseBudget, reserveBudget, type BudgetPayment } from '../../db/budgets.js';
 
-/** Escrow moves for a proposal's stake. Keys are per proposal, so every retry moves money once. */
+/** Escrow moves for a proposal's stake and its budget. Keys are per proposal, so every retry moves money once. */
 export function createLedgerActivities({ ledger, sql }: Pick<ActivityDeps, 'ledger' | 'sql'>) {
   const escrowKey = (id: string) => `proposal:${id}:escrow`;
   const closeKey = (id: string) => `proposal:${id}:escrow-close`;
@@ -51,6 +52,30 @@ export function createLedgerActivities({ ledger, sql }: Pick<ActivityDeps, 'ledg
     slashStake: (a: { proposalId: string; reason: string }) =>
       closeEscrow(a.proposalId, accountsOf.treasury, `stake slashed: ${a.reason}`),
     /**
+     * Reserves the budget the governors approved by passing the proposal (treasury →
+     * budget:proposal:<id>). A treasury that cannot cover it fails the stage (not retried), and
+     * the lifecycle compensates: stake refunded, nothing reserved.
+     */
+    async reserveBudget(a: { proposalId: string; amount: string }) {
+      try {
+        return await reserveBudget(sql, a);
+      } catch (err) {
+        if (err instanceof InsufficientFundsError)
+          throw ApplicationFailure.nonRetryable(
+            `the treasury cannot reserve the approved budget of ${a.amount} OPEN: ${err.message}`,
+            'InsufficientFundsError',
+          );
+        throw err;
+      }
+    },
+    /** What is left of the proposal's budget goes back to the treasury (the lifecycle has ended). */
+    closeBudget: (a: { proposalId: string }) => releaseBudget(ledger, a.proposalId),
+    /**
+     * Pays for a proposal from its reserved budget, at most what is left (see db/budgets.ts); the
+     * activity review rounds and reward settlements call to pay anyone for a proposal's work.
+     */
+    payFromBudget: (a: BudgetPayment) => payFromBudget(sql, ledger, a),
+    /**
      * Ends a lifecycle that will not serve (cancelled or a stage failed): the escrow is refunded
      * (or slashed, if the rule says so) if still held, the Datanet and open review tasks are
      * closed, and a version the lifecycle staged but never made production is marked abandoned.
@@ -64,6 +89,7 @@ export function createLedgerActivities({ ledger, sql }: Pick<ActivityDeps, 'ledg
       await sql`update datanets set status = 'cancelled' where proposal_id = ${a.proposalId} and status = 'open'`;
       await sql`update review_tasks set status = 'cancelled' where proposal_id = ${a.proposalId} and status in ('open', 'pending')`;
       await sql`update model_versions set status = 'abandoned' where proposal_id = ${a.proposalId} and status = 'candidate'`;
+      await releaseBudget(ledger, a.proposalId); // nothing reserved: nothing moves
       return moved;
     },
   };

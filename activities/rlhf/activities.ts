@@ -1,5 +1,6 @@
 import type { ActivityDeps } from '../deps.js';
-import { InsufficientFundsError } from '../../db/ledger.js';
+import { payFromBudget } from '../../db/budgets.js';
+import { slashValidator } from '../../db/staking.js';
 import { accountsOf } from '../../contracts/accounts.js';
 import type { PreferencePair } from '../../ml/trainer.js';
 import { consensusOf, persistentDisagreers } from '../../domain/rlhf/consensus.js';
@@ -97,47 +98,29 @@ export function createRlhfActivities({ sql, ledger }: Pick<ActivityDeps, 'sql' |
       let rewarded = 0;
       if (BigInt(a.agreementReward) > 0n) {
         for (const j of judged.filter((x) => x.agreed)) {
-          try {
-            await ledger.transfer({
-              idempotencyKey: `review:${j.taskId}:${j.reviewer}:reward`,
-              asset: 'OPEN',
-              from: accountsOf.treasury,
-              to: j.reviewer,
-              amount: a.agreementReward,
-              reason: `review reward (round ${a.round})`,
-              proposalId: a.proposalId,
-            });
-            rewarded++;
-          } catch (err) {
-            if (!(err instanceof InsufficientFundsError)) throw err; // an empty treasury pays nothing; the answer still counts
-          }
+          // From the proposal's reserved budget: at most what is left, never failing for funds.
+          const r = await payFromBudget(sql, ledger, {
+            idempotencyKey: `review:${j.taskId}:${j.reviewer}:reward`,
+            proposalId: a.proposalId,
+            to: j.reviewer,
+            amount: a.agreementReward,
+            reason: `review reward (round ${a.round})`,
+          });
+          if (BigInt(r.paid) > 0n) rewarded++;
         }
       }
       const penalised: string[] = [];
       const flagged: string[] = [];
       for (const reviewer of persistentDisagreers(judged, a.disagreementTolerance)) {
-        const staked = BigInt(await ledger.balance(accountsOf.validatorStake(reviewer), 'OPEN'));
-        const key = `rlhf:${a.proposalId}:r${a.round}:${reviewer}:penalty`;
-        const [done] = await sql<{ amount: string }[]>`select amount from transfers where idempotency_key = ${key}`;
-        const amount = done
-          ? BigInt(done.amount)
-          : staked < BigInt(a.disagreementPenalty)
-            ? staked
-            : BigInt(a.disagreementPenalty);
-        if (amount > 0n) {
-          await ledger.transfer({
-            idempotencyKey: key,
-            asset: 'OPEN',
-            from: accountsOf.validatorStake(reviewer),
-            to: accountsOf.treasury,
-            amount: amount.toString(),
-            reason: `persistent disagreement with consensus (round ${a.round})`,
-            proposalId: a.proposalId,
-          });
-          penalised.push(reviewer);
-        } else {
-          flagged.push(reviewer); // no stake to slash: recorded, and their answers earned nothing
-        }
+        const { slashed } = await slashValidator(ledger, {
+          validator: reviewer,
+          amount: a.disagreementPenalty,
+          idempotencyKey: `rlhf:${a.proposalId}:r${a.round}:${reviewer}:penalty`,
+          reason: `persistent disagreement with consensus (round ${a.round})`,
+          proposalId: a.proposalId,
+        });
+        if (BigInt(slashed) > 0n) penalised.push(reviewer);
+        else flagged.push(reviewer); // no stake to slash: recorded, and their answers earned nothing
       }
       return {
         preferences,

@@ -4,6 +4,7 @@
  * so it holds types and pure constants only.
  */
 import type { GovernanceParams, Outcome, TallyResult, VoteOption } from '../governance/tally.js';
+import type { ProtocolSettings } from '../protocol/settings.js';
 
 export const STAGES = [
   'proposed',
@@ -132,6 +133,13 @@ export interface LifecycleInput {
   labels: string[];
   datanetSpec: DatanetSpecInput;
   params: LifecycleParams;
+  /**
+   * OPEN the proposal asks the treasury for; passing the vote approves it and reserves it into
+   * budget:proposal:<id>. Absent in lifecycles proposed before budgets existed (the treasury pays then).
+   */
+  budget?: string;
+  /** The protocol settings in force when the proposal was made (params already carry their values). */
+  protocol?: ProtocolSettings;
 }
 
 export interface GovernanceState {
@@ -202,6 +210,8 @@ export interface LifecycleStatusView {
   rlhf: { round: number; rounds: RlhfRoundSummary[] };
   deployment: DeploymentState;
   history: { stage: Stage; at: number }[];
+  /** The treasury budget: asked by the proposal, reserved when it passed. */
+  budget?: { asked: string; reserved?: string };
 }
 
 export interface VoteInput {

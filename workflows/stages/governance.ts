@@ -1,4 +1,5 @@
-import { condition, setHandler } from '@temporalio/workflow';
+import { condition, patched, setHandler } from '@temporalio/workflow';
+import { withdrawalRefusal } from '../../domain/governance/withdrawal.js';
 import { voteUpdate, withdrawUpdate, tallyQuery } from '../../contracts/messages.js';
 import {
   decidedEarly,
@@ -11,6 +12,9 @@ import {
 } from '../../domain/governance/tally.js';
 import { lifecycle } from '../activity-proxies.js';
 import type { GovernanceState, LifecycleInput, VoteInput } from '../../domain/lifecycle/types.js';
+
+/** Withdrawal is refused while a veto is winning (domain/governance/withdrawal.ts). */
+const WITHDRAW_VETO_LOCK_PATCH = 'withdraw-veto-lock';
 
 export type GovernanceResult = { kind: 'outcome'; outcome: Outcome } | { kind: 'withdrawn' };
 
@@ -26,6 +30,7 @@ export async function runGovernance(input: LifecycleInput, state: GovernanceStat
   let closed = false;
   let withdrawn = false;
   let pendingRecords = 0;
+  const vetoLocksWithdrawal = patched(WITHDRAW_VETO_LOCK_PATCH);
 
   setHandler(
     voteUpdate,
@@ -58,6 +63,10 @@ export async function runGovernance(input: LifecycleInput, state: GovernanceStat
       validator: ({ requester }: { requester: string }) => {
         if (requester !== input.proposer) throw new Error('only the proposer may withdraw the proposal');
         if (closed) throw new Error('governance has closed; the proposal can no longer be withdrawn');
+        if (vetoLocksWithdrawal && snapshot) {
+          const refusal = withdrawalRefusal(snapshot, votes, params);
+          if (refusal) throw new Error(refusal);
+        }
       },
     },
   );

@@ -1,0 +1,122 @@
+/**
+ * Proposal budgets. A passed proposal's budget moves from the treasury into its own account,
+ * budget:proposal:<id>, in one transaction with the proposal row (so the reservation is either
+ * there or not). Everything paid for that proposal — review rewards, the contributor reward pool —
+ * is paid from that account and never more than what is left in it; concurrent payers lock the
+ * one balance, so none can run short or fail for funds, and the treasury is never touched by
+ * them. What is left returns to the treasury when the lifecycle ends.
+ */
+import type postgres from 'postgres';
+import { accountsOf } from '../contracts/accounts.js';
+import { InsufficientFundsError, postTransfers, type Ledger } from './ledger.js';
+
+export const budgetKeys = {
+  reserve: (proposalId: string) => `proposal:${proposalId}:budget-reserve`,
+  release: (proposalId: string) => `proposal:${proposalId}:budget-release`,
+};
+
+/**
+ * Reserves `amount` of the treasury for the proposal, once (a retry reserves nothing more).
+ * Throws InsufficientFundsError when the treasury cannot cover it: nothing is reserved then.
+ */
+export async function reserveBudget(
+  sql: postgres.Sql,
+  a: { proposalId: string; amount: string },
+): Promise<{ reserved: string }> {
+  try {
+    return await sql.begin(async (tx) => {
+      const [row] = await tx<{ budget_reserved: string | null }[]>`
+        select budget_reserved::text from proposals where id = ${a.proposalId} for update`;
+      if (!row) throw new Error(`no proposal ${a.proposalId}`);
+      if (row.budget_reserved !== null) return { reserved: row.budget_reserved };
+      if (BigInt(a.amount) > 0n)
+        await postTransfers(tx, [
+          {
+            idempotencyKey: budgetKeys.reserve(a.proposalId),
+            asset: 'OPEN',
+            from: accountsOf.treasury,
+            to: accountsOf.budget(a.proposalId),
+            amount: a.amount,
+            reason: 'proposal budget reserved (approved by the vote)',
+            proposalId: a.proposalId,
+          },
+        ]);
+      await tx`update proposals set budget_reserved = ${a.amount} where id = ${a.proposalId}`;
+      return { reserved: a.amount };
+    });
+  } catch (err) {
+    if ((err as { constraint_name?: string }).constraint_name === 'balances_non_negative')
+      throw new InsufficientFundsError(accountsOf.treasury, 'OPEN', a.amount);
+    throw err;
+  }
+}
+
+export interface BudgetPayment {
+  proposalId: string;
+  to: string;
+  /** What the payment would be if the budget has it; less (or nothing) is paid when it has not. */
+  amount: string;
+  /** Same key, same payment: a retry pays once. */
+  idempotencyKey: string;
+  reason: string;
+  memo?: Record<string, unknown>;
+}
+
+/**
+ * Pays for a proposal out of its reserved budget: at most what is left, never failing for funds.
+ * A proposal with no reservation (it started before budgets existed) is paid by the treasury as
+ * it was then, and an empty treasury pays nothing. Returns what was paid (a retry answers the same).
+ */
+export async function payFromBudget(
+  sql: postgres.Sql,
+  ledger: Ledger,
+  p: BudgetPayment,
+): Promise<{ paid: string; source: 'budget' | 'treasury' }> {
+  if (BigInt(p.amount) === 0n) return { paid: '0', source: 'budget' };
+  const [row] = await sql<{ budget_reserved: string | null }[]>`
+    select budget_reserved::text from proposals where id = ${p.proposalId}`;
+  const common = { idempotencyKey: p.idempotencyKey, asset: 'OPEN' as const, to: p.to, reason: p.reason, proposalId: p.proposalId, memo: p.memo };
+  if (row && row.budget_reserved !== null) {
+    const r = await ledger.transferUpTo({ ...common, from: accountsOf.budget(p.proposalId), amount: p.amount });
+    return { paid: r.moved, source: 'budget' };
+  }
+  try {
+    await ledger.transfer({ ...common, from: accountsOf.treasury, amount: p.amount });
+    return { paid: p.amount, source: 'treasury' };
+  } catch (err) {
+    if (err instanceof InsufficientFundsError) return { paid: '0', source: 'treasury' };
+    throw err;
+  }
+}
+
+/** Returns what is left of the proposal's budget to the treasury, once. */
+export async function releaseBudget(ledger: Ledger, proposalId: string): Promise<{ returned: string }> {
+  const r = await ledger.transferUpTo({
+    idempotencyKey: budgetKeys.release(proposalId),
+    asset: 'OPEN',
+    from: accountsOf.budget(proposalId),
+    to: accountsOf.treasury,
+    amount: 'all',
+    reason: 'unused proposal budget returned',
+    proposalId,
+  });
+  return { returned: r.moved };
+}
+
+/** A proposal's budget: asked, reserved at pass time, paid out so far and left. */
+export async function budgetOf(
+  sql: postgres.Sql,
+  proposalId: string,
+): Promise<{ asked: string | null; reserved: string | null; paid: string; left: string; returned: string } | undefined> {
+  const [row] = await sql<{ budget: string | null; budget_reserved: string | null }[]>`
+    select budget::text, budget_reserved::text from proposals where id = ${proposalId}`;
+  if (!row) return undefined;
+  const account = accountsOf.budget(proposalId);
+  const [m] = await sql<{ paid: string; returned: string; left: string }[]>`
+    select
+      coalesce(sum(amount) filter (where from_account = ${account} and idempotency_key <> ${budgetKeys.release(proposalId)}), 0)::text as paid,
+      coalesce(sum(amount) filter (where idempotency_key = ${budgetKeys.release(proposalId)}), 0)::text as returned,
+      coalesce((select amount from balances where account = ${account} and asset = 'OPEN'), 0)::text as left
+    from transfers where from_account = ${account}`;
+  return { asked: row.budget, reserved: row.budget_reserved, paid: m?.paid ?? '0', left: m?.left ?? '0', returned: m?.returned ?? '0' };
+}
