@@ -9,6 +9,7 @@ import { proposalRoutes } from './routes/proposals.js';
 import { datanetRoutes } from './routes/datanets.js';
 import { reviewRoutes } from './routes/reviews.js';
 import { modelRoutes } from './routes/models.js';
+import { protocolRoutes } from './routes/protocol.js';
 import { consoleRoutes } from './console/console-routes.js';
 import { ModelCache } from './inference/model-cache.js';
 import { FeeGroupCommit } from './inference/group-commit.js';
@@ -91,6 +92,7 @@ export async function buildServer(ctx: ApiContext, opts: { logger?: boolean | ob
   await app.register(datanetRoutes(ctx));
   await app.register(reviewRoutes(ctx));
   await app.register(modelRoutes(ctx, { fees, cache }));
+  await app.register(protocolRoutes(ctx));
   await app.register(consoleRoutes(ctx));
   app.addHook('onClose', async () => fees.close());
   return { app, close: () => app.close() };

@@ -1,16 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
-import { InsufficientFundsError } from '../../db/ledger.js';
+import { postTransfers } from '../../db/ledger.js';
+import { budgetOf } from '../../db/budgets.js';
 import { accountsOf } from '../../contracts/accounts.js';
 import { validateSpec } from '../../domain/data/datanet-spec.js';
 import { callerOf, signed } from '../auth.js';
 import { badRequest, conflict, notFound, paymentRequired } from '../errors.js';
 import { runUpdate } from '../temporal-errors.js';
-import { withDefaults } from '../../domain/lifecycle/params.js';
-import { validateParams } from '../../domain/lifecycle/validate-params.js';
+import { resolveProposalTerms } from '../../domain/protocol/proposal-terms.js';
 import { statusQuery, voteUpdate, withdrawUpdate, tallyQuery, closeWindowSignal } from '../../contracts/messages.js';
-import type { LifecycleInput, LifecycleParams, LifecycleStatusView } from '../../domain/lifecycle/types.js';
+import type { LifecycleInput, LifecycleStatusView } from '../../domain/lifecycle/types.js';
 import { TASK_QUEUES } from '../../contracts/task-queues.js';
 import { liveProgress } from '../progress.js';
 import type { ApiContext } from '../context.js';
@@ -41,8 +41,6 @@ import {
 } from '../schemas/proposals.js';
 import { ClosingResponse } from '../schemas/datanets.js';
 
-const MIN_PROPOSAL_STAKE = BigInt(process.env.COMMONS_MIN_PROPOSAL_STAKE ?? '100');
-
 export const proposalRoutes =
   (ctx: ApiContext): FastifyPluginCallbackTypebox =>
   (app, _opts, done) => {
@@ -63,11 +61,11 @@ export const proposalRoutes =
         const b = req.body;
         const specErrors = validateSpec(b.datanetSpec);
         if (specErrors.length) throw badRequest('invalid datanetSpec', specErrors);
-        const params: LifecycleParams = withDefaults(b.params ?? {});
-        const paramErrors = validateParams(params);
-        if (paramErrors.length) throw badRequest('invalid params', paramErrors);
-        if (BigInt(params.stake) < MIN_PROPOSAL_STAKE)
-          throw badRequest(`stake must be at least ${MIN_PROPOSAL_STAKE} OPEN (minProposalStake)`);
+        // The protocol's settings decide the rules of the vote and every treasury-paid amount; the
+        // proposal asks only for values inside their bounds, and for a budget (GET /v1/protocol).
+        const terms = resolveProposalTerms(b.params ?? {}, b.budget, ctx.cfg.protocol);
+        if (terms.errors.length) throw badRequest(`invalid proposal: ${terms.errors.join('; ')}`, terms.errors);
+        const { params, budget } = terms;
         const labelField = b.datanetSpec.labelField
           ? b.datanetSpec.fields.find((f) => f.name === b.datanetSpec.labelField)
           : undefined;
@@ -95,37 +93,49 @@ export const proposalRoutes =
           labels: b.labels,
           datanetSpec: b.datanetSpec,
           params,
+          budget,
+          protocol: ctx.cfg.protocol,
         };
-        // Escrow first, with the same key the workflow's escrow activity uses: no balance, no workflow.
+        // The proposal row and its stake's escrow commit together (the escrow uses the key the
+        // workflow's own escrow activity uses): not enough balance, or any failure, leaves neither.
         try {
-          await ledger.transfer({
-            idempotencyKey: `proposal:${id}:escrow`,
-            asset: 'OPEN',
-            from: input.proposer,
-            to: accountsOf.escrow(id),
-            amount: params.stake,
-            reason: 'proposal stake',
-            proposalId: id,
+          await sql.begin(async (tx) => {
+            await insertProposal(tx, {
+              id,
+              proposer,
+              modelName: b.modelName,
+              title: b.title,
+              description: b.description,
+              rationale: b.rationale,
+              domain: b.domain,
+              labels: b.labels,
+              datanetSpec: b.datanetSpec,
+              params,
+              stake: params.stake,
+              budget,
+              workflowId: workflowIds.lifecycle(id),
+            });
+            const escrowed = await postTransfers(tx, [
+              {
+                idempotencyKey: `proposal:${id}:escrow`,
+                asset: 'OPEN',
+                from: input.proposer,
+                to: accountsOf.escrow(id),
+                amount: params.stake,
+                reason: 'proposal stake',
+                proposalId: id,
+              },
+            ]);
+            // An id whose escrow key was used (a proposal that could not start and was refunded) stays used.
+            if (escrowed === 0) throw conflict(`proposal id ${id} was used before; choose another id`);
           });
         } catch (err) {
-          if (err instanceof InsufficientFundsError)
-            throw paymentRequired(`insufficient OPEN balance to stake ${params.stake}: ${err.message}`);
+          const e = err as { constraint_name?: string; code?: string };
+          if (e.constraint_name === 'balances_non_negative')
+            throw paymentRequired(`insufficient OPEN balance to stake ${params.stake}`);
+          if (e.code === '23505') throw conflict(`proposal ${id} already exists`);
           throw err;
         }
-        await insertProposal(sql, {
-          id,
-          proposer,
-          modelName: b.modelName,
-          title: b.title,
-          description: b.description,
-          rationale: b.rationale,
-          domain: b.domain,
-          labels: b.labels,
-          datanetSpec: b.datanetSpec,
-          params,
-          stake: params.stake,
-          workflowId: workflowIds.lifecycle(id),
-        });
         try {
           await temporal.workflow.start(lifecycleWorkflow, {
             workflowId: workflowIds.lifecycle(id),
@@ -155,6 +165,7 @@ export const proposalRoutes =
           workflowId: workflowIds.lifecycle(id),
           stage: 'proposed' as const,
           stake: params.stake,
+          budget,
         });
       },
     );
@@ -212,11 +223,20 @@ export const proposalRoutes =
             req.log.warn({ err }, 'status query failed; answering from Postgres');
         }
         const progress = status ? await liveProgress(temporal, req.params.id, status) : undefined;
+        const budget = await budgetOf(sql, row.id);
         return {
           proposalId: row.id,
           modelName: row.modelName,
           title: row.title,
           proposer: row.proposer,
+          // Everything the proposal asks for, so governors see it before they vote.
+          description: row.description,
+          rationale: row.rationale,
+          domain: row.domain,
+          labels: row.labels,
+          stake: row.stake,
+          budget: budget && { ...budget, asked: budget.asked ?? '0' },
+          params: row.params as Record<string, unknown>,
           stage: status?.stage ?? row.stage,
           status: status?.status ?? row.status,
           reason: status?.reason ?? row.statusReason,

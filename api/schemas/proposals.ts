@@ -25,7 +25,17 @@ export const ProposalBody = Type.Object({
   labels: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 2, maxItems: 100, uniqueItems: true }),
   datanetSpec: DatanetSpecSchema,
   params: Type.Optional(
-    Type.Record(Type.String(), Type.Unknown(), { description: 'overrides of the lifecycle parameters (see README)' }),
+    Type.Record(Type.String(), Type.Unknown(), {
+      description:
+        'the lifecycle parameters the proposal asks for, within the protocol bounds (GET /v1/protocol); protocol settings such as governance.quorum are refused',
+    }),
+  ),
+  budget: Type.Optional(
+    Type.String({
+      pattern: '^[0-9]{1,30}$',
+      description:
+        'OPEN the treasury reserves for this proposal if it passes (review rewards and the reward pool are paid from it; default 0; at most treasury.maxProposalBudget)',
+    }),
   ),
 });
 export type ProposalBody = Static<typeof ProposalBody>;
@@ -35,6 +45,7 @@ export const ProposeResponse = Type.Object({
   workflowId: Type.String(),
   stage: Type.Literal('proposed'),
   stake: Units,
+  budget: Units,
 });
 export type ProposeResponse = Static<typeof ProposeResponse>;
 
@@ -74,6 +85,26 @@ export const ProposalResponse = Type.Object({
   modelName: Type.String(),
   title: Type.String(),
   proposer: Type.String(),
+  description: Type.String(),
+  rationale: Type.String(),
+  domain: Type.String(),
+  labels: Type.Array(Type.String()),
+  stake: Units,
+  budget: Type.Optional(
+    Type.Object(
+      {
+        asked: Units,
+        reserved: Nullable(Units),
+        paid: Units,
+        left: Units,
+        returned: Units,
+      },
+      { description: 'the treasury budget: asked, reserved when the vote passed (null before), paid out, left, returned' },
+    ),
+  ),
+  params: Type.Record(Type.String(), Type.Unknown(), {
+    description: 'the effective lifecycle parameters (protocol values filled in) governors approve by passing',
+  }),
   stage: Type.String(),
   status: Type.String(),
   reason: Nullable(Type.String()),

@@ -83,13 +83,16 @@ export interface NewProposal {
   datanetSpec: unknown;
   params: unknown;
   stake: string;
+  /** Treasury budget asked for (OPEN base units). */
+  budget: string;
   workflowId: string;
 }
 
-export async function insertProposal(sql: postgres.Sql, p: NewProposal): Promise<void> {
+/** Takes a transaction too: the API writes the row and the stake's escrow in one. */
+export async function insertProposal(sql: postgres.Sql | postgres.TransactionSql, p: NewProposal): Promise<void> {
   await sql`
-    insert into proposals (id, proposer, model_name, title, description, rationale, domain, labels, datanet_spec, params, stake, workflow_id)
-    values (${p.id}, ${p.proposer}, ${p.modelName}, ${p.title}, ${p.description}, ${p.rationale}, ${p.domain}, ${sql.json(p.labels)}, ${sql.json(p.datanetSpec as never)}, ${sql.json(p.params as never)}, ${p.stake}, ${p.workflowId})`;
+    insert into proposals (id, proposer, model_name, title, description, rationale, domain, labels, datanet_spec, params, stake, budget, workflow_id)
+    values (${p.id}, ${p.proposer}, ${p.modelName}, ${p.title}, ${p.description}, ${p.rationale}, ${p.domain}, ${sql.json(p.labels)}, ${sql.json(p.datanetSpec as never)}, ${sql.json(p.params as never)}, ${p.stake}, ${p.budget}, ${p.workflowId})`;
 }
 
 export async function deleteProposal(sql: postgres.Sql, id: string): Promise<void> {

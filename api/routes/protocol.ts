@@ -1,0 +1,113 @@
+import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
+import { InsufficientFundsError } from '../../db/ledger.js';
+import { claimUnbonded, listUnbonding, unstake, type UnbondingEntry } from '../../db/staking.js';
+import { accountsOf } from '../../contracts/accounts.js';
+import { PROTOCOL_ONLY_PARAMS } from '../../domain/protocol/proposal-terms.js';
+import { callerOf, signatureOf, signed } from '../auth.js';
+import { conflict, paymentRequired } from '../errors.js';
+import type { ApiContext } from '../context.js';
+import { responses } from '../schemas/common.js';
+import { AddressParams } from '../schemas/accounts.js';
+import {
+  ClaimResponse,
+  ProtocolResponse,
+  UnbondingListResponse,
+  UnstakeBody,
+  UnstakeResponse,
+} from '../schemas/protocol.js';
+
+const view = (e: UnbondingEntry) => ({ ...e, availableAt: e.availableAt.toISOString() });
+
+/** The published protocol settings, and unstaking validator stake through its unbonding period. */
+export const protocolRoutes =
+  (ctx: ApiContext): FastifyPluginCallbackTypebox =>
+  (app, _opts, done) => {
+    const { sql, ledger } = ctx;
+
+    app.get(
+      '/v1/protocol',
+      {
+        schema: {
+          summary: 'The protocol settings in force: governance rules, treasury caps, fee-share bounds, gate floors, unbonding',
+          tags: ['protocol'],
+          response: responses({ 200: ProtocolResponse }),
+        },
+      },
+      async () => ({ settings: ctx.cfg.protocol, protocolOnlyParams: [...PROTOCOL_ONLY_PARAMS] }),
+    );
+
+    app.post(
+      '/v1/validators/unstake',
+      {
+        schema: {
+          summary: 'Start unbonding validator stake (claimable after staking.unbondingPeriodMs; still slashable until then)',
+          tags: ['accounts'],
+          body: UnstakeBody,
+          response: responses({ 202: UnstakeResponse }),
+        },
+        preHandler: signed({ sql, replayGuard: ctx.replayGuard, roles: ['validator'] }),
+      },
+      async (req, reply) => {
+        const address = callerOf(req).address;
+        let entry: UnbondingEntry;
+        try {
+          entry = await unstake(sql, {
+            address,
+            amount: req.body.amount,
+            idempotencyKey: `unstake:${signatureOf(req)}`,
+            unbondingPeriodMs: ctx.cfg.protocol.staking.unbondingPeriodMs,
+          });
+        } catch (err) {
+          if (err instanceof InsufficientFundsError)
+            throw paymentRequired(`validator stake is smaller than ${req.body.amount}: nothing unstaked`);
+          throw err;
+        }
+        return reply.code(202).send({
+          validatorStake: await ledger.balance(accountsOf.validatorStake(address), 'OPEN'),
+          unbonding: view(entry),
+        });
+      },
+    );
+
+    app.post(
+      '/v1/validators/unbonding/claim',
+      {
+        schema: {
+          summary: 'Claim validator stake whose unbonding period is over (409 while none is)',
+          tags: ['accounts'],
+          response: responses({ 200: ClaimResponse }),
+        },
+        preHandler: signed({ sql, replayGuard: ctx.replayGuard }),
+      },
+      async (req) => {
+        const r = await claimUnbonded(sql, callerOf(req).address);
+        if (r.entries.length === 0) {
+          const next = r.pending[0];
+          throw conflict(
+            next
+              ? `nothing to claim yet: ${next.amount} OPEN is unbonding until ${next.availableAt.toISOString()}`
+              : 'nothing is unbonding',
+          );
+        }
+        return { claimed: r.claimed, entries: r.entries.map(view), pending: r.pending.map(view) };
+      },
+    );
+
+    app.get(
+      '/v1/validators/:address/unbonding',
+      {
+        schema: {
+          summary: "A validator's stake and its unbonding entries",
+          tags: ['accounts'],
+          params: AddressParams,
+          response: responses({ 200: UnbondingListResponse }),
+        },
+      },
+      async (req) => ({
+        validatorStake: await ledger.balance(accountsOf.validatorStake(req.params.address), 'OPEN'),
+        unbondingBalance: await ledger.balance(accountsOf.unbonding(req.params.address), 'OPEN'),
+        entries: (await listUnbonding(sql, req.params.address)).map(view),
+      }),
+    );
+    done();
+  };
