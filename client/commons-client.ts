@@ -26,6 +26,12 @@ import type {
   ProofResponse,
 } from '../api/schemas/datanets.js';
 import type { ReviewAnswerResponse, ReviewsResponse } from '../api/schemas/reviews.js';
+import type {
+  ClaimResponse,
+  ProtocolResponse,
+  UnbondingListResponse,
+  UnstakeResponse,
+} from '../api/schemas/protocol.js';
 import type { ApiKeyResponse, InferResponse, ModelResponse, RollbackResponse } from '../api/schemas/models.js';
 
 export class ApiError extends Error {
@@ -109,6 +115,20 @@ export class CommonsClient {
   }
   stakeAsValidator(amount: string) {
     return this.signed<StakeResponse>('POST', '/v1/validators/stake', { amount });
+  }
+  /** Starts unbonding validator stake; claimable after the protocol's unbonding period. */
+  unstake(amount: string) {
+    return this.signed<UnstakeResponse>('POST', '/v1/validators/unstake', { amount });
+  }
+  claimUnbonded() {
+    return this.signed<ClaimResponse>('POST', '/v1/validators/unbonding/claim', {});
+  }
+  unbonding(address = this.address) {
+    return this.get<UnbondingListResponse>(`/v1/validators/${address}/unbonding`);
+  }
+  /** The protocol settings every proposal is judged by. */
+  protocol() {
+    return this.get<ProtocolResponse>('/v1/protocol');
   }
   delegate(delegatee: string) {
     return this.signed<DelegationResponse>('POST', '/v1/delegations', { delegatee });

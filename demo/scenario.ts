@@ -25,6 +25,11 @@ export interface ScenarioOptions {
   records: number;
   contributors: number;
   params: DeepPartial<LifecycleParams>;
+  /**
+   * The treasury budget the proposal asks for (review rewards and the reward pool are paid from
+   * it); default: the reward pool plus 1000 OPEN for review rewards.
+   */
+  budget?: string;
   /** Reviewer behaviour: honest reviewers pick the true label; a random one answers by coin flip. */
   randomReviewer?: boolean;
   pollMs?: number;
@@ -170,7 +175,8 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     await randomReviewer.stakeAsValidator('100');
   }
   const appBuilder = await participant(baseUrl, ['app-builder'], 'app-builder', { OPEN: '1000' }, o.client);
-  // The treasury funds review rewards and the contributor reward pool (a genesis allocation).
+  // The treasury funds the proposal's budget, out of which review rewards and the contributor
+  // reward pool are paid (a genesis allocation).
   await developer.faucet('OPEN', '100000', 'treasury');
 
   log(`developer ${developer.address} proposes "${o.modelName}" and stakes`);
@@ -186,6 +192,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     datanetSpec: SPAM_SPEC,
     // The records, a near-copy and an off-topic record.
     params: merge(merge(SCENARIO_PARAMS, { collection: { targetCount: o.records + 2 } }), o.params),
+    budget: o.budget ?? (BigInt(o.params.serving?.rewardPool ?? '0') + 1000n).toString(),
   });
   log(`lifecycle started: workflow ${created.workflowId}`);
 

@@ -1,5 +1,6 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { S3Client, CreateBucketCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
 import { freePort } from './ports.js';
 import { startPostgres } from './postgres.js';
@@ -16,7 +17,15 @@ export interface StackEnv {
   S3_REGION: string;
   S3_ACCESS_KEY_ID: string;
   S3_SECRET_ACCESS_KEY: string;
+  COMMONS_PROTOCOL_SETTINGS: string;
 }
+
+/**
+ * The local stack's protocol settings (demo, tests, history recorder, fault runs): voting periods
+ * from a second, a 3-second unbonding period and gate floors at 0, so lifecycles run in seconds;
+ * quorum, thresholds, minimum stake and treasury caps stay the production defaults.
+ */
+export const LOCAL_PROTOCOL_SETTINGS = fileURLToPath(new URL('./protocol-settings.json', import.meta.url));
 
 export interface Stack {
   env: StackEnv;
@@ -98,6 +107,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       S3_REGION: process.env.S3_REGION ?? 'us-east-1',
       S3_ACCESS_KEY_ID: process.env.S3_ACCESS_KEY_ID ?? s3?.accessKeyId ?? '',
       S3_SECRET_ACCESS_KEY: process.env.S3_SECRET_ACCESS_KEY ?? s3?.secretAccessKey ?? '',
+      COMMONS_PROTOCOL_SETTINGS: process.env.COMMONS_PROTOCOL_SETTINGS ?? LOCAL_PROTOCOL_SETTINGS,
     };
     await ensureBucket(env);
     return { env, temporalUiUrl: temporal?.uiUrl, stop };

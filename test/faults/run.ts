@@ -9,7 +9,7 @@ import postgres from 'postgres';
 import { startTemporal, type LocalTemporal } from '../../infra/local/temporal.js';
 import { startPostgres, type LocalPostgres } from '../../infra/local/postgres.js';
 import { startS3, type LocalS3 } from '../../infra/local/s3.js';
-import { ensureBucket } from '../../infra/local/stack.js';
+import { ensureBucket, LOCAL_PROTOCOL_SETTINGS } from '../../infra/local/stack.js';
 import { freePort } from '../../infra/local/ports.js';
 import { startTsProcess } from '../../infra/local/processes.js';
 import { migrateDb } from '../../db/client.js';
@@ -76,6 +76,7 @@ const env: NodeJS.ProcessEnv = {
   API_PORT: String(apiPort),
   COMMONS_LOG_LEVEL: 'ERROR',
   COMMONS_WORKER_MAKE_CURRENT: '1',
+  COMMONS_PROTOCOL_SETTINGS: process.env.COMMONS_PROTOCOL_SETTINGS ?? LOCAL_PROTOCOL_SETTINGS,
 };
 Object.assign(process.env, env);
 await ensureBucket(env as never);
