@@ -130,9 +130,11 @@ export class Ledger {
       return row;
     };
     return this.sql.begin(async (tx) => {
+      // Lock first, then look for the key: a call with the same key that held the locks has
+      // committed by now, and this statement sees it (read committed), so both answer the same.
+      const held = (await lockBalances(tx, t.asset, [t.from, t.to])).get(t.from) ?? 0n;
       const done = await existing(tx);
       if (done) return { moved: done.amount, applied: false };
-      const held = (await lockBalances(tx, t.asset, [t.from, t.to])).get(t.from) ?? 0n;
       const want = t.amount === 'all' ? held : BigInt(t.amount);
       const amount = want < held ? want : held;
       if (amount <= 0n) return { moved: '0', applied: false };
