@@ -112,7 +112,7 @@ describe('web console', () => {
     const holdout = await participant(app.url, ['governor'], { gOPEN: '100000' });
     governors.push(governor, holdout);
     const id = uniqueId('console');
-    await dev.propose(proposalBody(id, { governance: { votingPeriodMs: 120_000 } }));
+    await dev.propose({ ...proposalBody(id, { governance: { votingPeriodMs: 120_000 } }), budget: '250' });
     started.push(id);
     await eventually(async () => ((await dev.tally(id)).open ? true : undefined));
     await eventually(async () => ((await dev.proposal(id)).stage === 'governance' ? true : undefined));
@@ -123,6 +123,11 @@ describe('web console', () => {
     await expect.poll(() => page.textContent('#balances')).toContain('10');
     const card = page.locator(`article.proposal[data-proposal-id="${id}"]`);
     await card.waitFor({ timeout: 15_000 });
+    // Before voting, the governor sees what the proposal asks for: budget, stake, rules, parameters.
+    await expect.poll(() => card.locator('.asks [data-field=budget]').textContent()).toBe('250 OPEN');
+    const asks = await card.locator('.asks').textContent();
+    expect(asks).toContain('stake 500 OPEN');
+    expect(asks).toContain('quorum 0.334');
 
     await card.locator('button[data-option=yes]').click();
     const ok = card.locator('.notice.ok');

@@ -151,6 +151,12 @@ describe('a whole model lifecycle on the real stack', () => {
     const rewards = await Promise.all(r.contributors.map((c) => c.rewards()));
     const pooled = rewards.flatMap((x) => x.rewards).filter((x) => x.reason.startsWith('data contribution reward'));
     expect(pooled.reduce((s, x) => s + BigInt(x.amount), 0n)).toBe(1000n);
+    // The budget governors approved (reward pool + 1000 for review rewards) was reserved when the
+    // vote passed, paid the reviews and the pool, and what was left went back to the treasury.
+    const budget = (await r.developer.proposal(id)).budget;
+    expect(budget).toMatchObject({ asked: '2000', reserved: '2000', left: '0' });
+    expect(BigInt(budget!.paid)).toBeGreaterThan(1000n);
+    expect(BigInt(budget!.paid) + BigInt(budget!.returned)).toBe(2000n);
     const inv = await app.ledger.checkInvariants();
     expect(inv.problems).toEqual([]);
   });

@@ -11,6 +11,8 @@ const state = {
   account: undefined, // undefined: not loaded; null: not registered
   proposals: [],
   tallies: {},
+  /** GET /v1/proposals/:id per proposal in governance: what it asks for */
+  details: {},
   tasks: [],
   /** per-item outcome of the last action (keyed 'p:<id>' / 't:<id>'), kept across refreshes */
   notices: {},
@@ -117,6 +119,12 @@ async function loadAll() {
         state.proposals.map((p) => api('GET', `/v1/proposals/${encodeURIComponent(p.id)}/tally`)),
       );
       state.tallies = Object.fromEntries(state.proposals.map((p, i) => [p.id, tallies[i].ok ? tallies[i].json : null]));
+      // Everything each proposal asks for (parameters, budget, stake), shown before anyone votes.
+      const details = await Promise.all(
+        state.proposals.map((p) => api('GET', `/v1/proposals/${encodeURIComponent(p.id)}`)),
+      );
+      const asks = (d) => d && { description: d.description, rationale: d.rationale, stake: d.stake, budget: d.budget, params: d.params };
+      state.details = Object.fromEntries(state.proposals.map((p, i) => [p.id, details[i].ok ? asks(details[i].json) : null]));
     } else showMessage('error', `Could not list proposals: ${reasonOf(list)}`);
   } else state.proposals = [];
 
@@ -169,7 +177,7 @@ async function onGenerate() {
 function onForget() {
   if (!confirm('Forget this key? Without a copy of the private key you cannot use this account again.')) return;
   localStorage.removeItem(KEY_STORAGE);
-  Object.assign(state, { identity: null, account: undefined, proposals: [], tallies: {}, tasks: [], notices: {} });
+  Object.assign(state, { identity: null, account: undefined, proposals: [], tallies: {}, details: {}, tasks: [], notices: {} });
   render();
 }
 
@@ -217,6 +225,7 @@ function render() {
     state.account,
     state.proposals,
     state.tallies,
+    state.details,
     state.tasks,
     state.notices,
     state.reviewNotice,
@@ -360,6 +369,38 @@ function tallyView(t) {
   ];
 }
 
+/** What a proposal asks governors to approve: its budget, stake, the rules it runs under and every parameter. */
+function asksView(d) {
+  if (!d) return null;
+  const p = d.params ?? {};
+  const g = p.governance ?? {};
+  const s = p.serving ?? {};
+  const b = d.budget ?? { asked: '0' };
+  const shares = s.shares ? Object.entries(s.shares).map(([k, v]) => `${k} ${Math.round(v * 1000) / 10}%`).join(', ') : '';
+  return h(
+    'details',
+    { class: 'asks', 'data-testid': 'asks' },
+    h(
+      'summary',
+      {},
+      'Asks for: budget ',
+      h('b', { 'data-field': 'budget' }, `${b.asked} OPEN`),
+      ` from the treasury · stake ${d.stake} OPEN · reward pool ${s.rewardPool ?? '0'} OPEN`,
+    ),
+    h('p', {}, d.description ?? ''),
+    d.rationale ? h('p', { class: 'muted' }, d.rationale) : null,
+    h(
+      'ul',
+      {},
+      h('li', {}, `vote: quorum ${g.quorum}, pass above ${g.passThreshold}, veto above ${g.vetoThreshold}, period ${Math.round((g.votingPeriodMs ?? 0) / 1000)} s`),
+      h('li', {}, `review reward ${p.rlhf?.agreementReward ?? '?'} OPEN per agreeing answer (from the budget), penalty ${p.rlhf?.disagreementPenalty ?? '?'} OPEN`),
+      h('li', {}, `fee ${s.feePerCall ?? '?'} OPEN per call, split ${shares}`),
+      h('li', {}, `gate: accuracy ≥ ${p.deployment?.minAccuracy}, macro-F1 ≥ ${p.deployment?.minMacroF1}`),
+    ),
+    h('pre', { class: 'mono params' }, JSON.stringify(p, null, 2)),
+  );
+}
+
 function renderGovernance() {
   const view = $('governance-view');
   if (!state.proposals.length)
@@ -381,6 +422,7 @@ function renderGovernance() {
           `${p.modelName} · ${p.domain} · stake ${p.stake} OPEN · `,
           h('span', { class: 'mono' }, p.id),
         ),
+        asksView(state.details?.[p.id]),
         tallyView(t),
         mine ? h('div', { class: 'muted your-vote' }, `You voted ${mine.option} with ${mine.power} power.`) : null,
         h(
