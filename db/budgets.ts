@@ -75,7 +75,14 @@ export async function payFromBudget(
   if (BigInt(p.amount) === 0n) return { paid: '0', source: 'budget' };
   const [row] = await sql<{ budget_reserved: string | null }[]>`
     select budget_reserved::text from proposals where id = ${p.proposalId}`;
-  const common = { idempotencyKey: p.idempotencyKey, asset: 'OPEN' as const, to: p.to, reason: p.reason, proposalId: p.proposalId, memo: p.memo };
+  const common = {
+    idempotencyKey: p.idempotencyKey,
+    asset: 'OPEN' as const,
+    to: p.to,
+    reason: p.reason,
+    proposalId: p.proposalId,
+    memo: p.memo,
+  };
   if (row && row.budget_reserved !== null) {
     const r = await ledger.transferUpTo({ ...common, from: accountsOf.budget(p.proposalId), amount: p.amount });
     return { paid: r.moved, source: 'budget' };
@@ -107,7 +114,9 @@ export async function releaseBudget(ledger: Ledger, proposalId: string): Promise
 export async function budgetOf(
   sql: postgres.Sql,
   proposalId: string,
-): Promise<{ asked: string | null; reserved: string | null; paid: string; left: string; returned: string } | undefined> {
+): Promise<
+  { asked: string | null; reserved: string | null; paid: string; left: string; returned: string } | undefined
+> {
   const [row] = await sql<{ budget: string | null; budget_reserved: string | null }[]>`
     select budget::text, budget_reserved::text from proposals where id = ${proposalId}`;
   if (!row) return undefined;
@@ -118,5 +127,11 @@ export async function budgetOf(
       coalesce(sum(amount) filter (where idempotency_key = ${budgetKeys.release(proposalId)}), 0)::text as returned,
       coalesce((select amount from balances where account = ${account} and asset = 'OPEN'), 0)::text as left
     from transfers where from_account = ${account}`;
-  return { asked: row.budget, reserved: row.budget_reserved, paid: m?.paid ?? '0', left: m?.left ?? '0', returned: m?.returned ?? '0' };
+  return {
+    asked: row.budget,
+    reserved: row.budget_reserved,
+    paid: m?.paid ?? '0',
+    left: m?.left ?? '0',
+    returned: m?.returned ?? '0',
+  };
 }

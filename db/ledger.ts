@@ -119,8 +119,11 @@ export class Ledger {
    * run it short or fail for funds. Idempotent: a retry with the same key answers what the first
    * call moved. Nothing to move: nothing is written (and `moved` is '0').
    */
-  async transferUpTo(t: Omit<TransferInput, 'amount'> & { amount: string | 'all' }): Promise<{ moved: string; applied: boolean }> {
-    if (t.amount !== 'all' && !DECIMAL.test(t.amount)) throw new Error(`transfer amount must be an integer, got ${t.amount}`);
+  async transferUpTo(
+    t: Omit<TransferInput, 'amount'> & { amount: string | 'all' },
+  ): Promise<{ moved: string; applied: boolean }> {
+    if (t.amount !== 'all' && !DECIMAL.test(t.amount))
+      throw new Error(`transfer amount must be an integer, got ${t.amount}`);
     if (t.from === t.to) throw new Error('transfer to the same account');
     const existing = async (tx: postgres.TransactionSql) => {
       const [row] = await tx<{ amount: string; from_account: string; to_account: string; asset: string }[]>`

@@ -125,7 +125,11 @@ export async function claimUnbonded(
       await tx`update unbondings set status = 'claimed', claimed_at = now() where id in ${tx(ready.map((r) => r.id))}`;
     const pending = await tx<EntryRow[]>`
       select id, amount::text, available_at, status from unbondings where address = ${address} and status = 'unbonding' order by available_at`;
-    return { claimed: claimed.toString(), entries: ready.map((r) => toEntry({ ...r, status: 'claimed' })), pending: pending.map(toEntry) };
+    return {
+      claimed: claimed.toString(),
+      entries: ready.map((r) => toEntry({ ...r, status: 'claimed' })),
+      pending: pending.map(toEntry),
+    };
   });
 }
 

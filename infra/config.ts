@@ -72,7 +72,9 @@ function protocolFromEnv(env: NodeJS.ProcessEnv): ProtocolSettings {
   }
   const { settings, errors } = protocolSettingsFrom(overrides);
   if (errors.length)
-    throw new Error(`invalid protocol settings${file ? ` in ${file}` : ''} (README "Protocol settings"): ${errors.join('; ')}`);
+    throw new Error(
+      `invalid protocol settings${file ? ` in ${file}` : ''} (README "Protocol settings"): ${errors.join('; ')}`,
+    );
   return settings;
 }
 

@@ -28,7 +28,8 @@ export const protocolRoutes =
       '/v1/protocol',
       {
         schema: {
-          summary: 'The protocol settings in force: governance rules, treasury caps, fee-share bounds, gate floors, unbonding',
+          summary:
+            'The protocol settings in force: governance rules, treasury caps, fee-share bounds, gate floors, unbonding',
           tags: ['protocol'],
           response: responses({ 200: ProtocolResponse }),
         },
@@ -40,7 +41,8 @@ export const protocolRoutes =
       '/v1/validators/unstake',
       {
         schema: {
-          summary: 'Start unbonding validator stake (claimable after staking.unbondingPeriodMs; still slashable until then)',
+          summary:
+            'Start unbonding validator stake (claimable after staking.unbondingPeriodMs; still slashable until then)',
           tags: ['accounts'],
           body: UnstakeBody,
           response: responses({ 202: UnstakeResponse }),

@@ -99,7 +99,10 @@ export const ProposalResponse = Type.Object({
         left: Units,
         returned: Units,
       },
-      { description: 'the treasury budget: asked, reserved when the vote passed (null before), paid out, left, returned' },
+      {
+        description:
+          'the treasury budget: asked, reserved when the vote passed (null before), paid out, left, returned',
+      },
     ),
   ),
   params: Type.Record(Type.String(), Type.Unknown(), {

@@ -41,7 +41,10 @@ function has(obj: unknown, path: string): boolean {
 
 /** The parameters every proposal starts from under these settings (the protocol's values filled in). */
 export function protocolDefaults(s: ProtocolSettings): LifecycleParams {
-  const stake = BigInt(s.governance.minProposalStake) > BigInt(DEFAULT_PARAMS.stake) ? s.governance.minProposalStake : DEFAULT_PARAMS.stake;
+  const stake =
+    BigInt(s.governance.minProposalStake) > BigInt(DEFAULT_PARAMS.stake)
+      ? s.governance.minProposalStake
+      : DEFAULT_PARAMS.stake;
   return merge(DEFAULT_PARAMS, {
     stake,
     governance: {
@@ -86,24 +89,36 @@ export function resolveProposalTerms(asked: unknown, budget: string | undefined,
   if (!AMOUNT.test(b)) errors.push(`budget must be an integer amount of OPEN as a string, got ${JSON.stringify(b)}`);
   else {
     if (BigInt(b) > BigInt(s.treasury.maxProposalBudget))
-      errors.push(`budget must be at most ${s.treasury.maxProposalBudget} OPEN (protocol setting treasury.maxProposalBudget)`);
+      errors.push(
+        `budget must be at most ${s.treasury.maxProposalBudget} OPEN (protocol setting treasury.maxProposalBudget)`,
+      );
     const pool = BigInt(params.serving.rewardPool);
     if (pool > BigInt(s.treasury.maxRewardPool))
-      errors.push(`serving.rewardPool must be at most ${s.treasury.maxRewardPool} OPEN (protocol setting treasury.maxRewardPool)`);
+      errors.push(
+        `serving.rewardPool must be at most ${s.treasury.maxRewardPool} OPEN (protocol setting treasury.maxRewardPool)`,
+      );
     if (pool > BigInt(b))
       errors.push(`serving.rewardPool (${pool}) is paid from the budget, so budget must be at least that (got ${b})`);
   }
   for (const [k, r] of Object.entries(s.fees.shareBounds) as [keyof FeeShares, { min: number; max: number }][]) {
     const v = params.serving.shares[k];
     if (v < r.min - 1e-12 || v > r.max + 1e-12)
-      errors.push(`serving.shares.${k} must be from ${r.min} to ${r.max} (protocol bounds fees.shareBounds.${k}), got ${v}`);
+      errors.push(
+        `serving.shares.${k} must be from ${r.min} to ${r.max} (protocol bounds fees.shareBounds.${k}), got ${v}`,
+      );
   }
   const d = s.deployment;
   if (params.deployment.minAccuracy < d.minAccuracyFloor)
-    errors.push(`deployment.minAccuracy must be at least ${d.minAccuracyFloor} (protocol floor deployment.minAccuracyFloor)`);
+    errors.push(
+      `deployment.minAccuracy must be at least ${d.minAccuracyFloor} (protocol floor deployment.minAccuracyFloor)`,
+    );
   if (params.deployment.minMacroF1 < d.minMacroF1Floor)
-    errors.push(`deployment.minMacroF1 must be at least ${d.minMacroF1Floor} (protocol floor deployment.minMacroF1Floor)`);
+    errors.push(
+      `deployment.minMacroF1 must be at least ${d.minMacroF1Floor} (protocol floor deployment.minMacroF1Floor)`,
+    );
   if (!(params.deployment.maxRegression <= d.maxRegressionCap))
-    errors.push(`deployment.maxRegression must be at most ${d.maxRegressionCap} (protocol cap deployment.maxRegressionCap)`);
+    errors.push(
+      `deployment.maxRegression must be at most ${d.maxRegressionCap} (protocol cap deployment.maxRegressionCap)`,
+    );
   return { params, budget: b, errors };
 }

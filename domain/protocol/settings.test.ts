@@ -25,7 +25,11 @@ describe('protocol settings', () => {
       staking: { unbondingPeriodMs: 2000 },
     });
     expect(errors).toEqual([]);
-    expect(settings.governance.votingPeriodMs).toEqual({ min: 1000, max: S.governance.votingPeriodMs.max, default: 60_000 });
+    expect(settings.governance.votingPeriodMs).toEqual({
+      min: 1000,
+      max: S.governance.votingPeriodMs.max,
+      default: 60_000,
+    });
     expect(settings.governance.quorum).toBe(S.governance.quorum);
     expect(settings.staking.unbondingPeriodMs).toBe(2000);
   });
@@ -33,9 +37,18 @@ describe('protocol settings', () => {
 
 describe('proposal terms', () => {
   it('fills the protocol values in and accepts asks within bounds', () => {
-    const t = resolveProposalTerms({ governance: { votingPeriodMs: 2 * 3_600_000 }, serving: { rewardPool: '300' } }, '500', S);
+    const t = resolveProposalTerms(
+      { governance: { votingPeriodMs: 2 * 3_600_000 }, serving: { rewardPool: '300' } },
+      '500',
+      S,
+    );
     expect(t.errors).toEqual([]);
-    expect(t.params.governance).toEqual({ quorum: 0.334, passThreshold: 0.5, vetoThreshold: 0.334, votingPeriodMs: 7_200_000 });
+    expect(t.params.governance).toEqual({
+      quorum: 0.334,
+      passThreshold: 0.5,
+      vetoThreshold: 0.334,
+      votingPeriodMs: 7_200_000,
+    });
     expect(t.params.rlhf.agreementReward).toBe(S.rewards.reviewAgreementReward);
     expect(t.budget).toBe('500');
   });

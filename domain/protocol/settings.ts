@@ -99,7 +99,9 @@ export function validateProtocolSettings(s: ProtocolSettings): string[] {
   };
   const amount = (v: unknown, name: string, positive = false) => {
     if (typeof v !== 'string' || !AMOUNT.test(v) || (positive && BigInt(v) === 0n))
-      errs.push(`${name} must be ${positive ? 'a positive' : 'an'} integer amount as a string (got ${JSON.stringify(v)})`);
+      errs.push(
+        `${name} must be ${positive ? 'a positive' : 'an'} integer amount as a string (got ${JSON.stringify(v)})`,
+      );
   };
   const range = (r: Range | undefined, name: string, lo: number, hi: number) => {
     if (!r || typeof r !== 'object') return errs.push(`${name} must be {min, max}`);
@@ -112,7 +114,8 @@ export function validateProtocolSettings(s: ProtocolSettings): string[] {
   num(g.passThreshold, 'governance.passThreshold', 0.5, 0.99);
   num(g.vetoThreshold, 'governance.vetoThreshold', 0.01, 0.5);
   range(g.votingPeriodMs, 'governance.votingPeriodMs', 1, 365 * DAY);
-  if (g.votingPeriodMs) num(g.votingPeriodMs.default, 'governance.votingPeriodMs.default', g.votingPeriodMs.min, g.votingPeriodMs.max);
+  if (g.votingPeriodMs)
+    num(g.votingPeriodMs.default, 'governance.votingPeriodMs.default', g.votingPeriodMs.min, g.votingPeriodMs.max);
   amount(g.minProposalStake, 'governance.minProposalStake', true);
   amount(s.treasury.maxProposalBudget, 'treasury.maxProposalBudget');
   amount(s.treasury.maxRewardPool, 'treasury.maxRewardPool');

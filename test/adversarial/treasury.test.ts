@@ -48,11 +48,12 @@ describe('adversarial: treasury reservations and unbonding', () => {
     const each = held / 4n + 1n; // at most 3 of the 8 fit
     const ids = Array.from({ length: 8 }, () => uniqueId('budget'));
     for (const id of ids) await proposalRow(id, each.toString());
-    const reserved = await Promise.allSettled(ids.map((id) => reserveBudget(app.sql, { proposalId: id, amount: each.toString() })));
+    const reserved = await Promise.allSettled(
+      ids.map((id) => reserveBudget(app.sql, { proposalId: id, amount: each.toString() })),
+    );
     const ok = ids.filter((_, i) => reserved[i]!.status === 'fulfilled');
     expect(ok.length).toBe(3);
-    for (const r of reserved)
-      if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(InsufficientFundsError);
+    for (const r of reserved) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(InsufficientFundsError);
     expect(BigInt(await app.ledger.balance(accountsOf.treasury, 'OPEN'))).toBe(held - 3n * each);
     // A retried reservation reserves nothing more.
     await reserveBudget(app.sql, { proposalId: ok[0]!, amount: each.toString() });
@@ -173,7 +174,9 @@ describe('adversarial: treasury reservations and unbonding', () => {
     const u = await validator.unstake('200');
     expect(u.validatorStake).toBe('100');
     expect(u.unbonding.amount).toBe('200');
-    expect(Date.parse(u.unbonding.availableAt) - started).toBeGreaterThanOrEqual(settings.staking.unbondingPeriodMs - 1000);
+    expect(Date.parse(u.unbonding.availableAt) - started).toBeGreaterThanOrEqual(
+      settings.staking.unbondingPeriodMs - 1000,
+    );
     // Claiming early is refused and moves nothing.
     const early = await refusal(validator.claimUnbonded());
     expect(early.status).toBe(409);

@@ -123,8 +123,11 @@ async function loadAll() {
       const details = await Promise.all(
         state.proposals.map((p) => api('GET', `/v1/proposals/${encodeURIComponent(p.id)}`)),
       );
-      const asks = (d) => d && { description: d.description, rationale: d.rationale, stake: d.stake, budget: d.budget, params: d.params };
-      state.details = Object.fromEntries(state.proposals.map((p, i) => [p.id, details[i].ok ? asks(details[i].json) : null]));
+      const asks = (d) =>
+        d && { description: d.description, rationale: d.rationale, stake: d.stake, budget: d.budget, params: d.params };
+      state.details = Object.fromEntries(
+        state.proposals.map((p, i) => [p.id, details[i].ok ? asks(details[i].json) : null]),
+      );
     } else showMessage('error', `Could not list proposals: ${reasonOf(list)}`);
   } else state.proposals = [];
 
@@ -177,7 +180,15 @@ async function onGenerate() {
 function onForget() {
   if (!confirm('Forget this key? Without a copy of the private key you cannot use this account again.')) return;
   localStorage.removeItem(KEY_STORAGE);
-  Object.assign(state, { identity: null, account: undefined, proposals: [], tallies: {}, details: {}, tasks: [], notices: {} });
+  Object.assign(state, {
+    identity: null,
+    account: undefined,
+    proposals: [],
+    tallies: {},
+    details: {},
+    tasks: [],
+    notices: {},
+  });
   render();
 }
 
@@ -376,7 +387,11 @@ function asksView(d) {
   const g = p.governance ?? {};
   const s = p.serving ?? {};
   const b = d.budget ?? { asked: '0' };
-  const shares = s.shares ? Object.entries(s.shares).map(([k, v]) => `${k} ${Math.round(v * 1000) / 10}%`).join(', ') : '';
+  const shares = s.shares
+    ? Object.entries(s.shares)
+        .map(([k, v]) => `${k} ${Math.round(v * 1000) / 10}%`)
+        .join(', ')
+    : '';
   return h(
     'details',
     { class: 'asks', 'data-testid': 'asks' },
@@ -392,8 +407,16 @@ function asksView(d) {
     h(
       'ul',
       {},
-      h('li', {}, `vote: quorum ${g.quorum}, pass above ${g.passThreshold}, veto above ${g.vetoThreshold}, period ${Math.round((g.votingPeriodMs ?? 0) / 1000)} s`),
-      h('li', {}, `review reward ${p.rlhf?.agreementReward ?? '?'} OPEN per agreeing answer (from the budget), penalty ${p.rlhf?.disagreementPenalty ?? '?'} OPEN`),
+      h(
+        'li',
+        {},
+        `vote: quorum ${g.quorum}, pass above ${g.passThreshold}, veto above ${g.vetoThreshold}, period ${Math.round((g.votingPeriodMs ?? 0) / 1000)} s`,
+      ),
+      h(
+        'li',
+        {},
+        `review reward ${p.rlhf?.agreementReward ?? '?'} OPEN per agreeing answer (from the budget), penalty ${p.rlhf?.disagreementPenalty ?? '?'} OPEN`,
+      ),
       h('li', {}, `fee ${s.feePerCall ?? '?'} OPEN per call, split ${shares}`),
       h('li', {}, `gate: accuracy ≥ ${p.deployment?.minAccuracy}, macro-F1 ≥ ${p.deployment?.minMacroF1}`),
     ),
