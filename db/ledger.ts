@@ -114,13 +114,13 @@ export class Ledger {
   }
 
   /**
-   * Moves what `from` holds, up to `amount` (all of it when `amount` is 'all'), in one
+   * Moves what `from` holds, up to `amount` (all of it when `amount` is `'all'`), in one
    * transaction that locks the balance first, so concurrent payers from one account can never
    * run it short or fail for funds. Idempotent: a retry with the same key answers what the first
    * call moved. Nothing to move: nothing is written (and `moved` is '0').
    */
   async transferUpTo(
-    t: Omit<TransferInput, 'amount'> & { amount: string | 'all' },
+    t: Omit<TransferInput, 'amount'> & { amount: string },
   ): Promise<{ moved: string; applied: boolean }> {
     if (t.amount !== 'all' && !DECIMAL.test(t.amount))
       throw new Error(`transfer amount must be an integer, got ${t.amount}`);

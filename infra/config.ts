@@ -67,7 +67,7 @@ function protocolFromEnv(env: NodeJS.ProcessEnv): ProtocolSettings {
     try {
       overrides = JSON.parse(readFileSync(file, 'utf8'));
     } catch (err) {
-      throw new Error(`COMMONS_PROTOCOL_SETTINGS: cannot read ${file}: ${(err as Error).message}`);
+      throw new Error(`COMMONS_PROTOCOL_SETTINGS: cannot read ${file}: ${(err as Error).message}`, { cause: err });
     }
   }
   const { settings, errors } = protocolSettingsFrom(overrides);

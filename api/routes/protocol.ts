@@ -34,7 +34,7 @@ export const protocolRoutes =
           response: responses({ 200: ProtocolResponse }),
         },
       },
-      async () => ({ settings: ctx.cfg.protocol, protocolOnlyParams: [...PROTOCOL_ONLY_PARAMS] }),
+      () => Promise.resolve({ settings: ctx.cfg.protocol, protocolOnlyParams: [...PROTOCOL_ONLY_PARAMS] }),
     );
 
     app.post(

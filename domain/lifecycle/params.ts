@@ -1,5 +1,8 @@
 import { DEFAULT_GOVERNANCE_PARAMS } from '../governance/tally.js';
 import type { LifecycleParams } from './types.js';
+import { merge } from '../deep-merge.js';
+
+export { merge };
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -53,19 +56,6 @@ export const DEFAULT_PARAMS: LifecycleParams = {
 export type DeepPartial<T> = {
   [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K];
 };
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** Deep merge of parameter objects: `over`'s defined leaves win, arrays are replaced whole. */
-export function merge<T>(base: T, over: unknown): T {
-  if (!isPlainObject(over) || !isPlainObject(base)) return (over === undefined ? base : over) as T;
-  const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(over))
-    if (v !== undefined) out[k] = merge((base as Record<string, unknown>)[k], v);
-  return out as T;
-}
 
 export function withDefaults(partial: DeepPartial<LifecycleParams> = {}): LifecycleParams {
   return merge(DEFAULT_PARAMS, partial);

@@ -5,8 +5,10 @@
  * API snapshots the settings into the lifecycle's input, so a later change never alters a
  * running lifecycle.
  */
-import type { FeeShares } from '../lifecycle/types.js';
-import { merge } from '../lifecycle/params.js';
+import { merge } from '../deep-merge.js';
+
+/** The parts a fee is split into (the keys of a lifecycle's `serving.shares`). */
+export type FeePart = 'developer' | 'contributors' | 'reviewers' | 'governors' | 'treasury';
 
 export interface Range {
   min: number;
@@ -42,7 +44,7 @@ export interface ProtocolSettings {
   };
   fees: {
     /** Each fee share a proposal asks for must lie in its range (and the shares sum to 1). */
-    shareBounds: Record<keyof FeeShares, Range>;
+    shareBounds: Record<FeePart, Range>;
   };
   deployment: {
     /** A proposal's evaluation gate may be stricter than these floors, never looser. */
@@ -122,7 +124,7 @@ export function validateProtocolSettings(s: ProtocolSettings): string[] {
   amount(s.rewards.reviewAgreementReward, 'rewards.reviewAgreementReward');
   amount(s.rewards.reviewDisagreementPenalty, 'rewards.reviewDisagreementPenalty');
   num(s.rewards.disagreementTolerance, 'rewards.disagreementTolerance', 0, 1);
-  const keys: (keyof FeeShares)[] = ['developer', 'contributors', 'reviewers', 'governors', 'treasury'];
+  const keys: FeePart[] = ['developer', 'contributors', 'reviewers', 'governors', 'treasury'];
   for (const k of keys) range(s.fees.shareBounds?.[k], `fees.shareBounds.${k}`, 0, 1);
   if (errs.length === 0) {
     const lo = keys.reduce((a, k) => a + s.fees.shareBounds[k].min, 0);
