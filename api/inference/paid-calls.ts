@@ -38,10 +38,12 @@ export class PaidCalls {
 
   /** The caller's API key (Authorization: Bearer, or x-api-key); 401 when missing, unknown or revoked. */
   async apiKey(req: FastifyRequest): Promise<CallerKey> {
-    const raw =
-      (req.headers.authorization ?? '').replace(/^Bearer\s+/i, '') || String(req.headers['x-api-key'] ?? '');
+    const raw = (req.headers.authorization ?? '').replace(/^Bearer\s+/i, '') || String(req.headers['x-api-key'] ?? '');
     if (!raw)
-      throw new HttpError(401, 'an API key is required (Authorization: Bearer <key>); issue one with POST /v1/api-keys');
+      throw new HttpError(
+        401,
+        'an API key is required (Authorization: Bearer <key>); issue one with POST /v1/api-keys',
+      );
     const h = sha256(raw);
     let k = this.keys.get(h);
     if (!k || Date.now() - k.at > 30_000) {

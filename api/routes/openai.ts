@@ -40,7 +40,8 @@ function parseModel(model: string): { name: string; version?: number } {
   const at = model.lastIndexOf('@');
   if (at <= 0) return { name: model };
   const version = Number(model.slice(at + 1));
-  if (!Number.isInteger(version) || version < 1) throw badRequest(`model "${model}": the version after @ must be a positive integer`);
+  if (!Number.isInteger(version) || version < 1)
+    throw badRequest(`model "${model}": the version after @ must be a positive integer`);
   return { name: model.slice(0, at), version };
 }
 
@@ -99,7 +100,8 @@ export const openaiRoutes =
         const messages: ChatMessage[] = b.messages
           .map((m) => ({ role: m.role, content: textOf(m.content).trim() }))
           .filter((m) => m.content !== '');
-        if (!messages.some((m) => m.role === 'user')) throw badRequest('messages need at least one user message with text');
+        if (!messages.some((m) => m.role === 'user'))
+          throw badRequest('messages need at least one user message with text');
         const v = version ? await cache.get(name, version) : await cache.production(name);
         const prediction = await v.predictor.predict({ messages, topK: b.commons_top_k ?? 5 });
         // Durable before anything of the answer leaves: 402 (nothing charged, no answer) or 503 here.

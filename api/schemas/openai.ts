@@ -43,7 +43,10 @@ export const CommonsExtension = Type.Object(
       records: Type.Array(Type.Object({ hash: Type.String(), contributor: Type.String(), influence: Type.Number() })),
     }),
   },
-  { description: 'Commons extension: the paid call, its fee and the records and contributors the answer is attributed to' },
+  {
+    description:
+      'Commons extension: the paid call, its fee and the records and contributors the answer is attributed to',
+  },
 );
 export type CommonsExtension = Static<typeof CommonsExtension>;
 

@@ -23,13 +23,9 @@ export const ProposalBody = Type.Object({
   rationale: Type.String({ maxLength: 10_000, description: 'why it matters' }),
   domain: Type.String({ minLength: 2, maxLength: 100 }),
   task: Type.Optional(
-    Type.Union(
-      [Type.Literal(TASK_TYPES[0]), Type.Literal(TASK_TYPES[1])],
-      {
-        description:
-          'classification (text → one of the labels; the default) or generation (prompt or chat → response)',
-      },
-    ),
+    Type.Union([Type.Literal(TASK_TYPES[0]), Type.Literal(TASK_TYPES[1])], {
+      description: 'classification (text → one of the labels; the default) or generation (prompt or chat → response)',
+    }),
   ),
   labels: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
     minItems: 0,

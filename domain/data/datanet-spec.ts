@@ -324,7 +324,9 @@ export function validateRecord(spec: DatanetSpec, payload: unknown): RecordValid
     const v = payload[key];
     // A chat transcript (an array) has no cheap bound: it is always serialised.
     upper +=
-      6 * key.length + 4 + (typeof v === 'string' ? 6 * v.length + 2 : typeof v === 'object' && v !== null ? Infinity : 25);
+      6 * key.length +
+      4 +
+      (typeof v === 'string' ? 6 * v.length + 2 : typeof v === 'object' && v !== null ? Infinity : 25);
   }
   if (upper > maxBytes) {
     const bytes = Buffer.byteLength(JSON.stringify(payload), 'utf8');
@@ -339,9 +341,7 @@ interface ChatTurn {
 }
 const chatTurns = (v: unknown): ChatTurn[] =>
   Array.isArray(v)
-    ? v.filter(
-        (m): m is ChatTurn => isPlainObject(m) && typeof m.role === 'string' && typeof m.content === 'string',
-      )
+    ? v.filter((m): m is ChatTurn => isPlainObject(m) && typeof m.role === 'string' && typeof m.content === 'string')
     : [];
 
 /** A chat transcript as prompt text: the turns' contents, one per line (roles add no meaning to retrieval). */
@@ -375,7 +375,9 @@ export function recordResponse(spec: DatanetSpec, payload: Record<string, unknow
 
 /** Whether records of this spec carry a response (prompt → response), as a generation Datanet needs. */
 export function specHasResponse(spec: DatanetSpec): boolean {
-  return spec.responseField !== undefined || spec.fields.some((f) => f.name === spec.textField && f.type === 'messages');
+  return (
+    spec.responseField !== undefined || spec.fields.some((f) => f.name === spec.textField && f.type === 'messages')
+  );
 }
 
 /** What scoring (quality, relevance, near-duplicates) reads: the input and, for generation, the response. */

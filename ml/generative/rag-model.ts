@@ -139,7 +139,8 @@ export class RagModel {
   documentByResponse(text: string): number | undefined {
     if (!this.byResponse) {
       this.byResponse = new Map();
-      for (const [i, d] of this.docs.entries()) if (!this.byResponse.has(d.response)) this.byResponse.set(d.response, i);
+      for (const [i, d] of this.docs.entries())
+        if (!this.byResponse.has(d.response)) this.byResponse.set(d.response, i);
     }
     return this.byResponse.get(text);
   }

@@ -105,7 +105,8 @@ export class RagTrainer {
       const best = cands.reduce((a, b) => (b.f1 > a.f1 ? b : a), cands[0]!);
       if (!best) continue;
       for (const o of cands)
-        if (best.f1 - o.f1 > PAIR_MARGIN) pairs.push({ c: best.id, r: o.id, fc: best.features, fr: o.features, weight: 1 });
+        if (best.f1 - o.f1 > PAIR_MARGIN)
+          pairs.push({ c: best.id, r: o.id, fc: best.features, fr: o.features, weight: 1 });
     }
     const steps = await fitPairs(model, undefined, pairs, {
       epochs: hp.epochs,

@@ -35,8 +35,7 @@ export function rougeL(prediction: string, reference: string): number {
   let prev = new Uint32Array(r.length + 1);
   let cur = new Uint32Array(r.length + 1);
   for (const pt of p) {
-    for (let j = 1; j <= r.length; j++)
-      cur[j] = pt === r[j - 1] ? prev[j - 1]! + 1 : Math.max(prev[j]!, cur[j - 1]!);
+    for (let j = 1; j <= r.length; j++) cur[j] = pt === r[j - 1] ? prev[j - 1]! + 1 : Math.max(prev[j]!, cur[j - 1]!);
     [prev, cur] = [cur, prev];
   }
   const lcs = prev[r.length]!;
