@@ -5,7 +5,6 @@ import type { LifecycleParams } from '../domain/lifecycle/types.js';
 import type { ProposalResponse } from '../api/schemas/proposals.js';
 import type { CommonsExtension } from '../api/schemas/openai.js';
 import { HEALTH_KEYWORDS, syntheticQa, type QaRecord } from '../ml/generative/synthetic-qa.js';
-import { tokenF1 } from '../ml/generative/text-metrics.js';
 import { participant, waitForStage } from './scenario.js';
 
 /**
@@ -58,7 +57,7 @@ export const GENERATIVE_PARAMS: DeepPartial<LifecycleParams> = {
     keywords: HEALTH_KEYWORDS,
   },
   training: { hyperparams: { epochs: 5, learningRate: 0.5, batchSize: 16 }, evalFraction: 0.2 },
-  rlhf: { rounds: 1, promptsPerRound: 6, answersPerItem: 3, roundDeadlineMs: 60_000, learningRate: 0.5, epochs: 3 },
+  rlhf: { rounds: 1, promptsPerRound: 10, answersPerItem: 3, roundDeadlineMs: 60_000, learningRate: 0.5, epochs: 3 },
   // Generation metrics: accuracy = mean token-F1, macroF1 = mean ROUGE-L against held-out answers.
   deployment: { minAccuracy: 0.3, minMacroF1: 0.2 },
   serving: { feePerCall: '10' },
@@ -139,15 +138,15 @@ export async function runGenerativeScenario(o: GenerativeScenarioOptions): Promi
     if ((err as { status?: number }).status !== 409) throw err;
   });
 
-  // Reviewers know the field: of two answers they prefer the specific one, and between two specific
-  // ones the answer closer to what practitioners wrote for that question.
-  const vague = new Set(corpus.filter((x) => x.vague).map((x) => x.answer));
-  const references = new Map<string, string[]>();
-  for (const x of corpus.filter((r) => !r.vague))
-    references.set(x.question, [...(references.get(x.question) ?? []), x.answer]);
-  const merit = (prompt: string, answer: string) =>
-    (vague.has(answer) ? 0 : 1) +
-    Math.max(0, ...(references.get(prompt) ?? []).filter((ref) => ref !== answer).map((ref) => tokenF1(answer, ref)));
+  // Reviewers know the field: of two answers they prefer one on the question's topic, then a specific
+  // one over a vague one; when both are as good, they keep the model's first choice.
+  const topicOfQuestion = new Map(corpus.map((x) => [x.question, x.topic]));
+  const byAnswer = new Map(corpus.map((x) => [x.answer, x]));
+  const merit = (prompt: string, answer: string) => {
+    const a = byAnswer.get(answer);
+    if (!a) return 0;
+    return (a.topic === topicOfQuestion.get(prompt) ? 2 : 0) + (a.vague ? 0 : 1);
+  };
 
   await waitForStage(developer, o.proposalId, 'rlhf', log, pollMs);
   const answered = new Set<string>();

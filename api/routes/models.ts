@@ -1,8 +1,8 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { callerOf, signed, type Caller } from '../auth.js';
-import { HttpError, badRequest, forbidden, notFound, paymentRequired } from '../errors.js';
+import { badRequest, forbidden, notFound } from '../errors.js';
 import type { ModelCache, LoadedVersion } from '../inference/model-cache.js';
 import type { PaidCalls } from '../inference/paid-calls.js';
 import type { ApiContext } from '../context.js';

@@ -3,7 +3,7 @@ import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebo
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { InsufficientFundsError } from '../../db/ledger.js';
 import { accountsOf } from '../../contracts/accounts.js';
-import { validateSpec, validateSpecForTask, type DatanetSpec } from '../../domain/data/datanet-spec.js';
+import { validateSpec, validateSpecForTask } from '../../domain/data/datanet-spec.js';
 import { callerOf, signed } from '../auth.js';
 import { badRequest, conflict, notFound, paymentRequired } from '../errors.js';
 import { runUpdate } from '../temporal-errors.js';
@@ -64,7 +64,7 @@ export const proposalRoutes =
         const specErrors = validateSpec(b.datanetSpec);
         if (specErrors.length) throw badRequest('invalid datanetSpec', specErrors);
         const task = b.task ?? 'classification';
-        const taskErrors = validateSpecForTask(b.datanetSpec as DatanetSpec, task, b.labels);
+        const taskErrors = validateSpecForTask(b.datanetSpec, task, b.labels);
         if (taskErrors.length) throw badRequest(`the datanetSpec does not fit a ${task} proposal`, taskErrors);
         const params: LifecycleParams = withDefaults(b.params ?? {});
         const paramErrors = validateParams(params);

@@ -68,29 +68,29 @@ const embeddedClassifier: PredictorFactory = async (src, artifact, store) => {
   return {
     kind: 'embedded-classifier',
     task: 'classification',
-    async predict(req) {
+    predict(req) {
       const input = promptOf(req.messages);
       const p = model.predict(input);
       const a = attributeWithIndex(index, model, input, req.topK);
-      return {
+      return Promise.resolve({
         output: p.label,
         probabilities: p.probs,
         attribution: { contributors: a.contributors, records: a.records },
-      };
+      });
     },
   };
 };
 
-const embeddedRag: PredictorFactory = async (_src, artifact) => {
+const embeddedRag: PredictorFactory = (_src, artifact) => {
   const model = deserializeRag(artifact);
-  return {
+  return Promise.resolve({
     kind: 'embedded-rag',
     task: 'generation',
-    async predict(req) {
+    predict(req) {
       const a = model.answer(promptOf(req.messages), req.topK);
-      return { output: a.text, attribution: a.attribution };
+      return Promise.resolve({ output: a.text, attribution: a.attribution });
     },
-  };
+  });
 };
 
 export class PredictorRegistry {
