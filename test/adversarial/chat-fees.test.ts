@@ -91,13 +91,10 @@ describe('adversarial: chat completion fees', () => {
     const openai = new OpenAI({ baseURL: `${app.url}/v1`, apiKey, maxRetries: 0 });
     const stream = await openai.chat.completions.create({ model, messages: [ask], stream: true });
     let chunks = 0;
-    try {
-      for await (const _chunk of stream) {
-        chunks++;
-        stream.controller.abort();
-      }
-    } catch (err) {
-      expect((err as Error).name).toMatch(/Abort/);
+    for await (const _chunk of stream) {
+      chunks++;
+      stream.controller.abort(); // hang up after the first chunk
+      break;
     }
     expect(chunks).toBe(1);
     // A raw client that hangs up as soon as the headers arrive.
