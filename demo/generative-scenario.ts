@@ -173,6 +173,15 @@ export async function runGenerativeScenario(o: GenerativeScenarioOptions): Promi
 
   const final = await waitForStage(developer, o.proposalId, 'done', log, pollMs);
   if (final.status !== 'serving') throw new Error(`lifecycle ended ${final.status}: ${final.reason}`);
+  const trainedMetrics = final.lifecycle?.training.metrics;
+  if (trainedMetrics)
+    log(
+      `trained RAG model: held-out token-F1 ${trainedMetrics.accuracy.toFixed(3)}, ROUGE-L ${trainedMetrics.macroF1.toFixed(3)} on ${trainedMetrics.examples} answers`,
+    );
+  for (const round of final.lifecycle?.rlhf.rounds ?? [])
+    log(
+      `review round ${round.round}: ${round.answers} pairwise answers, update ${round.applied ? 'kept' : 'discarded'} (token-F1 ${round.metrics.accuracy.toFixed(3)})`,
+    );
   const { apiKey } = await appBuilder.issueApiKey('agent');
 
   // An agent framework's view: the official OpenAI client, pointed at Commons.
