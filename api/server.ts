@@ -13,6 +13,8 @@ import { protocolRoutes } from './routes/protocol.js';
 import { consoleRoutes } from './console/console-routes.js';
 import { ModelCache } from './inference/model-cache.js';
 import { FeeGroupCommit } from './inference/group-commit.js';
+import { PaidCalls } from './inference/paid-calls.js';
+import { openaiRoutes } from './routes/openai.js';
 import type { ApiContext } from './context.js';
 import { pingDatabase } from '../db/queries/health.js';
 import { HealthResponse } from './schemas/ops.js';
@@ -87,11 +89,13 @@ export async function buildServer(ctx: ApiContext, opts: { logger?: boolean | ob
 
   const fees = new FeeGroupCommit(ctx.sql, { onError: (err) => app.log.error({ err }, 'fee group commit') });
   const cache = new ModelCache(ctx.sql, ctx.store);
+  const paid = new PaidCalls(ctx.sql, fees);
   await app.register(accountRoutes(ctx));
   await app.register(proposalRoutes(ctx));
   await app.register(datanetRoutes(ctx));
   await app.register(reviewRoutes(ctx));
-  await app.register(modelRoutes(ctx, { fees, cache }));
+  await app.register(modelRoutes(ctx, { cache, paid }));
+  await app.register(openaiRoutes(ctx, { cache, paid }));
   await app.register(protocolRoutes(ctx));
   await app.register(consoleRoutes(ctx));
   app.addHook('onClose', async () => fees.close());

@@ -8,8 +8,10 @@ import { loadConfig } from '../infra/config.js';
 import { startWorkers } from '../workers/runtime.js';
 import { startApi } from '../api/bootstrap.js';
 import { runScenario } from './scenario.js';
+import { runGenerativeScenario } from './generative-scenario.js';
 
 const keep = process.argv.includes('--keep');
+const generative = process.argv.includes('--generative');
 const stateDir = process.env.COMMONS_STATE_DIR ?? join(tmpdir(), 'commons-demo');
 const t0 = Date.now();
 const log = (line: string) => console.log(`${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s  ${line}`);
@@ -28,39 +30,58 @@ const api = await startApi(cfg, { logger: false });
 log(`workers polling lifecycle, data-collection, gpu-training, gpu-rlhf; API at ${api.url} (OpenAPI ${api.url}/docs)`);
 
 const run = Date.now().toString(36);
-const proposalId = `spam-${run}`;
+const proposalId = `spam-${run}`; // the classification scenario's
 let exitCode = 0;
 try {
-  const r = await runScenario({
-    baseUrl: api.url,
-    log,
-    proposalId,
-    modelName: `spam-filter-${run}`,
-    records: Number(process.env.DEMO_RECORDS ?? 1200),
-    contributors: 4,
-    params: {
-      stake: '1000',
-      governance: { votingPeriodMs: 120_000 },
-      collection: { windowMs: 120_000, pollIntervalMs: 500, batchSize: 250 },
-      training: { hyperparams: { epochs: 10, checkpointEvery: 40 }, heartbeatTimeoutMs: 30_000 },
-      rlhf: { promptsPerRound: 8, roundDeadlineMs: 120_000 },
-      serving: { feePerCall: '10', rewardPool: '1000' },
-    },
-  });
-  const stored = r.submitted.find((s) => s.status === 'stored');
-  const proof = stored && (await r.developer.proof(stored.hash).catch(() => undefined));
-  if (proof)
+  if (generative) {
+    const modelName = `health-assistant-${run}`;
+    const r = await runGenerativeScenario({
+      baseUrl: api.url,
+      log,
+      proposalId: `health-${run}`,
+      modelName,
+      perTopic: Number(process.env.DEMO_PER_TOPIC ?? 24),
+      contributors: 4,
+      params: { serving: { feePerCall: '10', rewardPool: '1000' } },
+    });
+    const [first] = r.contributors;
+    if (first) {
+      const earned = await first.rewards();
+      log(`practitioner-1 earned ${earned.totals.OPEN ?? 0} OPEN (${earned.rewards.length} payments)`);
+    }
+    log(`done: ${modelName} is served at ${api.url}/v1/chat/completions (OpenAI-compatible).`);
+  } else {
+    const r = await runScenario({
+      baseUrl: api.url,
+      log,
+      proposalId,
+      modelName: `spam-filter-${run}`,
+      records: Number(process.env.DEMO_RECORDS ?? 1200),
+      contributors: 4,
+      params: {
+        stake: '1000',
+        governance: { votingPeriodMs: 120_000 },
+        collection: { windowMs: 120_000, pollIntervalMs: 500, batchSize: 250 },
+        training: { hyperparams: { epochs: 10, checkpointEvery: 40 }, heartbeatTimeoutMs: 30_000 },
+        rlhf: { promptsPerRound: 8, roundDeadlineMs: 120_000 },
+        serving: { feePerCall: '10', rewardPool: '1000' },
+      },
+    });
+    const stored = r.submitted.find((s) => s.status === 'stored');
+    const proof = stored && (await r.developer.proof(stored.hash).catch(() => undefined));
+    if (proof)
+      log(
+        `Merkle inclusion proof for a contribution: root ${proof.root.slice(0, 16)}…, ${proof.proof.siblings.length} siblings`,
+      );
+    const [first] = r.contributors;
+    if (first) {
+      const earned = await first.rewards();
+      log(`contributor-1 earned ${earned.totals.OPEN ?? 0} OPEN (${earned.rewards.length} payments)`);
+    }
     log(
-      `Merkle inclusion proof for a contribution: root ${proof.root.slice(0, 16)}…, ${proof.proof.siblings.length} siblings`,
+      `done: lifecycle ${proposalId} is serving. Temporal UI: ${stack.temporalUiUrl}/namespaces/default/workflows/lifecycle-${proposalId}`,
     );
-  const [first] = r.contributors;
-  if (first) {
-    const earned = await first.rewards();
-    log(`contributor-1 earned ${earned.totals.OPEN ?? 0} OPEN (${earned.rewards.length} payments)`);
   }
-  log(
-    `done: lifecycle ${proposalId} is serving. Temporal UI: ${stack.temporalUiUrl}/namespaces/default/workflows/lifecycle-${proposalId}`,
-  );
 } catch (err) {
   exitCode = 1;
   console.error(err);

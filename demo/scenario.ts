@@ -94,7 +94,7 @@ export const SCENARIO_PARAMS: DeepPartial<LifecycleParams> = {
   rlhf: { rounds: 1, promptsPerRound: 4, answersPerItem: 3, roundDeadlineMs: 60_000 },
 };
 
-async function participant(
+export async function participant(
   baseUrl: string,
   roles: string[],
   name: string,

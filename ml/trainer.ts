@@ -1,21 +1,28 @@
 import type { ArtifactStore } from '../storage/artifact-store.js';
-import type { EvalMetrics, Hyperparams } from '../domain/lifecycle/types.js';
+import type { EvalMetrics, Hyperparams, TaskType } from '../domain/lifecycle/types.js';
 
 // Hyperparameters and metrics are part of the lifecycle's contract (workflows/types.ts); every
 // trainer receives the hyperparameters verbatim.
-export type { EvalMetrics, Hyperparams };
+export type { EvalMetrics, Hyperparams, TaskType };
 
-/** One line of a dataset manifest (JSONL in S3). */
+/**
+ * One line of a dataset manifest (JSONL in S3). Classification: `text` → `label`. Generation:
+ * `text` is the prompt (a chat transcript rendered one turn per line), `response` the reference
+ * answer and `label` is ''.
+ */
 export interface ManifestRecord {
   hash: string;
   contributor: string;
   text: string;
   label: string;
+  response?: string;
 }
 
 export interface TrainingJob {
   jobId: string;
   modelName: string;
+  /** Absent: classification. */
+  task?: TaskType;
   labels: string[];
   /** S3 key of the artifact to warm-start from; absent = train from scratch. */
   baseArtifactKey?: string;

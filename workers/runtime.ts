@@ -9,6 +9,7 @@ import { setCurrentVersion } from '../infra/versioning/deployments.js';
 import { connectDb, migrateDb } from '../db/client.js';
 import { S3ArtifactStore } from '../storage/s3-store.js';
 import { Ledger } from '../db/ledger.js';
+import { TaskRoutingTrainer } from '../ml/generative/task-trainer.js';
 import { EmbeddedTrainer } from '../ml/embedded/embedded-trainer.js';
 import type { ActivityDeps } from '../activities/deps.js';
 import type { Trainer } from '../ml/trainer.js';
@@ -49,7 +50,8 @@ function installRuntime(): void {
 
 /** Trainers this process offers: the embedded one always, the external command when configured. */
 async function trainersFromEnv(): Promise<Record<string, Trainer>> {
-  const trainers: Record<string, Trainer> = { embedded: new EmbeddedTrainer() };
+  // The embedded kind serves both tasks: the classifier, and the RAG model for generation.
+  const trainers: Record<string, Trainer> = { embedded: new TaskRoutingTrainer(new EmbeddedTrainer()) };
   if (process.env.COMMONS_TRAINER_COMMAND) {
     const { ExternalCommandTrainer } = await import('../ml/external/external-trainer.js');
     // The script's own output (what is not a progress event) goes to the worker log, so a failing

@@ -34,6 +34,12 @@ import { workflowIds } from '../contracts/workflow-ids.js';
 const MODEL_ENTITY_PATCH = 'model-entity-workflow';
 /** Lifecycles proposed with a treasury budget reserve it when they pass and return what is left at the end. */
 const BUDGET_PATCH = 'proposal-budget';
+/**
+ * Lifecycles that reach training after this change pass the proposal's task and trainer kind to
+ * every later stage (RLHF candidate generation and preference updates, the promoted version's
+ * lineage, which serving reads); before it, RLHF fell back to the embedded trainer.
+ */
+const TRAINER_EVERY_STAGE_PATCH = 'trainer-every-stage';
 /** Reward epochs of a model whose lifecycle started before `serving.settlementPeriodMs` existed. */
 const DEFAULT_SETTLEMENT_PERIOD_MS = 24 * 3_600_000;
 
@@ -157,6 +163,8 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
     // Training on the gpu-training queue
     await enter('training', `fine-tuning on ${collected.accepted} accepted records`);
     const t = input.params.training;
+    const everyStage = patched(TRAINER_EVERY_STAGE_PATCH);
+    const task = input.task ?? 'classification';
     const trained = await trainingActivities(t.heartbeatTimeoutMs, t.maxAttempts).trainModel.executeWithOptions(
       {
         ...trainingOptions(t.heartbeatTimeoutMs, t.maxAttempts),
@@ -169,6 +177,7 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
           job: {
             jobId: `${input.proposalId}-train`,
             modelName: input.modelName,
+            ...(everyStage && input.task ? { task: input.task } : {}),
             labels: input.labels,
             baseArtifactKey: t.baseArtifactKey,
             datasetManifestKey: collected.manifestKey,
@@ -209,6 +218,7 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
             hyperparams: t.hyperparams,
             heartbeatTimeoutMs: t.heartbeatTimeoutMs,
             maxAttempts: t.maxAttempts,
+            ...(everyStage ? { trainer: t.trainer, task } : {}),
           },
         ],
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
@@ -249,6 +259,8 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
         trainingRunId: trained.runId,
         rlhfRounds: state.rlhf.rounds.map((r) => r.round),
         workflowId: workflowInfo().workflowId,
+        // Serving picks the predictor for the version from these (ml/serving/predictor.ts).
+        ...(everyStage ? { trainer: t.trainer, task } : {}),
       },
     };
     let promoted: { version: number; prefix: string };

@@ -7,6 +7,7 @@ import type {
   LifecycleParams,
   ReviewAnswerInput,
   RlhfRoundSummary,
+  TaskType,
 } from '../domain/lifecycle/types.js';
 
 export interface RlhfRoundInput {
@@ -23,6 +24,10 @@ export interface RlhfRoundInput {
   heartbeatTimeoutMs: number;
   /** Attempts per GPU job (absent in rounds started before it existed: 10). */
   maxAttempts?: number;
+  /** The proposal's trainer kind (absent in rounds started before it was passed on: embedded). */
+  trainer?: string;
+  /** The proposal's task (absent: classification). Generation rounds compare two answers per prompt. */
+  task?: TaskType;
 }
 
 interface OpenTask {
@@ -80,8 +85,10 @@ export async function rlhfRoundWorkflow(input: RlhfRoundInput): Promise<RlhfRoun
     artifactKey: input.policyArtifactKey,
     evalManifestKey: input.evalManifestKey,
     count: p.promptsPerRound,
-    candidatesPerPrompt: p.candidatesPerPrompt,
+    // Pairwise preference for generative models: reviewers compare two answers per prompt.
+    candidatesPerPrompt: input.task === 'generation' ? 2 : p.candidatesPerPrompt,
     seed: input.round,
+    ...(input.trainer ? { trainer: input.trainer } : {}),
   });
   const created = await lifecycle.createReviewTasks({
     proposalId: input.proposalId,
@@ -123,10 +130,12 @@ export async function rlhfRoundWorkflow(input: RlhfRoundInput): Promise<RlhfRoun
           beta: p.beta,
           hyperparams: { ...input.hyperparams, learningRate: p.learningRate, epochs: p.epochs },
           outputPrefix: `staging/${input.proposalId}/rlhf-r${input.round}`,
+          ...(input.trainer ? { trainer: input.trainer } : {}),
         })
       : { artifactKey: input.policyArtifactKey, metrics: input.policyMetrics };
 
-  // The round is evaluated: an update that lowers held-out accuracy is not kept.
+  // The round is evaluated: an update that lowers held-out accuracy (generation: mean token-F1
+  // against the reference responses) by more than maxEvalDrop is not kept.
   const applied = updated.metrics.accuracy >= input.policyMetrics.accuracy - p.maxEvalDrop;
   const kept = applied ? updated : { artifactKey: input.policyArtifactKey, metrics: input.policyMetrics };
   const summary = {

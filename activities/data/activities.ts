@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { ActivityDeps } from '../deps.js';
 import type { DatanetSpec } from '../../domain/data/datanet-spec.js';
-import { recordText } from '../../domain/data/datanet-spec.js';
+import { recordResponse, recordText } from '../../domain/data/datanet-spec.js';
 import {
   bandKeys,
   exactKey,
@@ -41,6 +41,8 @@ interface PartRecord {
   contributor: string;
   text: string;
   label: string;
+  /** Generation Datanets: the reference response (absent for classification). */
+  response?: string;
   /** LSH and exact band keys, so the dedupe pass need not recompute signatures. */
   bands: number[];
 }
@@ -138,19 +140,22 @@ export function createDataActivities(deps: ActivityDeps) {
             ? { status: 'rejected' as const, quality: 0, relevance: 0, reasons: ['payload is not JSON'] }
             : scoreRecord(a.spec, profile, payload, { minQuality: a.minQuality, minRelevance: a.minRelevance });
         if (++done % 200 === 0) Context.current().heartbeat({ done, of: rows.length });
-        const text =
-          payload && typeof payload === 'object' ? recordText(a.spec, payload as Record<string, unknown>) : '';
+        const fields = payload && typeof payload === 'object' ? (payload as Record<string, unknown>) : undefined;
+        const text = fields ? recordText(a.spec, fields) : '';
+        const response = fields ? recordResponse(a.spec, fields) : '';
         const label =
           a.spec.labelField && payload && typeof payload === 'object'
             ? labelText((payload as Record<string, unknown>)[a.spec.labelField])
             : '';
-        const sig = s.status === 'accepted' ? minhashSignature(text) : undefined;
-        return { row: r, s, text, label, sig };
+        // Duplicates are judged on what scoring read: the prompt and, for generation, the response.
+        const scored = response ? `${text}\n${response}` : text;
+        const sig = s.status === 'accepted' ? minhashSignature(scored) : undefined;
+        return { row: r, s, text, scored, response, label, sig };
       });
 
       const passed = results.filter((x) => x.sig);
       const bandOwners = new Map<number, { seq: number; hash: string }>();
-      const bandsByHash = new Map(passed.map((x) => [x.row.hash, bandsOf(x.text, x.sig!)]));
+      const bandsByHash = new Map(passed.map((x) => [x.row.hash, bandsOf(x.scored, x.sig!)]));
       for (const x of passed) {
         for (const band of bandsByHash.get(x.row.hash)!) {
           const cur = bandOwners.get(band);
@@ -183,6 +188,7 @@ export function createDataActivities(deps: ActivityDeps) {
         contributor: x.row.contributor,
         text: x.text,
         label: x.label,
+        ...(x.response ? { response: x.response } : {}),
         bands: bandsByHash.get(x.row.hash)!,
       }));
       await store.put(dataKeys.part(a.datanetId, a.fromSeq), part.map((p) => JSON.stringify(p)).join('\n'), {
@@ -282,7 +288,13 @@ export function createDataActivities(deps: ActivityDeps) {
             for (const p of await readPart(a.datanetId, fromSeq)) {
               if (!accepted.has(p.hash)) continue;
               chunk +=
-                JSON.stringify({ hash: p.hash, contributor: p.contributor, text: p.text, label: p.label }) + '\n';
+                JSON.stringify({
+                  hash: p.hash,
+                  contributor: p.contributor,
+                  text: p.text,
+                  label: p.label,
+                  ...(p.response !== undefined ? { response: p.response } : {}),
+                }) + '\n';
               lines++;
             }
             if (chunk) await out.write(chunk);

@@ -1,8 +1,6 @@
 import type postgres from 'postgres';
 import type { ArtifactStore } from '../../storage/artifact-store.js';
-import { loadModel, parseManifest } from '../../ml/embedded/embedded-trainer.js';
-import { prepareInfluenceIndex, type InfluenceIndex } from '../../ml/embedded/influence.js';
-import type { LinearSoftmaxModel } from '../../ml/embedded/linear-softmax.js';
+import { PredictorRegistry, type Predictor } from '../../ml/serving/predictor.js';
 import { notFound } from '../errors.js';
 import { findProductionVersion, findServableVersion } from '../../db/queries/models.js';
 
@@ -12,9 +10,8 @@ export interface LoadedVersion {
   proposalId: string;
   developer: string;
   sha256: string;
-  model: LinearSoftmaxModel;
-  /** Gradient-influence index over the version's training records (attribution per answer). */
-  index: InfluenceIndex;
+  /** Answers calls with attribution: the implementation is picked per version (ml/serving/predictor.ts). */
+  predictor: Predictor;
 }
 
 /**
@@ -28,7 +25,7 @@ export class ModelCache {
   constructor(
     private readonly sql: postgres.Sql,
     private readonly store: ArtifactStore,
-    private readonly opts: { maxVersions?: number; pointerTtlMs?: number } = {},
+    private readonly opts: { maxVersions?: number; pointerTtlMs?: number; predictors?: PredictorRegistry } = {},
   ) {}
 
   async production(modelName: string): Promise<LoadedVersion> {
@@ -71,8 +68,12 @@ export class ModelCache {
   private async load(modelName: string, version: number): Promise<LoadedVersion> {
     const v = await findServableVersion(this.sql, modelName, version);
     if (!v) throw notFound(`model ${modelName} has no version ${version}`);
-    const [model, manifest] = await Promise.all([loadModel(this.store, v.artifactKey), this.store.get(v.manifestKey)]);
-    const index = prepareInfluenceIndex(model, parseManifest(manifest));
-    return { modelName, version, proposalId: v.proposalId, developer: v.developer, sha256: v.sha256, model, index };
+    const artifact = await this.store.get(v.artifactKey);
+    const predictor = await (this.opts.predictors ?? new PredictorRegistry()).load(
+      { modelName, version, artifactKey: v.artifactKey, manifestKey: v.manifestKey, trainer: v.trainer, task: v.task },
+      artifact,
+      this.store,
+    );
+    return { modelName, version, proposalId: v.proposalId, developer: v.developer, sha256: v.sha256, predictor };
   }
 }

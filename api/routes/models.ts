@@ -1,18 +1,12 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { callerOf, signed, type Caller } from '../auth.js';
-import { HttpError, badRequest, forbidden, notFound, paymentRequired } from '../errors.js';
-import { attributeWithIndex } from '../../ml/embedded/influence.js';
+import { badRequest, forbidden, notFound } from '../errors.js';
 import type { ModelCache, LoadedVersion } from '../inference/model-cache.js';
-import { PaymentRefusedError, type FeeGroupCommit } from '../inference/group-commit.js';
-import { splitFee, type Recipients } from '../../domain/serving/fee-split.js';
-import type { LifecycleParams } from '../../domain/lifecycle/types.js';
+import type { PaidCalls } from '../inference/paid-calls.js';
 import type { ApiContext } from '../context.js';
-import { findApiKeyByHash, insertApiKey } from '../../db/queries/api-keys.js';
-import { findProposalParams } from '../../db/queries/proposals.js';
-import { listAgreedReviewerWeights } from '../../db/queries/reviews.js';
-import { listVoterPowers } from '../../db/queries/governance.js';
+import { insertApiKey } from '../../db/queries/api-keys.js';
 import { findModel, findModelVersionStatus, listModelVersions } from '../../db/queries/models.js';
 import { responses } from '../schemas/common.js';
 import {
@@ -39,98 +33,26 @@ import type { modelWorkflow } from '../../workflows/index.js';
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 export interface ModelRoutesHandle {
-  fees: FeeGroupCommit;
   cache: ModelCache;
+  paid: PaidCalls;
 }
 
 export const modelRoutes =
   (ctx: ApiContext, handle: ModelRoutesHandle): FastifyPluginCallbackTypebox =>
   (app, _opts, done) => {
     const { sql, temporal } = ctx;
-    const { cache, fees } = handle;
-    const keys = new Map<string, { id: string; owner: string; revoked: boolean; at: number }>();
-    const recipients = new Map<
-      string,
-      { r: Omit<Recipients, 'contributors'>; serving: LifecycleParams['serving']; at: number }
-    >();
-
-    async function apiKey(req: FastifyRequest) {
-      const raw =
-        (req.headers.authorization ?? '').replace(/^Bearer\s+/i, '') || String(req.headers['x-api-key'] ?? '');
-      if (!raw)
-        throw new HttpError(
-          401,
-          'an API key is required (Authorization: Bearer <key>); issue one with POST /v1/api-keys',
-        );
-      const h = sha256(raw);
-      let k = keys.get(h);
-      if (!k || Date.now() - k.at > 30_000) {
-        const row = await findApiKeyByHash(sql, h);
-        if (!row) throw new HttpError(401, 'unknown API key');
-        k = { id: row.id, owner: row.owner, revoked: row.revoked, at: Date.now() };
-        keys.set(h, k);
-      }
-      if (k.revoked) throw new HttpError(401, 'this API key has been revoked');
-      return k;
-    }
-
-    /** Who besides the contributors shares a model's fees; stable for a version, so cached briefly. */
-    async function feeRecipients(v: LoadedVersion) {
-      const key = `${v.modelName}@${v.version}`;
-      const hit = recipients.get(key);
-      if (hit && Date.now() - hit.at < 60_000) return hit;
-      const params = (await findProposalParams(sql, v.proposalId)) as LifecycleParams | undefined;
-      if (!params) throw new HttpError(500, `model ${key} has no proposal ${v.proposalId}`);
-      const reviewers = await listAgreedReviewerWeights(sql, v.proposalId);
-      const governors = await listVoterPowers(sql, v.proposalId);
-      const entry = {
-        r: {
-          developer: v.developer,
-          reviewers,
-          governors: governors.map((g) => ({ address: g.address, weight: Number(g.power) })),
-        },
-        serving: params.serving,
-        at: Date.now(),
-      };
-      recipients.set(key, entry);
-      return entry;
-    }
-
+    const { cache, paid } = handle;
     async function infer(req: FastifyRequest, v: LoadedVersion, input: string, topK: number): Promise<InferResponse> {
-      const key = await apiKey(req);
-      const { r, serving } = await feeRecipients(v);
-      const fee = BigInt(serving.feePerCall);
-      const prediction = v.model.predict(input);
-      const attribution = attributeWithIndex(v.index, v.model, input, topK);
-      const callId = randomUUID();
-      if (fee > 0n) {
-        const splits = splitFee(fee, serving.shares, { ...r, contributors: attribution.contributors });
-        // Answered only once the row and its charge are committed (group commit, see README "Inference fees").
-        try {
-          await fees.charge({
-            callId,
-            modelName: v.modelName,
-            version: v.version,
-            proposalId: v.proposalId,
-            apiKeyId: key.id,
-            payer: key.owner,
-            fee,
-            splits,
-            attribution: attribution.contributors,
-          });
-        } catch (err) {
-          if (err instanceof PaymentRefusedError) throw paymentRequired(err.message);
-          req.log.error({ err }, 'inference fee not committed');
-          throw new HttpError(503, 'the fee for this call could not be committed (database unavailable); retry');
-        }
-      }
+      const key = await paid.apiKey(req);
+      const prediction = await v.predictor.predict({ messages: [{ role: 'user', content: input }], topK });
+      const { callId, fee } = await paid.charge(req, v, key, prediction.attribution);
       return {
         callId,
         model: v.modelName,
         version: v.version,
-        output: prediction.label,
-        probabilities: prediction.probs,
-        attribution: { contributors: attribution.contributors, records: attribution.records },
+        output: prediction.output,
+        probabilities: prediction.probabilities ?? {},
+        attribution: { contributors: prediction.attribution.contributors, records: prediction.attribution.records },
         fee: fee.toString(),
       };
     }

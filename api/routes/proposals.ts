@@ -4,7 +4,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@te
 import { postTransfers } from '../../db/ledger.js';
 import { budgetOf } from '../../db/budgets.js';
 import { accountsOf } from '../../contracts/accounts.js';
-import { validateSpec } from '../../domain/data/datanet-spec.js';
+import { validateSpec, validateSpecForTask } from '../../domain/data/datanet-spec.js';
 import { callerOf, signed } from '../auth.js';
 import { badRequest, conflict, notFound, paymentRequired } from '../errors.js';
 import { runUpdate } from '../temporal-errors.js';
@@ -61,6 +61,9 @@ export const proposalRoutes =
         const b = req.body;
         const specErrors = validateSpec(b.datanetSpec);
         if (specErrors.length) throw badRequest('invalid datanetSpec', specErrors);
+        const task = b.task ?? 'classification';
+        const taskErrors = validateSpecForTask(b.datanetSpec, task, b.labels);
+        if (taskErrors.length) throw badRequest(`the datanetSpec does not fit a ${task} proposal`, taskErrors);
         // The protocol's settings decide the rules of the vote and every treasury-paid amount; the
         // proposal asks only for values inside their bounds, and for a budget (GET /v1/protocol).
         const terms = resolveProposalTerms(b.params ?? {}, b.budget, ctx.cfg.protocol);
@@ -95,6 +98,8 @@ export const proposalRoutes =
           params,
           budget,
           protocol: ctx.cfg.protocol,
+          // Absent for classification, so classification lifecycles start exactly as before.
+          ...(task === 'generation' ? { task } : {}),
         };
         // The proposal row and its stake's escrow commit together (the escrow uses the key the
         // workflow's own escrow activity uses): not enough balance, or any failure, leaves neither.

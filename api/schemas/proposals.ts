@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { DatanetSpecSchema } from '../../domain/data/datanet-spec.js';
-import { STAGES, type LifecycleStatusView } from '../../domain/lifecycle/types.js';
+import { STAGES, TASK_TYPES, type LifecycleStatusView } from '../../domain/lifecycle/types.js';
 import type { LiveProgress } from '../progress.js';
 import { Nullable, Timestamp, Units } from './common.js';
 
@@ -22,7 +22,17 @@ export const ProposalBody = Type.Object({
   }),
   rationale: Type.String({ maxLength: 10_000, description: 'why it matters' }),
   domain: Type.String({ minLength: 2, maxLength: 100 }),
-  labels: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 2, maxItems: 100, uniqueItems: true }),
+  task: Type.Optional(
+    Type.Union([Type.Literal(TASK_TYPES[0]), Type.Literal(TASK_TYPES[1])], {
+      description: 'classification (text → one of the labels; the default) or generation (prompt or chat → response)',
+    }),
+  ),
+  labels: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
+    minItems: 0,
+    maxItems: 100,
+    uniqueItems: true,
+    description: 'the label set (at least two for classification; unused by generation)',
+  }),
   datanetSpec: DatanetSpecSchema,
   params: Type.Optional(
     Type.Record(Type.String(), Type.Unknown(), {

@@ -27,6 +27,9 @@ export interface ServableVersion {
   proposalId: string;
   developer: string;
   manifestKey: string;
+  /** The trainer kind and task recorded in the version's lineage (absent before they were recorded). */
+  trainer?: string;
+  task?: 'classification' | 'generation';
 }
 
 export async function findModel(sql: postgres.Sql, name: string): Promise<Model | undefined> {
@@ -86,9 +89,18 @@ export async function findServableVersion(
   version: number,
 ): Promise<ServableVersion | undefined> {
   const [v] = await sql<
-    { artifact_key: string; sha256: string; proposal_id: string; developer: string; manifest_key: string }[]
+    {
+      artifact_key: string;
+      sha256: string;
+      proposal_id: string;
+      developer: string;
+      manifest_key: string;
+      trainer: string | null;
+      task: string | null;
+    }[]
   >`
-    select v.artifact_key, v.sha256, v.proposal_id, m.developer, d.manifest_key from model_versions v
+    select v.artifact_key, v.sha256, v.proposal_id, m.developer, d.manifest_key,
+      v.lineage->>'trainer' as trainer, v.lineage->>'task' as task from model_versions v
     join models m on m.name = v.model_name join dataset_versions d on d.id = v.dataset_version_id
     where v.model_name = ${name} and v.version = ${version}`;
   return (
@@ -98,6 +110,33 @@ export async function findServableVersion(
       proposalId: v.proposal_id,
       developer: v.developer,
       manifestKey: v.manifest_key,
+      trainer: v.trainer ?? undefined,
+      task: v.task === 'generation' || v.task === 'classification' ? v.task : undefined,
     }
   );
+}
+
+export interface ServedModel {
+  name: string;
+  developer: string;
+  productionVersion: number;
+  task: string | null;
+  createdAt: Date;
+}
+
+/** Models with a production version (what the OpenAI-compatible GET /v1/models lists), by name. */
+export async function listServedModels(sql: postgres.Sql, limit = 1000): Promise<ServedModel[]> {
+  const rows = await sql<
+    { name: string; developer: string; production_version: number; task: string | null; created_at: Date }[]
+  >`
+    select m.name, m.developer, m.production_version, v.lineage->>'task' as task, m.created_at from models m
+    join model_versions v on v.model_name = m.name and v.version = m.production_version
+    where m.production_version is not null order by m.name limit ${limit}`;
+  return rows.map((r) => ({
+    name: r.name,
+    developer: r.developer,
+    productionVersion: Number(r.production_version),
+    task: r.task,
+    createdAt: r.created_at,
+  }));
 }

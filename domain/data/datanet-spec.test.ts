@@ -35,7 +35,11 @@ describe('validateSpec', () => {
       { fields: [{ name: 'a', type: 'string' }], textField: 'b' },
       /textField "b" is not a declared field/,
     ],
-    ['non-string textField', { fields: [{ name: 'a', type: 'number' }], textField: 'a' }, /must be a string field/],
+    [
+      'non-string textField',
+      { fields: [{ name: 'a', type: 'number' }], textField: 'a' },
+      /must be a string or messages field/,
+    ],
     [
       'duplicate field',
       {

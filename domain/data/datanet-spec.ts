@@ -3,7 +3,7 @@
 // Pure: no I/O, safe to call in tight loops over batches of records.
 import { Type, type Static } from '@sinclair/typebox';
 
-export const FIELD_TYPES = ['string', 'number', 'integer', 'boolean', 'enum'] as const;
+export const FIELD_TYPES = ['string', 'number', 'integer', 'boolean', 'enum', 'messages'] as const;
 export type FieldType = (typeof FIELD_TYPES)[number];
 
 const FIELD_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]{0,63}$';
@@ -13,6 +13,11 @@ const FIELD_NAME_RE = new RegExp(FIELD_NAME_PATTERN);
 export const MAX_RECORD_BYTES_LIMIT = 1_048_576;
 /** Default record size cap when a spec does not declare one (64 KiB). */
 export const DEFAULT_MAX_RECORD_BYTES = 65_536;
+
+/** Roles a chat message (a `messages` field) may carry. */
+export const CHAT_ROLES = ['system', 'user', 'assistant'] as const;
+/** Most messages one `messages` field may hold. */
+export const MAX_CHAT_MESSAGES = 100;
 
 export const DatanetFieldSchema = Type.Object(
   {
@@ -38,6 +43,8 @@ export const DatanetSpecSchema = Type.Object(
     fields: Type.Array(DatanetFieldSchema, { minItems: 1, maxItems: 100 }),
     textField: Type.String({ minLength: 1 }),
     labelField: Type.Optional(Type.String({ minLength: 1 })),
+    /** Generation: the string field holding the reference response to the prompt in textField. */
+    responseField: Type.Optional(Type.String({ minLength: 1 })),
     maxRecordBytes: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_RECORD_BYTES_LIMIT })),
   },
   { additionalProperties: false },
@@ -61,7 +68,7 @@ export function validateSpec(spec: unknown): string[] {
   const errors: string[] = [];
   if (!isPlainObject(spec)) return ['spec must be an object'];
   for (const key of Object.keys(spec)) {
-    if (!['fields', 'textField', 'labelField', 'maxRecordBytes'].includes(key)) {
+    if (!['fields', 'textField', 'labelField', 'responseField', 'maxRecordBytes'].includes(key)) {
       errors.push(`spec: unknown property "${key}"`);
     }
   }
@@ -134,7 +141,20 @@ export function validateSpec(spec: unknown): string[] {
   } else {
     const tf = byName.get(textField);
     if (!tf) errors.push(`spec.textField "${textField}" is not a declared field`);
-    else if (tf.type !== 'string') errors.push(`spec.textField "${textField}" must be a string field`);
+    else if (tf.type !== 'string' && tf.type !== 'messages')
+      errors.push(`spec.textField "${textField}" must be a string or messages field`);
+  }
+  const responseField = spec.responseField;
+  if (responseField !== undefined) {
+    if (typeof responseField !== 'string' || responseField.length === 0) {
+      errors.push('spec.responseField must name a field');
+    } else {
+      const rf = byName.get(responseField);
+      if (!rf) errors.push(`spec.responseField "${responseField}" is not a declared field`);
+      else if (rf.type !== 'string') errors.push(`spec.responseField "${responseField}" must be a string field`);
+      if (responseField === textField) errors.push('spec.responseField must differ from spec.textField');
+      if (responseField === spec.labelField) errors.push('spec.responseField must differ from spec.labelField');
+    }
   }
   const labelField = spec.labelField;
   if (labelField !== undefined) {
@@ -222,7 +242,31 @@ function checkField(field: DatanetField, value: unknown, errors: string[]): void
         errors.push(`${where}: must be one of ${(field.values ?? []).join(', ')}`);
       }
       return;
+    case 'messages':
+      checkMessages(where, value, errors);
+      return;
   }
+}
+
+/** A chat transcript: a non-empty array of { role, content } with known roles and non-blank text. */
+function checkMessages(where: string, value: unknown, errors: string[]): void {
+  if (!Array.isArray(value) || value.length === 0) {
+    errors.push(`${where}: must be a non-empty array of chat messages, got ${describe(value)}`);
+    return;
+  }
+  if (value.length > MAX_CHAT_MESSAGES) errors.push(`${where}: at most ${MAX_CHAT_MESSAGES} messages`);
+  value.slice(0, MAX_CHAT_MESSAGES).forEach((m: unknown, i) => {
+    if (!isPlainObject(m)) {
+      errors.push(`${where}[${i}]: must be an object with role and content`);
+      return;
+    }
+    for (const key of Object.keys(m))
+      if (key !== 'role' && key !== 'content') errors.push(`${where}[${i}]: unknown property "${key}"`);
+    if (typeof m.role !== 'string' || !(CHAT_ROLES as readonly string[]).includes(m.role))
+      errors.push(`${where}[${i}]: role must be one of ${CHAT_ROLES.join(', ')}`);
+    if (typeof m.content !== 'string' || m.content.trim().length === 0)
+      errors.push(`${where}[${i}]: content must be non-blank text`);
+  });
 }
 
 // Per-spec lookup cache: specs are reused across a whole batch, records are not.
@@ -263,6 +307,13 @@ export function validateRecord(spec: DatanetSpec, payload: unknown): RecordValid
   }
   const text = payload[spec.textField];
   if (typeof text === 'string' && text.trim().length === 0) errors.push(`field "${spec.textField}": must not be blank`);
+  if (Array.isArray(text) && spec.responseField === undefined && fields.get(spec.textField)?.type === 'messages') {
+    const turns = text as { role?: unknown }[];
+    if (turns.length < 2 || turns[turns.length - 1]?.role !== 'assistant' || !turns.some((m) => m?.role === 'user'))
+      errors.push(
+        `field "${spec.textField}": a chat record needs at least one user message and must end with the assistant's reply`,
+      );
+  }
 
   const maxBytes = spec.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
   // Serialising every record is the costliest step here, so first compute a cheap upper bound on
@@ -271,7 +322,11 @@ export function validateRecord(spec: DatanetSpec, payload: unknown): RecordValid
   let upper = 2;
   for (const key of Object.keys(payload)) {
     const v = payload[key];
-    upper += 6 * key.length + 4 + (typeof v === 'string' ? 6 * v.length + 2 : 25);
+    // A chat transcript (an array) has no cheap bound: it is always serialised.
+    upper +=
+      6 * key.length +
+      4 +
+      (typeof v === 'string' ? 6 * v.length + 2 : typeof v === 'object' && v !== null ? Infinity : 25);
   }
   if (upper > maxBytes) {
     const bytes = Buffer.byteLength(JSON.stringify(payload), 'utf8');
@@ -280,8 +335,79 @@ export function validateRecord(spec: DatanetSpec, payload: unknown): RecordValid
   return errors.length === 0 ? { ok: true } : { ok: false, errors };
 }
 
-/** The text to score for a record that passed validateRecord. */
+interface ChatTurn {
+  role: string;
+  content: string;
+}
+const chatTurns = (v: unknown): ChatTurn[] =>
+  Array.isArray(v)
+    ? v.filter((m): m is ChatTurn => isPlainObject(m) && typeof m.role === 'string' && typeof m.content === 'string')
+    : [];
+
+/** A chat transcript as prompt text: the turns' contents, one per line (roles add no meaning to retrieval). */
+export function renderChat(turns: readonly { content: string }[]): string {
+  return turns.map((t) => t.content.trim()).join('\n');
+}
+
+/**
+ * The record's input text: the text field, or for a chat transcript the turns before the reply
+ * (the whole transcript when the reply is in responseField). For classification this is what is
+ * scored; for generation it is the prompt.
+ */
 export function recordText(spec: DatanetSpec, payload: Record<string, unknown>): string {
   const v = payload[spec.textField];
-  return typeof v === 'string' ? v : '';
+  if (typeof v === 'string') return v;
+  const turns = chatTurns(v);
+  if (spec.responseField === undefined && turns[turns.length - 1]?.role === 'assistant') turns.pop();
+  return renderChat(turns);
+}
+
+/** Generation: the reference response (responseField, or the chat transcript's final assistant reply); '' if none. */
+export function recordResponse(spec: DatanetSpec, payload: Record<string, unknown>): string {
+  if (spec.responseField !== undefined) {
+    const r = payload[spec.responseField];
+    return typeof r === 'string' ? r : '';
+  }
+  const turns = chatTurns(payload[spec.textField]);
+  const last = turns[turns.length - 1];
+  return last?.role === 'assistant' ? last.content : '';
+}
+
+/** Whether records of this spec carry a response (prompt → response), as a generation Datanet needs. */
+export function specHasResponse(spec: DatanetSpec): boolean {
+  return (
+    spec.responseField !== undefined || spec.fields.some((f) => f.name === spec.textField && f.type === 'messages')
+  );
+}
+
+/** What scoring (quality, relevance, near-duplicates) reads: the input and, for generation, the response. */
+export function scoringText(spec: DatanetSpec, payload: Record<string, unknown>): string {
+  const text = recordText(spec, payload);
+  const response = recordResponse(spec, payload);
+  return response ? `${text}\n${response}` : text;
+}
+
+/**
+ * Rules tying a Datanet spec to the proposal's task: a generation Datanet's records carry a
+ * response (responseField, or a chat transcript ending with the assistant's reply); a
+ * classification Datanet has none and names at least two labels. Returns [] when they fit.
+ */
+export function validateSpecForTask(
+  spec: DatanetSpec,
+  task: 'classification' | 'generation',
+  labels: readonly string[],
+): string[] {
+  const errors: string[] = [];
+  if (task === 'generation') {
+    if (!specHasResponse(spec))
+      errors.push(
+        'a generation Datanet needs a response: set spec.responseField, or make spec.textField a messages field',
+      );
+  } else {
+    if (spec.responseField !== undefined) errors.push('spec.responseField applies to generation Datanets only');
+    if (spec.fields.some((f) => f.name === spec.textField && f.type === 'messages'))
+      errors.push('spec.textField may be a messages field only in a generation Datanet');
+    if (labels.length < 2) errors.push('a classification proposal needs at least two labels');
+  }
+  return errors;
 }

@@ -1,7 +1,7 @@
 // Scores one contributed record: schema validation, then quality and relevance of its text field.
 // Exact and near-duplicate status is decided by the caller (it needs the Postgres look-ups of
 // exactKey and bandKeys from minhash.ts across batches).
-import { recordText, validateRecord, type DatanetSpec } from './datanet-spec.js';
+import { scoringText, validateRecord, type DatanetSpec } from './datanet-spec.js';
 import { qualityScore, type QualityOptions } from './quality.js';
 import { relevanceScore, type DomainProfile } from './relevance.js';
 
@@ -41,7 +41,7 @@ export function scoreRecord(
   const valid = validateRecord(spec, payload);
   if (!valid.ok) return { status: 'rejected', quality: 0, relevance: 0, reasons: valid.errors };
 
-  const text = recordText(spec, payload as Record<string, unknown>);
+  const text = scoringText(spec, payload as Record<string, unknown>);
   const q = qualityScore(text, opts.quality);
   const r = relevanceScore(profile, text);
   const reasons = [...q.reasons];

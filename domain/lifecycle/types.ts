@@ -17,13 +17,20 @@ export const STAGES = [
 ] as const;
 export type Stage = (typeof STAGES)[number];
 
+/**
+ * What a proposed model does: `classification` (text → one of the labels) or `generation`
+ * (prompt or chat → response). Lifecycles started before task types existed are classification.
+ */
+export const TASK_TYPES = ['classification', 'generation'] as const;
+export type TaskType = (typeof TASK_TYPES)[number];
+
 /** Terminal and running statuses a lifecycle reports. */
 export type LifecycleStatus =
   'running' | 'expired' | 'rejected' | 'vetoed' | 'withdrawn' | 'cancelled' | 'failed-gate' | 'failed' | 'serving';
 
 export interface DatanetField {
   name: string;
-  type: 'string' | 'number' | 'integer' | 'boolean' | 'enum';
+  type: 'string' | 'number' | 'integer' | 'boolean' | 'enum' | 'messages';
   required?: boolean;
   maxLength?: number;
   minLength?: number;
@@ -36,6 +43,8 @@ export interface DatanetSpecInput {
   fields: DatanetField[];
   textField: string;
   labelField?: string;
+  /** Generation: the string field with the reference response. */
+  responseField?: string;
   maxRecordBytes?: number;
 }
 
@@ -140,6 +149,8 @@ export interface LifecycleInput {
   budget?: string;
   /** The protocol settings in force when the proposal was made (params already carry their values). */
   protocol?: ProtocolSettings;
+  /** Absent: classification (every lifecycle started before task types existed). */
+  task?: TaskType;
 }
 
 export interface GovernanceState {
@@ -171,6 +182,11 @@ export interface TrainingState {
   resumedFromStep?: number;
 }
 
+/**
+ * Held-out metrics. Generation maps its metrics onto the same fields so the RLHF keep/discard rule
+ * and the deployment gate work unchanged: `accuracy` is the mean token-F1 of the answers against
+ * the reference responses, `macroF1` the mean ROUGE-L F1 and `loss` 1 − accuracy.
+ */
 export interface EvalMetrics {
   accuracy: number;
   macroF1: number;

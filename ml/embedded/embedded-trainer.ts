@@ -57,7 +57,15 @@ export function parseManifest(body: Buffer | string): ManifestRecord[] {
     ) {
       throw new Error(`manifest line ${i + 1} lacks hash/contributor/text/label`);
     }
-    out.push({ hash: r.hash, contributor: r.contributor, text: r.text, label: r.label });
+    if (r.response !== undefined && typeof r.response !== 'string')
+      throw new Error(`manifest line ${i + 1}: response must be a string`);
+    out.push({
+      hash: r.hash,
+      contributor: r.contributor,
+      text: r.text,
+      label: r.label,
+      ...(r.response !== undefined ? { response: r.response } : {}),
+    });
   }
   return out;
 }

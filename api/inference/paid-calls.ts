@@ -1,0 +1,118 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type postgres from 'postgres';
+import type { FastifyRequest } from 'fastify';
+import { HttpError, paymentRequired } from '../errors.js';
+import { PaymentRefusedError, type FeeGroupCommit } from './group-commit.js';
+import type { LoadedVersion } from './model-cache.js';
+import type { Attribution } from '../../ml/embedded/influence.js';
+import { splitFee, type Recipients } from '../../domain/serving/fee-split.js';
+import type { LifecycleParams } from '../../domain/lifecycle/types.js';
+import { findApiKeyByHash } from '../../db/queries/api-keys.js';
+import { findProposalParams } from '../../db/queries/proposals.js';
+import { listAgreedReviewerWeights } from '../../db/queries/reviews.js';
+import { listVoterPowers } from '../../db/queries/governance.js';
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+export interface CallerKey {
+  id: string;
+  owner: string;
+}
+
+/**
+ * What every paid inference route shares (the model routes and the OpenAI-compatible ones): the
+ * API key check, the fee's recipients and the charge through the group commit, which resolves
+ * only once the fee is durable, so an answer is never sent for a call that was not paid.
+ */
+export class PaidCalls {
+  private readonly keys = new Map<string, { id: string; owner: string; revoked: boolean; at: number }>();
+  private readonly recipients = new Map<
+    string,
+    { r: Omit<Recipients, 'contributors'>; serving: LifecycleParams['serving']; at: number }
+  >();
+
+  constructor(
+    private readonly sql: postgres.Sql,
+    private readonly fees: FeeGroupCommit,
+  ) {}
+
+  /** The caller's API key (Authorization: Bearer, or x-api-key); 401 when missing, unknown or revoked. */
+  async apiKey(req: FastifyRequest): Promise<CallerKey> {
+    const raw = (req.headers.authorization ?? '').replace(/^Bearer\s+/i, '') || String(req.headers['x-api-key'] ?? '');
+    if (!raw)
+      throw new HttpError(
+        401,
+        'an API key is required (Authorization: Bearer <key>); issue one with POST /v1/api-keys',
+      );
+    const h = sha256(raw);
+    let k = this.keys.get(h);
+    if (!k || Date.now() - k.at > 30_000) {
+      const row = await findApiKeyByHash(this.sql, h);
+      if (!row) throw new HttpError(401, 'unknown API key');
+      k = { id: row.id, owner: row.owner, revoked: row.revoked, at: Date.now() };
+      this.keys.set(h, k);
+    }
+    if (k.revoked) throw new HttpError(401, 'this API key has been revoked');
+    return k;
+  }
+
+  /** Who besides the contributors shares a model's fees; stable for a version, so cached briefly. */
+  async feeRecipients(v: LoadedVersion) {
+    const key = `${v.modelName}@${v.version}`;
+    const hit = this.recipients.get(key);
+    if (hit && Date.now() - hit.at < 60_000) return hit;
+    const params = (await findProposalParams(this.sql, v.proposalId)) as LifecycleParams | undefined;
+    if (!params) throw new HttpError(500, `model ${key} has no proposal ${v.proposalId}`);
+    const reviewers = await listAgreedReviewerWeights(this.sql, v.proposalId);
+    const governors = await listVoterPowers(this.sql, v.proposalId);
+    const entry = {
+      r: {
+        developer: v.developer,
+        reviewers,
+        governors: governors.map((g) => ({ address: g.address, weight: Number(g.power) })),
+      },
+      serving: params.serving,
+      at: Date.now(),
+    };
+    this.recipients.set(key, entry);
+    return entry;
+  }
+
+  /**
+   * Charges one call, split among the developer, the attributed contributors, reviewers, governors
+   * and the treasury. Resolves once the call's row and transfers are committed; 402 when the key's
+   * owner cannot pay (nothing charged), 503 when the database could not commit.
+   */
+  async charge(
+    req: FastifyRequest,
+    v: LoadedVersion,
+    key: CallerKey,
+    attribution: Attribution,
+  ): Promise<{ callId: string; fee: bigint }> {
+    const { r, serving } = await this.feeRecipients(v);
+    const fee = BigInt(serving.feePerCall);
+    const callId = randomUUID();
+    if (fee > 0n) {
+      const splits = splitFee(fee, serving.shares, { ...r, contributors: attribution.contributors });
+      // Answered only once the row and its charge are committed (group commit, see README "Inference fees").
+      try {
+        await this.fees.charge({
+          callId,
+          modelName: v.modelName,
+          version: v.version,
+          proposalId: v.proposalId,
+          apiKeyId: key.id,
+          payer: key.owner,
+          fee,
+          splits,
+          attribution: attribution.contributors,
+        });
+      } catch (err) {
+        if (err instanceof PaymentRefusedError) throw paymentRequired(err.message);
+        req.log.error({ err }, 'inference fee not committed');
+        throw new HttpError(503, 'the fee for this call could not be committed (database unavailable); retry');
+      }
+    }
+    return { callId, fee };
+  }
+}
