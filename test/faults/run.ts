@@ -289,8 +289,13 @@ try {
     );
     const f2 = await dev2.proposal(l2);
     check(f2.status === 'failed-gate', `L2 ended failed-gate, not enough data (${f2.status}: ${f2.reason})`);
-    for (const id of [l1, l2])
+    for (const id of [l1, l2]) {
       check((await ledger.balance(accountsOf.escrow(id), 'OPEN')) === '0', `${id}: escrow empty (released/refunded)`);
+      check(
+        (await ledger.balance(accountsOf.budget(id), 'OPEN')) === '0',
+        `${id}: budget account empty (paid out or returned to the treasury)`,
+      );
+    }
 
     const stored = [...created, ...scenario.submitted.filter((s) => s.status === 'stored').map((s) => s.hash)];
     const found = await sql`select hash from contributions where hash = any(${stored}::text[])`;
