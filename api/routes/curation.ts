@@ -303,7 +303,7 @@ export const curationRoutes =
         await datanet(req.params.id);
         const rows = await curationQueue(sql, req.params.id, req.query.limit ?? 50);
         const records = await mapLimit(rows, 16, async (r) => {
-          let payload: unknown = null;
+          let payload: unknown;
           try {
             payload = JSON.parse((await store.get(r.s3Key)).toString('utf8'));
           } catch {

@@ -101,8 +101,9 @@ export async function publishAssessment(
     if (existing) return false;
     await tx`
       insert into assessment_items (datanet_id, idx, prompt, choices, answer)
-      select ${datanetId}, * from unnest(${items.map((_, i) => i)}::int[], ${items.map((i) => i.prompt)}::text[],
-        ${items.map((i) => JSON.stringify(i.choices))}::jsonb[], ${items.map((i) => i.answer)}::text[])`;
+      select ${datanetId}, u.idx, u.prompt, u.choices::jsonb, u.answer
+      from unnest(${items.map((_, i) => i)}::int[], ${items.map((i) => i.prompt)}::text[],
+        ${items.map((i) => JSON.stringify(i.choices))}::text[], ${items.map((i) => i.answer)}::text[]) as u(idx, prompt, choices, answer)`;
     return true;
   });
 }

@@ -122,7 +122,7 @@ export function validateAccess(access: unknown): string[] {
 
 /** The access part of a stored spec, or {} when it has none. */
 export function accessOf(spec: unknown): DatanetAccess {
-  return isObj(spec) && isObj(spec.access) ? (spec.access as DatanetAccess) : {};
+  return isObj(spec) && isObj(spec.access) ? spec.access : {};
 }
 
 /** OPEN base units each record deposits (0n: no deposit). */

@@ -257,11 +257,17 @@ describe('adversarial: verified contributors and curated Datanets', () => {
     await post(curator, `/v1/datanets/${gated}/curation`, {
       decisions: [
         { hash: b!.hash, decision: 'reject', reason: 'not from a clinical inbox' },
-        { hash: c!.hash, decision: 'approve', reason: 'fine' },
         { hash: copy.hash, decision: 'approve', reason: 'trying to launder a copy' },
       ],
     });
     await dev.closeDatanet(gated);
+    // requireApproval: scored and passing, but undecided, so the build waits for a curator.
+    await eventually(async () => ((await status(gated, c!.hash)) === 'accepted' ? true : undefined), 60_000);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await app.sql`select 1 from dataset_versions where datanet_id = ${gated}`).toHaveLength(0);
+    await post(curator, `/v1/datanets/${gated}/curation`, {
+      decisions: [{ hash: c!.hash, decision: 'approve', reason: 'fine' }],
+    });
     const v1 = await eventually(
       async () =>
         (

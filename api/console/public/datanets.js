@@ -43,7 +43,7 @@ async function api(method, path, body) {
   }
   const res = await fetch(path, { method, headers, body: text });
   const raw = await res.text();
-  let json = null;
+  let json;
   try {
     json = raw ? JSON.parse(raw) : null;
   } catch {
