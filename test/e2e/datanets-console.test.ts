@@ -153,8 +153,11 @@ describe('console: contributor and curator views of a Datanet', () => {
     await dev.closeDatanet(id);
     await eventually(
       async () => ((await app.sql`select 1 from dataset_versions where datanet_id = ${id}`).length ? true : undefined),
-      90_000,
-    );
+      180_000,
+    ).catch(async (err: unknown) => {
+      // Say where the collection stood, so a slow or stuck build is told apart from a wrong one.
+      throw new Error(`no dataset version: ${JSON.stringify(await dev.proposal(id))}`, { cause: err });
+    });
     await page.reload();
     await expect.poll(() => page.locator('li.version').count(), POLL).toBe(1);
     expect(await page.textContent('#leaderboard')).toContain(`${contributor.address}: 50% of decided (1/2)`);
