@@ -292,15 +292,21 @@ export const curationRoutes =
       '/v1/datanets/:id/curation/queue',
       {
         schema: {
-          summary: 'Records no curator has decided yet (those awaiting approval first), with their payloads',
+          summary:
+            'Records no curator has decided yet (those awaiting approval first), with their payloads (owner or curators, signed)',
           tags: ['curation'],
           params: IdParams,
           querystring: QueueQuery,
           response: responses({ 200: QueueResponse }),
         },
+        preHandler: anyone,
       },
       async (req) => {
-        await datanet(req.params.id);
+        // Undecided payloads may be sensitive (a clinical Datanet): only those who curate see them.
+        const d = await datanet(req.params.id);
+        const caller = callerOf(req).address;
+        if (!mayCurate(caller, d.owner, d.curators))
+          throw forbidden(`${caller} is neither the owner nor a curator of datanet ${req.params.id}`);
         const rows = await curationQueue(sql, req.params.id, req.query.limit ?? 50);
         const records = await mapLimit(rows, 16, async (r) => {
           let payload: unknown;

@@ -236,6 +236,9 @@ describe('adversarial: verified contributors and curated Datanets', () => {
     const approve = { decisions: [{ hash: records[0]!.hash, decision: 'approve', reason: 'looks right' }] };
     const stranger = await participant(app.url, ['contributor']);
     expect((await refusal(post(stranger, `/v1/datanets/${gated}/curation`, approve))).status).toBe(403);
+    // Nor may they read the undecided payloads of the queue.
+    expect((await refusal(stranger.signed('GET', `/v1/datanets/${gated}/curation/queue`))).status).toBe(403);
+    expect((await refusal(dev.get(`/v1/datanets/${gated}/curation/queue`))).status).toBe(401);
     expect((await refusal(post(clinician, `/v1/datanets/${gated}/curation`, approve))).status).toBe(403);
     // Only the owner names curators.
     expect((await refusal(post(curator, `/v1/datanets/${gated}/curators`, { curator: curator.address }))).status).toBe(

@@ -32,12 +32,14 @@ function reasonOf(res) {
   return `${res.status} — ${reason}`;
 }
 
-async function api(method, path, body) {
+async function api(method, path, body, { sign = method !== 'GET' } = {}) {
   const headers = {};
   let text;
   if (method !== 'GET') {
     text = JSON.stringify(body ?? {});
     headers['content-type'] = 'application/json';
+  }
+  if (sign) {
     if (!state.identity) throw new Error('import a key in the console first');
     Object.assign(headers, await signatureHeaders(state.identity, method, path, text));
   }
@@ -168,7 +170,7 @@ function textOf(payload) {
 
 async function loadCurator() {
   const id = state.datanet.id;
-  const q = await api('GET', `/v1/datanets/${enc(id)}/curation/queue`);
+  const q = await api('GET', `/v1/datanets/${enc(id)}/curation/queue`, undefined, { sign: true });
   if (!q.ok) return notice('curation-notice', 'error', reasonOf(q));
   $('queue').replaceChildren(
     ...(q.json.records.length ? [] : [h('p', { class: 'empty' }, 'Nothing waits for a decision.')]),
