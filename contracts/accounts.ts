@@ -6,6 +6,8 @@ export const ASSETS: readonly Asset[] = ['OPEN', 'gOPEN'];
 export const accountsOf = {
   issuer: (asset: Asset) => `issuer:${asset}`,
   escrow: (proposalId: string) => `escrow:proposal:${proposalId}`,
+  /** Per-record submission deposits of a Datanet, held until each record is accepted or not. */
+  datanetDeposits: (datanetId: string) => `deposits:datanet:${datanetId}`,
   modelPool: (modelName: string) => `pool:model:${modelName}`,
   /** Rewards accrued to a served model, paid to its contributors at each settlement epoch. */
   modelRewards: (modelName: string) => `rewards:model:${modelName}`,

@@ -213,6 +213,10 @@ export const lshBands = pgTable(
 export const datasetVersions = pgTable('dataset_versions', {
   id: text('id').primaryKey(),
   datanetId: text('datanet_id').notNull(),
+  /** 1 for the version the collection builds; each later change of the accepted set (curation) adds one. */
+  version: integer('version').notNull().default(1),
+  /** What changed the accepted set (null for the collection's own build). */
+  cause: text('cause'),
   proposalId: text('proposal_id').notNull(),
   manifestKey: text('manifest_key').notNull(),
   merkleRoot: text('merkle_root').notNull(),
@@ -342,4 +346,82 @@ export const inferenceCalls = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [index('inference_calls_unsettled_idx').on(t.settled)],
+);
+
+/**
+ * Verified contributors (domain/data/datanet-access.ts): attestations signed by a verifier key
+ * (identity/attestations.ts), stored once their signature checks; revocations signed by the same key.
+ */
+export const attestations = pgTable(
+  'attestations',
+  {
+    id: text('id').primaryKey(),
+    claim: text('claim').notNull(),
+    subject: text('subject').notNull(),
+    verifier: text('verifier').notNull(),
+    issuedAt: timestamp('issued_at', { withTimezone: true }).notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    signature: text('signature').notNull(),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    revocationSignature: text('revocation_signature'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('attestations_subject_idx').on(t.subject, t.claim)],
+);
+
+/** A Datanet's entry assessment: gold items published by its owner (answers never served). */
+export const assessmentItems = pgTable(
+  'assessment_items',
+  {
+    datanetId: text('datanet_id').notNull(),
+    idx: integer('idx').notNull(),
+    prompt: text('prompt').notNull(),
+    choices: jsonb('choices').$type<string[]>().notNull(),
+    answer: text('answer').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.datanetId, t.idx] })],
+);
+
+/** Each attempt at a Datanet's assessment (keyed by the request signature, so a retry is one attempt). */
+export const assessmentAttempts = pgTable(
+  'assessment_attempts',
+  {
+    datanetId: text('datanet_id').notNull(),
+    contributor: text('contributor').notNull(),
+    attempt: integer('attempt').notNull(),
+    score: doublePrecision('score').notNull(),
+    requestSignature: text('request_signature').notNull().unique(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.datanetId, t.contributor, t.attempt] })],
+);
+
+/** Curators a Datanet's owner named after it opened (besides those in its spec). */
+export const datanetCurators = pgTable(
+  'datanet_curators',
+  {
+    datanetId: text('datanet_id').notNull(),
+    curator: text('curator').notNull(),
+    addedBy: text('added_by').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.datanetId, t.curator] })],
+);
+
+/**
+ * The latest curator decision on a record. `autoStatus` keeps the scoring verdict once the
+ * decision has been applied to the record's status, so a later decision can be re-applied.
+ */
+export const curationDecisions = pgTable(
+  'curation_decisions',
+  {
+    datanetId: text('datanet_id').notNull(),
+    hash: text('hash').notNull(),
+    decision: text('decision').notNull(),
+    reason: text('reason').notNull(),
+    curator: text('curator').notNull(),
+    autoStatus: text('auto_status'),
+    decidedAt: timestamp('decided_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.datanetId, t.hash] })],
 );

@@ -2,8 +2,10 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  patched,
   setHandler,
   setCurrentDetails,
+  sleep,
   workflowInfo,
 } from '@temporalio/workflow';
 import { closeWindowSignal, collectionProgressQuery } from '../contracts/messages.js';
@@ -12,6 +14,9 @@ import type { CollectionState, DatanetSpecInput, LifecycleParams } from '../doma
 
 /** History size at which the window phase continues as new (scoring runs stay near 1,200 at 40 batches). */
 const WINDOW_RUN_MAX_EVENTS = 1500;
+/** Curated Datanets (spec.access.curation.requireApproval) wait for curators before the build. */
+export const CURATION_REVIEW_PATCH = 'datanet-curation-review';
+const DEFAULT_CURATION_REVIEW_MS = 24 * 3600_000;
 
 export interface CollectionInput {
   proposalId: string;
@@ -39,6 +44,8 @@ export interface CollectionProgress {
   received: number;
   scored: number;
   accepted: number;
+  /** Curated Datanets: when the wait for curators' decisions ends (set when it starts). */
+  reviewUntil?: number;
 }
 
 export interface CollectionResult extends Required<
@@ -162,6 +169,23 @@ export async function collectionWorkflow(input: CollectionInput): Promise<Collec
     if (batchesThisRun >= p.batchesPerRun) {
       await condition(allHandlersFinished);
       await continueAsNew<typeof collectionWorkflow>({ ...input, progress });
+    }
+  }
+
+  // A Datanet that requires approval holds its build until curators have decided every record that
+  // passed scoring, or its review time is up (undecided records then stay out: awaiting-approval).
+  if (input.spec.access?.curation?.requireApproval === true && patched(CURATION_REVIEW_PATCH)) {
+    progress.reviewUntil ??= Date.now() + (input.spec.access.curation.reviewMs ?? DEFAULT_CURATION_REVIEW_MS);
+    for (;;) {
+      const waiting = await data.countAwaitingApproval({ datanetId: input.datanetId });
+      setCurrentDetails(`Datanet ${input.datanetId}: ${waiting} records awaiting a curator's decision`);
+      if (waiting === 0 || Date.now() >= progress.reviewUntil) break;
+      await sleep(Math.max(1, Math.min(p.pollIntervalMs, progress.reviewUntil - Date.now())));
+      const info = workflowInfo();
+      if (info.historyLength > (p.windowRunMaxEvents ?? WINDOW_RUN_MAX_EVENTS) || info.continueAsNewSuggested) {
+        await condition(allHandlersFinished);
+        await continueAsNew<typeof collectionWorkflow>({ ...input, progress });
+      }
     }
   }
 

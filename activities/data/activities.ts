@@ -17,7 +17,14 @@ import {
 import { buildDomainProfile } from '../../domain/data/relevance.js';
 import { scoreRecord } from '../../domain/data/score-record.js';
 import { buildMerkleTree } from '../../domain/data/merkle.js';
-import { RECORD_VALUE_EXPONENT, weightsFromTotals } from '../../domain/data/attribution-weights.js';
+import {
+  acceptedHashes,
+  applyCuration,
+  countAwaitingApproval,
+  lockDataset,
+  recordDatasetVersion,
+  settleDeposits,
+} from '../../db/queries/curation.js';
 import { dataKeys } from '../../storage/keys.js';
 import { mapLimit } from '../../storage/map-limit.js';
 
@@ -267,13 +274,16 @@ export function createDataActivities(deps: ActivityDeps) {
      */
     async buildDataset(a: { proposalId: string; datanetId: string }) {
       const version = 1;
-      const id = `${a.datanetId}-v${version}`;
       const manifestKey = dataKeys.manifest(a.datanetId, version);
-      const accepted = new Set(
-        (await sql`select hash from contributions where datanet_id = ${a.datanetId} and status = 'accepted'`).map(
-          (r) => r.hash as string,
-        ),
-      );
+      // Curators' decisions so far (and requireApproval) settle the statuses first; the final
+      // transaction re-applies them under the dataset lock and retries the build if one landed since.
+      const spec = (await sql<{ spec: unknown }[]>`select spec from datanets where id = ${a.datanetId}`)[0]?.spec;
+      await sql.begin(async (tx) => {
+        await lockDataset(tx, a.datanetId);
+        await applyCuration(tx, a.datanetId, spec);
+      });
+      const acceptedList = await acceptedHashes(sql, a.datanetId);
+      const accepted = new Set(acceptedList);
       // Through a temp file, part by part: a million-record manifest (~500 MB) is close to V8's
       // maximum string length and would double the worker's memory if joined in memory.
       const dir = await mkdtemp(join(tmpdir(), 'commons-manifest-'));
@@ -307,30 +317,25 @@ export function createDataActivities(deps: ActivityDeps) {
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
-      const merkleRoot = buildMerkleTree([...accepted]).root;
-      const totals = await sql`
-        select contributor,
-               coalesce(sum(power(quality * relevance, ${RECORD_VALUE_EXPONENT}::float8)) filter (where status = 'accepted'), 0)::float8 as raw,
-               count(*) filter (where status = 'accepted')::int as accepted,
-               count(*) filter (where status <> 'accepted')::int as rejected
-        from contributions where datanet_id = ${a.datanetId} group by contributor order by contributor`;
-      const weights = weightsFromTotals(
-        totals.map((t) => ({
-          contributor: t.contributor as string,
-          rawScore: t.raw as number,
-          accepted: t.accepted as number,
-          rejected: t.rejected as number,
-        })),
-      );
-      await sql.begin(async (tx) => {
-        await tx`
-          insert into dataset_versions (id, datanet_id, proposal_id, manifest_key, merkle_root, record_count)
-          values (${id}, ${a.datanetId}, ${a.proposalId}, ${manifestKey}, ${merkleRoot}, ${accepted.size})
-          on conflict (id) do update set manifest_key = excluded.manifest_key, merkle_root = excluded.merkle_root, record_count = excluded.record_count`;
-        await tx`delete from attribution_weights where dataset_version_id = ${id}`;
-        for (const w of weights) {
-          await tx`insert into attribution_weights (dataset_version_id, contributor, raw_score, weight, accepted, rejected) values (${id}, ${w.contributor}, ${w.rawScore}, ${w.weight}, ${w.accepted}, ${w.rejected})`;
-        }
+      const merkleRoot = buildMerkleTree(acceptedList).root;
+      const { id, weights } = await sql.begin(async (tx) => {
+        await lockDataset(tx, a.datanetId);
+        await applyCuration(tx, a.datanetId, spec);
+        const now = await acceptedHashes(tx, a.datanetId);
+        if (now.length !== acceptedList.length || now.some((h, i) => h !== acceptedList[i]))
+          throw new Error('a curator decision changed the accepted set during the build; building again');
+        const v = await recordDatasetVersion(tx, {
+          datanetId: a.datanetId,
+          proposalId: a.proposalId,
+          version,
+          manifestKey,
+          merkleRoot,
+          recordCount: accepted.size,
+          cause: null,
+        });
+        // Each record's deposit settles once its fate is known (awaiting-approval ones wait).
+        await settleDeposits(tx, a.datanetId, a.proposalId);
+        return v;
       });
       return {
         datasetVersionId: id,
@@ -339,6 +344,11 @@ export function createDataActivities(deps: ActivityDeps) {
         recordCount: accepted.size,
         contributors: weights.filter((w) => w.weight > 0).length,
       };
+    },
+
+    /** Scored records a curated Datanet (requireApproval) still waits on a curator for. */
+    async countAwaitingApproval(a: { datanetId: string }): Promise<number> {
+      return countAwaitingApproval(sql, a.datanetId);
     },
   };
 

@@ -1,3 +1,4 @@
+import { refundHeldDeposits } from '../../db/queries/curation.js';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { ActivityDeps } from '../deps.js';
 import { InsufficientFundsError } from '../../db/ledger.js';
@@ -87,6 +88,9 @@ export function createLedgerActivities({ ledger, sql }: Pick<ActivityDeps, 'ledg
           ? await closeEscrow(a.proposalId, accountsOf.treasury, `stake slashed: ${a.reason}`)
           : await closeEscrow(a.proposalId, 'proposer', `stake refunded: ${a.reason}`);
       await sql`update datanets set status = 'cancelled' where proposal_id = ${a.proposalId} and status = 'open'`;
+      // Deposits of records nobody decided go back to their contributors (keyed per record: once).
+      for (const d of await sql<{ id: string }[]>`select id from datanets where proposal_id = ${a.proposalId}`)
+        await sql.begin((tx) => refundHeldDeposits(tx, d.id, a.proposalId));
       await sql`update review_tasks set status = 'cancelled' where proposal_id = ${a.proposalId} and status in ('open', 'pending')`;
       await sql`update model_versions set status = 'abandoned' where proposal_id = ${a.proposalId} and status = 'candidate'`;
       await releaseBudget(ledger, a.proposalId); // nothing reserved: nothing moves

@@ -8,6 +8,8 @@ import type { ApiContext } from '../context.js';
 export const CONSOLE_FILES: Record<string, string> = {
   'index.html': 'text/html; charset=utf-8',
   'app.js': 'text/javascript; charset=utf-8',
+  'datanets.html': 'text/html; charset=utf-8',
+  'datanets.js': 'text/javascript; charset=utf-8',
   'signing.js': 'text/javascript; charset=utf-8',
   'style.css': 'text/css; charset=utf-8',
 };

@@ -1,6 +1,8 @@
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
 import { callerOf, signatureOf, signed } from '../auth.js';
-import { HttpError, conflict, notFound } from '../errors.js';
+import { HttpError, conflict, notFound, paymentRequired } from '../errors.js';
+import { accessOf, depositPerRecord } from '../../domain/data/datanet-access.js';
+import { requireContributorAccess } from '../datanet-access.js';
 import { validateRecord, DEFAULT_MAX_RECORD_BYTES, type DatanetSpec } from '../../domain/data/datanet-spec.js';
 import { contentHash } from '../../domain/data/content-hash.js';
 import { dataKeys } from '../../storage/keys.js';
@@ -38,6 +40,8 @@ const labelText = (v: unknown): string =>
 type StoreResult =
   { hash: string; status: 'stored' | 'already-stored' } | { hash: string; status: 'duplicate'; reason: string };
 
+type Deposit = { perRecord: bigint; proposalId: string } | undefined;
+
 interface Prepared {
   hash: string;
   bytes: Buffer;
@@ -55,11 +59,17 @@ export const datanetRoutes =
     );
     const trees = new Map<string, MerkleTree>(); // dataset version -> tree (proofs are served often)
 
-    async function openDatanet(id: string): Promise<DatanetSpec> {
+    /** The open Datanet's spec, once the contributor holds what it requires (403 says what is missing). */
+    async function openDatanet(id: string, contributor: string): Promise<{ spec: DatanetSpec; deposit: Deposit }> {
       const d = await findDatanetSpec(sql, id);
       if (!d) throw notFound(`no datanet ${id}`);
       if (d.status !== 'open') throw conflict(`datanet ${id} is ${d.status}: contributions are no longer accepted`);
-      return d.spec as DatanetSpec;
+      await requireContributorAccess(sql, id, d.spec, contributor);
+      const perRecord = depositPerRecord(accessOf(d.spec));
+      return {
+        spec: d.spec as DatanetSpec,
+        deposit: perRecord > 0n ? { perRecord, proposalId: d.proposalId } : undefined,
+      };
     }
 
     function prepare(spec: DatanetSpec, payload: unknown): Prepared | { errors: string[]; status: number } {
@@ -79,6 +89,7 @@ export const datanetRoutes =
       contributor: string,
       signature: string,
       items: Prepared[],
+      deposit: Deposit,
     ): Promise<StoreResult[]> {
       const fresh = new Map<string, Prepared>();
       for (const it of items) fresh.set(it.hash, it);
@@ -103,7 +114,14 @@ export const datanetRoutes =
             s3Key: dataKeys.contribution(datanetId, t.hash),
             label: t.label ?? '',
           })),
-        );
+          deposit,
+        ).catch((err: unknown) => {
+          if ((err as { constraint_name?: string }).constraint_name === 'balances_non_negative' && deposit)
+            throw paymentRequired(
+              `each record deposits ${deposit.perRecord} OPEN (refunded if accepted, forfeited if not); ${contributor} cannot cover ${toWrite.length} new record(s): nothing was stored`,
+            );
+          throw err;
+        });
         if ('closed' in r) throw conflict(`datanet ${datanetId} is ${r.closed}: contributions are no longer accepted`);
         inserted = r.inserted;
         // Lost a race to someone else with identical content: their row stands.
@@ -148,7 +166,7 @@ export const datanetRoutes =
       },
       async (req, reply) => {
         const contributor = callerOf(req).address;
-        const spec = await openDatanet(req.params.id);
+        const { spec, deposit } = await openDatanet(req.params.id, contributor);
         await limit(contributor, 1);
         const p = prepare(spec, req.body.payload);
         if ('errors' in p)
@@ -157,7 +175,7 @@ export const datanetRoutes =
             p.status === 413 ? 'record too large' : 'record does not match the Datanet schema',
             p.errors,
           );
-        const [r] = await store_(req.params.id, contributor, signatureOf(req), [p]);
+        const [r] = await store_(req.params.id, contributor, signatureOf(req), [p], deposit);
         if (!r) throw new HttpError(500, 'the record was not stored');
         if (r.status === 'duplicate') throw conflict(r.reason);
         return reply.code(r.status === 'stored' ? 201 : 200).send({ hash: r.hash, status: r.status });
@@ -179,11 +197,11 @@ export const datanetRoutes =
       },
       async (req) => {
         const contributor = callerOf(req).address;
-        const spec = await openDatanet(req.params.id);
+        const { spec, deposit } = await openDatanet(req.params.id, contributor);
         await limit(contributor, req.body.records.length);
         const prepared = req.body.records.map((r) => prepare(spec, r.payload));
         const good = prepared.filter((p): p is Prepared => !('errors' in p));
-        const stored = good.length ? await store_(req.params.id, contributor, signatureOf(req), good) : [];
+        const stored = good.length ? await store_(req.params.id, contributor, signatureOf(req), good, deposit) : [];
         const byHash = new Map(stored.map((s) => [s.hash, s]));
         const results = prepared.map((p, i): BatchResult => {
           if ('errors' in p) return { index: i, status: p.status === 413 ? 'too-large' : 'invalid', errors: p.errors };

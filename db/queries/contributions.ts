@@ -1,4 +1,7 @@
 import type postgres from 'postgres';
+import { accountsOf } from '../../contracts/accounts.js';
+import { postTransfers } from '../ledger.js';
+import { depositKeys } from './curation.js';
 
 /** Contributed records (one row per Datanet and content hash; the payload is in S3). */
 
@@ -50,6 +53,8 @@ export async function insertContributionsWhileOpen(
   contributor: string,
   signature: string,
   items: NewContribution[],
+  /** Per-record submission deposit (OPEN base units), moved in the same transaction as the rows. */
+  deposit?: { perRecord: bigint; proposalId: string },
 ): Promise<{ inserted: Set<string> } | { closed: string }> {
   return sql.begin(async (tx) => {
     const [d] = await tx<{ status: string }[]>`select status from datanets where id = ${datanetId} for share`;
@@ -59,6 +64,22 @@ export async function insertContributionsWhileOpen(
       select ${datanetId}, * from unnest(${items.map((t) => t.hash)}::text[], ${items.map(() => contributor)}::text[], ${items.map(() => signature)}::text[],
         ${items.map((t) => t.size)}::int[], ${items.map((t) => t.s3Key)}::text[], ${items.map((t) => t.label)}::text[])
       on conflict (datanet_id, hash) do nothing returning hash`;
+    // Only rows this call inserted deposit, each under its own key: a retried or repeated
+    // submission of the same record moves nothing, and a short balance fails the whole insert.
+    if (deposit && deposit.perRecord > 0n && rows.length)
+      await postTransfers(
+        tx,
+        rows.map((r) => ({
+          idempotencyKey: depositKeys.deposit(datanetId, r.hash),
+          asset: 'OPEN' as const,
+          from: contributor,
+          to: accountsOf.datanetDeposits(datanetId),
+          amount: deposit.perRecord.toString(),
+          reason: 'submission deposit',
+          proposalId: deposit.proposalId,
+          memo: { datanetId, hash: r.hash },
+        })),
+      );
     return { inserted: new Set(rows.map((r) => r.hash)) };
   });
 }
@@ -114,7 +135,7 @@ export async function findContributionForProof(
     { datanet_id: string; status: string; version_id: string | null; merkle_root: string | null }[]
   >`
     select c.datanet_id, c.status, v.id as version_id, v.merkle_root from contributions c
-    left join dataset_versions v on v.datanet_id = c.datanet_id where c.hash = ${hash} order by v.created_at desc nulls last limit 1`;
+    left join dataset_versions v on v.datanet_id = c.datanet_id where c.hash = ${hash} order by v.version desc nulls last, v.created_at desc nulls last limit 1`;
   return c && { datanetId: c.datanet_id, status: c.status, datasetVersionId: c.version_id, merkleRoot: c.merkle_root };
 }
 

@@ -48,9 +48,11 @@ export async function findDatanet(sql: postgres.Sql, id: string): Promise<Datane
 export async function findDatanetSpec(
   sql: postgres.Sql,
   id: string,
-): Promise<{ spec: unknown; status: string } | undefined> {
-  const [d] = await sql<{ spec: unknown; status: string }[]>`select spec, status from datanets where id = ${id}`;
-  return d;
+): Promise<{ spec: unknown; status: string; proposalId: string } | undefined> {
+  const [d] = await sql<
+    { spec: unknown; status: string; proposal_id: string }[]
+  >`select spec, status, proposal_id from datanets where id = ${id}`;
+  return d && { spec: d.spec, status: d.status, proposalId: d.proposal_id };
 }
 
 /** A Datanet's status with its proposal's proposer (who may close the window). */
@@ -69,6 +71,6 @@ export async function findLatestDatasetVersion(
   datanetId: string,
 ): Promise<DatasetVersion | undefined> {
   const [v] = await sql<{ id: string; merkle_root: string; manifest_key: string; record_count: number }[]>`
-    select id, merkle_root, manifest_key, record_count from dataset_versions where datanet_id = ${datanetId} order by created_at desc limit 1`;
+    select id, merkle_root, manifest_key, record_count from dataset_versions where datanet_id = ${datanetId} order by version desc, created_at desc limit 1`;
   return v && { id: v.id, merkleRoot: v.merkle_root, manifestKey: v.manifest_key, recordCount: v.record_count };
 }

@@ -2,6 +2,7 @@
 // validators the API (for proposals) and the scoring activities (for records) apply to it.
 // Pure: no I/O, safe to call in tight loops over batches of records.
 import { Type, type Static } from '@sinclair/typebox';
+import { DatanetAccessSchema, validateAccess } from './datanet-access.js';
 
 export const FIELD_TYPES = ['string', 'number', 'integer', 'boolean', 'enum', 'messages'] as const;
 export type FieldType = (typeof FIELD_TYPES)[number];
@@ -46,6 +47,8 @@ export const DatanetSpecSchema = Type.Object(
     /** Generation: the string field holding the reference response to the prompt in textField. */
     responseField: Type.Optional(Type.String({ minLength: 1 })),
     maxRecordBytes: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_RECORD_BYTES_LIMIT })),
+    /** Who may contribute and curate, and the per-record deposit (domain/data/datanet-access.ts). */
+    access: Type.Optional(DatanetAccessSchema),
   },
   { additionalProperties: false },
 );
@@ -68,7 +71,7 @@ export function validateSpec(spec: unknown): string[] {
   const errors: string[] = [];
   if (!isPlainObject(spec)) return ['spec must be an object'];
   for (const key of Object.keys(spec)) {
-    if (!['fields', 'textField', 'labelField', 'responseField', 'maxRecordBytes'].includes(key)) {
+    if (!['fields', 'textField', 'labelField', 'responseField', 'maxRecordBytes', 'access'].includes(key)) {
       errors.push(`spec: unknown property "${key}"`);
     }
   }
@@ -175,6 +178,7 @@ export function validateSpec(spec: unknown): string[] {
   ) {
     errors.push(`spec.maxRecordBytes must be an integer between 1 and ${MAX_RECORD_BYTES_LIMIT}`);
   }
+  errors.push(...validateAccess(spec.access));
   return errors;
 }
 

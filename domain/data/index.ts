@@ -7,4 +7,5 @@ export * from './quality.js';
 export * from './relevance.js';
 export * from './attribution-weights.js';
 export * from './deposits.js';
+export * from './datanet-access.js';
 export * from './score-record.js';

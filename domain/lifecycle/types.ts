@@ -1,3 +1,4 @@
+import type { DatanetAccess } from '../data/datanet-access.js';
 /**
  * The lifecycle's contract: inputs, parameters (every duration is a parameter so tests run in
  * seconds), stages and the status the query returns. Imported by workflows, activities and the API,
@@ -46,6 +47,8 @@ export interface DatanetSpecInput {
   /** Generation: the string field with the reference response. */
   responseField?: string;
   maxRecordBytes?: number;
+  /** Credentials, assessment, curation and deposit (domain/data/datanet-access.ts). */
+  access?: DatanetAccess;
 }
 
 /** Hyperparameters shared by every trainer. */

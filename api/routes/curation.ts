@@ -1,0 +1,491 @@
+import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
+import type postgres from 'postgres';
+import { callerOf, signatureOf, signed } from '../auth.js';
+import { HttpError, badRequest, conflict, forbidden, notFound } from '../errors.js';
+import type { ApiContext } from '../context.js';
+import { IdParams, responses } from '../schemas/common.js';
+import {
+  AddressParams,
+  AssessmentBody,
+  AssessmentResponse,
+  AttemptBody,
+  AttemptResponse,
+  AttestationBody,
+  AttestationResponse,
+  CuratorBody,
+  CuratorsResponse,
+  DecisionsBody,
+  DecisionsResponse,
+  EligibilityResponse,
+  LeaderboardResponse,
+  QueueQuery,
+  QueueResponse,
+  RecordsResponse,
+  RevocationBody,
+  RevocationResponse,
+  VersionsResponse,
+} from '../schemas/curation.js';
+import { attestationId, verifyAttestation, verifyRevocation } from '../../identity/attestations.js';
+import {
+  accessOf,
+  DEFAULT_ASSESSMENT_ATTEMPTS,
+  depositPerRecord,
+  leaderboard,
+  mayCurate,
+  scoreAssessment,
+  splitEarnings,
+} from '../../domain/data/datanet-access.js';
+import { recordValue } from '../../domain/data/attribution-weights.js';
+import { recordText, type DatanetSpec } from '../../domain/data/datanet-spec.js';
+import { buildMerkleTree } from '../../domain/data/merkle.js';
+import {
+  addCurator,
+  findAttestation,
+  insertAttestation,
+  listAssessmentItems,
+  publishAssessment,
+  recordAssessmentAttempt,
+  revokeAttestation,
+} from '../../db/queries/datanet-access.js';
+import {
+  acceptanceCounts,
+  acceptedHashes,
+  applyCuration,
+  contributorEarnings,
+  contributorRecords,
+  curationQueue,
+  findDatanetCuration,
+  listDatasetVersions,
+  lockDataset,
+  recordDatasetVersion,
+  recordDecisions,
+  settleDeposits,
+  type VersionRow,
+} from '../../db/queries/curation.js';
+import { dataKeys } from '../../storage/keys.js';
+import { mapLimit } from '../../storage/map-limit.js';
+import { missingFor } from '../datanet-access.js';
+
+const versionView = (v: VersionRow) => ({
+  id: v.id,
+  version: v.version,
+  merkleRoot: v.merkleRoot,
+  manifestKey: v.manifestKey,
+  records: v.recordCount,
+  cause: v.cause,
+  createdAt: v.createdAt.toISOString(),
+});
+
+/**
+ * Verified contributors (attestations, revocations, entry assessments) and curated Datanets
+ * (curators' decisions, the dataset versions they make, contributors' statuses and earnings).
+ */
+export const curationRoutes =
+  (ctx: ApiContext): FastifyPluginCallbackTypebox =>
+  (app, _opts, done) => {
+    const { sql, store } = ctx;
+    const anyone = signed({ sql, replayGuard: ctx.replayGuard });
+
+    async function datanet(id: string) {
+      const d = await findDatanetCuration(sql, id);
+      if (!d) throw notFound(`no datanet ${id}`);
+      return d;
+    }
+
+    app.post(
+      '/v1/credentials',
+      {
+        schema: {
+          summary: "Put a verifier's signed attestation (claim about a subject, with expiry) on record",
+          tags: ['credentials'],
+          body: AttestationBody,
+          response: responses({ 201: AttestationResponse, 200: AttestationResponse }),
+        },
+        preHandler: anyone,
+      },
+      async (req, reply) => {
+        const a = req.body;
+        if (a.expiresAt <= a.issuedAt) throw badRequest('expiresAt must be after issuedAt');
+        if (!verifyAttestation(a))
+          throw badRequest('the attestation signature does not verify against the verifier key it names');
+        const id = attestationId(a);
+        const stored = await insertAttestation(sql, { ...a, id });
+        return reply.code(stored ? 201 : 200).send({ id, stored });
+      },
+    );
+
+    app.post(
+      '/v1/credentials/:id/revoke',
+      {
+        schema: {
+          summary: 'Revoke an attestation with a revocation signed by its verifier',
+          tags: ['credentials'],
+          params: IdParams,
+          body: RevocationBody,
+          response: responses({ 200: RevocationResponse }),
+        },
+        preHandler: anyone,
+      },
+      async (req) => {
+        const a = await findAttestation(sql, req.params.id);
+        if (!a) throw notFound(`no attestation ${req.params.id}`);
+        const r = {
+          attestationId: a.id,
+          verifier: a.verifier,
+          revokedAt: req.body.revokedAt,
+          signature: req.body.signature,
+        };
+        if (!verifyRevocation(r)) throw forbidden("the revocation is not signed by the attestation's verifier");
+        const revoked = await revokeAttestation(sql, a.id, r.revokedAt, r.signature);
+        const now = revoked ? r.revokedAt : ((await findAttestation(sql, a.id))?.revokedAt ?? r.revokedAt);
+        return { id: a.id, revokedAt: new Date(now).toISOString(), revoked };
+      },
+    );
+
+    app.get(
+      '/v1/datanets/:id/eligibility/:address',
+      {
+        schema: {
+          summary: 'Whether an account may contribute: each missing requirement with the reason, and the deposit',
+          tags: ['credentials'],
+          params: AddressParams,
+          response: responses({ 200: EligibilityResponse }),
+        },
+      },
+      async (req) => {
+        const d = await datanet(req.params.id);
+        const missing = await missingFor(sql, req.params.id, d.spec, req.params.address);
+        return { eligible: missing.length === 0, missing, deposit: depositPerRecord(accessOf(d.spec)).toString() };
+      },
+    );
+
+    app.post(
+      '/v1/datanets/:id/assessment',
+      {
+        schema: {
+          summary: "Publish the Datanet's entry assessment (owner; once)",
+          tags: ['credentials'],
+          params: IdParams,
+          body: AssessmentBody,
+          response: responses({ 201: AssessmentResponse }),
+        },
+        preHandler: anyone,
+      },
+      async (req, reply) => {
+        const d = await datanet(req.params.id);
+        const a = accessOf(d.spec).assessment;
+        if (callerOf(req).address !== d.owner)
+          throw forbidden(`only the owner of datanet ${req.params.id} may publish its assessment`);
+        if (!a) throw conflict(`datanet ${req.params.id} does not require an assessment (spec.access.assessment)`);
+        const bad = req.body.items.findIndex((i) => !i.choices.includes(i.answer));
+        if (bad >= 0) throw badRequest(`items[${bad}]: the answer must be one of its choices`);
+        if (!(await publishAssessment(sql, req.params.id, req.body.items)))
+          throw conflict(`datanet ${req.params.id} already has its assessment; it never changes once published`);
+        return reply.code(201).send({
+          minScore: a.minScore,
+          maxAttempts: a.maxAttempts ?? DEFAULT_ASSESSMENT_ATTEMPTS,
+          items: req.body.items.map((i) => ({ prompt: i.prompt, choices: i.choices })),
+        });
+      },
+    );
+
+    app.get(
+      '/v1/datanets/:id/assessment',
+      {
+        schema: {
+          summary: 'The entry assessment (prompts and choices; never the answers)',
+          tags: ['credentials'],
+          params: IdParams,
+          response: responses({ 200: AssessmentResponse }),
+        },
+      },
+      async (req) => {
+        const d = await datanet(req.params.id);
+        const a = accessOf(d.spec).assessment;
+        if (!a) throw notFound(`datanet ${req.params.id} has no entry assessment`);
+        const items = await listAssessmentItems(sql, req.params.id);
+        if (!items.length) throw notFound(`the assessment of datanet ${req.params.id} is not published yet`);
+        return {
+          minScore: a.minScore,
+          maxAttempts: a.maxAttempts ?? DEFAULT_ASSESSMENT_ATTEMPTS,
+          items: items.map((i) => ({ prompt: i.prompt, choices: i.choices })),
+        };
+      },
+    );
+
+    app.post(
+      '/v1/datanets/:id/assessment/attempts',
+      {
+        schema: {
+          summary: 'Answer the entry assessment (score only; which items were wrong is never told)',
+          tags: ['credentials'],
+          params: IdParams,
+          body: AttemptBody,
+          response: responses({ 200: AttemptResponse }),
+        },
+        preHandler: signed({ sql, replayGuard: ctx.replayGuard, roles: ['contributor'] }),
+      },
+      async (req) => {
+        const d = await datanet(req.params.id);
+        const a = accessOf(d.spec).assessment;
+        if (!a) throw notFound(`datanet ${req.params.id} has no entry assessment`);
+        const items = await listAssessmentItems(sql, req.params.id);
+        if (!items.length) throw conflict(`the assessment of datanet ${req.params.id} is not published yet`);
+        if (req.body.answers.length !== items.length)
+          throw badRequest(`answer each of the ${items.length} items, in order (got ${req.body.answers.length})`);
+        const max = a.maxAttempts ?? DEFAULT_ASSESSMENT_ATTEMPTS;
+        const score = scoreAssessment(
+          items.map((i) => i.answer),
+          req.body.answers,
+        );
+        const r = await recordAssessmentAttempt(sql, {
+          datanetId: req.params.id,
+          contributor: callerOf(req).address,
+          score,
+          requestSignature: signatureOf(req),
+          maxAttempts: max,
+        });
+        if (!r) throw new HttpError(429, `all ${max} attempts at this assessment are used`);
+        return { attempt: r.attempt, score: r.score, passed: r.score >= a.minScore, attemptsLeft: max - r.attempt };
+      },
+    );
+
+    app.post(
+      '/v1/datanets/:id/curators',
+      {
+        schema: {
+          summary: 'Name a curator (owner only)',
+          tags: ['curation'],
+          params: IdParams,
+          body: CuratorBody,
+          response: responses({ 200: CuratorsResponse }),
+        },
+        preHandler: anyone,
+      },
+      async (req) => {
+        const d = await datanet(req.params.id);
+        if (callerOf(req).address !== d.owner)
+          throw forbidden(`only the owner of datanet ${req.params.id} names curators`);
+        await addCurator(sql, req.params.id, req.body.curator, d.owner);
+        const after = await datanet(req.params.id);
+        return { owner: after.owner, curators: after.curators };
+      },
+    );
+
+    app.get(
+      '/v1/datanets/:id/curators',
+      {
+        schema: {
+          summary: 'Who may curate: the owner and the curators',
+          tags: ['curation'],
+          params: IdParams,
+          response: responses({ 200: CuratorsResponse }),
+        },
+      },
+      async (req) => {
+        const d = await datanet(req.params.id);
+        return { owner: d.owner, curators: d.curators };
+      },
+    );
+
+    app.get(
+      '/v1/datanets/:id/curation/queue',
+      {
+        schema: {
+          summary:
+            'Records no curator has decided yet (those awaiting approval first), with their payloads (owner or curators, signed)',
+          tags: ['curation'],
+          params: IdParams,
+          querystring: QueueQuery,
+          response: responses({ 200: QueueResponse }),
+        },
+        preHandler: anyone,
+      },
+      async (req) => {
+        // Undecided payloads may be sensitive (a clinical Datanet): only those who curate see them.
+        const d = await datanet(req.params.id);
+        const caller = callerOf(req).address;
+        if (!mayCurate(caller, d.owner, d.curators))
+          throw forbidden(`${caller} is neither the owner nor a curator of datanet ${req.params.id}`);
+        const rows = await curationQueue(sql, req.params.id, req.query.limit ?? 50);
+        const records = await mapLimit(rows, 16, async (r) => {
+          let payload: unknown;
+          try {
+            payload = JSON.parse((await store.get(r.s3Key)).toString('utf8'));
+          } catch {
+            payload = null;
+          }
+          const { s3Key: _key, ...rest } = r;
+          return { ...rest, payload };
+        });
+        return { records };
+      },
+    );
+
+    app.post(
+      '/v1/datanets/:id/curation',
+      {
+        schema: {
+          summary:
+            'Approve or reject records with a reason (owner or curators); a change of the accepted set after the build is a new dataset version',
+          tags: ['curation'],
+          params: IdParams,
+          body: DecisionsBody,
+          response: responses({ 200: DecisionsResponse }),
+        },
+        preHandler: anyone,
+      },
+      async (req) => {
+        const d = await datanet(req.params.id);
+        const caller = callerOf(req).address;
+        if (!mayCurate(caller, d.owner, d.curators))
+          throw forbidden(`${caller} is neither the owner nor a curator of datanet ${req.params.id}`);
+        if (d.status === 'cancelled') throw conflict(`datanet ${req.params.id} is cancelled`);
+        const id = req.params.id;
+        return sql.begin(async (tx) => {
+          await lockDataset(tx, id);
+          const { changed, unknown } = await recordDecisions(
+            tx,
+            id,
+            caller,
+            req.body.decisions.map((x) => ({
+              hash: x.hash,
+              decision: x.decision === 'approve' ? ('approved' as const) : ('rejected' as const),
+              reason: x.reason,
+            })),
+          );
+          if (unknown.length) throw badRequest(`not records of datanet ${id}`, unknown);
+          const versions = await listDatasetVersions(tx, id);
+          const latest = versions.at(-1);
+          // Before the collection's build, decisions wait for it (it applies them under the same lock).
+          if (!latest)
+            return { changed: changed.size, applied: false, version: null, deposits: { refunded: 0, forfeited: 0 } };
+          await applyCuration(tx, id, d.spec);
+          const deposits = await settleDeposits(tx, id, d.proposalId);
+          const accepted = await acceptedHashes(tx, id);
+          const root = buildMerkleTree(accepted).root;
+          if (root === latest.merkleRoot) return { changed: changed.size, applied: true, version: null, deposits };
+          const version = latest.version + 1;
+          const manifestKey = await writeManifest(id, d.spec as DatanetSpec, latest.manifestKey, version, accepted, tx);
+          await recordDatasetVersion(tx, {
+            datanetId: id,
+            proposalId: d.proposalId,
+            version,
+            manifestKey,
+            merkleRoot: root,
+            recordCount: accepted.length,
+            cause: `curation by ${caller}`,
+          });
+          const v = (await listDatasetVersions(tx, id)).at(-1)!;
+          return { changed: changed.size, applied: true, version: versionView(v), deposits };
+        });
+      },
+    );
+
+    /**
+     * The manifest of a curated version: the previous version's lines that are still accepted, plus
+     * the lines of newly accepted records (read from their payloads, as the build writes them).
+     */
+    async function writeManifest(
+      datanetId: string,
+      spec: DatanetSpec,
+      previousKey: string,
+      version: number,
+      accepted: string[],
+      tx: postgres.TransactionSql,
+    ): Promise<string> {
+      const keep = new Set(accepted);
+      const lines: string[] = [];
+      for (const line of (await store.get(previousKey)).toString('utf8').split('\n')) {
+        if (!line) continue;
+        const h = (JSON.parse(line) as { hash: string }).hash;
+        if (keep.delete(h)) lines.push(line);
+      }
+      if (keep.size) {
+        const rows = await tx<{ hash: string; contributor: string; s3_key: string; label: string | null }[]>`
+          select hash, contributor, s3_key, label from contributions where datanet_id = ${datanetId} and hash = any(${[...keep]}::text[])`;
+        const added = await mapLimit(rows, 16, async (r) => {
+          const payload = JSON.parse((await store.get(r.s3_key)).toString('utf8')) as Record<string, unknown>;
+          return JSON.stringify({
+            hash: r.hash,
+            contributor: r.contributor,
+            text: recordText(spec, payload),
+            label: r.label ?? '',
+          });
+        });
+        lines.push(...added);
+      }
+      const key = dataKeys.manifest(datanetId, version);
+      await store.put(key, lines.map((l) => l + '\n').join(''), { contentType: 'application/x-ndjson' });
+      return key;
+    }
+
+    app.get(
+      '/v1/datanets/:id/versions',
+      {
+        schema: {
+          summary: 'Every dataset version of a Datanet, each with its Merkle root',
+          tags: ['curation'],
+          params: IdParams,
+          response: responses({ 200: VersionsResponse }),
+        },
+      },
+      async (req) => {
+        await datanet(req.params.id);
+        return { versions: (await listDatasetVersions(sql, req.params.id)).map(versionView) };
+      },
+    );
+
+    app.get(
+      '/v1/datanets/:id/leaderboard',
+      {
+        schema: {
+          summary: 'Contributors by acceptance rate (accepted / decided records)',
+          tags: ['curation'],
+          params: IdParams,
+          response: responses({ 200: LeaderboardResponse }),
+        },
+      },
+      async (req) => {
+        await datanet(req.params.id);
+        return { leaderboard: leaderboard(await acceptanceCounts(sql, req.params.id)) };
+      },
+    );
+
+    app.get(
+      '/v1/datanets/:id/contributors/:address/records',
+      {
+        schema: {
+          summary: "A contributor's records: status, reasons, the curator's decision, deposit and earnings",
+          tags: ['curation'],
+          params: AddressParams,
+          response: responses({ 200: RecordsResponse }),
+        },
+      },
+      async (req) => {
+        await datanet(req.params.id);
+        const [rows, earned] = await Promise.all([
+          contributorRecords(sql, req.params.id, req.params.address),
+          contributorEarnings(sql, req.params.id, req.params.address),
+        ]);
+        const parts = splitEarnings(
+          earned,
+          rows.map((r) =>
+            r.status === 'accepted'
+              ? recordValue({ quality: r.quality ?? 0, relevance: r.relevance ?? 0, status: 'accepted' })
+              : 0,
+          ),
+        );
+        return {
+          contributor: req.params.address,
+          earned: earned.toString(),
+          records: rows.map((r, i) => ({
+            ...r,
+            earnings: (parts[i] ?? 0n).toString(),
+            createdAt: r.createdAt.toISOString(),
+          })),
+        };
+      },
+    );
+    done();
+  };
