@@ -89,6 +89,10 @@ export const SCENARIO_PARAMS: DeepPartial<LifecycleParams> = {
   rlhf: { rounds: 1, promptsPerRound: 4, answersPerItem: 3, roundDeadlineMs: 60_000 },
 };
 
+/** Bonds of the simulated reviewers (OPEN base units): honest ones bond more than the random one. */
+export const REVIEWER_BOND = '10000';
+export const RANDOM_REVIEWER_BOND = '2000';
+
 async function participant(
   baseUrl: string,
   roles: string[],
@@ -158,16 +162,21 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       participant(baseUrl, ['contributor'], `contributor-${i + 1}`, {}, o.client),
     ),
   );
+  // Review weight is bonded stake: each reviewer bonds at least the protocol minimum (1000 by default).
   const reviewers = await Promise.all(
-    [1, 2].map((i) => participant(baseUrl, ['reviewer'], `reviewer-${i}`, {}, o.client)),
+    [1, 2].map(async (i) => {
+      const r = await participant(baseUrl, ['reviewer'], `reviewer-${i}`, { OPEN: '20000' }, o.client);
+      await r.bondForReview(REVIEWER_BOND);
+      return r;
+    }),
   );
-  const validator = await participant(baseUrl, ['validator'], 'validator-1', { OPEN: '500' }, o.client);
-  await validator.stakeAsValidator('200');
+  const validator = await participant(baseUrl, ['validator'], 'validator-1', { OPEN: '20000' }, o.client);
+  await validator.stakeAsValidator(REVIEWER_BOND);
   reviewers.push(validator);
   let randomReviewer: CommonsClient | undefined;
   if (o.randomReviewer) {
-    randomReviewer = await participant(baseUrl, ['validator'], 'random-validator', { OPEN: '500' }, o.client);
-    await randomReviewer.stakeAsValidator('100');
+    randomReviewer = await participant(baseUrl, ['validator'], 'random-validator', { OPEN: '5000' }, o.client);
+    await randomReviewer.stakeAsValidator(RANDOM_REVIEWER_BOND);
   }
   const appBuilder = await participant(baseUrl, ['app-builder'], 'app-builder', { OPEN: '1000' }, o.client);
   // The treasury funds review rewards and the contributor reward pool (a genesis allocation).

@@ -14,7 +14,8 @@ export interface OpenReviewTask {
 }
 
 /**
- * Open tasks, oldest first; with `reviewer`, only those that reviewer has not answered yet.
+ * Open tasks, oldest first; with `reviewer`, only those that reviewer has not answered yet. Tasks
+ * of staked rounds (`assigned`) are listed only to the reviewers they are assigned to.
  */
 export async function listOpenReviewTasks(
   sql: postgres.Sql,
@@ -38,6 +39,7 @@ export async function listOpenReviewTasks(
     where t.status = 'open'
       and (${q.proposalId ?? null}::text is null or t.proposal_id = ${q.proposalId ?? null})
       and (${q.reviewer ?? null}::text is null or not exists (select 1 from review_answers a where a.task_id = t.id and a.reviewer = ${q.reviewer ?? null}))
+      and (not t.assigned or exists (select 1 from review_assignments s where s.task_id = t.id and s.reviewer = ${q.reviewer ?? null}))
     order by t.created_at, t.id limit ${q.limit}`;
   return rows.map((r) => ({
     id: r.id,
@@ -51,14 +53,113 @@ export async function listOpenReviewTasks(
   }));
 }
 
-/** The round workflow that owns a task, and the task's status. */
+/** The round workflow that owns a task, the task's status, and whether only assigned reviewers may answer. */
 export async function findReviewTask(
   sql: postgres.Sql,
   id: string,
-): Promise<{ workflowId: string; status: string } | undefined> {
-  const [t] = await sql<{ workflow_id: string; status: string }[]>`
-    select workflow_id, status from review_tasks where id = ${id}`;
-  return t && { workflowId: t.workflow_id, status: t.status };
+): Promise<{ workflowId: string; status: string; assigned: boolean } | undefined> {
+  const [t] = await sql<{ workflow_id: string; status: string; assigned: boolean }[]>`
+    select workflow_id, status, assigned from review_tasks where id = ${id}`;
+  return t && { workflowId: t.workflow_id, status: t.status, assigned: t.assigned };
+}
+
+export async function isAssignedReviewer(sql: postgres.Sql, taskId: string, reviewer: string): Promise<boolean> {
+  const [r] = await sql`select 1 from review_assignments where task_id = ${taskId} and reviewer = ${reviewer}`;
+  return r !== undefined;
+}
+
+/** Running gold totals of reviewers (sums over their settled rounds). */
+export async function goldTotals(
+  sql: postgres.Sql,
+  reviewers: readonly string[],
+): Promise<Map<string, { correct: number; answered: number }>> {
+  if (reviewers.length === 0) return new Map();
+  const rows = await sql<{ reviewer: string; correct: number; answered: number }[]>`
+    select reviewer, sum(gold_correct)::int as correct, sum(gold_answered)::int as answered
+    from review_round_reviewers where reviewer in ${sql(reviewers)} group by reviewer`;
+  return new Map(rows.map((r) => [r.reviewer, { correct: r.correct, answered: r.answered }]));
+}
+
+/** Accounts whose review bond (`bondAccountPrefix` + address) holds at least `minBond`, by address. */
+export async function bondedReviewers(
+  sql: postgres.Sql,
+  bondAccountPrefix: string,
+  minBond: bigint,
+): Promise<{ reviewer: string; bond: bigint }[]> {
+  const rows = await sql<{ account: string; amount: string }[]>`
+    select account, amount::text as amount from balances
+    where asset = 'OPEN' and account like ${bondAccountPrefix + '%'} and amount >= ${minBond.toString()}
+    order by account`;
+  return rows.map((r) => ({ reviewer: r.account.slice(bondAccountPrefix.length), bond: BigInt(r.amount) }));
+}
+
+export interface ReviewerRoundRow {
+  proposalId: string;
+  round: number;
+  stake: string;
+  assigned: number;
+  answered: number;
+  agreed: number;
+  disagreed: number;
+  goldCorrect: number;
+  goldAnswered: number;
+  goldAccuracy: number;
+  paused: boolean;
+  alpha: number | null;
+  reward: string;
+  penalty: string;
+  settledAt: Date;
+}
+
+/** A reviewer's settled rounds, newest first. */
+export async function reviewerRounds(sql: postgres.Sql, reviewer: string, limit = 50): Promise<ReviewerRoundRow[]> {
+  const rows = await sql<
+    {
+      proposal_id: string;
+      round: number;
+      stake: string;
+      assigned: number;
+      answered: number;
+      agreed: number;
+      disagreed: number;
+      gold_correct: number;
+      gold_answered: number;
+      gold_accuracy: number;
+      paused: boolean;
+      alpha: number | null;
+      reward: string;
+      penalty: string;
+      settled_at: Date;
+    }[]
+  >`select proposal_id, round, stake::text, assigned, answered, agreed, disagreed, gold_correct, gold_answered,
+           gold_accuracy, paused, alpha, reward::text, penalty::text, settled_at
+    from review_round_reviewers where reviewer = ${reviewer} order by settled_at desc, proposal_id, round limit ${limit}`;
+  return rows.map((r) => ({
+    proposalId: r.proposal_id,
+    round: r.round,
+    stake: r.stake,
+    assigned: r.assigned,
+    answered: r.answered,
+    agreed: r.agreed,
+    disagreed: r.disagreed,
+    goldCorrect: r.gold_correct,
+    goldAnswered: r.gold_answered,
+    goldAccuracy: r.gold_accuracy,
+    paused: r.paused,
+    alpha: r.alpha,
+    reward: r.reward,
+    penalty: r.penalty,
+    settledAt: r.settled_at,
+  }));
+}
+
+/** Settled rounds of a proposal with their summaries (agreement, extension, per-reviewer outcomes). */
+export async function roundSummaries(
+  sql: postgres.Sql,
+  proposalId: string,
+): Promise<{ round: number; status: string; summary: Record<string, unknown> | null }[]> {
+  return sql<{ round: number; status: string; summary: Record<string, unknown> | null }[]>`
+    select round, status, summary from rlhf_rounds where proposal_id = ${proposalId} order by round`;
 }
 
 /** Per reviewer of a proposal's rounds, how many answers agreed with the consensus (by address). */
