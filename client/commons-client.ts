@@ -28,6 +28,7 @@ import type {
 import type {
   ReviewAnswerResponse,
   ReviewBondResponse,
+  ReviewEnlistResponse,
   ReviewerResponse,
   ReviewRoundsResponse,
   ReviewsResponse,
@@ -166,6 +167,10 @@ export class CommonsClient {
   /** Bond OPEN for review (the protocol's minimum bond is needed to be assigned tasks and answer). */
   bondForReview(amount: string) {
     return this.signed<ReviewBondResponse>('POST', '/v1/reviews/bond', { amount });
+  }
+  /** Enlist for a proposal's review rounds (assignments are drawn among the enlisted, bonded reviewers). */
+  enlistForReview(proposalId: string) {
+    return this.signed<ReviewEnlistResponse>('POST', '/v1/reviews/enlist', { proposalId });
   }
   reviewer(address: string) {
     return this.get<ReviewerResponse>(`/v1/reviews/reviewers/${encodeURIComponent(address)}`);

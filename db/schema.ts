@@ -248,6 +248,21 @@ export const reviewTasks = pgTable(
   (t) => [index('review_tasks_status_idx').on(t.status)],
 );
 
+/**
+ * Reviewers who enlisted for a proposal's review rounds (a reviewer chooses the models they can
+ * judge, as annotators join projects); each round draws its assignments among the enlisted
+ * reviewers whose bond is at least the protocol minimum.
+ */
+export const reviewEnlistments = pgTable(
+  'review_enlistments',
+  {
+    proposalId: text('proposal_id').notNull(),
+    reviewer: text('reviewer').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.proposalId, t.reviewer] })],
+);
+
 /** Who may answer a task: drawn by the round workflow (seeded, stake-weighted, capped per reviewer). */
 export const reviewAssignments = pgTable(
   'review_assignments',

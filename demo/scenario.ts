@@ -27,6 +27,8 @@ export interface ScenarioOptions {
   params: DeepPartial<LifecycleParams>;
   /** Reviewer behaviour: honest reviewers pick the true label; a random one answers by coin flip. */
   randomReviewer?: boolean;
+  /** A bonded, enlisted reviewer who never answers: its assigned tasks hold each round open to its deadline. */
+  idleReviewer?: boolean;
   pollMs?: number;
   /** Reuse a developer (a new version of a model the developer already serves). */
   developer?: CommonsClient;
@@ -197,6 +199,14 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     params: merge(merge(SCENARIO_PARAMS, { collection: { targetCount: o.records + 2 } }), o.params),
   });
   log(`lifecycle started: workflow ${created.workflowId}`);
+  // Review rounds draw their assignments among the bonded reviewers who enlisted for the proposal.
+  const enlisted = [...reviewers, ...(randomReviewer ? [randomReviewer] : [])];
+  if (o.idleReviewer) {
+    const idle = await participant(baseUrl, ['reviewer'], 'idle-reviewer', { OPEN: '5000' }, o.client);
+    await idle.bondForReview(RANDOM_REVIEWER_BOND);
+    enlisted.push(idle);
+  }
+  for (const r of enlisted) await r.enlistForReview(o.proposalId);
 
   await waitForStage(developer, o.proposalId, 'governance', log, pollMs);
   // Wait until the power snapshot is taken and voting is open.

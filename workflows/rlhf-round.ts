@@ -256,7 +256,7 @@ async function stakedRound(input: RlhfRoundInput): Promise<RlhfRoundSummary> {
     requiredAnswers: p.answersPerItem,
     items: shuffleTasks([...generated, ...gold], seed),
   });
-  const pool = await lifecycle.reviewerPool();
+  const pool = await lifecycle.reviewerPool({ proposalId: input.proposalId });
   const reviewers: PoolReviewer[] = pool.reviewers;
   stakes = new Map(reviewers.map((r) => [r.reviewer, BigInt(r.stake)]));
   const assignable = reviewers.map((r) => ({ reviewer: r.reviewer, stake: BigInt(r.stake), paused: r.paused }));

@@ -26,12 +26,12 @@ const BOND_PREFIX = accountsOf.validatorStake('');
 export function createStakedReviewActivities({ sql, ledger, store }: Pick<ActivityDeps, 'sql' | 'ledger' | 'store'>) {
   return {
     /**
-     * Reviewers who may be assigned this round: bond at least the protocol minimum, with their
+     * Reviewers who may be assigned this round: enlisted for the proposal, bond at least the protocol minimum, with their
      * running gold record; `paused` ones (gold accuracy below the threshold) get no assignments.
      */
-    async reviewerPool(): Promise<{ minBond: string; reviewers: PoolReviewer[] }> {
+    async reviewerPool(a: { proposalId: string }): Promise<{ minBond: string; reviewers: PoolReviewer[] }> {
       const min = minReviewBond();
-      const bonded = await bondedReviewers(sql, BOND_PREFIX, min);
+      const bonded = await bondedReviewers(sql, a.proposalId, BOND_PREFIX, min);
       const gold = await goldTotals(
         sql,
         bonded.map((b) => b.reviewer),

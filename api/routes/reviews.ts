@@ -5,7 +5,9 @@ import { runUpdate } from '../temporal-errors.js';
 import { reviewAnswerUpdate } from '../../contracts/messages.js';
 import { accountsOf } from '../../contracts/accounts.js';
 import { InsufficientFundsError } from '../../db/ledger.js';
+import { proposalExists } from '../../db/queries/proposals.js';
 import {
+  enlistReviewer,
   findReviewTask,
   goldTotals,
   isAssignedReviewer,
@@ -23,6 +25,8 @@ import {
   ReviewAnswerResponse,
   ReviewBondBody,
   ReviewBondResponse,
+  ReviewEnlistBody,
+  ReviewEnlistResponse,
   ReviewerResponse,
   ReviewRoundsQuery,
   ReviewRoundsResponse,
@@ -90,6 +94,37 @@ export const reviewRoutes =
       },
     );
 
+    const requireBond = async (address: string) => {
+      const bond = await bondOf(address);
+      if (bond < minBond)
+        throw forbidden(
+          `reviewing needs a review bond of at least ${minBond} OPEN (yours: ${bond}); bond with POST /v1/reviews/bond`,
+        );
+      return bond;
+    };
+
+    app.post(
+      '/v1/reviews/enlist',
+      {
+        schema: {
+          summary: "Enlist for a proposal's review rounds (needs the minimum review bond); rounds assign tasks among the enlisted",
+          tags: ['reviews'],
+          body: ReviewEnlistBody,
+          response: responses({ 200: ReviewEnlistResponse, 201: ReviewEnlistResponse }),
+        },
+        preHandler: signed({ sql, replayGuard: ctx.replayGuard, roles: ['reviewer', 'validator'] }),
+      },
+      async (req, reply) => {
+        const a = callerOf(req).address;
+        if (!(await proposalExists(sql, req.body.proposalId))) throw notFound(`no proposal ${req.body.proposalId}`);
+        const bond = await requireBond(a);
+        const created = await enlistReviewer(sql, req.body.proposalId, a);
+        return reply
+          .code(created ? 201 : 200)
+          .send({ proposalId: req.body.proposalId, enlisted: true as const, bond: bond.toString() });
+      },
+    );
+
     app.get(
       '/v1/reviews/reviewers/:address',
       {
@@ -153,11 +188,7 @@ export const reviewRoutes =
         if (!t) throw notFound(`no review task ${req.params.id}`);
         if (t.status !== 'open') throw conflict(`review task ${req.params.id} is ${t.status}`);
         if (t.assigned) {
-          const bond = await bondOf(reviewer);
-          if (bond < minBond)
-            throw forbidden(
-              `answering review tasks needs a review bond of at least ${minBond} OPEN (yours: ${bond}); bond with POST /v1/reviews/bond`,
-            );
+          await requireBond(reviewer);
           if (!(await isAssignedReviewer(sql, req.params.id, reviewer)))
             throw forbidden(`review task ${req.params.id} is not assigned to you: reviewers answer only their assigned tasks`);
         }

@@ -87,3 +87,11 @@ export const ReviewRoundsResponse = Type.Object({
   ),
 });
 export type ReviewRoundsResponse = Static<typeof ReviewRoundsResponse>;
+
+export const ReviewEnlistBody = Type.Object({ proposalId: Type.String({ minLength: 1 }) });
+export const ReviewEnlistResponse = Type.Object({
+  proposalId: Type.String(),
+  enlisted: Type.Literal(true),
+  bond: Units,
+});
+export type ReviewEnlistResponse = Static<typeof ReviewEnlistResponse>;

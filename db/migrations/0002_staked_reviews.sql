@@ -6,6 +6,13 @@ CREATE TABLE "review_assignments" (
 	CONSTRAINT "review_assignments_task_id_reviewer_pk" PRIMARY KEY("task_id","reviewer")
 );
 --> statement-breakpoint
+CREATE TABLE "review_enlistments" (
+	"proposal_id" text NOT NULL,
+	"reviewer" text NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "review_enlistments_proposal_id_reviewer_pk" PRIMARY KEY("proposal_id","reviewer")
+);
+--> statement-breakpoint
 CREATE TABLE "review_round_reviewers" (
 	"proposal_id" text NOT NULL,
 	"round" integer NOT NULL,

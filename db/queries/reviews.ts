@@ -80,17 +80,29 @@ export async function goldTotals(
   return new Map(rows.map((r) => [r.reviewer, { correct: r.correct, answered: r.answered }]));
 }
 
-/** Accounts whose review bond (`bondAccountPrefix` + address) holds at least `minBond`, by address. */
+/**
+ * Reviewers enlisted for a proposal whose review bond (`bondAccountPrefix` + address) holds at
+ * least `minBond`, by address.
+ */
 export async function bondedReviewers(
   sql: postgres.Sql,
+  proposalId: string,
   bondAccountPrefix: string,
   minBond: bigint,
 ): Promise<{ reviewer: string; bond: bigint }[]> {
-  const rows = await sql<{ account: string; amount: string }[]>`
-    select account, amount::text as amount from balances
-    where asset = 'OPEN' and account like ${bondAccountPrefix + '%'} and amount >= ${minBond.toString()}
-    order by account`;
-  return rows.map((r) => ({ reviewer: r.account.slice(bondAccountPrefix.length), bond: BigInt(r.amount) }));
+  const rows = await sql<{ reviewer: string; amount: string }[]>`
+    select e.reviewer, b.amount::text as amount from review_enlistments e
+    join balances b on b.account = ${bondAccountPrefix} || e.reviewer and b.asset = 'OPEN'
+    where e.proposal_id = ${proposalId} and b.amount >= ${minBond.toString()}
+    order by e.reviewer`;
+  return rows.map((r) => ({ reviewer: r.reviewer, bond: BigInt(r.amount) }));
+}
+
+/** Enlists a reviewer for a proposal's rounds; true when newly enlisted. */
+export async function enlistReviewer(sql: postgres.Sql, proposalId: string, reviewer: string): Promise<boolean> {
+  const rows = await sql`
+    insert into review_enlistments (proposal_id, reviewer) values (${proposalId}, ${reviewer}) on conflict do nothing returning 1`;
+  return rows.length > 0;
 }
 
 export interface ReviewerRoundRow {
