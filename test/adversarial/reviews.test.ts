@@ -64,7 +64,13 @@ describe('staked review rounds under attack', () => {
   it('refuses 500 unbonded sybil accounts: they cannot enlist or answer, and are never assigned', async () => {
     const pid = await proposal();
     const honest = await Promise.all([1, 2, 3].map(() => reviewer(20_000n, pid)));
-    const handle = await startRound(pid, 1, { promptsPerRound: 3, goldPerRound: 1, answersPerItem: 3 });
+    // A long deadline: the round closes once the honest reviewers have answered, not while 500 sybils try.
+    const handle = await startRound(pid, 1, {
+      promptsPerRound: 3,
+      goldPerRound: 1,
+      answersPerItem: 3,
+      roundDeadlineMs: 900_000,
+    });
     const tasks = await openTasks(pid, 1);
     const target = tasks[0]!;
     const sybils: CommonsClient[] = [];
