@@ -49,7 +49,8 @@ export function createRlhfActivities({ sql, ledger, store }: Pick<ActivityDeps, 
     /** `weight` (staked rounds) is the bond the round snapshotted; older rounds weigh 1 + validator stake now. */
     async recordReviewAnswer(a: { taskId: string; reviewer: string; choice: string; weight?: string }) {
       const weight =
-        a.weight ?? (BASE_WEIGHT + BigInt(await ledger.balance(accountsOf.validatorStake(a.reviewer), 'OPEN'))).toString();
+        a.weight ??
+        (BASE_WEIGHT + BigInt(await ledger.balance(accountsOf.validatorStake(a.reviewer), 'OPEN'))).toString();
       await sql`
         insert into review_answers (task_id, reviewer, choice, weight) values (${a.taskId}, ${a.reviewer}, ${a.choice}, ${weight})
         on conflict do nothing`;

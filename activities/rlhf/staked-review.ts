@@ -136,20 +136,23 @@ export function createStakedReviewActivities({ sql, ledger, store }: Pick<Activi
       const settled = settleReviewRound({
         items: tasks.map((t) => ({ id: t.id, candidates: t.candidates, gold: t.gold_answer ?? undefined })),
         answers: answers.map((x) => ({ taskId: x.task_id, reviewer: x.reviewer, choice: x.choice })),
-        reviewers: a.reviewers.filter((r) => inRound.has(r.reviewer)).map((r) => ({
-          reviewer: r.reviewer,
-          stake: BigInt(r.stake),
-          goldCorrect: r.goldCorrect,
-          goldAnswered: r.goldAnswered,
-          paused: r.paused,
-        })),
+        reviewers: a.reviewers
+          .filter((r) => inRound.has(r.reviewer))
+          .map((r) => ({
+            reviewer: r.reviewer,
+            stake: BigInt(r.stake),
+            goldCorrect: r.goldCorrect,
+            goldAnswered: r.goldAnswered,
+            paused: r.paused,
+          })),
         assignments: [...merged.entries()].map(([taskId, set]) => ({ taskId, reviewers: [...set] })),
         unansweredCountsAgainst: true,
       });
 
       // Agreement among reviewers (answers to gold items included: they are ordinary to reviewers).
       const units = new Map<string, { reviewer: string; value: string }[]>();
-      for (const x of answers) units.set(x.task_id, [...(units.get(x.task_id) ?? []), { reviewer: x.reviewer, value: x.choice }]);
+      for (const x of answers)
+        units.set(x.task_id, [...(units.get(x.task_id) ?? []), { reviewer: x.reviewer, value: x.choice }]);
       const alpha = krippendorffAlphaNominal([...units.values()]) ?? null;
       const alphaOf = new Map(krippendorffAlphaPerReviewer([...units.values()]).map((r) => [r.reviewer, r.alpha]));
       const answeredBy = new Map<string, number>();
@@ -188,7 +191,11 @@ export function createStakedReviewActivities({ sql, ledger, store }: Pick<Activi
         {
           proposalId: a.proposalId,
           round: a.round,
-          payouts: recorded.map((r) => ({ reviewer: r.reviewer, reward: BigInt(r.reward), penalty: BigInt(r.penalty) })),
+          payouts: recorded.map((r) => ({
+            reviewer: r.reviewer,
+            reward: BigInt(r.reward),
+            penalty: BigInt(r.penalty),
+          })),
         },
       );
       const resolved = settled.items.filter((c) => c.resolved).length;

@@ -107,7 +107,8 @@ export const reviewRoutes =
       '/v1/reviews/enlist',
       {
         schema: {
-          summary: "Enlist for a proposal's review rounds (needs the minimum review bond); rounds assign tasks among the enlisted",
+          summary:
+            "Enlist for a proposal's review rounds (needs the minimum review bond); rounds assign tasks among the enlisted",
           tags: ['reviews'],
           body: ReviewEnlistBody,
           response: responses({ 200: ReviewEnlistResponse, 201: ReviewEnlistResponse }),
@@ -160,7 +161,8 @@ export const reviewRoutes =
       '/v1/reviews/rounds',
       {
         schema: {
-          summary: "Review rounds of a proposal with their settlement summaries (Krippendorff's alpha, gold, extension)",
+          summary:
+            "Review rounds of a proposal with their settlement summaries (Krippendorff's alpha, gold, extension)",
           tags: ['reviews'],
           querystring: ReviewRoundsQuery,
           response: responses({ 200: ReviewRoundsResponse }),
@@ -190,7 +192,9 @@ export const reviewRoutes =
         if (t.assigned) {
           await requireBond(reviewer);
           if (!(await isAssignedReviewer(sql, req.params.id, reviewer)))
-            throw forbidden(`review task ${req.params.id} is not assigned to you: reviewers answer only their assigned tasks`);
+            throw forbidden(
+              `review task ${req.params.id} is not assigned to you: reviewers answer only their assigned tasks`,
+            );
         }
         const handle = temporal.workflow.getHandle(t.workflowId);
         const r = await runUpdate('review answer', () =>

@@ -75,13 +75,10 @@ export const ReviewRoundsResponse = Type.Object({
       round: Type.Integer(),
       status: Type.String(),
       summary: Nullable(
-        Type.Object(
-          {},
-          {
-            additionalProperties: true,
-            description: "settlement summary: answers, consensus, alpha (Krippendorff's), gold, extended, paused, reviewers",
-          },
-        ),
+        Type.Record(Type.String(), Type.Unknown(), {
+          description:
+            "settlement summary: answers, consensus, alpha (Krippendorff's), gold, extended, paused, reviewers",
+        }),
       ),
     }),
   ),

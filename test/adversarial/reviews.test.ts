@@ -235,9 +235,10 @@ describe('staked review rounds under attack', () => {
     )?.activityTaskScheduledEventAttributes;
     const payload = scheduled?.input?.payloads?.[0];
     if (!payload) throw new Error('no settleStakedRound in the round history');
-    const input = defaultPayloadConverter.fromPayload(payload) as Parameters<
-      ReturnType<typeof createStakedReviewActivities>['settleStakedRound']
-    >[0];
+    const input =
+      defaultPayloadConverter.fromPayload<
+        Parameters<ReturnType<typeof createStakedReviewActivities>['settleStakedRound']>[0]
+      >(payload);
     const transfersOf = () =>
       app.sql<{ idempotency_key: string; amount: string }[]>`
         select idempotency_key, amount::text from transfers where proposal_id = ${pid} order by idempotency_key`;

@@ -154,14 +154,16 @@ describe('training and RLHF on dedicated task queues', () => {
       from review_round_reviewers where proposal_id = ${id} group by reviewer`;
     const byReviewer = new Map(outcomes.map((d) => [d.reviewer, d]));
     expect(byReviewer.get(random)?.disagreed).toBeGreaterThan(0);
-    expect(BigInt(byReviewer.get(random)?.penalty ?? '0')).toBeGreaterThan(BigInt(byReviewer.get(random)?.reward ?? '0'));
+    expect(BigInt(byReviewer.get(random)?.penalty ?? '0')).toBeGreaterThan(
+      BigInt(byReviewer.get(random)?.reward ?? '0'),
+    );
     expect(byReviewer.get(honestReviewer.address)?.disagreed).toBe(0);
     // Each round's summary carries its agreement (Krippendorff's alpha) and gold items.
     const { rounds } = await honestReviewer.reviewRounds(id);
     expect(rounds).toHaveLength(2);
     for (const x of rounds) {
       expect(x.summary).toHaveProperty('alpha');
-      expect((x.summary as { gold?: number } | null)?.gold).toBeGreaterThan(0);
+      expect(x.summary?.gold).toBeGreaterThan(0);
     }
     expect((await app.ledger.checkInvariants()).problems).toEqual([]);
   });

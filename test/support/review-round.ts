@@ -7,7 +7,7 @@ import { DEFAULT_PARAMS } from '../../domain/lifecycle/params.js';
 import type { LifecycleParams } from '../../domain/lifecycle/types.js';
 import { TASK_QUEUES } from '../../contracts/task-queues.js';
 import { workflowIds } from '../../contracts/workflow-ids.js';
-import type { RlhfRoundInput } from '../../workflows/rlhf-round.js';
+import type { RlhfRoundInput, rlhfRoundWorkflow } from '../../workflows/rlhf-round.js';
 import type { CommonsClient } from '../../client/commons-client.js';
 import { eventually, type TestApp } from './app.js';
 import { participant, uniqueId } from './participants.js';
@@ -90,7 +90,7 @@ export async function reviewRoundHarness(app: TestApp) {
         hyperparams: DEFAULT_PARAMS.training.hyperparams,
         heartbeatTimeoutMs: 60_000,
       };
-      return app.temporal.workflow.start('rlhfRoundWorkflow', {
+      return app.temporal.workflow.start<typeof rlhfRoundWorkflow>('rlhfRoundWorkflow', {
         taskQueue: TASK_QUEUES.lifecycle,
         workflowId: workflowIds.rlhfRound(proposalId, round),
         args: [input],

@@ -42,7 +42,7 @@ async function api(method, path, body, sign = false) {
   if (sign) Object.assign(headers, await signatureHeaders(state.identity, method, path, text));
   const res = await fetch(path, { method, headers, body: text });
   const raw = await res.text();
-  let json = null;
+  let json;
   try {
     json = raw ? JSON.parse(raw) : null;
   } catch {
