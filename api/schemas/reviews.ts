@@ -16,6 +16,12 @@ export const ReviewTask = Type.Object({
   requiredAnswers: Type.Integer(),
   answers: Type.Integer(),
   createdAt: Timestamp,
+  guidelines: Nullable(
+    Type.Object(
+      { title: Type.String(), domain: Type.String(), description: Type.String(), labels: Type.Array(Type.String()) },
+      { description: "what to judge against: the proposal's title, domain, description and labels" },
+    ),
+  ),
 });
 export type ReviewTask = Static<typeof ReviewTask>;
 export const ReviewsResponse = Type.Object({ tasks: Type.Array(ReviewTask) });

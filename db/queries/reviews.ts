@@ -11,6 +11,8 @@ export interface OpenReviewTask {
   requiredAnswers: number;
   answers: number;
   createdAt: Date;
+  /** What the reviewer judges against: the proposal's title, domain, description and labels. */
+  guidelines: { title: string; domain: string; description: string; labels: string[] } | null;
 }
 
 /**
@@ -31,11 +33,16 @@ export async function listOpenReviewTasks(
       required_answers: number;
       created_at: Date;
       answers: number;
+      title: string | null;
+      domain: string | null;
+      description: string | null;
+      labels: string[] | null;
     }[]
   >`
     select t.id, t.proposal_id, t.round, t.prompt, t.candidates, t.required_answers, t.created_at,
-           (select count(*)::int from review_answers a where a.task_id = t.id) as answers
-    from review_tasks t
+           (select count(*)::int from review_answers a where a.task_id = t.id) as answers,
+           p.title, p.domain, p.description, p.labels
+    from review_tasks t left join proposals p on p.id = t.proposal_id
     where t.status = 'open'
       and (${q.proposalId ?? null}::text is null or t.proposal_id = ${q.proposalId ?? null})
       and (${q.reviewer ?? null}::text is null or not exists (select 1 from review_answers a where a.task_id = t.id and a.reviewer = ${q.reviewer ?? null}))
@@ -50,6 +57,10 @@ export async function listOpenReviewTasks(
     requiredAnswers: r.required_answers,
     answers: r.answers,
     createdAt: r.created_at,
+    guidelines:
+      r.title === null
+        ? null
+        : { title: r.title, domain: r.domain ?? '', description: r.description ?? '', labels: r.labels ?? [] },
   }));
 }
 

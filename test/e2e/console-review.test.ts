@@ -54,6 +54,7 @@ describe('keyboard review view', () => {
     await page.goto(`${app.url}/console/review.html`);
     await expect.poll(() => page.textContent('#task-title')).toBe('Task 1 of 3');
     expect(await page.textContent('#guideline-list')).toContain('Spam filter under review (email spam)');
+    expect(await page.textContent('#guideline-list')).toContain('Labels: spam, ham');
     expect(await page.textContent('#bond')).toContain('10000 OPEN (minimum 1000)');
     expect(await page.textContent('#status')).toBe('active');
 

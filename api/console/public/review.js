@@ -4,7 +4,7 @@ import { importSeed, signatureHeaders } from './signing.js';
 
 const KEY_STORAGE = 'commons.privateKey';
 
-const state = { identity: null, tasks: [], index: 0, picked: null, proposals: {}, standing: null, busy: false };
+const state = { identity: null, tasks: [], index: 0, picked: null, standing: null, busy: false };
 
 const $ = (id) => document.getElementById(id);
 
@@ -62,12 +62,6 @@ async function load() {
   state.standing = standing.ok ? standing.json : null;
   state.index = Math.min(state.index, Math.max(0, state.tasks.length - 1));
   state.picked = null;
-  // Guidelines come from each task's proposal: what the model is for and its labels.
-  for (const id of new Set(state.tasks.map((t) => t.proposalId)))
-    if (!state.proposals[id]) {
-      const p = await api('GET', `/v1/proposals/${encodeURIComponent(id)}`);
-      state.proposals[id] = p.ok ? p.json : null;
-    }
   render();
 }
 
@@ -107,14 +101,15 @@ function render() {
     return;
   }
   $('task-title').textContent = `Task ${state.index + 1} of ${state.tasks.length}`;
-  const p = state.proposals[t.proposalId];
+  const p = t.guidelines;
   $('guidelines').replaceChildren(
     h('h3', {}, 'Guidelines'),
     h(
       'ul',
       { id: 'guideline-list' },
       h('li', {}, p ? `Model: ${p.title} (${p.domain}), proposal ${t.proposalId}` : `Proposal ${t.proposalId}`),
-      p?.labels ? h('li', {}, `Labels: ${p.labels.join(', ')}`) : null,
+      p?.description ? h('li', {}, `What it does: ${p.description}`) : null,
+      p?.labels?.length ? h('li', {}, `Labels: ${p.labels.join(', ')}`) : null,
       h(
         'li',
         {},
