@@ -5,14 +5,9 @@ import type { PreferencePair } from '../../ml/trainer.js';
 import { consensusOf, persistentDisagreers } from '../../domain/rlhf/consensus.js';
 import { krippendorffAlphaNominal } from '../../domain/rlhf/krippendorff.js';
 import { createStakedReviewActivities } from './staked-review.js';
+import type { CandidateItem } from './candidates.js';
 
-export interface CandidateItem {
-  promptId: string;
-  prompt: string;
-  outputs: { output: string; score: number }[];
-  /** Known answer of a gold item (staked rounds); stored, never shown before settlement. */
-  gold?: string;
-}
+export type { CandidateItem } from './candidates.js';
 
 /** One unit of review weight; validators add their staked OPEN on top (stake-weighted agreement). */
 const BASE_WEIGHT = 1n;

@@ -9,7 +9,7 @@ import { krippendorffAlphaNominal, krippendorffAlphaPerReviewer } from '../../do
 import { seedOf, type Assignment } from '../../domain/rlhf/assignment.js';
 import { mulberry32 } from '../../domain/prng.js';
 import { payReviewOutcomes } from './payouts.js';
-import type { CandidateItem } from './activities.js';
+import type { CandidateItem } from './candidates.js';
 
 /** A reviewer as the round saw them when it started (stake as a decimal string: it crosses Temporal). */
 export interface PoolReviewer {
