@@ -23,8 +23,10 @@ usage: commons [--api URL] [--key FILE] [--json] <command> ...
   status ID [--watch] [--interval MS]  stage and status; --watch shows live progress until it ends
   vote ID yes|no|abstain|veto          cast a governance vote
   contribute DATANET --file F.jsonl    contribute records (one JSON object per line)
-  reviews                              your open review tasks
-  review TASK CHOICE                   answer a review task
+  review-bond AMOUNT                   bond OPEN for review (the protocol sets a minimum)
+  enlist PROPOSAL                      enlist for a proposal's review rounds (needs the bond)
+  reviews                              your assigned open review tasks
+  review TASK CHOICE                   answer an assigned review task (sealed until settlement)
   api-key new [--label L]              issue an inference API key (shown once)
   infer MODEL TEXT --api-key KEY       paid inference with attribution (or COMMONS_API_KEY)
 
@@ -209,6 +211,16 @@ export async function run(
               `${t.id}  (${t.proposalId}, round ${t.round}, ${t.answers}/${t.requiredAnswers} answers)\n  ${t.prompt.replace(/\s+/g, ' ').slice(0, 200)}\n  choices: ${t.candidates.join(' | ')}`,
             );
         });
+        return 0;
+      }
+      case 'review-bond': {
+        const r = await signer().bondForReview(need(args[0], 'an amount'));
+        print(r, () => say(`review bond ${r.bond} OPEN (minimum ${r.minBond})`));
+        return 0;
+      }
+      case 'enlist': {
+        const r = await signer().enlistForReview(need(args[0], 'a proposal id'));
+        print(r, () => say(`enlisted for ${r.proposalId}'s review rounds (bond ${r.bond} OPEN)`));
         return 0;
       }
       case 'review': {

@@ -25,7 +25,14 @@ import type {
   ContributionsResponse,
   ProofResponse,
 } from '../api/schemas/datanets.js';
-import type { ReviewAnswerResponse, ReviewsResponse } from '../api/schemas/reviews.js';
+import type {
+  ReviewAnswerResponse,
+  ReviewBondResponse,
+  ReviewEnlistResponse,
+  ReviewerResponse,
+  ReviewRoundsResponse,
+  ReviewsResponse,
+} from '../api/schemas/reviews.js';
 import type {
   ClaimResponse,
   ProtocolResponse,
@@ -176,6 +183,20 @@ export class CommonsClient {
   }
   answerReview(taskId: string, choice: string) {
     return this.signed<ReviewAnswerResponse>('POST', `/v1/reviews/${encodeURIComponent(taskId)}`, { choice });
+  }
+  /** Bond OPEN for review (the protocol's minimum bond is needed to be assigned tasks and answer). */
+  bondForReview(amount: string) {
+    return this.signed<ReviewBondResponse>('POST', '/v1/reviews/bond', { amount });
+  }
+  /** Enlist for a proposal's review rounds (assignments are drawn among the enlisted, bonded reviewers). */
+  enlistForReview(proposalId: string) {
+    return this.signed<ReviewEnlistResponse>('POST', '/v1/reviews/enlist', { proposalId });
+  }
+  reviewer(address: string) {
+    return this.get<ReviewerResponse>(`/v1/reviews/reviewers/${encodeURIComponent(address)}`);
+  }
+  reviewRounds(proposalId: string) {
+    return this.get<ReviewRoundsResponse>(`/v1/reviews/rounds?proposalId=${encodeURIComponent(proposalId)}`);
   }
   issueApiKey(label?: string) {
     return this.signed<ApiKeyResponse>('POST', '/v1/api-keys', { label });

@@ -264,9 +264,74 @@ export const reviewTasks = pgTable(
     requiredAnswers: integer('required_answers').notNull(),
     status: text('status').notNull().default('open'),
     consensus: text('consensus'),
+    /** Known answer of a gold task (never shown before settlement; gold tasks look like any other). */
+    goldAnswer: text('gold_answer'),
+    /** Answerable only by the reviewers in review_assignments (rounds with staked review). */
+    assigned: boolean('assigned').notNull().default(false),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [index('review_tasks_status_idx').on(t.status)],
+);
+
+/**
+ * Reviewers who enlisted for a proposal's review rounds (a reviewer chooses the models they can
+ * judge, as annotators join projects); each round draws its assignments among the enlisted
+ * reviewers whose bond is at least the protocol minimum.
+ */
+export const reviewEnlistments = pgTable(
+  'review_enlistments',
+  {
+    proposalId: text('proposal_id').notNull(),
+    reviewer: text('reviewer').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.proposalId, t.reviewer] })],
+);
+
+/** Who may answer a task: drawn by the round workflow (seeded, stake-weighted, capped per reviewer). */
+export const reviewAssignments = pgTable(
+  'review_assignments',
+  {
+    taskId: text('task_id').notNull(),
+    reviewer: text('reviewer').notNull(),
+    /** Drawn for a low-agreement item after the main window (the bounded extension). */
+    extension: boolean('extension').notNull().default(false),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.taskId, t.reviewer] }), index('review_assignments_reviewer_idx').on(t.reviewer)],
+);
+
+/**
+ * One row per reviewer per settled round: the settlement's outcome, written once (a retried
+ * settlement reads it back, so it pays the same). Running gold accuracy is the sum over a
+ * reviewer's rows with the Beta prior (domain/rlhf/stake-consensus.ts goldGate).
+ */
+export const reviewRoundReviewers = pgTable(
+  'review_round_reviewers',
+  {
+    proposalId: text('proposal_id').notNull(),
+    round: integer('round').notNull(),
+    reviewer: text('reviewer').notNull(),
+    stake: numeric('stake', { precision: 38, scale: 0 }).notNull(),
+    assigned: integer('assigned').notNull(),
+    answered: integer('answered').notNull(),
+    resolved: integer('resolved').notNull(),
+    agreed: integer('agreed').notNull(),
+    disagreed: integer('disagreed').notNull(),
+    /** This round's gold answers (the running totals are sums over rounds). */
+    goldCorrect: integer('gold_correct').notNull(),
+    goldAnswered: integer('gold_answered').notNull(),
+    goldAccuracy: doublePrecision('gold_accuracy').notNull(),
+    paused: boolean('paused').notNull(),
+    alpha: doublePrecision('alpha'),
+    reward: numeric('reward', { precision: 38, scale: 0 }).notNull(),
+    penalty: numeric('penalty', { precision: 38, scale: 0 }).notNull(),
+    settledAt: timestamp('settled_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.proposalId, t.round, t.reviewer] }),
+    index('review_round_reviewers_reviewer_idx').on(t.reviewer),
+  ],
 );
 
 export const reviewAnswers = pgTable(

@@ -32,6 +32,8 @@ export interface ScenarioOptions {
   budget?: string;
   /** Reviewer behaviour: honest reviewers pick the true label; a random one answers by coin flip. */
   randomReviewer?: boolean;
+  /** A bonded, enlisted reviewer who never answers: its assigned tasks hold each round open to its deadline. */
+  idleReviewer?: boolean;
   pollMs?: number;
   /** Reuse a developer (a new version of a model the developer already serves). */
   developer?: CommonsClient;
@@ -93,6 +95,10 @@ export const SCENARIO_PARAMS: DeepPartial<LifecycleParams> = {
   training: { hyperparams: { epochs: 8 } },
   rlhf: { rounds: 1, promptsPerRound: 4, answersPerItem: 3, roundDeadlineMs: 60_000 },
 };
+
+/** Bonds of the simulated reviewers (OPEN base units): honest ones bond more than the random one. */
+export const REVIEWER_BOND = '10000';
+export const RANDOM_REVIEWER_BOND = '2000';
 
 export async function participant(
   baseUrl: string,
@@ -163,16 +169,21 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       participant(baseUrl, ['contributor'], `contributor-${i + 1}`, {}, o.client),
     ),
   );
+  // Review weight is bonded stake: each reviewer bonds at least the protocol minimum (1000 by default).
   const reviewers = await Promise.all(
-    [1, 2].map((i) => participant(baseUrl, ['reviewer'], `reviewer-${i}`, {}, o.client)),
+    [1, 2].map(async (i) => {
+      const r = await participant(baseUrl, ['reviewer'], `reviewer-${i}`, { OPEN: '20000' }, o.client);
+      await r.bondForReview(REVIEWER_BOND);
+      return r;
+    }),
   );
-  const validator = await participant(baseUrl, ['validator'], 'validator-1', { OPEN: '500' }, o.client);
-  await validator.stakeAsValidator('200');
+  const validator = await participant(baseUrl, ['validator'], 'validator-1', { OPEN: '20000' }, o.client);
+  await validator.stakeAsValidator(REVIEWER_BOND);
   reviewers.push(validator);
   let randomReviewer: CommonsClient | undefined;
   if (o.randomReviewer) {
-    randomReviewer = await participant(baseUrl, ['validator'], 'random-validator', { OPEN: '500' }, o.client);
-    await randomReviewer.stakeAsValidator('100');
+    randomReviewer = await participant(baseUrl, ['validator'], 'random-validator', { OPEN: '5000' }, o.client);
+    await randomReviewer.stakeAsValidator(RANDOM_REVIEWER_BOND);
   }
   const appBuilder = await participant(baseUrl, ['app-builder'], 'app-builder', { OPEN: '1000' }, o.client);
   // The treasury funds the proposal's budget, out of which review rewards and the contributor
@@ -195,6 +206,14 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     budget: o.budget ?? (BigInt(o.params.serving?.rewardPool ?? '0') + 1000n).toString(),
   });
   log(`lifecycle started: workflow ${created.workflowId}`);
+  // Review rounds draw their assignments among the bonded reviewers who enlisted for the proposal.
+  const enlisted = [...reviewers, ...(randomReviewer ? [randomReviewer] : [])];
+  if (o.idleReviewer) {
+    const idle = await participant(baseUrl, ['reviewer'], 'idle-reviewer', { OPEN: '5000' }, o.client);
+    await idle.bondForReview(RANDOM_REVIEWER_BOND);
+    enlisted.push(idle);
+  }
+  for (const r of enlisted) await r.enlistForReview(o.proposalId);
 
   await waitForStage(developer, o.proposalId, 'governance', log, pollMs);
   // Wait until the power snapshot is taken and voting is open.

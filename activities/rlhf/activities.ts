@@ -5,18 +5,18 @@ import { accountsOf } from '../../contracts/accounts.js';
 import type { PreferencePair } from '../../ml/trainer.js';
 import { consensusOf, persistentDisagreers } from '../../domain/rlhf/consensus.js';
 import { krippendorffAlphaNominal } from '../../domain/rlhf/krippendorff.js';
+import { createStakedReviewActivities } from './staked-review.js';
+import type { CandidateItem } from './candidates.js';
 
-export interface CandidateItem {
-  promptId: string;
-  prompt: string;
-  outputs: { output: string; score: number }[];
-}
+export type { CandidateItem } from './candidates.js';
 
 /** One unit of review weight; validators add their staked OPEN on top (stake-weighted agreement). */
 const BASE_WEIGHT = 1n;
 
-export function createRlhfActivities({ sql, ledger }: Pick<ActivityDeps, 'sql' | 'ledger'>) {
+export function createRlhfActivities({ sql, ledger, store }: Pick<ActivityDeps, 'sql' | 'ledger' | 'store'>) {
   return {
+    ...createStakedReviewActivities({ sql, ledger, store }),
+
     async createReviewTasks(a: {
       proposalId: string;
       round: number;
@@ -24,15 +24,15 @@ export function createRlhfActivities({ sql, ledger }: Pick<ActivityDeps, 'sql' |
       requiredAnswers: number;
       items: CandidateItem[];
     }) {
-      const out: { id: string; candidates: string[] }[] = [];
+      const out: { id: string; candidates: string[]; gold?: true }[] = [];
       for (const item of a.items) {
         const id = `${a.proposalId}-r${a.round}-${item.promptId}`;
         const candidates = item.outputs.map((o) => o.output);
         await sql`
-          insert into review_tasks (id, proposal_id, round, workflow_id, prompt, candidates, required_answers, status)
-          values (${id}, ${a.proposalId}, ${a.round}, ${a.workflowId}, ${item.prompt}, ${sql.json(candidates)}, ${a.requiredAnswers}, 'pending')
+          insert into review_tasks (id, proposal_id, round, workflow_id, prompt, candidates, required_answers, status, gold_answer)
+          values (${id}, ${a.proposalId}, ${a.round}, ${a.workflowId}, ${item.prompt}, ${sql.json(candidates)}, ${a.requiredAnswers}, 'pending', ${item.gold ?? null})
           on conflict (id) do nothing`;
-        out.push({ id, candidates });
+        out.push(item.gold !== undefined ? { id, candidates, gold: true } : { id, candidates });
       }
       return out;
     },
@@ -42,10 +42,13 @@ export function createRlhfActivities({ sql, ledger }: Pick<ActivityDeps, 'sql' |
       await sql`update review_tasks set status = 'open' where id in ${sql(a.taskIds)} and status = 'pending'`;
     },
 
-    async recordReviewAnswer(a: { taskId: string; reviewer: string; choice: string }) {
-      const stake = BigInt(await ledger.balance(accountsOf.validatorStake(a.reviewer), 'OPEN'));
+    /** `weight` (staked rounds) is the bond the round snapshotted; older rounds weigh 1 + validator stake now. */
+    async recordReviewAnswer(a: { taskId: string; reviewer: string; choice: string; weight?: string }) {
+      const weight =
+        a.weight ??
+        (BASE_WEIGHT + BigInt(await ledger.balance(accountsOf.validatorStake(a.reviewer), 'OPEN'))).toString();
       await sql`
-        insert into review_answers (task_id, reviewer, choice, weight) values (${a.taskId}, ${a.reviewer}, ${a.choice}, ${(BASE_WEIGHT + stake).toString()})
+        insert into review_answers (task_id, reviewer, choice, weight) values (${a.taskId}, ${a.reviewer}, ${a.choice}, ${weight})
         on conflict do nothing`;
     },
 

@@ -12,6 +12,8 @@ export const CONSOLE_FILES: Record<string, string> = {
   'datanets.js': 'text/javascript; charset=utf-8',
   'signing.js': 'text/javascript; charset=utf-8',
   'style.css': 'text/css; charset=utf-8',
+  'review.html': 'text/html; charset=utf-8',
+  'review.js': 'text/javascript; charset=utf-8',
 };
 
 const PUBLIC_DIR = join(dirname(fileURLToPath(import.meta.url)), 'public');

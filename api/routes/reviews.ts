@@ -1,23 +1,52 @@
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
-import { callerOf, signed } from '../auth.js';
-import { conflict, notFound } from '../errors.js';
+import { callerOf, signatureOf, signed } from '../auth.js';
+import { conflict, forbidden, notFound, paymentRequired } from '../errors.js';
 import { runUpdate } from '../temporal-errors.js';
 import { reviewAnswerUpdate } from '../../contracts/messages.js';
-import { findReviewTask, listOpenReviewTasks } from '../../db/queries/reviews.js';
+import { accountsOf } from '../../contracts/accounts.js';
+import { InsufficientFundsError } from '../../db/ledger.js';
+import { proposalExists } from '../../db/queries/proposals.js';
+import {
+  enlistReviewer,
+  findReviewTask,
+  goldTotals,
+  isAssignedReviewer,
+  listOpenReviewTasks,
+  reviewerRounds,
+  roundSummaries,
+} from '../../db/queries/reviews.js';
+import { DEFAULT_REVIEW_RULES, goldGate } from '../../domain/rlhf/stake-consensus.js';
+import { minReviewBond } from '../../infra/review-settings.js';
 import type { ApiContext } from '../context.js';
 import { IdParams, responses } from '../schemas/common.js';
-import { ReviewAnswerBody, ReviewAnswerResponse, ReviewsQuery, ReviewsResponse } from '../schemas/reviews.js';
+import {
+  AddressParams,
+  ReviewAnswerBody,
+  ReviewAnswerResponse,
+  ReviewBondBody,
+  ReviewBondResponse,
+  ReviewEnlistBody,
+  ReviewEnlistResponse,
+  ReviewerResponse,
+  ReviewRoundsQuery,
+  ReviewRoundsResponse,
+  ReviewsQuery,
+  ReviewsResponse,
+} from '../schemas/reviews.js';
 
 export const reviewRoutes =
   (ctx: ApiContext): FastifyPluginCallbackTypebox =>
   (app, _opts, done) => {
-    const { sql, temporal } = ctx;
+    const { sql, temporal, ledger } = ctx;
+    const minBond = minReviewBond();
+    const bondOf = async (address: string) => BigInt(await ledger.balance(accountsOf.validatorStake(address), 'OPEN'));
 
     app.get(
       '/v1/reviews',
       {
         schema: {
-          summary: 'Open review tasks (those a reviewer has not answered yet, with ?reviewer=)',
+          summary:
+            'Open review tasks; with ?reviewer=, those assigned to that reviewer (or open to all) and not answered yet',
           tags: ['reviews'],
           querystring: ReviewsQuery,
           response: responses({ 200: ReviewsResponse }),
@@ -35,10 +64,119 @@ export const reviewRoutes =
     );
 
     app.post(
+      '/v1/reviews/bond',
+      {
+        schema: {
+          summary: 'Bond OPEN for review (weights answers by stake; slashable; the protocol sets a minimum)',
+          tags: ['reviews'],
+          body: ReviewBondBody,
+          response: responses({ 201: ReviewBondResponse }),
+        },
+        preHandler: signed({ sql, replayGuard: ctx.replayGuard, roles: ['reviewer', 'validator'] }),
+      },
+      async (req, reply) => {
+        const a = callerOf(req).address;
+        try {
+          // The bond is the validator stake account: one slashable bond per participant for review weight.
+          await ledger.transfer({
+            idempotencyKey: `review-bond:${signatureOf(req)}`,
+            asset: 'OPEN',
+            from: a,
+            to: accountsOf.validatorStake(a),
+            amount: req.body.amount,
+            reason: 'review bond',
+          });
+        } catch (err) {
+          if (err instanceof InsufficientFundsError) throw paymentRequired(err.message);
+          throw err;
+        }
+        return reply.code(201).send({ bond: (await bondOf(a)).toString(), minBond: minBond.toString() });
+      },
+    );
+
+    const requireBond = async (address: string) => {
+      const bond = await bondOf(address);
+      if (bond < minBond)
+        throw forbidden(
+          `reviewing needs a review bond of at least ${minBond} OPEN (yours: ${bond}); bond with POST /v1/reviews/bond`,
+        );
+      return bond;
+    };
+
+    app.post(
+      '/v1/reviews/enlist',
+      {
+        schema: {
+          summary:
+            "Enlist for a proposal's review rounds (needs the minimum review bond); rounds assign tasks among the enlisted",
+          tags: ['reviews'],
+          body: ReviewEnlistBody,
+          response: responses({ 200: ReviewEnlistResponse, 201: ReviewEnlistResponse }),
+        },
+        preHandler: signed({ sql, replayGuard: ctx.replayGuard, roles: ['reviewer', 'validator'] }),
+      },
+      async (req, reply) => {
+        const a = callerOf(req).address;
+        if (!(await proposalExists(sql, req.body.proposalId))) throw notFound(`no proposal ${req.body.proposalId}`);
+        const bond = await requireBond(a);
+        const created = await enlistReviewer(sql, req.body.proposalId, a);
+        return reply
+          .code(created ? 201 : 200)
+          .send({ proposalId: req.body.proposalId, enlisted: true as const, bond: bond.toString() });
+      },
+    );
+
+    app.get(
+      '/v1/reviews/reviewers/:address',
+      {
+        schema: {
+          summary: "A reviewer's bond, running gold accuracy, pause state and settled rounds (agreement, rewards)",
+          tags: ['reviews'],
+          params: AddressParams,
+          response: responses({ 200: ReviewerResponse }),
+        },
+      },
+      async (req) => {
+        const address = req.params.address;
+        const bond = await bondOf(address);
+        const g = (await goldTotals(sql, [address])).get(address) ?? { correct: 0, answered: 0 };
+        const gate = goldGate(g.correct, g.answered);
+        const rounds = await reviewerRounds(sql, address);
+        return {
+          address,
+          bond: bond.toString(),
+          minBond: minBond.toString(),
+          bonded: bond >= minBond,
+          goldCorrect: g.correct,
+          goldAnswered: g.answered,
+          goldAccuracy: gate.accuracy,
+          goldThreshold: DEFAULT_REVIEW_RULES.goldThreshold,
+          paused: gate.paused,
+          rounds: rounds.map((r) => ({ ...r, settledAt: r.settledAt.toISOString() })),
+        };
+      },
+    );
+
+    app.get(
+      '/v1/reviews/rounds',
+      {
+        schema: {
+          summary:
+            "Review rounds of a proposal with their settlement summaries (Krippendorff's alpha, gold, extension)",
+          tags: ['reviews'],
+          querystring: ReviewRoundsQuery,
+          response: responses({ 200: ReviewRoundsResponse }),
+        },
+      },
+      async (req) => ({ rounds: await roundSummaries(sql, req.query.proposalId) }),
+    );
+
+    app.post(
       '/v1/reviews/:id',
       {
         schema: {
-          summary: 'Answer a review task: pick the best candidate (an Update into the round workflow)',
+          summary:
+            'Answer an assigned review task: pick the best candidate (an Update into the round workflow; sealed until settlement)',
           tags: ['reviews'],
           params: IdParams,
           body: ReviewAnswerBody,
@@ -51,6 +189,13 @@ export const reviewRoutes =
         const t = await findReviewTask(sql, req.params.id);
         if (!t) throw notFound(`no review task ${req.params.id}`);
         if (t.status !== 'open') throw conflict(`review task ${req.params.id} is ${t.status}`);
+        if (t.assigned) {
+          await requireBond(reviewer);
+          if (!(await isAssignedReviewer(sql, req.params.id, reviewer)))
+            throw forbidden(
+              `review task ${req.params.id} is not assigned to you: reviewers answer only their assigned tasks`,
+            );
+        }
         const handle = temporal.workflow.getHandle(t.workflowId);
         const r = await runUpdate('review answer', () =>
           handle.executeUpdate(reviewAnswerUpdate, {

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Timestamp } from './common.js';
+import { Amount, Nullable, Timestamp, Units } from './common.js';
 
 export const ReviewsQuery = Type.Object({
   reviewer: Type.Optional(Type.String()),
@@ -16,6 +16,12 @@ export const ReviewTask = Type.Object({
   requiredAnswers: Type.Integer(),
   answers: Type.Integer(),
   createdAt: Timestamp,
+  guidelines: Nullable(
+    Type.Object(
+      { title: Type.String(), domain: Type.String(), description: Type.String(), labels: Type.Array(Type.String()) },
+      { description: "what to judge against: the proposal's title, domain, description and labels" },
+    ),
+  ),
 });
 export type ReviewTask = Static<typeof ReviewTask>;
 export const ReviewsResponse = Type.Object({ tasks: Type.Array(ReviewTask) });
@@ -27,3 +33,68 @@ export const ReviewAnswerResponse = Type.Object({
   answers: Type.Integer({ description: 'answers the task has now' }),
 });
 export type ReviewAnswerResponse = Static<typeof ReviewAnswerResponse>;
+
+export const ReviewBondBody = Type.Object({ amount: Amount });
+export const ReviewBondResponse = Type.Object({
+  bond: Units,
+  minBond: Units,
+});
+export type ReviewBondResponse = Static<typeof ReviewBondResponse>;
+
+export const AddressParams = Type.Object({ address: Type.String() });
+
+export const ReviewerRound = Type.Object({
+  proposalId: Type.String(),
+  round: Type.Integer(),
+  stake: Units,
+  assigned: Type.Integer(),
+  answered: Type.Integer(),
+  agreed: Type.Integer(),
+  disagreed: Type.Integer({ description: 'answers against the consensus plus assigned items left unanswered' }),
+  goldCorrect: Type.Integer(),
+  goldAnswered: Type.Integer(),
+  goldAccuracy: Type.Number({ description: 'running gold accuracy after this round (Beta prior)' }),
+  paused: Type.Boolean(),
+  alpha: Nullable(Type.Number({ description: "this reviewer's Krippendorff's alpha in the round" })),
+  reward: Units,
+  penalty: Units,
+  settledAt: Timestamp,
+});
+export const ReviewerResponse = Type.Object({
+  address: Type.String(),
+  bond: Units,
+  minBond: Units,
+  bonded: Type.Boolean({ description: 'bond at least the protocol minimum (may be assigned and answer)' }),
+  goldCorrect: Type.Integer(),
+  goldAnswered: Type.Integer(),
+  goldAccuracy: Type.Number({ description: 'running gold accuracy with the Beta prior' }),
+  goldThreshold: Type.Number(),
+  paused: Type.Boolean({ description: 'gold accuracy below the threshold: no assignments, weight 0' }),
+  rounds: Type.Array(ReviewerRound),
+});
+export type ReviewerResponse = Static<typeof ReviewerResponse>;
+
+export const ReviewRoundsQuery = Type.Object({ proposalId: Type.String() });
+export const ReviewRoundsResponse = Type.Object({
+  rounds: Type.Array(
+    Type.Object({
+      round: Type.Integer(),
+      status: Type.String(),
+      summary: Nullable(
+        Type.Record(Type.String(), Type.Unknown(), {
+          description:
+            "settlement summary: answers, consensus, alpha (Krippendorff's), gold, extended, paused, reviewers",
+        }),
+      ),
+    }),
+  ),
+});
+export type ReviewRoundsResponse = Static<typeof ReviewRoundsResponse>;
+
+export const ReviewEnlistBody = Type.Object({ proposalId: Type.String({ minLength: 1 }) });
+export const ReviewEnlistResponse = Type.Object({
+  proposalId: Type.String(),
+  enlisted: Type.Literal(true),
+  bond: Units,
+});
+export type ReviewEnlistResponse = Static<typeof ReviewEnlistResponse>;

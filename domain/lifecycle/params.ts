@@ -43,6 +43,11 @@ export const DEFAULT_PARAMS: LifecycleParams = {
     agreementReward: '2',
     disagreementPenalty: '10',
     disagreementTolerance: 0.5,
+    maxTasksPerReviewer: 50,
+    goldPerRound: 2,
+    lowAgreementSupport: 0.75,
+    extraReviewers: 2,
+    extensionMs: DAY,
   },
   deployment: { minAccuracy: 0.7, minMacroF1: 0.6, maxRegression: 0.02 },
   serving: {

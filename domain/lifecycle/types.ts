@@ -118,6 +118,18 @@ export interface LifecycleParams {
     disagreementPenalty: string;
     /** A reviewer is penalised when their disagreement rate over a round is above this share. */
     disagreementTolerance: number;
+    // Staked review (issue 15); optional because rounds planned before it lack them
+    // (domain/rlhf/review-round.ts DEFAULT_ROUND_SHAPE fills them in).
+    /** Most tasks one reviewer is assigned in a round (the extension included). */
+    maxTasksPerReviewer?: number;
+    /** Gold items (known answers from the held-out set) mixed into each round. */
+    goldPerRound?: number;
+    /** An item whose best candidate has less than this share of the answering stake gets extra reviewers. */
+    lowAgreementSupport?: number;
+    /** Extra reviewers drawn per low-agreement item, once per round. */
+    extraReviewers?: number;
+    /** How long the extension stays open for the extra reviewers. */
+    extensionMs?: number;
   };
   deployment: {
     minAccuracy: number;

@@ -158,6 +158,11 @@ export function settleReviewRound(a: {
   rules?: Partial<ReviewRules>;
   /** Most the round may pay in rewards; rewards are scaled down pro rata above it. */
   rewardBudget?: bigint;
+  /**
+   * Count an assigned, resolved item the reviewer never answered as a disagreement (with sealed
+   * or committed answers, withholding an answer must not be a free option).
+   */
+  unansweredCountsAgainst?: boolean;
 }): RoundSettlement {
   const rules: ReviewRules = { ...DEFAULT_REVIEW_RULES, ...a.rules };
   const items = new Map(a.items.map((i) => [i.id, i]));
@@ -225,7 +230,10 @@ export function settleReviewRound(a: {
       if (!c?.resolved) continue;
       resolved++;
       const choice = answerOf.get(`${id}\u0000${r}`);
-      if (choice === undefined) continue;
+      if (choice === undefined) {
+        if (a.unansweredCountsAgainst && a.assignments) disagreed++;
+        continue;
+      }
       if (choice === c.choice) agreed++;
       else disagreed++;
     }

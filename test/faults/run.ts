@@ -238,15 +238,16 @@ try {
     records: 150,
     contributors: 2,
     pollMs: 300,
+    idleReviewer: true,
     client: (u, k) => new ResilientClient(u, k),
     params: {
       stake: '1000',
       collection: { batchSize: 40, parallelism: 2, batchesPerRun: 2, minAcceptedRecords: 30 },
       // Long enough for the training faults to land while training runs on an idle machine.
       training: { hyperparams: { epochs: 1500, checkpointEvery: 100 }, heartbeatTimeoutMs: 5_000 },
-      // Three simulated reviewers never make four answers an item: the round stays open until its
-      // deadline, so the RLHF faults land inside it.
-      rlhf: { roundDeadlineMs: 20_000, answersPerItem: 4 },
+      // An idle reviewer (bonded, enlisted, never answering) is assigned tasks it leaves open: the round
+      // stays open until its deadline, so the RLHF faults land inside it.
+      rlhf: { roundDeadlineMs: 20_000, answersPerItem: 4, extraReviewers: 0 },
       deployment: { minAccuracy: 0, minMacroF1: 0 },
       serving: { feePerCall: '10', rewardPool: '1000' },
     },

@@ -1,0 +1,232 @@
+import type { ActivityDeps } from '../deps.js';
+import { accountsOf } from '../../contracts/accounts.js';
+import { minReviewBond } from '../../infra/review-settings.js';
+import { parseManifest } from '../../ml/embedded/embedded-trainer.js';
+import type { PreferencePair } from '../../ml/trainer.js';
+import { bondedReviewers, goldTotals } from '../../db/queries/reviews.js';
+import { goldGate, settleReviewRound, DEFAULT_REVIEW_RULES } from '../../domain/rlhf/stake-consensus.js';
+import { krippendorffAlphaNominal, krippendorffAlphaPerReviewer } from '../../domain/rlhf/krippendorff.js';
+import { seedOf, type Assignment } from '../../domain/rlhf/assignment.js';
+import { mulberry32 } from '../../domain/prng.js';
+import { payReviewOutcomes } from './payouts.js';
+import type { CandidateItem } from './candidates.js';
+
+/** A reviewer as the round saw them when it started (stake as a decimal string: it crosses Temporal). */
+export interface PoolReviewer {
+  reviewer: string;
+  stake: string;
+  paused: boolean;
+  goldCorrect: number;
+  goldAnswered: number;
+}
+
+const BOND_PREFIX = accountsOf.validatorStake('');
+
+/** Activities of staked review rounds (issue 15): the pool, gold items, assignments, settlement. */
+export function createStakedReviewActivities({ sql, ledger, store }: Pick<ActivityDeps, 'sql' | 'ledger' | 'store'>) {
+  return {
+    /**
+     * Reviewers who may be assigned this round: enlisted for the proposal, bond at least the protocol minimum, with their
+     * running gold record; `paused` ones (gold accuracy below the threshold) get no assignments.
+     */
+    async reviewerPool(a: { proposalId: string }): Promise<{ minBond: string; reviewers: PoolReviewer[] }> {
+      const min = minReviewBond();
+      const bonded = await bondedReviewers(sql, a.proposalId, BOND_PREFIX, min);
+      const gold = await goldTotals(
+        sql,
+        bonded.map((b) => b.reviewer),
+      );
+      return {
+        minBond: min.toString(),
+        reviewers: bonded.map((b) => {
+          const g = gold.get(b.reviewer) ?? { correct: 0, answered: 0 };
+          return {
+            reviewer: b.reviewer,
+            stake: b.bond.toString(),
+            paused: goldGate(g.correct, g.answered).paused,
+            goldCorrect: g.correct,
+            goldAnswered: g.answered,
+          };
+        }),
+      };
+    },
+
+    /**
+     * Gold items: held-out records whose label is known, offered as a choice among labels exactly
+     * like a generated item (the true label plus others, in a seeded order). None when the
+     * held-out set has fewer than two labels.
+     */
+    async pickGoldItems(a: {
+      evalManifestKey: string;
+      count: number;
+      candidatesPerPrompt: number;
+      excludePromptIds: string[];
+      seed: string;
+    }): Promise<(CandidateItem & { gold: string })[]> {
+      if (a.count <= 0) return [];
+      const held = parseManifest(await store.get(a.evalManifestKey));
+      const labels = [...new Set(held.map((r) => r.label))].sort();
+      if (labels.length < 2) return [];
+      const exclude = new Set(a.excludePromptIds);
+      const keyed = held
+        .filter((r) => !exclude.has(r.hash.slice(0, 16)))
+        .map((r) => ({ r, k: seedOf(`${a.seed}:gold:${r.hash}`) }))
+        .sort((x, y) => x.k - y.k || (x.r.hash < y.r.hash ? -1 : 1));
+      const seen = new Set<string>();
+      const out: (CandidateItem & { gold: string })[] = [];
+      for (const { r } of keyed) {
+        if (out.length >= a.count) break;
+        const promptId = r.hash.slice(0, 16);
+        if (seen.has(promptId)) continue;
+        seen.add(promptId);
+        const rand = mulberry32(seedOf(`${a.seed}:gold-candidates:${promptId}`));
+        const others = labels.filter((l) => l !== r.label);
+        const picked = [r.label];
+        while (picked.length < Math.min(a.candidatesPerPrompt, labels.length) && others.length > 0)
+          picked.push(others.splice(Math.floor(rand() * others.length), 1)[0]!);
+        for (let i = picked.length - 1; i > 0; i--) {
+          const j = Math.floor(rand() * (i + 1));
+          [picked[i], picked[j]] = [picked[j]!, picked[i]!];
+        }
+        out.push({ promptId, prompt: r.text, outputs: picked.map((o) => ({ output: o, score: 0 })), gold: r.label });
+      }
+      return out;
+    },
+
+    /** Records who may answer which task (idempotent); marks the tasks as assignment-only. */
+    async assignReviewTasks(a: { assignments: Assignment[]; extension: boolean }) {
+      const rows = a.assignments.flatMap((x) =>
+        x.reviewers.map((reviewer) => ({ task_id: x.taskId, reviewer, extension: a.extension })),
+      );
+      const ids = a.assignments.map((x) => x.taskId);
+      if (ids.length) await sql`update review_tasks set assigned = true where id in ${sql(ids)} and not assigned`;
+      if (rows.length)
+        await sql`insert into review_assignments ${sql(rows, 'task_id', 'reviewer', 'extension')} on conflict do nothing`;
+    },
+
+    /**
+     * Settles a staked round with settleReviewRound: stake-majority consensus with clipping, gold
+     * gate, rewards and bond penalties (unanswered assigned items count as disagreement), and
+     * Krippendorff's alpha per round and per reviewer. Its inputs are the round's snapshot and the
+     * answers fixed when the round closed, so a retry computes the same outcome; rows are written
+     * with `on conflict do nothing` and every transfer is keyed by round and reviewer.
+     */
+    async settleStakedRound(a: {
+      proposalId: string;
+      round: number;
+      taskIds: string[];
+      reviewers: PoolReviewer[];
+      assignments: Assignment[];
+      extended: number;
+    }) {
+      const tasks = await sql<
+        { id: string; prompt: string; candidates: string[]; gold_answer: string | null }[]
+      >`select id, prompt, candidates, gold_answer from review_tasks where id in ${sql(a.taskIds)} order by id`;
+      const answers = await sql<
+        { task_id: string; reviewer: string; choice: string }[]
+      >`select task_id, reviewer, choice from review_answers where task_id in ${sql(a.taskIds)} order by task_id, reviewer`;
+      const merged = new Map<string, Set<string>>();
+      for (const x of a.assignments) {
+        const set = merged.get(x.taskId) ?? new Set<string>();
+        for (const r of x.reviewers) set.add(r);
+        merged.set(x.taskId, set);
+      }
+      // Only reviewers with tasks this round have an outcome (the pool is every bonded account).
+      const inRound = new Set([...merged.values()].flatMap((set) => [...set]));
+      const settled = settleReviewRound({
+        items: tasks.map((t) => ({ id: t.id, candidates: t.candidates, gold: t.gold_answer ?? undefined })),
+        answers: answers.map((x) => ({ taskId: x.task_id, reviewer: x.reviewer, choice: x.choice })),
+        reviewers: a.reviewers
+          .filter((r) => inRound.has(r.reviewer))
+          .map((r) => ({
+            reviewer: r.reviewer,
+            stake: BigInt(r.stake),
+            goldCorrect: r.goldCorrect,
+            goldAnswered: r.goldAnswered,
+            paused: r.paused,
+          })),
+        assignments: [...merged.entries()].map(([taskId, set]) => ({ taskId, reviewers: [...set] })),
+        unansweredCountsAgainst: true,
+      });
+
+      // Agreement among reviewers (answers to gold items included: they are ordinary to reviewers).
+      const units = new Map<string, { reviewer: string; value: string }[]>();
+      for (const x of answers)
+        units.set(x.task_id, [...(units.get(x.task_id) ?? []), { reviewer: x.reviewer, value: x.choice }]);
+      const alpha = krippendorffAlphaNominal([...units.values()]) ?? null;
+      const alphaOf = new Map(krippendorffAlphaPerReviewer([...units.values()]).map((r) => [r.reviewer, r.alpha]));
+      const answeredBy = new Map<string, number>();
+      for (const x of answers) answeredBy.set(x.reviewer, (answeredBy.get(x.reviewer) ?? 0) + 1);
+      const before = new Map(a.reviewers.map((r) => [r.reviewer, r]));
+
+      const consensus = new Map(settled.items.map((c) => [c.id, c]));
+      const preferences: PreferencePair[] = [];
+      await sql.begin(async (tx) => {
+        for (const t of tasks) {
+          const c = consensus.get(t.id);
+          await tx`update review_tasks set status = 'closed', consensus = ${c?.choice ?? null} where id = ${t.id}`;
+          if (!c?.resolved || c.choice === undefined) continue;
+          await tx`update review_answers set agreed = (choice = ${c.choice}) where task_id = ${t.id}`;
+          for (const other of t.candidates)
+            if (other !== c.choice)
+              preferences.push({ prompt: t.prompt, chosen: c.choice, rejected: other, weight: c.support });
+        }
+        for (const o of settled.reviewers) {
+          const b = before.get(o.reviewer);
+          await tx`
+            insert into review_round_reviewers (proposal_id, round, reviewer, stake, assigned, answered, resolved, agreed, disagreed,
+              gold_correct, gold_answered, gold_accuracy, paused, alpha, reward, penalty)
+            values (${a.proposalId}, ${a.round}, ${o.reviewer}, ${o.stake.toString()}, ${o.assigned}, ${answeredBy.get(o.reviewer) ?? 0},
+              ${o.resolved}, ${o.agreed}, ${o.disagreed}, ${o.goldCorrect - (b?.goldCorrect ?? 0)}, ${o.goldAnswered - (b?.goldAnswered ?? 0)},
+              ${o.goldAccuracy}, ${o.paused}, ${alphaOf.get(o.reviewer) ?? null}, ${o.reward.toString()}, ${o.penalty.toString()})
+            on conflict do nothing`;
+        }
+      });
+      // What was written first wins: a retry pays exactly the recorded outcome.
+      const recorded = await sql<{ reviewer: string; reward: string; penalty: string }[]>`
+        select reviewer, reward::text, penalty::text from review_round_reviewers
+        where proposal_id = ${a.proposalId} and round = ${a.round} order by reviewer`;
+      const paid = await payReviewOutcomes(
+        { sql, ledger },
+        {
+          proposalId: a.proposalId,
+          round: a.round,
+          payouts: recorded.map((r) => ({
+            reviewer: r.reviewer,
+            reward: BigInt(r.reward),
+            penalty: BigInt(r.penalty),
+          })),
+        },
+      );
+      const resolved = settled.items.filter((c) => c.resolved).length;
+      return {
+        preferences,
+        summary: {
+          answers: answers.length,
+          rewarded: paid.rewarded.length,
+          penalised: paid.penalised,
+          flagged: paid.unpaid,
+          consensus: resolved,
+          alpha,
+          gold: tasks.filter((t) => t.gold_answer !== null).length,
+          extended: a.extended,
+          paused: settled.reviewers.filter((o) => o.paused).map((o) => o.reviewer),
+          rules: { ...DEFAULT_REVIEW_RULES },
+          reviewers: settled.reviewers.map((o) => ({
+            reviewer: o.reviewer,
+            stake: o.stake.toString(),
+            assigned: o.assigned,
+            answered: answeredBy.get(o.reviewer) ?? 0,
+            agreed: o.agreed,
+            disagreed: o.disagreed,
+            goldAccuracy: o.goldAccuracy,
+            paused: o.paused,
+            alpha: alphaOf.get(o.reviewer) ?? null,
+            reward: o.reward.toString(),
+            penalty: o.penalty.toString(),
+          })),
+        },
+      };
+    },
+  };
+}
