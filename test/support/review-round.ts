@@ -66,7 +66,7 @@ export async function reviewRoundHarness(app: TestApp) {
         datanetSpec: {},
         params: {},
         budget: '0',
-    stake: '0',
+        stake: '0',
         workflowId: workflowIds.lifecycle(id),
       });
       return id;
