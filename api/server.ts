@@ -85,7 +85,10 @@ export async function buildServer(ctx: ApiContext, opts: { logger?: boolean | ob
   });
 
   const fees = new FeeGroupCommit(ctx.sql, { onError: (err) => app.log.error({ err }, 'fee group commit') });
-  const cache = new ModelCache(ctx.sql, ctx.store);
+  const cache = new ModelCache(ctx.sql, ctx.store, {
+    exactAttributionMaxRecords: ctx.cfg.attribution.exactMaxRecords,
+    ...(ctx.cfg.attribution.indexCacheDir ? { indexCacheDir: ctx.cfg.attribution.indexCacheDir } : {}),
+  });
   await app.register(accountRoutes(ctx));
   await app.register(proposalRoutes(ctx));
   await app.register(datanetRoutes(ctx));

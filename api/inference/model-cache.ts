@@ -1,7 +1,9 @@
 import type postgres from 'postgres';
 import type { ArtifactStore } from '../../storage/artifact-store.js';
 import { loadModel, parseManifest } from '../../ml/embedded/embedded-trainer.js';
-import { prepareInfluenceIndex, type InfluenceIndex } from '../../ml/embedded/influence.js';
+import { attributeWithIndex, prepareInfluenceIndex, type Attribution } from '../../ml/embedded/influence.js';
+import { AttributionIndex, attributionIndexKeys } from '../../ml/embedded/attribution-index.js';
+import { attributionIndexPrefix } from '../../storage/keys.js';
 import type { LinearSoftmaxModel } from '../../ml/embedded/linear-softmax.js';
 import { notFound } from '../errors.js';
 import { findProductionVersion, findServableVersion } from '../../db/queries/models.js';
@@ -13,8 +15,24 @@ export interface LoadedVersion {
   developer: string;
   sha256: string;
   model: LinearSoftmaxModel;
-  /** Gradient-influence index over the version's training records (attribution per answer). */
-  index: InfluenceIndex;
+  /**
+   * 'exact': TracIn over postings rebuilt from the manifest (small training sets); 'ann': the
+   * projected-gradient HNSW index built at training time and promoted with the model.
+   */
+  attributionMode: 'exact' | 'ann';
+  /** Training records the attribution searches. */
+  attributionRecords: number;
+  /** The topK proponents of the model's answer to `input`, and contributor weights over them. */
+  attribute(input: string, topK: number): Attribution;
+}
+
+export interface ModelCacheOptions {
+  maxVersions?: number;
+  pointerTtlMs?: number;
+  /** Largest training set attributed exactly; larger versions need their ANN index (default 5000). */
+  exactAttributionMaxRecords?: number;
+  /** Where downloaded ANN indexes are kept and memory-mapped from. */
+  indexCacheDir?: string;
 }
 
 /**
@@ -28,7 +46,7 @@ export class ModelCache {
   constructor(
     private readonly sql: postgres.Sql,
     private readonly store: ArtifactStore,
-    private readonly opts: { maxVersions?: number; pointerTtlMs?: number } = {},
+    private readonly opts: ModelCacheOptions = {},
   ) {}
 
   async production(modelName: string): Promise<LoadedVersion> {
@@ -71,8 +89,32 @@ export class ModelCache {
   private async load(modelName: string, version: number): Promise<LoadedVersion> {
     const v = await findServableVersion(this.sql, modelName, version);
     if (!v) throw notFound(`model ${modelName} has no version ${version}`);
-    const [model, manifest] = await Promise.all([loadModel(this.store, v.artifactKey), this.store.get(v.manifestKey)]);
-    const index = prepareInfluenceIndex(model, parseManifest(manifest));
-    return { modelName, version, proposalId: v.proposalId, developer: v.developer, sha256: v.sha256, model, index };
+    const model = await loadModel(this.store, v.artifactKey);
+    const base = { modelName, version, proposalId: v.proposalId, developer: v.developer, sha256: v.sha256, model };
+    // A version promoted with an index is served from it unless its training set is small enough
+    // for exact attribution; the header says how many records the index holds.
+    const indexPrefix = attributionIndexPrefix(v.artifactKey);
+    const exactMax = this.opts.exactAttributionMaxRecords ?? 5000;
+    const header = (await this.store.head(attributionIndexKeys.header(indexPrefix)))
+      ? (JSON.parse((await this.store.get(attributionIndexKeys.header(indexPrefix))).toString('utf8')) as {
+          size: number;
+        })
+      : undefined;
+    if (header && header.size > exactMax) {
+      const ann = await AttributionIndex.fromStore(this.store, indexPrefix, this.opts.indexCacheDir);
+      return {
+        ...base,
+        attributionMode: 'ann',
+        attributionRecords: ann.size,
+        attribute: (input, topK) => ann.attribute(model, input, topK),
+      };
+    }
+    const index = prepareInfluenceIndex(model, parseManifest(await this.store.get(v.manifestKey)));
+    return {
+      ...base,
+      attributionMode: 'exact',
+      attributionRecords: index.size,
+      attribute: (input, topK) => attributeWithIndex(index, model, input, topK),
+    };
   }
 }

@@ -3,7 +3,6 @@ import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebo
 import type { FastifyRequest } from 'fastify';
 import { callerOf, signed, type Caller } from '../auth.js';
 import { HttpError, badRequest, forbidden, notFound, paymentRequired } from '../errors.js';
-import { attributeWithIndex } from '../../ml/embedded/influence.js';
 import type { ModelCache, LoadedVersion } from '../inference/model-cache.js';
 import { PaymentRefusedError, type FeeGroupCommit } from '../inference/group-commit.js';
 import { splitFee, type Recipients } from '../../domain/serving/fee-split.js';
@@ -101,7 +100,7 @@ export const modelRoutes =
       const { r, serving } = await feeRecipients(v);
       const fee = BigInt(serving.feePerCall);
       const prediction = v.model.predict(input);
-      const attribution = attributeWithIndex(v.index, v.model, input, topK);
+      const attribution = v.attribute(input, topK);
       const callId = randomUUID();
       if (fee > 0n) {
         const splits = splitFee(fee, serving.shares, { ...r, contributors: attribution.contributors });
