@@ -29,7 +29,11 @@ import type { LinearSoftmaxModel } from './linear-softmax.js';
 export const ATTRIBUTION_INDEX_FORMAT = 1;
 
 export interface AttributionIndexOptions {
-  /** Projected feature dimensions per residual dimension (d); the vector has (K−1)·d + 1 dims. */
+  /**
+   * Target width of the projected gradient: each of the K−1 residual dimensions gets
+   * d = max(8, round(projDim / (K−1))) projected feature dimensions (projectionWidth), and the
+   * stored vector has (K−1)·d + 1 dimensions, one byte each.
+   */
   projDim: number;
   /** Seed of the random projection (fixed: the query must be projected with the same P). */
   seed: number;
@@ -71,6 +75,11 @@ export const attributionIndexKeys = {
 };
 
 const sha256 = (b: Buffer | Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+/** Projected feature dimensions per residual dimension for K labels. */
+export function projectionWidth(K: number, projDim: number): number {
+  return Math.max(8, Math.round(projDim / Math.max(1, K - 1)));
+}
 
 /** Rows of the Helmert basis of {r : Σ r_k = 0}: B r keeps every dot product of residuals. */
 function helmertBasis(K: number): Float64Array[] {
@@ -221,7 +230,12 @@ export class AttributionIndexBuilder {
     options: Partial<AttributionIndexOptions> = {},
   ) {
     this.options = { ...DEFAULT_ATTRIBUTION_INDEX_OPTIONS, ...options };
-    this.projector = new GradientProjector(model.labels.length, this.options.projDim, this.options.seed, model.dim);
+    this.projector = new GradientProjector(
+      model.labels.length,
+      projectionWidth(model.labels.length, this.options.projDim),
+      this.options.seed,
+      model.dim,
+    );
     this.p = new Float64Array(model.labels.length);
   }
 
@@ -363,7 +377,12 @@ export class AttributionIndex {
     private readonly records: Buffer,
   ) {
     const K = header.labels.length;
-    this.projector = new GradientProjector(K, header.options.projDim, header.options.seed, header.featureDim);
+    this.projector = new GradientProjector(
+      K,
+      projectionWidth(K, header.options.projDim),
+      header.options.seed,
+      header.featureDim,
+    );
     if (this.projector.dims + 1 !== header.dimensions)
       throw new Error('attribution index header disagrees with its projection dimensions');
     this.query = new Float32Array(header.dimensions);
