@@ -40,14 +40,16 @@ async function writeManifest(path: string, n: number): Promise<void> {
   await new Promise<void>((res, rej) => out.end((err?: Error | null) => (err ? rej(err) : res())));
 }
 
+interface Trained {
+  artifactKey: string;
+  trainSeconds: number;
+  indexSeconds: number;
+  peakRssMiB: number;
+  metrics: { macroF1: number };
+}
+
 function train(root: string, manifestKey: string, outputPrefix: string) {
-  return new Promise<{
-    artifactKey: string;
-    trainSeconds: number;
-    indexSeconds: number;
-    peakRssMiB: number;
-    metrics: { macroF1: number };
-  }>((resolve, reject) => {
+  return new Promise<Trained>((resolve, reject) => {
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', 'bench/attribution-train.ts', root, manifestKey, outputPrefix],
@@ -57,7 +59,9 @@ function train(root: string, manifestKey: string, outputPrefix: string) {
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
     child.on('exit', (code) =>
-      code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1)!)) : reject(new Error(`trainer exited ${code}`)),
+      code === 0
+        ? resolve(JSON.parse(out.trim().split('\n').at(-1)!) as Trained)
+        : reject(new Error(`trainer exited ${code}`)),
     );
   });
 }
