@@ -13,6 +13,7 @@ import { modelRoutes } from './routes/models.js';
 import { protocolRoutes } from './routes/protocol.js';
 import { consoleRoutes } from './console/console-routes.js';
 import { ModelCache } from './inference/model-cache.js';
+import { PredictorRegistry } from '../ml/serving/predictor.js';
 import { FeeGroupCommit } from './inference/group-commit.js';
 import { PaidCalls } from './inference/paid-calls.js';
 import { openaiRoutes } from './routes/openai.js';
@@ -89,7 +90,11 @@ export async function buildServer(ctx: ApiContext, opts: { logger?: boolean | ob
   });
 
   const fees = new FeeGroupCommit(ctx.sql, { onError: (err) => app.log.error({ err }, 'fee group commit') });
-  const cache = new ModelCache(ctx.sql, ctx.store);
+  const predictors = new PredictorRegistry({
+    exactAttributionMaxRecords: ctx.cfg.attribution.exactMaxRecords,
+    ...(ctx.cfg.attribution.indexCacheDir ? { indexCacheDir: ctx.cfg.attribution.indexCacheDir } : {}),
+  });
+  const cache = new ModelCache(ctx.sql, ctx.store, { predictors });
   const paid = new PaidCalls(ctx.sql, fees);
   await app.register(accountRoutes(ctx));
   await app.register(proposalRoutes(ctx));

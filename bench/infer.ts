@@ -1,6 +1,9 @@
 // `npm run bench:infer`: autocannon against POST /v1/models/:name/infer and, in the same run,
 // against a bare Fastify route on the same machine; prints req/s, p50/p99 latency and the ratios.
 // The API and the bare server run as separate processes; the load generator is this process.
+// Also measured in this process, same run: the route's own compute limit (predict + attribute on
+// one core, as the API's one JS thread does it). BENCH_ATTRIBUTION=ann (default) serves the
+// deployed version from its ANN attribution index; =exact from postings rebuilt from the manifest.
 import { startTsProcess } from '../infra/local/processes.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,9 +16,14 @@ import { startWorkers } from '../workers/runtime.js';
 import { startApi } from '../api/bootstrap.js';
 import { runScenario } from '../demo/scenario.js';
 import { loadSpamAssassin } from '../ml/embedded/corpus.js';
+import { ModelCache } from '../api/inference/model-cache.js';
+import { PredictorRegistry } from '../ml/serving/predictor.js';
+import { S3ArtifactStore } from '../storage/s3-store.js';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 15);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
+const MODE = process.env.BENCH_ATTRIBUTION === 'exact' ? 'exact' : 'ann';
+const EXACT_MAX = MODE === 'ann' ? '0' : '1000000000';
 const log = (m: string) => console.log(`[bench:infer] ${m}`);
 
 async function load(url: string, body: string, headers: Record<string, string>) {
@@ -64,7 +72,12 @@ const apiPort = await freePort();
 const barePort = await freePort();
 const api = await startTsProcess(
   'api/main.ts',
-  { ...process.env, API_PORT: String(apiPort), COMMONS_LOG_LEVEL: 'info' },
+  {
+    ...process.env,
+    API_PORT: String(apiPort),
+    COMMONS_LOG_LEVEL: 'info',
+    COMMONS_EXACT_ATTRIBUTION_MAX_RECORDS: EXACT_MAX,
+  },
   /listening/i,
 );
 const bare = await startTsProcess('bench/bare-server.ts', { ...process.env, PORT: String(barePort) }, /LISTENING/);
@@ -83,6 +96,22 @@ log(
 );
 const bareRes = await load(`http://127.0.0.1:${barePort}/bare`, body, {});
 const inferRes = await load(inferUrl, body, auth);
+// The route's compute limit, in this process on one core: the same version, loaded the same way.
+const pgCompute = (await import('postgres')).default(process.env.DATABASE_URL!, { max: 1 });
+const cache = new ModelCache(pgCompute, S3ArtifactStore.fromConfig(setupCfg.s3), {
+  predictors: new PredictorRegistry({ exactAttributionMaxRecords: Number(EXACT_MAX) }),
+});
+const { predictor } = await cache.production(r.modelName);
+const request = { messages: [{ role: 'user', content: input }], topK: 5 };
+for (let i = 0; i < 200; i++) await predictor.predict(request);
+let computeCalls = 0;
+const computeStart = performance.now();
+while (performance.now() - computeStart < Math.min(DURATION, 10) * 1000) {
+  await predictor.predict(request);
+  computeCalls++;
+}
+const computeRps = computeCalls / ((performance.now() - computeStart) / 1000);
+await pgCompute.end();
 const row = (name: string, x: typeof bareRes) =>
   `${name.padEnd(22)} ${x.rps.toFixed(0).padStart(8)} req/s   p50 ${String(x.p50).padStart(4)} ms   p99 ${String(x.p99).padStart(4)} ms   (${x.total} requests, ${x.non2xx} non-2xx, ${x.errors} errors)`;
 console.log('');
@@ -90,6 +119,9 @@ console.log(row('bare Fastify route', bareRes));
 console.log(row('POST /v1/.../infer', inferRes));
 console.log(
   `ratio infer/bare: throughput ${(inferRes.rps / bareRes.rps).toFixed(3)}×, p50 ${(inferRes.p50 / Math.max(bareRes.p50, 1)).toFixed(1)}×, p99 ${(inferRes.p99 / Math.max(bareRes.p99, 1)).toFixed(1)}×`,
+);
+console.log(
+  `in-process compute limit (predict + attribute, ${predictor.attributionMode} over ${predictor.attributionRecords} records): ${computeRps.toFixed(0)} calls/s on one core; endpoint/compute ${(inferRes.rps / computeRps).toFixed(3)}×`,
 );
 // Every answered paid call was committed (row and charge) before its answer; stop and count them.
 const exited = new Promise((res) => api.once('exit', res));

@@ -28,6 +28,12 @@ export interface CommonsConfig {
   devFaucet: boolean;
   /** The rules of the game (README "Protocol settings"): admin configuration, validated at start. */
   protocol: ProtocolSettings;
+  /**
+   * Inference attribution: versions trained on at most `exactMaxRecords` records are attributed
+   * exactly (postings rebuilt from the manifest on load); larger ones use the ANN index built at
+   * training time, downloaded once into `indexCacheDir` and memory-mapped.
+   */
+  attribution: { exactMaxRecords: number; indexCacheDir?: string };
 }
 
 function required(env: NodeJS.ProcessEnv, name: string): string {
@@ -52,6 +58,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CommonsConfig 
     api: { host, port, publicUrl: env.API_PUBLIC_URL ?? `http://${host}:${port}` },
     devFaucet: env.COMMONS_DEV_FAUCET === '1' || env.NODE_ENV !== 'production',
     protocol: protocolFromEnv(env),
+    attribution: {
+      exactMaxRecords: Number(env.COMMONS_EXACT_ATTRIBUTION_MAX_RECORDS ?? 5000),
+      indexCacheDir: env.COMMONS_INDEX_CACHE || undefined,
+    },
   };
 }
 

@@ -59,7 +59,7 @@ export interface DpoJob {
 }
 
 export interface TrainingProgress {
-  phase: 'train' | 'dpo' | 'eval';
+  phase: 'train' | 'dpo' | 'eval' | 'index';
   step: number;
   totalSteps: number;
   epoch: number;

@@ -21,6 +21,8 @@ export interface ArtifactStore {
   /** Streams a local file up, for objects too large to hold in memory (dataset manifests). */
   putFile(key: string, path: string, opts?: PutOptions): Promise<void>;
   get(key: string): Promise<Buffer>;
+  /** Streams an object into a local file; stores without it are read whole (see ml/embedded/manifest-stream). */
+  getFile?(key: string, path: string): Promise<void>;
   /** Undefined when the object does not exist. */
   head(key: string): Promise<ObjectInfo | undefined>;
   list(prefix: string): Promise<ObjectInfo[]>;

@@ -6,3 +6,10 @@ export const dataKeys = {
   partsPrefix: (datanetId: string) => `datanets/${datanetId}/parts/`,
   manifest: (datanetId: string, version: number) => `datanets/${datanetId}/datasets/v${version}/manifest.jsonl`,
 };
+
+/**
+ * A model artifact's attribution index lives beside it: `<dir of model.bin>attribution/` (staging
+ * and the immutable models/<name>/<version>/ prefix alike), so promotion copies it with the model.
+ */
+export const attributionIndexPrefix = (artifactKey: string) =>
+  `${artifactKey.slice(0, artifactKey.lastIndexOf('/') + 1)}attribution/`;

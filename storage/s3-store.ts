@@ -8,7 +8,8 @@ import {
   DeleteObjectCommand,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { CommonsConfig } from '../infra/config.js';
@@ -81,6 +82,12 @@ export class S3ArtifactStore implements ArtifactStore {
   async get(key: string): Promise<Buffer> {
     const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
     return Buffer.from(await res.Body!.transformToByteArray());
+  }
+
+  /** Streams an object to a local file (manifests and indexes too large to hold in memory). */
+  async getFile(key: string, path: string): Promise<void> {
+    const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+    await pipeline(res.Body as Readable, createWriteStream(path));
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {

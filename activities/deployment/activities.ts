@@ -10,8 +10,23 @@ import { accountsOf } from '../../contracts/accounts.js';
 import { payFromBudget } from '../../db/budgets.js';
 import { splitByWeight } from '../../domain/serving/split-by-weight.js';
 import type { EvalMetrics } from '../../ml/trainer.js';
+import { deserializeModel } from '../../ml/embedded/serialize.js';
+import { promoteAttributionIndex } from '../../ml/embedded/attribution-index.js';
+import { attributionIndexPrefix } from '../../storage/keys.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/** The staging prefix of the attribution index an embedded model artifact names, if any. */
+function stagedIndexRef(artifact: Buffer): string | undefined {
+  let meta: Record<string, unknown>;
+  try {
+    meta = deserializeModel(artifact).meta;
+  } catch {
+    return undefined; // not an embedded model (an external trainer's artifact): nothing to promote
+  }
+  const ref = meta.attributionIndex as { prefix?: unknown } | undefined;
+  return typeof ref?.prefix === 'string' ? ref.prefix : undefined;
+}
 
 export function createDeploymentActivities({ sql, store, ledger }: Pick<ActivityDeps, 'sql' | 'store' | 'ledger'>) {
   async function setProduction(modelName: string, version: number, developer: string, proposalId: string) {
@@ -98,6 +113,21 @@ export function createDeploymentActivities({ sql, store, ledger }: Pick<Activity
       const copied = await store.get(key);
       if (sha256(copied) !== digest)
         throw ApplicationFailure.nonRetryable(`checksum mismatch after promoting ${key}`, ERROR_TYPES.integrity);
+      // The attribution index built at training time is promoted with the model (copied, never
+      // overwritten, both checksums verified), so API replicas load it instead of rebuilding it.
+      const indexRef = stagedIndexRef(staged);
+      let attributionIndex: Record<string, unknown> | undefined;
+      if (indexRef) {
+        const header = await promoteAttributionIndex(store, indexRef, attributionIndexPrefix(key)).catch(
+          (err: unknown) => {
+            throw ApplicationFailure.nonRetryable(
+              `attribution index of ${a.stagingArtifactKey} could not be promoted: ${String(err)}`,
+              ERROR_TYPES.integrity,
+            );
+          },
+        );
+        attributionIndex = { prefix: 'attribution/', size: header.size, sha256: header.sha256 };
+      }
       const manifest = {
         modelName: a.modelName,
         version,
@@ -106,6 +136,7 @@ export function createDeploymentActivities({ sql, store, ledger }: Pick<Activity
         merkleRoot: a.merkleRoot,
         lineage: a.lineage,
         metrics: a.metrics,
+        ...(attributionIndex ? { attributionIndex } : {}),
       };
       if (!(await store.head(`${prefix}manifest.json`))) {
         await store

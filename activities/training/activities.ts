@@ -10,7 +10,7 @@ import type {
   TrainingProgress,
   Hyperparams,
 } from '../../ml/trainer.js';
-import { parseManifest, splitManifest } from '../../ml/embedded/embedded-trainer.js';
+import { parseManifest, writeEvalManifest } from '../../ml/embedded/embedded-trainer.js';
 import type { CandidateItem } from '../rlhf/activities.js';
 
 /** Last heartbeat of a previous attempt: where a retry resumes. */
@@ -63,15 +63,8 @@ export function createTrainingActivities(deps: ActivityDeps) {
       await sql`insert into training_runs (id, proposal_id, kind, trainer, status) values (${runId}, ${a.proposalId}, 'fine-tune', ${a.trainer}, 'running') on conflict (id) do update set status = 'running'`;
       // The held-out split is written once so RLHF prompts and every later evaluation use the same records.
       const evalManifestKey = `${a.job.outputPrefix}/eval.jsonl`;
-      if (!(await store.head(evalManifestKey))) {
-        const { eval: held } = splitManifest(
-          parseManifest(await store.get(a.job.datasetManifestKey)),
-          a.job.evalFraction,
-        );
-        await store.put(evalManifestKey, held.map((r) => JSON.stringify(r)).join('\n') + '\n', {
-          contentType: 'application/x-ndjson',
-        });
-      }
+      if (!(await store.head(evalManifestKey)))
+        await writeEvalManifest(store, a.job.datasetManifestKey, a.job.evalFraction, evalManifestKey);
       const result = await trainerFor(deps, a.trainer).train(a.job, trainerContext(deps));
       await sql`
         update training_runs set status = 'succeeded', artifact_key = ${result.artifactKey}, sha256 = ${result.sha256}, metrics = ${sql.json(result.metrics as never)},

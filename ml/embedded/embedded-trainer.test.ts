@@ -115,9 +115,19 @@ describe('EmbeddedTrainer', () => {
       expect(e.checkpointKey).toBe(checkpointKey('staging/topics/job-1', e.step));
       expect((await loadModel(store, e.checkpointKey!)).meta.step).toBe(e.step);
     }
-    expect(c.events.at(-1)!.phase).toBe('eval');
+    // Evaluation, then the attribution index build (projection, then graph) up to its total.
+    const evalAt = c.events.findIndex((e) => e.phase === 'eval');
+    expect(evalAt).toBeGreaterThan(0);
+    const indexEvents = c.events.slice(evalAt + 1);
+    expect(indexEvents.length).toBeGreaterThan(0);
+    expect(indexEvents.every((e) => e.phase === 'index')).toBe(true);
+    expect(indexEvents.at(-1)!.step).toBe(indexEvents.at(-1)!.totalSteps);
     const model = await loadModel(store, res.artifactKey);
     expect(model.meta.jobId).toBe('job-1');
+    const ref = model.meta.attributionIndex as { prefix: string; size: number };
+    expect(ref.prefix).toBe('staging/topics/job-1/attribution/');
+    expect(ref.size).toBe(model.meta.trainExamples);
+    for (const f of ['header.json', 'records.bin', 'ann.usearch']) expect(store.objects.has(ref.prefix + f)).toBe(true);
     expect(model.predict('the referee stopped the match after the goal').label).toBe('sports');
   });
 

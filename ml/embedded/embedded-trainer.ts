@@ -4,6 +4,10 @@
  * activity throttles heartbeats) and a retry resumes from the last reported checkpoint.
  */
 import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ArtifactStore } from '../../storage/artifact-store.js';
 import type {
   DpoJob,
@@ -18,8 +22,19 @@ import type {
 } from '../trainer.js';
 import { fnv1a } from './features.js';
 import { dpoEpochs, type DpoPair } from './dpo.js';
-import { LinearSoftmaxModel, evaluate, throwIfAborted, trainEpochs, type Example } from './linear-softmax.js';
+import { EvalAccumulator, LinearSoftmaxModel, throwIfAborted, trainEpochs, type Example } from './linear-softmax.js';
 import { deserializeModel, serializeModel } from './serialize.js';
+import {
+  DEFAULT_SHARD_SIZE,
+  ShardedBatches,
+  downloadToFile,
+  readManifestFile,
+  readShard,
+  shardManifest,
+  type Shard,
+} from './manifest-stream.js';
+import { AttributionIndexBuilder, uploadAttributionIndex, type AttributionIndexOptions } from './attribution-index.js';
+import { attributionIndexPrefix } from '../../storage/keys.js';
 
 export async function loadModel(store: ArtifactStore, key: string): Promise<LinearSoftmaxModel> {
   return deserializeModel(await store.get(key));
@@ -115,9 +130,110 @@ function alignLabels(base: LinearSoftmaxModel, labels: string[]): LinearSoftmaxM
   return m;
 }
 
+/**
+ * Writes the held-out records of a manifest (by isEvalRecord) to `evalKey`, streaming: the
+ * manifest is read line by line from a local copy and the held-out file uploaded from disk.
+ */
+export async function writeEvalManifest(
+  store: ArtifactStore,
+  manifestKey: string,
+  evalFraction: number,
+  evalKey: string,
+): Promise<number> {
+  const work = await mkdtemp(join(tmpdir(), 'commons-split-'));
+  try {
+    const path = join(work, 'manifest.jsonl');
+    await downloadToFile(store, manifestKey, path);
+    const outPath = join(work, 'eval.jsonl');
+    const out = createWriteStream(outPath);
+    let n = 0;
+    for await (const r of readManifestFile(path)) {
+      if (!isEvalRecord(r.hash, evalFraction)) continue;
+      n++;
+      if (!out.write(JSON.stringify(r) + '\n')) await new Promise<void>((res) => out.once('drain', () => res()));
+    }
+    await new Promise<void>((res, rej) => out.end((err?: Error | null) => (err ? rej(err) : res())));
+    await store.putFile(evalKey, outPath, { contentType: 'application/x-ndjson' });
+    return n;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** Metrics of `model` on a JSONL manifest, streamed from a local copy in chunks. */
+export async function evaluateManifest(store: ArtifactStore, model: LinearSoftmaxModel, key: string) {
+  const work = await mkdtemp(join(tmpdir(), 'commons-eval-'));
+  try {
+    const path = join(work, 'eval.jsonl');
+    await downloadToFile(store, key, path);
+    const acc = new EvalAccumulator(model);
+    let chunk: ManifestRecord[] = [];
+    for await (const r of readManifestFile(path)) {
+      chunk.push(r);
+      if (chunk.length === 10_000) {
+        acc.add(toExamples(model, chunk));
+        chunk = [];
+      }
+    }
+    acc.add(toExamples(model, chunk));
+    return acc.result();
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
 export interface EmbeddedTrainerOptions {
   /** Feature space size for models trained from scratch (default 2^18). */
   dim?: number;
+  /** Training records per on-disk shard (memory holds at most two featurised shards). */
+  shardSize?: number;
+  /** Options of the attribution index built after training; false skips the index. */
+  attributionIndex?: Partial<AttributionIndexOptions> | false;
+  /** Local scratch directory for manifest shards and the index build (default: the OS temp dir). */
+  workDir?: string;
+}
+
+/**
+ * What the trained model's meta says about its attribution index (promotion copies it). The
+ * checksums live in the index's header.json, not here: the HNSW graph is built on all cores and so
+ * is not byte-identical between runs, while the model artifact must be (a resumed run reproduces it).
+ */
+export interface AttributionIndexRef {
+  prefix: string;
+  size: number;
+}
+
+/**
+ * Builds the attribution index of `model` over the training shards (manifest order), heartbeating
+ * progress as phase 'index', and uploads it under `prefix`. Exposed for benchmarks and tools.
+ */
+export async function buildAttributionIndex(a: {
+  store: ArtifactStore;
+  model: LinearSoftmaxModel;
+  shards: Shard[];
+  prefix: string;
+  workDir: string;
+  options?: Partial<AttributionIndexOptions>;
+  progress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
+}): Promise<AttributionIndexRef> {
+  const builder = new AttributionIndexBuilder(a.model, a.options);
+  const total = a.shards.reduce((s, x) => s + x.count, 0);
+  // Projection counts as the first half of the work, the graph as the second.
+  const report = a.progress ?? (() => {});
+  for (const shard of a.shards) {
+    throwIfAborted(a.signal);
+    for (const r of await readShard(shard)) builder.add(r);
+    report(builder.size, 2 * total);
+  }
+  const dir = join(a.workDir, 'attribution');
+  const header = await builder.write(dir, (p) => {
+    if (p.phase === 'graph') report(total + p.done, 2 * total);
+  });
+  throwIfAborted(a.signal);
+  await uploadAttributionIndex(a.store, dir, a.prefix);
+  await rm(dir, { recursive: true, force: true });
+  return { prefix: a.prefix, size: header.size };
 }
 
 export class EmbeddedTrainer implements Trainer {
@@ -126,16 +242,36 @@ export class EmbeddedTrainer implements Trainer {
   constructor(private readonly opts: EmbeddedTrainerOptions = {}) {}
 
   async train(job: TrainingJob, ctx: TrainerContext): Promise<TrainingResult> {
+    const work = await mkdtemp(join(this.opts.workDir ?? tmpdir(), 'commons-train-'));
+    try {
+      return await this.trainIn(work, job, ctx);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Streams the manifest: downloaded to `work`, split once into shards, then trained shard by
+   * shard, so memory stays bounded by the shard size whatever the dataset's size.
+   */
+  private async trainIn(work: string, job: TrainingJob, ctx: TrainerContext): Promise<TrainingResult> {
     const { store, signal } = ctx;
     const hp = job.hyperparams;
     throwIfAborted(signal);
-    const records = parseManifest(await store.get(job.datasetManifestKey));
-    const unknown = [...new Set(records.map((r) => r.label).filter((l) => !job.labels.includes(l)))];
+    const manifestPath = join(work, 'manifest.jsonl');
+    await downloadToFile(store, job.datasetManifestKey, manifestPath);
+    const sharded = await shardManifest(
+      manifestPath,
+      join(work, 'shards'),
+      (hash) => isEvalRecord(hash, job.evalFraction),
+      this.opts.shardSize ?? DEFAULT_SHARD_SIZE,
+    );
+    await rm(manifestPath, { force: true });
+    const unknown = [...sharded.labels].filter((l) => !job.labels.includes(l));
     if (unknown.length)
       throw new Error(
         `manifest ${job.datasetManifestKey} has labels outside the model's label set: ${unknown.join(', ')}`,
       );
-    const split = splitManifest(records, job.evalFraction);
 
     let model: LinearSoftmaxModel;
     let startStep = 0;
@@ -160,13 +296,10 @@ export class EmbeddedTrainer implements Trainer {
     }
     if (model.labels.join('\u0000') !== job.labels.join('\u0000'))
       throw new Error('checkpoint labels differ from the job labels');
-
-    const trainSet = toExamples(model, split.train);
-    const evalSet = toExamples(model, split.eval);
     throwIfAborted(signal);
 
     const checkpointEvery = Math.max(0, Math.floor(hp.checkpointEvery));
-    const summary = await trainEpochs(model, trainSet, {
+    const summary = await trainEpochs(model, new ShardedBatches(sharded.train, model, hp.seed), {
       epochs: hp.epochs,
       learningRate: hp.learningRate,
       l2: hp.l2,
@@ -186,7 +319,9 @@ export class EmbeddedTrainer implements Trainer {
       },
     });
 
-    const metrics = evaluate(model, evalSet);
+    const acc = new EvalAccumulator(model);
+    for (const shard of sharded.eval) acc.add(toExamples(model, await readShard(shard)));
+    const metrics = acc.result();
     ctx.progress({
       phase: 'eval',
       step: summary.steps,
@@ -194,6 +329,21 @@ export class EmbeddedTrainer implements Trainer {
       epoch: hp.epochs,
       loss: metrics.loss,
     });
+
+    let attributionIndex: AttributionIndexRef | undefined;
+    if (this.opts.attributionIndex !== false) {
+      attributionIndex = await buildAttributionIndex({
+        store,
+        model,
+        shards: sharded.train,
+        prefix: attributionIndexPrefix(`${job.outputPrefix}/model.bin`),
+        workDir: work,
+        options: this.opts.attributionIndex ?? {},
+        signal,
+        progress: (done, total) =>
+          ctx.progress({ phase: 'index', step: done, totalSteps: total, epoch: hp.epochs, loss: metrics.loss }),
+      });
+    }
     model.meta = {
       jobId: job.jobId,
       modelName: job.modelName,
@@ -202,8 +352,9 @@ export class EmbeddedTrainer implements Trainer {
       baseArtifactKey: job.baseArtifactKey ?? null,
       hyperparams: hp,
       steps: summary.steps,
-      trainExamples: trainSet.length,
+      trainExamples: sharded.trainCount,
       metrics,
+      ...(attributionIndex ? { attributionIndex } : {}),
     };
     return this.writeArtifact(store, job.outputPrefix, model, metrics, summary.steps, startStep);
   }
@@ -247,8 +398,7 @@ export class EmbeddedTrainer implements Trainer {
       onStep: (step, totalSteps, epoch, loss) => ctx.progress({ phase: 'dpo', step, totalSteps, epoch, loss }),
     });
     const steps = Math.ceil(pairs.length / Math.max(1, Math.floor(hp.batchSize))) * hp.epochs;
-    const evalSet = toExamples(policy, parseManifest(await store.get(job.evalManifestKey)));
-    const metrics = evaluate(policy, evalSet);
+    const metrics = await evaluateManifest(store, policy, job.evalManifestKey);
     ctx.progress({ phase: 'eval', step: steps, totalSteps: steps, epoch: hp.epochs, loss: metrics.loss });
     policy.meta = {
       jobId: job.jobId,
@@ -261,6 +411,9 @@ export class EmbeddedTrainer implements Trainer {
       hyperparams: hp,
       epochLosses,
       metrics,
+      // The index's record gradients are the fine-tuned checkpoint's (TracIn at that checkpoint);
+      // the preference update does not train on records, so the served version keeps that index.
+      ...(policy.meta.attributionIndex ? { attributionIndex: policy.meta.attributionIndex } : {}),
     };
     return this.writeArtifact(store, job.outputPrefix, policy, metrics, steps, 0);
   }

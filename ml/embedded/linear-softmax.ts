@@ -162,6 +162,35 @@ export function throwIfAborted(signal?: AbortSignal): void {
 }
 
 /**
+ * Where training examples come from: `batch(epoch, from, to)` answers positions [from, to) of
+ * epoch `epoch`'s order, which must depend only on (seed, epoch). In memory (`inMemoryBatches`)
+ * or streamed from manifest shards on disk (ml/embedded/manifest-stream.ts).
+ */
+export interface BatchSource {
+  readonly size: number;
+  batch(epoch: number, from: number, to: number): Example[] | Promise<Example[]>;
+}
+
+/** Epoch e visits `examples` in epochPermutation(n, seed, e) order. */
+export function inMemoryBatches(examples: Example[], seed: number): BatchSource {
+  let perm: Uint32Array | undefined;
+  let permEpoch = -1;
+  return {
+    size: examples.length,
+    batch(epoch, from, to) {
+      if (epoch !== permEpoch) {
+        perm = epochPermutation(examples.length, seed, epoch);
+        permEpoch = epoch;
+      }
+      const out: Example[] = [];
+      // perm is a permutation of [0, n) and from <= i < to <= n.
+      for (let i = from; i < to; i++) out.push(examples[perm![i]!]!);
+      return out;
+    },
+  };
+}
+
+/**
  * Mini-batch SGD. Step s (0-based) of the whole run is batch (s mod stepsPerEpoch) of epoch
  * floor(s / stepsPerEpoch), and each epoch's order depends only on (seed, epoch), so a run
  * restarted at step k from the step-k state continues exactly as the uninterrupted run would.
@@ -169,16 +198,18 @@ export function throwIfAborted(signal?: AbortSignal): void {
  */
 export async function trainEpochs(
   model: LinearSoftmaxModel,
-  examples: Example[],
+  examples: Example[] | BatchSource,
   opts: TrainOptions,
 ): Promise<TrainSummary> {
-  const { epochs, learningRate: lr, l2, seed } = opts;
+  const source = Array.isArray(examples) ? inMemoryBatches(examples, opts.seed) : examples;
+  const { epochs, learningRate: lr, l2 } = opts;
   const batchSize = Math.max(1, Math.floor(opts.batchSize));
-  const n = examples.length;
+  const n = source.size;
   const K = model.labels.length;
   const dim = model.dim;
-  for (const ex of examples)
-    if (!(ex.y >= 0 && ex.y < K)) throw new RangeError(`example label index ${ex.y} out of range`);
+  if (Array.isArray(examples))
+    for (const ex of examples)
+      if (!(ex.y >= 0 && ex.y < K)) throw new RangeError(`example label index ${ex.y} out of range`);
   const perEpoch = stepsPerEpoch(n, batchSize);
   const totalSteps = perEpoch * epochs;
   const startStep = opts.startStep ?? 0;
@@ -190,27 +221,24 @@ export async function trainEpochs(
   const decay = 1 - lr * l2;
   if (!(decay > 0)) throw new RangeError('learningRate * l2 must be < 1');
   const probs: Float64Array[] = Array.from({ length: batchSize }, () => new Float64Array(K));
-  let perm: Uint32Array | undefined;
-  let permEpoch = -1;
   let lossSum = 0;
 
   for (let step = startStep; step < totalSteps; step++) {
     throwIfAborted(opts.signal);
     const epoch = Math.floor(step / perEpoch);
-    if (epoch !== permEpoch) {
-      perm = epochPermutation(n, seed, epoch);
-      permEpoch = epoch;
-    }
     const from = (step - epoch * perEpoch) * batchSize;
     const to = Math.min(n, from + batchSize);
-    const b = to - from;
+    const batch = await source.batch(epoch, from, to);
+    const b = batch.length;
+    for (const ex of batch)
+      if (!(ex.y >= 0 && ex.y < K)) throw new RangeError(`example label index ${ex.y} out of range`);
 
-    // Indices below are in range: perm is a permutation of [0, n) and from + i < to <= n; probs
-    // has batchSize >= b rows of K; ex.y < K (checked above); k < K; feature ids are < dim.
+    // Indices below are in range: probs has batchSize >= b rows of K; ex.y < K (checked above);
+    // k < K; feature ids are < dim.
     // 1. Forward pass for the whole batch with the current weights.
     let loss = 0;
     for (let i = 0; i < b; i++) {
-      const ex = examples[perm![from + i]!]!;
+      const ex = batch[i]!;
       const p = model.predictProba(ex.x, probs[i]);
       loss -= safeLog(p[ex.y]!);
     }
@@ -222,7 +250,7 @@ export async function trainEpochs(
     if (model.scale < 1e-4) model.foldScale(); // keep V well-conditioned; deterministic in the state
     const coef = lr / b / model.scale;
     for (let i = 0; i < b; i++) {
-      const ex = examples[perm![from + i]!]!;
+      const ex = batch[i]!;
       const p = probs[i]!;
       const idx = ex.x.indices;
       const val = ex.x.values;
@@ -243,47 +271,75 @@ export async function trainEpochs(
   return { steps: totalSteps, totalSteps, startStep, meanLoss: ran > 0 ? lossSum / ran : NaN };
 }
 
-/** Accuracy, macro-F1 (over labels that occur in the truth or the predictions) and mean cross-entropy. */
-export function evaluate(
-  model: LinearSoftmaxModel,
-  examples: Example[],
-): { accuracy: number; macroF1: number; loss: number; examples: number } {
-  const K = model.labels.length;
-  if (examples.length === 0) return { accuracy: 0, macroF1: 0, loss: 0, examples: 0 };
-  const tp = new Float64Array(K);
-  const fp = new Float64Array(K);
-  const fn = new Float64Array(K);
-  const p = new Float64Array(K);
-  let correct = 0;
-  let loss = 0;
-  for (const ex of examples) {
-    if (!(ex.y >= 0 && ex.y < K)) throw new RangeError(`example label index ${ex.y} out of range`);
-    // Every array here has K entries, and best, k and ex.y are all in [0, K).
-    model.predictProba(ex.x, p);
-    let best = 0;
-    for (let k = 1; k < K; k++) if (p[k]! > p[best]!) best = k;
-    loss -= safeLog(p[ex.y]!);
-    if (best === ex.y) {
-      correct++;
-      tp[best]!++;
-    } else {
-      fp[best]!++;
-      fn[ex.y]!++;
+export interface EvalResult {
+  accuracy: number;
+  macroF1: number;
+  loss: number;
+  examples: number;
+}
+
+/** evaluate() fed in parts, so a held-out set streamed from disk is never held whole. */
+export class EvalAccumulator {
+  private readonly tp: Float64Array;
+  private readonly fp: Float64Array;
+  private readonly fn: Float64Array;
+  private readonly p: Float64Array;
+  private correct = 0;
+  private lossSum = 0;
+  private count = 0;
+
+  constructor(private readonly model: LinearSoftmaxModel) {
+    const K = model.labels.length;
+    this.tp = new Float64Array(K);
+    this.fp = new Float64Array(K);
+    this.fn = new Float64Array(K);
+    this.p = new Float64Array(K);
+  }
+
+  add(examples: Iterable<Example>): void {
+    const K = this.model.labels.length;
+    const { tp, fp, fn, p } = this;
+    for (const ex of examples) {
+      if (!(ex.y >= 0 && ex.y < K)) throw new RangeError(`example label index ${ex.y} out of range`);
+      // Every array here has K entries, and best, k and ex.y are all in [0, K).
+      this.model.predictProba(ex.x, p);
+      let best = 0;
+      for (let k = 1; k < K; k++) if (p[k]! > p[best]!) best = k;
+      this.lossSum -= safeLog(p[ex.y]!);
+      this.count++;
+      if (best === ex.y) {
+        this.correct++;
+        tp[best]!++;
+      } else {
+        fp[best]!++;
+        fn[ex.y]!++;
+      }
     }
   }
-  let f1Sum = 0;
-  let present = 0;
-  for (let k = 0; k < K; k++) {
-    const t = tp[k]!; // k < K
-    const denom = 2 * t + fp[k]! + fn[k]!;
-    if (denom === 0) continue;
-    present++;
-    f1Sum += (2 * t) / denom;
+
+  result(): EvalResult {
+    if (this.count === 0) return { accuracy: 0, macroF1: 0, loss: 0, examples: 0 };
+    let f1Sum = 0;
+    let present = 0;
+    for (let k = 0; k < this.tp.length; k++) {
+      const t = this.tp[k]!; // k < K
+      const denom = 2 * t + this.fp[k]! + this.fn[k]!;
+      if (denom === 0) continue;
+      present++;
+      f1Sum += (2 * t) / denom;
+    }
+    return {
+      accuracy: this.correct / this.count,
+      macroF1: present ? f1Sum / present : 0,
+      loss: this.lossSum / this.count,
+      examples: this.count,
+    };
   }
-  return {
-    accuracy: correct / examples.length,
-    macroF1: present ? f1Sum / present : 0,
-    loss: loss / examples.length,
-    examples: examples.length,
-  };
+}
+
+/** Accuracy, macro-F1 (over labels that occur in the truth or the predictions) and mean cross-entropy. */
+export function evaluate(model: LinearSoftmaxModel, examples: Example[]): EvalResult {
+  const acc = new EvalAccumulator(model);
+  acc.add(examples);
+  return acc.result();
 }

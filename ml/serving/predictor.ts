@@ -12,6 +12,8 @@ import type { TaskType } from '../../domain/lifecycle/types.js';
 import type { Attribution } from '../embedded/influence.js';
 import { attributeWithIndex, prepareInfluenceIndex } from '../embedded/influence.js';
 import { deserializeModel } from '../embedded/serialize.js';
+import { AttributionIndex, attributionIndexKeys } from '../embedded/attribution-index.js';
+import { attributionIndexPrefix } from '../../storage/keys.js';
 import { parseManifest } from '../embedded/embedded-trainer.js';
 import { deserializeRag, isRagArtifact } from '../generative/rag-model.js';
 import { renderChat } from '../../domain/data/datanet-spec.js';
@@ -40,6 +42,9 @@ export interface Predictor {
   /** Which implementation answers (e.g. `embedded-classifier`, `embedded-rag`). */
   readonly kind: string;
   readonly task: TaskType;
+  /** How attribution is computed ('exact', 'ann', 'retrieval'…) and over how many records, for operators and benches. */
+  readonly attributionMode?: string;
+  readonly attributionRecords?: number;
   predict(req: PredictRequest): Promise<Prediction>;
 }
 
@@ -62,24 +67,58 @@ export function promptOf(messages: ChatMessage[]): string {
   return renderChat(messages);
 }
 
-const embeddedClassifier: PredictorFactory = async (src, artifact, store) => {
-  const model = deserializeModel(artifact);
-  const index = prepareInfluenceIndex(model, parseManifest(await store.get(src.manifestKey)));
-  return {
-    kind: 'embedded-classifier',
-    task: 'classification',
-    predict(req) {
-      const input = promptOf(req.messages);
-      const p = model.predict(input);
-      const a = attributeWithIndex(index, model, input, req.topK);
-      return Promise.resolve({
-        output: p.label,
-        probabilities: p.probs,
-        attribution: { contributors: a.contributors, records: a.records },
-      });
-    },
+export interface EmbeddedClassifierOptions {
+  /** Largest training set attributed exactly; larger versions use their ANN index (default 5000). */
+  exactAttributionMaxRecords?: number;
+  /** Where downloaded ANN indexes are kept and memory-mapped from. */
+  indexCacheDir?: string;
+}
+
+/**
+ * The linear classifier. A version promoted with an attribution index is attributed from it
+ * unless its training set is small enough for exact TracIn (postings rebuilt from the manifest);
+ * the index header says how many records it holds.
+ */
+function embeddedClassifier(opts: EmbeddedClassifierOptions): PredictorFactory {
+  return async (src, artifact, store) => {
+    const model = deserializeModel(artifact);
+    const indexPrefix = attributionIndexPrefix(src.artifactKey);
+    const headerKey = attributionIndexKeys.header(indexPrefix);
+    const header = (await store.head(headerKey))
+      ? (JSON.parse((await store.get(headerKey)).toString('utf8')) as { size: number })
+      : undefined;
+    let attribute: (input: string, topK: number) => Attribution;
+    let attributionMode: 'exact' | 'ann';
+    let attributionRecords: number;
+    if (header && header.size > (opts.exactAttributionMaxRecords ?? 5000)) {
+      const ann = await AttributionIndex.fromStore(store, indexPrefix, opts.indexCacheDir);
+      attribute = (input, topK) => ann.attribute(model, input, topK);
+      attributionMode = 'ann';
+      attributionRecords = ann.size;
+    } else {
+      const index = prepareInfluenceIndex(model, parseManifest(await store.get(src.manifestKey)));
+      attribute = (input, topK) => attributeWithIndex(index, model, input, topK);
+      attributionMode = 'exact';
+      attributionRecords = index.size;
+    }
+    return {
+      kind: 'embedded-classifier',
+      task: 'classification',
+      attributionMode,
+      attributionRecords,
+      predict(req) {
+        const input = promptOf(req.messages);
+        const p = model.predict(input);
+        const a = attribute(input, req.topK);
+        return Promise.resolve({
+          output: p.label,
+          probabilities: p.probs,
+          attribution: { contributors: a.contributors, records: a.records },
+        });
+      },
+    };
   };
-};
+}
 
 const embeddedRag: PredictorFactory = (_src, artifact) => {
   const model = deserializeRag(artifact);
@@ -94,10 +133,14 @@ const embeddedRag: PredictorFactory = (_src, artifact) => {
 };
 
 export class PredictorRegistry {
-  private readonly factories = new Map<string, PredictorFactory>([
-    ['embedded-classifier', embeddedClassifier],
-    ['embedded-rag', embeddedRag],
-  ]);
+  private readonly factories: Map<string, PredictorFactory>;
+
+  constructor(classifier: EmbeddedClassifierOptions = {}) {
+    this.factories = new Map<string, PredictorFactory>([
+      ['embedded-classifier', embeddedClassifier(classifier)],
+      ['embedded-rag', embeddedRag],
+    ]);
+  }
 
   register(kind: string, factory: PredictorFactory): this {
     this.factories.set(kind, factory);

@@ -1,0 +1,173 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { AttributionIndex, AttributionIndexBuilder, GradientProjector, projectionWidth } from './attribution-index.js';
+import { loadSpamAssassin } from './corpus.js';
+import { sparseDot } from './features.js';
+import { attributeWithIndex, prepareInfluenceIndex } from './influence.js';
+import { LinearSoftmaxModel, trainEpochs } from './linear-softmax.js';
+import { SYNTHETIC_LABELS, syntheticDataset } from './synthetic.js';
+
+const dirs: string[] = [];
+async function tempDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'commons-attr-'));
+  dirs.push(d);
+  return d;
+}
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+async function trainedSynthetic(n: number) {
+  const model = LinearSoftmaxModel.create(SYNTHETIC_LABELS, 1 << 16);
+  const records = syntheticDataset(n, 21, 9);
+  const ex = records.map((r) => ({ x: model.featurize(r.text), y: model.labelIndex(r.label) }));
+  await trainEpochs(model, ex, { epochs: 2, learningRate: 0.5, l2: 1e-4, batchSize: 32, seed: 1 });
+  return { model, records };
+}
+
+describe('GradientProjector', () => {
+  it('keeps residual dot products exactly and feature dot products approximately (JL)', () => {
+    const model = LinearSoftmaxModel.create(['a', 'b', 'c'], 1 << 14);
+    const x = model.featurize('the striker scored a late goal for the home team');
+    const y = model.featurize('the team scored a goal after the striker ran');
+    const r1 = [0.2, -0.5, 0.3];
+    const r2 = [-0.1, 0.4, -0.3];
+    const rr = r1.reduce((s, v, k) => s + v * r2[k]!, 0);
+    const exact = rr * sparseDot(x, y);
+    // Averaged over projection seeds the estimate is unbiased; each one errs by ~‖g‖‖g'‖/√d.
+    let sum = 0;
+    const seeds = 40;
+    for (let seed = 1; seed <= seeds; seed++) {
+      const P = new GradientProjector(3, 64, seed, 1 << 14);
+      const a = new Float32Array(P.dims);
+      const b = new Float32Array(P.dims);
+      P.project(x, r1, a);
+      P.project(y, r2, b);
+      sum += a.reduce((s, v, j) => s + v * b[j]!, 0);
+    }
+    expect(Math.abs(sum / seeds - exact)).toBeLessThan(0.05 * Math.abs(exact) + 0.01);
+  });
+});
+
+describe('AttributionIndex', () => {
+  it('writes, verifies and reopens an index whose graph search returns the projected top proponents', async () => {
+    const { model, records } = await trainedSynthetic(3000);
+    const all = records.map((r) => ({ ...r, hash: createHash('sha256').update(r.hash).digest('hex') }));
+    const b = new AttributionIndexBuilder(model);
+    for (const r of all) b.add(r);
+    const dir = await tempDir();
+    const header = await b.write(dir);
+    expect(header.size).toBe(all.length);
+    expect(header.hashEncoding).toBe('hex32');
+    const index = await AttributionIndex.open(dir);
+
+    // Brute force over the same projected gradients: what an exhaustive search would return.
+    const K = model.labels.length;
+    const P = new GradientProjector(K, projectionWidth(K, header.options.projDim), header.options.seed, model.dim);
+    const phi = new Float32Array(all.length * P.dims);
+    const p = new Float64Array(K);
+    all.forEach((r, i) => {
+      const x = model.featurize(r.text);
+      model.predictProba(x, p);
+      p[model.labelIndex(r.label)]! -= 1;
+      P.project(x, p, phi, i * P.dims);
+    });
+    const byHash = new Map(all.map((r, i) => [r.hash, i]));
+    let overlap = 0;
+    const queries = syntheticDataset(20, 5, 1).map((r) => r.text);
+    for (const text of queries) {
+      const x = model.featurize(text);
+      model.predictProba(x, p);
+      let yHat = 0;
+      for (let k = 1; k < K; k++) if (p[k]! > p[yHat]!) yHat = k;
+      p[yHat]! -= 1;
+      const q = new Float32Array(P.dims);
+      const qNorm = P.project(x, p, q);
+      const scores = all.map((_, i) => q.reduce((s, v, j) => s + v * phi[i * P.dims + j]!, 0));
+      const best = scores.map((s, i) => [s, i] as const).sort((u, v) => v[0] - u[0]);
+      const top = new Set(best.slice(0, 5).map(([, i]) => i));
+      const a = index.attribute(model, text, 5);
+      expect(a.records).toHaveLength(5);
+      expect(a.contributors.reduce((s, c) => s + c.weight, 0)).toBeCloseTo(1, 6);
+      for (const r of a.records) {
+        const i = byHash.get(r.hash)!;
+        expect(r.contributor).toBe(all[i]!.contributor);
+        // The estimate is the projected dot product, up to i8 rounding of unit vectors (a few
+        // 1/127ths of the cosine scale M·‖φ_q‖).
+        expect(Math.abs(r.influence - scores[i]!)).toBeLessThan((3 / 127) * header.maxNorm * qNorm);
+        if (top.has(i)) overlap++;
+      }
+    }
+    expect(overlap / (5 * queries.length)).toBeGreaterThanOrEqual(0.8);
+
+    // A flipped byte in the graph is refused at load.
+    const bytes = await readFile(join(dir, 'ann.usearch'));
+    bytes[bytes.length - 1]! ^= 0xff;
+    await writeFile(join(dir, 'ann.usearch'), bytes);
+    await expect(AttributionIndex.open(dir)).rejects.toThrow(/checksum/);
+  });
+
+  it('keeps hashes that are not hex digests and refuses another label set', async () => {
+    const { model, records } = await trainedSynthetic(500);
+    const b = new AttributionIndexBuilder(model, { projDim: 16 });
+    for (const r of records) b.add(r);
+    const dir = await tempDir();
+    expect((await b.write(dir)).hashEncoding).toBe('utf8');
+    const index = await AttributionIndex.open(dir);
+    const byHash = new Map(records.map((r) => [r.hash, r.contributor]));
+    const a = index.attribute(model, 'the market for stock and bond was good', 10);
+    expect(a.records.length).toBeGreaterThan(0);
+    for (const r of a.records) expect(byHash.get(r.hash)).toBe(r.contributor);
+    const other = LinearSoftmaxModel.create(['x', 'y'], 1 << 16);
+    expect(() => index.attribute(other, 'anything', 5)).toThrow(/label set/);
+  });
+
+  // Fidelity against exact TracIn on SpamAssassin (README "Attribution at scale" reports the
+  // figures). Measured over several runs: recall@5 0.38–0.45, top-1 agreement ~0.30, total variation
+  // distance of contributor weights 0.50–0.55; a random pick of 5 from 5000 has recall@5 ≈ 0.001.
+  it('recovers the exact top proponents far above chance on SpamAssassin', async () => {
+    const mails = loadSpamAssassin({ seed: 1 });
+    const train = mails.slice(0, 3000).map((m, i) => ({
+      hash: `r${m.id}`,
+      contributor: `c${i % 40}`,
+      text: m.text,
+      label: m.label,
+    }));
+    const queries = mails.slice(3000, 3120);
+    const model = LinearSoftmaxModel.create(['ham', 'spam']);
+    const ex = train.map((r) => ({ x: model.featurize(r.text), y: model.labelIndex(r.label) }));
+    await trainEpochs(model, ex, { epochs: 6, learningRate: 0.5, l2: 1e-4, batchSize: 32, seed: 1 });
+    const exact = prepareInfluenceIndex(
+      model,
+      train.map((r, i) => ({ ...r, x: ex[i]!.x })),
+    );
+    const b = new AttributionIndexBuilder(model);
+    train.forEach((r, i) => b.add({ ...r, x: ex[i]!.x }));
+    const dir = await tempDir();
+    await b.write(dir);
+    const ann = await AttributionIndex.open(dir);
+
+    let recall = 0;
+    let tvd = 0;
+    let n = 0;
+    for (const q of queries) {
+      const e = attributeWithIndex(exact, model, q.text, 5);
+      if (e.records.length === 0) continue;
+      const a = ann.attribute(model, q.text, 5);
+      n++;
+      const top = new Set(e.records.map((r) => r.hash));
+      recall += a.records.filter((r) => top.has(r.hash)).length / e.records.length;
+      const diff = new Map(e.contributors.map((c) => [c.contributor, c.weight]));
+      for (const c of a.contributors) diff.set(c.contributor, (diff.get(c.contributor) ?? 0) - c.weight);
+      tvd += [...diff.values()].reduce((s, v) => s + Math.abs(v), 0) / 2;
+    }
+    recall /= n;
+    tvd /= n;
+    expect(n).toBeGreaterThan(80);
+    expect(recall).toBeGreaterThan(0.3);
+    expect(tvd).toBeLessThan(0.65);
+  }, 300_000);
+});

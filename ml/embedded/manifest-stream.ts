@@ -1,0 +1,212 @@
+/**
+ * Streaming a dataset manifest with bounded memory. The manifest is downloaded to a local file,
+ * read line by line, and split once into shard files of at most `shardSize` training records (in
+ * manifest order) plus held-out shards. Training then visits, per epoch, the shards in a seeded
+ * order and each shard's records in a seeded order, holding at most two featurised shards at once.
+ * With a single shard the order is exactly epochPermutation(n, seed, epoch), as in memory.
+ */
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { epochPermutation } from '../../domain/prng.js';
+import type { ArtifactStore } from '../../storage/artifact-store.js';
+import type { ManifestRecord } from '../trainer.js';
+import type { BatchSource, Example, LinearSoftmaxModel } from './linear-softmax.js';
+
+/** Training records per shard by default: ~50k featurised records are tens of MiB. */
+export const DEFAULT_SHARD_SIZE = 50_000;
+
+export async function downloadToFile(store: ArtifactStore, key: string, path: string): Promise<void> {
+  if (store.getFile) await store.getFile(key, path);
+  else await writeFile(path, await store.get(key));
+}
+
+/** Parses one manifest line; `where` names it in errors. */
+export function parseManifestLine(raw: string, where: string): ManifestRecord | undefined {
+  const line = raw.trim();
+  if (!line) return undefined;
+  let r: Partial<ManifestRecord>;
+  try {
+    r = JSON.parse(line) as Partial<ManifestRecord>;
+  } catch {
+    throw new Error(`${where} is not valid JSON`);
+  }
+  if (
+    typeof r.hash !== 'string' ||
+    typeof r.text !== 'string' ||
+    typeof r.label !== 'string' ||
+    typeof r.contributor !== 'string'
+  )
+    throw new Error(`${where} lacks hash/contributor/text/label`);
+  return { hash: r.hash, contributor: r.contributor, text: r.text, label: r.label };
+}
+
+/** Records of a local JSONL file, one at a time. */
+export async function* readManifestFile(path: string): AsyncGenerator<ManifestRecord> {
+  const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
+  let i = 0;
+  for await (const raw of lines) {
+    i++;
+    const r = parseManifestLine(raw, `manifest line ${i}`);
+    if (r) yield r;
+  }
+}
+
+export interface Shard {
+  path: string;
+  count: number;
+}
+
+export interface ShardedManifest {
+  train: Shard[];
+  eval: Shard[];
+  trainCount: number;
+  evalCount: number;
+  labels: Set<string>;
+}
+
+class ShardWriter {
+  readonly shards: Shard[] = [];
+  private out: WriteStream | undefined;
+  private count = 0;
+
+  constructor(
+    private readonly dir: string,
+    private readonly name: string,
+    private readonly shardSize: number,
+  ) {}
+
+  async write(r: ManifestRecord): Promise<void> {
+    if (!this.out || this.count === this.shardSize) {
+      await this.close();
+      const path = join(this.dir, `${this.name}-${String(this.shards.length).padStart(5, '0')}.jsonl`);
+      this.out = createWriteStream(path);
+      this.shards.push({ path, count: 0 });
+      this.count = 0;
+    }
+    this.count++;
+    this.shards[this.shards.length - 1]!.count++; // a shard was pushed above
+    if (!this.out.write(JSON.stringify(r) + '\n'))
+      await new Promise<void>((res) => this.out!.once('drain', () => res()));
+  }
+
+  async close(): Promise<void> {
+    const out = this.out;
+    this.out = undefined;
+    if (out) await new Promise<void>((res, rej) => out.end((err?: Error | null) => (err ? rej(err) : res())));
+  }
+}
+
+/** Splits a local manifest file into train and held-out shards in `dir` (one pass, O(shard) memory). */
+export async function shardManifest(
+  manifestPath: string,
+  dir: string,
+  isEval: (hash: string) => boolean,
+  shardSize = DEFAULT_SHARD_SIZE,
+): Promise<ShardedManifest> {
+  await mkdir(dir, { recursive: true });
+  const train = new ShardWriter(dir, 'train', shardSize);
+  const held = new ShardWriter(dir, 'eval', shardSize);
+  const labels = new Set<string>();
+  let trainCount = 0;
+  let evalCount = 0;
+  for await (const r of readManifestFile(manifestPath)) {
+    labels.add(r.label);
+    if (isEval(r.hash)) {
+      evalCount++;
+      await held.write(r);
+    } else {
+      trainCount++;
+      await train.write(r);
+    }
+  }
+  await train.close();
+  await held.close();
+  return { train: train.shards, eval: held.shards, trainCount, evalCount, labels };
+}
+
+export async function readShard(shard: Shard): Promise<ManifestRecord[]> {
+  const body = await readFile(shard.path, 'utf8');
+  const out: ManifestRecord[] = [];
+  for (const [i, line] of body.split('\n').entries()) {
+    const r = parseManifestLine(line, `${shard.path} line ${i + 1}`);
+    if (r) out.push(r);
+  }
+  return out;
+}
+
+/** Shard s's seed: shard 0 keeps the run's seed, so one shard reproduces the in-memory order. */
+function shardSeed(seed: number, s: number): number {
+  return (seed ^ Math.imul(s, 0x27d4eb2d)) >>> 0;
+}
+
+/**
+ * Batches streamed from shards. Epoch e's order: shards in epochPermutation(S, seed', e) order,
+ * each shard's records in epochPermutation(count, shardSeed(seed, s), e) order. Any position of
+ * any epoch can be answered directly, so a resumed run continues at its step.
+ */
+export class ShardedBatches implements BatchSource {
+  readonly size: number;
+  private order: { epoch: number; shards: number[]; starts: number[] } | undefined;
+  private readonly loaded = new Map<string, Example[]>();
+
+  constructor(
+    private readonly shards: Shard[],
+    private readonly model: LinearSoftmaxModel,
+    private readonly seed: number,
+  ) {
+    this.size = shards.reduce((s, x) => s + x.count, 0);
+  }
+
+  private orderOf(epoch: number) {
+    if (this.order?.epoch === epoch) return this.order;
+    const S = this.shards.length;
+    const perm = S > 1 ? epochPermutation(S, (this.seed ^ 0x5bd1e995) >>> 0, epoch) : Uint32Array.of(0);
+    const shards = [...perm];
+    const starts: number[] = [];
+    let at = 0;
+    for (const s of shards) {
+      starts.push(at);
+      at += this.shards[s]!.count; // s < S
+    }
+    this.order = { epoch, shards, starts };
+    return this.order;
+  }
+
+  /** Featurised, shuffled records of shard s for `epoch`; keeps only the two most recent shards. */
+  private async shardExamples(s: number, epoch: number): Promise<Example[]> {
+    const key = `${epoch}:${s}`;
+    const hit = this.loaded.get(key);
+    if (hit) return hit;
+    const records = await readShard(this.shards[s]!); // s < S
+    const perm = epochPermutation(records.length, shardSeed(this.seed, s), epoch);
+    const examples: Example[] = [];
+    // perm is a permutation of [0, records.length).
+    for (const i of perm) {
+      const r = records[i]!;
+      examples.push({ x: this.model.featurize(r.text), y: this.model.labelIndex(r.label) });
+    }
+    this.loaded.set(key, examples);
+    while (this.loaded.size > 2) this.loaded.delete(this.loaded.keys().next().value!);
+    return examples;
+  }
+
+  async batch(epoch: number, from: number, to: number): Promise<Example[]> {
+    const { shards, starts } = this.orderOf(epoch);
+    const out: Example[] = [];
+    let pos = from;
+    // Find the shard holding `from` (starts is ascending), then walk forward.
+    let j = 0;
+    while (j + 1 < starts.length && starts[j + 1]! <= pos) j++;
+    while (pos < to && j < shards.length) {
+      const s = shards[j]!;
+      const ex = await this.shardExamples(s, epoch);
+      const start = starts[j]!;
+      const end = Math.min(to, start + ex.length);
+      for (; pos < end; pos++) out.push(ex[pos - start]!);
+      j++;
+    }
+    return out;
+  }
+}
