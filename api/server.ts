@@ -3,6 +3,8 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { HttpError } from './errors.js';
+import { DEFAULT_BODY_LIMIT, inputFaultOf, installRequestGuards } from './request-guards.js';
+import { registerDeploymentRoute } from './deployment.js';
 import { registerMetrics } from './metrics.js';
 import { accountRoutes } from './routes/accounts.js';
 import { proposalRoutes } from './routes/proposals.js';
@@ -25,19 +27,10 @@ export interface BuiltServer {
 export async function buildServer(ctx: ApiContext, opts: { logger?: boolean | object } = {}): Promise<BuiltServer> {
   const app = Fastify({
     logger: opts.logger ?? { level: process.env.COMMONS_LOG_LEVEL?.toLowerCase() ?? 'info' },
-    bodyLimit: 1024 * 1024,
+    bodyLimit: DEFAULT_BODY_LIMIT,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  // Signatures cover the exact body bytes, so keep them beside the parsed JSON.
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body: Buffer, done) => {
-    req.rawBody = body;
-    if (body.length === 0) return done(null, undefined);
-    try {
-      done(null, JSON.parse(body.toString('utf8')));
-    } catch {
-      done(new HttpError(400, 'request body is not valid JSON'), undefined);
-    }
-  });
+  installRequestGuards(app, ctx.deploymentId);
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; code?: string }, req, reply) => {
     if (err instanceof HttpError) {
@@ -48,6 +41,11 @@ export async function buildServer(ctx: ApiContext, opts: { logger?: boolean | ob
     if (err.validation) return reply.code(400).send({ error: `invalid request: ${err.message}` });
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500)
       return reply.code(err.statusCode).send({ error: err.message });
+    const fault = inputFaultOf(err);
+    if (fault) {
+      req.log.warn({ err }, 'input refused by the database (a schema should have refused it)');
+      return reply.code(400).send({ error: fault });
+    }
     req.log.error({ err }, 'unhandled error');
     return reply.code(500).send({ error: 'internal error' });
   });
@@ -66,6 +64,7 @@ export async function buildServer(ctx: ApiContext, opts: { logger?: boolean | ob
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   registerMetrics(app, ctx.sql);
+  registerDeploymentRoute(app, ctx.deploymentId);
   const health = {
     summary: 'Liveness and dependencies',
     tags: ['ops'],

@@ -21,8 +21,14 @@ export interface CommonsConfig {
   databaseUrl: string;
   s3: { endpoint?: string; region: string; bucket: string; accessKeyId?: string; secretAccessKey?: string };
   api: { host: string; port: number; publicUrl: string };
-  /** Enables the dev-only faucet route. */
+  /** Enables the dev-only faucet route (mints anything, unsigned): only with COMMONS_DEV_FAUCET=1. */
   devFaucet: boolean;
+  /**
+   * Names this deployment in every signed message, so a signature made for one deployment is
+   * refused by another. COMMONS_DEPLOYMENT_ID, or else a random id kept in Postgres (shared by
+   * every replica of the deployment; see api/deployment.ts).
+   */
+  deploymentId?: string;
 }
 
 function required(env: NodeJS.ProcessEnv, name: string): string {
@@ -45,7 +51,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CommonsConfig 
       secretAccessKey: env.S3_SECRET_ACCESS_KEY || undefined,
     },
     api: { host, port, publicUrl: env.API_PUBLIC_URL ?? `http://${host}:${port}` },
-    devFaucet: env.COMMONS_DEV_FAUCET === '1' || env.NODE_ENV !== 'production',
+    devFaucet: env.COMMONS_DEV_FAUCET === '1',
+    deploymentId: env.COMMONS_DEPLOYMENT_ID || undefined,
   };
 }
 

@@ -16,6 +16,8 @@ export interface StackEnv {
   S3_REGION: string;
   S3_ACCESS_KEY_ID: string;
   S3_SECRET_ACCESS_KEY: string;
+  /** The local stack is for development: its API mints test funds (README "Security model"). */
+  COMMONS_DEV_FAUCET: string;
 }
 
 export interface Stack {
@@ -98,6 +100,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       S3_REGION: process.env.S3_REGION ?? 'us-east-1',
       S3_ACCESS_KEY_ID: process.env.S3_ACCESS_KEY_ID ?? s3?.accessKeyId ?? '',
       S3_SECRET_ACCESS_KEY: process.env.S3_SECRET_ACCESS_KEY ?? s3?.secretAccessKey ?? '',
+      COMMONS_DEV_FAUCET: process.env.COMMONS_DEV_FAUCET ?? '1',
     };
     await ensureBucket(env);
     return { env, temporalUiUrl: temporal?.uiUrl, stop };

@@ -76,6 +76,7 @@ const env: NodeJS.ProcessEnv = {
   API_PORT: String(apiPort),
   COMMONS_LOG_LEVEL: 'ERROR',
   COMMONS_WORKER_MAKE_CURRENT: '1',
+  COMMONS_DEV_FAUCET: '1', // a test stack: its participants are funded by the faucet
 };
 Object.assign(process.env, env);
 await ensureBucket(env as never);
