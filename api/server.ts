@@ -1,5 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import swagger from '@fastify/swagger';
+import { Counter } from 'prom-client';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { HttpError } from './errors.js';
@@ -41,6 +43,9 @@ export async function buildServer(ctx: ApiContext, opts: { logger?: boolean | ob
     if (err.validation) return reply.code(400).send({ error: `invalid request: ${err.message}` });
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500)
       return reply.code(err.statusCode).send({ error: err.message });
+    // A signal or query to a workflow that has completed (or never started): the resource is closed.
+    if (err instanceof WorkflowNotFoundError)
+      return reply.code(409).send({ error: 'refused: the workflow behind this resource is no longer running' });
     const fault = inputFaultOf(err);
     if (fault) {
       req.log.warn({ err }, 'input refused by the database (a schema should have refused it)');
@@ -63,7 +68,12 @@ export async function buildServer(ctx: ApiContext, opts: { logger?: boolean | ob
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  registerMetrics(app, ctx.sql);
+  const metrics = registerMetrics(app, ctx.sql);
+  const modelLoads = new Counter({
+    name: 'commons_model_loads_total',
+    help: 'Model versions loaded from S3 (or tried): only authenticated inference calls may cause one',
+    registers: [metrics],
+  });
   registerDeploymentRoute(app, ctx.deploymentId);
   const health = {
     summary: 'Liveness and dependencies',
@@ -84,7 +94,7 @@ export async function buildServer(ctx: ApiContext, opts: { logger?: boolean | ob
   });
 
   const fees = new FeeGroupCommit(ctx.sql, { onError: (err) => app.log.error({ err }, 'fee group commit') });
-  const cache = new ModelCache(ctx.sql, ctx.store);
+  const cache = new ModelCache(ctx.sql, ctx.store, { onLoad: () => modelLoads.inc() });
   await app.register(accountRoutes(ctx));
   await app.register(proposalRoutes(ctx));
   await app.register(datanetRoutes(ctx));

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { callerOf, signed, type Caller } from '../auth.js';
@@ -9,12 +9,13 @@ import { PaymentRefusedError, type FeeGroupCommit } from '../inference/group-com
 import { splitFee, type Recipients } from '../../domain/serving/fee-split.js';
 import type { LifecycleParams } from '../../domain/lifecycle/types.js';
 import type { ApiContext } from '../context.js';
-import { findApiKeyByHash, insertApiKey } from '../../db/queries/api-keys.js';
+import { insertApiKey, revokeApiKey } from '../../db/queries/api-keys.js';
+import { apiKeyOf, authenticateApiKey, sha256 } from '../api-key-auth.js';
 import { findProposalParams } from '../../db/queries/proposals.js';
 import { listAgreedReviewerWeights } from '../../db/queries/reviews.js';
 import { listVoterPowers } from '../../db/queries/governance.js';
 import { findModel, findModelVersionStatus, listModelVersions } from '../../db/queries/models.js';
-import { responses } from '../schemas/common.js';
+import { IdParams, responses } from '../schemas/common.js';
 import {
   ApiKeyBody,
   ApiKeyResponse,
@@ -25,6 +26,7 @@ import {
   RollbackBody,
   RetireBody,
   RetireResponse,
+  RevokeApiKeyResponse,
   RollbackResponse,
   VersionParams,
 } from '../schemas/models.js';
@@ -36,8 +38,6 @@ import { DEFAULT_PARAMS } from '../../domain/lifecycle/params.js';
 import { runUpdate } from '../temporal-errors.js';
 import type { modelWorkflow } from '../../workflows/index.js';
 
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
-
 export interface ModelRoutesHandle {
   fees: FeeGroupCommit;
   cache: ModelCache;
@@ -48,31 +48,10 @@ export const modelRoutes =
   (app, _opts, done) => {
     const { sql, temporal } = ctx;
     const { cache, fees } = handle;
-    const keys = new Map<string, { id: string; owner: string; revoked: boolean; at: number }>();
     const recipients = new Map<
       string,
       { r: Omit<Recipients, 'contributors'>; serving: LifecycleParams['serving']; at: number }
     >();
-
-    async function apiKey(req: FastifyRequest) {
-      const raw =
-        (req.headers.authorization ?? '').replace(/^Bearer\s+/i, '') || String(req.headers['x-api-key'] ?? '');
-      if (!raw)
-        throw new HttpError(
-          401,
-          'an API key is required (Authorization: Bearer <key>); issue one with POST /v1/api-keys',
-        );
-      const h = sha256(raw);
-      let k = keys.get(h);
-      if (!k || Date.now() - k.at > 30_000) {
-        const row = await findApiKeyByHash(sql, h);
-        if (!row) throw new HttpError(401, 'unknown API key');
-        k = { id: row.id, owner: row.owner, revoked: row.revoked, at: Date.now() };
-        keys.set(h, k);
-      }
-      if (k.revoked) throw new HttpError(401, 'this API key has been revoked');
-      return k;
-    }
 
     /** Who besides the contributors shares a model's fees; stable for a version, so cached briefly. */
     async function feeRecipients(v: LoadedVersion) {
@@ -97,7 +76,7 @@ export const modelRoutes =
     }
 
     async function infer(req: FastifyRequest, v: LoadedVersion, input: string, topK: number): Promise<InferResponse> {
-      const key = await apiKey(req);
+      const key = apiKeyOf(req);
       const { r, serving } = await feeRecipients(v);
       const fee = BigInt(serving.feePerCall);
       const prediction = v.model.predict(input);
@@ -145,6 +124,7 @@ export const modelRoutes =
           body: InferBody,
           response: responses({ 200: InferResponse }),
         },
+        onRequest: authenticateApiKey(sql),
       },
       async (req) => infer(req, await cache.production(req.params.name), req.body.input, req.body.topK ?? 5),
     );
@@ -159,6 +139,7 @@ export const modelRoutes =
           body: InferBody,
           response: responses({ 200: InferResponse }),
         },
+        onRequest: authenticateApiKey(sql),
       },
       async (req) =>
         infer(req, await cache.get(req.params.name, req.params.version), req.body.input, req.body.topK ?? 5),
@@ -256,6 +237,25 @@ export const modelRoutes =
         );
         cache.invalidate(req.params.name);
         return { model: req.params.name, retired: true as const };
+      },
+    );
+
+    app.post(
+      '/v1/api-keys/:id/revoke',
+      {
+        schema: {
+          summary: 'Revoke an inference API key at once, on every API replica (its owner or an admin)',
+          tags: ['inference'],
+          params: IdParams,
+          response: responses({ 200: RevokeApiKeyResponse }),
+        },
+        preHandler: signed({ sql, replayGuard: ctx.replayGuard }),
+      },
+      async (req) => {
+        const caller = callerOf(req);
+        const owner = caller.roles.includes('admin') ? undefined : caller.address;
+        if (!(await revokeApiKey(sql, req.params.id, owner))) throw notFound(`no API key ${req.params.id} of yours`);
+        return { id: req.params.id, revoked: true as const };
       },
     );
 
