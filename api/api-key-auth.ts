@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type postgres from 'postgres';
-import type { FastifyRequest, onRequestHookHandler } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { findApiKeyByHash, type ApiKey } from '../db/queries/api-keys.js';
 import { HttpError } from './errors.js';
 
@@ -18,7 +18,7 @@ declare module 'fastify' {
  * every request (no cache), so a revocation holds at once on every replica, and before the body is
  * read or any model is loaded, so an unauthenticated caller costs a lookup and nothing more.
  */
-export function authenticateApiKey(sql: postgres.Sql): onRequestHookHandler {
+export function authenticateApiKey(sql: postgres.Sql): (req: FastifyRequest) => Promise<void> {
   return async (req) => {
     const raw = (req.headers.authorization ?? '').replace(/^Bearer\s+/i, '') || String(req.headers['x-api-key'] ?? '');
     if (!raw)

@@ -30,6 +30,6 @@ export function registerDeploymentRoute(app: FastifyInstance, deploymentId: stri
         response: responses({ 200: DeploymentResponse }),
       },
     },
-    async () => ({ deploymentId, signatureVersion: SIGNATURE_VERSION }),
+    (_req, reply) => reply.send({ deploymentId, signatureVersion: SIGNATURE_VERSION }),
   );
 }

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest, onRequestHookHandler, preHandlerHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
 import { HttpError } from './errors.js';
 import { SIGNED_HANDLER, precheckSignatureHeaders, verifySignature } from './auth.js';
 
@@ -59,10 +59,17 @@ export function installRequestGuards(app: FastifyInstance, deploymentId: string)
   app.decorate('commonsDeploymentId', deploymentId);
 
   app.addHook('onRoute', (route) => {
-    const pre = asList(route.preHandler as preHandlerHookHandler | preHandlerHookHandler[] | undefined);
+    const pre = asList(route.preHandler);
     if (!pre.some((h) => (h as unknown as Record<symbol, unknown>)[SIGNED_HANDLER])) return;
-    route.config = { ...(route.config as object), signed: true } as typeof route.config;
-    const precheck: onRequestHookHandler = async (req) => precheckSignatureHeaders(req);
+    route.config = { ...route.config, signed: true };
+    const precheck: onRequestHookHandler = (req, _reply, done) => {
+      try {
+        precheckSignatureHeaders(req);
+        done();
+      } catch (err) {
+        done(err as Error);
+      }
+    };
     route.onRequest = [precheck, ...asList(route.onRequest as onRequestHookHandler | onRequestHookHandler[])];
   });
 
@@ -86,9 +93,9 @@ export function installRequestGuards(app: FastifyInstance, deploymentId: string)
     done(null, parsed);
   });
 
-  app.addHook('preValidation', async (req: FastifyRequest) => {
+  app.addHook('preValidation', (req: FastifyRequest, _reply, done) => {
     const why = unsafeJson(req.params, 'path') ?? unsafeJson(req.query, 'query');
-    if (why) throw new HttpError(400, `invalid request: ${why}`);
+    done(why ? new HttpError(400, `invalid request: ${why}`) : undefined);
   });
 }
 

@@ -26,7 +26,7 @@ interface Operation {
 
 /** Tables a refused request may legitimately touch: replay claims and rate-limit buckets. */
 const BOOKKEEPING = new Set(['used_signatures', 'rate_buckets']);
-const RUNS = Number(process.env.HOSTILE_RUNS ?? 25);
+const RUNS = Number(process.env.HOSTILE_RUNS ?? 15);
 const SKIP = /^\/(docs|metrics|console)\b/;
 
 describe('adversarial: hostile input on every route', () => {
@@ -147,11 +147,11 @@ describe('adversarial: hostile input on every route', () => {
           { weight: 1, arbitrary: hostileJson().map((json) => ({ json })) },
           { weight: 1, arbitrary: raw.map((r) => ({ raw: r })) },
         )
-      : fc.constant({} as { json?: unknown; raw?: string });
+      : fc.constant<{ json?: unknown; raw?: string }>({});
     return fc.record({ values: fc.record(params), body });
   }
 
-  it('never answers 5xx, and a refused request changes nothing', async () => {
+  it('never answers 5xx, and a refused request changes nothing', { timeout: 600_000 }, async () => {
     const failures: string[] = [];
     let answered = 0;
     for (const op of ops) {

@@ -197,7 +197,7 @@ export function invalidFor(s: JsonSchema): fc.Arbitrary<unknown> {
     arbs.push(
       fc
         .tuple(validFor(s), fc.constantFrom(...keys), invalidFor(s.properties[keys[0] ?? ''] ?? {}))
-        .map(([v, k, bad]) => (v && typeof v === 'object' ? { ...(v as object), [k]: bad } : v)),
+        .map(([v, k, bad]) => (v && typeof v === 'object' ? { ...v, [k]: bad } : v)),
     );
   }
   return fc.oneof(...arbs);
