@@ -1,4 +1,7 @@
 import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -78,7 +81,7 @@ describe('adversarial: schemathesis against the OpenAPI document, signed', () =>
   });
 
   it('finds no 5xx and no response that breaks its schema', { timeout: 420_000 }, async () => {
-    const st = execFileSync('bash', ['test/schemathesis/ensure-venv.sh'], { encoding: 'utf8' }).trim();
+    const st = execFileSync('bash', [resolve('test/schemathesis/ensure-venv.sh')], { encoding: 'utf8' }).trim();
     const args = [
       'run',
       `${proxyUrl}/docs/json`,
@@ -102,7 +105,11 @@ describe('adversarial: schemathesis against the OpenAPI document, signed', () =>
       '--no-color',
     ];
     const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
-      const child = spawn(st, args, { env: { ...process.env, NO_COLOR: '1' } });
+      // Run outside the repository: schemathesis keeps a cache in its working directory.
+      const child = spawn(st, args, {
+        cwd: mkdtempSync(join(tmpdir(), 'commons-st-')),
+        env: { ...process.env, NO_COLOR: '1' },
+      });
       let output = '';
       child.stdout.on('data', (d: Buffer) => (output += d.toString()));
       child.stderr.on('data', (d: Buffer) => (output += d.toString()));
