@@ -102,7 +102,8 @@ export const accountRoutes =
         },
       },
       async (req, reply) => {
-        if (!ctx.cfg.devFaucet) throw new HttpError(404, 'the faucet is disabled in production');
+        if (!ctx.cfg.devFaucet)
+          throw new HttpError(404, 'the dev faucet is off on this deployment (COMMONS_DEV_FAUCET=1 turns it on)');
         // Besides participants, the dev faucet can fund the treasury (review rewards, reward pools).
         if (req.body.address !== accountsOf.treasury) {
           if (!isAddress(req.body.address)) throw badRequest('address is not a Commons address');
