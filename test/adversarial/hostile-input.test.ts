@@ -89,7 +89,13 @@ describe('adversarial: hostile input on every route', () => {
     // payloads reach the canonicaliser and S3), a proposal, the actor's own address.
     const datanet = `dn-${run}`;
     await app.sql`insert into datanets (id, proposal_id, spec, target_count) values (${datanet}, ${run}, ${app.sql.json(SPAM_SPEC)}, 1000000)`;
-    await actor.propose(proposalBody(run));
+    // A proposal row whose lifecycle is not running (this file starts no workers: an Update into a
+    // running lifecycle would wait for one), so votes and withdrawals reach the workflow client.
+    const p = proposalBody(run);
+    await app.sql`
+      insert into proposals (id, proposer, model_name, title, description, domain, labels, datanet_spec, params, stake, workflow_id)
+      values (${run}, ${actor.address}, ${p.modelName}, ${p.title}, ${p.description}, ${p.domain}, ${app.sql.json(p.labels)},
+              ${app.sql.json(p.datanetSpec)}, ${app.sql.json(p.params)}, ${'500'}, ${`lifecycle-${run}`})`;
     known.push(actor.address, datanet, run, `m-${run}`, 'treasury');
   });
 
@@ -117,7 +123,12 @@ describe('adversarial: hostile input on every route', () => {
       headers['content-type'] = 'application/json';
       Object.assign(headers, signRequest({ deploymentId, method: op.method, path: url, body: text, keys }));
     }
-    const res = await fetch(app.url + url, { method: op.method, headers, body: text });
+    const res = await fetch(app.url + url, {
+      method: op.method,
+      headers,
+      body: text,
+      signal: AbortSignal.timeout(60_000),
+    });
     return { status: res.status, url, text: await res.text() };
   }
 
