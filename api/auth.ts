@@ -1,6 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type postgres from 'postgres';
-import { checkSignedRequest, type ReplayGuard } from '../identity/request-signing.js';
+import {
+  checkSignatureHeaders,
+  verifyRequestSignature,
+  type ReplayGuard,
+  type SignatureCheck,
+} from '../identity/request-signing.js';
 import { HttpError } from './errors.js';
 import { findAccountRoles } from '../db/queries/accounts.js';
 import { claimSignature, pruneExpiredSignatures } from '../db/queries/signatures.js';
@@ -22,7 +27,38 @@ declare module 'fastify' {
   interface FastifyRequest {
     rawBody?: Buffer;
     caller?: Caller;
+    /** The signature verified over the raw body before it was parsed (api/request-guards.ts). */
+    signatureCheck?: SignatureCheck;
   }
+  interface FastifyInstance {
+    /** Bound into every signed message (api/deployment.ts). */
+    commonsDeploymentId: string;
+  }
+  interface FastifyContextConfig {
+    /** Set on routes behind `signed(...)`: headers are checked before the body is read, the signature before it is parsed. */
+    signed?: boolean;
+  }
+}
+
+/** Marks the preHandlers made by `signed(...)`, so the server can find signed routes (api/request-guards.ts). */
+export const SIGNED_HANDLER = Symbol('commons.signed');
+
+/** Cheap checks of a signed route's headers, before its body is read (401 with the reason). */
+export function precheckSignatureHeaders(req: FastifyRequest): void {
+  const h = checkSignatureHeaders({ headers: req.headers, now: Date.now() });
+  if (!h.ok) throw new HttpError(401, h.reason);
+}
+
+/** The full signature check over the exact body bytes (no replay claim: that comes after validation). */
+export function verifySignature(req: FastifyRequest, rawBody: Buffer): SignatureCheck {
+  return verifyRequestSignature({
+    deploymentId: req.server.commonsDeploymentId,
+    method: req.method,
+    path: req.url,
+    headers: req.headers,
+    rawBody,
+    now: Date.now(),
+  });
 }
 
 /** Replay protection shared by every API instance: a signature can be claimed once. */
@@ -50,16 +86,12 @@ export function signed(opts: {
   roles?: Role[];
   allowUnregistered?: boolean;
 }) {
-  return async (req: FastifyRequest, _reply: FastifyReply) => {
-    const check = await checkSignedRequest({
-      method: req.method,
-      path: req.url,
-      headers: req.headers,
-      rawBody: req.rawBody ?? Buffer.alloc(0),
-      now: Date.now(),
-      replayGuard: opts.replayGuard,
-    });
+  const handler = async (req: FastifyRequest, _reply: FastifyReply) => {
+    // Verified over the raw body before parsing when there was a body; bodiless requests here.
+    const check = req.signatureCheck ?? verifySignature(req, req.rawBody ?? Buffer.alloc(0));
     if (!check.ok) throw new HttpError(401, check.reason);
+    if (!(await opts.replayGuard.claim(check.signature, check.expiresAt)))
+      throw new HttpError(401, 'replayed request: this signature was already used');
     const registered = await findAccountRoles(opts.sql, check.address);
     if (!registered && !opts.allowUnregistered)
       throw new HttpError(403, `account ${check.address} is not registered (POST /v1/accounts first)`);
@@ -72,6 +104,7 @@ export function signed(opts: {
     }
     req.caller = { address: check.address, publicKey: check.publicKey, roles };
   };
+  return Object.assign(handler, { [SIGNED_HANDLER]: true as const });
 }
 
 /** The verified caller of a route behind `signed(...)`; a route without that preHandler gets a 401. */

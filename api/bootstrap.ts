@@ -6,6 +6,7 @@ import { S3ArtifactStore } from '../storage/s3-store.js';
 import { Ledger } from '../db/ledger.js';
 import { reconcileLegacyUnsettledCalls } from '../db/queries/inference-calls.js';
 import { PostgresReplayGuard } from './auth.js';
+import { resolveDeploymentId } from './deployment.js';
 import { buildServer, type BuiltServer } from './server.js';
 import type { ApiContext } from './context.js';
 
@@ -25,6 +26,7 @@ export async function startApi(
     store: S3ArtifactStore.fromConfig(cfg.s3),
     temporal,
     replayGuard: new PostgresReplayGuard(dbh.sql),
+    deploymentId: await resolveDeploymentId(dbh.sql, cfg.deploymentId),
   };
   const server = await buildServer(ctx, { logger: opts.logger });
   // Rows of the old in-memory fee batcher: flagged settled where their charge exists; the rest are reported.

@@ -13,4 +13,6 @@ export interface ApiContext {
   store: ArtifactStore;
   temporal: Client;
   replayGuard: ReplayGuard;
+  /** Bound into every signed message (api/deployment.ts). */
+  deploymentId: string;
 }

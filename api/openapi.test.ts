@@ -37,6 +37,7 @@ describe('OpenAPI document (/docs/json)', () => {
       store: S3ArtifactStore.fromConfig(cfg.s3),
       temporal: new Client({ connection: Connection.lazy({ address: cfg.temporal.address }) }),
       replayGuard: new PostgresReplayGuard(sql),
+      deploymentId: 'openapi-test',
     };
     server = await buildServer(ctx, { logger: false });
     const res = await server.app.inject({ method: 'GET', url: '/docs/json' });

@@ -1,8 +1,12 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import swagger from '@fastify/swagger';
+import { Counter } from 'prom-client';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { HttpError } from './errors.js';
+import { DEFAULT_BODY_LIMIT, inputFaultOf, installRequestGuards } from './request-guards.js';
+import { registerDeploymentRoute } from './deployment.js';
 import { registerMetrics } from './metrics.js';
 import { accountRoutes } from './routes/accounts.js';
 import { proposalRoutes } from './routes/proposals.js';
@@ -30,19 +34,10 @@ export interface BuiltServer {
 export async function buildServer(ctx: ApiContext, opts: { logger?: boolean | object } = {}): Promise<BuiltServer> {
   const app = Fastify({
     logger: opts.logger ?? { level: process.env.COMMONS_LOG_LEVEL?.toLowerCase() ?? 'info' },
-    bodyLimit: 1024 * 1024,
+    bodyLimit: DEFAULT_BODY_LIMIT,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  // Signatures cover the exact body bytes, so keep them beside the parsed JSON.
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body: Buffer, done) => {
-    req.rawBody = body;
-    if (body.length === 0) return done(null, undefined);
-    try {
-      done(null, JSON.parse(body.toString('utf8')));
-    } catch {
-      done(new HttpError(400, 'request body is not valid JSON'), undefined);
-    }
-  });
+  installRequestGuards(app, ctx.deploymentId);
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; code?: string }, req, reply) => {
     if (err instanceof HttpError) {
@@ -53,6 +48,14 @@ export async function buildServer(ctx: ApiContext, opts: { logger?: boolean | ob
     if (err.validation) return reply.code(400).send({ error: `invalid request: ${err.message}` });
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500)
       return reply.code(err.statusCode).send({ error: err.message });
+    // A signal or query to a workflow that has completed (or never started): the resource is closed.
+    if (err instanceof WorkflowNotFoundError)
+      return reply.code(409).send({ error: 'refused: the workflow behind this resource is no longer running' });
+    const fault = inputFaultOf(err);
+    if (fault) {
+      req.log.warn({ err }, 'input refused by the database (a schema should have refused it)');
+      return reply.code(400).send({ error: fault });
+    }
     req.log.error({ err }, 'unhandled error');
     return reply.code(500).send({ error: 'internal error' });
   });
@@ -70,7 +73,13 @@ export async function buildServer(ctx: ApiContext, opts: { logger?: boolean | ob
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  registerMetrics(app, ctx.sql);
+  const metrics = registerMetrics(app, ctx.sql);
+  const modelLoads = new Counter({
+    name: 'commons_model_loads_total',
+    help: 'Model versions loaded from S3 (or tried): only authenticated inference calls may cause one',
+    registers: [metrics],
+  });
+  registerDeploymentRoute(app, ctx.deploymentId);
   const health = {
     summary: 'Liveness and dependencies',
     tags: ['ops'],
@@ -94,7 +103,7 @@ export async function buildServer(ctx: ApiContext, opts: { logger?: boolean | ob
     exactAttributionMaxRecords: ctx.cfg.attribution.exactMaxRecords,
     ...(ctx.cfg.attribution.indexCacheDir ? { indexCacheDir: ctx.cfg.attribution.indexCacheDir } : {}),
   });
-  const cache = new ModelCache(ctx.sql, ctx.store, { predictors });
+  const cache = new ModelCache(ctx.sql, ctx.store, { predictors, onLoad: () => modelLoads.inc() });
   const paid = new PaidCalls(ctx.sql, fees);
   await app.register(accountRoutes(ctx));
   await app.register(proposalRoutes(ctx));

@@ -7,6 +7,7 @@ import type {
   RegisterResponse,
   RewardsResponse,
   StakeResponse,
+  TransferResponse,
 } from '../api/schemas/accounts.js';
 import type {
   ListProposalsResponse,
@@ -79,9 +80,16 @@ export class CommonsClient {
   }
 
   /** Signed request; throws ApiError unless the status is 2xx. */
-  async signed<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+  async signed<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<T> {
     if (!this.keys) throw new Error('a key is needed to sign requests (commons keys new)');
-    const r = await signedFetch(this.baseUrl, this.keys, method, path, body ?? (method === 'GET' ? undefined : {}));
+    const r = await signedFetch(this.baseUrl, this.keys, method, path, body ?? (method === 'GET' ? undefined : {}), {
+      headers,
+    });
     if (r.status < 200 || r.status >= 300)
       throw new ApiError(r.status, r.json, `${method} ${path}`, retryAfter(r.headers));
     return r.json as T; // the API serializes every 2xx body through the route's response schema
@@ -117,11 +125,12 @@ export class CommonsClient {
   rewards(address = this.address) {
     return this.get<RewardsResponse>(`/v1/accounts/${address}/rewards`);
   }
-  transfer(to: string, asset: 'OPEN' | 'gOPEN', amount: string) {
-    return this.signed<BalancesResponse>('POST', '/v1/transfers', { to, asset, amount });
+  /** With an `idempotencyKey`, retrying (even after a lost response) moves the amount once. */
+  transfer(to: string, asset: 'OPEN' | 'gOPEN', amount: string, opts: { idempotencyKey?: string; memo?: string } = {}) {
+    return this.signed<TransferResponse>('POST', '/v1/transfers', { to, asset, amount, ...opts });
   }
-  stakeAsValidator(amount: string) {
-    return this.signed<StakeResponse>('POST', '/v1/validators/stake', { amount });
+  stakeAsValidator(amount: string, opts: { idempotencyKey?: string } = {}) {
+    return this.signed<StakeResponse>('POST', '/v1/validators/stake', { amount, ...opts });
   }
   /** Starts unbonding validator stake; claimable after the protocol's unbonding period. */
   unstake(amount: string) {

@@ -13,6 +13,14 @@ export class InsufficientFundsError extends Error {
   }
 }
 
+/** An idempotency key already used for a transfer with other terms (asset, accounts or amount). */
+export class IdempotencyKeyReusedError extends Error {
+  override readonly name = 'IdempotencyKeyReusedError';
+  constructor(readonly idempotencyKey: string) {
+    super(`idempotency key ${idempotencyKey} was already used for a different transfer`);
+  }
+}
+
 export interface TransferInput {
   /** The same key always means the same transfer: a retry moves money once. */
   idempotencyKey: string;
@@ -63,7 +71,7 @@ export class Ledger {
             existing.to_account !== t.to ||
             existing.amount !== t.amount
           ) {
-            throw new Error(`idempotency key ${t.idempotencyKey} was already used for a different transfer`);
+            throw new IdempotencyKeyReusedError(t.idempotencyKey);
           }
           return { id: Number(existing.id), applied: false };
         }

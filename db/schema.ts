@@ -84,6 +84,20 @@ export const usedSignatures = pgTable('used_signatures', {
   expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
 });
 
+/**
+ * The deployment's identity: one row, created by the first API to start, bound into every signed
+ * message (identity/request-signing.ts) unless COMMONS_DEPLOYMENT_ID names the deployment.
+ */
+export const deploymentIdentity = pgTable(
+  'deployment_identity',
+  {
+    singleton: boolean('singleton').primaryKey().default(true),
+    id: text('id').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [check('deployment_identity_singleton', sql`${t.singleton}`)],
+);
+
 /** Per-contributor token buckets, shared by every API instance (api/rate-limit.ts). */
 export const rateBuckets = pgTable('rate_buckets', {
   key: text('key').primaryKey(),

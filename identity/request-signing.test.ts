@@ -14,11 +14,13 @@ import {
 } from './request-signing.js';
 
 const NOW = 1_750_000_000_000;
+const DEPLOYMENT = 'dep-test-1';
 const keys = generateKeyPair();
 const body = JSON.stringify({ title: 'spam filter', stake: '1000' });
 
 function signed(overrides: { method?: string; path?: string; body?: string; now?: number } = {}) {
   return signRequest({
+    deploymentId: DEPLOYMENT,
     method: overrides.method ?? 'POST',
     path: overrides.path ?? '/v1/proposals?dry=1',
     body: overrides.body ?? body,
@@ -32,6 +34,7 @@ function check(
   overrides: { method?: string; path?: string; rawBody?: string; now?: number; maxSkewMs?: number } = {},
 ) {
   return verifyRequestSignature({
+    deploymentId: DEPLOYMENT,
     method: overrides.method ?? 'POST',
     path: overrides.path ?? '/v1/proposals?dry=1',
     headers,
@@ -46,8 +49,11 @@ function reason(result: ReturnType<typeof check>): string {
 }
 
 describe('request signing', () => {
-  it('builds the canonical message from method, path with query, timestamp and body hash', () => {
-    expect(canonicalMessage('post', '/a?b=1', 42, 'x')).toBe(`COMMONS-V1\nPOST\n/a?b=1\n42\n${sha256Hex('x')}`);
+  it('builds the canonical message from deployment id, method, path with query, timestamp and body hash', () => {
+    expect(canonicalMessage('dep-1', 'post', '/a?b=1', 42, 'x')).toBe(
+      `COMMONS-V2\ndep-1\nPOST\n/a?b=1\n42\n${sha256Hex('x')}`,
+    );
+    expect(() => canonicalMessage('dep\n1', 'post', '/a', 42)).toThrow(/deployment id/);
     expect(sha256Hex(undefined)).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
     expect(sha256Hex(Buffer.from('x'))).toBe(sha256Hex('x'));
   });
@@ -68,6 +74,7 @@ describe('request signing', () => {
     expect(check(headers, { method: 'post' }).ok).toBe(true);
     expect(
       verifyRequestSignature({
+        deploymentId: DEPLOYMENT,
         method: 'POST',
         path: '/v1/proposals?dry=1',
         headers,
@@ -77,11 +84,41 @@ describe('request signing', () => {
     ).toBe(true);
   });
 
+  it('refuses a signature made for another deployment', () => {
+    const headers = signed();
+    const elsewhere = verifyRequestSignature({
+      deploymentId: 'dep-test-2',
+      method: 'POST',
+      path: '/v1/proposals?dry=1',
+      headers,
+      rawBody: body,
+      now: NOW,
+    });
+    expect(elsewhere.ok).toBe(false);
+    expect(reason(elsewhere)).toMatch(/bad signature/);
+  });
+
   it('verifies requests without a body', () => {
-    const headers = signRequest({ method: 'DELETE', path: '/v1/proposals/7', keys, now: NOW });
-    expect(verifyRequestSignature({ method: 'DELETE', path: '/v1/proposals/7', headers, now: NOW }).ok).toBe(true);
+    const headers = signRequest({
+      deploymentId: DEPLOYMENT,
+      method: 'DELETE',
+      path: '/v1/proposals/7',
+      keys,
+      now: NOW,
+    });
     expect(
-      verifyRequestSignature({ method: 'DELETE', path: '/v1/proposals/7', headers, rawBody: '{}', now: NOW }).ok,
+      verifyRequestSignature({ deploymentId: DEPLOYMENT, method: 'DELETE', path: '/v1/proposals/7', headers, now: NOW })
+        .ok,
+    ).toBe(true);
+    expect(
+      verifyRequestSignature({
+        deploymentId: DEPLOYMENT,
+        method: 'DELETE',
+        path: '/v1/proposals/7',
+        headers,
+        rawBody: '{}',
+        now: NOW,
+      }).ok,
     ).toBe(false);
   });
 
@@ -163,7 +200,15 @@ describe('replay guard', () => {
   it('checkSignedRequest refuses the second use of a signed request', async () => {
     const guard = new MemoryReplayGuard({ now: () => NOW });
     const headers = signed();
-    const opts = { method: 'POST', path: '/v1/proposals?dry=1', headers, rawBody: body, now: NOW, replayGuard: guard };
+    const opts = {
+      deploymentId: DEPLOYMENT,
+      method: 'POST',
+      path: '/v1/proposals?dry=1',
+      headers,
+      rawBody: body,
+      now: NOW,
+      replayGuard: guard,
+    };
     expect((await checkSignedRequest(opts)).ok).toBe(true);
     const again = await checkSignedRequest(opts);
     expect(again).toEqual({ ok: false, status: 401, reason: 'replayed request: this signature was already used' });
@@ -186,6 +231,7 @@ describe('signedFetch', () => {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', async () => {
         const result = await checkSignedRequest({
+          deploymentId: DEPLOYMENT,
           method: req.method ?? '',
           path: req.url ?? '',
           headers: req.headers,
@@ -208,22 +254,29 @@ describe('signedFetch', () => {
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
   it('sends signed JSON that a server verifies, and a different path is refused', async () => {
-    const ok = await signedFetch(baseUrl, keys, 'post', '/v1/votes?x=1', { option: 'yes' });
+    const ok = await signedFetch(
+      baseUrl,
+      keys,
+      'post',
+      '/v1/votes?x=1',
+      { option: 'yes' },
+      { deploymentId: DEPLOYMENT },
+    );
     expect({ status: ok.status, json: ok.json }).toEqual({
       status: 200,
       json: { address: keys.address, echo: '{"option":"yes"}' },
     });
-    const get = await signedFetch(baseUrl, keys, 'GET', '/v1/me');
+    const get = await signedFetch(baseUrl, keys, 'GET', '/v1/me', undefined, { deploymentId: DEPLOYMENT });
     expect(get.status).toBe(200);
     // Replaying the exact headers is refused by the server's guard.
-    const headers = signRequest({ method: 'GET', path: '/v1/me', keys });
+    const headers = signRequest({ deploymentId: DEPLOYMENT, method: 'GET', path: '/v1/me', keys });
     const first = await fetch(baseUrl + 'v1/me', { headers: { ...headers } });
     const second = await fetch(baseUrl + 'v1/me', { headers: { ...headers } });
     expect(first.status).toBe(200);
     expect(second.status).toBe(401);
     expect(((await second.json()) as { reason: string }).reason).toMatch(/replayed/);
     const wrongPath = await fetch(baseUrl + 'v1/other', {
-      headers: { ...signRequest({ method: 'GET', path: '/v1/me', keys }) },
+      headers: { ...signRequest({ deploymentId: DEPLOYMENT, method: 'GET', path: '/v1/me', keys }) },
     });
     expect(wrongPath.status).toBe(401);
   });

@@ -1,9 +1,14 @@
-// Signed HTTP requests: every state-changing call carries who, when and a signature over
-// method, path, timestamp and body hash, so neither a proxy nor a replayer can alter or reuse it.
+// Signed HTTP requests: every state-changing call carries who, when and a signature over the
+// deployment id, method, path, timestamp and body hash, so neither a proxy nor a replayer can alter
+// or reuse it, here or on another deployment that knows the same key.
 import { createHash } from 'node:crypto';
 import { addressFromPublicKey, decodeSignature, sign, verify, type KeyPair } from './keys.js';
 
-export const SIGNATURE_VERSION = 'COMMONS-V1';
+export const SIGNATURE_VERSION = 'COMMONS-V2';
+/** Where an API publishes the deployment id that clients put in every signed message. */
+export const DEPLOYMENT_PATH = '/v1/deployment';
+/** What a deployment id may look like (it is a line of the signed message). */
+export const DEPLOYMENT_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 export const DEFAULT_MAX_SKEW_MS = 5 * 60_000;
 
 export const HEADER_ADDRESS = 'x-commons-address';
@@ -28,17 +33,24 @@ export function sha256Hex(body: string | Buffer | undefined): string {
     .digest('hex');
 }
 
-/** The exact bytes that get signed. `path` includes the query string, as sent. */
+/**
+ * The exact bytes that get signed. `path` includes the query string, as sent; `deploymentId` is the
+ * API's (GET /v1/deployment), so a signature is worth nothing on another deployment.
+ */
 export function canonicalMessage(
+  deploymentId: string,
   method: string,
   path: string,
   timestamp: number | string,
   body?: string | Buffer,
 ): string {
-  return `${SIGNATURE_VERSION}\n${method.toUpperCase()}\n${path}\n${timestamp}\n${sha256Hex(body)}`;
+  if (!DEPLOYMENT_ID_PATTERN.test(deploymentId))
+    throw new Error(`malformed deployment id ${JSON.stringify(deploymentId)}`);
+  return `${SIGNATURE_VERSION}\n${deploymentId}\n${method.toUpperCase()}\n${path}\n${timestamp}\n${sha256Hex(body)}`;
 }
 
 export function signRequest(opts: {
+  deploymentId: string;
   method: string;
   path: string;
   body?: string | Buffer;
@@ -46,7 +58,7 @@ export function signRequest(opts: {
   now?: number;
 }): SignatureHeaders {
   const timestamp = Math.trunc(opts.now ?? Date.now());
-  const message = canonicalMessage(opts.method, opts.path, timestamp, opts.body);
+  const message = canonicalMessage(opts.deploymentId, opts.method, opts.path, timestamp, opts.body);
   return {
     'x-commons-address': opts.keys.address,
     'x-commons-public-key': opts.keys.publicKey,
@@ -65,7 +77,9 @@ export type SignatureCheck =
       /** After this instant the request is stale anyway: how long a replay guard must remember it. */
       expiresAt: number;
     }
-  | { ok: false; status: 401; reason: string };
+  | Refusal;
+
+export type Refusal = { ok: false; status: 401; reason: string };
 
 function header(headers: HeaderBag, name: string): string | undefined {
   let value = headers[name];
@@ -78,18 +92,21 @@ function header(headers: HeaderBag, name: string): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }
 
-function refuse(reason: string): SignatureCheck {
+function refuse(reason: string): Refusal {
   return { ok: false, status: 401, reason };
 }
 
-export function verifyRequestSignature(opts: {
-  method: string;
-  path: string;
+/**
+ * The checks that need no body: headers present and well formed, address matching the key, timestamp
+ * fresh. The API runs them before it reads a body, so an unsigned or stale request costs no parsing.
+ */
+export function checkSignatureHeaders(opts: {
   headers: HeaderBag;
-  rawBody?: string | Buffer;
   now: number;
   maxSkewMs?: number;
-}): SignatureCheck {
+}):
+  | { ok: true; address: string; publicKey: string; timestampText: string; signature: string; timestamp: number }
+  | Refusal {
   const maxSkewMs = opts.maxSkewMs ?? DEFAULT_MAX_SKEW_MS;
   const address = header(opts.headers, HEADER_ADDRESS);
   const publicKey = header(opts.headers, HEADER_PUBLIC_KEY);
@@ -126,13 +143,28 @@ export function verifyRequestSignature(opts: {
   if (-skew > maxSkewMs) {
     return refuse(`stale request: timestamp is ${-skew} ms in the future, more than the allowed ${maxSkewMs} ms`);
   }
-
   if (!decodeSignature(signature)) {
     return refuse(`malformed ${HEADER_SIGNATURE}: expected base64 of a 64-byte Ed25519 signature`);
   }
-  const message = canonicalMessage(opts.method, opts.path, timestampText, opts.rawBody);
+  return { ok: true, address, publicKey, timestampText, signature, timestamp };
+}
+
+export function verifyRequestSignature(opts: {
+  deploymentId: string;
+  method: string;
+  path: string;
+  headers: HeaderBag;
+  rawBody?: string | Buffer;
+  now: number;
+  maxSkewMs?: number;
+}): SignatureCheck {
+  const maxSkewMs = opts.maxSkewMs ?? DEFAULT_MAX_SKEW_MS;
+  const h = checkSignatureHeaders(opts);
+  if (!h.ok) return h;
+  const { address, publicKey, timestampText, signature, timestamp } = h;
+  const message = canonicalMessage(opts.deploymentId, opts.method, opts.path, timestampText, opts.rawBody);
   if (!verify(publicKey, message, signature)) {
-    return refuse('bad signature: it does not match method, path, timestamp and body');
+    return refuse('bad signature: it does not match deployment, method, path, timestamp and body');
   }
   return {
     ok: true,
@@ -205,9 +237,31 @@ export async function checkSignedRequest(
   return result;
 }
 
+const deploymentIds = new Map<string, Promise<string>>();
+
+/** The deployment id an API publishes (GET /v1/deployment), fetched once per base URL. */
+export function deploymentIdOf(baseUrl: string): Promise<string> {
+  const base = baseUrl.replace(/\/+$/, '');
+  let id = deploymentIds.get(base);
+  if (!id) {
+    id = (async () => {
+      const res = await fetch(base + DEPLOYMENT_PATH);
+      const json = (await res.json().catch(() => null)) as { deploymentId?: unknown } | null;
+      const value = json?.deploymentId;
+      if (!res.ok || typeof value !== 'string' || !DEPLOYMENT_ID_PATTERN.test(value))
+        throw new Error(`${base}${DEPLOYMENT_PATH} did not answer with a deployment id (status ${res.status})`);
+      return value;
+    })();
+    id.catch(() => deploymentIds.delete(base));
+    deploymentIds.set(base, id);
+  }
+  return id;
+}
+
 /**
  * Sends a signed JSON request. `path` (with its query) is appended to `baseUrl` and is what
- * gets signed, so the server must see the same path (no path prefix in `baseUrl`).
+ * gets signed, so the server must see the same path (no path prefix in `baseUrl`). The deployment
+ * id is the API's own unless given.
  */
 export async function signedFetch(
   baseUrl: string,
@@ -215,9 +269,14 @@ export async function signedFetch(
   method: string,
   path: string,
   body?: unknown,
+  opts: { deploymentId?: string; headers?: Record<string, string> } = {},
 ): Promise<{ status: number; json: unknown; headers: Headers }> {
   const text = body === undefined ? undefined : JSON.stringify(body);
-  const headers: Record<string, string> = { ...signRequest({ method, path, body: text, keys }) };
+  const deploymentId = opts.deploymentId ?? (await deploymentIdOf(baseUrl));
+  const headers: Record<string, string> = {
+    ...opts.headers,
+    ...signRequest({ deploymentId, method, path, body: text, keys }),
+  };
   if (text !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(baseUrl.replace(/\/+$/, '') + path, { method: method.toUpperCase(), headers, body: text });
   const responseText = await res.text();

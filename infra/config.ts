@@ -24,7 +24,7 @@ export interface CommonsConfig {
   databaseUrl: string;
   s3: { endpoint?: string; region: string; bucket: string; accessKeyId?: string; secretAccessKey?: string };
   api: { host: string; port: number; publicUrl: string };
-  /** Enables the dev-only faucet route. */
+  /** Enables the dev-only faucet route (mints anything, unsigned): only with COMMONS_DEV_FAUCET=1. */
   devFaucet: boolean;
   /** The rules of the game (README "Protocol settings"): admin configuration, validated at start. */
   protocol: ProtocolSettings;
@@ -34,6 +34,12 @@ export interface CommonsConfig {
    * training time, downloaded once into `indexCacheDir` and memory-mapped.
    */
   attribution: { exactMaxRecords: number; indexCacheDir?: string };
+  /**
+   * Names this deployment in every signed message, so a signature made for one deployment is
+   * refused by another. COMMONS_DEPLOYMENT_ID, or else a random id kept in Postgres (shared by
+   * every replica of the deployment; see api/deployment.ts).
+   */
+  deploymentId?: string;
 }
 
 function required(env: NodeJS.ProcessEnv, name: string): string {
@@ -56,7 +62,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CommonsConfig 
       secretAccessKey: env.S3_SECRET_ACCESS_KEY || undefined,
     },
     api: { host, port, publicUrl: env.API_PUBLIC_URL ?? `http://${host}:${port}` },
-    devFaucet: env.COMMONS_DEV_FAUCET === '1' || env.NODE_ENV !== 'production',
+    devFaucet: env.COMMONS_DEV_FAUCET === '1',
+    deploymentId: env.COMMONS_DEPLOYMENT_ID || undefined,
     protocol: protocolFromEnv(env),
     attribution: {
       exactMaxRecords: Number(env.COMMONS_EXACT_ATTRIBUTION_MAX_RECORDS ?? 5000),

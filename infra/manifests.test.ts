@@ -303,7 +303,7 @@ describe('YAML under infra/compose and infra/k8s', () => {
         'S3_ENDPOINT',
         'S3_BUCKET',
         'API_PORT',
-        'NODE_ENV',
+        'COMMONS_DEV_FAUCET',
       ]),
     );
   });

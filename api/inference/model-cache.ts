@@ -25,7 +25,13 @@ export class ModelCache {
   constructor(
     private readonly sql: postgres.Sql,
     private readonly store: ArtifactStore,
-    private readonly opts: { maxVersions?: number; pointerTtlMs?: number; predictors?: PredictorRegistry } = {},
+    private readonly opts: {
+      maxVersions?: number;
+      pointerTtlMs?: number;
+      predictors?: PredictorRegistry;
+      /** Called as each load from S3 begins (the commons_model_loads_total metric). */
+      onLoad?: (modelName: string) => void;
+    } = {},
   ) {}
 
   async production(modelName: string): Promise<LoadedVersion> {
@@ -66,6 +72,7 @@ export class ModelCache {
   }
 
   private async load(modelName: string, version: number): Promise<LoadedVersion> {
+    this.opts.onLoad?.(modelName);
     const v = await findServableVersion(this.sql, modelName, version);
     if (!v) throw notFound(`model ${modelName} has no version ${version}`);
     const artifact = await this.store.get(v.artifactKey);

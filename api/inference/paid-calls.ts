@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type postgres from 'postgres';
 import type { FastifyRequest } from 'fastify';
 import { HttpError, paymentRequired } from '../errors.js';
@@ -7,12 +7,9 @@ import type { LoadedVersion } from './model-cache.js';
 import type { Attribution } from '../../ml/embedded/influence.js';
 import { splitFee, type Recipients } from '../../domain/serving/fee-split.js';
 import type { LifecycleParams } from '../../domain/lifecycle/types.js';
-import { findApiKeyByHash } from '../../db/queries/api-keys.js';
 import { findProposalParams } from '../../db/queries/proposals.js';
 import { listAgreedReviewerWeights } from '../../db/queries/reviews.js';
 import { listVoterPowers } from '../../db/queries/governance.js';
-
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 export interface CallerKey {
   id: string;
@@ -20,12 +17,11 @@ export interface CallerKey {
 }
 
 /**
- * What every paid inference route shares (the model routes and the OpenAI-compatible ones): the
- * API key check, the fee's recipients and the charge through the group commit, which resolves
+ * What every paid inference route shares (the model routes and the OpenAI-compatible ones), behind
+ * the API key check of api/api-key-auth.ts: the fee's recipients and the charge through the group commit, which resolves
  * only once the fee is durable, so an answer is never sent for a call that was not paid.
  */
 export class PaidCalls {
-  private readonly keys = new Map<string, { id: string; owner: string; revoked: boolean; at: number }>();
   private readonly recipients = new Map<
     string,
     { r: Omit<Recipients, 'contributors'>; serving: LifecycleParams['serving']; at: number }
@@ -35,26 +31,6 @@ export class PaidCalls {
     private readonly sql: postgres.Sql,
     private readonly fees: FeeGroupCommit,
   ) {}
-
-  /** The caller's API key (Authorization: Bearer, or x-api-key); 401 when missing, unknown or revoked. */
-  async apiKey(req: FastifyRequest): Promise<CallerKey> {
-    const raw = (req.headers.authorization ?? '').replace(/^Bearer\s+/i, '') || String(req.headers['x-api-key'] ?? '');
-    if (!raw)
-      throw new HttpError(
-        401,
-        'an API key is required (Authorization: Bearer <key>); issue one with POST /v1/api-keys',
-      );
-    const h = sha256(raw);
-    let k = this.keys.get(h);
-    if (!k || Date.now() - k.at > 30_000) {
-      const row = await findApiKeyByHash(this.sql, h);
-      if (!row) throw new HttpError(401, 'unknown API key');
-      k = { id: row.id, owner: row.owner, revoked: row.revoked, at: Date.now() };
-      this.keys.set(h, k);
-    }
-    if (k.revoked) throw new HttpError(401, 'this API key has been revoked');
-    return k;
-  }
 
   /** Who besides the contributors shares a model's fees; stable for a version, so cached briefly. */
   async feeRecipients(v: LoadedVersion) {

@@ -1,5 +1,4 @@
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
-import { InsufficientFundsError } from '../../db/ledger.js';
 import { accountsOf } from '../../contracts/accounts.js';
 import {
   accountExists,
@@ -10,8 +9,8 @@ import {
   upsertDelegation,
 } from '../../db/queries/accounts.js';
 import { listRewards } from '../../db/queries/transfers.js';
-import { callerOf, signatureOf, signed, SELF_ASSIGNABLE, type Role } from '../auth.js';
-import { HttpError, badRequest, forbidden, notFound, paymentRequired } from '../errors.js';
+import { callerOf, signed, SELF_ASSIGNABLE, type Role } from '../auth.js';
+import { HttpError, badRequest, forbidden, notFound } from '../errors.js';
 import { isAddress } from '../../identity/keys.js';
 import type { ApiContext } from '../context.js';
 import { responses } from '../schemas/common.js';
@@ -28,7 +27,9 @@ import {
   StakeBody,
   StakeResponse,
   TransferBody,
+  TransferResponse,
 } from '../schemas/accounts.js';
+import { clientIdempotencyKey, clientTransfer } from '../idempotency.js';
 
 export const accountRoutes =
   (ctx: ApiContext): FastifyPluginCallbackTypebox =>
@@ -101,7 +102,8 @@ export const accountRoutes =
         },
       },
       async (req, reply) => {
-        if (!ctx.cfg.devFaucet) throw new HttpError(404, 'the faucet is disabled in production');
+        if (!ctx.cfg.devFaucet)
+          throw new HttpError(404, 'the dev faucet is off on this deployment (COMMONS_DEV_FAUCET=1 turns it on)');
         // Besides participants, the dev faucet can fund the treasury (review rewards, reward pools).
         if (req.body.address !== accountsOf.treasury) {
           if (!isAddress(req.body.address)) throw badRequest('address is not a Commons address');
@@ -126,20 +128,23 @@ export const accountRoutes =
       },
       async (req, reply) => {
         const a = callerOf(req).address;
-        try {
-          await ledger.transfer({
-            idempotencyKey: `stake:${signatureOf(req)}`,
+        const moved = await clientTransfer(
+          sql,
+          ledger,
+          req,
+          'stake',
+          clientIdempotencyKey(req, req.body.idempotencyKey),
+          {
             asset: 'OPEN',
             from: a,
             to: accountsOf.validatorStake(a),
             amount: req.body.amount,
             reason: 'validator stake',
-          });
-        } catch (err) {
-          if (err instanceof InsufficientFundsError) throw paymentRequired(err.message);
-          throw err;
-        }
-        return reply.code(201).send({ validatorStake: await ledger.balance(accountsOf.validatorStake(a), 'OPEN') });
+          },
+        );
+        return reply
+          .code(201)
+          .send({ validatorStake: await ledger.balance(accountsOf.validatorStake(a), 'OPEN'), ...moved });
       },
     );
 
@@ -150,7 +155,7 @@ export const accountRoutes =
           summary: 'Send OPEN or gOPEN to another account or the treasury',
           tags: ['accounts'],
           body: TransferBody,
-          response: responses({ 201: BalancesResponse }),
+          response: responses({ 201: TransferResponse }),
         },
         preHandler: signed({ sql, replayGuard: ctx.replayGuard }),
       },
@@ -159,21 +164,15 @@ export const accountRoutes =
         if (!isAddress(req.body.to) && req.body.to !== accountsOf.treasury)
           throw badRequest('to is not a Commons address (or "treasury")');
         if (req.body.to === me) throw badRequest('cannot transfer to yourself');
-        try {
-          // The request signature is unique (replays are refused), so it is the transfer's idempotency key.
-          await ledger.transfer({
-            idempotencyKey: `transfer:${signatureOf(req)}`,
-            asset: req.body.asset,
-            from: me,
-            to: req.body.to,
-            amount: req.body.amount,
-            reason: req.body.memo ? `transfer: ${req.body.memo}` : 'transfer',
-          });
-        } catch (err) {
-          if (err instanceof InsufficientFundsError) throw paymentRequired(err.message);
-          throw err;
-        }
-        return reply.code(201).send({ balances: await ledger.balances(me) });
+        const key = clientIdempotencyKey(req, req.body.idempotencyKey);
+        const moved = await clientTransfer(sql, ledger, req, 'transfer', key, {
+          asset: req.body.asset,
+          from: me,
+          to: req.body.to,
+          amount: req.body.amount,
+          reason: req.body.memo ? `transfer: ${req.body.memo}` : 'transfer',
+        });
+        return reply.code(201).send({ balances: await ledger.balances(me), ...moved });
       },
     );
 

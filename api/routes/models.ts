@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { callerOf, signed, type Caller } from '../auth.js';
@@ -6,9 +6,10 @@ import { badRequest, forbidden, notFound } from '../errors.js';
 import type { ModelCache, LoadedVersion } from '../inference/model-cache.js';
 import type { PaidCalls } from '../inference/paid-calls.js';
 import type { ApiContext } from '../context.js';
-import { insertApiKey } from '../../db/queries/api-keys.js';
+import { insertApiKey, revokeApiKey } from '../../db/queries/api-keys.js';
+import { apiKeyOf, authenticateApiKey, sha256 } from '../api-key-auth.js';
 import { findModel, findModelVersionStatus, listModelVersions } from '../../db/queries/models.js';
-import { responses } from '../schemas/common.js';
+import { IdParams, responses } from '../schemas/common.js';
 import {
   ApiKeyBody,
   ApiKeyResponse,
@@ -19,6 +20,7 @@ import {
   RollbackBody,
   RetireBody,
   RetireResponse,
+  RevokeApiKeyResponse,
   RollbackResponse,
   VersionParams,
 } from '../schemas/models.js';
@@ -29,8 +31,6 @@ import { workflowIds } from '../../contracts/workflow-ids.js';
 import { DEFAULT_PARAMS } from '../../domain/lifecycle/params.js';
 import { runUpdate } from '../temporal-errors.js';
 import type { modelWorkflow } from '../../workflows/index.js';
-
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 export interface ModelRoutesHandle {
   cache: ModelCache;
@@ -43,7 +43,7 @@ export const modelRoutes =
     const { sql, temporal } = ctx;
     const { cache, paid } = handle;
     async function infer(req: FastifyRequest, v: LoadedVersion, input: string, topK: number): Promise<InferResponse> {
-      const key = await paid.apiKey(req);
+      const key = apiKeyOf(req);
       const prediction = await v.predictor.predict({ messages: [{ role: 'user', content: input }], topK });
       const { callId, fee } = await paid.charge(req, v, key, prediction.attribution);
       return {
@@ -67,6 +67,7 @@ export const modelRoutes =
           body: InferBody,
           response: responses({ 200: InferResponse }),
         },
+        onRequest: authenticateApiKey(sql),
       },
       async (req) => infer(req, await cache.production(req.params.name), req.body.input, req.body.topK ?? 5),
     );
@@ -81,6 +82,7 @@ export const modelRoutes =
           body: InferBody,
           response: responses({ 200: InferResponse }),
         },
+        onRequest: authenticateApiKey(sql),
       },
       async (req) =>
         infer(req, await cache.get(req.params.name, req.params.version), req.body.input, req.body.topK ?? 5),
@@ -178,6 +180,25 @@ export const modelRoutes =
         );
         cache.invalidate(req.params.name);
         return { model: req.params.name, retired: true as const };
+      },
+    );
+
+    app.post(
+      '/v1/api-keys/:id/revoke',
+      {
+        schema: {
+          summary: 'Revoke an inference API key at once, on every API replica (its owner or an admin)',
+          tags: ['inference'],
+          params: IdParams,
+          response: responses({ 200: RevokeApiKeyResponse }),
+        },
+        preHandler: signed({ sql, replayGuard: ctx.replayGuard }),
+      },
+      async (req) => {
+        const caller = callerOf(req);
+        const owner = caller.roles.includes('admin') ? undefined : caller.address;
+        if (!(await revokeApiKey(sql, req.params.id, owner))) throw notFound(`no API key ${req.params.id} of yours`);
+        return { id: req.params.id, revoked: true as const };
       },
     );
 

@@ -4,6 +4,7 @@
 // is sent, so an aborted stream is still charged exactly once and an unpaid call gets no answer.
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
 import type { ApiContext } from '../context.js';
+import { apiKeyOf, authenticateApiKey } from '../api-key-auth.js';
 import type { ModelCache } from '../inference/model-cache.js';
 import type { PaidCalls } from '../inference/paid-calls.js';
 import { badRequest } from '../errors.js';
@@ -92,10 +93,12 @@ export const openaiRoutes =
           body: ChatCompletionBody,
           response: responses({ 200: ChatCompletionResponse }),
         },
+        // The key is checked before the body is read or a model is loaded.
+        onRequest: authenticateApiKey(sql),
       },
       async (req, reply) => {
         const b = req.body;
-        const key = await paid.apiKey(req);
+        const key = apiKeyOf(req);
         const { name, version } = parseModel(b.model);
         const messages: ChatMessage[] = b.messages
           .map((m) => ({ role: m.role, content: textOf(m.content).trim() }))

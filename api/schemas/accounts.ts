@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ROLES } from '../auth.js';
-import { Amount, Asset, Nullable, Timestamp, Units } from './common.js';
+import { Amount, Asset, IDEMPOTENCY_KEY_PATTERN, Nullable, Timestamp, Units } from './common.js';
 
 export const Balances = Type.Object({ OPEN: Units, gOPEN: Units });
 
@@ -12,7 +12,7 @@ export type RegisterBody = Static<typeof RegisterBody>;
 export const RegisterResponse = Type.Object({ address: Type.String(), roles: Type.Array(Type.String()) });
 export type RegisterResponse = Static<typeof RegisterResponse>;
 
-export const AddressParams = Type.Object({ address: Type.String() });
+export const AddressParams = Type.Object({ address: Type.String({ minLength: 1, maxLength: 200 }) });
 
 export const AccountResponse = Type.Object({
   address: Type.String(),
@@ -34,8 +34,20 @@ export type FaucetBody = Static<typeof FaucetBody>;
 export const BalancesResponse = Type.Object({ balances: Balances });
 export type BalancesResponse = Static<typeof BalancesResponse>;
 
-export const StakeBody = Type.Object({ amount: Amount });
-export const StakeResponse = Type.Object({ validatorStake: Units });
+/** A client-chosen key: a retry with it moves money once and answers with the original transfer. */
+const IdempotencyKey = Type.String({
+  pattern: IDEMPOTENCY_KEY_PATTERN,
+  description:
+    'client-chosen; a retry with the same key and body returns the original transfer (also: Idempotency-Key header)',
+});
+/** Which ledger transfer a request made, and whether this answer is a retry of an earlier one. */
+const Moved = {
+  transferId: Type.String(),
+  replayed: Type.Boolean({ description: 'true when the idempotency key had been used: nothing moved this time' }),
+};
+
+export const StakeBody = Type.Object({ amount: Amount, idempotencyKey: Type.Optional(IdempotencyKey) });
+export const StakeResponse = Type.Object({ validatorStake: Units, ...Moved });
 export type StakeResponse = Static<typeof StakeResponse>;
 
 export const TransferBody = Type.Object({
@@ -43,8 +55,11 @@ export const TransferBody = Type.Object({
   asset: Asset,
   amount: Amount,
   memo: Type.Optional(Type.String({ maxLength: 200 })),
+  idempotencyKey: Type.Optional(IdempotencyKey),
 });
 export type TransferBody = Static<typeof TransferBody>;
+export const TransferResponse = Type.Object({ balances: Balances, ...Moved });
+export type TransferResponse = Static<typeof TransferResponse>;
 
 export const DelegationBody = Type.Object({ delegatee: Type.String() });
 export const DelegationResponse = Type.Object({ delegator: Type.String(), delegatee: Type.String() });

@@ -24,4 +24,22 @@ export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]
 export const responses = <R extends Record<number, TSchema>>(success: R) =>
   ({ ...success, '4xx': ErrorBody, '5xx': ErrorBody }) as R & { '4xx': typeof ErrorBody; '5xx': typeof ErrorBody };
 
-export const IdParams = Type.Object({ id: Type.String() });
+/** What a client-chosen idempotency key may look like (a UUID fits). */
+export const IDEMPOTENCY_KEY_PATTERN = '^[A-Za-z0-9._:-]{1,128}$';
+
+/** The largest value of a Postgres `integer` column: integer inputs stored or compared there are bounded by it. */
+export const MAX_INT4 = 2 ** 31 - 1;
+
+/** A version number, a count, an index: what fits an `integer` column. */
+export const PositiveInt = Type.Integer({ minimum: 1, maximum: MAX_INT4 });
+
+/**
+ * Free text a client sends: bounded, and (like every string, see api/request-guards.ts) free of
+ * NUL and lone surrogates. Routes share it rather than a bare Type.String().
+ */
+export const SafeText = (maxLength: number, opts: { minLength?: number; description?: string } = {}) =>
+  Type.String({ maxLength, ...opts });
+
+/** An identifier in a path: bounded so it can never exceed what an index can hold. */
+export const Id = Type.String({ minLength: 1, maxLength: 200 });
+export const IdParams = Type.Object({ id: Id });

@@ -1,8 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Nullable, Timestamp, Units } from './common.js';
+import { Nullable, PositiveInt, Timestamp, Units } from './common.js';
 
-export const NameParams = Type.Object({ name: Type.String() });
-export const VersionParams = Type.Object({ name: Type.String(), version: Type.Integer({ minimum: 1 }) });
+const ModelName = Type.String({ minLength: 1, maxLength: 200 });
+export const NameParams = Type.Object({ name: ModelName });
+export const VersionParams = Type.Object({ name: ModelName, version: PositiveInt });
 
 export const InferBody = Type.Object({
   input: Type.String({ minLength: 1, maxLength: 100_000 }),
@@ -45,7 +46,7 @@ export const ModelResponse = Type.Object({
 });
 export type ModelResponse = Static<typeof ModelResponse>;
 
-export const RollbackBody = Type.Object({ version: Type.Integer({ minimum: 1 }) });
+export const RollbackBody = Type.Object({ version: PositiveInt });
 export const RollbackResponse = Type.Object({
   model: Type.String(),
   productionVersion: Type.Integer(),
@@ -64,3 +65,6 @@ export const ApiKeyResponse = Type.Object({
   owner: Type.String(),
 });
 export type ApiKeyResponse = Static<typeof ApiKeyResponse>;
+
+export const RevokeApiKeyResponse = Type.Object({ id: Type.String(), revoked: Type.Literal(true) });
+export type RevokeApiKeyResponse = Static<typeof RevokeApiKeyResponse>;

@@ -5,3 +5,11 @@ export const HealthResponse = Type.Object({
   checks: Type.Record(Type.String(), Type.String(), { description: '"ok" or the error, per dependency' }),
 });
 export type HealthResponse = Static<typeof HealthResponse>;
+
+export const DeploymentResponse = Type.Object({
+  deploymentId: Type.String({
+    description: 'bound into every signed message (COMMONS-V2): a signature made for another deployment is refused',
+  }),
+  signatureVersion: Type.String(),
+});
+export type DeploymentResponse = Static<typeof DeploymentResponse>;

@@ -19,3 +19,12 @@ export async function insertApiKey(
 ): Promise<void> {
   await sql`insert into api_keys (id, key_hash, owner) values (${k.id}, ${k.keyHash}, ${k.owner})`;
 }
+
+/** Revokes a key of `owner` (any owner's when `owner` is undefined, for admins); false when there is no such key. */
+export async function revokeApiKey(sql: postgres.Sql, id: string, owner: string | undefined): Promise<boolean> {
+  const rows = await sql`
+    update api_keys set revoked = true
+    where id = ${id} and (${owner ?? null}::text is null or owner = ${owner ?? null})
+    returning 1`;
+  return rows.length === 1;
+}

@@ -41,3 +41,9 @@ export async function listRewards(sql: postgres.Sql, address: string): Promise<R
     createdAt: r.created_at,
   }));
 }
+
+/** The reason a transfer was recorded with (an idempotent retry must ask for the same one). */
+export async function findTransferReason(sql: postgres.Sql, id: number): Promise<string | undefined> {
+  const [row] = await sql<{ reason: string }[]>`select reason from transfers where id = ${id}`;
+  return row?.reason;
+}

@@ -18,6 +18,8 @@ export interface StackEnv {
   S3_ACCESS_KEY_ID: string;
   S3_SECRET_ACCESS_KEY: string;
   COMMONS_PROTOCOL_SETTINGS: string;
+  /** The local stack is for development: its API mints test funds (README "Security model"). */
+  COMMONS_DEV_FAUCET: string;
 }
 
 /**
@@ -108,6 +110,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       S3_ACCESS_KEY_ID: process.env.S3_ACCESS_KEY_ID ?? s3?.accessKeyId ?? '',
       S3_SECRET_ACCESS_KEY: process.env.S3_SECRET_ACCESS_KEY ?? s3?.secretAccessKey ?? '',
       COMMONS_PROTOCOL_SETTINGS: process.env.COMMONS_PROTOCOL_SETTINGS ?? LOCAL_PROTOCOL_SETTINGS,
+      COMMONS_DEV_FAUCET: process.env.COMMONS_DEV_FAUCET ?? '1',
     };
     await ensureBucket(env);
     return { env, temporalUiUrl: temporal?.uiUrl, stop };

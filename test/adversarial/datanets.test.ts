@@ -12,7 +12,7 @@ import { workflowIds } from '../../contracts/workflow-ids.js';
 import { accountsOf } from '../../contracts/accounts.js';
 import { generateKeyPair } from '../../identity/keys.js';
 import { attestationId, signAttestation, signRevocation } from '../../identity/attestations.js';
-import { signRequest } from '../../identity/request-signing.js';
+import { deploymentIdOf, signRequest } from '../../identity/request-signing.js';
 import { createDeploymentActivities } from '../../activities/deployment/activities.js';
 
 /**
@@ -330,7 +330,7 @@ describe('adversarial: verified contributors and curated Datanets', () => {
     const path = `/v1/datanets/${gated}/curation`;
     const headers = {
       'content-type': 'application/json',
-      ...signRequest({ method: 'POST', path, body, keys: curator.keys! }),
+      ...signRequest({ deploymentId: await deploymentIdOf(app.url), method: 'POST', path, body, keys: curator.keys! }),
     };
     expect((await fetch(app.url + path, { method: 'POST', headers, body })).status).toBe(200);
     expect((await fetch(app.url + path, { method: 'POST', headers, body })).status).toBe(401);

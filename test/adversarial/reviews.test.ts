@@ -4,7 +4,7 @@ import { startTestApp, refusal, type TestApp } from '../support/app.js';
 import { participant } from '../support/participants.js';
 import { reviewRoundHarness } from '../support/review-round.js';
 import { accountsOf } from '../../contracts/accounts.js';
-import { signRequest } from '../../identity/request-signing.js';
+import { deploymentIdOf, signRequest } from '../../identity/request-signing.js';
 import { mulberry32 } from '../../domain/prng.js';
 import { createStakedReviewActivities } from '../../activities/rlhf/staked-review.js';
 import type { CommonsClient } from '../../client/commons-client.js';
@@ -160,7 +160,7 @@ describe('staked review rounds under attack', () => {
     const path = `/v1/reviews/${encodeURIComponent(own.id)}`;
     const body = JSON.stringify({ choice: honestChoice(own) });
     const headers = {
-      ...signRequest({ method: 'POST', path, body, keys: b.keys! }),
+      ...signRequest({ deploymentId: await deploymentIdOf(app.url), method: 'POST', path, body, keys: b.keys! }),
       'content-type': 'application/json',
     };
     const first = await fetch(app.url + path, { method: 'POST', headers, body });

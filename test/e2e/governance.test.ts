@@ -3,7 +3,7 @@ import { startTestApp, eventually, refusal, type TestApp } from '../support/app.
 import { participant, proposalBody, uniqueId } from '../support/participants.js';
 import { ApiError, type CommonsClient } from '../../client/commons-client.js';
 import { accountsOf } from '../../contracts/accounts.js';
-import { signRequest } from '../../identity/request-signing.js';
+import { deploymentIdOf, signRequest } from '../../identity/request-signing.js';
 import { generateKeyPair } from '../../identity/keys.js';
 import { workflowIds } from '../../contracts/workflow-ids.js';
 
@@ -171,22 +171,30 @@ describe('stake, governance and the ledger', () => {
     const send = (headers: Record<string, string>, b = body) =>
       fetch(app.url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: b });
 
-    const forged = signRequest({ method: 'POST', path, body, keys: generateKeyPair() });
+    const deploymentId = await deploymentIdOf(app.url);
+    const forged = signRequest({ deploymentId, method: 'POST', path, body, keys: generateKeyPair() });
     const bad = await send({ ...forged, 'x-commons-public-key': g.keys!.publicKey, 'x-commons-address': g.address });
     expect(bad.status).toBe(401);
 
-    const stale = signRequest({ method: 'POST', path, body, keys: g.keys!, now: Date.now() - 6 * 60_000 });
+    const stale = signRequest({
+      deploymentId,
+      method: 'POST',
+      path,
+      body,
+      keys: g.keys!,
+      now: Date.now() - 6 * 60_000,
+    });
     const staleRes = await send(stale);
     expect(staleRes.status).toBe(401);
     expect(((await staleRes.json()) as { error: string }).error).toMatch(/stale/);
 
-    const good = signRequest({ method: 'POST', path, body, keys: g.keys! });
+    const good = signRequest({ deploymentId, method: 'POST', path, body, keys: g.keys! });
     expect((await send(good)).status).toBe(200);
     const replay = await send(good);
     expect(replay.status).toBe(401);
     expect(((await replay.json()) as { error: string }).error).toMatch(/replayed/);
 
-    const tampered = signRequest({ method: 'POST', path, body, keys: g.keys! });
+    const tampered = signRequest({ deploymentId, method: 'POST', path, body, keys: g.keys! });
     expect((await send(tampered, JSON.stringify({ option: 'veto' }))).status).toBe(401);
 
     const double = await refusal(g.vote(id, 'no'));

@@ -77,6 +77,7 @@ const env: NodeJS.ProcessEnv = {
   COMMONS_LOG_LEVEL: 'ERROR',
   COMMONS_WORKER_MAKE_CURRENT: '1',
   COMMONS_PROTOCOL_SETTINGS: process.env.COMMONS_PROTOCOL_SETTINGS ?? LOCAL_PROTOCOL_SETTINGS,
+  COMMONS_DEV_FAUCET: '1', // a test stack: its participants are funded by the faucet
 };
 Object.assign(process.env, env);
 await ensureBucket(env as never);

@@ -61,15 +61,28 @@ export async function generateSeed() {
   return bytesToHex(pkcs8.slice(pkcs8.length - 32));
 }
 
-/** `COMMONS-V1\n<METHOD>\n<path?query>\n<timestamp>\n<sha256 hex of the body>` */
-export async function canonicalMessage(method, path, timestamp, body) {
-  return `COMMONS-V1\n${method.toUpperCase()}\n${path}\n${timestamp}\n${await sha256Hex(body ?? '')}`;
+/** `COMMONS-V2\n<deployment id>\n<METHOD>\n<path?query>\n<timestamp>\n<sha256 hex of the body>` */
+export async function canonicalMessage(deploymentId, method, path, timestamp, body) {
+  return `COMMONS-V2\n${deploymentId}\n${method.toUpperCase()}\n${path}\n${timestamp}\n${await sha256Hex(body ?? '')}`;
+}
+
+let deployment;
+/** The deployment id this API publishes (GET /v1/deployment); signatures are bound to it. */
+export function deploymentId() {
+  deployment ??= fetch('/v1/deployment')
+    .then((r) => (r.ok ? r.json() : Promise.reject(new Error(`GET /v1/deployment → ${r.status}`))))
+    .then((j) => j.deploymentId)
+    .catch((err) => {
+      deployment = undefined;
+      throw err;
+    });
+  return deployment;
 }
 
 /** The four x-commons-* headers for a request with this exact body text. */
 export async function signatureHeaders(identity, method, path, bodyText, now = Date.now()) {
   const timestamp = String(Math.trunc(now));
-  const message = await canonicalMessage(method, path, timestamp, bodyText);
+  const message = await canonicalMessage(await deploymentId(), method, path, timestamp, bodyText);
   const signature = await crypto.subtle.sign({ name: 'Ed25519' }, identity.signingKey, enc.encode(message));
   return {
     'x-commons-address': identity.address,

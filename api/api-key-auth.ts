@@ -1,0 +1,40 @@
+import { createHash } from 'node:crypto';
+import type postgres from 'postgres';
+import type { FastifyRequest } from 'fastify';
+import { findApiKeyByHash, type ApiKey } from '../db/queries/api-keys.js';
+import { HttpError } from './errors.js';
+
+export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The inference API key this request was authenticated with (authenticateApiKey). */
+    apiKey?: ApiKey;
+  }
+}
+
+/**
+ * onRequest hook of the routes paid for with an API key: the key is checked against Postgres on
+ * every request (no cache), so a revocation holds at once on every replica, and before the body is
+ * read or any model is loaded, so an unauthenticated caller costs a lookup and nothing more.
+ */
+export function authenticateApiKey(sql: postgres.Sql): (req: FastifyRequest) => Promise<void> {
+  return async (req) => {
+    const raw = (req.headers.authorization ?? '').replace(/^Bearer\s+/i, '') || String(req.headers['x-api-key'] ?? '');
+    if (!raw)
+      throw new HttpError(
+        401,
+        'an API key is required (Authorization: Bearer <key>); issue one with POST /v1/api-keys',
+      );
+    const k = await findApiKeyByHash(sql, sha256(raw));
+    if (!k) throw new HttpError(401, 'unknown API key');
+    if (k.revoked) throw new HttpError(401, 'this API key has been revoked');
+    req.apiKey = k;
+  };
+}
+
+/** The API key of a request behind authenticateApiKey. */
+export function apiKeyOf(req: FastifyRequest): ApiKey {
+  if (!req.apiKey) throw new HttpError(401, 'an API key is required');
+  return req.apiKey;
+}
