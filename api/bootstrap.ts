@@ -8,6 +8,7 @@ import { reconcileLegacyUnsettledCalls } from '../db/queries/inference-calls.js'
 import { PostgresReplayGuard } from './auth.js';
 import { buildServer, type BuiltServer } from './server.js';
 import type { ApiContext } from './context.js';
+import { countWorkflowReads } from './workflow-reads.js';
 
 /** Connects everything the API needs and builds the server (used by api/main.ts, the demo and tests). */
 export async function startApi(
@@ -17,7 +18,11 @@ export async function startApi(
   await migrateDb(cfg.databaseUrl);
   const dbh = connectDb(cfg.databaseUrl, { max: 20 });
   const connection = await Connection.connect(temporalConnectionOptions(cfg.temporal));
-  const temporal = new Client({ connection, namespace: cfg.temporal.namespace });
+  const temporal = new Client({
+    connection,
+    namespace: cfg.temporal.namespace,
+    interceptors: { workflow: [countWorkflowReads] },
+  });
   const ctx: ApiContext = {
     cfg,
     sql: dbh.sql,

@@ -79,8 +79,19 @@ export const ProposalResponse = Type.Object({
   reason: Nullable(Type.String()),
   lifecycle: Type.Optional(LifecycleView),
   progress: Type.Optional(Progress),
+  source: Type.Optional(
+    Type.Union([Type.Literal('projection'), Type.Literal('workflow')], {
+      description: 'projection: the Postgres read model (default); workflow: the live query (?live=1)',
+    }),
+  ),
+  projectedAt: Type.Optional(Timestamp),
 });
 export type ProposalResponse = Static<typeof ProposalResponse>;
+
+/** `?live=1` asks the workflow itself (a query that wakes it); otherwise the Postgres read model answers. */
+export const StatusReadQuery = Type.Object({
+  live: Type.Optional(Type.Boolean({ description: 'query the workflow for live detail (wakes it on a worker)' })),
+});
 
 export const TallyCounts = Type.Object({
   yes: Units,
