@@ -18,7 +18,9 @@ export function recordedHeartbeats(sql: postgres.Sql) {
     if (!key) return;
     chain = chain
       .then(fn)
-      .catch((err: unknown) => ctx.log.warn('activity progress not recorded', { err: String(err) }));
+      .catch((err: unknown) => {
+        ctx.log.warn('activity progress not recorded', { err: String(err) });
+      });
   };
   return {
     heartbeat(details: unknown) {

@@ -106,8 +106,14 @@ const roundSummary = (r: Awaited<ReturnType<typeof listFinishedRounds>>[number])
 
 /** The status of a lifecycle from Postgres alone: no workflow query, no describe. */
 export async function projectedStatus(sql: postgres.Sql, row: ProposalRow): Promise<LifecycleStatusRead> {
-  const stored = await findLifecycleView(sql, row.id);
   const running = row.status === 'running';
+  const voting = running && row.stage === 'governance';
+  // One round trip's wait: the view and, while voting, the snapshot and the votes, in parallel.
+  const [stored, snap, votes] = await Promise.all([
+    findLifecycleView(sql, row.id),
+    voting ? findPowerSnapshot(sql, row.id) : undefined,
+    voting ? listVotes(sql, row.id) : [],
+  ]);
   const out: LifecycleStatusRead = {
     stage: row.stage,
     status: row.status,
@@ -125,7 +131,6 @@ export async function projectedStatus(sql: postgres.Sql, row: ProposalRow): Prom
 
   const progress: LiveProgress = {};
   if (row.stage === 'governance') {
-    const snap = await findPowerSnapshot(sql, row.id);
     if (snap) {
       const opensAt = snap.takenAt.getTime();
       view.governance = {
@@ -134,7 +139,7 @@ export async function projectedStatus(sql: postgres.Sql, row: ProposalRow): Prom
         closesAt: opensAt + params.governance.votingPeriodMs,
         snapshotTotal: snap.total,
         voters: Object.keys(snap.snapshot).length,
-        tally: liveTally(snap, await listVotes(sql, row.id)),
+        tally: liveTally(snap, votes),
       };
     }
   } else if (row.stage === 'data-collection') {

@@ -27,6 +27,8 @@ const RECORDS = Number(process.env.BENCH_RECORDS ?? 3);
 const READ_SECONDS = Number(process.env.BENCH_READ_SECONDS ?? 15);
 const READ_CONCURRENCY = Number(process.env.BENCH_READ_CONCURRENCY ?? 20);
 const LIVE_READS = Number(process.env.BENCH_LIVE_READS ?? 200);
+/** 0: stop after the status reads (start N, read with N in flight), without driving them to their end. */
+const DRIVE = process.env.BENCH_DRIVE !== '0';
 const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_S ?? 1800) * 1000;
 const t0 = Date.now();
 const log = (m: string) => console.log(`[bench:lifecycles ${((Date.now() - t0) / 1000).toFixed(0).padStart(5)}s] ${m}`);
@@ -39,11 +41,23 @@ Object.assign(process.env, stack.env, {
   COMMONS_CONTRIBUTION_RATE: '1000000000',
   COMMONS_CONTRIBUTION_BURST: '1000000000',
 });
+// The workers' own metrics (task latencies, slots, sticky cache) are read between phases: the profile.
+const metricsPort = await freePort();
+process.env.COMMONS_WORKER_METRICS_ADDRESS ??= `127.0.0.1:${metricsPort}`;
 const cfg = loadConfig({ ...process.env, API_PORT: String(await freePort()) });
 const workers = await startWorkers(['lifecycle', 'data', 'training', 'rlhf'], cfg, {}, { makeCurrent: true });
 const api = await startApi(cfg, { logger: false });
 const sql = postgres(stack.env.DATABASE_URL, { max: 2, onnotice: () => {} });
 log(`stack, workers and API up (${api.url}); uptime load ${(await loadAverage()).join(' ')}`);
+
+process.on('uncaughtException', (err) => {
+  console.error(err);
+  void stack.stop().finally(() => process.exit(1));
+});
+process.on('unhandledRejection', (err) => {
+  console.error(err);
+  void stack.stop().finally(() => process.exit(1));
+});
 
 let peakRss = 0;
 const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 500);
@@ -84,6 +98,38 @@ async function until(what: string, count: () => Promise<number>, target: number)
 }
 const countWhere = async (q: (ids: string[]) => Promise<{ n: number }[]>) => (await q(ids))[0]?.n ?? 0;
 
+/** Mean of each worker latency histogram (per task queue) and the sticky cache size, from Prometheus text. */
+async function workerProfile(): Promise<string> {
+  const text = await fetch(`http://${process.env.COMMONS_WORKER_METRICS_ADDRESS}/metrics`)
+    .then((r) => r.text())
+    .catch(() => '');
+  const sums = new Map<string, { sum: number; count: number }>();
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^temporal_(\w+?)_(sum|count)\{([^}]*)\} ([\d.e+-]+)/.exec(line);
+    if (m) {
+      const queue = /task_queue="([^"]+)"/.exec(m[3]!)?.[1] ?? '';
+      if (queue.includes('sticky') || !/latency/.test(m[1]!)) continue;
+      const key = `${m[1]}[${queue}]`;
+      const e = sums.get(key) ?? { sum: 0, count: 0 };
+      if (m[2] === 'sum') e.sum += Number(m[4]);
+      else e.count += Number(m[4]);
+      sums.set(key, e);
+    }
+    const g = /^temporal_(sticky_cache_size|worker_task_slots_available|num_pollers)\{([^}]*)\} ([\d.e+-]+)/.exec(line);
+    if (g) {
+      const queue = /task_queue="([^"]+)"/.exec(g[2]!)?.[1] ?? '';
+      const type = /worker_type="([^"]+)"/.exec(g[2]!)?.[1] ?? '';
+      if (queue === 'lifecycle' || g[1] === 'sticky_cache_size')
+        out.push(`${g[1]}[${queue}${type ? ' ' + type : ''}]=${g[3]}`);
+    }
+  }
+  for (const [k, v] of sums)
+    if (v.count > 0)
+      out.push(`${k} mean ${((v.sum / v.count) * (k.includes('seconds') ? 1000 : 1)).toFixed(1)} (n=${v.count})`);
+  return out.sort().join('\n    ');
+}
+
 // 1. Start N lifecycles through the API.
 const rssBefore = process.memoryUsage().rss;
 const startLatency: number[] = [];
@@ -118,13 +164,14 @@ const startSeconds = (Date.now() - startAt) / 1000;
 log(
   `started ${N} lifecycles in ${startSeconds.toFixed(1)} s: ${(N / startSeconds).toFixed(1)}/s (propose ${fmt(startLatency)})`,
 );
-const openMs = await until(
-  'voting open',
-  () => countWhere((x) => sql`select count(*)::int as n from governance_snapshots where proposal_id in ${sql(x)}`),
-  N,
-);
+const votingOpen = () =>
+  countWhere((x) => sql`select count(*)::int as n from governance_snapshots where proposal_id in ${sql(x)}`);
+// Driving them needs every vote open; the reads alone only need them started (in flight).
+const openMs = DRIVE ? await until('voting open', votingOpen, N) : NaN;
+if (!DRIVE) log(`voting open in ${await votingOpen()} of ${N} so far`);
 await sleep(2000);
 const rssInFlight = process.memoryUsage().rss;
+log(`worker profile after the starts:\n    ${await workerProfile()}`);
 
 // 2. Status reads with every lifecycle in flight: the read model, then a sample of live reads.
 async function readLoad(path: (id: string) => string, opts: { seconds?: number; count?: number; concurrency: number }) {
@@ -160,6 +207,22 @@ const liveReads = await readLoad((id) => `/v1/proposals/${id}?live=1`, { count: 
 log(
   `status reads (?live=1, workflow query + describe), 10 in flight: ${liveReads.perSecond.toFixed(1)}/s, ${fmt(liveReads.lat)}, ${liveReads.errors} errors`,
 );
+
+if (!DRIVE) {
+  log(`worker profile:\n    ${await workerProfile()}`);
+  console.log(
+    [
+      '',
+      `bench:lifecycles (BENCH_DRIVE=0) — ${N} lifecycles, ${C} requests in flight; load ${(await loadAverage()).join(' ')}`,
+      `  started:            ${(N / startSeconds).toFixed(1)} lifecycles/s (propose ${fmt(startLatency)}); all voting open after ${(openMs / 1000).toFixed(1)} s`,
+      `  status reads:       ${reads.perSecond.toFixed(0)}/s (${fmt(reads.lat)}) with ${N} in flight; workflow queries during them: ${q1.query - q0.query}`,
+      `  tally reads:        ${tallies.perSecond.toFixed(0)}/s (${fmt(tallies.lat)})`,
+      `  live reads (?live): ${liveReads.perSecond.toFixed(1)}/s (${fmt(liveReads.lat)})`,
+      `  RSS: ${mib(rssBefore).toFixed(0)} MiB before, ${mib(rssInFlight).toFixed(0)} MiB with ${N} in governance (${((rssInFlight - rssBefore) / N / 1024).toFixed(1)} KiB per lifecycle), peak ${mib(peakRss).toFixed(0)} MiB`,
+    ].join('\n'),
+  );
+  await shutdown();
+}
 
 // 3. Governance → data collection: one yes vote each closes the vote early.
 const voteAck = new Map<string, number>();
@@ -211,6 +274,7 @@ for (const r of rows) {
   if (contribAck.has(r.id)) contribToEnd.push(r.updated.getTime() - contribAck.get(r.id)!);
 }
 clearInterval(rssTimer);
+log(`worker profile at the end:\n    ${await workerProfile()}`);
 const perLifecycle = (rssInFlight - rssBefore) / N;
 console.log(
   [
@@ -228,11 +292,16 @@ console.log(
   ].join('\n'),
 );
 
-await api.close();
-await workers.shutdown();
-await sql.end();
-await stack.stop();
-process.exit(0);
+await shutdown();
+
+async function shutdown(): Promise<never> {
+  clearInterval(rssTimer);
+  await api.close();
+  await workers.shutdown();
+  await sql.end();
+  await stack.stop();
+  process.exit(0);
+}
 
 async function loadAverage(): Promise<string[]> {
   const { loadavg } = await import('node:os');

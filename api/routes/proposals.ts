@@ -35,6 +35,7 @@ import {
   ProposeResponse,
   StatusReadQuery,
   TallyResponse,
+  wantsLive,
   VoteBody,
   VoteResponse,
   WithdrawResponse,
@@ -204,7 +205,7 @@ export const proposalRoutes =
       async (req) => {
         const row = await findProposal(sql, req.params.id);
         if (!row) throw notFound(`no proposal ${req.params.id}`);
-        const read = req.query.live ? await liveStatus(temporal, row, req.log) : await projectedStatus(sql, row);
+        const read = wantsLive(req.query) ? await liveStatus(temporal, row, req.log) : await projectedStatus(sql, row);
         return {
           proposalId: row.id,
           modelName: row.modelName,
@@ -227,7 +228,7 @@ export const proposalRoutes =
         },
       },
       async (req) => {
-        const t = req.query.live
+        const t = wantsLive(req.query)
           ? await liveTallyRead(temporal, sql, req.params.id)
           : await projectedTally(sql, req.params.id);
         if (!t) throw notFound(`no governance for proposal ${req.params.id}`);

@@ -90,8 +90,15 @@ export type ProposalResponse = Static<typeof ProposalResponse>;
 
 /** `?live=1` asks the workflow itself (a query that wakes it); otherwise the Postgres read model answers. */
 export const StatusReadQuery = Type.Object({
-  live: Type.Optional(Type.Boolean({ description: 'query the workflow for live detail (wakes it on a worker)' })),
+  live: Type.Optional(
+    Type.Union([Type.Literal('1'), Type.Literal('true'), Type.Literal('0'), Type.Literal('false')], {
+      description: '1 or true: query the workflow for live detail (wakes it on a worker)',
+    }),
+  ),
 });
+
+/** True when a status read asks for the workflow's live answer. */
+export const wantsLive = (q: { live?: string }) => q.live === '1' || q.live === 'true';
 
 export const TallyCounts = Type.Object({
   yes: Units,

@@ -36,7 +36,7 @@ export async function recordTransition(sql: postgres.Sql, t: StageTransition): P
     } else {
       // A lifecycle on older workflow code: keep its last view (if any) in step with the row.
       await tx`
-        update lifecycle_views set view = view || ${tx.json({ stage: t.stage, status: t.status, reason: t.reason ?? null } as never)}, updated_at = now()
+        update lifecycle_views set view = view || ${tx.json({ stage: t.stage, status: t.status, reason: t.reason ?? null })}, updated_at = now()
         where proposal_id = ${t.proposalId}`;
     }
   });

@@ -31,7 +31,7 @@ describe('status reads from the read model', () => {
     return { query: n('query'), describe: n('describe') };
   };
   /** Both views once they agree on `pick` (the projection may trail the workflow by one activity). */
-  const agreeing = async <T>(stage: string, pick: (s: ProposalResponse) => T) =>
+  const agreeing = async <T>(stage: string, pick: (s: ProposalResponse) => T, timeoutMs = 120_000) =>
     eventually(
       async () => {
         const [p, l] = [await projected(), await live()];
@@ -40,7 +40,7 @@ describe('status reads from the read model', () => {
         seen[stage] = { projected: p, live: l };
         return { p, l };
       },
-      120_000,
+      timeoutMs,
       200,
     );
 
@@ -98,6 +98,11 @@ describe('status reads from the read model', () => {
 
   it('data collection: phase and counts match the workflow', async () => {
     await eventually(async () => ((await projected()).stage === 'data-collection' ? true : undefined), 60_000);
+    await eventually(async () =>
+      (await dev.datanet(id).catch(() => undefined))?.status === 'open' ? true : undefined,
+    );
+    const window = await projected();
+    expect(window.progress?.collection).toMatchObject({ phase: 'window', received: 0, targetCount: 150 });
     await contributor.contributeBatch(
       id,
       loadSpamAssassin({ limit: 150, seed: 21 }).map((r) => ({ text: r.text, label: r.label })),
@@ -113,17 +118,21 @@ describe('status reads from the read model', () => {
   });
 
   it('training and rlhf: the collection result, the training result and the open round match', async () => {
-    const { p, l } = await agreeing('rlhf', (s) => ({
-      collection: s.lifecycle?.collection,
-      training: s.lifecycle?.training,
-      round: s.progress?.round?.tasks.map((t) => [t.id, t.answers, t.required]),
-      roundOpen: s.progress?.round?.open,
-    }));
+    const { p, l } = await agreeing(
+      'rlhf',
+      (s) => ({
+        collection: s.lifecycle?.collection,
+        training: s.lifecycle?.training,
+        round: s.progress?.round?.tasks.map((t) => [t.id, t.answers, t.required]),
+        roundOpen: s.progress?.round?.open,
+      }),
+      540_000,
+    );
     expect(p.lifecycle?.collection?.accepted).toBeGreaterThanOrEqual(20);
     expect(p.lifecycle?.training?.runId).toBe(`${id}-train`);
     expect(p.progress?.round?.round).toBe(l.progress?.round?.round);
     expect(p.progress?.round?.tasks.length).toBe(2);
-  });
+  }, 600_000);
 
   it('polling sends Temporal no query or describe, and answers while every worker is stopped', async () => {
     // The lifecycle waits for reviewers: stop every worker in this process.
@@ -131,20 +140,25 @@ describe('status reads from the read model', () => {
     app.workers = undefined;
     const before = await workflowReads();
     expect(before.query).toBeGreaterThan(0); // the ?live=1 reads above were counted
-    const started = Date.now();
+    let slowest = 0;
+    const timed = async <T>(read: () => Promise<T>) => {
+      const t = Date.now();
+      const r = await read();
+      slowest = Math.max(slowest, Date.now() - t);
+      return r;
+    };
     for (let i = 0; i < 100; i++) {
-      const s = await projected();
+      const s = await timed(projected);
       expect(s).toMatchObject({ stage: 'rlhf', status: 'running', source: 'projection' });
       expect(s.progress?.round?.tasks).toHaveLength(2);
     }
     for (let i = 0; i < 20; i++) {
-      expect((await dev.tally(id)).outcome).toBe('passed');
-      expect((await dev.proposals('?stage=rlhf')).proposals.some((x) => x.id === id)).toBe(true);
+      expect((await timed(() => dev.tally(id))).outcome).toBe('passed');
+      expect((await timed(() => dev.proposals('?stage=rlhf'))).proposals.some((x) => x.id === id)).toBe(true);
     }
-    const elapsed = Date.now() - started;
     expect(await workflowReads()).toEqual(before);
-    // A query to a workflow with no worker would wait for one; 140 reads all came back at once.
-    expect(elapsed).toBeLessThan(10_000);
+    // A query to a workflow with no worker waits for one until it times out; no read here waited.
+    expect(slowest).toBeLessThan(5_000);
     app.workers = await startWorkers(['lifecycle', 'data', 'training', 'rlhf'], app.cfg, {}, { makeCurrent: true });
   });
 
@@ -159,7 +173,7 @@ describe('status reads from the read model', () => {
         const s = await projected();
         return s.status !== 'running' ? s : undefined;
       },
-      180_000,
+      540_000,
       300,
     );
     expect(final.status).toBe('serving');
@@ -178,5 +192,5 @@ describe('status reads from the read model', () => {
     expect(final.progress).toBeUndefined();
     // Every stage above was compared with the workflow's own answer.
     expect(Object.keys(seen)).toEqual(expect.arrayContaining(['governance', 'rlhf']));
-  });
+  }, 600_000);
 });
