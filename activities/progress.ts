@@ -16,11 +16,9 @@ export function recordedHeartbeats(sql: postgres.Sql) {
   let chain: Promise<void> = Promise.resolve();
   const write = (fn: () => Promise<void>) => {
     if (!key) return;
-    chain = chain
-      .then(fn)
-      .catch((err: unknown) => {
-        ctx.log.warn('activity progress not recorded', { err: String(err) });
-      });
+    chain = chain.then(fn).catch((err: unknown) => {
+      ctx.log.warn('activity progress not recorded', { err: String(err) });
+    });
   };
   return {
     heartbeat(details: unknown) {
