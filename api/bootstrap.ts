@@ -9,6 +9,7 @@ import { PostgresReplayGuard } from './auth.js';
 import { resolveDeploymentId } from './deployment.js';
 import { buildServer, type BuiltServer } from './server.js';
 import type { ApiContext } from './context.js';
+import { countWorkflowReads } from './workflow-reads.js';
 
 /** Connects everything the API needs and builds the server (used by api/main.ts, the demo and tests). */
 export async function startApi(
@@ -18,7 +19,11 @@ export async function startApi(
   await migrateDb(cfg.databaseUrl);
   const dbh = connectDb(cfg.databaseUrl, { max: 20 });
   const connection = await Connection.connect(temporalConnectionOptions(cfg.temporal));
-  const temporal = new Client({ connection, namespace: cfg.temporal.namespace });
+  const temporal = new Client({
+    connection,
+    namespace: cfg.temporal.namespace,
+    interceptors: { workflow: [countWorkflowReads] },
+  });
   const ctx: ApiContext = {
     cfg,
     sql: dbh.sql,

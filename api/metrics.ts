@@ -2,6 +2,7 @@ import client from 'prom-client';
 import type { FastifyInstance } from 'fastify';
 import type postgres from 'postgres';
 import { countProposalsByStageStatus } from '../db/queries/proposals.js';
+import { workflowReads } from './workflow-reads.js';
 
 /**
  * Prometheus metrics: API latency by route, lifecycles by stage and status (from Postgres at
@@ -25,6 +26,17 @@ export function registerMetrics(app: FastifyInstance, sql: postgres.Sql): client
     async collect() {
       this.reset();
       for (const r of await countProposalsByStageStatus(sql)) this.set({ stage: r.stage, status: r.status }, r.count);
+    },
+  });
+  new client.Counter({
+    name: 'commons_api_workflow_reads_total',
+    help: 'Workflow queries and describes sent to Temporal by this API process (status reads send none)',
+    labelNames: ['kind'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc({ kind: 'query' }, workflowReads.query);
+      this.inc({ kind: 'describe' }, workflowReads.describe);
     },
   });
   app.addHook('onResponse', async (req, reply) => {

@@ -21,6 +21,7 @@ usage: commons [--api URL] [--key FILE] [--json] <command> ...
   faucet --asset OPEN|gOPEN --amount N dev faucet: mint to your account
   propose --file proposal.json         propose a model (prints its id)
   status ID [--watch] [--interval MS]  stage and status; --watch shows live progress until it ends
+         [--live]                      ask the workflow itself instead of the API's read model
   vote ID yes|no|abstain|veto          cast a governance vote
   contribute DATANET --file F.jsonl    contribute records (one JSON object per line)
   review-bond AMOUNT                   bond OPEN for review (the protocol sets a minimum)
@@ -68,6 +69,7 @@ export async function run(
         amount: { type: 'string' },
         file: { type: 'string' },
         watch: { type: 'boolean', short: 'w' },
+        live: { type: 'boolean' },
         interval: { type: 'string' },
         label: { type: 'string' },
         'api-key': { type: 'string' },
@@ -157,13 +159,13 @@ export async function run(
           const interval = Number(o.interval ?? 1000);
           if (!Number.isFinite(interval) || interval < 50)
             throw new UsageError('--interval is milliseconds (at least 50)');
-          const final = await watchStatus(() => c.proposal(id), io.out, {
+          const final = await watchStatus(() => c.proposal(id, { live: o.live }), io.out, {
             intervalMs: interval,
           });
           say(`final status: ${final.status}${final.reason ? ` (${final.reason})` : ''}, stage ${final.stage}`);
           return 0;
         }
-        const s = await c.proposal(id);
+        const s = await c.proposal(id, { live: o.live });
         print(s, () => say(renderStatusLine(s, { ascii: true })));
         return 0;
       }

@@ -152,8 +152,9 @@ export class CommonsClient {
   propose(body: ProposalBody) {
     return this.signed<ProposeResponse>('POST', '/v1/proposals', body);
   }
-  proposal(id: string) {
-    return this.get<ProposalResponse>(`/v1/proposals/${id}`);
+  /** From the API's read model; `live` asks the workflow itself (a query: use it sparingly). */
+  proposal(id: string, opts: { live?: boolean } = {}) {
+    return this.get<ProposalResponse>(`/v1/proposals/${id}${opts.live ? '?live=1' : ''}`);
   }
   proposals(query = '') {
     return this.get<ListProposalsResponse>(`/v1/proposals${query}`);

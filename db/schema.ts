@@ -504,3 +504,42 @@ export const curationDecisions = pgTable(
   },
   (t) => [primaryKey({ columns: [t.datanetId, t.hash] })],
 );
+
+/**
+ * Read model of each lifecycle: the workflow's status view as of its last stage transition,
+ * written by the `recordStage` activity in the same transaction as the proposal's stage and status.
+ * The API answers status reads from here (plus votes, Datanet counts, review answers and
+ * activity_progress) without waking the workflow. `version` only grows, so a late retry of an
+ * earlier transition never overwrites a later one.
+ */
+export const lifecycleViews = pgTable('lifecycle_views', {
+  proposalId: text('proposal_id').primaryKey(),
+  view: jsonb('view').notNull(),
+  version: integer('version').notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** Voting power snapshotted when a proposal's voting opened (taken once: retries return this row). */
+export const governanceSnapshots = pgTable('governance_snapshots', {
+  proposalId: text('proposal_id').primaryKey(),
+  snapshot: jsonb('snapshot').$type<Record<string, string>>().notNull(),
+  total: numeric('total', { precision: 38, scale: 0 }).notNull(),
+  takenAt: timestamp('taken_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/**
+ * Last heartbeat of each long activity (training, candidate generation, DPO), written by the worker
+ * beside the heartbeat it sends Temporal and removed when the activity completes.
+ */
+export const activityProgress = pgTable(
+  'activity_progress',
+  {
+    workflowId: text('workflow_id').notNull(),
+    activityId: text('activity_id').notNull(),
+    activityType: text('activity_type').notNull(),
+    attempt: integer('attempt').notNull(),
+    details: jsonb('details'),
+    heartbeatAt: timestamp('heartbeat_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.workflowId, t.activityId] })],
+);

@@ -76,12 +76,13 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
     upsertSearchAttributes([{ key: LifecycleStageKey, value: stage }]);
     upsertMemo({ summary: `${input.modelName}: ${stage}`, stage, status: state.status });
     setCurrentDetails(`**${stage}** — ${details}`);
-    await lifecycle.recordStage({ proposalId: input.proposalId, stage, status: state.status });
+    // The view rides on the activity that already runs here: the API reads it from Postgres.
+    await lifecycle.recordStage({ proposalId: input.proposalId, stage, status: state.status, view: state });
   };
   const finish = async (status: LifecycleStatus, reason: string) => {
     upsertMemo({ summary: `${input.modelName}: ${state.stage} (${status})`, stage: state.stage, status, reason });
     setCurrentDetails(`**${state.stage}** — ${status}: ${reason}`);
-    await lifecycle.recordStage({ proposalId: input.proposalId, stage: state.stage, status, reason });
+    await lifecycle.recordStage({ proposalId: input.proposalId, stage: state.stage, status, reason, view: state });
     // The status query shows the final status only once the proposal row has it too, so whoever
     // sees the lifecycle end (the API, the CLI's watch) finds the same status in Postgres.
     state.status = status;
@@ -318,6 +319,7 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
         stage: state.stage,
         status: ending.status,
         reason: ending.reason,
+        view: state,
       });
       state.status = ending.status;
       state.reason = ending.reason;

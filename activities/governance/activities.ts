@@ -6,11 +6,15 @@ import {
   type VoteOption,
 } from '../../domain/governance/tally.js';
 import type { ActivityDeps } from '../deps.js';
+import { storePowerSnapshot } from '../../db/queries/lifecycle-views.js';
 
 export function createGovernanceActivities({ sql }: Pick<ActivityDeps, 'sql'>) {
   return {
-    /** gOPEN balances of governors at the moment voting opens, with delegations resolved. */
-    async snapshotVotingPower(_a: { proposalId: string }): Promise<{ snapshot: PowerSnapshot; total: string }> {
+    /**
+     * gOPEN balances of governors at the moment voting opens, with delegations resolved. Stored
+     * once (the API tallies votes against it); a retry returns the stored snapshot.
+     */
+    async snapshotVotingPower(a: { proposalId: string }): Promise<{ snapshot: PowerSnapshot; total: string }> {
       const rows = await sql<{ account: string; amount: string }[]>`
         select b.account, b.amount from balances b join accounts a on a.address = b.account
         where b.asset = 'gOPEN' and b.amount > 0 and 'governor' = any(a.roles)`;
@@ -25,7 +29,8 @@ export function createGovernanceActivities({ sql }: Pick<ActivityDeps, 'sql'>) {
       const total = Object.values(snapshot)
         .reduce((s, v) => s + BigInt(v), 0n)
         .toString();
-      return { snapshot, total };
+      const stored = await storePowerSnapshot(sql, a.proposalId, snapshot, total);
+      return { snapshot: stored.snapshot, total: stored.total };
     },
     async recordVote(a: { proposalId: string; voter: string; option: VoteOption; power: string }) {
       await sql`insert into votes (proposal_id, voter, option, power) values (${a.proposalId}, ${a.voter}, ${a.option}, ${a.power}) on conflict do nothing`;

@@ -3,7 +3,7 @@ import { createLedgerActivities } from '../ledger/activities.js';
 import { createGovernanceActivities } from '../governance/activities.js';
 import { createRlhfActivities } from '../rlhf/activities.js';
 import { createDeploymentActivities } from '../deployment/activities.js';
-import type { LifecycleStatus, Stage } from '../../domain/lifecycle/types.js';
+import { recordTransition, type StageTransition } from '../../db/queries/lifecycle-views.js';
 
 /** Everything the `lifecycle` task queue runs: Postgres, ledger and promotion bookkeeping. */
 export function createLifecycleActivities(deps: ActivityDeps) {
@@ -13,9 +13,12 @@ export function createLifecycleActivities(deps: ActivityDeps) {
     ...createGovernanceActivities(deps),
     ...createRlhfActivities(deps),
     ...createDeploymentActivities(deps),
-    /** Mirrors the workflow's stage into Postgres so the API can list proposals without Temporal. */
-    async recordStage(a: { proposalId: string; stage: Stage; status: LifecycleStatus; reason?: string }) {
-      await sql`update proposals set stage = ${a.stage}, status = ${a.status}, status_reason = ${a.reason ?? null}, updated_at = now() where id = ${a.proposalId}`;
+    /**
+     * Mirrors the workflow's stage, status and status view into Postgres (one transaction), so the
+     * API answers status reads without querying the workflow.
+     */
+    async recordStage(a: StageTransition) {
+      await recordTransition(sql, a);
     },
     async recordRound(a: {
       proposalId: string;

@@ -12,6 +12,7 @@ import type {
 } from '../../ml/trainer.js';
 import { parseManifest, writeEvalManifest } from '../../ml/embedded/embedded-trainer.js';
 import type { CandidateItem } from '../rlhf/activities.js';
+import { recordedHeartbeats } from '../progress.js';
 
 /** Last heartbeat of a previous attempt: where a retry resumes. */
 interface HeartbeatDetails extends TrainingProgress {
@@ -24,8 +25,9 @@ const HEARTBEAT_EVERY_MS = 1000;
  * Builds the TrainerContext for the current activity: progress becomes throttled heartbeats that
  * carry the last checkpoint, so an attempt after a crash starts where the previous one stopped.
  */
-function trainerContext(deps: ActivityDeps): TrainerContext {
+function trainerContext(deps: ActivityDeps): TrainerContext & { done(): Promise<void> } {
   const ctx = Context.current();
+  const beats = recordedHeartbeats(deps.sql);
   const previous = ctx.info.heartbeatDetails as HeartbeatDetails | undefined;
   let lastCheckpoint = previous?.lastCheckpoint;
   let lastBeat = 0;
@@ -38,9 +40,10 @@ function trainerContext(deps: ActivityDeps): TrainerContext {
       const now = Date.now();
       if (p.checkpointKey || now - lastBeat >= HEARTBEAT_EVERY_MS || p.step === p.totalSteps) {
         lastBeat = now;
-        ctx.heartbeat({ ...p, lastCheckpoint } satisfies HeartbeatDetails);
+        beats.heartbeat({ ...p, lastCheckpoint } satisfies HeartbeatDetails);
       }
     },
+    done: () => beats.done(),
   };
 }
 
@@ -65,7 +68,9 @@ export function createTrainingActivities(deps: ActivityDeps) {
       const evalManifestKey = `${a.job.outputPrefix}/eval.jsonl`;
       if (!(await store.head(evalManifestKey)))
         await writeEvalManifest(store, a.job.datasetManifestKey, a.job.evalFraction, evalManifestKey);
-      const result = await trainerFor(deps, a.trainer).train(a.job, trainerContext(deps));
+      const tc = trainerContext(deps);
+      const result = await trainerFor(deps, a.trainer).train(a.job, tc);
+      await tc.done();
       await sql`
         update training_runs set status = 'succeeded', artifact_key = ${result.artifactKey}, sha256 = ${result.sha256}, metrics = ${sql.json(result.metrics as never)},
           steps = ${result.steps}, resumed_from_step = ${result.resumedFromStep}, finished_at = now() where id = ${runId}`;
@@ -87,10 +92,12 @@ export function createTrainingActivities(deps: ActivityDeps) {
         a.count,
         a.seed,
       );
+      const tc = trainerContext(deps);
       const generated = await trainerFor(deps, a.trainer ?? 'embedded').generate(
         { artifactKey: a.artifactKey, prompts: picked, candidatesPerPrompt: a.candidatesPerPrompt },
-        trainerContext(deps),
+        tc,
       );
+      await tc.done();
       const byId = new Map(picked.map((p) => [p.id, p.text]));
       return generated.map((g) => ({ promptId: g.promptId, prompt: byId.get(g.promptId)!, outputs: g.outputs }));
     },
@@ -98,7 +105,10 @@ export function createTrainingActivities(deps: ActivityDeps) {
     /** The DPO step on consensus preferences (gpu-rlhf queue), evaluated on the held-out set. */
     async preferenceUpdate(a: Omit<DpoJob, 'preferences'> & { preferences: PreferencePair[]; trainer?: string }) {
       const { trainer, ...job } = a;
-      return trainerFor(deps, trainer ?? 'embedded').dpo(job, trainerContext(deps));
+      const tc = trainerContext(deps);
+      const updated = await trainerFor(deps, trainer ?? 'embedded').dpo(job, tc);
+      await tc.done();
+      return updated;
     },
   };
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { postTransfers } from '../../db/ledger.js';
 import { budgetOf } from '../../db/budgets.js';
 import { accountsOf } from '../../contracts/accounts.js';
@@ -9,10 +9,10 @@ import { callerOf, signed } from '../auth.js';
 import { badRequest, conflict, notFound, paymentRequired } from '../errors.js';
 import { runUpdate } from '../temporal-errors.js';
 import { resolveProposalTerms } from '../../domain/protocol/proposal-terms.js';
-import { statusQuery, voteUpdate, withdrawUpdate, tallyQuery, closeWindowSignal } from '../../contracts/messages.js';
-import type { LifecycleInput, LifecycleStatusView } from '../../domain/lifecycle/types.js';
+import { voteUpdate, withdrawUpdate, closeWindowSignal } from '../../contracts/messages.js';
+import type { LifecycleInput } from '../../domain/lifecycle/types.js';
 import { TASK_QUEUES } from '../../contracts/task-queues.js';
-import { liveProgress } from '../progress.js';
+import { liveStatus, liveTallyRead, projectedStatus, projectedTally, whileVotingOpens } from '../lifecycle-status.js';
 import type { ApiContext } from '../context.js';
 import { lifecycleWorkflow } from '../../workflows/index.js';
 import { workflowIds } from '../../contracts/workflow-ids.js';
@@ -25,7 +25,6 @@ import {
   modelNameTakenByOther,
   proposalExists,
 } from '../../db/queries/proposals.js';
-import { findFinalTally, listVotes } from '../../db/queries/governance.js';
 import { findDatanetStatusAndProposer } from '../../db/queries/datanets.js';
 import { IdParams, responses } from '../schemas/common.js';
 import {
@@ -34,7 +33,9 @@ import {
   ProposalBody,
   ProposalResponse,
   ProposeResponse,
+  StatusReadQuery,
   TallyResponse,
+  wantsLive,
   VoteBody,
   VoteResponse,
   WithdrawResponse,
@@ -210,24 +211,17 @@ export const proposalRoutes =
       '/v1/proposals/:id',
       {
         schema: {
-          summary: 'Stage, status and live progress of a lifecycle (workflow query + heartbeats)',
+          summary: 'Stage, status and progress of a lifecycle (Postgres read model; ?live=1 queries the workflow)',
           tags: ['proposals'],
           params: IdParams,
+          querystring: StatusReadQuery,
           response: responses({ 200: ProposalResponse }),
         },
       },
       async (req) => {
         const row = await findProposal(sql, req.params.id);
         if (!row) throw notFound(`no proposal ${req.params.id}`);
-        const handle = temporal.workflow.getHandle(workflowIds.lifecycle(req.params.id));
-        let status: LifecycleStatusView | undefined;
-        try {
-          status = await handle.query(statusQuery);
-        } catch (err) {
-          if (!(err instanceof WorkflowNotFoundError))
-            req.log.warn({ err }, 'status query failed; answering from Postgres');
-        }
-        const progress = status ? await liveProgress(temporal, req.params.id, status) : undefined;
+        const read = wantsLive(req.query) ? await liveStatus(temporal, row, req.log) : await projectedStatus(sql, row);
         const budget = await budgetOf(sql, row.id);
         return {
           proposalId: row.id,
@@ -242,11 +236,7 @@ export const proposalRoutes =
           stake: row.stake,
           budget: budget && { ...budget, asked: budget.asked ?? '0' },
           params: row.params as Record<string, unknown>,
-          stage: status?.stage ?? row.stage,
-          status: status?.status ?? row.status,
-          reason: status?.reason ?? row.statusReason,
-          lifecycle: status,
-          progress,
+          ...read,
         };
       },
     );
@@ -255,38 +245,21 @@ export const proposalRoutes =
       '/v1/proposals/:id/tally',
       {
         schema: {
-          summary: 'Governance tally (live from the workflow, final from Postgres)',
+          summary: 'Governance tally and votes (Postgres read model; ?live=1 queries the workflow)',
           tags: ['governance'],
           params: IdParams,
+          querystring: StatusReadQuery,
           response: responses({ 200: TallyResponse }),
         },
       },
       async (req) => {
-        const final = await findFinalTally(sql, req.params.id);
-        const votes = await listVotes(sql, req.params.id);
-        let live;
-        try {
-          live = await temporal.workflow.getHandle(workflowIds.lifecycle(req.params.id)).query(tallyQuery);
-        } catch {
-          live = undefined;
-        }
-        if (!final && !live) throw notFound(`no governance for proposal ${req.params.id}`);
+        const t = wantsLive(req.query)
+          ? await liveTallyRead(temporal, sql, req.params.id)
+          : await projectedTally(sql, req.params.id);
+        if (!t) throw notFound(`no governance for proposal ${req.params.id}`);
         return {
-          open: live?.open ?? false,
-          tally:
-            live?.tally ??
-            (final
-              ? {
-                  yes: final.yes,
-                  no: final.no,
-                  abstain: final.abstain,
-                  veto: final.veto,
-                  total: final.totalPower,
-                }
-              : undefined),
-          outcome: final?.outcome ?? live?.outcome ?? null,
-          closedEarly: final?.closedEarly ?? null,
-          votes: votes.map((v) => ({
+          ...t,
+          votes: t.votes.map((v) => ({
             voter: v.voter,
             option: v.option,
             power: v.power,
@@ -312,8 +285,8 @@ export const proposalRoutes =
         const voter = callerOf(req).address;
         if (!(await proposalExists(sql, req.params.id))) throw notFound(`no proposal ${req.params.id}`);
         const handle = temporal.workflow.getHandle(workflowIds.lifecycle(req.params.id));
-        const result = await runUpdate('vote', () =>
-          handle.executeUpdate(voteUpdate, { args: [{ voter, option: req.body.option }] }),
+        const result = await whileVotingOpens(sql, req.params.id, () =>
+          runUpdate('vote', () => handle.executeUpdate(voteUpdate, { args: [{ voter, option: req.body.option }] })),
         );
         return { accepted: true as const, tally: result.tally };
       },

@@ -123,8 +123,26 @@ export const ProposalResponse = Type.Object({
   reason: Nullable(Type.String()),
   lifecycle: Type.Optional(LifecycleView),
   progress: Type.Optional(Progress),
+  source: Type.Optional(
+    Type.Union([Type.Literal('projection'), Type.Literal('workflow')], {
+      description: 'projection: the Postgres read model (default); workflow: the live query (?live=1)',
+    }),
+  ),
+  projectedAt: Type.Optional(Timestamp),
 });
 export type ProposalResponse = Static<typeof ProposalResponse>;
+
+/** `?live=1` asks the workflow itself (a query that wakes it); otherwise the Postgres read model answers. */
+export const StatusReadQuery = Type.Object({
+  live: Type.Optional(
+    Type.Union([Type.Literal('1'), Type.Literal('true'), Type.Literal('0'), Type.Literal('false')], {
+      description: '1 or true: query the workflow for live detail (wakes it on a worker)',
+    }),
+  ),
+});
+
+/** True when a status read asks for the workflow's live answer. */
+export const wantsLive = (q: { live?: string }) => q.live === '1' || q.live === 'true';
 
 export const TallyCounts = Type.Object({
   yes: Units,

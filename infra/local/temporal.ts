@@ -35,6 +35,11 @@ export async function startTemporal(opts: {
     '--log-level',
     'error',
   ];
+  // Every task completion is a SQLite transaction: with the default rollback journal and a full sync
+  // per commit, many lifecycles at once queue behind the disk (bench:lifecycles: tasks waited ~50 s
+  // to start with the workers' slots free). WAL with normal sync survives a process kill (the
+  // fault tests restart this server); only an OS crash can lose the last commits of a dev stack.
+  args.push('--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');
   for (const key of SEARCH_ATTRIBUTE_KEYS) args.push('--search-attribute', `${key.name}=${CLI_TYPE_NAMES[key.type]}`);
   // Workflows wait on Updates from humans; lift the default per-workflow in-flight update cap.
   args.push('--dynamic-config-value', 'history.maxInFlightUpdates=100');

@@ -36,7 +36,7 @@ export async function startTestApp(opts: { workers?: WorkerKind[] | false } = {}
   const api = await startApi(cfg, { logger: { level: 'error' } });
   const sql = postgres(cfg.databaseUrl, { max: 4, onnotice: () => {} });
   const connection = await Connection.connect(temporalConnectionOptions(cfg.temporal));
-  return {
+  const app: TestApp = {
     cfg,
     url: api.url,
     sql,
@@ -46,11 +46,13 @@ export async function startTestApp(opts: { workers?: WorkerKind[] | false } = {}
     workers,
     async close() {
       await api.close();
-      await workers?.shutdown();
+      // The workers running now: a test may have stopped and replaced the ones started here.
+      await app.workers?.shutdown();
       await connection.close();
       await sql.end();
     },
   };
+  return app;
 }
 
 /** Polls until `check` returns a value (not undefined), or fails with the last error. */

@@ -1,0 +1,277 @@
+import type postgres from 'postgres';
+import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { statusQuery, tallyQuery } from '../contracts/messages.js';
+import { workflowIds } from '../contracts/workflow-ids.js';
+import { tally as computeTally, type TallyResult, type VoteOption } from '../domain/governance/tally.js';
+import type { LifecycleParams, LifecycleStatusView, RlhfRoundSummary, EvalMetrics } from '../domain/lifecycle/types.js';
+import type { ProposalRow } from '../db/queries/proposals.js';
+import { findDatanet } from '../db/queries/datanets.js';
+import { countContributionsByStatus } from '../db/queries/contributions.js';
+import { findFinalTally, listVotes, type Vote } from '../db/queries/governance.js';
+import {
+  findLifecycleView,
+  findPowerSnapshot,
+  listActivityProgress,
+  listFinishedRounds,
+  listRoundTaskAnswers,
+  type PowerSnapshotRow,
+} from '../db/queries/lifecycle-views.js';
+import { liveProgress, type ActivityProgress, type LiveProgress } from './progress.js';
+import { HttpError } from './errors.js';
+
+/**
+ * Status reads (README "Status reads"): stage, status, tallies and progress come from the Postgres
+ * read model that the workflows' activities keep current, so polling never wakes a workflow.
+ * Only a caller who asks for live detail (`?live=1`) gets the workflow's query and Temporal's
+ * pending activities.
+ */
+
+export interface LifecycleStatusRead {
+  stage: string;
+  status: string;
+  reason: string | null;
+  lifecycle?: LifecycleStatusView;
+  progress?: LiveProgress;
+  source: 'projection' | 'workflow';
+  /** When the read model last changed at a stage transition (projection reads only). */
+  projectedAt?: string;
+}
+
+/** Datanet counts are aggregates over the Datanet's rows: shared by concurrent readers for a second. */
+const COUNTS_TTL_MS = 1000;
+const countsCache = new Map<string, { at: number; counts: Promise<Record<string, number>> }>();
+function datanetCounts(sql: postgres.Sql, datanetId: string): Promise<Record<string, number>> {
+  const now = Date.now();
+  const hit = countsCache.get(datanetId);
+  if (hit && now - hit.at < COUNTS_TTL_MS) return hit.counts;
+  if (countsCache.size > 10_000) countsCache.clear();
+  const counts = countContributionsByStatus(sql, datanetId);
+  countsCache.set(datanetId, { at: now, counts });
+  counts.catch(() => countsCache.delete(datanetId));
+  return counts;
+}
+
+const voteMap = (votes: Vote[]): Record<string, VoteOption> =>
+  Object.fromEntries(votes.map((v) => [v.voter, v.option as VoteOption]));
+
+/** The open tally from the stored snapshot and the recorded votes (what the workflow counts). */
+function liveTally(snap: PowerSnapshotRow, votes: Vote[]): TallyResult {
+  return computeTally(snap.snapshot, voteMap(votes));
+}
+
+async function collectionProgress(sql: postgres.Sql, datanetId: string): Promise<LiveProgress['collection']> {
+  const d = await findDatanet(sql, datanetId);
+  if (!d) return undefined;
+  const c = await datanetCounts(sql, datanetId);
+  const n = (s: string) => c[s] ?? 0;
+  const received = Object.values(c).reduce((a, b) => a + b, 0);
+  const phase = d.status === 'open' ? 'window' : n('pending') > 0 ? 'scoring' : n('scored') > 0 ? 'dedupe' : 'done';
+  return {
+    phase,
+    firstSeq: 0,
+    cursor: 0,
+    maxSeq: 0,
+    windowClosesAt: d.closesAt?.getTime(),
+    received,
+    scored: received - n('pending'),
+    accepted: phase === 'window' || phase === 'scoring' ? n('scored') + n('accepted') : n('accepted'),
+    targetCount: d.targetCount,
+  };
+}
+
+function activitiesOf(rows: Awaited<ReturnType<typeof listActivityProgress>>): ActivityProgress[] {
+  return rows.map((r) => ({
+    activity: r.activityType,
+    attempt: r.attempt,
+    state: 'running',
+    lastHeartbeatAt: r.heartbeatAt.toISOString(),
+    details: r.details,
+  }));
+}
+
+const roundSummary = (r: Awaited<ReturnType<typeof listFinishedRounds>>[number]): RlhfRoundSummary => {
+  const s = r.summary ?? {};
+  return {
+    round: r.round,
+    tasks: Number(s.consensus ?? 0),
+    answers: Number(s.answers ?? 0),
+    artifactKey: r.artifactKey ?? '',
+    metrics: r.metrics as EvalMetrics,
+    rewarded: Number(s.rewarded ?? 0),
+    penalised: (s.penalised as string[] | undefined) ?? [],
+    applied: s.applied !== false,
+  };
+};
+
+/** The status of a lifecycle from Postgres alone: no workflow query, no describe. */
+export async function projectedStatus(sql: postgres.Sql, row: ProposalRow): Promise<LifecycleStatusRead> {
+  const running = row.status === 'running';
+  const voting = running && row.stage === 'governance';
+  // One round trip's wait: the view and, while voting, the snapshot and the votes, in parallel.
+  const [stored, snap, votes] = await Promise.all([
+    findLifecycleView(sql, row.id),
+    voting ? findPowerSnapshot(sql, row.id) : undefined,
+    voting ? listVotes(sql, row.id) : [],
+  ]);
+  const out: LifecycleStatusRead = {
+    stage: row.stage,
+    status: row.status,
+    reason: row.statusReason,
+    source: 'projection',
+    projectedAt: (stored?.updatedAt ?? row.updatedAt).toISOString(),
+  };
+  if (!stored) return out; // a lifecycle from before the read model, or one whose first transition is not recorded yet
+  const view: LifecycleStatusView = { ...stored.view, stage: row.stage as LifecycleStatusView['stage'] };
+  view.status = row.status as LifecycleStatusView['status'];
+  if (row.statusReason !== null) view.reason = row.statusReason;
+  const params = row.params as LifecycleParams;
+  out.lifecycle = view;
+  if (!running) return out;
+
+  const progress: LiveProgress = {};
+  if (row.stage === 'governance') {
+    if (snap) {
+      const opensAt = snap.takenAt.getTime();
+      view.governance = {
+        ...view.governance,
+        opensAt,
+        closesAt: opensAt + params.governance.votingPeriodMs,
+        snapshotTotal: snap.total,
+        voters: Object.keys(snap.snapshot).length,
+        tally: liveTally(snap, votes),
+      };
+    }
+  } else if (row.stage === 'data-collection') {
+    view.collection = { ...view.collection, datanetId: row.id };
+    progress.collection = await collectionProgress(sql, row.id);
+  } else if (row.stage === 'rlhf') {
+    const rounds = (await listFinishedRounds(sql, row.id)).map(roundSummary);
+    const round = Math.max(view.rlhf.round, Math.min(rounds.length + 1, params.rlhf.rounds));
+    view.rlhf = { round, rounds };
+    const tasks = await listRoundTaskAnswers(sql, row.id, round);
+    progress.round = {
+      round,
+      open: tasks.some((t) => t.status === 'open'),
+      tasks: tasks.map((t) => ({ id: t.id, answers: t.answers, required: t.required })),
+    };
+    progress.activities = activitiesOf(await listActivityProgress(sql, workflowIds.rlhfRound(row.id, round)));
+  } else {
+    progress.activities = activitiesOf(await listActivityProgress(sql, workflowIds.lifecycle(row.id)));
+  }
+  out.progress = progress;
+  return out;
+}
+
+/** The status as the workflow itself reports it (`?live=1`): a query, plus Temporal's pending activities. */
+export async function liveStatus(
+  temporal: Client,
+  row: ProposalRow,
+  log: { warn(o: object, msg: string): void },
+): Promise<LifecycleStatusRead> {
+  let status: LifecycleStatusView | undefined;
+  try {
+    status = await temporal.workflow.getHandle(workflowIds.lifecycle(row.id)).query(statusQuery);
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) log.warn({ err }, 'status query failed; answering from Postgres');
+  }
+  const progress = status ? await liveProgress(temporal, row.id, status) : undefined;
+  return {
+    stage: status?.stage ?? row.stage,
+    status: status?.status ?? row.status,
+    reason: status?.reason ?? row.statusReason,
+    lifecycle: status,
+    progress,
+    source: 'workflow',
+  };
+}
+
+export interface TallyRead {
+  open: boolean;
+  tally?: TallyResult;
+  outcome: string | null;
+  closedEarly: boolean | null;
+  votes: Vote[];
+}
+
+/**
+ * The governance tally from Postgres: the final one once recorded, else the snapshot and the votes
+ * recorded so far. `open` once the snapshot is stored and until the tally is final.
+ */
+export async function projectedTally(sql: postgres.Sql, proposalId: string): Promise<TallyRead | undefined> {
+  const [final, votes, snap] = await Promise.all([
+    findFinalTally(sql, proposalId),
+    listVotes(sql, proposalId),
+    findPowerSnapshot(sql, proposalId),
+  ]);
+  if (final)
+    return {
+      open: false,
+      tally: {
+        ...(snap ? liveTally(snap, votes) : {}),
+        yes: final.yes,
+        no: final.no,
+        abstain: final.abstain,
+        veto: final.veto,
+        total: final.totalPower,
+      } as TallyResult,
+      outcome: final.outcome,
+      closedEarly: final.closedEarly,
+      votes,
+    };
+  if (!snap) return undefined;
+  return {
+    open: await governanceRunning(sql, proposalId),
+    tally: liveTally(snap, votes),
+    outcome: null,
+    closedEarly: null,
+    votes,
+  };
+}
+
+async function governanceRunning(sql: postgres.Sql, proposalId: string): Promise<boolean> {
+  const [r] = await sql<{ ok: boolean }[]>`
+    select (stage = 'governance' and status = 'running') as ok from proposals where id = ${proposalId}`;
+  return r?.ok ?? false;
+}
+
+/** The tally as the workflow reports it (`?live=1`), with the final tally and votes from Postgres. */
+export async function liveTallyRead(temporal: Client, sql: postgres.Sql, proposalId: string) {
+  const [final, votes] = await Promise.all([findFinalTally(sql, proposalId), listVotes(sql, proposalId)]);
+  let live;
+  try {
+    live = await temporal.workflow.getHandle(workflowIds.lifecycle(proposalId)).query(tallyQuery);
+  } catch {
+    live = undefined;
+  }
+  if (!final && !live) return undefined;
+  return {
+    open: live?.open ?? false,
+    tally:
+      live?.tally ??
+      (final
+        ? { yes: final.yes, no: final.no, abstain: final.abstain, veto: final.veto, total: final.totalPower }
+        : undefined),
+    outcome: final?.outcome ?? live?.outcome ?? null,
+    closedEarly: final?.closedEarly ?? null,
+    votes,
+  };
+}
+
+/**
+ * A vote sent as soon as the read model shows voting open can reach the workflow a moment before
+ * it has processed its snapshot: such a refusal is retried briefly instead of surfacing a 409.
+ */
+export async function whileVotingOpens<T>(sql: postgres.Sql, proposalId: string, fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      const opening =
+        err instanceof HttpError && err.statusCode === 409 && /voting has not opened yet/.test(err.message);
+      if (!opening || Date.now() > deadline || !(await findPowerSnapshot(sql, proposalId))) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}

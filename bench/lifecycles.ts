@@ -1,0 +1,309 @@
+// `npm run bench:lifecycles`: BENCH_LIFECYCLES (default 1,000) lifecycles at once on one worker set,
+// the API and every worker in this process (as in the demo). Each lifecycle goes through governance
+// (one governor votes yes, closing the vote early) and a small collection (BENCH_RECORDS records,
+// scored and deduplicated), then ends `failed-gate` ("not enough accepted data", stake refunded), so
+// the run measures orchestration, not training. Prints: lifecycles started/s; status reads/s with
+// every lifecycle in flight (the read model) beside a sample of live reads (?live=1, a workflow
+// query each); p50/p99 stage-transition latency; process RSS per lifecycle in flight.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import postgres from 'postgres';
+import { startStack } from '../infra/local/stack.js';
+import { freePort } from '../infra/local/ports.js';
+import { loadConfig } from '../infra/config.js';
+import { startWorkers } from '../workers/runtime.js';
+import { startApi } from '../api/bootstrap.js';
+import { generateKeyPair } from '../identity/keys.js';
+import { CommonsClient } from '../client/commons-client.js';
+import { SPAM_SPEC, EMAIL_KEYWORDS } from '../demo/scenario.js';
+import { loadSpamAssassin } from '../ml/embedded/corpus.js';
+import { workflowReads } from '../api/workflow-reads.js';
+import { mapLimit } from '../storage/map-limit.js';
+
+const N = Number(process.env.BENCH_LIFECYCLES ?? 1000);
+const C = Number(process.env.BENCH_CONCURRENCY ?? 10);
+const RECORDS = Number(process.env.BENCH_RECORDS ?? 3);
+const READ_SECONDS = Number(process.env.BENCH_READ_SECONDS ?? 15);
+const READ_CONCURRENCY = Number(process.env.BENCH_READ_CONCURRENCY ?? 20);
+const LIVE_READS = Number(process.env.BENCH_LIVE_READS ?? 200);
+/** 0: stop after the status reads (start N, read with N in flight), without driving them to their end. */
+const DRIVE = process.env.BENCH_DRIVE !== '0';
+const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_S ?? 1800) * 1000;
+const t0 = Date.now();
+const log = (m: string) => console.log(`[bench:lifecycles ${((Date.now() - t0) / 1000).toFixed(0).padStart(5)}s] ${m}`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const mib = (b: number) => b / 1024 / 1024;
+
+const stack = await startStack({ stateDir: mkdtempSync(join(tmpdir(), 'commons-bench-lifecycles-')), log });
+Object.assign(process.env, stack.env, {
+  COMMONS_LOG_LEVEL: process.env.COMMONS_LOG_LEVEL ?? 'ERROR',
+  COMMONS_CONTRIBUTION_RATE: '1000000000',
+  COMMONS_CONTRIBUTION_BURST: '1000000000',
+});
+// The workers' own metrics (task latencies, slots, sticky cache) are read between phases: the profile.
+const metricsPort = await freePort();
+process.env.COMMONS_WORKER_METRICS_ADDRESS ??= `127.0.0.1:${metricsPort}`;
+const cfg = loadConfig({ ...process.env, API_PORT: String(await freePort()) });
+const workers = await startWorkers(['lifecycle', 'data', 'training', 'rlhf'], cfg, {}, { makeCurrent: true });
+const api = await startApi(cfg, { logger: false });
+const sql = postgres(stack.env.DATABASE_URL, { max: 2, onnotice: () => {} });
+log(`stack, workers and API up (${api.url}); uptime load ${(await loadAverage()).join(' ')}`);
+
+process.on('uncaughtException', (err) => {
+  console.error(err);
+  void stack.stop().finally(() => process.exit(1));
+});
+process.on('unhandledRejection', (err) => {
+  console.error(err);
+  void stack.stop().finally(() => process.exit(1));
+});
+
+let peakRss = 0;
+const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 500);
+
+async function participant(roles: string[], funds: { OPEN?: string; gOPEN?: string } = {}) {
+  const c = new CommonsClient(api.url, generateKeyPair());
+  await c.register(roles);
+  if (funds.OPEN) await c.faucet('OPEN', funds.OPEN);
+  if (funds.gOPEN) await c.faucet('gOPEN', funds.gOPEN);
+  return c;
+}
+const dev = await participant(['developer'], { OPEN: String(100 * N + 1000) });
+const gov = await participant(['governor'], { gOPEN: '1000' });
+const contributor = await participant(['contributor']);
+const records = loadSpamAssassin({ limit: RECORDS, seed: 5 }).map((r) => ({ text: r.text, label: r.label }));
+const run = Date.now().toString(36);
+const ids = Array.from({ length: N }, (_, i) => `bl-${run}-${i}`);
+
+const pct = (xs: number[], p: number) => {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+const fmt = (xs: number[]) => `p50 ${pct(xs, 50).toFixed(0)} ms, p99 ${pct(xs, 99).toFixed(0)} ms (n=${xs.length})`;
+
+/** Waits until `count()` reaches `target`, logging progress; fails the bench after the timeout. */
+async function until(what: string, count: () => Promise<number>, target: number) {
+  const start = Date.now();
+  let last = -1;
+  for (;;) {
+    const n = await count();
+    if (n !== last && (n === target || Date.now() - start > 5000)) log(`${what}: ${n}/${target}`);
+    last = n;
+    if (n >= target) return Date.now() - start;
+    if (Date.now() - start > TIMEOUT_MS) throw new Error(`${what}: only ${n}/${target} after ${TIMEOUT_MS / 1000} s`);
+    await sleep(500);
+  }
+}
+const countWhere = async (q: (ids: string[]) => Promise<{ n: number }[]>) => (await q(ids))[0]?.n ?? 0;
+
+/** Mean of each worker latency histogram (per task queue) and the sticky cache size, from Prometheus text. */
+async function workerProfile(): Promise<string> {
+  const text = await fetch(`http://${process.env.COMMONS_WORKER_METRICS_ADDRESS}/metrics`)
+    .then((r) => r.text())
+    .catch(() => '');
+  const sums = new Map<string, { sum: number; count: number }>();
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^temporal_(\w+?)_(sum|count)\{([^}]*)\} ([\d.e+-]+)/.exec(line);
+    if (m) {
+      const queue = /task_queue="([^"]+)"/.exec(m[3]!)?.[1] ?? '';
+      if (queue.includes('sticky') || !/latency/.test(m[1]!)) continue;
+      const key = `${m[1]}[${queue}]`;
+      const e = sums.get(key) ?? { sum: 0, count: 0 };
+      if (m[2] === 'sum') e.sum += Number(m[4]);
+      else e.count += Number(m[4]);
+      sums.set(key, e);
+    }
+    const g = /^temporal_(sticky_cache_size|worker_task_slots_available|num_pollers)\{([^}]*)\} ([\d.e+-]+)/.exec(line);
+    if (g) {
+      const queue = /task_queue="([^"]+)"/.exec(g[2]!)?.[1] ?? '';
+      const type = /worker_type="([^"]+)"/.exec(g[2]!)?.[1] ?? '';
+      if (queue === 'lifecycle' || g[1] === 'sticky_cache_size')
+        out.push(`${g[1]}[${queue}${type ? ' ' + type : ''}]=${g[3]}`);
+    }
+  }
+  for (const [k, v] of sums)
+    if (v.count > 0)
+      out.push(`${k} mean ${((v.sum / v.count) * (k.includes('seconds') ? 1000 : 1)).toFixed(1)} (n=${v.count})`);
+  return out.sort().join('\n    ');
+}
+
+// 1. Start N lifecycles through the API.
+const rssBefore = process.memoryUsage().rss;
+const startLatency: number[] = [];
+const startAt = Date.now();
+await mapLimit(ids, C, async (id) => {
+  const s = Date.now();
+  await dev.propose({
+    id,
+    modelName: `m-${id}`,
+    title: 'Bench lifecycle',
+    description: 'A spam filter proposed by the many-lifecycles benchmark.',
+    rationale: 'benchmark',
+    domain: 'email spam',
+    labels: ['spam', 'ham'],
+    datanetSpec: SPAM_SPEC,
+    params: {
+      stake: '100',
+      governance: { votingPeriodMs: 6 * 3_600_000 },
+      collection: {
+        windowMs: 6 * 3_600_000,
+        targetCount: RECORDS,
+        pollIntervalMs: 1000,
+        batchSize: 100,
+        minAcceptedRecords: 1_000_000,
+        keywords: EMAIL_KEYWORDS,
+      },
+    },
+  });
+  startLatency.push(Date.now() - s);
+});
+const startSeconds = (Date.now() - startAt) / 1000;
+log(
+  `started ${N} lifecycles in ${startSeconds.toFixed(1)} s: ${(N / startSeconds).toFixed(1)}/s (propose ${fmt(startLatency)})`,
+);
+const votingOpen = () =>
+  countWhere((x) => sql`select count(*)::int as n from governance_snapshots where proposal_id in ${sql(x)}`);
+// Driving them needs every vote open; the reads alone only need them started (in flight).
+const openMs = DRIVE || process.env.BENCH_WAIT_OPEN === '1' ? await until('voting open', votingOpen, N) : NaN;
+if (!DRIVE) log(`voting open in ${await votingOpen()} of ${N} so far`);
+await sleep(2000);
+const rssInFlight = process.memoryUsage().rss;
+log(`worker profile after the starts:\n    ${await workerProfile()}`);
+
+// 2. Status reads with every lifecycle in flight: the read model, then a sample of live reads.
+async function readLoad(path: (id: string) => string, opts: { seconds?: number; count?: number; concurrency: number }) {
+  const lat: number[] = [];
+  let errors = 0;
+  const end = Date.now() + (opts.seconds ?? 1e9) * 1000;
+  let left = opts.count ?? Infinity;
+  const start = Date.now();
+  await Promise.all(
+    Array.from({ length: opts.concurrency }, async () => {
+      while (Date.now() < end && left-- > 0) {
+        const id = ids[Math.floor(Math.random() * ids.length)]!;
+        const s = performance.now();
+        const r = await fetch(`${api.url}${path(id)}`);
+        await r.arrayBuffer();
+        if (r.ok) lat.push(performance.now() - s);
+        else errors++;
+      }
+    }),
+  );
+  const seconds = (Date.now() - start) / 1000;
+  return { reads: lat.length, errors, perSecond: lat.length / seconds, lat };
+}
+const q0 = { ...workflowReads };
+const reads = await readLoad((id) => `/v1/proposals/${id}`, { seconds: READ_SECONDS, concurrency: READ_CONCURRENCY });
+const q1 = { ...workflowReads };
+log(
+  `status reads (read model), ${N} in flight, ${READ_CONCURRENCY} in flight: ${reads.perSecond.toFixed(0)}/s, ${fmt(reads.lat)}, ${reads.errors} errors; workflow queries ${q1.query - q0.query}, describes ${q1.describe - q0.describe}`,
+);
+const tallies = await readLoad((id) => `/v1/proposals/${id}/tally`, { seconds: 5, concurrency: READ_CONCURRENCY });
+log(`tally reads (read model): ${tallies.perSecond.toFixed(0)}/s, ${fmt(tallies.lat)}, ${tallies.errors} errors`);
+const liveReads = await readLoad((id) => `/v1/proposals/${id}?live=1`, { count: LIVE_READS, concurrency: 10 });
+log(
+  `status reads (?live=1, workflow query + describe), 10 in flight: ${liveReads.perSecond.toFixed(1)}/s, ${fmt(liveReads.lat)}, ${liveReads.errors} errors`,
+);
+
+if (!DRIVE) {
+  log(`worker profile:\n    ${await workerProfile()}`);
+  console.log(
+    [
+      '',
+      `bench:lifecycles (BENCH_DRIVE=0) — ${N} lifecycles, ${C} requests in flight; load ${(await loadAverage()).join(' ')}`,
+      `  started:            ${(N / startSeconds).toFixed(1)} lifecycles/s (propose ${fmt(startLatency)}); all voting open after ${(openMs / 1000).toFixed(1)} s`,
+      `  status reads:       ${reads.perSecond.toFixed(0)}/s (${fmt(reads.lat)}) with ${N} in flight; workflow queries during them: ${q1.query - q0.query}`,
+      `  tally reads:        ${tallies.perSecond.toFixed(0)}/s (${fmt(tallies.lat)})`,
+      `  live reads (?live): ${liveReads.perSecond.toFixed(1)}/s (${fmt(liveReads.lat)})`,
+      `  RSS: ${mib(rssBefore).toFixed(0)} MiB before, ${mib(rssInFlight).toFixed(0)} MiB with ${N} in governance (${((rssInFlight - rssBefore) / N / 1024).toFixed(1)} KiB per lifecycle), peak ${mib(peakRss).toFixed(0)} MiB`,
+    ].join('\n'),
+  );
+  await shutdown();
+}
+
+// 3. Governance → data collection: one yes vote each closes the vote early.
+const voteAck = new Map<string, number>();
+const voteStart = Date.now();
+await mapLimit(ids, C, async (id) => {
+  await gov.vote(id, 'yes');
+  voteAck.set(id, Date.now());
+});
+log(
+  `${N} votes in ${((Date.now() - voteStart) / 1000).toFixed(1)} s: ${(N / ((Date.now() - voteStart) / 1000)).toFixed(1)}/s`,
+);
+await until(
+  'Datanets open',
+  () => countWhere((x) => sql`select count(*)::int as n from datanets where id in ${sql(x)}`),
+  N,
+);
+
+// 4. A small collection each; the lifecycle then ends failed-gate (not enough data, stake refunded).
+const contribAck = new Map<string, number>();
+const contribStart = Date.now();
+await mapLimit(ids, C, async (id) => {
+  await contributor.contributeBatch(id, records);
+  contribAck.set(id, Date.now());
+});
+log(`${N} contribution batches in ${((Date.now() - contribStart) / 1000).toFixed(1)} s`);
+await until(
+  'lifecycles ended',
+  () => countWhere((x) => sql`select count(*)::int as n from proposals where id in ${sql(x)} and status <> 'running'`),
+  N,
+);
+
+// Stage-transition latencies from the read model: the workflow's own stage entry times.
+const rows = await sql<
+  { id: string; view: { history: { stage: string; at: number }[] }; status: string; updated: Date }[]
+>`
+  select p.id, v.view, p.status, p.updated_at as updated from proposals p join lifecycle_views v on v.proposal_id = p.id where p.id in ${sql(ids)}`;
+const toGovernance: number[] = [];
+const voteToCollection: number[] = [];
+const contribToEnd: number[] = [];
+const statuses: Record<string, number> = {};
+for (const r of rows) {
+  statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+  const at = (s: string) => r.view.history.find((h) => h.stage === s)?.at;
+  const p = at('proposed');
+  const g = at('governance');
+  const d = at('data-collection');
+  if (p !== undefined && g !== undefined) toGovernance.push(g - p);
+  if (d !== undefined && voteAck.has(r.id)) voteToCollection.push(d - voteAck.get(r.id)!);
+  if (contribAck.has(r.id)) contribToEnd.push(r.updated.getTime() - contribAck.get(r.id)!);
+}
+clearInterval(rssTimer);
+log(`worker profile at the end:\n    ${await workerProfile()}`);
+const perLifecycle = (rssInFlight - rssBefore) / N;
+console.log(
+  [
+    '',
+    `bench:lifecycles — ${N} lifecycles, ${C} requests in flight, ${RECORDS} records each; load ${(await loadAverage()).join(' ')}`,
+    `  started:            ${(N / startSeconds).toFixed(1)} lifecycles/s (propose ${fmt(startLatency)}); all voting open after ${(openMs / 1000).toFixed(1)} s`,
+    `  status reads:       ${reads.perSecond.toFixed(0)}/s (${fmt(reads.lat)}) with ${N} in flight; workflow queries during them: ${q1.query - q0.query}`,
+    `  tally reads:        ${tallies.perSecond.toFixed(0)}/s (${fmt(tallies.lat)})`,
+    `  live reads (?live): ${liveReads.perSecond.toFixed(1)}/s (${fmt(liveReads.lat)})`,
+    `  proposed→governance (workflow):       ${fmt(toGovernance)}`,
+    `  vote → data-collection:               ${fmt(voteToCollection)}`,
+    `  contributions → ended (collection):   ${fmt(contribToEnd)}`,
+    `  endings: ${JSON.stringify(statuses)}`,
+    `  RSS: ${mib(rssBefore).toFixed(0)} MiB before, ${mib(rssInFlight).toFixed(0)} MiB with ${N} in governance (${(perLifecycle / 1024).toFixed(1)} KiB per lifecycle), peak ${mib(peakRss).toFixed(0)} MiB`,
+  ].join('\n'),
+);
+
+await shutdown();
+
+async function shutdown(): Promise<never> {
+  clearInterval(rssTimer);
+  await api.close();
+  await workers.shutdown();
+  await sql.end();
+  await stack.stop();
+  process.exit(0);
+}
+
+async function loadAverage(): Promise<string[]> {
+  const { loadavg } = await import('node:os');
+  return loadavg().map((x) => x.toFixed(1));
+}
