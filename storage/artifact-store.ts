@@ -21,6 +21,8 @@ export interface ArtifactStore {
   /** Streams a local file up, for objects too large to hold in memory (dataset manifests). */
   putFile(key: string, path: string, opts?: PutOptions): Promise<void>;
   get(key: string): Promise<Buffer>;
+  /** Bytes `start` to `end` inclusive (an HTTP Range GET): one record out of a pack without the rest. */
+  getRange(key: string, start: number, end: number): Promise<Buffer>;
   /** Undefined when the object does not exist. */
   head(key: string): Promise<ObjectInfo | undefined>;
   list(prefix: string): Promise<ObjectInfo[]>;

@@ -19,7 +19,7 @@ import { scoreRecord } from '../../domain/data/score-record.js';
 import { buildMerkleTree } from '../../domain/data/merkle.js';
 import { RECORD_VALUE_EXPONENT, weightsFromTotals } from '../../domain/data/attribution-weights.js';
 import { dataKeys } from '../../storage/keys.js';
-import { mapLimit } from '../../storage/map-limit.js';
+import { readRecords } from '../../storage/packs.js';
 
 export interface ScoreBatchInput {
   datanetId: string;
@@ -122,22 +122,44 @@ export function createDataActivities(deps: ActivityDeps) {
     async scoreBatch(a: ScoreBatchInput): Promise<{ scored: number; accepted: number }> {
       const profile = profileFor(a);
       const rows = await sql<
-        { hash: string; contributor: string; s3_key: string; seq: string }[]
-      >`select hash, contributor, s3_key, seq from contributions where datanet_id = ${a.datanetId} and seq between ${a.fromSeq} and ${a.toSeq} order by seq`;
-      let done = 0;
-      const results = await mapLimit(rows, S3_CONCURRENCY, async (r) => {
-        const body = await store.get(r.s3_key);
+        {
+          hash: string;
+          contributor: string;
+          s3_key: string;
+          pack_offset: string | null;
+          pack_length: number | null;
+          seq: string;
+        }[]
+      >`select hash, contributor, s3_key, pack_offset, pack_length, seq from contributions where datanet_id = ${a.datanetId} and seq between ${a.fromSeq} and ${a.toSeq} order by seq`;
+      // One ranged GET per pack the batch touches (records stored one per object before packs: one GET each).
+      const bodies = await readRecords(
+        store,
+        rows.map((r) => ({
+          hash: r.hash,
+          key: r.s3_key,
+          offset: r.pack_offset === null ? null : Number(r.pack_offset),
+          length: r.pack_length,
+        })),
+        S3_CONCURRENCY,
+      );
+      Context.current().heartbeat({ done: 0, of: rows.length });
+      const results = rows.map((r, i) => {
+        const read = bodies.get(r.hash);
         let payload: unknown;
-        try {
-          payload = JSON.parse(body.toString('utf8'));
-        } catch {
-          payload = undefined;
+        let refused: string | undefined;
+        if (!read?.ok) refused = read?.reason ?? 'stored record not found';
+        else {
+          try {
+            payload = JSON.parse(read.bytes.toString('utf8'));
+          } catch {
+            refused = 'payload is not JSON';
+          }
         }
         const s =
-          payload === undefined
-            ? { status: 'rejected' as const, quality: 0, relevance: 0, reasons: ['payload is not JSON'] }
+          refused !== undefined
+            ? { status: 'rejected' as const, quality: 0, relevance: 0, reasons: [refused] }
             : scoreRecord(a.spec, profile, payload, { minQuality: a.minQuality, minRelevance: a.minRelevance });
-        if (++done % 200 === 0) Context.current().heartbeat({ done, of: rows.length });
+        if ((i + 1) % 200 === 0) Context.current().heartbeat({ done: i + 1, of: rows.length });
         const text =
           payload && typeof payload === 'object' ? recordText(a.spec, payload as Record<string, unknown>) : '';
         const label =

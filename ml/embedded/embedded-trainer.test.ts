@@ -35,6 +35,9 @@ class MemoryStore implements ArtifactStore {
     if (!o) return Promise.reject(new Error(`no such key: ${key}`));
     return Promise.resolve(Buffer.from(o.body));
   }
+  async getRange(key: string, start: number, end: number): Promise<Buffer> {
+    return (await this.get(key)).subarray(start, end + 1);
+  }
   head(key: string): Promise<ObjectInfo | undefined> {
     const o = this.objects.get(key);
     return Promise.resolve(

@@ -1,0 +1,2 @@
+ALTER TABLE "contributions" ADD COLUMN "pack_offset" bigint;--> statement-breakpoint
+ALTER TABLE "contributions" ADD COLUMN "pack_length" integer;
