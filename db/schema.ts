@@ -188,7 +188,8 @@ export const lshBands = pgTable(
     datanetId: text('datanet_id').notNull(),
     band: bigint('band', { mode: 'number' }).notNull(),
     seq: bigint('seq', { mode: 'number' }).notNull(),
-    hash: text('hash').notNull(),
+    /** Owner's hash, written before owners were named by seq alone; null since (found by seq). */
+    hash: text('hash'),
   },
   (t) => [primaryKey({ columns: [t.datanetId, t.band] })],
 );

@@ -171,12 +171,13 @@ export function createDataActivities(deps: ActivityDeps) {
       });
 
       const passed = results.filter((x) => x.sig);
-      const bandOwners = new Map<number, { seq: number; hash: string }>();
+      const bandOwners = new Map<number, number>(); // band -> lowest seq in this batch
       const bandsByHash = new Map(passed.map((x) => [x.row.hash, bandsOf(x.text, x.sig!)]));
       for (const x of passed) {
+        const seq = Number(x.row.seq);
         for (const band of bandsByHash.get(x.row.hash)!) {
           const cur = bandOwners.get(band);
-          if (!cur || cur.seq > Number(x.row.seq)) bandOwners.set(band, { seq: Number(x.row.seq), hash: x.row.hash });
+          if (cur === undefined || cur > seq) bandOwners.set(band, seq);
         }
       }
       await sql.begin(async (tx) => {
@@ -192,11 +193,13 @@ export function createDataActivities(deps: ActivityDeps) {
           where c.datanet_id = ${a.datanetId} and c.hash = u.hash`;
         if (bandOwners.size > 0) {
           // In band order, so parallel batches claiming shared bands lock rows in the same order.
+          // The owner is named by seq alone (its hash and sketch are found through contributions_seq_idx):
+          // 31 rows per record, so the 64-character hash was half of the table.
           const bands = [...bandOwners.entries()].sort((a, b) => a[0] - b[0]);
           await tx`
-            insert into lsh_bands (datanet_id, band, seq, hash)
-            select ${a.datanetId}, * from unnest(${bands.map(([b]) => b)}::bigint[], ${bands.map(([, o]) => o.seq)}::bigint[], ${bands.map(([, o]) => o.hash)}::text[])
-            on conflict (datanet_id, band) do update set seq = excluded.seq, hash = excluded.hash where lsh_bands.seq > excluded.seq`;
+            insert into lsh_bands (datanet_id, band, seq)
+            select ${a.datanetId}, * from unnest(${bands.map(([b]) => b)}::bigint[], ${bands.map(([, seq]) => seq)}::bigint[])
+            on conflict (datanet_id, band) do update set seq = excluded.seq, hash = null where lsh_bands.seq > excluded.seq`;
         }
       });
       const part: PartRecord[] = passed.map((x) => ({
@@ -222,25 +225,25 @@ export function createDataActivities(deps: ActivityDeps) {
       const part = await readPart(a.datanetId, a.fromSeq);
       if (part.length === 0) return { accepted: 0, duplicates: 0 };
       const allBands = [...new Set(part.flatMap((p) => p.bands))];
-      const owners = new Map<number, { seq: number; hash: string }>();
+      const owners = new Map<number, number>(); // band -> owner's seq
       for (const o of await sql<
-        { band: string; seq: string; hash: string }[]
-      >`select band, seq, hash from lsh_bands where datanet_id = ${a.datanetId} and band = any(${allBands}::bigint[])`) {
-        owners.set(Number(o.band), { seq: Number(o.seq), hash: o.hash });
+        { band: string; seq: string }[]
+      >`select band, seq from lsh_bands where datanet_id = ${a.datanetId} and band = any(${allBands}::bigint[])`) {
+        owners.set(Number(o.band), Number(o.seq));
       }
-      const candidateHashes = new Set<string>();
+      const candidateSeqs = new Set<number>();
       for (const p of part) {
         for (const b of p.bands) {
           const o = owners.get(b);
-          if (o && o.seq < p.seq) candidateHashes.add(o.hash);
+          if (o !== undefined && o < p.seq) candidateSeqs.add(o);
         }
       }
-      const sketches = new Map<string, Buffer>();
-      if (candidateHashes.size > 0) {
+      const bySeq = new Map<number, { hash: string; sketch: Buffer }>();
+      if (candidateSeqs.size > 0) {
         for (const r of await sql<
-          { hash: string; sketch: Buffer }[]
-        >`select hash, sketch from contributions where datanet_id = ${a.datanetId} and hash = any(${[...candidateHashes]}::text[])`)
-          sketches.set(r.hash, r.sketch);
+          { seq: string; hash: string; sketch: Buffer }[]
+        >`select seq, hash, sketch from contributions where datanet_id = ${a.datanetId} and seq = any(${[...candidateSeqs]}::bigint[])`)
+          bySeq.set(Number(r.seq), { hash: r.hash, sketch: r.sketch });
       }
       const mine = new Map<string, Buffer>();
       for (const r of await sql<
@@ -251,10 +254,11 @@ export function createDataActivities(deps: ActivityDeps) {
       const verdicts = part.map((p) => {
         let best: { hash: string; j: number; exact: boolean } | undefined;
         for (const b of p.bands) {
-          const o = owners.get(b);
-          if (!o || o.seq >= p.seq) continue;
+          const seq = owners.get(b);
+          const o = seq === undefined || seq >= p.seq ? undefined : bySeq.get(seq);
+          if (!o) continue;
           const exact = isExactBand(b);
-          const j = exact ? 1 : sketchJaccard(mine.get(p.hash)!, sketches.get(o.hash)!);
+          const j = exact ? 1 : sketchJaccard(mine.get(p.hash)!, o.sketch);
           if ((exact || j >= NEAR_DUPLICATE_THRESHOLD) && (!best || j > best.j)) best = { hash: o.hash, j, exact };
         }
         if (!best) return { hash: p.hash, status: 'accepted', of: null as string | null, reason: '' };
