@@ -171,12 +171,14 @@ for (;;) {
   if (phase === 'end') break;
   // The cursor is where the current pass has reached (batches complete a wave at a time).
   const done = c && (phase === 'scoring' || phase === 'dedupe') ? c.cursor - c.firstSeq + 1 : 0;
-  while (c && done > 0 && done >= (mark.n * c.received) / 10) {
+  // Of the seq range the pass walks (seqs skipped by refused duplicates are in it too).
+  const span = c ? Math.max(1, c.maxSeq - c.firstSeq + 1) : 1;
+  while (c && done > 0 && done >= (mark.n * span) / 10) {
     const rate = Math.round((done - mark.done) / Math.max(0.001, (now - mark.at) / 1000));
     const mib = (await bandBytes()) / 2 ** 20;
     (passMarks[phase] ??= []).push(`${mark.n * 10}% ${rate}/s`);
     log(
-      `${phase} ${mark.n * 10}%: ${done}/${c.received}, ${rate}/s since the last line, ${c.accepted} passing, lsh_bands ${mib.toFixed(0)} MiB, worker peak RSS ${peakRssMiB(workers.pid!).toFixed(0)} MiB`,
+      `${phase} ${mark.n * 10}%: ${done}/${span}, ${rate}/s since the last line, ${c.accepted} passing, lsh_bands ${mib.toFixed(0)} MiB, worker peak RSS ${peakRssMiB(workers.pid!).toFixed(0)} MiB`,
     );
     mark = { n: mark.n + 1, done, at: now };
   }

@@ -170,16 +170,19 @@ async function waitFor(done: (s: ProposalResponse) => boolean, onPoll?: (s: Prop
     await sleep(1000);
   }
 }
-let scoringMarks = 0;
+// A line at each 10% of the scoring and dedupe passes (of the seq range they walk).
+const passMark = { phase: '', n: 1 };
 await waitFor(
   (s) => s.stage !== 'data-collection',
   async (s) => {
     const c = s.progress?.collection;
     if (!c || (c.phase !== 'scoring' && c.phase !== 'dedupe')) return;
+    if (passMark.phase !== c.phase) Object.assign(passMark, { phase: c.phase, n: 1 });
+    const span = Math.max(1, c.maxSeq - c.firstSeq + 1);
     const done = c.cursor - c.firstSeq + 1;
-    if (done >= ((scoringMarks % 10) + 1) * (c.received / 10) && scoringMarks < 20) {
-      scoringMarks++;
-      log(`${c.phase} ${Math.round((done / c.received) * 100)}%, ${Math.round((Date.now() - phaseStart) / 1000)} s in`);
+    while (done >= (passMark.n * span) / 10) {
+      log(`${c.phase} ${passMark.n * 10}%, ${Math.round((Date.now() - phaseStart) / 1000)} s after close`);
+      passMark.n++;
     }
   },
 );
