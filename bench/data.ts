@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import postgres from 'postgres';
 import { startStack } from '../infra/local/stack.js';
+import { startTsProcessWithRetry } from './processes.js';
 import { freePort } from '../infra/local/ports.js';
 import { generateKeyPair } from '../identity/keys.js';
 import { CommonsClient } from '../client/commons-client.js';
@@ -36,7 +37,7 @@ const env = {
   COMMONS_CONTRIBUTION_BURST: '1000000000',
   COMMONS_WORKER_MAKE_CURRENT: '1', // versioned workers on the local stack make their version current
 };
-const workers = await startTsProcess('workers/all.ts', env, /workers running/);
+const workers = await startTsProcessWithRetry('workers/all.ts', env, /workers running/);
 const api = await startTsProcess('api/main.ts', env, /listening/i);
 const base = `http://127.0.0.1:${apiPort}`;
 const sql = postgres(stack.env.DATABASE_URL, { max: 2, onnotice: () => {} });

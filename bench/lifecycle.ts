@@ -11,6 +11,7 @@ import autocannon from 'autocannon';
 import { Client, Connection } from '@temporalio/client';
 import postgres from 'postgres';
 import { startStack } from '../infra/local/stack.js';
+import { startTsProcessWithRetry } from './processes.js';
 import { freePort } from '../infra/local/ports.js';
 import { startTsProcess } from '../infra/local/processes.js';
 import { loadConfig } from '../infra/config.js';
@@ -50,7 +51,7 @@ const env = {
   COMMONS_CONTRIBUTION_BURST: '1000000000',
   COMMONS_WORKER_MAKE_CURRENT: '1',
 };
-const workers = await startTsProcess('workers/all.ts', env, /workers running/);
+const workers = await startTsProcessWithRetry('workers/all.ts', env, /workers running/);
 const api = await startTsProcess('api/main.ts', env, /listening/i);
 const bare = await startTsProcess('bench/bare-server.ts', { ...env, PORT: String(barePort) }, /LISTENING/);
 const base = `http://127.0.0.1:${apiPort}`;
