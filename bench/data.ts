@@ -171,9 +171,10 @@ for (;;) {
   }
   if (phase === 'end') break;
   // The cursor is where the current pass has reached (batches complete a wave at a time).
-  const done = c && (phase === 'scoring' || phase === 'dedupe') ? c.cursor - c.firstSeq + 1 : 0;
-  // Of the seq range the pass walks (seqs skipped by refused duplicates are in it too).
-  const span = c ? Math.max(1, c.maxSeq - c.firstSeq + 1) : 1;
+  // Scoring counts records whose batch completed; dedupe only says how far it has dispatched (of
+  // the seq range it walks, where seqs skipped by refused duplicates are too).
+  const done = !c ? 0 : phase === 'scoring' ? c.scored : phase === 'dedupe' ? c.cursor - c.firstSeq + 1 : 0;
+  const span = !c ? 1 : phase === 'scoring' ? Math.max(1, c.received) : Math.max(1, c.maxSeq - c.firstSeq + 1);
   while (c && done > 0 && done >= (mark.n * span) / 10) {
     const rate = Math.round((done - mark.done) / Math.max(0.001, (now - mark.at) / 1000));
     const mib = (await bandBytes()) / 2 ** 20;

@@ -162,7 +162,7 @@ endPhase('ingest', `${stored.n} stored of ${sent}, ${Math.round(stored.n / inges
 
 // Exact copies are refused at ingest, so the target is never reached: the proposer closes.
 await dev.closeDatanet(id);
-async function waitFor(done: (s: ProposalResponse) => boolean, onPoll?: (s: ProposalResponse) => Promise<void>) {
+async function waitFor(done: (s: ProposalResponse) => boolean, onPoll?: (s: ProposalResponse) => Promise<void> | void) {
   for (;;) {
     const s = await dev.proposal(id);
     if (done(s)) return s;
@@ -175,12 +175,13 @@ async function waitFor(done: (s: ProposalResponse) => boolean, onPoll?: (s: Prop
 const passMark = { phase: '', n: 1 };
 await waitFor(
   (s) => s.stage !== 'data-collection',
-  async (s) => {
+  (s) => {
     const c = s.progress?.collection;
     if (!c || (c.phase !== 'scoring' && c.phase !== 'dedupe')) return;
     if (passMark.phase !== c.phase) Object.assign(passMark, { phase: c.phase, n: 1 });
-    const span = Math.max(1, c.maxSeq - c.firstSeq + 1);
-    const done = c.cursor - c.firstSeq + 1;
+    // Scoring counts records whose batch completed; dedupe only says how far it has dispatched.
+    const span = c.phase === 'scoring' ? Math.max(1, c.received) : Math.max(1, c.maxSeq - c.firstSeq + 1);
+    const done = c.phase === 'scoring' ? c.scored : c.cursor - c.firstSeq + 1;
     while (done >= (passMark.n * span) / 10) {
       log(`${c.phase} ${passMark.n * 10}%, ${Math.round((Date.now() - phaseStart) / 1000)} s after close`);
       passMark.n++;

@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, eventually, refusal, type TestApp } from '../support/app.js';
 import { participant, proposalBody, retireGovernor, uniqueId } from '../support/participants.js';
-import { CommonsClient } from '../../client/commons-client.js';
+import type { CommonsClient } from '../../client/commons-client.js';
 import { EMAIL_KEYWORDS } from '../../demo/scenario.js';
 import { contentHash } from '../../domain/data/content-hash.js';
 import { workflowIds } from '../../contracts/workflow-ids.js';
