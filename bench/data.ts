@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import postgres from 'postgres';
 import { startStack } from '../infra/local/stack.js';
+import { startTsProcessWithRetry } from './processes.js';
 import { freePort } from '../infra/local/ports.js';
 import { generateKeyPair } from '../identity/keys.js';
 import { CommonsClient } from '../client/commons-client.js';
@@ -36,7 +37,7 @@ const env = {
   COMMONS_CONTRIBUTION_BURST: '1000000000',
   COMMONS_WORKER_MAKE_CURRENT: '1', // versioned workers on the local stack make their version current
 };
-const workers = await startTsProcess('workers/all.ts', env, /workers running/);
+const workers = await startTsProcessWithRetry('workers/all.ts', env, /workers running/);
 const api = await startTsProcess('api/main.ts', env, /listening/i);
 const base = `http://127.0.0.1:${apiPort}`;
 const sql = postgres(stack.env.DATABASE_URL, { max: 2, onnotice: () => {} });
@@ -98,6 +99,8 @@ const gen = syntheticRecords(N);
 let batchNo = 0;
 let sent = 0;
 const ingestStart = Date.now();
+const ingestMark = { n: 1, sent: 0, at: ingestStart };
+const ingestMarks: string[] = [];
 async function sender() {
   for (;;) {
     const payloads: { text: string; label: string }[] = [];
@@ -112,10 +115,17 @@ async function sender() {
     if (!c) throw new Error('no contributors');
     await c.contributeBatch(id, payloads);
     sent += payloads.length;
-    if (Math.floor(sent / 50_000) !== Math.floor((sent - payloads.length) / 50_000))
+    // A line at each 10% of the run with the rate since the previous line, so a rate that falls as
+    // the tables grow shows where it falls.
+    while (sent >= (ingestMark.n * N) / 10) {
+      const now = Date.now();
+      const rate = Math.round((sent - ingestMark.sent) / ((now - ingestMark.at) / 1000));
+      ingestMarks.push(`${ingestMark.n * 10}% ${rate}/s`);
       log(
-        `ingested ${sent} (${Math.round(sent / ((Date.now() - ingestStart) / 1000))}/s), worker peak RSS ${peakRssMiB(workers.pid!).toFixed(0)} MiB`,
+        `ingested ${sent} (${ingestMark.n * 10}%): ${rate}/s since the last line, ${Math.round(sent / ((now - ingestStart) / 1000))}/s overall, worker peak RSS ${peakRssMiB(workers.pid!).toFixed(0)} MiB`,
       );
+      Object.assign(ingestMark, { n: ingestMark.n + 1, sent, at: now });
+    }
   }
 }
 await Promise.all(Array.from({ length: CONCURRENCY }, sender));
@@ -129,12 +139,18 @@ log(`ingest done: ${sent} sent, ${stored.n} stored in ${ingestSeconds.toFixed(1)
 // the proposer closes the window once everything is in.
 await dev.closeDatanet(id);
 const scoreStart = Date.now();
-// Time per phase (scoring pass, dedupe pass, dataset build), and a log line every 50,000 scored,
-// so a rate that falls as the tables grow shows where it falls.
+// Time per phase (scoring pass, dedupe pass, dataset build), and a line at each 10% of each pass
+// with the rate since the previous line and the size of lsh_bands, so a cost that grows with the
+// tables shows where it grows.
 const phaseSeconds: Record<string, number> = {};
+const passMarks: Record<string, string[]> = {};
 let phase = 'window';
 let phaseStart = scoreStart;
-let lastLogged = 0;
+let mark = { n: 1, done: 0, at: scoreStart };
+const bandBytes = async () => {
+  const [r] = await sql<{ bytes: string }[]>`select pg_total_relation_size('lsh_bands')::text as bytes`;
+  return Number(r?.bytes ?? 0);
+};
 for (;;) {
   const s = await dev.proposal(id);
   const c = s.progress?.collection;
@@ -151,16 +167,22 @@ for (;;) {
     log(`${phase} took ${took.toFixed(0)} s`);
     phase = next;
     phaseStart = now;
-    lastLogged = 0;
+    mark = { n: 1, done: 0, at: now };
   }
   if (phase === 'end') break;
   // The cursor is where the current pass has reached (batches complete a wave at a time).
-  const done = c && (phase === 'scoring' || phase === 'dedupe') ? c.cursor - c.firstSeq + 1 : 0;
-  if (c && done - lastLogged >= 50_000) {
-    lastLogged = done;
+  // Scoring counts records whose batch completed; dedupe only says how far it has dispatched (of
+  // the seq range it walks, where seqs skipped by refused duplicates are too).
+  const done = !c ? 0 : phase === 'scoring' ? c.scored : phase === 'dedupe' ? c.cursor - c.firstSeq + 1 : 0;
+  const span = !c ? 1 : phase === 'scoring' ? Math.max(1, c.received) : Math.max(1, c.maxSeq - c.firstSeq + 1);
+  while (c && done > 0 && done >= (mark.n * span) / 10) {
+    const rate = Math.round((done - mark.done) / Math.max(0.001, (now - mark.at) / 1000));
+    const mib = (await bandBytes()) / 2 ** 20;
+    (passMarks[phase] ??= []).push(`${mark.n * 10}% ${rate}/s`);
     log(
-      `${phase}: ${done}/${c.received} (${Math.round(done / ((now - phaseStart) / 1000))}/s so far), ${c.accepted} passing, worker peak RSS ${peakRssMiB(workers.pid!).toFixed(0)} MiB`,
+      `${phase} ${mark.n * 10}%: ${done}/${span}, ${rate}/s since the last line, ${c.accepted} passing, lsh_bands ${mib.toFixed(0)} MiB, worker peak RSS ${peakRssMiB(workers.pid!).toFixed(0)} MiB`,
     );
+    mark = { n: mark.n + 1, done, at: now };
   }
   await new Promise((r) => setTimeout(r, 2000));
 }
@@ -179,6 +201,20 @@ for await (const w of temporal.workflow.list({
   maxHistory = Math.max(maxHistory, w.historyLength);
 }
 const rss = peakRssMiB(workers.pid!);
+// lsh_bands at the end: rows and bytes per stored record, and what one chunk of a dedupe batch's
+// look-up costs (4,096 bands, as dedupeBatch asks for them; ~15 chunks per batch) on the full table.
+const [bands = { rows: 0, bytes: '0' }] = await sql<
+  { rows: number; bytes: string }[]
+>`select (select count(*)::int from lsh_bands where datanet_id = ${id}) as rows, pg_total_relation_size('lsh_bands')::text as bytes`;
+const probe = (
+  await sql<{ band: string }[]>`select band::text from lsh_bands where datanet_id = ${id} order by random() limit 4096`
+).map((r) => r.band);
+const plan = await sql.unsafe<{ 'QUERY PLAN': string }[]>(
+  `explain (analyze, buffers) select band, seq from lsh_bands where datanet_id = $1 and band = any($2::bigint[])`,
+  [id, probe],
+);
+// The plan without the 62,000 literal bands it was given.
+const planLines = plan.map((r) => r['QUERY PLAN'].replace(/'\{[^}]*\}'/g, "'{…}'").slice(0, 160));
 
 console.log('');
 console.log(
@@ -199,6 +235,13 @@ console.log(
     .map(([k, v]) => `${k} ${v.toFixed(0)} s`)
     .join(', ')}`,
 );
+console.log(`ingest rate at each 10%      ${ingestMarks.join(', ')}`);
+for (const [k, v] of Object.entries(passMarks)) console.log(`${(k + ' rate at each 10%').padEnd(28)} ${v.join(', ')}`);
+console.log(
+  `lsh_bands                    ${bands.rows} rows, ${(Number(bands.bytes) / 2 ** 20).toFixed(0)} MiB (${(Number(bands.bytes) / Math.max(1, stored.n)).toFixed(0)} bytes per stored record)`,
+);
+console.log(`one look-up chunk           ${probe.length} bands (a dedupe batch asks ~15):`);
+for (const l of planLines) console.log(`    ${l}`);
 console.log(`statuses                     ${statuses.map((s) => `${s.status} ${s.n}`).join(', ')}`);
 console.log(`peak worker RSS              ${rss.toFixed(0)} MiB`);
 console.log(`largest workflow history     ${maxHistory} events over ${runs} runs (Temporal's limit: 51,200)`);

@@ -69,3 +69,20 @@ export function* syntheticRecords(
     yield rec;
   }
 }
+
+const SPAM_WORDS = new Set(SPAM);
+const HAM_WORDS = new Set(HAM);
+/**
+ * The label a synthetic record was generated with, read back from its words (each record draws
+ * from its label's vocabulary only): what an honest reviewer answers in bench:lifecycle's RLHF
+ * round, without keeping a million records in memory.
+ */
+export function syntheticLabelOf(text: string): 'spam' | 'ham' {
+  let spam = 0;
+  let ham = 0;
+  for (const w of text.split(' ')) {
+    if (SPAM_WORDS.has(w)) spam++;
+    else if (HAM_WORDS.has(w)) ham++;
+  }
+  return spam > ham ? 'spam' : 'ham';
+}

@@ -24,6 +24,7 @@ import type {
   ContributionResponse,
   DatanetResponse,
   ContributionsResponse,
+  ContributionPayloadResponse,
   ProofResponse,
 } from '../api/schemas/datanets.js';
 import type {
@@ -184,6 +185,9 @@ export class CommonsClient {
   }
   contribution(hash: string) {
     return this.get<ContributionsResponse>(`/v1/contributions/${hash}`);
+  }
+  contributionPayload(hash: string) {
+    return this.get<ContributionPayloadResponse>(`/v1/contributions/${hash}/payload`);
   }
   proof(hash: string) {
     return this.get<ProofResponse>(`/v1/contributions/${hash}/proof`);

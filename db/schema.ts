@@ -189,7 +189,11 @@ export const contributions = pgTable(
     contributor: text('contributor').notNull(),
     signature: text('signature').notNull(),
     size: integer('size').notNull(),
+    /** The pack object holding the record's bytes, or (before packs) the record's own object. */
     s3Key: text('s3_key').notNull(),
+    /** Byte offset and length of the record in its pack; null for a record stored as its own object. */
+    packOffset: bigint('pack_offset', { mode: 'number' }),
+    packLength: integer('pack_length'),
     /** Sequence within the datanet, so scoring batches page by a stable integer cursor. */
     seq: bigserial('seq', { mode: 'number' }).notNull(),
     status: text('status').notNull().default('pending'),
@@ -219,7 +223,8 @@ export const lshBands = pgTable(
     datanetId: text('datanet_id').notNull(),
     band: bigint('band', { mode: 'number' }).notNull(),
     seq: bigint('seq', { mode: 'number' }).notNull(),
-    hash: text('hash').notNull(),
+    /** Owner's hash, written before owners were named by seq alone; null since (found by seq). */
+    hash: text('hash'),
   },
   (t) => [primaryKey({ columns: [t.datanetId, t.band] })],
 );

@@ -23,6 +23,8 @@ export interface ArtifactStore {
   get(key: string): Promise<Buffer>;
   /** Streams an object into a local file; stores without it are read whole (see ml/embedded/manifest-stream). */
   getFile?(key: string, path: string): Promise<void>;
+  /** Bytes `start` to `end` inclusive (an HTTP Range GET): one record out of a pack without the rest. */
+  getRange(key: string, start: number, end: number): Promise<Buffer>;
   /** Undefined when the object does not exist. */
   head(key: string): Promise<ObjectInfo | undefined>;
   list(prefix: string): Promise<ObjectInfo[]>;

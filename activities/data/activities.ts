@@ -26,7 +26,7 @@ import {
   settleDeposits,
 } from '../../db/queries/curation.js';
 import { dataKeys } from '../../storage/keys.js';
-import { mapLimit } from '../../storage/map-limit.js';
+import { readRecords } from '../../storage/packs.js';
 
 export interface ScoreBatchInput {
   datanetId: string;
@@ -58,6 +58,7 @@ interface PartRecord {
 // enough that prefix + 48 bits stays below 2^53 and parses exactly.
 const EXACT_BAND_PREFIX = 0x1f;
 const S3_CONCURRENCY = 32;
+const BAND_LOOKUP_CHUNK = 4096;
 
 /** Band keys as bigints (LSH bands plus one exact-text band), for the lsh_bands table. */
 function bandsOf(text: string, sig: Uint32Array): number[] {
@@ -131,22 +132,44 @@ export function createDataActivities(deps: ActivityDeps) {
     async scoreBatch(a: ScoreBatchInput): Promise<{ scored: number; accepted: number }> {
       const profile = profileFor(a);
       const rows = await sql<
-        { hash: string; contributor: string; s3_key: string; seq: string }[]
-      >`select hash, contributor, s3_key, seq from contributions where datanet_id = ${a.datanetId} and seq between ${a.fromSeq} and ${a.toSeq} order by seq`;
-      let done = 0;
-      const results = await mapLimit(rows, S3_CONCURRENCY, async (r) => {
-        const body = await store.get(r.s3_key);
+        {
+          hash: string;
+          contributor: string;
+          s3_key: string;
+          pack_offset: string | null;
+          pack_length: number | null;
+          seq: string;
+        }[]
+      >`select hash, contributor, s3_key, pack_offset, pack_length, seq from contributions where datanet_id = ${a.datanetId} and seq between ${a.fromSeq} and ${a.toSeq} order by seq`;
+      // One ranged GET per pack the batch touches (records stored one per object before packs: one GET each).
+      const bodies = await readRecords(
+        store,
+        rows.map((r) => ({
+          hash: r.hash,
+          key: r.s3_key,
+          offset: r.pack_offset === null ? null : Number(r.pack_offset),
+          length: r.pack_length,
+        })),
+        S3_CONCURRENCY,
+      );
+      Context.current().heartbeat({ done: 0, of: rows.length });
+      const results = rows.map((r, i) => {
+        const read = bodies.get(r.hash);
         let payload: unknown;
-        try {
-          payload = JSON.parse(body.toString('utf8'));
-        } catch {
-          payload = undefined;
+        let refused: string | undefined;
+        if (!read?.ok) refused = read?.reason ?? 'stored record not found';
+        else {
+          try {
+            payload = JSON.parse(read.bytes.toString('utf8'));
+          } catch {
+            refused = 'payload is not JSON';
+          }
         }
         const s =
-          payload === undefined
-            ? { status: 'rejected' as const, quality: 0, relevance: 0, reasons: ['payload is not JSON'] }
+          refused !== undefined
+            ? { status: 'rejected' as const, quality: 0, relevance: 0, reasons: [refused] }
             : scoreRecord(a.spec, profile, payload, { minQuality: a.minQuality, minRelevance: a.minRelevance });
-        if (++done % 200 === 0) Context.current().heartbeat({ done, of: rows.length });
+        if ((i + 1) % 200 === 0) Context.current().heartbeat({ done: i + 1, of: rows.length });
         const fields = payload && typeof payload === 'object' ? (payload as Record<string, unknown>) : undefined;
         const text = fields ? recordText(a.spec, fields) : '';
         const response = fields ? recordResponse(a.spec, fields) : '';
@@ -161,12 +184,13 @@ export function createDataActivities(deps: ActivityDeps) {
       });
 
       const passed = results.filter((x) => x.sig);
-      const bandOwners = new Map<number, { seq: number; hash: string }>();
+      const bandOwners = new Map<number, number>(); // band -> lowest seq in this batch
       const bandsByHash = new Map(passed.map((x) => [x.row.hash, bandsOf(x.scored, x.sig!)]));
       for (const x of passed) {
+        const seq = Number(x.row.seq);
         for (const band of bandsByHash.get(x.row.hash)!) {
           const cur = bandOwners.get(band);
-          if (!cur || cur.seq > Number(x.row.seq)) bandOwners.set(band, { seq: Number(x.row.seq), hash: x.row.hash });
+          if (cur === undefined || cur > seq) bandOwners.set(band, seq);
         }
       }
       await sql.begin(async (tx) => {
@@ -182,11 +206,13 @@ export function createDataActivities(deps: ActivityDeps) {
           where c.datanet_id = ${a.datanetId} and c.hash = u.hash`;
         if (bandOwners.size > 0) {
           // In band order, so parallel batches claiming shared bands lock rows in the same order.
+          // The owner is named by seq alone (its hash and sketch are found through contributions_seq_idx):
+          // 31 rows per record, so the 64-character hash was half of the table.
           const bands = [...bandOwners.entries()].sort((a, b) => a[0] - b[0]);
           await tx`
-            insert into lsh_bands (datanet_id, band, seq, hash)
-            select ${a.datanetId}, * from unnest(${bands.map(([b]) => b)}::bigint[], ${bands.map(([, o]) => o.seq)}::bigint[], ${bands.map(([, o]) => o.hash)}::text[])
-            on conflict (datanet_id, band) do update set seq = excluded.seq, hash = excluded.hash where lsh_bands.seq > excluded.seq`;
+            insert into lsh_bands (datanet_id, band, seq)
+            select ${a.datanetId}, * from unnest(${bands.map(([b]) => b)}::bigint[], ${bands.map(([, seq]) => seq)}::bigint[])
+            on conflict (datanet_id, band) do update set seq = excluded.seq, hash = null where lsh_bands.seq > excluded.seq`;
         }
       });
       const part: PartRecord[] = passed.map((x) => ({
@@ -213,25 +239,30 @@ export function createDataActivities(deps: ActivityDeps) {
       const part = await readPart(a.datanetId, a.fromSeq);
       if (part.length === 0) return { accepted: 0, duplicates: 0 };
       const allBands = [...new Set(part.flatMap((p) => p.bands))];
-      const owners = new Map<number, { seq: number; hash: string }>();
-      for (const o of await sql<
-        { band: string; seq: string; hash: string }[]
-      >`select band, seq, hash from lsh_bands where datanet_id = ${a.datanetId} and band = any(${allBands}::bigint[])`) {
-        owners.set(Number(o.band), { seq: Number(o.seq), hash: o.hash });
+      const owners = new Map<number, number>(); // band -> owner's seq
+      // In chunks: with all ~60,000 bands of a batch in one array the planner picks a sequential
+      // scan of lsh_bands once its statistics are current (847 ms at 100k records, growing with the
+      // table); a few thousand keys keep it on the primary key, so a look-up costs the same at any size.
+      for (let i = 0; i < allBands.length; i += BAND_LOOKUP_CHUNK) {
+        for (const o of await sql<
+          { band: string; seq: string }[]
+        >`select band, seq from lsh_bands where datanet_id = ${a.datanetId} and band = any(${allBands.slice(i, i + BAND_LOOKUP_CHUNK)}::bigint[])`) {
+          owners.set(Number(o.band), Number(o.seq));
+        }
       }
-      const candidateHashes = new Set<string>();
+      const candidateSeqs = new Set<number>();
       for (const p of part) {
         for (const b of p.bands) {
           const o = owners.get(b);
-          if (o && o.seq < p.seq) candidateHashes.add(o.hash);
+          if (o !== undefined && o < p.seq) candidateSeqs.add(o);
         }
       }
-      const sketches = new Map<string, Buffer>();
-      if (candidateHashes.size > 0) {
+      const bySeq = new Map<number, { hash: string; sketch: Buffer }>();
+      if (candidateSeqs.size > 0) {
         for (const r of await sql<
-          { hash: string; sketch: Buffer }[]
-        >`select hash, sketch from contributions where datanet_id = ${a.datanetId} and hash = any(${[...candidateHashes]}::text[])`)
-          sketches.set(r.hash, r.sketch);
+          { seq: string; hash: string; sketch: Buffer }[]
+        >`select seq, hash, sketch from contributions where datanet_id = ${a.datanetId} and seq = any(${[...candidateSeqs]}::bigint[])`)
+          bySeq.set(Number(r.seq), { hash: r.hash, sketch: r.sketch });
       }
       const mine = new Map<string, Buffer>();
       for (const r of await sql<
@@ -242,10 +273,11 @@ export function createDataActivities(deps: ActivityDeps) {
       const verdicts = part.map((p) => {
         let best: { hash: string; j: number; exact: boolean } | undefined;
         for (const b of p.bands) {
-          const o = owners.get(b);
-          if (!o || o.seq >= p.seq) continue;
+          const seq = owners.get(b);
+          const o = seq === undefined || seq >= p.seq ? undefined : bySeq.get(seq);
+          if (!o) continue;
           const exact = isExactBand(b);
-          const j = exact ? 1 : sketchJaccard(mine.get(p.hash)!, sketches.get(o.hash)!);
+          const j = exact ? 1 : sketchJaccard(mine.get(p.hash)!, o.sketch);
           if ((exact || j >= NEAR_DUPLICATE_THRESHOLD) && (!best || j > best.j)) best = { hash: o.hash, j, exact };
         }
         if (!best) return { hash: p.hash, status: 'accepted', of: null as string | null, reason: '' };

@@ -6,7 +6,7 @@ import { requireContributorAccess } from '../datanet-access.js';
 import { validateRecord, DEFAULT_MAX_RECORD_BYTES, type DatanetSpec } from '../../domain/data/datanet-spec.js';
 import { contentHash } from '../../domain/data/content-hash.js';
 import { dataKeys } from '../../storage/keys.js';
-import { mapLimit } from '../../storage/map-limit.js';
+import { buildPack, readRecords } from '../../storage/packs.js';
 import { buildMerkleTree, type MerkleTree } from '../../domain/data/merkle.js';
 import { RateLimiter } from '../rate-limit.js';
 import type { ApiContext } from '../context.js';
@@ -16,6 +16,7 @@ import {
   findContributionForProof,
   findContributionsByHash,
   findContributors,
+  findRecordRefs,
   insertContributionsWhileOpen,
   listAcceptedHashes,
 } from '../../db/queries/contributions.js';
@@ -24,6 +25,7 @@ import {
   ContributionBatchBody,
   ContributionBatchResponse,
   ContributionBody,
+  ContributionPayloadResponse,
   ContributionResponse,
   ContributionsResponse,
   DatanetResponse,
@@ -83,7 +85,11 @@ export const datanetRoutes =
       return { hash, bytes, label };
     }
 
-    /** Stores payloads under their hash, then the rows; an existing row with the same hash is the same content. */
+    /**
+     * Stores the new payloads as one pack object (one PUT per request), then the rows pointing into
+     * it; an existing row with the same hash is the same content. The pack is named by its bytes, so
+     * a retried request writes the same object again, and the rows go in on conflict do nothing.
+     */
     async function store_(
       datanetId: string,
       contributor: string,
@@ -98,20 +104,22 @@ export const datanetRoutes =
       const toWrite = [...fresh.values()]
         .filter((it) => !owner.has(it.hash))
         .sort((a, b) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
-      await mapLimit(toWrite, 16, (it) =>
-        store.put(dataKeys.contribution(datanetId, it.hash), it.bytes, { contentType: 'application/json' }),
-      );
       let inserted = new Set<string>();
       if (toWrite.length) {
+        const pack = buildPack(toWrite);
+        const packKey = dataKeys.pack(datanetId, pack.hash);
+        await store.put(packKey, pack.bytes, { contentType: 'application/x-ndjson' });
         const r = await insertContributionsWhileOpen(
           sql,
           datanetId,
           contributor,
           signature,
-          toWrite.map((t) => ({
+          toWrite.map((t, i) => ({
             hash: t.hash,
             size: t.bytes.length,
-            s3Key: dataKeys.contribution(datanetId, t.hash),
+            s3Key: packKey,
+            packOffset: pack.entries[i]!.offset,
+            packLength: pack.entries[i]!.length,
             label: t.label ?? '',
           })),
           deposit,
@@ -257,6 +265,33 @@ export const datanetRoutes =
         const rows = await findContributionsByHash(sql, req.params.hash);
         if (!rows.length) throw notFound(`no contribution ${req.params.hash}`);
         return { contributions: rows.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() })) };
+      },
+    );
+
+    app.get(
+      '/v1/contributions/:hash/payload',
+      {
+        schema: {
+          summary: 'A contribution by content hash: the stored record, checked against its hash',
+          tags: ['data'],
+          params: HashParams,
+          response: responses({ 200: ContributionPayloadResponse }),
+        },
+      },
+      async (req) => {
+        const refs = await findRecordRefs(sql, req.params.hash);
+        if (!refs.length) throw notFound(`no contribution ${req.params.hash}`);
+        // Every copy has the same content; serve the first whose bytes still match the hash.
+        for (const ref of refs) {
+          const r = (await readRecords(store, [ref])).get(ref.hash);
+          if (r?.ok)
+            return {
+              hash: ref.hash,
+              datanetId: ref.datanetId,
+              payload: JSON.parse(r.bytes.toString('utf8')) as unknown,
+            };
+        }
+        throw new HttpError(500, `the stored bytes of contribution ${req.params.hash} do not match its hash`);
       },
     );
 

@@ -70,6 +70,13 @@ export const ContributionView = Type.Object({
 export const ContributionsResponse = Type.Object({ contributions: Type.Array(ContributionView) });
 export type ContributionsResponse = Static<typeof ContributionsResponse>;
 
+export const ContributionPayloadResponse = Type.Object({
+  hash: Type.String(),
+  datanetId: Type.String({ description: 'the Datanet whose stored copy was read' }),
+  payload: Type.Unknown({ description: 'the record as stored: its canonical JSON hashes to `hash`' }),
+});
+export type ContributionPayloadResponse = Static<typeof ContributionPayloadResponse>;
+
 export const MerkleProof = Type.Object({
   leaf: Type.String(),
   index: Type.Integer(),

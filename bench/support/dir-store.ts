@@ -37,6 +37,10 @@ export class DirStore implements ArtifactStore {
     await copyFile(this.path(key), path);
   }
 
+  async getRange(key: string, start: number, end: number): Promise<Buffer> {
+    return (await readFile(this.path(key))).subarray(start, end + 1);
+  }
+
   async head(key: string): Promise<ObjectInfo | undefined> {
     const s = await stat(this.path(key)).catch(() => undefined);
     return s?.isFile() ? { key, size: s.size, metadata: {} } : undefined;

@@ -21,7 +21,10 @@ export interface Contribution {
 export interface NewContribution {
   hash: string;
   size: number;
+  /** The pack object holding the record (storage/packs.ts). */
   s3Key: string;
+  packOffset: number;
+  packLength: number;
   label: string;
 }
 
@@ -60,9 +63,10 @@ export async function insertContributionsWhileOpen(
     const [d] = await tx<{ status: string }[]>`select status from datanets where id = ${datanetId} for share`;
     if (!d || d.status !== 'open') return { closed: d?.status ?? 'gone' };
     const rows = await tx<{ hash: string }[]>`
-      insert into contributions (datanet_id, hash, contributor, signature, size, s3_key, label)
+      insert into contributions (datanet_id, hash, contributor, signature, size, s3_key, pack_offset, pack_length, label)
       select ${datanetId}, * from unnest(${items.map((t) => t.hash)}::text[], ${items.map(() => contributor)}::text[], ${items.map(() => signature)}::text[],
-        ${items.map((t) => t.size)}::int[], ${items.map((t) => t.s3Key)}::text[], ${items.map((t) => t.label)}::text[])
+        ${items.map((t) => t.size)}::int[], ${items.map((t) => t.s3Key)}::text[], ${items.map((t) => t.packOffset)}::bigint[],
+        ${items.map((t) => t.packLength)}::int[], ${items.map((t) => t.label)}::text[])
       on conflict (datanet_id, hash) do nothing returning hash`;
     // Only rows this call inserted deposit, each under its own key: a retried or repeated
     // submission of the same record moves nothing, and a short balance fails the whole insert.
@@ -144,4 +148,21 @@ export async function listAcceptedHashes(sql: postgres.Sql, datanetId: string): 
   const rows = await sql<{ hash: string }[]>`
     select hash from contributions where datanet_id = ${datanetId} and status = 'accepted'`;
   return rows.map((r) => r.hash);
+}
+
+/** Where each stored copy of a record is (one per Datanet that holds it), for reading its bytes. */
+export async function findRecordRefs(
+  sql: postgres.Sql,
+  hash: string,
+): Promise<{ datanetId: string; hash: string; key: string; offset: number | null; length: number | null }[]> {
+  const rows = await sql<
+    { datanet_id: string; s3_key: string; pack_offset: string | null; pack_length: number | null }[]
+  >`select datanet_id, s3_key, pack_offset, pack_length from contributions where hash = ${hash} order by created_at`;
+  return rows.map((r) => ({
+    datanetId: r.datanet_id,
+    hash,
+    key: r.s3_key,
+    offset: r.pack_offset === null ? null : Number(r.pack_offset),
+    length: r.pack_length,
+  }));
 }

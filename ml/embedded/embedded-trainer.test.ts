@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import type { ArtifactStore, ObjectInfo, PutOptions } from '../../storage/artifact-store.js';
+import type { ArtifactStore } from '../../storage/artifact-store.js';
+import { MemoryStore } from '../../storage/memory-store.js';
 import type { Hyperparams, TrainerContext, TrainingJob, TrainingProgress } from '../trainer.js';
 import { EmbeddedTrainer, checkpointKey, loadModel, splitManifest } from './embedded-trainer.js';
 import { SYNTHETIC_LABELS, syntheticDataset } from './synthetic.js';
@@ -17,41 +17,6 @@ function at<T>(xs: ArrayLike<T>, i: number): T {
 function must<T>(value: T | undefined, what: string): T {
   if (value === undefined) throw new Error(`expected ${what}, found none`);
   return value;
-}
-
-/** Minimal in-memory ArtifactStore (the real S3 store is covered by the integration suite). */
-class MemoryStore implements ArtifactStore {
-  readonly objects = new Map<string, { body: Buffer; metadata: Record<string, string> }>();
-  put(key: string, body: Buffer | string, opts: PutOptions = {}): Promise<void> {
-    if (opts.ifNoneMatch && this.objects.has(key)) return Promise.reject(new Error(`precondition failed: ${key}`));
-    this.objects.set(key, { body: Buffer.from(body), metadata: { ...(opts.metadata ?? {}) } });
-    return Promise.resolve();
-  }
-  async putFile(key: string, path: string, opts: PutOptions = {}): Promise<void> {
-    await this.put(key, await readFile(path), opts);
-  }
-  get(key: string): Promise<Buffer> {
-    const o = this.objects.get(key);
-    if (!o) return Promise.reject(new Error(`no such key: ${key}`));
-    return Promise.resolve(Buffer.from(o.body));
-  }
-  head(key: string): Promise<ObjectInfo | undefined> {
-    const o = this.objects.get(key);
-    return Promise.resolve(
-      o && { key, size: o.body.length, etag: createHash('md5').update(o.body).digest('hex'), metadata: o.metadata },
-    );
-  }
-  async list(prefix: string): Promise<ObjectInfo[]> {
-    const keys = [...this.objects.keys()].filter((k) => k.startsWith(prefix)).sort();
-    return Promise.all(keys.map(async (k) => (await this.head(k))!));
-  }
-  async copy(from: string, to: string, opts: { ifNoneMatch?: boolean } = {}): Promise<void> {
-    await this.put(to, await this.get(from), { ifNoneMatch: opts.ifNoneMatch });
-  }
-  delete(key: string): Promise<void> {
-    this.objects.delete(key);
-    return Promise.resolve();
-  }
 }
 
 const HP: Hyperparams = { epochs: 3, learningRate: 0.5, l2: 1e-4, batchSize: 16, seed: 9, checkpointEvery: 10 };

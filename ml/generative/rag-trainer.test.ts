@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import type { ArtifactStore, ObjectInfo, PutOptions } from '../../storage/artifact-store.js';
+import type { ArtifactStore } from '../../storage/artifact-store.js';
+import { MemoryStore } from '../../storage/memory-store.js';
 import type { Hyperparams, ManifestRecord, PreferencePair, TrainerContext, TrainingProgress } from '../trainer.js';
 import { parseManifest, splitManifest } from '../embedded/embedded-trainer.js';
 import { EmbeddedTrainer } from '../embedded/embedded-trainer.js';
@@ -10,37 +10,6 @@ import { loadRag, RagTrainer } from './rag-trainer.js';
 import { TaskRoutingTrainer } from './task-trainer.js';
 import { syntheticQa } from './synthetic-qa.js';
 import { tokenF1 } from './text-metrics.js';
-
-class MemoryStore implements ArtifactStore {
-  readonly objects = new Map<string, Buffer>();
-  put(key: string, body: Buffer | string, _opts: PutOptions = {}): Promise<void> {
-    this.objects.set(key, Buffer.from(body));
-    return Promise.resolve();
-  }
-  async putFile(key: string, path: string): Promise<void> {
-    await this.put(key, await readFile(path));
-  }
-  get(key: string): Promise<Buffer> {
-    const o = this.objects.get(key);
-    return o ? Promise.resolve(Buffer.from(o)) : Promise.reject(new Error(`no such key: ${key}`));
-  }
-  head(key: string): Promise<ObjectInfo | undefined> {
-    const o = this.objects.get(key);
-    return Promise.resolve(o && { key, size: o.length, etag: createHash('md5').update(o).digest('hex'), metadata: {} });
-  }
-  async list(prefix: string): Promise<ObjectInfo[]> {
-    return Promise.all(
-      [...this.objects.keys()].filter((k) => k.startsWith(prefix)).map(async (k) => (await this.head(k))!),
-    );
-  }
-  async copy(from: string, to: string): Promise<void> {
-    await this.put(to, await this.get(from));
-  }
-  delete(key: string): Promise<void> {
-    this.objects.delete(key);
-    return Promise.resolve();
-  }
-}
 
 const HP: Hyperparams = { epochs: 5, learningRate: 0.5, l2: 1e-4, batchSize: 16, seed: 3, checkpointEvery: 0 };
 

@@ -90,11 +90,20 @@ describe('decentralized data collection', () => {
     const stolen = await refusal(bob.contribute(id, rec));
     expect(stolen.status).toBe(409);
     const [row] = await app.sql<
-      { contributor: string; size: number; s3_key: string; signature: string }[]
-    >`select contributor, size, s3_key, signature from contributions where hash = ${first.hash}`;
+      {
+        contributor: string;
+        size: number;
+        s3_key: string;
+        pack_offset: string;
+        pack_length: number;
+        signature: string;
+      }[]
+    >`select contributor, size, s3_key, pack_offset, pack_length, signature from contributions where hash = ${first.hash}`;
     if (!row) throw new Error(`no row for contribution ${first.hash}`);
     expect(row.contributor).toBe(alice.address);
-    const stored = await app.store.get(row.s3_key);
+    // The record's bytes are its slice of the request's pack object.
+    const start = Number(row.pack_offset);
+    const stored = await app.store.getRange(row.s3_key, start, start + row.pack_length - 1);
     expect(createHash('sha256').update(stored).digest('hex')).toBe(first.hash);
     expect(row.signature.length).toBeGreaterThan(40);
 

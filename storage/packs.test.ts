@@ -1,0 +1,89 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { buildPack, PackIntegrityError, readRecords } from './packs.js';
+import type { ArtifactStore } from './artifact-store.js';
+
+const rec = (o: unknown) => {
+  const bytes = Buffer.from(JSON.stringify(o));
+  return { hash: createHash('sha256').update(bytes).digest('hex'), bytes };
+};
+
+/** Objects in a Map; counts the requests a read makes, which is what packs are for. */
+function memoryStore(objects: Map<string, Buffer>) {
+  const calls = { get: 0, getRange: 0 };
+  const missing = (key: string) => new Error(`no such key: ${key}`);
+  const store: Pick<ArtifactStore, 'get' | 'getRange'> = {
+    get: (key) => {
+      calls.get++;
+      const o = objects.get(key);
+      return o ? Promise.resolve(o) : Promise.reject(missing(key));
+    },
+    getRange: (key, start, end) => {
+      calls.getRange++;
+      const o = objects.get(key);
+      return o ? Promise.resolve(o.subarray(start, end + 1)) : Promise.reject(missing(key));
+    },
+  };
+  return { store: store as ArtifactStore, calls };
+}
+
+describe('pack objects', () => {
+  const records = [rec({ text: 'a' }), rec({ text: 'bb', label: 'x' }), rec({ text: 'ccc\\n' })];
+
+  it('lays records out as JSON lines and names the pack by its bytes', () => {
+    const pack = buildPack(records);
+    expect(pack.bytes.toString()).toBe(records.map((r) => r.bytes.toString() + '\n').join(''));
+    expect(pack.hash).toBe(createHash('sha256').update(pack.bytes).digest('hex'));
+    for (const [i, e] of pack.entries.entries()) {
+      expect(pack.bytes.subarray(e.offset, e.offset + e.length)).toEqual(records[i]!.bytes);
+      expect(e.hash).toBe(records[i]!.hash);
+    }
+    expect(buildPack(records).hash).toBe(pack.hash);
+  });
+
+  it('refuses a record whose claimed hash is not the hash of its bytes', () => {
+    const forged = { hash: records[0]!.hash, bytes: Buffer.from('{"text":"not a"}') };
+    expect(() => buildPack([records[1]!, forged])).toThrow(PackIntegrityError);
+    const withNewline = { ...rec('x'), bytes: Buffer.from('"x\n"') };
+    withNewline.hash = createHash('sha256').update(withNewline.bytes).digest('hex');
+    expect(() => buildPack([withNewline])).toThrow(/newline/);
+  });
+
+  it('reads the records of a pack with one ranged GET and old one-object records with one GET each', async () => {
+    const pack = buildPack(records);
+    const legacy = rec({ text: 'stored before packs' });
+    const { store, calls } = memoryStore(
+      new Map([
+        ['p', pack.bytes],
+        ['old', legacy.bytes],
+      ]),
+    );
+    const refs = [
+      ...pack.entries.slice(1).map((e) => ({ hash: e.hash, key: 'p', offset: e.offset, length: e.length })),
+      { hash: legacy.hash, key: 'old', offset: null, length: null },
+    ];
+    const got = await readRecords(store, refs);
+    expect(calls).toEqual({ get: 1, getRange: 1 });
+    expect(got.get(records[1]!.hash)).toEqual({ ok: true, bytes: records[1]!.bytes });
+    expect(got.get(records[2]!.hash)).toEqual({ ok: true, bytes: records[2]!.bytes });
+    expect(got.get(legacy.hash)).toEqual({ ok: true, bytes: legacy.bytes });
+  });
+
+  it('flags bytes that do not hash to the record (tampered pack, wrong index row)', async () => {
+    const pack = buildPack(records);
+    const tampered = Buffer.from(pack.bytes);
+    const at = pack.entries[0]!.offset + 3;
+    tampered[at] = tampered[at]! ^ 1;
+    const { store } = memoryStore(new Map([['p', tampered]]));
+    const e = pack.entries;
+    const got = await readRecords(store, [
+      { hash: e[0]!.hash, key: 'p', offset: e[0]!.offset, length: e[0]!.length },
+      // Points at the right pack but the wrong slice.
+      { hash: e[2]!.hash, key: 'p', offset: e[1]!.offset, length: e[2]!.length },
+      { hash: e[1]!.hash, key: 'p', offset: e[1]!.offset, length: e[1]!.length },
+    ]);
+    expect(got.get(e[0]!.hash)?.ok).toBe(false);
+    expect(got.get(e[2]!.hash)?.ok).toBe(false);
+    expect(got.get(e[1]!.hash)).toEqual({ ok: true, bytes: records[1]!.bytes });
+  });
+});
