@@ -36,7 +36,7 @@ import {
   splitEarnings,
 } from '../../domain/data/datanet-access.js';
 import { recordValue } from '../../domain/data/attribution-weights.js';
-import { recordText, type DatanetSpec } from '../../domain/data/datanet-spec.js';
+import { recordResponse, recordText, type DatanetSpec } from '../../domain/data/datanet-spec.js';
 import { buildMerkleTree } from '../../domain/data/merkle.js';
 import {
   addCurator,
@@ -63,7 +63,7 @@ import {
   type VersionRow,
 } from '../../db/queries/curation.js';
 import { dataKeys } from '../../storage/keys.js';
-import { mapLimit } from '../../storage/map-limit.js';
+import { readRecords } from '../../storage/packs.js';
 import { missingFor } from '../datanet-access.js';
 
 const versionView = (v: VersionRow) => ({
@@ -308,14 +308,19 @@ export const curationRoutes =
         if (!mayCurate(caller, d.owner, d.curators))
           throw forbidden(`${caller} is neither the owner nor a curator of datanet ${req.params.id}`);
         const rows = await curationQueue(sql, req.params.id, req.query.limit ?? 50);
-        const records = await mapLimit(rows, 16, async (r) => {
-          let payload: unknown;
+        // Payloads live in pack objects (one ranged read per pack), checked against their hashes.
+        const reads = await readRecords(
+          store,
+          rows.map((r) => ({ hash: r.hash, key: r.s3Key, offset: r.packOffset, length: r.packLength })),
+        );
+        const records = rows.map(({ s3Key: _key, packOffset: _offset, packLength: _length, ...rest }) => {
+          const read = reads.get(rest.hash);
+          let payload: unknown = null;
           try {
-            payload = JSON.parse((await store.get(r.s3Key)).toString('utf8'));
+            if (read?.ok) payload = JSON.parse(read.bytes.toString('utf8'));
           } catch {
             payload = null;
           }
-          const { s3Key: _key, ...rest } = r;
           return { ...rest, payload };
         });
         return { records };
@@ -402,15 +407,37 @@ export const curationRoutes =
         if (keep.delete(h)) lines.push(line);
       }
       if (keep.size) {
-        const rows = await tx<{ hash: string; contributor: string; s3_key: string; label: string | null }[]>`
-          select hash, contributor, s3_key, label from contributions where datanet_id = ${datanetId} and hash = any(${[...keep]}::text[])`;
-        const added = await mapLimit(rows, 16, async (r) => {
-          const payload = JSON.parse((await store.get(r.s3_key)).toString('utf8')) as Record<string, unknown>;
+        const rows = await tx<
+          {
+            hash: string;
+            contributor: string;
+            s3_key: string;
+            pack_offset: string | null;
+            pack_length: number | null;
+            label: string | null;
+          }[]
+        >`
+          select hash, contributor, s3_key, pack_offset, pack_length, label from contributions where datanet_id = ${datanetId} and hash = any(${[...keep]}::text[])`;
+        const reads = await readRecords(
+          store,
+          rows.map((r) => ({
+            hash: r.hash,
+            key: r.s3_key,
+            offset: r.pack_offset === null ? null : Number(r.pack_offset),
+            length: r.pack_length,
+          })),
+        );
+        const added = rows.map((r) => {
+          const read = reads.get(r.hash);
+          if (!read?.ok) throw new Error(`record ${r.hash} cannot be read: ${read?.reason ?? 'not found'}`);
+          const payload = JSON.parse(read.bytes.toString('utf8')) as Record<string, unknown>;
+          const response = recordResponse(spec, payload);
           return JSON.stringify({
             hash: r.hash,
             contributor: r.contributor,
             text: recordText(spec, payload),
             label: r.label ?? '',
+            ...(response ? { response } : {}),
           });
         });
         lines.push(...added);

@@ -291,7 +291,10 @@ export async function curationQueue(
     quality: number | null;
     relevance: number | null;
     reasons: string[] | null;
+    /** Where the payload is (storage/packs.ts RecordRef). */
     s3Key: string;
+    packOffset: number | null;
+    packLength: number | null;
   }[]
 > {
   const rows = await sql<
@@ -303,13 +306,20 @@ export async function curationQueue(
       relevance: number | null;
       reasons: string[] | null;
       s3_key: string;
+      pack_offset: string | null;
+      pack_length: number | null;
     }[]
   >`
-    select c.hash, c.contributor, c.status, c.quality, c.relevance, c.reasons, c.s3_key from contributions c
+    select c.hash, c.contributor, c.status, c.quality, c.relevance, c.reasons, c.s3_key, c.pack_offset, c.pack_length from contributions c
     where c.datanet_id = ${datanetId} and c.status not in ('duplicate', 'near-duplicate')
       and not exists (select 1 from curation_decisions d where d.datanet_id = c.datanet_id and d.hash = c.hash)
     order by (c.status = 'awaiting-approval') desc, c.seq limit ${limit}`;
-  return rows.map((r) => ({ ...r, s3Key: r.s3_key }));
+  return rows.map(({ s3_key, pack_offset, pack_length, ...r }) => ({
+    ...r,
+    s3Key: s3_key,
+    packOffset: pack_offset === null ? null : Number(pack_offset),
+    packLength: pack_length,
+  }));
 }
 
 /** Records the collection must still see decided before it builds (requireApproval). */
