@@ -11,6 +11,8 @@ import { reviewRoutes } from './routes/reviews.js';
 import { modelRoutes } from './routes/models.js';
 import { protocolRoutes } from './routes/protocol.js';
 import { consoleRoutes } from './console/console-routes.js';
+import { PredictorRegistry } from '../ml/serving/predictor.js';
+import { upstreamPredictor } from '../ml/serving/upstream-predictor.js';
 import { ModelCache } from './inference/model-cache.js';
 import { FeeGroupCommit } from './inference/group-commit.js';
 import { PaidCalls } from './inference/paid-calls.js';
@@ -88,7 +90,13 @@ export async function buildServer(ctx: ApiContext, opts: { logger?: boolean | ob
   });
 
   const fees = new FeeGroupCommit(ctx.sql, { onError: (err) => app.log.error({ err }, 'fee group commit') });
-  const cache = new ModelCache(ctx.sql, ctx.store);
+  const predictors = new PredictorRegistry();
+  if (ctx.cfg.inferenceUpstream) {
+    // Versions the external trainer made are answered by the upstream, whatever their task.
+    const upstream = upstreamPredictor(ctx.cfg.inferenceUpstream);
+    predictors.register('external-classification', upstream).register('external-generation', upstream);
+  }
+  const cache = new ModelCache(ctx.sql, ctx.store, { predictors });
   const paid = new PaidCalls(ctx.sql, fees);
   await app.register(accountRoutes(ctx));
   await app.register(proposalRoutes(ctx));

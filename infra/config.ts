@@ -28,6 +28,11 @@ export interface CommonsConfig {
   devFaucet: boolean;
   /** The rules of the game (README "Protocol settings"): admin configuration, validated at start. */
   protocol: ProtocolSettings;
+  /**
+   * An OpenAI-compatible server (vLLM, or ml/external/reference/serve.py) that answers for models
+   * the external trainer made; absent: only embedded models are served.
+   */
+  inferenceUpstream?: { baseUrl: string; adapterDir: string; apiKey?: string };
 }
 
 function required(env: NodeJS.ProcessEnv, name: string): string {
@@ -52,6 +57,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CommonsConfig 
     api: { host, port, publicUrl: env.API_PUBLIC_URL ?? `http://${host}:${port}` },
     devFaucet: env.COMMONS_DEV_FAUCET === '1' || env.NODE_ENV !== 'production',
     protocol: protocolFromEnv(env),
+    ...(env.COMMONS_INFERENCE_UPSTREAM_URL
+      ? {
+          inferenceUpstream: {
+            baseUrl: env.COMMONS_INFERENCE_UPSTREAM_URL,
+            adapterDir: required(env, 'COMMONS_UPSTREAM_ADAPTER_DIR'),
+            ...(env.COMMONS_INFERENCE_UPSTREAM_API_KEY ? { apiKey: env.COMMONS_INFERENCE_UPSTREAM_API_KEY } : {}),
+          },
+        }
+      : {}),
   };
 }
 
