@@ -16,8 +16,9 @@ import { reviewRoutes } from './routes/reviews.js';
 import { modelRoutes } from './routes/models.js';
 import { protocolRoutes } from './routes/protocol.js';
 import { consoleRoutes } from './console/console-routes.js';
-import { ModelCache } from './inference/model-cache.js';
 import { PredictorRegistry } from '../ml/serving/predictor.js';
+import { upstreamPredictor } from '../ml/serving/upstream-predictor.js';
+import { ModelCache } from './inference/model-cache.js';
 import { FeeGroupCommit } from './inference/group-commit.js';
 import { PaidCalls } from './inference/paid-calls.js';
 import { openaiRoutes } from './routes/openai.js';
@@ -103,6 +104,11 @@ export async function buildServer(ctx: ApiContext, opts: { logger?: boolean | ob
     exactAttributionMaxRecords: ctx.cfg.attribution.exactMaxRecords,
     ...(ctx.cfg.attribution.indexCacheDir ? { indexCacheDir: ctx.cfg.attribution.indexCacheDir } : {}),
   });
+  if (ctx.cfg.inferenceUpstream) {
+    // Versions the external trainer made are answered by the upstream, whatever their task.
+    const upstream = upstreamPredictor(ctx.cfg.inferenceUpstream);
+    predictors.register('external-classification', upstream).register('external-generation', upstream);
+  }
   const cache = new ModelCache(ctx.sql, ctx.store, { predictors, onLoad: () => modelLoads.inc() });
   const paid = new PaidCalls(ctx.sql, fees);
   await app.register(accountRoutes(ctx));

@@ -40,6 +40,11 @@ export interface CommonsConfig {
    * every replica of the deployment; see api/deployment.ts).
    */
   deploymentId?: string;
+  /**
+   * An OpenAI-compatible server (vLLM, or ml/external/reference/serve.py) that answers for models
+   * the external trainer made; absent: only embedded models are served.
+   */
+  inferenceUpstream?: { baseUrl: string; adapterDir: string; apiKey?: string };
 }
 
 function required(env: NodeJS.ProcessEnv, name: string): string {
@@ -69,6 +74,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CommonsConfig 
       exactMaxRecords: Number(env.COMMONS_EXACT_ATTRIBUTION_MAX_RECORDS ?? 5000),
       indexCacheDir: env.COMMONS_INDEX_CACHE || undefined,
     },
+    ...(env.COMMONS_INFERENCE_UPSTREAM_URL
+      ? {
+          inferenceUpstream: {
+            baseUrl: env.COMMONS_INFERENCE_UPSTREAM_URL,
+            adapterDir: required(env, 'COMMONS_UPSTREAM_ADAPTER_DIR'),
+            ...(env.COMMONS_INFERENCE_UPSTREAM_API_KEY ? { apiKey: env.COMMONS_INFERENCE_UPSTREAM_API_KEY } : {}),
+          },
+        }
+      : {}),
   };
 }
 

@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync, openSync, closeSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { run, withLock } from './cache-lock.js';
 import { cacheDir, TEMPORAL_CLI_VERSION, VERSITYGW_VERSION } from './paths.js';
 
 interface GoTool {
@@ -28,37 +27,6 @@ const TOOLS: Record<'temporal' | 'versitygw', GoTool> = {
     module: `github.com/versity/versitygw/cmd/versitygw@v${VERSITYGW_VERSION}`,
   },
 };
-
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, stdio: ['ignore', 'inherit', 'inherit'] });
-    child.on('error', reject);
-    child.on('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} exited with ${code}`)),
-    );
-  });
-}
-
-/** A lock file so two processes (say, the demo and a test run) never build the same tool at once. */
-async function withLock<T>(lockPath: string, fn: () => Promise<T>): Promise<T> {
-  for (;;) {
-    try {
-      closeSync(openSync(lockPath, 'wx'));
-      break;
-    } catch {
-      // A lock older than 30 minutes belongs to a build that died.
-      try {
-        if (Date.now() - statSync(lockPath).mtimeMs > 30 * 60_000) rmSync(lockPath, { force: true });
-      } catch {}
-      await sleep(2000);
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    rmSync(lockPath, { force: true });
-  }
-}
 
 /**
  * Returns the path of a built Go tool, building it with `go install` into the cache on first use.

@@ -67,6 +67,7 @@ export class ExternalCommandTrainer implements Trainer {
       const resume = await this.resumeInput(ctx, dir);
       const spec: ExternalJobSpec = {
         task: 'sft',
+        taskType: job.task ?? 'classification',
         jobId: job.jobId,
         inputs,
         labels: job.labels,

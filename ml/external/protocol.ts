@@ -24,6 +24,8 @@ export interface ExternalInputs {
 
 export interface ExternalJobSpec {
   task: ExternalTask;
+  /** sft: what the model learns (generation: prompt → response records); later jobs read it from the artifact. */
+  taskType?: 'classification' | 'generation';
   jobId?: string;
   inputs: ExternalInputs;
   /** The label set (sft: the job's; dpo: the labels seen in the eval manifest; generate: absent). */

@@ -31,7 +31,9 @@ train/eval. They become TRL's formats here: {"prompt","completion"} for SFTTrain
 a causal LM used as a classifier: the prediction is the label whose first token is most likely after
 the prompt. A model artifact is a tar of the PEFT adapter directory plus labels.json.
 """
+import hashlib
 import json
+import math
 import os
 import sys
 import tarfile
@@ -39,14 +41,15 @@ import tempfile
 
 import torch
 from datasets import Dataset
-from peft import LoraConfig, PeftModel, get_peft_model
+from peft import LoraConfig, PeftModel, get_peft_model, load_peft_weights, set_peft_model_state_dict
 from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
 from trl import DPOConfig, DPOTrainer, SFTConfig, SFTTrainer
 
 BASE_MODEL = os.environ.get("COMMONS_BASE_MODEL", "Qwen/Qwen2.5-0.5B-Instruct")
 # Commons' learning rates are tuned for its linear CPU model; LoRA on an LLM needs far smaller ones.
-MAX_SFT_LR = 2e-4
-MAX_DPO_LR = 5e-6
+# Caps, overridable per fleet: a small base model on a CPU learns within a few steps only at higher ones.
+MAX_SFT_LR = float(os.environ.get("COMMONS_MAX_SFT_LR", "2e-4"))
+MAX_DPO_LR = float(os.environ.get("COMMONS_MAX_DPO_LR", "5e-6"))
 
 
 def emit(event):
@@ -67,6 +70,44 @@ def prompt_for(text, labels):
     return f"Classify the following text as one of: {', '.join(labels)}.\n\nText: {text[:2000]}\n\nLabel:"
 
 
+def generation_prompt(text):
+    """A generation record's prompt (chat turns already rendered one per line, as Commons does)."""
+    return f"{text[-2000:]}\nAnswer:"
+
+
+def chat_prompt(messages):
+    """The prompt for a chat request: its turns one per line, as Commons renders Datanet chat records."""
+    return generation_prompt("\n".join(str(m.get("content", "")).strip() for m in messages))
+
+
+def task_of(spec, labels=None):
+    """The job's task: as the worker says, else from the artifact (a generation adapter has no labels)."""
+    if spec.get("taskType"):
+        return spec["taskType"]
+    return "generation" if labels == [] else "classification"
+
+
+@torch.no_grad()
+def label_probabilities(model, tokenizer, prompt, labels):
+    """Probability of each label: the softmax over the labels' first tokens after the prompt."""
+    first_tokens = [tokenizer(" " + l, add_special_tokens=False).input_ids[0] for l in labels]
+    enc = tokenizer(prompt, return_tensors="pt").to(model.device)
+    probs = torch.softmax(model(**enc).logits[0, -1].float()[first_tokens], -1).tolist()
+    return dict(zip(labels, probs))
+
+
+def token_f1(answer, reference):
+    """SQuAD-style token F1 between an answer and the reference response."""
+    a, r = answer.lower().split(), reference.lower().split()
+    if not a or not r:
+        return float(a == r)
+    common = sum(min(a.count(t), r.count(t)) for t in set(a))
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(a), common / len(r)
+    return 2 * precision * recall / (precision + recall)
+
+
 def extract(archive, target):
     with tarfile.open(archive) as tar:
         # The "data" filter refuses absolute paths and links out of the target (Python >= 3.12, backported).
@@ -78,7 +119,7 @@ def extract(archive, target):
 
 def load_base():
     dtype = torch.bfloat16 if torch.cuda.is_available() else torch.float32
-    return AutoModelForCausalLM.from_pretrained(BASE_MODEL, torch_dtype=dtype, device_map="auto")
+    return AutoModelForCausalLM.from_pretrained(BASE_MODEL, dtype=dtype, device_map="auto")
 
 
 def load_tokenizer():
@@ -86,6 +127,12 @@ def load_tokenizer():
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
+
+
+def same_file(a, b):
+    """Whether two downloaded artifacts have the same bytes (policy = reference in a first round)."""
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        return hashlib.sha256(fa.read()).digest() == hashlib.sha256(fb.read()).digest()
 
 
 def unpack_artifact(path, work):
@@ -154,14 +201,16 @@ def common_args(hp, hf_dir):
         report_to=[],
         disable_tqdm=True,  # progress goes through the protocol; keep stderr for real errors
         bf16=torch.cuda.is_available(),
+        # TRL turns activation checkpointing on by default: memory for compute, which pays on a large
+        # model on a GPU but makes a small model on a CPU several times slower.
+        gradient_checkpointing=torch.cuda.is_available(),
     )
 
 
 @torch.no_grad()
 def evaluate(model, tokenizer, records, labels):
-    """Accuracy, macro-F1 and cross-entropy of the label whose first token is most likely."""
+    """Accuracy, macro-F1 and cross-entropy of the most likely label."""
     model.eval()
-    first_tokens = [tokenizer(" " + l, add_special_tokens=False).input_ids[0] for l in labels]
     tp = {l: 0 for l in labels}
     fp = {l: 0 for l in labels}
     fn = {l: 0 for l in labels}
@@ -169,11 +218,9 @@ def evaluate(model, tokenizer, records, labels):
     for r in records:
         if r["label"] not in labels:
             continue
-        enc = tokenizer(prompt_for(r["text"], labels), return_tensors="pt").to(model.device)
-        scores = model(**enc).logits[0, -1].float()[first_tokens]
-        probs = torch.softmax(scores, -1)
-        pred, gold = labels[int(scores.argmax())], r["label"]
-        loss_sum += -float(torch.log(probs[labels.index(gold)] + 1e-12))
+        probs = label_probabilities(model, tokenizer, prompt_for(r["text"], labels), labels)
+        pred, gold = max(probs, key=probs.get), r["label"]
+        loss_sum += -math.log(probs[gold] + 1e-12)
         if pred == gold:
             correct += 1
             tp[gold] += 1
@@ -189,6 +236,35 @@ def evaluate(model, tokenizer, records, labels):
     return {"accuracy": correct / n, "macroF1": sum(f1s) / len(f1s), "loss": loss_sum / n, "examples": len(records)}
 
 
+@torch.no_grad()
+def answer(model, tokenizer, prompt, max_new_tokens=48, sample_seed=None):
+    """Greedy (or, with a seed, sampled) answer to a generation prompt."""
+    enc = tokenizer(prompt, return_tensors="pt").to(model.device)
+    kwargs = dict(max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
+    if sample_seed is None:
+        kwargs["do_sample"] = False
+    else:
+        torch.manual_seed(sample_seed)
+        kwargs.update(do_sample=True, top_p=0.9, temperature=0.9)
+    out = model.generate(**enc, **kwargs)
+    return tokenizer.decode(out[0, enc["input_ids"].shape[1] :], skip_special_tokens=True).strip()
+
+
+@torch.no_grad()
+def evaluate_generation(model, tokenizer, records):
+    """Commons' generation metrics on the held-out records: mean token-F1 as accuracy (and macroF1)."""
+    model.eval()
+    scores = [token_f1(answer(model, tokenizer, generation_prompt(r["text"])), r.get("response", "")) for r in records]
+    mean = sum(scores) / len(scores) if scores else 0.0
+    return {"accuracy": mean, "macroF1": mean, "loss": 1 - mean, "examples": len(records)}
+
+
+def metrics_for(spec, model, tokenizer, records, labels):
+    if task_of(spec, labels) == "generation":
+        return evaluate_generation(model, tokenizer, records)
+    return evaluate(model, tokenizer, records, labels)
+
+
 def sft(spec, work):
     hp, labels, out = spec["hyperparams"], spec["labels"], spec["outputDir"]
     train = read_jsonl(spec["inputs"]["train"])
@@ -201,12 +277,16 @@ def sft(spec, work):
         lora = LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05, target_modules="all-linear", task_type="CAUSAL_LM")
         model = get_peft_model(load_base(), lora)
     # Prompt-completion format: SFTTrainer computes the loss on the completion (the label) only.
-    data = Dataset.from_list([{"prompt": prompt_for(r["text"], labels), "completion": " " + r["label"]} for r in train])
+    if task_of(spec) == "generation":
+        rows = [{"prompt": generation_prompt(r["text"]), "completion": " " + r.get("response", "")} for r in train]
+    else:
+        rows = [{"prompt": prompt_for(r["text"], labels), "completion": " " + r["label"]} for r in train]
+    data = Dataset.from_list(rows)
     hf_dir = os.path.join(work, "hf")
     args = SFTConfig(**common_args(hp, hf_dir), learning_rate=min(hp["learningRate"], MAX_SFT_LR))
     trainer = SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tokenizer, callbacks=[ProtocolCallback(out)])
     trainer.train(resume_from_checkpoint=restore_checkpoint(spec, hf_dir))
-    metrics = evaluate(trainer.model, tokenizer, held, labels)
+    metrics = metrics_for(spec, trainer.model, tokenizer, held, labels)
     emit({"type": "result", "metrics": metrics, "artifact": save_artifact(trainer.model, labels, out)})
 
 
@@ -216,14 +296,14 @@ def dpo(spec, work):
     tokenizer = load_tokenizer()
     policy_dir, labels = unpack_artifact(spec["inputs"]["policy"], work)
     reference_dir, _ = unpack_artifact(spec["inputs"]["reference"], work)
-    # One base model with two adapters: "default" is trained, "reference" stays frozen and TRL
-    # switches to it for the reference log-probabilities (no second copy of the base weights).
+    # One base model with two adapters: "default" is trained and "ref" stays frozen; TRL switches
+    # to "ref" for the reference log-probabilities (no second copy of the base weights). TRL creates
+    # "ref" as a copy of the policy; when the reference is another model, its weights replace the copy.
     model = PeftModel.from_pretrained(load_base(), policy_dir, is_trainable=True, adapter_name="default")
-    model.load_adapter(reference_dir, adapter_name="reference", is_trainable=False)
-    model.set_adapter("default")
     # TRL's DPOTrainer has no per-pair weights; pairs without a positive consensus weight are dropped.
+    make_prompt = generation_prompt if task_of(spec, labels) == "generation" else (lambda text: prompt_for(text, labels))
     pairs = [
-        {"prompt": prompt_for(p["prompt"], labels), "chosen": " " + p["chosen"], "rejected": " " + p["rejected"]}
+        {"prompt": make_prompt(p["prompt"]), "chosen": " " + p["chosen"], "rejected": " " + p["rejected"]}
         for p in spec["preferences"]
         if p.get("weight", 1) > 0
     ]
@@ -232,30 +312,42 @@ def dpo(spec, work):
         **common_args(hp, hf_dir),
         learning_rate=min(hp["learningRate"], MAX_DPO_LR),
         beta=spec.get("beta", 0.1),
-        model_adapter_name="default",
-        ref_adapter_name="reference",
     )
     trainer = DPOTrainer(model=model, ref_model=None, args=args, train_dataset=Dataset.from_list(pairs), processing_class=tokenizer, callbacks=[ProtocolCallback(out)])
+    if "ref" not in trainer.model.peft_config:
+        raise SystemExit("this TRL did not create a reference adapter; use trl>=1.0 (requirements.txt)")
+    if not same_file(spec["inputs"]["policy"], spec["inputs"]["reference"]):
+        set_peft_model_state_dict(trainer.model, load_peft_weights(reference_dir), adapter_name="ref")
     trainer.train(resume_from_checkpoint=restore_checkpoint(spec, hf_dir))
-    metrics = evaluate(trainer.model, tokenizer, held, labels)
+    metrics = metrics_for(spec, trainer.model, tokenizer, held, labels)
     emit({"type": "result", "metrics": metrics, "artifact": save_artifact(trainer.model, labels, out)})
 
 
 @torch.no_grad()
 def generate(spec, work):
-    """Candidates for RLHF review: the labels ranked by the model's probability for each prompt."""
+    """Candidates for RLHF review: ranked labels (classification) or sampled answers (generation)."""
     adapter_dir, labels = unpack_artifact(spec["inputs"]["model"], work)
     model = PeftModel.from_pretrained(load_base(), adapter_dir)
     model.eval()
     tokenizer = load_tokenizer()
-    first_tokens = [tokenizer(" " + l, add_special_tokens=False).input_ids[0] for l in labels]
     k = int(spec.get("candidatesPerPrompt", 2))
     outputs = []
     for p in spec["prompts"]:
-        enc = tokenizer(prompt_for(p["text"], labels), return_tensors="pt").to(model.device)
-        probs = torch.softmax(model(**enc).logits[0, -1].float()[first_tokens], -1).tolist()
-        ranked = sorted(zip(labels, probs), key=lambda x: -x[1])[:k]
-        outputs.append({"promptId": p["id"], "outputs": [{"output": l, "score": s} for l, s in ranked]})
+        if task_of(spec, labels) == "generation":
+            # The greedy answer plus sampled alternatives (seeded: a retried job proposes the same pair).
+            seen, ranked = set(), []
+            for i in range(k * 3):
+                text = answer(model, tokenizer, generation_prompt(p["text"]), sample_seed=None if i == 0 else i)
+                if text and text not in seen:
+                    seen.add(text)
+                    ranked.append({"output": text, "score": 1.0 / (1 + len(ranked))})
+                if len(ranked) == k:
+                    break
+            outputs.append({"promptId": p["id"], "outputs": ranked})
+        else:
+            probs = label_probabilities(model, tokenizer, prompt_for(p["text"], labels), labels)
+            ranked = sorted(probs.items(), key=lambda x: -x[1])[:k]
+            outputs.append({"promptId": p["id"], "outputs": [{"output": l, "score": s} for l, s in ranked]})
     emit({"type": "result", "outputs": outputs})
 
 
