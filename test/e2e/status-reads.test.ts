@@ -126,6 +126,8 @@ describe('status reads from the read model', () => {
   });
 
   it('training and rlhf: the collection result, the training result and the open round match', async () => {
+    // The round's tasks exist once its candidates are generated.
+    await eventually(async () => ((await projected()).progress?.round?.tasks.length === 2 ? true : undefined), 540_000);
     const { p, l } = await agreeing(
       'rlhf',
       (s) => ({
