@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError, CommonsClient } from '../client/commons-client.js';
 import { generateKeyPair, loadKeyFile, saveKeyFile, type KeyPair } from '../identity/keys.js';
 import { renderStatusLine } from './progress-bar.js';
@@ -192,7 +193,10 @@ export async function run(
         const c = signer();
         const counts: Record<string, number> = {};
         for (const batch of chunk(payloads, BATCH)) {
-          const r = await c.contributeBatch(datanet, batch);
+          const r = await rateLimited(
+            () => c.contributeBatch(datanet, batch),
+            (line) => io.err.write(line + '\n'),
+          );
           for (const x of r.results) counts[x.status] = (counts[x.status] ?? 0) + 1;
         }
         print({ records: payloads.length, counts }, () =>
@@ -273,5 +277,23 @@ export async function run(
       `error: ${e.message}${cause}${e.message === 'fetch failed' ? ` — is the API running at ${api}? (--api or COMMONS_API_URL)` : ''}\n`,
     );
     return 1;
+  }
+}
+
+/**
+ * Runs a request again after the wait a 429 asks for (the Datanet's per-contributor rate limit),
+ * so a large file goes in at the allowed rate instead of failing half-way; any other error, and a
+ * 429 without Retry-After (a batch larger than the burst), is the caller's.
+ */
+async function rateLimited<T>(send: () => Promise<T>, note: (line: string) => void, attempts = 30): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await send();
+    } catch (err) {
+      const wait = err instanceof ApiError && err.status === 429 ? err.retryAfterSeconds : undefined;
+      if (wait === undefined || i >= attempts) throw err;
+      note(`rate limited: waiting ${wait}s`);
+      await sleep(wait * 1000);
+    }
   }
 }

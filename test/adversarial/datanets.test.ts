@@ -71,10 +71,11 @@ describe('adversarial: verified contributors and curated Datanets', () => {
   const started: string[] = [];
   const gated = uniqueId('gated');
 
-  async function open(id: string, access: Record<string, unknown>, params: Record<string, unknown> = {}) {
+  async function open(id: string, access: Record<string, unknown>, params: Record<string, unknown> = {}, budget = '0') {
     await dev.propose({
       ...proposalBody(id, { governance: { votingPeriodMs: 60_000 }, collection: collection(), ...params }),
       datanetSpec: { ...SPAM_SPEC, access },
+      budget,
     });
     started.push(id);
     await eventually(async () => ((await dev.tally(id)).open ? true : undefined));
@@ -357,8 +358,11 @@ describe('adversarial: verified contributors and curated Datanets', () => {
     );
     const solo = uniqueId('solo');
     const split = uniqueId('split');
-    await open(solo, { deposit: DEPOSIT });
-    await open(split, { deposit: DEPOSIT });
+    // The reward pool is paid from each proposal's budget, reserved from the treasury when it passes.
+    const pool = '50000';
+    await dev.post('/v1/faucet', { address: 'treasury', asset: 'OPEN', amount: '200000' });
+    await open(solo, { deposit: DEPOSIT }, {}, pool);
+    await open(split, { deposit: DEPOSIT }, {}, pool);
     for (const r of mine) await one.contribute(solo, r);
     for (const [i, r] of mine.entries()) await many[i % k]!.contribute(split, r);
     for (const id of [solo, split]) for (const r of theirs) await other.contribute(id, r);
@@ -370,9 +374,7 @@ describe('adversarial: verified contributors and curated Datanets', () => {
       );
     const [vSolo, vSplit] = await Promise.all([versionOf(solo), versionOf(split)]);
     // The real payout: the deployment activity that splits a reward pool by attribution weight.
-    await dev.post('/v1/faucet', { address: 'treasury', asset: 'OPEN', amount: '2000000' });
     const deploy = createDeploymentActivities({ sql: app.sql, store: app.store, ledger: app.ledger });
-    const pool = '1000000';
     await deploy.settleRewards({ proposalId: solo, modelName: `m-${solo}`, datasetVersionId: vSolo.id, amount: pool });
     await deploy.settleRewards({
       proposalId: split,
