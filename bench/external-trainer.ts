@@ -42,6 +42,7 @@ const trainerEnv = {
   COMMONS_BASE_MODEL: baseModel,
   COMMONS_MAX_SFT_LR: '1e-3',
   COMMONS_MAX_DPO_LR: '1e-4',
+  COMMONS_MAX_PROMPT_CHARS: '800',
   HF_HUB_OFFLINE: '1',
   TOKENIZERS_PARALLELISM: 'false',
 };
