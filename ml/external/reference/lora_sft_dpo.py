@@ -50,6 +50,9 @@ BASE_MODEL = os.environ.get("COMMONS_BASE_MODEL", "Qwen/Qwen2.5-0.5B-Instruct")
 # Caps, overridable per fleet: a small base model on a CPU learns within a few steps only at higher ones.
 MAX_SFT_LR = float(os.environ.get("COMMONS_MAX_SFT_LR", "2e-4"))
 MAX_DPO_LR = float(os.environ.get("COMMONS_MAX_DPO_LR", "5e-6"))
+# How much of a record's text a prompt keeps: long enough for a real base model's context, and
+# set lower for a small one (all-MiniLM-L6-v2 reads at most 512 tokens).
+MAX_PROMPT_CHARS = int(os.environ.get("COMMONS_MAX_PROMPT_CHARS", "2000"))
 
 
 def emit(event):
@@ -67,12 +70,12 @@ def read_jsonl(path):
 
 
 def prompt_for(text, labels):
-    return f"Classify the following text as one of: {', '.join(labels)}.\n\nText: {text[:2000]}\n\nLabel:"
+    return f"Classify the following text as one of: {', '.join(labels)}.\n\nText: {text[:MAX_PROMPT_CHARS]}\n\nLabel:"
 
 
 def generation_prompt(text):
     """A generation record's prompt (chat turns already rendered one per line, as Commons does)."""
-    return f"{text[-2000:]}\nAnswer:"
+    return f"{text[-MAX_PROMPT_CHARS:]}\nAnswer:"
 
 
 def chat_prompt(messages):
@@ -91,7 +94,7 @@ def task_of(spec, labels=None):
 def label_probabilities(model, tokenizer, prompt, labels):
     """Probability of each label: the softmax over the labels' first tokens after the prompt."""
     first_tokens = [tokenizer(" " + l, add_special_tokens=False).input_ids[0] for l in labels]
-    enc = tokenizer(prompt, return_tensors="pt").to(model.device)
+    enc = tokenizer(prompt, return_tensors="pt", truncation=True, max_length=context_of(tokenizer)).to(model.device)
     probs = torch.softmax(model(**enc).logits[0, -1].float()[first_tokens], -1).tolist()
     return dict(zip(labels, probs))
 
@@ -126,7 +129,14 @@ def load_tokenizer():
     tokenizer = AutoTokenizer.from_pretrained(BASE_MODEL)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
+    # A prompt longer than the model reads loses its beginning, never the "Label:"/"Answer:" cue.
+    tokenizer.truncation_side = "left"
     return tokenizer
+
+
+def context_of(tokenizer):
+    """Tokens the model reads at most (a tokenizer without a limit reports a huge number)."""
+    return min(int(tokenizer.model_max_length), 4096)
 
 
 def same_file(a, b):
@@ -189,9 +199,10 @@ def restore_checkpoint(spec, hf_dir):
     return path
 
 
-def common_args(hp, hf_dir):
+def common_args(hp, hf_dir, tokenizer):
     return dict(
         output_dir=hf_dir,
+        max_length=context_of(tokenizer),
         num_train_epochs=hp["epochs"],
         per_device_train_batch_size=int(hp["batchSize"]),
         seed=int(hp["seed"]),
@@ -239,7 +250,7 @@ def evaluate(model, tokenizer, records, labels):
 @torch.no_grad()
 def answer(model, tokenizer, prompt, max_new_tokens=48, sample_seed=None):
     """Greedy (or, with a seed, sampled) answer to a generation prompt."""
-    enc = tokenizer(prompt, return_tensors="pt").to(model.device)
+    enc = tokenizer(prompt, return_tensors="pt", truncation=True, max_length=context_of(tokenizer) // 2).to(model.device)
     kwargs = dict(max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
     if sample_seed is None:
         kwargs["do_sample"] = False
@@ -283,7 +294,7 @@ def sft(spec, work):
         rows = [{"prompt": prompt_for(r["text"], labels), "completion": " " + r["label"]} for r in train]
     data = Dataset.from_list(rows)
     hf_dir = os.path.join(work, "hf")
-    args = SFTConfig(**common_args(hp, hf_dir), learning_rate=min(hp["learningRate"], MAX_SFT_LR))
+    args = SFTConfig(**common_args(hp, hf_dir, tokenizer), learning_rate=min(hp["learningRate"], MAX_SFT_LR))
     trainer = SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tokenizer, callbacks=[ProtocolCallback(out)])
     trainer.train(resume_from_checkpoint=restore_checkpoint(spec, hf_dir))
     metrics = metrics_for(spec, trainer.model, tokenizer, held, labels)
@@ -309,7 +320,7 @@ def dpo(spec, work):
     ]
     hf_dir = os.path.join(work, "hf")
     args = DPOConfig(
-        **common_args(hp, hf_dir),
+        **common_args(hp, hf_dir, tokenizer),
         learning_rate=min(hp["learningRate"], MAX_DPO_LR),
         beta=spec.get("beta", 0.1),
     )

@@ -22,10 +22,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import torch
 from peft import PeftModel
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoModelForCausalLM
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lora_sft_dpo import BASE_MODEL, chat_prompt, label_probabilities, prompt_for  # noqa: E402
+from lora_sft_dpo import BASE_MODEL, chat_prompt, context_of, label_probabilities, load_tokenizer, prompt_for  # noqa: E402
 
 
 class Adapters:
@@ -33,9 +33,7 @@ class Adapters:
 
     def __init__(self):
         dtype = torch.bfloat16 if torch.cuda.is_available() else torch.float32
-        self.tokenizer = AutoTokenizer.from_pretrained(BASE_MODEL)
-        if self.tokenizer.pad_token is None:
-            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.tokenizer = load_tokenizer()
         self.base = AutoModelForCausalLM.from_pretrained(BASE_MODEL, dtype=dtype)
         self.model = None
         self.labels = {}
@@ -68,7 +66,9 @@ class Adapters:
                 probs = label_probabilities(self.model, self.tokenizer, prompt_for(text, labels), labels)
                 best = max(probs, key=probs.get)
                 return best, probs, 1
-            enc = self.tokenizer(chat_prompt(messages), return_tensors="pt").to(self.model.device)
+            enc = self.tokenizer(
+                chat_prompt(messages), return_tensors="pt", truncation=True, max_length=context_of(self.tokenizer) // 2
+            ).to(self.model.device)
             out = self.model.generate(
                 **enc,
                 max_new_tokens=max_tokens,
