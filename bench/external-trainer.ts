@@ -96,7 +96,7 @@ try {
     console.log(`  ${seen[i]!.padEnd(16)} ${((to - from) / 1000).toFixed(1).padStart(8)} s`);
   }
   console.log(`\nfinal status: ${String(final.status)}; lifecycle view:`);
-  console.log(JSON.stringify((final.lifecycle ?? final), null, 2).slice(0, 4000));
+  console.log(JSON.stringify(final.lifecycle ?? final, null, 2).slice(0, 4000));
   console.log(
     `\nattributed inference through the upstream: ${r.inference.output} (version ${r.inference.version}), ${r.inference.attribution.contributors.length} contributors attributed`,
   );
