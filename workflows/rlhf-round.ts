@@ -244,16 +244,21 @@ async function stakedRound(input: RlhfRoundInput): Promise<RlhfRoundSummary> {
   }));
 
   setCurrentDetails(`Round ${input.round}: generating candidates`);
+  const generative = input.task === 'generation';
   const generated = await gpu.generateCandidates({
     artifactKey: input.policyArtifactKey,
     evalManifestKey: input.evalManifestKey,
     count: p.promptsPerRound,
-    candidatesPerPrompt: p.candidatesPerPrompt,
+    // Pairwise preference for generative models: reviewers compare two answers per prompt.
+    candidatesPerPrompt: generative ? 2 : p.candidatesPerPrompt,
     seed: input.round,
+    // The proposal's trainer generates, as it trained (absent in rounds started before: embedded).
+    ...(input.trainer ? { trainer: input.trainer } : {}),
   });
   const gold = await lifecycle.pickGoldItems({
     evalManifestKey: input.evalManifestKey,
-    count: shape.goldPerRound,
+    // Gold items are labelled held-out records: a generation round has none to offer.
+    count: generative ? 0 : shape.goldPerRound,
     candidatesPerPrompt: p.candidatesPerPrompt,
     excludePromptIds: generated.map((g) => g.promptId),
     seed,
@@ -358,6 +363,7 @@ async function finishRound(
           beta: p.beta,
           hyperparams: { ...input.hyperparams, learningRate: p.learningRate, epochs: p.epochs },
           outputPrefix: `staging/${input.proposalId}/rlhf-r${input.round}`,
+          ...(input.trainer ? { trainer: input.trainer } : {}),
         })
       : { artifactKey: input.policyArtifactKey, metrics: input.policyMetrics };
   const applied = updated.metrics.accuracy >= input.policyMetrics.accuracy - p.maxEvalDrop;
