@@ -5,7 +5,7 @@ import type { LifecycleParams } from '../domain/lifecycle/types.js';
 import type { ProposalResponse } from '../api/schemas/proposals.js';
 import type { CommonsExtension } from '../api/schemas/openai.js';
 import { HEALTH_KEYWORDS, syntheticQa, type QaRecord } from '../ml/generative/synthetic-qa.js';
-import { participant, waitForStage } from './scenario.js';
+import { participant, REVIEWER_BOND, waitForStage } from './scenario.js';
 
 /**
  * A generative model's lifecycle through the public API: a health assistant proposed with
@@ -74,9 +74,13 @@ export async function runGenerativeScenario(o: GenerativeScenarioOptions): Promi
   const contributors = await Promise.all(
     Array.from({ length: o.contributors }, (_, i) => participant(baseUrl, ['contributor'], `practitioner-${i + 1}`)),
   );
-  const reviewers = await Promise.all([1, 2].map((i) => participant(baseUrl, ['reviewer'], `reviewer-${i}`)));
-  const validator = await participant(baseUrl, ['validator'], 'validator-1', { OPEN: '500' });
-  await validator.stakeAsValidator('200');
+  // Reviewing takes a bond (slashable): reviewers bond it, a validator's stake counts as one.
+  const reviewers = await Promise.all(
+    [1, 2].map((i) => participant(baseUrl, ['reviewer'], `reviewer-${i}`, { OPEN: '20000' })),
+  );
+  for (const r of reviewers) await r.bondForReview(REVIEWER_BOND);
+  const validator = await participant(baseUrl, ['validator'], 'validator-1', { OPEN: '20000' });
+  await validator.stakeAsValidator(REVIEWER_BOND);
   reviewers.push(validator);
   const appBuilder = await participant(baseUrl, ['app-builder'], 'app-builder', { OPEN: '1000' });
   await developer.faucet('OPEN', '100000', 'treasury');
@@ -97,6 +101,8 @@ export async function runGenerativeScenario(o: GenerativeScenarioOptions): Promi
     params: merge(merge(GENERATIVE_PARAMS, { collection: { targetCount: corpus.length } }), o.params ?? {}),
   });
 
+  // Rounds assign tasks among the bonded reviewers who enlisted for this proposal.
+  for (const r of reviewers) await r.enlistForReview(o.proposalId);
   await waitForStage(developer, o.proposalId, 'governance', log, pollMs);
   for (let i = 0; i < 100; i++) {
     const t = await developer.tally(o.proposalId).catch(() => undefined);

@@ -57,7 +57,9 @@ describe('status reads from the read model', () => {
     dev = await participant(app.url, ['developer'], { OPEN: '5000' });
     gov = await participant(app.url, ['governor'], { gOPEN: '100000000' });
     contributor = await participant(app.url, ['contributor']);
-    reviewer = await participant(app.url, ['reviewer']);
+    reviewer = await participant(app.url, ['reviewer'], { OPEN: '5000' });
+    // Review rounds assign tasks among bonded reviewers who enlisted for the proposal.
+    await reviewer.bondForReview('1000');
     await dev.propose(
       proposalBody(id, {
         governance: { votingPeriodMs: 120_000 },
@@ -70,10 +72,12 @@ describe('status reads from the read model', () => {
           keywords: EMAIL_KEYWORDS,
         },
         training: { hyperparams: { epochs: 3, learningRate: 2 } },
-        rlhf: { rounds: 1, promptsPerRound: 2, answersPerItem: 1, roundDeadlineMs: 3_600_000 },
+        // No gold items: the round's two tasks are the generated ones this test follows.
+        rlhf: { rounds: 1, promptsPerRound: 2, answersPerItem: 1, roundDeadlineMs: 3_600_000, goldPerRound: 0 },
         deployment: { minAccuracy: 0, minMacroF1: 0 },
       }),
     );
+    await reviewer.enlistForReview(id);
   }, 120_000);
 
   afterAll(async () => {
