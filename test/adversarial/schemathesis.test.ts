@@ -31,7 +31,9 @@ describe('adversarial: schemathesis against the OpenAPI document, signed', () =>
     const actor = await participant(
       app.url,
       ['developer', 'governor', 'contributor', 'reviewer', 'validator', 'app-builder'],
-      { OPEN: '1000000', gOPEN: '1000000' },
+      // No gOPEN, and no faucet: voting power minted or moved to generated addresses would stay in
+      // circulation in the shared stack and lower every later test's turnout below quorum.
+      { OPEN: '1000000' },
     );
     const keys = actor.keys as KeyPair;
     const { apiKey } = await actor.issueApiKey('schemathesis');
@@ -97,7 +99,7 @@ describe('adversarial: schemathesis against the OpenAPI document, signed', () =>
       '--workers',
       '2',
       '--exclude-path-regex',
-      '^/(docs|metrics|console)',
+      '^/(docs|metrics|console|v1/faucet)',
       '--suppress-health-check',
       'all',
       '--seed',

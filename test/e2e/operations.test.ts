@@ -26,6 +26,9 @@ describe('operating lifecycles', () => {
     dev = await participant(app.url, ['developer'], { OPEN: '5000' });
     const gov = await participant(app.url, ['governor'], { gOPEN: '100000000' });
     const contributor = await participant(app.url, ['contributor']);
+    // A bonded reviewer who enlists and never answers: the round's tasks are assigned to it and stay open.
+    const idle = await participant(app.url, ['reviewer'], { OPEN: '5000' });
+    await idle.bondForReview('1000');
     await dev.propose(
       proposalBody(id, {
         governance: { votingPeriodMs: 60_000 },
@@ -41,6 +44,7 @@ describe('operating lifecycles', () => {
         rlhf: { rounds: 1, promptsPerRound: 3, answersPerItem: 2, roundDeadlineMs: 300_000 },
       }),
     );
+    await idle.enlistForReview(id);
     await eventually(async () => ((await dev.tally(id)).open ? true : undefined));
     await gov.vote(id, 'yes');
     await eventually(async () =>
@@ -52,7 +56,7 @@ describe('operating lifecycles', () => {
       id,
       loadSpamAssassin({ limit: 200, seed: 9 }).map((r) => ({ text: r.text, label: r.label })),
     );
-    // Nobody reviews: the lifecycle waits in rlhf with open review tasks.
+    // Nobody answers: the lifecycle waits in rlhf with open review tasks.
     await eventually(
       async () =>
         (await app.sql`select 1 from review_tasks where proposal_id = ${id} and status = 'open'`).length > 0
