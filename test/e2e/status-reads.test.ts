@@ -137,7 +137,8 @@ describe('status reads from the read model', () => {
       (s) => ({
         collection: s.lifecycle?.collection,
         training: s.lifecycle?.training,
-        round: s.progress?.round?.tasks.map((t) => [t.id, t.answers, t.required]),
+        // As a set: the read model lists tasks by id, the workflow in the order it created them.
+        round: s.progress?.round?.tasks.map((t) => [t.id, t.answers, t.required]).sort(),
         roundOpen: s.progress?.round?.open,
       }),
       540_000,
