@@ -100,12 +100,13 @@ describe('adversarial: authentication and retries', () => {
       { 'idempotency-key': key },
     );
     expect(viaHeader).toMatchObject({ transferId: first.transferId, replayed: true });
+    // One at a time: requests started together would reject before they are awaited.
     for (const changed of [
-      alice.transfer(bob.address, 'OPEN', '301', { idempotencyKey: key }),
-      alice.transfer(accountsOf.treasury, 'OPEN', '300', { idempotencyKey: key }),
-      alice.transfer(bob.address, 'OPEN', '300', { idempotencyKey: key, memo: 'something else' }),
+      () => alice.transfer(bob.address, 'OPEN', '301', { idempotencyKey: key }),
+      () => alice.transfer(accountsOf.treasury, 'OPEN', '300', { idempotencyKey: key }),
+      () => alice.transfer(bob.address, 'OPEN', '300', { idempotencyKey: key, memo: 'something else' }),
     ])
-      expect((await refusal(changed)).status).toBe(409);
+      expect((await refusal(changed())).status).toBe(409);
     // Keys are per payer: Bob using Alice's key is his own first transfer.
     expect((await bob.transfer(alice.address, 'OPEN', '1', { idempotencyKey: key })).replayed).toBe(false);
     expect((await alice.account()).balances.OPEN).toBe('701');

@@ -59,7 +59,9 @@ describe('training and RLHF on dedicated task queues', () => {
     const killed = (async () => {
       const hb = await eventually(
         async () => {
-          const s = await fetch(`${app.url}/v1/proposals/${id}`).then((x) => (x.ok ? x.json() : undefined));
+          // Live: the heartbeat Temporal recorded (what a retry resumes from), not the read model's
+          // copy, which the worker writes before the SDK's throttled heartbeat reaches the server.
+          const s = await fetch(`${app.url}/v1/proposals/${id}?live=1`).then((x) => (x.ok ? x.json() : undefined));
           const a = (
             s as
               | {
