@@ -56,6 +56,21 @@ export interface RecordRef {
   length: number | null;
 }
 
+/** A contributions row's storage columns as a RecordRef (pack_offset is a bigint, so text from Postgres). */
+export function recordRefOf(r: {
+  hash: string;
+  s3_key: string;
+  pack_offset: string | null;
+  pack_length: number | null;
+}): RecordRef {
+  return {
+    hash: r.hash,
+    key: r.s3_key,
+    offset: r.pack_offset === null ? null : Number(r.pack_offset),
+    length: r.pack_length,
+  };
+}
+
 export type RecordRead = { ok: true; bytes: Buffer } | { ok: false; reason: string };
 
 /**

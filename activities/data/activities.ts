@@ -26,7 +26,7 @@ import {
   settleDeposits,
 } from '../../db/queries/curation.js';
 import { dataKeys } from '../../storage/keys.js';
-import { readRecords } from '../../storage/packs.js';
+import { readRecords, recordRefOf } from '../../storage/packs.js';
 
 export interface ScoreBatchInput {
   datanetId: string;
@@ -142,16 +142,7 @@ export function createDataActivities(deps: ActivityDeps) {
         }[]
       >`select hash, contributor, s3_key, pack_offset, pack_length, seq from contributions where datanet_id = ${a.datanetId} and seq between ${a.fromSeq} and ${a.toSeq} order by seq`;
       // One ranged GET per pack the batch touches (records stored one per object before packs: one GET each).
-      const bodies = await readRecords(
-        store,
-        rows.map((r) => ({
-          hash: r.hash,
-          key: r.s3_key,
-          offset: r.pack_offset === null ? null : Number(r.pack_offset),
-          length: r.pack_length,
-        })),
-        S3_CONCURRENCY,
-      );
+      const bodies = await readRecords(store, rows.map(recordRefOf), S3_CONCURRENCY);
       Context.current().heartbeat({ done: 0, of: rows.length });
       const results = rows.map((r, i) => {
         const read = bodies.get(r.hash);

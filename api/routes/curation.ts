@@ -63,7 +63,7 @@ import {
   type VersionRow,
 } from '../../db/queries/curation.js';
 import { dataKeys } from '../../storage/keys.js';
-import { readRecords } from '../../storage/packs.js';
+import { readRecords, recordRefOf } from '../../storage/packs.js';
 import { missingFor } from '../datanet-access.js';
 
 const versionView = (v: VersionRow) => ({
@@ -85,6 +85,14 @@ export const curationRoutes =
   (app, _opts, done) => {
     const { sql, store } = ctx;
     const anyone = signed({ sql, replayGuard: ctx.replayGuard });
+
+    /** The Datanet, when `caller` is its owner or one of its curators (403 otherwise). */
+    async function curatedBy(id: string, caller: string) {
+      const d = await datanet(id);
+      if (!mayCurate(caller, d.owner, d.curators))
+        throw forbidden(`${caller} is neither the owner nor a curator of datanet ${id}`);
+      return d;
+    }
 
     async function datanet(id: string) {
       const d = await findDatanetCuration(sql, id);
@@ -303,10 +311,7 @@ export const curationRoutes =
       },
       async (req) => {
         // Undecided payloads may be sensitive (a clinical Datanet): only those who curate see them.
-        const d = await datanet(req.params.id);
-        const caller = callerOf(req).address;
-        if (!mayCurate(caller, d.owner, d.curators))
-          throw forbidden(`${caller} is neither the owner nor a curator of datanet ${req.params.id}`);
+        await curatedBy(req.params.id, callerOf(req).address);
         const rows = await curationQueue(sql, req.params.id, req.query.limit ?? 50);
         // Payloads live in pack objects (one ranged read per pack), checked against their hashes.
         const reads = await readRecords(
@@ -341,10 +346,8 @@ export const curationRoutes =
         preHandler: anyone,
       },
       async (req) => {
-        const d = await datanet(req.params.id);
         const caller = callerOf(req).address;
-        if (!mayCurate(caller, d.owner, d.curators))
-          throw forbidden(`${caller} is neither the owner nor a curator of datanet ${req.params.id}`);
+        const d = await curatedBy(req.params.id, caller);
         if (d.status === 'cancelled') throw conflict(`datanet ${req.params.id} is cancelled`);
         const id = req.params.id;
         return sql.begin(async (tx) => {
@@ -418,15 +421,7 @@ export const curationRoutes =
           }[]
         >`
           select hash, contributor, s3_key, pack_offset, pack_length, label from contributions where datanet_id = ${datanetId} and hash = any(${[...keep]}::text[])`;
-        const reads = await readRecords(
-          store,
-          rows.map((r) => ({
-            hash: r.hash,
-            key: r.s3_key,
-            offset: r.pack_offset === null ? null : Number(r.pack_offset),
-            length: r.pack_length,
-          })),
-        );
+        const reads = await readRecords(store, rows.map(recordRefOf));
         const added = rows.map((r) => {
           const read = reads.get(r.hash);
           if (!read?.ok) throw new Error(`record ${r.hash} cannot be read: ${read?.reason ?? 'not found'}`);
