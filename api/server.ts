@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import swagger from '@fastify/swagger';
-import { Counter } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { HttpError } from './errors.js';
@@ -80,6 +80,14 @@ export async function buildServer(ctx: ApiContext, opts: { logger?: boolean | ob
     help: 'Model versions loaded from S3 (or tried): only authenticated inference calls may cause one',
     registers: [metrics],
   });
+  // Which attribution each loaded version answers with (exact TracIn, the ANN index, retrieval)
+  // and over how many training records: what an operator checks after a large version is promoted.
+  const attributionRecords = new Gauge({
+    name: 'commons_attribution_records',
+    help: 'Training records behind the attribution of each loaded model version, by attribution mode',
+    labelNames: ['model', 'version', 'mode'] as const,
+    registers: [metrics],
+  });
   registerDeploymentRoute(app, ctx.deploymentId);
   const health = {
     summary: 'Liveness and dependencies',
@@ -109,7 +117,17 @@ export async function buildServer(ctx: ApiContext, opts: { logger?: boolean | ob
     const upstream = upstreamPredictor(ctx.cfg.inferenceUpstream);
     predictors.register('external-classification', upstream).register('external-generation', upstream);
   }
-  const cache = new ModelCache(ctx.sql, ctx.store, { predictors, onLoad: () => modelLoads.inc() });
+  const cache = new ModelCache(ctx.sql, ctx.store, {
+    predictors,
+    onLoad: () => modelLoads.inc(),
+    onLoaded: ({ modelName, version, predictor }) => {
+      if (predictor.attributionRecords === undefined) return;
+      attributionRecords.set(
+        { model: modelName, version: String(version), mode: predictor.attributionMode ?? predictor.kind },
+        predictor.attributionRecords,
+      );
+    },
+  });
   const paid = new PaidCalls(ctx.sql, fees);
   await app.register(accountRoutes(ctx));
   await app.register(proposalRoutes(ctx));

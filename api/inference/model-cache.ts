@@ -31,6 +31,8 @@ export class ModelCache {
       predictors?: PredictorRegistry;
       /** Called as each load from S3 begins (the commons_model_loads_total metric). */
       onLoad?: (modelName: string) => void;
+      /** Called once a version is ready to answer (the commons_attribution_records gauge). */
+      onLoaded?: (loaded: LoadedVersion) => void;
     } = {},
   ) {}
 
@@ -81,6 +83,15 @@ export class ModelCache {
       artifact,
       this.store,
     );
-    return { modelName, version, proposalId: v.proposalId, developer: v.developer, sha256: v.sha256, predictor };
+    const loaded = {
+      modelName,
+      version,
+      proposalId: v.proposalId,
+      developer: v.developer,
+      sha256: v.sha256,
+      predictor,
+    };
+    this.opts.onLoaded?.(loaded);
+    return loaded;
   }
 }
