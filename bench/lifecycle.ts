@@ -73,10 +73,15 @@ async function participant(roles: string[], funds: { OPEN?: string; gOPEN?: stri
 const dev = await participant(['developer'], { OPEN: '10000' });
 const gov = await participant(['governor'], { gOPEN: '1000' });
 const contributors = await Promise.all(Array.from({ length: CONTRIBUTORS }, () => participant(['contributor'])));
-const reviewers = await Promise.all([1, 2].map(() => participant(['reviewer'])));
-const validator = await participant(['validator'], { OPEN: '500' });
-await validator.stakeAsValidator('200');
-reviewers.push(validator);
+// Review weight is bonded stake: each reviewer bonds the protocol minimum and enlists once the
+// proposal exists, or the round has nobody to assign and closes with no answers.
+const reviewers = await Promise.all(
+  [1, 2, 3].map(async () => {
+    const r = await participant(['reviewer'], { OPEN: '5000' });
+    await r.bondForReview('1000');
+    return r;
+  }),
+);
 const appBuilder = await participant(['app-builder'], { OPEN: '1000000000' });
 await dev.faucet('OPEN', '100000', 'treasury');
 
@@ -122,6 +127,7 @@ for (;;) {
   await sleep(200);
 }
 await gov.vote(id, 'yes');
+for (const r of reviewers) await r.enlistForReview(id);
 while ((await dev.datanet(id).catch(() => undefined))?.status !== 'open') await sleep(300);
 endPhase('governance');
 
