@@ -133,49 +133,8 @@ export async function rlhfRoundWorkflow(input: RlhfRoundInput): Promise<RlhfRoun
     disagreementTolerance: p.disagreementTolerance,
   });
 
-  setCurrentDetails(`Round ${input.round}: preference update on ${settled.preferences.length} pairs`);
-  const updated =
-    settled.preferences.length > 0
-      ? await gpu.preferenceUpdate({
-          jobId: `${input.proposalId}-rlhf-r${input.round}`,
-          modelName: input.modelName,
-          policyArtifactKey: input.policyArtifactKey,
-          referenceArtifactKey: input.referenceArtifactKey,
-          preferences: settled.preferences,
-          evalManifestKey: input.evalManifestKey,
-          beta: p.beta,
-          hyperparams: { ...input.hyperparams, learningRate: p.learningRate, epochs: p.epochs },
-          outputPrefix: `staging/${input.proposalId}/rlhf-r${input.round}`,
-          ...(input.trainer ? { trainer: input.trainer } : {}),
-        })
-      : { artifactKey: input.policyArtifactKey, metrics: input.policyMetrics };
-
-  // The round is evaluated: an update that lowers held-out accuracy (generation: mean token-F1
-  // against the reference responses) by more than maxEvalDrop is not kept.
-  const applied = updated.metrics.accuracy >= input.policyMetrics.accuracy - p.maxEvalDrop;
-  const kept = applied ? updated : { artifactKey: input.policyArtifactKey, metrics: input.policyMetrics };
-  const summary = {
-    ...settled.summary,
-    applied,
-    candidate: { artifactKey: updated.artifactKey, metrics: updated.metrics },
-  };
-  await lifecycle.recordRound({
-    proposalId: input.proposalId,
-    round: input.round,
-    artifactKey: kept.artifactKey,
-    metrics: kept.metrics,
-    summary,
-  });
-  return {
-    round: input.round,
-    tasks: tasks.size,
-    answers: settled.summary.answers,
-    artifactKey: kept.artifactKey,
-    metrics: kept.metrics,
-    rewarded: settled.summary.rewarded,
-    penalised: settled.summary.penalised,
-    applied,
-  };
+  // The same update, no-regression check and round record as a staked round: the same commands.
+  return finishRound(input, gpu, tasks.size, settled);
 }
 
 /**
