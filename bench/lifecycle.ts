@@ -19,6 +19,7 @@ import { temporalConnectionOptions } from '../infra/temporal-connection.js';
 import { generateKeyPair } from '../identity/keys.js';
 import { CommonsClient } from '../client/commons-client.js';
 import { SPAM_SPEC } from '../demo/scenario.js';
+import { answerReviews } from '../demo/steps.js';
 import { syntheticLabelOf, syntheticRecords } from './synthetic.js';
 import { ProcessTreeRss } from './process-tree.js';
 import { S3ArtifactStore } from '../storage/s3-store.js';
@@ -204,25 +205,17 @@ await waitFor((s) => s.stage !== 'training');
 endPhase('training', `${EPOCHS} epoch(s) over ${accepted.n} records`);
 
 // RLHF: honest reviewers answer each task with the label the synthetic record was made with.
-const answered = new Set<string>();
-await waitFor(
-  (s) => s.stage !== 'rlhf',
-  async () => {
-    for (const r of reviewers) {
-      for (const t of (await r.reviews(r.address)).tasks) {
-        if (answered.has(`${t.id}:${r.address}`)) continue;
-        const truth = syntheticLabelOf(t.prompt);
-        const choice = t.candidates.includes(truth) ? truth : t.candidates[0];
-        if (choice === undefined) continue;
-        await r.answerReview(t.id, choice).catch((err: { status?: number }) => {
-          if (err.status !== 409) throw err;
-        });
-        answered.add(`${t.id}:${r.address}`);
-      }
-    }
+const answers = await answerReviews(
+  dev,
+  id,
+  reviewers,
+  (_r, t) => {
+    const truth = syntheticLabelOf(t.prompt);
+    return t.candidates.includes(truth) ? truth : t.candidates[0];
   },
+  1000,
 );
-endPhase('rlhf round', `${answered.size} answers`);
+endPhase('rlhf round', `${answers} answers`);
 
 const final = await waitFor((s) => s.status !== 'running' || s.stage === 'serving');
 if (final.status !== 'serving' && final.stage !== 'serving')

@@ -6,6 +6,7 @@ import type { ProposalResponse } from '../api/schemas/proposals.js';
 import type { CommonsExtension } from '../api/schemas/openai.js';
 import { HEALTH_KEYWORDS, syntheticQa, type QaRecord } from '../ml/generative/synthetic-qa.js';
 import { participant, REVIEWER_BOND, waitForStage } from './scenario.js';
+import { answerReviews, retireGovernors, waitForDatanetOpen, waitForVotingOpen } from './steps.js';
 
 /**
  * A generative model's lifecycle through the public API: a health assistant proposed with
@@ -104,25 +105,13 @@ export async function runGenerativeScenario(o: GenerativeScenarioOptions): Promi
   // Rounds assign tasks among the bonded reviewers who enlisted for this proposal.
   for (const r of reviewers) await r.enlistForReview(o.proposalId);
   await waitForStage(developer, o.proposalId, 'governance', log, pollMs);
-  for (let i = 0; i < 100; i++) {
-    const t = await developer.tally(o.proposalId).catch(() => undefined);
-    if (t?.open) break;
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await waitForVotingOpen(developer, o.proposalId);
   for (const g of governors) await g.vote(o.proposalId, 'yes');
   log('governors voted yes');
 
   await waitForStage(developer, o.proposalId, 'data-collection', log, pollMs);
-  for (const g of governors) {
-    const { balances } = await g.account();
-    if (balances.gOPEN !== '0') await g.transfer('treasury', 'gOPEN', balances.gOPEN);
-  }
-  for (let i = 0; ; i++) {
-    const d = await developer.datanet(o.proposalId).catch(() => undefined);
-    if (d?.status === 'open') break;
-    if (i > 200) throw new Error('the Datanet did not open');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await retireGovernors(governors);
+  await waitForDatanetOpen(developer, o.proposalId);
   let stored = 0;
   await Promise.all(
     contributors.map(async (c, i) => {
@@ -155,27 +144,18 @@ export async function runGenerativeScenario(o: GenerativeScenarioOptions): Promi
   };
 
   await waitForStage(developer, o.proposalId, 'rlhf', log, pollMs);
-  const answered = new Set<string>();
-  for (;;) {
-    const s = await developer.proposal(o.proposalId);
-    if (s.stage !== 'rlhf' || s.status !== 'running') break;
-    for (const r of reviewers) {
-      for (const t of (await r.reviews(r.address)).tasks) {
-        if (answered.has(`${t.id}:${r.address}`)) continue;
-        const [a, b] = t.candidates;
-        if (a === undefined || b === undefined) continue;
-        const choice = merit(t.prompt, b) > merit(t.prompt, a) ? b : a;
-        try {
-          await r.answerReview(t.id, choice);
-          answered.add(`${t.id}:${r.address}`);
-        } catch (err) {
-          if ((err as { status?: number }).status === 409) answered.add(`${t.id}:${r.address}`);
-        }
-      }
-    }
-    await new Promise((res) => setTimeout(res, pollMs));
-  }
-  log(`reviewers compared ${answered.size} answer pairs`);
+  const answers = await answerReviews(
+    developer,
+    o.proposalId,
+    reviewers,
+    (_r, t) => {
+      const [a, b] = t.candidates;
+      if (a === undefined || b === undefined) return undefined;
+      return merit(t.prompt, b) > merit(t.prompt, a) ? b : a;
+    },
+    pollMs,
+  );
+  log(`reviewers compared ${answers} answer pairs`);
 
   const final = await waitForStage(developer, o.proposalId, 'done', log, pollMs);
   if (final.status !== 'serving') throw new Error(`lifecycle ended ${final.status}: ${final.reason}`);

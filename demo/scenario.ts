@@ -10,6 +10,7 @@ import { STAGES, type LifecycleParams, type Stage } from '../domain/lifecycle/ty
 import type { ProposalResponse } from '../api/schemas/proposals.js';
 import type { InferResponse } from '../api/schemas/models.js';
 import { trainingHeartbeat } from '../cli/progress-bar.js';
+import { answerReviews, retireGovernors, waitForDatanetOpen, waitForVotingOpen } from './steps.js';
 
 /**
  * One model lifecycle driven through the public API by simulated participants: a developer, three
@@ -216,12 +217,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   for (const r of enlisted) await r.enlistForReview(o.proposalId);
 
   await waitForStage(developer, o.proposalId, 'governance', log, pollMs);
-  // Wait until the power snapshot is taken and voting is open.
-  for (let i = 0; i < 100; i++) {
-    const t = await developer.tally(o.proposalId).catch(() => undefined);
-    if (t?.open) break;
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await waitForVotingOpen(developer, o.proposalId);
   const votes = ['yes', 'abstain', 'yes'] as const;
   for (const [i, option] of votes.entries()) {
     const g = governors[i];
@@ -231,19 +227,8 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   }
 
   await waitForStage(developer, o.proposalId, 'data-collection', log, pollMs);
-  // These simulated governors exist for one proposal: once the vote is closed they hand their gOPEN
-  // to the treasury, so the power of finished simulations never dilutes the next one's quorum.
-  for (const g of governors) {
-    const { balances } = await g.account();
-    if (balances.gOPEN !== '0') await g.transfer('treasury', 'gOPEN', balances.gOPEN);
-  }
-  // The collection child opens the Datanet as its first step.
-  for (let i = 0; ; i++) {
-    const d = await developer.datanet(o.proposalId).catch(() => undefined);
-    if (d?.status === 'open') break;
-    if (i > 200) throw new Error('the Datanet did not open');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await retireGovernors(governors);
+  await waitForDatanetOpen(developer, o.proposalId);
   const corpus = loadSpamAssassin({ limit: o.records, seed: 11 });
   const byText = new Map<string, CorpusRecord>(corpus.map((r) => [r.text, r]));
   const submitted: ScenarioResult['submitted'] = [];
@@ -300,36 +285,19 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   });
 
   await waitForStage(developer, o.proposalId, 'rlhf', log, pollMs);
-  const answered = new Set<string>();
   const coin = mulberry32(99); // the random reviewer's coin: seeded, so a run is reproducible
-  for (;;) {
-    const s = await developer.proposal(o.proposalId);
-    if (s.stage !== 'rlhf' || s.status !== 'running') break;
-    const voters = randomReviewer ? [...reviewers, randomReviewer] : reviewers;
-    for (const r of voters) {
-      const { tasks } = await r.reviews(r.address);
-      for (const t of tasks) {
-        if (answered.has(`${t.id}:${r.address}`)) continue;
-        const truth = byText.get(t.prompt)?.label;
-        const choice =
-          r === randomReviewer
-            ? t.candidates[Math.floor(coin() * t.candidates.length)]
-            : truth && t.candidates.includes(truth)
-              ? truth
-              : t.candidates[0];
-        if (choice === undefined) continue; // a task without candidates cannot be answered
-        try {
-          await r.answerReview(t.id, choice);
-          answered.add(`${t.id}:${r.address}`);
-        } catch (err) {
-          // Closed or already full: nothing more to do for this task. Anything else is retried.
-          if ((err as { status?: number }).status === 409) answered.add(`${t.id}:${r.address}`);
-        }
-      }
-    }
-    await new Promise((res) => setTimeout(res, pollMs));
-  }
-  log(`reviewers answered ${answered.size} review tasks`);
+  const answers = await answerReviews(
+    developer,
+    o.proposalId,
+    randomReviewer ? [...reviewers, randomReviewer] : reviewers,
+    (r, t) => {
+      if (r === randomReviewer) return t.candidates[Math.floor(coin() * t.candidates.length)];
+      const truth = byText.get(t.prompt)?.label;
+      return truth && t.candidates.includes(truth) ? truth : t.candidates[0];
+    },
+    pollMs,
+  );
+  log(`reviewers answered ${answers} review tasks`);
 
   const final = await waitForStage(developer, o.proposalId, 'done', log, pollMs);
   if (final.status !== 'serving') throw new Error(`lifecycle ended ${final.status}: ${final.reason}`);
