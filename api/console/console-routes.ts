@@ -11,6 +11,7 @@ export const CONSOLE_FILES: Record<string, string> = {
   'datanets.html': 'text/html; charset=utf-8',
   'datanets.js': 'text/javascript; charset=utf-8',
   'signing.js': 'text/javascript; charset=utf-8',
+  'api.js': 'text/javascript; charset=utf-8',
   'style.css': 'text/css; charset=utf-8',
   'review.html': 'text/html; charset=utf-8',
   'review.js': 'text/javascript; charset=utf-8',

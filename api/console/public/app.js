@@ -1,5 +1,6 @@
 // The Commons web console: one page, vanilla JS, talking to the public API of this origin.
-import { importSeed, generateSeed, signatureHeaders } from './signing.js';
+import { importSeed, generateSeed } from './signing.js';
+import { apiCall, reasonOf } from './api.js';
 
 const KEY_STORAGE = 'commons.privateKey';
 const SELF_ASSIGNABLE = ['developer', 'governor', 'contributor', 'reviewer', 'validator', 'app-builder'];
@@ -57,49 +58,7 @@ function showMessage(kind, text) {
 
 // ---------- API ----------
 
-/** Error text from an API answer: the status and the API's reason (with details when there are any). */
-function reasonOf(res) {
-  const body = res.json;
-  let reason =
-    body && typeof body === 'object' && 'error' in body
-      ? String(body.error)
-      : typeof body === 'string' && body
-        ? body
-        : res.statusText || 'request failed';
-  if (body && typeof body === 'object' && body.details !== undefined && body.details !== null) {
-    const d = body.details;
-    reason +=
-      ': ' +
-      (Array.isArray(d)
-        ? d.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join('; ')
-        : typeof d === 'string'
-          ? d
-          : JSON.stringify(d));
-  }
-  return `${res.status} ${res.statusText || ''} — ${reason}`.replace(/\s+—/, ' —');
-}
-
-async function api(method, path, body, { sign = false } = {}) {
-  const headers = {};
-  let text;
-  if (method !== 'GET') {
-    text = JSON.stringify(body ?? {});
-    headers['content-type'] = 'application/json';
-  }
-  if (sign) {
-    if (!state.identity) throw new Error('import or generate a key first');
-    Object.assign(headers, await signatureHeaders(state.identity, method, path, text));
-  }
-  const res = await fetch(path, { method, headers, body: text });
-  const raw = await res.text();
-  let json;
-  try {
-    json = raw ? JSON.parse(raw) : null;
-  } catch {
-    json = raw;
-  }
-  return { ok: res.ok, status: res.status, statusText: res.statusText, json };
-}
+const api = (method, path, body, opts) => apiCall(state.identity, method, path, body, opts);
 
 // ---------- loading ----------
 

@@ -1,7 +1,8 @@
 // The Datanet views of the console: a contributor's (eligibility, submit a record, each record's
 // status, reasons, deposit and earnings) and a curator's (approve or reject with a reason, dataset
 // versions, leaderboard). Same key (localStorage) and signing as the main console page.
-import { importSeed, signatureHeaders } from './signing.js';
+import { importSeed } from './signing.js';
+import { apiCall, reasonOf } from './api.js';
 
 const KEY_STORAGE = 'commons.privateKey';
 const state = { identity: null, datanet: null, curators: null };
@@ -24,36 +25,9 @@ function notice(where, kind, text) {
   $(where).replaceChildren(h('div', { class: `notice ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, text));
 }
 
-function reasonOf(res) {
-  const b = res.json;
-  let reason = b && typeof b === 'object' && 'error' in b ? String(b.error) : res.statusText || 'request failed';
-  if (b && typeof b === 'object' && Array.isArray(b.details) && b.details.length && typeof b.details[0] === 'string')
-    reason += ': ' + b.details.join('; ');
-  return `${res.status} — ${reason}`;
-}
-
-async function api(method, path, body, { sign = method !== 'GET' } = {}) {
-  const headers = {};
-  let text;
-  if (method !== 'GET') {
-    text = JSON.stringify(body ?? {});
-    headers['content-type'] = 'application/json';
-  }
-  if (sign) {
-    if (!state.identity) throw new Error('import a key in the console first');
-    Object.assign(headers, await signatureHeaders(state.identity, method, path, text));
-  }
-  const res = await fetch(path, { method, headers, body: text });
-  const raw = await res.text();
-  let json;
-  try {
-    json = raw ? JSON.parse(raw) : null;
-  } catch {
-    json = raw;
-  }
-  return { ok: res.ok, status: res.status, statusText: res.statusText, json };
-}
-
+// Every call on this page but reads is signed.
+const api = (method, path, body, { sign = method !== 'GET' } = {}) =>
+  apiCall(state.identity, method, path, body, { sign });
 const short = (hash) => hash.slice(0, 12) + '…';
 const enc = encodeURIComponent;
 

@@ -1,6 +1,7 @@
 // Keyboard-driven review: one assigned task at a time, with the model's guidelines; 1-9 pick a
 // candidate, Enter submits, n/p move between tasks. Uses the key the console saved in localStorage.
-import { importSeed, signatureHeaders } from './signing.js';
+import { importSeed } from './signing.js';
+import { apiCall, reasonOf } from './api.js';
 
 const KEY_STORAGE = 'commons.privateKey';
 
@@ -27,29 +28,7 @@ function show(kind, text) {
   m.textContent = text ?? '';
 }
 
-function reasonOf(res) {
-  const b = res.json;
-  return `${res.status} — ${b && typeof b === 'object' && 'error' in b ? b.error : res.statusText || 'request failed'}`;
-}
-
-async function api(method, path, body, sign = false) {
-  const headers = {};
-  let text;
-  if (method !== 'GET') {
-    text = JSON.stringify(body ?? {});
-    headers['content-type'] = 'application/json';
-  }
-  if (sign) Object.assign(headers, await signatureHeaders(state.identity, method, path, text));
-  const res = await fetch(path, { method, headers, body: text });
-  const raw = await res.text();
-  let json;
-  try {
-    json = raw ? JSON.parse(raw) : null;
-  } catch {
-    json = raw;
-  }
-  return { ok: res.ok, status: res.status, statusText: res.statusText, json };
-}
+const api = (method, path, body, opts) => apiCall(state.identity, method, path, body, opts);
 
 async function load() {
   const address = state.identity.address;
@@ -155,7 +134,7 @@ async function submit() {
   if (state.picked === null) return show('error', 'Pick a candidate first (keys 1-9).');
   state.busy = true;
   const choice = t.candidates[state.picked];
-  const res = await api('POST', `/v1/reviews/${encodeURIComponent(t.id)}`, { choice }, true);
+  const res = await api('POST', `/v1/reviews/${encodeURIComponent(t.id)}`, { choice }, { sign: true });
   state.busy = false;
   if (res.ok) show('ok', `Task ${t.id}: answer recorded.`);
   else show('error', `Task ${t.id}: answer refused: ${reasonOf(res)}`);
