@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, eventually, refusal, type TestApp } from '../support/app.js';
-import { participant, proposalBody, retireGovernor, uniqueId } from '../support/participants.js';
+import { participant, passAndOpenDatanet, proposalBody, uniqueId } from '../support/participants.js';
 import type { CommonsClient } from '../../client/commons-client.js';
 import { EMAIL_KEYWORDS } from '../../demo/scenario.js';
 import { contentHash } from '../../domain/data/content-hash.js';
@@ -43,12 +43,7 @@ describe('adversarial: ingest', () => {
         training: { hyperparams: { epochs: 1 } },
       }),
     );
-    await eventually(async () => ((await dev.tally(id)).open ? true : undefined));
-    await gov.vote(id, 'yes');
-    await eventually(async () =>
-      (await dev.datanet(id).catch(() => undefined))?.status === 'open' ? true : undefined,
-    );
-    await retireGovernor(gov, 'treasury');
+    await passAndOpenDatanet(dev, gov, id);
   }, 300_000);
 
   afterAll(async () => {

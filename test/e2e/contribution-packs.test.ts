@@ -1,25 +1,14 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyInclusion } from '../support/merkle.js';
 import { startTestApp, eventually, refusal, type TestApp } from '../support/app.js';
-import { participant, proposalBody, retireGovernor, uniqueId } from '../support/participants.js';
+import { participant, passAndOpenDatanet, proposalBody, uniqueId } from '../support/participants.js';
 import type { CommonsClient } from '../../client/commons-client.js';
 import { EMAIL_KEYWORDS } from '../../demo/scenario.js';
 import { loadSpamAssassin } from '../../ml/embedded/corpus.js';
 import { contentHash } from '../../domain/data/content-hash.js';
 import { workflowIds } from '../../contracts/workflow-ids.js';
 import { dataKeys } from '../../storage/keys.js';
-
-/** Checks a Merkle inclusion proof the way a contributor would, from the published rule alone. */
-function verifyInclusion(leafHex: string, siblings: { hash: string; position: 'left' | 'right' }[], root: string) {
-  const h = (...parts: Buffer[]) => createHash('sha256').update(Buffer.concat(parts)).digest();
-  let node = h(Buffer.from([0]), Buffer.from(leafHex, 'hex'));
-  for (const s of siblings)
-    node =
-      s.position === 'left'
-        ? h(Buffer.from([1]), Buffer.from(s.hash, 'hex'), node)
-        : h(Buffer.from([1]), node, Buffer.from(s.hash, 'hex'));
-  return node.toString('hex') === root;
-}
 
 /**
  * Records are stored as pack objects (one per ingest request) and stay addressable by hash: the
@@ -56,12 +45,7 @@ describe('contribution packs', () => {
         training: { hyperparams: { epochs: 1 } },
       }),
     );
-    await eventually(async () => ((await dev.tally(id)).open ? true : undefined));
-    await gov.vote(id, 'yes');
-    await eventually(async () =>
-      (await dev.datanet(id).catch(() => undefined))?.status === 'open' ? true : undefined,
-    );
-    await retireGovernor(gov, 'treasury');
+    await passAndOpenDatanet(dev, gov, id);
   }, 300_000);
 
   afterAll(async () => {

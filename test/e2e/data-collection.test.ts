@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyInclusion } from '../support/merkle.js';
 import { startTestApp, eventually, refusal, at, type TestApp } from '../support/app.js';
-import { participant, proposalBody, uniqueId } from '../support/participants.js';
+import { participant, passAndOpenDatanet, proposalBody, uniqueId } from '../support/participants.js';
 import type { CommonsClient } from '../../client/commons-client.js';
 import { EMAIL_KEYWORDS } from '../../demo/scenario.js';
 import { loadSpamAssassin } from '../../ml/embedded/corpus.js';
@@ -11,21 +12,6 @@ import { workflowIds } from '../../contracts/workflow-ids.js';
 // Tight limits for this file's API instance (each test file runs in its own process).
 process.env.COMMONS_CONTRIBUTION_RATE = '50';
 process.env.COMMONS_CONTRIBUTION_BURST = '300';
-
-function verifyInclusion(
-  leafHex: string,
-  siblings: { hash: string; position: 'left' | 'right' }[],
-  root: string,
-): boolean {
-  const h = (...parts: Buffer[]) => createHash('sha256').update(Buffer.concat(parts)).digest();
-  let node = h(Buffer.from([0]), Buffer.from(leafHex, 'hex'));
-  for (const s of siblings)
-    node =
-      s.position === 'left'
-        ? h(Buffer.from([1]), Buffer.from(s.hash, 'hex'), node)
-        : h(Buffer.from([1]), node, Buffer.from(s.hash, 'hex'));
-  return node.toString('hex') === root;
-}
 
 describe('decentralized data collection', () => {
   let app: TestApp;
@@ -62,13 +48,7 @@ describe('decentralized data collection', () => {
         training: { hyperparams: { epochs: 1 } },
       }),
     );
-    await eventually(async () => ((await dev.tally(id)).open ? true : undefined));
-    await gov.vote(id, 'yes');
-    await eventually(async () =>
-      (await dev.datanet(id).catch(() => undefined))?.status === 'open' ? true : undefined,
-    );
-    const { balances } = await gov.account();
-    await gov.transfer(dev.address, 'gOPEN', balances.gOPEN);
+    await passAndOpenDatanet(dev, gov, id, dev.address);
   }, 120_000);
 
   afterAll(async () => {

@@ -1,25 +1,11 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyInclusion } from '../support/merkle.js';
 import { startTestApp, eventually, type TestApp } from '../support/app.js';
 import { runScenario, type ScenarioResult } from '../../demo/scenario.js';
 import { accountsOf } from '../../contracts/accounts.js';
 import type { lifecycleWorkflow } from '../../workflows/index.js';
 import { workflowIds } from '../../contracts/workflow-ids.js';
-
-/** Independent Merkle verification from the documented scheme (not the project's verifier). */
-function verifyInclusion(
-  leafHex: string,
-  siblings: { hash: string; position: 'left' | 'right' }[],
-  root: string,
-): boolean {
-  const h = (...parts: Buffer[]) => createHash('sha256').update(Buffer.concat(parts)).digest();
-  let node = h(Buffer.from([0]), Buffer.from(leafHex, 'hex'));
-  for (const s of siblings) {
-    const sib = Buffer.from(s.hash, 'hex');
-    node = s.position === 'left' ? h(Buffer.from([1]), sib, node) : h(Buffer.from([1]), node, sib);
-  }
-  return node.toString('hex') === root;
-}
 
 describe('a whole model lifecycle on the real stack', () => {
   let app: TestApp;

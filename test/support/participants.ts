@@ -1,6 +1,7 @@
 import { generateKeyPair } from '../../identity/keys.js';
 import { CommonsClient } from '../../client/commons-client.js';
 import { SPAM_SPEC } from '../../demo/scenario.js';
+import { eventually } from './app.js';
 
 /** A registered, funded participant talking to the test API. */
 export async function participant(
@@ -37,4 +38,20 @@ export const uniqueId = (prefix: string) => `${prefix}-${Date.now().toString(36)
 export async function retireGovernor(g: CommonsClient, to: string): Promise<void> {
   const { balances } = (await g.account()) as { balances: { gOPEN: string } };
   if (balances.gOPEN !== '0') await g.transfer(to, 'gOPEN', balances.gOPEN);
+}
+
+/**
+ * Votes a proposal through with one governor as soon as voting opens, waits until its Datanet is
+ * open for contributions, then retires the governor (its power would weigh on later quorums).
+ */
+export async function passAndOpenDatanet(
+  dev: CommonsClient,
+  gov: CommonsClient,
+  id: string,
+  retireTo = 'treasury',
+): Promise<void> {
+  await eventually(async () => ((await dev.tally(id)).open ? true : undefined));
+  await gov.vote(id, 'yes');
+  await eventually(async () => ((await dev.datanet(id).catch(() => undefined))?.status === 'open' ? true : undefined));
+  await retireGovernor(gov, retireTo);
 }
