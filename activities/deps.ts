@@ -2,6 +2,7 @@ import type postgres from 'postgres';
 import type { ArtifactStore } from '../storage/artifact-store.js';
 import type { Trainer } from '../ml/trainer.js';
 import type { Ledger } from '../db/ledger.js';
+import type { ProtocolSettings } from '../domain/protocol/settings.js';
 
 /** What activities need from the outside world; each worker builds one from its config. */
 export interface ActivityDeps {
@@ -9,4 +10,6 @@ export interface ActivityDeps {
   store: ArtifactStore;
   ledger: Ledger;
   trainers: Record<string, Trainer>;
+  /** The admin's protocol settings this worker started with (the review bond minimum). */
+  protocol: ProtocolSettings;
 }

@@ -112,6 +112,7 @@ export async function startWorkers(
     store: S3ArtifactStore.fromConfig(cfg.s3),
     ledger: new Ledger(dbh.sql),
     trainers: await trainersFromEnv(),
+    protocol: cfg.protocol,
   };
   const workers: Worker[] = [];
   for (const kind of kinds) {

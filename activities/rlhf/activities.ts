@@ -13,9 +13,14 @@ export type { CandidateItem } from './candidates.js';
 /** One unit of review weight; validators add their staked OPEN on top (stake-weighted agreement). */
 const BASE_WEIGHT = 1n;
 
-export function createRlhfActivities({ sql, ledger, store }: Pick<ActivityDeps, 'sql' | 'ledger' | 'store'>) {
+export function createRlhfActivities({
+  sql,
+  ledger,
+  store,
+  protocol,
+}: Pick<ActivityDeps, 'sql' | 'ledger' | 'store' | 'protocol'>) {
   return {
-    ...createStakedReviewActivities({ sql, ledger, store }),
+    ...createStakedReviewActivities({ sql, ledger, store, protocol }),
 
     async createReviewTasks(a: {
       proposalId: string;

@@ -1,6 +1,5 @@
 import type { ActivityDeps } from '../deps.js';
 import { accountsOf } from '../../contracts/accounts.js';
-import { minReviewBond } from '../../infra/review-settings.js';
 import { parseManifest } from '../../ml/embedded/embedded-trainer.js';
 import type { PreferencePair } from '../../ml/trainer.js';
 import { bondedReviewers, goldTotals } from '../../db/queries/reviews.js';
@@ -23,14 +22,19 @@ export interface PoolReviewer {
 const BOND_PREFIX = accountsOf.validatorStake('');
 
 /** Activities of staked review rounds (issue 15): the pool, gold items, assignments, settlement. */
-export function createStakedReviewActivities({ sql, ledger, store }: Pick<ActivityDeps, 'sql' | 'ledger' | 'store'>) {
+export function createStakedReviewActivities({
+  sql,
+  ledger,
+  store,
+  protocol,
+}: Pick<ActivityDeps, 'sql' | 'ledger' | 'store' | 'protocol'>) {
   return {
     /**
      * Reviewers who may be assigned this round: enlisted for the proposal, bond at least the protocol minimum, with their
      * running gold record; `paused` ones (gold accuracy below the threshold) get no assignments.
      */
     async reviewerPool(a: { proposalId: string }): Promise<{ minBond: string; reviewers: PoolReviewer[] }> {
-      const min = minReviewBond();
+      const min = BigInt(protocol.staking.minReviewBond);
       const bonded = await bondedReviewers(sql, a.proposalId, BOND_PREFIX, min);
       const gold = await goldTotals(
         sql,

@@ -16,7 +16,6 @@ import {
   roundSummaries,
 } from '../../db/queries/reviews.js';
 import { DEFAULT_REVIEW_RULES, goldGate } from '../../domain/rlhf/stake-consensus.js';
-import { minReviewBond } from '../../infra/review-settings.js';
 import type { ApiContext } from '../context.js';
 import { IdParams, responses } from '../schemas/common.js';
 import {
@@ -38,7 +37,7 @@ export const reviewRoutes =
   (ctx: ApiContext): FastifyPluginCallbackTypebox =>
   (app, _opts, done) => {
     const { sql, temporal, ledger } = ctx;
-    const minBond = minReviewBond();
+    const minBond = BigInt(ctx.cfg.protocol.staking.minReviewBond);
     const bondOf = async (address: string) => BigInt(await ledger.balance(accountsOf.validatorStake(address), 'OPEN'));
 
     app.get(

@@ -12,12 +12,15 @@ describe('protocol settings', () => {
     const { errors } = protocolSettingsFrom({
       governance: { quorum: 0, passThreshold: 0, vetoThreshold: 1, minProposalStake: '0' },
       treasury: { maxBudget: '5' },
+      // A free review bond would let anyone enlist any number of review accounts.
+      staking: { minReviewBond: '0' },
     });
     expect(errors.join('\n')).toContain('governance.quorum');
     expect(errors.join('\n')).toContain('governance.passThreshold');
     expect(errors.join('\n')).toContain('governance.vetoThreshold');
     expect(errors.join('\n')).toContain('governance.minProposalStake');
     expect(errors).toContain('treasury.maxBudget is not a protocol setting');
+    expect(errors.join('\n')).toContain('staking.minReviewBond must be a positive integer');
   });
   it('merges overrides over the defaults', () => {
     const { settings, errors } = protocolSettingsFrom({

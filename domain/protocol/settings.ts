@@ -56,6 +56,11 @@ export interface ProtocolSettings {
   staking: {
     /** Unstaked validator stake is unbonding for this long (ms) before it can be claimed. */
     unbondingPeriodMs: number;
+    /**
+     * The review bond (OPEN base units in `stake:validator:<address>`) an account needs to enlist,
+     * be assigned and answer review tasks: what one more review account costs a sybil.
+     */
+    minReviewBond: string;
   };
 }
 
@@ -83,7 +88,7 @@ export const DEFAULT_PROTOCOL_SETTINGS: ProtocolSettings = {
     },
   },
   deployment: { minAccuracyFloor: 0.5, minMacroF1Floor: 0.3, maxRegressionCap: 0.1 },
-  staking: { unbondingPeriodMs: 7 * DAY },
+  staking: { unbondingPeriodMs: 7 * DAY, minReviewBond: '1000' },
 };
 
 const AMOUNT = /^\d{1,30}$/;
@@ -135,6 +140,7 @@ export function validateProtocolSettings(s: ProtocolSettings): string[] {
   num(s.deployment.minMacroF1Floor, 'deployment.minMacroF1Floor', 0, 1);
   num(s.deployment.maxRegressionCap, 'deployment.maxRegressionCap', 0, 1);
   num(s.staking.unbondingPeriodMs, 'staking.unbondingPeriodMs', 1000, 365 * DAY);
+  amount(s.staking.minReviewBond, 'staking.minReviewBond', true);
   return errs;
 }
 

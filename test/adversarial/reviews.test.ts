@@ -244,7 +244,12 @@ describe('staked review rounds under attack', () => {
         select idempotency_key, amount::text from transfers where proposal_id = ${pid} order by idempotency_key`;
     const paidBefore = await transfersOf();
     const balancesBefore = await Promise.all([...honest, flipper, contrarian].map(total));
-    const activities = createStakedReviewActivities({ sql: app.sql, ledger: app.ledger, store: app.store });
+    const activities = createStakedReviewActivities({
+      sql: app.sql,
+      ledger: app.ledger,
+      store: app.store,
+      protocol: app.cfg.protocol,
+    });
     await Promise.all([activities.settleStakedRound(input), activities.settleStakedRound(input)]);
     expect(await transfersOf()).toEqual(paidBefore);
     expect(await Promise.all([...honest, flipper, contrarian].map(total))).toEqual(balancesBefore);
