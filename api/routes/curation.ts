@@ -192,6 +192,7 @@ export const curationRoutes =
         return reply.code(201).send({
           minScore: a.minScore,
           maxAttempts: a.maxAttempts ?? DEFAULT_ASSESSMENT_ATTEMPTS,
+          failedAttemptFee: a.failedAttemptFee ?? '0',
           items: req.body.items.map((i) => ({ prompt: i.prompt, choices: i.choices })),
         });
       },
@@ -216,6 +217,7 @@ export const curationRoutes =
         return {
           minScore: a.minScore,
           maxAttempts: a.maxAttempts ?? DEFAULT_ASSESSMENT_ATTEMPTS,
+          failedAttemptFee: a.failedAttemptFee ?? '0',
           items: items.map((i) => ({ prompt: i.prompt, choices: i.choices })),
         };
       },
@@ -225,7 +227,8 @@ export const curationRoutes =
       '/v1/datanets/:id/assessment/attempts',
       {
         schema: {
-          summary: 'Answer the entry assessment (score only; which items were wrong is never told)',
+          summary:
+            'Answer the entry assessment: passed or not, never a score; a failed attempt costs failedAttemptFee (to the treasury)',
           tags: ['credentials'],
           params: IdParams,
           body: AttemptBody,
@@ -246,15 +249,29 @@ export const curationRoutes =
           items.map((i) => i.answer),
           req.body.answers,
         );
+        const fee = BigInt(a.failedAttemptFee ?? '0');
         const r = await recordAssessmentAttempt(sql, {
           datanetId: req.params.id,
           contributor: callerOf(req).address,
           score,
+          passed: score >= a.minScore,
           requestSignature: signatureOf(req),
           maxAttempts: max,
+          failedAttemptFee: fee,
+          proposalId: d.proposalId,
         });
-        if (!r) throw new HttpError(429, `all ${max} attempts at this assessment are used`);
-        return { attempt: r.attempt, score: r.score, passed: r.score >= a.minScore, attemptsLeft: max - r.attempt };
+        if (r === 'attempts-used') throw new HttpError(429, `all ${max} attempts at this assessment are used`);
+        if (r === 'cannot-cover-fee')
+          throw new HttpError(
+            402,
+            `a failed attempt at this assessment costs ${fee} OPEN (to the treasury); hold at least that much to attempt it`,
+          );
+        return {
+          attempt: r.attempt,
+          passed: r.score >= a.minScore,
+          attemptsLeft: max - r.attempt,
+          fee: r.fee.toString(),
+        };
       },
     );
 

@@ -57,6 +57,7 @@ export const AssessmentBody = Type.Object(
 export const AssessmentResponse = Type.Object({
   minScore: Type.Number(),
   maxAttempts: Type.Integer(),
+  failedAttemptFee: Units,
   items: Type.Array(Type.Object({ prompt: Type.String(), choices: Type.Array(Type.String()) })),
 });
 export type AssessmentResponse = Static<typeof AssessmentResponse>;
@@ -66,9 +67,11 @@ export const AttemptBody = Type.Object(
 );
 export const AttemptResponse = Type.Object({
   attempt: Type.Integer(),
-  score: Type.Number(),
+  /** Pass or fail only: a score would let throwaway accounts learn the answers item by item. */
   passed: Type.Boolean(),
   attemptsLeft: Type.Integer(),
+  /** OPEN this attempt cost (failedAttemptFee when it failed, else 0). */
+  fee: Units,
 });
 export type AttemptResponse = Static<typeof AttemptResponse>;
 

@@ -1,5 +1,7 @@
 import type postgres from 'postgres';
 import type { AssessmentStanding, HeldCredential } from '../../domain/data/datanet-access.js';
+import { accountsOf } from '../../contracts/accounts.js';
+import { lockBalances, postTransfers } from '../ledger.js';
 
 /** Attestations, revocations, entry assessments and named curators of Datanets. */
 
@@ -117,23 +119,65 @@ export async function listAssessmentItems(sql: postgres.Sql, datanetId: string):
  * Records one attempt (at most `maxAttempts` per contributor; the same request signature is the
  * same attempt). Returns the attempt number, or null when no attempt is left.
  */
+/** Why an attempt was not recorded. */
+export type AttemptRefusal = 'attempts-used' | 'cannot-cover-fee';
+
+/**
+ * Records one attempt under a per-(Datanet, contributor) lock, at most `maxAttempts` per account.
+ * A failed attempt pays `failedAttemptFee` to the treasury in the same transaction; an account that
+ * could not cover the fee is refused before its answers are judged, so probing is never free.
+ * Idempotent by request signature: a replayed request returns the first outcome and pays nothing.
+ */
 export async function recordAssessmentAttempt(
   sql: postgres.Sql,
-  a: { datanetId: string; contributor: string; score: number; requestSignature: string; maxAttempts: number },
-): Promise<{ attempt: number; score: number } | null> {
+  a: {
+    datanetId: string;
+    contributor: string;
+    score: number;
+    passed: boolean;
+    requestSignature: string;
+    maxAttempts: number;
+    failedAttemptFee: bigint;
+    proposalId: string;
+  },
+): Promise<{ attempt: number; score: number; fee: bigint } | AttemptRefusal> {
   return sql.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(hashtextextended(${`assessment:${a.datanetId}:${a.contributor}`}, 0))`;
     const [same] = await tx<{ attempt: number; score: number }[]>`
       select attempt, score from assessment_attempts where request_signature = ${a.requestSignature}`;
-    if (same) return same;
+    const feeKey = (attempt: number) => `assessment:${a.datanetId}:${a.contributor}:${attempt}:fee`;
+    if (same) {
+      const [paid] = await tx<
+        { amount: string }[]
+      >`select amount from transfers where idempotency_key = ${feeKey(same.attempt)}`;
+      return { ...same, fee: BigInt(paid?.amount ?? 0) };
+    }
     const [n] = await tx<{ n: number }[]>`
       select count(*)::int as n from assessment_attempts where datanet_id = ${a.datanetId} and contributor = ${a.contributor}`;
     const used = n?.n ?? 0;
-    if (used >= a.maxAttempts) return null;
+    if (used >= a.maxAttempts) return 'attempts-used';
+    if (a.failedAttemptFee > 0n) {
+      const held = (await lockBalances(tx, 'OPEN', [a.contributor, accountsOf.treasury])).get(a.contributor) ?? 0n;
+      if (held < a.failedAttemptFee) return 'cannot-cover-fee';
+    }
+    const attempt = used + 1;
     await tx`
       insert into assessment_attempts (datanet_id, contributor, attempt, score, request_signature)
-      values (${a.datanetId}, ${a.contributor}, ${used + 1}, ${a.score}, ${a.requestSignature})`;
-    return { attempt: used + 1, score: a.score };
+      values (${a.datanetId}, ${a.contributor}, ${attempt}, ${a.score}, ${a.requestSignature})`;
+    const fee = a.passed ? 0n : a.failedAttemptFee;
+    if (fee > 0n)
+      await postTransfers(tx, [
+        {
+          idempotencyKey: feeKey(attempt),
+          asset: 'OPEN',
+          from: a.contributor,
+          to: accountsOf.treasury,
+          amount: fee.toString(),
+          reason: 'failed assessment attempt',
+          proposalId: a.proposalId,
+        },
+      ]);
+    return { attempt, score: a.score, fee };
   });
 }
 

@@ -4,7 +4,9 @@
 // - credentials: attestations a contributor must hold, each a claim ("licensed clinician") signed
 //   by one of the verifier keys the spec names, unexpired and not revoked by its verifier;
 // - assessment: an entry test of gold items (published by the owner, answers never served) that a
-//   contributor must pass with score >= minScore, in at most maxAttempts attempts;
+//   contributor must pass with score >= minScore, in at most maxAttempts attempts. Neither an
+//   attempt nor a refusal tells a score (a score oracle lets throwaway accounts learn the answers
+//   item by item), and a failed attempt costs failedAttemptFee OPEN, paid to the treasury;
 // - curation: curators (besides the owner) who approve or reject records with a reason, and
 //   whether a record needs an approval to enter the dataset (requireApproval);
 // - deposit: OPEN base units each record moves into the Datanet's deposit escrow at ingest,
@@ -33,6 +35,8 @@ export const DatanetAccessSchema = Type.Object(
         {
           minScore: Type.Number({ minimum: 0, maximum: 1 }),
           maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })),
+          /** OPEN base units a failed attempt costs (to the treasury): what probing with throwaway accounts costs. */
+          failedAttemptFee: Type.Optional(Type.String({ pattern: '^[0-9]{1,30}$' })),
         },
         { additionalProperties: false },
       ),
@@ -93,6 +97,11 @@ export function validateAccess(access: unknown): string[] {
       (!Number.isInteger(a.maxAttempts) || (a.maxAttempts as number) < 1 || (a.maxAttempts as number) > 10)
     )
       errors.push('spec.access.assessment.maxAttempts must be an integer between 1 and 10');
+    else if (
+      a.failedAttemptFee !== undefined &&
+      (typeof a.failedAttemptFee !== 'string' || !/^[0-9]{1,30}$/.test(a.failedAttemptFee))
+    )
+      errors.push('spec.access.assessment.failedAttemptFee must be an integer amount as a string (OPEN base units)');
   }
   const cur = access.curation;
   if (cur !== undefined) {
@@ -202,7 +211,8 @@ export function missingRequirements(
       out.push({
         kind: 'assessment',
         requirement: 'assessment',
-        reason: `the entry assessment was not passed: best score ${assessment.bestScore.toFixed(2)} < ${a.minScore} (${assessment.attempts} of ${max} attempts used)`,
+        // No score: a refusal must not be the score oracle the attempt response refuses to be.
+        reason: `the entry assessment was not passed (${assessment.attempts} of ${max} attempts used)`,
       });
   }
   return out;

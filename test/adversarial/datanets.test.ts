@@ -21,6 +21,8 @@ import { createDeploymentActivities } from '../../activities/deployment/activiti
  * fails; the last one checks the ledger's invariants after all of them.
  */
 const DEPOSIT = '10';
+/** What a failed assessment attempt costs: below `poor`'s 5 OPEN, so that account can still attempt. */
+const ATTEMPT_FEE = '3';
 const DESCRIPTION = 'A spam classifier used by the test suite.';
 const profile = buildDomainProfile({
   domain: 'email spam',
@@ -111,7 +113,7 @@ describe('adversarial: verified contributors and curated Datanets', () => {
     ]);
     await open(gated, {
       credentials: [{ claim: 'licensed clinician', verifiers: [board.publicKey] }],
-      assessment: { minScore: 0.75, maxAttempts: 2 },
+      assessment: { minScore: 0.75, maxAttempts: 2, failedAttemptFee: ATTEMPT_FEE },
       curation: { requireApproval: true, reviewMs: 600_000 },
       deposit: DEPOSIT,
     });
@@ -188,16 +190,17 @@ describe('adversarial: verified contributors and curated Datanets', () => {
   });
 
   it('refuses a contributor who has not passed the assessment, and caps the attempts', async () => {
-    const failing = await post<{ passed: boolean; score: number; attemptsLeft: number }>(
+    const failing = await post<{ passed: boolean; attemptsLeft: number; fee: string }>(
       second,
       `/v1/datanets/${gated}/assessment/attempts`,
       { answers: ['ham', 'spam', 'ham', 'ham'] },
     );
-    expect(failing).toMatchObject({ passed: false, score: 0.25, attemptsLeft: 1 });
+    expect(failing).toEqual({ attempt: 1, passed: false, attemptsLeft: 1, fee: ATTEMPT_FEE });
     await post(second, '/v1/credentials', attest(second.address, { expiresAt: Date.now() + 7200_000 }));
     const e = await refusal(second.contribute(gated, take()));
     expect(e.status).toBe(403);
-    expect(JSON.stringify(e.body)).toContain('not passed: best score 0.25 < 0.75');
+    expect(JSON.stringify(e.body)).toContain('the entry assessment was not passed (1 of 2 attempts used)');
+    expect(JSON.stringify(e.body)).not.toContain('0.25');
     // The served assessment never carries the answers.
     expect(JSON.stringify(await dev.get(`/v1/datanets/${gated}/assessment`))).not.toContain('answer');
     await post(second, `/v1/datanets/${gated}/assessment/attempts`, { answers: ['spam', 'ham', 'spam', 'ham'] });
@@ -207,6 +210,37 @@ describe('adversarial: verified contributors and curated Datanets', () => {
       post(second, `/v1/datanets/${gated}/assessment/attempts`, { answers: ['spam', 'ham', 'spam', 'ham'] }),
     );
     expect(third.status).toBe(429);
+  });
+
+  it('gives a sybil probing the assessment with throwaway accounts no score to climb, and charges each failure', async () => {
+    const answers = ['spam', 'ham', 'spam', 'ham'];
+    // The classic score oracle: flip one answer per attempt and watch the score move. Each probe
+    // comes from a fresh account (so the per-account cap never bites); every answer is pass/fail.
+    for (let i = 0; i < answers.length; i++) {
+      const probe = await participant(app.url, ['contributor'], { OPEN: '20' });
+      // Right on item i only: a score would say which item that is; pass/fail says nothing.
+      const probeAnswers = answers.map((x, j) => (j === i ? x : x === 'spam' ? 'ham' : 'spam'));
+      const r = await post<Record<string, unknown>>(probe, `/v1/datanets/${gated}/assessment/attempts`, {
+        answers: probeAnswers,
+      });
+      expect(Object.keys(r).sort()).toEqual(['attempt', 'attemptsLeft', 'fee', 'passed']);
+      expect(r).toMatchObject({ passed: false, fee: ATTEMPT_FEE });
+      const refused = await refusal(probe.contribute(gated, take()));
+      expect(JSON.stringify(refused.body)).not.toMatch(/score \d|0\.\d\d/);
+      expect(await app.ledger.balance(probe.address, 'OPEN')).toBe(String(20 - Number(ATTEMPT_FEE)));
+      // Each failure is charged once, to the treasury.
+      const fees = await app.sql<{ to_account: string; amount: string }[]>`
+        select to_account, amount::text from transfers where from_account = ${probe.address}`;
+      expect(fees).toEqual([{ to_account: 'treasury', amount: ATTEMPT_FEE }]);
+    }
+    // An account that cannot cover the fee is refused before its answers are judged: no free probe.
+    const broke = await participant(app.url, ['contributor']);
+    const e = await refusal(post(broke, `/v1/datanets/${gated}/assessment/attempts`, { answers }));
+    expect(e.status).toBe(402);
+    expect(
+      (await app.sql`select 1 from assessment_attempts where datanet_id = ${gated} and contributor = ${broke.address}`)
+        .length,
+    ).toBe(0);
   });
 
   const records: { hash: string; rec: { text: string; label: string } }[] = [];
