@@ -160,7 +160,10 @@ describe('console: contributor and curator views of a Datanet', () => {
     });
     await page.reload();
     await expect.poll(() => page.locator('li.version').count(), POLL).toBe(1);
-    expect(await page.textContent('#leaderboard')).toContain(`${contributor.address}: 50% of decided (1/2)`);
+    // The page loads the leaderboard after the versions: wait for it too.
+    await expect
+      .poll(() => page.textContent('#leaderboard'), POLL)
+      .toContain(`${contributor.address}: 50% of decided (1/2)`);
 
     await other.reload();
     const dropped = other.locator(`tr.record[data-hash="${drop}"]`);
