@@ -148,11 +148,14 @@ const passMarks: Record<string, string[]> = {};
 let phase = 'window';
 let phaseStart = scoreStart;
 let mark = { n: 1, done: 0, at: scoreStart };
-const stillScored = async () => {
-  const [r] = await sql<
-    { n: number }[]
-  >`select count(*)::int as n from contributions where datanet_id = ${id} and status = 'scored'`;
-  return r?.n ?? 0;
+let lastPoll = scoreStart;
+// Dedupe progress: of the records that passed scoring, those the dedupe pass has decided.
+const dedupeProgress = async () => {
+  const [r] = await sql<{ passing: number; left: number }[]>`
+    select count(*) filter (where status not in ('pending', 'rejected'))::int as passing,
+           count(*) filter (where status = 'scored')::int as left
+    from contributions where datanet_id = ${id}`;
+  return { done: (r?.passing ?? 0) - (r?.left ?? 0), span: Math.max(1, r?.passing ?? 0) };
 };
 const bandBytes = async () => {
   const [r] = await sql<{ bytes: string }[]>`select pg_total_relation_size('lsh_bands')::text as bytes`;
@@ -174,18 +177,23 @@ for (;;) {
     log(`${phase} took ${took.toFixed(0)} s`);
     phase = next;
     phaseStart = now;
-    mark = { n: 1, done: 0, at: now };
+    // The pass began after the previous poll, which saw the old phase: rates start from there.
+    mark = { n: 1, done: 0, at: lastPoll };
   }
   if (phase === 'end') break;
-  // The cursor is where the current pass has reached (batches complete a wave at a time).
-  // Scoring counts records whose batch completed; dedupe only says how far it has dispatched (of
-  // the seq range it walks, where seqs skipped by refused duplicates are too).
-  // The API's progress (a read model over record statuses) has no dedupe cursor: count the records
-  // the dedupe pass has decided (those no longer 'scored').
-  const done = !c ? 0 : phase === 'scoring' ? c.scored : phase === 'dedupe' ? c.received - (await stillScored()) : 0;
-  const span = !c ? 1 : Math.max(1, c.received);
+  // Scoring counts records whose batch completed. The API's progress (a read model over record
+  // statuses) has no dedupe cursor, so dedupe counts the passing records no longer 'scored'.
+  const { done, span } = !c
+    ? { done: 0, span: 1 }
+    : phase === 'scoring'
+      ? { done: c.scored, span: Math.max(1, c.received) }
+      : phase === 'dedupe'
+        ? await dedupeProgress()
+        : { done: 0, span: 1 };
+  // Several marks passed within one poll share that poll's rate (rather than the later ones reading 0/s).
+  const pollRate = Math.round((done - mark.done) / Math.max(0.001, (now - mark.at) / 1000));
   while (c && done > 0 && done >= (mark.n * span) / 10) {
-    const rate = Math.round((done - mark.done) / Math.max(0.001, (now - mark.at) / 1000));
+    const rate = pollRate;
     const mib = (await bandBytes()) / 2 ** 20;
     (passMarks[phase] ??= []).push(`${mark.n * 10}% ${rate}/s`);
     log(
@@ -193,6 +201,7 @@ for (;;) {
     );
     mark = { n: mark.n + 1, done, at: now };
   }
+  lastPoll = now;
   await new Promise((r) => setTimeout(r, 2000));
 }
 const scoreSeconds = (Date.now() - scoreStart) / 1000;
