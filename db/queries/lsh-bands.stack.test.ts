@@ -78,6 +78,14 @@ describe('lsh_bands: band claims and shared-band owners on Postgres', () => {
     );
   });
 
+  it('computes the Datanet key as the migration carrying old rows over does', async () => {
+    for (const id of ['dn-1', `lsh-${run}`, 'données-ünïcode', 'x'.repeat(200)]) {
+      const [r] = await sql<{ key: string }[]>`
+        select (('x' || encode(substring(sha256(convert_to(${id}, 'UTF8')) from 1 for 8), 'hex'))::bit(64)::bigint)::text as key`;
+      expect(r?.key).toBe(lshDatanetKey(id));
+    }
+  });
+
   it('keeps Datanets apart, and looks up more bands than one chunk holds', async () => {
     const [d1, d2] = [`lsh-b1-${run}`, `lsh-b2-${run}`];
     expect(lshDatanetKey(d1)).not.toBe(lshDatanetKey(d2));
