@@ -18,6 +18,7 @@ import { startTsProcess, peakRssMiB } from '../infra/local/processes.js';
 import { workflowIds } from '../contracts/workflow-ids.js';
 import { loadConfig } from '../infra/config.js';
 import { temporalConnectionOptions } from '../infra/temporal-connection.js';
+import { lshDatanetKey } from '../db/queries/lsh-bands.js';
 
 const N = Number(process.env.BENCH_RECORDS ?? 1_000_000);
 const CONTRIBUTORS = Number(process.env.BENCH_CONTRIBUTORS ?? 100);
@@ -147,6 +148,15 @@ const passMarks: Record<string, string[]> = {};
 let phase = 'window';
 let phaseStart = scoreStart;
 let mark = { n: 1, done: 0, at: scoreStart };
+let lastPoll = scoreStart;
+// Dedupe progress: of the records that passed scoring, those the dedupe pass has decided.
+const dedupeProgress = async () => {
+  const [r] = await sql<{ passing: number; left: number }[]>`
+    select count(*) filter (where status not in ('pending', 'rejected'))::int as passing,
+           count(*) filter (where status = 'scored')::int as left
+    from contributions where datanet_id = ${id}`;
+  return { done: (r?.passing ?? 0) - (r?.left ?? 0), span: Math.max(1, r?.passing ?? 0) };
+};
 const bandBytes = async () => {
   const [r] = await sql<{ bytes: string }[]>`select pg_total_relation_size('lsh_bands')::text as bytes`;
   return Number(r?.bytes ?? 0);
@@ -167,16 +177,23 @@ for (;;) {
     log(`${phase} took ${took.toFixed(0)} s`);
     phase = next;
     phaseStart = now;
-    mark = { n: 1, done: 0, at: now };
+    // The pass began after the previous poll, which saw the old phase: rates start from there.
+    mark = { n: 1, done: 0, at: lastPoll };
   }
   if (phase === 'end') break;
-  // The cursor is where the current pass has reached (batches complete a wave at a time).
-  // Scoring counts records whose batch completed; dedupe only says how far it has dispatched (of
-  // the seq range it walks, where seqs skipped by refused duplicates are too).
-  const done = !c ? 0 : phase === 'scoring' ? c.scored : phase === 'dedupe' ? c.cursor - c.firstSeq + 1 : 0;
-  const span = !c ? 1 : phase === 'scoring' ? Math.max(1, c.received) : Math.max(1, c.maxSeq - c.firstSeq + 1);
+  // Scoring counts records whose batch completed. The API's progress (a read model over record
+  // statuses) has no dedupe cursor, so dedupe counts the passing records no longer 'scored'.
+  const { done, span } = !c
+    ? { done: 0, span: 1 }
+    : phase === 'scoring'
+      ? { done: c.scored, span: Math.max(1, c.received) }
+      : phase === 'dedupe'
+        ? await dedupeProgress()
+        : { done: 0, span: 1 };
+  // Several marks passed within one poll share that poll's rate (rather than the later ones reading 0/s).
+  const pollRate = Math.round((done - mark.done) / Math.max(0.001, (now - mark.at) / 1000));
   while (c && done > 0 && done >= (mark.n * span) / 10) {
-    const rate = Math.round((done - mark.done) / Math.max(0.001, (now - mark.at) / 1000));
+    const rate = pollRate;
     const mib = (await bandBytes()) / 2 ** 20;
     (passMarks[phase] ??= []).push(`${mark.n * 10}% ${rate}/s`);
     log(
@@ -184,6 +201,7 @@ for (;;) {
     );
     mark = { n: mark.n + 1, done, at: now };
   }
+  lastPoll = now;
   await new Promise((r) => setTimeout(r, 2000));
 }
 const scoreSeconds = (Date.now() - scoreStart) / 1000;
@@ -201,17 +219,22 @@ for await (const w of temporal.workflow.list({
   maxHistory = Math.max(maxHistory, w.historyLength);
 }
 const rss = peakRssMiB(workers.pid!);
-// lsh_bands at the end: rows and bytes per stored record, and what one chunk of a dedupe batch's
-// look-up costs (4,096 bands, as dedupeBatch asks for them; ~15 chunks per batch) on the full table.
-const [bands = { rows: 0, bytes: '0' }] = await sql<
-  { rows: number; bytes: string }[]
->`select (select count(*)::int from lsh_bands where datanet_id = ${id}) as rows, pg_total_relation_size('lsh_bands')::text as bytes`;
+// lsh_bands at the end: rows (and how many are shared between batches) and bytes per stored record,
+// and what one chunk of a dedupe batch's look-up costs (4,096 bands, as dedupeBatch asks for them;
+// ~15 chunks per batch) on the full table.
+const datanetKey = lshDatanetKey(id);
+const [bands = { rows: 0, shared: 0, bytes: '0' }] = await sql<
+  { rows: number; shared: number; bytes: string }[]
+>`select count(*)::int as rows, count(*) filter (where shared)::int as shared, pg_total_relation_size('lsh_bands')::text as bytes
+  from lsh_bands where datanet_key = ${datanetKey}::bigint`;
 const probe = (
-  await sql<{ band: string }[]>`select band::text from lsh_bands where datanet_id = ${id} order by random() limit 4096`
+  await sql<
+    { band: string }[]
+  >`select band::text from lsh_bands where datanet_key = ${datanetKey}::bigint order by random() limit 4096`
 ).map((r) => r.band);
 const plan = await sql.unsafe<{ 'QUERY PLAN': string }[]>(
-  `explain (analyze, buffers) select band, seq from lsh_bands where datanet_id = $1 and band = any($2::bigint[])`,
-  [id, probe],
+  `explain (analyze, buffers) select band, seq from lsh_bands where datanet_key = $1::bigint and shared and band = any($2::bigint[])`,
+  [datanetKey, probe],
 );
 // The plan without the 62,000 literal bands it was given.
 const planLines = plan.map((r) => r['QUERY PLAN'].replace(/'\{[^}]*\}'/g, "'{…}'").slice(0, 160));
@@ -238,7 +261,7 @@ console.log(
 console.log(`ingest rate at each 10%      ${ingestMarks.join(', ')}`);
 for (const [k, v] of Object.entries(passMarks)) console.log(`${(k + ' rate at each 10%').padEnd(28)} ${v.join(', ')}`);
 console.log(
-  `lsh_bands                    ${bands.rows} rows, ${(Number(bands.bytes) / 2 ** 20).toFixed(0)} MiB (${(Number(bands.bytes) / Math.max(1, stored.n)).toFixed(0)} bytes per stored record)`,
+  `lsh_bands                    ${bands.rows} rows (${bands.shared} shared), ${(Number(bands.bytes) / 2 ** 20).toFixed(0)} MiB (${(Number(bands.bytes) / Math.max(1, stored.n)).toFixed(0)} bytes per stored record)`,
 );
 console.log(`one look-up chunk           ${probe.length} bands (a dedupe batch asks ~15):`);
 for (const l of planLines) console.log(`    ${l}`);

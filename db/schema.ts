@@ -216,17 +216,26 @@ export const contributions = pgTable(
 /**
  * LSH band keys of records that passed scoring, each owned by the earliest (lowest seq) record with
  * that band: after the scoring pass every owner is final, so the dedupe pass is deterministic.
+ * Narrow on purpose (~28 rows per stored record): the Datanet is an integer key (a 64-bit hash of
+ * its id, `lshDatanetKey`), the owner is named by seq alone (its hash and sketch are found through
+ * contributions_seq_idx). `shared` is set when a second scoring batch claims the band: only those
+ * bands can name an owner outside the batch that reads them, so the dedupe pass looks bands up in the
+ * small partial index over shared bands instead of the whole table.
  */
 export const lshBands = pgTable(
   'lsh_bands',
   {
-    datanetId: text('datanet_id').notNull(),
+    datanetKey: bigint('datanet_key', { mode: 'bigint' }).notNull(),
     band: bigint('band', { mode: 'number' }).notNull(),
     seq: bigint('seq', { mode: 'number' }).notNull(),
-    /** Owner's hash, written before owners were named by seq alone; null since (found by seq). */
-    hash: text('hash'),
+    shared: boolean('shared').notNull().default(false),
   },
-  (t) => [primaryKey({ columns: [t.datanetId, t.band] })],
+  (t) => [
+    primaryKey({ columns: [t.datanetKey, t.band] }),
+    index('lsh_bands_shared_idx')
+      .on(t.datanetKey, t.band)
+      .where(sql`shared`),
+  ],
 );
 
 export const datasetVersions = pgTable('dataset_versions', {

@@ -27,6 +27,7 @@ import {
 } from '../../db/queries/curation.js';
 import { dataKeys } from '../../storage/keys.js';
 import { readRecords, recordRefOf } from '../../storage/packs.js';
+import { claimBands, sharedBandOwners } from '../../db/queries/lsh-bands.js';
 
 export interface ScoreBatchInput {
   datanetId: string;
@@ -52,13 +53,14 @@ interface PartRecord {
   response?: string;
   /** LSH and exact band keys, so the dedupe pass need not recompute signatures. */
   bands: number[];
+  /** The record's b-bit sketch (base64), so the dedupe pass need not read it back from Postgres. */
+  sketch?: string;
 }
 
 // A band index no LSH band uses (there are BANDS = 30), reserved for the normalised-text exact key; small
 // enough that prefix + 48 bits stays below 2^53 and parses exactly.
 const EXACT_BAND_PREFIX = 0x1f;
 const S3_CONCURRENCY = 32;
-const BAND_LOOKUP_CHUNK = 4096;
 
 /** Band keys as bigints (LSH bands plus one exact-text band), for the lsh_bands table. */
 function bandsOf(text: string, sig: Uint32Array): number[] {
@@ -195,16 +197,7 @@ export function createDataActivities(deps: ActivityDeps) {
                        unnest(${results.map((x) => (x.sig ? sketchBuffer(x.sig).toString('hex') : ''))}::text[]) as sketch,
                        unnest(${results.map((x) => x.label)}::text[]) as label) u
           where c.datanet_id = ${a.datanetId} and c.hash = u.hash`;
-        if (bandOwners.size > 0) {
-          // In band order, so parallel batches claiming shared bands lock rows in the same order.
-          // The owner is named by seq alone (its hash and sketch are found through contributions_seq_idx):
-          // 31 rows per record, so the 64-character hash was half of the table.
-          const bands = [...bandOwners.entries()].sort((a, b) => a[0] - b[0]);
-          await tx`
-            insert into lsh_bands (datanet_id, band, seq)
-            select ${a.datanetId}, * from unnest(${bands.map(([b]) => b)}::bigint[], ${bands.map(([, seq]) => seq)}::bigint[])
-            on conflict (datanet_id, band) do update set seq = excluded.seq, hash = null where lsh_bands.seq > excluded.seq`;
-        }
+        await claimBands(tx, a.datanetId, bandOwners);
       });
       const part: PartRecord[] = passed.map((x) => ({
         seq: Number(x.row.seq),
@@ -214,6 +207,7 @@ export function createDataActivities(deps: ActivityDeps) {
         label: x.label,
         ...(x.response ? { response: x.response } : {}),
         bands: bandsByHash.get(x.row.hash)!,
+        sketch: sketchBuffer(x.sig!).toString('base64'),
       }));
       await store.put(dataKeys.part(a.datanetId, a.fromSeq), part.map((p) => JSON.stringify(p)).join('\n'), {
         contentType: 'application/x-ndjson',
@@ -229,38 +223,47 @@ export function createDataActivities(deps: ActivityDeps) {
     async dedupeBatch(a: { datanetId: string; fromSeq: number }): Promise<{ accepted: number; duplicates: number }> {
       const part = await readPart(a.datanetId, a.fromSeq);
       if (part.length === 0) return { accepted: 0, duplicates: 0 };
-      const allBands = [...new Set(part.flatMap((p) => p.bands))];
+      // Owners within this batch (pass 1 claimed each band for the batch's lowest seq), then the
+      // owners of bands another batch claimed too: only those can name a record outside this batch.
       const owners = new Map<number, number>(); // band -> owner's seq
-      // In chunks: with all ~60,000 bands of a batch in one array the planner picks a sequential
-      // scan of lsh_bands once its statistics are current (847 ms at 100k records, growing with the
-      // table); a few thousand keys keep it on the primary key, so a look-up costs the same at any size.
-      for (let i = 0; i < allBands.length; i += BAND_LOOKUP_CHUNK) {
-        for (const o of await sql<
-          { band: string; seq: string }[]
-        >`select band, seq from lsh_bands where datanet_id = ${a.datanetId} and band = any(${allBands.slice(i, i + BAND_LOOKUP_CHUNK)}::bigint[])`) {
-          owners.set(Number(o.band), Number(o.seq));
+      for (const p of part)
+        for (const b of p.bands) {
+          const cur = owners.get(b);
+          if (cur === undefined || p.seq < cur) owners.set(b, p.seq);
         }
-      }
+      for (const [band, seq] of await sharedBandOwners(sql, a.datanetId, [...owners.keys()]))
+        if (seq < owners.get(band)!) owners.set(band, seq);
+      // Sketches: this batch's own from its part file (parts written before sketches were carried
+      // there: from Postgres), owners in earlier batches from Postgres by seq.
+      const bySeq = new Map<number, { hash: string; sketch: Buffer }>();
+      const legacy = part.filter((p) => p.sketch === undefined);
+      const stored =
+        legacy.length === 0
+          ? new Map<string, Buffer>()
+          : new Map(
+              (
+                await sql<
+                  { hash: string; sketch: Buffer }[]
+                >`select hash, sketch from contributions where datanet_id = ${a.datanetId} and hash = any(${legacy.map((p) => p.hash)}::text[])`
+              ).map((r) => [r.hash, r.sketch]),
+            );
+      for (const p of part)
+        bySeq.set(p.seq, {
+          hash: p.hash,
+          sketch: p.sketch !== undefined ? Buffer.from(p.sketch, 'base64') : stored.get(p.hash)!,
+        });
       const candidateSeqs = new Set<number>();
-      for (const p of part) {
+      for (const p of part)
         for (const b of p.bands) {
           const o = owners.get(b);
-          if (o !== undefined && o < p.seq) candidateSeqs.add(o);
+          if (o !== undefined && o < p.seq && !bySeq.has(o)) candidateSeqs.add(o);
         }
-      }
-      const bySeq = new Map<number, { hash: string; sketch: Buffer }>();
       if (candidateSeqs.size > 0) {
         for (const r of await sql<
           { seq: string; hash: string; sketch: Buffer }[]
         >`select seq, hash, sketch from contributions where datanet_id = ${a.datanetId} and seq = any(${[...candidateSeqs]}::bigint[])`)
           bySeq.set(Number(r.seq), { hash: r.hash, sketch: r.sketch });
       }
-      const mine = new Map<string, Buffer>();
-      for (const r of await sql<
-        { hash: string; sketch: Buffer }[]
-      >`select hash, sketch from contributions where datanet_id = ${a.datanetId} and hash = any(${part.map((p) => p.hash)}::text[])`)
-        mine.set(r.hash, r.sketch);
-
       const verdicts = part.map((p) => {
         let best: { hash: string; j: number; exact: boolean } | undefined;
         for (const b of p.bands) {
@@ -268,7 +271,7 @@ export function createDataActivities(deps: ActivityDeps) {
           const o = seq === undefined || seq >= p.seq ? undefined : bySeq.get(seq);
           if (!o) continue;
           const exact = isExactBand(b);
-          const j = exact ? 1 : sketchJaccard(mine.get(p.hash)!, o.sketch);
+          const j = exact ? 1 : sketchJaccard(bySeq.get(p.seq)!.sketch, o.sketch);
           if ((exact || j >= NEAR_DUPLICATE_THRESHOLD) && (!best || j > best.j)) best = { hash: o.hash, j, exact };
         }
         if (!best) return { hash: p.hash, status: 'accepted', of: null as string | null, reason: '' };
