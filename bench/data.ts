@@ -2,22 +2,11 @@
 // against the local stack, with duplicates, near-duplicates and off-topic records mixed in. Prints
 // contributions/s for ingest and for scoring, peak worker RSS and the largest workflow history.
 // The API and the workers run in their own processes; this process is the contributors.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import postgres from 'postgres';
-import { startStack } from '../infra/local/stack.js';
-import { startTsProcessWithRetry } from './processes.js';
-import { freePort } from '../infra/local/ports.js';
-import { generateKeyPair } from '../identity/keys.js';
-import { CommonsClient } from '../client/commons-client.js';
+import { startBenchStack } from './support/stack.js';
 import { SPAM_SPEC } from '../demo/scenario.js';
 import { syntheticRecords } from './synthetic.js';
-import { startTsProcess, peakRssMiB } from '../infra/local/processes.js';
+import { peakRssMiB } from '../infra/local/processes.js';
 import { workflowIds } from '../contracts/workflow-ids.js';
-import { loadConfig } from '../infra/config.js';
-import { temporalConnectionOptions } from '../infra/temporal-connection.js';
 import { lshDatanetKey } from '../db/queries/lsh-bands.js';
 
 const N = Number(process.env.BENCH_RECORDS ?? 1_000_000);
@@ -27,35 +16,9 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
 const t0 = Date.now();
 const log = (m: string) => console.log(`[bench:data ${((Date.now() - t0) / 1000).toFixed(0).padStart(5)}s] ${m}`);
 
-const stack = await startStack({ stateDir: mkdtempSync(join(tmpdir(), 'commons-bench-data-')), log });
-const apiPort = await freePort();
-const env = {
-  ...process.env,
-  ...stack.env,
-  API_PORT: String(apiPort),
-  COMMONS_LOG_LEVEL: 'warn',
-  COMMONS_CONTRIBUTION_RATE: '1000000000',
-  COMMONS_CONTRIBUTION_BURST: '1000000000',
-  COMMONS_WORKER_MAKE_CURRENT: '1', // versioned workers on the local stack make their version current
-};
-const workers = await startTsProcessWithRetry('workers/all.ts', env, /workers running/);
-const api = await startTsProcess('api/main.ts', env, /listening/i);
-const base = `http://127.0.0.1:${apiPort}`;
-const sql = postgres(stack.env.DATABASE_URL, { max: 2, onnotice: () => {} });
-const temporalCfg = loadConfig(env).temporal;
-const temporal = new Client({
-  connection: await Connection.connect(temporalConnectionOptions(temporalCfg)),
-  namespace: temporalCfg.namespace,
-});
-
-async function participant(roles: string[], funds: { OPEN?: string; gOPEN?: string } = {}) {
-  const c = new CommonsClient(base, generateKeyPair());
-  await c.register(roles);
-  if (funds.OPEN) await c.faucet('OPEN', funds.OPEN);
-  if (funds.gOPEN) await c.faucet('gOPEN', funds.gOPEN);
-  return c;
-}
-
+const bench = await startBenchStack({ name: 'data', log });
+const { sql, temporal, participant } = bench;
+const workers = bench.workers[0]!;
 const dev = await participant(['developer'], { OPEN: '10000' });
 const gov = await participant(['governor'], { gOPEN: '1000' });
 const contributors = await Promise.all(Array.from({ length: CONTRIBUTORS }, () => participant(['contributor'])));
@@ -269,9 +232,5 @@ console.log(`statuses                     ${statuses.map((s) => `${s.status} ${s
 console.log(`peak worker RSS              ${rss.toFixed(0)} MiB`);
 console.log(`largest workflow history     ${maxHistory} events over ${runs} runs (Temporal's limit: 51,200)`);
 
-api.kill('SIGTERM');
-workers.kill('SIGTERM');
-await sql.end();
-await new Promise((r) => setTimeout(r, 1000));
-await stack.stop();
+await bench.stop();
 process.exit(0);

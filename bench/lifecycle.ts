@@ -2,22 +2,14 @@
 // contributions on the real local stack: governance, ingest, scoring, training, an RLHF round,
 // promotion, then attributed inference load, in process and through the API (beside a bare Fastify
 // route). Prints each phase's duration, the peak RSS of every process, the largest workflow history
-// and the ratios. The API and the workers run in their own processes; this one is the participants
+// and the ratios. The API and each worker kind run in their own processes (so the peak RSS of the
+// training worker is its own); this one is the participants
 // and the load generator.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { startBenchStack } from './support/stack.js';
 import autocannon from 'autocannon';
-import { Client, Connection } from '@temporalio/client';
-import postgres from 'postgres';
-import { startStack } from '../infra/local/stack.js';
-import { startTsProcessWithRetry } from './processes.js';
 import { freePort } from '../infra/local/ports.js';
 import { startTsProcess } from '../infra/local/processes.js';
 import { loadConfig } from '../infra/config.js';
-import { temporalConnectionOptions } from '../infra/temporal-connection.js';
-import { generateKeyPair } from '../identity/keys.js';
-import { CommonsClient } from '../client/commons-client.js';
 import { SPAM_SPEC } from '../demo/scenario.js';
 import { answerReviews } from '../demo/steps.js';
 import { syntheticLabelOf, syntheticRecords } from './synthetic.js';
@@ -40,36 +32,14 @@ const log = (m: string) => console.log(`[bench:lifecycle ${((Date.now() - t0) / 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const rss = new ProcessTreeRss().start();
-const stack = await startStack({ stateDir: mkdtempSync(join(tmpdir(), 'commons-bench-lifecycle-')), log });
-const apiPort = await freePort();
-const barePort = await freePort();
-const env = {
-  ...process.env,
-  ...stack.env,
-  API_PORT: String(apiPort),
-  COMMONS_LOG_LEVEL: 'warn',
-  COMMONS_CONTRIBUTION_RATE: '1000000000',
-  COMMONS_CONTRIBUTION_BURST: '1000000000',
-  COMMONS_WORKER_MAKE_CURRENT: '1',
-};
-const workers = await startTsProcessWithRetry('workers/all.ts', env, /workers running/);
-const api = await startTsProcess('api/main.ts', env, /listening/i);
-const bare = await startTsProcess('bench/bare-server.ts', { ...env, PORT: String(barePort) }, /LISTENING/);
-const base = `http://127.0.0.1:${apiPort}`;
-const sql = postgres(stack.env.DATABASE_URL, { max: 2, onnotice: () => {} });
-const temporalCfg = loadConfig(env).temporal;
-const temporal = new Client({
-  connection: await Connection.connect(temporalConnectionOptions(temporalCfg)),
-  namespace: temporalCfg.namespace,
+const bench = await startBenchStack({
+  name: 'lifecycle',
+  log,
+  workers: ['lifecycle', 'data-collection', 'gpu-training', 'gpu-rlhf'],
 });
-
-async function participant(roles: string[], funds: { OPEN?: string; gOPEN?: string } = {}) {
-  const c = new CommonsClient(base, generateKeyPair());
-  await c.register(roles);
-  if (funds.OPEN) await c.faucet('OPEN', funds.OPEN);
-  if (funds.gOPEN) await c.faucet('gOPEN', funds.gOPEN);
-  return c;
-}
+const { env, base, sql, temporal, participant } = bench;
+const barePort = await freePort();
+const bare = await startTsProcess('bench/bare-server.ts', { ...env, PORT: String(barePort) }, /LISTENING/);
 
 const dev = await participant(['developer'], { OPEN: '10000' });
 const gov = await participant(['governor'], { gOPEN: '1000' });
@@ -300,8 +270,6 @@ await temporal.workflow
   .getHandle(workflowIds.model(id))
   .terminate('bench done')
   .catch(() => undefined);
-for (const p of [api, workers, bare]) p.kill('SIGTERM');
-await sql.end();
-await sleep(1000);
-await stack.stop();
+bare.kill('SIGTERM');
+await bench.stop();
 process.exit(0);
