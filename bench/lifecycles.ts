@@ -53,7 +53,15 @@ Object.assign(process.env, stack.env, {
 const metricsPort = await freePort();
 process.env.COMMONS_WORKER_METRICS_ADDRESS ??= `127.0.0.1:${metricsPort}`;
 const cfg = loadConfig({ ...process.env, API_PORT: String(await freePort()) });
-const workers = await startWorkers(['lifecycle', 'data', 'training', 'rlhf'], cfg, {}, { makeCurrent: true });
+// Workflow-task pollers (SDK default: 10, of which 2 poll the normal queue, where every new
+// workflow's first task and every evicted workflow's next task wait; 8 poll the sticky queue).
+const pollers = process.env.BENCH_WF_POLLS
+  ? {
+      maxConcurrentWorkflowTaskPolls: Number(process.env.BENCH_WF_POLLS),
+      nonStickyToStickyPollRatio: Number(process.env.BENCH_NONSTICKY_RATIO ?? 0.2),
+    }
+  : {};
+const workers = await startWorkers(['lifecycle', 'data', 'training', 'rlhf'], cfg, pollers, { makeCurrent: true });
 const api = await startApi(cfg, { logger: false });
 const sql = postgres(stack.env.DATABASE_URL, { max: 2, onnotice: () => {} });
 log(`stack, workers and API up (${api.url}); uptime load ${(await loadAverage()).join(' ')}`);
@@ -262,7 +270,7 @@ if (!DRIVE) {
   console.log(
     [
       '',
-      `bench:lifecycles (BENCH_DRIVE=0) — ${N} lifecycles, ${C} requests in flight; load ${(await loadAverage()).join(' ')}`,
+      `bench:lifecycles (BENCH_DRIVE=0) — ${N} lifecycles, ${C} requests in flight, workflow pollers ${JSON.stringify(pollers)}; load ${(await loadAverage()).join(' ')}`,
       `  started:            ${(N / startSeconds).toFixed(1)} lifecycles/s (propose ${fmt(startLatency)}); all voting open after ${(openMs / 1000).toFixed(1)} s`,
       `  status reads:       ${reads.perSecond.toFixed(0)}/s (${fmt(reads.lat)}) with ${N} in flight; workflow queries during them: ${q1.query - q0.query}; ${cpuNote(reads)}`,
       `  tally reads:        ${tallies.perSecond.toFixed(0)}/s (${fmt(tallies.lat)})`,
