@@ -5,18 +5,17 @@ import { statusQuery, tallyQuery } from '../contracts/messages.js';
 import { workflowIds } from '../contracts/workflow-ids.js';
 import { tally as computeTally, type TallyResult, type VoteOption } from '../domain/governance/tally.js';
 import type { LifecycleParams, LifecycleStatusView, RlhfRoundSummary, EvalMetrics } from '../domain/lifecycle/types.js';
-import type { ProposalRow } from '../db/queries/proposals.js';
-import { findDatanet } from '../db/queries/datanets.js';
 import { countContributionsByStatus } from '../db/queries/contributions.js';
 import { findFinalTally, listVotes, type Vote } from '../db/queries/governance.js';
 import {
-  findLifecycleView,
   findPowerSnapshot,
   listActivityProgress,
-  listFinishedRounds,
   listRoundTaskAnswers,
+  type ActivityProgressRow,
   type PowerSnapshotRow,
+  type RoundRow,
 } from '../db/queries/lifecycle-views.js';
+import { findTallyRow, type StatusProposal, type StatusRow } from '../db/queries/status-reads.js';
 import { liveProgress, type ActivityProgress, type LiveProgress } from './progress.js';
 import { HttpError } from './errors.js';
 
@@ -52,17 +51,19 @@ function datanetCounts(sql: postgres.Sql, datanetId: string): Promise<Record<str
   return counts;
 }
 
-const voteMap = (votes: Vote[]): Record<string, VoteOption> =>
+const voteMap = (votes: Pick<Vote, 'voter' | 'option'>[]): Record<string, VoteOption> =>
   Object.fromEntries(votes.map((v) => [v.voter, v.option as VoteOption]));
 
 /** The open tally from the stored snapshot and the recorded votes (what the workflow counts). */
-function liveTally(snap: PowerSnapshotRow, votes: Vote[]): TallyResult {
+function liveTally(snap: PowerSnapshotRow, votes: Pick<Vote, 'voter' | 'option'>[]): TallyResult {
   return computeTally(snap.snapshot, voteMap(votes));
 }
 
-async function collectionProgress(sql: postgres.Sql, datanetId: string): Promise<LiveProgress['collection']> {
-  const d = await findDatanet(sql, datanetId);
-  if (!d) return undefined;
+async function collectionProgress(
+  sql: postgres.Sql,
+  datanetId: string,
+  d: NonNullable<StatusRow['datanet']>,
+): Promise<LiveProgress['collection']> {
   const c = await datanetCounts(sql, datanetId);
   const n = (s: string) => c[s] ?? 0;
   const received = Object.values(c).reduce((a, b) => a + b, 0);
@@ -80,7 +81,7 @@ async function collectionProgress(sql: postgres.Sql, datanetId: string): Promise
   };
 }
 
-function activitiesOf(rows: Awaited<ReturnType<typeof listActivityProgress>>): ActivityProgress[] {
+function activitiesOf(rows: ActivityProgressRow[]): ActivityProgress[] {
   return rows.map((r) => ({
     activity: r.activityType,
     attempt: r.attempt,
@@ -90,7 +91,7 @@ function activitiesOf(rows: Awaited<ReturnType<typeof listActivityProgress>>): A
   }));
 }
 
-const roundSummary = (r: Awaited<ReturnType<typeof listFinishedRounds>>[number]): RlhfRoundSummary => {
+const roundSummary = (r: RoundRow): RlhfRoundSummary => {
   const s = r.summary ?? {};
   return {
     round: r.round,
@@ -104,16 +105,15 @@ const roundSummary = (r: Awaited<ReturnType<typeof listFinishedRounds>>[number])
   };
 };
 
-/** The status of a lifecycle from Postgres alone: no workflow query, no describe. */
-export async function projectedStatus(sql: postgres.Sql, row: ProposalRow): Promise<LifecycleStatusRead> {
-  const running = row.status === 'running';
-  const voting = running && row.stage === 'governance';
-  // One round trip's wait: the view and, while voting, the snapshot and the votes, in parallel.
-  const [stored, snap, votes] = await Promise.all([
-    findLifecycleView(sql, row.id),
-    voting ? findPowerSnapshot(sql, row.id) : undefined,
-    voting ? listVotes(sql, row.id) : [],
-  ]);
+/**
+ * The status of a lifecycle from Postgres alone (no workflow query, no describe), from its status
+ * row (db/queries/status-reads.ts: one query). Only two parts read more: a collecting Datanet's
+ * counts (an aggregate shared by concurrent readers for a second) and, in RLHF, the open round's
+ * tasks and heartbeats (one more round trip).
+ */
+export async function projectedStatus(sql: postgres.Sql, s: StatusRow): Promise<LifecycleStatusRead> {
+  const row = s.proposal;
+  const stored = s.view;
   const out: LifecycleStatusRead = {
     stage: row.stage,
     status: row.status,
@@ -127,37 +127,40 @@ export async function projectedStatus(sql: postgres.Sql, row: ProposalRow): Prom
   if (row.statusReason !== null) view.reason = row.statusReason;
   const params = row.params as LifecycleParams;
   out.lifecycle = view;
-  if (!running) return out;
+  if (row.status !== 'running') return out;
 
   const progress: LiveProgress = {};
   if (row.stage === 'governance') {
-    if (snap) {
-      const opensAt = snap.takenAt.getTime();
+    if (s.voting) {
+      const opensAt = s.voting.snapshot.takenAt.getTime();
       view.governance = {
         ...view.governance,
         opensAt,
         closesAt: opensAt + params.governance.votingPeriodMs,
-        snapshotTotal: snap.total,
-        voters: Object.keys(snap.snapshot).length,
-        tally: liveTally(snap, votes),
+        snapshotTotal: s.voting.snapshot.total,
+        voters: Object.keys(s.voting.snapshot.snapshot).length,
+        tally: liveTally(s.voting.snapshot, s.voting.votes),
       };
     }
   } else if (row.stage === 'data-collection') {
     view.collection = { ...view.collection, datanetId: row.id };
-    progress.collection = await collectionProgress(sql, row.id);
+    if (s.datanet) progress.collection = await collectionProgress(sql, row.id, s.datanet);
   } else if (row.stage === 'rlhf') {
-    const rounds = (await listFinishedRounds(sql, row.id)).map(roundSummary);
+    const rounds = (s.rounds ?? []).map(roundSummary);
     const round = Math.max(view.rlhf.round, Math.min(rounds.length + 1, params.rlhf.rounds));
     view.rlhf = { round, rounds };
-    const tasks = await listRoundTaskAnswers(sql, row.id, round);
+    const [tasks, heartbeats] = await Promise.all([
+      listRoundTaskAnswers(sql, row.id, round),
+      listActivityProgress(sql, workflowIds.rlhfRound(row.id, round)),
+    ]);
     progress.round = {
       round,
       open: tasks.some((t) => t.status === 'open'),
       tasks: tasks.map((t) => ({ id: t.id, answers: t.answers, required: t.required })),
     };
-    progress.activities = activitiesOf(await listActivityProgress(sql, workflowIds.rlhfRound(row.id, round)));
+    progress.activities = activitiesOf(heartbeats);
   } else {
-    progress.activities = activitiesOf(await listActivityProgress(sql, workflowIds.lifecycle(row.id)));
+    progress.activities = activitiesOf(s.activities ?? []);
   }
   out.progress = progress;
   return out;
@@ -166,7 +169,7 @@ export async function projectedStatus(sql: postgres.Sql, row: ProposalRow): Prom
 /** The status as the workflow itself reports it (`?live=1`): a query, plus Temporal's pending activities. */
 export async function liveStatus(
   temporal: Client,
-  row: ProposalRow,
+  row: Pick<StatusProposal, 'id' | 'stage' | 'status' | 'statusReason'>,
   log: { warn(o: object, msg: string): void },
 ): Promise<LifecycleStatusRead> {
   let status: LifecycleStatusView | undefined;
@@ -195,15 +198,13 @@ export interface TallyRead {
 }
 
 /**
- * The governance tally from Postgres: the final one once recorded, else the snapshot and the votes
- * recorded so far. `open` once the snapshot is stored and until the tally is final.
+ * The governance tally from Postgres (one query): the final one once recorded, else the snapshot
+ * and the votes recorded so far. `open` once the snapshot is stored and until the tally is final.
  */
 export async function projectedTally(sql: postgres.Sql, proposalId: string): Promise<TallyRead | undefined> {
-  const [final, votes, snap] = await Promise.all([
-    findFinalTally(sql, proposalId),
-    listVotes(sql, proposalId),
-    findPowerSnapshot(sql, proposalId),
-  ]);
+  const t = await findTallyRow(sql, proposalId);
+  if (!t) return undefined;
+  const { final, votes, snapshot: snap } = t;
   if (final)
     return {
       open: false,
@@ -221,18 +222,12 @@ export async function projectedTally(sql: postgres.Sql, proposalId: string): Pro
     };
   if (!snap) return undefined;
   return {
-    open: await governanceRunning(sql, proposalId),
+    open: t.stage === 'governance' && t.status === 'running',
     tally: liveTally(snap, votes),
     outcome: null,
     closedEarly: null,
     votes,
   };
-}
-
-async function governanceRunning(sql: postgres.Sql, proposalId: string): Promise<boolean> {
-  const [r] = await sql<{ ok: boolean }[]>`
-    select (stage = 'governance' and status = 'running') as ok from proposals where id = ${proposalId}`;
-  return r?.ok ?? false;
 }
 
 /** The tally as the workflow reports it (`?live=1`), with the final tally and votes from Postgres. */

@@ -20,10 +20,18 @@ import { SPAM_SPEC, EMAIL_KEYWORDS } from '../demo/scenario.js';
 import { loadSpamAssassin } from '../ml/embedded/corpus.js';
 import { workflowReads } from '../api/workflow-reads.js';
 import { mapLimit } from '../storage/map-limit.js';
+import { Worker } from 'node:worker_threads';
+import { treeCpuSeconds } from './process-tree.js';
 
 const N = Number(process.env.BENCH_LIFECYCLES ?? 1000);
 const C = Number(process.env.BENCH_CONCURRENCY ?? 10);
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 3);
+/**
+ * How often each open Datanet counts its contributions (one activity and two workflow tasks per
+ * poll, on the lifecycle workers). The protocol default, 60 s: at 1 s, N windows make N polls a
+ * second, and the votes of the lifecycles still in governance wait behind them.
+ */
+const POLL_MS = Number(process.env.BENCH_POLL_MS ?? 60_000);
 const READ_SECONDS = Number(process.env.BENCH_READ_SECONDS ?? 15);
 const READ_CONCURRENCY = Number(process.env.BENCH_READ_CONCURRENCY ?? 20);
 const LIVE_READS = Number(process.env.BENCH_LIVE_READS ?? 200);
@@ -45,7 +53,15 @@ Object.assign(process.env, stack.env, {
 const metricsPort = await freePort();
 process.env.COMMONS_WORKER_METRICS_ADDRESS ??= `127.0.0.1:${metricsPort}`;
 const cfg = loadConfig({ ...process.env, API_PORT: String(await freePort()) });
-const workers = await startWorkers(['lifecycle', 'data', 'training', 'rlhf'], cfg, {}, { makeCurrent: true });
+// Workflow-task pollers (SDK default: 10, of which 2 poll the normal queue, where every new
+// workflow's first task and every evicted workflow's next task wait; 8 poll the sticky queue).
+const pollers = process.env.BENCH_WF_POLLS
+  ? {
+      maxConcurrentWorkflowTaskPolls: Number(process.env.BENCH_WF_POLLS),
+      nonStickyToStickyPollRatio: Number(process.env.BENCH_NONSTICKY_RATIO ?? 0.2),
+    }
+  : {};
+const workers = await startWorkers(['lifecycle', 'data', 'training', 'rlhf'], cfg, pollers, { makeCurrent: true });
 const api = await startApi(cfg, { logger: false });
 const sql = postgres(stack.env.DATABASE_URL, { max: 2, onnotice: () => {} });
 log(`stack, workers and API up (${api.url}); uptime load ${(await loadAverage()).join(' ')}`);
@@ -147,11 +163,12 @@ await mapLimit(ids, C, async (id) => {
     datanetSpec: SPAM_SPEC,
     params: {
       stake: '100',
-      governance: { votingPeriodMs: 6 * 3_600_000 },
+      // The longest vote the protocol allows (1 h on the local stack): the one yes vote closes it early.
+      governance: { votingPeriodMs: 3_600_000 },
       collection: {
         windowMs: 6 * 3_600_000,
         targetCount: RECORDS,
-        pollIntervalMs: 1000,
+        pollIntervalMs: POLL_MS,
         batchSize: 100,
         minAcceptedRecords: 1_000_000,
         keywords: EMAIL_KEYWORDS,
@@ -173,37 +190,77 @@ await sleep(2000);
 const rssInFlight = process.memoryUsage().rss;
 log(`worker profile after the starts:\n    ${await workerProfile()}`);
 
-// 2. Status reads with every lifecycle in flight: the read model, then a sample of live reads.
-async function readLoad(path: (id: string) => string, opts: { seconds?: number; count?: number; concurrency: number }) {
-  const lat: number[] = [];
-  let errors = 0;
-  const end = Date.now() + (opts.seconds ?? 1e9) * 1000;
-  let left = opts.count ?? Infinity;
+// 2. Status reads with every lifecycle in flight: the read model, then a sample of live reads. The
+// readers run in a worker thread, as outside clients: their own HTTP work is not on the event loop
+// the API and the workers share (it still shares the machine's cores).
+const READER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { base, suffix, ids, seconds, count, concurrency } = workerData;
+(async () => {
+  const lat = [];
+  let errors = 0, notFound = 0, left = count ?? Infinity;
+  const end = Date.now() + (seconds ?? 1e9) * 1000;
   const start = Date.now();
-  await Promise.all(
-    Array.from({ length: opts.concurrency }, async () => {
-      while (Date.now() < end && left-- > 0) {
-        const id = ids[Math.floor(Math.random() * ids.length)]!;
-        const s = performance.now();
-        const r = await fetch(`${api.url}${path(id)}`);
-        await r.arrayBuffer();
-        if (r.ok) lat.push(performance.now() - s);
-        else errors++;
-      }
-    }),
-  );
-  const seconds = (Date.now() - start) / 1000;
-  return { reads: lat.length, errors, perSecond: lat.length / seconds, lat };
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (Date.now() < end && left-- > 0) {
+      const id = ids[Math.floor(Math.random() * ids.length)];
+      const s = performance.now();
+      const r = await fetch(base + '/v1/proposals/' + id + suffix);
+      await r.arrayBuffer();
+      if (r.ok) lat.push(performance.now() - s);
+      else if (r.status === 404) notFound++;
+      else errors++;
+    }
+  }));
+  parentPort.postMessage({ lat, errors, notFound, seconds: (Date.now() - start) / 1000 });
+})();`;
+/** Reads `/v1/proposals/<random id><suffix>` from a worker thread. */
+async function readLoad(suffix: string, opts: { seconds?: number; count?: number; concurrency: number }) {
+  const cpu0 = process.cpuUsage();
+  const tree0 = treeCpuSeconds();
+  const elu0 = performance.eventLoopUtilization();
+  const worker = new Worker(READER, { eval: true, workerData: { base: api.url, suffix, ids, ...opts } });
+  const r = await new Promise<{ lat: number[]; errors: number; notFound: number; seconds: number }>((ok, fail) => {
+    worker.once('message', ok);
+    worker.once('error', fail);
+  });
+  await worker.terminate();
+  const cpu = process.cpuUsage(cpu0);
+  // This process's CPU (API, workers and the reader thread) and its main event loop's busy share.
+  const cpuPct = ((cpu.user + cpu.system) / 1e6 / r.seconds) * 100;
+  const elu = performance.eventLoopUtilization(elu0).utilization * 100;
+  // Where the machine's CPU went meanwhile: Postgres (all backends), the Temporal server, this process.
+  const tree1 = treeCpuSeconds();
+  const split = [...tree1]
+    .map(([k, v]) => [k, ((v - (tree0.get(k) ?? 0)) / r.seconds) * 100] as const)
+    .filter(([, pct]) => pct >= 1)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, pct]) => `${k.split('/').pop()} ${pct.toFixed(0)}%`)
+    .join(', ');
+  return {
+    split,
+    reads: r.lat.length,
+    errors: r.errors,
+    notFound: r.notFound,
+    perSecond: r.lat.length / r.seconds,
+    lat: r.lat,
+    cpuPct,
+    elu,
+  };
 }
+const cpuNote = (x: { cpuPct: number; elu: number; split: string }) =>
+  `process CPU ${x.cpuPct.toFixed(0)}% of a core, main event loop busy ${x.elu.toFixed(0)}%; CPU by process (% of a core): ${x.split}`;
 const q0 = { ...workflowReads };
-const reads = await readLoad((id) => `/v1/proposals/${id}`, { seconds: READ_SECONDS, concurrency: READ_CONCURRENCY });
+const reads = await readLoad('', { seconds: READ_SECONDS, concurrency: READ_CONCURRENCY });
 const q1 = { ...workflowReads };
 log(
-  `status reads (read model), ${N} in flight, ${READ_CONCURRENCY} in flight: ${reads.perSecond.toFixed(0)}/s, ${fmt(reads.lat)}, ${reads.errors} errors; workflow queries ${q1.query - q0.query}, describes ${q1.describe - q0.describe}`,
+  `status reads (read model), ${N} in flight, ${READ_CONCURRENCY} in flight: ${reads.perSecond.toFixed(0)}/s, ${fmt(reads.lat)}, ${reads.errors} errors; workflow queries ${q1.query - q0.query}, describes ${q1.describe - q0.describe}; ${cpuNote(reads)}`,
 );
-const tallies = await readLoad((id) => `/v1/proposals/${id}/tally`, { seconds: 5, concurrency: READ_CONCURRENCY });
-log(`tally reads (read model): ${tallies.perSecond.toFixed(0)}/s, ${fmt(tallies.lat)}, ${tallies.errors} errors`);
-const liveReads = await readLoad((id) => `/v1/proposals/${id}?live=1`, { count: LIVE_READS, concurrency: 10 });
+const tallies = await readLoad('/tally', { seconds: 5, concurrency: READ_CONCURRENCY });
+log(
+  `tally reads (read model): ${tallies.perSecond.toFixed(0)}/s, ${fmt(tallies.lat)}, ${tallies.errors} errors, ${tallies.notFound} not open yet (404); ${cpuNote(tallies)}`,
+);
+const liveReads = await readLoad('?live=1', { count: LIVE_READS, concurrency: 10 });
 log(
   `status reads (?live=1, workflow query + describe), 10 in flight: ${liveReads.perSecond.toFixed(1)}/s, ${fmt(liveReads.lat)}, ${liveReads.errors} errors`,
 );
@@ -213,9 +270,9 @@ if (!DRIVE) {
   console.log(
     [
       '',
-      `bench:lifecycles (BENCH_DRIVE=0) — ${N} lifecycles, ${C} requests in flight; load ${(await loadAverage()).join(' ')}`,
+      `bench:lifecycles (BENCH_DRIVE=0) — ${N} lifecycles, ${C} requests in flight, workflow pollers ${JSON.stringify(pollers)}; load ${(await loadAverage()).join(' ')}`,
       `  started:            ${(N / startSeconds).toFixed(1)} lifecycles/s (propose ${fmt(startLatency)}); all voting open after ${(openMs / 1000).toFixed(1)} s`,
-      `  status reads:       ${reads.perSecond.toFixed(0)}/s (${fmt(reads.lat)}) with ${N} in flight; workflow queries during them: ${q1.query - q0.query}`,
+      `  status reads:       ${reads.perSecond.toFixed(0)}/s (${fmt(reads.lat)}) with ${N} in flight; workflow queries during them: ${q1.query - q0.query}; ${cpuNote(reads)}`,
       `  tally reads:        ${tallies.perSecond.toFixed(0)}/s (${fmt(tallies.lat)})`,
       `  live reads (?live): ${liveReads.perSecond.toFixed(1)}/s (${fmt(liveReads.lat)})`,
       `  RSS: ${mib(rssBefore).toFixed(0)} MiB before, ${mib(rssInFlight).toFixed(0)} MiB with ${N} in governance (${((rssInFlight - rssBefore) / N / 1024).toFixed(1)} KiB per lifecycle), peak ${mib(peakRss).toFixed(0)} MiB`,
@@ -226,13 +283,16 @@ if (!DRIVE) {
 
 // 3. Governance → data collection: one yes vote each closes the vote early.
 const voteAck = new Map<string, number>();
+const voteLatency: number[] = [];
 const voteStart = Date.now();
 await mapLimit(ids, C, async (id) => {
+  const s = Date.now();
   await gov.vote(id, 'yes');
   voteAck.set(id, Date.now());
+  voteLatency.push(Date.now() - s);
 });
 log(
-  `${N} votes in ${((Date.now() - voteStart) / 1000).toFixed(1)} s: ${(N / ((Date.now() - voteStart) / 1000)).toFixed(1)}/s`,
+  `${N} votes in ${((Date.now() - voteStart) / 1000).toFixed(1)} s: ${(N / ((Date.now() - voteStart) / 1000)).toFixed(1)}/s (vote ${fmt(voteLatency)})`,
 );
 await until(
   'Datanets open',
@@ -245,6 +305,10 @@ const contribAck = new Map<string, number>();
 const contribStart = Date.now();
 await mapLimit(ids, C, async (id) => {
   await contributor.contributeBatch(id, records);
+  // The proposer closes the window once the records are in (a signal: the window does not wait for its next poll).
+  await dev.closeDatanet(id).catch((err: { status?: number }) => {
+    if (err.status !== 409) throw err; // 409: a poll saw the target and closed it first
+  });
   contribAck.set(id, Date.now());
 });
 log(`${N} contribution batches in ${((Date.now() - contribStart) / 1000).toFixed(1)} s`);
@@ -279,14 +343,15 @@ const perLifecycle = (rssInFlight - rssBefore) / N;
 console.log(
   [
     '',
-    `bench:lifecycles — ${N} lifecycles, ${C} requests in flight, ${RECORDS} records each; load ${(await loadAverage()).join(' ')}`,
+    `bench:lifecycles — ${N} lifecycles, ${C} requests in flight, ${RECORDS} records each, Datanet poll ${POLL_MS} ms; load ${(await loadAverage()).join(' ')}`,
     `  started:            ${(N / startSeconds).toFixed(1)} lifecycles/s (propose ${fmt(startLatency)}); all voting open after ${(openMs / 1000).toFixed(1)} s`,
-    `  status reads:       ${reads.perSecond.toFixed(0)}/s (${fmt(reads.lat)}) with ${N} in flight; workflow queries during them: ${q1.query - q0.query}`,
+    `  status reads:       ${reads.perSecond.toFixed(0)}/s (${fmt(reads.lat)}) with ${N} in flight; workflow queries during them: ${q1.query - q0.query}; ${cpuNote(reads)}`,
     `  tally reads:        ${tallies.perSecond.toFixed(0)}/s (${fmt(tallies.lat)})`,
     `  live reads (?live): ${liveReads.perSecond.toFixed(1)}/s (${fmt(liveReads.lat)})`,
     `  proposed→governance (workflow):       ${fmt(toGovernance)}`,
+    `  votes:                                ${fmt(voteLatency)} (request to answer)`,
     `  vote → data-collection:               ${fmt(voteToCollection)}`,
-    `  contributions → ended (collection):   ${fmt(contribToEnd)}`,
+    `  contributions + close → ended:        ${fmt(contribToEnd)}`,
     `  endings: ${JSON.stringify(statuses)}`,
     `  RSS: ${mib(rssBefore).toFixed(0)} MiB before, ${mib(rssInFlight).toFixed(0)} MiB with ${N} in governance (${(perLifecycle / 1024).toFixed(1)} KiB per lifecycle), peak ${mib(peakRss).toFixed(0)} MiB`,
   ].join('\n'),

@@ -55,6 +55,30 @@ export class ProcessTreeRss {
   }
 }
 
+/**
+ * CPU seconds used so far by every process under this one, by kind (the labels above), with this
+ * process as 'bench (this process)': diff two readings to see where a phase's CPU went.
+ */
+export function treeCpuSeconds(label = defaultLabel): Map<string, number> {
+  const out = new Map<string, number>();
+  const ticks = (pid: number | 'self') => {
+    const stat = read(`/proc/${pid}/stat`);
+    if (!stat) return 0;
+    // utime and stime: fields 14 and 15, i.e. 12 and 13 after the command name's closing parenthesis.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]);
+  };
+  for (const pid of descendants(process.pid)) {
+    const cmd = read(`/proc/${pid}/cmdline`)?.split('\0').filter(Boolean);
+    const name = cmd && label(pid, cmd);
+    if (name) out.set(name, (out.get(name) ?? 0) + ticks(pid) / CLOCK_TICKS);
+  }
+  out.set('bench (this process)', ticks('self') / CLOCK_TICKS);
+  return out;
+}
+/** USER_HZ: 100 on Linux. */
+const CLOCK_TICKS = 100;
+
 function defaultLabel(_pid: number, cmd: string[]): string | undefined {
   const exe = (cmd[0] ?? '').split('/').pop() ?? '';
   const script = cmd.find((a) => /\.(ts|js)$/.test(a) && !a.includes('node_modules'));

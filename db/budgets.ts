@@ -110,28 +110,37 @@ export async function releaseBudget(ledger: Ledger, proposalId: string): Promise
   return { returned: r.moved };
 }
 
-/** A proposal's budget: asked, reserved at pass time, paid out so far and left. */
-export async function budgetOf(
-  sql: postgres.Sql,
-  proposalId: string,
-): Promise<
-  { asked: string | null; reserved: string | null; paid: string; left: string; returned: string } | undefined
-> {
-  const [row] = await sql<{ budget: string | null; budget_reserved: string | null }[]>`
-    select budget::text, budget_reserved::text from proposals where id = ${proposalId}`;
-  if (!row) return undefined;
+/**
+ * What has left a proposal's budget account (paid out, returned) and what is left in it, as a
+ * one-row subquery for `cross join lateral` (one index scan of the account's transfers and one
+ * balance row): budgetOf and the status read (db/queries/status-reads.ts) share it.
+ */
+export function budgetFlows(sql: postgres.Sql, proposalId: string): postgres.PendingQuery<postgres.Row[]> {
   const account = accountsOf.budget(proposalId);
-  const [m] = await sql<{ paid: string; returned: string; left: string }[]>`
-    select
-      coalesce(sum(amount) filter (where from_account = ${account} and idempotency_key <> ${budgetKeys.release(proposalId)}), 0)::text as paid,
-      coalesce(sum(amount) filter (where idempotency_key = ${budgetKeys.release(proposalId)}), 0)::text as returned,
-      coalesce((select amount from balances where account = ${account} and asset = 'OPEN'), 0)::text as left
-    from transfers where from_account = ${account}`;
-  return {
-    asked: row.budget,
-    reserved: row.budget_reserved,
-    paid: m?.paid ?? '0',
-    left: m?.left ?? '0',
-    returned: m?.returned ?? '0',
-  };
+  const release = budgetKeys.release(proposalId);
+  return sql`(select
+      coalesce(sum(amount) filter (where idempotency_key <> ${release}), 0)::text as paid,
+      coalesce(sum(amount) filter (where idempotency_key = ${release}), 0)::text as returned,
+      coalesce((select amount from balances where account = ${account} and asset = 'OPEN'), 0)::text as "left"
+    from transfers where from_account = ${account})`;
+}
+
+export interface BudgetRead {
+  asked: string | null;
+  reserved: string | null;
+  paid: string;
+  left: string;
+  returned: string;
+}
+
+/** A proposal's budget: asked, reserved at pass time, paid out so far and left. */
+export async function budgetOf(sql: postgres.Sql, proposalId: string): Promise<BudgetRead | undefined> {
+  const [row] = await sql<
+    { budget: string | null; budget_reserved: string | null; paid: string; returned: string; left: string }[]
+  >`
+    select p.budget::text, p.budget_reserved::text, f.paid, f.returned, f."left"
+    from proposals p cross join lateral ${budgetFlows(sql, proposalId)} f where p.id = ${proposalId}`;
+  return (
+    row && { asked: row.budget, reserved: row.budget_reserved, paid: row.paid, left: row.left, returned: row.returned }
+  );
 }

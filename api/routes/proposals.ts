@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { postTransfers } from '../../db/ledger.js';
-import { budgetOf } from '../../db/budgets.js';
+import { findStatusRow } from '../../db/queries/status-reads.js';
 import { accountsOf } from '../../contracts/accounts.js';
 import { validateSpec, validateSpecForTask } from '../../domain/data/datanet-spec.js';
 import { callerOf, signed } from '../auth.js';
@@ -18,7 +18,6 @@ import { lifecycleWorkflow } from '../../workflows/index.js';
 import { workflowIds } from '../../contracts/workflow-ids.js';
 import {
   deleteProposal,
-  findProposal,
   findProposer,
   insertProposal,
   listProposals,
@@ -219,10 +218,12 @@ export const proposalRoutes =
         },
       },
       async (req) => {
-        const row = await findProposal(sql, req.params.id);
-        if (!row) throw notFound(`no proposal ${req.params.id}`);
-        const read = wantsLive(req.query) ? await liveStatus(temporal, row, req.log) : await projectedStatus(sql, row);
-        const budget = await budgetOf(sql, row.id);
+        // One query: the proposal, its budget and the read model's parts for its stage (README "Status reads").
+        const s = await findStatusRow(sql, req.params.id);
+        if (!s) throw notFound(`no proposal ${req.params.id}`);
+        const row = s.proposal;
+        const read = wantsLive(req.query) ? await liveStatus(temporal, row, req.log) : await projectedStatus(sql, s);
+        const budget = s.budget;
         return {
           proposalId: row.id,
           modelName: row.modelName,
@@ -234,7 +235,7 @@ export const proposalRoutes =
           domain: row.domain,
           labels: row.labels,
           stake: row.stake,
-          budget: budget && { ...budget, asked: budget.asked ?? '0' },
+          budget: { ...budget, asked: budget.asked ?? '0' },
           params: row.params as Record<string, unknown>,
           ...read,
         };
