@@ -30,17 +30,20 @@ const TOP = 5;
 const log = (m: string) => console.log(`[bench:attribution-fidelity] ${m}`);
 
 /** The configurations compared: the graph alone (the previous default), then with the sketch re-rank. */
-const CONFIGS: { name: string; options: Partial<AttributionIndexOptions> }[] = [
-  {
-    name: 'before: 64-dim graph (connectivity 12), no re-rank',
-    options: { projDim: 64, connectivity: 12, sketchBits: 0 },
-  },
-  { name: '32-dim graph (connectivity 8) alone', options: { sketchBits: 0 } },
-  { name: 'default: 32-dim graph + 512-bit sketch, re-rank 256', options: {} },
-  { name: '32-dim graph + 512-bit sketch, re-rank 64', options: { candidates: 64 } },
-  { name: '32-dim graph + 512-bit sketch, re-rank 1024', options: { candidates: 1024 } },
-  { name: '32-dim graph + 1024-bit sketch, re-rank 256 (over budget)', options: { sketchBits: 1024 } },
-];
+// BENCH_FIDELITY_CONFIGS='[{"name": "...", "options": {...}}, ...]' compares others instead.
+const CONFIGS: { name: string; options: Partial<AttributionIndexOptions> }[] = process.env.BENCH_FIDELITY_CONFIGS
+  ? (JSON.parse(process.env.BENCH_FIDELITY_CONFIGS) as { name: string; options: Partial<AttributionIndexOptions> }[])
+  : [
+      {
+        name: 'before: 64-dim graph (connectivity 12), no re-rank',
+        options: { projDim: 64, connectivity: 12, sketchBits: 0 },
+      },
+      { name: '32-dim graph (connectivity 8) alone', options: { sketchBits: 0 } },
+      { name: 'default: 32-dim graph + 512-bit sketch, re-rank 256', options: {} },
+      { name: '32-dim graph + 512-bit sketch, re-rank 64', options: { candidates: 64 } },
+      { name: '32-dim graph + 512-bit sketch, re-rank 1024', options: { candidates: 1024 } },
+      { name: '32-dim graph + 1024-bit sketch, re-rank 256 (over budget)', options: { sketchBits: 1024 } },
+    ];
 
 export interface Agreement {
   recall: number;

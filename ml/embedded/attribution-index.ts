@@ -55,6 +55,16 @@ export interface AttributionIndexOptions {
   sketchNnz: number;
   /** Graph candidates re-ranked by the sketch per call (at least topK). */
   candidates: number;
+  /**
+   * The graph searches by ‖φ_i‖^normPower instead of ‖φ_i‖ (1 = exact MIPS, 0 = cosine). Residual
+   * norms are very skewed (most records are learned, a few are not), so with exact MIPS nearly
+   * every stored vector is the augmentation coordinate alone once rounded to i8; a compressed norm
+   * keeps their directions apart. Only the candidates are chosen this way: the sketch scores them.
+   * Without a sketch the graph's estimate is served, so it is 1.
+   */
+  normPower: number;
+  /** Storage type of the graph's vectors. */
+  graphQuantization: 'i8' | 'f16';
 }
 
 export const DEFAULT_ATTRIBUTION_INDEX_OPTIONS: Readonly<AttributionIndexOptions> = Object.freeze({
@@ -66,6 +76,8 @@ export const DEFAULT_ATTRIBUTION_INDEX_OPTIONS: Readonly<AttributionIndexOptions
   sketchBits: 512,
   sketchNnz: 4,
   candidates: 256,
+  normPower: 0.5,
+  graphQuantization: 'i8',
 });
 
 export interface AttributionIndexHeader {
@@ -494,6 +506,10 @@ export class AttributionIndexBuilder {
     let maxNorm = 0;
     for (let i = 0; i < n; i++) if (this.norms[i]! > maxNorm) maxNorm = this.norms[i]!;
     const M = maxNorm > 0 ? maxNorm : 1;
+    // ψ_i = [φ_i · g_i/(‖φ_i‖ G), √(1 − g_i²/G²)] with g_i = ‖φ_i‖^power and G = M^power (power 1:
+    // the MIPS augmentation).
+    const power = this.sketcher ? this.options.normPower : 1;
+    const G = M ** power;
     const ann = AnnIndex.create(annOptionsOf(D, this.options));
     const content = createHash('sha256');
     const vecs = new Float32Array(CHUNK * D);
@@ -511,9 +527,11 @@ export class AttributionIndexBuilder {
       for (let i = 0; i < count; i++) {
         const row = i * D;
         const src = i * dims;
-        for (let t = 0; t < dims; t++) vecs[row + t] = this.chunk[src + t]! / M;
-        const nn = this.norms[from + i]! / M;
-        vecs[row + dims] = Math.sqrt(Math.max(0, 1 - nn * nn));
+        const norm = this.norms[from + i]!;
+        const g = norm > 0 ? norm ** power / G : 0;
+        const scale = norm > 0 ? g / norm : 0;
+        for (let t = 0; t < dims; t++) vecs[row + t] = this.chunk[src + t]! * scale;
+        vecs[row + dims] = Math.sqrt(Math.max(0, 1 - g * g));
         keys[i] = BigInt(from + i);
       }
       const batch = vecs.subarray(0, count * D);
@@ -577,7 +595,7 @@ function annOptionsOf(D: number, o: AttributionIndexOptions): AnnIndexOptions {
   return {
     dimensions: D,
     metric: 'cos',
-    quantization: 'i8',
+    quantization: o.graphQuantization ?? 'i8',
     connectivity: o.connectivity,
     expansionAdd: o.expansionAdd,
     expansionSearch: o.expansionSearch,

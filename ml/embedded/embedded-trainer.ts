@@ -228,6 +228,7 @@ export async function buildAttributionIndex(a: {
   }
   const dir = join(a.workDir, 'attribution');
   const header = await builder.write(dir, (p) => {
+    throwIfAborted(a.signal); // between graph batches: a cancelled job stops building
     if (p.phase === 'graph') report(total + p.done, 2 * total);
   });
   throwIfAborted(a.signal);
