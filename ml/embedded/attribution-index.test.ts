@@ -11,7 +11,10 @@ import {
   projectionWidth,
   type AttributionIndexHeader,
   type AttributionIndexOptions,
+  promoteAttributionIndex,
+  uploadAttributionIndex,
 } from './attribution-index.js';
+import { MemoryStore } from '../../storage/memory-store.js';
 import { loadSpamAssassin } from './corpus.js';
 import { sparseDot } from './features.js';
 import { attributeWithIndex, prepareInfluenceIndex } from './influence.js';
@@ -225,6 +228,35 @@ describe('AttributionIndex', () => {
     expect(two.sha256.sketch).toBe(one.sha256.sketch);
     expect(two.maxNorm).toBe(one.maxNorm);
   }, 120_000);
+
+  it('uploads, promotes (idempotently, checksums verified) and loads every object from a store', async () => {
+    const { model, records } = await trainedSynthetic(800);
+    const b = new AttributionIndexBuilder(model);
+    for (const r of records) b.add(r);
+    const dir = await tempDir();
+    const header = await b.write(dir);
+    const store = new MemoryStore();
+    await uploadAttributionIndex(store, dir, 'staging/j/attribution/');
+    const promoted = await promoteAttributionIndex(store, 'staging/j/attribution/', 'models/m/1/attribution/');
+    expect(promoted.sha256).toEqual(header.sha256);
+    await promoteAttributionIndex(store, 'staging/j/attribution/', 'models/m/1/attribution/');
+    for (const f of ['header.json', 'records.bin', 'sketch.bin', 'ann.usearch'])
+      expect(store.objects.has(`models/m/1/attribution/${f}`)).toBe(true);
+    const cache = await tempDir();
+    const served = await AttributionIndex.fromStore(store, 'models/m/1/attribution/', cache);
+    const local = await AttributionIndex.open(dir);
+    expect(served.reranks).toBe(true);
+    const text = records[11]!.text;
+    expect(served.attribute(model, text, 5)).toEqual(local.attribute(model, text, 5));
+
+    // A promoted sketch that differs from what the header names is refused.
+    const bytes = await readFile(join(dir, 'sketch.bin'));
+    bytes[1]! ^= 0x10;
+    await store.put('models/m/2/attribution/sketch.bin', bytes);
+    await expect(promoteAttributionIndex(store, 'staging/j/attribution/', 'models/m/2/attribution/')).rejects.toThrow(
+      /checksum mismatch/,
+    );
+  });
 
   it('serves a format 1 index (no sketch) from its graph alone', async () => {
     const { model, records } = await trainedSynthetic(500);
