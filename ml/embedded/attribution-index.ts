@@ -9,7 +9,8 @@
  *    proponents are a maximum-inner-product search, which the usual augmentation
  *      ψ_i = [φ_i / M, √(1 − ‖φ_i‖²/M²)]   (M = max ‖φ_i‖; query ψ_q = [φ_q, 0])
  *    turns into a cosine nearest-neighbour search over unit vectors, served by HNSW
- *    (ml/index/ann-index) with i8 vectors.
+ *    (ml/index/ann-index) with i8 vectors. With a sketch, the graph only has to find candidates,
+ *    and searches by ‖φ_i‖^normPower in place of ‖φ_i‖ (see the option).
  * 2. For re-ranking, a one-bit sketch: the signs of v_i = S x_i, a wider sparse random projection
  *    (W bits, each feature hashed to `sketchNnz` signed positions), plus c_i·B r_i with
  *    c_i = ‖v_i‖²/‖v_i‖₁. The query keeps its projection u = S x_q in full precision, and
