@@ -96,6 +96,7 @@ for (const n of sizes) {
       join(root, 'cache'),
     );
     const loadSeconds = (performance.now() - t) / 1000;
+    const loadRssMiB = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
 
     const queries = syntheticDataset(1000, 99, 1).map((r) => r.text);
     for (let i = 0; i < 200; i++) index.attribute(model, queries[i % queries.length]!, 5); // warm-up
@@ -147,7 +148,7 @@ for (const n of sizes) {
       `index size                      ${perRecord.toFixed(1)} bytes/record (graph+vectors ${(header.bytes.ann / header.size).toFixed(1)}, hashes+contributors ${(header.bytes.records / header.size).toFixed(1)}, sketch ${(sketchBytes / header.size).toFixed(1)})`,
     );
     console.log(
-      `replica load (download+verify+mmap) ${loadSeconds.toFixed(1)} s, RSS +${((process.memoryUsage().rss - rssBefore) / 2 ** 20).toFixed(0)} MiB`,
+      `replica load (download+verify+mmap) ${loadSeconds.toFixed(1)} s, RSS +${loadRssMiB.toFixed(0)} MiB`,
     );
     console.log(
       `attributed calls in process     ${perSecond.toFixed(0)} /s on one core (p50 ${q(0.5)} ms, p99 ${q(0.99)} ms)`,
