@@ -147,9 +147,7 @@ for (const n of sizes) {
     console.log(
       `index size                      ${perRecord.toFixed(1)} bytes/record (graph+vectors ${(header.bytes.ann / header.size).toFixed(1)}, hashes+contributors ${(header.bytes.records / header.size).toFixed(1)}, sketch ${(sketchBytes / header.size).toFixed(1)})`,
     );
-    console.log(
-      `replica load (download+verify+mmap) ${loadSeconds.toFixed(1)} s, RSS +${loadRssMiB.toFixed(0)} MiB`,
-    );
+    console.log(`replica load (download+verify+mmap) ${loadSeconds.toFixed(1)} s, RSS +${loadRssMiB.toFixed(0)} MiB`);
     console.log(
       `attributed calls in process     ${perSecond.toFixed(0)} /s on one core (p50 ${q(0.5)} ms, p99 ${q(0.99)} ms)`,
     );
