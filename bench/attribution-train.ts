@@ -12,6 +12,7 @@ if (!root || !manifestKey || !outputPrefix)
 const store = new DirStore(root);
 const t0 = performance.now();
 let trainedAt = 0;
+let projectedAt = 0;
 let lastBeat = 0;
 const result = await new EmbeddedTrainer().train(
   {
@@ -35,6 +36,8 @@ const result = await new EmbeddedTrainer().train(
     signal: new AbortController().signal,
     progress(p: TrainingProgress) {
       if (p.phase === 'eval') trainedAt = performance.now();
+      // The index phase reports projection as its first half and the graph as its second.
+      if (p.phase === 'index' && !projectedAt && p.step > p.totalSteps / 2) projectedAt = performance.now();
       // The progress a worker would heartbeat, on stderr every 10 s.
       if (performance.now() - lastBeat > 10_000) {
         lastBeat = performance.now();
@@ -52,6 +55,7 @@ process.stdout.write(
     metrics: result.metrics,
     trainSeconds: (trainedAt - t0) / 1000,
     indexSeconds: (end - trainedAt) / 1000,
+    projectSeconds: ((projectedAt || end) - trainedAt) / 1000,
     peakRssMiB: process.resourceUsage().maxRSS / 1024,
   }) + '\n',
 );

@@ -3,7 +3,8 @@
 // 100000; "100000,1000000" for both): a synthetic manifest is written, a child process (the
 // worker) trains on it with the streamed trainer and builds the attribution index, and this
 // process loads the index as an API replica would (checksummed, memory-mapped) and measures
-// attributed calls per second on one core (predict + attribute, top 5).
+// attributed calls per second on one core (predict + attribute, top 5), and how many of the
+// top 5 the graph search finds against the same estimate scored over every record.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -44,6 +45,7 @@ interface Trained {
   artifactKey: string;
   trainSeconds: number;
   indexSeconds: number;
+  projectSeconds: number;
   peakRssMiB: number;
   metrics: { macroF1: number };
 }
@@ -83,7 +85,7 @@ for (const n of sizes) {
     const trained = await train(root, manifestKey, 'staging/bench/job');
     const header = JSON.parse(
       (await store.get(`${attributionIndexPrefix(trained.artifactKey)}header.json`)).toString('utf8'),
-    ) as { size: number; bytes: { ann: number; records: number } };
+    ) as { size: number; bytes: { ann: number; records: number; sketch?: number } };
 
     const rssBefore = process.memoryUsage().rss;
     t = performance.now();
@@ -94,6 +96,7 @@ for (const n of sizes) {
       join(root, 'cache'),
     );
     const loadSeconds = (performance.now() - t) / 1000;
+    const loadRssMiB = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
 
     const queries = syntheticDataset(1000, 99, 1).map((r) => r.text);
     for (let i = 0; i < 200; i++) index.attribute(model, queries[i % queries.length]!, 5); // warm-up
@@ -109,25 +112,49 @@ for (const n of sizes) {
       calls++;
     }
     const perSecond = calls / ((performance.now() - t) / 1000);
+    // Graph recall: the served top 5 against the same estimate over every record (O(n) each).
+    let found = 0;
+    let asked = 0;
+    let captured = 0;
+    let graphQueries = 0;
+    const GRAPH_QUERIES = Number(process.env.BENCH_GRAPH_QUERIES ?? 50);
+    if (index.reranks)
+      for (const text of queries.slice(0, GRAPH_QUERIES)) {
+        // Found: scores at least the exhaustive fifth best (synthetic records often tie).
+        const full = index.attributeExhaustive(model, text, 5).records;
+        if (full.length === 0) continue;
+        const fifth = full.at(-1)!.influence;
+        const served = index.attribute(model, text, 5).records;
+        asked += full.length;
+        found += served.filter((r) => r.influence >= fifth * (1 - 1e-9)).length;
+        const sum = (rs: { influence: number }[]) => rs.reduce((t, r) => t + r.influence, 0);
+        captured += sum(served) / sum(full);
+        graphQueries++;
+      }
     lat.sort((a, b) => a - b);
     const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]!.toFixed(2);
-    const perRecord = (header.bytes.ann + header.bytes.records) / header.size;
+    const sketchBytes = header.bytes.sketch ?? 0;
+    const perRecord = (header.bytes.ann + header.bytes.records + sketchBytes) / header.size;
     console.log('');
     console.log(`records                         ${n} (${header.size} indexed, the rest held out)`);
     console.log(
       `training (streamed, ${process.env.BENCH_EPOCHS ?? 2} epochs)   ${trained.trainSeconds.toFixed(1)} s, macro-F1 ${trained.metrics.macroF1.toFixed(3)}`,
     );
-    console.log(`index build (project + graph)   ${trained.indexSeconds.toFixed(1)} s`);
+    console.log(
+      `index build (project + graph)   ${trained.indexSeconds.toFixed(1)} s (projection ${trained.projectSeconds.toFixed(1)} s, graph ${(trained.indexSeconds - trained.projectSeconds).toFixed(1)} s)`,
+    );
     console.log(`worker peak RSS                 ${trained.peakRssMiB.toFixed(0)} MiB`);
     console.log(
-      `index size                      ${perRecord.toFixed(1)} bytes/record (graph+vectors ${(header.bytes.ann / header.size).toFixed(1)}, hashes+contributors ${(header.bytes.records / header.size).toFixed(1)})`,
+      `index size                      ${perRecord.toFixed(1)} bytes/record (graph+vectors ${(header.bytes.ann / header.size).toFixed(1)}, hashes+contributors ${(header.bytes.records / header.size).toFixed(1)}, sketch ${(sketchBytes / header.size).toFixed(1)})`,
     );
-    console.log(
-      `replica load (download+verify+mmap) ${loadSeconds.toFixed(1)} s, RSS +${((process.memoryUsage().rss - rssBefore) / 2 ** 20).toFixed(0)} MiB`,
-    );
+    console.log(`replica load (download+verify+mmap) ${loadSeconds.toFixed(1)} s, RSS +${loadRssMiB.toFixed(0)} MiB`);
     console.log(
       `attributed calls in process     ${perSecond.toFixed(0)} /s on one core (p50 ${q(0.5)} ms, p99 ${q(0.99)} ms)`,
     );
+    if (asked)
+      console.log(
+        `graph vs exhaustive             recall@5 ${(found / asked).toFixed(3)}, estimated influence captured ${((100 * captured) / graphQueries).toFixed(1)}% (${graphQueries} queries, same estimator over all ${header.size} records)`,
+      );
     console.log('');
   } finally {
     await rm(root, { recursive: true, force: true });

@@ -1,23 +1,32 @@
 /**
  * Sublinear TracIn attribution (TRAK-style). The loss gradient of record i is r_i ⊗ x_i (residual
  * p_i − e_{y_i} over K labels, times the sparse feature vector), and its TracIn score against a
- * query is (r·r_i)(x·x_i). Each record is compressed once, at training time, to
- *   φ_i = (B r_i) ⊗ (P x_i),
- * where B is an orthonormal basis of the sum-zero subspace the residuals live in (exact, K−1 dims)
- * and P a seeded ±1/√d random projection of the hashed features (Johnson–Lindenstrauss: P x·P x_i
- * estimates x·x_i with error ~1/√d). Then φ_q·φ_i estimates the TracIn score, and the top
- * proponents are a maximum-inner-product search, which the usual augmentation
- *   ψ_i = [φ_i / M, √(1 − ‖φ_i‖²/M²)]   (M = max ‖φ_i‖; query ψ_q = [φ_q, 0])
- * turns into a cosine nearest-neighbour search over unit vectors, served by HNSW (ml/index/ann-index)
- * with i8 vectors (unit norm, so usearch's i8 cast loses nothing but rounding).
+ * query is (r·r_i)(x·x_i). Each record is compressed once, at training time, two ways:
  *
- * The artifact is three objects under one prefix: header.json (parameters, checksums), records.bin
- * (per record: contributor ordinal u32, then the record hashes) and ann.usearch (the HNSW graph,
- * memory-mapped by every API replica).
+ * 1. For candidate search, φ_i = (B r_i) ⊗ (P x_i), where B is an orthonormal basis of the sum-zero
+ *    subspace the residuals live in (exact, K−1 dims) and P a seeded ±1/√d random projection of the
+ *    hashed features (Johnson–Lindenstrauss). φ_q·φ_i estimates the TracIn score, so the top
+ *    proponents are a maximum-inner-product search, which the usual augmentation
+ *      ψ_i = [φ_i / M, √(1 − ‖φ_i‖²/M²)]   (M = max ‖φ_i‖; query ψ_q = [φ_q, 0])
+ *    turns into a cosine nearest-neighbour search over unit vectors, served by HNSW
+ *    (ml/index/ann-index) with i8 vectors. With a sketch, the graph only has to find candidates,
+ *    and searches by ‖φ_i‖^normPower in place of ‖φ_i‖ (see the option).
+ * 2. For re-ranking, a one-bit sketch: the signs of v_i = S x_i, a wider sparse random projection
+ *    (W bits, each feature hashed to `sketchNnz` signed positions), plus c_i·B r_i with
+ *    c_i = ‖v_i‖²/‖v_i‖₁. The query keeps its projection u = S x_q in full precision, and
+ *    x_q·x_i ≈ c_i·⟨u, sign(v_i)⟩ (the asymmetric estimator of RaBitQ): per byte of storage it errs
+ *    several times less than an i8 projection, so re-ranking a few hundred graph candidates by
+ *    (B r_q)·(c_i B r_i)·⟨u, sign(v_i)⟩ recovers much of what the narrow projection loses.
+ *
+ * The artifact is four objects under one prefix: header.json (parameters, checksums), records.bin
+ * (per record: contributor ordinal u32, then the record hashes), sketch.bin (per record: W/8 bytes
+ * of signs, then K−1 i16 residual coordinates) and ann.usearch (the HNSW graph, memory-mapped by
+ * every API replica). Format 1 indexes (no sketch) are still read and served by the graph alone.
  */
 import { createHash } from 'node:crypto';
+import { closeSync, createReadStream, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fmix32 } from '../../domain/hash32.js';
 import type { ArtifactStore } from '../../storage/artifact-store.js';
@@ -26,28 +35,50 @@ import type { SparseVector } from './features.js';
 import type { Attribution } from './influence.js';
 import type { LinearSoftmaxModel } from './linear-softmax.js';
 
-export const ATTRIBUTION_INDEX_FORMAT = 1;
+export const ATTRIBUTION_INDEX_FORMAT = 2;
+const READABLE_FORMATS = new Set([1, 2]);
 
 export interface AttributionIndexOptions {
   /**
-   * Target width of the projected gradient: each of the K−1 residual dimensions gets
+   * Target width of the projected gradient in the graph: each of the K−1 residual dimensions gets
    * d = max(8, round(projDim / (K−1))) projected feature dimensions (projectionWidth), and the
    * stored vector has (K−1)·d + 1 dimensions, one byte each.
    */
   projDim: number;
-  /** Seed of the random projection (fixed: the query must be projected with the same P). */
+  /** Seed of the random projections (fixed: the query must be projected with the same P and S). */
   seed: number;
   connectivity: number;
   expansionAdd: number;
   expansionSearch: number;
+  /** Width W of the one-bit re-rank sketch (a multiple of 8 · sketchNnz); 0 serves from the graph alone. */
+  sketchBits: number;
+  /** Signed positions of the sketch each feature is hashed to (one in each of sketchNnz blocks). */
+  sketchNnz: number;
+  /** Graph candidates re-ranked by the sketch per call (at least topK). */
+  candidates: number;
+  /**
+   * The graph searches by ‖φ_i‖^normPower instead of ‖φ_i‖ (1 = exact MIPS, 0 = cosine). Residual
+   * norms are very skewed (most records are learned, a few are not), so with exact MIPS nearly
+   * every stored vector is the augmentation coordinate alone once rounded to i8; a compressed norm
+   * keeps their directions apart. Only the candidates are chosen this way: the sketch scores them.
+   * Without a sketch the graph's estimate is served, so it is 1.
+   */
+  normPower: number;
+  /** Storage type of the graph's vectors. */
+  graphQuantization: 'i8' | 'f16';
 }
 
 export const DEFAULT_ATTRIBUTION_INDEX_OPTIONS: Readonly<AttributionIndexOptions> = Object.freeze({
-  projDim: 64,
+  projDim: 32,
   seed: 0x7ac1,
-  connectivity: 12,
+  connectivity: 8,
   expansionAdd: 64,
   expansionSearch: 96,
+  sketchBits: 512,
+  sketchNnz: 4,
+  candidates: 256,
+  normPower: 0.5,
+  graphQuantization: 'i8',
 });
 
 export interface AttributionIndexHeader {
@@ -64,17 +95,44 @@ export interface AttributionIndexHeader {
   contributors: string[];
   /** 'hex32': every hash is 64 hex digits, stored as 32 bytes; 'utf8': offsets + UTF-8 blob. */
   hashEncoding: 'hex32' | 'utf8';
-  sha256: { records: string; ann: string };
-  bytes: { records: number; ann: number };
+  /** Format 2: the re-rank sketch's layout (absent when sketchBits is 0). */
+  sketch?: { bytesPerRecord: number; residualScale: number };
+  /**
+   * Format 2: SHA-256 of the augmented f32 vectors given to the graph, in key order. The graph
+   * file itself is built on all cores and so differs byte-wise between builds; what it stores does
+   * not, and this digest says so (equal for any chunking and thread count).
+   */
+  contentSha256?: string;
+  sha256: { records: string; ann: string; sketch?: string };
+  bytes: { records: number; ann: number; sketch?: number };
 }
 
 export const attributionIndexKeys = {
   header: (prefix: string) => `${prefix}header.json`,
   records: (prefix: string) => `${prefix}records.bin`,
   ann: (prefix: string) => `${prefix}ann.usearch`,
+  sketch: (prefix: string) => `${prefix}sketch.bin`,
 };
 
+/** The data files of an index (besides header.json) and their checksums, in upload order. */
+function dataFiles(header: AttributionIndexHeader): { name: 'records' | 'ann' | 'sketch'; sha: string }[] {
+  const files: { name: 'records' | 'ann' | 'sketch'; sha: string }[] = [
+    { name: 'records', sha: header.sha256.records },
+    { name: 'ann', sha: header.sha256.ann },
+  ];
+  if (header.sha256.sketch) files.push({ name: 'sketch', sha: header.sha256.sketch });
+  return files;
+}
+const fileName = { records: 'records.bin', ann: 'ann.usearch', sketch: 'sketch.bin' } as const;
+
 const sha256 = (b: Buffer | Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+/** SHA-256 of a file, streamed (the graph of a million records is ~180 MB). */
+async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
 
 /** Projected feature dimensions per residual dimension for K labels. */
 export function projectionWidth(K: number, projDim: number): number {
@@ -158,17 +216,24 @@ export class GradientProjector {
     return z;
   }
 
-  /** φ = (B r) ⊗ (P x) into out[0 .. dims); returns ‖φ‖. */
-  project(x: SparseVector, residual: ArrayLike<number>, out: Float32Array, offset = 0): number {
-    const { K, d, basis, br } = this;
-    const z = this.projectFeatures(x);
-    // Every row of basis has K entries; residual has K; out has room for dims from offset.
+  /** B r: the residual in the orthonormal basis of the sum-zero subspace (K−1 values). */
+  residualBasis(residual: ArrayLike<number>, out: Float64Array = this.br): Float64Array {
+    const { K, basis } = this;
+    // Every row of basis has K entries; residual has K; out has K−1.
     for (let j = 0; j < K - 1; j++) {
       const row = basis[j]!;
       let s = 0;
       for (let k = 0; k < K; k++) s += row[k]! * residual[k]!;
-      br[j] = s;
+      out[j] = s;
     }
+    return out;
+  }
+
+  /** φ = (B r) ⊗ (P x) into out[0 .. dims); returns ‖φ‖. */
+  project(x: SparseVector, residual: ArrayLike<number>, out: Float32Array, offset = 0): number {
+    const { K, d } = this;
+    const z = this.projectFeatures(x);
+    const br = this.residualBasis(residual);
     let nn = 0;
     for (let j = 0; j < K - 1; j++) {
       const bj = br[j]!;
@@ -180,6 +245,52 @@ export class GradientProjector {
       }
     }
     return Math.sqrt(nn);
+  }
+}
+
+/**
+ * The sparse sign projection S of the re-rank sketch: feature f adds ±value/√s at one hashed
+ * position in each of s blocks of W/s (distinct positions, so S preserves dot products in
+ * expectation), at a cost of s per feature rather than W.
+ */
+export class FeatureSketch {
+  private readonly block: number;
+  private readonly seedMix: number;
+  private readonly weight: number;
+
+  constructor(
+    readonly bits: number,
+    readonly nnz: number,
+    seed: number,
+  ) {
+    if (!Number.isInteger(bits) || !Number.isInteger(nnz) || nnz < 1 || bits < 8 * nnz || bits % (8 * nnz) !== 0)
+      throw new RangeError(`sketchBits must be a positive multiple of 8 · sketchNnz, got ${bits} and ${nnz}`);
+    this.block = bits / nnz;
+    this.seedMix = fmix32(seed ^ 0x5bd1e995);
+    this.weight = 1 / Math.sqrt(nnz);
+  }
+
+  get bytes(): number {
+    return this.bits / 8;
+  }
+
+  /** v = S x into `v` (length bits). */
+  project(x: SparseVector, v: Float64Array): Float64Array {
+    const { block, seedMix, weight, nnz } = this;
+    v.fill(0);
+    const idx = x.indices;
+    const val = x.values;
+    // pos = s·block + (h mod block) < nnz·block = bits = v.length; t < idx.length = val.length.
+    for (let t = 0; t < idx.length; t++) {
+      const fh = Math.imul(idx[t]! + 1, 0x9e3779b1) ^ seedMix;
+      const w = val[t]! * weight;
+      for (let s = 0; s < nnz; s++) {
+        const h = fmix32(fh ^ Math.imul(s + 1, 0xc2b2ae35));
+        const pos = s * block + ((h >>> 1) % block);
+        v[pos]! += h & 1 ? w : -w;
+      }
+    }
+    return v;
   }
 }
 
@@ -209,34 +320,87 @@ export interface BuildProgress {
   total: number;
 }
 
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** Record hashes as they arrive: 32 bytes each while every hash is a hex digest, else strings. */
+class HashList {
+  private hex: Uint8Array | undefined = new Uint8Array(0);
+  private strings: string[] | undefined;
+  private n = 0;
+
+  push(h: string): void {
+    if (this.hex && HEX64.test(h)) {
+      if ((this.n + 1) * 32 > this.hex.length) {
+        const grown = new Uint8Array(Math.max(32 * 1024, this.hex.length * 2));
+        grown.set(this.hex);
+        this.hex = grown;
+      }
+      Buffer.from(this.hex.buffer, this.hex.byteOffset, this.hex.length).write(h, this.n * 32, 32, 'hex');
+    } else {
+      if (this.hex) {
+        const hex = Buffer.from(this.hex.buffer, this.hex.byteOffset, this.n * 32);
+        this.strings = Array.from({ length: this.n }, (_, i) => hex.toString('hex', i * 32, i * 32 + 32));
+        this.hex = undefined;
+      }
+      this.strings!.push(h);
+    }
+    this.n++;
+  }
+
+  /** records.bin: contributor ordinals (u32 each), then the hashes in their encoding. */
+  encode(ordinals: Uint32Array): { buf: Buffer; encoding: 'hex32' | 'utf8' } {
+    const n = this.n;
+    const ords = Buffer.from(ordinals.buffer, ordinals.byteOffset, n * 4);
+    if (this.hex) return { buf: Buffer.concat([ords, this.hex.subarray(0, n * 32)]), encoding: 'hex32' };
+    const blobs = this.strings!.map((h) => Buffer.from(h, 'utf8'));
+    const offsets = new Uint32Array(n + 1);
+    for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i]! + blobs[i]!.length;
+    return { buf: Buffer.concat([ords, Buffer.from(offsets.buffer), ...blobs]), encoding: 'utf8' };
+  }
+}
+
+/** Records per graph insertion batch (and per spill write): 4 MiB of f32 vectors at 64 dims. */
+const CHUNK = 16_384;
+
 /**
- * Accumulates projected gradients record by record (so a caller can stream a manifest through it),
- * then builds the HNSW graph and writes the three files to `dir`. Memory: (dims + 1) floats per
- * record while building, plus the hashes.
+ * Accumulates records one by one (so a caller can stream a manifest through it), then builds the
+ * HNSW graph and writes the files to `dir`. Projected gradients are spilled to a scratch file as
+ * they are made and read back chunk by chunk for the graph, so memory holds one chunk of vectors,
+ * plus per record a norm, a contributor ordinal, the hash (32 bytes) and the sketch.
  */
 export class AttributionIndexBuilder {
   readonly options: AttributionIndexOptions;
   private readonly projector: GradientProjector;
+  private readonly sketcher: FeatureSketch | undefined;
   private readonly p: Float64Array;
-  private phi = new Float32Array(0);
+  private readonly v: Float64Array;
+  private readonly chunk: Float32Array;
+  private inChunk = 0;
+  private scratch: { dir: string; fd: number } | undefined;
   private norms = new Float32Array(0);
   private n = 0;
-  private readonly hashes: string[] = [];
+  private readonly hashes = new HashList();
   private contributorOrdinals = new Uint32Array(0);
   private readonly contributorIds = new Map<string, number>();
+  /** Per record: sketch sign bytes, and K−1 residual coordinates (f32 until the scale is known). */
+  private signs = new Uint8Array(0);
+  private resid = new Float32Array(0);
 
   constructor(
     private readonly model: LinearSoftmaxModel,
     options: Partial<AttributionIndexOptions> = {},
+    private readonly scratchRoot: string = tmpdir(),
   ) {
     this.options = { ...DEFAULT_ATTRIBUTION_INDEX_OPTIONS, ...options };
-    this.projector = new GradientProjector(
-      model.labels.length,
-      projectionWidth(model.labels.length, this.options.projDim),
-      this.options.seed,
-      model.dim,
-    );
-    this.p = new Float64Array(model.labels.length);
+    const K = model.labels.length;
+    this.projector = new GradientProjector(K, projectionWidth(K, this.options.projDim), this.options.seed, model.dim);
+    this.sketcher =
+      this.options.sketchBits > 0
+        ? new FeatureSketch(this.options.sketchBits, this.options.sketchNnz, this.options.seed)
+        : undefined;
+    this.p = new Float64Array(K);
+    this.v = new Float64Array(Math.max(1, this.options.sketchBits));
+    this.chunk = new Float32Array(CHUNK * this.projector.dims);
   }
 
   get size(): number {
@@ -245,16 +409,32 @@ export class AttributionIndexBuilder {
 
   private grow(): void {
     const cap = Math.max(1024, this.norms.length * 2);
-    const dims = this.projector.dims;
-    const phi = new Float32Array(cap * dims);
-    phi.set(this.phi);
-    this.phi = phi;
     const norms = new Float32Array(cap);
     norms.set(this.norms);
     this.norms = norms;
     const ords = new Uint32Array(cap);
     ords.set(this.contributorOrdinals);
     this.contributorOrdinals = ords;
+    if (this.sketcher) {
+      const signs = new Uint8Array(cap * this.sketcher.bytes);
+      signs.set(this.signs);
+      this.signs = signs;
+      const resid = new Float32Array(cap * (this.projector.K - 1));
+      resid.set(this.resid);
+      this.resid = resid;
+    }
+  }
+
+  private flush(): void {
+    if (this.inChunk === 0) return;
+    if (!this.scratch) {
+      const dir = mkdtempSync(join(this.scratchRoot, 'commons-attr-build-'));
+      this.scratch = { dir, fd: openSync(join(dir, 'phi.f32'), 'w+') };
+    }
+    const bytes = this.inChunk * this.projector.dims * 4;
+    const buf = new Uint8Array(this.chunk.buffer, 0, bytes);
+    for (let off = 0; off < bytes;) off += writeSync(this.scratch.fd, buf, off, bytes - off);
+    this.inChunk = 0;
   }
 
   add(r: IndexableRecord): void {
@@ -262,7 +442,10 @@ export class AttributionIndexBuilder {
     const x = r.x ?? this.model.featurize(r.text);
     residualOf(this.model, x, this.model.labelIndex(r.label), this.p);
     const i = this.n++;
-    this.norms[i] = this.projector.project(x, this.p, this.phi, i * this.projector.dims);
+    const dims = this.projector.dims;
+    this.norms[i] = this.projector.project(x, this.p, this.chunk, this.inChunk * dims);
+    if (++this.inChunk === CHUNK) this.flush();
+    if (this.sketcher) this.sketchRecord(i, x);
     let c = this.contributorIds.get(r.contributor);
     if (c === undefined) {
       c = this.contributorIds.size;
@@ -272,44 +455,103 @@ export class AttributionIndexBuilder {
     this.hashes.push(r.hash);
   }
 
-  /** Builds the graph and writes header.json, records.bin and ann.usearch into `dir`. */
+  /** Signs of v = S x, and c·B r with c = ‖v‖²/‖v‖₁ (the RaBitQ correction), for record i. */
+  private sketchRecord(i: number, x: SparseVector): void {
+    const sk = this.sketcher!;
+    const v = sk.project(x, this.v);
+    let l1 = 0;
+    let l2 = 0;
+    const base = i * sk.bytes;
+    // j < bits = v.length; base + (j >> 3) < (i + 1) · bytes ≤ signs.length (grown before add).
+    for (let j = 0; j < sk.bits; j++) {
+      const vj = v[j]!;
+      l1 += Math.abs(vj);
+      l2 += vj * vj;
+      if (vj > 0) this.signs[base + (j >> 3)]! |= 1 << (j & 7);
+    }
+    const c = l1 > 0 ? l2 / l1 : 0;
+    const br = this.projector.residualBasis(this.p);
+    const K1 = this.projector.K - 1;
+    for (let j = 0; j < K1; j++) this.resid[i * K1 + j] = c * br[j]!;
+  }
+
+  /**
+   * Builds the graph (usearch's batch insertion on `threads` threads, 0 = every core) and writes
+   * header.json, records.bin, sketch.bin and ann.usearch into `dir`.
+   */
   async write(
     dir: string,
     onProgress: (p: BuildProgress) => void = () => {},
     threads = 0,
   ): Promise<AttributionIndexHeader> {
+    try {
+      return await this.writeGraph(dir, onProgress, threads || availableParallelism());
+    } finally {
+      if (this.scratch) {
+        closeSync(this.scratch.fd);
+        rmSync(this.scratch.dir, { recursive: true, force: true });
+        this.scratch = undefined;
+      }
+    }
+  }
+
+  private async writeGraph(
+    dir: string,
+    onProgress: (p: BuildProgress) => void,
+    threads: number,
+  ): Promise<AttributionIndexHeader> {
+    this.flush();
     const n = this.n;
     const dims = this.projector.dims;
     const D = dims + 1;
     let maxNorm = 0;
     for (let i = 0; i < n; i++) if (this.norms[i]! > maxNorm) maxNorm = this.norms[i]!;
     const M = maxNorm > 0 ? maxNorm : 1;
-    const annOpts = this.annOptions(D);
-    const ann = AnnIndex.create(annOpts);
-    // Add in chunks so progress is visible and the augmented copy stays small.
-    const chunk = 16384;
-    for (let from = 0; from < n; from += chunk) {
-      const to = Math.min(n, from + chunk);
-      const vecs = new Float32Array((to - from) * D);
-      const keys = new BigUint64Array(to - from);
-      for (let i = from; i < to; i++) {
-        const row = (i - from) * D;
-        const src = i * dims;
-        for (let t = 0; t < dims; t++) vecs[row + t] = this.phi[src + t]! / M;
-        const nn = this.norms[i]! / M;
-        vecs[row + dims] = Math.sqrt(Math.max(0, 1 - nn * nn));
-        keys[i - from] = BigInt(i);
+    // ψ_i = [φ_i · g_i/(‖φ_i‖ G), √(1 − g_i²/G²)] with g_i = ‖φ_i‖^power and G = M^power (power 1:
+    // the MIPS augmentation).
+    const power = this.sketcher ? this.options.normPower : 1;
+    const G = M ** power;
+    const ann = AnnIndex.create(annOptionsOf(D, this.options));
+    const content = createHash('sha256');
+    const vecs = new Float32Array(CHUNK * D);
+    const keys = new BigUint64Array(CHUNK);
+    for (let from = 0; from < n; from += CHUNK) {
+      const to = Math.min(n, from + CHUNK);
+      const count = to - from;
+      const bytes = count * dims * 4;
+      const raw = new Uint8Array(this.chunk.buffer, 0, bytes);
+      for (let off = 0; off < bytes;) {
+        const got = readSync(this.scratch!.fd, raw, off, bytes - off, from * dims * 4 + off);
+        if (got === 0) throw new Error('attribution index scratch file is truncated');
+        off += got;
       }
-      ann.add(keys, vecs, threads);
+      for (let i = 0; i < count; i++) {
+        const row = i * D;
+        const src = i * dims;
+        const norm = this.norms[from + i]!;
+        const g = norm > 0 ? norm ** power / G : 0;
+        const scale = norm > 0 ? g / norm : 0;
+        for (let t = 0; t < dims; t++) vecs[row + t] = this.chunk[src + t]! * scale;
+        vecs[row + dims] = Math.sqrt(Math.max(0, 1 - g * g));
+        keys[i] = BigInt(from + i);
+      }
+      const batch = vecs.subarray(0, count * D);
+      content.update(new Uint8Array(batch.buffer, batch.byteOffset, batch.byteLength));
+      ann.add(keys.subarray(0, count), batch, threads);
       onProgress({ phase: 'graph', done: to, total: n });
+      // Let the event loop run (heartbeats, cancellation) between batches.
+      await new Promise<void>((res) => setImmediate(res));
     }
     await mkdir(dir, { recursive: true });
-    const annPath = join(dir, 'ann.usearch');
+    const annPath = join(dir, fileName.ann);
     if (n > 0) ann.save(annPath);
     else await writeFile(annPath, Buffer.alloc(0));
-    const annBytes = await readFile(annPath);
-    const { buf: records, encoding } = encodeRecords(this.hashes, this.contributorOrdinals.subarray(0, n));
-    await writeFile(join(dir, 'records.bin'), records);
+    const annBytes = (await stat(annPath)).size;
+    const annSha = await sha256File(annPath);
+    const { buf: records, encoding } = this.hashes.encode(this.contributorOrdinals.subarray(0, n));
+    await writeFile(join(dir, fileName.records), records);
+    const sketch = this.sketcher ? this.encodeSketch() : undefined;
+    if (sketch) await writeFile(join(dir, fileName.sketch), sketch.buf);
     const header: AttributionIndexHeader = {
       format: ATTRIBUTION_INDEX_FORMAT,
       kind: 'tracin-projected',
@@ -321,16 +563,32 @@ export class AttributionIndexBuilder {
       size: n,
       contributors: [...this.contributorIds.keys()],
       hashEncoding: encoding,
-      sha256: { records: sha256(records), ann: sha256(annBytes) },
-      bytes: { records: records.length, ann: annBytes.length },
+      ...(sketch ? { sketch: { bytesPerRecord: sketch.stride, residualScale: sketch.scale } } : {}),
+      contentSha256: content.digest('hex'),
+      sha256: { records: sha256(records), ann: annSha, ...(sketch ? { sketch: sha256(sketch.buf) } : {}) },
+      bytes: { records: records.length, ann: annBytes, ...(sketch ? { sketch: sketch.buf.length } : {}) },
     };
     await writeFile(join(dir, 'header.json'), JSON.stringify(header));
     onProgress({ phase: 'write', done: n, total: n });
     return header;
   }
 
-  private annOptions(D: number): AnnIndexOptions {
-    return annOptionsOf(D, this.options);
+  /** sketch.bin: per record the sign bytes, then K−1 i16 residual coordinates (× residualScale). */
+  private encodeSketch(): { buf: Buffer; stride: number; scale: number } {
+    const sk = this.sketcher!;
+    const n = this.n;
+    const K1 = this.projector.K - 1;
+    const stride = sk.bytes + 2 * K1;
+    let maxAbs = 0;
+    for (let i = 0; i < n * K1; i++) maxAbs = Math.max(maxAbs, Math.abs(this.resid[i]!));
+    const scale = maxAbs > 0 ? maxAbs / 32767 : 1;
+    const buf = Buffer.alloc(n * stride);
+    for (let i = 0; i < n; i++) {
+      const at = i * stride;
+      buf.set(this.signs.subarray(i * sk.bytes, (i + 1) * sk.bytes), at);
+      for (let j = 0; j < K1; j++) buf.writeInt16LE(Math.round(this.resid[i * K1 + j]! / scale), at + sk.bytes + 2 * j);
+    }
+    return { buf, stride, scale };
   }
 }
 
@@ -338,43 +596,29 @@ function annOptionsOf(D: number, o: AttributionIndexOptions): AnnIndexOptions {
   return {
     dimensions: D,
     metric: 'cos',
-    quantization: 'i8',
+    quantization: o.graphQuantization ?? 'i8',
     connectivity: o.connectivity,
     expansionAdd: o.expansionAdd,
     expansionSearch: o.expansionSearch,
   };
 }
 
-const HEX64 = /^[0-9a-f]{64}$/;
-
-function encodeRecords(hashes: string[], ordinals: Uint32Array): { buf: Buffer; encoding: 'hex32' | 'utf8' } {
-  const n = hashes.length;
-  const ords = Buffer.from(ordinals.buffer, ordinals.byteOffset, n * 4);
-  if (hashes.every((h) => HEX64.test(h))) {
-    const out = Buffer.allocUnsafe(n * 4 + n * 32);
-    ords.copy(out, 0);
-    for (const [i, h] of hashes.entries()) out.write(h, n * 4 + i * 32, 32, 'hex');
-    return { buf: out, encoding: 'hex32' };
-  }
-  const blobs = hashes.map((h) => Buffer.from(h, 'utf8'));
-  const offsets = new Uint32Array(n + 1);
-  for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i]! + blobs[i]!.length;
-  return {
-    buf: Buffer.concat([ords, Buffer.from(offsets.buffer), ...blobs]),
-    encoding: 'utf8',
-  };
-}
-
-/** A loaded attribution index: the HNSW graph memory-mapped, record metadata in memory. */
+/** A loaded attribution index: the HNSW graph memory-mapped, record metadata and sketch in memory. */
 export class AttributionIndex {
   private readonly projector: GradientProjector;
+  private readonly sketcher: FeatureSketch | undefined;
   private readonly query: Float32Array;
   private readonly p: Float64Array;
+  private readonly brq: Float64Array;
+  private readonly u: Float64Array;
+  /** Per sketch byte b and byte value, Σ u_j over the set bits (the query's lookup table). */
+  private readonly lut: Float64Array;
 
   constructor(
     readonly header: AttributionIndexHeader,
     private readonly ann: AnnIndex | undefined,
     private readonly records: Buffer,
+    private readonly sketch: Buffer | undefined = undefined,
   ) {
     const K = header.labels.length;
     this.projector = new GradientProjector(
@@ -387,17 +631,34 @@ export class AttributionIndex {
       throw new Error('attribution index header disagrees with its projection dimensions');
     this.query = new Float32Array(header.dimensions);
     this.p = new Float64Array(K);
+    this.brq = new Float64Array(K - 1);
     const expected = header.hashEncoding === 'hex32' ? header.size * 36 : header.size * 8 + 4;
     if (records.length < expected) throw new Error('attribution index records are truncated');
+    if (header.sketch && sketch) {
+      this.sketcher = new FeatureSketch(header.options.sketchBits, header.options.sketchNnz, header.options.seed);
+      if (
+        header.sketch.bytesPerRecord !== this.sketcher.bytes + 2 * (K - 1) ||
+        sketch.length < header.size * header.sketch.bytesPerRecord
+      )
+        throw new Error('attribution index sketch is truncated or has another layout');
+    }
+    this.u = new Float64Array(this.sketcher ? this.sketcher.bits : 0);
+    this.lut = new Float64Array(this.sketcher ? this.sketcher.bytes * 256 : 0);
   }
 
   get size(): number {
     return this.header.size;
   }
 
-  /** Bytes on disk per record (graph + vectors + hashes + contributor ordinals). */
+  /** Bytes on disk per record (graph + vectors + hashes + contributor ordinals + sketch). */
   get bytesPerRecord(): number {
-    return this.size ? (this.header.bytes.ann + this.header.bytes.records) / this.size : 0;
+    const { bytes } = this.header;
+    return this.size ? (bytes.ann + bytes.records + (bytes.sketch ?? 0)) / this.size : 0;
+  }
+
+  /** Whether calls re-rank graph candidates by the sketch (format 2 with a sketch). */
+  get reranks(): boolean {
+    return this.sketcher !== undefined;
   }
 
   hashOf(i: number): string {
@@ -418,9 +679,29 @@ export class AttributionIndex {
 
   /**
    * The topK proponents of the model's answer to `query` and per-contributor weights over them:
-   * the same meaning as attributeWithIndex's default (TracIn, topK scope), estimated.
+   * the same meaning as attributeWithIndex's default (TracIn, topK scope), estimated. With a
+   * sketch, the graph's `candidates` nearest records are re-scored by the sketch estimate and the
+   * best topK kept; without one, the graph's own estimate ranks them.
    */
   attribute(model: LinearSoftmaxModel, query: string | SparseVector, topK: number): Attribution {
+    return this.attributeBy(model, query, topK, false);
+  }
+
+  /**
+   * The same estimate scored over every record instead of the graph's candidates (O(n): for
+   * measuring how much the graph search loses, never for serving). Needs the sketch.
+   */
+  attributeExhaustive(model: LinearSoftmaxModel, query: string | SparseVector, topK: number): Attribution {
+    if (!this.sketcher) throw new Error('exhaustive attribution needs an index with a sketch');
+    return this.attributeBy(model, query, topK, true);
+  }
+
+  private attributeBy(
+    model: LinearSoftmaxModel,
+    query: string | SparseVector,
+    topK: number,
+    exhaustive: boolean,
+  ): Attribution {
     const { header } = this;
     if (header.labels.join('\u0000') !== model.labels.join('\u0000'))
       throw new RangeError('attribution index was built for a different label set');
@@ -433,14 +714,19 @@ export class AttributionIndex {
     this.query.fill(0);
     const qNorm = this.projector.project(x, this.p, this.query);
     if (!(qNorm > 0)) return empty;
-    const m = this.ann.search(this.query, topK);
+    const scored = !this.sketcher
+      ? this.graphOnly(this.ann.search(this.query, topK), qNorm)
+      : exhaustive
+        ? this.rerank(
+            x,
+            Array.from({ length: this.size }, (_, i) => i),
+            topK,
+          )
+        : this.rerank(x, this.ann.search(this.query, Math.max(topK, header.options.candidates)).keys, topK);
     const records: Attribution['records'] = [];
     const perContributor = new Map<string, number>();
     let total = 0;
-    // distances[j] pairs with keys[j] (same length, from one search).
-    for (const [j, key] of m.keys.entries()) {
-      const influence = (1 - m.distances[j]!) * header.maxNorm * qNorm;
-      if (!(influence > 0)) break; // nearest first: the rest are not proponents either
+    for (const { key, influence } of scored) {
       const contributor = this.contributorOf(key);
       records.push({ hash: this.hashOf(key), contributor, influence });
       perContributor.set(contributor, (perContributor.get(contributor) ?? 0) + influence);
@@ -452,26 +738,84 @@ export class AttributionIndex {
     return { contributors, records };
   }
 
-  /** Opens the three files written by AttributionIndexBuilder.write, checking both checksums. */
+  /** The graph's own estimate, nearest first, proponents only. */
+  private graphOnly(m: { keys: number[]; distances: Float32Array }, qNorm: number) {
+    const out: { key: number; influence: number }[] = [];
+    // distances[j] pairs with keys[j] (same length, from one search).
+    for (const [j, key] of m.keys.entries()) {
+      const influence = (1 - m.distances[j]!) * this.header.maxNorm * qNorm;
+      if (!(influence > 0)) break; // nearest first: the rest are not proponents either
+      out.push({ key, influence });
+    }
+    return out;
+  }
+
+  /** Re-scores candidates by (B r_q)·(c_i B r_i)·⟨u, sign(v_i)⟩ and keeps the best topK proponents. */
+  private rerank(x: SparseVector, candidates: number[], topK: number) {
+    const sk = this.sketcher!;
+    const sketch = this.sketch!;
+    const { lut } = this;
+    const u = sk.project(x, this.u);
+    let sumU = 0;
+    // lut[b·256 + v] = Σ of u over the set bits of byte value v at byte b, built in 256 steps per
+    // byte from the value with its lowest bit cleared; indices stay below bytes·256 = lut.length.
+    for (let b = 0; b < sk.bytes; b++) {
+      const base = b * 256;
+      lut[base] = 0;
+      for (let v = 1; v < 256; v++) lut[base + v] = lut[base + (v & (v - 1))]! + u[b * 8 + (31 - Math.clz32(v & -v))]!;
+      sumU += lut[base + 255]!;
+    }
+    const brq = this.projector.residualBasis(this.p, this.brq);
+    const K1 = brq.length;
+    const stride = this.header.sketch!.bytesPerRecord;
+    const scale = this.header.sketch!.residualScale;
+    const out: { key: number; influence: number }[] = [];
+    for (const key of candidates) {
+      const at = key * stride;
+      let rr = 0;
+      for (let j = 0; j < K1; j++) rr += brq[j]! * sketch.readInt16LE(at + sk.bytes + 2 * j);
+      if (rr === 0) continue;
+      let set = 0;
+      for (let b = 0; b < sk.bytes; b++) set += lut[b * 256 + sketch[at + b]!]!;
+      // ⟨u, sign(v)⟩ = 2·Σ_{set} u − Σ u.
+      const influence = rr * scale * (2 * set - sumU);
+      if (influence > 0) out.push({ key, influence });
+    }
+    out.sort((a, b) => b.influence - a.influence || a.key - b.key);
+    return out.slice(0, topK);
+  }
+
+  /** Opens the files written by AttributionIndexBuilder.write, checking every checksum. */
   static async open(dir: string): Promise<AttributionIndex> {
     const header = JSON.parse(await readFile(join(dir, 'header.json'), 'utf8')) as AttributionIndexHeader;
     return AttributionIndex.openWith(header, dir);
   }
 
   private static async openWith(header: AttributionIndexHeader, dir: string): Promise<AttributionIndex> {
-    if (header.format !== ATTRIBUTION_INDEX_FORMAT || header.kind !== 'tracin-projected')
+    if (!READABLE_FORMATS.has(header.format) || header.kind !== 'tracin-projected')
       throw new Error(`unsupported attribution index ${String(header.kind)} v${String(header.format)}`);
-    const records = await readFile(join(dir, 'records.bin'));
+    // Older headers lack the sketch options: they are served by the graph alone.
+    header.options = {
+      ...DEFAULT_ATTRIBUTION_INDEX_OPTIONS,
+      sketchBits: 0,
+      ...(header.options as Partial<AttributionIndexOptions>),
+    };
+    const records = await readFile(join(dir, fileName.records));
     if (sha256(records) !== header.sha256.records) throw new Error('attribution index records fail their checksum');
-    const annPath = join(dir, 'ann.usearch');
-    if (sha256(await readFile(annPath)) !== header.sha256.ann)
+    let sketch: Buffer | undefined;
+    if (header.sha256.sketch) {
+      sketch = await readFile(join(dir, fileName.sketch));
+      if (sha256(sketch) !== header.sha256.sketch) throw new Error('attribution index sketch fails its checksum');
+    }
+    const annPath = join(dir, fileName.ann);
+    if ((await sha256File(annPath)) !== header.sha256.ann)
       throw new Error('attribution index graph fails its checksum');
     const ann = header.size > 0 ? AnnIndex.view(annPath, annOptionsOf(header.dimensions, header.options)) : undefined;
-    return new AttributionIndex(header, ann, records);
+    return new AttributionIndex(header, ann, records, sketch);
   }
 
   /**
-   * Downloads the index under `prefix` into a local cache directory named by the graph's checksum
+   * Downloads the index under `prefix` into a local cache directory named by its checksums
    * (reused by later loads and other versions with the same bytes), verifies it and memory-maps it.
    */
   static async fromStore(
@@ -482,7 +826,10 @@ export class AttributionIndex {
     const header = JSON.parse(
       (await store.get(attributionIndexKeys.header(prefix))).toString('utf8'),
     ) as AttributionIndexHeader;
-    const dir = join(cacheRoot, `${header.sha256.ann.slice(0, 32)}-${header.sha256.records.slice(0, 16)}`);
+    const dir = join(
+      cacheRoot,
+      `${header.sha256.ann.slice(0, 32)}-${header.sha256.records.slice(0, 16)}${header.sha256.sketch ? `-${header.sha256.sketch.slice(0, 16)}` : ''}`,
+    );
     const ready = await stat(join(dir, 'header.json')).then(
       () => true,
       () => false,
@@ -491,14 +838,14 @@ export class AttributionIndex {
       // Written to a temporary directory and renamed, so a concurrent loader never sees half a file.
       const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
       await mkdir(tmp, { recursive: true });
-      const [records, ann] = await Promise.all([
-        store.get(attributionIndexKeys.records(prefix)),
-        store.get(attributionIndexKeys.ann(prefix)),
-      ]);
-      if (sha256(records) !== header.sha256.records || sha256(ann) !== header.sha256.ann)
-        throw new Error(`attribution index under ${prefix} fails its checksum`);
-      await writeFile(join(tmp, 'records.bin'), records);
-      await writeFile(join(tmp, 'ann.usearch'), ann);
+      for (const { name, sha } of dataFiles(header)) {
+        const body = await store.get(attributionIndexKeys[name](prefix));
+        if (sha256(body) !== sha) {
+          await rm(tmp, { recursive: true, force: true });
+          throw new Error(`attribution index under ${prefix} fails its checksum`);
+        }
+        await writeFile(join(tmp, fileName[name]), body);
+      }
       await writeFile(join(tmp, 'header.json'), JSON.stringify(header));
       await rename(tmp, dir).catch(async (err: unknown) => {
         await rm(tmp, { recursive: true, force: true });
@@ -513,18 +860,18 @@ export function defaultCacheRoot(): string {
   return process.env.COMMONS_INDEX_CACHE ?? join(tmpdir(), 'commons-attribution-cache');
 }
 
-/** Uploads the three files in `dir` under `prefix` (header last: its presence means complete). */
+/** Uploads the files in `dir` under `prefix` (header last: its presence means complete). */
 export async function uploadAttributionIndex(store: ArtifactStore, dir: string, prefix: string): Promise<void> {
   const header = JSON.parse(await readFile(join(dir, 'header.json'), 'utf8')) as AttributionIndexHeader;
   const meta = (sha: string) => ({ contentType: 'application/octet-stream', metadata: { sha256: sha } });
-  await store.putFile(attributionIndexKeys.records(prefix), join(dir, 'records.bin'), meta(header.sha256.records));
-  await store.putFile(attributionIndexKeys.ann(prefix), join(dir, 'ann.usearch'), meta(header.sha256.ann));
+  for (const { name, sha } of dataFiles(header))
+    await store.putFile(attributionIndexKeys[name](prefix), join(dir, fileName[name]), meta(sha));
   await store.put(attributionIndexKeys.header(prefix), JSON.stringify(header), { contentType: 'application/json' });
 }
 
 /**
  * Copies an index from `fromPrefix` to `toPrefix` (promotion), never overwriting, and verifies
- * both checksums on the copy. Idempotent: an existing, identical copy is accepted.
+ * every checksum on the copy. Idempotent: an existing, identical copy is accepted.
  */
 export async function promoteAttributionIndex(
   store: ArtifactStore,
@@ -533,12 +880,9 @@ export async function promoteAttributionIndex(
 ): Promise<AttributionIndexHeader> {
   const headerBuf = await store.get(attributionIndexKeys.header(fromPrefix));
   const header = JSON.parse(headerBuf.toString('utf8')) as AttributionIndexHeader;
-  for (const [key, sha] of [
-    ['records', header.sha256.records],
-    ['ann', header.sha256.ann],
-  ] as const) {
-    const from = attributionIndexKeys[key](fromPrefix);
-    const to = attributionIndexKeys[key](toPrefix);
+  for (const { name, sha } of dataFiles(header)) {
+    const from = attributionIndexKeys[name](fromPrefix);
+    const to = attributionIndexKeys[name](toPrefix);
     if (!(await store.head(to)))
       await store.copy(from, to, { ifNoneMatch: true }).catch(async (err: unknown) => {
         if (!(await store.head(to))) throw err;

@@ -217,7 +217,7 @@ export async function buildAttributionIndex(a: {
   progress?: (done: number, total: number) => void;
   signal?: AbortSignal;
 }): Promise<AttributionIndexRef> {
-  const builder = new AttributionIndexBuilder(a.model, a.options);
+  const builder = new AttributionIndexBuilder(a.model, a.options, a.workDir);
   const total = a.shards.reduce((s, x) => s + x.count, 0);
   // Projection counts as the first half of the work, the graph as the second.
   const report = a.progress ?? (() => {});
@@ -228,6 +228,7 @@ export async function buildAttributionIndex(a: {
   }
   const dir = join(a.workDir, 'attribution');
   const header = await builder.write(dir, (p) => {
+    throwIfAborted(a.signal); // between graph batches: a cancelled job stops building
     if (p.phase === 'graph') report(total + p.done, 2 * total);
   });
   throwIfAborted(a.signal);
