@@ -23,7 +23,7 @@ import { PredictorRegistry } from '../ml/serving/predictor.js';
 import { S3ArtifactStore } from '../storage/s3-store.js';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 15);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const PIPELINING = Number(process.env.BENCH_PIPELINING ?? 1);
 const MODE = process.env.BENCH_ATTRIBUTION === 'exact' ? 'exact' : 'ann';
 const EXACT_MAX = MODE === 'ann' ? '0' : '1000000000';
