@@ -1,14 +1,16 @@
 // `npm run bench:infer`: autocannon against POST /v1/models/:name/infer and, in the same run,
 // against a bare Fastify route on the same machine; prints req/s, p50/p99 latency and the ratios.
-// The API and the bare server run as separate processes; the load generator is this process.
-// Also measured in this process, same run: the route's own compute limit (predict + attribute on
-// one core, as the API's one JS thread does it). BENCH_ATTRIBUTION=ann (default) serves the
-// deployed version from its ANN attribution index; =exact from postings rebuilt from the manifest.
+// The API and the bare server run as separate processes; the load generator is this process, on
+// the same cores, so each load prints the CPU every process spent per request. Both loads and the
+// compute loop cycle through the same 200 inputs. Also measured in this process, same run: the
+// route's own compute limit (predict + attribute on one core, as the API's one JS thread does it).
+// BENCH_ATTRIBUTION=ann (default) serves the deployed version from its ANN attribution index;
+// =exact from postings rebuilt from the manifest.
 import { startTsProcess } from '../infra/local/processes.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import autocannon from 'autocannon';
+import { cpuLine, httpLoad } from './support/http-load.js';
 import { startStack } from '../infra/local/stack.js';
 import { freePort } from '../infra/local/ports.js';
 import { loadConfig } from '../infra/config.js';
@@ -21,29 +23,11 @@ import { PredictorRegistry } from '../ml/serving/predictor.js';
 import { S3ArtifactStore } from '../storage/s3-store.js';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 15);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
+const PIPELINING = Number(process.env.BENCH_PIPELINING ?? 1);
 const MODE = process.env.BENCH_ATTRIBUTION === 'exact' ? 'exact' : 'ann';
 const EXACT_MAX = MODE === 'ann' ? '0' : '1000000000';
 const log = (m: string) => console.log(`[bench:infer] ${m}`);
-
-async function load(url: string, body: string, headers: Record<string, string>) {
-  const r = await autocannon({
-    url,
-    method: 'POST',
-    body,
-    headers: { 'content-type': 'application/json', ...headers },
-    connections: CONNECTIONS,
-    duration: DURATION,
-  });
-  return {
-    rps: r.requests.average,
-    p50: r.latency.p50,
-    p99: r.latency.p99,
-    non2xx: r.non2xx,
-    errors: r.errors,
-    total: r.requests.total,
-  };
-}
 
 const stack = await startStack({ stateDir: mkdtempSync(join(tmpdir(), 'commons-bench-')), log });
 Object.assign(process.env, stack.env, { COMMONS_LOG_LEVEL: 'error' });
@@ -75,39 +59,42 @@ const api = await startTsProcess(
   {
     ...process.env,
     API_PORT: String(apiPort),
-    COMMONS_LOG_LEVEL: 'info',
+    // Two log lines per request at info would be read back and matched by this process, the load
+    // generator, stealing its CPU: warn, as in bench:lifecycle.
+    COMMONS_LOG_LEVEL: 'warn',
     COMMONS_EXACT_ATTRIBUTION_MAX_RECORDS: EXACT_MAX,
   },
   /listening/i,
 );
 const bare = await startTsProcess('bench/bare-server.ts', { ...process.env, PORT: String(barePort) }, /LISTENING/);
 
-const input = loadSpamAssassin({ limit: 50, seed: 3 })
-  .find((x) => x.label === 'spam')!
-  .text.slice(0, 500);
-const body = JSON.stringify({ input });
+const inputs = loadSpamAssassin({ limit: 200, seed: 3 }).map((x) => x.text.slice(0, 500));
+const bodies = inputs.map((input) => JSON.stringify({ input }));
+const body = bodies[0]!;
 const inferUrl = `http://127.0.0.1:${apiPort}/v1/models/${r.modelName}/infer`;
 const auth = { authorization: `Bearer ${r.apiKey}` };
 const warm = await fetch(inferUrl, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body });
 if (!warm.ok) throw new Error(`warm-up failed: ${warm.status} ${await warm.text()}`);
 
 log(
-  `load: ${CONNECTIONS} connections × ${DURATION}s each, input ${input.length} chars, model trained on ${r.submitted.length} records`,
+  `load: ${CONNECTIONS} connections × ${DURATION}s each (pipelining ${PIPELINING}), ${inputs.length} inputs of ≤ 500 chars in turn, model trained on ${r.submitted.length} records`,
 );
-const bareRes = await load(`http://127.0.0.1:${barePort}/bare`, body, {});
-const inferRes = await load(inferUrl, body, auth);
+const load = (url: string, headers: Record<string, string>) =>
+  httpLoad({ url, bodies, headers, connections: CONNECTIONS, seconds: DURATION, pipelining: PIPELINING });
+const bareRes = await load(`http://127.0.0.1:${barePort}/bare`, {});
+const inferRes = await load(inferUrl, auth);
 // The route's compute limit, in this process on one core: the same version, loaded the same way.
 const pgCompute = (await import('postgres')).default(process.env.DATABASE_URL!, { max: 1 });
 const cache = new ModelCache(pgCompute, S3ArtifactStore.fromConfig(setupCfg.s3), {
   predictors: new PredictorRegistry({ exactAttributionMaxRecords: Number(EXACT_MAX) }),
 });
 const { predictor } = await cache.production(r.modelName);
-const request = { messages: [{ role: 'user', content: input }], topK: 5 };
-for (let i = 0; i < 200; i++) await predictor.predict(request);
+const request = (i: number) => ({ messages: [{ role: 'user', content: inputs[i % inputs.length]! }], topK: 5 });
+for (let i = 0; i < 400; i++) await predictor.predict(request(i));
 let computeCalls = 0;
 const computeStart = performance.now();
 while (performance.now() - computeStart < Math.min(DURATION, 10) * 1000) {
-  await predictor.predict(request);
+  await predictor.predict(request(computeCalls));
   computeCalls++;
 }
 const computeRps = computeCalls / ((performance.now() - computeStart) / 1000);
@@ -116,7 +103,9 @@ const row = (name: string, x: typeof bareRes) =>
   `${name.padEnd(22)} ${x.rps.toFixed(0).padStart(8)} req/s   p50 ${String(x.p50).padStart(4)} ms   p99 ${String(x.p99).padStart(4)} ms   (${x.total} requests, ${x.non2xx} non-2xx, ${x.errors} errors)`;
 console.log('');
 console.log(row('bare Fastify route', bareRes));
+console.log(`  CPU µs per request: ${cpuLine(bareRes)}`);
 console.log(row('POST /v1/.../infer', inferRes));
+console.log(`  CPU µs per request: ${cpuLine(inferRes)}`);
 console.log(
   `ratio infer/bare: throughput ${(inferRes.rps / bareRes.rps).toFixed(3)}×, p50 ${(inferRes.p50 / Math.max(bareRes.p50, 1)).toFixed(1)}×, p99 ${(inferRes.p99 / Math.max(bareRes.p99, 1)).toFixed(1)}×`,
 );

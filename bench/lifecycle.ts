@@ -6,7 +6,6 @@
 // training worker is its own); this one is the participants
 // and the load generator.
 import { startBenchStack } from './support/stack.js';
-import autocannon from 'autocannon';
 import { freePort } from '../infra/local/ports.js';
 import { startTsProcess } from '../infra/local/processes.js';
 import { loadConfig } from '../infra/config.js';
@@ -14,6 +13,7 @@ import { SPAM_SPEC } from '../demo/scenario.js';
 import { answerReviews } from '../demo/steps.js';
 import { syntheticLabelOf, syntheticRecords } from './synthetic.js';
 import { ProcessTreeRss } from './process-tree.js';
+import { cpuLine, httpLoad, type LoadResult } from './support/http-load.js';
 import { S3ArtifactStore } from '../storage/s3-store.js';
 import { ModelCache } from '../api/inference/model-cache.js';
 import { PredictorRegistry } from '../ml/serving/predictor.js';
@@ -25,7 +25,8 @@ const CONTRIBUTORS = Number(process.env.BENCH_CONTRIBUTORS ?? 100);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 6);
 const EPOCHS = Number(process.env.BENCH_EPOCHS ?? 1);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
+const PIPELINING = Number(process.env.BENCH_PIPELINING ?? 1);
 const BATCH = 1000;
 const t0 = Date.now();
 const log = (m: string) => console.log(`[bench:lifecycle ${((Date.now() - t0) / 1000).toFixed(0).padStart(5)}s] ${m}`);
@@ -213,23 +214,16 @@ const inProcess = calls / ((Date.now() - loopStart) / 1000);
 
 const { apiKey } = await appBuilder.issueApiKey('bench');
 const inferUrl = `${base}/v1/models/${id}/infer`;
-const body = JSON.stringify({ input: inputs[0] });
+// The API gets the same 200 inputs, in turn, as the loop in process.
+const bodies = inputs.map((input) => JSON.stringify({ input }));
+const body = bodies[0]!;
 const auth = { authorization: `Bearer ${apiKey}` };
 const warmStart = Date.now();
 const warm = await fetch(inferUrl, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body });
 if (!warm.ok) throw new Error(`warm-up call failed: ${warm.status} ${await warm.text()}`);
 log(`first API call (loads the version in the API process): ${((Date.now() - warmStart) / 1000).toFixed(1)} s`);
-async function load(url: string, headers: Record<string, string>) {
-  const r = await autocannon({
-    url,
-    method: 'POST',
-    body,
-    headers: { 'content-type': 'application/json', ...headers },
-    connections: CONNECTIONS,
-    duration: SECONDS,
-  });
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx };
-}
+const load = (url: string, headers: Record<string, string>): Promise<LoadResult> =>
+  httpLoad({ url, bodies, headers, connections: CONNECTIONS, seconds: SECONDS, pipelining: PIPELINING });
 const bareRes = await load(`http://127.0.0.1:${barePort}/bare`, {});
 const apiRes = await load(inferUrl, auth);
 endPhase('inference load');
@@ -259,9 +253,11 @@ for (const r of rss.report())
   );
 console.log(`attributed calls/s in process ${inProcess.toFixed(0)} (one core, predict + attribute top 5)`);
 console.log(
-  `through the API              ${apiRes.rps.toFixed(0)} req/s (p50 ${apiRes.p50} ms, p99 ${apiRes.p99} ms, ${apiRes.non2xx} non-2xx, ${CONNECTIONS} connections)`,
+  `through the API              ${apiRes.rps.toFixed(0)} req/s (p50 ${apiRes.p50} ms, p99 ${apiRes.p99} ms, ${apiRes.non2xx} non-2xx, ${CONNECTIONS} connections, pipelining ${PIPELINING})`,
 );
+console.log(`  CPU µs per request          ${cpuLine(apiRes)}`);
 console.log(`bare Fastify route           ${bareRes.rps.toFixed(0)} req/s (p50 ${bareRes.p50} ms)`);
+console.log(`  CPU µs per request          ${cpuLine(bareRes)}`);
 console.log(
   `ratios                       API / in process ${(apiRes.rps / inProcess).toFixed(2)}×, API / bare route ${(apiRes.rps / bareRes.rps).toFixed(3)}×`,
 );

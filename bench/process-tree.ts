@@ -79,7 +79,7 @@ export function treeCpuSeconds(label = defaultLabel): Map<string, number> {
 /** USER_HZ: 100 on Linux. */
 const CLOCK_TICKS = 100;
 
-function defaultLabel(_pid: number, cmd: string[]): string | undefined {
+export function defaultLabel(_pid: number, cmd: string[]): string | undefined {
   const exe = (cmd[0] ?? '').split('/').pop() ?? '';
   const script = cmd.find((a) => /\.(ts|js)$/.test(a) && !a.includes('node_modules'));
   if (script) return `${exe} ${script}`;
@@ -87,7 +87,7 @@ function defaultLabel(_pid: number, cmd: string[]): string | undefined {
   return exe || undefined;
 }
 
-function descendants(root: number): number[] {
+export function descendants(root: number): number[] {
   const children = new Map<number, number[]>();
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
@@ -109,7 +109,7 @@ function descendants(root: number): number[] {
   return out;
 }
 
-function read(path: string): string | undefined {
+export function read(path: string): string | undefined {
   try {
     return readFileSync(path, 'utf8');
   } catch {

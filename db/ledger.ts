@@ -218,12 +218,16 @@ export async function lockBalances(
   const out = new Map<string, bigint>();
   if (accounts.length === 0) return out;
   const accts = [...new Set(accounts)].sort();
-  await tx`
+  // Both statements go out together (pipelined on the transaction's connection, run in order):
+  // one round trip instead of two.
+  const [, rows] = await Promise.all([
+    tx`
     insert into balances (account, asset, amount) select a, ${asset}, 0 from unnest(${accts}::text[]) as u(a)
-    order by a collate "C" on conflict do nothing`;
-  const rows = await tx<{ account: string; amount: string }[]>`
+    order by a collate "C" on conflict do nothing`,
+    tx<{ account: string; amount: string }[]>`
     select account, amount::text from balances where asset = ${asset} and account = any(${accts}::text[])
-    order by account collate "C" for update`;
+    order by account collate "C" for update`,
+  ]);
   for (const r of rows) out.set(r.account, BigInt(r.amount));
   return out;
 }

@@ -126,12 +126,17 @@ export class FeeGroupCommit {
           } else refused.push({ p, available: left });
         }
         if (admitted.length === 0) return { admitted, refused };
-        await insertInferenceCalls(
-          tx,
-          batchId,
-          admitted.map((p) => p.call),
-        );
-        await postTransfers(tx, aggregate(batchId, admitted));
+        // The rows and the transfers go out together (one round trip); any failure rolls back both.
+        const written = await Promise.allSettled([
+          insertInferenceCalls(
+            tx,
+            batchId,
+            admitted.map((p) => p.call),
+          ),
+          postTransfers(tx, aggregate(batchId, admitted)),
+        ]);
+        for (const w of written)
+          if (w.status === 'rejected') throw w.reason instanceof Error ? w.reason : new Error(String(w.reason));
         return { admitted, refused };
       });
       for (const p of admitted) p.resolve();

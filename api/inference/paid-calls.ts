@@ -5,7 +5,7 @@ import { HttpError, paymentRequired } from '../errors.js';
 import { PaymentRefusedError, type FeeGroupCommit } from './group-commit.js';
 import type { LoadedVersion } from './model-cache.js';
 import type { Attribution } from '../../ml/embedded/influence.js';
-import { splitFee, type Recipients } from '../../domain/serving/fee-split.js';
+import { feeSplitter, type FeeSplit, type Recipients } from '../../domain/serving/fee-split.js';
 import type { LifecycleParams } from '../../domain/lifecycle/types.js';
 import { findProposalParams } from '../../db/queries/proposals.js';
 import { listAgreedReviewerWeights } from '../../db/queries/reviews.js';
@@ -24,7 +24,13 @@ export interface CallerKey {
 export class PaidCalls {
   private readonly recipients = new Map<
     string,
-    { r: Omit<Recipients, 'contributors'>; serving: LifecycleParams['serving']; at: number }
+    {
+      r: Omit<Recipients, 'contributors'>;
+      serving: LifecycleParams['serving'];
+      /** The version's fee split, given a call's attributed contributors. */
+      split: (contributors: Recipients['contributors']) => FeeSplit;
+      at: number;
+    }
   >();
 
   constructor(
@@ -41,13 +47,15 @@ export class PaidCalls {
     if (!params) throw new HttpError(500, `model ${key} has no proposal ${v.proposalId}`);
     const reviewers = await listAgreedReviewerWeights(this.sql, v.proposalId);
     const governors = await listVoterPowers(this.sql, v.proposalId);
+    const r = {
+      developer: v.developer,
+      reviewers,
+      governors: governors.map((g) => ({ address: g.address, weight: Number(g.power) })),
+    };
     const entry = {
-      r: {
-        developer: v.developer,
-        reviewers,
-        governors: governors.map((g) => ({ address: g.address, weight: Number(g.power) })),
-      },
+      r,
       serving: params.serving,
+      split: feeSplitter(BigInt(params.serving.feePerCall), params.serving.shares, r),
       at: Date.now(),
     };
     this.recipients.set(key, entry);
@@ -65,11 +73,11 @@ export class PaidCalls {
     key: CallerKey,
     attribution: Attribution,
   ): Promise<{ callId: string; fee: bigint }> {
-    const { r, serving } = await this.feeRecipients(v);
+    const { serving, split } = await this.feeRecipients(v);
     const fee = BigInt(serving.feePerCall);
     const callId = randomUUID();
     if (fee > 0n) {
-      const splits = splitFee(fee, serving.shares, { ...r, contributors: attribution.contributors });
+      const splits = split(attribution.contributors);
       // Answered only once the row and its charge are committed (group commit, see README "Inference fees").
       try {
         await this.fees.charge({

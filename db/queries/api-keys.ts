@@ -8,9 +8,11 @@ export interface ApiKey {
   revoked: boolean;
 }
 
-export async function findApiKeyByHash(sql: postgres.Sql, keyHash: string): Promise<ApiKey | undefined> {
-  const [row] = await sql<ApiKey[]>`select id, owner, revoked from api_keys where key_hash = ${keyHash}`;
-  return row && { id: row.id, owner: row.owner, revoked: row.revoked };
+/** The keys with these hashes, by hash (one query for many calls; see api/api-key-lookup.ts). */
+export async function findApiKeysByHashes(sql: postgres.Sql, keyHashes: string[]): Promise<Map<string, ApiKey>> {
+  const rows = await sql<(ApiKey & { key_hash: string })[]>`
+    select id, owner, revoked, key_hash from api_keys where key_hash = any(${keyHashes}::text[])`;
+  return new Map(rows.map((r) => [r.key_hash, { id: r.id, owner: r.owner, revoked: r.revoked }]));
 }
 
 export async function insertApiKey(

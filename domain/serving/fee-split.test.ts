@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { chargeOf, splitFee } from './fee-split.js';
+import { chargeOf, feeSplitter, splitFee, type Recipients } from './fee-split.js';
 import { splitByWeight } from './split-by-weight.js';
+import { accountsOf } from '../../contracts/accounts.js';
+import type { FeeShares } from '../lifecycle/types.js';
 
 const shares = { developer: 0.3, contributors: 0.4, reviewers: 0.1, governors: 0.1, treasury: 0.1 };
 
@@ -89,6 +91,70 @@ describe('fee split, properties', () => {
         expect(kept).toBe(out.filter((o) => o.to === payer).reduce((sum, o) => sum + o.amount, 0n));
       }),
       { numRuns: 2000 },
+    );
+  });
+
+  /** The split as it was written before feeSplitter: every part computed afresh for each call (the oracle). */
+  function splitOnce(fee: bigint, shares: FeeShares, r: Recipients) {
+    const out: { to: string; amount: bigint; part: keyof FeeShares }[] = [];
+    let left = fee > 0n ? fee : 0n;
+    const partOf = (share: number) => {
+      const millionths = Number.isFinite(share) && share > 0 ? BigInt(Math.round(share * 1_000_000)) : 0n;
+      const amount = (fee * millionths) / 1_000_000n;
+      return amount < left ? amount : left;
+    };
+    const add = (part: keyof FeeShares, items: { key: string; weight: number }[], amount: bigint) => {
+      for (const x of splitByWeight(amount, items))
+        if (x.amount > 0n) {
+          out.push({ to: x.key, amount: x.amount, part });
+          left -= x.amount;
+        }
+    };
+    add('developer', [{ key: r.developer, weight: 1 }], partOf(shares.developer));
+    add(
+      'contributors',
+      r.contributors.map((c) => ({ key: c.contributor, weight: c.weight })),
+      partOf(shares.contributors),
+    );
+    add(
+      'reviewers',
+      r.reviewers.map((x) => ({ key: x.address, weight: x.weight })),
+      partOf(shares.reviewers),
+    );
+    add(
+      'governors',
+      r.governors.map((x) => ({ key: x.address, weight: x.weight })),
+      partOf(shares.governors),
+    );
+    if (left > 0n) out.push({ to: 'treasury', amount: left, part: 'treasury' });
+    return out;
+  }
+
+  it('one splitter reused for many calls of a version answers each call as a fresh split would', () => {
+    fc.assert(
+      fc.property(
+        fee,
+        shares,
+        recipients,
+        fc.array(
+          recipients.map((r) => r.contributors),
+          { maxLength: 8 },
+        ),
+        (f, s, r, calls) => {
+          const split = feeSplitter(f, s, r);
+          for (const contributors of [r.contributors, ...calls]) {
+            const want = splitOnce(f, s, { ...r, contributors }).map((o) => ({
+              ...o,
+              to: o.part === 'treasury' ? accountsOf.treasury : o.to,
+            }));
+            const got = split(contributors);
+            expect(got).toEqual(want);
+            // What a caller does with its answer does not leak into the next call's.
+            for (const o of got) o.amount = -1n;
+          }
+        },
+      ),
+      { numRuns: 1000 },
     );
   });
 

@@ -12,6 +12,8 @@ export interface Recipients {
   governors: { address: string; weight: number }[];
 }
 
+export type FeeSplit = { to: string; amount: bigint; part: keyof FeeShares }[];
+
 /**
  * Splits one call's fee among developer, attributed contributors, reviewers, governors and the
  * treasury. Integer base units throughout; every rounding remainder and every share nobody can
@@ -19,43 +21,66 @@ export interface Recipients {
  * capped at what is left of the fee, so shares that round up (or sum past 1) never charge more
  * than the fee, and a negative or non-finite share counts as 0.
  */
-export function splitFee(
+export function splitFee(fee: bigint, shares: FeeShares, r: Recipients): FeeSplit {
+  return feeSplitter(fee, shares, r)(r.contributors);
+}
+
+/**
+ * splitFee for many calls of one model version: the fee, the shares and every recipient but the
+ * attributed contributors are fixed, so the developer's, reviewers' and governors' parts are
+ * computed once per amount left after the contributors (one or two values in practice) instead
+ * of once per call. `feeSplitter(fee, shares, r)(c)` equals `splitFee(fee, shares, { ...r, contributors: c })`.
+ */
+export function feeSplitter(
   fee: bigint,
   shares: FeeShares,
-  r: Recipients,
-): { to: string; amount: bigint; part: keyof FeeShares }[] {
-  const out: { to: string; amount: bigint; part: keyof FeeShares }[] = [];
-  let left = fee > 0n ? fee : 0n;
-  const partOf = (share: number) => {
+  r: Omit<Recipients, 'contributors'>,
+): (contributors: Recipients['contributors']) => FeeSplit {
+  const total = fee > 0n ? fee : 0n;
+  const partOf = (share: number, left: bigint) => {
     const millionths = Number.isFinite(share) && share > 0 ? BigInt(Math.round(share * 1_000_000)) : 0n;
     const amount = (fee * millionths) / 1_000_000n;
     return amount < left ? amount : left;
   };
-  const add = (part: keyof FeeShares, items: { key: string; weight: number }[], amount: bigint) => {
+  /** The parts of `items` out of `amount` (those above 0), and what they sum to. */
+  const split = (part: keyof FeeShares, items: { key: string; weight: number }[], amount: bigint) => {
+    const out: FeeSplit = [];
+    let sum = 0n;
     for (const s of splitByWeight(amount, items))
       if (s.amount > 0n) {
         out.push({ to: s.key, amount: s.amount, part });
-        left -= s.amount;
+        sum += s.amount;
       }
+    return { out, sum };
   };
-  add('developer', [{ key: r.developer, weight: 1 }], partOf(shares.developer));
-  add(
-    'contributors',
-    r.contributors.map((c) => ({ key: c.contributor, weight: c.weight })),
-    partOf(shares.contributors),
-  );
-  add(
-    'reviewers',
-    r.reviewers.map((x) => ({ key: x.address, weight: x.weight })),
-    partOf(shares.reviewers),
-  );
-  add(
-    'governors',
-    r.governors.map((x) => ({ key: x.address, weight: x.weight })),
-    partOf(shares.governors),
-  );
-  if (left > 0n) out.push({ to: accountsOf.treasury, amount: left, part: 'treasury' });
-  return out;
+  const developer = split('developer', [{ key: r.developer, weight: 1 }], partOf(shares.developer, total));
+  const afterDeveloper = total - developer.sum;
+  const contributorsPart = partOf(shares.contributors, afterDeveloper);
+  const reviewers = r.reviewers.map((x) => ({ key: x.address, weight: x.weight }));
+  const governors = r.governors.map((x) => ({ key: x.address, weight: x.weight }));
+  // What follows the contributors depends only on what they left: reviewers, governors, treasury.
+  const tails = new Map<bigint, FeeSplit>();
+  const tailOf = (left: bigint): FeeSplit => {
+    let tail = tails.get(left);
+    if (!tail) {
+      const rev = split('reviewers', reviewers, partOf(shares.reviewers, left));
+      const gov = split('governors', governors, partOf(shares.governors, left - rev.sum));
+      const rest = left - rev.sum - gov.sum;
+      tail = [...rev.out, ...gov.out];
+      if (rest > 0n) tail.push({ to: accountsOf.treasury, amount: rest, part: 'treasury' });
+      if (tails.size < 64) tails.set(left, tail);
+    }
+    return tail;
+  };
+  return (contributors) => {
+    const c = split(
+      'contributors',
+      contributors.map((x) => ({ key: x.contributor, weight: x.weight })),
+      contributorsPart,
+    );
+    // Fresh objects: a caller may change what it gets without touching the memo.
+    return [...developer.out, ...c.out, ...tailOf(afterDeveloper - c.sum)].map((t) => ({ ...t }));
+  };
 }
 
 /**
