@@ -98,7 +98,12 @@ export class LinearSoftmaxModel {
   }
 
   predict(text: string): { label: string; probs: Record<string, number> } {
-    const p = this.predictProba(this.featurize(text));
+    return this.predictFeatures(this.featurize(text));
+  }
+
+  /** `predict` on features already computed (serving featurizes once for the label and the attribution). */
+  predictFeatures(x: SparseVector): { label: string; probs: Record<string, number> } {
+    const p = this.predictProba(x);
     const probs: Record<string, number> = {};
     // p has one entry per label, so p[k] and p[best] are in range.
     let best = 0;

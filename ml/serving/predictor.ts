@@ -12,6 +12,7 @@ import type { TaskType } from '../../domain/lifecycle/types.js';
 import type { Attribution } from '../embedded/influence.js';
 import { attributeWithIndex, prepareInfluenceIndex } from '../embedded/influence.js';
 import { deserializeModel } from '../embedded/serialize.js';
+import type { SparseVector } from '../embedded/features.js';
 import { AttributionIndex, attributionIndexKeys } from '../embedded/attribution-index.js';
 import { attributionIndexPrefix } from '../../storage/keys.js';
 import { parseManifest } from '../embedded/embedded-trainer.js';
@@ -87,12 +88,12 @@ function embeddedClassifier(opts: EmbeddedClassifierOptions): PredictorFactory {
     const header = (await store.head(headerKey))
       ? (JSON.parse((await store.get(headerKey)).toString('utf8')) as { size: number })
       : undefined;
-    let attribute: (input: string, topK: number) => Attribution;
+    let attribute: (input: string, topK: number, features: SparseVector) => Attribution;
     let attributionMode: 'exact' | 'ann';
     let attributionRecords: number;
     if (header && header.size > (opts.exactAttributionMaxRecords ?? 5000)) {
       const ann = await AttributionIndex.fromStore(store, indexPrefix, opts.indexCacheDir);
-      attribute = (input, topK) => ann.attribute(model, input, topK);
+      attribute = (_input, topK, features) => ann.attribute(model, features, topK);
       attributionMode = 'ann';
       attributionRecords = ann.size;
     } else {
@@ -108,8 +109,10 @@ function embeddedClassifier(opts: EmbeddedClassifierOptions): PredictorFactory {
       attributionRecords,
       predict(req) {
         const input = promptOf(req.messages);
-        const p = model.predict(input);
-        const a = attribute(input, req.topK);
+        // Featurized once: the label and the index's attribution read the same features.
+        const features = model.featurize(input);
+        const p = model.predictFeatures(features);
+        const a = attribute(input, req.topK, features);
         return Promise.resolve({
           output: p.label,
           probabilities: p.probs,
