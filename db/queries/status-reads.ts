@@ -3,7 +3,8 @@ import type { LifecycleStatusView } from '../../domain/lifecycle/types.js';
 import { workflowIds } from '../../contracts/workflow-ids.js';
 import { budgetFlows, type BudgetRead } from '../budgets.js';
 import type { ActivityProgressRow, PowerSnapshotRow, RoundRow, StoredView } from './lifecycle-views.js';
-import type { Vote } from './governance.js';
+import type { FinalTally, Vote } from './governance.js';
+import type { NewProposal } from './proposals.js';
 
 /**
  * Status reads in one round trip (README "Status reads"): dashboards, the console and the CLI poll
@@ -15,17 +16,8 @@ import type { Vote } from './governance.js';
  * so the parts a stage does not show are never read.
  */
 
-export interface StatusProposal {
-  id: string;
-  proposer: string;
-  modelName: string;
-  title: string;
-  description: string;
-  rationale: string;
-  domain: string;
-  labels: string[];
-  params: unknown;
-  stake: string;
+/** The proposal as written at creation (db/queries/proposals.ts), and where it stands now. */
+export interface StatusProposal extends Omit<NewProposal, 'datanetSpec' | 'budget' | 'workflowId'> {
   stage: string;
   status: string;
   statusReason: string | null;
@@ -165,15 +157,7 @@ export interface TallyRow {
   stage: string;
   status: string;
   snapshot?: PowerSnapshotRow;
-  final?: {
-    yes: string;
-    no: string;
-    abstain: string;
-    veto: string;
-    totalPower: string;
-    outcome: string;
-    closedEarly: boolean;
-  };
+  final?: Omit<FinalTally, 'closedAt'>;
   votes: Vote[];
 }
 
