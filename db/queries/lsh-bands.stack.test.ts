@@ -13,6 +13,8 @@ describe('lsh_bands: band claims and shared-band owners on Postgres', () => {
     await sql.end();
   });
 
+  /** Claims (band, seq) pairs for one Datanet, as one scoring batch does. */
+  const claim = (datanet: string, pairs: [number, number][]) => claimBands(sql, datanet, new Map(pairs));
   const rows = (datanet: string) =>
     sql<{ band: string; seq: string; shared: boolean }[]>`
       select band, seq, shared from lsh_bands where datanet_key = ${lshDatanetKey(datanet)}::bigint order by band`.then(
@@ -21,47 +23,31 @@ describe('lsh_bands: band claims and shared-band owners on Postgres', () => {
 
   it('keeps the lowest seq, marks a band shared only when another record claims it, and ignores a retried claim', async () => {
     const d = `lsh-a-${run}`;
-    await claimBands(
-      sql,
-      d,
-      new Map([
-        [1, 50],
-        [2, 51],
-        [3, 52],
-      ]),
-    );
+    await claim(d, [
+      [1, 50],
+      [2, 51],
+      [3, 52],
+    ]);
     // The same batch again (an activity retry): nothing moves, nothing becomes shared.
-    await claimBands(
-      sql,
-      d,
-      new Map([
-        [1, 50],
-        [2, 51],
-        [3, 52],
-      ]),
-    );
+    await claim(d, [
+      [1, 50],
+      [2, 51],
+      [3, 52],
+    ]);
     expect(await rows(d)).toEqual([
       { band: 1, seq: 50, shared: false },
       { band: 2, seq: 51, shared: false },
       { band: 3, seq: 52, shared: false },
     ]);
     // A later batch shares band 2; an earlier batch (scored after it) shares band 3 with a lower seq.
-    await claimBands(
-      sql,
-      d,
-      new Map([
-        [2, 90],
-        [4, 91],
-      ]),
-    );
-    await claimBands(
-      sql,
-      d,
-      new Map([
-        [3, 10],
-        [5, 11],
-      ]),
-    );
+    await claim(d, [
+      [2, 90],
+      [4, 91],
+    ]);
+    await claim(d, [
+      [3, 10],
+      [5, 11],
+    ]);
     expect(await rows(d)).toEqual([
       { band: 1, seq: 50, shared: false },
       { band: 2, seq: 51, shared: true },
