@@ -1,6 +1,5 @@
 import type postgres from 'postgres';
 import type { Client } from '@temporalio/client';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { statusQuery, tallyQuery } from '../contracts/messages.js';
 import { workflowIds } from '../contracts/workflow-ids.js';
 import { tally as computeTally, type TallyResult, type VoteOption } from '../domain/governance/tally.js';
@@ -17,6 +16,7 @@ import {
 } from '../db/queries/lifecycle-views.js';
 import { findTallyRow, type StatusProposal, type StatusRow } from '../db/queries/status-reads.js';
 import { liveProgress, type ActivityProgress, type LiveProgress } from './progress.js';
+import { liveReadFailure, withinLiveDeadline } from './workflow-reads.js';
 import { HttpError } from './errors.js';
 
 /**
@@ -35,6 +35,8 @@ export interface LifecycleStatusRead {
   source: 'projection' | 'workflow';
   /** When the read model last changed at a stage transition (projection reads only). */
   projectedAt?: string;
+  /** Why a live read (`?live=1`) was answered from the read model instead. */
+  liveError?: string;
 }
 
 /** Datanet counts are aggregates over the Datanet's rows: shared by concurrent readers for a second. */
@@ -166,23 +168,25 @@ export async function projectedStatus(sql: postgres.Sql, s: StatusRow): Promise<
   return out;
 }
 
-/** The status as the workflow itself reports it (`?live=1`): a query, plus Temporal's pending activities. */
-export async function liveStatus(
-  temporal: Client,
-  row: Pick<StatusProposal, 'id' | 'stage' | 'status' | 'statusReason'>,
-  log: { warn(o: object, msg: string): void },
-): Promise<LifecycleStatusRead> {
-  let status: LifecycleStatusView | undefined;
+/**
+ * The status as the workflow itself reports it (`?live=1`): a query, plus Temporal's pending
+ * activities, each under the live-read deadline. When the workflow does not answer in time (no
+ * worker polling) or no longer exists, the read model answers and `liveError` says why.
+ */
+export async function liveStatus(temporal: Client, sql: postgres.Sql, s: StatusRow): Promise<LifecycleStatusRead> {
+  let status: LifecycleStatusView;
   try {
-    status = await temporal.workflow.getHandle(workflowIds.lifecycle(row.id)).query(statusQuery);
+    status = await withinLiveDeadline(temporal, () =>
+      temporal.workflow.getHandle(workflowIds.lifecycle(s.proposal.id)).query(statusQuery),
+    );
   } catch (err) {
-    if (!(err instanceof WorkflowNotFoundError)) log.warn({ err }, 'status query failed; answering from Postgres');
+    return { ...(await projectedStatus(sql, s)), liveError: liveReadFailure(err) };
   }
-  const progress = status ? await liveProgress(temporal, row.id, status) : undefined;
+  const progress = await liveProgress(temporal, s.proposal.id, status);
   return {
-    stage: status?.stage ?? row.stage,
-    status: status?.status ?? row.status,
-    reason: status?.reason ?? row.statusReason,
+    stage: status.stage,
+    status: status.status,
+    reason: status.reason ?? s.proposal.statusReason,
     lifecycle: status,
     progress,
     source: 'workflow',
@@ -195,6 +199,8 @@ export interface TallyRead {
   outcome: string | null;
   closedEarly: boolean | null;
   votes: Vote[];
+  /** Why a live read (`?live=1`) fell back to Postgres. */
+  liveError?: string;
 }
 
 /**
@@ -230,15 +236,21 @@ export async function projectedTally(sql: postgres.Sql, proposalId: string): Pro
   };
 }
 
-/** The tally as the workflow reports it (`?live=1`), with the final tally and votes from Postgres. */
+/**
+ * The tally as the workflow reports it (`?live=1`), with the final tally and votes from Postgres.
+ * When the workflow does not answer within the live-read deadline, the read model's tally answers.
+ */
 export async function liveTallyRead(temporal: Client, sql: postgres.Sql, proposalId: string) {
-  const [final, votes] = await Promise.all([findFinalTally(sql, proposalId), listVotes(sql, proposalId)]);
   let live;
   try {
-    live = await temporal.workflow.getHandle(workflowIds.lifecycle(proposalId)).query(tallyQuery);
-  } catch {
-    live = undefined;
+    live = await withinLiveDeadline(temporal, () =>
+      temporal.workflow.getHandle(workflowIds.lifecycle(proposalId)).query(tallyQuery),
+    );
+  } catch (err) {
+    const projected = await projectedTally(sql, proposalId);
+    return projected && { ...projected, liveError: liveReadFailure(err) };
   }
+  const [final, votes] = await Promise.all([findFinalTally(sql, proposalId), listVotes(sql, proposalId)]);
   if (!final && !live) return undefined;
   return {
     open: live?.open ?? false,

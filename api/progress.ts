@@ -3,6 +3,7 @@ import { defaultPayloadConverter, type QueryDefinition } from '@temporalio/commo
 import { collectionProgressQuery, roundStatusQuery } from '../contracts/messages.js';
 import type { LifecycleStatusView } from '../domain/lifecycle/types.js';
 import { workflowIds } from '../contracts/workflow-ids.js';
+import { withinLiveDeadline } from './workflow-reads.js';
 
 export interface ActivityProgress {
   activity: string;
@@ -51,9 +52,10 @@ export async function liveProgress(
   status: LifecycleStatusView,
 ): Promise<LiveProgress> {
   const out: LiveProgress = {};
+  // Each part is best effort under the live-read deadline: a part that does not answer is left out.
   const safe = async <T>(fn: () => Promise<T>) => {
     try {
-      return await fn();
+      return await withinLiveDeadline(temporal, fn);
     } catch {
       return undefined;
     }

@@ -1,4 +1,4 @@
-import type { WorkflowClientInterceptor } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client, type WorkflowClientInterceptor } from '@temporalio/client';
 
 /**
  * Every workflow query and describe this API process sends to Temporal, by kind. A query runs on
@@ -17,3 +17,25 @@ export const countWorkflowReads: WorkflowClientInterceptor = {
     return next(input);
   },
 };
+
+/** How long a live read (`?live=1`) waits for a workflow; a query needs a worker polling its task queue. */
+export const liveReadTimeoutMs = (): number => {
+  const ms = Number(process.env.COMMONS_LIVE_READ_TIMEOUT_MS ?? 3000);
+  return Number.isFinite(ms) && ms > 0 ? ms : 3000;
+};
+
+/**
+ * Runs a workflow query or describe under the live-read deadline. Without one, a query to a
+ * workflow no worker is polling for (workers down, or mid-deploy) holds the HTTP request until
+ * Temporal's own RPC timeout; with it, the caller is answered from the read model within seconds.
+ */
+export function withinLiveDeadline<T>(temporal: Client, fn: () => Promise<T>): Promise<T> {
+  return temporal.withDeadline(Date.now() + liveReadTimeoutMs(), fn);
+}
+
+/** Why a live read fell back to the read model, in words for the caller. */
+export function liveReadFailure(err: unknown): string {
+  if (err instanceof WorkflowNotFoundError)
+    return 'the workflow no longer exists (past retention); answered from the read model';
+  return `the workflow did not answer within ${liveReadTimeoutMs()} ms (is a worker polling its task queue?); answered from the read model`;
+}

@@ -222,7 +222,7 @@ export const proposalRoutes =
         const s = await findStatusRow(sql, req.params.id);
         if (!s) throw notFound(`no proposal ${req.params.id}`);
         const row = s.proposal;
-        const read = wantsLive(req.query) ? await liveStatus(temporal, row, req.log) : await projectedStatus(sql, s);
+        const read = wantsLive(req.query) ? await liveStatus(temporal, sql, s) : await projectedStatus(sql, s);
         const budget = s.budget;
         return {
           proposalId: row.id,

@@ -129,6 +129,9 @@ export const ProposalResponse = Type.Object({
     }),
   ),
   projectedAt: Type.Optional(Timestamp),
+  liveError: Type.Optional(
+    Type.String({ description: 'why a ?live=1 read was answered from the read model (the workflow did not answer)' }),
+  ),
 });
 export type ProposalResponse = Static<typeof ProposalResponse>;
 
@@ -160,6 +163,9 @@ export const TallyResponse = Type.Object({
   outcome: Nullable(Type.String()),
   closedEarly: Nullable(Type.Boolean()),
   votes: Type.Array(Type.Object({ voter: Type.String(), option: Type.String(), power: Units, at: Timestamp })),
+  liveError: Type.Optional(
+    Type.String({ description: 'why a ?live=1 read was answered from the read model (the workflow did not answer)' }),
+  ),
 });
 export type TallyResponse = Static<typeof TallyResponse>;
 
