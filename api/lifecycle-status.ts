@@ -14,7 +14,7 @@ import {
   type PowerSnapshotRow,
   type RoundRow,
 } from '../db/queries/lifecycle-views.js';
-import { findTallyRow, type StatusProposal, type StatusRow } from '../db/queries/status-reads.js';
+import { findTallyRow, type StatusRow } from '../db/queries/status-reads.js';
 import { liveProgress, type ActivityProgress, type LiveProgress } from './progress.js';
 import { liveReadFailure, withinLiveDeadline } from './workflow-reads.js';
 import { HttpError } from './errors.js';
