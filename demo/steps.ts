@@ -10,13 +10,25 @@ import type { ReviewTask } from '../api/schemas/reviews.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Waits until the power snapshot is taken and voting is open (a vote before that is refused). */
-export async function waitForVotingOpen(developer: CommonsClient, proposalId: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
+/**
+ * Waits until the power snapshot is taken and voting is open (a vote before that is refused).
+ * Throws after `timeoutMs`, saying where the lifecycle is, rather than letting the votes fail.
+ */
+export async function waitForVotingOpen(
+  developer: CommonsClient,
+  proposalId: string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
     const t = await developer.tally(proposalId).catch(() => undefined);
     if (t?.open) return;
     await sleep(200);
   }
+  const s = await developer.proposal(proposalId).catch(() => undefined);
+  throw new Error(
+    `voting on ${proposalId} did not open within ${timeoutMs / 1000} s (stage ${s?.stage ?? '?'}, status ${s?.status ?? '?'}); are the lifecycle workers running?`,
+  );
 }
 
 /**
