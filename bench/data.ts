@@ -121,7 +121,9 @@ const dedupeProgress = async () => {
   return { done: (r?.passing ?? 0) - (r?.left ?? 0), span: Math.max(1, r?.passing ?? 0) };
 };
 const bandBytes = async () => {
-  const [r] = await sql<{ bytes: string }[]>`select pg_total_relation_size('lsh_bands')::text as bytes`;
+  const [r] = await sql<
+    { bytes: string }[]
+  >`select (pg_total_relation_size('lsh_bands') + pg_total_relation_size('lsh_band_claims'))::text as bytes`;
   return Number(r?.bytes ?? 0);
 };
 for (;;) {
@@ -160,7 +162,7 @@ for (;;) {
     const mib = (await bandBytes()) / 2 ** 20;
     (passMarks[phase] ??= []).push(`${mark.n * 10}% ${rate}/s`);
     log(
-      `${phase} ${mark.n * 10}%: ${done}/${span}, ${rate}/s since the last line, ${c.accepted} passing, lsh_bands ${mib.toFixed(0)} MiB, worker peak RSS ${peakRssMiB(workers.pid!).toFixed(0)} MiB`,
+      `${phase} ${mark.n * 10}%: ${done}/${span}, ${rate}/s since the last line, ${c.accepted} passing, lsh_bands + staged claims ${mib.toFixed(0)} MiB, worker peak RSS ${peakRssMiB(workers.pid!).toFixed(0)} MiB`,
     );
     mark = { n: mark.n + 1, done, at: now };
   }
@@ -190,6 +192,14 @@ const [bands = { rows: 0, shared: 0, bytes: '0' }] = await sql<
   { rows: number; shared: number; bytes: string }[]
 >`select count(*)::int as rows, count(*) filter (where shared)::int as shared, pg_total_relation_size('lsh_bands')::text as bytes
   from lsh_bands where datanet_key = ${datanetKey}::bigint`;
+// The scoring pass stages claims; the first dedupe batches merge them into lsh_bands, partition by partition.
+const [reduction] = await sql<{ parts: number; shared: number; seconds: number | null }[]>`
+  select count(*)::int as parts, coalesce(sum(shared), 0)::int as shared,
+         extract(epoch from max(reduced_at) - min(reduced_at))::float8 as seconds
+  from lsh_band_reductions where datanet_key = ${datanetKey}::bigint`;
+const [claimsLeft = { bytes: '0' }] = await sql<
+  { bytes: string }[]
+>`select pg_total_relation_size('lsh_band_claims')::text as bytes`;
 const probe = (
   await sql<
     { band: string }[]
@@ -225,6 +235,9 @@ console.log(`ingest rate at each 10%      ${ingestMarks.join(', ')}`);
 for (const [k, v] of Object.entries(passMarks)) console.log(`${(k + ' rate at each 10%').padEnd(28)} ${v.join(', ')}`);
 console.log(
   `lsh_bands                    ${bands.rows} rows (${bands.shared} shared), ${(Number(bands.bytes) / 2 ** 20).toFixed(0)} MiB (${(Number(bands.bytes) / Math.max(1, stored.n)).toFixed(0)} bytes per stored record)`,
+);
+console.log(
+  `band-claim reduction         ${reduction?.parts ?? 0} partitions, ${reduction?.shared ?? 0} shared bands, ${(reduction?.seconds ?? 0).toFixed(1)} s from first to last partition (lsh_band_claims now ${(Number(claimsLeft.bytes) / 2 ** 20).toFixed(0)} MiB)`,
 );
 console.log(`one look-up chunk           ${probe.length} bands (a dedupe batch asks ~15):`);
 for (const l of planLines) console.log(`    ${l}`);

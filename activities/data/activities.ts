@@ -27,7 +27,7 @@ import {
 } from '../../db/queries/curation.js';
 import { dataKeys } from '../../storage/keys.js';
 import { readRecords, recordRefOf } from '../../storage/packs.js';
-import { claimBands, sharedBandOwners } from '../../db/queries/lsh-bands.js';
+import { BAND_PARTS, reduceBandClaims, sharedBandOwners, stageBandClaims } from '../../db/queries/lsh-bands.js';
 
 export interface ScoreBatchInput {
   datanetId: string;
@@ -129,7 +129,8 @@ export function createDataActivities(deps: ActivityDeps) {
 
     /**
      * Pass 1 over a seq range: schema, quality and relevance; records that pass get their MinHash
-     * sketch stored, their LSH bands claimed (lowest seq owns a band) and a line in the batch's part file.
+     * sketch stored, their LSH bands staged as claims (lowest seq in the batch per band; merged into
+     * lsh_bands before the dedupe pass reads owners) and a line in the batch's part file.
      */
     async scoreBatch(a: ScoreBatchInput): Promise<{ scored: number; accepted: number }> {
       const profile = profileFor(a);
@@ -197,7 +198,7 @@ export function createDataActivities(deps: ActivityDeps) {
                        unnest(${results.map((x) => (x.sig ? sketchBuffer(x.sig).toString('hex') : ''))}::text[]) as sketch,
                        unnest(${results.map((x) => x.label)}::text[]) as label) u
           where c.datanet_id = ${a.datanetId} and c.hash = u.hash`;
-        await claimBands(tx, a.datanetId, bandOwners);
+        await stageBandClaims(tx, a.datanetId, a.fromSeq, bandOwners);
       });
       const part: PartRecord[] = passed.map((x) => ({
         seq: Number(x.row.seq),
@@ -221,6 +222,13 @@ export function createDataActivities(deps: ActivityDeps) {
      * duplicate and earns nothing, whoever submitted it.
      */
     async dedupeBatch(a: { datanetId: string; fromSeq: number }): Promise<{ accepted: number; duplicates: number }> {
+      // Every scoring batch has finished (the workflow starts this pass after the last): the staged
+      // claims are merged into lsh_bands once, by whichever dedupe batches get there first, each
+      // starting at its own partition so a wave shares the work.
+      await reduceBandClaims(sql, a.datanetId, {
+        startPart: Math.floor(a.fromSeq / 997) * 17,
+        onPart: (part) => Context.current().heartbeat({ reducedPart: part, of: BAND_PARTS }),
+      });
       const part = await readPart(a.datanetId, a.fromSeq);
       if (part.length === 0) return { accepted: 0, duplicates: 0 };
       // Owners within this batch (pass 1 claimed each band for the batch's lowest seq), then the
