@@ -245,8 +245,8 @@ export const lshBands = pgTable(
  * (a retry conflicts and changes nothing). Appending touches no btree page per band, so the cost of a
  * batch does not grow with the Datanet as per-band upserts into lsh_bands did once that index
  * outgrew Postgres's cache. Before the dedupe pass reads owners, each partition is reduced once
- * (`lsh_band_reductions`): bands that more than one batch claimed go to lsh_bands (shared, with the
- * lowest seq), and the partition's rows are deleted.
+ * (`lsh_band_reductions`): for each batch, the bands an earlier record in another batch claimed too go
+ * to lsh_band_owners with that record's seq, and the partition's rows are deleted.
  */
 export const lshBandClaims = pgTable(
   'lsh_band_claims',
@@ -258,6 +258,23 @@ export const lshBandClaims = pgTable(
     seqs: bigint('seqs', { mode: 'number' }).array().notNull(),
   },
   (t) => [primaryKey({ columns: [t.datanetKey, t.part, t.fromSeq] })],
+);
+
+/**
+ * What a reduction found for each scoring batch (one row per batch and partition): the batch's bands
+ * that an earlier record in another batch claimed too, and that record's seq. The dedupe pass reads
+ * its batch's rows by key instead of looking each of its ~56k bands up in a band index.
+ */
+export const lshBandOwners = pgTable(
+  'lsh_band_owners',
+  {
+    datanetKey: bigint('datanet_key', { mode: 'bigint' }).notNull(),
+    fromSeq: bigint('from_seq', { mode: 'number' }).notNull(),
+    part: smallint('part').notNull(),
+    bands: bigint('bands', { mode: 'number' }).array().notNull(),
+    owners: bigint('owners', { mode: 'number' }).array().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.datanetKey, t.fromSeq, t.part] })],
 );
 
 /** Partitions of a Datanet's staged band claims already merged into lsh_bands (each exactly once). */

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BAND_PARTS,
   claimBands,
+  earlierBandOwners,
   lshDatanetKey,
   reduceBandClaims,
   sharedBandOwners,
@@ -129,23 +130,32 @@ describe('lsh_bands: band claims and shared-band owners on Postgres', () => {
   };
   const allBands = (bs: { owners: Map<number, number> }[]) => [...new Set(bs.flatMap((b) => [...b.owners.keys()]))];
 
-  it('staged claims, reduced, give the owners direct claims give: shared bands only, lowest seq, retries ignored', async () => {
+  /**
+   * What the dedupe pass of each batch learns from direct claims: its bands whose shared owner is an
+   * earlier record than its own claim (the same thing `earlierBandOwners` returns after a reduction).
+   */
+  const expectedEarlier = async (direct: string, bs: { fromSeq: number; owners: Map<number, number> }[]) => {
+    const shared = await sharedBandOwners(sql, direct, allBands(bs));
+    return bs.map(
+      (b) =>
+        new Map([...b.owners].flatMap(([band, seq]) => (shared.get(band)! < seq ? [[band, shared.get(band)!]] : []))),
+    );
+  };
+  const earlier = (datanet: string, bs: { fromSeq: number }[]) =>
+    Promise.all(bs.map((b) => earlierBandOwners(sql, datanet, b.fromSeq)));
+
+  it('staged claims, reduced, give each batch the earlier owners direct claims give; a retried batch counts once', async () => {
     const [direct, staged] = [`lsh-d1-${run}`, `lsh-d2-${run}`];
     // Few distinct bands, so many are claimed by several batches; one batch is staged twice (a retry).
     const bs = batches(7, 12, 600, 3000);
     for (const b of bs) await claimBands(sql, direct, b.owners);
     for (const b of [...bs, bs[3]!]) await stageBandClaims(sql, staged, b.fromSeq, b.owners);
-    // Before the reduction nothing is in lsh_bands; the staged rows are one per batch and partition.
+    expect(await reduceBandClaims(sql, staged)).toEqual({ legacy: false });
+    const want = await expectedEarlier(direct, bs);
+    expect(want.reduce((n, m) => n + m.size, 0)).toBeGreaterThan(100);
+    expect(await earlier(staged, bs)).toEqual(want);
+    // Nothing went to lsh_bands, and the staged rows are gone once reduced.
     expect(await rows(staged)).toEqual([]);
-    await reduceBandClaims(sql, staged);
-    const bands = allBands(bs);
-    const want = await sharedBandOwners(sql, direct, bands);
-    expect(want.size).toBeGreaterThan(100);
-    expect(await sharedBandOwners(sql, staged, bands)).toEqual(want);
-    // Only shared bands were written, and the staged rows are gone once reduced.
-    const got = await rows(staged);
-    expect(got).toHaveLength(want.size);
-    expect(got.every((r) => r.shared)).toBe(true);
     const key = lshDatanetKey(staged);
     const [left] = await sql<
       { n: number }[]
@@ -155,10 +165,10 @@ describe('lsh_bands: band claims and shared-band owners on Postgres', () => {
       { shared: number }[]
     >`select shared from lsh_band_reductions where datanet_key = ${key}::bigint`;
     expect(reductions).toHaveLength(BAND_PARTS);
-    expect(reductions.reduce((a, r) => a + r.shared, 0)).toBe(want.size);
+    expect(reductions.reduce((a, r) => a + r.shared, 0)).toBe((await sharedBandOwners(sql, direct, allBands(bs))).size);
     // Reducing again changes nothing.
-    await reduceBandClaims(sql, staged);
-    expect(await rows(staged)).toEqual(got);
+    expect(await reduceBandClaims(sql, staged)).toEqual({ legacy: false });
+    expect(await earlier(staged, bs)).toEqual(want);
   });
 
   it('reduces each partition once when dedupe batches reduce in parallel', async () => {
@@ -171,10 +181,12 @@ describe('lsh_bands: band claims and shared-band owners on Postgres', () => {
       reducedBy.map((mine, k) => reduceBandClaims(sql, staged, { startPart: k * 16, onPart: (p) => mine.push(p) })),
     );
     // Every caller returns only once every partition is reduced; together they saw each one.
-    for (const mine of reducedBy) expect(new Set(mine).size).toBeGreaterThan(0);
+    for (const mine of reducedBy) expect(mine.length).toBeGreaterThan(0);
     expect(new Set(reducedBy.flat()).size).toBe(BAND_PARTS);
-    const bands = allBands(bs);
-    expect(await sharedBandOwners(sql, staged, bands)).toEqual(await sharedBandOwners(sql, direct, bands));
+    const [r] = await sql<{ n: number }[]>`
+      select count(*)::int as n from lsh_band_reductions where datanet_key = ${lshDatanetKey(staged)}::bigint`;
+    expect(r?.n).toBe(BAND_PARTS);
+    expect(await earlier(staged, bs)).toEqual(await expectedEarlier(direct, bs));
   });
 
   it('merges staged claims with direct claims made before an upgrade, as direct claims alone would', async () => {
@@ -185,7 +197,7 @@ describe('lsh_bands: band claims and shared-band owners on Postgres', () => {
     // staged (the same claims: they must not become shared with themselves); the rest are staged.
     for (const b of bs.slice(0, 4)) await claimBands(sql, mixed, b.owners);
     for (const b of bs.slice(3)) await stageBandClaims(sql, mixed, b.fromSeq, b.owners);
-    await reduceBandClaims(sql, mixed);
+    expect(await reduceBandClaims(sql, mixed)).toEqual({ legacy: true });
     const bands = allBands(bs);
     expect(await sharedBandOwners(sql, mixed, bands)).toEqual(await sharedBandOwners(sql, direct, bands));
     const [r] = await sql<{ legacy: boolean }[]>`

@@ -67,7 +67,7 @@ const partOf = (band: number) => band % BAND_PARTS;
 /**
  * Stages a scoring batch's band claims (band -> lowest seq in the batch) as one row per partition:
  * an append, not one upsert per band. A retried batch stages the same claims, so `do nothing` keeps
- * exactly one copy. `reduceBandClaims` later merges them into lsh_bands.
+ * exactly one copy. `reduceBandClaims` reduces them once every batch is in.
  */
 export async function stageBandClaims(
   tx: Sql,
@@ -93,12 +93,16 @@ export async function stageBandClaims(
 }
 
 /**
- * Merges a Datanet's staged band claims into lsh_bands, partition by partition, each exactly once
- * (an advisory lock per partition and a row in lsh_band_reductions, written in the same transaction
- * as the merge; the partition's staged rows are deleted there too). A band staged by more than one
- * batch becomes a shared row owned by its lowest seq, as per-band claims made it; a band staged by one
- * batch only is left out unless lsh_bands already has it (claimed directly by a worker that predates
- * staging, in a pass that straddled an upgrade), in which case the two merge as claimBands would.
+ * Reduces a Datanet's staged band claims, partition by partition, each exactly once (an advisory lock
+ * per partition and a row in lsh_band_reductions, written in the same transaction; the partition's
+ * staged rows are deleted there too). For each batch it records the bands an earlier record in
+ * another batch claimed too, with that record's seq (lsh_band_owners, read by `earlierBandOwners`):
+ * the owners per-band claims into lsh_bands gave, without a band index.
+ *
+ * A Datanet whose scoring pass straddled an upgrade has direct claims in lsh_bands from workers that
+ * predate staging (`legacy`): its staged claims are merged into lsh_bands as claimBands would have
+ * made them, and its dedupe pass reads owners there (`sharedBandOwners`).
+ *
  * Every scoring batch must have finished first. Safe to call from parallel dedupe batches: each starts
  * at `startPart` and skips partitions another is reducing, then waits for those at the end.
  */
@@ -106,22 +110,17 @@ export async function reduceBandClaims(
   sql: postgres.Sql,
   datanetId: string,
   opts: { startPart?: number; onPart?: (reduced: number) => void } = {},
-): Promise<void> {
+): Promise<{ legacy: boolean }> {
   const key = lshDatanetKey(datanetId);
-  const done = new Set(
-    (await sql<{ part: number }[]>`select part from lsh_band_reductions where datanet_key = ${key}::bigint`).map(
-      (r) => r.part,
-    ),
-  );
-  if (done.size === BAND_PARTS) return;
-  // Direct claims in lsh_bands before any reduction came from workers that predate staging: only then
-  // must a band staged by one batch be checked against lsh_bands. One statement, so one snapshot: a
-  // reduction committed by a parallel caller shows as a reduction, never as direct claims.
-  const [l] = await sql<{ legacy: boolean }[]>`
+  // Direct claims in lsh_bands before any reduction can only come from workers that predate staging.
+  // One statement, so one snapshot: a reduction committed by a parallel caller shows as a reduction.
+  const [state] = await sql<{ legacy: boolean; parts: number[] }[]>`
     select exists (select 1 from lsh_band_reductions where datanet_key = ${key}::bigint and legacy)
       or (not exists (select 1 from lsh_band_reductions where datanet_key = ${key}::bigint)
-          and exists (select 1 from lsh_bands where datanet_key = ${key}::bigint)) as legacy`;
-  const legacy = l?.legacy === true;
+          and exists (select 1 from lsh_bands where datanet_key = ${key}::bigint)) as legacy,
+      array(select part from lsh_band_reductions where datanet_key = ${key}::bigint)::int[] as parts`;
+  const legacy = state?.legacy === true;
+  const done = new Set(state?.parts ?? []);
   const start = (((opts.startPart ?? 0) % BAND_PARTS) + BAND_PARTS) % BAND_PARTS;
   let pending = Array.from({ length: BAND_PARTS }, (_, i) => (start + i) % BAND_PARTS).filter((p) => !done.has(p));
   for (const wait of [false, true]) {
@@ -137,24 +136,13 @@ export async function reduceBandClaims(
         const [seen] =
           await tx`select 1 from lsh_band_reductions where datanet_key = ${key}::bigint and part = ${part}`;
         if (seen) return true;
-        // The partition's groups (a few hundred thousand bands at 1M records) hash in memory.
+        // The partition's claims (~440k at 1M records) hash in memory.
         await tx`set local work_mem = '64MB'`;
-        const [r] = await tx<{ n: number }[]>`
-          with s as (
-            select u.band, min(u.seq) as seq, count(*) as n
-            from lsh_band_claims c, unnest(c.bands, c.seqs) as u(band, seq)
-            where c.datanet_key = ${key}::bigint and c.part = ${part}
-            group by u.band),
-          ins as (
-            insert into lsh_bands (datanet_key, band, seq, shared)
-            select ${key}::bigint, s.band, s.seq, s.n > 1 from s
-            where s.n > 1 or (${legacy}::boolean and exists (select 1 from lsh_bands l where l.datanet_key = ${key}::bigint and l.band = s.band))
-            on conflict (datanet_key, band) do update set seq = least(lsh_bands.seq, excluded.seq),
-              shared = lsh_bands.shared or excluded.shared or lsh_bands.seq <> excluded.seq
-            returning 1)
-          select count(*)::int as n from ins`;
+        const [r] = legacy ? await mergeIntoLshBands(tx, key, part) : await recordOwners(tx, key, part);
         await tx`delete from lsh_band_claims where datanet_key = ${key}::bigint and part = ${part}`;
-        await tx`insert into lsh_band_reductions (datanet_key, part, shared, legacy) values (${key}::bigint, ${part}, ${r?.n ?? 0}, ${legacy})`;
+        await tx`
+          insert into lsh_band_reductions (datanet_key, part, shared, legacy)
+          values (${key}::bigint, ${part}, ${r?.n ?? 0}, ${legacy})`;
         return true;
       });
       if (reduced) opts.onPart?.(part);
@@ -162,6 +150,58 @@ export async function reduceBandClaims(
     }
     pending = busy;
   }
+  return { legacy };
+}
+
+/** One partition: each batch's bands whose lowest seq overall is another batch's, to lsh_band_owners. */
+function recordOwners(tx: Sql, key: string, part: number) {
+  return tx<{ n: number }[]>`
+    with c as (
+      select c.from_seq, u.band, u.seq
+      from lsh_band_claims c, unnest(c.bands, c.seqs) as u(band, seq)
+      where c.datanet_key = ${key}::bigint and c.part = ${part}),
+    m as (select band, min(seq) as seq from c group by band having count(*) > 1),
+    ins as (
+      insert into lsh_band_owners (datanet_key, from_seq, part, bands, owners)
+      select ${key}::bigint, c.from_seq, ${part}, array_agg(c.band), array_agg(m.seq)
+      from c join m on m.band = c.band
+      where m.seq < c.seq
+      group by c.from_seq)
+    select count(*)::int as n from m`;
+}
+
+/**
+ * One partition of a Datanet with direct claims: bands staged by more than one batch, or already in
+ * lsh_bands, are merged there as claimBands would (lowest seq; shared once two batches claimed it).
+ */
+function mergeIntoLshBands(tx: Sql, key: string, part: number) {
+  return tx<{ n: number }[]>`
+    with s as (
+      select u.band, min(u.seq) as seq, count(*) as n
+      from lsh_band_claims c, unnest(c.bands, c.seqs) as u(band, seq)
+      where c.datanet_key = ${key}::bigint and c.part = ${part}
+      group by u.band),
+    ins as (
+      insert into lsh_bands (datanet_key, band, seq, shared)
+      select ${key}::bigint, s.band, s.seq, s.n > 1 from s
+      where s.n > 1 or exists (select 1 from lsh_bands l where l.datanet_key = ${key}::bigint and l.band = s.band)
+      on conflict (datanet_key, band) do update set seq = least(lsh_bands.seq, excluded.seq),
+        shared = lsh_bands.shared or excluded.shared or lsh_bands.seq <> excluded.seq
+      returning shared)
+    select count(*) filter (where shared)::int as n from ins`;
+}
+
+/**
+ * After `reduceBandClaims` (staged Datanets): the bands of the batch starting at `fromSeq` that an
+ * earlier record in another batch claimed too, each with that record's seq.
+ */
+export async function earlierBandOwners(sql: Sql, datanetId: string, fromSeq: number): Promise<Map<number, number>> {
+  const owners = new Map<number, number>();
+  for (const r of await sql<{ bands: string[]; owners: string[] }[]>`
+    select bands::text[], owners::text[] from lsh_band_owners
+    where datanet_key = ${lshDatanetKey(datanetId)}::bigint and from_seq = ${fromSeq}`)
+    r.bands.forEach((b, i) => owners.set(Number(b), Number(r.owners[i])));
+  return owners;
 }
 
 /** The advisory lock of one partition's reduction: the Datanet key with the partition in its low bits. */
