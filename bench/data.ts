@@ -8,6 +8,7 @@ import { syntheticRecords } from './synthetic.js';
 import { peakRssMiB } from '../infra/local/processes.js';
 import { workflowIds } from '../contracts/workflow-ids.js';
 import { lshDatanetKey } from '../db/queries/lsh-bands.js';
+import { treeCpuSeconds } from './process-tree.js';
 
 const N = Number(process.env.BENCH_RECORDS ?? 1_000_000);
 const CONTRIBUTORS = Number(process.env.BENCH_CONTRIBUTORS ?? 100);
@@ -104,9 +105,13 @@ log(`ingest done: ${sent} sent, ${stored.n} stored in ${ingestSeconds.toFixed(1)
 await dev.closeDatanet(id);
 const scoreStart = Date.now();
 // Time per phase (scoring pass, dedupe pass, dataset build), and a line at each 10% of each pass
-// with the rate since the previous line and the size of lsh_bands, so a cost that grows with the
+// with the rate since the previous line and the size of the band tables, so a cost that grows with the
 // tables shows where it grows.
 const phaseSeconds: Record<string, number> = {};
+// CPU seconds each process kind under this one (workers, API, Postgres, S3, Temporal) used in each
+// phase: on a shared machine the wall-clock rate depends on the load, CPU per record does not.
+const phaseCpu: Record<string, Map<string, number>> = {};
+let cpuAtPhaseStart = treeCpuSeconds();
 const passMarks: Record<string, string[]> = {};
 let phase = 'window';
 let phaseStart = scoreStart;
@@ -121,7 +126,9 @@ const dedupeProgress = async () => {
   return { done: (r?.passing ?? 0) - (r?.left ?? 0), span: Math.max(1, r?.passing ?? 0) };
 };
 const bandBytes = async () => {
-  const [r] = await sql<{ bytes: string }[]>`select pg_total_relation_size('lsh_bands')::text as bytes`;
+  const [r] = await sql<
+    { bytes: string }[]
+  >`select (pg_total_relation_size('lsh_bands') + pg_total_relation_size('lsh_band_claims') + pg_total_relation_size('lsh_band_owners'))::text as bytes`;
   return Number(r?.bytes ?? 0);
 };
 for (;;) {
@@ -137,6 +144,9 @@ for (;;) {
   if (next !== phase) {
     const took = (now - phaseStart) / 1000;
     phaseSeconds[phase] = took;
+    const cpuNow = treeCpuSeconds();
+    phaseCpu[phase] = new Map([...cpuNow].map(([k, v]) => [k, v - (cpuAtPhaseStart.get(k) ?? 0)]));
+    cpuAtPhaseStart = cpuNow;
     log(`${phase} took ${took.toFixed(0)} s`);
     phase = next;
     phaseStart = now;
@@ -160,7 +170,7 @@ for (;;) {
     const mib = (await bandBytes()) / 2 ** 20;
     (passMarks[phase] ??= []).push(`${mark.n * 10}% ${rate}/s`);
     log(
-      `${phase} ${mark.n * 10}%: ${done}/${span}, ${rate}/s since the last line, ${c.accepted} passing, lsh_bands ${mib.toFixed(0)} MiB, worker peak RSS ${peakRssMiB(workers.pid!).toFixed(0)} MiB`,
+      `${phase} ${mark.n * 10}%: ${done}/${span}, ${rate}/s since the last line, ${c.accepted} passing, band tables ${mib.toFixed(0)} MiB, worker peak RSS ${peakRssMiB(workers.pid!).toFixed(0)} MiB`,
     );
     mark = { n: mark.n + 1, done, at: now };
   }
@@ -182,25 +192,31 @@ for await (const w of temporal.workflow.list({
   maxHistory = Math.max(maxHistory, w.historyLength);
 }
 const rss = peakRssMiB(workers.pid!);
-// lsh_bands at the end: rows (and how many are shared between batches) and bytes per stored record,
-// and what one chunk of a dedupe batch's look-up costs (4,096 bands, as dedupeBatch asks for them;
-// ~15 chunks per batch) on the full table.
+// Band claims at the end. The scoring pass stages them (lsh_band_claims); the first dedupe batches
+// reduce them partition by partition into, per batch, the bands an earlier record in another batch
+// claimed too (lsh_band_owners), which each dedupe batch reads by its key. lsh_bands holds only the
+// bands of Datanets scored partly by workers that predate staging.
 const datanetKey = lshDatanetKey(id);
-const [bands = { rows: 0, shared: 0, bytes: '0' }] = await sql<
-  { rows: number; shared: number; bytes: string }[]
->`select count(*)::int as rows, count(*) filter (where shared)::int as shared, pg_total_relation_size('lsh_bands')::text as bytes
+const [bands = { rows: 0, bytes: '0' }] = await sql<{ rows: number; bytes: string }[]>`
+  select count(*)::int as rows, pg_total_relation_size('lsh_bands')::text as bytes
   from lsh_bands where datanet_key = ${datanetKey}::bigint`;
-const probe = (
-  await sql<
-    { band: string }[]
-  >`select band::text from lsh_bands where datanet_key = ${datanetKey}::bigint order by random() limit 4096`
-).map((r) => r.band);
+const [reduction] = await sql<{ parts: number; shared: number; seconds: number | null }[]>`
+  select count(*)::int as parts, coalesce(sum(shared), 0)::int as shared,
+         extract(epoch from max(reduced_at) - min(reduced_at))::float8 as seconds
+  from lsh_band_reductions where datanet_key = ${datanetKey}::bigint`;
+const [owned = { rows: 0, bands: 0, bytes: '0', claims: '0' }] = await sql<
+  { rows: number; bands: number; bytes: string; claims: string }[]
+>`select count(*)::int as rows, coalesce(sum(cardinality(bands)), 0)::int as bands,
+    pg_total_relation_size('lsh_band_owners')::text as bytes, pg_total_relation_size('lsh_band_claims')::text as claims
+  from lsh_band_owners where datanet_key = ${datanetKey}::bigint`;
+// What one dedupe batch's look-up costs on the full table (the last batch's rows).
+const [last] = await sql<{ from_seq: string }[]>`
+  select max(from_seq)::text as from_seq from lsh_band_owners where datanet_key = ${datanetKey}::bigint`;
 const plan = await sql.unsafe<{ 'QUERY PLAN': string }[]>(
-  `explain (analyze, buffers) select band, seq from lsh_bands where datanet_key = $1::bigint and shared and band = any($2::bigint[])`,
-  [datanetKey, probe],
+  `explain (analyze, buffers) select bands, owners from lsh_band_owners where datanet_key = $1::bigint and from_seq = $2::bigint`,
+  [datanetKey, last?.from_seq ?? '0'],
 );
-// The plan without the 62,000 literal bands it was given.
-const planLines = plan.map((r) => r['QUERY PLAN'].replace(/'\{[^}]*\}'/g, "'{…}'").slice(0, 160));
+const planLines = plan.map((r) => r['QUERY PLAN'].slice(0, 160));
 
 console.log('');
 console.log(
@@ -221,12 +237,27 @@ console.log(
     .map(([k, v]) => `${k} ${v.toFixed(0)} s`)
     .join(', ')}`,
 );
+for (const [k, m] of Object.entries(phaseCpu)) {
+  if (k === 'window') continue;
+  const total = [...m.values()].reduce((a, b) => a + b, 0);
+  const top = [...m]
+    .filter(([, v]) => v >= 0.5)
+    .sort((a, b) => b[1] - a[1])
+    .map(([n, v]) => `${n.replace(/^node /, '')} ${v.toFixed(0)}`)
+    .join(', ');
+  console.log(
+    `${(k + ' CPU').padEnd(28)} ${total.toFixed(0)} CPU s (${((total / Math.max(1, stored.n)) * 1e6).toFixed(0)} µs per stored record; ${top})`,
+  );
+}
 console.log(`ingest rate at each 10%      ${ingestMarks.join(', ')}`);
 for (const [k, v] of Object.entries(passMarks)) console.log(`${(k + ' rate at each 10%').padEnd(28)} ${v.join(', ')}`);
 console.log(
-  `lsh_bands                    ${bands.rows} rows (${bands.shared} shared), ${(Number(bands.bytes) / 2 ** 20).toFixed(0)} MiB (${(Number(bands.bytes) / Math.max(1, stored.n)).toFixed(0)} bytes per stored record)`,
+  `band-claim reduction         ${reduction?.parts ?? 0} partitions, ${reduction?.shared ?? 0} bands claimed by more than one batch, ${(reduction?.seconds ?? 0).toFixed(1)} s from first to last partition`,
 );
-console.log(`one look-up chunk           ${probe.length} bands (a dedupe batch asks ~15):`);
+console.log(
+  `lsh_band_owners              ${owned.rows} rows, ${owned.bands} bands owned in an earlier batch, ${(Number(owned.bytes) / 2 ** 20).toFixed(0)} MiB (${(Number(owned.bytes) / Math.max(1, stored.n)).toFixed(0)} bytes per stored record); lsh_band_claims left ${(Number(owned.claims) / 2 ** 20).toFixed(0)} MiB (deleted rows until vacuumed); lsh_bands ${bands.rows} rows for this Datanet`,
+);
+console.log(`one batch's owner look-up:`);
 for (const l of planLines) console.log(`    ${l}`);
 console.log(`statuses                     ${statuses.map((s) => `${s.status} ${s.n}`).join(', ')}`);
 console.log(`peak worker RSS              ${rss.toFixed(0)} MiB`);

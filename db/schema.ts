@@ -14,6 +14,7 @@ import {
   doublePrecision,
   check,
   customType,
+  smallint,
 } from 'drizzle-orm/pg-core';
 
 const bytea = customType<{ data: Buffer }>({ dataType: () => 'bytea' });
@@ -236,6 +237,59 @@ export const lshBands = pgTable(
       .on(t.datanetKey, t.band)
       .where(sql`shared`),
   ],
+);
+
+/**
+ * The scoring pass's band claims, staged: one row per (Datanet, band partition, scoring batch) with
+ * that batch's bands in the partition and each band's lowest seq in the batch, appended once per batch
+ * (a retry conflicts and changes nothing). Appending touches no btree page per band, so the cost of a
+ * batch does not grow with the Datanet as per-band upserts into lsh_bands did once that index
+ * outgrew Postgres's cache. Before the dedupe pass reads owners, each partition is reduced once
+ * (`lsh_band_reductions`): for each batch, the bands an earlier record in another batch claimed too go
+ * to lsh_band_owners with that record's seq, and the partition's rows are deleted.
+ */
+export const lshBandClaims = pgTable(
+  'lsh_band_claims',
+  {
+    datanetKey: bigint('datanet_key', { mode: 'bigint' }).notNull(),
+    part: smallint('part').notNull(),
+    fromSeq: bigint('from_seq', { mode: 'number' }).notNull(),
+    bands: bigint('bands', { mode: 'number' }).array().notNull(),
+    seqs: bigint('seqs', { mode: 'number' }).array().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.datanetKey, t.part, t.fromSeq] })],
+);
+
+/**
+ * What a reduction found for each scoring batch (one row per batch and partition): the batch's bands
+ * that an earlier record in another batch claimed too, and that record's seq. The dedupe pass reads
+ * its batch's rows by key instead of looking each of its ~56k bands up in a band index.
+ */
+export const lshBandOwners = pgTable(
+  'lsh_band_owners',
+  {
+    datanetKey: bigint('datanet_key', { mode: 'bigint' }).notNull(),
+    fromSeq: bigint('from_seq', { mode: 'number' }).notNull(),
+    part: smallint('part').notNull(),
+    bands: bigint('bands', { mode: 'number' }).array().notNull(),
+    owners: bigint('owners', { mode: 'number' }).array().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.datanetKey, t.fromSeq, t.part] })],
+);
+
+/** Partitions of a Datanet's staged band claims already merged into lsh_bands (each exactly once). */
+export const lshBandReductions = pgTable(
+  'lsh_band_reductions',
+  {
+    datanetKey: bigint('datanet_key', { mode: 'bigint' }).notNull(),
+    part: smallint('part').notNull(),
+    /** Shared bands the partition added to lsh_bands. */
+    shared: integer('shared').notNull(),
+    /** lsh_bands held direct claims of this Datanet before its first reduction (a pass across an upgrade). */
+    legacy: boolean('legacy').notNull(),
+    reducedAt: timestamp('reduced_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.datanetKey, t.part] })],
 );
 
 export const datasetVersions = pgTable('dataset_versions', {

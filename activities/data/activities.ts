@@ -27,7 +27,13 @@ import {
 } from '../../db/queries/curation.js';
 import { dataKeys } from '../../storage/keys.js';
 import { readRecords, recordRefOf } from '../../storage/packs.js';
-import { claimBands, sharedBandOwners } from '../../db/queries/lsh-bands.js';
+import {
+  BAND_PARTS,
+  earlierBandOwners,
+  reduceBandClaims,
+  sharedBandOwners,
+  stageBandClaims,
+} from '../../db/queries/lsh-bands.js';
 
 export interface ScoreBatchInput {
   datanetId: string;
@@ -61,6 +67,8 @@ interface PartRecord {
 // enough that prefix + 48 bits stays below 2^53 and parses exactly.
 const EXACT_BAND_PREFIX = 0x1f;
 const S3_CONCURRENCY = 32;
+/** Part files the dataset build reads ahead of the one it is writing out. */
+const PART_READ_AHEAD = 4;
 
 /** Band keys as bigints (LSH bands plus one exact-text band), for the lsh_bands table. */
 function bandsOf(text: string, sig: Uint32Array): number[] {
@@ -129,7 +137,8 @@ export function createDataActivities(deps: ActivityDeps) {
 
     /**
      * Pass 1 over a seq range: schema, quality and relevance; records that pass get their MinHash
-     * sketch stored, their LSH bands claimed (lowest seq owns a band) and a line in the batch's part file.
+     * sketch stored, their LSH bands staged as claims (lowest seq in the batch per band; merged into
+     * lsh_bands before the dedupe pass reads owners) and a line in the batch's part file.
      */
     async scoreBatch(a: ScoreBatchInput): Promise<{ scored: number; accepted: number }> {
       const profile = profileFor(a);
@@ -186,18 +195,22 @@ export function createDataActivities(deps: ActivityDeps) {
           if (cur === undefined || cur > seq) bandOwners.set(band, seq);
         }
       }
+      // Rows found by seq: a batch's rows are neighbours in contributions_seq_idx, where by hash each
+      // would be a random page of the primary key. No indexed column changes, so with the table's
+      // fillfactor (migration 0010) the update is HOT: no index entries are written.
       await sql.begin(async (tx) => {
         await tx`
           update contributions c set status = u.status, quality = u.quality, relevance = u.relevance, reasons = u.reasons::jsonb, sketch = decode(nullif(u.sketch, ''), 'hex'), label = nullif(u.label, '')
-          from (select unnest(${results.map((x) => x.row.hash)}::text[]) as hash,
+          from (select unnest(${results.map((x) => x.row.seq)}::bigint[]) as seq,
+                       unnest(${results.map((x) => x.row.hash)}::text[]) as hash,
                        unnest(${results.map((x) => (x.sig ? 'scored' : 'rejected'))}::text[]) as status,
                        unnest(${results.map((x) => x.s.quality)}::float8[]) as quality,
                        unnest(${results.map((x) => x.s.relevance)}::float8[]) as relevance,
                        unnest(${results.map((x) => JSON.stringify(x.s.reasons))}::text[]) as reasons,
                        unnest(${results.map((x) => (x.sig ? sketchBuffer(x.sig).toString('hex') : ''))}::text[]) as sketch,
                        unnest(${results.map((x) => x.label)}::text[]) as label) u
-          where c.datanet_id = ${a.datanetId} and c.hash = u.hash`;
-        await claimBands(tx, a.datanetId, bandOwners);
+          where c.datanet_id = ${a.datanetId} and c.seq = u.seq and c.hash = u.hash`;
+        await stageBandClaims(tx, a.datanetId, a.fromSeq, bandOwners);
       });
       const part: PartRecord[] = passed.map((x) => ({
         seq: Number(x.row.seq),
@@ -221,18 +234,28 @@ export function createDataActivities(deps: ActivityDeps) {
      * duplicate and earns nothing, whoever submitted it.
      */
     async dedupeBatch(a: { datanetId: string; fromSeq: number }): Promise<{ accepted: number; duplicates: number }> {
+      // Every scoring batch has finished (the workflow starts this pass after the last): the staged
+      // claims are reduced once, by whichever dedupe batches get there first, each starting at its
+      // own partition so a wave shares the work.
+      const { legacy: directClaims } = await reduceBandClaims(sql, a.datanetId, {
+        startPart: Math.floor(a.fromSeq / 997) * 17, // batches of a wave start at different partitions
+        onPart: (part) => Context.current().heartbeat({ reducedPart: part, of: BAND_PARTS }),
+      });
       const part = await readPart(a.datanetId, a.fromSeq);
       if (part.length === 0) return { accepted: 0, duplicates: 0 };
       // Owners within this batch (pass 1 claimed each band for the batch's lowest seq), then the
-      // owners of bands another batch claimed too: only those can name a record outside this batch.
+      // earlier owners of bands another batch claimed too: only those can name a record outside this
+      // batch. A Datanet scored partly by workers that predate staging has them in lsh_bands.
       const owners = new Map<number, number>(); // band -> owner's seq
       for (const p of part)
         for (const b of p.bands) {
           const cur = owners.get(b);
           if (cur === undefined || p.seq < cur) owners.set(b, p.seq);
         }
-      for (const [band, seq] of await sharedBandOwners(sql, a.datanetId, [...owners.keys()]))
-        if (seq < owners.get(band)!) owners.set(band, seq);
+      const elsewhere = directClaims
+        ? await sharedBandOwners(sql, a.datanetId, [...owners.keys()])
+        : await earlierBandOwners(sql, a.datanetId, a.fromSeq);
+      for (const [band, seq] of elsewhere) if (seq < owners.get(band)!) owners.set(band, seq);
       // Sketches: this batch's own from its part file (parts written before sketches were carried
       // there: from Postgres), owners in earlier batches from Postgres by seq.
       const bySeq = new Map<number, { hash: string; sketch: Buffer }>();
@@ -274,8 +297,9 @@ export function createDataActivities(deps: ActivityDeps) {
           const j = exact ? 1 : sketchJaccard(bySeq.get(p.seq)!.sketch, o.sketch);
           if ((exact || j >= NEAR_DUPLICATE_THRESHOLD) && (!best || j > best.j)) best = { hash: o.hash, j, exact };
         }
-        if (!best) return { hash: p.hash, status: 'accepted', of: null as string | null, reason: '' };
+        if (!best) return { seq: p.seq, hash: p.hash, status: 'accepted', of: null as string | null, reason: '' };
         return {
+          seq: p.seq,
           hash: p.hash,
           status: best.exact ? 'duplicate' : 'near-duplicate',
           of: best.hash,
@@ -287,9 +311,9 @@ export function createDataActivities(deps: ActivityDeps) {
       await sql`
         update contributions c set status = u.status, duplicate_of = nullif(u.of, ''),
           reasons = case when u.reason = '' then c.reasons else coalesce(c.reasons, '[]'::jsonb) || to_jsonb(u.reason) end
-        from (select unnest(${verdicts.map((v) => v.hash)}::text[]) as hash, unnest(${verdicts.map((v) => v.status)}::text[]) as status,
+        from (select unnest(${verdicts.map((v) => v.seq)}::bigint[]) as seq, unnest(${verdicts.map((v) => v.hash)}::text[]) as hash, unnest(${verdicts.map((v) => v.status)}::text[]) as status,
                      unnest(${verdicts.map((v) => v.of ?? '')}::text[]) as of, unnest(${verdicts.map((v) => v.reason)}::text[]) as reason) u
-        where c.datanet_id = ${a.datanetId} and c.hash = u.hash and c.status = 'scored'`;
+        where c.datanet_id = ${a.datanetId} and c.seq = u.seq and c.hash = u.hash and c.status = 'scored'`;
       const accepted = verdicts.filter((v) => v.status === 'accepted').length;
       return { accepted, duplicates: verdicts.length - accepted };
     },
@@ -318,10 +342,19 @@ export function createDataActivities(deps: ActivityDeps) {
         const out = await open(file, 'w');
         let lines = 0;
         try {
-          for (const obj of await store.list(dataKeys.partsPrefix(a.datanetId))) {
-            const fromSeq = Number(obj.key.slice(obj.key.lastIndexOf('/') + 1, -'.jsonl'.length));
+          // Parts in order, a few read ahead: one GET at a time left most of the build waiting on S3.
+          const keys = (await store.list(dataKeys.partsPrefix(a.datanetId))).map((o) => o.key);
+          const ahead: Promise<PartRecord[]>[] = [];
+          let next = 0;
+          for (let i = 0; i < keys.length; i++) {
+            for (; next < keys.length && next - i < PART_READ_AHEAD; next++) {
+              const key = keys[next]!;
+              const read = readPart(a.datanetId, Number(key.slice(key.lastIndexOf('/') + 1, -'.jsonl'.length)));
+              read.catch(() => undefined); // awaited below, in order: a failure surfaces there
+              ahead.push(read);
+            }
             let chunk = '';
-            for (const p of await readPart(a.datanetId, fromSeq)) {
+            for (const p of await ahead.shift()!) {
               if (!accepted.has(p.hash)) continue;
               chunk +=
                 JSON.stringify({
