@@ -1,5 +1,7 @@
 // `npm run bench:lifecycles`: BENCH_LIFECYCLES (default 1,000) lifecycles at once on one worker set,
-// the API and every worker in this process (as in the demo). Each lifecycle goes through governance
+// the API and every worker in this process (as in the demo), or with BENCH_SPLIT=1 the API and each
+// worker kind in its own process (as deployed), so reads and workflow tasks stop sharing one event
+// loop, the first bottleneck after the read model. Each lifecycle goes through governance
 // (one governor votes yes, closing the vote early) and a small collection (BENCH_RECORDS records,
 // scored and deduplicated), then ends `failed-gate` ("not enough accepted data", stake refunded), so
 // the run measures orchestration, not training. Prints: lifecycles started/s; status reads/s with
@@ -21,7 +23,8 @@ import { loadSpamAssassin } from '../ml/embedded/corpus.js';
 import { workflowReads } from '../api/workflow-reads.js';
 import { mapLimit } from '../storage/map-limit.js';
 import { Worker } from 'node:worker_threads';
-import { treeCpuSeconds } from './process-tree.js';
+import { read, treeCpuSeconds } from './process-tree.js';
+import { startBenchStack } from './support/stack.js';
 
 const N = Number(process.env.BENCH_LIFECYCLES ?? 1000);
 const C = Number(process.env.BENCH_CONCURRENCY ?? 10);
@@ -43,40 +46,109 @@ const log = (m: string) => console.log(`[bench:lifecycles ${((Date.now() - t0) /
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const mib = (b: number) => b / 1024 / 1024;
 
-const stack = await startStack({ stateDir: mkdtempSync(join(tmpdir(), 'commons-bench-lifecycles-')), log });
-Object.assign(process.env, stack.env, {
+/** BENCH_SPLIT=1: the API and each worker kind in its own process (as deployed). */
+const SPLIT = process.env.BENCH_SPLIT === '1';
+const BENCH_ENV = {
   COMMONS_LOG_LEVEL: process.env.COMMONS_LOG_LEVEL ?? 'ERROR',
   COMMONS_CONTRIBUTION_RATE: '1000000000',
   COMMONS_CONTRIBUTION_BURST: '1000000000',
-});
+};
 // The workers' own metrics (task latencies, slots, sticky cache) are read between phases: the profile.
 const metricsPort = await freePort();
 process.env.COMMONS_WORKER_METRICS_ADDRESS ??= `127.0.0.1:${metricsPort}`;
-const cfg = loadConfig({ ...process.env, API_PORT: String(await freePort()) });
 // Workflow-task pollers (SDK default: 10, of which 2 poll the normal queue, where every new
 // workflow's first task and every evicted workflow's next task wait; 8 poll the sticky queue).
-const pollers = process.env.BENCH_WF_POLLS
-  ? {
-      maxConcurrentWorkflowTaskPolls: Number(process.env.BENCH_WF_POLLS),
-      nonStickyToStickyPollRatio: Number(process.env.BENCH_NONSTICKY_RATIO ?? 0.2),
-    }
-  : {};
-const workers = await startWorkers(['lifecycle', 'data', 'training', 'rlhf'], cfg, pollers, { makeCurrent: true });
-const api = await startApi(cfg, { logger: false });
-const sql = postgres(stack.env.DATABASE_URL, { max: 2, onnotice: () => {} });
-log(`stack, workers and API up (${api.url}); uptime load ${(await loadAverage()).join(' ')}`);
+// Only in the one-process mode: separate worker processes run with the SDK defaults.
+const pollers =
+  process.env.BENCH_WF_POLLS && !SPLIT
+    ? {
+        maxConcurrentWorkflowTaskPolls: Number(process.env.BENCH_WF_POLLS),
+        nonStickyToStickyPollRatio: Number(process.env.BENCH_NONSTICKY_RATIO ?? 0.2),
+      }
+    : {};
+
+/** What the phases below need of the system under test, in either mode. */
+interface System {
+  url: string;
+  sql: postgres.Sql;
+  /** RSS of the API and the workers (bytes). */
+  rss(): number;
+  /** Workflow queries and describes the API has sent so far. */
+  workflowReads(): Promise<{ query: number; describe: number }>;
+  stop(): Promise<void>;
+}
+
+async function oneProcess(): Promise<System> {
+  const stack = await startStack({ stateDir: mkdtempSync(join(tmpdir(), 'commons-bench-lifecycles-')), log });
+  Object.assign(process.env, stack.env, BENCH_ENV);
+  const cfg = loadConfig({ ...process.env, API_PORT: String(await freePort()) });
+  const workers = await startWorkers(['lifecycle', 'data', 'training', 'rlhf'], cfg, pollers, { makeCurrent: true });
+  const api = await startApi(cfg, { logger: false });
+  const sql = postgres(stack.env.DATABASE_URL, { max: 2, onnotice: () => {} });
+  return {
+    url: api.url,
+    sql,
+    rss: () => process.memoryUsage().rss,
+    workflowReads: () => Promise.resolve({ ...workflowReads }),
+    async stop() {
+      await api.close();
+      await workers.shutdown();
+      await sql.end();
+      await stack.stop();
+    },
+  };
+}
+
+async function separateProcesses(): Promise<System> {
+  const b = await startBenchStack({
+    name: 'lifecycles',
+    log,
+    workers: ['lifecycle', 'data-collection', 'gpu-training', 'gpu-rlhf'],
+    env: BENCH_ENV,
+    workerEnv: {
+      lifecycle: { COMMONS_WORKER_METRICS_ADDRESS: process.env.COMMONS_WORKER_METRICS_ADDRESS! },
+      'data-collection': { COMMONS_WORKER_METRICS_ADDRESS: '' },
+      'gpu-training': { COMMONS_WORKER_METRICS_ADDRESS: '' },
+      'gpu-rlhf': { COMMONS_WORKER_METRICS_ADDRESS: '' },
+    },
+  });
+  const pids = [b.api, ...b.workers].map((p) => p.pid!);
+  return {
+    url: b.base,
+    sql: b.sql,
+    rss: () =>
+      pids.reduce(
+        (sum, pid) => sum + Number(/VmRSS:\s+(\d+) kB/.exec(read(`/proc/${pid}/status`) ?? '')?.[1] ?? 0) * 1024,
+        0,
+      ),
+    async workflowReads() {
+      const text = await (await fetch(`${b.base}/metrics`)).text();
+      const n = (kind: string) =>
+        Number(new RegExp(`commons_api_workflow_reads_total\\{kind="${kind}"\\} (\\d+)`).exec(text)?.[1] ?? NaN);
+      return { query: n('query'), describe: n('describe') };
+    },
+    stop: () => b.stop(),
+  };
+}
+
+const system = SPLIT ? await separateProcesses() : await oneProcess();
+const api = { url: system.url };
+const sql = system.sql;
+log(
+  `stack, workers and API up (${api.url}, ${SPLIT ? 'each in its own process' : 'all in this process'}); uptime load ${(await loadAverage()).join(' ')}`,
+);
 
 process.on('uncaughtException', (err) => {
   console.error(err);
-  void stack.stop().finally(() => process.exit(1));
+  void system.stop().finally(() => process.exit(1));
 });
 process.on('unhandledRejection', (err) => {
   console.error(err);
-  void stack.stop().finally(() => process.exit(1));
+  void system.stop().finally(() => process.exit(1));
 });
 
 let peakRss = 0;
-const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 500);
+const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, system.rss())), 500);
 
 async function participant(roles: string[], funds: { OPEN?: string; gOPEN?: string } = {}) {
   const c = new CommonsClient(api.url, generateKeyPair());
@@ -147,7 +219,7 @@ async function workerProfile(): Promise<string> {
 }
 
 // 1. Start N lifecycles through the API.
-const rssBefore = process.memoryUsage().rss;
+const rssBefore = system.rss();
 const startLatency: number[] = [];
 const startAt = Date.now();
 await mapLimit(ids, C, async (id) => {
@@ -187,7 +259,7 @@ const votingOpen = () =>
 const openMs = DRIVE || process.env.BENCH_WAIT_OPEN === '1' ? await until('voting open', votingOpen, N) : NaN;
 if (!DRIVE) log(`voting open in ${await votingOpen()} of ${N} so far`);
 await sleep(2000);
-const rssInFlight = process.memoryUsage().rss;
+const rssInFlight = system.rss();
 log(`worker profile after the starts:\n    ${await workerProfile()}`);
 
 // 2. Status reads with every lifecycle in flight: the read model, then a sample of live reads. The
@@ -249,10 +321,10 @@ async function readLoad(suffix: string, opts: { seconds?: number; count?: number
   };
 }
 const cpuNote = (x: { cpuPct: number; elu: number; split: string }) =>
-  `process CPU ${x.cpuPct.toFixed(0)}% of a core, main event loop busy ${x.elu.toFixed(0)}%; CPU by process (% of a core): ${x.split}`;
-const q0 = { ...workflowReads };
+  `${SPLIT ? 'bench process (readers)' : 'process (API, workers, readers)'} CPU ${x.cpuPct.toFixed(0)}% of a core, main event loop busy ${x.elu.toFixed(0)}%; CPU by process (% of a core): ${x.split}`;
+const q0 = await system.workflowReads();
 const reads = await readLoad('', { seconds: READ_SECONDS, concurrency: READ_CONCURRENCY });
-const q1 = { ...workflowReads };
+const q1 = await system.workflowReads();
 log(
   `status reads (read model), ${N} in flight, ${READ_CONCURRENCY} in flight: ${reads.perSecond.toFixed(0)}/s, ${fmt(reads.lat)}, ${reads.errors} errors; workflow queries ${q1.query - q0.query}, describes ${q1.describe - q0.describe}; ${cpuNote(reads)}`,
 );
@@ -361,10 +433,7 @@ await shutdown();
 
 async function shutdown(): Promise<never> {
   clearInterval(rssTimer);
-  await api.close();
-  await workers.shutdown();
-  await sql.end();
-  await stack.stop();
+  await system.stop();
   process.exit(0);
 }
 

@@ -37,6 +37,10 @@ export async function startBenchStack(o: {
   log: (line: string) => void;
   /** Worker entry points under workers/ (default: all kinds in one process). */
   workers?: string[];
+  /** Settings for every process (API and workers), over the bench defaults. */
+  env?: Record<string, string>;
+  /** Settings for one worker entry point only (e.g. its metrics address). */
+  workerEnv?: Record<string, Record<string, string>>;
 }): Promise<BenchStack> {
   const stack = await startStack({ stateDir: mkdtempSync(join(tmpdir(), `commons-bench-${o.name}-`)), log: o.log });
   const apiPort = await freePort();
@@ -48,10 +52,11 @@ export async function startBenchStack(o: {
     COMMONS_CONTRIBUTION_RATE: '1000000000',
     COMMONS_CONTRIBUTION_BURST: '1000000000',
     COMMONS_WORKER_MAKE_CURRENT: '1', // versioned workers on the local stack make their version current
+    ...o.env,
   };
   const workers: ChildProcess[] = [];
   for (const w of o.workers ?? ['all'])
-    workers.push(await startTsProcessWithRetry(`workers/${w}.ts`, env, /workers running/));
+    workers.push(await startTsProcessWithRetry(`workers/${w}.ts`, { ...env, ...o.workerEnv?.[w] }, /workers running/));
   const api = await startTsProcess('api/main.ts', env, /listening/i);
   const base = `http://127.0.0.1:${apiPort}`;
   const sql = postgres(stack.env.DATABASE_URL, { max: 2, onnotice: () => {} });
