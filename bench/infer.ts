@@ -63,6 +63,10 @@ const api = await startTsProcess(
     // generator, stealing its CPU: warn, as in bench:lifecycle.
     COMMONS_LOG_LEVEL: 'warn',
     COMMONS_EXACT_ATTRIBUTION_MAX_RECORDS: EXACT_MAX,
+    // BENCH_API_CPU_PROF=DIR: the API process writes a V8 CPU profile there on exit (node --cpu-prof).
+    ...(process.env.BENCH_API_CPU_PROF
+      ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_API_CPU_PROF}` }
+      : {}),
   },
   /listening/i,
 );

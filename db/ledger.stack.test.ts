@@ -1,6 +1,6 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Ledger, InsufficientFundsError } from './ledger.js';
+import { Ledger, InsufficientFundsError, lockBalances, postTransfersOnLockedBalances } from './ledger.js';
 import { accountsOf } from '../contracts/accounts.js';
 
 describe('double-entry ledger on Postgres', () => {
@@ -135,6 +135,56 @@ describe('double-entry ledger on Postgres', () => {
     ]);
     expect(again.applied).toBe(0);
     expect(await ledger.balance(alice, 'OPEN')).toBe('60');
+  });
+
+  it('posts transfers on locked balances in one statement: both sides move, a used key moves nothing', async () => {
+    const payer = `cm-locked-payer-${run}`;
+    const to1 = `cm-locked-to1-${run}`;
+    const to2 = `cm-locked-to2-${run}`;
+    await ledger.mint(payer, 'OPEN', '100', `mint:${payer}`);
+    const t = (k: string, to: string, amount: string) => ({
+      idempotencyKey: `locked:${run}:${k}`,
+      asset: 'OPEN' as const,
+      from: payer,
+      to,
+      amount,
+      reason: 'locked batch',
+    });
+    const post = (ts: ReturnType<typeof t>[]) =>
+      sql.begin(async (tx) => {
+        await lockBalances(tx, 'OPEN', [payer, to1, to2]);
+        return postTransfersOnLockedBalances(tx, ts);
+      });
+    expect(await post([t('a', to1, '7'), t('b', to2, '3'), t('c', to1, '5')])).toBe(3);
+    expect(await ledger.balance(payer, 'OPEN')).toBe('85');
+    expect(await ledger.balance(to1, 'OPEN')).toBe('12');
+    expect(await ledger.balance(to2, 'OPEN')).toBe('3');
+    // A retry of the same keys (one new): only the new one moves money.
+    expect(await post([t('a', to1, '7'), t('d', to2, '1')])).toBe(1);
+    expect(await ledger.balance(payer, 'OPEN')).toBe('84');
+    expect(await ledger.balance(to2, 'OPEN')).toBe('4');
+    // More than the payer holds: the check constraint refuses the statement, nothing is written.
+    await expect(post([t('e', to1, '1'), t('f', to2, '1000')])).rejects.toThrow();
+    expect(await ledger.balance(payer, 'OPEN')).toBe('84');
+    const rows = await sql`select count(*)::int as n from transfers where idempotency_key like ${`locked:${run}:%`}`;
+    expect([...rows]).toEqual([{ n: 4 }]);
+  });
+
+  it('refuses to post on a balance row that was never locked (created) in the transaction', async () => {
+    const payer = `cm-unlocked-payer-${run}`;
+    const nobody = `cm-never-locked-${run}`;
+    await ledger.mint(payer, 'OPEN', '10', `mint:${payer}`);
+    await expect(
+      sql.begin(async (tx) => {
+        await lockBalances(tx, 'OPEN', [payer]);
+        return postTransfersOnLockedBalances(tx, [
+          { idempotencyKey: `unlocked:${run}`, asset: 'OPEN', from: payer, to: nobody, amount: '4', reason: 'x' },
+        ]);
+      }),
+    ).rejects.toThrow(/balance row\(s\) missing/);
+    expect(await ledger.balance(payer, 'OPEN')).toBe('10');
+    const rows = await sql`select count(*)::int as n from transfers where idempotency_key = ${`unlocked:${run}`}`;
+    expect([...rows]).toEqual([{ n: 0 }]);
   });
 
   it('detects a balance that drifted from its transfers', async () => {

@@ -211,7 +211,7 @@ export class Ledger {
  * writer takes its locks in the same order and none deadlocks. Returns the locked balances.
  */
 export async function lockBalances(
-  tx: postgres.TransactionSql,
+  tx: postgres.TransactionSql | postgres.ReservedSql,
   asset: Asset,
   accounts: string[],
 ): Promise<Map<string, bigint>> {
@@ -230,6 +230,50 @@ export async function lockBalances(
   ]);
   for (const r of rows) out.set(r.account, BigInt(r.amount));
   return out;
+}
+
+/**
+ * postTransfers for a transaction that already holds the lock on every balance row these transfers
+ * touch (lockBalances created and locked them, in the ledger's lock order): the transfers and their
+ * net balance changes go out as ONE statement (one round trip) and take no further lock, so they
+ * cannot deadlock. A transfer whose key was already used is skipped and moves nothing. Throws when a
+ * balance row is missing (it was not locked first), so a transfer can never move one side only; the
+ * check constraint still refuses any negative balance. Returns how many transfers were inserted.
+ */
+export async function postTransfersOnLockedBalances(
+  tx: postgres.TransactionSql | postgres.ReservedSql,
+  ts: TransferInput[],
+): Promise<number> {
+  if (ts.length === 0) return 0;
+  for (const t of ts)
+    if (!DECIMAL.test(t.amount) || BigInt(t.amount) <= 0n || t.from === t.to)
+      throw new Error(`invalid transfer ${t.idempotencyKey}`);
+  // Data-modifying CTEs run exactly once whatever the outer select reads; `d` sees only the rows
+  // this statement inserted (RETURNING), so a skipped duplicate moves nothing.
+  const [r] = await tx<{ inserted: number; accounts: number; updated: number }[]>`
+    with t as (
+      insert into transfers (idempotency_key, asset, from_account, to_account, amount, reason, proposal_id, memo)
+      select k, a, f, t, amt, r, p, m::jsonb from unnest(${ts.map((t) => t.idempotencyKey)}::text[], ${ts.map((t) => t.asset)}::text[], ${ts.map((t) => t.from)}::text[], ${ts.map((t) => t.to)}::text[],
+        ${ts.map((t) => t.amount)}::numeric[], ${ts.map((t) => t.reason)}::text[], ${ts.map((t) => t.proposalId ?? null)}::text[], ${ts.map((t) => (t.memo ? JSON.stringify(t.memo) : null))}::text[])
+        as u(k, a, f, t, amt, r, p, m)
+      on conflict (idempotency_key) do nothing
+      returning asset, from_account, to_account, amount),
+    d as (
+      select asset, account, sum(delta) as delta from (
+        select asset, from_account as account, -amount as delta from t
+        union all select asset, to_account, amount from t) x
+      group by asset, account),
+    u as (
+      update balances b set amount = b.amount + d.delta from d
+      where b.account = d.account and b.asset = d.asset returning 1)
+    select (select count(*) from t)::int as inserted, (select count(*) from d)::int as accounts,
+      (select count(*) from u)::int as updated`;
+  if (!r) throw new Error('postTransfersOnLockedBalances: the statement returned no row');
+  if (r.updated !== r.accounts)
+    throw new Error(
+      `postTransfersOnLockedBalances: ${r.accounts - r.updated} balance row(s) missing; lock them with lockBalances first`,
+    );
+  return r.inserted;
 }
 
 /**

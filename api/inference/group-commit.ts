@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type postgres from 'postgres';
-import { lockBalances, postTransfers, type TransferInput } from '../../db/ledger.js';
+import { lockBalances, postTransfersOnLockedBalances, type TransferInput } from '../../db/ledger.js';
 import { insertInferenceCalls } from '../../db/queries/inference-calls.js';
 import { chargeOf } from '../../domain/serving/fee-split.js';
 
@@ -108,42 +108,66 @@ export class FeeGroupCommit {
   private async commit(batch: Pending[]): Promise<void> {
     const batchId = randomUUID().replace(/-/g, '');
     try {
-      const { admitted, refused } = await this.sql.begin(async (tx) => {
-        const accounts = new Set<string>();
-        for (const p of batch) {
-          accounts.add(p.call.payer);
-          for (const t of p.transfers) accounts.add(t.to);
-        }
-        const balances = await lockBalances(tx, 'OPEN', [...accounts]);
-        const available = new Map<string, bigint>();
-        const admitted: Pending[] = [];
-        const refused: { p: Pending; available: bigint }[] = [];
-        for (const p of batch) {
-          const left = available.get(p.call.payer) ?? balances.get(p.call.payer) ?? 0n;
-          if (p.charge <= left) {
-            available.set(p.call.payer, left - p.charge);
-            admitted.push(p);
-          } else refused.push({ p, available: left });
-        }
-        if (admitted.length === 0) return { admitted, refused };
-        // The rows and the transfers go out together (one round trip); any failure rolls back both.
+      const { admitted, refused } = await this.commitBatch(batchId, batch);
+      for (const p of admitted) p.resolve();
+      for (const r of refused) r.p.reject(new PaymentRefusedError(r.p.call.payer, r.p.charge, r.available));
+    } catch (err) {
+      this.opts.onError?.(err);
+      for (const p of batch) p.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  /**
+   * The batch's transaction in three round trips on a reserved connection (pipelined statements
+   * run in order, each with its own sync): BEGIN with the balance locks; the call rows with the
+   * transfers and their balance changes; COMMIT, sent only once both writes succeeded (else
+   * ROLLBACK), so nothing of a failed batch is ever written.
+   */
+  private async commitBatch(
+    batchId: string,
+    batch: Pending[],
+  ): Promise<{ admitted: Pending[]; refused: { p: Pending; available: bigint }[] }> {
+    const accounts = new Set<string>();
+    for (const p of batch) {
+      accounts.add(p.call.payer);
+      for (const t of p.transfers) accounts.add(t.to);
+    }
+    const tx = await this.sql.reserve();
+    let open = false;
+    try {
+      const [, balances] = await Promise.all([
+        tx`begin`.then(() => (open = true)),
+        lockBalances(tx, 'OPEN', [...accounts]),
+      ]);
+      const available = new Map<string, bigint>();
+      const admitted: Pending[] = [];
+      const refused: { p: Pending; available: bigint }[] = [];
+      for (const p of batch) {
+        const left = available.get(p.call.payer) ?? balances.get(p.call.payer) ?? 0n;
+        if (p.charge <= left) {
+          available.set(p.call.payer, left - p.charge);
+          admitted.push(p);
+        } else refused.push({ p, available: left });
+      }
+      if (admitted.length > 0) {
         const written = await Promise.allSettled([
           insertInferenceCalls(
             tx,
             batchId,
             admitted.map((p) => p.call),
           ),
-          postTransfers(tx, aggregate(batchId, admitted)),
+          postTransfersOnLockedBalances(tx, aggregate(batchId, admitted)),
         ]);
         for (const w of written)
           if (w.status === 'rejected') throw w.reason instanceof Error ? w.reason : new Error(String(w.reason));
-        return { admitted, refused };
-      });
-      for (const p of admitted) p.resolve();
-      for (const r of refused) r.p.reject(new PaymentRefusedError(r.p.call.payer, r.p.charge, r.available));
-    } catch (err) {
-      this.opts.onError?.(err);
-      for (const p of batch) p.reject(err instanceof Error ? err : new Error(String(err)));
+      }
+      await tx`commit`;
+      open = false;
+      return { admitted, refused };
+    } finally {
+      // Rolls back whatever is still open (a failed BEGIN or lock); the connection goes back clean.
+      if (open) await tx`rollback`.catch(() => undefined);
+      tx.release();
     }
   }
 

@@ -17,7 +17,7 @@ export interface NewInferenceCall {
  * exactly when its charge does (`settled` is always true for rows written this way).
  */
 export async function insertInferenceCalls(
-  tx: postgres.TransactionSql,
+  tx: postgres.TransactionSql | postgres.ReservedSql,
   settlementId: string,
   calls: NewInferenceCall[],
 ): Promise<void> {
