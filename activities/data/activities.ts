@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,15 +6,16 @@ import type { ActivityDeps } from '../deps.js';
 import type { DatanetSpec } from '../../domain/data/datanet-spec.js';
 import { recordResponse, recordText } from '../../domain/data/datanet-spec.js';
 import {
-  bandKeys,
-  exactKey,
-  minhashSignature,
+  EXACT_BAND_PREFIX,
   NEAR_DUPLICATE_JACCARD,
+  recordBands,
+  shingleHashesOf,
+  signatureOfShingles,
   sketchJaccard,
   sketchOf,
 } from '../../domain/data/minhash.js';
 import { buildDomainProfile } from '../../domain/data/relevance.js';
-import { scoreRecord } from '../../domain/data/score-record.js';
+import { scoreRecordText } from '../../domain/data/score-record.js';
 import { buildMerkleTree } from '../../domain/data/merkle.js';
 import {
   acceptedHashes,
@@ -63,18 +63,10 @@ interface PartRecord {
   sketch?: string;
 }
 
-// A band index no LSH band uses (there are BANDS = 30), reserved for the normalised-text exact key; small
-// enough that prefix + 48 bits stays below 2^53 and parses exactly.
-const EXACT_BAND_PREFIX = 0x1f;
 const S3_CONCURRENCY = 32;
 /** Part files the dataset build reads ahead of the one it is writing out. */
 const PART_READ_AHEAD = 4;
 
-/** Band keys as bigints (LSH bands plus one exact-text band), for the lsh_bands table. */
-function bandsOf(text: string, sig: Uint32Array): number[] {
-  const exact = createHash('sha256').update(exactKey(text)).digest('hex').slice(0, 12);
-  return [...bandKeys(sig), EXACT_BAND_PREFIX.toString(16) + exact].map((k) => parseInt(k, 16));
-}
 const isExactBand = (band: number) => Math.floor(band / 2 ** 48) === EXACT_BAND_PREFIX;
 
 /** b-bit MinHash sketch (the rule lives in domain/data/minhash.ts), as a Buffer for the bytea column. */
@@ -167,10 +159,11 @@ export function createDataActivities(deps: ActivityDeps) {
             refused = 'payload is not JSON';
           }
         }
-        const s =
+        // The scored text is tokenised once, for quality, relevance, MinHash and the exact key alike.
+        const { score: s, text: analysed } =
           refused !== undefined
-            ? { status: 'rejected' as const, quality: 0, relevance: 0, reasons: [refused] }
-            : scoreRecord(a.spec, profile, payload, { minQuality: a.minQuality, minRelevance: a.minRelevance });
+            ? { score: { status: 'rejected' as const, quality: 0, relevance: 0, reasons: [refused] }, text: undefined }
+            : scoreRecordText(a.spec, profile, payload, { minQuality: a.minQuality, minRelevance: a.minRelevance });
         if ((i + 1) % 200 === 0) Context.current().heartbeat({ done: i + 1, of: rows.length });
         const fields = payload && typeof payload === 'object' ? (payload as Record<string, unknown>) : undefined;
         const text = fields ? recordText(a.spec, fields) : '';
@@ -179,15 +172,14 @@ export function createDataActivities(deps: ActivityDeps) {
           a.spec.labelField && payload && typeof payload === 'object'
             ? labelText((payload as Record<string, unknown>)[a.spec.labelField])
             : '';
-        // Duplicates are judged on what scoring read: the prompt and, for generation, the response.
-        const scored = response ? `${text}\n${response}` : text;
-        const sig = s.status === 'accepted' ? minhashSignature(scored) : undefined;
-        return { row: r, s, text, scored, response, label, sig };
+        // Duplicates are judged on what scoring read (scoringText): the prompt and, for generation, the response.
+        const sig = s.status === 'accepted' && analysed ? signatureOfShingles(shingleHashesOf(analysed)) : undefined;
+        return { row: r, s, text, analysed, response, label, sig };
       });
 
       const passed = results.filter((x) => x.sig);
       const bandOwners = new Map<number, number>(); // band -> lowest seq in this batch
-      const bandsByHash = new Map(passed.map((x) => [x.row.hash, bandsOf(x.scored, x.sig!)]));
+      const bandsByHash = new Map(passed.map((x) => [x.row.hash, recordBands(x.analysed!, x.sig!)]));
       for (const x of passed) {
         const seq = Number(x.row.seq);
         for (const band of bandsByHash.get(x.row.hash)!) {
