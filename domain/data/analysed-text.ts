@@ -4,8 +4,7 @@
 // same split: wordTokens' tokens, and normaliseText's result is those tokens joined by one space.
 // Text with any other character keeps each scorer's own path (NFKC, Unicode lower-casing and
 // property classes differ between them there), so results are bit-identical either way.
-import { normaliseText } from './minhash.js';
-import { wordTokens } from './tokenize.js';
+import { normaliseText, wordTokens } from './tokenize.js';
 
 const ASCII_RE = /^[^\u0080-\uffff]*$/; // every UTF-16 code unit is below 0x80
 const ASCII_SPLIT_RE = /[^a-z0-9]+/;

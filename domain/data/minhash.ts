@@ -33,6 +33,10 @@
 import { createHash } from 'node:crypto';
 import { fmix32 } from '../hash32.js';
 import type { AnalysedText } from './analysed-text.js';
+import { normaliseText } from './tokenize.js';
+
+// Lives with wordTokens (tokenize.ts) so AnalysedText can share it; exported here as before.
+export { normaliseText };
 
 export const NUM_PERM = 120;
 export const BANDS = 30;
@@ -44,17 +48,6 @@ export const MIN_WORDS_FOR_WORD_SHINGLES = 8;
 const CHAR_SHINGLE = 5;
 const WORD_SHINGLE = 2;
 const SHINGLE_MULT = [0, 0x9e3779b1, 0x7feb352d, 0x846ca68b];
-
-/** Case-folded, NFKC-normalised, punctuation and symbols dropped, whitespace collapsed. */
-export function normaliseText(text: string): string {
-  // ASCII fast path (most records): NFKC is the identity there and a plain class is much cheaper
-  // than Unicode property escapes. Both paths give the same result on ASCII input.
-  if (ASCII_RE.test(text)) return text.toLowerCase().replace(NON_ALNUM_ASCII_RE, ' ').trim();
-  return text.normalize('NFKC').toLowerCase().replace(NON_ALNUM_RE, ' ').trim();
-}
-const ASCII_RE = /^[^\u0080-\uffff]*$/; // every UTF-16 code unit is below 0x80
-const NON_ALNUM_ASCII_RE = /[^a-z0-9]+/g;
-const NON_ALNUM_RE = /[^\p{L}\p{N}]+/gu;
 
 /**
  * Key for exact duplicates: SHA-256 (hex) of the normalised text, so copies that differ only in

@@ -24,3 +24,13 @@ export function wordTokens(text: string, limit = Number.MAX_SAFE_INTEGER): strin
   }
   return out;
 }
+
+/** Case-folded, NFKC-normalised, punctuation and symbols dropped, whitespace collapsed. */
+export function normaliseText(text: string): string {
+  // ASCII fast path (most records): NFKC is the identity there and a plain class is much cheaper
+  // than Unicode property escapes. Both paths give the same result on ASCII input.
+  if (ASCII_RE.test(text)) return text.toLowerCase().replace(NON_ALNUM_ASCII_RE, ' ').trim();
+  return text.normalize('NFKC').toLowerCase().replace(NON_ALNUM_RE, ' ').trim();
+}
+const NON_ALNUM_ASCII_RE = /[^a-z0-9]+/g;
+const NON_ALNUM_RE = /[^\p{L}\p{N}]+/gu;
