@@ -1,4 +1,5 @@
-// Lower-cased word tokens (runs of letters and digits), shared by quality and relevance.
+// Lower-cased word tokens (runs of letters and digits), shared by quality and relevance, and the
+// normalised text MinHash and the exact key hash (see analysed-text.ts for one pass serving all four).
 // ASCII input, the common case, takes a plain-class split, several times cheaper than matching
 // Unicode property escapes; both paths give the same tokens on ASCII text.
 const ASCII_RE = /^[^\u0080-\uffff]*$/; // every UTF-16 code unit is below 0x80
