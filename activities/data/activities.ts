@@ -26,6 +26,7 @@ import {
   settleDeposits,
 } from '../../db/queries/curation.js';
 import { dataKeys } from '../../storage/keys.js';
+import { manifestOfPartLine, partLineOf, type PartRecord } from './part-lines.js';
 import { readRecords, recordRefOf } from '../../storage/packs.js';
 import {
   BAND_PARTS,
@@ -46,21 +47,6 @@ export interface ScoreBatchInput {
   keywords: string[];
   minQuality: number;
   minRelevance: number;
-}
-
-/** A part file line: a record that passed scoring, as the manifest will carry it. */
-interface PartRecord {
-  seq: number;
-  hash: string;
-  contributor: string;
-  text: string;
-  label: string;
-  /** Generation Datanets: the reference response (absent for classification). */
-  response?: string;
-  /** LSH and exact band keys, so the dedupe pass need not recompute signatures. */
-  bands: number[];
-  /** The record's b-bit sketch (base64), so the dedupe pass need not read it back from Postgres. */
-  sketch?: string;
 }
 
 const S3_CONCURRENCY = 32;
@@ -214,7 +200,7 @@ export function createDataActivities(deps: ActivityDeps) {
         bands: bandsByHash.get(x.row.hash)!,
         sketch: sketchBuffer(x.sig!).toString('base64'),
       }));
-      await store.put(dataKeys.part(a.datanetId, a.fromSeq), part.map((p) => JSON.stringify(p)).join('\n'), {
+      await store.put(dataKeys.part(a.datanetId, a.fromSeq), part.map(partLineOf).join('\n'), {
         contentType: 'application/x-ndjson',
       });
       return { scored: rows.length, accepted: passed.length };
@@ -336,26 +322,21 @@ export function createDataActivities(deps: ActivityDeps) {
         try {
           // Parts in order, a few read ahead: one GET at a time left most of the build waiting on S3.
           const keys = (await store.list(dataKeys.partsPrefix(a.datanetId))).map((o) => o.key);
-          const ahead: Promise<PartRecord[]>[] = [];
+          const ahead: Promise<string[]>[] = [];
           let next = 0;
           for (let i = 0; i < keys.length; i++) {
             for (; next < keys.length && next - i < PART_READ_AHEAD; next++) {
               const key = keys[next]!;
-              const read = readPart(a.datanetId, Number(key.slice(key.lastIndexOf('/') + 1, -'.jsonl'.length)));
+              const read = readPartLines(a.datanetId, Number(key.slice(key.lastIndexOf('/') + 1, -'.jsonl'.length)));
               read.catch(() => undefined); // awaited below, in order: a failure surfaces there
               ahead.push(read);
             }
             let chunk = '';
-            for (const p of await ahead.shift()!) {
-              if (!accepted.has(p.hash)) continue;
-              chunk +=
-                JSON.stringify({
-                  hash: p.hash,
-                  contributor: p.contributor,
-                  text: p.text,
-                  label: p.label,
-                  ...(p.response !== undefined ? { response: p.response } : {}),
-                }) + '\n';
+            // Each line's manifest prefix is cut, not parsed and serialised again (part-lines.ts).
+            for (const partLine of await ahead.shift()!) {
+              const m = manifestOfPartLine(partLine);
+              if (!accepted.has(m.hash)) continue;
+              chunk += m.line + '\n';
               lines++;
             }
             if (chunk) await out.write(chunk);
@@ -404,14 +385,13 @@ export function createDataActivities(deps: ActivityDeps) {
   };
 
   async function readPart(datanetId: string, fromSeq: number): Promise<PartRecord[]> {
+    return (await readPartLines(datanetId, fromSeq)).map((l) => JSON.parse(l) as PartRecord);
+  }
+
+  async function readPartLines(datanetId: string, fromSeq: number): Promise<string[]> {
     // scoreBatch writes a part for every batch (empty when nothing passed), so it is always there.
     const body = (await store.get(dataKeys.part(datanetId, fromSeq))).toString('utf8');
-    return body
-      ? body
-          .split('\n')
-          .filter(Boolean)
-          .map((l) => JSON.parse(l) as PartRecord)
-      : [];
+    return body ? body.split('\n').filter(Boolean) : [];
   }
 }
 
