@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,15 +6,16 @@ import type { ActivityDeps } from '../deps.js';
 import type { DatanetSpec } from '../../domain/data/datanet-spec.js';
 import { recordResponse, recordText } from '../../domain/data/datanet-spec.js';
 import {
-  bandKeys,
-  exactKey,
-  minhashSignature,
+  EXACT_BAND_PREFIX,
   NEAR_DUPLICATE_JACCARD,
+  recordBands,
+  shingleHashesOf,
+  signatureOfShingles,
   sketchJaccard,
   sketchOf,
 } from '../../domain/data/minhash.js';
 import { buildDomainProfile } from '../../domain/data/relevance.js';
-import { scoreRecord } from '../../domain/data/score-record.js';
+import { scoreRecordText } from '../../domain/data/score-record.js';
 import { buildMerkleTree } from '../../domain/data/merkle.js';
 import {
   acceptedHashes,
@@ -26,6 +26,7 @@ import {
   settleDeposits,
 } from '../../db/queries/curation.js';
 import { dataKeys } from '../../storage/keys.js';
+import { manifestOfPartLine, partLineOf, type PartRecord } from './part-lines.js';
 import { readRecords, recordRefOf } from '../../storage/packs.js';
 import {
   BAND_PARTS,
@@ -48,33 +49,10 @@ export interface ScoreBatchInput {
   minRelevance: number;
 }
 
-/** A part file line: a record that passed scoring, as the manifest will carry it. */
-interface PartRecord {
-  seq: number;
-  hash: string;
-  contributor: string;
-  text: string;
-  label: string;
-  /** Generation Datanets: the reference response (absent for classification). */
-  response?: string;
-  /** LSH and exact band keys, so the dedupe pass need not recompute signatures. */
-  bands: number[];
-  /** The record's b-bit sketch (base64), so the dedupe pass need not read it back from Postgres. */
-  sketch?: string;
-}
-
-// A band index no LSH band uses (there are BANDS = 30), reserved for the normalised-text exact key; small
-// enough that prefix + 48 bits stays below 2^53 and parses exactly.
-const EXACT_BAND_PREFIX = 0x1f;
 const S3_CONCURRENCY = 32;
 /** Part files the dataset build reads ahead of the one it is writing out. */
 const PART_READ_AHEAD = 4;
 
-/** Band keys as bigints (LSH bands plus one exact-text band), for the lsh_bands table. */
-function bandsOf(text: string, sig: Uint32Array): number[] {
-  const exact = createHash('sha256').update(exactKey(text)).digest('hex').slice(0, 12);
-  return [...bandKeys(sig), EXACT_BAND_PREFIX.toString(16) + exact].map((k) => parseInt(k, 16));
-}
 const isExactBand = (band: number) => Math.floor(band / 2 ** 48) === EXACT_BAND_PREFIX;
 
 /** b-bit MinHash sketch (the rule lives in domain/data/minhash.ts), as a Buffer for the bytea column. */
@@ -167,10 +145,11 @@ export function createDataActivities(deps: ActivityDeps) {
             refused = 'payload is not JSON';
           }
         }
-        const s =
+        // The scored text is tokenised once, for quality, relevance, MinHash and the exact key alike.
+        const { score: s, text: analysed } =
           refused !== undefined
-            ? { status: 'rejected' as const, quality: 0, relevance: 0, reasons: [refused] }
-            : scoreRecord(a.spec, profile, payload, { minQuality: a.minQuality, minRelevance: a.minRelevance });
+            ? { score: { status: 'rejected' as const, quality: 0, relevance: 0, reasons: [refused] }, text: undefined }
+            : scoreRecordText(a.spec, profile, payload, { minQuality: a.minQuality, minRelevance: a.minRelevance });
         if ((i + 1) % 200 === 0) Context.current().heartbeat({ done: i + 1, of: rows.length });
         const fields = payload && typeof payload === 'object' ? (payload as Record<string, unknown>) : undefined;
         const text = fields ? recordText(a.spec, fields) : '';
@@ -179,15 +158,14 @@ export function createDataActivities(deps: ActivityDeps) {
           a.spec.labelField && payload && typeof payload === 'object'
             ? labelText((payload as Record<string, unknown>)[a.spec.labelField])
             : '';
-        // Duplicates are judged on what scoring read: the prompt and, for generation, the response.
-        const scored = response ? `${text}\n${response}` : text;
-        const sig = s.status === 'accepted' ? minhashSignature(scored) : undefined;
-        return { row: r, s, text, scored, response, label, sig };
+        // Duplicates are judged on what scoring read (scoringText): the prompt and, for generation, the response.
+        const sig = s.status === 'accepted' && analysed ? signatureOfShingles(shingleHashesOf(analysed)) : undefined;
+        return { row: r, s, text, analysed, response, label, sig };
       });
 
       const passed = results.filter((x) => x.sig);
       const bandOwners = new Map<number, number>(); // band -> lowest seq in this batch
-      const bandsByHash = new Map(passed.map((x) => [x.row.hash, bandsOf(x.scored, x.sig!)]));
+      const bandsByHash = new Map(passed.map((x) => [x.row.hash, recordBands(x.analysed!, x.sig!)]));
       for (const x of passed) {
         const seq = Number(x.row.seq);
         for (const band of bandsByHash.get(x.row.hash)!) {
@@ -222,7 +200,7 @@ export function createDataActivities(deps: ActivityDeps) {
         bands: bandsByHash.get(x.row.hash)!,
         sketch: sketchBuffer(x.sig!).toString('base64'),
       }));
-      await store.put(dataKeys.part(a.datanetId, a.fromSeq), part.map((p) => JSON.stringify(p)).join('\n'), {
+      await store.put(dataKeys.part(a.datanetId, a.fromSeq), part.map(partLineOf).join('\n'), {
         contentType: 'application/x-ndjson',
       });
       return { scored: rows.length, accepted: passed.length };
@@ -344,26 +322,21 @@ export function createDataActivities(deps: ActivityDeps) {
         try {
           // Parts in order, a few read ahead: one GET at a time left most of the build waiting on S3.
           const keys = (await store.list(dataKeys.partsPrefix(a.datanetId))).map((o) => o.key);
-          const ahead: Promise<PartRecord[]>[] = [];
+          const ahead: Promise<string[]>[] = [];
           let next = 0;
           for (let i = 0; i < keys.length; i++) {
             for (; next < keys.length && next - i < PART_READ_AHEAD; next++) {
               const key = keys[next]!;
-              const read = readPart(a.datanetId, Number(key.slice(key.lastIndexOf('/') + 1, -'.jsonl'.length)));
+              const read = readPartLines(a.datanetId, Number(key.slice(key.lastIndexOf('/') + 1, -'.jsonl'.length)));
               read.catch(() => undefined); // awaited below, in order: a failure surfaces there
               ahead.push(read);
             }
             let chunk = '';
-            for (const p of await ahead.shift()!) {
-              if (!accepted.has(p.hash)) continue;
-              chunk +=
-                JSON.stringify({
-                  hash: p.hash,
-                  contributor: p.contributor,
-                  text: p.text,
-                  label: p.label,
-                  ...(p.response !== undefined ? { response: p.response } : {}),
-                }) + '\n';
+            // Each line's manifest prefix is cut, not parsed and serialised again (part-lines.ts).
+            for (const partLine of await ahead.shift()!) {
+              const m = manifestOfPartLine(partLine);
+              if (!accepted.has(m.hash)) continue;
+              chunk += m.line + '\n';
               lines++;
             }
             if (chunk) await out.write(chunk);
@@ -412,14 +385,13 @@ export function createDataActivities(deps: ActivityDeps) {
   };
 
   async function readPart(datanetId: string, fromSeq: number): Promise<PartRecord[]> {
+    return (await readPartLines(datanetId, fromSeq)).map((l) => JSON.parse(l) as PartRecord);
+  }
+
+  async function readPartLines(datanetId: string, fromSeq: number): Promise<string[]> {
     // scoreBatch writes a part for every batch (empty when nothing passed), so it is always there.
     const body = (await store.get(dataKeys.part(datanetId, fromSeq))).toString('utf8');
-    return body
-      ? body
-          .split('\n')
-          .filter(Boolean)
-          .map((l) => JSON.parse(l) as PartRecord)
-      : [];
+    return body ? body.split('\n').filter(Boolean) : [];
   }
 }
 

@@ -32,6 +32,11 @@
 // so signatures and band keys computed in different workers and rounds are comparable.
 import { createHash } from 'node:crypto';
 import { fmix32 } from '../hash32.js';
+import type { AnalysedText } from './analysed-text.js';
+import { normaliseText } from './tokenize.js';
+
+// Lives with wordTokens (tokenize.ts) so AnalysedText can share it; exported here as before.
+export { normaliseText };
 
 export const NUM_PERM = 120;
 export const BANDS = 30;
@@ -43,17 +48,6 @@ export const MIN_WORDS_FOR_WORD_SHINGLES = 8;
 const CHAR_SHINGLE = 5;
 const WORD_SHINGLE = 2;
 const SHINGLE_MULT = [0, 0x9e3779b1, 0x7feb352d, 0x846ca68b];
-
-/** Case-folded, NFKC-normalised, punctuation and symbols dropped, whitespace collapsed. */
-export function normaliseText(text: string): string {
-  // ASCII fast path (most records): NFKC is the identity there and a plain class is much cheaper
-  // than Unicode property escapes. Both paths give the same result on ASCII input.
-  if (ASCII_RE.test(text)) return text.toLowerCase().replace(NON_ALNUM_ASCII_RE, ' ').trim();
-  return text.normalize('NFKC').toLowerCase().replace(NON_ALNUM_RE, ' ').trim();
-}
-const ASCII_RE = /^[^\u0080-\uffff]*$/; // every UTF-16 code unit is below 0x80
-const NON_ALNUM_ASCII_RE = /[^a-z0-9]+/g;
-const NON_ALNUM_RE = /[^\p{L}\p{N}]+/gu;
 
 /**
  * Key for exact duplicates: SHA-256 (hex) of the normalised text, so copies that differ only in
@@ -94,9 +88,34 @@ const PERM_C = new Int32Array(NUM_PERM);
   }
 }
 
+/** exactKey of a text already analysed (its normalised form is computed once and shared). */
+export function exactKeyOf(analysed: AnalysedText): string {
+  return createHash('sha256').update(analysed.normalised, 'utf8').digest('hex');
+}
+
 /** 32-bit hashes of the text's shingles (may contain repeats; MinHash ignores them). */
 export function shingleHashes(text: string): Uint32Array {
-  const norm = normaliseText(text);
+  return shinglesOfNormalised(normaliseText(text));
+}
+
+/**
+ * shingleHashes of a text already analysed. On ASCII text the normalised words are its tokens, so
+ * word shingles hash the tokens directly (the same code units hashRange reads in the joined text).
+ */
+export function shingleHashesOf(analysed: AnalysedText): Uint32Array {
+  if (!analysed.ascii) return shinglesOfNormalised(analysed.normalised);
+  const tokens = analysed.tokens;
+  const words = tokens.length;
+  if (words < MIN_WORDS_FOR_WORD_SHINGLES) return shinglesOfNormalised(analysed.normalised);
+  const wh = new Uint32Array(words);
+  for (let w = 0; w < words; w++) {
+    const t = tokens[w]!; // w < words = tokens.length
+    wh[w] = hashRange(t, 0, t.length, 0);
+  }
+  return wordShingles(wh);
+}
+
+function shinglesOfNormalised(norm: string): Uint32Array {
   if (norm.length === 0) return new Uint32Array(0);
   // Word boundaries in one pass, no substring allocation.
   const starts: number[] = [];
@@ -115,18 +134,24 @@ export function shingleHashes(text: string): Uint32Array {
     // starts and ends hold `words` entries; w + k < words because out has words - WORD_SHINGLE + 1 entries.
     const wh = new Uint32Array(words);
     for (let w = 0; w < words; w++) wh[w] = hashRange(norm, starts[w]!, ends[w]!, 0);
-    const out = new Uint32Array(words - WORD_SHINGLE + 1);
-    for (let w = 0; w < out.length; w++) {
-      // Order-sensitive combination of WORD_SHINGLE word hashes.
-      let h = fmix32(wh[w]! ^ 0x3c6ef372);
-      for (let k = 1; k < WORD_SHINGLE; k++) h = fmix32((h ^ Math.imul(wh[w + k] ?? 0, SHINGLE_MULT[k] ?? 0)) >>> 0);
-      out[w] = h;
-    }
-    return out;
+    return wordShingles(wh);
   }
   if (norm.length <= CHAR_SHINGLE) return Uint32Array.of(hashRange(norm, 0, norm.length, 1));
   const out = new Uint32Array(norm.length - CHAR_SHINGLE + 1);
   for (let c = 0; c < out.length; c++) out[c] = hashRange(norm, c, c + CHAR_SHINGLE, 1);
+  return out;
+}
+
+/** Word w-gram hashes from per-word hashes (at least MIN_WORDS_FOR_WORD_SHINGLES of them). */
+function wordShingles(wh: Uint32Array): Uint32Array {
+  // w + k < wh.length because out has wh.length - WORD_SHINGLE + 1 entries.
+  const out = new Uint32Array(wh.length - WORD_SHINGLE + 1);
+  for (let w = 0; w < out.length; w++) {
+    // Order-sensitive combination of WORD_SHINGLE word hashes.
+    let h = fmix32(wh[w]! ^ 0x3c6ef372);
+    for (let k = 1; k < WORD_SHINGLE; k++) h = fmix32((h ^ Math.imul(wh[w + k] ?? 0, SHINGLE_MULT[k] ?? 0)) >>> 0);
+    out[w] = h;
+  }
   return out;
 }
 
@@ -213,6 +238,43 @@ export function bandKeys(signature: Uint32Array): string[] {
       b.toString(16).padStart(2, '0') + h1.toString(16).padStart(8, '0') + (h2 & 0xffff).toString(16).padStart(4, '0');
   }
   return keys;
+}
+
+/**
+ * The band keys as numbers, parseInt(key, 16) for each of bandKeys(signature), computed without
+ * the hex strings: band index x 2^48 + h1 x 2^16 + the low 16 bits of h2 (all below 2^53).
+ */
+export function bandNumbers(signature: Uint32Array): number[] {
+  if (signature.length !== NUM_PERM) throw new Error(`minhash: signature must have ${NUM_PERM} values`);
+  const out = new Array<number>(BANDS);
+  for (let b = 0; b < BANDS; b++) {
+    let h1 = 0x6a09e667 ^ b;
+    let h2 = 0xbb67ae85 ^ b;
+    for (let r = 0; r < ROWS; r++) {
+      const v = signature[b * ROWS + r]!; // < BANDS * ROWS = NUM_PERM, the length checked above
+      h1 = fmix32((h1 ^ v) + 0x9e3779b9);
+      h2 = fmix32((Math.imul(h2, 0x27d4eb2f) ^ v) >>> 0);
+    }
+    out[b] = b * 2 ** 48 + h1 * 2 ** 16 + (h2 & 0xffff);
+  }
+  return out;
+}
+
+/**
+ * Band index no LSH band uses (there are BANDS = 30), reserved for the normalised-text exact key;
+ * small enough that prefix x 2^48 + 48 bits stays below 2^53 and is exact as a number.
+ */
+export const EXACT_BAND_PREFIX = 0x1f;
+
+/**
+ * A record's band keys as numbers (bigints in lsh_bands): its BANDS LSH bands, then one exact-text
+ * band whose low 48 bits are the first 6 bytes of SHA-256 over the hex exactKey.
+ */
+export function recordBands(analysed: AnalysedText, signature: Uint32Array): number[] {
+  const exact = createHash('sha256').update(exactKeyOf(analysed), 'utf8').digest();
+  const out = bandNumbers(signature);
+  out.push(EXACT_BAND_PREFIX * 2 ** 48 + exact.readUIntBE(0, 6));
+  return out;
 }
 
 /** Compact storage: NUM_PERM little-endian uint32s in base64 (640 chars for 120 permutations). */

@@ -6,6 +6,7 @@
 // Datanets (an email-spam classifier) shouting and links ARE the data; they are strong for signals
 // of junk in any domain (no letters, keyboard mashing, the same words over and over, empty text).
 
+import type { AnalysedText } from './analysed-text.js';
 import { wordTokens } from './tokenize.js';
 
 export interface QualityOptions {
@@ -35,7 +36,11 @@ const isLetterCode = (c: number): boolean =>
 const round = (x: number): number => Math.round(x * 1000) / 1000;
 const pct = (x: number): string => `${Math.round(x * 100)}%`;
 
-export function qualityScore(text: string, opts: QualityOptions = {}): QualityResult {
+/**
+ * `analysed`, when given, is the same text already tokenised (see analysed-text.ts): its tokens
+ * are reused where they equal this function's own (ASCII text within the token window's prefix).
+ */
+export function qualityScore(text: string, opts: QualityOptions = {}, analysed?: AnalysedText): QualityResult {
   const { minChars, maxChars } = { ...QUALITY_DEFAULTS, ...opts };
   const t = text.trim();
   if (t.length === 0) return { score: 0, reasons: ['empty text'] };
@@ -142,7 +147,12 @@ export function qualityScore(text: string, opts: QualityOptions = {}): QualityRe
 
   // Distinct-token ratio over a fixed window: spam-like repetition of the same few words.
   // (Tokenise a prefix only: TOKEN_WINDOW tokens rarely need more than 30 characters each.)
-  const tokens = wordTokens(t.length > TOKEN_WINDOW * 30 ? t.slice(0, TOKEN_WINDOW * 30) : t, TOKEN_WINDOW);
+  // On ASCII text trimming removes no token characters, so when no prefix is cut the window is the
+  // first TOKEN_WINDOW of the whole text's tokens.
+  const tokens =
+    analysed?.ascii && analysed.text === text && t.length <= TOKEN_WINDOW * 30
+      ? analysed.tokens.slice(0, TOKEN_WINDOW)
+      : wordTokens(t.length > TOKEN_WINDOW * 30 ? t.slice(0, TOKEN_WINDOW * 30) : t, TOKEN_WINDOW);
   if (tokens.length >= 10) {
     const distinct = new Set(tokens).size / tokens.length;
     // Natural prose of 10-200 words keeps well above 0.4 distinct; below that it is repetition.

@@ -6,6 +6,7 @@
 // Keywords and labels are weighted above free text because the proposer chose them as the
 // vocabulary of the domain; examples supply the everyday vocabulary of real records.
 
+import type { AnalysedText } from './analysed-text.js';
 import { wordTokens } from './tokenize.js';
 
 export interface DomainProfileInput {
@@ -96,8 +97,15 @@ function featureIndex(term: string): number {
 
 /** Term counts of a text as feature index -> count. */
 function termCounts(text: string, into: Map<number, number>, weight: number, maxTokens = MAX_TOKENS): number {
+  return countTerms(wordTokens(text, maxTokens * 3), into, weight, maxTokens);
+}
+
+/** termCounts over tokens already split (only the first maxTokens * 3 are read). */
+function countTerms(tokens: readonly string[], into: Map<number, number>, weight: number, maxTokens: number): number {
   let n = 0;
-  for (const w of wordTokens(text, maxTokens * 3)) {
+  const end = Math.min(tokens.length, maxTokens * 3);
+  for (let i = 0; i < end; i++) {
+    const w = tokens[i]!; // i < tokens.length
     if (w.length < 2 || STOP_WORDS.has(w) || isDigits(w)) continue;
     const idx = featureIndex(stem(w));
     into.set(idx, (into.get(idx) ?? 0) + weight);
@@ -190,10 +198,14 @@ function dense(profile: DomainProfile): Float32Array {
  * third of the typical on-topic similarity is the borderline. Calibrated on the SpamAssassin
  * corpus against an email-spam profile (see relevance.test.ts).
  */
-export function relevanceScore(profile: DomainProfile, text: string): RelevanceResult {
+export function relevanceScore(profile: DomainProfile, text: string, analysed?: AnalysedText): RelevanceResult {
   const p = dense(profile);
   const counts = new Map<number, number>();
-  const tokens = termCounts(text, counts, 1);
+  // analysed.tokens is wordTokens(text) in full; termCounts reads a prefix of the same list.
+  const tokens =
+    analysed && analysed.text === text
+      ? countTerms(analysed.tokens, counts, 1, MAX_TOKENS)
+      : termCounts(text, counts, 1);
   if (tokens === 0) return { score: 0, cosine: 0, reason: 'no content words to compare with the domain' };
   let dot = 0;
   let norm2 = 0;

@@ -1,6 +1,7 @@
 // Scores one contributed record: schema validation, then quality and relevance of its text field.
 // Exact and near-duplicate status is decided by the caller (it needs the Postgres look-ups of
 // exactKey and bandKeys from minhash.ts across batches).
+import { AnalysedText } from './analysed-text.js';
 import { scoringText, validateRecord, type DatanetSpec } from './datanet-spec.js';
 import { qualityScore, type QualityOptions } from './quality.js';
 import { relevanceScore, type DomainProfile } from './relevance.js';
@@ -36,14 +37,28 @@ export function scoreRecord(
   payload: unknown,
   opts: ScoreOptions = {},
 ): RecordScore {
+  return scoreRecordText(spec, profile, payload, opts).score;
+}
+
+/**
+ * scoreRecord, also handing back the scored text tokenised (undefined when the record is invalid),
+ * so the caller's duplicate keys (shingleHashesOf, exactKeyOf) reuse the same tokens.
+ */
+export function scoreRecordText(
+  spec: DatanetSpec,
+  profile: DomainProfile,
+  payload: unknown,
+  opts: ScoreOptions = {},
+): { score: RecordScore; text?: AnalysedText } {
   const minQuality = opts.minQuality ?? SCORE_DEFAULTS.minQuality;
   const minRelevance = opts.minRelevance ?? SCORE_DEFAULTS.minRelevance;
   const valid = validateRecord(spec, payload);
-  if (!valid.ok) return { status: 'rejected', quality: 0, relevance: 0, reasons: valid.errors };
+  if (!valid.ok) return { score: { status: 'rejected', quality: 0, relevance: 0, reasons: valid.errors } };
 
   const text = scoringText(spec, payload as Record<string, unknown>);
-  const q = qualityScore(text, opts.quality);
-  const r = relevanceScore(profile, text);
+  const analysed = new AnalysedText(text);
+  const q = qualityScore(text, opts.quality, analysed);
+  const r = relevanceScore(profile, text, analysed);
   const reasons = [...q.reasons];
   let status: RecordScore['status'] = 'accepted';
   if (q.score < minQuality) {
@@ -55,5 +70,5 @@ export function scoreRecord(
     reasons.unshift(`relevance ${r.score} is below the minimum ${minRelevance}`);
   }
   reasons.push(r.reason);
-  return { status, quality: q.score, relevance: r.score, reasons };
+  return { score: { status, quality: q.score, relevance: r.score, reasons }, text: analysed };
 }

@@ -1,4 +1,5 @@
-// Lower-cased word tokens (runs of letters and digits), shared by quality and relevance.
+// Lower-cased word tokens (runs of letters and digits), shared by quality and relevance, and the
+// normalised text MinHash and the exact key hash (see analysed-text.ts for one pass serving all four).
 // ASCII input, the common case, takes a plain-class split, several times cheaper than matching
 // Unicode property escapes; both paths give the same tokens on ASCII text.
 const ASCII_RE = /^[^\u0080-\uffff]*$/; // every UTF-16 code unit is below 0x80
@@ -24,3 +25,13 @@ export function wordTokens(text: string, limit = Number.MAX_SAFE_INTEGER): strin
   }
   return out;
 }
+
+/** Case-folded, NFKC-normalised, punctuation and symbols dropped, whitespace collapsed. */
+export function normaliseText(text: string): string {
+  // ASCII fast path (most records): NFKC is the identity there and a plain class is much cheaper
+  // than Unicode property escapes. Both paths give the same result on ASCII input.
+  if (ASCII_RE.test(text)) return text.toLowerCase().replace(NON_ALNUM_ASCII_RE, ' ').trim();
+  return text.normalize('NFKC').toLowerCase().replace(NON_ALNUM_RE, ' ').trim();
+}
+const NON_ALNUM_ASCII_RE = /[^a-z0-9]+/g;
+const NON_ALNUM_RE = /[^\p{L}\p{N}]+/gu;

@@ -1,0 +1,61 @@
+// Part files (one per scoring batch, NDJSON) carry each passing record with the manifest's fields
+// first, in the manifest's order, and the dedupe pass's fields (seq, bands, sketch) after them. The
+// dataset build then cuts each line's manifest prefix instead of parsing and re-serialising it:
+// the prefix is byte for byte what JSON.stringify gives for the manifest fields alone.
+
+/** A part file line: a record that passed scoring, as the manifest will carry it. */
+export interface PartRecord {
+  seq: number;
+  hash: string;
+  contributor: string;
+  text: string;
+  label: string;
+  /** Generation Datanets: the reference response (absent for classification). */
+  response?: string;
+  /** LSH and exact band keys, so the dedupe pass need not recompute signatures. */
+  bands: number[];
+  /** The record's b-bit sketch (base64), so the dedupe pass need not read it back from Postgres. */
+  sketch?: string;
+}
+
+/** The manifest line of a part record (what the dataset build writes). */
+export function manifestLineOf(p: PartRecord): string {
+  return JSON.stringify({
+    hash: p.hash,
+    contributor: p.contributor,
+    text: p.text,
+    label: p.label,
+    ...(p.response !== undefined ? { response: p.response } : {}),
+  });
+}
+
+/** A part record as one line: manifest fields first (manifestLineOf's order), then seq, bands, sketch. */
+export function partLineOf(p: PartRecord): string {
+  return JSON.stringify({
+    hash: p.hash,
+    contributor: p.contributor,
+    text: p.text,
+    label: p.label,
+    ...(p.response !== undefined ? { response: p.response } : {}),
+    seq: p.seq,
+    bands: p.bands,
+    ...(p.sketch !== undefined ? { sketch: p.sketch } : {}),
+  });
+}
+
+const HEAD = '{"hash":"';
+const TAIL = ',"seq":';
+
+/**
+ * The record's hash and manifest line from a part line, without parsing it. Only seq (a number),
+ * bands (numbers) and sketch (base64) follow the manifest fields, so the last ',"seq":' is the
+ * boundary whatever the text holds. Lines in another layout (parts written before this one) are
+ * parsed and re-serialised.
+ */
+export function manifestOfPartLine(line: string): { hash: string; line: string } {
+  const end = line.lastIndexOf(TAIL);
+  if (line.startsWith(HEAD) && end > 0)
+    return { hash: line.slice(HEAD.length, line.indexOf('"', HEAD.length)), line: line.slice(0, end) + '}' };
+  const p = JSON.parse(line) as PartRecord;
+  return { hash: p.hash, line: manifestLineOf(p) };
+}
