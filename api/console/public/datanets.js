@@ -132,7 +132,12 @@ async function decide(hash, decision, reason) {
           ? ''
           : ' — applied when the dataset is built'),
   );
-  await loadCurator();
+  // Only the decided item leaves the queue: re-rendering it all would drop a reason the curator is
+  // typing for the next one meanwhile.
+  document.querySelector(`#queue article.queue-item[data-hash="${hash}"]`)?.remove();
+  if (!document.querySelector('#queue article.queue-item'))
+    $('queue').replaceChildren(h('p', { class: 'empty' }, 'Nothing waits for a decision.'));
+  await loadVersionsAndLeaderboard();
 }
 
 function textOf(payload) {
@@ -165,6 +170,11 @@ async function loadCurator() {
       );
     }),
   );
+  await loadVersionsAndLeaderboard();
+}
+
+async function loadVersionsAndLeaderboard() {
+  const id = state.datanet.id;
   const v = await api('GET', `/v1/datanets/${enc(id)}/versions`);
   if (v.ok)
     $('versions').replaceChildren(
