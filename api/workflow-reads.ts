@@ -20,8 +20,8 @@ export const countWorkflowReads: WorkflowClientInterceptor = {
 
 /** How long a live read (`?live=1`) waits for a workflow; a query needs a worker polling its task queue. */
 export const liveReadTimeoutMs = (): number => {
-  const ms = Number(process.env.COMMONS_LIVE_READ_TIMEOUT_MS ?? 3000);
-  return Number.isFinite(ms) && ms > 0 ? ms : 3000;
+  const ms = Number(process.env.COMMONS_LIVE_READ_TIMEOUT_MS ?? 5000);
+  return Number.isFinite(ms) && ms > 0 ? ms : 5000;
 };
 
 /**

@@ -54,6 +54,8 @@ describe('status reads from the read model', () => {
     eventually(
       async () => {
         const [p, l] = [await projected(), await live()];
+        // A live read the workflow did not answer within its deadline is the read model again.
+        if (l.source !== 'workflow') return undefined;
         if (opts.orMovedOn && after(p, stage) && after(l, stage)) return { p, l, movedOn: true };
         if (p.stage !== stage || l.stage !== stage) return undefined;
         if (canonical(pick(p)) !== canonical(pick(l))) return undefined;

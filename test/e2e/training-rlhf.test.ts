@@ -62,6 +62,8 @@ describe('training and RLHF on dedicated task queues', () => {
           // Live: the heartbeat Temporal recorded (what a retry resumes from), not the read model's
           // copy, which the worker writes before the SDK's throttled heartbeat reaches the server.
           const s = await fetch(`${app.url}/v1/proposals/${id}?live=1`).then((x) => (x.ok ? x.json() : undefined));
+          // A live read the workflow did not answer in time falls back to the read model: not this.
+          if ((s as { source?: string } | undefined)?.source !== 'workflow') return undefined;
           const a = (
             s as
               | {
