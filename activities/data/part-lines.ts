@@ -18,25 +18,24 @@ export interface PartRecord {
   sketch?: string;
 }
 
+/** The manifest's fields of a part record, in the manifest's order. */
+const manifestFieldsOf = (p: PartRecord) => ({
+  hash: p.hash,
+  contributor: p.contributor,
+  text: p.text,
+  label: p.label,
+  ...(p.response !== undefined ? { response: p.response } : {}),
+});
+
 /** The manifest line of a part record (what the dataset build writes). */
 export function manifestLineOf(p: PartRecord): string {
-  return JSON.stringify({
-    hash: p.hash,
-    contributor: p.contributor,
-    text: p.text,
-    label: p.label,
-    ...(p.response !== undefined ? { response: p.response } : {}),
-  });
+  return JSON.stringify(manifestFieldsOf(p));
 }
 
 /** A part record as one line: manifest fields first (manifestLineOf's order), then seq, bands, sketch. */
 export function partLineOf(p: PartRecord): string {
   return JSON.stringify({
-    hash: p.hash,
-    contributor: p.contributor,
-    text: p.text,
-    label: p.label,
-    ...(p.response !== undefined ? { response: p.response } : {}),
+    ...manifestFieldsOf(p),
     seq: p.seq,
     bands: p.bands,
     ...(p.sketch !== undefined ? { sketch: p.sketch } : {}),

@@ -224,19 +224,11 @@ export function sketchJaccard(a: Uint8Array, b: Uint8Array): number {
  * A 48-bit collision only yields a false candidate, which estimateJaccard then rejects.
  */
 export function bandKeys(signature: Uint32Array): string[] {
-  if (signature.length !== NUM_PERM) throw new Error(`minhash: signature must have ${NUM_PERM} values`);
   const keys = new Array<string>(BANDS);
-  for (let b = 0; b < BANDS; b++) {
-    let h1 = 0x6a09e667 ^ b;
-    let h2 = 0xbb67ae85 ^ b;
-    for (let r = 0; r < ROWS; r++) {
-      const v = signature[b * ROWS + r]!; // < BANDS * ROWS = NUM_PERM, the length checked above
-      h1 = fmix32((h1 ^ v) + 0x9e3779b9);
-      h2 = fmix32((Math.imul(h2, 0x27d4eb2f) ^ v) >>> 0);
-    }
+  forEachBandHash(signature, (b, h1, h2) => {
     keys[b] =
       b.toString(16).padStart(2, '0') + h1.toString(16).padStart(8, '0') + (h2 & 0xffff).toString(16).padStart(4, '0');
-  }
+  });
   return keys;
 }
 
@@ -245,8 +237,16 @@ export function bandKeys(signature: Uint32Array): string[] {
  * the hex strings: band index x 2^48 + h1 x 2^16 + the low 16 bits of h2 (all below 2^53).
  */
 export function bandNumbers(signature: Uint32Array): number[] {
-  if (signature.length !== NUM_PERM) throw new Error(`minhash: signature must have ${NUM_PERM} values`);
   const out = new Array<number>(BANDS);
+  forEachBandHash(signature, (b, h1, h2) => {
+    out[b] = b * 2 ** 48 + h1 * 2 ** 16 + (h2 & 0xffff);
+  });
+  return out;
+}
+
+/** The two 32-bit hashes of each band's ROWS values, from which both key forms above are made. */
+function forEachBandHash(signature: Uint32Array, each: (band: number, h1: number, h2: number) => void): void {
+  if (signature.length !== NUM_PERM) throw new Error(`minhash: signature must have ${NUM_PERM} values`);
   for (let b = 0; b < BANDS; b++) {
     let h1 = 0x6a09e667 ^ b;
     let h2 = 0xbb67ae85 ^ b;
@@ -255,9 +255,8 @@ export function bandNumbers(signature: Uint32Array): number[] {
       h1 = fmix32((h1 ^ v) + 0x9e3779b9);
       h2 = fmix32((Math.imul(h2, 0x27d4eb2f) ^ v) >>> 0);
     }
-    out[b] = b * 2 ** 48 + h1 * 2 ** 16 + (h2 & 0xffff);
+    each(b, h1, h2);
   }
-  return out;
 }
 
 /**
