@@ -132,10 +132,9 @@ async function separateProcesses(): Promise<System> {
 }
 
 const system = SPLIT ? await separateProcesses() : await oneProcess();
-const api = { url: system.url };
 const sql = system.sql;
 log(
-  `stack, workers and API up (${api.url}, ${SPLIT ? 'each in its own process' : 'all in this process'}); uptime load ${(await loadAverage()).join(' ')}`,
+  `stack, workers and API up (${system.url}, ${SPLIT ? 'each in its own process' : 'all in this process'}); uptime load ${(await loadAverage()).join(' ')}`,
 );
 
 process.on('uncaughtException', (err) => {
@@ -151,7 +150,7 @@ let peakRss = 0;
 const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, system.rss())), 500);
 
 async function participant(roles: string[], funds: { OPEN?: string; gOPEN?: string } = {}) {
-  const c = new CommonsClient(api.url, generateKeyPair());
+  const c = new CommonsClient(system.url, generateKeyPair());
   await c.register(roles);
   if (funds.OPEN) await c.faucet('OPEN', funds.OPEN);
   if (funds.gOPEN) await c.faucet('gOPEN', funds.gOPEN);
@@ -291,7 +290,7 @@ async function readLoad(suffix: string, opts: { seconds?: number; count?: number
   const cpu0 = process.cpuUsage();
   const tree0 = treeCpuSeconds();
   const elu0 = performance.eventLoopUtilization();
-  const worker = new Worker(READER, { eval: true, workerData: { base: api.url, suffix, ids, ...opts } });
+  const worker = new Worker(READER, { eval: true, workerData: { base: system.url, suffix, ids, ...opts } });
   const r = await new Promise<{ lat: number[]; errors: number; notFound: number; seconds: number }>((ok, fail) => {
     worker.once('message', ok);
     worker.once('error', fail);
