@@ -16,7 +16,7 @@ import {
 } from '../db/queries/lifecycle-views.js';
 import { findTallyRow, type StatusRow } from '../db/queries/status-reads.js';
 import { liveProgress, type ActivityProgress, type LiveProgress } from './progress.js';
-import { liveReadFailure, withinLiveDeadline } from './workflow-reads.js';
+import { liveReadDeadline, liveReadFailure, withinLiveDeadline } from './workflow-reads.js';
 import { HttpError } from './errors.js';
 
 /**
@@ -170,19 +170,22 @@ export async function projectedStatus(sql: postgres.Sql, s: StatusRow): Promise<
 
 /**
  * The status as the workflow itself reports it (`?live=1`): a query, plus Temporal's pending
- * activities, each under the live-read deadline. When the workflow does not answer in time (no
+ * activities, all under one live-read deadline. When the workflow does not answer in time (no
  * worker polling) or no longer exists, the read model answers and `liveError` says why.
  */
 export async function liveStatus(temporal: Client, sql: postgres.Sql, s: StatusRow): Promise<LifecycleStatusRead> {
   let status: LifecycleStatusView;
+  const deadline = liveReadDeadline();
   try {
-    status = await withinLiveDeadline(temporal, () =>
-      temporal.workflow.getHandle(workflowIds.lifecycle(s.proposal.id)).query(statusQuery),
+    status = await withinLiveDeadline(
+      temporal,
+      () => temporal.workflow.getHandle(workflowIds.lifecycle(s.proposal.id)).query(statusQuery),
+      deadline,
     );
   } catch (err) {
     return { ...(await projectedStatus(sql, s)), liveError: liveReadFailure(err) };
   }
-  const progress = await liveProgress(temporal, s.proposal.id, status);
+  const progress = await liveProgress(temporal, s.proposal.id, status, deadline);
   return {
     stage: status.stage,
     status: status.status,

@@ -3,7 +3,7 @@ import { defaultPayloadConverter, type QueryDefinition } from '@temporalio/commo
 import { collectionProgressQuery, roundStatusQuery } from '../contracts/messages.js';
 import type { LifecycleStatusView } from '../domain/lifecycle/types.js';
 import { workflowIds } from '../contracts/workflow-ids.js';
-import { withinLiveDeadline } from './workflow-reads.js';
+import { liveReadDeadline, withinLiveDeadline } from './workflow-reads.js';
 
 export interface ActivityProgress {
   activity: string;
@@ -50,26 +50,32 @@ export async function liveProgress(
   temporal: Client,
   proposalId: string,
   status: LifecycleStatusView,
+  deadline: number = liveReadDeadline(),
 ): Promise<LiveProgress> {
   const out: LiveProgress = {};
-  // Each part is best effort under the live-read deadline: a part that does not answer is left out.
+  // Each part is best effort under the read's one deadline (asked together, so a part that does
+  // not answer costs the read at most that deadline, not one each): a part that does not answer
+  // is left out.
   const safe = async <T>(fn: () => Promise<T>) => {
     try {
-      return await withinLiveDeadline(temporal, fn);
+      return await withinLiveDeadline(temporal, fn, deadline);
     } catch {
       return undefined;
     }
   };
   if (status.status !== 'running') return out;
   if (status.stage === 'data-collection') {
-    out.collection = await safe(() =>
-      temporal.workflow.getHandle(workflowIds.collection(proposalId)).query(collectionProgressQuery),
-    );
-    out.activities = await safe(() => pendingActivities(temporal, workflowIds.collection(proposalId)));
+    const wf = workflowIds.collection(proposalId);
+    [out.collection, out.activities] = await Promise.all([
+      safe(() => temporal.workflow.getHandle(wf).query(collectionProgressQuery)),
+      safe(() => pendingActivities(temporal, wf)),
+    ]);
   } else if (status.stage === 'rlhf') {
     const wf = workflowIds.rlhfRound(proposalId, status.rlhf.round);
-    out.round = await safe(() => temporal.workflow.getHandle(wf).query(roundStatusQuery));
-    out.activities = await safe(() => pendingActivities(temporal, wf));
+    [out.round, out.activities] = await Promise.all([
+      safe(() => temporal.workflow.getHandle(wf).query(roundStatusQuery)),
+      safe(() => pendingActivities(temporal, wf)),
+    ]);
   } else {
     out.activities = await safe(() => pendingActivities(temporal, workflowIds.lifecycle(proposalId)));
   }

@@ -24,13 +24,22 @@ export const liveReadTimeoutMs = (): number => {
   return Number.isFinite(ms) && ms > 0 ? ms : 5000;
 };
 
+/** When a live read that starts now must have its answer: one deadline for all of its parts. */
+export const liveReadDeadline = (): number => Date.now() + liveReadTimeoutMs();
+
 /**
  * Runs a workflow query or describe under the live-read deadline. Without one, a query to a
  * workflow no worker is polling for (workers down, or mid-deploy) holds the HTTP request until
  * Temporal's own RPC timeout; with it, the caller is answered from the read model within seconds.
+ * A read made of several calls passes the one `deadline` it started with, so the whole read, not
+ * each call, is bounded.
  */
-export function withinLiveDeadline<T>(temporal: Client, fn: () => Promise<T>): Promise<T> {
-  return temporal.withDeadline(Date.now() + liveReadTimeoutMs(), fn);
+export function withinLiveDeadline<T>(
+  temporal: Client,
+  fn: () => Promise<T>,
+  deadline: number = liveReadDeadline(),
+): Promise<T> {
+  return temporal.withDeadline(deadline, fn);
 }
 
 /** Why a live read fell back to the read model, in words for the caller. */
