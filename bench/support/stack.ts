@@ -6,7 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import postgres from 'postgres';
 import { startStack, type Stack } from '../../infra/local/stack.js';
 import { freePort } from '../../infra/local/ports.js';
-import { startTsProcess } from '../../infra/local/processes.js';
+import { startTsProcess, stopProcess } from '../../infra/local/processes.js';
 import { loadConfig } from '../../infra/config.js';
 import { temporalConnectionOptions } from '../../infra/temporal-connection.js';
 import { generateKeyPair } from '../../identity/keys.js';
@@ -79,7 +79,8 @@ export async function startBenchStack(o: {
       return c;
     },
     async stop() {
-      for (const p of [api, ...workers]) p.kill('SIGTERM');
+      // The API and workers exit first: a worker still finishing an activity then loses no connection.
+      await Promise.all([api, ...workers].map((p) => stopProcess(p)));
       await sql.end();
       await connection.close();
       await stack.stop();

@@ -11,7 +11,7 @@ import { startPostgres, type LocalPostgres } from '../../infra/local/postgres.js
 import { startS3, type LocalS3 } from '../../infra/local/s3.js';
 import { ensureBucket, LOCAL_PROTOCOL_SETTINGS } from '../../infra/local/stack.js';
 import { freePort } from '../../infra/local/ports.js';
-import { startTsProcess } from '../../infra/local/processes.js';
+import { startTsProcess, stopProcess } from '../../infra/local/processes.js';
 import { migrateDb } from '../../db/client.js';
 import { Ledger } from '../../db/ledger.js';
 import { mulberry32 } from '../../domain/prng.js';
@@ -103,12 +103,7 @@ class Proc {
     await this.start();
   }
   async stop() {
-    const c = this.child;
-    if (!c || c.exitCode !== null) return;
-    const exited = new Promise((r) => c.once('exit', r));
-    c.kill('SIGTERM');
-    await Promise.race([exited, sleep(10_000)]);
-    if (c.exitCode === null) c.kill('SIGKILL');
+    if (this.child) await stopProcess(this.child);
   }
 }
 const workers = {
