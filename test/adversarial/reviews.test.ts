@@ -280,7 +280,7 @@ describe('staked review rounds under attack', () => {
     const pid = await proposal();
     const others = await Promise.all([1, 2].map(() => reviewer(10_000n, pid)));
     const mates = await Promise.all([1, 2].map(() => reviewer(10_000n, pid)));
-    const spy = await participant(app.url, ['reviewer'], { OPEN: '101000' });
+    const spy = await participant(app.url, ['reviewer'], { OPEN: '30000' });
     await spy.bondForReview('1000');
     await spy.enlistForReview(pid);
     const everyone = [...others, ...mates, spy];
@@ -291,15 +291,16 @@ describe('staked review rounds under attack', () => {
     await answerAssigned(everyone, pid, (r, t) => (r === spy ? wrongChoice(t) : honestChoice(t)));
     await r1.result();
     expect((await spy.reviewer(spy.address)).paused).toBe(true);
-    // Paused, it bonds 100,000 more: ten times any other account, more than all of them together.
-    await spy.bondForReview('100000');
+    // Paused, it bonds 29,000 more: 30,000, more than the two active reviewers of any item together.
+    await spy.bondForReview('29000');
     const spyBefore = await total(spy);
 
     // Round 2: its tasks are the same kind of mix as an active account's, and look the same.
     const r2 = await startRound(pid, 2, {
       promptsPerRound: 6,
       goldPerRound: 3,
-      answersPerItem: 4,
+      // Two of the four active accounts per item, so an extension would have reviewers to draw.
+      answersPerItem: 2,
       extraReviewers: 2,
       lowAgreementSupport: 0.75,
     });
@@ -312,18 +313,21 @@ describe('staked review rounds under attack', () => {
     );
     expect(gold.size).toBe(3);
     const spyView = (await spy.reviews(spy.address)).tasks.filter((t) => t.proposalId === pid);
-    const mateView = (await mates[0]!.reviews(mates[0]!.address)).tasks.filter((t) => t.proposalId === pid);
+    const activeView = (await Promise.all([...others, ...mates].map((r) => r.reviews(r.address)))).flatMap((v) =>
+      v.tasks.filter((t) => t.proposalId === pid),
+    );
     // The spy (the only paused account) is drawn for every item, gold and not: no subset to read.
     expect(spyView.map((t) => t.id).sort()).toEqual(tasks.map((t) => t.id).sort());
     expect(spyView.some((t) => gold.has(t.id)) && spyView.some((t) => !gold.has(t.id))).toBe(true);
     // The same fields as an active account's tasks, and nothing that names gold.
-    expect(Object.keys(spyView[0]!).sort()).toEqual(Object.keys(mateView[0]!).sort());
-    expect(JSON.stringify(spyView)).not.toMatch(/gold/i);
-    // Every item keeps its four active reviewers: the spy took no active slot.
+    expect(Object.keys(spyView[0]!).sort()).toEqual(Object.keys(activeView[0]!).sort());
+    // (The mails' own text is left out: one signs 'Duncan Goldie-Scot'.)
+    expect(JSON.stringify(spyView.map(({ prompt: _, ...rest }) => rest))).not.toMatch(/gold/i);
+    // Every item keeps its two active reviewers: the spy took no active slot.
     const assigned = await app.sql<{ task_id: string; reviewer: string }[]>`
       select task_id, reviewer from review_assignments where task_id in ${app.sql(tasks.map((t) => t.id))}`;
     for (const t of tasks)
-      expect(assigned.filter((a) => a.task_id === t.id && a.reviewer !== spy.address)).toHaveLength(4);
+      expect(assigned.filter((a) => a.task_id === t.id && a.reviewer !== spy.address)).toHaveLength(2);
 
     // The spy answers its first half right and the rest wrong; everyone else answers honestly.
     let n = 0;
@@ -334,11 +338,12 @@ describe('staked review rounds under attack', () => {
     const summary = await r2.result();
     const rows = await app.sql<{ id: string; prompt: string; consensus: string | null }[]>`
       select id, prompt, consensus from review_tasks where proposal_id = ${pid} and round = 2`;
-    // 100,000 wrong against 40,000 right moved no item, and opened no low-agreement extension.
+    // 30,000 wrong against 20,000 right moved no item, and opened no low-agreement extension (had
+    // the spy weighed, the wrong answer would win with support 0.6, below 0.75: extended).
     for (const t of rows) expect(t.consensus).toBe(truth.get(t.prompt));
     const [round2] = (await spy.reviewRounds(pid)).rounds.filter((r) => r.round === 2);
     expect(round2?.summary).toMatchObject({ extended: 0 });
-    expect(summary.answers).toBe(4 * rows.length + spyView.length);
+    expect(summary.answers).toBe(2 * rows.length + spyView.length);
     // Its answers weighed 0 and none is marked agreed, so it takes no inference-fee reviewer share.
     const spyAnswers = await app.sql<{ weight: string; agreed: boolean | null }[]>`
       select a.weight::text, a.agreed from review_answers a join review_tasks t on t.id = a.task_id
