@@ -31,7 +31,7 @@
 import { contributorWeights, type ScoredRecordSummary } from '../domain/data/attribution-weights.js';
 import { settleDeposits } from '../domain/data/deposits.js';
 import { mulberry32 } from '../domain/prng.js';
-import { assignTasks } from '../domain/rlhf/assignment.js';
+import { assignPausedReviewers, assignTasks } from '../domain/rlhf/assignment.js';
 import { krippendorffAlphaPerReviewer, type UnitValue } from '../domain/rlhf/krippendorff.js';
 import { settleReviewRound, type RoundItem, type RoundReviewer } from '../domain/rlhf/stake-consensus.js';
 import { Deduper, editWords } from './dedupe.js';
@@ -141,13 +141,16 @@ export function simulateReviewers(o: SimOptions = DEFAULT_SIM): StrategyRow[] {
       capPerReviewer: 12,
       seed: `sim-${o.seed}-r${round}`,
     });
-    // Paused reviewers requalify on two gold items each (no reward, no weight).
-    const goldIds = items.filter((it) => it.gold !== undefined).map((it) => it.id);
-    const requalify = reviewers
-      .filter((r) => r.paused)
-      .map((r, k) => ({ r: r.reviewer, ids: [goldIds[k % goldIds.length], goldIds[(k + 1) % goldIds.length]] }));
+    // Paused reviewers get an ordinary mix on top (no weight, no reward): only their gold answers count.
+    const probation = assignPausedReviewers({
+      taskIds: order,
+      reviewers,
+      perTask: 5,
+      capPerReviewer: 12,
+      seed: `sim-${o.seed}-r${round}`,
+    });
     const byTask = new Map(assignments.map((x) => [x.taskId, [...x.reviewers]]));
-    for (const q of requalify) for (const id of q.ids) if (id) byTask.get(id)?.push(q.r);
+    for (const x of probation) byTask.get(x.taskId)?.push(...x.reviewers);
     // The 500 unstaked sybils try to answer everything with the same candidate; they are never assigned.
     const answers: { taskId: string; reviewer: string; choice: string }[] = [];
     const itemOf = new Map(items.map((it) => [it.id, it]));

@@ -28,6 +28,7 @@ describe('committed workflow histories replay on the current code', () => {
       'lifecycle-vetoed',
       'lifecycle-withdrawn',
       'rlhf-round',
+      'rlhf-round-paused',
       'rlhf-round-staked',
     ]);
     // The collection chain really continued as new.

@@ -1,5 +1,5 @@
 import { condition, patched, setHandler, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
-import { assignTasks, type Assignment } from '../domain/rlhf/assignment.js';
+import { assignPausedReviewers, assignTasks, type Assignment } from '../domain/rlhf/assignment.js';
 import {
   DEFAULT_ROUND_SHAPE,
   extendAssignments,
@@ -145,8 +145,14 @@ export async function rlhfRoundWorkflow(input: RlhfRoundInput): Promise<RlhfRoun
  * status query show counts only) until settlement. Items without a clear stake majority then get
  * up to `extraReviewers` more reviewers for `extensionMs`, once. Settlement applies
  * settleReviewRound with the snapshot, so a retry pays the same.
+ *
+ * Paused reviewers (`rlhf-paused-review`; rounds started before it never assign them, so a pause
+ * was permanent): drawn by the same rule on top of the active draw (assignPausedReviewers), an
+ * ordinary mix with gold among it. Their answers weigh 0 (the extension's support ignores them)
+ * and settlement counts only their gold answers, so they can recover.
  */
 async function stakedRound(input: RlhfRoundInput): Promise<RlhfRoundSummary> {
+  const probation = patched('rlhf-paused-review');
   const p = input.params;
   const shape = {
     maxTasksPerReviewer: p.maxTasksPerReviewer ?? DEFAULT_ROUND_SHAPE.maxTasksPerReviewer,
@@ -162,6 +168,8 @@ async function stakedRound(input: RlhfRoundInput): Promise<RlhfRoundSummary> {
   let open = false;
   let pending = 0;
   let stakes = new Map<string, bigint>();
+  /** Reviewers whose answers weigh 0 this round (paused at the snapshot, `rlhf-paused-review`). */
+  let weightless = new Set<string>();
 
   setHandler(
     reviewAnswerUpdate,
@@ -175,7 +183,7 @@ async function stakedRound(input: RlhfRoundInput): Promise<RlhfRoundSummary> {
           taskId,
           reviewer,
           choice,
-          weight: (stakes.get(reviewer) ?? 0n).toString(),
+          weight: (weightless.has(reviewer) ? 0n : (stakes.get(reviewer) ?? 0n)).toString(),
         });
       } finally {
         pending--;
@@ -249,8 +257,22 @@ async function stakedRound(input: RlhfRoundInput): Promise<RlhfRoundSummary> {
       choices: [],
       gold: t.gold === true,
     });
-  for (const x of assignments) for (const r of x.reviewers) tasks.get(x.taskId)!.assigned!.add(r);
-  await lifecycle.assignReviewTasks({ assignments, extension: false });
+  // Paused reviewers on top of the active draw: they take no active slot, so coverage is unchanged.
+  const paused: Assignment[] = probation
+    ? assignPausedReviewers({
+        taskIds: created.map((t) => t.id),
+        reviewers: assignable,
+        perTask: p.answersPerItem,
+        capPerReviewer: shape.maxTasksPerReviewer,
+        seed,
+      })
+    : [];
+  if (probation) weightless = new Set(assignable.filter((r) => r.paused).map((r) => r.reviewer));
+  for (const x of [...assignments, ...paused]) for (const r of x.reviewers) tasks.get(x.taskId)!.assigned!.add(r);
+  await lifecycle.assignReviewTasks({
+    assignments: probation ? [...assignments, ...paused] : assignments,
+    extension: false,
+  });
   open = true;
   await lifecycle.openReviewTasks({ taskIds: [...tasks.keys()] });
   setCurrentDetails(`Round ${input.round}: ${tasks.size} review tasks open to ${stakes.size} bonded reviewers`);
@@ -262,7 +284,9 @@ async function stakedRound(input: RlhfRoundInput): Promise<RlhfRoundSummary> {
   // The bounded extension: extra reviewers for items without a clear stake majority.
   const low = lowAgreementItems({
     items: [...tasks.values()].map((t) => ({ id: t.id, candidates: t.candidates, gold: t.gold === true })),
-    answers: new Map([...tasks.values()].map((t) => [t.id, t.choices ?? []])),
+    answers: new Map(
+      [...tasks.values()].map((t) => [t.id, (t.choices ?? []).filter((x) => !weightless.has(x.reviewer))]),
+    ),
     stakes,
     minSupport: shape.lowAgreementSupport,
   });
@@ -292,7 +316,7 @@ async function stakedRound(input: RlhfRoundInput): Promise<RlhfRoundSummary> {
     round: input.round,
     taskIds: [...tasks.keys()],
     reviewers: reviewers.filter((r) => [...tasks.values()].some((t) => t.assigned?.has(r.reviewer))),
-    assignments: [...assignments, ...extra],
+    assignments: [...assignments, ...paused, ...extra],
     extended: extra.length,
   });
   return finishRound(input, gpu, tasks.size, settled);

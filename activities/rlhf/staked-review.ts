@@ -31,7 +31,8 @@ export function createStakedReviewActivities({
   return {
     /**
      * Reviewers who may be assigned this round: enlisted for the proposal, bond at least the protocol minimum, with their
-     * running gold record; `paused` ones (gold accuracy below the threshold) get no assignments.
+     * running gold record; `paused` ones (gold accuracy below the threshold) are drawn apart (assignPausedReviewers) in
+     * rounds that started with `rlhf-paused-review`, and none in rounds before it.
      */
     async reviewerPool(a: { proposalId: string }): Promise<{ minBond: string; reviewers: PoolReviewer[] }> {
       const min = BigInt(protocol.staking.minReviewBond);
@@ -164,13 +165,18 @@ export function createStakedReviewActivities({
       const before = new Map(a.reviewers.map((r) => [r.reviewer, r]));
 
       const consensus = new Map(settled.items.map((c) => [c.id, c]));
+      // Only answers that carried consensus weight are judged: a paused reviewer's answers stay
+      // `agreed = null`, so they take no part of the inference-fee reviewer share
+      // (listAgreedReviewerWeights counts agreed answers).
+      const weighted = settled.reviewers.filter((o) => o.weighted).map((o) => o.reviewer);
       const preferences: PreferencePair[] = [];
       await sql.begin(async (tx) => {
         for (const t of tasks) {
           const c = consensus.get(t.id);
           await tx`update review_tasks set status = 'closed', consensus = ${c?.choice ?? null} where id = ${t.id}`;
           if (!c?.resolved || c.choice === undefined) continue;
-          await tx`update review_answers set agreed = (choice = ${c.choice}) where task_id = ${t.id}`;
+          await tx`update review_answers set agreed = case when reviewer = any(${weighted}::text[]) then choice = ${c.choice} end
+            where task_id = ${t.id}`;
           for (const other of t.candidates)
             if (other !== c.choice)
               preferences.push({ prompt: t.prompt, chosen: c.choice, rejected: other, weight: c.support });

@@ -49,8 +49,11 @@ export const ReviewerRound = Type.Object({
   stake: Units,
   assigned: Type.Integer(),
   answered: Type.Integer(),
-  agreed: Type.Integer(),
-  disagreed: Type.Integer({ description: 'answers against the consensus plus assigned items left unanswered' }),
+  agreed: Type.Integer({ description: 'answers equal to the consensus (0 in a round started paused)' }),
+  disagreed: Type.Integer({
+    description:
+      'answers against the consensus plus assigned items left unanswered (0 in a round started paused: only its gold answers count)',
+  }),
   goldCorrect: Type.Integer(),
   goldAnswered: Type.Integer(),
   goldAccuracy: Type.Number({ description: 'running gold accuracy after this round (Beta prior)' }),
@@ -69,7 +72,10 @@ export const ReviewerResponse = Type.Object({
   goldAnswered: Type.Integer(),
   goldAccuracy: Type.Number({ description: 'running gold accuracy with the Beta prior' }),
   goldThreshold: Type.Number(),
-  paused: Type.Boolean({ description: 'gold accuracy below the threshold: no assignments, weight 0' }),
+  paused: Type.Boolean({
+    description:
+      'gold accuracy below the threshold: still assigned an ordinary mix of tasks, but only gold answers count (weight 0, no reward, no penalty) until the accuracy is back at the threshold',
+  }),
   rounds: Type.Array(ReviewerRound),
 });
 export type ReviewerResponse = Static<typeof ReviewerResponse>;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assignTasks, seedOf } from './assignment.js';
+import { assignPausedReviewers, assignTasks, seedOf } from './assignment.js';
 
 const tasks = Array.from({ length: 200 }, (_, i) => `t${i}`);
 
@@ -57,5 +57,48 @@ describe('assignTasks', () => {
       seed: 1,
     });
     expect(out.map((t) => t.reviewers.length)).toEqual([2, 2, 0]);
+  });
+
+  it('draws paused reviewers by the same rule, on top of the active draw, and blind to gold', () => {
+    const active = Array.from({ length: 6 }, (_, i) => ({ reviewer: `a${i}`, stake: 1000n }));
+    const paused = [
+      { reviewer: 'p0', stake: 1000n, paused: true },
+      { reviewer: 'p1', stake: 3000n, paused: true },
+      { reviewer: 'p-unstaked', stake: 0n, paused: true },
+    ];
+    const reviewers = [...active, ...paused];
+    const ids = tasks.slice(0, 40);
+    const draw = { taskIds: ids, perTask: 3, capPerReviewer: 25, seed: 'wf:3' };
+    const activeDraw = assignTasks({ ...draw, reviewers });
+    const pausedDraw = assignPausedReviewers({ ...draw, reviewers });
+    // The active draw is exactly what it is without any paused reviewer: nobody paused takes an active slot.
+    expect(activeDraw).toEqual(assignTasks({ ...draw, reviewers: active }));
+    for (const t of activeDraw) expect(t.reviewers).toHaveLength(3);
+    // Paused reviewers with stake get tasks, within the cap, never the unstaked one, never an active one.
+    const load = new Map<string, string[]>();
+    for (const t of pausedDraw) for (const r of t.reviewers) load.set(r, [...(load.get(r) ?? []), t.taskId]);
+    expect([...load.keys()].sort()).toEqual(['p0', 'p1']);
+    for (const mine of load.values()) {
+      expect(mine.length).toBeLessThanOrEqual(25);
+      expect(new Set(mine).size).toBe(mine.length);
+    }
+    // Deterministic given the seed.
+    expect(assignPausedReviewers({ ...draw, reviewers: [...reviewers].reverse() })).toEqual(pausedDraw);
+    // A mix, not gold only: over many seeds, the share of a paused reviewer's tasks that are gold is
+    // the share of gold among the tasks (here every 5th task is gold: 20%).
+    const gold = new Set(ids.filter((_, i) => i % 5 === 0));
+    let mine = 0;
+    let mineGold = 0;
+    for (let s = 0; s < 200; s++) {
+      const order = [...ids].sort((x, y) => seedOf(`${s}:${x}`) - seedOf(`${s}:${y}`));
+      for (const t of assignPausedReviewers({ ...draw, reviewers, taskIds: order, seed: s, capPerReviewer: 8 }))
+        if (t.reviewers.includes('p0')) {
+          mine++;
+          if (gold.has(t.taskId)) mineGold++;
+        }
+    }
+    expect(mine).toBeGreaterThan(500);
+    expect(mineGold / mine).toBeGreaterThan(0.15);
+    expect(mineGold / mine).toBeLessThan(0.25);
   });
 });

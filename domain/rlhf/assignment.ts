@@ -8,6 +8,13 @@
 // proportional to stake. A task gets fewer reviewers only when too few are below the cap.
 // Stake, not account count, decides who reviews: an account with no stake is never assigned, and
 // splitting stake over k accounts leaves the expected share of slots unchanged.
+//
+// Paused reviewers (below the gold gate) are drawn by assignPausedReviewers: the same rule over the
+// same task order, among paused reviewers only, on a seed of their own. Their tasks are an ordinary
+// mix (the draw never sees which items are gold, so a paused account learns nothing about gold items
+// that an active one would not), and they come on top of the active draw: a paused reviewer never
+// takes one of the `perTask` slots of active reviewers, so an item's weighted coverage is the same
+// whether or not anyone is paused. Only their gold answers count (stake-consensus.ts).
 import { fmix32 } from '../hash32.js';
 import { mulberry32 } from '../prng.js';
 
@@ -72,4 +79,25 @@ export function assignTasks(a: {
     out.push({ taskId, reviewers: chosen });
   }
   return out;
+}
+
+/**
+ * The draw of paused reviewers (see the header): assignTasks among the paused reviewers with stake,
+ * `perTask` of them per task at most, each within `capPerReviewer`, seeded apart from the active
+ * draw (`<seed>:paused`) so adding or removing a paused reviewer leaves the active draw unchanged.
+ */
+export function assignPausedReviewers(a: {
+  taskIds: readonly string[];
+  reviewers: readonly AssignableReviewer[];
+  perTask: number;
+  capPerReviewer: number;
+  seed: string | number;
+}): Assignment[] {
+  return assignTasks({
+    taskIds: a.taskIds,
+    reviewers: a.reviewers.filter((r) => r.paused === true).map((r) => ({ reviewer: r.reviewer, stake: r.stake })),
+    perTask: a.perTask,
+    capPerReviewer: a.capPerReviewer,
+    seed: `${a.seed}:paused`,
+  }).filter((x) => x.reviewers.length > 0);
 }

@@ -173,4 +173,90 @@ describe('settleReviewRound', () => {
     const a = s.reviewers.find((r) => r.reviewer === 'a')!;
     expect([a.assigned, a.agreed, a.disagreed]).toEqual([1, 1, 0]);
   });
+
+  it('a paused reviewer: only its gold answers count (no weight, reward, penalty or agreement), and it recovers', () => {
+    // 'p' missed 2 of its first 3 gold items: (1 + 8) / (3 + 10) = 0.69, paused. Its stake is the
+    // largest, so if its answers weighed anything they would decide t1 and t2.
+    const pausedReviewer = { reviewer: 'p', stake: 5000n * M, goldCorrect: 1, goldAnswered: 3, paused: true };
+    expect(goldGate(1, 3).paused).toBe(true);
+    const reviewers = [
+      { reviewer: 'h1', stake: 1000n * M, goldCorrect: 0, goldAnswered: 0 },
+      { reviewer: 'h2', stake: 1000n * M, goldCorrect: 0, goldAnswered: 0 },
+      pausedReviewer,
+    ];
+    const assignments = ['t1', 't2', 't3', 'g1'].map((taskId) => ({ taskId, reviewers: ['h1', 'h2', 'p'] }));
+    const honest = ['t1', 't2', 't3', 'g1'].flatMap((taskId) =>
+      ['h1', 'h2'].map((reviewer) => ({ taskId, reviewer, choice: 'A' })),
+    );
+    // Against the consensus on every ordinary item (t3 left unanswered), right on the gold item.
+    const s = settleReviewRound({
+      items,
+      answers: [
+        ...honest,
+        { taskId: 't1', reviewer: 'p', choice: 'B' },
+        { taskId: 't2', reviewer: 'p', choice: 'B' },
+        { taskId: 'g1', reviewer: 'p', choice: 'A' },
+      ],
+      reviewers,
+      assignments,
+      unansweredCountsAgainst: true,
+    });
+    expect(s.items.map((c) => [c.id, c.choice, c.support])).toEqual([
+      ['t1', 'A', 1],
+      ['t2', 'A', 1],
+      ['t3', 'A', 1],
+      ['g1', 'A', 1],
+    ]);
+    const p = s.reviewers.find((r) => r.reviewer === 'p')!;
+    expect([p.assigned, p.resolved, p.agreed, p.disagreed]).toEqual([4, 0, 0, 0]);
+    expect([p.reward, p.penalty, p.weighted]).toEqual([0n, 0n, false]);
+    // The gold answer counted: (2 + 8) / (4 + 10) = 0.714, so it is active from the next round.
+    expect([p.goldCorrect, p.goldAnswered, p.paused]).toEqual([2, 4, false]);
+    expect(p.goldAccuracy).toBeCloseTo(10 / 14);
+    for (const r of s.reviewers.filter((x) => x.reviewer !== 'p')) expect(r.weighted).toBe(true);
+
+    // The next round it is active: weighted, rewarded for agreeing, slashed for disagreeing.
+    const next = settleReviewRound({
+      items,
+      answers: [
+        ...honest.filter((x) => x.reviewer === 'h1'),
+        { taskId: 't1', reviewer: 'p', choice: 'A' },
+        { taskId: 't2', reviewer: 'p', choice: 'B' },
+        { taskId: 't3', reviewer: 'p', choice: 'A' },
+        { taskId: 'g1', reviewer: 'p', choice: 'A' },
+      ],
+      reviewers: [reviewers[0]!, { ...pausedReviewer, goldCorrect: 2, goldAnswered: 4, paused: false }],
+      assignments: items.map((i) => ({ taskId: i.id, reviewers: ['h1', 'p'] })),
+      unansweredCountsAgainst: true,
+    });
+    // Its stake (5000 against 1000) now decides t2.
+    expect(next.items.find((c) => c.id === 't2')?.choice).toBe('B');
+    const p2 = next.reviewers.find((r) => r.reviewer === 'p')!;
+    expect([p2.weighted, p2.agreed, p2.disagreed, p2.paused]).toEqual([true, 4, 0, false]);
+    expect(p2.reward).toBe(10n * M); // 5000 x 0.2% x 4/4
+  });
+
+  it('a paused reviewer that misses gold stays paused and still pays nothing for its other answers', () => {
+    const s = settleReviewRound({
+      items: [T1, G1],
+      answers: [
+        { taskId: 't1', reviewer: 'h', choice: 'A' },
+        { taskId: 'g1', reviewer: 'h', choice: 'A' },
+        { taskId: 't1', reviewer: 'p', choice: 'B' },
+        { taskId: 'g1', reviewer: 'p', choice: 'B' },
+      ],
+      reviewers: [
+        { reviewer: 'h', stake: 1000n * M, goldCorrect: 0, goldAnswered: 0 },
+        { reviewer: 'p', stake: 1000n * M, goldCorrect: 1, goldAnswered: 3, paused: true },
+      ],
+      assignments: [
+        { taskId: 't1', reviewers: ['h', 'p'] },
+        { taskId: 'g1', reviewers: ['h', 'p'] },
+      ],
+      unansweredCountsAgainst: true,
+    });
+    const p = s.reviewers.find((r) => r.reviewer === 'p')!;
+    expect([p.goldCorrect, p.goldAnswered, p.paused, p.weighted]).toEqual([1, 4, true, false]);
+    expect([p.reward, p.penalty, p.agreed, p.disagreed]).toEqual([0n, 0n, 0, 0]);
+  });
 });

@@ -27,8 +27,15 @@
 //   accuracy = (correct + prior.correct) / (answered + prior.answered)
 // (a Beta prior, 8 of 10 by default, so one early miss does not pause an honest reviewer). Below
 // `goldThreshold` (0.7) the reviewer's weight is 0 and they are paused: no consensus weight and no
-// reward from that round on; they stay paused (assigned gold items only) until the accuracy is
-// back at the threshold. The round that pauses them still slashes its disagreements.
+// reward from that round on. The round that pauses them still slashes its disagreements.
+// A paused reviewer is still assigned an ordinary mix of tasks (assignPausedReviewers: never gold
+// only, which would tell a many-account participant which items are gold), and only its gold
+// answers count: they update its accuracy. Its other answers have no weight, and its outcome counts
+// no agreement or disagreement: no reward, no penalty, no share of inference fees. No penalty because
+// a weightless answer cannot harm the consensus, and slashing an honest reviewer on its way back
+// for disagreeing with a consensus it had no part in would only drain the bond of the reviewer the
+// gate means to give a second chance. Once a round's settlement puts its accuracy back at the
+// threshold, it is active (weighted, rewarded, penalised) from the next round on.
 
 export interface ReviewRules {
   /** A candidate needs strictly more than this share of the answering stake to be consensus. */
@@ -133,6 +140,11 @@ export interface ReviewerOutcome {
   goldAccuracy: number;
   /** Paused after this round (weight 0 from the next round on, and this round's reward withheld). */
   paused: boolean;
+  /**
+   * Whether this round's answers carried consensus weight (bonded, not paused before or by this
+   * round); only those answers are marked agreed and take part in the inference-fee reviewer share.
+   */
+  weighted: boolean;
   reward: bigint;
   penalty: bigint;
 }
@@ -225,7 +237,9 @@ export function settleReviewRound(a: {
     let resolved = 0;
     let agreed = 0;
     let disagreed = 0;
-    for (const id of mine) {
+    const wasPaused = s.r.paused === true;
+    // Paused before this round: only its gold answers count (the gate above), none of its agreement.
+    for (const id of wasPaused ? [] : mine) {
       const c = consensusOf.get(id);
       if (!c?.resolved) continue;
       resolved++;
@@ -239,7 +253,6 @@ export function settleReviewRound(a: {
     }
     const stake = s.r.stake > 0n ? s.r.stake : 0n;
     const n = BigInt(Math.max(1, resolved));
-    const wasPaused = s.r.paused === true;
     const reward = s.active && resolved > 0 ? (stake * ppm(rules.rewardRate) * BigInt(agreed)) / (PPM * n) : 0n;
     const slash = !wasPaused && resolved > 0 ? (stake * ppm(rules.penaltyRate) * BigInt(disagreed)) / (PPM * n) : 0n;
     outcomes.push({
@@ -253,6 +266,7 @@ export function settleReviewRound(a: {
       goldAnswered: s.goldAnswered,
       goldAccuracy: s.acc,
       paused: s.paused,
+      weighted: s.active,
       reward,
       penalty: slash < stake ? slash : stake,
     });

@@ -7,6 +7,7 @@ import { accountsOf } from '../../contracts/accounts.js';
 import { deploymentIdOf, signRequest } from '../../identity/request-signing.js';
 import { createStakedReviewActivities } from '../../activities/rlhf/staked-review.js';
 import type { CommonsClient } from '../../client/commons-client.js';
+import { listAgreedReviewerWeights } from '../../db/queries/reviews.js';
 
 /**
  * Attacks on staked review, on the real stack: each round is a real rlhfRoundWorkflow on the
@@ -229,14 +230,19 @@ describe('staked review rounds under attack', () => {
     }
     expect(await total(flipper)).toBeLessThan(start.flipper);
     expect(await total(contrarian)).toBeLessThan(start.contrarian);
-    // Gold items paused the contrarian: the API says so, and its last round assigned it nothing.
+    // Gold items paused the contrarian: the API says so. Paused, it is still drawn tasks (so an
+    // honest reviewer can win its way back through gold items), but its last round moved nothing.
     const c = await flipper.reviewer(contrarian.address);
     expect(c.paused).toBe(true);
     expect(c.goldAccuracy).toBeLessThan(c.goldThreshold);
     const lastRound = await app.sql`
       select 1 from review_assignments s join review_tasks t on t.id = s.task_id
       where t.proposal_id = ${pid} and t.round = 3 and s.reviewer = ${contrarian.address}`;
-    expect(lastRound).toHaveLength(0);
+    expect(lastRound.length).toBeGreaterThan(0);
+    expect(
+      await app.sql`select reward::text, penalty::text, paused from review_round_reviewers
+        where proposal_id = ${pid} and round = 3 and reviewer = ${contrarian.address}`,
+    ).toEqual([{ reward: '0', penalty: '0', paused: true }]);
     for (const h of honest) expect((await h.reviewer(h.address)).paused).toBe(false);
 
     // Settlement retried with the exact input the workflow gave it: the same outcome, paid once.
@@ -264,6 +270,93 @@ describe('staked review rounds under attack', () => {
     await Promise.all([activities.settleStakedRound(input), activities.settleStakedRound(input)]);
     expect(await transfersOf()).toEqual(paidBefore);
     expect(await Promise.all([...honest, flipper, contrarian].map(total))).toEqual(balancesBefore);
+    expect((await app.ledger.checkInvariants()).problems).toEqual([]);
+  }, 900_000);
+
+  it('a paused account learns nothing about gold items from its tasks, and its answers move no consensus and earn nothing', async () => {
+    // One participant: a paused account `spy` and two active accounts; two other honest reviewers.
+    // Gold-only tasks for the spy would name the gold items for the active accounts to answer
+    // honestly while cutting corners elsewhere; its heavy bond would buy the consensus if it weighed.
+    const pid = await proposal();
+    const others = await Promise.all([1, 2].map(() => reviewer(10_000n, pid)));
+    const mates = await Promise.all([1, 2].map(() => reviewer(10_000n, pid)));
+    const spy = await participant(app.url, ['reviewer'], { OPEN: '30000' });
+    await spy.bondForReview('1000');
+    await spy.enlistForReview(pid);
+    const everyone = [...others, ...mates, spy];
+
+    // Round 1: the spy gets itself paused by answering everything wrong (its 1000 weigh little).
+    const r1 = await startRound(pid, 1, { promptsPerRound: 3, goldPerRound: 2, answersPerItem: 5, extraReviewers: 0 });
+    await openTasks(pid, 1);
+    await answerAssigned(everyone, pid, (r, t) => (r === spy ? wrongChoice(t) : honestChoice(t)));
+    await r1.result();
+    expect((await spy.reviewer(spy.address)).paused).toBe(true);
+    // Paused, it bonds 29,000 more: 30,000, more than the two active reviewers of any item together.
+    await spy.bondForReview('29000');
+    const spyBefore = await total(spy);
+
+    // Round 2: its tasks are the same kind of mix as an active account's, and look the same.
+    const r2 = await startRound(pid, 2, {
+      promptsPerRound: 6,
+      goldPerRound: 3,
+      // Two of the four active accounts per item, so an extension would have reviewers to draw.
+      answersPerItem: 2,
+      extraReviewers: 2,
+      lowAgreementSupport: 0.75,
+    });
+    const tasks = await openTasks(pid, 2);
+    const gold = new Set(
+      (
+        await app.sql<{ id: string }[]>`
+          select id from review_tasks where proposal_id = ${pid} and round = 2 and gold_answer is not null`
+      ).map((t) => t.id),
+    );
+    expect(gold.size).toBe(3);
+    const spyView = (await spy.reviews(spy.address)).tasks.filter((t) => t.proposalId === pid);
+    const activeView = (await Promise.all([...others, ...mates].map((r) => r.reviews(r.address)))).flatMap((v) =>
+      v.tasks.filter((t) => t.proposalId === pid),
+    );
+    // The spy (the only paused account) is drawn for every item, gold and not: no subset to read.
+    expect(spyView.map((t) => t.id).sort()).toEqual(tasks.map((t) => t.id).sort());
+    expect(spyView.some((t) => gold.has(t.id)) && spyView.some((t) => !gold.has(t.id))).toBe(true);
+    // The same fields as an active account's tasks, and nothing that names gold.
+    expect(Object.keys(spyView[0]!).sort()).toEqual(Object.keys(activeView[0]!).sort());
+    // (The mails' own text is left out: one signs 'Duncan Goldie-Scot'.)
+    expect(JSON.stringify(spyView.map(({ prompt: _, ...rest }) => rest))).not.toMatch(/gold/i);
+    // Every item keeps its two active reviewers: the spy took no active slot.
+    const assigned = await app.sql<{ task_id: string; reviewer: string }[]>`
+      select task_id, reviewer from review_assignments where task_id in ${app.sql(tasks.map((t) => t.id))}`;
+    for (const t of tasks)
+      expect(assigned.filter((a) => a.task_id === t.id && a.reviewer !== spy.address)).toHaveLength(2);
+
+    // The spy answers its first half right and the rest wrong; everyone else answers honestly.
+    let n = 0;
+    const half = Math.ceil(spyView.length / 2);
+    await answerAssigned(everyone, pid, (r, t) =>
+      r === spy ? (n++ < half ? honestChoice(t) : wrongChoice(t)) : honestChoice(t),
+    );
+    const summary = await r2.result();
+    const rows = await app.sql<{ id: string; prompt: string; consensus: string | null }[]>`
+      select id, prompt, consensus from review_tasks where proposal_id = ${pid} and round = 2`;
+    // 30,000 wrong against 20,000 right moved no item, and opened no low-agreement extension (had
+    // the spy weighed, the wrong answer would win with support 0.6, below 0.75: extended).
+    for (const t of rows) expect(t.consensus).toBe(truth.get(t.prompt));
+    const [round2] = (await spy.reviewRounds(pid)).rounds.filter((r) => r.round === 2);
+    expect(round2?.summary).toMatchObject({ extended: 0 });
+    expect(summary.answers).toBe(2 * rows.length + spyView.length);
+    // Its answers weighed 0 and none is marked agreed, so it takes no inference-fee reviewer share.
+    const spyAnswers = await app.sql<{ weight: string; agreed: boolean | null }[]>`
+      select a.weight::text, a.agreed from review_answers a join review_tasks t on t.id = a.task_id
+      where t.proposal_id = ${pid} and t.round = 2 and a.reviewer = ${spy.address}`;
+    expect(spyAnswers).toHaveLength(spyView.length);
+    for (const a of spyAnswers) expect(a).toEqual({ weight: '0', agreed: null });
+    expect((await listAgreedReviewerWeights(app.sql, pid)).map((w) => w.address)).not.toContain(spy.address);
+    // No reward, no penalty: its balance and bond are as they were.
+    expect(
+      await app.sql`select reward::text, penalty::text, agreed, disagreed from review_round_reviewers
+        where proposal_id = ${pid} and round = 2 and reviewer = ${spy.address}`,
+    ).toEqual([{ reward: '0', penalty: '0', agreed: 0, disagreed: 0 }]);
+    expect(await total(spy)).toBe(spyBefore);
     expect((await app.ledger.checkInvariants()).problems).toEqual([]);
   }, 900_000);
 });

@@ -13,6 +13,7 @@ import { runScenario, waitForStage } from '../../demo/scenario.js';
 import { startTestApp, eventually, type TestApp } from '../support/app.js';
 import { participant, proposalBody, retireGovernor } from '../support/participants.js';
 import { workflowIds } from '../../contracts/workflow-ids.js';
+import { reviewRoundHarness } from '../support/review-round.js';
 import type { CommonsClient } from '../../client/commons-client.js';
 
 const HISTORIES_DIR = dirname(fileURLToPath(import.meta.url));
@@ -152,6 +153,32 @@ async function recordAll(app: TestApp): Promise<Recording[]> {
       { name: 'rlhf-round-staked', workflowId: workflowIds.rlhfRound(id, 1) },
     );
     log('serving: done');
+  }
+  if (want('rlhf-round-paused')) {
+    // A staked round that draws a paused reviewer (patched 'rlhf-paused-review'): round 1 pauses a
+    // reviewer that misses its gold items; round 2, recorded, assigns it an ordinary mix.
+    const h = await reviewRoundHarness(app);
+    const id = await h.proposal();
+    const honest = await Promise.all([1, 2, 3].map(() => h.reviewer(20_000n, id)));
+    const newbie = await h.reviewer(5000n, id);
+    const answerAll = async (wrong: CommonsClient | undefined) =>
+      Promise.all(
+        [...honest, newbie].map(async (r) => {
+          for (const t of (await r.reviews(r.address)).tasks.filter((x) => x.proposalId === id)) {
+            const label = h.truth.get(t.prompt)!;
+            await r.answerReview(t.id, r === wrong ? t.candidates.find((c) => c !== label)! : label);
+          }
+        }),
+      );
+    const shape = { promptsPerRound: 3, answersPerItem: 4, roundDeadlineMs: 60_000, extraReviewers: 0 };
+    for (const round of [1, 2]) {
+      const handle = await h.startRound(id, round, { ...shape, goldPerRound: round === 1 ? 2 : 3 });
+      await h.openTasks(id, round);
+      await answerAll(round === 1 ? newbie : undefined);
+      await handle.result();
+    }
+    recordings.push({ name: 'rlhf-round-paused', workflowId: workflowIds.rlhfRound(id, 2) });
+    log('paused reviewer round: done');
   }
   return recordings;
 }

@@ -67,7 +67,9 @@ function render() {
           h(
             'dd',
             { id: 'status' },
-            s.paused ? 'paused: no new assignments until your gold accuracy recovers' : 'active',
+            s.paused
+              ? 'paused: your answers carry no weight or reward until your gold accuracy recovers (gold items are among your tasks)'
+              : 'active',
           ),
         )
       : h('p', { class: 'muted' }, 'No standing yet.'),
