@@ -52,7 +52,7 @@ export const ReviewerRound = Type.Object({
   agreed: Type.Integer({ description: 'answers equal to the consensus (0 in a round started paused)' }),
   disagreed: Type.Integer({
     description:
-      'answers against the consensus plus assigned items left unanswered (0 in a round started paused: only its gold answers count)',
+      'answers against the consensus plus assigned items left unanswered (in a round started paused, only the items left unanswered: its answers count only on gold items, toward its accuracy)',
   }),
   goldCorrect: Type.Integer(),
   goldAnswered: Type.Integer(),

@@ -174,7 +174,7 @@ describe('settleReviewRound', () => {
     expect([a.assigned, a.agreed, a.disagreed]).toEqual([1, 1, 0]);
   });
 
-  it('a paused reviewer: only its gold answers count (no weight, reward, penalty or agreement), and it recovers', () => {
+  it('a paused reviewer: only its gold answers count (no weight, reward or agreement; only an item it left unanswered costs it), and it recovers', () => {
     // 'p' missed 2 of its first 3 gold items: (1 + 8) / (3 + 10) = 0.69, paused. Its stake is the
     // largest, so if its answers weighed anything they would decide t1 and t2.
     const pausedReviewer = { reviewer: 'p', stake: 5000n * M, goldCorrect: 1, goldAnswered: 3, paused: true };
@@ -208,8 +208,10 @@ describe('settleReviewRound', () => {
       ['g1', 'A', 1],
     ]);
     const p = s.reviewers.find((r) => r.reviewer === 'p')!;
-    expect([p.assigned, p.resolved, p.agreed, p.disagreed]).toEqual([4, 0, 0, 0]);
-    expect([p.reward, p.penalty, p.weighted]).toEqual([0n, 0n, false]);
+    // Its two wrong answers cost nothing; t3, which it left unanswered, counts against it as for
+    // anyone (the round waited for it): 5000 x 0.6% x 1/4.
+    expect([p.assigned, p.resolved, p.agreed, p.disagreed]).toEqual([4, 4, 0, 1]);
+    expect([p.reward, p.penalty, p.weighted]).toEqual([0n, (15n * M) / 2n, false]);
     // The gold answer counted: (2 + 8) / (4 + 10) = 0.714, so it is active from the next round.
     expect([p.goldCorrect, p.goldAnswered, p.paused]).toEqual([2, 4, false]);
     expect(p.goldAccuracy).toBeCloseTo(10 / 14);

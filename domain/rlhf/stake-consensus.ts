@@ -31,10 +31,12 @@
 // A paused reviewer is still assigned an ordinary mix of tasks (assignPausedReviewers: never gold
 // only, which would tell a many-account participant which items are gold), and only its gold
 // answers count: they update its accuracy. Its other answers have no weight, and its outcome counts
-// no agreement or disagreement: no reward, no penalty, no share of inference fees. No penalty because
-// a weightless answer cannot harm the consensus, and slashing an honest reviewer on its way back
-// for disagreeing with a consensus it had no part in would only drain the bond of the reviewer the
-// gate means to give a second chance. Once a round's settlement puts its accuracy back at the
+// no agreement or disagreement on them: no reward, no share of inference fees, and no penalty for a
+// wrong answer, because a weightless answer cannot harm the consensus, and slashing an honest
+// reviewer on its way back for disagreeing with a consensus it had no part in would only drain the
+// bond of the reviewer the gate means to give a second chance. An assigned item it leaves
+// unanswered does count against it, as for anyone: the round waits for it, so a free pass would let
+// paused accounts hold every round to its deadline. Once a round's settlement puts its accuracy back at the
 // threshold, it is active (weighted, rewarded, penalised) from the next round on.
 
 export interface ReviewRules {
@@ -238,23 +240,27 @@ export function settleReviewRound(a: {
     let agreed = 0;
     let disagreed = 0;
     const wasPaused = s.r.paused === true;
-    // Paused before this round: only its gold answers count (the gate above), none of its agreement.
-    for (const id of wasPaused ? [] : mine) {
+    for (const id of mine) {
       const c = consensusOf.get(id);
       if (!c?.resolved) continue;
       resolved++;
       const choice = answerOf.get(`${id}\u0000${r}`);
       if (choice === undefined) {
+        // Unanswered counts against a paused reviewer too: the round waits for every assigned
+        // reviewer, so a free pass would let a participant hold each round to its deadline with
+        // paused accounts that never answer.
         if (a.unansweredCountsAgainst && a.assignments) disagreed++;
         continue;
       }
+      // Paused before this round: only its gold answers count (the gate above), none of its agreement.
+      if (wasPaused) continue;
       if (choice === c.choice) agreed++;
       else disagreed++;
     }
     const stake = s.r.stake > 0n ? s.r.stake : 0n;
     const n = BigInt(Math.max(1, resolved));
     const reward = s.active && resolved > 0 ? (stake * ppm(rules.rewardRate) * BigInt(agreed)) / (PPM * n) : 0n;
-    const slash = !wasPaused && resolved > 0 ? (stake * ppm(rules.penaltyRate) * BigInt(disagreed)) / (PPM * n) : 0n;
+    const slash = resolved > 0 ? (stake * ppm(rules.penaltyRate) * BigInt(disagreed)) / (PPM * n) : 0n;
     outcomes.push({
       reviewer: r,
       stake,
