@@ -208,12 +208,12 @@ function aggregate(batchId: string, admitted: Pending[]): TransferInput[] {
   const all: Sum[] = [];
   for (const { call: c, transfers } of admitted) {
     let byProposal = byPayer.get(c.payer);
-    if (!byProposal) byPayer.set(c.payer, (byProposal = new Map()));
+    if (!byProposal) byPayer.set(c.payer, (byProposal = new Map<string, Map<string, Map<string, Sum>>>()));
     let byTo = byProposal.get(c.proposalId);
-    if (!byTo) byProposal.set(c.proposalId, (byTo = new Map()));
+    if (!byTo) byProposal.set(c.proposalId, (byTo = new Map<string, Map<string, Sum>>()));
     for (const s of transfers) {
       let byPart = byTo.get(s.to);
-      if (!byPart) byTo.set(s.to, (byPart = new Map()));
+      if (!byPart) byTo.set(s.to, (byPart = new Map<string, Sum>()));
       let e = byPart.get(s.part);
       if (!e) {
         e = {
