@@ -1,11 +1,12 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type postgres from 'postgres';
 import type { FastifyRequest } from 'fastify';
 import type { ApiKey } from '../db/queries/api-keys.js';
 import { ApiKeyLookup } from './api-key-lookup.js';
 import { HttpError } from './errors.js';
 
-export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+// One-shot crypto.hash: no Hash object per call (the key check runs on every paid call).
+export const sha256 = (s: string) => hash('sha256', s, 'hex');
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -11,8 +11,9 @@ interface Waiter {
  * share one `key_hash = any(...)` query instead of one round trip each. There is no cache: a call
  * only ever joins a query sent AFTER it arrived, so it sees every revocation committed before it
  * arrived, exactly as its own query would (README "Security model"). At most `maxInFlight`
- * lookups are out at once; calls arriving meanwhile wait for the next one (a batch, so under load
- * one query answers many calls, and when idle a call waits one event-loop turn).
+ * lookups are out at once (1 by default: each costs the API a socket write and read whatever its
+ * size); calls arriving meanwhile wait for the next one (a batch, so under load one query answers
+ * many calls, and when idle a call waits one event-loop turn).
  */
 export class ApiKeyLookup {
   private waiting = new Map<string, Waiter[]>();
@@ -35,7 +36,7 @@ export class ApiKeyLookup {
   }
 
   private schedule(): void {
-    if (this.scheduled || this.waiting.size === 0 || this.inFlight >= (this.opts.maxInFlight ?? 2)) return;
+    if (this.scheduled || this.waiting.size === 0 || this.inFlight >= (this.opts.maxInFlight ?? 1)) return;
     this.scheduled = true;
     // One turn of the event loop: the requests parsed in this turn go out in one query.
     setImmediate(() => {
@@ -46,7 +47,7 @@ export class ApiKeyLookup {
 
   private send(): void {
     const maxBatch = this.opts.maxBatch ?? 512;
-    while (this.waiting.size > 0 && this.inFlight < (this.opts.maxInFlight ?? 2)) {
+    while (this.waiting.size > 0 && this.inFlight < (this.opts.maxInFlight ?? 1)) {
       const batch = new Map<string, Waiter[]>();
       for (const [hash, ws] of this.waiting) {
         if (batch.size >= maxBatch) break;

@@ -86,6 +86,18 @@ log(
 const load = (url: string, headers: Record<string, string>) =>
   httpLoad({ url, bodies, headers, connections: CONNECTIONS, seconds: DURATION, pipelining: PIPELINING });
 const bareRes = await load(`http://127.0.0.1:${barePort}/bare`, {});
+// Postgres transactions during the infer load (pg_stat_database; the API's backends flush their
+// counts when they exit, below): the group commits plus the API-key lookups, per answered call.
+const pgStats = (await import('postgres')).default(process.env.DATABASE_URL!, { max: 1 });
+const xacts = async () =>
+  Number(
+    (
+      await pgStats<
+        { n: string }[]
+      >`select xact_commit + xact_rollback as n from pg_stat_database where datname = current_database()`
+    )[0]?.n ?? 0,
+  );
+const xactsBefore = await xacts();
 const inferRes = await load(inferUrl, auth);
 // The route's compute limit, in this process on one core: the same version, loaded the same way.
 const pgCompute = (await import('postgres')).default(process.env.DATABASE_URL!, { max: 1 });
@@ -121,6 +133,8 @@ const exited = new Promise((res) => api.once('exit', res));
 api.kill('SIGTERM');
 bare.kill('SIGTERM');
 await exited;
+const xactsDuring = (await xacts()) - xactsBefore;
+await pgStats.end();
 const pg = (await import('postgres')).default(process.env.DATABASE_URL!, { max: 1 });
 const [calls] = await pg<
   { n: number; settled: number; settlements: number }[]
@@ -133,6 +147,10 @@ await pg.end();
 if (!calls || !fees) throw new Error('count queries returned no row');
 console.log(
   `paid calls recorded: ${calls.n} of ${inferRes.total + 2} answered, ${calls.settled} settled in ${calls.settlements} group commits (${fees.n} ledger transfers)`,
+);
+// The group commits of the bench's two warm-up calls and the compute loop's model load are in it too: a handful.
+console.log(
+  `Postgres transactions during the infer load: ${(xactsDuring / Math.max(1, inferRes.total)).toFixed(3)} per call (${xactsDuring}; group commits ${calls.settlements}, the rest API-key lookups and reads: ${((xactsDuring - calls.settlements) / Math.max(1, inferRes.total)).toFixed(3)} per call)`,
 );
 await stack.stop();
 process.exit(0);

@@ -1,6 +1,12 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Ledger, InsufficientFundsError, lockBalances, postTransfersOnLockedBalances } from './ledger.js';
+import {
+  Ledger,
+  InsufficientFundsError,
+  lockBalances,
+  postTransfersOnLockedBalances,
+  type TransferInput,
+} from './ledger.js';
 import { accountsOf } from '../contracts/accounts.js';
 
 describe('double-entry ledger on Postgres', () => {
@@ -150,7 +156,7 @@ describe('double-entry ledger on Postgres', () => {
       amount,
       reason: 'locked batch',
     });
-    const post = (ts: ReturnType<typeof t>[]) =>
+    const post = (ts: TransferInput[]) =>
       sql.begin(async (tx) => {
         await lockBalances(tx, 'OPEN', [payer, to1, to2]);
         return postTransfersOnLockedBalances(tx, ts);
@@ -168,6 +174,27 @@ describe('double-entry ledger on Postgres', () => {
     expect(await ledger.balance(payer, 'OPEN')).toBe('84');
     const rows = await sql`select count(*)::int as n from transfers where idempotency_key like ${`locked:${run}:%`}`;
     expect([...rows]).toEqual([{ n: 4 }]);
+    // Every field arrives as sent (the batch goes as one JSON document): no memo or proposal is SQL
+    // NULL, not JSON null; a memo is stored as the object it was.
+    expect(
+      await post([{ ...t('g', to1, '2'), proposalId: `p-${run}`, memo: { calls: 3, note: 'a "quoted" \\ memo' } }]),
+    ).toBe(1);
+    const stored = await sql<
+      { key: string; amount: string; reason: string; proposal_id: string | null; memo: unknown; memo_null: boolean }[]
+    >`
+      select idempotency_key as key, amount::text, reason, proposal_id, memo, memo is null as memo_null
+      from transfers where idempotency_key in (${`locked:${run}:a`}, ${`locked:${run}:g`}) order by idempotency_key`;
+    expect([...stored]).toEqual([
+      { key: `locked:${run}:a`, amount: '7', reason: 'locked batch', proposal_id: null, memo: null, memo_null: true },
+      {
+        key: `locked:${run}:g`,
+        amount: '2',
+        reason: 'locked batch',
+        proposal_id: `p-${run}`,
+        memo: { calls: 3, note: 'a "quoted" \\ memo' },
+        memo_null: false,
+      },
+    ]);
   });
 
   it('refuses to post on a balance row that was never locked (created) in the transaction', async () => {

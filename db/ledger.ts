@@ -250,12 +250,25 @@ export async function postTransfersOnLockedBalances(
       throw new Error(`invalid transfer ${t.idempotencyKey}`);
   // Data-modifying CTEs run exactly once whatever the outer select reads; `d` sees only the rows
   // this statement inserted (RETURNING), so a skipped duplicate moves nothing.
+  // The transfers go as one JSON document (sent as text, read by jsonb_to_recordset): one native
+  // JSON.stringify instead of eight Postgres arrays escaped element by element by the client.
+  const doc = JSON.stringify(
+    ts.map((t) => ({
+      k: t.idempotencyKey,
+      a: t.asset,
+      f: t.from,
+      t: t.to,
+      amt: t.amount,
+      r: t.reason,
+      p: t.proposalId ?? null,
+      m: t.memo ?? null,
+    })),
+  );
   const [r] = await tx<{ inserted: number; accounts: number; updated: number }[]>`
     with t as (
       insert into transfers (idempotency_key, asset, from_account, to_account, amount, reason, proposal_id, memo)
-      select k, a, f, t, amt, r, p, m::jsonb from unnest(${ts.map((t) => t.idempotencyKey)}::text[], ${ts.map((t) => t.asset)}::text[], ${ts.map((t) => t.from)}::text[], ${ts.map((t) => t.to)}::text[],
-        ${ts.map((t) => t.amount)}::numeric[], ${ts.map((t) => t.reason)}::text[], ${ts.map((t) => t.proposalId ?? null)}::text[], ${ts.map((t) => (t.memo ? JSON.stringify(t.memo) : null))}::text[])
-        as u(k, a, f, t, amt, r, p, m)
+      select k, a, f, t, amt, r, p, m from jsonb_to_recordset(${doc}::text::jsonb)
+        as u(k text, a text, f text, t text, amt numeric, r text, p text, m jsonb)
       on conflict (idempotency_key) do nothing
       returning asset, from_account, to_account, amount),
     d as (
