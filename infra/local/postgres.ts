@@ -110,6 +110,8 @@ export async function startPostgres(opts: {
       'synchronous_commit=off',
       '-c',
       'full_page_writes=off',
+      // COMMONS_PG_STATEMENTS=1: per-statement time (pg_stat_statements) for benchmarks that print it.
+      ...(process.env.COMMONS_PG_STATEMENTS ? ['-c', 'shared_preload_libraries=pg_stat_statements'] : []),
     ],
     { ...ids, stdio: ['ignore', 'ignore', 'pipe'], detached: false },
   );
