@@ -39,18 +39,27 @@ export interface LifecycleStatusRead {
   liveError?: string;
 }
 
-/** Datanet counts are aggregates over the Datanet's rows: shared by concurrent readers for a second. */
+/**
+ * Datanet counts are aggregates over the Datanet's rows: shared by concurrent readers for a second,
+ * or for COUNTS_TTL_FACTOR times as long as the count took (a scan of a million rows takes over a
+ * second), so however often clients poll, counting uses at most a tenth of one Postgres backend.
+ */
 const COUNTS_TTL_MS = 1000;
-const countsCache = new Map<string, { at: number; counts: Promise<Record<string, number>> }>();
+const COUNTS_TTL_FACTOR = 10;
+const countsCache = new Map<string, { at: number; ttl: number; counts: Promise<Record<string, number>> }>();
 function datanetCounts(sql: postgres.Sql, datanetId: string): Promise<Record<string, number>> {
   const now = Date.now();
   const hit = countsCache.get(datanetId);
-  if (hit && now - hit.at < COUNTS_TTL_MS) return hit.counts;
+  if (hit && now - hit.at < hit.ttl) return hit.counts;
   if (countsCache.size > 10_000) countsCache.clear();
-  const counts = countContributionsByStatus(sql, datanetId);
-  countsCache.set(datanetId, { at: now, counts });
-  counts.catch(() => countsCache.delete(datanetId));
-  return counts;
+  // Readers share a count in flight however long it takes.
+  const entry = { at: now, ttl: Infinity, counts: countContributionsByStatus(sql, datanetId) };
+  countsCache.set(datanetId, entry);
+  entry.counts.then(
+    () => (entry.ttl = Math.max(COUNTS_TTL_MS, (Date.now() - now) * COUNTS_TTL_FACTOR)),
+    () => countsCache.delete(datanetId),
+  );
+  return entry.counts;
 }
 
 const voteMap = (votes: Pick<Vote, 'voter' | 'option'>[]): Record<string, VoteOption> =>
