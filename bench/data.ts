@@ -123,7 +123,7 @@ if (statements) {
 }
 const topStatements = async () => {
   const rows = await sql<{ ms: number; calls: number; rows: number; query: string }[]>`
-    select total_exec_time::float8 as ms, calls::int, rows::int, regexp_replace(query, '\s+', ' ', 'g') as query
+    select total_exec_time::float8 as ms, calls::int, rows::int, regexp_replace(query, '[[:space:]]+', ' ', 'g') as query
     from pg_stat_statements order by total_exec_time desc limit 12`;
   await sql`select pg_stat_statements_reset()`;
   return rows.map(

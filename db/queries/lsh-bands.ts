@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type postgres from 'postgres';
+import { parseBigintArray, reduceBandClaims as reduceClaims } from '../../domain/data/band-claims.js';
 
 /**
  * The lsh_bands table: for each (Datanet, band key), the lowest seq of a record that passed scoring
@@ -156,8 +157,8 @@ export async function reduceBandClaims(
 /**
  * One partition: each batch's bands whose lowest seq overall is another batch's, to lsh_band_owners.
  * Reduced in this process, not in SQL: the partition's claims (~440k at 1M records) come back as two
- * arrays per batch and one Map finds each band's lowest seq and whether more than one batch claimed
- * it. Postgres unnesting, hash-aggregating and re-joining them cost ~55 CPU s per 1M records; reading
+ * arrays per batch, reduced in typed arrays (domain/data/band-claims.ts). Postgres unnesting,
+ * hash-aggregating and re-joining them cost ~55 CPU s per 1M records; reading
  * the arrays out and writing the (few) owners back is a small part of that.
  */
 async function recordOwners(tx: Sql, key: string, part: number): Promise<{ n: number }[]> {
@@ -165,37 +166,12 @@ async function recordOwners(tx: Sql, key: string, part: number): Promise<{ n: nu
     select from_seq::text, bands::text, seqs::text from lsh_band_claims
     where datanet_key = ${key}::bigint and part = ${part}`;
   // Bands are below 2^53 and seqs are bigserials: both exact as numbers.
-  const parse = (lit: string) => (lit.length <= 2 ? [] : lit.slice(1, -1).split(',').map(Number));
-  const claims = rows.map((r) => ({ fromSeq: r.from_seq, bands: parse(r.bands), seqs: parse(r.seqs) }));
-  // A batch claims a band once (its lowest seq in the batch), so a band seen twice is in two batches.
-  const lowest = new Map<number, number>();
-  const shared = new Set<number>();
-  for (const c of claims)
-    for (let i = 0; i < c.bands.length; i++) {
-      const band = c.bands[i]!;
-      const seq = c.seqs[i]!;
-      const cur = lowest.get(band);
-      if (cur === undefined) lowest.set(band, seq);
-      else {
-        shared.add(band);
-        if (seq < cur) lowest.set(band, seq);
-      }
-    }
-  const out: { fromSeq: string; bands: number[]; owners: number[] }[] = [];
-  for (const c of claims) {
-    const bands: number[] = [];
-    const owners: number[] = [];
-    for (let i = 0; i < c.bands.length; i++) {
-      const band = c.bands[i]!;
-      if (!shared.has(band)) continue;
-      const owner = lowest.get(band)!;
-      if (owner < c.seqs[i]!) {
-        bands.push(band);
-        owners.push(owner);
-      }
-    }
-    if (bands.length > 0) out.push({ fromSeq: c.fromSeq, bands, owners });
-  }
+  const claims = rows.map((r) => ({ bands: parseBigintArray(r.bands), seqs: parseBigintArray(r.seqs) }));
+  const reduced = reduceClaims(claims);
+  const out = rows.flatMap((r, i) => {
+    const o = reduced.owners[i]!; // one entry per batch, in order
+    return o.bands.length > 0 ? [{ fromSeq: r.from_seq, ...o }] : [];
+  });
   const lit = (xs: number[]) => `{${xs.join(',')}}`;
   for (let i = 0; i < out.length; i += 256) {
     const chunk = out.slice(i, i + 256);
@@ -205,7 +181,7 @@ async function recordOwners(tx: Sql, key: string, part: number): Promise<{ n: nu
       from unnest(${chunk.map((o) => o.fromSeq)}::bigint[], ${chunk.map((o) => lit(o.bands))}::text[],
                   ${chunk.map((o) => lit(o.owners))}::text[]) as u(from_seq, bands, owners)`;
   }
-  return [{ n: shared.size }];
+  return [{ n: reduced.shared }];
 }
 
 /**
