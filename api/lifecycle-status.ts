@@ -4,7 +4,7 @@ import { statusQuery, tallyQuery } from '../contracts/messages.js';
 import { workflowIds } from '../contracts/workflow-ids.js';
 import { tally as computeTally, type TallyResult, type VoteOption } from '../domain/governance/tally.js';
 import type { LifecycleParams, LifecycleStatusView, RlhfRoundSummary, EvalMetrics } from '../domain/lifecycle/types.js';
-import { countContributionsByStatus } from '../db/queries/contributions.js';
+import { countContributionsByStatus, findPassProgress } from '../db/queries/contributions.js';
 import { findFinalTally, listVotes, type Vote } from '../db/queries/governance.js';
 import {
   findPowerSnapshot,
@@ -39,18 +39,27 @@ export interface LifecycleStatusRead {
   liveError?: string;
 }
 
-/** Datanet counts are aggregates over the Datanet's rows: shared by concurrent readers for a second. */
+/**
+ * Datanet counts are aggregates over the Datanet's rows: shared by concurrent readers for a second,
+ * or for COUNTS_TTL_FACTOR times as long as the count took (a scan of a million rows takes over a
+ * second), so however often clients poll, counting uses at most a tenth of one Postgres backend.
+ */
 const COUNTS_TTL_MS = 1000;
-const countsCache = new Map<string, { at: number; counts: Promise<Record<string, number>> }>();
+const COUNTS_TTL_FACTOR = 10;
+const countsCache = new Map<string, { at: number; ttl: number; counts: Promise<Record<string, number>> }>();
 function datanetCounts(sql: postgres.Sql, datanetId: string): Promise<Record<string, number>> {
   const now = Date.now();
   const hit = countsCache.get(datanetId);
-  if (hit && now - hit.at < COUNTS_TTL_MS) return hit.counts;
+  if (hit && now - hit.at < hit.ttl) return hit.counts;
   if (countsCache.size > 10_000) countsCache.clear();
-  const counts = countContributionsByStatus(sql, datanetId);
-  countsCache.set(datanetId, { at: now, counts });
-  counts.catch(() => countsCache.delete(datanetId));
-  return counts;
+  // Readers share a count in flight however long it takes.
+  const entry = { at: now, ttl: Infinity, counts: countContributionsByStatus(sql, datanetId) };
+  countsCache.set(datanetId, entry);
+  entry.counts.then(
+    () => (entry.ttl = Math.max(COUNTS_TTL_MS, (Date.now() - now) * COUNTS_TTL_FACTOR)),
+    () => countsCache.delete(datanetId),
+  );
+  return entry.counts;
 }
 
 const voteMap = (votes: Pick<Vote, 'voter' | 'option'>[]): Record<string, VoteOption> =>
@@ -66,6 +75,23 @@ async function collectionProgress(
   datanetId: string,
   d: NonNullable<StatusRow['datanet']>,
 ): Promise<LiveProgress['collection']> {
+  // While a pass runs, its progress comes from the per-batch rows the passes write; counting the
+  // records by status is a scan of every contribution row (over a second at 1M records).
+  const pass = d.status === 'open' ? undefined : await findPassProgress(sql, datanetId);
+  if (pass && (pass.scored < pass.received || pass.deduped < pass.scoredPassing)) {
+    const scoring = pass.scored < pass.received;
+    return {
+      phase: scoring ? 'scoring' : 'dedupe',
+      firstSeq: 0,
+      cursor: 0,
+      maxSeq: 0,
+      windowClosesAt: d.closesAt?.getTime(),
+      received: pass.received,
+      scored: pass.scored,
+      accepted: scoring ? pass.scoredPassing : pass.dedupeAccepted,
+      targetCount: d.targetCount,
+    };
+  }
   const c = await datanetCounts(sql, datanetId);
   const n = (s: string) => c[s] ?? 0;
   const received = Object.values(c).reduce((a, b) => a + b, 0);

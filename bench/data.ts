@@ -8,6 +8,7 @@ import { syntheticRecords } from './synthetic.js';
 import { peakRssMiB } from '../infra/local/processes.js';
 import { workflowIds } from '../contracts/workflow-ids.js';
 import { lshDatanetKey } from '../db/queries/lsh-bands.js';
+import { findPassProgress } from '../db/queries/contributions.js';
 import { treeCpuSeconds } from './process-tree.js';
 
 const N = Number(process.env.BENCH_RECORDS ?? 1_000_000);
@@ -112,18 +113,34 @@ const phaseSeconds: Record<string, number> = {};
 // phase: on a shared machine the wall-clock rate depends on the load, CPU per record does not.
 const phaseCpu: Record<string, Map<string, number>> = {};
 let cpuAtPhaseStart = treeCpuSeconds();
+// With COMMONS_PG_STATEMENTS=1 (pg_stat_statements loaded): the statements that took most of
+// Postgres's time in each phase.
+const statements = !!process.env.COMMONS_PG_STATEMENTS;
+const phaseStatements: Record<string, string[]> = {};
+if (statements) {
+  await sql`create extension if not exists pg_stat_statements`;
+  await sql`select pg_stat_statements_reset()`;
+}
+const topStatements = async () => {
+  const rows = await sql<{ ms: number; calls: number; rows: number; query: string }[]>`
+    select total_exec_time::float8 as ms, calls::int, rows::int, regexp_replace(query, '[[:space:]]+', ' ', 'g') as query
+    from pg_stat_statements order by total_exec_time desc limit 12`;
+  await sql`select pg_stat_statements_reset()`;
+  return rows.map(
+    (r) =>
+      `${(r.ms / 1000).toFixed(1).padStart(7)} s ${String(r.calls).padStart(7)} calls ${String(r.rows).padStart(9)} rows  ${r.query.slice(0, 150)}`,
+  );
+};
 const passMarks: Record<string, string[]> = {};
 let phase = 'window';
 let phaseStart = scoreStart;
 let mark = { n: 1, done: 0, at: scoreStart };
 let lastPoll = scoreStart;
-// Dedupe progress: of the records that passed scoring, those the dedupe pass has decided.
+// Dedupe progress: of the records that passed scoring, those the dedupe pass has decided (from the
+// passes' per-batch rows: counting statuses would scan every contribution row at each poll).
 const dedupeProgress = async () => {
-  const [r] = await sql<{ passing: number; left: number }[]>`
-    select count(*) filter (where status not in ('pending', 'rejected'))::int as passing,
-           count(*) filter (where status = 'scored')::int as left
-    from contributions where datanet_id = ${id}`;
-  return { done: (r?.passing ?? 0) - (r?.left ?? 0), span: Math.max(1, r?.passing ?? 0) };
+  const p = await findPassProgress(sql, id);
+  return { done: p?.deduped ?? 0, span: Math.max(1, p?.scoredPassing ?? 0) };
 };
 const bandBytes = async () => {
   const [r] = await sql<
@@ -147,6 +164,7 @@ for (;;) {
     const cpuNow = treeCpuSeconds();
     phaseCpu[phase] = new Map([...cpuNow].map(([k, v]) => [k, v - (cpuAtPhaseStart.get(k) ?? 0)]));
     cpuAtPhaseStart = cpuNow;
+    if (statements) phaseStatements[phase] = await topStatements();
     log(`${phase} took ${took.toFixed(0)} s`);
     phase = next;
     phaseStart = now;
@@ -248,6 +266,10 @@ for (const [k, m] of Object.entries(phaseCpu)) {
   console.log(
     `${(k + ' CPU').padEnd(28)} ${total.toFixed(0)} CPU s (${((total / Math.max(1, stored.n)) * 1e6).toFixed(0)} µs per stored record; ${top})`,
   );
+}
+for (const [k, lines] of Object.entries(phaseStatements)) {
+  console.log(`Postgres statements, ${k} (exec time, calls, rows):`);
+  for (const l of lines) console.log(`  ${l}`);
 }
 console.log(`ingest rate at each 10%      ${ingestMarks.join(', ')}`);
 for (const [k, v] of Object.entries(passMarks)) console.log(`${(k + ' rate at each 10%').padEnd(28)} ${v.join(', ')}`);

@@ -25,6 +25,7 @@ import {
   recordDatasetVersion,
   settleDeposits,
 } from '../../db/queries/curation.js';
+import { recordBatchProgress } from '../../db/queries/contributions.js';
 import { dataKeys } from '../../storage/keys.js';
 import { manifestOfPartLine, partLineOf, type PartRecord } from './part-lines.js';
 import { readRecords, recordRefOf } from '../../storage/packs.js';
@@ -110,6 +111,8 @@ export function createDataActivities(deps: ActivityDeps) {
         { min: string; max: string; n: number }[]
       >`select coalesce(min(seq), 1)::bigint as min, coalesce(max(seq), 0)::bigint as max, count(*)::int as n from contributions where datanet_id = ${a.datanetId}`;
       if (!r) throw new Error('an aggregate query returned no row');
+      // The passes' total for status reads (findPassProgress); a retry counts the same closed window.
+      await sql`update datanets set received = ${r.n} where id = ${a.datanetId}`;
       return { minSeq: Number(r.min), maxSeq: Number(r.max), count: r.n };
     },
 
@@ -189,6 +192,7 @@ export function createDataActivities(deps: ActivityDeps) {
                        unnest(${results.map((x) => x.label)}::text[]) as label) u
           where c.datanet_id = ${a.datanetId} and c.seq = u.seq and c.hash = u.hash`;
         await stageBandClaims(tx, a.datanetId, a.fromSeq, bandOwners);
+        await recordBatchProgress(tx, a.datanetId, 'score', a.fromSeq, { records: rows.length, passed: passed.length });
       });
       const part: PartRecord[] = passed.map((x) => ({
         seq: Number(x.row.seq),
@@ -286,13 +290,16 @@ export function createDataActivities(deps: ActivityDeps) {
             : `near-duplicate of ${best.hash} (Jaccard ≈ ${best.j.toFixed(2)})`,
         };
       });
-      await sql`
+      const accepted = verdicts.filter((v) => v.status === 'accepted').length;
+      await sql.begin(async (tx) => {
+        await tx`
         update contributions c set status = u.status, duplicate_of = nullif(u.of, ''),
           reasons = case when u.reason = '' then c.reasons else coalesce(c.reasons, '[]'::jsonb) || to_jsonb(u.reason) end
         from (select unnest(${verdicts.map((v) => v.seq)}::bigint[]) as seq, unnest(${verdicts.map((v) => v.hash)}::text[]) as hash, unnest(${verdicts.map((v) => v.status)}::text[]) as status,
                      unnest(${verdicts.map((v) => v.of ?? '')}::text[]) as of, unnest(${verdicts.map((v) => v.reason)}::text[]) as reason) u
         where c.datanet_id = ${a.datanetId} and c.seq = u.seq and c.hash = u.hash and c.status = 'scored'`;
-      const accepted = verdicts.filter((v) => v.status === 'accepted').length;
+        await recordBatchProgress(tx, a.datanetId, 'dedupe', a.fromSeq, { records: verdicts.length, passed: accepted });
+      });
       return { accepted, duplicates: verdicts.length - accepted };
     },
 

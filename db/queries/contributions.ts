@@ -166,3 +166,58 @@ export async function findRecordRefs(
     length: r.pack_length,
   }));
 }
+
+type Sql = postgres.Sql | postgres.TransactionSql;
+
+/**
+ * Records that one batch of a scoring or dedupe pass decided (datanet_batch_progress), written in the
+ * batch's transaction; a retried batch writes the same counts again.
+ */
+export async function recordBatchProgress(
+  tx: Sql,
+  datanetId: string,
+  pass: 'score' | 'dedupe',
+  fromSeq: number,
+  counts: { records: number; passed: number },
+): Promise<void> {
+  await tx`
+    insert into datanet_batch_progress (datanet_id, pass, from_seq, records, passed)
+    values (${datanetId}, ${pass}, ${fromSeq}, ${counts.records}, ${counts.passed})
+    on conflict (datanet_id, pass, from_seq) do update set records = excluded.records, passed = excluded.passed`;
+}
+
+export interface PassProgress {
+  /** Records in the window when it closed. */
+  received: number;
+  /** Records scored, and of those passing ('scored' or later). */
+  scored: number;
+  scoredPassing: number;
+  /** Passing records the dedupe pass decided, and of those accepted. */
+  deduped: number;
+  dedupeAccepted: number;
+}
+
+/**
+ * A closed Datanet's pass progress from datanet_batch_progress (a few hundred rows at 1M records),
+ * or undefined when its window was closed by workers that did not record it.
+ */
+export async function findPassProgress(sql: Sql, datanetId: string): Promise<PassProgress | undefined> {
+  const [r] = await sql<
+    { received: number | null; scored: number; scored_passing: number; deduped: number; dedupe_accepted: number }[]
+  >`
+    select d.received,
+      coalesce(sum(b.records) filter (where b.pass = 'score'), 0)::int as scored,
+      coalesce(sum(b.passed) filter (where b.pass = 'score'), 0)::int as scored_passing,
+      coalesce(sum(b.records) filter (where b.pass = 'dedupe'), 0)::int as deduped,
+      coalesce(sum(b.passed) filter (where b.pass = 'dedupe'), 0)::int as dedupe_accepted
+    from datanets d left join datanet_batch_progress b on b.datanet_id = d.id
+    where d.id = ${datanetId} group by d.received`;
+  if (!r || r.received === null) return undefined;
+  return {
+    received: r.received,
+    scored: r.scored,
+    scoredPassing: r.scored_passing,
+    deduped: r.deduped,
+    dedupeAccepted: r.dedupe_accepted,
+  };
+}

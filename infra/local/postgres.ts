@@ -110,6 +110,14 @@ export async function startPostgres(opts: {
       'synchronous_commit=off',
       '-c',
       'full_page_writes=off',
+      // A dev/bench Postgres: the default 128MB cache holds a tenth of a 1M-record Datanet's
+      // contributions heap (1.2 GiB at fillfactor 35), so each scoring and dedupe batch read its rows
+      // back from the OS and wrote dirty pages out to make room. Buffers are touched only when used,
+      // so a small test stack costs no more. COMMONS_PG_SHARED_BUFFERS overrides it.
+      '-c',
+      `shared_buffers=${process.env.COMMONS_PG_SHARED_BUFFERS ?? '1GB'}`,
+      // COMMONS_PG_STATEMENTS=1: per-statement time (pg_stat_statements) for benchmarks that print it.
+      ...(process.env.COMMONS_PG_STATEMENTS ? ['-c', 'shared_preload_libraries=pg_stat_statements'] : []),
     ],
     { ...ids, stdio: ['ignore', 'ignore', 'pipe'], detached: false },
   );

@@ -8,6 +8,7 @@ import { EMAIL_KEYWORDS } from '../../demo/scenario.js';
 import { loadSpamAssassin } from '../../ml/embedded/corpus.js';
 import { contentHash } from '../../domain/data/content-hash.js';
 import { workflowIds } from '../../contracts/workflow-ids.js';
+import { findPassProgress } from '../../db/queries/contributions.js';
 
 // Tight limits for this file's API instance (each test file runs in its own process).
 process.env.COMMONS_CONTRIBUTION_RATE = '50';
@@ -163,6 +164,16 @@ describe('decentralized data collection', () => {
     expect(statuses.get(copy.hash)?.duplicate_of).toBe(contentHash({ text: src.text, label: src.label }).hash);
     expect(statuses.get(offTopic.hash)?.status).toBe('rejected');
     expect(statuses.get(offTopic.hash)?.reasons?.join(' ')).toMatch(/relevance|off-topic/);
+    // The passes' per-batch progress rows (what status reads sum while a pass runs) agree with the
+    // records' statuses: every record scored once, every passing one deduped once (retries included).
+    const n = (...st: string[]) => [...statuses.values()].filter((r) => st.includes(r.status)).length;
+    expect(await findPassProgress(app.sql, id)).toEqual({
+      received: statuses.size,
+      scored: statuses.size,
+      scoredPassing: n('accepted', 'near-duplicate', 'duplicate'),
+      deduped: n('accepted', 'near-duplicate', 'duplicate'),
+      dedupeAccepted: n('accepted'),
+    });
 
     const [dv] = await app.sql<
       { id: string; merkle_root: string; manifest_key: string; record_count: number }[]
