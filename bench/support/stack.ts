@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -42,7 +42,8 @@ export async function startBenchStack(o: {
   /** Settings for one worker entry point only (e.g. its metrics address). */
   workerEnv?: Record<string, Record<string, string>>;
 }): Promise<BenchStack> {
-  const stack = await startStack({ stateDir: mkdtempSync(join(tmpdir(), `commons-bench-${o.name}-`)), log: o.log });
+  const stateDir = mkdtempSync(join(tmpdir(), `commons-bench-${o.name}-`));
+  const stack = await startStack({ stateDir, log: o.log });
   const apiPort = await freePort();
   const env = {
     ...process.env,
@@ -84,6 +85,10 @@ export async function startBenchStack(o: {
       await sql.end();
       await connection.close();
       await stack.stop();
+      // A 1M-record run leaves ~4 GB of Postgres, S3 and Temporal state: left behind, a few runs filled
+      // this machine's disk mid-benchmark. BENCH_KEEP_STATE=1 keeps it for a post-mortem.
+      if (process.env.BENCH_KEEP_STATE === '1') o.log(`state kept in ${stateDir}`);
+      else rmSync(stateDir, { recursive: true, force: true });
     },
   };
 }
