@@ -36,6 +36,12 @@ export interface ScenarioOptions {
   /** A bonded, enlisted reviewer who never answers: its assigned tasks hold each round open to its deadline. */
   idleReviewer?: boolean;
   pollMs?: number;
+  /**
+   * How long voting may take to open (default 60 s). The fault run kills the lifecycle worker in
+   * governance: a lifecycle activity running on it then retries only after its 1-minute
+   * start-to-close timeout, so voting opens a minute or more late there, as designed.
+   */
+  votingOpenTimeoutMs?: number;
   /** Reuse a developer (a new version of a model the developer already serves). */
   developer?: CommonsClient;
   /** How participants' clients are made (the fault tests use one that retries through outages). */
@@ -217,7 +223,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   for (const r of enlisted) await r.enlistForReview(o.proposalId);
 
   await waitForStage(developer, o.proposalId, 'governance', log, pollMs);
-  await waitForVotingOpen(developer, o.proposalId);
+  await waitForVotingOpen(developer, o.proposalId, o.votingOpenTimeoutMs);
   const votes = ['yes', 'abstain', 'yes'] as const;
   for (const [i, option] of votes.entries()) {
     const g = governors[i];

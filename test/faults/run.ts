@@ -234,6 +234,9 @@ try {
     records: 150,
     contributors: 2,
     pollMs: 300,
+    // The lifecycle worker is SIGKILLed in governance: an activity it was running is retried after
+    // its 1-minute start-to-close timeout, so voting can open more than a minute late.
+    votingOpenTimeoutMs: 5 * 60_000,
     idleReviewer: true,
     client: (u, k) => new ResilientClient(u, k),
     params: {
