@@ -40,13 +40,16 @@ export function seedOf(seed: string | number): number {
   return fmix32(h >>> 0);
 }
 
-export function assignTasks(a: {
+/** A draw: tasks in order, the reviewers to draw from, slots per task, tasks per reviewer, the seed. */
+export interface DrawInput {
   taskIds: readonly string[];
   reviewers: readonly AssignableReviewer[];
   perTask: number;
   capPerReviewer: number;
   seed: string | number;
-}): Assignment[] {
+}
+
+export function assignTasks(a: DrawInput): Assignment[] {
   const rand = mulberry32(seedOf(a.seed));
   const pool = a.reviewers
     .filter((r) => r.stake > 0n && !r.paused)
@@ -86,18 +89,10 @@ export function assignTasks(a: {
  * `perTask` of them per task at most, each within `capPerReviewer`, seeded apart from the active
  * draw (`<seed>:paused`) so adding or removing a paused reviewer leaves the active draw unchanged.
  */
-export function assignPausedReviewers(a: {
-  taskIds: readonly string[];
-  reviewers: readonly AssignableReviewer[];
-  perTask: number;
-  capPerReviewer: number;
-  seed: string | number;
-}): Assignment[] {
+export function assignPausedReviewers(a: DrawInput): Assignment[] {
   return assignTasks({
-    taskIds: a.taskIds,
+    ...a,
     reviewers: a.reviewers.filter((r) => r.paused === true).map((r) => ({ reviewer: r.reviewer, stake: r.stake })),
-    perTask: a.perTask,
-    capPerReviewer: a.capPerReviewer,
     seed: `${a.seed}:paused`,
   }).filter((x) => x.reviewers.length > 0);
 }
