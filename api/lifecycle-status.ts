@@ -78,33 +78,33 @@ async function collectionProgress(
   // While a pass runs, its progress comes from the per-batch rows the passes write; counting the
   // records by status is a scan of every contribution row (over a second at 1M records).
   const pass = d.status === 'open' ? undefined : await findPassProgress(sql, datanetId);
+  let counts: Pick<NonNullable<LiveProgress['collection']>, 'phase' | 'received' | 'scored' | 'accepted'>;
   if (pass && (pass.scored < pass.received || pass.deduped < pass.scoredPassing)) {
     const scoring = pass.scored < pass.received;
-    return {
+    counts = {
       phase: scoring ? 'scoring' : 'dedupe',
-      firstSeq: 0,
-      cursor: 0,
-      maxSeq: 0,
-      windowClosesAt: d.closesAt?.getTime(),
       received: pass.received,
       scored: pass.scored,
       accepted: scoring ? pass.scoredPassing : pass.dedupeAccepted,
-      targetCount: d.targetCount,
+    };
+  } else {
+    const c = await datanetCounts(sql, datanetId);
+    const n = (s: string) => c[s] ?? 0;
+    const received = Object.values(c).reduce((a, b) => a + b, 0);
+    const phase = d.status === 'open' ? 'window' : n('pending') > 0 ? 'scoring' : n('scored') > 0 ? 'dedupe' : 'done';
+    counts = {
+      phase,
+      received,
+      scored: received - n('pending'),
+      accepted: phase === 'window' || phase === 'scoring' ? n('scored') + n('accepted') : n('accepted'),
     };
   }
-  const c = await datanetCounts(sql, datanetId);
-  const n = (s: string) => c[s] ?? 0;
-  const received = Object.values(c).reduce((a, b) => a + b, 0);
-  const phase = d.status === 'open' ? 'window' : n('pending') > 0 ? 'scoring' : n('scored') > 0 ? 'dedupe' : 'done';
   return {
-    phase,
+    ...counts,
     firstSeq: 0,
     cursor: 0,
     maxSeq: 0,
     windowClosesAt: d.closesAt?.getTime(),
-    received,
-    scored: received - n('pending'),
-    accepted: phase === 'window' || phase === 'scoring' ? n('scored') + n('accepted') : n('accepted'),
     targetCount: d.targetCount,
   };
 }

@@ -88,11 +88,11 @@ const load = (url: string, headers: Record<string, string>) =>
 const bareRes = await load(`http://127.0.0.1:${barePort}/bare`, {});
 // Postgres transactions during the infer load (pg_stat_database; the API's backends flush their
 // counts when they exit, below): the group commits plus the API-key lookups, per answered call.
-const pgStats = (await import('postgres')).default(process.env.DATABASE_URL!, { max: 1 });
+const pg = (await import('postgres')).default(process.env.DATABASE_URL!, { max: 1 });
 const xacts = async () =>
   Number(
     (
-      await pgStats<
+      await pg<
         { n: string }[]
       >`select xact_commit + xact_rollback as n from pg_stat_database where datname = current_database()`
     )[0]?.n ?? 0,
@@ -134,8 +134,6 @@ api.kill('SIGTERM');
 bare.kill('SIGTERM');
 await exited;
 const xactsDuring = (await xacts()) - xactsBefore;
-await pgStats.end();
-const pg = (await import('postgres')).default(process.env.DATABASE_URL!, { max: 1 });
 const [calls] = await pg<
   { n: number; settled: number; settlements: number }[]
 >`select count(*)::int as n, count(*) filter (where settled)::int as settled, count(distinct settlement_id)::int as settlements from inference_calls where model_name = ${r.modelName}`;

@@ -193,28 +193,14 @@ export class FeeGroupCommit {
 
 /** One transfer per (payer, recipient, part, proposal) summed over the batch, keyed by the batch. */
 function aggregate(batchId: string, admitted: Pending[]): TransferInput[] {
-  interface Sum {
-    payer: string;
-    to: string;
-    part: string;
-    proposalId: string;
-    model: string;
-    amount: bigint;
-    calls: number;
-  }
-  // Nested maps keyed by the strings the calls already hold: no key string is built per transfer
-  // of every call on the API's one JS thread.
-  const byPayer = new Map<string, Map<string, Map<string, Map<string, Sum>>>>();
-  const all: Sum[] = [];
+  const sums = new Map<
+    string,
+    { payer: string; to: string; part: string; proposalId: string; model: string; amount: bigint; calls: number }
+  >();
   for (const { call: c, transfers } of admitted) {
-    let byProposal = byPayer.get(c.payer);
-    if (!byProposal) byPayer.set(c.payer, (byProposal = new Map<string, Map<string, Map<string, Sum>>>()));
-    let byTo = byProposal.get(c.proposalId);
-    if (!byTo) byProposal.set(c.proposalId, (byTo = new Map<string, Map<string, Sum>>()));
     for (const s of transfers) {
-      let byPart = byTo.get(s.to);
-      if (!byPart) byTo.set(s.to, (byPart = new Map<string, Sum>()));
-      let e = byPart.get(s.part);
+      const key = `${c.payer}|${s.to}|${s.part}|${c.proposalId}`;
+      let e = sums.get(key);
       if (!e) {
         e = {
           payer: c.payer,
@@ -225,14 +211,13 @@ function aggregate(batchId: string, admitted: Pending[]): TransferInput[] {
           amount: 0n,
           calls: 0,
         };
-        byPart.set(s.part, e);
-        all.push(e);
+        sums.set(key, e);
       }
       e.amount += s.amount;
       e.calls++;
     }
   }
-  return all
+  return [...sums.values()]
     .filter((e) => e.amount > 0n)
     .map((e) => ({
       idempotencyKey: `infer:${batchId}:${e.payer}:${e.to}:${e.part}:${e.proposalId}`,

@@ -35,6 +35,9 @@ export async function claimBands(tx: Sql, datanetId: string, owners: Map<number,
       where lsh_bands.seq <> excluded.seq`;
 }
 
+/** A bigint[] literal as text: postgres.js would otherwise guess the element type of a JS number array. */
+const bigintArrayLiteral = (xs: readonly number[]) => `{${xs.join(',')}}`;
+
 /** Keys per look-up: a few thousand keep the plan on the partial index at any table size. */
 const LOOKUP_CHUNK = 4096;
 
@@ -84,12 +87,10 @@ export async function stageBandClaims(
     seqs[partOf(band)]!.push(seq);
   }
   const parts = bands.flatMap((b, p) => (b.length > 0 ? [p] : []));
-  // Array literals as text: postgres.js would otherwise guess the element type of a JS number array.
-  const lit = (xs: number[]) => `{${xs.join(',')}}`;
   await tx`
     insert into lsh_band_claims (datanet_key, part, from_seq, bands, seqs)
     select ${lshDatanetKey(datanetId)}::bigint, u.part, ${fromSeq}::bigint, u.bands::bigint[], u.seqs::bigint[]
-    from unnest(${parts}::int[], ${parts.map((p) => lit(bands[p]!))}::text[], ${parts.map((p) => lit(seqs[p]!))}::text[]) as u(part, bands, seqs)
+    from unnest(${parts}::int[], ${parts.map((p) => bigintArrayLiteral(bands[p]!))}::text[], ${parts.map((p) => bigintArrayLiteral(seqs[p]!))}::text[]) as u(part, bands, seqs)
     on conflict (datanet_key, part, from_seq) do nothing`;
 }
 
@@ -172,14 +173,13 @@ async function recordOwners(tx: Sql, key: string, part: number): Promise<{ n: nu
     const o = reduced.owners[i]!; // one entry per batch, in order
     return o.bands.length > 0 ? [{ fromSeq: r.from_seq, ...o }] : [];
   });
-  const lit = (xs: number[]) => `{${xs.join(',')}}`;
   for (let i = 0; i < out.length; i += 256) {
     const chunk = out.slice(i, i + 256);
     await tx`
       insert into lsh_band_owners (datanet_key, from_seq, part, bands, owners)
       select ${key}::bigint, u.from_seq, ${part}, u.bands::bigint[], u.owners::bigint[]
-      from unnest(${chunk.map((o) => o.fromSeq)}::bigint[], ${chunk.map((o) => lit(o.bands))}::text[],
-                  ${chunk.map((o) => lit(o.owners))}::text[]) as u(from_seq, bands, owners)`;
+      from unnest(${chunk.map((o) => o.fromSeq)}::bigint[], ${chunk.map((o) => bigintArrayLiteral(o.bands))}::text[],
+                  ${chunk.map((o) => bigintArrayLiteral(o.owners))}::text[]) as u(from_seq, bands, owners)`;
   }
   return [{ n: reduced.shared }];
 }
