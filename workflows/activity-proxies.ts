@@ -25,7 +25,7 @@ export const DATA_OPTIONS: ActivityOptions = {
 export const data = proxyActivities<DataActivities>(DATA_OPTIONS);
 
 /** GPU jobs: `maxAttempts` (a lifecycle parameter) bounds the retries, after which the stage fails. */
-export function trainingOptions(heartbeatTimeoutMs: number, maxAttempts = 10): ActivityOptions {
+export function trainingOptions(heartbeatTimeoutMs: number, maxAttempts: number): ActivityOptions {
   return {
     taskQueue: TASK_QUEUES.training,
     startToCloseTimeout: '12 hours',
@@ -38,11 +38,11 @@ export function trainingOptions(heartbeatTimeoutMs: number, maxAttempts = 10): A
     },
   };
 }
-export function trainingActivities(heartbeatTimeoutMs: number, maxAttempts = 10) {
+export function trainingActivities(heartbeatTimeoutMs: number, maxAttempts: number) {
   return proxyActivities<TrainingActivities>(trainingOptions(heartbeatTimeoutMs, maxAttempts));
 }
 
-export function rlhfActivities(heartbeatTimeoutMs: number, maxAttempts = 10) {
+export function rlhfActivities(heartbeatTimeoutMs: number, maxAttempts: number) {
   return proxyActivities<TrainingActivities>({
     taskQueue: TASK_QUEUES.rlhf,
     startToCloseTimeout: '6 hours',

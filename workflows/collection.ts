@@ -2,7 +2,6 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  patched,
   setHandler,
   setCurrentDetails,
   sleep,
@@ -14,8 +13,6 @@ import type { CollectionState, DatanetSpecInput, LifecycleParams } from '../doma
 
 /** History size at which the window phase continues as new (scoring runs stay near 1,200 at 40 batches). */
 const WINDOW_RUN_MAX_EVENTS = 1500;
-/** Curated Datanets (spec.access.curation.requireApproval) wait for curators before the build. */
-export const CURATION_REVIEW_PATCH = 'datanet-curation-review';
 const DEFAULT_CURATION_REVIEW_MS = 24 * 3600_000;
 
 export interface CollectionInput {
@@ -174,7 +171,7 @@ export async function collectionWorkflow(input: CollectionInput): Promise<Collec
 
   // A Datanet that requires approval holds its build until curators have decided every record that
   // passed scoring, or its review time is up (undecided records then stay out: awaiting-approval).
-  if (input.spec.access?.curation?.requireApproval === true && patched(CURATION_REVIEW_PATCH)) {
+  if (input.spec.access?.curation?.requireApproval === true) {
     progress.reviewUntil ??= Date.now() + (input.spec.access.curation.reviewMs ?? DEFAULT_CURATION_REVIEW_MS);
     for (;;) {
       const waiting = await data.countAwaitingApproval({ datanetId: input.datanetId });

@@ -11,7 +11,6 @@ import {
   allHandlersFinished,
   ParentClosePolicy,
   ApplicationFailure,
-  patched,
 } from '@temporalio/workflow';
 import { endingFor } from '../domain/lifecycle/compensation.js';
 import { statusQuery } from '../contracts/messages.js';
@@ -29,19 +28,6 @@ import type {
   EvalMetrics,
 } from '../domain/lifecycle/types.js';
 import { workflowIds } from '../contracts/workflow-ids.js';
-
-/** Lifecycles that reach deployment after this change hand the model to its entity workflow. */
-const MODEL_ENTITY_PATCH = 'model-entity-workflow';
-/** Lifecycles proposed with a treasury budget reserve it when they pass and return what is left at the end. */
-const BUDGET_PATCH = 'proposal-budget';
-/**
- * Lifecycles that reach training after this change pass the proposal's task and trainer kind to
- * every later stage (RLHF candidate generation and preference updates, the promoted version's
- * lineage, which serving reads); before it, RLHF fell back to the embedded trainer.
- */
-const TRAINER_EVERY_STAGE_PATCH = 'trainer-every-stage';
-/** Reward epochs of a model whose lifecycle started before `serving.settlementPeriodMs` existed. */
-const DEFAULT_SETTLEMENT_PERIOD_MS = 24 * 3_600_000;
 
 /**
  * One model's whole life, `lifecycle-<proposalId>`: proposed → governance → data-collection →
@@ -61,8 +47,8 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
     rlhf: { round: 0, rounds: [] },
     deployment: {},
     history: [],
+    budget: { asked: input.budget },
   };
-  if (input.budget !== undefined) state.budget = { asked: input.budget };
   setHandler(statusQuery, () => state);
   upsertSearchAttributes([
     { key: ProposalIdKey, value: input.proposalId },
@@ -115,15 +101,10 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
     }
     // Passing approved the budget: reserve it now, so what the proposal pays for later is paid
     // from its own account and can never exceed it (a treasury that cannot cover it fails the
-    // stage and the lifecycle compensates). Lifecycles proposed before budgets keep the old path.
-    const budgeted = input.budget !== undefined && patched(BUDGET_PATCH);
-    if (budgeted) {
-      const r = await lifecycle.reserveBudget({ proposalId: input.proposalId, amount: input.budget! });
-      state.budget = { asked: input.budget!, reserved: r.reserved };
-    }
-    const closeBudget = async () => {
-      if (budgeted) await lifecycle.closeBudget({ proposalId: input.proposalId });
-    };
+    // stage and the lifecycle compensates).
+    const r = await lifecycle.reserveBudget({ proposalId: input.proposalId, amount: input.budget });
+    state.budget = { asked: input.budget, reserved: r.reserved };
+    const closeBudget = () => lifecycle.closeBudget({ proposalId: input.proposalId });
 
     // Data collection (child workflow; its activities run on the data-collection queue)
     await enter('data-collection', 'Datanet open for contributions');
@@ -164,8 +145,6 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
     // Training on the gpu-training queue
     await enter('training', `fine-tuning on ${collected.accepted} accepted records`);
     const t = input.params.training;
-    const everyStage = patched(TRAINER_EVERY_STAGE_PATCH);
-    const task = input.task ?? 'classification';
     const trained = await trainingActivities(t.heartbeatTimeoutMs, t.maxAttempts).trainModel.executeWithOptions(
       {
         ...trainingOptions(t.heartbeatTimeoutMs, t.maxAttempts),
@@ -178,7 +157,7 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
           job: {
             jobId: `${input.proposalId}-train`,
             modelName: input.modelName,
-            ...(everyStage && input.task ? { task: input.task } : {}),
+            task: input.task,
             labels: input.labels,
             baseArtifactKey: t.baseArtifactKey,
             datasetManifestKey: collected.manifestKey,
@@ -219,7 +198,8 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
             hyperparams: t.hyperparams,
             heartbeatTimeoutMs: t.heartbeatTimeoutMs,
             maxAttempts: t.maxAttempts,
-            ...(everyStage ? { trainer: t.trainer, task } : {}),
+            trainer: t.trainer,
+            task: input.task,
           },
         ],
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
@@ -261,25 +241,21 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
         rlhfRounds: state.rlhf.rounds.map((r) => r.round),
         workflowId: workflowInfo().workflowId,
         // Serving picks the predictor for the version from these (ml/serving/predictor.ts).
-        ...(everyStage ? { trainer: t.trainer, task } : {}),
+        trainer: t.trainer,
+        task: input.task,
       },
     };
-    let promoted: { version: number; prefix: string };
-    if (patched(MODEL_ENTITY_PATCH)) {
-      // The version is registered here; the model's entity workflow (model-<name>, started on its
-      // first version) makes it production and owns it from now on, beyond this lifecycle run.
-      promoted = await lifecycle.promoteModel({ ...promotion, makeProduction: false });
-      await lifecycle.handOverToModel({
-        modelName: input.modelName,
-        developer: input.proposer,
-        proposalId: input.proposalId,
-        version: promoted.version,
-        settlementPeriodMs: input.params.serving.settlementPeriodMs ?? DEFAULT_SETTLEMENT_PERIOD_MS,
-      });
-      state.deployment.modelWorkflowId = workflowIds.model(input.modelName);
-    } else {
-      promoted = await lifecycle.promoteModel(promotion);
-    }
+    // The version is registered here; the model's entity workflow (model-<name>, started on its
+    // first version) makes it production and owns it from now on, beyond this lifecycle run.
+    const promoted = await lifecycle.promoteModel({ ...promotion, makeProduction: false });
+    await lifecycle.handOverToModel({
+      modelName: input.modelName,
+      developer: input.proposer,
+      proposalId: input.proposalId,
+      version: promoted.version,
+      settlementPeriodMs: input.params.serving.settlementPeriodMs,
+    });
+    state.deployment.modelWorkflowId = workflowIds.model(input.modelName);
     state.deployment.version = promoted.version;
     state.deployment.prefix = promoted.prefix;
     await lifecycle.releaseStake({ proposalId: input.proposalId });
@@ -295,8 +271,7 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
     await closeBudget();
     return await finish(
       'serving',
-      `version ${promoted.version} serving at /v1/models/${input.modelName}/infer` +
-        (state.deployment.modelWorkflowId ? `, owned by ${state.deployment.modelWorkflowId}` : ''),
+      `version ${promoted.version} serving at /v1/models/${input.modelName}/infer, owned by ${state.deployment.modelWorkflowId}`,
     );
   } catch (err) {
     // Every ending that is not `serving` (or a governance outcome) lands here: cancellation and any

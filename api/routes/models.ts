@@ -24,9 +24,7 @@ import {
   RollbackResponse,
   VersionParams,
 } from '../schemas/models.js';
-import { WithStartWorkflowOperation } from '@temporalio/client';
 import { retireUpdate, rollbackUpdate } from '../../contracts/messages.js';
-import { MODEL_WORKFLOW_TYPE, modelEntityStartOptions } from '../../contracts/model-entity.js';
 import { workflowIds } from '../../contracts/workflow-ids.js';
 import { DEFAULT_PARAMS } from '../../domain/lifecycle/params.js';
 import { runUpdate } from '../temporal-errors.js';
@@ -139,19 +137,11 @@ export const modelRoutes =
         if (!status || status === 'candidate' || status === 'abandoned')
           throw badRequest(`model ${req.params.name} has no version ${req.body.version}`);
         // The model's entity workflow owns the production version: the rollback is an Update into
-        // it (started here for a model served before entity workflows existed).
+        // it. A retired model's entity has ended, so its rollback is refused (409), never restarted.
         const change = await runUpdate('rollback', () =>
-          temporal.workflow.executeUpdateWithStart(rollbackUpdate, {
-            args: [{ version: req.body.version, requester: caller.address }],
-            startWorkflowOperation: new WithStartWorkflowOperation<typeof modelWorkflow>(
-              MODEL_WORKFLOW_TYPE,
-              modelEntityStartOptions({
-                modelName: req.params.name,
-                developer: m.developer,
-                settlementPeriodMs: DEFAULT_PARAMS.serving.settlementPeriodMs ?? 86_400_000,
-              }),
-            ),
-          }),
+          temporal.workflow
+            .getHandle(workflowIds.model(req.params.name))
+            .executeUpdate(rollbackUpdate, { args: [{ version: req.body.version, requester: caller.address }] }),
         );
         cache.invalidate(req.params.name);
         return { model: req.params.name, productionVersion: change.productionVersion, previous: change.previous };

@@ -98,8 +98,7 @@ export const proposalRoutes =
           params,
           budget,
           protocol: ctx.cfg.protocol,
-          // Absent for classification, so classification lifecycles start exactly as before.
-          ...(task === 'generation' ? { task } : {}),
+          task,
         };
         // The proposal row and its stake's escrow commit together (the escrow uses the key the
         // workflow's own escrow activity uses): not enough balance, or any failure, leaves neither.

@@ -20,7 +20,7 @@ export type Stage = (typeof STAGES)[number];
 
 /**
  * What a proposed model does: `classification` (text → one of the labels) or `generation`
- * (prompt or chat → response). Lifecycles started before task types existed are classification.
+ * (prompt or chat → response).
  */
 export const TASK_TYPES = ['classification', 'generation'] as const;
 export type TaskType = (typeof TASK_TYPES)[number];
@@ -118,18 +118,16 @@ export interface LifecycleParams {
     disagreementPenalty: string;
     /** A reviewer is penalised when their disagreement rate over a round is above this share. */
     disagreementTolerance: number;
-    // Staked review (issue 15); optional because rounds planned before it lack them
-    // (domain/rlhf/review-round.ts DEFAULT_ROUND_SHAPE fills them in).
     /** Most tasks one reviewer is assigned in a round (the extension included). */
-    maxTasksPerReviewer?: number;
+    maxTasksPerReviewer: number;
     /** Gold items (known answers from the held-out set) mixed into each round. */
-    goldPerRound?: number;
+    goldPerRound: number;
     /** An item whose best candidate has less than this share of the answering stake gets extra reviewers. */
-    lowAgreementSupport?: number;
+    lowAgreementSupport: number;
     /** Extra reviewers drawn per low-agreement item, once per round. */
-    extraReviewers?: number;
+    extraReviewers: number;
     /** How long the extension stays open for the extra reviewers. */
-    extensionMs?: number;
+    extensionMs: number;
   };
   deployment: {
     minAccuracy: number;
@@ -143,7 +141,7 @@ export interface LifecycleParams {
     /** OPEN moved from the treasury into the model's reward pool at deployment, split by attribution. */
     rewardPool: string;
     /** Period (ms) of the served model's reward-settlement epochs (its entity workflow `model-<name>`). */
-    settlementPeriodMs?: number;
+    settlementPeriodMs: number;
   };
 }
 
@@ -159,13 +157,12 @@ export interface LifecycleInput {
   params: LifecycleParams;
   /**
    * OPEN the proposal asks the treasury for; passing the vote approves it and reserves it into
-   * budget:proposal:<id>. Absent in lifecycles proposed before budgets existed (the treasury pays then).
+   * budget:proposal:<id>.
    */
-  budget?: string;
+  budget: string;
   /** The protocol settings in force when the proposal was made (params already carry their values). */
   protocol?: ProtocolSettings;
-  /** Absent: classification (every lifecycle started before task types existed). */
-  task?: TaskType;
+  task: TaskType;
 }
 
 export interface GovernanceState {
@@ -242,7 +239,7 @@ export interface LifecycleStatusView {
   deployment: DeploymentState;
   history: { stage: Stage; at: number }[];
   /** The treasury budget: asked by the proposal, reserved when it passed. */
-  budget?: { asked: string; reserved?: string };
+  budget: { asked: string; reserved?: string };
 }
 
 export interface VoteInput {

@@ -45,19 +45,19 @@ export function validateParams(p: LifecycleParams): string[] {
   if (!(p.rlhf.maxEvalDrop >= 0)) errs.push('rlhf.maxEvalDrop must be a non-negative number');
   int(p.rlhf.agreementReward, 'rlhf.agreementReward');
   int(p.rlhf.disagreementPenalty, 'rlhf.disagreementPenalty');
-  const count = (v: number | undefined, name: string, max: number) => {
-    if (v !== undefined && !(Number.isInteger(v) && v >= 0 && v <= max))
+  const count = (v: number, name: string, max: number) => {
+    if (!(Number.isInteger(v) && v >= 0 && v <= max))
       errs.push(`${name} must be an integer from 0 to ${max}`);
   };
   count(p.rlhf.maxTasksPerReviewer, 'rlhf.maxTasksPerReviewer', 10_000);
   if (p.rlhf.maxTasksPerReviewer === 0) errs.push('rlhf.maxTasksPerReviewer must be at least 1');
   count(p.rlhf.goldPerRound, 'rlhf.goldPerRound', 1000);
   count(p.rlhf.extraReviewers, 'rlhf.extraReviewers', 100);
-  if (p.rlhf.lowAgreementSupport !== undefined) frac(p.rlhf.lowAgreementSupport, 'rlhf.lowAgreementSupport');
-  if (p.rlhf.extensionMs !== undefined) pos(p.rlhf.extensionMs, 'rlhf.extensionMs');
+  frac(p.rlhf.lowAgreementSupport, 'rlhf.lowAgreementSupport');
+  pos(p.rlhf.extensionMs, 'rlhf.extensionMs');
   int(p.serving.feePerCall, 'serving.feePerCall');
   int(p.serving.rewardPool, 'serving.rewardPool');
-  if (p.serving.settlementPeriodMs !== undefined) pos(p.serving.settlementPeriodMs, 'serving.settlementPeriodMs');
+  pos(p.serving.settlementPeriodMs, 'serving.settlementPeriodMs');
   const s = p.serving.shares;
   const sum = s.developer + s.contributors + s.reviewers + s.governors + s.treasury;
   if (Object.values(s).some((v) => !(v >= 0)) || Math.abs(sum - 1) > 1e-9)

@@ -5,24 +5,6 @@ import { assignTasks, seedOf, type AssignableReviewer, type Assignment } from '.
 import { stakeConsensus, DEFAULT_REVIEW_RULES } from './stake-consensus.js';
 import { mulberry32 } from '../prng.js';
 
-/** Round-shape settings (lifecycle params `rlhf.*`); absent in rounds planned before they existed. */
-export interface RoundShape {
-  answersPerItem: number;
-  maxTasksPerReviewer: number;
-  goldPerRound: number;
-  lowAgreementSupport: number;
-  extraReviewers: number;
-  extensionMs: number;
-}
-
-export const DEFAULT_ROUND_SHAPE: Omit<RoundShape, 'answersPerItem'> = {
-  maxTasksPerReviewer: 50,
-  goldPerRound: 2,
-  lowAgreementSupport: 0.75,
-  extraReviewers: 2,
-  extensionMs: 24 * 3_600_000,
-};
-
 /**
  * The tasks in a seeded order, so gold items sit among the others rather than at the end (the
  * order is also the draw order of assignTasks, so it must not reveal which items are gold).

@@ -90,6 +90,9 @@ export async function reviewRoundHarness(app: TestApp) {
         params: { ...DEFAULT_PARAMS.rlhf, roundDeadlineMs: 60_000, extensionMs: 10_000, ...rlhf },
         hyperparams: DEFAULT_PARAMS.training.hyperparams,
         heartbeatTimeoutMs: 60_000,
+        maxAttempts: DEFAULT_PARAMS.training.maxAttempts,
+        trainer: 'embedded',
+        task: 'classification',
       };
       return app.temporal.workflow.start<typeof rlhfRoundWorkflow>('rlhfRoundWorkflow', {
         taskQueue: TASK_QUEUES.lifecycle,

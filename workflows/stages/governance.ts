@@ -1,4 +1,4 @@
-import { condition, patched, setHandler } from '@temporalio/workflow';
+import { condition, setHandler } from '@temporalio/workflow';
 import { withdrawalRefusal } from '../../domain/governance/withdrawal.js';
 import { voteUpdate, withdrawUpdate, tallyQuery } from '../../contracts/messages.js';
 import {
@@ -12,9 +12,6 @@ import {
 } from '../../domain/governance/tally.js';
 import { lifecycle } from '../activity-proxies.js';
 import type { GovernanceState, LifecycleInput, VoteInput } from '../../domain/lifecycle/types.js';
-
-/** Withdrawal is refused while a veto is winning (domain/governance/withdrawal.ts). */
-const WITHDRAW_VETO_LOCK_PATCH = 'withdraw-veto-lock';
 
 export type GovernanceResult = { kind: 'outcome'; outcome: Outcome } | { kind: 'withdrawn' };
 
@@ -30,7 +27,6 @@ export async function runGovernance(input: LifecycleInput, state: GovernanceStat
   let closed = false;
   let withdrawn = false;
   let pendingRecords = 0;
-  const vetoLocksWithdrawal = patched(WITHDRAW_VETO_LOCK_PATCH);
 
   setHandler(
     voteUpdate,
@@ -63,7 +59,8 @@ export async function runGovernance(input: LifecycleInput, state: GovernanceStat
       validator: ({ requester }: { requester: string }) => {
         if (requester !== input.proposer) throw new Error('only the proposer may withdraw the proposal');
         if (closed) throw new Error('governance has closed; the proposal can no longer be withdrawn');
-        if (vetoLocksWithdrawal && snapshot) {
+        // Withdrawal is refused while a veto is winning (domain/governance/withdrawal.ts).
+        if (snapshot) {
           const refusal = withdrawalRefusal(snapshot, votes, params);
           if (refusal) throw new Error(refusal);
         }
