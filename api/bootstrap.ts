@@ -4,7 +4,6 @@ import { temporalConnectionOptions } from '../infra/temporal-connection.js';
 import { connectDb, migrateDb } from '../db/client.js';
 import { S3ArtifactStore } from '../storage/s3-store.js';
 import { Ledger } from '../db/ledger.js';
-import { reconcileLegacyUnsettledCalls } from '../db/queries/inference-calls.js';
 import { PostgresReplayGuard } from './auth.js';
 import { resolveDeploymentId } from './deployment.js';
 import { buildServer, type BuiltServer } from './server.js';
@@ -34,13 +33,6 @@ export async function startApi(
     deploymentId: await resolveDeploymentId(dbh.sql, cfg.deploymentId),
   };
   const server = await buildServer(ctx, { logger: opts.logger });
-  // Rows of the old in-memory fee batcher: flagged settled where their charge exists; the rest are reported.
-  const legacy = await reconcileLegacyUnsettledCalls(dbh.sql);
-  if (legacy.settled || legacy.unpaid)
-    server.app.log.warn(
-      legacy,
-      'legacy inference calls: flagged settled where charged; unpaid ones were answered, never charged',
-    );
   let url = cfg.api.publicUrl;
   if (opts.listen !== false) url = await server.app.listen({ host: cfg.api.host, port: cfg.api.port });
   return {

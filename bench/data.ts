@@ -145,7 +145,7 @@ const dedupeProgress = async () => {
 const bandBytes = async () => {
   const [r] = await sql<
     { bytes: string }[]
-  >`select (pg_total_relation_size('lsh_bands') + pg_total_relation_size('lsh_band_claims') + pg_total_relation_size('lsh_band_owners'))::text as bytes`;
+  >`select (pg_total_relation_size('lsh_band_claims') + pg_total_relation_size('lsh_band_owners'))::text as bytes`;
   return Number(r?.bytes ?? 0);
 };
 for (;;) {
@@ -212,12 +212,8 @@ for await (const w of temporal.workflow.list({
 const rss = peakRssMiB(workers.pid!);
 // Band claims at the end. The scoring pass stages them (lsh_band_claims); the first dedupe batches
 // reduce them partition by partition into, per batch, the bands an earlier record in another batch
-// claimed too (lsh_band_owners), which each dedupe batch reads by its key. lsh_bands holds only the
-// bands of Datanets scored partly by workers that predate staging.
+// claimed too (lsh_band_owners), which each dedupe batch reads by its key.
 const datanetKey = lshDatanetKey(id);
-const [bands = { rows: 0, bytes: '0' }] = await sql<{ rows: number; bytes: string }[]>`
-  select count(*)::int as rows, pg_total_relation_size('lsh_bands')::text as bytes
-  from lsh_bands where datanet_key = ${datanetKey}::bigint`;
 const [reduction] = await sql<{ parts: number; shared: number; seconds: number | null }[]>`
   select count(*)::int as parts, coalesce(sum(shared), 0)::int as shared,
          extract(epoch from max(reduced_at) - min(reduced_at))::float8 as seconds
@@ -277,7 +273,7 @@ console.log(
   `band-claim reduction         ${reduction?.parts ?? 0} partitions, ${reduction?.shared ?? 0} bands claimed by more than one batch, ${(reduction?.seconds ?? 0).toFixed(1)} s from first to last partition`,
 );
 console.log(
-  `lsh_band_owners              ${owned.rows} rows, ${owned.bands} bands owned in an earlier batch, ${(Number(owned.bytes) / 2 ** 20).toFixed(0)} MiB (${(Number(owned.bytes) / Math.max(1, stored.n)).toFixed(0)} bytes per stored record); lsh_band_claims left ${(Number(owned.claims) / 2 ** 20).toFixed(0)} MiB (deleted rows until vacuumed); lsh_bands ${bands.rows} rows for this Datanet`,
+  `lsh_band_owners              ${owned.rows} rows, ${owned.bands} bands owned in an earlier batch, ${(Number(owned.bytes) / 2 ** 20).toFixed(0)} MiB (${(Number(owned.bytes) / Math.max(1, stored.n)).toFixed(0)} bytes per stored record); lsh_band_claims left ${(Number(owned.claims) / 2 ** 20).toFixed(0)} MiB (deleted rows until vacuumed)`,
 );
 console.log(`one batch's owner look-up:`);
 for (const l of planLines) console.log(`    ${l}`);

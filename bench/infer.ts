@@ -136,7 +136,7 @@ await exited;
 const xactsDuring = (await xacts()) - xactsBefore;
 const [calls] = await pg<
   { n: number; settled: number; settlements: number }[]
->`select count(*)::int as n, count(*) filter (where settled)::int as settled, count(distinct settlement_id)::int as settlements from inference_calls where model_name = ${r.modelName}`;
+>`select count(*)::int as n, count(*) filter (where settlement_id is not null)::int as settled, count(distinct settlement_id)::int as settlements from inference_calls where model_name = ${r.modelName}`;
 const [fees] = await pg<
   { n: number }[]
 >`select count(*)::int as n from transfers where reason like 'inference fee%' and proposal_id = ${r.proposalId}`;

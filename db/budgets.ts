@@ -64,36 +64,22 @@ export interface BudgetPayment {
 
 /**
  * Pays for a proposal out of its reserved budget: at most what is left, never failing for funds.
- * A proposal with no reservation (it started before budgets existed) is paid by the treasury as
- * it was then, and an empty treasury pays nothing. Returns what was paid (a retry answers the same).
+ * A proposal without a reservation has an empty budget account and pays nothing. Returns what was
+ * paid (a retry answers the same).
  */
-export async function payFromBudget(
-  sql: postgres.Sql,
-  ledger: Ledger,
-  p: BudgetPayment,
-): Promise<{ paid: string; source: 'budget' | 'treasury' }> {
-  if (BigInt(p.amount) === 0n) return { paid: '0', source: 'budget' };
-  const [row] = await sql<{ budget_reserved: string | null }[]>`
-    select budget_reserved::text from proposals where id = ${p.proposalId}`;
-  const common = {
+export async function payFromBudget(ledger: Ledger, p: BudgetPayment): Promise<{ paid: string }> {
+  if (BigInt(p.amount) === 0n) return { paid: '0' };
+  const r = await ledger.transferUpTo({
     idempotencyKey: p.idempotencyKey,
-    asset: 'OPEN' as const,
+    asset: 'OPEN',
+    from: accountsOf.budget(p.proposalId),
     to: p.to,
+    amount: p.amount,
     reason: p.reason,
     proposalId: p.proposalId,
     memo: p.memo,
-  };
-  if (row && row.budget_reserved !== null) {
-    const r = await ledger.transferUpTo({ ...common, from: accountsOf.budget(p.proposalId), amount: p.amount });
-    return { paid: r.moved, source: 'budget' };
-  }
-  try {
-    await ledger.transfer({ ...common, from: accountsOf.treasury, amount: p.amount });
-    return { paid: p.amount, source: 'treasury' };
-  } catch (err) {
-    if (err instanceof InsufficientFundsError) return { paid: '0', source: 'treasury' };
-    throw err;
-  }
+  });
+  return { paid: r.moved };
 }
 
 /** Returns what is left of the proposal's budget to the treasury, once. */

@@ -118,9 +118,9 @@ export const proposals = pgTable('proposals', {
   datanetSpec: jsonb('datanet_spec').notNull(),
   params: jsonb('params').notNull(),
   stake: numeric('stake', { precision: 38, scale: 0 }).notNull(),
-  /** Treasury budget the proposal asks for (null: proposed before budgets existed). */
-  budget: numeric('budget', { precision: 38, scale: 0 }),
-  /** What was reserved into budget:proposal:<id> when it passed; null until then (and for older proposals). */
+  /** Treasury budget the proposal asks for. */
+  budget: numeric('budget', { precision: 38, scale: 0 }).notNull(),
+  /** What was reserved into budget:proposal:<id> when it passed; null until then. */
   budgetReserved: numeric('budget_reserved', { precision: 38, scale: 0 }),
   workflowId: text('workflow_id').notNull(),
   stage: text('stage').notNull().default('proposed'),
@@ -179,7 +179,7 @@ export const datanets = pgTable('datanets', {
   status: text('status').notNull().default('open'),
   targetCount: integer('target_count').notNull(),
   closesAt: timestamp('closes_at', { withTimezone: true }),
-  /** Records in the window when it closed (the scoring pass's total; null while open or closed by older workers). */
+  /** Records in the window when it closed (the scoring pass's total; null while open). */
   received: integer('received'),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 });
@@ -213,11 +213,11 @@ export const contributions = pgTable(
     contributor: text('contributor').notNull(),
     signature: text('signature').notNull(),
     size: integer('size').notNull(),
-    /** The pack object holding the record's bytes, or (before packs) the record's own object. */
+    /** The pack object holding the record's bytes (storage/packs.ts). */
     s3Key: text('s3_key').notNull(),
-    /** Byte offset and length of the record in its pack; null for a record stored as its own object. */
-    packOffset: bigint('pack_offset', { mode: 'number' }),
-    packLength: integer('pack_length'),
+    /** Byte offset and length of the record in its pack. */
+    packOffset: bigint('pack_offset', { mode: 'number' }).notNull(),
+    packLength: integer('pack_length').notNull(),
     /** Sequence within the datanet, so scoring batches page by a stable integer cursor. */
     seq: bigserial('seq', { mode: 'number' }).notNull(),
     status: text('status').notNull().default('pending'),
@@ -238,38 +238,14 @@ export const contributions = pgTable(
 );
 
 /**
- * LSH band keys of records that passed scoring, each owned by the earliest (lowest seq) record with
- * that band: after the scoring pass every owner is final, so the dedupe pass is deterministic.
- * Narrow on purpose (~28 rows per stored record): the Datanet is an integer key (a 64-bit hash of
- * its id, `lshDatanetKey`), the owner is named by seq alone (its hash and sketch are found through
- * contributions_seq_idx). `shared` is set when a second scoring batch claims the band: only those
- * bands can name an owner outside the batch that reads them, so the dedupe pass looks bands up in the
- * small partial index over shared bands instead of the whole table.
- */
-export const lshBands = pgTable(
-  'lsh_bands',
-  {
-    datanetKey: bigint('datanet_key', { mode: 'bigint' }).notNull(),
-    band: bigint('band', { mode: 'number' }).notNull(),
-    seq: bigint('seq', { mode: 'number' }).notNull(),
-    shared: boolean('shared').notNull().default(false),
-  },
-  (t) => [
-    primaryKey({ columns: [t.datanetKey, t.band] }),
-    index('lsh_bands_shared_idx')
-      .on(t.datanetKey, t.band)
-      .where(sql`shared`),
-  ],
-);
-
-/**
  * The scoring pass's band claims, staged: one row per (Datanet, band partition, scoring batch) with
  * that batch's bands in the partition and each band's lowest seq in the batch, appended once per batch
  * (a retry conflicts and changes nothing). Appending touches no btree page per band, so the cost of a
- * batch does not grow with the Datanet as per-band upserts into lsh_bands did once that index
- * outgrew Postgres's cache. Before the dedupe pass reads owners, each partition is reduced once
- * (`lsh_band_reductions`): for each batch, the bands an earlier record in another batch claimed too go
- * to lsh_band_owners with that record's seq, and the partition's rows are deleted.
+ * batch does not grow with the Datanet (a per-band index outgrows Postgres's cache at a million
+ * records, and every upsert then reads from disk). Before the dedupe pass reads owners, each
+ * partition is reduced once (`lsh_band_reductions`): for each batch, the bands an earlier record in
+ * another batch claimed too go to lsh_band_owners with that record's seq, and the partition's rows
+ * are deleted.
  */
 export const lshBandClaims = pgTable(
   'lsh_band_claims',
@@ -300,16 +276,14 @@ export const lshBandOwners = pgTable(
   (t) => [primaryKey({ columns: [t.datanetKey, t.fromSeq, t.part] })],
 );
 
-/** Partitions of a Datanet's staged band claims already merged into lsh_bands (each exactly once). */
+/** Partitions of a Datanet's staged band claims already reduced (each exactly once). */
 export const lshBandReductions = pgTable(
   'lsh_band_reductions',
   {
     datanetKey: bigint('datanet_key', { mode: 'bigint' }).notNull(),
     part: smallint('part').notNull(),
-    /** Shared bands the partition added to lsh_bands. */
+    /** Bands of the partition that more than one scoring batch claimed. */
     shared: integer('shared').notNull(),
-    /** lsh_bands held direct claims of this Datanet before its first reduction (a pass across an upgrade). */
-    legacy: boolean('legacy').notNull(),
     reducedAt: timestamp('reduced_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.datanetKey, t.part] })],
@@ -510,12 +484,13 @@ export const inferenceCalls = pgTable(
     payer: text('payer').notNull(),
     fee: numeric('fee', { precision: 38, scale: 0 }).notNull(),
     attribution: jsonb('attribution').notNull(),
-    settled: boolean('settled').notNull().default(false),
-    /** The batched ledger settlement that paid this call's fee split (transfers carry it in memo.settlement). */
-    settlementId: text('settlement_id'),
+    /**
+     * The group commit that paid this call's fee split (transfers carry it in memo.settlement): the
+     * row is written in the same transaction, so every recorded call is settled.
+     */
+    settlementId: text('settlement_id').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index('inference_calls_unsettled_idx').on(t.settled)],
 );
 
 /**

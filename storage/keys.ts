@@ -1,7 +1,5 @@
 /** S3 layout of a Datanet. Every key is derived from ids and content hashes, so writes are idempotent. */
 export const dataKeys = {
-  /** One record per object: how contributions were stored before packs (still read, never written). */
-  contribution: (datanetId: string, hash: string) => `datanets/${datanetId}/contributions/${hash}.json`,
   /** A pack of records written by one ingest request, named by the SHA-256 of its bytes. */
   pack: (datanetId: string, packHash: string) => `datanets/${datanetId}/packs/${packHash}.jsonl`,
   part: (datanetId: string, fromSeq: number) =>

@@ -48,35 +48,24 @@ export function buildPack(records: readonly { hash: string; bytes: Buffer }[]): 
 }
 const NEWLINE = Buffer.from('\n');
 
-/** Where a record's bytes are: a slice of a pack, or (offset null) a whole object of its own. */
+/** Where a record's bytes are: a slice of a pack. */
 export interface RecordRef {
   hash: string;
   key: string;
-  offset: number | null;
-  length: number | null;
+  offset: number;
+  length: number;
 }
 
 /** A contributions row's storage columns as a RecordRef (pack_offset is a bigint, so text from Postgres). */
-export function recordRefOf(r: {
-  hash: string;
-  s3_key: string;
-  pack_offset: string | null;
-  pack_length: number | null;
-}): RecordRef {
-  return {
-    hash: r.hash,
-    key: r.s3_key,
-    offset: r.pack_offset === null ? null : Number(r.pack_offset),
-    length: r.pack_length,
-  };
+export function recordRefOf(r: { hash: string; s3_key: string; pack_offset: string; pack_length: number }): RecordRef {
+  return { hash: r.hash, key: r.s3_key, offset: Number(r.pack_offset), length: r.pack_length };
 }
 
 export type RecordRead = { ok: true; bytes: Buffer } | { ok: false; reason: string };
 
 /**
- * Reads records by reference: one ranged GET per pack covering every record wanted from it, one
- * GET per record stored on its own (before packs). Each result is checked against its hash.
- * Results are keyed by hash.
+ * Reads records by reference: one ranged GET per pack covering every record wanted from it. Each
+ * result is checked against its hash. Results are keyed by hash.
  */
 export async function readRecords(
   store: ArtifactStore,
@@ -92,28 +81,20 @@ export async function readRecords(
         : { ok: false, reason: 'stored bytes do not match the record content hash' },
     );
   const byPack = new Map<string, RecordRef[]>();
-  const single: RecordRef[] = [];
   for (const r of refs) {
-    if (r.offset === null || r.length === null) single.push(r);
-    else {
-      const list = byPack.get(r.key);
-      if (list) list.push(r);
-      else byPack.set(r.key, [r]);
-    }
+    const list = byPack.get(r.key);
+    if (list) list.push(r);
+    else byPack.set(r.key, [r]);
   }
-  const jobs: (() => Promise<void>)[] = [
-    ...[...byPack.entries()].map(([key, list]) => async () => {
-      const start = Math.min(...list.map((r) => r.offset!));
-      const end = Math.max(...list.map((r) => r.offset! + r.length!)) - 1;
-      const span = end >= start ? await store.getRange(key, start, end) : Buffer.alloc(0);
-      for (const r of list) {
-        const from = r.offset! - start;
-        // A short object (truncated, or an index row past its end) fails the hash check below.
-        check(r, span.subarray(from, from + r.length!));
-      }
-    }),
-    ...single.map((r) => async () => void check(r, await store.get(r.key))),
-  ];
-  await mapLimit(jobs, concurrency, (job) => job());
+  await mapLimit([...byPack.entries()], concurrency, async ([key, list]) => {
+    const start = Math.min(...list.map((r) => r.offset));
+    const end = Math.max(...list.map((r) => r.offset + r.length)) - 1;
+    const span = end >= start ? await store.getRange(key, start, end) : Buffer.alloc(0);
+    for (const r of list) {
+      const from = r.offset - start;
+      // A short object (truncated, or an index row past its end) fails the hash check below.
+      check(r, span.subarray(from, from + r.length));
+    }
+  });
   return out;
 }

@@ -29,13 +29,7 @@ import { recordBatchProgress } from '../../db/queries/contributions.js';
 import { dataKeys } from '../../storage/keys.js';
 import { manifestOfPartLine, partLineOf, type PartRecord } from './part-lines.js';
 import { readRecords, recordRefOf } from '../../storage/packs.js';
-import {
-  BAND_PARTS,
-  earlierBandOwners,
-  reduceBandClaims,
-  sharedBandOwners,
-  stageBandClaims,
-} from '../../db/queries/lsh-bands.js';
+import { BAND_PARTS, earlierBandOwners, reduceBandClaims, stageBandClaims } from '../../db/queries/lsh-bands.js';
 
 export interface ScoreBatchInput {
   datanetId: string;
@@ -118,8 +112,8 @@ export function createDataActivities(deps: ActivityDeps) {
 
     /**
      * Pass 1 over a seq range: schema, quality and relevance; records that pass get their MinHash
-     * sketch stored, their LSH bands staged as claims (lowest seq in the batch per band; merged into
-     * lsh_bands before the dedupe pass reads owners) and a line in the batch's part file.
+     * sketch stored, their LSH bands staged as claims (lowest seq in the batch per band; reduced
+     * before the dedupe pass reads owners) and a line in the batch's part file.
      */
     async scoreBatch(a: ScoreBatchInput): Promise<{ scored: number; accepted: number }> {
       const profile = profileFor(a);
@@ -128,12 +122,12 @@ export function createDataActivities(deps: ActivityDeps) {
           hash: string;
           contributor: string;
           s3_key: string;
-          pack_offset: string | null;
-          pack_length: number | null;
+          pack_offset: string;
+          pack_length: number;
           seq: string;
         }[]
       >`select hash, contributor, s3_key, pack_offset, pack_length, seq from contributions where datanet_id = ${a.datanetId} and seq between ${a.fromSeq} and ${a.toSeq} order by seq`;
-      // One ranged GET per pack the batch touches (records stored one per object before packs: one GET each).
+      // One ranged GET per pack the batch touches.
       const bodies = await readRecords(store, rows.map(recordRefOf), S3_CONCURRENCY);
       Context.current().heartbeat({ done: 0, of: rows.length });
       const results = rows.map((r, i) => {
@@ -178,7 +172,7 @@ export function createDataActivities(deps: ActivityDeps) {
       }
       // Rows found by seq: a batch's rows are neighbours in contributions_seq_idx, where by hash each
       // would be a random page of the primary key. No indexed column changes, so with the table's
-      // fillfactor (migration 0010) the update is HOT: no index entries are written.
+      // fillfactor (set in the baseline migration) the update is HOT: no index entries are written.
       await sql.begin(async (tx) => {
         await tx`
           update contributions c set status = u.status, quality = u.quality, relevance = u.relevance, reasons = u.reasons::jsonb, sketch = decode(nullif(u.sketch, ''), 'hex'), label = nullif(u.label, '')
@@ -219,7 +213,7 @@ export function createDataActivities(deps: ActivityDeps) {
       // Every scoring batch has finished (the workflow starts this pass after the last): the staged
       // claims are reduced once, by whichever dedupe batches get there first, each starting at its
       // own partition so a wave shares the work.
-      const { legacy: directClaims } = await reduceBandClaims(sql, a.datanetId, {
+      await reduceBandClaims(sql, a.datanetId, {
         startPart: Math.floor(a.fromSeq / 997) * 17, // batches of a wave start at different partitions
         onPart: (part) => Context.current().heartbeat({ reducedPart: part, of: BAND_PARTS }),
       });
@@ -227,36 +221,18 @@ export function createDataActivities(deps: ActivityDeps) {
       if (part.length === 0) return { accepted: 0, duplicates: 0 };
       // Owners within this batch (pass 1 claimed each band for the batch's lowest seq), then the
       // earlier owners of bands another batch claimed too: only those can name a record outside this
-      // batch. A Datanet scored partly by workers that predate staging has them in lsh_bands.
+      // batch.
       const owners = new Map<number, number>(); // band -> owner's seq
       for (const p of part)
         for (const b of p.bands) {
           const cur = owners.get(b);
           if (cur === undefined || p.seq < cur) owners.set(b, p.seq);
         }
-      const elsewhere = directClaims
-        ? await sharedBandOwners(sql, a.datanetId, [...owners.keys()])
-        : await earlierBandOwners(sql, a.datanetId, a.fromSeq);
-      for (const [band, seq] of elsewhere) if (seq < owners.get(band)!) owners.set(band, seq);
-      // Sketches: this batch's own from its part file (parts written before sketches were carried
-      // there: from Postgres), owners in earlier batches from Postgres by seq.
+      for (const [band, seq] of await earlierBandOwners(sql, a.datanetId, a.fromSeq))
+        if (seq < owners.get(band)!) owners.set(band, seq);
+      // Sketches: this batch's own from its part file, owners in earlier batches from Postgres by seq.
       const bySeq = new Map<number, { hash: string; sketch: Buffer }>();
-      const legacy = part.filter((p) => p.sketch === undefined);
-      const stored =
-        legacy.length === 0
-          ? new Map<string, Buffer>()
-          : new Map(
-              (
-                await sql<
-                  { hash: string; sketch: Buffer }[]
-                >`select hash, sketch from contributions where datanet_id = ${a.datanetId} and hash = any(${legacy.map((p) => p.hash)}::text[])`
-              ).map((r) => [r.hash, r.sketch]),
-            );
-      for (const p of part)
-        bySeq.set(p.seq, {
-          hash: p.hash,
-          sketch: p.sketch !== undefined ? Buffer.from(p.sketch, 'base64') : stored.get(p.hash)!,
-        });
+      for (const p of part) bySeq.set(p.seq, { hash: p.hash, sketch: Buffer.from(p.sketch, 'base64') });
       const candidateSeqs = new Set<number>();
       for (const p of part)
         for (const b of p.bands) {

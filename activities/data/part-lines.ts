@@ -15,7 +15,7 @@ export interface PartRecord {
   /** LSH and exact band keys, so the dedupe pass need not recompute signatures. */
   bands: number[];
   /** The record's b-bit sketch (base64), so the dedupe pass need not read it back from Postgres. */
-  sketch?: string;
+  sketch: string;
 }
 
 /** The manifest's fields of a part record, in the manifest's order. */
@@ -38,7 +38,7 @@ export function partLineOf(p: PartRecord): string {
     ...manifestFieldsOf(p),
     seq: p.seq,
     bands: p.bands,
-    ...(p.sketch !== undefined ? { sketch: p.sketch } : {}),
+    sketch: p.sketch,
   });
 }
 
@@ -48,13 +48,10 @@ const TAIL = ',"seq":';
 /**
  * The record's hash and manifest line from a part line, without parsing it. Only seq (a number),
  * bands (numbers) and sketch (base64) follow the manifest fields, so the last ',"seq":' is the
- * boundary whatever the text holds. Lines in another layout (parts written before this one) are
- * parsed and re-serialised.
+ * boundary whatever the text holds.
  */
 export function manifestOfPartLine(line: string): { hash: string; line: string } {
   const end = line.lastIndexOf(TAIL);
-  if (line.startsWith(HEAD) && end > 0)
-    return { hash: line.slice(HEAD.length, line.indexOf('"', HEAD.length)), line: line.slice(0, end) + '}' };
-  const p = JSON.parse(line) as PartRecord;
-  return { hash: p.hash, line: manifestLineOf(p) };
+  if (!line.startsWith(HEAD) || end < 0) throw new Error(`not a part line: ${line.slice(0, 40)}`);
+  return { hash: line.slice(HEAD.length, line.indexOf('"', HEAD.length)), line: line.slice(0, end) + '}' };
 }

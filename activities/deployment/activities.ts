@@ -258,7 +258,7 @@ export function createDeploymentActivities({ sql, store, ledger }: Pick<Activity
       const pool = accountsOf.modelPool(a.modelName);
       // Funded from the proposal's reserved budget (at most what is left of it), so it can never
       // run short or fail the lifecycle; a retry answers what the first call moved.
-      const funded = await payFromBudget(sql, ledger, {
+      const funded = await payFromBudget(ledger, {
         idempotencyKey: `rewards:${a.proposalId}:fund`,
         proposalId: a.proposalId,
         to: pool,

@@ -75,7 +75,7 @@ export function createLedgerActivities({ ledger, sql }: Pick<ActivityDeps, 'ledg
      * Pays for a proposal from its reserved budget, at most what is left (see db/budgets.ts); the
      * activity review rounds and reward settlements call to pay anyone for a proposal's work.
      */
-    payFromBudget: (a: BudgetPayment) => payFromBudget(sql, ledger, a),
+    payFromBudget: (a: BudgetPayment) => payFromBudget(ledger, a),
     /**
      * Ends a lifecycle that will not serve (cancelled or a stage failed): the escrow is refunded
      * (or slashed, if the rule says so) if still held, the Datanet and open review tasks are

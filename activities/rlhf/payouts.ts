@@ -1,4 +1,3 @@
-import type postgres from 'postgres';
 import type { Ledger } from '../../db/ledger.js';
 import { payFromBudget } from '../../db/budgets.js';
 import { slashValidator } from '../../db/staking.js';
@@ -20,18 +19,18 @@ export const reviewPenaltyKey = (proposalId: string, round: number, reviewer: st
   `rlhf:${proposalId}:r${round}:${reviewer}:penalty`;
 
 export async function payReviewOutcomes(
-  deps: { sql: postgres.Sql; ledger: Ledger },
+  deps: { ledger: Ledger },
   a: { proposalId: string; round: number; payouts: readonly ReviewPayout[] },
 ): Promise<{ rewarded: string[]; penalised: string[]; unpaid: string[] }> {
-  const { sql, ledger } = deps;
+  const { ledger } = deps;
   const rewarded: string[] = [];
   const penalised: string[] = [];
   const unpaid: string[] = [];
   for (const p of a.payouts) {
     if (p.reward > 0n) {
-      // From the proposal's budget (at most what is left of it), or the treasury for lifecycles
-      // proposed before budgets; an exhausted budget pays nothing and the outcome row keeps what was earned.
-      const { paid } = await payFromBudget(sql, ledger, {
+      // From the proposal's budget (at most what is left of it): an exhausted budget pays nothing
+      // and the outcome row keeps what was earned.
+      const { paid } = await payFromBudget(ledger, {
         proposalId: a.proposalId,
         to: p.reviewer,
         amount: p.reward.toString(),

@@ -21,7 +21,7 @@ export interface PoolReviewer {
 
 const BOND_PREFIX = accountsOf.validatorStake('');
 
-/** Activities of staked review rounds (issue 15): the pool, gold items, assignments, settlement. */
+/** Activities of staked review rounds: the pool, gold items, assignments, settlement. */
 export function createStakedReviewActivities({
   sql,
   ledger,
@@ -31,8 +31,7 @@ export function createStakedReviewActivities({
   return {
     /**
      * Reviewers who may be assigned this round: enlisted for the proposal, bond at least the protocol minimum, with their
-     * running gold record; `paused` ones (gold accuracy below the threshold) are drawn apart (assignPausedReviewers) in
-     * rounds that started with `rlhf-paused-review`, and none in rounds before it.
+     * running gold record; `paused` ones (gold accuracy below the threshold) are drawn apart (assignPausedReviewers).
      */
     async reviewerPool(a: { proposalId: string }): Promise<{ minBond: string; reviewers: PoolReviewer[] }> {
       const min = BigInt(protocol.staking.minReviewBond);
@@ -197,7 +196,7 @@ export function createStakedReviewActivities({
         select reviewer, reward::text, penalty::text from review_round_reviewers
         where proposal_id = ${a.proposalId} and round = ${a.round} order by reviewer`;
       const paid = await payReviewOutcomes(
-        { sql, ledger },
+        { ledger },
         {
           proposalId: a.proposalId,
           round: a.round,

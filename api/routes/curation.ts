@@ -432,8 +432,8 @@ export const curationRoutes =
             hash: string;
             contributor: string;
             s3_key: string;
-            pack_offset: string | null;
-            pack_length: number | null;
+            pack_offset: string;
+            pack_length: number;
             label: string | null;
           }[]
         >`

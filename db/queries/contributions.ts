@@ -154,15 +154,15 @@ export async function listAcceptedHashes(sql: postgres.Sql, datanetId: string): 
 export async function findRecordRefs(
   sql: postgres.Sql,
   hash: string,
-): Promise<{ datanetId: string; hash: string; key: string; offset: number | null; length: number | null }[]> {
+): Promise<{ datanetId: string; hash: string; key: string; offset: number; length: number }[]> {
   const rows = await sql<
-    { datanet_id: string; s3_key: string; pack_offset: string | null; pack_length: number | null }[]
+    { datanet_id: string; s3_key: string; pack_offset: string; pack_length: number }[]
   >`select datanet_id, s3_key, pack_offset, pack_length from contributions where hash = ${hash} order by created_at`;
   return rows.map((r) => ({
     datanetId: r.datanet_id,
     hash,
     key: r.s3_key,
-    offset: r.pack_offset === null ? null : Number(r.pack_offset),
+    offset: Number(r.pack_offset),
     length: r.pack_length,
   }));
 }

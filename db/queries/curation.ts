@@ -293,8 +293,8 @@ export async function curationQueue(
     reasons: string[] | null;
     /** Where the payload is (storage/packs.ts RecordRef). */
     s3Key: string;
-    packOffset: number | null;
-    packLength: number | null;
+    packOffset: number;
+    packLength: number;
   }[]
 > {
   const rows = await sql<
@@ -306,8 +306,8 @@ export async function curationQueue(
       relevance: number | null;
       reasons: string[] | null;
       s3_key: string;
-      pack_offset: string | null;
-      pack_length: number | null;
+      pack_offset: string;
+      pack_length: number;
     }[]
   >`
     select c.hash, c.contributor, c.status, c.quality, c.relevance, c.reasons, c.s3_key, c.pack_offset, c.pack_length from contributions c
@@ -317,7 +317,7 @@ export async function curationQueue(
   return rows.map(({ s3_key, pack_offset, pack_length, ...r }) => ({
     ...r,
     s3Key: s3_key,
-    packOffset: pack_offset === null ? null : Number(pack_offset),
+    packOffset: Number(pack_offset),
     packLength: pack_length,
   }));
 }

@@ -14,7 +14,7 @@ export interface NewInferenceCall {
 
 /**
  * Records the calls of one batch, inside the transaction that moves their fees, so a row exists
- * exactly when its charge does (`settled` is always true for rows written this way). The rows go
+ * exactly when its charge does. The rows go
  * as one JSON document (one native JSON.stringify, read by jsonb_to_recordset) rather than one
  * Postgres array per column: the client no longer escapes every attribution string element by
  * element on the API's one JS thread (README "Inference fees"). The document goes as text: a
@@ -35,21 +35,7 @@ export async function insertInferenceCalls(
     a: c.attribution,
   }));
   await tx`
-    insert into inference_calls (id, model_name, version, api_key_id, payer, fee, attribution, settlement_id, settled)
-    select i, m, v, k, p, f, a, ${settlementId}, true
+    insert into inference_calls (id, model_name, version, api_key_id, payer, fee, attribution, settlement_id)
+    select i, m, v, k, p, f, a, ${settlementId}
     from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as u(i text, m text, v int, k text, p text, f numeric, a jsonb)`;
-}
-
-/**
- * Rows left unsettled by the old in-memory fee batcher (rows, transfers and the flag were three
- * transactions): a row whose settlement did move its payer's money is flagged settled; the rest
- * (answered, never charged) are counted so the API can report them. Run on start.
- */
-export async function reconcileLegacyUnsettledCalls(sql: postgres.Sql): Promise<{ settled: number; unpaid: number }> {
-  const settled = await sql`
-    update inference_calls c set settled = true
-    where not c.settled and c.settlement_id is not null and exists (
-      select 1 from transfers t where t.memo->>'settlement' = c.settlement_id and t.from_account = c.payer)`;
-  const [left] = await sql<{ n: number }[]>`select count(*)::int as n from inference_calls where not settled`;
-  return { settled: settled.count, unpaid: left?.n ?? 0 };
 }

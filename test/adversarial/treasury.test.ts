@@ -70,7 +70,7 @@ describe('adversarial: treasury reservations and unbonding', () => {
         idempotencyKey: `review:${id}:${i}:reward`,
         reason: 'review reward (test)',
       }));
-      const results = await Promise.all([...pays, ...pays].map((p) => payFromBudget(app.sql, app.ledger, p)));
+      const results = await Promise.all([...pays, ...pays].map((p) => payFromBudget(app.ledger, p)));
       const paid = results.slice(0, 30).reduce((s, r) => s + BigInt(r.paid), 0n);
       // Retries answer what the first call paid.
       expect(results.slice(30).map((r) => r.paid)).toEqual(results.slice(0, 30).map((r) => r.paid));
@@ -92,7 +92,7 @@ describe('adversarial: treasury reservations and unbonding', () => {
     // The proposer answering their own review tasks and a reward pool larger than the budget.
     const own = await Promise.all(
       Array.from({ length: 5 }, (_, i) =>
-        payFromBudget(app.sql, app.ledger, {
+        payFromBudget(app.ledger, {
           proposalId: id,
           to: 'adversary',
           amount: '150',
@@ -102,7 +102,7 @@ describe('adversarial: treasury reservations and unbonding', () => {
       ),
     );
     expect(own.reduce((s, r) => s + BigInt(r.paid), 0n)).toBe(750n);
-    const pool = await payFromBudget(app.sql, app.ledger, {
+    const pool = await payFromBudget(app.ledger, {
       proposalId: id,
       to: accountsOf.modelPool(`m-${id}`),
       amount: '5000',
@@ -117,7 +117,7 @@ describe('adversarial: treasury reservations and unbonding', () => {
     const id2 = uniqueId('unused');
     await proposalRow(id2, '400');
     await reserveBudget(app.sql, { proposalId: id2, amount: '400' });
-    await payFromBudget(app.sql, app.ledger, {
+    await payFromBudget(app.ledger, {
       proposalId: id2,
       to: 'reviewer-x',
       amount: '100',

@@ -13,7 +13,7 @@ import { dataKeys } from '../../storage/keys.js';
 /**
  * Records are stored as pack objects (one per ingest request) and stay addressable by hash: the
  * payload route serves each record's exact bytes, scoring reads them from the packs, and the
- * Merkle proofs verify. A record stored one object per record, as before packs, is read the same.
+ * Merkle proofs verify.
  */
 describe('contribution packs', () => {
   let app: TestApp;
@@ -22,7 +22,6 @@ describe('contribution packs', () => {
   let bob: CommonsClient;
   const id = uniqueId('packs');
   const corpus = loadSpamAssassin({ limit: 120, seed: 8 }).map((c) => ({ text: c.text, label: c.label }));
-  const legacy = { text: corpus[0]!.text, label: corpus[0]!.label };
 
   beforeAll(async () => {
     app = await startTestApp({ workers: ['lifecycle', 'data'] });
@@ -57,15 +56,15 @@ describe('contribution packs', () => {
   });
 
   it('writes one pack object per request and serves each record by hash', async () => {
-    const a = await alice.contributeBatch(id, corpus.slice(1, 60));
+    const a = await alice.contributeBatch(id, corpus.slice(0, 60));
     const b = await bob.contributeBatch(id, corpus.slice(60, 120));
-    expect(a.stored + b.stored).toBe(119);
+    expect(a.stored + b.stored).toBe(120);
     const packs = await app.store.list(`datanets/${id}/packs/`);
     expect(packs).toHaveLength(2);
     const rows = await app.sql<
       { s3_key: string; n: number }[]
     >`select s3_key, count(*)::int as n from contributions where datanet_id = ${id} group by s3_key order by n`;
-    expect(rows.map((r) => r.n)).toEqual([59, 60]);
+    expect(rows.map((r) => r.n)).toEqual([60, 60]);
     for (const p of packs) {
       // The pack is named by the SHA-256 of its bytes.
       const bytes = await app.store.get(p.key);
@@ -78,14 +77,8 @@ describe('contribution packs', () => {
     expect((await refusal(alice.contributionPayload('0'.repeat(64)))).status).toBe(404);
   });
 
-  it('reads a record stored one object per record (before packs) in scoring, payload and proofs', async () => {
-    // What ingest wrote before packs: the record's own object and a row without a pack offset.
-    const { hash, bytes } = contentHash(legacy);
-    const key = dataKeys.contribution(id, hash);
-    await app.store.put(key, bytes, { contentType: 'application/json' });
-    await app.sql`insert into contributions (datanet_id, hash, contributor, signature, size, s3_key, label)
-      values (${id}, ${hash}, ${alice.address}, 'legacy', ${bytes.length}, ${key}, ${legacy.label})`;
-    expect((await alice.contributionPayload(hash)).payload).toEqual(legacy);
+  it('reads every packed record in scoring, and proves the accepted ones against the dataset root', async () => {
+    const { hash } = contentHash(corpus[0]!);
 
     await dev.closeDatanet(id);
     await eventually(async () => ((await dev.proposal(id)).stage !== 'data-collection' ? true : undefined), 300_000);

@@ -119,8 +119,8 @@ describe('a whole model lifecycle on the real stack', () => {
     for (const c of r.inference.attribution.contributors) expect(contributors.has(c.contributor)).toBe(true);
     const [call] = await eventually(async () => {
       const rows = await app.sql<
-        { settlement_id: string; settled: boolean; fee: string }[]
-      >`select settlement_id, settled, fee from inference_calls where id = ${r.inference.callId} and settled`;
+        { settlement_id: string; fee: string }[]
+      >`select settlement_id, fee from inference_calls where id = ${r.inference.callId}`;
       return rows.length ? rows : undefined;
     });
     if (!call) throw new Error(`no settled call ${r.inference.callId}`);

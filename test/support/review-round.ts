@@ -3,6 +3,7 @@ import { loadSpamAssassin } from '../../ml/embedded/corpus.js';
 import { EmbeddedTrainer, splitManifest } from '../../ml/embedded/embedded-trainer.js';
 import type { EvalMetrics, ManifestRecord } from '../../ml/trainer.js';
 import { insertProposal } from '../../db/queries/proposals.js';
+import { reserveBudget } from '../../db/budgets.js';
 import { DEFAULT_PARAMS } from '../../domain/lifecycle/params.js';
 import type { LifecycleParams } from '../../domain/lifecycle/types.js';
 import { TASK_QUEUES } from '../../contracts/task-queues.js';
@@ -17,6 +18,9 @@ import { participant, uniqueId } from './participants.js';
  * mails, a proposal row to enlist for, and rlhfRoundWorkflow started on the lifecycle queue (the
  * app needs the 'lifecycle' and 'rlhf' workers). `truth` maps each mail to its label.
  */
+/** Each proposal's budget, reserved from the treasury the harness funds: ample for any round's rewards. */
+const REVIEW_BUDGET = '100000';
+
 export async function reviewRoundHarness(app: TestApp) {
   const prefix = `tests/${uniqueId('reviews')}`;
   const records: ManifestRecord[] = loadSpamAssassin({ limit: 400, seed: 21 }).map((r) => ({
@@ -65,10 +69,12 @@ export async function reviewRoundHarness(app: TestApp) {
         labels: ['spam', 'ham'],
         datanetSpec: {},
         params: {},
-        budget: '0',
+        budget: REVIEW_BUDGET,
         stake: '0',
         workflowId: workflowIds.lifecycle(id),
       });
+      // Review rewards are paid from the proposal's budget, reserved as a passing vote does.
+      await reserveBudget(app.sql, { proposalId: id, amount: REVIEW_BUDGET });
       return id;
     },
     /** A reviewer with `bond` OPEN bonded, enlisted for the proposal. */
