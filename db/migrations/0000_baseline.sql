@@ -7,6 +7,16 @@ CREATE TABLE "accounts" (
 	CONSTRAINT "accounts_public_key_unique" UNIQUE("public_key")
 );
 --> statement-breakpoint
+CREATE TABLE "activity_progress" (
+	"workflow_id" text NOT NULL,
+	"activity_id" text NOT NULL,
+	"activity_type" text NOT NULL,
+	"attempt" integer NOT NULL,
+	"details" jsonb,
+	"heartbeat_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "activity_progress_workflow_id_activity_id_pk" PRIMARY KEY("workflow_id","activity_id")
+);
+--> statement-breakpoint
 CREATE TABLE "api_keys" (
 	"id" text PRIMARY KEY NOT NULL,
 	"key_hash" text NOT NULL,
@@ -14,6 +24,39 @@ CREATE TABLE "api_keys" (
 	"revoked" boolean DEFAULT false NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "api_keys_key_hash_unique" UNIQUE("key_hash")
+);
+--> statement-breakpoint
+CREATE TABLE "assessment_attempts" (
+	"datanet_id" text NOT NULL,
+	"contributor" text NOT NULL,
+	"attempt" integer NOT NULL,
+	"score" double precision NOT NULL,
+	"request_signature" text NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "assessment_attempts_datanet_id_contributor_attempt_pk" PRIMARY KEY("datanet_id","contributor","attempt"),
+	CONSTRAINT "assessment_attempts_request_signature_unique" UNIQUE("request_signature")
+);
+--> statement-breakpoint
+CREATE TABLE "assessment_items" (
+	"datanet_id" text NOT NULL,
+	"idx" integer NOT NULL,
+	"prompt" text NOT NULL,
+	"choices" jsonb NOT NULL,
+	"answer" text NOT NULL,
+	CONSTRAINT "assessment_items_datanet_id_idx_pk" PRIMARY KEY("datanet_id","idx")
+);
+--> statement-breakpoint
+CREATE TABLE "attestations" (
+	"id" text PRIMARY KEY NOT NULL,
+	"claim" text NOT NULL,
+	"subject" text NOT NULL,
+	"verifier" text NOT NULL,
+	"issued_at" timestamp with time zone NOT NULL,
+	"expires_at" timestamp with time zone NOT NULL,
+	"signature" text NOT NULL,
+	"revoked_at" timestamp with time zone,
+	"revocation_signature" text,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE "attribution_weights" (
@@ -41,6 +84,8 @@ CREATE TABLE "contributions" (
 	"signature" text NOT NULL,
 	"size" integer NOT NULL,
 	"s3_key" text NOT NULL,
+	"pack_offset" bigint NOT NULL,
+	"pack_length" integer NOT NULL,
 	"seq" bigserial NOT NULL,
 	"status" text DEFAULT 'pending' NOT NULL,
 	"quality" double precision,
@@ -53,6 +98,34 @@ CREATE TABLE "contributions" (
 	CONSTRAINT "contributions_datanet_id_hash_pk" PRIMARY KEY("datanet_id","hash")
 );
 --> statement-breakpoint
+CREATE TABLE "curation_decisions" (
+	"datanet_id" text NOT NULL,
+	"hash" text NOT NULL,
+	"decision" text NOT NULL,
+	"reason" text NOT NULL,
+	"curator" text NOT NULL,
+	"auto_status" text,
+	"decided_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "curation_decisions_datanet_id_hash_pk" PRIMARY KEY("datanet_id","hash")
+);
+--> statement-breakpoint
+CREATE TABLE "datanet_batch_progress" (
+	"datanet_id" text NOT NULL,
+	"pass" text NOT NULL,
+	"from_seq" bigint NOT NULL,
+	"records" integer NOT NULL,
+	"passed" integer NOT NULL,
+	CONSTRAINT "datanet_batch_progress_datanet_id_pass_from_seq_pk" PRIMARY KEY("datanet_id","pass","from_seq")
+);
+--> statement-breakpoint
+CREATE TABLE "datanet_curators" (
+	"datanet_id" text NOT NULL,
+	"curator" text NOT NULL,
+	"added_by" text NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "datanet_curators_datanet_id_curator_pk" PRIMARY KEY("datanet_id","curator")
+);
+--> statement-breakpoint
 CREATE TABLE "datanets" (
 	"id" text PRIMARY KEY NOT NULL,
 	"proposal_id" text NOT NULL,
@@ -60,12 +133,15 @@ CREATE TABLE "datanets" (
 	"status" text DEFAULT 'open' NOT NULL,
 	"target_count" integer NOT NULL,
 	"closes_at" timestamp with time zone,
+	"received" integer,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE "dataset_versions" (
 	"id" text PRIMARY KEY NOT NULL,
 	"datanet_id" text NOT NULL,
+	"version" integer DEFAULT 1 NOT NULL,
+	"cause" text,
 	"proposal_id" text NOT NULL,
 	"manifest_key" text NOT NULL,
 	"merkle_root" text NOT NULL,
@@ -79,6 +155,20 @@ CREATE TABLE "delegations" (
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
+CREATE TABLE "deployment_identity" (
+	"singleton" boolean PRIMARY KEY DEFAULT true NOT NULL,
+	"id" text NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "deployment_identity_singleton" CHECK ("deployment_identity"."singleton")
+);
+--> statement-breakpoint
+CREATE TABLE "governance_snapshots" (
+	"proposal_id" text PRIMARY KEY NOT NULL,
+	"snapshot" jsonb NOT NULL,
+	"total" numeric(38, 0) NOT NULL,
+	"taken_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
 CREATE TABLE "inference_calls" (
 	"id" text PRIMARY KEY NOT NULL,
 	"model_name" text NOT NULL,
@@ -87,17 +177,41 @@ CREATE TABLE "inference_calls" (
 	"payer" text NOT NULL,
 	"fee" numeric(38, 0) NOT NULL,
 	"attribution" jsonb NOT NULL,
-	"settled" boolean DEFAULT false NOT NULL,
-	"settlement_id" text,
+	"settlement_id" text NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
-CREATE TABLE "lsh_bands" (
-	"datanet_id" text NOT NULL,
-	"band" bigint NOT NULL,
-	"seq" bigint NOT NULL,
-	"hash" text NOT NULL,
-	CONSTRAINT "lsh_bands_datanet_id_band_pk" PRIMARY KEY("datanet_id","band")
+CREATE TABLE "lifecycle_views" (
+	"proposal_id" text PRIMARY KEY NOT NULL,
+	"view" jsonb NOT NULL,
+	"version" integer NOT NULL,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "lsh_band_claims" (
+	"datanet_key" bigint NOT NULL,
+	"part" smallint NOT NULL,
+	"from_seq" bigint NOT NULL,
+	"bands" bigint[] NOT NULL,
+	"seqs" bigint[] NOT NULL,
+	CONSTRAINT "lsh_band_claims_datanet_key_part_from_seq_pk" PRIMARY KEY("datanet_key","part","from_seq")
+);
+--> statement-breakpoint
+CREATE TABLE "lsh_band_owners" (
+	"datanet_key" bigint NOT NULL,
+	"from_seq" bigint NOT NULL,
+	"part" smallint NOT NULL,
+	"bands" bigint[] NOT NULL,
+	"owners" bigint[] NOT NULL,
+	CONSTRAINT "lsh_band_owners_datanet_key_from_seq_part_pk" PRIMARY KEY("datanet_key","from_seq","part")
+);
+--> statement-breakpoint
+CREATE TABLE "lsh_band_reductions" (
+	"datanet_key" bigint NOT NULL,
+	"part" smallint NOT NULL,
+	"shared" integer NOT NULL,
+	"reduced_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "lsh_band_reductions_datanet_key_part_pk" PRIMARY KEY("datanet_key","part")
 );
 --> statement-breakpoint
 CREATE TABLE "model_versions" (
@@ -136,12 +250,20 @@ CREATE TABLE "proposals" (
 	"datanet_spec" jsonb NOT NULL,
 	"params" jsonb NOT NULL,
 	"stake" numeric(38, 0) NOT NULL,
+	"budget" numeric(38, 0) NOT NULL,
+	"budget_reserved" numeric(38, 0),
 	"workflow_id" text NOT NULL,
 	"stage" text DEFAULT 'proposed' NOT NULL,
 	"status" text DEFAULT 'running' NOT NULL,
 	"status_reason" text,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "rate_buckets" (
+	"key" text PRIMARY KEY NOT NULL,
+	"tokens" double precision NOT NULL,
+	"updated_at" timestamp with time zone NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE "review_answers" (
@@ -154,6 +276,42 @@ CREATE TABLE "review_answers" (
 	CONSTRAINT "review_answers_task_id_reviewer_pk" PRIMARY KEY("task_id","reviewer")
 );
 --> statement-breakpoint
+CREATE TABLE "review_assignments" (
+	"task_id" text NOT NULL,
+	"reviewer" text NOT NULL,
+	"extension" boolean DEFAULT false NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "review_assignments_task_id_reviewer_pk" PRIMARY KEY("task_id","reviewer")
+);
+--> statement-breakpoint
+CREATE TABLE "review_enlistments" (
+	"proposal_id" text NOT NULL,
+	"reviewer" text NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "review_enlistments_proposal_id_reviewer_pk" PRIMARY KEY("proposal_id","reviewer")
+);
+--> statement-breakpoint
+CREATE TABLE "review_round_reviewers" (
+	"proposal_id" text NOT NULL,
+	"round" integer NOT NULL,
+	"reviewer" text NOT NULL,
+	"stake" numeric(38, 0) NOT NULL,
+	"assigned" integer NOT NULL,
+	"answered" integer NOT NULL,
+	"resolved" integer NOT NULL,
+	"agreed" integer NOT NULL,
+	"disagreed" integer NOT NULL,
+	"gold_correct" integer NOT NULL,
+	"gold_answered" integer NOT NULL,
+	"gold_accuracy" double precision NOT NULL,
+	"paused" boolean NOT NULL,
+	"alpha" double precision,
+	"reward" numeric(38, 0) NOT NULL,
+	"penalty" numeric(38, 0) NOT NULL,
+	"settled_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "review_round_reviewers_proposal_id_round_reviewer_pk" PRIMARY KEY("proposal_id","round","reviewer")
+);
+--> statement-breakpoint
 CREATE TABLE "review_tasks" (
 	"id" text PRIMARY KEY NOT NULL,
 	"proposal_id" text NOT NULL,
@@ -164,6 +322,8 @@ CREATE TABLE "review_tasks" (
 	"required_answers" integer NOT NULL,
 	"status" text DEFAULT 'open' NOT NULL,
 	"consensus" text,
+	"gold_answer" text,
+	"assigned" boolean DEFAULT false NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
@@ -219,6 +379,18 @@ CREATE TABLE "transfers" (
 	CONSTRAINT "transfers_positive" CHECK ("transfers"."amount" > 0)
 );
 --> statement-breakpoint
+CREATE TABLE "unbondings" (
+	"id" bigserial PRIMARY KEY NOT NULL,
+	"idempotency_key" text NOT NULL,
+	"address" text NOT NULL,
+	"amount" numeric(38, 0) NOT NULL,
+	"available_at" timestamp with time zone NOT NULL,
+	"status" text DEFAULT 'unbonding' NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"claimed_at" timestamp with time zone,
+	CONSTRAINT "unbondings_idempotency_key_unique" UNIQUE("idempotency_key")
+);
+--> statement-breakpoint
 CREATE TABLE "used_signatures" (
 	"signature" text PRIMARY KEY NOT NULL,
 	"expires_at" timestamp with time zone NOT NULL
@@ -233,10 +405,19 @@ CREATE TABLE "votes" (
 	CONSTRAINT "votes_proposal_id_voter_pk" PRIMARY KEY("proposal_id","voter")
 );
 --> statement-breakpoint
+CREATE INDEX "attestations_subject_idx" ON "attestations" USING btree ("subject","claim");--> statement-breakpoint
 CREATE INDEX "contributions_seq_idx" ON "contributions" USING btree ("datanet_id","seq");--> statement-breakpoint
 CREATE INDEX "contributions_contributor_idx" ON "contributions" USING btree ("contributor");--> statement-breakpoint
-CREATE INDEX "inference_calls_unsettled_idx" ON "inference_calls" USING btree ("settled");--> statement-breakpoint
+CREATE INDEX "review_assignments_reviewer_idx" ON "review_assignments" USING btree ("reviewer");--> statement-breakpoint
+CREATE INDEX "review_round_reviewers_reviewer_idx" ON "review_round_reviewers" USING btree ("reviewer");--> statement-breakpoint
 CREATE INDEX "review_tasks_status_idx" ON "review_tasks" USING btree ("status");--> statement-breakpoint
 CREATE INDEX "transfers_to_idx" ON "transfers" USING btree ("to_account");--> statement-breakpoint
 CREATE INDEX "transfers_from_idx" ON "transfers" USING btree ("from_account");--> statement-breakpoint
-CREATE INDEX "transfers_proposal_idx" ON "transfers" USING btree ("proposal_id");
+CREATE INDEX "transfers_proposal_idx" ON "transfers" USING btree ("proposal_id");--> statement-breakpoint
+CREATE INDEX "unbondings_address_idx" ON "unbondings" USING btree ("address","status");--> statement-breakpoint
+-- Written by hand: drizzle-kit does not generate storage parameters. Room on each heap page for the
+-- scoring and dedupe passes' new row versions, so both updates are HOT (heap-only: neither changes an
+-- indexed column) instead of adding an entry to each index per record per pass. A stored row is ~410
+-- bytes and ~620 once scored: at fillfactor 35 a page takes 6 rows at ingest, which leaves room for
+-- their scored versions and, once the dead ones are pruned, for the dedupe pass's.
+ALTER TABLE "contributions" SET (fillfactor = 35);
