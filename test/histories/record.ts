@@ -1,8 +1,9 @@
 // `npm run histories:record`: runs real lifecycles on a fresh local stack and writes their event
-// histories to test/histories/*.json, which workflows/replay.test.ts replays against the current
-// workflow code. Re-run it after a deliberate, compatible workflow change (see README, "Changing
-// workflow code"). What it records is fixed: the same scenarios, the same file names, every run.
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+// histories to test/histories/<release>/*.json (the release is package.json's major.minor), which
+// workflows/replay.test.ts replays against the current workflow code together with every earlier
+// release's. A release's histories are recorded once, on its code, and then kept: see CONTRIBUTING,
+// "Changing workflow code". What it records is fixed: the same scenarios, the same file names.
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,13 +11,20 @@ import { execFileSync } from 'node:child_process';
 import { ensureGoTool } from '../../infra/local/go-tools.js';
 import { startStack } from '../../infra/local/stack.js';
 import { runScenario, waitForStage } from '../../demo/scenario.js';
+import { runGenerativeScenario } from '../../demo/generative-scenario.js';
+import { retireUpdate } from '../../contracts/messages.js';
 import { startTestApp, eventually, type TestApp } from '../support/app.js';
 import { participant, proposalBody, retireGovernor } from '../support/participants.js';
 import { workflowIds } from '../../contracts/workflow-ids.js';
 import { reviewRoundHarness } from '../support/review-round.js';
 import type { CommonsClient } from '../../client/commons-client.js';
 
-const HISTORIES_DIR = dirname(fileURLToPath(import.meta.url));
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+/** This release's histories: major.minor, so patch releases (no workflow change) share them. */
+const RELEASE = version.split('.').slice(0, 2).join('.');
+const HISTORIES_DIR = join(dirname(fileURLToPath(import.meta.url)), RELEASE);
 const log = (line: string) => console.log(`[histories] ${line}`);
 
 /** One recorded history: `<name>.json`, or `<name>.run-<n>.json` for each run of a continue-as-new chain. */
@@ -27,8 +35,8 @@ interface Recording {
 
 /**
  * HISTORIES_ONLY=name,name records only those recordings (and runs only the scenarios that make
- * them), leaving every other committed file as it is: e.g. a new path's history beside the
- * recordings of the released code, which must keep replaying unchanged.
+ * them), leaving every other file of this release as it is: e.g. a new path's history added before
+ * the release is cut.
  */
 const ONLY = process.env.HISTORIES_ONLY?.split(',').filter(Boolean);
 const want = (...names: string[]) => !ONLY || names.some((n) => ONLY.includes(n));
@@ -125,15 +133,19 @@ async function recordAll(app: TestApp): Promise<Recording[]> {
     log('failed gate: done');
   }
 
-  if (want('lifecycle-serving', 'collection-continued-as-new', 'rlhf-round-staked')) {
+  if (want('lifecycle-serving', 'collection-continued-as-new', 'rlhf-round-staked', 'model-entity')) {
     // The whole lifecycle through serving, with a collection that continues as new (two batches
-    // per run) and one RLHF round.
+    // per run) and one RLHF round. It hands version 1 to the model's entity workflow.
     const id = 'hist-serving';
+    const modelName = 'spam-hist-serving';
+    const owner = await participant(app.url, ['developer'], { OPEN: '100000' });
+    const deployment = { minAccuracy: 0, minMacroF1: 0, maxRegression: 1 };
     await runScenario({
       baseUrl: app.url,
       log: (l) => log(`serving: ${l}`),
       proposalId: id,
-      modelName: 'spam-hist-serving',
+      modelName,
+      developer: owner,
       records: 150,
       contributors: 2,
       pollMs: 300,
@@ -141,22 +153,67 @@ async function recordAll(app: TestApp): Promise<Recording[]> {
         stake: '1000',
         collection: { batchSize: 40, parallelism: 2, batchesPerRun: 2, minAcceptedRecords: 30 },
         training: { hyperparams: { epochs: 4, checkpointEvery: 20 }, heartbeatTimeoutMs: 30_000 },
-        deployment: { minAccuracy: 0, minMacroF1: 0 },
-        serving: { feePerCall: '100', rewardPool: '1000' },
+        deployment,
+        serving: { feePerCall: '100', rewardPool: '1000', settlementPeriodMs: 1000 },
       },
     });
     recordings.push(
       { name: 'lifecycle-serving', workflowId: workflowIds.lifecycle(id) },
       { name: 'collection-continued-as-new', workflowId: workflowIds.collection(id) },
-      // The staked round (issue 15). 'rlhf-round.json' is the open round of the code released before
-      // it: kept, not re-recorded, until no round started on that code can still be open.
       { name: 'rlhf-round-staked', workflowId: workflowIds.rlhfRound(id, 1) },
     );
     log('serving: done');
+    if (want('model-entity')) {
+      // The model entity: a second lifecycle promotes version 2 into it (an Update), the developer
+      // rolls back to version 1 through the API, reward epochs settle, and the model retires.
+      await runScenario({
+        baseUrl: app.url,
+        log: (l) => log(`model v2: ${l}`),
+        proposalId: `${id}-v2`,
+        modelName,
+        developer: owner,
+        records: 120,
+        contributors: 2,
+        pollMs: 300,
+        params: {
+          stake: '1000',
+          training: { hyperparams: { epochs: 4, checkpointEvery: 20 }, heartbeatTimeoutMs: 30_000 },
+          rlhf: { rounds: 0 },
+          deployment,
+        },
+      });
+      const entity = app.temporal.workflow.getHandle(workflowIds.model(modelName));
+      await owner.rollback(modelName, 1);
+      // Let a reward epoch or two settle after the rollback (the period is a second).
+      await new Promise((r) => setTimeout(r, 2500));
+      await entity.executeUpdate(retireUpdate, { args: [{ requester: owner.address, reason: 'history recording' }] });
+      await entity.result();
+      recordings.push({ name: 'model-entity', workflowId: workflowIds.model(modelName) });
+      log('model entity: done');
+    }
+  }
+  if (want('lifecycle-generative', 'rlhf-round-generative')) {
+    // The generation path: a chat Datanet, the RAG model, a pairwise review round, serving.
+    const id = 'hist-generative';
+    await runGenerativeScenario({
+      baseUrl: app.url,
+      log: (l) => log(`generative: ${l}`),
+      proposalId: id,
+      modelName: 'health-hist-generative',
+      perTopic: 14,
+      contributors: 3,
+      pollMs: 300,
+      params: { stake: '500' },
+    });
+    recordings.push(
+      { name: 'lifecycle-generative', workflowId: workflowIds.lifecycle(id) },
+      { name: 'rlhf-round-generative', workflowId: workflowIds.rlhfRound(id, 1) },
+    );
+    log('generative: done');
   }
   if (want('rlhf-round-paused')) {
-    // A staked round that draws a paused reviewer (patched 'rlhf-paused-review'): round 1 pauses a
-    // reviewer that misses its gold items; round 2, recorded, assigns it an ordinary mix.
+    // A staked round that draws a paused reviewer: round 1 pauses a reviewer that misses its gold
+    // items; round 2, recorded, assigns it an ordinary mix.
     const h = await reviewRoundHarness(app);
     const id = await h.proposal();
     const honest = await Promise.all([1, 2, 3].map(() => h.reviewer(20_000n, id)));
@@ -229,8 +286,8 @@ try {
     const recordings = await recordAll(app);
     // Visibility is eventually consistent: wait until every run of a continue-as-new chain is listed.
     await new Promise((r) => setTimeout(r, 2000));
-    const kept = (f: string) =>
-      f === 'rlhf-round.json' || (ONLY && !ONLY.includes(f.replace(/(\.run-\d+)?\.json$/, '')));
+    const kept = (f: string) => ONLY && !ONLY.includes(f.replace(/(\.run-\d+)?\.json$/, ''));
+    mkdirSync(HISTORIES_DIR, { recursive: true });
     for (const f of readdirSync(HISTORIES_DIR)) if (f.endsWith('.json') && !kept(f)) rmSync(join(HISTORIES_DIR, f));
     for (const r of recordings.filter((x) => want(x.name))) log(`wrote ${(await writeRecording(app, r)).join(', ')}`);
   } finally {
