@@ -227,7 +227,7 @@ const REVIEWER_LABELS: Record<ReviewerStrategy, string> = {
 type ContributorStrategy = 'split-1' | 'split-2' | 'split-10' | 'split-100' | 'near-copy-2' | 'near-copy-5' | 'volume';
 
 /** The former rule, for comparison: sqrt of the sum of quality x relevance per account, standing factor, no deposits. */
-function legacyWeights(records: readonly ScoredRecordSummary[]): Map<string, number> {
+function sqrtRuleWeights(records: readonly ScoredRecordSummary[]): Map<string, number> {
   const acc = new Map<string, { raw: number; a: number; r: number }>();
   for (const x of records) {
     const e = acc.get(x.contributor) ?? { raw: 0, a: 0, r: 0 };
@@ -270,7 +270,7 @@ export function simulateContributors(o: SimOptions = DEFAULT_SIM): StrategyRow[]
     'volume',
   ];
   const perRound = new Map<ContributorStrategy, number[]>(strategies.map((s) => [s, []]));
-  const legacy = new Map<ContributorStrategy, number[]>(strategies.map((s) => [s, []]));
+  const sqrtRule = new Map<ContributorStrategy, number[]>(strategies.map((s) => [s, []]));
   const honestDraw = () => ({
     quality: 0.5 + 0.5 * rand(),
     relevance: 0.5 + 0.5 * rand(),
@@ -334,7 +334,7 @@ export function simulateContributors(o: SimOptions = DEFAULT_SIM): StrategyRow[]
     const forfeits = new Map(
       settleDeposits(records, BigInt(Math.round(o.deposit * 1e6))).map((d) => [d.contributor, toOpen(d.forfeited)]),
     );
-    const old = legacyWeights(records);
+    const old = sqrtRuleWeights(records);
     for (const s of strategies) {
       const mine = new Set(records.filter((r) => r.owner === s).map((r) => r.contributor));
       let net = 0;
@@ -344,11 +344,11 @@ export function simulateContributors(o: SimOptions = DEFAULT_SIM): StrategyRow[]
         oldNet += o.pool * (old.get(c) ?? 0);
       }
       perRound.get(s)?.push(net);
-      legacy.get(s)?.push(oldNet);
+      sqrtRule.get(s)?.push(oldNet);
     }
   }
   return strategies.map((s) => {
-    const old = stats([legacy.get(s) ?? []], o.rounds);
+    const old = stats([sqrtRule.get(s) ?? []], o.rounds);
     return {
       group: 'contributor' as const,
       strategy: CONTRIBUTOR_LABELS[s],

@@ -8,9 +8,8 @@ import type { ModelEntityInput } from '../domain/serving/model-entity.js';
 export const MODEL_WORKFLOW_TYPE = 'modelWorkflow';
 
 /**
- * How the lifecycle (on first promotion) and the API (rollback of a model served before entity
- * workflows existed) start `model-<name>` with update-with-start: the running entity is used if
- * there is one.
+ * How the lifecycle starts `model-<name>` on promotion, with update-with-start: the running entity
+ * is used if there is one.
  */
 export function modelEntityStartOptions(a: { modelName: string; developer: string; settlementPeriodMs: number }) {
   return {

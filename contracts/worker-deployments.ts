@@ -14,11 +14,12 @@ export const WORKER_DEPLOYMENTS = {
 } as const satisfies Record<WorkerKind, string>;
 
 /**
- * Default versioning behaviour of workflows started on each queue. Lifecycle, collection and RLHF
- * round workflows are PINNED: a running lifecycle only ever replays on the code it started with,
- * so a deploy never meets a history its code cannot replay. Fixes that must reach running
- * workflows go through patched() (see README, "Changing workflow code"). The activity-only queues
- * run no workflows; AUTO_UPGRADE is stated because a versioned worker must declare one.
+ * Default versioning behaviour of workflows started on each queue. Lifecycle, collection, RLHF
+ * round and model entity workflows are PINNED: a running workflow only ever replays on the code it
+ * started with, so a deploy never meets a history its code cannot replay. A fix that must reach
+ * running workflows goes patched() → deprecatePatch() → removal, checked against every release's
+ * recorded histories (CONTRIBUTING, "Changing workflow code"). The activity-only queues run no
+ * workflows; AUTO_UPGRADE is stated because a versioned worker must declare one.
  */
 export const VERSIONING_BEHAVIOR = {
   lifecycle: 'PINNED',

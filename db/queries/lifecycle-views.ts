@@ -12,7 +12,7 @@ export interface StageTransition {
   status: LifecycleStatus;
   reason?: string;
   /** The workflow's status view at the transition; absent from lifecycles started before it was sent. */
-  view?: LifecycleStatusView;
+  view: LifecycleStatusView;
 }
 
 /** Transitions only move forward: a stage entered is one more history entry, a final status one more step. */
@@ -26,19 +26,12 @@ export const viewVersion = (historyLength: number, status: LifecycleStatus) =>
 export async function recordTransition(sql: postgres.Sql, t: StageTransition): Promise<void> {
   await sql.begin(async (tx) => {
     await tx`update proposals set stage = ${t.stage}, status = ${t.status}, status_reason = ${t.reason ?? null}, updated_at = now() where id = ${t.proposalId}`;
-    if (t.view) {
-      const view: LifecycleStatusView = { ...t.view, stage: t.stage, status: t.status, reason: t.reason };
-      await tx`
-        insert into lifecycle_views (proposal_id, view, version, updated_at)
-        values (${t.proposalId}, ${tx.json(view as never)}, ${viewVersion(view.history.length, t.status)}, now())
-        on conflict (proposal_id) do update set view = excluded.view, version = excluded.version, updated_at = now()
-        where lifecycle_views.version <= excluded.version`;
-    } else {
-      // A lifecycle on older workflow code: keep its last view (if any) in step with the row.
-      await tx`
-        update lifecycle_views set view = view || ${tx.json({ stage: t.stage, status: t.status, reason: t.reason ?? null })}, updated_at = now()
-        where proposal_id = ${t.proposalId}`;
-    }
+    const view: LifecycleStatusView = { ...t.view, stage: t.stage, status: t.status, reason: t.reason };
+    await tx`
+      insert into lifecycle_views (proposal_id, view, version, updated_at)
+      values (${t.proposalId}, ${tx.json(view as never)}, ${viewVersion(view.history.length, t.status)}, now())
+      on conflict (proposal_id) do update set view = excluded.view, version = excluded.version, updated_at = now()
+      where lifecycle_views.version <= excluded.version`;
   });
 }
 

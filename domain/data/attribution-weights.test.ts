@@ -1,6 +1,5 @@
-// Updated for the additive rule (issue 15): the former tests asserted the sqrt-per-account curve and
-// the per-account standing factor, both replaced; the splitting and quality properties below are
-// what the new rule guarantees instead.
+// The additive rule's guarantees: splitting records across accounts gains nothing, only accepted
+// records earn, and quality beats volume.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {

@@ -1,4 +1,4 @@
-// Stake-weighted review rules (issue 15): consensus by bonded stake only, clipped Yuma-style to
+// Stake-weighted review rules: consensus by bonded stake only, clipped Yuma-style to
 // what a stake majority supports, rewards proportional to stake x agreement, penalties for
 // disagreement from bonded stake, and a gold-task accuracy gate.
 //

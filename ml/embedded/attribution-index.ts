@@ -36,7 +36,6 @@ import type { Attribution } from './influence.js';
 import type { LinearSoftmaxModel } from './linear-softmax.js';
 
 export const ATTRIBUTION_INDEX_FORMAT = 2;
-const READABLE_FORMATS = new Set([1, 2]);
 
 export interface AttributionIndexOptions {
   /**
@@ -98,11 +97,11 @@ export interface AttributionIndexHeader {
   /** Format 2: the re-rank sketch's layout (absent when sketchBits is 0). */
   sketch?: { bytesPerRecord: number; residualScale: number };
   /**
-   * Format 2: SHA-256 of the augmented f32 vectors given to the graph, in key order. The graph
+   * SHA-256 of the augmented f32 vectors given to the graph, in key order. The graph
    * file itself is built on all cores and so differs byte-wise between builds; what it stores does
    * not, and this digest says so (equal for any chunking and thread count).
    */
-  contentSha256?: string;
+  contentSha256: string;
   sha256: { records: string; ann: string; sketch?: string };
   bytes: { records: number; ann: number; sketch?: number };
 }
@@ -792,14 +791,8 @@ export class AttributionIndex {
   }
 
   private static async openWith(header: AttributionIndexHeader, dir: string): Promise<AttributionIndex> {
-    if (!READABLE_FORMATS.has(header.format) || header.kind !== 'tracin-projected')
+    if (header.format !== ATTRIBUTION_INDEX_FORMAT || header.kind !== 'tracin-projected')
       throw new Error(`unsupported attribution index ${String(header.kind)} v${String(header.format)}`);
-    // Older headers lack the sketch options: they are served by the graph alone.
-    header.options = {
-      ...DEFAULT_ATTRIBUTION_INDEX_OPTIONS,
-      sketchBits: 0,
-      ...(header.options as Partial<AttributionIndexOptions>),
-    };
     const records = await readFile(join(dir, fileName.records));
     if (sha256(records) !== header.sha256.records) throw new Error('attribution index records fail their checksum');
     let sketch: Buffer | undefined;
