@@ -5,9 +5,9 @@ import { accountsOf } from '../../contracts/accounts.js';
 import type { CommonsClient } from '../../client/commons-client.js';
 
 /**
- * The gold gate's pause ends (patched 'rlhf-paused-review'): a reviewer paused by wrong gold
- * answers is still drawn tasks, its gold answers count, and once its accuracy is back at the
- * threshold it is active and earning from the next round. Real rounds (rlhfRoundWorkflow on the
+ * The gold gate's pause ends: a reviewer paused by wrong gold answers is still drawn tasks, its
+ * gold answers count, and once its accuracy is back at the threshold it is active and earning from
+ * the next round. Real rounds (rlhfRoundWorkflow on the
  * lifecycle worker, candidates and DPO on gpu-rlhf), every participant acting through the API.
  */
 describe('a paused reviewer recovers through its gold answers', () => {
