@@ -345,8 +345,6 @@ export const reviewTasks = pgTable(
     consensus: text('consensus'),
     /** Known answer of a gold task (never shown before settlement; gold tasks look like any other). */
     goldAnswer: text('gold_answer'),
-    /** Answerable only by the reviewers in review_assignments (rounds with staked review). */
-    assigned: boolean('assigned').notNull().default(false),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [index('review_tasks_status_idx').on(t.status)],
@@ -474,24 +472,21 @@ export const apiKeys = pgTable('api_keys', {
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
-export const inferenceCalls = pgTable(
-  'inference_calls',
-  {
-    id: text('id').primaryKey(),
-    modelName: text('model_name').notNull(),
-    version: integer('version').notNull(),
-    apiKeyId: text('api_key_id').notNull(),
-    payer: text('payer').notNull(),
-    fee: numeric('fee', { precision: 38, scale: 0 }).notNull(),
-    attribution: jsonb('attribution').notNull(),
-    /**
-     * The group commit that paid this call's fee split (transfers carry it in memo.settlement): the
-     * row is written in the same transaction, so every recorded call is settled.
-     */
-    settlementId: text('settlement_id').notNull(),
-    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-  },
-);
+export const inferenceCalls = pgTable('inference_calls', {
+  id: text('id').primaryKey(),
+  modelName: text('model_name').notNull(),
+  version: integer('version').notNull(),
+  apiKeyId: text('api_key_id').notNull(),
+  payer: text('payer').notNull(),
+  fee: numeric('fee', { precision: 38, scale: 0 }).notNull(),
+  attribution: jsonb('attribution').notNull(),
+  /**
+   * The group commit that paid this call's fee split (transfers carry it in memo.settlement): the
+   * row is written in the same transaction, so every recorded call is settled.
+   */
+  settlementId: text('settlement_id').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});
 
 /**
  * Verified contributors (domain/data/datanet-access.ts): attestations signed by a verifier key

@@ -97,13 +97,11 @@ export function createStakedReviewActivities({
       return out;
     },
 
-    /** Records who may answer which task (idempotent); marks the tasks as assignment-only. */
+    /** Records who may answer which task (idempotent). */
     async assignReviewTasks(a: { assignments: Assignment[]; extension: boolean }) {
       const rows = a.assignments.flatMap((x) =>
         x.reviewers.map((reviewer) => ({ task_id: x.taskId, reviewer, extension: a.extension })),
       );
-      const ids = a.assignments.map((x) => x.taskId);
-      if (ids.length) await sql`update review_tasks set assigned = true where id in ${sql(ids)} and not assigned`;
       if (rows.length)
         await sql`insert into review_assignments ${sql(rows, 'task_id', 'reviewer', 'extension')} on conflict do nothing`;
     },

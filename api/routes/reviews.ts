@@ -44,8 +44,7 @@ export const reviewRoutes =
       '/v1/reviews',
       {
         schema: {
-          summary:
-            'Open review tasks; with ?reviewer=, those assigned to that reviewer (or open to all) and not answered yet',
+          summary: 'Open review tasks assigned to ?reviewer= that it has not answered yet',
           tags: ['reviews'],
           querystring: ReviewsQuery,
           response: responses({ 200: ReviewsResponse }),
@@ -188,13 +187,11 @@ export const reviewRoutes =
         const t = await findReviewTask(sql, req.params.id);
         if (!t) throw notFound(`no review task ${req.params.id}`);
         if (t.status !== 'open') throw conflict(`review task ${req.params.id} is ${t.status}`);
-        if (t.assigned) {
-          await requireBond(reviewer);
-          if (!(await isAssignedReviewer(sql, req.params.id, reviewer)))
-            throw forbidden(
-              `review task ${req.params.id} is not assigned to you: reviewers answer only their assigned tasks`,
-            );
-        }
+        await requireBond(reviewer);
+        if (!(await isAssignedReviewer(sql, req.params.id, reviewer)))
+          throw forbidden(
+            `review task ${req.params.id} is not assigned to you: reviewers answer only their assigned tasks`,
+          );
         const handle = temporal.workflow.getHandle(t.workflowId);
         const r = await runUpdate('review answer', () =>
           handle.executeUpdate(reviewAnswerUpdate, {

@@ -323,7 +323,6 @@ CREATE TABLE "review_tasks" (
 	"status" text DEFAULT 'open' NOT NULL,
 	"consensus" text,
 	"gold_answer" text,
-	"assigned" boolean DEFAULT false NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint

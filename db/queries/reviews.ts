@@ -16,8 +16,8 @@ export interface OpenReviewTask {
 }
 
 /**
- * Open tasks, oldest first; with `reviewer`, only those that reviewer has not answered yet. Tasks
- * of staked rounds (`assigned`) are listed only to the reviewers they are assigned to.
+ * Open tasks assigned to `reviewer` that it has not answered yet, oldest first. Without a reviewer
+ * nothing is listed: a task is shown only to the reviewers it is assigned to.
  */
 export async function listOpenReviewTasks(
   sql: postgres.Sql,
@@ -46,7 +46,7 @@ export async function listOpenReviewTasks(
     where t.status = 'open'
       and (${q.proposalId ?? null}::text is null or t.proposal_id = ${q.proposalId ?? null})
       and (${q.reviewer ?? null}::text is null or not exists (select 1 from review_answers a where a.task_id = t.id and a.reviewer = ${q.reviewer ?? null}))
-      and (not t.assigned or exists (select 1 from review_assignments s where s.task_id = t.id and s.reviewer = ${q.reviewer ?? null}))
+      and exists (select 1 from review_assignments s where s.task_id = t.id and s.reviewer = ${q.reviewer ?? null})
     order by t.created_at, t.id limit ${q.limit}`;
   return rows.map((r) => ({
     id: r.id,
@@ -64,14 +64,14 @@ export async function listOpenReviewTasks(
   }));
 }
 
-/** The round workflow that owns a task, the task's status, and whether only assigned reviewers may answer. */
+/** The round workflow that owns a task, and the task's status. */
 export async function findReviewTask(
   sql: postgres.Sql,
   id: string,
-): Promise<{ workflowId: string; status: string; assigned: boolean } | undefined> {
-  const [t] = await sql<{ workflow_id: string; status: string; assigned: boolean }[]>`
-    select workflow_id, status, assigned from review_tasks where id = ${id}`;
-  return t && { workflowId: t.workflow_id, status: t.status, assigned: t.assigned };
+): Promise<{ workflowId: string; status: string } | undefined> {
+  const [t] = await sql<{ workflow_id: string; status: string }[]>`
+    select workflow_id, status from review_tasks where id = ${id}`;
+  return t && { workflowId: t.workflow_id, status: t.status };
 }
 
 export async function isAssignedReviewer(sql: postgres.Sql, taskId: string, reviewer: string): Promise<boolean> {
