@@ -247,7 +247,7 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
     };
     // The version is registered here; the model's entity workflow (model-<name>, started on its
     // first version) makes it production and owns it from now on, beyond this lifecycle run.
-    const promoted = await lifecycle.promoteModel({ ...promotion, makeProduction: false });
+    const promoted = await lifecycle.promoteModel(promotion);
     await lifecycle.handOverToModel({
       modelName: input.modelName,
       developer: input.proposer,

@@ -51,9 +51,8 @@ export function createDeploymentActivities({ sql, store, ledger }: Pick<Activity
      * overwriting), verifies its SHA-256 after the copy and registers the version with its lineage.
      * The version number is reserved first, under a per-model advisory lock, as a `candidate` row
      * owned by this proposal: two lifecycles promoting the same model at once get different
-     * versions instead of racing for one prefix, and a retry finds its own reservation.
-     * `makeProduction` (the default, kept for lifecycles started before the model entity
-     * workflow existed) also makes it production; otherwise the model's entity workflow does.
+     * versions instead of racing for one prefix, and a retry finds its own reservation. The
+     * model's entity workflow makes it production (handOverToModel).
      */
     async promoteModel(a: {
       proposalId: string;
@@ -64,16 +63,12 @@ export function createDeploymentActivities({ sql, store, ledger }: Pick<Activity
       merkleRoot: string;
       metrics: EvalMetrics;
       lineage: Record<string, unknown>;
-      makeProduction?: boolean;
     }): Promise<{ version: number; prefix: string; sha256: string }> {
-      const makeProduction = a.makeProduction ?? true;
       const [mine] =
         await sql`select version, prefix, sha256, status from model_versions where model_name = ${a.modelName} and proposal_id = ${a.proposalId}`;
-      if (mine && (mine.status === 'production' || mine.status === 'retired' || !makeProduction)) {
-        // Registered by an earlier attempt; check the copy is complete before answering.
-        if (await store.head(`${mine.prefix}manifest.json`))
-          return { version: Number(mine.version), prefix: String(mine.prefix), sha256: String(mine.sha256) };
-      }
+      // Registered by an earlier attempt: answer once the copy is complete (its manifest is written last).
+      if (mine && (await store.head(`${mine.prefix}manifest.json`)))
+        return { version: Number(mine.version), prefix: String(mine.prefix), sha256: String(mine.sha256) };
       if (mine && mine.status === 'abandoned')
         throw ApplicationFailure.nonRetryable(
           `version ${mine.version} of ${a.modelName} was abandoned by its lifecycle`,
@@ -148,7 +143,6 @@ export function createDeploymentActivities({ sql, store, ledger }: Pick<Activity
             if (!(await store.head(`${prefix}manifest.json`))) throw err;
           });
       }
-      if (makeProduction) await setProduction(a.modelName, version, a.developer, a.proposalId);
       return { version, prefix, sha256: digest };
     },
 
