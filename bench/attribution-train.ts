@@ -18,6 +18,7 @@ const result = await new EmbeddedTrainer().train(
   {
     jobId: 'bench',
     modelName: 'bench',
+    task: 'classification',
     labels: SYNTHETIC_LABELS,
     datasetManifestKey: manifestKey,
     evalFraction: 0.05,

@@ -21,8 +21,7 @@ export interface ManifestRecord {
 export interface TrainingJob {
   jobId: string;
   modelName: string;
-  /** Absent: classification. */
-  task?: TaskType;
+  task: TaskType;
   labels: string[];
   /** S3 key of the artifact to warm-start from; absent = train from scratch. */
   baseArtifactKey?: string;

@@ -84,7 +84,7 @@ export function createTrainingActivities(deps: ActivityDeps) {
       count: number;
       candidatesPerPrompt: number;
       seed: number;
-      trainer?: string;
+      trainer: string;
     }): Promise<CandidateItem[]> {
       const held = parseManifest(await store.get(a.evalManifestKey));
       const picked = pickPrompts(
@@ -93,7 +93,7 @@ export function createTrainingActivities(deps: ActivityDeps) {
         a.seed,
       );
       const tc = trainerContext(deps);
-      const generated = await trainerFor(deps, a.trainer ?? 'embedded').generate(
+      const generated = await trainerFor(deps, a.trainer).generate(
         { artifactKey: a.artifactKey, prompts: picked, candidatesPerPrompt: a.candidatesPerPrompt },
         tc,
       );
@@ -103,10 +103,10 @@ export function createTrainingActivities(deps: ActivityDeps) {
     },
 
     /** The DPO step on consensus preferences (gpu-rlhf queue), evaluated on the held-out set. */
-    async preferenceUpdate(a: Omit<DpoJob, 'preferences'> & { preferences: PreferencePair[]; trainer?: string }) {
+    async preferenceUpdate(a: Omit<DpoJob, 'preferences'> & { preferences: PreferencePair[]; trainer: string }) {
       const { trainer, ...job } = a;
       const tc = trainerContext(deps);
-      const updated = await trainerFor(deps, trainer ?? 'embedded').dpo(job, tc);
+      const updated = await trainerFor(deps, trainer).dpo(job, tc);
       await tc.done();
       return updated;
     },

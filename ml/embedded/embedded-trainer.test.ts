@@ -32,6 +32,7 @@ function job(overrides: Partial<TrainingJob> = {}): TrainingJob {
   return {
     jobId: 'job-1',
     modelName: 'topics',
+    task: 'classification',
     labels: SYNTHETIC_LABELS,
     datasetManifestKey: 'datasets/m1.jsonl',
     evalFraction: 0.2,

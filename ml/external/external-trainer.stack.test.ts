@@ -37,6 +37,7 @@ function trainJob(name: string, epochs = 3, checkpointEvery = 5): TrainingJob {
   return {
     jobId: `${name}-${run}`,
     modelName: 'm',
+    task: 'classification',
     labels: ['spam', 'ham'],
     datasetManifestKey: `${base}/dataset.jsonl`,
     evalFraction: 0.25,

@@ -67,7 +67,7 @@ export class ExternalCommandTrainer implements Trainer {
       const resume = await this.resumeInput(ctx, dir);
       const spec: ExternalJobSpec = {
         task: 'sft',
-        taskType: job.task ?? 'classification',
+        taskType: job.task,
         jobId: job.jobId,
         inputs,
         labels: job.labels,

@@ -38,6 +38,7 @@ export async function reviewRoundHarness(app: TestApp) {
     {
       jobId: `${prefix}-train`,
       modelName: 'reviews-harness',
+      task: 'classification',
       labels: ['spam', 'ham'],
       datasetManifestKey: `${prefix}/data.jsonl`,
       evalFraction: 0.3,
