@@ -1,6 +1,7 @@
 import type { ActivityDeps } from '../deps.js';
 import { createStakedReviewActivities } from './staked-review.js';
 import type { CandidateItem } from './candidates.js';
+import { insertReviewAnswer, insertReviewTasks, openReviewTasks } from '../../db/queries/review-rounds.js';
 
 export type { CandidateItem } from './candidates.js';
 
@@ -20,29 +21,32 @@ export function createRlhfActivities({
       requiredAnswers: number;
       items: CandidateItem[];
     }) {
-      const out: { id: string; candidates: string[]; gold?: true }[] = [];
-      for (const item of a.items) {
-        const id = `${a.proposalId}-r${a.round}-${item.promptId}`;
-        const candidates = item.outputs.map((o) => o.output);
-        await sql`
-          insert into review_tasks (id, proposal_id, round, workflow_id, prompt, candidates, required_answers, status, gold_answer)
-          values (${id}, ${a.proposalId}, ${a.round}, ${a.workflowId}, ${item.prompt}, ${sql.json(candidates)}, ${a.requiredAnswers}, 'pending', ${item.gold ?? null})
-          on conflict (id) do nothing`;
-        out.push(item.gold !== undefined ? { id, candidates, gold: true } : { id, candidates });
-      }
-      return out;
+      const tasks = a.items.map((item) => ({
+        id: `${a.proposalId}-r${a.round}-${item.promptId}`,
+        proposalId: a.proposalId,
+        round: a.round,
+        workflowId: a.workflowId,
+        prompt: item.prompt,
+        candidates: item.outputs.map((o) => o.output),
+        requiredAnswers: a.requiredAnswers,
+        goldAnswer: item.gold ?? null,
+      }));
+      await insertReviewTasks(sql, tasks);
+      return tasks.map((t): { id: string; candidates: string[]; gold?: true } =>
+        t.goldAnswer !== null
+          ? { id: t.id, candidates: t.candidates, gold: true }
+          : { id: t.id, candidates: t.candidates },
+      );
     },
 
     /** Tasks become visible to reviewers only once the round workflow accepts answers for them. */
     async openReviewTasks(a: { taskIds: string[] }) {
-      await sql`update review_tasks set status = 'open' where id in ${sql(a.taskIds)} and status = 'pending'`;
+      await openReviewTasks(sql, a.taskIds);
     },
 
     /** `weight` is the bond the round snapshotted (0 for a paused reviewer). */
     async recordReviewAnswer(a: { taskId: string; reviewer: string; choice: string; weight: string }) {
-      await sql`
-        insert into review_answers (task_id, reviewer, choice, weight) values (${a.taskId}, ${a.reviewer}, ${a.choice}, ${a.weight})
-        on conflict do nothing`;
+      await insertReviewAnswer(sql, a);
     },
   };
 }

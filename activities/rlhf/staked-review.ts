@@ -8,6 +8,15 @@ import { krippendorffAlphaNominal, krippendorffAlphaPerReviewer } from '../../do
 import { seedOf, type Assignment } from '../../domain/rlhf/assignment.js';
 import { mulberry32 } from '../../domain/prng.js';
 import { payReviewOutcomes } from './payouts.js';
+import {
+  closeReviewTask,
+  insertReviewAssignments,
+  insertRoundReviewerOutcome,
+  markAgreement,
+  roundAnswers,
+  roundOutcomes,
+  roundTasks,
+} from '../../db/queries/review-rounds.js';
 import type { CandidateItem } from './candidates.js';
 
 /** A reviewer as the round saw them when it started (stake as a decimal string: it crosses Temporal). */
@@ -99,11 +108,12 @@ export function createStakedReviewActivities({
 
     /** Records who may answer which task (idempotent). */
     async assignReviewTasks(a: { assignments: Assignment[]; extension: boolean }) {
-      const rows = a.assignments.flatMap((x) =>
-        x.reviewers.map((reviewer) => ({ task_id: x.taskId, reviewer, extension: a.extension })),
+      await insertReviewAssignments(
+        sql,
+        a.assignments.flatMap((x) =>
+          x.reviewers.map((reviewer) => ({ taskId: x.taskId, reviewer, extension: a.extension })),
+        ),
       );
-      if (rows.length)
-        await sql`insert into review_assignments ${sql(rows, 'task_id', 'reviewer', 'extension')} on conflict do nothing`;
     },
 
     /**
@@ -121,12 +131,8 @@ export function createStakedReviewActivities({
       assignments: Assignment[];
       extended: number;
     }) {
-      const tasks = await sql<
-        { id: string; prompt: string; candidates: string[]; gold_answer: string | null }[]
-      >`select id, prompt, candidates, gold_answer from review_tasks where id in ${sql(a.taskIds)} order by id`;
-      const answers = await sql<
-        { task_id: string; reviewer: string; choice: string }[]
-      >`select task_id, reviewer, choice from review_answers where task_id in ${sql(a.taskIds)} order by task_id, reviewer`;
+      const tasks = await roundTasks(sql, a.taskIds);
+      const answers = await roundAnswers(sql, a.taskIds);
       const merged = new Map<string, Set<string>>();
       for (const x of a.assignments) {
         const set = merged.get(x.taskId) ?? new Set<string>();
@@ -136,8 +142,8 @@ export function createStakedReviewActivities({
       // Only reviewers with tasks this round have an outcome (the pool is every bonded account).
       const inRound = new Set([...merged.values()].flatMap((set) => [...set]));
       const settled = settleReviewRound({
-        items: tasks.map((t) => ({ id: t.id, candidates: t.candidates, gold: t.gold_answer ?? undefined })),
-        answers: answers.map((x) => ({ taskId: x.task_id, reviewer: x.reviewer, choice: x.choice })),
+        items: tasks.map((t) => ({ id: t.id, candidates: t.candidates, gold: t.goldAnswer ?? undefined })),
+        answers,
         reviewers: a.reviewers
           .filter((r) => inRound.has(r.reviewer))
           .map((r) => ({
@@ -154,7 +160,7 @@ export function createStakedReviewActivities({
       // Agreement among reviewers (answers to gold items included: they are ordinary to reviewers).
       const units = new Map<string, { reviewer: string; value: string }[]>();
       for (const x of answers)
-        units.set(x.task_id, [...(units.get(x.task_id) ?? []), { reviewer: x.reviewer, value: x.choice }]);
+        units.set(x.taskId, [...(units.get(x.taskId) ?? []), { reviewer: x.reviewer, value: x.choice }]);
       const alpha = krippendorffAlphaNominal([...units.values()]) ?? null;
       const alphaOf = new Map(krippendorffAlphaPerReviewer([...units.values()]).map((r) => [r.reviewer, r.alpha]));
       const answeredBy = new Map<string, number>();
@@ -170,29 +176,37 @@ export function createStakedReviewActivities({
       await sql.begin(async (tx) => {
         for (const t of tasks) {
           const c = consensus.get(t.id);
-          await tx`update review_tasks set status = 'closed', consensus = ${c?.choice ?? null} where id = ${t.id}`;
+          await closeReviewTask(tx, t.id, c?.choice ?? null);
           if (!c?.resolved || c.choice === undefined) continue;
-          await tx`update review_answers set agreed = case when reviewer = any(${weighted}::text[]) then choice = ${c.choice} end
-            where task_id = ${t.id}`;
+          await markAgreement(tx, t.id, c.choice, weighted);
           for (const other of t.candidates)
             if (other !== c.choice)
               preferences.push({ prompt: t.prompt, chosen: c.choice, rejected: other, weight: c.support });
         }
         for (const o of settled.reviewers) {
           const b = before.get(o.reviewer);
-          await tx`
-            insert into review_round_reviewers (proposal_id, round, reviewer, stake, assigned, answered, resolved, agreed, disagreed,
-              gold_correct, gold_answered, gold_accuracy, paused, alpha, reward, penalty)
-            values (${a.proposalId}, ${a.round}, ${o.reviewer}, ${o.stake.toString()}, ${o.assigned}, ${answeredBy.get(o.reviewer) ?? 0},
-              ${o.resolved}, ${o.agreed}, ${o.disagreed}, ${o.goldCorrect - (b?.goldCorrect ?? 0)}, ${o.goldAnswered - (b?.goldAnswered ?? 0)},
-              ${o.goldAccuracy}, ${o.paused}, ${alphaOf.get(o.reviewer) ?? null}, ${o.reward.toString()}, ${o.penalty.toString()})
-            on conflict do nothing`;
+          await insertRoundReviewerOutcome(tx, {
+            proposalId: a.proposalId,
+            round: a.round,
+            reviewer: o.reviewer,
+            stake: o.stake.toString(),
+            assigned: o.assigned,
+            answered: answeredBy.get(o.reviewer) ?? 0,
+            resolved: o.resolved,
+            agreed: o.agreed,
+            disagreed: o.disagreed,
+            goldCorrect: o.goldCorrect - (b?.goldCorrect ?? 0),
+            goldAnswered: o.goldAnswered - (b?.goldAnswered ?? 0),
+            goldAccuracy: o.goldAccuracy,
+            paused: o.paused,
+            alpha: alphaOf.get(o.reviewer) ?? null,
+            reward: o.reward.toString(),
+            penalty: o.penalty.toString(),
+          });
         }
       });
       // What was written first wins: a retry pays exactly the recorded outcome.
-      const recorded = await sql<{ reviewer: string; reward: string; penalty: string }[]>`
-        select reviewer, reward::text, penalty::text from review_round_reviewers
-        where proposal_id = ${a.proposalId} and round = ${a.round} order by reviewer`;
+      const recorded = await roundOutcomes(sql, a.proposalId, a.round);
       const paid = await payReviewOutcomes(
         { ledger },
         {
@@ -215,7 +229,7 @@ export function createStakedReviewActivities({
           flagged: paid.unpaid,
           consensus: resolved,
           alpha,
-          gold: tasks.filter((t) => t.gold_answer !== null).length,
+          gold: tasks.filter((t) => t.goldAnswer !== null).length,
           extended: a.extended,
           paused: settled.reviewers.filter((o) => o.paused).map((o) => o.reviewer),
           rules: { ...DEFAULT_REVIEW_RULES },
