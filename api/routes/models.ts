@@ -26,9 +26,7 @@ import {
 } from '../schemas/models.js';
 import { retireUpdate, rollbackUpdate } from '../../contracts/messages.js';
 import { workflowIds } from '../../contracts/workflow-ids.js';
-import { DEFAULT_PARAMS } from '../../domain/lifecycle/params.js';
 import { runUpdate } from '../temporal-errors.js';
-import type { modelWorkflow } from '../../workflows/index.js';
 
 export interface ModelRoutesHandle {
   cache: ModelCache;
@@ -132,7 +130,7 @@ export const modelRoutes =
       },
       async (req) => {
         const caller = callerOf(req);
-        const m = await modelManagedBy(caller, req.params.name, 'roll back');
+        await modelManagedBy(caller, req.params.name, 'roll back');
         const status = await findModelVersionStatus(sql, req.params.name, req.body.version);
         if (!status || status === 'candidate' || status === 'abandoned')
           throw badRequest(`model ${req.params.name} has no version ${req.body.version}`);
