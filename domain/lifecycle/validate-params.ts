@@ -46,8 +46,7 @@ export function validateParams(p: LifecycleParams): string[] {
   int(p.rlhf.agreementReward, 'rlhf.agreementReward');
   int(p.rlhf.disagreementPenalty, 'rlhf.disagreementPenalty');
   const count = (v: number, name: string, max: number) => {
-    if (!(Number.isInteger(v) && v >= 0 && v <= max))
-      errs.push(`${name} must be an integer from 0 to ${max}`);
+    if (!(Number.isInteger(v) && v >= 0 && v <= max)) errs.push(`${name} must be an integer from 0 to ${max}`);
   };
   count(p.rlhf.maxTasksPerReviewer, 'rlhf.maxTasksPerReviewer', 10_000);
   if (p.rlhf.maxTasksPerReviewer === 0) errs.push('rlhf.maxTasksPerReviewer must be at least 1');

@@ -315,8 +315,7 @@ try {
     const reviewPaid =
       await sql`select idempotency_key from transfers where idempotency_key like 'review:%:reward' group by idempotency_key having count(*) > 1`;
     check(reviewPaid.length === 0, 'no review reward paid twice');
-    const calls =
-      await sql`select id, fee::text, settlement_id from inference_calls where model_name = 'spam-faults'`;
+    const calls = await sql`select id, fee::text, settlement_id from inference_calls where model_name = 'spam-faults'`;
     const bySettlement = new Map<string, bigint>();
     for (const c of calls) {
       const sid = c.settlement_id as string;
