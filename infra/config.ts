@@ -85,9 +85,8 @@ function required(env: NodeJS.ProcessEnv, name: string): string {
   return v;
 }
 
-/** A positive number from `name` (or `fallback` when unset), else an error naming the variable. */
-function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name];
+/** A positive number from variable `name` (`fallback` when unset or empty), else an error naming it. */
+function positive(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number (got "${raw}")`);
@@ -121,7 +120,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CommonsConfig 
   const port = Number(env.API_PORT ?? 8080);
   const host = env.API_HOST ?? '127.0.0.1';
   const logLevel = logLevelOf(env);
-  const burst = positive(env, 'COMMONS_CONTRIBUTION_BURST', 2000);
+  const burst = positive('COMMONS_CONTRIBUTION_BURST', env.COMMONS_CONTRIBUTION_BURST, 2000);
   if (burst < 1)
     throw new Error(`COMMONS_CONTRIBUTION_BURST must be at least 1 (got "${env.COMMONS_CONTRIBUTION_BURST}")`);
   return {
@@ -139,8 +138,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CommonsConfig 
       port,
       publicUrl: env.API_PUBLIC_URL ?? `http://${host}:${port}`,
       adminAddresses: (env.COMMONS_ADMIN_ADDRESSES ?? '').split(',').filter(Boolean),
-      contributionRate: { perSec: positive(env, 'COMMONS_CONTRIBUTION_RATE', 200), burst },
-      liveReadTimeoutMs: positive(env, 'COMMONS_LIVE_READ_TIMEOUT_MS', 5000),
+      contributionRate: { perSec: positive('COMMONS_CONTRIBUTION_RATE', env.COMMONS_CONTRIBUTION_RATE, 200), burst },
+      liveReadTimeoutMs: positive('COMMONS_LIVE_READ_TIMEOUT_MS', env.COMMONS_LIVE_READ_TIMEOUT_MS, 5000),
     },
     ...(logLevel ? { logLevel } : {}),
     workers: workersFromEnv(env),
