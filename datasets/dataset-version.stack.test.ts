@@ -64,10 +64,11 @@ describe('dataset versions', () => {
     const good = loadSpamAssassin({ limit: 40, seed: 21 })
       .filter((r) => r.text.split(' ').length > 60)
       .slice(0, 6);
-    for (const r of good) await contributor.contribute(id, { text: r.text, label: r.label });
+    // Each text carries the Datanet's id: content hashes are global, and other files contribute this corpus too.
+    for (const r of good) await contributor.contribute(id, { text: `${r.text}\n${id}`, label: r.label });
     // Too short to pass quality scoring: rejected unless a curator approves it.
-    const early = await contributor.contribute(id, { text: 'ok', label: 'ham' });
-    const late = await contributor.contribute(id, { text: 'fine', label: 'spam' });
+    const early = await contributor.contribute(id, { text: `ok ${id}`, label: 'ham' });
+    const late = await contributor.contribute(id, { text: `fine ${id}`, label: 'spam' });
     const approve = (hash: string) =>
       dev.signed('POST', `/v1/datanets/${id}/curation`, {
         decisions: [{ hash, decision: 'approve', reason: 'a curator vouches for it' }],
