@@ -10,14 +10,15 @@ const allowed = {
   identity: [],
   storage: ['infra'],
   db: ['domain', 'contracts'],
+  datasets: ['domain', 'contracts', 'db', 'storage'],
   ml: ['domain', 'contracts', 'storage'],
   workflows: ['domain', 'contracts', 'activities'],
-  activities: ['domain', 'contracts', 'ml', 'db', 'storage', 'infra'],
-  api: ['domain', 'contracts', 'ml', 'db', 'storage', 'identity', 'infra', 'workflows'],
+  activities: ['domain', 'contracts', 'ml', 'db', 'storage', 'datasets', 'infra'],
+  api: ['domain', 'contracts', 'ml', 'db', 'storage', 'datasets', 'identity', 'infra', 'workflows'],
   client: ['api', 'identity', 'contracts', 'domain'],
   cli: ['client', 'api', 'identity', 'contracts', 'domain'],
   infra: ['domain', 'contracts', 'db', 'storage'],
-  workers: ['domain', 'contracts', 'ml', 'db', 'storage', 'infra', 'activities', 'workflows'],
+  workers: ['domain', 'contracts', 'ml', 'db', 'storage', 'datasets', 'infra', 'activities', 'workflows'],
 };
 const layers = Object.keys(allowed);
 

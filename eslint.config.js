@@ -9,6 +9,34 @@ import { builtinModules } from 'node:module';
 
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
+// Tests, benchmarks, the demo, the local stack and tool configs are dev-only: they may read the
+// environment and run SQL of their own.
+const devOnly = ['**/*.test.ts', 'test/**', 'bench/**', 'demo/**', 'infra/local/**', '*.config.ts'];
+
+// Configuration is read in infra/config.ts only, so every variable is validated once, at start.
+const configInOnePlace = {
+  selector: "MemberExpression[object.name='process'][property.name='env']",
+  message: 'Read configuration in infra/config.ts (CommonsConfig) and pass it in; process.env is read nowhere else.',
+};
+// SQL lives in db/ (a query module per aggregate). Outside db/ the only tagged templates were SQL.
+const sqlMessage =
+  'SQL lives in db/ (a query module per aggregate, CONTRIBUTING "Where code goes"): call one from here.';
+const sqlInDb = [
+  { selector: 'TaggedTemplateExpression', message: sqlMessage },
+  { selector: "CallExpression[callee.property.name='unsafe']", message: sqlMessage },
+];
+const sqlClientAsType = {
+  paths: [
+    { name: 'postgres', allowTypeImports: true, message: sqlMessage },
+    { name: 'drizzle-orm', importNames: ['sql'], message: sqlMessage },
+  ],
+};
+// Their SQL moves into db/ with the removal of the paths kept for data from before 1.0: until then
+// they may keep it (remove them from this list once it has moved).
+const sqlNotMovedYet = ['activities/rlhf/**', 'activities/data/**'];
+// Entry points that hand the environment on: the CLI (injected into its commands) and the versions CLI.
+const envEntryPoints = ['infra/config.ts', 'cli/**', 'infra/versioning/cli.ts'];
+
 export default tseslint.config(
   { ignores: ['node_modules/**', 'db/migrations/**', '**/*.d.ts'] },
   js.configs.recommended,
@@ -32,6 +60,27 @@ export default tseslint.config(
       'no-empty': ['error', { allowEmptyCatch: true }],
       // Workflow handlers read state that the workflow body assigns later (after an activity).
       'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
+    },
+  },
+  {
+    files: ['**/*.ts'],
+    ignores: [...devOnly, 'db/**', ...sqlNotMovedYet, ...envEntryPoints],
+    rules: {
+      'no-restricted-syntax': ['error', configInOnePlace, ...sqlInDb],
+      'no-restricted-imports': ['error', sqlClientAsType],
+    },
+  },
+  {
+    files: ['db/**/*.ts', ...sqlNotMovedYet.map((d) => `${d}/*.ts`)],
+    ignores: devOnly,
+    rules: { 'no-restricted-syntax': ['error', configInOnePlace] },
+  },
+  {
+    files: envEntryPoints.map((f) => (f.endsWith('**') ? `${f}/*.ts` : f)),
+    ignores: devOnly,
+    rules: {
+      'no-restricted-syntax': ['error', ...sqlInDb],
+      'no-restricted-imports': ['error', sqlClientAsType],
     },
   },
   {

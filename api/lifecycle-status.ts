@@ -199,9 +199,14 @@ export async function projectedStatus(sql: postgres.Sql, s: StatusRow): Promise<
  * activities, all under one live-read deadline. When the workflow does not answer in time (no
  * worker polling) or no longer exists, the read model answers and `liveError` says why.
  */
-export async function liveStatus(temporal: Client, sql: postgres.Sql, s: StatusRow): Promise<LifecycleStatusRead> {
+export async function liveStatus(
+  temporal: Client,
+  sql: postgres.Sql,
+  s: StatusRow,
+  timeoutMs: number,
+): Promise<LifecycleStatusRead> {
   let status: LifecycleStatusView;
-  const deadline = liveReadDeadline();
+  const deadline = liveReadDeadline(timeoutMs);
   try {
     status = await withinLiveDeadline(
       temporal,
@@ -209,7 +214,7 @@ export async function liveStatus(temporal: Client, sql: postgres.Sql, s: StatusR
       deadline,
     );
   } catch (err) {
-    return { ...(await projectedStatus(sql, s)), liveError: liveReadFailure(err) };
+    return { ...(await projectedStatus(sql, s)), liveError: liveReadFailure(err, timeoutMs) };
   }
   const progress = await liveProgress(temporal, s.proposal.id, status, deadline);
   return {
@@ -269,15 +274,17 @@ export async function projectedTally(sql: postgres.Sql, proposalId: string): Pro
  * The tally as the workflow reports it (`?live=1`), with the final tally and votes from Postgres.
  * When the workflow does not answer within the live-read deadline, the read model's tally answers.
  */
-export async function liveTallyRead(temporal: Client, sql: postgres.Sql, proposalId: string) {
+export async function liveTallyRead(temporal: Client, sql: postgres.Sql, proposalId: string, timeoutMs: number) {
   let live;
   try {
-    live = await withinLiveDeadline(temporal, () =>
-      temporal.workflow.getHandle(workflowIds.lifecycle(proposalId)).query(tallyQuery),
+    live = await withinLiveDeadline(
+      temporal,
+      () => temporal.workflow.getHandle(workflowIds.lifecycle(proposalId)).query(tallyQuery),
+      liveReadDeadline(timeoutMs),
     );
   } catch (err) {
     const projected = await projectedTally(sql, proposalId);
-    return projected && { ...projected, liveError: liveReadFailure(err) };
+    return projected && { ...projected, liveError: liveReadFailure(err, timeoutMs) };
   }
   const [final, votes] = await Promise.all([findFinalTally(sql, proposalId), listVotes(sql, proposalId)]);
   if (!final && !live) return undefined;

@@ -3,7 +3,7 @@ import { defaultPayloadConverter, type QueryDefinition } from '@temporalio/commo
 import { collectionProgressQuery, roundStatusQuery } from '../contracts/messages.js';
 import type { LifecycleStatusView } from '../domain/lifecycle/types.js';
 import { workflowIds } from '../contracts/workflow-ids.js';
-import { liveReadDeadline, withinLiveDeadline } from './workflow-reads.js';
+import { withinLiveDeadline } from './workflow-reads.js';
 
 export interface ActivityProgress {
   activity: string;
@@ -50,7 +50,7 @@ export async function liveProgress(
   temporal: Client,
   proposalId: string,
   status: LifecycleStatusView,
-  deadline: number = liveReadDeadline(),
+  deadline: number,
 ): Promise<LiveProgress> {
   const out: LiveProgress = {};
   // Each part is best effort under the read's one deadline (asked together, so a part that does

@@ -34,7 +34,7 @@ export interface BuiltServer {
 
 export async function buildServer(ctx: ApiContext, opts: { logger?: boolean | object } = {}): Promise<BuiltServer> {
   const app = Fastify({
-    logger: opts.logger ?? { level: process.env.COMMONS_LOG_LEVEL?.toLowerCase() ?? 'info' },
+    logger: opts.logger ?? { level: ctx.cfg.logLevel ?? 'info' },
     bodyLimit: DEFAULT_BODY_LIMIT,
   }).withTypeProvider<TypeBoxTypeProvider>();
 

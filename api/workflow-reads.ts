@@ -18,14 +18,11 @@ export const countWorkflowReads: WorkflowClientInterceptor = {
   },
 };
 
-/** How long a live read (`?live=1`) waits for a workflow; a query needs a worker polling its task queue. */
-export const liveReadTimeoutMs = (): number => {
-  const ms = Number(process.env.COMMONS_LIVE_READ_TIMEOUT_MS ?? 5000);
-  return Number.isFinite(ms) && ms > 0 ? ms : 5000;
-};
-
-/** When a live read that starts now must have its answer: one deadline for all of its parts. */
-export const liveReadDeadline = (): number => Date.now() + liveReadTimeoutMs();
+/**
+ * When a live read that starts now must have its answer: one deadline for all of its parts.
+ * `timeoutMs` is the configured wait (a query needs a worker polling its task queue).
+ */
+export const liveReadDeadline = (timeoutMs: number): number => Date.now() + timeoutMs;
 
 /**
  * Runs a workflow query or describe under the live-read deadline. Without one, a query to a
@@ -34,17 +31,13 @@ export const liveReadDeadline = (): number => Date.now() + liveReadTimeoutMs();
  * A read made of several calls passes the one `deadline` it started with, so the whole read, not
  * each call, is bounded.
  */
-export function withinLiveDeadline<T>(
-  temporal: Client,
-  fn: () => Promise<T>,
-  deadline: number = liveReadDeadline(),
-): Promise<T> {
+export function withinLiveDeadline<T>(temporal: Client, fn: () => Promise<T>, deadline: number): Promise<T> {
   return temporal.withDeadline(deadline, fn);
 }
 
 /** Why a live read fell back to the read model, in words for the caller. */
-export function liveReadFailure(err: unknown): string {
+export function liveReadFailure(err: unknown, timeoutMs: number): string {
   if (err instanceof WorkflowNotFoundError)
     return 'the workflow no longer exists (past retention); answered from the read model';
-  return `the workflow did not answer within ${liveReadTimeoutMs()} ms (is a worker polling its task queue?); answered from the read model`;
+  return `the workflow did not answer within ${timeoutMs} ms (is a worker polling its task queue?); answered from the read model`;
 }

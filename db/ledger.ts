@@ -206,6 +206,16 @@ export class Ledger {
 }
 
 /**
+ * Transaction control on a reserved connection, for a writer that pipelines its statements with
+ * BEGIN instead of waiting for it (the inference group commit): each returns the pending statement.
+ */
+export const reservedTransaction = {
+  begin: (c: postgres.ReservedSql) => c`begin`,
+  commit: (c: postgres.ReservedSql) => c`commit`,
+  rollback: (c: postgres.ReservedSql) => c`rollback`,
+};
+
+/**
  * Inside an open transaction: creates any missing balance row of `accounts` for `asset` and locks
  * them all, in the ledger's lock order (byte order of the account, as `transfer` sorts), so every
  * writer takes its locks in the same order and none deadlocks. Returns the locked balances.

@@ -1,7 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { protocolSettingsFrom, type ProtocolSettings } from '../domain/protocol/settings.js';
 
-/** Configuration shared by the workers and the API, read from the environment alone. */
+/**
+ * Configuration shared by the workers and the API, read from the environment here and nowhere else
+ * (lint refuses `process.env` in production code outside this file): a bad value stops the process at
+ * start with the variable's name, instead of surfacing later as odd behaviour.
+ */
 export interface TemporalConfig {
   address: string;
   namespace: string;
@@ -23,7 +27,32 @@ export interface CommonsConfig {
   temporal: TemporalConfig;
   databaseUrl: string;
   s3: { endpoint?: string; region: string; bucket: string; accessKeyId?: string; secretAccessKey?: string };
-  api: { host: string; port: number; publicUrl: string };
+  api: {
+    host: string;
+    port: number;
+    publicUrl: string;
+    /** Accounts that may take the admin role at registration (COMMONS_ADMIN_ADDRESSES, comma-separated). */
+    adminAddresses: string[];
+    /** Contributions per contributor: sustained per second and at once (COMMONS_CONTRIBUTION_RATE, _BURST). */
+    contributionRate: { perSec: number; burst: number };
+    /** How long a live read (`?live=1`) waits for its workflow (COMMONS_LIVE_READ_TIMEOUT_MS). */
+    liveReadTimeoutMs: number;
+  };
+  /**
+   * COMMONS_LOG_LEVEL (trace, debug, info, warn or error, any case); unset, the API logs at info and
+   * the workers at warn.
+   */
+  logLevel?: LogLevel;
+  workers: {
+    /** Where the workers serve Prometheus metrics (COMMONS_WORKER_METRICS_ADDRESS, host:port); none when unset. */
+    metricsAddress?: string;
+    /** This release's build id (COMMONS_BUILD_ID); unset, derived from the workflow code (infra/versioning/build-id.ts). */
+    buildId?: string;
+    /** The workers make their build the current version once they poll (COMMONS_WORKER_MAKE_CURRENT=1). */
+    makeCurrent: boolean;
+    /** The external trainer: a command and its arguments (COMMONS_TRAINER_COMMAND, COMMONS_TRAINER_ARGS). */
+    externalTrainer?: { command: string; args: string[] };
+  };
   /** Enables the dev-only faucet route (mints anything, unsigned): only with COMMONS_DEV_FAUCET=1. */
   devFaucet: boolean;
   /** The rules of the game (README "Protocol settings"): admin configuration, validated at start. */
@@ -47,15 +76,53 @@ export interface CommonsConfig {
   inferenceUpstream?: { baseUrl: string; adapterDir: string; apiKey?: string };
 }
 
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
 function required(env: NodeJS.ProcessEnv, name: string): string {
   const v = env[name];
   if (!v) throw new Error(`${name} is not set (see README "Configuration")`);
   return v;
 }
 
+/** A positive number from variable `name` (`fallback` when unset or empty), else an error naming it. */
+function positive(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number (got "${raw}")`);
+  return n;
+}
+
+function logLevelOf(env: NodeJS.ProcessEnv): LogLevel | undefined {
+  const raw = env.COMMONS_LOG_LEVEL;
+  if (!raw) return undefined;
+  const level = raw.toLowerCase() as LogLevel;
+  if (!LOG_LEVELS.includes(level))
+    throw new Error(`COMMONS_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${raw}")`);
+  return level;
+}
+
+function workersFromEnv(env: NodeJS.ProcessEnv): CommonsConfig['workers'] {
+  const command = env.COMMONS_TRAINER_COMMAND;
+  if (!command && env.COMMONS_TRAINER_ARGS)
+    throw new Error('COMMONS_TRAINER_ARGS is set without COMMONS_TRAINER_COMMAND (the external trainer to run)');
+  return {
+    ...(env.COMMONS_BUILD_ID ? { buildId: env.COMMONS_BUILD_ID } : {}),
+    ...(env.COMMONS_WORKER_METRICS_ADDRESS ? { metricsAddress: env.COMMONS_WORKER_METRICS_ADDRESS } : {}),
+    makeCurrent: env.COMMONS_WORKER_MAKE_CURRENT === '1',
+    ...(command
+      ? { externalTrainer: { command, args: (env.COMMONS_TRAINER_ARGS ?? '').split(' ').filter(Boolean) } }
+      : {}),
+  };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): CommonsConfig {
   const port = Number(env.API_PORT ?? 8080);
   const host = env.API_HOST ?? '127.0.0.1';
+  const logLevel = logLevelOf(env);
+  const burst = positive('COMMONS_CONTRIBUTION_BURST', env.COMMONS_CONTRIBUTION_BURST, 2000);
+  if (burst < 1)
+    throw new Error(`COMMONS_CONTRIBUTION_BURST must be at least 1 (got "${env.COMMONS_CONTRIBUTION_BURST}")`);
   return {
     temporal: temporalFromEnv(env),
     databaseUrl: required(env, 'DATABASE_URL'),
@@ -66,7 +133,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CommonsConfig 
       accessKeyId: env.S3_ACCESS_KEY_ID || undefined,
       secretAccessKey: env.S3_SECRET_ACCESS_KEY || undefined,
     },
-    api: { host, port, publicUrl: env.API_PUBLIC_URL ?? `http://${host}:${port}` },
+    api: {
+      host,
+      port,
+      publicUrl: env.API_PUBLIC_URL ?? `http://${host}:${port}`,
+      adminAddresses: (env.COMMONS_ADMIN_ADDRESSES ?? '').split(',').filter(Boolean),
+      contributionRate: { perSec: positive('COMMONS_CONTRIBUTION_RATE', env.COMMONS_CONTRIBUTION_RATE, 200), burst },
+      liveReadTimeoutMs: positive('COMMONS_LIVE_READ_TIMEOUT_MS', env.COMMONS_LIVE_READ_TIMEOUT_MS, 5000),
+    },
+    ...(logLevel ? { logLevel } : {}),
+    workers: workersFromEnv(env),
     devFaucet: env.COMMONS_DEV_FAUCET === '1',
     deploymentId: env.COMMONS_DEPLOYMENT_ID || undefined,
     protocol: protocolFromEnv(env),

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, Runtime, DefaultLogger, type WorkerOptions } from '@temporalio/worker';
-import { loadConfig, type CommonsConfig } from '../infra/config.js';
+import { loadConfig, LOG_LEVELS, type CommonsConfig, type LogLevel } from '../infra/config.js';
 import { temporalConnectionOptions } from '../infra/temporal-connection.js';
 import { TASK_QUEUES, type WorkerKind } from '../contracts/task-queues.js';
 import { VERSIONING_BEHAVIOR, WORKER_DEPLOYMENTS } from '../contracts/worker-deployments.js';
@@ -21,18 +21,20 @@ export type { WorkerKind };
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
-const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
-const logLevel = () => (process.env.COMMONS_LOG_LEVEL ?? 'WARN').toUpperCase();
-const logLevelEnabled = (level: string) => LOG_LEVELS.indexOf(level) >= LOG_LEVELS.indexOf(logLevel());
+/** The workers' log level: COMMONS_LOG_LEVEL, warn when unset. */
+const logLevelOf = (cfg: CommonsConfig): LogLevel => cfg.logLevel ?? 'warn';
+const logLevelEnabled = (cfg: CommonsConfig, level: LogLevel) =>
+  LOG_LEVELS.indexOf(level) >= LOG_LEVELS.indexOf(logLevelOf(cfg));
 
 let runtimeInstalled = false;
-function installRuntime(): void {
+/** The SDK runtime is one per process: the first workers started configure it. */
+function installRuntime(cfg: CommonsConfig): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   // Structured JSON logs from the SDK, at warn by default (COMMONS_LOG_LEVEL to change).
-  const level = logLevel() as 'WARN';
+  const level = logLevelOf(cfg).toUpperCase() as Uppercase<LogLevel>;
   // Worker metrics (task latencies, schedule-to-start, slots) for Prometheus when an address is set.
-  const metricsAddress = process.env.COMMONS_WORKER_METRICS_ADDRESS;
+  const metricsAddress = cfg.workers.metricsAddress;
   Runtime.install({
     logger: new DefaultLogger(level, (entry) => {
       process.stderr.write(
@@ -49,22 +51,23 @@ function installRuntime(): void {
 }
 
 /** Trainers this process offers: the embedded one always, the external command when configured. */
-async function trainersFromEnv(): Promise<Record<string, Trainer>> {
+async function trainersOf(cfg: CommonsConfig): Promise<Record<string, Trainer>> {
   // The embedded kind serves both tasks: the classifier, and the RAG model for generation.
   const trainers: Record<string, Trainer> = { embedded: new TaskRoutingTrainer(new EmbeddedTrainer()) };
-  if (process.env.COMMONS_TRAINER_COMMAND) {
+  const external = cfg.workers.externalTrainer;
+  if (external) {
     const { ExternalCommandTrainer } = await import('../ml/external/external-trainer.js');
     // The script's own output (what is not a progress event) goes to the worker log, so a failing
     // GPU job can be diagnosed from the worker's logs, not only from the tail in the failure.
-    const logTrainer = logLevelEnabled('INFO')
+    const logTrainer = logLevelEnabled(cfg, 'info')
       ? (line: string) =>
           process.stderr.write(
             JSON.stringify({ level: 'INFO', time: Date.now(), msg: line, source: 'external-trainer' }) + '\n',
           )
       : undefined;
     trainers.external = new ExternalCommandTrainer({
-      command: process.env.COMMONS_TRAINER_COMMAND,
-      args: (process.env.COMMONS_TRAINER_ARGS ?? '').split(' ').filter(Boolean),
+      command: external.command,
+      args: external.args,
       onLog: logTrainer,
     });
   }
@@ -102,8 +105,8 @@ export async function startWorkers(
   extra: Partial<WorkerOptions> = {},
   opts: StartWorkersOptions = {},
 ): Promise<RunningWorkers> {
-  const buildId = opts.buildId ?? resolveBuildId();
-  installRuntime();
+  const buildId = opts.buildId ?? resolveBuildId(cfg.workers.buildId);
+  installRuntime(cfg);
   await migrateDb(cfg.databaseUrl);
   const connection = await NativeConnection.connect(temporalConnectionOptions(cfg.temporal));
   const dbh = connectDb(cfg.databaseUrl, { max: 20 });
@@ -111,7 +114,7 @@ export async function startWorkers(
     sql: dbh.sql,
     store: S3ArtifactStore.fromConfig(cfg.s3),
     ledger: new Ledger(dbh.sql),
-    trainers: await trainersFromEnv(),
+    trainers: await trainersOf(cfg),
     protocol: cfg.protocol,
   };
   const workers: Worker[] = [];
@@ -179,12 +182,8 @@ export async function startWorkers(
 
 /** Entry point body for workers/<kind>.ts: run until SIGINT/SIGTERM. */
 export async function runWorkerMain(kinds: WorkerKind[]): Promise<void> {
-  const w = await startWorkers(
-    kinds,
-    loadConfig(),
-    {},
-    { makeCurrent: process.env.COMMONS_WORKER_MAKE_CURRENT === '1' },
-  );
+  const cfg = loadConfig();
+  const w = await startWorkers(kinds, cfg, {}, { makeCurrent: cfg.workers.makeCurrent });
   console.log(
     JSON.stringify({
       level: 'INFO',

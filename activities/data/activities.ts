@@ -1,6 +1,3 @@
-import { mkdtemp, open, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { ActivityDeps } from '../deps.js';
 import type { DatanetSpec } from '../../domain/data/datanet-spec.js';
@@ -16,15 +13,8 @@ import {
 } from '../../domain/data/minhash.js';
 import { buildDomainProfile } from '../../domain/data/relevance.js';
 import { scoreRecordText } from '../../domain/data/score-record.js';
-import { buildMerkleTree } from '../../domain/data/merkle.js';
-import {
-  acceptedHashes,
-  applyCuration,
-  countAwaitingApproval,
-  lockDataset,
-  recordDatasetVersion,
-  settleDeposits,
-} from '../../db/queries/curation.js';
+import { countAwaitingApproval } from '../../db/queries/curation.js';
+import { buildFirstDatasetVersion, type ManifestBase } from '../../datasets/dataset-version.js';
 import { recordBatchProgress } from '../../db/queries/contributions.js';
 import { dataKeys } from '../../storage/keys.js';
 import { manifestOfPartLine, partLineOf, type PartRecord } from './part-lines.js';
@@ -281,84 +271,13 @@ export function createDataActivities(deps: ActivityDeps) {
 
     /**
      * The dataset version: accepted records as a JSONL manifest, a Merkle root over their content
-     * hashes and each contributor's attribution weight, all recorded in Postgres.
+     * hashes and each contributor's attribution weight, all recorded in Postgres (datasets/).
      */
     async buildDataset(a: { proposalId: string; datanetId: string }) {
-      const version = 1;
-      const manifestKey = dataKeys.manifest(a.datanetId, version);
-      // Curators' decisions so far (and requireApproval) settle the statuses first; the final
-      // transaction re-applies them under the dataset lock and retries the build if one landed since.
-      const spec = (await sql<{ spec: unknown }[]>`select spec from datanets where id = ${a.datanetId}`)[0]?.spec;
-      await sql.begin(async (tx) => {
-        await lockDataset(tx, a.datanetId);
-        await applyCuration(tx, a.datanetId, spec);
-      });
-      const acceptedList = await acceptedHashes(sql, a.datanetId);
-      const accepted = new Set(acceptedList);
-      // Through a temp file, part by part: a million-record manifest (~500 MB) is close to V8's
-      // maximum string length and would double the worker's memory if joined in memory.
-      const dir = await mkdtemp(join(tmpdir(), 'commons-manifest-'));
-      try {
-        const file = join(dir, 'manifest.jsonl');
-        const out = await open(file, 'w');
-        let lines = 0;
-        try {
-          // Parts in order, a few read ahead: one GET at a time left most of the build waiting on S3.
-          const keys = (await store.list(dataKeys.partsPrefix(a.datanetId))).map((o) => o.key);
-          const ahead: Promise<string[]>[] = [];
-          let next = 0;
-          for (let i = 0; i < keys.length; i++) {
-            for (; next < keys.length && next - i < PART_READ_AHEAD; next++) {
-              const key = keys[next]!;
-              const read = readPartLines(a.datanetId, Number(key.slice(key.lastIndexOf('/') + 1, -'.jsonl'.length)));
-              read.catch(() => undefined); // awaited below, in order: a failure surfaces there
-              ahead.push(read);
-            }
-            let chunk = '';
-            // Each line's manifest prefix is cut, not parsed and serialised again (part-lines.ts).
-            for (const partLine of await ahead.shift()!) {
-              const m = manifestOfPartLine(partLine);
-              if (!accepted.has(m.hash)) continue;
-              chunk += m.line + '\n';
-              lines++;
-            }
-            if (chunk) await out.write(chunk);
-            Context.current().heartbeat({ lines });
-          }
-        } finally {
-          await out.close();
-        }
-        await store.putFile(manifestKey, file, { contentType: 'application/x-ndjson' });
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
-      const merkleRoot = buildMerkleTree(acceptedList).root;
-      const { id, weights } = await sql.begin(async (tx) => {
-        await lockDataset(tx, a.datanetId);
-        await applyCuration(tx, a.datanetId, spec);
-        const now = await acceptedHashes(tx, a.datanetId);
-        if (now.length !== acceptedList.length || now.some((h, i) => h !== acceptedList[i]))
-          throw new Error('a curator decision changed the accepted set during the build; building again');
-        const v = await recordDatasetVersion(tx, {
-          datanetId: a.datanetId,
-          proposalId: a.proposalId,
-          version,
-          manifestKey,
-          merkleRoot,
-          recordCount: accepted.size,
-          cause: null,
-        });
-        // Each record's deposit settles once its fate is known (awaiting-approval ones wait).
-        await settleDeposits(tx, a.datanetId, a.proposalId);
-        return v;
-      });
-      return {
-        datasetVersionId: id,
-        manifestKey,
-        merkleRoot,
-        recordCount: accepted.size,
-        contributors: weights.filter((w) => w.weight > 0).length,
-      };
+      return buildFirstDatasetVersion(
+        { sql, store },
+        { ...a, base: partManifestEntries(a.datanetId), onProgress: (lines) => Context.current().heartbeat({ lines }) },
+      );
     },
 
     /** Scored records a curated Datanet (requireApproval) still waits on a curator for. */
@@ -369,6 +288,23 @@ export function createDataActivities(deps: ActivityDeps) {
 
   async function readPart(datanetId: string, fromSeq: number): Promise<PartRecord[]> {
     return (await readPartLines(datanetId, fromSeq)).map((l) => JSON.parse(l) as PartRecord);
+  }
+
+  /** The part files' manifest lines, part by part in order, a few read ahead: one GET at a time left most of the build waiting on S3. */
+  async function* partManifestEntries(datanetId: string): ManifestBase {
+    const keys = (await store.list(dataKeys.partsPrefix(datanetId))).map((o) => o.key);
+    const ahead: Promise<string[]>[] = [];
+    let next = 0;
+    for (let i = 0; i < keys.length; i++) {
+      for (; next < keys.length && next - i < PART_READ_AHEAD; next++) {
+        const key = keys[next]!;
+        const read = readPartLines(datanetId, Number(key.slice(key.lastIndexOf('/') + 1, -'.jsonl'.length)));
+        read.catch(() => undefined); // awaited below, in order: a failure surfaces there
+        ahead.push(read);
+      }
+      // Each line's manifest prefix is cut, not parsed and serialised again (part-lines.ts).
+      yield (await ahead.shift()!).map(manifestOfPartLine);
+    }
   }
 
   async function readPartLines(datanetId: string, fromSeq: number): Promise<string[]> {

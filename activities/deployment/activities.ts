@@ -13,6 +13,18 @@ import type { EvalMetrics } from '../../ml/trainer.js';
 import { deserializeModel } from '../../ml/embedded/serialize.js';
 import { promoteAttributionIndex } from '../../ml/embedded/attribution-index.js';
 import { attributionIndexPrefix } from '../../storage/keys.js';
+import {
+  findModelVersionStatus,
+  findProductionDatasetVersion,
+  findProductionMetrics,
+  findProductionVersion,
+  findProposalModelVersion,
+  reserveModelVersion,
+  retireProduction,
+  setProduction,
+} from '../../db/queries/models.js';
+import { positiveAttributionWeights } from '../../db/queries/datanets.js';
+import { findTransferByKey } from '../../db/queries/transfers.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -29,20 +41,9 @@ function stagedIndexRef(artifact: Buffer): string | undefined {
 }
 
 export function createDeploymentActivities({ sql, store, ledger }: Pick<ActivityDeps, 'sql' | 'store' | 'ledger'>) {
-  async function setProduction(modelName: string, version: number, developer: string, proposalId: string) {
-    await sql.begin(async (tx) => {
-      await tx`insert into models (name, developer, proposal_id) values (${modelName}, ${developer}, ${proposalId}) on conflict (name) do nothing`;
-      await tx`update model_versions set status = 'production' where model_name = ${modelName} and version = ${version}`;
-      await tx`update model_versions set status = 'retired' where model_name = ${modelName} and version <> ${version} and status = 'production'`;
-      await tx`update models set production_version = ${version} where name = ${modelName}`;
-    });
-  }
-
   return {
     async productionMetrics(a: { modelName: string }): Promise<{ version: number; metrics: EvalMetrics } | null> {
-      const [row] = await sql<{ version: number; metrics: EvalMetrics }[]>`
-        select v.version, v.metrics from models m join model_versions v on v.model_name = m.name and v.version = m.production_version
-        where m.name = ${a.modelName}`;
+      const row = await findProductionMetrics<EvalMetrics>(sql, a.modelName);
       return row ? { version: row.version, metrics: row.metrics } : null;
     },
 
@@ -64,11 +65,10 @@ export function createDeploymentActivities({ sql, store, ledger }: Pick<Activity
       metrics: EvalMetrics;
       lineage: Record<string, unknown>;
     }): Promise<{ version: number; prefix: string; sha256: string }> {
-      const [mine] =
-        await sql`select version, prefix, sha256, status from model_versions where model_name = ${a.modelName} and proposal_id = ${a.proposalId}`;
+      const mine = await findProposalModelVersion(sql, a.modelName, a.proposalId);
       // Registered by an earlier attempt: answer once the copy is complete (its manifest is written last).
       if (mine && (await store.head(`${mine.prefix}manifest.json`)))
-        return { version: Number(mine.version), prefix: String(mine.prefix), sha256: String(mine.sha256) };
+        return { version: mine.version, prefix: mine.prefix, sha256: mine.sha256 };
       if (mine && mine.status === 'abandoned')
         throw ApplicationFailure.nonRetryable(
           `version ${mine.version} of ${a.modelName} was abandoned by its lifecycle`,
@@ -76,20 +76,14 @@ export function createDeploymentActivities({ sql, store, ledger }: Pick<Activity
         );
       const staged = await store.get(a.stagingArtifactKey);
       const digest = sha256(staged);
-      const version: number = await sql.begin(async (tx) => {
-        await tx`select pg_advisory_xact_lock(hashtext(${`promote:${a.modelName}`}))`;
-        const [again] =
-          await tx`select version from model_versions where model_name = ${a.modelName} and proposal_id = ${a.proposalId}`;
-        if (again) return Number(again.version);
-        const [next] = await tx<
-          { v: number }[]
-        >`select coalesce(max(version), 0) + 1 as v from model_versions where model_name = ${a.modelName}`;
-        const v = Number(next?.v ?? 1);
-        const prefix = `models/${a.modelName}/${v}/`;
-        await tx`
-          insert into model_versions (model_name, version, proposal_id, prefix, artifact_key, sha256, dataset_version_id, merkle_root, lineage, metrics, status)
-          values (${a.modelName}, ${v}, ${a.proposalId}, ${prefix}, ${`${prefix}model.bin`}, ${digest}, ${a.datasetVersionId}, ${a.merkleRoot}, ${tx.json(a.lineage as never)}, ${tx.json(a.metrics as never)}, 'candidate')`;
-        return v;
+      const version = await reserveModelVersion(sql, {
+        modelName: a.modelName,
+        proposalId: a.proposalId,
+        sha256: digest,
+        datasetVersionId: a.datasetVersionId,
+        merkleRoot: a.merkleRoot,
+        lineage: a.lineage,
+        metrics: a.metrics,
       });
       const prefix = `models/${a.modelName}/${version}/`;
       const key = `${prefix}model.bin`;
@@ -151,24 +145,20 @@ export function createDeploymentActivities({ sql, store, ledger }: Pick<Activity
      * the model entity workflow's promotion and rollback. Idempotent.
      */
     async setProductionVersion(a: { modelName: string; version: number; developer: string; proposalId: string }) {
-      const [v] =
-        await sql`select status from model_versions where model_name = ${a.modelName} and version = ${a.version}`;
-      if (!v || v.status === 'abandoned')
+      const status = await findModelVersionStatus(sql, a.modelName, a.version);
+      if (status === undefined || status === 'abandoned')
         throw ApplicationFailure.nonRetryable(
           `model ${a.modelName} has no servable version ${a.version}`,
           ERROR_TYPES.modelRefused,
         );
-      const [m] = await sql`select production_version from models where name = ${a.modelName}`;
-      await setProduction(a.modelName, a.version, a.developer, a.proposalId);
-      return { productionVersion: a.version, previous: (m?.production_version as number | null) ?? null };
+      const previous = (await findProductionVersion(sql, a.modelName)) ?? null;
+      await setProduction(sql, a);
+      return { productionVersion: a.version, previous };
     },
 
     /** Retirement: nothing is production any more; the versions stay in S3 and the registry. */
     async retireModel(a: { modelName: string }) {
-      await sql.begin(async (tx) => {
-        await tx`update model_versions set status = 'retired' where model_name = ${a.modelName} and status = 'production'`;
-        await tx`update models set production_version = null where name = ${a.modelName}`;
-      });
+      await retireProduction(sql, a.modelName);
     },
 
     /**
@@ -198,15 +188,13 @@ export function createDeploymentActivities({ sql, store, ledger }: Pick<Activity
      * weight, largest-remainder rounding, each payment keyed by epoch and contributor.
      */
     async settleModelEpoch(a: { modelName: string; epoch: number }): Promise<{ paid: string; recipients: number }> {
-      const [m] = await sql`
-        select v.dataset_version_id from models m join model_versions v on v.model_name = m.name and v.version = m.production_version
-        where m.name = ${a.modelName}`;
-      if (!m) return { paid: '0', recipients: 0 };
+      const datasetVersionId = await findProductionDatasetVersion(sql, a.modelName);
+      if (datasetVersionId === undefined) return { paid: '0', recipients: 0 };
       const epochAccount = accountsOf.modelEpoch(a.modelName, a.epoch);
       const collectKey = `model:${a.modelName}:epoch:${a.epoch}:collect`;
-      const [done] = await sql`select amount from transfers where idempotency_key = ${collectKey}`;
+      const done = await findTransferByKey(sql, collectKey);
       let total = done
-        ? BigInt(String(done.amount))
+        ? BigInt(done.amount)
         : BigInt(await ledger.balance(accountsOf.modelRewards(a.modelName), 'OPEN'));
       if (total === 0n) return { paid: '0', recipients: 0 };
       if (!done)
@@ -218,11 +206,10 @@ export function createDeploymentActivities({ sql, store, ledger }: Pick<Activity
           amount: total.toString(),
           reason: `model reward epoch ${a.epoch}`,
         });
-      const weights =
-        await sql`select contributor, weight from attribution_weights where dataset_version_id = ${String(m.dataset_version_id)} and weight > 0 order by contributor`;
+      const weights = await positiveAttributionWeights(sql, datasetVersionId);
       const shares = splitByWeight(
         total,
-        weights.map((w) => ({ key: String(w.contributor), weight: Number(w.weight) })),
+        weights.map((w) => ({ key: w.contributor, weight: w.weight })),
       );
       if (shares.length === 0) shares.push({ key: accountsOf.treasury, weight: 1, amount: total });
       let recipients = 0;
@@ -235,7 +222,7 @@ export function createDeploymentActivities({ sql, store, ledger }: Pick<Activity
           to: sh.key,
           amount: sh.amount.toString(),
           reason: 'model reward epoch (attribution weight)',
-          memo: { epoch: a.epoch, weight: sh.weight, datasetVersionId: String(m.dataset_version_id) },
+          memo: { epoch: a.epoch, weight: sh.weight, datasetVersionId },
         });
         recipients++;
       }
@@ -261,11 +248,10 @@ export function createDeploymentActivities({ sql, store, ledger }: Pick<Activity
       });
       const total = BigInt(funded.paid);
       if (total === 0n) return { paid: 0 };
-      const weights =
-        await sql`select contributor, weight from attribution_weights where dataset_version_id = ${a.datasetVersionId} and weight > 0 order by contributor`;
+      const weights = await positiveAttributionWeights(sql, a.datasetVersionId);
       const shares = splitByWeight(
         total,
-        weights.map((w) => ({ key: w.contributor as string, weight: Number(w.weight) })),
+        weights.map((w) => ({ key: w.contributor, weight: w.weight })),
       );
       let paid = 0;
       for (const s of shares) {

@@ -4,6 +4,10 @@ import type { ActivityDeps } from '../deps.js';
 import { InsufficientFundsError } from '../../db/ledger.js';
 import { accountsOf } from '../../contracts/accounts.js';
 import { payFromBudget, releaseBudget, reserveBudget, type BudgetPayment } from '../../db/budgets.js';
+import { findTransferByKey } from '../../db/queries/transfers.js';
+import { cancelOpenDatanets, datanetIdsOfProposal } from '../../db/queries/datanets.js';
+import { cancelOpenReviewTasks } from '../../db/queries/reviews.js';
+import { abandonCandidateVersions } from '../../db/queries/models.js';
 
 /** Escrow moves for a proposal's stake and its budget. Keys are per proposal, so every retry moves money once. */
 export function createLedgerActivities({ ledger, sql }: Pick<ActivityDeps, 'ledger' | 'sql'>) {
@@ -12,15 +16,13 @@ export function createLedgerActivities({ ledger, sql }: Pick<ActivityDeps, 'ledg
 
   /** Moves whatever was escrowed out of escrow, once: refund, release and slash share one key. */
   async function closeEscrow(proposalId: string, to: string, reason: string) {
-    const [escrowed] = await sql<
-      { amount: string; from_account: string }[]
-    >`select amount, from_account from transfers where idempotency_key = ${escrowKey(proposalId)}`;
+    const escrowed = await findTransferByKey(sql, escrowKey(proposalId));
     if (!escrowed) return { moved: '0' };
     const r = await ledger.transfer({
       idempotencyKey: closeKey(proposalId),
       asset: 'OPEN',
       from: accountsOf.escrow(proposalId),
-      to: to === 'proposer' ? escrowed.from_account : to,
+      to: to === 'proposer' ? escrowed.from : to,
       amount: String(escrowed.amount),
       reason,
       proposalId,
@@ -87,12 +89,12 @@ export function createLedgerActivities({ ledger, sql }: Pick<ActivityDeps, 'ledg
         a.escrow === 'slash'
           ? await closeEscrow(a.proposalId, accountsOf.treasury, `stake slashed: ${a.reason}`)
           : await closeEscrow(a.proposalId, 'proposer', `stake refunded: ${a.reason}`);
-      await sql`update datanets set status = 'cancelled' where proposal_id = ${a.proposalId} and status = 'open'`;
+      await cancelOpenDatanets(sql, a.proposalId);
       // Deposits of records nobody decided go back to their contributors (keyed per record: once).
-      for (const d of await sql<{ id: string }[]>`select id from datanets where proposal_id = ${a.proposalId}`)
-        await sql.begin((tx) => refundHeldDeposits(tx, d.id, a.proposalId));
-      await sql`update review_tasks set status = 'cancelled' where proposal_id = ${a.proposalId} and status in ('open', 'pending')`;
-      await sql`update model_versions set status = 'abandoned' where proposal_id = ${a.proposalId} and status = 'candidate'`;
+      for (const id of await datanetIdsOfProposal(sql, a.proposalId))
+        await sql.begin((tx) => refundHeldDeposits(tx, id, a.proposalId));
+      await cancelOpenReviewTasks(sql, a.proposalId);
+      await abandonCandidateVersions(sql, a.proposalId);
       await releaseBudget(ledger, a.proposalId); // nothing reserved: nothing moves
       return moved;
     },

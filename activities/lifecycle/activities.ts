@@ -4,6 +4,7 @@ import { createGovernanceActivities } from '../governance/activities.js';
 import { createRlhfActivities } from '../rlhf/activities.js';
 import { createDeploymentActivities } from '../deployment/activities.js';
 import { recordTransition, type StageTransition } from '../../db/queries/lifecycle-views.js';
+import { recordRlhfRound } from '../../db/queries/training.js';
 
 /** Everything the `lifecycle` task queue runs: Postgres, ledger and promotion bookkeeping. */
 export function createLifecycleActivities(deps: ActivityDeps) {
@@ -27,10 +28,7 @@ export function createLifecycleActivities(deps: ActivityDeps) {
       metrics: unknown;
       summary: unknown;
     }) {
-      await sql`
-        insert into rlhf_rounds (proposal_id, round, status, artifact_key, metrics, summary)
-        values (${a.proposalId}, ${a.round}, 'done', ${a.artifactKey}, ${sql.json(a.metrics as never)}, ${sql.json(a.summary as never)})
-        on conflict (proposal_id, round) do update set status = 'done', artifact_key = excluded.artifact_key, metrics = excluded.metrics, summary = excluded.summary`;
+      await recordRlhfRound(sql, a);
     },
   };
 }

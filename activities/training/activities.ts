@@ -13,6 +13,7 @@ import type {
 import { parseManifest, writeEvalManifest } from '../../ml/embedded/embedded-trainer.js';
 import type { CandidateItem } from '../rlhf/activities.js';
 import { recordedHeartbeats } from '../progress.js';
+import { finishTrainingRun, startTrainingRun } from '../../db/queries/training.js';
 
 /** Last heartbeat of a previous attempt: where a retry resumes. */
 interface HeartbeatDetails extends TrainingProgress {
@@ -63,7 +64,7 @@ export function createTrainingActivities(deps: ActivityDeps) {
     /** Fine-tunes on the dataset manifest (gpu-training queue). Resumes from the last heartbeat's checkpoint. */
     async trainModel(a: { proposalId: string; trainer: string; job: TrainingJob }) {
       const runId = a.job.jobId;
-      await sql`insert into training_runs (id, proposal_id, kind, trainer, status) values (${runId}, ${a.proposalId}, 'fine-tune', ${a.trainer}, 'running') on conflict (id) do update set status = 'running'`;
+      await startTrainingRun(sql, { id: runId, proposalId: a.proposalId, trainer: a.trainer });
       // The held-out split is written once so RLHF prompts and every later evaluation use the same records.
       const evalManifestKey = `${a.job.outputPrefix}/eval.jsonl`;
       if (!(await store.head(evalManifestKey)))
@@ -71,9 +72,7 @@ export function createTrainingActivities(deps: ActivityDeps) {
       const tc = trainerContext(deps);
       const result = await trainerFor(deps, a.trainer).train(a.job, tc);
       await tc.done();
-      await sql`
-        update training_runs set status = 'succeeded', artifact_key = ${result.artifactKey}, sha256 = ${result.sha256}, metrics = ${sql.json(result.metrics as never)},
-          steps = ${result.steps}, resumed_from_step = ${result.resumedFromStep}, finished_at = now() where id = ${runId}`;
+      await finishTrainingRun(sql, runId, result);
       return { runId, evalManifestKey, ...result };
     },
 

@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type postgres from 'postgres';
-import { lockBalances, postTransfersOnLockedBalances, type TransferInput } from '../../db/ledger.js';
+import {
+  lockBalances,
+  postTransfersOnLockedBalances,
+  reservedTransaction,
+  type TransferInput,
+} from '../../db/ledger.js';
 import { insertInferenceCalls } from '../../db/queries/inference-calls.js';
 import { chargeOf } from '../../domain/serving/fee-split.js';
 
@@ -141,7 +146,7 @@ export class FeeGroupCommit {
     let open = false;
     try {
       const [, balances] = await Promise.all([
-        tx`begin`.then(() => (open = true)),
+        reservedTransaction.begin(tx).then(() => (open = true)),
         lockBalances(tx, 'OPEN', [...accounts]),
       ]);
       const available = new Map<string, bigint>();
@@ -166,12 +171,12 @@ export class FeeGroupCommit {
         for (const w of written)
           if (w.status === 'rejected') throw w.reason instanceof Error ? w.reason : new Error(String(w.reason));
       }
-      await tx`commit`;
+      await reservedTransaction.commit(tx);
       open = false;
       return { admitted, refused };
     } finally {
       // Rolls back whatever is still open (a failed BEGIN or lock); the connection goes back clean.
-      if (open) await tx`rollback`.catch(() => undefined);
+      if (open) await reservedTransaction.rollback(tx).catch(() => undefined);
       tx.release();
     }
   }

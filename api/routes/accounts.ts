@@ -35,7 +35,7 @@ export const accountRoutes =
   (ctx: ApiContext): FastifyPluginCallbackTypebox =>
   (app, _opts, done) => {
     const { sql, ledger } = ctx;
-    const admins = new Set((process.env.COMMONS_ADMIN_ADDRESSES ?? '').split(',').filter(Boolean));
+    const admins = new Set(ctx.cfg.api.adminAddresses);
 
     app.post(
       '/v1/accounts',

@@ -1,5 +1,4 @@
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
-import type postgres from 'postgres';
 import { callerOf, signatureOf, signed } from '../auth.js';
 import { HttpError, badRequest, conflict, forbidden, notFound } from '../errors.js';
 import type { ApiContext } from '../context.js';
@@ -36,8 +35,7 @@ import {
   splitEarnings,
 } from '../../domain/data/datanet-access.js';
 import { recordValue } from '../../domain/data/attribution-weights.js';
-import { recordResponse, recordText, type DatanetSpec } from '../../domain/data/datanet-spec.js';
-import { buildMerkleTree } from '../../domain/data/merkle.js';
+import type { DatanetSpec } from '../../domain/data/datanet-spec.js';
 import {
   addCurator,
   findAttestation,
@@ -49,21 +47,17 @@ import {
 } from '../../db/queries/datanet-access.js';
 import {
   acceptanceCounts,
-  acceptedHashes,
-  applyCuration,
   contributorEarnings,
   contributorRecords,
   curationQueue,
   findDatanetCuration,
   listDatasetVersions,
   lockDataset,
-  recordDatasetVersion,
   recordDecisions,
-  settleDeposits,
   type VersionRow,
 } from '../../db/queries/curation.js';
-import { dataKeys } from '../../storage/keys.js';
-import { readRecords, recordRefOf } from '../../storage/packs.js';
+import { applyDecisionsToVersions } from '../../datasets/dataset-version.js';
+import { readRecords } from '../../storage/packs.js';
 import { missingFor } from '../datanet-access.js';
 
 const versionView = (v: VersionRow) => ({
@@ -380,84 +374,24 @@ export const curationRoutes =
             })),
           );
           if (unknown.length) throw badRequest(`not records of datanet ${id}`, unknown);
-          const versions = await listDatasetVersions(tx, id);
-          const latest = versions.at(-1);
-          // Before the collection's build, decisions wait for it (it applies them under the same lock).
-          if (!latest)
-            return { changed: changed.size, applied: false, version: null, deposits: { refunded: 0, forfeited: 0 } };
-          await applyCuration(tx, id, d.spec);
-          const deposits = await settleDeposits(tx, id, d.proposalId);
-          const accepted = await acceptedHashes(tx, id);
-          const root = buildMerkleTree(accepted).root;
-          if (root === latest.merkleRoot) return { changed: changed.size, applied: true, version: null, deposits };
-          const version = latest.version + 1;
-          const manifestKey = await writeManifest(id, d.spec as DatanetSpec, latest.manifestKey, version, accepted, tx);
-          await recordDatasetVersion(tx, {
+          const r = await applyDecisionsToVersions(tx, store, {
             datanetId: id,
             proposalId: d.proposalId,
-            version,
-            manifestKey,
-            merkleRoot: root,
-            recordCount: accepted.length,
+            spec: d.spec as DatanetSpec,
             cause: `curation by ${caller}`,
           });
-          const v = (await listDatasetVersions(tx, id)).at(-1)!;
-          return { changed: changed.size, applied: true, version: versionView(v), deposits };
+          // Before the collection's build, decisions wait for it (it applies them under the same lock).
+          if (!r.applied)
+            return { changed: changed.size, applied: false, version: null, deposits: { refunded: 0, forfeited: 0 } };
+          return {
+            changed: changed.size,
+            applied: true,
+            version: r.version && versionView(r.version),
+            deposits: r.deposits,
+          };
         });
       },
     );
-
-    /**
-     * The manifest of a curated version: the previous version's lines that are still accepted, plus
-     * the lines of newly accepted records (read from their payloads, as the build writes them).
-     */
-    async function writeManifest(
-      datanetId: string,
-      spec: DatanetSpec,
-      previousKey: string,
-      version: number,
-      accepted: string[],
-      tx: postgres.TransactionSql,
-    ): Promise<string> {
-      const keep = new Set(accepted);
-      const lines: string[] = [];
-      for (const line of (await store.get(previousKey)).toString('utf8').split('\n')) {
-        if (!line) continue;
-        const h = (JSON.parse(line) as { hash: string }).hash;
-        if (keep.delete(h)) lines.push(line);
-      }
-      if (keep.size) {
-        const rows = await tx<
-          {
-            hash: string;
-            contributor: string;
-            s3_key: string;
-            pack_offset: string;
-            pack_length: number;
-            label: string | null;
-          }[]
-        >`
-          select hash, contributor, s3_key, pack_offset, pack_length, label from contributions where datanet_id = ${datanetId} and hash = any(${[...keep]}::text[])`;
-        const reads = await readRecords(store, rows.map(recordRefOf));
-        const added = rows.map((r) => {
-          const read = reads.get(r.hash);
-          if (!read?.ok) throw new Error(`record ${r.hash} cannot be read: ${read?.reason ?? 'not found'}`);
-          const payload = JSON.parse(read.bytes.toString('utf8')) as Record<string, unknown>;
-          const response = recordResponse(spec, payload);
-          return JSON.stringify({
-            hash: r.hash,
-            contributor: r.contributor,
-            text: recordText(spec, payload),
-            label: r.label ?? '',
-            ...(response ? { response } : {}),
-          });
-        });
-        lines.push(...added);
-      }
-      const key = dataKeys.manifest(datanetId, version);
-      await store.put(key, lines.map((l) => l + '\n').join(''), { contentType: 'application/x-ndjson' });
-      return key;
-    }
 
     app.get(
       '/v1/datanets/:id/versions',

@@ -54,11 +54,7 @@ export const datanetRoutes =
   (ctx: ApiContext): FastifyPluginCallbackTypebox =>
   (app, _opts, done) => {
     const { sql, store } = ctx;
-    const limiter = new RateLimiter(
-      sql,
-      Number(process.env.COMMONS_CONTRIBUTION_RATE ?? 200),
-      Number(process.env.COMMONS_CONTRIBUTION_BURST ?? 2000),
-    );
+    const limiter = new RateLimiter(sql, ctx.cfg.api.contributionRate.perSec, ctx.cfg.api.contributionRate.burst);
     const trees = new Map<string, MerkleTree>(); // dataset version -> tree (proofs are served often)
 
     /** The open Datanet's spec, once the contributor holds what it requires (403 says what is missing). */

@@ -221,7 +221,9 @@ export const proposalRoutes =
         const s = await findStatusRow(sql, req.params.id);
         if (!s) throw notFound(`no proposal ${req.params.id}`);
         const row = s.proposal;
-        const read = wantsLive(req.query) ? await liveStatus(temporal, sql, s) : await projectedStatus(sql, s);
+        const read = wantsLive(req.query)
+          ? await liveStatus(temporal, sql, s, ctx.cfg.api.liveReadTimeoutMs)
+          : await projectedStatus(sql, s);
         const budget = s.budget;
         return {
           proposalId: row.id,
@@ -254,7 +256,7 @@ export const proposalRoutes =
       },
       async (req) => {
         const t = wantsLive(req.query)
-          ? await liveTallyRead(temporal, sql, req.params.id)
+          ? await liveTallyRead(temporal, sql, req.params.id, ctx.cfg.api.liveReadTimeoutMs)
           : await projectedTally(sql, req.params.id);
         if (!t) throw notFound(`no governance for proposal ${req.params.id}`);
         return {

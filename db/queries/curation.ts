@@ -198,6 +198,34 @@ export async function acceptedHashes(tx: Tx | postgres.Sql, datanetId: string): 
   return rows.map((r) => r.hash);
 }
 
+/** Where accepted records' payloads are (storage/packs.ts RecordRef), with what the manifest carries besides. */
+export async function recordSources(
+  sql: Tx | postgres.Sql,
+  datanetId: string,
+  hashes: string[],
+): Promise<
+  {
+    hash: string;
+    contributor: string;
+    s3_key: string;
+    pack_offset: string | null;
+    pack_length: number | null;
+    label: string | null;
+  }[]
+> {
+  return sql<
+    {
+      hash: string;
+      contributor: string;
+      s3_key: string;
+      pack_offset: string | null;
+      pack_length: number | null;
+      label: string | null;
+    }[]
+  >`
+    select hash, contributor, s3_key, pack_offset, pack_length, label from contributions where datanet_id = ${datanetId} and hash = any(${hashes}::text[])`;
+}
+
 export interface VersionRow {
   id: string;
   version: number;

@@ -74,3 +74,23 @@ export async function findLatestDatasetVersion(
     select id, merkle_root, manifest_key, record_count from dataset_versions where datanet_id = ${datanetId} order by version desc, created_at desc limit 1`;
   return v && { id: v.id, merkleRoot: v.merkle_root, manifestKey: v.manifest_key, recordCount: v.record_count };
 }
+
+/** Contributors with a positive attribution weight in a dataset version, by address (the reward splits). */
+export async function positiveAttributionWeights(
+  sql: postgres.Sql,
+  datasetVersionId: string,
+): Promise<{ contributor: string; weight: number }[]> {
+  const rows =
+    await sql`select contributor, weight from attribution_weights where dataset_version_id = ${datasetVersionId} and weight > 0 order by contributor`;
+  return rows.map((w) => ({ contributor: String(w.contributor), weight: Number(w.weight) }));
+}
+
+/** Marks a proposal's Datanet cancelled while its window is open (the lifecycle ended without it). */
+export async function cancelOpenDatanets(sql: postgres.Sql, proposalId: string): Promise<void> {
+  await sql`update datanets set status = 'cancelled' where proposal_id = ${proposalId} and status = 'open'`;
+}
+
+/** The Datanets of a proposal (one, when it collects data). */
+export async function datanetIdsOfProposal(sql: postgres.Sql, proposalId: string): Promise<string[]> {
+  return (await sql<{ id: string }[]>`select id from datanets where proposal_id = ${proposalId}`).map((d) => d.id);
+}

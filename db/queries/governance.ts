@@ -63,3 +63,44 @@ export async function listVoterPowers(
     select voter as address, power from votes where proposal_id = ${proposalId} order by voter`;
   return rows.map((r) => ({ address: r.address, power: String(r.power) }));
 }
+
+/** Governors' gOPEN balances (positive only), by address: what a power snapshot is taken from. */
+export async function governorBalances(sql: postgres.Sql): Promise<Record<string, string>> {
+  const rows = await sql<{ account: string; amount: string }[]>`
+    select b.account, b.amount from balances b join accounts a on a.address = b.account
+    where b.asset = 'gOPEN' and b.amount > 0 and 'governor' = any(a.roles)`;
+  const balances: Record<string, string> = {};
+  for (const r of rows) balances[r.account] = String(r.amount);
+  return balances;
+}
+
+/** Every delegation, delegator to delegatee. */
+export async function allDelegations(sql: postgres.Sql): Promise<Record<string, string>> {
+  const delegations: Record<string, string> = {};
+  for (const d of await sql<{ delegator: string; delegatee: string }[]>`select delegator, delegatee from delegations`)
+    delegations[d.delegator] = d.delegatee;
+  return delegations;
+}
+
+/** A vote as the workflow accepted it; a replayed one changes nothing. */
+export async function insertVote(
+  sql: postgres.Sql,
+  v: { proposalId: string; voter: string; option: string; power: string },
+): Promise<void> {
+  await sql`insert into votes (proposal_id, voter, option, power) values (${v.proposalId}, ${v.voter}, ${v.option}, ${v.power}) on conflict do nothing`;
+}
+
+/** The final tally of a proposal's vote (the last one recorded stands). */
+export async function upsertTally(
+  sql: postgres.Sql,
+  proposalId: string,
+  t: { yes: string; no: string; abstain: string; veto: string; total: string },
+  outcome: string,
+  closedEarly: boolean,
+): Promise<void> {
+  await sql`
+    insert into tallies (proposal_id, yes, no, abstain, veto, total_power, outcome, closed_early)
+    values (${proposalId}, ${t.yes}, ${t.no}, ${t.abstain}, ${t.veto}, ${t.total}, ${outcome}, ${closedEarly})
+    on conflict (proposal_id) do update set yes = excluded.yes, no = excluded.no, abstain = excluded.abstain, veto = excluded.veto,
+      total_power = excluded.total_power, outcome = excluded.outcome, closed_early = excluded.closed_early`;
+}

@@ -140,3 +140,102 @@ export async function listServedModels(sql: postgres.Sql, limit = 1000): Promise
     createdAt: r.created_at,
   }));
 }
+
+// ---------- the registry's writes (deployment activities) ----------
+
+/** The production version's evaluation metrics, or undefined when the model serves nothing. */
+export async function findProductionMetrics<M>(
+  sql: postgres.Sql,
+  name: string,
+): Promise<{ version: number; metrics: M } | undefined> {
+  const [row] = await sql<{ version: number; metrics: M }[]>`
+    select v.version, v.metrics from models m join model_versions v on v.model_name = m.name and v.version = m.production_version
+    where m.name = ${name}`;
+  return row;
+}
+
+/** The dataset version the production version was trained on, or undefined when nothing is production. */
+export async function findProductionDatasetVersion(sql: postgres.Sql, name: string): Promise<string | undefined> {
+  const [m] = await sql`
+    select v.dataset_version_id from models m join model_versions v on v.model_name = m.name and v.version = m.production_version
+    where m.name = ${name}`;
+  return m ? String(m.dataset_version_id) : undefined;
+}
+
+/** The version a proposal registered for a model (any status), if any. */
+export async function findProposalModelVersion(
+  sql: postgres.Sql,
+  name: string,
+  proposalId: string,
+): Promise<{ version: number; prefix: string; sha256: string; status: string } | undefined> {
+  const [mine] =
+    await sql`select version, prefix, sha256, status from model_versions where model_name = ${name} and proposal_id = ${proposalId}`;
+  return (
+    mine && {
+      version: Number(mine.version),
+      prefix: String(mine.prefix),
+      sha256: String(mine.sha256),
+      status: String(mine.status),
+    }
+  );
+}
+
+/**
+ * Reserves the next version number of a model for a proposal, as a `candidate` row, under a
+ * per-model advisory lock: two proposals promoting one model at once get different versions, and a
+ * retry finds its own reservation (and returns it).
+ */
+export async function reserveModelVersion(
+  sql: postgres.Sql,
+  v: {
+    modelName: string;
+    proposalId: string;
+    sha256: string;
+    datasetVersionId: string;
+    merkleRoot: string;
+    lineage: Record<string, unknown>;
+    metrics: unknown;
+  },
+): Promise<number> {
+  return sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(hashtext(${`promote:${v.modelName}`}))`;
+    const [again] =
+      await tx`select version from model_versions where model_name = ${v.modelName} and proposal_id = ${v.proposalId}`;
+    if (again) return Number(again.version);
+    const [next] = await tx<
+      { v: number }[]
+    >`select coalesce(max(version), 0) + 1 as v from model_versions where model_name = ${v.modelName}`;
+    const n = Number(next?.v ?? 1);
+    const prefix = `models/${v.modelName}/${n}/`;
+    await tx`
+      insert into model_versions (model_name, version, proposal_id, prefix, artifact_key, sha256, dataset_version_id, merkle_root, lineage, metrics, status)
+      values (${v.modelName}, ${n}, ${v.proposalId}, ${prefix}, ${`${prefix}model.bin`}, ${v.sha256}, ${v.datasetVersionId}, ${v.merkleRoot}, ${tx.json(v.lineage as never)}, ${tx.json(v.metrics as never)}, 'candidate')`;
+    return n;
+  });
+}
+
+/** Makes a version production (registering the model on its first); the one that was becomes retired. */
+export async function setProduction(
+  sql: postgres.Sql,
+  m: { modelName: string; version: number; developer: string; proposalId: string },
+): Promise<void> {
+  await sql.begin(async (tx) => {
+    await tx`insert into models (name, developer, proposal_id) values (${m.modelName}, ${m.developer}, ${m.proposalId}) on conflict (name) do nothing`;
+    await tx`update model_versions set status = 'production' where model_name = ${m.modelName} and version = ${m.version}`;
+    await tx`update model_versions set status = 'retired' where model_name = ${m.modelName} and version <> ${m.version} and status = 'production'`;
+    await tx`update models set production_version = ${m.version} where name = ${m.modelName}`;
+  });
+}
+
+/** Nothing is production any more; the versions stay registered. */
+export async function retireProduction(sql: postgres.Sql, modelName: string): Promise<void> {
+  await sql.begin(async (tx) => {
+    await tx`update model_versions set status = 'retired' where model_name = ${modelName} and status = 'production'`;
+    await tx`update models set production_version = null where name = ${modelName}`;
+  });
+}
+
+/** A version a proposal staged but never made production is abandoned when its lifecycle ends. */
+export async function abandonCandidateVersions(sql: postgres.Sql, proposalId: string): Promise<void> {
+  await sql`update model_versions set status = 'abandoned' where proposal_id = ${proposalId} and status = 'candidate'`;
+}

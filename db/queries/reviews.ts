@@ -195,3 +195,8 @@ export async function listAgreedReviewerWeights(
     where t.proposal_id = ${proposalId} and a.agreed group by a.reviewer order by a.reviewer`;
   return rows.map((r) => ({ address: r.address, weight: r.weight }));
 }
+
+/** Cancels the open and pending review tasks of a lifecycle that ended. */
+export async function cancelOpenReviewTasks(sql: postgres.Sql, proposalId: string): Promise<void> {
+  await sql`update review_tasks set status = 'cancelled' where proposal_id = ${proposalId} and status in ('open', 'pending')`;
+}

@@ -47,3 +47,14 @@ export async function findTransferReason(sql: postgres.Sql, id: number): Promise
   const [row] = await sql<{ reason: string }[]>`select reason from transfers where id = ${id}`;
   return row?.reason;
 }
+
+/** The transfer recorded under an idempotency key, if any (what a keyed move already moved). */
+export async function findTransferByKey(
+  sql: postgres.Sql,
+  idempotencyKey: string,
+): Promise<{ amount: string; from: string } | undefined> {
+  const [t] = await sql<
+    { amount: string; from_account: string }[]
+  >`select amount, from_account from transfers where idempotency_key = ${idempotencyKey}`;
+  return t && { amount: String(t.amount), from: t.from_account };
+}

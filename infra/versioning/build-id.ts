@@ -9,12 +9,12 @@ const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const WORKFLOW_SOURCES = ['workflows', 'domain', 'contracts'];
 
 /**
- * The release's build id: `COMMONS_BUILD_ID` (the image tag in Kubernetes), or else the package
- * version and a hash of the workflow sources, so two processes running the same workflow code
- * agree without configuration and any change to it is a new version.
+ * The release's build id: the configured one (`COMMONS_BUILD_ID`, the image tag in Kubernetes), or
+ * else the package version and a hash of the workflow sources, so two processes running the same
+ * workflow code agree without configuration and any change to it is a new version.
  */
-export function resolveBuildId(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.COMMONS_BUILD_ID) return env.COMMONS_BUILD_ID;
+export function resolveBuildId(configured?: string): string {
+  if (configured) return configured;
   const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
   return `${pkg.version}-${workflowSourceHash()}`;
 }

@@ -41,7 +41,7 @@ try {
       }
       break;
     case 'set-current': {
-      const buildId = values['build-id'] ?? resolveBuildId();
+      const buildId = values['build-id'] ?? resolveBuildId(cfg.workers.buildId);
       for (const kind of kinds) {
         await setCurrentVersion(connection.workflowService, {
           namespace: cfg.temporal.namespace,

@@ -814,7 +814,7 @@ export class AttributionIndex {
   static async fromStore(
     store: ArtifactStore,
     prefix: string,
-    cacheRoot = defaultCacheRoot(),
+    cacheRoot = DEFAULT_CACHE_ROOT,
   ): Promise<AttributionIndex> {
     const header = JSON.parse(
       (await store.get(attributionIndexKeys.header(prefix))).toString('utf8'),
@@ -849,9 +849,8 @@ export class AttributionIndex {
   }
 }
 
-export function defaultCacheRoot(): string {
-  return process.env.COMMONS_INDEX_CACHE ?? join(tmpdir(), 'commons-attribution-cache');
-}
+/** Where indexes are cached when the caller names no directory (the API passes COMMONS_INDEX_CACHE's, infra/config.ts). */
+export const DEFAULT_CACHE_ROOT = join(tmpdir(), 'commons-attribution-cache');
 
 /** Uploads the files in `dir` under `prefix` (header last: its presence means complete). */
 export async function uploadAttributionIndex(store: ArtifactStore, dir: string, prefix: string): Promise<void> {

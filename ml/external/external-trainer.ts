@@ -171,6 +171,8 @@ export class ExternalCommandTrainer implements Trainer {
       cwd: dir,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Handed on, not read: the script inherits the worker's environment (CUDA_VISIBLE_DEVICES, caches).
+      // eslint-disable-next-line no-restricted-syntax
       env: { ...process.env, ...this.opts.env },
     });
     const pid = child.pid;
