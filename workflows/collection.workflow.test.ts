@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WorkflowHandle } from '@temporalio/client';
 import { startWorkflowTier, eventually, uniqueId, type WorkflowTier } from '../test/workflow-tier/tier.js';
 import { succeedingActivities } from '../test/workflow-tier/mocks.js';
 import { TASK_QUEUES } from '../contracts/task-queues.js';
@@ -7,6 +8,8 @@ import { closeWindowSignal, collectionProgressQuery } from '../contracts/message
 import { merge, withDefaults, type DeepPartial } from '../domain/lifecycle/params.js';
 import type { LifecycleParams, DatanetSpecInput } from '../domain/lifecycle/types.js';
 import type { collectionWorkflow, CollectionInput } from './collection.js';
+
+type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
 
 /**
  * The Datanet round with its data activities mocked: how the window closes (signal, target,
@@ -63,7 +66,9 @@ describe.concurrent('Datanet collection (workflow tier)', () => {
     const runs: { signalled: boolean; continuedAsNew: boolean; completed: boolean }[] = [];
     let runId: string | undefined = firstRunId;
     while (runId) {
-      const events = (await tier.client.workflow.getHandle(workflowIds.collection(id), runId).fetchHistory()).events!;
+      const events: HistoryEvent[] = (
+        await tier.client.workflow.getHandle(workflowIds.collection(id), runId).fetchHistory()
+      ).events!;
       const last = events.at(-1)!;
       runs.push({
         signalled: events.some((e) => e.workflowExecutionSignaledEventAttributes),
@@ -79,7 +84,7 @@ describe.concurrent('Datanet collection (workflow tier)', () => {
     const t = tier.scope(uniqueId('signal'));
     t.mock({ countContributions: () => 3, closeDatanet: () => ({ minSeq: 1, maxSeq: 3, count: 3 }) });
     const h = await start(t.key, { pollIntervalMs: 20_000 });
-    await eventually(async () => (t.inputs('countContributions').length > 0 ? true : undefined));
+    await eventually(() => (t.inputs('countContributions').length > 0 ? true : undefined));
     const signalledAt = Date.now();
     await h.signal(closeWindowSignal);
     const r = await h.result();
@@ -142,7 +147,7 @@ describe.concurrent('Datanet collection (workflow tier)', () => {
       return events?.at(-1)?.timerStartedEventAttributes ? true : undefined;
     });
     await h.signal(closeWindowSignal);
-    const r = await tier.client.workflow.getHandle(workflowIds.collection(t.key)).result();
+    const r = await tier.client.workflow.getHandle<typeof collectionWorkflow>(workflowIds.collection(t.key)).result();
     expect(r.received).toBe(7);
     const runs = await runsOf(t.key, h.firstExecutionRunId);
     expect(runs.length).toBeGreaterThanOrEqual(3);

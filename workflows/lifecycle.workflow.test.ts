@@ -123,22 +123,22 @@ describe.concurrent('lifecycle endings (workflow tier)', () => {
       expect.objectContaining({ proposalId: id, outcome: 'passed', closedEarly: true }),
     ]);
     expect(t.inputs('reserveBudget')).toEqual([{ proposalId: id, amount: '800' }]);
-    expect(t.inputs('trainModel')).toEqual([
-      expect.objectContaining({
+    expect(t.inputs('trainModel')).toMatchObject([
+      {
         proposalId: id,
         trainer: 'embedded',
-        job: expect.objectContaining({ task: 'classification', datasetManifestKey: `datasets/${id}/manifest.jsonl` }),
-      }),
+        job: { task: 'classification', datasetManifestKey: `datasets/${id}/manifest.jsonl` },
+      },
     ]);
     // The version is registered without being made production: the model entity does that.
-    expect(t.inputs('promoteModel')).toEqual([
-      expect.objectContaining({
+    expect(t.inputs('promoteModel')).toMatchObject([
+      {
         proposalId: id,
         developer: PROPOSER,
         makeProduction: false,
         stagingArtifactKey: `staging/${id}/rlhf-r1/model.bin`,
-        lineage: expect.objectContaining({ trainer: 'embedded', task: 'classification', rlhfRounds: [1] }),
-      }),
+        lineage: { trainer: 'embedded', task: 'classification', rlhfRounds: [1] },
+      },
     ]);
     expect(t.inputs('handOverToModel')).toEqual([
       { modelName: `m-${id}`, developer: PROPOSER, proposalId: id, version: 1, settlementPeriodMs: 60_000 },
@@ -254,7 +254,7 @@ describe.concurrent('lifecycle endings (workflow tier)', () => {
     const h = await decided(id, 'yes');
     await stageReached(h, 'data-collection');
     const child = tier.client.workflow.getHandle(workflowIds.collection(id));
-    await eventually(async () => (t.inputs('countContributions').length > 0 ? true : undefined));
+    await eventually(() => (t.inputs('countContributions').length > 0 ? true : undefined));
     await h.cancel();
     await expect(h.result()).rejects.toThrow(WorkflowFailedError);
     expect((await h.describe()).status.name).toBe('CANCELLED');
@@ -271,7 +271,7 @@ describe.concurrent('lifecycle endings (workflow tier)', () => {
     const id = t.key;
     t.mock({ trainModel: () => runUntilCancelled() });
     const h = await decided(id, 'yes');
-    await eventually(async () => (t.inputs('trainModel').length > 0 ? true : undefined));
+    await eventually(() => (t.inputs('trainModel').length > 0 ? true : undefined));
     await h.cancel();
     await expect(h.result()).rejects.toThrow(WorkflowFailedError);
     expect(t.inputs('compensate')).toEqual([expect.objectContaining({ proposalId: id, escrow: 'refund' })]);

@@ -96,10 +96,10 @@ export async function startWorkflowTier(
       Object.keys(mocks).map((name) => [
         name,
         async (input: unknown) => {
-          const s = scopeOf(Context.current().info.workflowExecution.workflowId);
+          const s = scopeOf(Context.current().info.workflowExecution?.workflowId ?? '');
           s?.log.push({ name, input } as Call);
           const fn = (s?.impl ?? all)[name as ActivityName] as (i: unknown) => unknown;
-          return fn(input);
+          return await fn(input);
         },
       ]),
     );
@@ -134,6 +134,12 @@ export async function startWorkflowTier(
       };
     },
     async shutdown() {
+      // Whatever a test left running (a failed test, a model entity) stops with its file.
+      for await (const w of env.client.workflow.list({ query: 'ExecutionStatus = "Running"' }))
+        await env.client.workflow
+          .getHandle(w.workflowId, w.runId)
+          .terminate('the test file is done')
+          .catch(() => undefined);
       for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
       await running;
       await env.teardown();
@@ -153,7 +159,11 @@ export async function refusal(update: Promise<unknown>): Promise<string> {
 }
 
 /** Polls `probe` until it returns a value (not undefined), or fails after `timeoutMs`. */
-export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 10_000, everyMs = 25): Promise<T> {
+export async function eventually<T>(
+  probe: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 10_000,
+  everyMs = 25,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -163,7 +173,8 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, timeout
     } catch (err) {
       last = err;
     }
-    if (Date.now() > until) throw new Error(`not reached within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > until)
+      throw new Error(`not reached within ${timeoutMs} ms${last instanceof Error ? `: ${last.message}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
