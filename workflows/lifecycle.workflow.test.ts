@@ -255,6 +255,11 @@ describe.concurrent('lifecycle endings (workflow tier)', () => {
     await stageReached(h, 'data-collection');
     const child = tier.client.workflow.getHandle(workflowIds.collection(id));
     await eventually(() => (t.inputs('countContributions').length > 0 ? true : undefined));
+    // Governance has closed: a late vote and a withdrawal are refused with the reason.
+    expect(await refusal(vote(h, 'gov-b', 'no'))).toMatch(/closed/);
+    expect(await refusal(h.executeUpdate(withdrawUpdate, { args: [{ requester: PROPOSER }] }))).toBe(
+      'governance has closed; the proposal can no longer be withdrawn',
+    );
     await h.cancel();
     await expect(h.result()).rejects.toThrow(WorkflowFailedError);
     expect((await h.describe()).status.name).toBe('CANCELLED');
