@@ -284,6 +284,34 @@ describe.concurrent('lifecycle endings (workflow tier)', () => {
     expect(t.inputs('promoteModel')).toEqual([]);
   });
 
+  it('cancelled in review: the open round is cancelled with the lifecycle, nothing promoted', async () => {
+    const t = tier.scope(uniqueId('cancel-review'));
+    const reviewers = ['r1', 'r2', 'r3'].map((reviewer) => ({
+      reviewer,
+      stake: '1000',
+      paused: false,
+      goldCorrect: 0,
+      goldAnswered: 0,
+    }));
+    t.mock({ reviewerPool: () => ({ minBond: '100', reviewers }) });
+    const h = await decided(t.key, 'yes', { rlhf: { rounds: 1, roundDeadlineMs: 60_000 } });
+    await eventually(() => (t.inputs('openReviewTasks').length > 0 ? true : undefined));
+    await h.cancel();
+    await expect(h.result()).rejects.toThrow(WorkflowFailedError);
+    const round = tier.client.workflow.getHandle(workflowIds.rlhfRound(t.key, 1));
+    await eventually(async () => ((await round.describe()).status.name === 'CANCELLED' ? true : undefined));
+    expect(t.inputs('compensate')).toEqual([
+      {
+        proposalId: t.key,
+        reason: 'cancelled: escrow refunded, open Datanet and review tasks closed',
+        escrow: 'refund',
+      },
+    ]);
+    expect(lastRecorded(t)).toMatchObject({ stage: 'rlhf', status: 'cancelled' });
+    for (const never of ['settleStakedRound', 'promoteModel', 'releaseStake'] as const)
+      expect(t.inputs(never)).toEqual([]);
+  });
+
   it('failed-gate at the data gate: too few accepted records refunds the stake and closes the budget', async () => {
     const t = tier.scope(uniqueId('data-gate'));
     const id = t.key;
