@@ -27,6 +27,8 @@ export default defineConfig({
           include: [WORKFLOW_TEST_GLOB],
           exclude: ['node_modules/**'],
           globalSetup: ['./test/workflow-tier/global-setup.ts'],
+          // A file's tests mostly wait on the server, concurrently (describe.concurrent).
+          maxConcurrency: 20,
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },

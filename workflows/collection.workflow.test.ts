@@ -80,11 +80,20 @@ describe.concurrent('Datanet collection (workflow tier)', () => {
     return runs;
   };
 
+  /** The current run of the chain once it waits on its poll timer (the last event in its history). */
+  const waitingOnTimer = (id: string, notRun?: string) =>
+    eventually(async () => {
+      const { runId } = await tier.client.workflow.getHandle(workflowIds.collection(id)).describe();
+      if (runId === notRun) return undefined;
+      const events = (await tier.client.workflow.getHandle(workflowIds.collection(id), runId).fetchHistory()).events;
+      return events?.at(-1)?.timerStartedEventAttributes ? true : undefined;
+    });
+
   it('closes the window on the close-window signal, long before its deadline', async () => {
     const t = tier.scope(uniqueId('signal'));
     t.mock({ countContributions: () => 3, closeDatanet: () => ({ minSeq: 1, maxSeq: 3, count: 3 }) });
     const h = await start(t.key, { pollIntervalMs: 20_000 });
-    await eventually(() => (t.inputs('countContributions').length > 0 ? true : undefined));
+    await waitingOnTimer(t.key);
     const signalledAt = Date.now();
     await h.signal(closeWindowSignal);
     const r = await h.result();
@@ -136,16 +145,10 @@ describe.concurrent('Datanet collection (workflow tier)', () => {
     const t = tier.scope(uniqueId('can-window'));
     t.mock({ countContributions: () => 7, closeDatanet: () => ({ minSeq: 1, maxSeq: 7, count: 7 }) });
     // Every run polls once, waits, then continues as new (windowRunMaxEvents: 1).
-    const h = await start(t.key, { windowRunMaxEvents: 1, pollIntervalMs: 1_000 });
+    const h = await start(t.key, { windowRunMaxEvents: 1, pollIntervalMs: 2_000 });
     // Signal a later run while it waits on its poll timer: the signal wakes it, it continues as
     // new, and the request must travel to the next run.
-    const latest = tier.client.workflow.getHandle(workflowIds.collection(t.key));
-    await eventually(async () => {
-      const { runId } = await latest.describe();
-      if (runId === h.firstExecutionRunId) return undefined;
-      const events = (await tier.client.workflow.getHandle(workflowIds.collection(t.key), runId).fetchHistory()).events;
-      return events?.at(-1)?.timerStartedEventAttributes ? true : undefined;
-    });
+    await waitingOnTimer(t.key, h.firstExecutionRunId);
     await h.signal(closeWindowSignal);
     const r = await tier.client.workflow.getHandle<typeof collectionWorkflow>(workflowIds.collection(t.key)).result();
     expect(r.received).toBe(7);

@@ -76,8 +76,12 @@ export async function startWorkflowTier(
 ): Promise<WorkflowTier> {
   if (!runtimeInstalled) {
     runtimeInstalled = true;
-    // Activity failures are the point of many tests here: keep the SDK's warnings out of the output.
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
+    // Activity failures and cancellations are the point of many tests here: keep the SDK's warnings
+    // (its own and its core's) out of the output.
+    Runtime.install({
+      logger: new DefaultLogger('ERROR'),
+      telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } },
+    });
   }
   const namespace = namespaceOf(basename(fileURLToPath(testFileUrl)));
   const env = await TestWorkflowEnvironment.createFromExistingServer({
