@@ -154,7 +154,17 @@ describe.concurrent('lifecycle endings (workflow tier)', () => {
     expect(order.indexOf('releaseStake')).toBeGreaterThan(order.indexOf('handOverToModel'));
     expect(order.indexOf('closeBudget')).toBeGreaterThan(order.indexOf('settleRewards'));
     expect(lastRecorded(t)).toMatchObject({ stage: 'serving', status: 'serving' });
-    expect((await h.describe()).status.name).toBe('COMPLETED');
+    const d = await h.describe();
+    expect(d.status.name).toBe('COMPLETED');
+    expect(d.searchAttributes.LifecycleStage).toEqual(['serving']);
+    expect(d.searchAttributes.ProposalId).toEqual([id]);
+    const listed = await eventually(async () => {
+      const ids: string[] = [];
+      for await (const w of tier.client.workflow.list({ query: `LifecycleStage = "serving" AND ProposalId = "${id}"` }))
+        ids.push(w.workflowId);
+      return ids.length ? ids : undefined;
+    });
+    expect(listed).toEqual([workflowIds.lifecycle(id)]);
   });
 
   it('rejected: the stake is refunded, nothing is reserved or collected', async () => {
