@@ -130,12 +130,11 @@ describe.concurrent('lifecycle endings (workflow tier)', () => {
         job: { task: 'classification', datasetManifestKey: `datasets/${id}/manifest.jsonl` },
       },
     ]);
-    // The version is registered without being made production: the model entity does that.
+    // The version is registered here; the model entity makes it production (the hand-over).
     expect(t.inputs('promoteModel')).toMatchObject([
       {
         proposalId: id,
         developer: PROPOSER,
-        makeProduction: false,
         stagingArtifactKey: `staging/${id}/rlhf-r1/model.bin`,
         lineage: { trainer: 'embedded', task: 'classification', rlhfRounds: [1] },
       },
