@@ -28,6 +28,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const started = Date.now();
   const dir = mkdtempSync(join(tmpdir(), 'commons-workflow-tier-'));
   const namespaces = globSync(WORKFLOW_TEST_GLOB, { cwd: project.config.root }).map((f) => namespaceOf(basename(f)));
+  const shared = namespaces.filter((ns, i) => namespaces.indexOf(ns) !== i);
+  if (shared.length > 0)
+    throw new Error(`workflow test files must have distinct names (one namespace each): ${shared.join(', ')}`);
   const [bundle, executable] = await Promise.all([
     bundleWorkflowCode({ workflowsPath, logger: quietLogger }),
     ensureGoTool('temporal', (m) => console.log(`[workflow tier] ${m}`)),
