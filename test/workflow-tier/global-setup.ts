@@ -41,7 +41,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     server: {
       executable: { type: 'existing-path', path: executable },
       ip: '127.0.0.1',
-      searchAttributes: [...SEARCH_ATTRIBUTE_KEYS] as never,
+      searchAttributes: [...SEARCH_ATTRIBUTE_KEYS],
       log: { format: 'pretty', level: 'error' },
       extraArgs: [
         ...namespaces.flatMap((ns) => ['--namespace', ns]),
