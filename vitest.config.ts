@@ -1,8 +1,11 @@
 import { defineConfig } from 'vitest/config';
+import { WORKFLOW_TEST_GLOB } from './test/workflow-tier/namespaces.js';
 
-// Two tiers. `unit`: pure tests, no services. `stack`: tests on one real stack (Temporal dev server,
-// Postgres, S3) started once per run in globalSetup; a test needs it when it lives under test/ or is
-// named *.stack.test.ts. COMMONS_STACK=skip runs the unit tier alone.
+// Three tiers. `unit`: pure tests, no services. `workflow`: workflow logic with mocked activities on
+// one Temporal dev server and one workflow bundle per run (test/workflow-tier/global-setup.ts), files
+// named *.workflow.test.ts. `stack`: tests on one real stack (Temporal dev server, Postgres, S3)
+// started once per run in globalSetup; a test needs it when it lives under test/ or is named
+// *.stack.test.ts. COMMONS_STACK=skip runs the unit and workflow tiers alone.
 const stackFiles = ['test/**/*.test.ts', '**/*.stack.test.ts'];
 const skipStack = process.env.COMMONS_STACK === 'skip';
 
@@ -14,8 +17,20 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['**/*.test.ts'],
-          exclude: ['node_modules/**', ...stackFiles],
+          exclude: ['node_modules/**', ...stackFiles, WORKFLOW_TEST_GLOB],
           testTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: 'workflow',
+          include: [WORKFLOW_TEST_GLOB],
+          exclude: ['node_modules/**'],
+          globalSetup: ['./test/workflow-tier/global-setup.ts'],
+          // A file's tests mostly wait on the server, concurrently (describe.concurrent).
+          maxConcurrency: 20,
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
         },
       },
       ...(skipStack
