@@ -1,6 +1,5 @@
-// Updated for the additive rule (issue 15): the former tests asserted the sqrt-per-account curve and
-// the per-account standing factor, both replaced; the splitting and quality properties below are
-// what the new rule guarantees instead.
+// Attribution weight is additive per record, so the properties that matter are that splitting
+// records over accounts never earns more and that quality counts more than volume.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
