@@ -208,8 +208,8 @@ export async function recordSources(
     hash: string;
     contributor: string;
     s3_key: string;
-    pack_offset: string | null;
-    pack_length: number | null;
+    pack_offset: string;
+    pack_length: number;
     label: string | null;
   }[]
 > {
@@ -218,8 +218,8 @@ export async function recordSources(
       hash: string;
       contributor: string;
       s3_key: string;
-      pack_offset: string | null;
-      pack_length: number | null;
+      pack_offset: string;
+      pack_length: number;
       label: string | null;
     }[]
   >`

@@ -67,7 +67,7 @@ export interface ProtocolSettings {
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-/** Production defaults (README "Protocol settings"). */
+/** Production defaults (docs/protocol-settings.md). */
 export const DEFAULT_PROTOCOL_SETTINGS: ProtocolSettings = {
   governance: {
     quorum: 0.334,

@@ -1,4 +1,4 @@
-// `npm run versions -- <command>`: Worker Versioning operations for a release (README, "Versioned deploys").
+// `npm run versions -- <command>`: Worker Versioning operations for a release (docs/operations.md, "Versioned deploys").
 //
 //   status                                   each deployment's current version and every version's state
 //                                            (current, ramping, draining: pinned lifecycles still open,
