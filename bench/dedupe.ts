@@ -23,7 +23,7 @@ import {
 } from '../domain/data/minhash.js';
 import { mulberry32 } from '../domain/prng.js';
 import { loadSpamAssassin } from '../ml/embedded/corpus.js';
-import { COMMON, syntheticRecords } from './synthetic.js';
+import { COMMON, syntheticRecords } from '../scenarios/synthetic.js';
 
 interface Indexed {
   id: number;

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import { ensureGoTool } from '../../infra/local/go-tools.js';
 import { startStack } from '../../infra/local/stack.js';
-import { runScenario, waitForStage } from '../../demo/scenario.js';
+import { runScenario, waitForStage } from '../../scenarios/scenario.js';
 import { startTestApp, eventually, type TestApp } from '../support/app.js';
 import { participant, proposalBody, retireGovernor } from '../support/participants.js';
 import { workflowIds } from '../../contracts/workflow-ids.js';
