@@ -22,15 +22,20 @@ export interface TestApp {
 /**
  * Workers and the API in this test process, against the stack from test/global-setup.ts. Each
  * test file gets its own, on the shared stack (ids are unique per test, so files never collide);
- * `env` points a file at its own database or namespace.
+ * `env` points a file at its own database or namespace. `stack: true` starts a stack of its own,
+ * stopped by `close` (the history recorder runs outside vitest).
  */
 export async function startTestApp(
-  opts: { workers?: WorkerKind[] | false; env?: Record<string, string> } = {},
+  opts: { workers?: WorkerKind[] | false; env?: Record<string, string>; stack?: boolean } = {},
 ): Promise<TestApp> {
-  if (!process.env.COMMONS_TEST_STACK)
+  if (!opts.stack && !process.env.COMMONS_TEST_STACK)
     throw new Error('this test needs the real stack (run it through `npm test`, not with COMMONS_STACK=skip)');
   process.env.COMMONS_LOG_LEVEL ??= 'ERROR'; // SDK warnings such as 'no workflows registered' are expected here
-  const system = await startSystem({ stack: false, workers: opts.workers, env: opts.env });
+  const system = await startSystem({
+    stack: opts.stack ?? false,
+    workers: opts.workers,
+    env: { ...opts.env, ...(opts.stack ? { COMMONS_TEST_STACK: '1' } : {}) },
+  });
   const { cfg } = system;
   const sql = postgres(cfg.databaseUrl, { max: 4, onnotice: () => {} });
   const connection = await Connection.connect(temporalConnectionOptions(cfg.temporal));
