@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { WorkerOptions } from '@temporalio/worker';
 import { loadConfig, type CommonsConfig } from '../config.js';
 import { migrateDb } from '../../db/client.js';
@@ -14,6 +15,8 @@ import { ManagedProcess } from './processes.js';
 export type WorkerEntry = 'all' | 'lifecycle' | 'data-collection' | 'gpu-training' | 'gpu-rlhf';
 
 const ALL_KINDS: WorkerKind[] = ['lifecycle', 'data', 'training', 'rlhf'];
+/** An entry point's path from the repository root, whatever the caller's working directory. */
+const entryPoint = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
 
 export interface SystemOptions {
   log?: (m: string) => void;
@@ -108,7 +111,7 @@ export async function startSystem(o: SystemOptions = {}): Promise<System> {
       const workerEnv = { ...env, COMMONS_WORKER_MAKE_CURRENT: makeCurrent ? '1' : '0' };
       for (const w of o.workerProcesses) {
         const p = new ManagedProcess(
-          `workers/${w}.ts`,
+          entryPoint(`workers/${w}.ts`),
           { ...workerEnv, ...o.workerProcessEnv?.[w] },
           /workers running/,
         );
@@ -125,7 +128,7 @@ export async function startSystem(o: SystemOptions = {}): Promise<System> {
 
     let apiUrl = '';
     if (o.api === 'process') {
-      const p = new ManagedProcess('api/main.ts', env, /listening/i, 1);
+      const p = new ManagedProcess(entryPoint('api/main.ts'), env, /listening/i, 1);
       stops.push(() => p.stop());
       await p.start();
       processes.api = p;
