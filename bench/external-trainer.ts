@@ -47,7 +47,7 @@ const adapterDir = join(stateDir, 'adapters');
 const upstream = await startUpstream(upstreamPort);
 const system = await startSystem({
   stateDir,
-  removeState: true,
+  removeState: process.env.BENCH_KEEP_STATE !== '1',
   log,
   apiLogger: false,
   env: {

@@ -24,7 +24,13 @@ const EXACT_MAX = MODE === 'ann' ? '0' : '1000000000';
 const log = (m: string) => console.log(`[bench:infer] ${m}`);
 
 // The services for the whole run; the workers and an API in this process only to deploy the model.
-const services = await startSystem({ log, workers: false, api: false, env: { COMMONS_LOG_LEVEL: 'error' } });
+const services = await startSystem({
+  log,
+  workers: false,
+  api: false,
+  env: { COMMONS_LOG_LEVEL: 'error' },
+  removeState: process.env.BENCH_KEEP_STATE !== '1',
+});
 const setup = await startSystem({ stack: false, apiLogger: false });
 const setupCfg = setup.cfg;
 log('deploying a model through one full lifecycle (SpamAssassin, 1200 records)…');

@@ -73,7 +73,13 @@ interface System {
 }
 
 async function oneProcess(): Promise<System> {
-  const sys = await startSystem({ log, env: BENCH_ENV, workerOptions: pollers, apiLogger: false });
+  const sys = await startSystem({
+    log,
+    env: BENCH_ENV,
+    workerOptions: pollers,
+    apiLogger: false,
+    removeState: process.env.BENCH_KEEP_STATE !== '1',
+  });
   const sql = postgres(sys.cfg.databaseUrl, { max: 2, onnotice: () => {} });
   return {
     url: sys.apiUrl,
