@@ -1,6 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { WorkerOptions } from '@temporalio/worker';
 import { loadConfig, type CommonsConfig } from '../config.js';
@@ -15,8 +15,11 @@ import { ManagedProcess } from './processes.js';
 export type WorkerEntry = 'all' | 'lifecycle' | 'data-collection' | 'gpu-training' | 'gpu-rlhf';
 
 const ALL_KINDS: WorkerKind[] = ['lifecycle', 'data', 'training', 'rlhf'];
-/** An entry point's path from the repository root, whatever the caller's working directory. */
-const entryPoint = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
+/**
+ * An entry point of the repository, from whatever working directory the caller runs in (relative,
+ * so process listings and the benches' CPU tables name it `api/main.ts`, not a full path).
+ */
+const entryPoint = (path: string) => relative(process.cwd(), fileURLToPath(new URL(`../../${path}`, import.meta.url)));
 
 export interface SystemOptions {
   log?: (m: string) => void;
