@@ -3,8 +3,8 @@
 // contributions/s for ingest and for scoring, peak worker RSS and the largest workflow history.
 // The API and the workers run in their own processes; this process is the contributors.
 import { startBenchStack } from './support/stack.js';
-import { SPAM_SPEC } from '../demo/scenario.js';
-import { syntheticRecords } from './synthetic.js';
+import { SPAM_SPEC } from '../scenarios/scenario.js';
+import { syntheticRecords } from '../scenarios/synthetic.js';
 import { peakRssMiB } from '../infra/local/processes.js';
 import { workflowIds } from '../contracts/workflow-ids.js';
 import { lshDatanetKey } from '../db/queries/lsh-bands.js';
@@ -18,9 +18,9 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
 const t0 = Date.now();
 const log = (m: string) => console.log(`[bench:data ${((Date.now() - t0) / 1000).toFixed(0).padStart(5)}s] ${m}`);
 
-const bench = await startBenchStack({ name: 'data', log });
+const bench = await startBenchStack({ log });
 const { sql, temporal, participant } = bench;
-const workers = bench.workers[0]!;
+const workerPid = bench.workerPids[0]!;
 const dev = await participant(['developer'], { OPEN: '10000' });
 const gov = await participant(['governor'], { gOPEN: '1000' });
 const contributors = await Promise.all(Array.from({ length: CONTRIBUTORS }, () => participant(['contributor'])));
@@ -88,7 +88,7 @@ async function sender() {
       const rate = Math.round((sent - ingestMark.sent) / ((now - ingestMark.at) / 1000));
       ingestMarks.push(`${ingestMark.n * 10}% ${rate}/s`);
       log(
-        `ingested ${sent} (${ingestMark.n * 10}%): ${rate}/s since the last line, ${Math.round(sent / ((now - ingestStart) / 1000))}/s overall, worker peak RSS ${peakRssMiB(workers.pid!).toFixed(0)} MiB`,
+        `ingested ${sent} (${ingestMark.n * 10}%): ${rate}/s since the last line, ${Math.round(sent / ((now - ingestStart) / 1000))}/s overall, worker peak RSS ${peakRssMiB(workerPid).toFixed(0)} MiB`,
       );
       Object.assign(ingestMark, { n: ingestMark.n + 1, sent, at: now });
     }
@@ -188,7 +188,7 @@ for (;;) {
     const mib = (await bandBytes()) / 2 ** 20;
     (passMarks[phase] ??= []).push(`${mark.n * 10}% ${rate}/s`);
     log(
-      `${phase} ${mark.n * 10}%: ${done}/${span}, ${rate}/s since the last line, ${c.accepted} passing, band tables ${mib.toFixed(0)} MiB, worker peak RSS ${peakRssMiB(workers.pid!).toFixed(0)} MiB`,
+      `${phase} ${mark.n * 10}%: ${done}/${span}, ${rate}/s since the last line, ${c.accepted} passing, band tables ${mib.toFixed(0)} MiB, worker peak RSS ${peakRssMiB(workerPid).toFixed(0)} MiB`,
     );
     mark = { n: mark.n + 1, done, at: now };
   }
@@ -209,7 +209,7 @@ for await (const w of temporal.workflow.list({
   runs++;
   maxHistory = Math.max(maxHistory, w.historyLength);
 }
-const rss = peakRssMiB(workers.pid!);
+const rss = peakRssMiB(workerPid);
 // Band claims at the end. The scoring pass stages them (lsh_band_claims); the first dedupe batches
 // reduce them partition by partition into, per batch, the bands an earlier record in another batch
 // claimed too (lsh_band_owners), which each dedupe batch reads by its key.

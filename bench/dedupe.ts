@@ -4,7 +4,7 @@
  * record sharing a band with an earlier owner is a candidate, confirmed when the b-bit sketch
  * Jaccard reaches NEAR_DUPLICATE_JACCARD (exact copies of the normalised text are counted apart).
  *
- * - near-copies: records made as bench/synthetic.ts makes them (words at random positions replaced
+ * - near-copies: records made as scenarios/synthetic.ts makes them (words at random positions replaced
  *   by common words), with 1 to 5 edits, over synthetic records and SpamAssassin mails;
  * - false positives: distinct synthetic records, and SpamAssassin mails (a flag there is a false
  *   positive when the pair's word-level edit similarity, 1 - Levenshtein / length, is below 0.5; the corpus has real
@@ -23,7 +23,7 @@ import {
 } from '../domain/data/minhash.js';
 import { mulberry32 } from '../domain/prng.js';
 import { loadSpamAssassin } from '../ml/embedded/corpus.js';
-import { COMMON, syntheticRecords } from './synthetic.js';
+import { COMMON, syntheticRecords } from '../scenarios/synthetic.js';
 
 interface Indexed {
   id: number;

@@ -11,15 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { startStack } from '../infra/local/stack.js';
+import { startSystem } from '../infra/local/system.js';
 import { freePort } from '../infra/local/ports.js';
 import { cacheDir } from '../infra/local/paths.js';
 import { run } from '../infra/local/cache-lock.js';
 import { ensureVenv } from '../infra/local/python-venv.js';
-import { loadConfig } from '../infra/config.js';
-import { startWorkers } from '../workers/runtime.js';
-import { startApi } from '../api/bootstrap.js';
-import { runScenario } from '../demo/scenario.js';
+import { runScenario } from '../scenarios/scenario.js';
 import { STAGES } from '../domain/lifecycle/types.js';
 
 const reference = (file: string) => fileURLToPath(new URL(`../ml/external/reference/${file}`, import.meta.url));
@@ -33,7 +30,6 @@ await run(python, [reference('make_base_model.py'), baseModel], { ...process.env
 log(`Python environment ${python}; base model ${baseModel}`);
 
 const stateDir = mkdtempSync(join(tmpdir(), 'commons-bench-external-'));
-const stack = await startStack({ stateDir, log });
 // The worker runs the reference script for every external job; the caps let a small base model on a
 // CPU learn within a few steps (a GPU fleet with a real base model keeps the script's defaults).
 const trainerEnv = {
@@ -49,14 +45,17 @@ const trainerEnv = {
 const upstreamPort = await freePort();
 const adapterDir = join(stateDir, 'adapters');
 const upstream = await startUpstream(upstreamPort);
-Object.assign(process.env, stack.env, trainerEnv, {
-  API_PORT: String(await freePort()),
-  COMMONS_INFERENCE_UPSTREAM_URL: `http://127.0.0.1:${upstreamPort}`,
-  COMMONS_UPSTREAM_ADAPTER_DIR: adapterDir,
+const system = await startSystem({
+  stateDir,
+  removeState: process.env.BENCH_KEEP_STATE !== '1',
+  log,
+  apiLogger: false,
+  env: {
+    ...trainerEnv,
+    COMMONS_INFERENCE_UPSTREAM_URL: `http://127.0.0.1:${upstreamPort}`,
+    COMMONS_UPSTREAM_ADAPTER_DIR: adapterDir,
+  },
 });
-const cfg = loadConfig();
-const workers = await startWorkers(['lifecycle', 'data', 'training', 'rlhf'], cfg, {}, { makeCurrent: true });
-const api = await startApi(cfg, { logger: false });
 log(`stack, workers (external trainer) and API up; adapter server on :${upstreamPort}`);
 
 // Wall time per stage, from the scenario's own stage lines.
@@ -69,7 +68,7 @@ let exitCode = 0;
 try {
   const run = Date.now().toString(36);
   const r = await runScenario({
-    baseUrl: api.url,
+    baseUrl: system.apiUrl,
     log: scenarioLog,
     proposalId: `external-${run}`,
     modelName: `spam-external-${run}`,
@@ -104,10 +103,8 @@ try {
   exitCode = 1;
   console.error(err);
 }
-await api.close();
-await workers.shutdown();
 upstream.kill('SIGTERM');
-await stack.stop();
+await system.stop();
 log(`done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 process.exit(exitCode);
 

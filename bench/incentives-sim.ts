@@ -35,7 +35,7 @@ import { assignPausedReviewers, assignTasks } from '../domain/rlhf/assignment.js
 import { krippendorffAlphaPerReviewer, type UnitValue } from '../domain/rlhf/krippendorff.js';
 import { settleReviewRound, type RoundItem, type RoundReviewer } from '../domain/rlhf/stake-consensus.js';
 import { Deduper, editWords } from './dedupe.js';
-import { COMMON } from './synthetic.js';
+import { COMMON } from '../scenarios/synthetic.js';
 
 export interface SimOptions {
   rounds: number;

@@ -7,16 +7,10 @@
 // BENCH_ATTRIBUTION=ann (default) serves the deployed version from its ANN attribution index;
 // =exact from postings rebuilt from the manifest.
 import { startTsProcess } from '../infra/local/processes.js';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { cpuLine, httpLoad } from './support/http-load.js';
-import { startStack } from '../infra/local/stack.js';
+import { startSystem } from '../infra/local/system.js';
 import { freePort } from '../infra/local/ports.js';
-import { loadConfig } from '../infra/config.js';
-import { startWorkers } from '../workers/runtime.js';
-import { startApi } from '../api/bootstrap.js';
-import { runScenario } from '../demo/scenario.js';
+import { runScenario } from '../scenarios/scenario.js';
 import { loadSpamAssassin } from '../ml/embedded/corpus.js';
 import { ModelCache } from '../api/inference/model-cache.js';
 import { PredictorRegistry } from '../ml/serving/predictor.js';
@@ -29,15 +23,20 @@ const MODE = process.env.BENCH_ATTRIBUTION === 'exact' ? 'exact' : 'ann';
 const EXACT_MAX = MODE === 'ann' ? '0' : '1000000000';
 const log = (m: string) => console.log(`[bench:infer] ${m}`);
 
-const stack = await startStack({ stateDir: mkdtempSync(join(tmpdir(), 'commons-bench-')), log });
-Object.assign(process.env, stack.env, { COMMONS_LOG_LEVEL: 'error' });
-const setupCfg = loadConfig({ ...process.env, API_PORT: '0' });
-const workers = await startWorkers(['lifecycle', 'data', 'training', 'rlhf'], setupCfg, {}, { makeCurrent: true });
-const setupApi = await startApi(setupCfg, { logger: false });
+// The services for the whole run; the workers and an API in this process only to deploy the model.
+const services = await startSystem({
+  log,
+  workers: false,
+  api: false,
+  env: { COMMONS_LOG_LEVEL: 'error' },
+  removeState: process.env.BENCH_KEEP_STATE !== '1',
+});
+const setup = await startSystem({ stack: false, apiLogger: false });
+const setupCfg = setup.cfg;
 log('deploying a model through one full lifecycle (SpamAssassin, 1200 records)…');
 const run = Date.now().toString(36);
 const r = await runScenario({
-  baseUrl: setupApi.url,
+  baseUrl: setup.apiUrl,
   log: (l) => log(l),
   proposalId: `bench-${run}`,
   modelName: `bench-${run}`,
@@ -49,16 +48,14 @@ const r = await runScenario({
   },
 });
 await r.appBuilder.faucet('OPEN', '100000000');
-await setupApi.close();
-await workers.shutdown();
+await setup.stop();
 
-const apiPort = await freePort();
 const barePort = await freePort();
-const api = await startTsProcess(
-  'api/main.ts',
-  {
-    ...process.env,
-    API_PORT: String(apiPort),
+const measured = await startSystem({
+  stack: false,
+  workers: false,
+  api: 'process',
+  env: {
     // Two log lines per request at info would be read back and matched by this process, the load
     // generator, stealing its CPU: warn, as in bench:lifecycle.
     COMMONS_LOG_LEVEL: 'warn',
@@ -68,14 +65,13 @@ const api = await startTsProcess(
       ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_API_CPU_PROF}` }
       : {}),
   },
-  /listening/i,
-);
+});
 const bare = await startTsProcess('bench/bare-server.ts', { ...process.env, PORT: String(barePort) }, /LISTENING/);
 
 const inputs = loadSpamAssassin({ limit: 200, seed: 3 }).map((x) => x.text.slice(0, 500));
 const bodies = inputs.map((input) => JSON.stringify({ input }));
 const body = bodies[0]!;
-const inferUrl = `http://127.0.0.1:${apiPort}/v1/models/${r.modelName}/infer`;
+const inferUrl = `${measured.apiUrl}/v1/models/${r.modelName}/infer`;
 const auth = { authorization: `Bearer ${r.apiKey}` };
 const warm = await fetch(inferUrl, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body });
 if (!warm.ok) throw new Error(`warm-up failed: ${warm.status} ${await warm.text()}`);
@@ -129,10 +125,8 @@ console.log(
   `in-process compute limit (predict + attribute, ${predictor.attributionMode} over ${predictor.attributionRecords} records): ${computeRps.toFixed(0)} calls/s on one core; endpoint/compute ${(inferRes.rps / computeRps).toFixed(3)}×`,
 );
 // Every answered paid call was committed (row and charge) before its answer; stop and count them.
-const exited = new Promise((res) => api.once('exit', res));
-api.kill('SIGTERM');
 bare.kill('SIGTERM');
-await exited;
+await measured.stop();
 const xactsDuring = (await xacts()) - xactsBefore;
 const [calls] = await pg<
   { n: number; settled: number; settlements: number }[]
@@ -150,5 +144,5 @@ console.log(
 console.log(
   `Postgres transactions during the infer load: ${(xactsDuring / Math.max(1, inferRes.total)).toFixed(3)} per call (${xactsDuring}; group commits ${calls.settlements}, the rest API-key lookups and reads: ${((xactsDuring - calls.settlements) / Math.max(1, inferRes.total)).toFixed(3)} per call)`,
 );
-await stack.stop();
+await services.stop();
 process.exit(0);

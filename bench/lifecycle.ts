@@ -9,9 +9,9 @@ import { startBenchStack } from './support/stack.js';
 import { freePort } from '../infra/local/ports.js';
 import { startTsProcess } from '../infra/local/processes.js';
 import { loadConfig } from '../infra/config.js';
-import { SPAM_SPEC } from '../demo/scenario.js';
-import { answerReviews } from '../demo/steps.js';
-import { syntheticLabelOf, syntheticRecords } from './synthetic.js';
+import { SPAM_SPEC } from '../scenarios/scenario.js';
+import { answerReviews } from '../scenarios/steps.js';
+import { syntheticLabelOf, syntheticRecords } from '../scenarios/synthetic.js';
 import { ProcessTreeRss } from './process-tree.js';
 import { cpuLine, httpLoad, type LoadResult } from './support/http-load.js';
 import { S3ArtifactStore } from '../storage/s3-store.js';
@@ -34,7 +34,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const rss = new ProcessTreeRss().start();
 const bench = await startBenchStack({
-  name: 'lifecycle',
   log,
   workers: ['lifecycle', 'data-collection', 'gpu-training', 'gpu-rlhf'],
 });

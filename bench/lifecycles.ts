@@ -7,18 +7,12 @@
 // the run measures orchestration, not training. Prints: lifecycles started/s; status reads/s with
 // every lifecycle in flight (the read model) beside a sample of live reads (?live=1, a workflow
 // query each); p50/p99 stage-transition latency; process RSS per lifecycle in flight.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import postgres from 'postgres';
-import { startStack } from '../infra/local/stack.js';
+import { startSystem } from '../infra/local/system.js';
 import { freePort } from '../infra/local/ports.js';
-import { loadConfig } from '../infra/config.js';
-import { startWorkers } from '../workers/runtime.js';
-import { startApi } from '../api/bootstrap.js';
 import { generateKeyPair } from '../identity/keys.js';
 import { CommonsClient } from '../client/commons-client.js';
-import { SPAM_SPEC, EMAIL_KEYWORDS } from '../demo/scenario.js';
+import { SPAM_SPEC, EMAIL_KEYWORDS } from '../scenarios/scenario.js';
 import { loadSpamAssassin } from '../ml/embedded/corpus.js';
 import { workflowReads } from '../api/workflow-reads.js';
 import { mapLimit } from '../storage/map-limit.js';
@@ -79,29 +73,28 @@ interface System {
 }
 
 async function oneProcess(): Promise<System> {
-  const stack = await startStack({ stateDir: mkdtempSync(join(tmpdir(), 'commons-bench-lifecycles-')), log });
-  Object.assign(process.env, stack.env, BENCH_ENV);
-  const cfg = loadConfig({ ...process.env, API_PORT: String(await freePort()) });
-  const workers = await startWorkers(['lifecycle', 'data', 'training', 'rlhf'], cfg, pollers, { makeCurrent: true });
-  const api = await startApi(cfg, { logger: false });
-  const sql = postgres(stack.env.DATABASE_URL, { max: 2, onnotice: () => {} });
+  const sys = await startSystem({
+    log,
+    env: BENCH_ENV,
+    workerOptions: pollers,
+    apiLogger: false,
+    removeState: process.env.BENCH_KEEP_STATE !== '1',
+  });
+  const sql = postgres(sys.cfg.databaseUrl, { max: 2, onnotice: () => {} });
   return {
-    url: api.url,
+    url: sys.apiUrl,
     sql,
     rss: () => process.memoryUsage().rss,
     workflowReads: () => Promise.resolve({ ...workflowReads }),
     async stop() {
-      await api.close();
-      await workers.shutdown();
       await sql.end();
-      await stack.stop();
+      await sys.stop();
     },
   };
 }
 
 async function separateProcesses(): Promise<System> {
   const b = await startBenchStack({
-    name: 'lifecycles',
     log,
     workers: ['lifecycle', 'data-collection', 'gpu-training', 'gpu-rlhf'],
     env: BENCH_ENV,
@@ -112,7 +105,7 @@ async function separateProcesses(): Promise<System> {
       'gpu-rlhf': { COMMONS_WORKER_METRICS_ADDRESS: '' },
     },
   });
-  const pids = [b.api, ...b.workers].map((p) => p.pid!);
+  const pids = [b.apiPid, ...b.workerPids];
   return {
     url: b.base,
     sql: b.sql,

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, eventually, type TestApp } from '../test/support/app.js';
 import { participant, passAndOpenDatanet, proposalBody, uniqueId } from '../test/support/participants.js';
 import type { CommonsClient } from '../client/commons-client.js';
-import { EMAIL_KEYWORDS } from '../demo/scenario.js';
+import { EMAIL_KEYWORDS } from '../scenarios/scenario.js';
 import { loadSpamAssassin } from '../ml/embedded/corpus.js';
 import { buildMerkleTree } from '../domain/data/merkle.js';
 import { workflowIds } from '../contracts/workflow-ids.js';

@@ -1,29 +1,26 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startStack, type Stack } from '../infra/local/stack.js';
-import { migrateDb } from '../db/client.js';
+import { startSystem, type System } from '../infra/local/system.js';
 
 /**
  * One real stack per test run: Temporal dev server, Postgres and versitygw in a fresh temporary
- * state directory. Test processes (forks) inherit the connection settings through process.env.
+ * state directory, without workers or an API (each test file starts its own in process, through
+ * the same harness). Test processes (forks) inherit the connection settings through process.env.
  * Only the `stack` tier (vitest.config.ts) uses it.
  */
-let stack: Stack | undefined;
-let stateDir: string | undefined;
+let system: System | undefined;
 
 export async function setup(): Promise<void> {
-  stateDir = mkdtempSync(join(tmpdir(), 'commons-test-'));
   const started = Date.now();
-  stack = await startStack({ stateDir, log: (m) => console.log(`[stack] ${m}`) });
-  Object.assign(process.env, stack.env, { COMMONS_TEST_STACK: '1' });
-  await migrateDb(stack.env.DATABASE_URL);
+  system = await startSystem({
+    workers: false,
+    api: false,
+    env: { COMMONS_TEST_STACK: '1' },
+    log: (m) => console.log(`[stack] ${m}`),
+  });
   console.log(
-    `[stack] up in ${Date.now() - started} ms (Temporal ${stack.env.TEMPORAL_ADDRESS}, UI ${stack.temporalUiUrl ?? 'external'})`,
+    `[stack] up in ${Date.now() - started} ms (Temporal ${system.cfg.temporal.address}, UI ${system.temporalUiUrl ?? 'external'})`,
   );
 }
 
 export async function teardown(): Promise<void> {
-  await stack?.stop();
-  if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+  await system?.stop();
 }

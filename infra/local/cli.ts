@@ -2,17 +2,19 @@
 // until Ctrl-C, for running `npm run worker` and `npm run api` against it in other terminals.
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { startStack } from './stack.js';
+import { startSystem } from './system.js';
 import { preferredPort } from './ports.js';
-import { migrateDb } from '../../db/client.js';
 
+// The state is kept between runs (what you ran against it is still there next time).
 const stateDir = process.env.COMMONS_STATE_DIR ?? join(tmpdir(), 'commons-stack');
-const stack = await startStack({
+const system = await startSystem({
   stateDir,
   ports: { temporal: await preferredPort(7233), temporalUi: await preferredPort(8233) },
+  workers: false,
+  api: false,
   log: (m) => console.error(`[stack] ${m}`),
 });
-await migrateDb(stack.env.DATABASE_URL);
+const stack = system.stack!;
 console.error(`[stack] up, state in ${stateDir}; Temporal UI ${stack.temporalUiUrl ?? 'external'}. Ctrl-C stops it.`);
 console.error(
   '[stack] in other shells, source the export lines (`npm run -s stack > stack.env`, then `. ./stack.env`)',
@@ -25,7 +27,7 @@ let stopping = false;
 const stop = async () => {
   if (stopping) return;
   stopping = true;
-  await stack.stop();
+  await system.stop();
   process.exit(0);
 };
 process.on('SIGINT', () => void stop());

@@ -49,3 +49,48 @@ export async function stopProcess(child: ChildProcess, graceMs = 10_000): Promis
   }
   clearTimeout(timer);
 }
+
+/**
+ * A TypeScript entry point run as its own process, which can be stopped, SIGKILLed and started
+ * again with the same environment (the fault run kills workers and the API mid-lifecycle).
+ */
+export class ManagedProcess {
+  child?: ChildProcess;
+  constructor(
+    readonly script: string,
+    readonly env: NodeJS.ProcessEnv,
+    readonly ready: RegExp,
+    /**
+     * Starts again if it exits before it is ready: on a loaded machine a worker can miss the 30 s
+     * it is given to make its version current on the dev server.
+     */
+    readonly attempts = 3,
+  ) {}
+
+  async start(): Promise<ChildProcess> {
+    for (let i = 1; ; i++) {
+      try {
+        this.child = await startTsProcess(this.script, this.env, this.ready);
+        return this.child;
+      } catch (err) {
+        if (i >= this.attempts) throw err;
+        console.error(`${this.script} did not start (attempt ${i} of ${this.attempts}): ${String(err).slice(0, 300)}`);
+      }
+    }
+  }
+
+  async kill9AndRestart(pauseMs = 0): Promise<void> {
+    const c = this.child;
+    if (c && c.exitCode === null && c.signalCode === null) {
+      const exited = new Promise((r) => c.once('exit', r));
+      c.kill('SIGKILL');
+      await exited;
+    }
+    if (pauseMs) await new Promise((r) => setTimeout(r, pauseMs));
+    await this.start();
+  }
+
+  async stop(): Promise<void> {
+    if (this.child) await stopProcess(this.child);
+  }
+}

@@ -29,9 +29,17 @@ export interface StackEnv {
  */
 export const LOCAL_PROTOCOL_SETTINGS = fileURLToPath(new URL('./protocol-settings.json', import.meta.url));
 
+/** A local service that can be stopped and started again on the same port and state (fault runs). */
+export interface LocalService {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
 export interface Stack {
   env: StackEnv;
   temporalUiUrl?: string;
+  /** The services this stack started (those the environment did not provide). */
+  services: Partial<Record<'temporal' | 'postgres' | 's3', LocalService>>;
   stop(): Promise<void>;
 }
 
@@ -43,6 +51,27 @@ export interface StackOptions {
   log?: (m: string) => void;
 }
 
+/** A service started once; `stop` and `start` take it down and bring it back on the same port and state. */
+async function restartable<T extends { stop(): Promise<void> }>(
+  start: () => Promise<T>,
+): Promise<{ first: T; service: LocalService }> {
+  let current: T | undefined = await start();
+  const first = current;
+  return {
+    first,
+    service: {
+      async start() {
+        current ??= await start();
+      },
+      async stop() {
+        const c = current;
+        current = undefined;
+        await c?.stop();
+      },
+    },
+  };
+}
+
 /**
  * Starts whatever the environment does not already provide: TEMPORAL_ADDRESS, DATABASE_URL and
  * S3_ENDPOINT each replace the local service with a real deployment.
@@ -52,9 +81,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   mkdirSync(opts.stateDir, { recursive: true });
   // Postgres runs as an unprivileged user when we are root: it must be able to enter the state dir.
   chmodSync(opts.stateDir, 0o755);
-  const stops: (() => Promise<void>)[] = [];
+  const services: Stack['services'] = {};
   const stop = async () => {
-    for (const s of stops.reverse()) await s().catch(() => {});
+    for (const s of [services.s3, services.postgres, services.temporal]) await s?.stop().catch(() => {});
   };
   try {
     // allSettled: when one service fails, the others have finished starting and are stopped too.
@@ -64,33 +93,27 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         : (async () => {
             const port = opts.ports?.temporal ?? (await freePort());
             const uiPort = opts.ports?.temporalUi ?? (await freePort());
-            const t = await startTemporal({ dbFile: join(opts.stateDir, 'temporal.db'), port, uiPort, log });
-            stops.push(() => t.stop());
-            return t;
+            const dbFile = join(opts.stateDir, 'temporal.db');
+            const t = await restartable(() => startTemporal({ dbFile, port, uiPort, log }));
+            services.temporal = t.service;
+            return t.first;
           })(),
       process.env.DATABASE_URL
         ? Promise.resolve(undefined)
         : (async () => {
-            // Postgres runs as an unprivileged user under root, so its data sits in a world-traversable place.
-            const p = await startPostgres({
-              dataDir: join(opts.stateDir, 'postgres'),
-              port: opts.ports?.postgres ?? (await freePort()),
-              database: 'commons',
-              log,
-            });
-            stops.push(() => p.stop());
-            return p;
+            const port = opts.ports?.postgres ?? (await freePort());
+            const dataDir = join(opts.stateDir, 'postgres');
+            const p = await restartable(() => startPostgres({ dataDir, port, database: 'commons', log }));
+            services.postgres = p.service;
+            return p.first;
           })(),
       process.env.S3_ENDPOINT
         ? Promise.resolve(undefined)
         : (async () => {
-            const s = await startS3({
-              dataDir: join(opts.stateDir, 's3'),
-              port: opts.ports?.s3 ?? (await freePort()),
-              log,
-            });
-            stops.push(() => s.stop());
-            return s;
+            const port = opts.ports?.s3 ?? (await freePort());
+            const s = await restartable(() => startS3({ dataDir: join(opts.stateDir, 's3'), port, log }));
+            services.s3 = s.service;
+            return s.first;
           })(),
     ]);
     const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -113,7 +136,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       COMMONS_DEV_FAUCET: process.env.COMMONS_DEV_FAUCET ?? '1',
     };
     await ensureBucket(env);
-    return { env, temporalUiUrl: temporal?.uiUrl, stop };
+    return { env, temporalUiUrl: temporal?.uiUrl, services, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -2,7 +2,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, eventually, type TestApp } from '../support/app.js';
 import { participant } from '../support/participants.js';
-import { runGenerativeScenario } from '../../demo/generative-scenario.js';
+import { runGenerativeScenario } from '../../scenarios/generative-scenario.js';
 import type { CommonsClient } from '../../client/commons-client.js';
 
 /**

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, eventually, refusal, type TestApp } from '../support/app.js';
 import { participant, proposalBody, retireGovernor, uniqueId } from '../support/participants.js';
 import type { CommonsClient } from '../../client/commons-client.js';
-import { EMAIL_KEYWORDS, SPAM_SPEC } from '../../demo/scenario.js';
+import { EMAIL_KEYWORDS, SPAM_SPEC } from '../../scenarios/scenario.js';
 import { loadSpamAssassin } from '../../ml/embedded/corpus.js';
 import { contentHash } from '../../domain/data/content-hash.js';
 import { buildDomainProfile } from '../../domain/data/relevance.js';

@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { participant } from '../support/participants.js';
-import { runScenario } from '../../demo/scenario.js';
+import { runScenario } from '../../scenarios/scenario.js';
 import { startApi } from '../../api/bootstrap.js';
 import { loadConfig } from '../../infra/config.js';
 import { startTsProcess } from '../../infra/local/processes.js';

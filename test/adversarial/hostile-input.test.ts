@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { participant, proposalBody, uniqueId } from '../support/participants.js';
 import { deploymentIdOf, signRequest } from '../../identity/request-signing.js';
-import { SPAM_SPEC } from '../../demo/scenario.js';
+import { SPAM_SPEC } from '../../scenarios/scenario.js';
 import type { CommonsClient } from '../../client/commons-client.js';
 import type { KeyPair } from '../../identity/keys.js';
 import { encodeSegment, hostileFor, hostileJson, type JsonSchema } from '../support/hostile.js';

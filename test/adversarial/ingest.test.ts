@@ -3,12 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, eventually, refusal, type TestApp } from '../support/app.js';
 import { participant, passAndOpenDatanet, proposalBody, uniqueId } from '../support/participants.js';
 import type { CommonsClient } from '../../client/commons-client.js';
-import { EMAIL_KEYWORDS } from '../../demo/scenario.js';
+import { EMAIL_KEYWORDS } from '../../scenarios/scenario.js';
 import { contentHash } from '../../domain/data/content-hash.js';
 import { workflowIds } from '../../contracts/workflow-ids.js';
 import { startTsProcess } from '../../infra/local/processes.js';
 import { freePort } from '../../infra/local/ports.js';
-import { syntheticRecords } from '../../bench/synthetic.js';
+import { syntheticRecords } from '../../scenarios/synthetic.js';
 
 /**
  * Attacks on "each record is stored once, credited to one account, and only ever served or scored

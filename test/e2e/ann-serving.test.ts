@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { participant } from '../support/participants.js';
-import { runScenario, type ScenarioResult } from '../../demo/scenario.js';
+import { runScenario, type ScenarioResult } from '../../scenarios/scenario.js';
 import { startApi } from '../../api/bootstrap.js';
 import { loadConfig } from '../../infra/config.js';
 import { CommonsClient } from '../../client/commons-client.js';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, eventually, type TestApp } from '../support/app.js';
 import { participant, proposalBody, uniqueId } from '../support/participants.js';
 import { workflowIds } from '../../contracts/workflow-ids.js';
-import { EMAIL_KEYWORDS } from '../../demo/scenario.js';
+import { EMAIL_KEYWORDS } from '../../scenarios/scenario.js';
 import { loadSpamAssassin } from '../../ml/embedded/corpus.js';
 import type { CommonsClient } from '../../client/commons-client.js';
 

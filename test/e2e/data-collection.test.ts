@@ -4,7 +4,7 @@ import { verifyInclusion } from '../support/merkle.js';
 import { startTestApp, eventually, refusal, at, type TestApp } from '../support/app.js';
 import { participant, passAndOpenDatanet, proposalBody, uniqueId } from '../support/participants.js';
 import type { CommonsClient } from '../../client/commons-client.js';
-import { EMAIL_KEYWORDS } from '../../demo/scenario.js';
+import { EMAIL_KEYWORDS } from '../../scenarios/scenario.js';
 import { loadSpamAssassin } from '../../ml/embedded/corpus.js';
 import { contentHash } from '../../domain/data/content-hash.js';
 import { workflowIds } from '../../contracts/workflow-ids.js';

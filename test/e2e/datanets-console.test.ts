@@ -5,7 +5,7 @@ import { startTestApp, eventually, type TestApp } from '../support/app.js';
 import { participant, proposalBody, retireGovernor, uniqueId } from '../support/participants.js';
 import type { CommonsClient } from '../../client/commons-client.js';
 import { workflowIds } from '../../contracts/workflow-ids.js';
-import { EMAIL_KEYWORDS, SPAM_SPEC } from '../../demo/scenario.js';
+import { EMAIL_KEYWORDS, SPAM_SPEC } from '../../scenarios/scenario.js';
 import { loadSpamAssassin } from '../../ml/embedded/corpus.js';
 import { generateKeyPair } from '../../identity/keys.js';
 import { signAttestation } from '../../identity/attestations.js';

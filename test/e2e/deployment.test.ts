@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, eventually, refusal, at, type TestApp } from '../support/app.js';
 import { participant } from '../support/participants.js';
-import { runScenario, type ScenarioOptions, type ScenarioResult } from '../../demo/scenario.js';
+import { runScenario, type ScenarioOptions, type ScenarioResult } from '../../scenarios/scenario.js';
 import { createDeploymentActivities } from '../../activities/deployment/activities.js';
 import { ObjectExistsError } from '../../storage/s3-store.js';
 import { accountsOf } from '../../contracts/accounts.js';

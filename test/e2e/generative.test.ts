@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, at, type TestApp } from '../support/app.js';
-import { runGenerativeScenario, type GenerativeScenarioResult } from '../../demo/generative-scenario.js';
+import { runGenerativeScenario, type GenerativeScenarioResult } from '../../scenarios/generative-scenario.js';
 import { workflowIds } from '../../contracts/workflow-ids.js';
 import { parseManifest } from '../../ml/embedded/embedded-trainer.js';
 import { deserializeRag, isRagArtifact } from '../../ml/generative/rag-model.js';

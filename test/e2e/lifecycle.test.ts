@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyInclusion } from '../support/merkle.js';
 import { startTestApp, eventually, type TestApp } from '../support/app.js';
-import { runScenario, type ScenarioResult } from '../../demo/scenario.js';
+import { runScenario, type ScenarioResult } from '../../scenarios/scenario.js';
 import { accountsOf } from '../../contracts/accounts.js';
 import type { lifecycleWorkflow } from '../../workflows/index.js';
 import { workflowIds } from '../../contracts/workflow-ids.js';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WithStartWorkflowOperation } from '@temporalio/client';
 import { startTestApp, eventually, type TestApp } from '../support/app.js';
 import { participant } from '../support/participants.js';
-import { runScenario, type ScenarioResult } from '../../demo/scenario.js';
+import { runScenario, type ScenarioResult } from '../../scenarios/scenario.js';
 import { accountsOf } from '../../contracts/accounts.js';
 import { workflowIds } from '../../contracts/workflow-ids.js';
 import { MODEL_WORKFLOW_TYPE, modelEntityStartOptions } from '../../contracts/model-entity.js';

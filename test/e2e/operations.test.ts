@@ -3,7 +3,7 @@ import { startTestApp, eventually, type TestApp } from '../support/app.js';
 import { participant, proposalBody, uniqueId } from '../support/participants.js';
 import { freePort } from '../../infra/local/ports.js';
 import { accountsOf } from '../../contracts/accounts.js';
-import { EMAIL_KEYWORDS } from '../../demo/scenario.js';
+import { EMAIL_KEYWORDS } from '../../scenarios/scenario.js';
 import { loadSpamAssassin } from '../../ml/embedded/corpus.js';
 import type { CommonsClient } from '../../client/commons-client.js';
 import { workflowIds } from '../../contracts/workflow-ids.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, eventually, type TestApp } from '../support/app.js';
 import { participant, proposalBody, retireGovernor, uniqueId } from '../support/participants.js';
-import { EMAIL_KEYWORDS } from '../../demo/scenario.js';
+import { EMAIL_KEYWORDS } from '../../scenarios/scenario.js';
 import { loadSpamAssassin } from '../../ml/embedded/corpus.js';
 import { startWorkers } from '../../workers/runtime.js';
 import type { CommonsClient } from '../../client/commons-client.js';

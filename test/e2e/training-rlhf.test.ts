@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, eventually, at, type TestApp } from '../support/app.js';
-import { RANDOM_REVIEWER_BOND, REVIEWER_BOND, runScenario, type ScenarioResult } from '../../demo/scenario.js';
+import { RANDOM_REVIEWER_BOND, REVIEWER_BOND, runScenario, type ScenarioResult } from '../../scenarios/scenario.js';
 import { startTsProcess } from '../../infra/local/processes.js';
 import { accountsOf } from '../../contracts/accounts.js';
 import { workflowIds } from '../../contracts/workflow-ids.js';

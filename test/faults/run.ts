@@ -1,21 +1,11 @@
 // `npm run test:faults`: lifecycles on the local stack while workers, the API, the Temporal dev
 // server, Postgres and S3 fail under them, at seeded random moments; then the same checks a
 // fault-free run passes. Prints the fault matrix (fault × stage → outcome); exits 1 on any failure.
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
 import postgres from 'postgres';
-import { startTemporal, type LocalTemporal } from '../../infra/local/temporal.js';
-import { startPostgres, type LocalPostgres } from '../../infra/local/postgres.js';
-import { startS3, type LocalS3 } from '../../infra/local/s3.js';
-import { ensureBucket, LOCAL_PROTOCOL_SETTINGS } from '../../infra/local/stack.js';
-import { freePort } from '../../infra/local/ports.js';
-import { startTsProcess, stopProcess } from '../../infra/local/processes.js';
-import { migrateDb } from '../../db/client.js';
+import { startSystem } from '../../infra/local/system.js';
 import { Ledger } from '../../db/ledger.js';
 import { mulberry32 } from '../../domain/prng.js';
-import { runScenario, waitForStage } from '../../demo/scenario.js';
+import { runScenario, waitForStage } from '../../scenarios/scenario.js';
 import { loadSpamAssassin } from '../../ml/embedded/corpus.js';
 import { generateKeyPair } from '../../identity/keys.js';
 import { accountsOf } from '../../contracts/accounts.js';
@@ -45,75 +35,21 @@ const injected = (fault: string, stage: string) => {
 
 // ---------- the stack, each service restartable on its own port and state ----------
 
-const stateDir = mkdtempSync(join(tmpdir(), 'commons-faults-'));
-chmodSync(stateDir, 0o755); // Postgres runs as an unprivileged user under root: it must enter the state dir
-const ports = { temporal: await freePort(), ui: await freePort(), pg: await freePort(), s3: await freePort() };
-const startT = () =>
-  startTemporal({ dbFile: join(stateDir, 'temporal.db'), port: ports.temporal, uiPort: ports.ui, log });
-const startPg = () => startPostgres({ dataDir: join(stateDir, 'postgres'), port: ports.pg, database: 'commons', log });
-const startObj = () => startS3({ dataDir: join(stateDir, 's3'), port: ports.s3, log });
-// Started side by side; if one fails, the others are stopped before the error is reported.
-const services = await Promise.allSettled([startT(), startPg(), startObj()]);
-if (services.some((r) => r.status === 'rejected')) {
-  for (const r of services) if (r.status === 'fulfilled') await r.value.stop();
-  rmSync(stateDir, { recursive: true, force: true });
-  throw (services.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason;
-}
-let temporal = (services[0] as PromiseFulfilledResult<LocalTemporal>).value;
-let pg = (services[1] as PromiseFulfilledResult<LocalPostgres>).value;
-let s3 = (services[2] as PromiseFulfilledResult<LocalS3>).value;
-const apiPort = await freePort();
-const env: NodeJS.ProcessEnv = {
-  ...process.env,
-  TEMPORAL_ADDRESS: temporal.address,
-  TEMPORAL_NAMESPACE: 'default',
-  DATABASE_URL: pg.url,
-  S3_ENDPOINT: s3.endpoint,
-  S3_BUCKET: 'commons',
-  S3_REGION: 'us-east-1',
-  S3_ACCESS_KEY_ID: s3.accessKeyId,
-  S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
-  API_PORT: String(apiPort),
-  COMMONS_LOG_LEVEL: 'ERROR',
-  COMMONS_WORKER_MAKE_CURRENT: '1',
-  COMMONS_PROTOCOL_SETTINGS: process.env.COMMONS_PROTOCOL_SETTINGS ?? LOCAL_PROTOCOL_SETTINGS,
-  COMMONS_DEV_FAUCET: '1', // a test stack: its participants are funded by the faucet
-};
-Object.assign(process.env, env);
-await ensureBucket(env as never);
-await migrateDb(pg.url);
-
-/** A process the harness can SIGKILL and start again. */
-class Proc {
-  child?: ChildProcess;
-  constructor(
-    readonly name: string,
-    readonly script: string,
-    readonly ready: RegExp,
-  ) {}
-  async start() {
-    this.child = await startTsProcess(this.script, env, this.ready);
-  }
-  async kill9AndRestart(pauseMs = 0) {
-    const c = this.child!;
-    const exited = new Promise((r) => c.once('exit', r));
-    c.kill('SIGKILL');
-    await exited;
-    if (pauseMs) await sleep(pauseMs);
-    await this.start();
-  }
-  async stop() {
-    if (this.child) await stopProcess(this.child);
-  }
-}
+const system = await startSystem({
+  log,
+  workerProcesses: ['lifecycle', 'data-collection', 'gpu-training', 'gpu-rlhf'],
+  api: 'process',
+  env: { COMMONS_LOG_LEVEL: 'ERROR' },
+});
+const services = system.stack!.services;
+const api = system.processes.api!;
 const workers = {
-  lifecycle: new Proc('lifecycle worker', 'workers/lifecycle.ts', /workers running/),
-  data: new Proc('data-collection worker', 'workers/data-collection.ts', /workers running/),
-  training: new Proc('gpu-training worker', 'workers/gpu-training.ts', /workers running/),
-  rlhf: new Proc('gpu-rlhf worker', 'workers/gpu-rlhf.ts', /workers running/),
+  lifecycle: system.processes.workers.lifecycle!,
+  data: system.processes.workers['data-collection']!,
+  training: system.processes.workers['gpu-training']!,
+  rlhf: system.processes.workers['gpu-rlhf']!,
 };
-const api = new Proc('API', 'api/main.ts', /listening/i);
-const base = `http://127.0.0.1:${apiPort}`;
+const base = system.apiUrl;
 const client = () => new ResilientClient(base, generateKeyPair());
 const failures: string[] = [];
 const check = (ok: boolean, what: string) => {
@@ -123,8 +59,6 @@ const check = (ok: boolean, what: string) => {
 
 let exitCode = 0;
 try {
-  for (const w of Object.values(workers)) await w.start();
-  await api.start();
   log(`stack, four worker processes and the API up (seed ${SEED})`);
 
   // ---------- L2: a lifecycle that stays in data collection while a contributor streams records ----------
@@ -201,10 +135,8 @@ try {
     await stageReached('training');
     await sleep(jitter(1000));
     injected('S3 unavailable 30 s (versitygw stopped)', await stageNow());
-    await s3.stop();
-    const s3Back = sleep(30_000).then(async () => {
-      s3 = await startObj();
-    });
+    await services.s3!.stop();
+    const s3Back = sleep(30_000).then(() => services.s3!.start());
     await sleep(2000 + jitter(2000));
     injected('SIGKILL gpu-training worker', await stageNow());
     await workers.training.kill9AndRestart();
@@ -213,12 +145,12 @@ try {
     await stageReached('rlhf');
     await sleep(jitter(1000));
     injected('restart Postgres', await stageNow());
-    await pg.stop();
-    pg = await startPg();
+    await services.postgres!.stop();
+    await services.postgres!.start();
     await sleep(jitter(1000));
     injected('restart Temporal dev server', await stageNow().catch(() => 'unknown (API unreachable)'));
-    await temporal.stop();
-    temporal = await startT();
+    await services.temporal!.stop();
+    await services.temporal!.start();
     await sleep(jitter(1000));
     injected('SIGKILL gpu-rlhf worker', await stageNow().catch(() => 'unknown (API unreachable)'));
     await workers.rlhf.kill9AndRestart();
@@ -267,7 +199,7 @@ try {
   }
 
   // ---------- the checks a fault-free run passes ----------
-  const sql = postgres(pg.url, { max: 2, onnotice: () => {} });
+  const sql = postgres(system.cfg.databaseUrl, { max: 2, onnotice: () => {} });
   try {
     const ledger = new Ledger(sql);
     const f1 = await dev2.proposal(l1);
@@ -365,12 +297,7 @@ try {
   exitCode = 1;
   console.error(err);
 } finally {
-  await api.stop();
-  for (const w of Object.values(workers)) await w.stop();
-  await temporal.stop();
-  await pg.stop();
-  await s3.stop();
-  rmSync(stateDir, { recursive: true, force: true });
+  await system.stop();
 }
 log(`done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 process.exit(exitCode);

@@ -3,15 +3,13 @@
 // workflows/replay.test.ts replays against the current workflow code together with every earlier
 // release's. A release's histories are recorded once, on its code, and then kept: see CONTRIBUTING,
 // "Changing workflow code". What it records is fixed: the same scenarios, the same file names.
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import { ensureGoTool } from '../../infra/local/go-tools.js';
-import { startStack } from '../../infra/local/stack.js';
-import { runScenario, waitForStage } from '../../demo/scenario.js';
-import { runGenerativeScenario } from '../../demo/generative-scenario.js';
+import { runScenario, waitForStage } from '../../scenarios/scenario.js';
+import { runGenerativeScenario } from '../../scenarios/generative-scenario.js';
 import { retireUpdate } from '../../contracts/messages.js';
 import { startTestApp, eventually, type TestApp } from '../support/app.js';
 import { participant, proposalBody, retireGovernor } from '../support/participants.js';
@@ -276,12 +274,10 @@ async function writeRecording(app: TestApp, r: Recording): Promise<string[]> {
   return files;
 }
 
-const stateDir = mkdtempSync(join(tmpdir(), 'commons-histories-'));
-const stack = await startStack({ stateDir, log });
-Object.assign(process.env, stack.env, { COMMONS_TEST_STACK: '1' });
 let exitCode = 0;
 try {
-  const app = await startTestApp();
+  // A stack of its own (fresh state, removed on close): the recordings never share a ledger.
+  const app = await startTestApp({ stack: true });
   try {
     const recordings = await recordAll(app);
     // Visibility is eventually consistent: wait until every run of a continue-as-new chain is listed.
@@ -296,8 +292,5 @@ try {
 } catch (err) {
   exitCode = 1;
   console.error(err);
-} finally {
-  await stack.stop();
-  rmSync(stateDir, { recursive: true, force: true });
 }
 process.exit(exitCode);

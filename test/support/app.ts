@@ -1,9 +1,9 @@
 import { Client, Connection } from '@temporalio/client';
 import postgres from 'postgres';
-import { loadConfig, type CommonsConfig } from '../../infra/config.js';
+import type { CommonsConfig } from '../../infra/config.js';
 import { temporalConnectionOptions } from '../../infra/temporal-connection.js';
-import { startWorkers, type RunningWorkers, type WorkerKind } from '../../workers/runtime.js';
-import { startApi } from '../../api/bootstrap.js';
+import type { RunningWorkers, WorkerKind } from '../../workers/runtime.js';
+import { startSystem } from '../../infra/local/system.js';
 import { S3ArtifactStore } from '../../storage/s3-store.js';
 import { Ledger } from '../../db/ledger.js';
 import { ApiError } from '../../client/commons-client.js';
@@ -21,33 +21,36 @@ export interface TestApp {
 
 /**
  * Workers and the API in this test process, against the stack from test/global-setup.ts. Each
- * test file gets its own, on the shared stack (ids are unique per test, so files never collide).
+ * test file gets its own, on the shared stack (ids are unique per test, so files never collide);
+ * `env` points a file at its own database or namespace. `stack: true` starts a stack of its own,
+ * stopped by `close` (the history recorder runs outside vitest).
  */
-export async function startTestApp(opts: { workers?: WorkerKind[] | false } = {}): Promise<TestApp> {
-  if (!process.env.COMMONS_TEST_STACK)
+export async function startTestApp(
+  opts: { workers?: WorkerKind[] | false; env?: Record<string, string>; stack?: boolean } = {},
+): Promise<TestApp> {
+  if (!opts.stack && !process.env.COMMONS_TEST_STACK)
     throw new Error('this test needs the real stack (run it through `npm test`, not with COMMONS_STACK=skip)');
   process.env.COMMONS_LOG_LEVEL ??= 'ERROR'; // SDK warnings such as 'no workflows registered' are expected here
-  const cfg = loadConfig({ ...process.env, API_PORT: '0' });
-  const workers =
-    opts.workers === false
-      ? undefined
-      : await startWorkers(opts.workers ?? ['lifecycle', 'data', 'training', 'rlhf'], cfg, {}, { makeCurrent: true });
-  // Unhandled API errors (500s) are logged so a failing test shows why.
-  const api = await startApi(cfg, { logger: { level: 'error' } });
+  const system = await startSystem({
+    stack: opts.stack ?? false,
+    workers: opts.workers,
+    env: { ...opts.env, ...(opts.stack ? { COMMONS_TEST_STACK: '1' } : {}) },
+  });
+  const { cfg } = system;
   const sql = postgres(cfg.databaseUrl, { max: 4, onnotice: () => {} });
   const connection = await Connection.connect(temporalConnectionOptions(cfg.temporal));
   const app: TestApp = {
     cfg,
-    url: api.url,
+    url: system.apiUrl,
     sql,
     ledger: new Ledger(sql),
     store: S3ArtifactStore.fromConfig(cfg.s3),
     temporal: new Client({ connection, namespace: cfg.temporal.namespace }),
-    workers,
+    workers: system.workers,
     async close() {
-      await api.close();
       // The workers running now: a test may have stopped and replaced the ones started here.
-      await app.workers?.shutdown();
+      system.workers = app.workers;
+      await system.stop();
       await connection.close();
       await sql.end();
     },

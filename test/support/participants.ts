@@ -1,6 +1,6 @@
 import { generateKeyPair } from '../../identity/keys.js';
 import { CommonsClient } from '../../client/commons-client.js';
-import { SPAM_SPEC } from '../../demo/scenario.js';
+import { SPAM_SPEC } from '../../scenarios/scenario.js';
 import { eventually } from './app.js';
 
 /** A registered, funded participant talking to the test API. */

@@ -5,7 +5,7 @@ import type { LifecycleParams } from '../domain/lifecycle/types.js';
 import type { ProposalResponse } from '../api/schemas/proposals.js';
 import type { CommonsExtension } from '../api/schemas/openai.js';
 import { HEALTH_KEYWORDS, syntheticQa, type QaRecord } from '../ml/generative/synthetic-qa.js';
-import { participant, REVIEWER_BOND, waitForStage } from './scenario.js';
+import { defaultBudget, participant, REVIEWER_BOND, waitForStage } from './scenario.js';
 import { answerReviews, retireGovernors, waitForDatanetOpen, waitForVotingOpen } from './steps.js';
 
 /**
@@ -29,6 +29,8 @@ export interface GenerativeScenarioOptions {
   perTopic: number;
   contributors: number;
   params?: DeepPartial<LifecycleParams>;
+  /** The treasury budget the proposal asks for; default: the reward pool plus 1000 OPEN for review rewards. */
+  budget?: string;
   pollMs?: number;
   /** Reuse a developer (the fee tests make the developer an app builder too). */
   developer?: CommonsClient;
@@ -62,6 +64,11 @@ export const GENERATIVE_PARAMS: DeepPartial<LifecycleParams> = {
   // Generation metrics: accuracy = mean token-F1, macroF1 = mean ROUGE-L against held-out answers.
   deployment: { minAccuracy: 0.3, minMacroF1: 0.2 },
   serving: { feePerCall: '10' },
+};
+
+/** What `npm run demo -- --generative` asks for (and CI runs): a reward pool paid to practitioners. */
+export const GENERATIVE_DEMO_PARAMS: DeepPartial<LifecycleParams> = {
+  serving: { feePerCall: '10', rewardPool: '1000' },
 };
 
 export async function runGenerativeScenario(o: GenerativeScenarioOptions): Promise<GenerativeScenarioResult> {
@@ -100,6 +107,7 @@ export async function runGenerativeScenario(o: GenerativeScenarioOptions): Promi
     labels: [],
     datanetSpec: HEALTH_SPEC,
     params: merge(merge(GENERATIVE_PARAMS, { collection: { targetCount: corpus.length } }), o.params ?? {}),
+    budget: o.budget ?? defaultBudget(o.params ?? {}),
   });
 
   // Rounds assign tasks among the bonded reviewers who enlisted for this proposal.

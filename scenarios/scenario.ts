@@ -103,6 +103,27 @@ export const SCENARIO_PARAMS: DeepPartial<LifecycleParams> = {
   rlhf: { rounds: 1, promptsPerRound: 4, answersPerItem: 3, roundDeadlineMs: 60_000 },
 };
 
+/**
+ * What `npm run demo` asks for (and CI runs): windows long enough to watch, a reward pool paid to
+ * contributors, an inference fee.
+ */
+export const DEMO_PARAMS: DeepPartial<LifecycleParams> = {
+  stake: '1000',
+  governance: { votingPeriodMs: 120_000 },
+  collection: { windowMs: 120_000, pollIntervalMs: 500, batchSize: 250 },
+  training: { hyperparams: { epochs: 10, checkpointEvery: 40 }, heartbeatTimeoutMs: 30_000 },
+  rlhf: { promptsPerRound: 8, roundDeadlineMs: 120_000 },
+  serving: { feePerCall: '10', rewardPool: '1000' },
+};
+
+/**
+ * The treasury budget a simulated proposal asks for when its caller names none: the reward pool
+ * plus 1000 OPEN for review rewards (both are paid from it).
+ */
+export function defaultBudget(params: DeepPartial<LifecycleParams>): string {
+  return (BigInt(params.serving?.rewardPool ?? '0') + 1000n).toString();
+}
+
 /** Bonds of the simulated reviewers (OPEN base units): honest ones bond more than the random one. */
 export const REVIEWER_BOND = '10000';
 export const RANDOM_REVIEWER_BOND = '2000';
@@ -210,7 +231,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     datanetSpec: SPAM_SPEC,
     // The records, a near-copy and an off-topic record.
     params: merge(merge(SCENARIO_PARAMS, { collection: { targetCount: o.records + 2 } }), o.params),
-    budget: o.budget ?? (BigInt(o.params.serving?.rewardPool ?? '0') + 1000n).toString(),
+    budget: o.budget ?? defaultBudget(o.params),
   });
   log(`lifecycle started: workflow ${created.workflowId}`);
   // Review rounds draw their assignments among the bonded reviewers who enlisted for the proposal.
