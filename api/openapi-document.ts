@@ -1,6 +1,6 @@
-import postgres from 'postgres';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../infra/config.js';
+import { connectDb } from '../db/client.js';
 import { Ledger } from '../db/ledger.js';
 import { S3ArtifactStore } from '../storage/s3-store.js';
 import { PostgresReplayGuard } from './auth.js';
@@ -9,19 +9,21 @@ import type { OpenApiDocument } from './openapi-markdown.js';
 
 /**
  * The OpenAPI document the API serves at /docs/json, built without any service running: the
- * Postgres and Temporal clients connect lazily and nothing here sends a request to them.
+ * Postgres and Temporal clients connect lazily and nothing here sends a request to them. The
+ * configuration is the defaults, not this process's environment, so the document is the same
+ * wherever it is built.
  */
 export async function buildOpenApiDocument(): Promise<OpenApiDocument> {
-  const cfg = loadConfig({ ...process.env, DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' });
-  const sql = postgres(cfg.databaseUrl, { max: 1 });
+  const cfg = loadConfig({ DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' });
+  const db = connectDb(cfg.databaseUrl, { max: 1 });
   const server = await buildServer(
     {
       cfg,
-      sql,
-      ledger: new Ledger(sql),
+      sql: db.sql,
+      ledger: new Ledger(db.sql),
       store: S3ArtifactStore.fromConfig(cfg.s3),
       temporal: new Client({ connection: Connection.lazy({ address: cfg.temporal.address }) }),
-      replayGuard: new PostgresReplayGuard(sql),
+      replayGuard: new PostgresReplayGuard(db.sql),
       deploymentId: 'openapi-document',
     },
     { logger: false },
@@ -32,6 +34,6 @@ export async function buildOpenApiDocument(): Promise<OpenApiDocument> {
     return res.json<OpenApiDocument>();
   } finally {
     await server.close();
-    await sql.end({ timeout: 1 });
+    await db.close();
   }
 }

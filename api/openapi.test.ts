@@ -1,19 +1,6 @@
-import postgres from 'postgres';
-import { Client, Connection } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../infra/config.js';
-import { Ledger } from '../db/ledger.js';
-import { S3ArtifactStore } from '../storage/s3-store.js';
-import { PostgresReplayGuard } from './auth.js';
-import { buildServer, type BuiltServer } from './server.js';
-
-interface OpenApiResponse {
-  description?: string;
-  content?: Record<string, { schema?: object }>;
-}
-interface OpenApiDocument {
-  paths: Record<string, Record<string, { responses?: Record<string, OpenApiResponse> }>>;
-}
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildOpenApiDocument } from './openapi-document.js';
+import type { OpenApiDocument } from './openapi-markdown.js';
 
 const METHODS = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', 'options']);
 
@@ -23,30 +10,10 @@ const METHODS = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', 'optio
  * connects until a request is served (postgres.js and the Temporal client are lazy).
  */
 describe('OpenAPI document (/docs/json)', () => {
-  let server: BuiltServer;
-  let sql: postgres.Sql;
   let doc: OpenApiDocument;
 
   beforeAll(async () => {
-    const cfg = loadConfig({ ...process.env, DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' });
-    sql = postgres(cfg.databaseUrl, { max: 1 });
-    const ctx = {
-      cfg,
-      sql,
-      ledger: new Ledger(sql),
-      store: S3ArtifactStore.fromConfig(cfg.s3),
-      temporal: new Client({ connection: Connection.lazy({ address: cfg.temporal.address }) }),
-      replayGuard: new PostgresReplayGuard(sql),
-      deploymentId: 'openapi-test',
-    };
-    server = await buildServer(ctx, { logger: false });
-    const res = await server.app.inject({ method: 'GET', url: '/docs/json' });
-    expect(res.statusCode).toBe(200);
-    doc = res.json<OpenApiDocument>();
-  });
-  afterAll(async () => {
-    await server.close();
-    await sql.end({ timeout: 1 });
+    doc = await buildOpenApiDocument();
   });
 
   const operations = () =>
