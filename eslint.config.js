@@ -31,9 +31,6 @@ const sqlClientAsType = {
     { name: 'drizzle-orm', importNames: ['sql'], message: sqlMessage },
   ],
 };
-// Their SQL moves into db/ with the removal of the paths kept for data from before 1.0: until then
-// they may keep it (remove them from this list once it has moved).
-const sqlNotMovedYet = ['activities/rlhf/**', 'activities/data/**'];
 // Entry points that hand the environment on: the CLI (injected into its commands) and the versions CLI.
 const envEntryPoints = ['infra/config.ts', 'cli/**', 'infra/versioning/cli.ts'];
 
@@ -64,14 +61,14 @@ export default tseslint.config(
   },
   {
     files: ['**/*.ts'],
-    ignores: [...devOnly, 'db/**', ...sqlNotMovedYet, ...envEntryPoints],
+    ignores: [...devOnly, 'db/**', ...envEntryPoints],
     rules: {
       'no-restricted-syntax': ['error', configInOnePlace, ...sqlInDb],
       'no-restricted-imports': ['error', sqlClientAsType],
     },
   },
   {
-    files: ['db/**/*.ts', ...sqlNotMovedYet.map((d) => `${d}/*.ts`)],
+    files: ['db/**/*.ts'],
     ignores: devOnly,
     rules: { 'no-restricted-syntax': ['error', configInOnePlace] },
   },

@@ -15,11 +15,20 @@ import { buildDomainProfile } from '../../domain/data/relevance.js';
 import { scoreRecordText } from '../../domain/data/score-record.js';
 import { countAwaitingApproval } from '../../db/queries/curation.js';
 import { buildFirstDatasetVersion, type ManifestBase } from '../../datasets/dataset-version.js';
-import { recordBatchProgress } from '../../db/queries/contributions.js';
+import {
+  closeDatanetWindow,
+  type DedupeVerdict,
+  contributionsInSeqRange,
+  countDatanetContributions,
+  insertOpenDatanet,
+  sketchesBySeq,
+  writeDedupeBatch,
+  writeScoreBatch,
+} from '../../db/queries/collection-passes.js';
 import { dataKeys } from '../../storage/keys.js';
 import { manifestOfPartLine, partLineOf, type PartRecord } from './part-lines.js';
 import { readRecords, recordRefOf } from '../../storage/packs.js';
-import { BAND_PARTS, earlierBandOwners, reduceBandClaims, stageBandClaims } from '../../db/queries/lsh-bands.js';
+import { BAND_PARTS, earlierBandOwners, reduceBandClaims } from '../../db/queries/lsh-bands.js';
 
 export interface ScoreBatchInput {
   datanetId: string;
@@ -74,30 +83,16 @@ export function createDataActivities(deps: ActivityDeps) {
       targetCount: number;
       closesAt: number;
     }) {
-      await sql`
-        insert into datanets (id, proposal_id, spec, status, target_count, closes_at)
-        values (${a.datanetId}, ${a.proposalId}, ${sql.json(a.spec)}, 'open', ${a.targetCount}, ${new Date(a.closesAt).toISOString()})
-        on conflict (id) do nothing`;
+      await insertOpenDatanet(sql, a);
     },
 
     async countContributions(a: { datanetId: string }): Promise<number> {
-      const [r] = await sql<
-        { n: number }[]
-      >`select count(*)::int as n from contributions where datanet_id = ${a.datanetId}`;
-      if (!r) throw new Error('count(*) returned no row');
-      return r.n;
+      return countDatanetContributions(sql, a.datanetId);
     },
 
     /** Closes the window (the API refuses contributions from now on) and returns the seq range to score. */
     async closeDatanet(a: { datanetId: string }) {
-      await sql`update datanets set status = 'closed' where id = ${a.datanetId} and status = 'open'`;
-      const [r] = await sql<
-        { min: string; max: string; n: number }[]
-      >`select coalesce(min(seq), 1)::bigint as min, coalesce(max(seq), 0)::bigint as max, count(*)::int as n from contributions where datanet_id = ${a.datanetId}`;
-      if (!r) throw new Error('an aggregate query returned no row');
-      // The passes' total for status reads (findPassProgress); a retry counts the same closed window.
-      await sql`update datanets set received = ${r.n} where id = ${a.datanetId}`;
-      return { minSeq: Number(r.min), maxSeq: Number(r.max), count: r.n };
+      return closeDatanetWindow(sql, a.datanetId);
     },
 
     /**
@@ -107,16 +102,7 @@ export function createDataActivities(deps: ActivityDeps) {
      */
     async scoreBatch(a: ScoreBatchInput): Promise<{ scored: number; accepted: number }> {
       const profile = profileFor(a);
-      const rows = await sql<
-        {
-          hash: string;
-          contributor: string;
-          s3_key: string;
-          pack_offset: string;
-          pack_length: number;
-          seq: string;
-        }[]
-      >`select hash, contributor, s3_key, pack_offset, pack_length, seq from contributions where datanet_id = ${a.datanetId} and seq between ${a.fromSeq} and ${a.toSeq} order by seq`;
+      const rows = await contributionsInSeqRange(sql, a.datanetId, a.fromSeq, a.toSeq);
       // One ranged GET per pack the batch touches.
       const bodies = await readRecords(store, rows.map(recordRefOf), S3_CONCURRENCY);
       Context.current().heartbeat({ done: 0, of: rows.length });
@@ -160,24 +146,23 @@ export function createDataActivities(deps: ActivityDeps) {
           if (cur === undefined || cur > seq) bandOwners.set(band, seq);
         }
       }
-      // Rows found by seq: a batch's rows are neighbours in contributions_seq_idx, where by hash each
-      // would be a random page of the primary key. No indexed column changes, so with the table's
-      // fillfactor (set in the baseline migration) the update is HOT: no index entries are written.
-      await sql.begin(async (tx) => {
-        await tx`
-          update contributions c set status = u.status, quality = u.quality, relevance = u.relevance, reasons = u.reasons::jsonb, sketch = decode(nullif(u.sketch, ''), 'hex'), label = nullif(u.label, '')
-          from (select unnest(${results.map((x) => x.row.seq)}::bigint[]) as seq,
-                       unnest(${results.map((x) => x.row.hash)}::text[]) as hash,
-                       unnest(${results.map((x) => (x.sig ? 'scored' : 'rejected'))}::text[]) as status,
-                       unnest(${results.map((x) => x.s.quality)}::float8[]) as quality,
-                       unnest(${results.map((x) => x.s.relevance)}::float8[]) as relevance,
-                       unnest(${results.map((x) => JSON.stringify(x.s.reasons))}::text[]) as reasons,
-                       unnest(${results.map((x) => (x.sig ? sketchBuffer(x.sig).toString('hex') : ''))}::text[]) as sketch,
-                       unnest(${results.map((x) => x.label)}::text[]) as label) u
-          where c.datanet_id = ${a.datanetId} and c.seq = u.seq and c.hash = u.hash`;
-        await stageBandClaims(tx, a.datanetId, a.fromSeq, bandOwners);
-        await recordBatchProgress(tx, a.datanetId, 'score', a.fromSeq, { records: rows.length, passed: passed.length });
-      });
+      await writeScoreBatch(
+        sql,
+        a.datanetId,
+        a.fromSeq,
+        results.map((x) => ({
+          seq: Number(x.row.seq),
+          hash: x.row.hash,
+          status: x.sig ? 'scored' : 'rejected',
+          quality: x.s.quality,
+          relevance: x.s.relevance,
+          reasons: JSON.stringify(x.s.reasons),
+          sketchHex: x.sig ? sketchBuffer(x.sig).toString('hex') : '',
+          label: x.label,
+        })),
+        bandOwners,
+        { records: rows.length, passed: passed.length },
+      );
       const part: PartRecord[] = passed.map((x) => ({
         seq: Number(x.row.seq),
         hash: x.row.hash,
@@ -230,12 +215,10 @@ export function createDataActivities(deps: ActivityDeps) {
           if (o !== undefined && o < p.seq && !bySeq.has(o)) candidateSeqs.add(o);
         }
       if (candidateSeqs.size > 0) {
-        for (const r of await sql<
-          { seq: string; hash: string; sketch: Buffer }[]
-        >`select seq, hash, sketch from contributions where datanet_id = ${a.datanetId} and seq = any(${[...candidateSeqs]}::bigint[])`)
+        for (const r of await sketchesBySeq(sql, a.datanetId, [...candidateSeqs]))
           bySeq.set(Number(r.seq), { hash: r.hash, sketch: r.sketch });
       }
-      const verdicts = part.map((p) => {
+      const verdicts = part.map((p): DedupeVerdict => {
         let best: { hash: string; j: number; exact: boolean } | undefined;
         for (const b of p.bands) {
           const seq = owners.get(b);
@@ -245,7 +228,7 @@ export function createDataActivities(deps: ActivityDeps) {
           const j = exact ? 1 : sketchJaccard(bySeq.get(p.seq)!.sketch, o.sketch);
           if ((exact || j >= NEAR_DUPLICATE_THRESHOLD) && (!best || j > best.j)) best = { hash: o.hash, j, exact };
         }
-        if (!best) return { seq: p.seq, hash: p.hash, status: 'accepted', of: null as string | null, reason: '' };
+        if (!best) return { seq: p.seq, hash: p.hash, status: 'accepted', of: null, reason: '' };
         return {
           seq: p.seq,
           hash: p.hash,
@@ -257,15 +240,7 @@ export function createDataActivities(deps: ActivityDeps) {
         };
       });
       const accepted = verdicts.filter((v) => v.status === 'accepted').length;
-      await sql.begin(async (tx) => {
-        await tx`
-        update contributions c set status = u.status, duplicate_of = nullif(u.of, ''),
-          reasons = case when u.reason = '' then c.reasons else coalesce(c.reasons, '[]'::jsonb) || to_jsonb(u.reason) end
-        from (select unnest(${verdicts.map((v) => v.seq)}::bigint[]) as seq, unnest(${verdicts.map((v) => v.hash)}::text[]) as hash, unnest(${verdicts.map((v) => v.status)}::text[]) as status,
-                     unnest(${verdicts.map((v) => v.of ?? '')}::text[]) as of, unnest(${verdicts.map((v) => v.reason)}::text[]) as reason) u
-        where c.datanet_id = ${a.datanetId} and c.seq = u.seq and c.hash = u.hash and c.status = 'scored'`;
-        await recordBatchProgress(tx, a.datanetId, 'dedupe', a.fromSeq, { records: verdicts.length, passed: accepted });
-      });
+      await writeDedupeBatch(sql, a.datanetId, a.fromSeq, verdicts, accepted);
       return { accepted, duplicates: verdicts.length - accepted };
     },
 
