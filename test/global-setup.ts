@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startStack, type Stack } from '../infra/local/stack.js';
-import { migrateDb } from '../db/client.js';
+import type { TestProject } from 'vitest/node';
+import { bundleWorkflowsOnce, prepareTemplateDb } from './support/isolation.js';
 
 /**
  * One real stack per test run: Temporal dev server, Postgres and versitygw in a fresh temporary
@@ -12,12 +13,16 @@ import { migrateDb } from '../db/client.js';
 let stack: Stack | undefined;
 let stateDir: string | undefined;
 
-export async function setup(): Promise<void> {
+export async function setup(project: TestProject): Promise<void> {
   stateDir = mkdtempSync(join(tmpdir(), 'commons-test-'));
   const started = Date.now();
+  // Webpack runs while the services start; each file then copies the template database and
+  // registers its own namespace (test/support/isolation.ts).
+  const bundled = bundleWorkflowsOnce(stateDir);
   stack = await startStack({ stateDir, log: (m) => console.log(`[stack] ${m}`) });
   Object.assign(process.env, stack.env, { COMMONS_TEST_STACK: '1' });
-  await migrateDb(stack.env.DATABASE_URL);
+  await prepareTemplateDb(stack.env.DATABASE_URL);
+  project.provide('workflowBundle', await bundled);
   console.log(
     `[stack] up in ${Date.now() - started} ms (Temporal ${stack.env.TEMPORAL_ADDRESS}, UI ${stack.temporalUiUrl ?? 'external'})`,
   );

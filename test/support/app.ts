@@ -1,3 +1,4 @@
+import { inject } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
 import postgres from 'postgres';
 import { loadConfig, type CommonsConfig } from '../../infra/config.js';
@@ -31,7 +32,7 @@ export async function startTestApp(opts: { workers?: WorkerKind[] | false } = {}
   const workers =
     opts.workers === false
       ? undefined
-      : await startWorkers(opts.workers ?? ['lifecycle', 'data', 'training', 'rlhf'], cfg, {}, { makeCurrent: true });
+      : await startWorkers(opts.workers ?? ['lifecycle', 'data', 'training', 'rlhf'], cfg, {}, testWorkerOptions());
   // Unhandled API errors (500s) are logged so a failing test shows why.
   const api = await startApi(cfg, { logger: { level: 'error' } });
   const sql = postgres(cfg.databaseUrl, { max: 4, onnotice: () => {} });
@@ -53,6 +54,11 @@ export async function startTestApp(opts: { workers?: WorkerKind[] | false } = {}
     },
   };
   return app;
+}
+
+/** Workers the tests start: made current, on the workflow bundle global setup built once. */
+export function testWorkerOptions(): { makeCurrent: true; workflowBundle: string } {
+  return { makeCurrent: true, workflowBundle: inject('workflowBundle') };
 }
 
 /** Polls until `check` returns a value (not undefined), or fails with the last error. */
