@@ -7,7 +7,8 @@ import { bundleWorkflowsOnce, prepareTemplateDb } from './support/isolation.js';
 
 /**
  * One real stack per test run: Temporal dev server, Postgres and versitygw in a fresh temporary
- * state directory. Test processes (forks) inherit the connection settings through process.env.
+ * state directory. Test processes (forks) inherit the connection settings through process.env;
+ * each file then switches to its own database and namespace (test/support/isolation.ts).
  * Only the `stack` tier (vitest.config.ts) uses it.
  */
 let stack: Stack | undefined;

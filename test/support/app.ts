@@ -22,7 +22,7 @@ export interface TestApp {
 
 /**
  * Workers and the API in this test process, against the stack from test/global-setup.ts. Each
- * test file gets its own, on the shared stack (ids are unique per test, so files never collide).
+ * test file gets its own, in the file's own database and namespace (test/support/isolation.ts).
  */
 export async function startTestApp(opts: { workers?: WorkerKind[] | false } = {}): Promise<TestApp> {
   if (!process.env.COMMONS_TEST_STACK)
