@@ -4,10 +4,8 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import { Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../contracts/search-attributes.js';
 import { migrateDb } from '../../db/client.js';
-import { workflowsPath } from '../../workers/runtime.js';
 
 /**
  * Stack test files run in parallel on the one stack, each in its own Postgres database and its own
@@ -43,6 +41,9 @@ export async function prepareTemplateDb(databaseUrl: string): Promise<void> {
  * otherwise), written under `dir`; workers load it through startWorkers' `workflowBundle`.
  */
 export async function bundleWorkflowsOnce(dir: string): Promise<string> {
+  // Imported here: every file's setup loads this module, and most files never need webpack.
+  const { bundleWorkflowCode } = await import('@temporalio/worker');
+  const { workflowsPath } = await import('../../workers/runtime.js');
   const { code } = await bundleWorkflowCode({ workflowsPath, logger: silentLogger });
   mkdirSync(dir, { recursive: true });
   const path = join(dir, 'workflow-bundle.js');
