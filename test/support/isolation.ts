@@ -12,7 +12,8 @@ import { migrateDb } from '../../db/client.js';
  * Temporal namespace: quorum over circulating gOPEN, the ledger invariants and table fingerprints
  * see only the file's own rows, and no file's workers take another file's tasks. Global setup
  * migrates a template database once and bundles the workflow code once; each file copies the
- * template (milliseconds, where migrating costs seconds) and registers a namespace.
+ * template (a file-level copy, where migrating would replay every migration) and registers a
+ * namespace.
  */
 
 const TEMPLATE_DB = 'commons_template';
