@@ -5,7 +5,9 @@ import { WORKFLOW_TEST_GLOB } from './test/workflow-tier/namespaces.js';
 // one Temporal dev server and one workflow bundle per run (test/workflow-tier/global-setup.ts), files
 // named *.workflow.test.ts. `stack`: tests on one real stack (Temporal dev server, Postgres, S3)
 // started once per run in globalSetup; a test needs it when it lives under test/ or is named
-// *.stack.test.ts. COMMONS_STACK=skip runs the unit and workflow tiers alone.
+// *.stack.test.ts. COMMONS_STACK=skip runs the unit and workflow tiers alone. Stack files run in
+// parallel, each in its own database and Temporal namespace (test/support/isolation.ts); most of
+// their time is spent waiting on workflows, so more files than cores keep the machine busy.
 const stackFiles = ['test/**/*.test.ts', '**/*.stack.test.ts'];
 const skipStack = process.env.COMMONS_STACK === 'skip';
 
@@ -42,9 +44,10 @@ export default defineConfig({
                 include: stackFiles,
                 exclude: ['node_modules/**'],
                 globalSetup: ['./test/global-setup.ts'],
+                setupFiles: ['./test/support/isolate-file.ts'],
                 testTimeout: 120_000,
                 hookTimeout: 300_000,
-                fileParallelism: false,
+                maxWorkers: 3,
               },
             },
           ]),

@@ -85,6 +85,11 @@ export interface StartWorkersOptions {
   makeCurrent?: boolean;
   /** Workflow code to run (default workflows/index.ts); the versioning test runs a changed copy. */
   workflowsPath?: string;
+  /**
+   * A bundle of that code already built by `bundleWorkflowCode` (its file path): the tests bundle
+   * once per run instead of once per worker.
+   */
+  workflowBundle?: string;
 }
 
 export interface RunningWorkers {
@@ -136,7 +141,9 @@ export async function startWorkers(
         workers.push(
           await Worker.create({
             ...base,
-            workflowsPath: opts.workflowsPath ?? workflowsPath,
+            ...(opts.workflowBundle
+              ? { workflowBundle: { codePath: opts.workflowBundle } }
+              : { workflowsPath: opts.workflowsPath ?? workflowsPath }),
             activities: createLifecycleActivities(deps),
           }),
         );

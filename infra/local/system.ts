@@ -53,6 +53,8 @@ export interface SystemOptions {
   env?: Record<string, string>;
   /** Workers make their version current in each deployment once they poll (default: true, a local stack). */
   makeCurrent?: boolean;
+  /** The in-process workers run this workflow bundle (a file built once by bundleWorkflowCode). */
+  workflowBundle?: string;
 }
 
 export interface System {
@@ -123,7 +125,10 @@ export async function startSystem(o: SystemOptions = {}): Promise<System> {
         processes.workers[w] = p;
       }
     } else if (o.workers !== false) {
-      const running = await startWorkers(o.workers ?? ALL_KINDS, cfg, o.workerOptions ?? {}, { makeCurrent });
+      const running = await startWorkers(o.workers ?? ALL_KINDS, cfg, o.workerOptions ?? {}, {
+        makeCurrent,
+        workflowBundle: o.workflowBundle,
+      });
       workers = running;
       // The workers running at stop: a test may have replaced the ones started here.
       stops.push(async () => await (system ? system.workers : running)?.shutdown());

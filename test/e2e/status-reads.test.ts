@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, eventually, type TestApp } from '../support/app.js';
+import { startTestApp, eventually, testWorkerOptions, type TestApp } from '../support/app.js';
 import { participant, proposalBody, retireGovernor, uniqueId } from '../support/participants.js';
 import { EMAIL_KEYWORDS } from '../../scenarios/scenario.js';
 import { loadSpamAssassin } from '../../ml/embedded/corpus.js';
@@ -202,7 +202,7 @@ describe('status reads from the read model', () => {
     expect(await workflowReads()).toEqual(before);
     // A query to a workflow with no worker waits for one until it times out; no read here waited.
     expect(slowest).toBeLessThan(5_000);
-    app.workers = await startWorkers(['lifecycle', 'data', 'training', 'rlhf'], app.cfg, {}, { makeCurrent: true });
+    app.workers = await startWorkers(['lifecycle', 'data', 'training', 'rlhf'], app.cfg, {}, testWorkerOptions());
   });
 
   it('the final view in Postgres is the workflow’s own final status', async () => {

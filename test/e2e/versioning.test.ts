@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, eventually, type TestApp } from '../support/app.js';
+import { startTestApp, eventually, testWorkerOptions, type TestApp } from '../support/app.js';
 import { participant, proposalBody, retireGovernor, uniqueId } from '../support/participants.js';
 import { startWorkers, type RunningWorkers } from '../../workers/runtime.js';
 import { describeDeployments, setCurrentVersion } from '../../infra/versioning/deployments.js';
@@ -61,7 +61,7 @@ describe('versioned deploys', () => {
   });
 
   it('keeps old lifecycles on N, runs new ones on N+1, drains N, and rolls back', async () => {
-    runWorkers.push(await startWorkers([...kinds], app.cfg, {}, { buildId: vN, makeCurrent: true }));
+    runWorkers.push(await startWorkers([...kinds], app.cfg, {}, { ...testWorkerOptions(), buildId: vN }));
     const old = uniqueId('v-old');
     await dev.propose(proposalBody(old, params));
     await votingOpen(old);

@@ -1,3 +1,4 @@
+import { inject } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
 import postgres from 'postgres';
 import type { CommonsConfig } from '../../infra/config.js';
@@ -21,9 +22,9 @@ export interface TestApp {
 
 /**
  * Workers and the API in this test process, against the stack from test/global-setup.ts. Each
- * test file gets its own, on the shared stack (ids are unique per test, so files never collide);
- * `env` points a file at its own database or namespace. `stack: true` starts a stack of its own,
- * stopped by `close` (the history recorder runs outside vitest).
+ * test file gets its own, in the file's own database and namespace (test/support/isolation.ts), on
+ * the workflow bundle global setup built once. `stack: true` starts a stack of its own, stopped by
+ * `close` (the history recorder runs outside vitest).
  */
 export async function startTestApp(
   opts: { workers?: WorkerKind[] | false; env?: Record<string, string>; stack?: boolean } = {},
@@ -35,6 +36,7 @@ export async function startTestApp(
     stack: opts.stack ?? false,
     workers: opts.workers,
     env: { ...opts.env, ...(opts.stack ? { COMMONS_TEST_STACK: '1' } : {}) },
+    ...(opts.stack ? {} : { workflowBundle: inject('workflowBundle') }),
   });
   const { cfg } = system;
   const sql = postgres(cfg.databaseUrl, { max: 4, onnotice: () => {} });
@@ -56,6 +58,11 @@ export async function startTestApp(
     },
   };
   return app;
+}
+
+/** Workers the tests start: made current, on the workflow bundle global setup built once. */
+export function testWorkerOptions(): { makeCurrent: true; workflowBundle: string } {
+  return { makeCurrent: true, workflowBundle: inject('workflowBundle') };
 }
 
 /** Polls until `check` returns a value (not undefined), or fails with the last error. */
