@@ -14,6 +14,8 @@ const skipStack = process.env.COMMONS_STACK === 'skip';
 export default defineConfig({
   test: {
     pool: 'forks',
+    // One pool for every tier (vitest runs projects with different limits one after another).
+    maxWorkers: 3,
     projects: [
       {
         test: {
@@ -47,7 +49,6 @@ export default defineConfig({
                 setupFiles: ['./test/support/isolate-file.ts'],
                 testTimeout: 120_000,
                 hookTimeout: 300_000,
-                maxWorkers: 3,
               },
             },
           ]),

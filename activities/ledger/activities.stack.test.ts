@@ -68,6 +68,8 @@ describe('ledger activities under retries', () => {
     const dv = `dv-${run}`;
     const [a, b] = [`cm-a-${run}`, `cm-b-${run}`];
     await sql`insert into attribution_weights (dataset_version_id, contributor, raw_score, weight, accepted, rejected) values (${dv}, ${a}, 9, 0.75, 9, 0), (${dv}, ${b}, 1, 0.25, 1, 0)`;
+    // The reward pool is paid from the proposal's budget, which a passing vote reserved.
+    await ledger.mint(accountsOf.budget(id), 'OPEN', '1001', `mint:budget:${id}`);
     await retried(20, () =>
       deploy.settleRewards({ proposalId: id, modelName: `m-${run}`, datasetVersionId: dv, amount: '1001' }),
     );
@@ -76,5 +78,6 @@ describe('ledger activities under retries', () => {
     expect(pa + pb).toBe(1001n);
     expect(pa).toBe(751n); // 750.75 rounded by largest remainder
     expect(await ledger.balance(accountsOf.modelPool(`m-${run}`), 'OPEN')).toBe('0');
+    expect(await ledger.balance(accountsOf.budget(id), 'OPEN')).toBe('0');
   });
 });

@@ -70,7 +70,9 @@ describe('upstream predictor (external models behind an OpenAI-compatible server
       manifestKey: 'datasets/m.jsonl',
       trainer: 'external',
     };
-    const predictor = await factory(src, artifact(), store);
+    // One artifact for both loads: tar stamps mtimes, so two builds a second apart differ in sha256.
+    const tar = artifact();
+    const predictor = await factory(src, tar, store);
 
     const load = calls.find((c) => c.path === '/v1/load_lora_adapter')!;
     expect(load.body.lora_name).toBe(adapterName('spam', 3));
@@ -92,7 +94,7 @@ describe('upstream predictor (external models behind an OpenAI-compatible server
     expect(p.attribution.contributors).toEqual([{ contributor: 'alice', weight: expect.closeTo(1, 9) as number }]);
 
     // A second replica (or a reload) finds the adapter already unpacked and reuses the directory.
-    await factory(src, artifact(), store);
+    await factory(src, tar, store);
     const loads = calls.filter((c) => c.path === '/v1/load_lora_adapter');
     expect(loads).toHaveLength(2);
     expect(loads[1]!.body.lora_path).toBe(path);

@@ -95,9 +95,9 @@ describe('adversarial: hostile input on every route', () => {
     // running lifecycle would wait for one), so votes and withdrawals reach the workflow client.
     const p = proposalBody(run);
     await app.sql`
-      insert into proposals (id, proposer, model_name, title, description, domain, labels, datanet_spec, params, stake, workflow_id)
+      insert into proposals (id, proposer, model_name, title, description, domain, labels, datanet_spec, params, stake, budget, workflow_id)
       values (${run}, ${actor.address}, ${p.modelName}, ${p.title}, ${p.description}, ${p.domain}, ${app.sql.json(p.labels)},
-              ${app.sql.json(p.datanetSpec)}, ${app.sql.json(p.params)}, ${'500'}, ${`lifecycle-${run}`})`;
+              ${app.sql.json(p.datanetSpec)}, ${app.sql.json(p.params)}, ${'500'}, ${'0'}, ${`lifecycle-${run}`})`;
     known.push(actor.address, datanet, run, `m-${run}`, 'treasury');
   });
 

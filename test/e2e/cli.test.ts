@@ -239,10 +239,16 @@ describe('commons CLI', () => {
     const reviewerKey = join(dir, 'reviewer.json');
     await ok(['keys', 'new'], { key: reviewerKey });
     await ok(['register', '--roles', 'reviewer,app-builder'], { key: reviewerKey });
+    // Answering needs the protocol's minimum review bond.
+    await ok(['faucet', '--asset', 'OPEN', '--amount', '1000'], { key: reviewerKey });
+    expect(await ok(['review-bond', '1000'], { key: reviewerKey })).toContain('review bond 1000 OPEN');
     const taskId = uniqueId('cli-task');
     await app.sql`
       insert into review_tasks (id, proposal_id, round, workflow_id, prompt, candidates, required_answers)
       values (${taskId}, ${'no-such-proposal'}, 1, ${`rlhf-missing-${taskId}`}, ${'Is this spam?'}, ${app.sql.json(['spam', 'ham'])}, 3)`;
+    // Tasks are listed only to the reviewers a round assigned them to.
+    const reviewer = (JSON.parse(readFileSync(reviewerKey, 'utf8')) as { address: string }).address;
+    await app.sql`insert into review_assignments (task_id, reviewer) values (${taskId}, ${reviewer})`;
     try {
       const list = await ok(['reviews'], { key: reviewerKey });
       expect(list).toContain(taskId);
@@ -251,6 +257,7 @@ describe('commons CLI', () => {
       expect(answer.code).toBe(1);
       expect(answer.stderr).toMatch(/409 review answer refused: the workflow is (no longer running|closed)/);
     } finally {
+      await app.sql`delete from review_assignments where task_id = ${taskId}`;
       await app.sql`delete from review_tasks where id = ${taskId}`;
     }
 

@@ -158,13 +158,17 @@ describe('web console', () => {
   });
 
   it("lists a reviewer's open tasks and shows the API's reason when an answer is refused", async () => {
-    const reviewer = await participant(app.url, ['reviewer']);
+    const reviewer = await participant(app.url, ['reviewer'], { OPEN: '1000' });
+    // Answering needs the protocol's minimum review bond.
+    await reviewer.bondForReview('1000');
     // A task whose round workflow does not exist (a real round needs a trained model): the
     // listing is real, and answering it reaches the API's Temporal Update path and is refused.
     const taskId = uniqueId('task');
     await app.sql`
       insert into review_tasks (id, proposal_id, round, workflow_id, prompt, candidates, required_answers)
       values (${taskId}, ${'no-such-proposal'}, 1, ${`rlhf-missing-${taskId}`}, ${'Is "WIN A FREE CRUISE <b>now</b>" spam?'}, ${app.sql.json(['spam', 'ham'])}, 3)`;
+    // Tasks are listed only to the reviewers a round assigned them to.
+    await app.sql`insert into review_assignments (task_id, reviewer) values (${taskId}, ${reviewer.address})`;
     try {
       const page = await openConsole();
       await importKey(page, reviewer.keys!.privateKey, reviewer.address);
@@ -181,6 +185,7 @@ describe('web console', () => {
       expect(await app.sql`select 1 from review_answers where task_id = ${taskId}`).toHaveLength(0);
       await page.close();
     } finally {
+      await app.sql`delete from review_assignments where task_id = ${taskId}`;
       await app.sql`delete from review_tasks where id = ${taskId}`;
     }
   });
