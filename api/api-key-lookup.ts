@@ -10,7 +10,7 @@ interface Waiter {
  * The per-call API key check, coalesced: the calls that arrive while a lookup is being prepared
  * share one `key_hash = any(...)` query instead of one round trip each. There is no cache: a call
  * only ever joins a query sent AFTER it arrived, so it sees every revocation committed before it
- * arrived, exactly as its own query would (README "Security model"). At most `maxInFlight`
+ * arrived, exactly as its own query would (docs/security.md). At most `maxInFlight`
  * lookups are out at once (1 by default: each costs the API a socket write and read whatever its
  * size); calls arriving meanwhile wait for the next one (a batch, so under load one query answers
  * many calls, and when idle a call waits one event-loop turn).

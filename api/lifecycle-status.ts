@@ -20,7 +20,7 @@ import { liveReadDeadline, liveReadFailure, withinLiveDeadline } from './workflo
 import { HttpError } from './errors.js';
 
 /**
- * Status reads (README "Status reads"): stage, status, tallies and progress come from the Postgres
+ * Status reads (docs/operations.md, "Status reads"): stage, status, tallies and progress come from the Postgres
  * read model that the workflows' activities keep current, so polling never wakes a workflow.
  * Only a caller who asks for live detail (`?live=1`) gets the workflow's query and Temporal's
  * pending activities.

@@ -55,7 +55,7 @@ export interface CommonsConfig {
   };
   /** Enables the dev-only faucet route (mints anything, unsigned): only with COMMONS_DEV_FAUCET=1. */
   devFaucet: boolean;
-  /** The rules of the game (README "Protocol settings"): admin configuration, validated at start. */
+  /** The rules of the game (docs/protocol-settings.md): admin configuration, validated at start. */
   protocol: ProtocolSettings;
   /**
    * Inference attribution: versions trained on at most `exactMaxRecords` records are attributed
@@ -180,7 +180,7 @@ function protocolFromEnv(env: NodeJS.ProcessEnv): ProtocolSettings {
   const { settings, errors } = protocolSettingsFrom(overrides);
   if (errors.length)
     throw new Error(
-      `invalid protocol settings${file ? ` in ${file}` : ''} (README "Protocol settings"): ${errors.join('; ')}`,
+      `invalid protocol settings${file ? ` in ${file}` : ''} (docs/protocol-settings.md): ${errors.join('; ')}`,
     );
   return settings;
 }

@@ -53,7 +53,7 @@ export interface GroupCommitOptions {
    * Batches committing at the same time (each is one transaction on its own connection). 1 by
    * default: a batch costs the API about 0.8 ms of CPU whatever its size (its statements, socket
    * writes and answers), so under load the calls that queue behind the batch in flight make one
-   * larger batch instead of two half-size ones (README "Inference fees").
+   * larger batch instead of two half-size ones (docs/design.md, "Inference fees").
    */
   maxInFlight?: number;
   onError?: (err: unknown) => void;

@@ -78,7 +78,7 @@ export class PaidCalls {
     const callId = randomUUID();
     if (fee > 0n) {
       const splits = split(attribution.contributors);
-      // Answered only once the row and its charge are committed (group commit, see README "Inference fees").
+      // Answered only once the row and its charge are committed (group commit, see docs/design.md, "Inference fees").
       try {
         await this.fees.charge({
           callId,

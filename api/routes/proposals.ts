@@ -217,7 +217,7 @@ export const proposalRoutes =
         },
       },
       async (req) => {
-        // One query: the proposal, its budget and the read model's parts for its stage (README "Status reads").
+        // One query: the proposal, its budget and the read model's parts for its stage (docs/operations.md, "Status reads").
         const s = await findStatusRow(sql, req.params.id);
         if (!s) throw notFound(`no proposal ${req.params.id}`);
         const row = s.proposal;

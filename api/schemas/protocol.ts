@@ -14,7 +14,7 @@ export const ProtocolResponse = Type.Object({
         deployment: Type.Object({}, { additionalProperties: true }),
         staking: Type.Object({}, { additionalProperties: true }),
       },
-      { description: 'the protocol settings (README "Protocol settings")' },
+      { description: 'the protocol settings (docs/protocol-settings.md)' },
     ),
   ),
   /** Proposal parameters only the protocol sets: a proposal naming one is refused. */

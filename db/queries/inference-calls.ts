@@ -17,7 +17,7 @@ export interface NewInferenceCall {
  * exactly when its charge does. The rows go
  * as one JSON document (one native JSON.stringify, read by jsonb_to_recordset) rather than one
  * Postgres array per column: the client no longer escapes every attribution string element by
- * element on the API's one JS thread (README "Inference fees"). The document goes as text: a
+ * element on the API's one JS thread (docs/design.md, "Inference fees"). The document goes as text: a
  * parameter Postgres describes as jsonb would be JSON-encoded a second time by postgres.js.
  */
 export async function insertInferenceCalls(

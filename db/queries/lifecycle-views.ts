@@ -2,7 +2,7 @@ import type postgres from 'postgres';
 import type { LifecycleStatus, LifecycleStatusView, Stage } from '../../domain/lifecycle/types.js';
 
 /**
- * The lifecycle read model (README "Status reads"): what the API answers status reads from, so a
+ * The lifecycle read model (docs/operations.md, "Status reads"): what the API answers status reads from, so a
  * read never wakes a workflow. Written by activities that already run at each transition.
  */
 

@@ -4,7 +4,7 @@ import { findStatusRow, findTallyRow } from './status-reads.js';
 import { workflowIds } from '../../contracts/workflow-ids.js';
 
 /**
- * The one-query status read (README "Status reads") returns each stage's parts and only those:
+ * The one-query status read (docs/operations.md, "Status reads") returns each stage's parts and only those:
  * rows of the other stages exist for the same proposal throughout, and must not show.
  */
 describe('status row: one query per status read', () => {

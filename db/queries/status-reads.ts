@@ -7,7 +7,7 @@ import type { FinalTally, Vote } from './governance.js';
 import type { NewProposal } from './proposals.js';
 
 /**
- * Status reads in one round trip (README "Status reads"): dashboards, the console and the CLI poll
+ * Status reads in one round trip (docs/operations.md, "Status reads"): dashboards, the console and the CLI poll
  * `GET /v1/proposals/:id` and `/tally`, so each answers from one indexed query returning one row.
  * The proposal row (by primary key) brings its read-model view, its budget and only the parts its
  * stage shows: the snapshot and votes while voting, the Datanet while collecting, the running

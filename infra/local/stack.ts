@@ -18,7 +18,7 @@ export interface StackEnv {
   S3_ACCESS_KEY_ID: string;
   S3_SECRET_ACCESS_KEY: string;
   COMMONS_PROTOCOL_SETTINGS: string;
-  /** The local stack is for development: its API mints test funds (README "Security model"). */
+  /** The local stack is for development: its API mints test funds (docs/security.md). */
   COMMONS_DEV_FAUCET: string;
 }
 

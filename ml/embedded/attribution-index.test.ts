@@ -268,7 +268,7 @@ describe('AttributionIndex', () => {
     await expect(AttributionIndex.open(dir)).rejects.toThrow(/unsupported attribution index tracin-projected v1/);
   });
 
-  // Fidelity against exact TracIn on SpamAssassin (README "Attribution index" reports the full
+  // Fidelity against exact TracIn on SpamAssassin (docs/attribution.md reports the full
   // figures, `npm run bench:attribution-fidelity` measures them at 5,000 / 300). A random pick of
   // 5 from 3,000 has recall@5 ≈ 0.002.
   it('recovers the exact top proponents far above chance on SpamAssassin, better with the sketch', async () => {

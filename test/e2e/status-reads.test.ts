@@ -9,7 +9,7 @@ import type { ProposalResponse } from '../../api/schemas/proposals.js';
 import { STAGES, type LifecycleStatusView, type Stage } from '../../domain/lifecycle/types.js';
 
 /**
- * Status reads come from the Postgres read model, not from the workflow (README "Status reads"):
+ * Status reads come from the Postgres read model, not from the workflow (docs/operations.md, "Status reads"):
  * polling sends Temporal no query and no describe, answers while no worker runs, and at every stage
  * says what the workflow's own query (`?live=1`) says.
  */
