@@ -198,31 +198,22 @@ export async function acceptedHashes(tx: Tx | postgres.Sql, datanetId: string): 
   return rows.map((r) => r.hash);
 }
 
-/** Where accepted records' payloads are (storage/packs.ts RecordRef), with what the manifest carries besides. */
+/** Where an accepted record's payload is (storage/packs.ts RecordRef), with what the manifest carries besides. */
+export interface RecordSource {
+  hash: string;
+  contributor: string;
+  s3_key: string;
+  pack_offset: string;
+  pack_length: number;
+  label: string | null;
+}
+
 export async function recordSources(
   sql: Tx | postgres.Sql,
   datanetId: string,
   hashes: string[],
-): Promise<
-  {
-    hash: string;
-    contributor: string;
-    s3_key: string;
-    pack_offset: string;
-    pack_length: number;
-    label: string | null;
-  }[]
-> {
-  return sql<
-    {
-      hash: string;
-      contributor: string;
-      s3_key: string;
-      pack_offset: string;
-      pack_length: number;
-      label: string | null;
-    }[]
-  >`
+): Promise<RecordSource[]> {
+  return sql<RecordSource[]>`
     select hash, contributor, s3_key, pack_offset, pack_length, label from contributions where datanet_id = ${datanetId} and hash = any(${hashes}::text[])`;
 }
 
