@@ -150,6 +150,12 @@ export class ShardedBatches implements BatchSource {
   readonly size: number;
   private order: { epoch: number; shards: number[]; starts: number[] } | undefined;
   private readonly loaded = new Map<string, Example[]>();
+  /**
+   * The last shard read, featurised, in file order: a training set of one shard (every set up to
+   * DEFAULT_SHARD_SIZE records) is read and featurised once, not once per epoch. Examples are never
+   * written to, so epochs share them; each epoch still draws its own permutation.
+   */
+  private featurised: { shard: number; examples: Example[] } | undefined;
 
   constructor(
     private readonly shards: Shard[],
@@ -179,14 +185,16 @@ export class ShardedBatches implements BatchSource {
     const key = `${epoch}:${s}`;
     const hit = this.loaded.get(key);
     if (hit) return hit;
-    const records = await readShard(this.shards[s]!); // s < S
-    const perm = epochPermutation(records.length, shardSeed(this.seed, s), epoch);
-    const examples: Example[] = [];
-    // perm is a permutation of [0, records.length).
-    for (const i of perm) {
-      const r = records[i]!;
-      examples.push({ x: this.model.featurize(r.text), y: this.model.labelIndex(r.label) });
+    let base = this.featurised?.shard === s ? this.featurised.examples : undefined;
+    if (!base) {
+      const records = await readShard(this.shards[s]!); // s < S
+      base = records.map((r) => ({ x: this.model.featurize(r.text), y: this.model.labelIndex(r.label) }));
+      this.featurised = { shard: s, examples: base };
     }
+    const perm = epochPermutation(base.length, shardSeed(this.seed, s), epoch);
+    const examples: Example[] = [];
+    // perm is a permutation of [0, base.length).
+    for (const i of perm) examples.push(base[i]!);
     this.loaded.set(key, examples);
     while (this.loaded.size > 2) this.loaded.delete(this.loaded.keys().next().value!);
     return examples;
