@@ -77,7 +77,11 @@ describe('stake, governance and the ledger', () => {
     const err = await refusal(late.vote(id, 'no'));
     expect(err.status).toBe(409);
     expect(err.message).toMatch(/closed|no voting power/);
-    // Cancelling by ops runs compensations: escrow refunded, Datanet closed.
+    // Cancelling by ops runs compensations: escrow refunded, the open Datanet closed. The stage is
+    // entered before the collection opens its Datanet: wait for the Datanet, so there is one to close.
+    await eventually(async () =>
+      (await app.sql`select 1 from datanets where id = ${id} and status = 'open'`).length ? true : undefined,
+    );
     await cancel(id);
     await eventually(async () => ((await status(id)).status === 'cancelled' ? true : undefined));
     expect(await app.ledger.balance(accountsOf.escrow(id), 'OPEN')).toBe('0');
