@@ -146,7 +146,7 @@ describe('AttributionIndex', () => {
     const b = new AttributionIndexBuilder(model);
     for (const r of all) b.add(r);
     const dir = await tempDir();
-    const header = await b.write(dir);
+    const header = await b.write(dir, () => {}, 1); // one thread: the same graph every run
     expect(header.sketch?.bytesPerRecord).toBe(header.options.sketchBits / 8 + 2 * (model.labels.length - 1));
     const index = await AttributionIndex.open(dir);
     expect(index.reranks).toBe(true);
@@ -200,7 +200,7 @@ describe('AttributionIndex', () => {
         expect(a.records[j]!.influence).toBeLessThanOrEqual(a.records[j - 1]!.influence);
     }
     // Synthetic records crowd the top with near-equal scores, so the graph's candidates name most
-    // of the exhaustive top 5 (0.80–0.84 measured) and nearly all of its estimated influence (98%).
+    // of the exhaustive top 5 and nearly all of its estimated influence.
     expect(overlap / (5 * queries.length)).toBeGreaterThanOrEqual(0.7);
     expect(captured / queries.length).toBeGreaterThanOrEqual(0.95);
 
