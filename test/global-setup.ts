@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startSystem, type System } from '../infra/local/system.js';
-import { bundleWorkflowsOnce, prepareTemplateDb } from './support/isolation.js';
+import { prepareTemplateDb } from './support/isolation.js';
+import { bundleWorkflowsOnce } from './support/workflow-bundle.js';
 
 /**
  * One real stack per test run: Temporal dev server, Postgres and versitygw in a fresh temporary

@@ -1,6 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import postgres from 'postgres';
 import { Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
@@ -36,24 +34,6 @@ export async function prepareTemplateDb(databaseUrl: string): Promise<void> {
   // migrateDb closes its connection: a template must have no sessions while it is copied.
   await migrateDb(withDatabase(databaseUrl, TEMPLATE_DB));
 }
-
-/**
- * Global setup: the workflow code bundled once per run (webpack costs seconds of CPU per worker
- * otherwise), written under `dir`; workers load it through startWorkers' `workflowBundle`.
- */
-export async function bundleWorkflowsOnce(dir: string): Promise<string> {
-  // Imported here: every file's setup loads this module, and most files never need webpack.
-  const { bundleWorkflowCode } = await import('@temporalio/worker');
-  const { workflowsPath } = await import('../../workers/runtime.js');
-  const { code } = await bundleWorkflowCode({ workflowsPath, logger: silentLogger });
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, 'workflow-bundle.js');
-  writeFileSync(path, code);
-  return path;
-}
-
-const silent = () => {};
-const silentLogger = { trace: silent, debug: silent, info: silent, warn: silent, error: silent, log: silent };
 
 /**
  * Per file, before it loads: a fresh database copied from the template and a fresh namespace with

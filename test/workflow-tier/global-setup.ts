@@ -1,12 +1,11 @@
-import { globSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { globSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ensureGoTool } from '../../infra/local/go-tools.js';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../contracts/search-attributes.js';
-import { workflowsPath } from '../../workers/runtime.js';
+import { bundleWorkflowsOnce } from '../support/workflow-bundle.js';
 import { namespaceOf, WORKFLOW_TEST_GLOB } from './namespaces.js';
 
 declare module 'vitest' {
@@ -31,12 +30,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const shared = namespaces.filter((ns, i) => namespaces.indexOf(ns) !== i);
   if (shared.length > 0)
     throw new Error(`workflow test files must have distinct names (one namespace each): ${shared.join(', ')}`);
-  const [bundle, executable] = await Promise.all([
-    bundleWorkflowCode({ workflowsPath, logger: quietLogger }),
+  const [bundlePath, executable] = await Promise.all([
+    bundleWorkflowsOnce(dir),
     ensureGoTool('temporal', (m) => console.log(`[workflow tier] ${m}`)),
   ]);
-  const bundlePath = join(dir, 'workflow-bundle.js');
-  writeFileSync(bundlePath, bundle.code);
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: executable },
@@ -61,6 +58,3 @@ export default async function setup(project: TestProject): Promise<() => Promise
     rmSync(dir, { recursive: true, force: true });
   };
 }
-
-const quiet = () => {};
-const quietLogger = { trace: quiet, debug: quiet, info: quiet, warn: quiet, error: console.error, log: quiet };
