@@ -5,7 +5,7 @@ import { InsufficientFundsError } from '../../db/ledger.js';
 import { accountsOf } from '../../contracts/accounts.js';
 import { payFromBudget, releaseBudget, reserveBudget, type BudgetPayment } from '../../db/budgets.js';
 import { findTransferByKey } from '../../db/queries/transfers.js';
-import { cancelOpenDatanets, datanetIdsOfProposal } from '../../db/queries/datanets.js';
+import { cancelDatanetOf, datanetIdsOfProposal } from '../../db/queries/datanets.js';
 import { cancelOpenReviewTasks } from '../../db/queries/reviews.js';
 import { abandonCandidateVersions } from '../../db/queries/models.js';
 
@@ -28,6 +28,18 @@ export function createLedgerActivities({ ledger, sql }: Pick<ActivityDeps, 'ledg
       proposalId,
     });
     return { moved: String(escrowed.amount), applied: r.applied };
+  }
+
+  /**
+   * Every deposit the proposal's Datanet still holds goes back to its contributor: each ending
+   * (serving, a failed gate, a failure, a cancellation) runs this, once or more; each record has
+   * one settlement key, so its deposit moves once whichever ending or retry gets there first.
+   */
+  async function refundDepositsAtEnd(proposalId: string): Promise<number> {
+    let refunded = 0;
+    for (const id of await datanetIdsOfProposal(sql, proposalId))
+      refunded += await sql.begin((tx) => refundHeldDeposits(tx, id, proposalId));
+    return refunded;
   }
 
   return {
@@ -71,8 +83,15 @@ export function createLedgerActivities({ ledger, sql }: Pick<ActivityDeps, 'ledg
         throw err;
       }
     },
-    /** What is left of the proposal's budget goes back to the treasury (the lifecycle has ended). */
-    closeBudget: (a: { proposalId: string }) => releaseBudget(ledger, a.proposalId),
+    /**
+     * The lifecycle has ended (serving or a failed gate): what is left of the proposal's budget goes
+     * back to the treasury, and the deposits of records nobody decided back to their contributors
+     * (a curator's decision from now on moves no money).
+     */
+    async closeBudget(a: { proposalId: string }) {
+      await refundDepositsAtEnd(a.proposalId);
+      return releaseBudget(ledger, a.proposalId);
+    },
     /**
      * Pays for a proposal from its reserved budget, at most what is left (see db/budgets.ts); the
      * activity review rounds and reward settlements call to pay anyone for a proposal's work.
@@ -89,10 +108,10 @@ export function createLedgerActivities({ ledger, sql }: Pick<ActivityDeps, 'ledg
         a.escrow === 'slash'
           ? await closeEscrow(a.proposalId, accountsOf.treasury, `stake slashed: ${a.reason}`)
           : await closeEscrow(a.proposalId, 'proposer', `stake refunded: ${a.reason}`);
-      await cancelOpenDatanets(sql, a.proposalId);
-      // Deposits of records nobody decided go back to their contributors (keyed per record: once).
-      for (const id of await datanetIdsOfProposal(sql, a.proposalId))
-        await sql.begin((tx) => refundHeldDeposits(tx, id, a.proposalId));
+      // Cancelled first: contributions in flight finish before it, later ones are refused, so the
+      // refund below sees every deposit the Datanet will ever hold.
+      await cancelDatanetOf(sql, a.proposalId);
+      await refundDepositsAtEnd(a.proposalId);
       await cancelOpenReviewTasks(sql, a.proposalId);
       await abandonCandidateVersions(sql, a.proposalId);
       await releaseBudget(ledger, a.proposalId); // nothing reserved: nothing moves

@@ -40,15 +40,12 @@ export async function findContributors(
 }
 
 /**
- * Inserts the records of one contributor and signature; a hash the Datanet already holds is left
- * as it is (on conflict do nothing). Returns the hashes inserted.
- */
-/**
- * Inserts a contributor's records only while the Datanet is open, checked under a share lock on its
- * row: closing (an update of that row) waits for inserts in flight, and later ones see it closed,
- * so every record acknowledged 201 is inside the range the window scores. Returns the hashes this
- * call inserted (an identical record already stored is not among them), or the Datanet's status
- * when it is not open.
+ * Inserts a contributor's records only while the Datanet is open and its lifecycle running, checked
+ * under a share lock on its row: closing or cancelling (an update of that row) waits for inserts in
+ * flight, and later ones see it closed, so every record acknowledged 201 is inside the range the
+ * window scores and its deposit is seen by the settlement that follows the ending. Returns the
+ * hashes this call inserted (an identical record already stored is not among them), or the
+ * Datanet's status when it is not open.
  */
 export async function insertContributionsWhileOpen(
   sql: postgres.Sql,
@@ -60,8 +57,13 @@ export async function insertContributionsWhileOpen(
   deposit?: { perRecord: bigint; proposalId: string },
 ): Promise<{ inserted: Set<string> } | { closed: string }> {
   return sql.begin(async (tx) => {
-    const [d] = await tx<{ status: string }[]>`select status from datanets where id = ${datanetId} for share`;
+    // Its lifecycle's ending settles every deposit the Datanet holds, once: a record let in after
+    // the ending (an open row its compensation did not see) would hold a deposit nothing settles.
+    const [d] = await tx<{ status: string; lifecycle: string | null }[]>`
+      select d.status, p.status as lifecycle from datanets d left join proposals p on p.id = d.proposal_id
+      where d.id = ${datanetId} for share of d`;
     if (!d || d.status !== 'open') return { closed: d?.status ?? 'gone' };
+    if (d.lifecycle !== 'running') return { closed: `closed (its lifecycle is ${d.lifecycle ?? 'gone'})` };
     const rows = await tx<{ hash: string }[]>`
       insert into contributions (datanet_id, hash, contributor, signature, size, s3_key, pack_offset, pack_length, label)
       select ${datanetId}, * from unnest(${items.map((t) => t.hash)}::text[], ${items.map(() => contributor)}::text[], ${items.map(() => signature)}::text[],

@@ -135,7 +135,9 @@ export const depositKeys = {
 /**
  * Settles the deposit of every record whose fate is known and whose deposit is not settled yet:
  * refunded to its contributor when accepted, forfeited to the treasury otherwise. Each record has
- * one settlement key, so it settles exactly once whatever runs this and however often.
+ * one settlement key, so it settles exactly once whatever runs this and however often. Only while
+ * the lifecycle runs: its ending refunds what is still held (refundHeldDeposits), and a curator's
+ * decision after it changes versions and weights, never money.
  */
 export async function settleDeposits(
   tx: Tx,
@@ -146,6 +148,7 @@ export async function settleDeposits(
     select c.hash, c.contributor, c.status, t.amount::text as amount from contributions c
     join transfers t on t.idempotency_key = 'deposit:' || c.datanet_id || ':' || c.hash
     where c.datanet_id = ${datanetId} and c.status = any(${SETTLED_STATUSES as string[]}::text[])
+      and exists (select 1 from proposals p where p.id = ${proposalId} and p.status = 'running')
       and not exists (select 1 from transfers s where s.idempotency_key = 'deposit:' || c.datanet_id || ':' || c.hash || ':settle')`;
   let refunded = 0;
   let forfeited = 0;
@@ -171,8 +174,14 @@ export async function settleDeposits(
   return { refunded, forfeited };
 }
 
-/** Refunds every deposit still held (the Datanet ended without deciding those records). */
+/**
+ * Refunds every deposit still held, at the lifecycle's ending: the records nobody decided (awaiting
+ * a curator, or not scored when the lifecycle stopped). Under the dataset lock, so a curator's
+ * decision lands wholly before (and settles its records by its rule) or wholly after, when every
+ * deposit already has its settlement and the decision moves nothing.
+ */
 export async function refundHeldDeposits(tx: Tx, datanetId: string, proposalId: string): Promise<number> {
+  await lockDataset(tx, datanetId);
   const rows = await tx<{ hash: string; contributor: string; amount: string }[]>`
     select c.hash, c.contributor, t.amount::text as amount from contributions c
     join transfers t on t.idempotency_key = 'deposit:' || c.datanet_id || ':' || c.hash

@@ -44,14 +44,19 @@ export async function findDatanet(sql: postgres.Sql, id: string): Promise<Datane
   );
 }
 
-/** The spec and status only (the contribution path, on every request). */
+/**
+ * The spec and status only (the contribution path, on every request). A Datanet whose lifecycle has
+ * ended is closed whatever its own row says: no deposit can be taken that nothing would settle.
+ */
 export async function findDatanetSpec(
   sql: postgres.Sql,
   id: string,
 ): Promise<{ spec: unknown; status: string; proposalId: string } | undefined> {
-  const [d] = await sql<
-    { spec: unknown; status: string; proposal_id: string }[]
-  >`select spec, status, proposal_id from datanets where id = ${id}`;
+  const [d] = await sql<{ spec: unknown; status: string; proposal_id: string }[]>`
+    select d.spec, d.proposal_id,
+      case when d.status = 'open' and p.status is distinct from 'running'
+        then 'closed (its lifecycle is ' || coalesce(p.status, 'gone') || ')' else d.status end as status
+    from datanets d left join proposals p on p.id = d.proposal_id where d.id = ${id}`;
   return d && { spec: d.spec, status: d.status, proposalId: d.proposal_id };
 }
 
@@ -85,8 +90,19 @@ export async function positiveAttributionWeights(
   return rows.map((w) => ({ contributor: String(w.contributor), weight: Number(w.weight) }));
 }
 
-/** Marks a proposal's Datanet cancelled while its window is open (the lifecycle ended without it). */
-export async function cancelOpenDatanets(sql: postgres.Sql, proposalId: string): Promise<void> {
+/**
+ * Marks a proposal's Datanet cancelled (the lifecycle ended without it), and writes the cancelled
+ * row itself when the lifecycle reached data collection but its Datanet is not there yet: the
+ * collection's `openDatanet` may still be in flight, and its insert (on conflict do nothing) then
+ * finds this row instead of opening a Datanet nobody will close. A Datanet already closed keeps its
+ * status. The Datanet's id is its proposal's (workflows/lifecycle.ts).
+ */
+export async function cancelDatanetOf(sql: postgres.Sql, proposalId: string): Promise<void> {
+  await sql`
+    insert into datanets (id, proposal_id, spec, status, target_count)
+    select p.id, p.id, p.datanet_spec, 'cancelled', coalesce((p.params->'collection'->>'targetCount')::int, 0)
+    from proposals p where p.id = ${proposalId} and p.stage not in ('proposed', 'governance')
+    on conflict (id) do update set status = 'cancelled' where datanets.status = 'open'`;
   await sql`update datanets set status = 'cancelled' where proposal_id = ${proposalId} and status = 'open'`;
 }
 
