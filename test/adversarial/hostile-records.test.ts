@@ -17,7 +17,8 @@ import type { lifecycleWorkflow } from '../../workflows/index.js';
  * manifest's lines were written and read as one format (storage/jsonl.ts), one record holding
  * U+2028 split its manifest line and training failed on every attempt.
  */
-const SEED = 23;
+/** Which texts: the same seed gives the same run; set HOSTILE_RECORDS_SEED to try others. */
+const SEED = Number(process.env.HOSTILE_RECORDS_SEED ?? 23);
 const FEE = '10';
 
 describe('adversarial: hostile record texts through a whole lifecycle', () => {
