@@ -118,7 +118,8 @@ describe('adversarial: hostile record texts through a whole lifecycle', () => {
       r.inference,
       ...(await Promise.all(
         ['\u2028', '\u2029', '\u0085', '\r', '{"hash":"00"', '\u202e'].map((c) => {
-          const h = hostile.find((x) => x.text.includes(c) && x.label === 'spam')!;
+          const h = hostile.find((x) => x.text.includes(c));
+          if (!h) throw new Error(`no hostile text holds ${JSON.stringify(c)}`);
           return r.appBuilder.infer(modelName, h.text.slice(0, 3_000), r.apiKey);
         }),
       )),
