@@ -16,6 +16,7 @@ import {
 } from '../db/queries/curation.js';
 import { findDatanetSpec } from '../db/queries/datanets.js';
 import type { ArtifactStore } from '../storage/artifact-store.js';
+import { escapeLineBreaks, jsonLine, splitLines } from '../storage/jsonl.js';
 import { dataKeys } from '../storage/keys.js';
 import { readRecords, recordRefOf } from '../storage/packs.js';
 
@@ -54,7 +55,7 @@ function manifestLineOf(
   payload: Record<string, unknown>,
 ): string {
   const response = recordResponse(spec, payload);
-  return JSON.stringify({
+  return jsonLine({
     hash: r.hash,
     contributor: r.contributor,
     text: recordText(spec, payload),
@@ -65,8 +66,11 @@ function manifestLineOf(
 
 /**
  * Writes version `version`'s manifest: the base's lines of accepted records, then the lines of the
- * accepted records it lacks. Through a temp file, chunk by chunk: a million-record manifest (~500 MB)
- * is close to V8's maximum string length and would double the process's memory if joined in memory.
+ * accepted records it lacks. Every line is in storage/jsonl.ts's format whatever wrote the base: a
+ * manifest or part file from before that format holds U+2028 and U+2029 raw, and a reader taking
+ * them for line ends splits the record. Through a temp file, chunk by chunk: a million-record
+ * manifest (~500 MB) is close to V8's maximum string length and would double the process's memory
+ * if joined in memory.
  */
 async function writeManifest(
   db: Db,
@@ -92,7 +96,7 @@ async function writeManifest(
         let chunk = '';
         for (const e of entries) {
           if (!missing.delete(e.hash)) continue;
-          chunk += e.line + '\n';
+          chunk += escapeLineBreaks(e.line) + '\n';
           lines++;
         }
         if (chunk) await out.write(chunk);
@@ -124,7 +128,7 @@ async function writeManifest(
 /** The lines of a version's manifest, as the base of the next one. */
 async function* manifestEntries(store: ArtifactStore, key: string): ManifestBase {
   const entries: ManifestEntry[] = [];
-  for (const line of (await store.get(key)).toString('utf8').split('\n'))
+  for (const line of splitLines(await store.get(key)))
     if (line) entries.push({ hash: (JSON.parse(line) as { hash: string }).hash, line });
   yield entries;
 }

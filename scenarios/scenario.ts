@@ -24,6 +24,8 @@ export interface ScenarioOptions {
   proposalId: string;
   modelName: string;
   records: number;
+  /** The records contributed (default: `records` mails of the SpamAssassin corpus). */
+  corpus?: CorpusRecord[];
   contributors: number;
   params: DeepPartial<LifecycleParams>;
   /**
@@ -256,7 +258,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   await waitForStage(developer, o.proposalId, 'data-collection', log, pollMs);
   await retireGovernors(governors);
   await waitForDatanetOpen(developer, o.proposalId);
-  const corpus = loadSpamAssassin({ limit: o.records, seed: 11 });
+  const corpus = o.corpus ?? loadSpamAssassin({ limit: o.records, seed: 11 });
   const byText = new Map<string, CorpusRecord>(corpus.map((r) => [r.text, r]));
   const submitted: ScenarioResult['submitted'] = [];
   const shares = contributors.map((c, i) => ({ c, records: corpus.filter((_, j) => j % contributors.length === i) }));

@@ -8,6 +8,10 @@ import { mapLimit } from './map-limit.js';
  * pack and batch instead of one request per record. Records stay content-addressed: Postgres keeps
  * each record's (pack key, offset, length), and every read checks the bytes against the record's
  * SHA-256, so a pack or an index row that does not match its hash is never served or scored.
+ *
+ * A record's bytes are hashed as they are, so unlike the other JSON-lines files (storage/jsonl.ts)
+ * a pack's lines keep U+0085, U+2028 and U+2029 raw: read a pack by its entries' offsets, or split
+ * it with splitLines (on "\n" only), never with readline or a Unicode-aware line splitter.
  */
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');

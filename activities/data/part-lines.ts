@@ -1,7 +1,9 @@
 // Part files (one per scoring batch, NDJSON) carry each passing record with the manifest's fields
 // first, in the manifest's order, and the dedupe pass's fields (seq, bands, sketch) after them. The
 // dataset build then cuts each line's manifest prefix instead of parsing and re-serialising it:
-// the prefix is byte for byte what JSON.stringify gives for the manifest fields alone.
+// the prefix is byte for byte the manifest line of the fields alone (storage/jsonl.ts's format).
+
+import { jsonLine } from '../../storage/jsonl.js';
 
 /** A part file line: a record that passed scoring, as the manifest will carry it. */
 export interface PartRecord {
@@ -29,12 +31,12 @@ const manifestFieldsOf = (p: PartRecord) => ({
 
 /** The manifest line of a part record (what the dataset build writes). */
 export function manifestLineOf(p: PartRecord): string {
-  return JSON.stringify(manifestFieldsOf(p));
+  return jsonLine(manifestFieldsOf(p));
 }
 
 /** A part record as one line: manifest fields first (manifestLineOf's order), then seq, bands, sketch. */
 export function partLineOf(p: PartRecord): string {
-  return JSON.stringify({
+  return jsonLine({
     ...manifestFieldsOf(p),
     seq: p.seq,
     bands: p.bands,

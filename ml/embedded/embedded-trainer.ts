@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ArtifactStore } from '../../storage/artifact-store.js';
+import { jsonLine, splitLines } from '../../storage/jsonl.js';
 import type {
   DpoJob,
   EvalMetrics,
@@ -28,6 +29,7 @@ import {
   DEFAULT_SHARD_SIZE,
   ShardedBatches,
   downloadToFile,
+  parseManifestLine,
   readManifestFile,
   readShard,
   shardManifest,
@@ -40,47 +42,12 @@ export async function loadModel(store: ArtifactStore, key: string): Promise<Line
   return deserializeModel(await store.get(key));
 }
 
-/** Lines of a buffer without decoding it as one string (a large manifest exceeds V8's string limit). */
-function bufferLines(body: Buffer): string[] {
-  const lines: string[] = [];
-  for (let start = 0; start < body.length;) {
-    let end = body.indexOf(0x0a, start);
-    if (end < 0) end = body.length;
-    lines.push(body.toString('utf8', start, end));
-    start = end + 1;
-  }
-  return lines;
-}
-
+/** The records of a manifest held in memory (a Buffer is split without decoding it whole). */
 export function parseManifest(body: Buffer | string): ManifestRecord[] {
   const out: ManifestRecord[] = [];
-  const lines = typeof body === 'string' ? body.split('\n') : bufferLines(body);
-  for (const [i, raw] of lines.entries()) {
-    const line = raw.trim();
-    if (!line) continue;
-    let r: Partial<ManifestRecord>;
-    try {
-      r = JSON.parse(line) as Partial<ManifestRecord>;
-    } catch {
-      throw new Error(`manifest line ${i + 1} is not valid JSON`);
-    }
-    if (
-      typeof r.hash !== 'string' ||
-      typeof r.text !== 'string' ||
-      typeof r.label !== 'string' ||
-      typeof r.contributor !== 'string'
-    ) {
-      throw new Error(`manifest line ${i + 1} lacks hash/contributor/text/label`);
-    }
-    if (r.response !== undefined && typeof r.response !== 'string')
-      throw new Error(`manifest line ${i + 1}: response must be a string`);
-    out.push({
-      hash: r.hash,
-      contributor: r.contributor,
-      text: r.text,
-      label: r.label,
-      ...(r.response !== undefined ? { response: r.response } : {}),
-    });
+  for (const [i, line] of splitLines(body).entries()) {
+    const r = parseManifestLine(line, `manifest line ${i + 1}`);
+    if (r) out.push(r);
   }
   return out;
 }
@@ -150,7 +117,7 @@ export async function writeEvalManifest(
     for await (const r of readManifestFile(path)) {
       if (!isEvalRecord(r.hash, evalFraction)) continue;
       n++;
-      if (!out.write(JSON.stringify(r) + '\n')) await new Promise<void>((res) => out.once('drain', () => res()));
+      if (!out.write(jsonLine(r) + '\n')) await new Promise<void>((res) => out.once('drain', () => res()));
     }
     await new Promise<void>((res, rej) => out.end((err?: Error | null) => (err ? rej(err) : res())));
     await store.putFile(evalKey, outPath, { contentType: 'application/x-ndjson' });

@@ -1,9 +1,12 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LinearSoftmaxModel, inMemoryBatches, trainEpochs, type Example } from './linear-softmax.js';
-import { ShardedBatches, readShard, shardManifest } from './manifest-stream.js';
+import { ShardedBatches, readManifestFile, readShard, shardManifest } from './manifest-stream.js';
+import { parseManifest } from './embedded-trainer.js';
+import { jsonLines } from '../../storage/jsonl.js';
+import { splitlines } from '../../test/support/hostile-records.js';
 import { SYNTHETIC_LABELS, syntheticDataset } from './synthetic.js';
 import { serializeModel } from './serialize.js';
 
@@ -86,5 +89,32 @@ describe('manifest streaming', () => {
     const resumed = deserializeModel(atStep!);
     await trainEpochs(resumed, new ShardedBatches(manifest.train, resumed, 3), { ...opts, startStep: resumeAt });
     expect(Buffer.compare(serializeModel(resumed, {}), serializeModel(straight, {}))).toBe(0);
+  });
+});
+
+describe('manifest streaming: record texts holding line breaks', () => {
+  // Each record holds a character some splitter takes for a line end (readline: U+2028, U+2029).
+  const breaks = ['\u2028', '\u2029', '\u0085', '\r', '\r\n', '\u000b', '\u001e', '\ufeff', '\u202e'];
+  const records = syntheticDataset(90, 3, 7).map((r, i) => ({
+    ...r,
+    text: `${r.text}${breaks[i % breaks.length]}${'{"hash":"x"}'}`,
+  }));
+
+  it.each([
+    ['manifests in the format (storage/jsonl.ts)', jsonLines(records)],
+    ['manifests written before it (raw U+2028 and U+2029)', records.map((r) => JSON.stringify(r) + '\n').join('')],
+  ])('reads every record of %s whole, streamed, sharded and in memory', async (_, body) => {
+    const dir = await mkdtemp(join(tmpdir(), 'commons-breaks-'));
+    dirs.push(dir);
+    const path = join(dir, 'manifest.jsonl');
+    await writeFile(path, body);
+    const streamed: unknown[] = [];
+    for await (const r of readManifestFile(path)) streamed.push(r);
+    expect(streamed).toEqual(records);
+    expect(parseManifest(Buffer.from(body))).toEqual(records);
+    const manifest = await shardManifest(path, join(dir, 'shards'), () => false, 16);
+    expect((await Promise.all(manifest.train.map((s) => readShard(s)))).flat()).toEqual(records);
+    // The shards are in the format: Python's splitlines finds one line per record.
+    for (const s of manifest.train) expect(splitlines(await readFile(s.path, 'utf8'))).toHaveLength(s.count);
   });
 });

@@ -8,9 +8,9 @@
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { epochPermutation } from '../../domain/prng.js';
 import type { ArtifactStore } from '../../storage/artifact-store.js';
+import { jsonLine, readLines, splitLines } from '../../storage/jsonl.js';
 import type { ManifestRecord } from '../trainer.js';
 import type { BatchSource, Example, LinearSoftmaxModel } from './linear-softmax.js';
 
@@ -22,7 +22,10 @@ export async function downloadToFile(store: ArtifactStore, key: string, path: st
   else await writeFile(path, await store.get(key));
 }
 
-/** Parses one manifest line; `where` names it in errors. */
+/**
+ * Parses one manifest line; `where` names it in errors. Lines are storage/jsonl.ts's: a record's
+ * text never holds a raw line break, and a reader splits on "\n" only.
+ */
 export function parseManifestLine(raw: string, where: string): ManifestRecord | undefined {
   const line = raw.trim();
   if (!line) return undefined;
@@ -39,14 +42,21 @@ export function parseManifestLine(raw: string, where: string): ManifestRecord | 
     typeof r.contributor !== 'string'
   )
     throw new Error(`${where} lacks hash/contributor/text/label`);
-  return { hash: r.hash, contributor: r.contributor, text: r.text, label: r.label };
+  if (r.response !== undefined && typeof r.response !== 'string')
+    throw new Error(`${where}: response must be a string`);
+  return {
+    hash: r.hash,
+    contributor: r.contributor,
+    text: r.text,
+    label: r.label,
+    ...(r.response !== undefined ? { response: r.response } : {}),
+  };
 }
 
 /** Records of a local JSONL file, one at a time. */
 export async function* readManifestFile(path: string): AsyncGenerator<ManifestRecord> {
-  const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
   let i = 0;
-  for await (const raw of lines) {
+  for await (const raw of readLines(createReadStream(path))) {
     i++;
     const r = parseManifestLine(raw, `manifest line ${i}`);
     if (r) yield r;
@@ -87,8 +97,7 @@ class ShardWriter {
     }
     this.count++;
     this.shards[this.shards.length - 1]!.count++; // a shard was pushed above
-    if (!this.out.write(JSON.stringify(r) + '\n'))
-      await new Promise<void>((res) => this.out!.once('drain', () => res()));
+    if (!this.out.write(jsonLine(r) + '\n')) await new Promise<void>((res) => this.out!.once('drain', () => res()));
   }
 
   async close(): Promise<void> {
@@ -127,9 +136,9 @@ export async function shardManifest(
 }
 
 export async function readShard(shard: Shard): Promise<ManifestRecord[]> {
-  const body = await readFile(shard.path, 'utf8');
+  const body = await readFile(shard.path);
   const out: ManifestRecord[] = [];
-  for (const [i, line] of body.split('\n').entries()) {
+  for (const [i, line] of splitLines(body).entries()) {
     const r = parseManifestLine(line, `${shard.path} line ${i + 1}`);
     if (r) out.push(r);
   }

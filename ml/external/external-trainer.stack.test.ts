@@ -240,6 +240,22 @@ describe('external-command trainer (fake trainer process, real S3)', () => {
     ]);
   });
 
+  it('reads an event whose text holds U+2028, U+2029 or U+0085 as one line (events are split on \\n only)', async () => {
+    // The fake trainer answers with the model's labels, written raw by JSON.stringify.
+    const labels = ['spam\u2028now', 'ham\u2029', 'phish\u0085\r'];
+    await store.put(`${base}/gen-breaks.bin`, JSON.stringify({ labels }));
+    const { trainer } = fakeTrainer();
+    const out = await trainer.generate(
+      {
+        artifactKey: `${base}/gen-breaks.bin`,
+        prompts: [{ id: 'p1', text: 'free\u2028money' }],
+        candidatesPerPrompt: 3,
+      },
+      context(),
+    );
+    expect(out[0]?.outputs.map((o) => o.output)).toEqual(labels);
+  });
+
   it('runs DPO on preferences in TRL format and keeps the artifact extension', async () => {
     await store.put(`${base}/policy.bin`, JSON.stringify({ labels: ['spam', 'ham'] }));
     await store.put(`${base}/eval.jsonl`, manifest);

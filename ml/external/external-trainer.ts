@@ -8,7 +8,6 @@ import type {
   DpoJob,
   GeneratedCandidates,
   GenerationJob,
-  ManifestRecord,
   Trainer,
   TrainerContext,
   TrainingJob,
@@ -16,6 +15,7 @@ import type {
   TrainingResult,
 } from '../trainer.js';
 import { checkpointKey, parseManifest, splitManifest } from '../embedded/embedded-trainer.js';
+import { jsonLines, readLines } from '../../storage/jsonl.js';
 import { parseEvent, type ExternalEvent, type ExternalJobSpec } from './protocol.js';
 
 export interface ExternalTrainerOptions {
@@ -60,8 +60,8 @@ export class ExternalCommandTrainer implements Trainer {
       const split = splitManifest(parseManifest(manifest), job.evalFraction);
       const inputs: ExternalJobSpec['inputs'] = {
         dataset: await save(join(dir, 'dataset.jsonl'), manifest),
-        train: await save(join(dir, 'train.jsonl'), toJsonl(split.train)),
-        eval: await save(join(dir, 'eval.jsonl'), toJsonl(split.eval)),
+        train: await save(join(dir, 'train.jsonl'), jsonLines(split.train)),
+        eval: await save(join(dir, 'eval.jsonl'), jsonLines(split.eval)),
       };
       if (job.baseArtifactKey) inputs.base = await this.download(ctx, job.baseArtifactKey, join(dir, 'base.bin'));
       const resume = await this.resumeInput(ctx, dir);
@@ -207,7 +207,7 @@ export class ExternalCommandTrainer implements Trainer {
     };
     ctx.signal.addEventListener('abort', terminate, { once: true });
 
-    createInterface({ input: child.stdout }).on('line', (line) => {
+    const onLine = (line: string) => {
       const e = parseEvent(line);
       if (!e) return keep(line);
       switch (e.type) {
@@ -243,7 +243,12 @@ export class ExternalCommandTrainer implements Trainer {
           result = e;
           break;
       }
-    });
+    };
+    // Split on "\n" only (storage/jsonl.ts): readline would also end a line at U+2028 inside an
+    // event's text (a generated output, a log message) and lose the event.
+    const events = (async () => {
+      for await (const line of readLines(child.stdout)) onLine(line);
+    })();
     createInterface({ input: child.stderr }).on('line', keep);
 
     let code: number | null;
@@ -256,6 +261,7 @@ export class ExternalCommandTrainer implements Trainer {
     } finally {
       ctx.signal.removeEventListener('abort', terminate);
     }
+    await events;
     await uploads;
     if (terminating) {
       // The leader is gone; wait for the rest of its group (SIGKILL comes at the grace deadline).
@@ -305,10 +311,6 @@ export class ExternalCommandTrainer implements Trainer {
 async function save(path: string, body: Buffer | string): Promise<string> {
   await writeFile(path, body);
   return path;
-}
-
-function toJsonl(records: ManifestRecord[]): string {
-  return records.map((r) => JSON.stringify(r) + '\n').join('');
 }
 
 /** Files the process names must stay inside its output directory. */

@@ -5,7 +5,11 @@
  */
 export type ExternalTask = 'sft' | 'generate' | 'dpo';
 
-/** Local paths of the inputs the worker downloaded from S3 into the job's work directory. */
+/**
+ * Local paths of the inputs the worker downloaded from S3 into the job's work directory. The JSONL
+ * files are storage/jsonl.ts's format: split them on "\n" only (never str.splitlines or readline,
+ * which also end a line at U+2028 inside a record's text).
+ */
 export interface ExternalInputs {
   /** sft: the whole dataset manifest (JSONL of ManifestRecord), as stored. */
   dataset?: string;

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { ArtifactStore } from '../../storage/artifact-store.js';
 import { MemoryStore } from '../../storage/memory-store.js';
+import { jsonLines } from '../../storage/jsonl.js';
 import type { Hyperparams, ManifestRecord, PreferencePair, TrainerContext, TrainingProgress } from '../trainer.js';
 import { parseManifest, splitManifest } from '../embedded/embedded-trainer.js';
 import { EmbeddedTrainer } from '../embedded/embedded-trainer.js';
@@ -145,6 +146,30 @@ describe('embedded RAG model', () => {
     const updated = await loadRag(store, honest.artifactKey);
     const chosen = updated.documentByResponse(prefs(true)[0]!.chosen)!;
     expect(updated.bias[chosen]).toBeGreaterThan(0);
+  });
+
+  it('trains on prompts and responses holding line separators and answers with them intact', async () => {
+    const breaks = ['\u2028', '\u2029', '\u0085', '\r', '\r\n', '\ufeff', '\u202e', '{"hash":"x"}\n'];
+    const { records } = await qaStore(6);
+    const hostile = records.map((r, i) => ({
+      ...r,
+      text: `${r.text}${breaks[i % breaks.length]}`,
+      response: `${breaks[(i + 1) % breaks.length]}${r.response}`,
+    }));
+    const store = new MemoryStore();
+    // In the format (storage/jsonl.ts), and as a manifest written before it (raw U+2028).
+    for (const [key, body] of [
+      ['data/manifest.jsonl', jsonLines(hostile)],
+      ['data/old.jsonl', hostile.map((r) => JSON.stringify(r) + '\n').join('')],
+    ] as const) {
+      await store.put(key, body);
+      expect(parseManifest(await store.get(key))).toEqual(hostile);
+    }
+    const model = await loadRag(store, (await trained(store)).artifactKey);
+    const { train } = splitManifest(hostile, 0.25);
+    expect(model.docs.map((d) => d.response)).toEqual(train.map((r) => r.response));
+    const a = model.answer(train[0]!.text, 3);
+    expect(train.map((r) => r.response)).toContain(a.text);
   });
 
   it('the embedded trainer kind routes generation jobs and RAG artifacts to the RAG trainer', async () => {

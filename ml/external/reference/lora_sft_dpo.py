@@ -65,8 +65,12 @@ def log(message):
 
 
 def read_jsonl(path):
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
+    # One JSON value per line, lines ended by "\n" alone (storage/jsonl.ts). Split on b"\n" only:
+    # str.splitlines() also ends a line at U+0085, U+2028, U+2029 (which a manifest written before
+    # they were escaped holds raw in a record's text), text mode at "\r", and open() without an
+    # encoding decodes with the locale's.
+    with open(path, "rb") as f:
+        return [json.loads(line.decode("utf-8")) for line in f.read().split(b"\n") if line.strip()]
 
 
 def prompt_for(text, labels):
@@ -365,7 +369,7 @@ def generate(spec, work):
 def main():
     if len(sys.argv) != 2:
         raise SystemExit("usage: lora_sft_dpo.py job.json")
-    with open(sys.argv[1]) as f:
+    with open(sys.argv[1], encoding="utf-8") as f:
         spec = json.load(f)
     work = os.path.dirname(os.path.abspath(sys.argv[1]))
     os.makedirs(spec["outputDir"], exist_ok=True)
