@@ -54,8 +54,8 @@ export class StakeLockedError extends Error {
 
 /**
  * Unsettled review rounds that hold the address's bond: it is in the pool a round recorded when
- * enlistment closed (until the round reveals its seed, after its penalties), or assigned a task the
- * round has not closed.
+ * enlistment closed (until the round reveals its seed, after its penalties, or its lifecycle ends),
+ * or assigned a task still pending or open (rounds started before the committed seed).
  */
 async function lockingRounds(
   tx: postgres.TransactionSql,
@@ -66,7 +66,7 @@ async function lockingRounds(
     where revealed_at is null and pool @> ${tx.json([{ reviewer: address }])}
     union
     select t.proposal_id, t.round from review_assignments a join review_tasks t on t.id = a.task_id
-    where a.reviewer = ${address} and t.status <> 'closed'
+    where a.reviewer = ${address} and t.status in ('pending', 'open')
     order by 1, 2 limit 5`;
   return rows.map((r) => ({ proposalId: r.proposal_id, round: r.round }));
 }
