@@ -1,5 +1,5 @@
 // Pure steps of a staked review round that the round workflow runs (deterministic: no I/O, no
-// Math.random; the seed is the workflow id and round). The settlement rules are in
+// Math.random; the seed is the round's committed seed, round-seed.ts). The settlement rules are in
 // stake-consensus.ts, the draw in assignment.ts.
 import { assignTasks, seedOf, type AssignableReviewer, type Assignment } from './assignment.js';
 import { stakeConsensus, DEFAULT_REVIEW_RULES } from './stake-consensus.js';
