@@ -69,6 +69,8 @@ interface OpenTask {
  */
 /** The draws' seed is committed when the round opens and derived when enlistment closes. */
 export const COMMITTED_SEED_PATCH = 'review-draw-committed-seed';
+/** The extension weighs answers as settlement does: each bond bounded by the others on the item. */
+export const BOUNDED_WEIGHT_PATCH = 'review-extension-bounded-weight';
 
 export async function rlhfRoundWorkflow(input: RlhfRoundInput): Promise<RlhfRoundSummary> {
   const p = input.params;
@@ -202,6 +204,11 @@ export async function rlhfRoundWorkflow(input: RlhfRoundInput): Promise<RlhfRoun
     answers: new Map([...tasks.values()].map((t) => [t.id, t.choices.filter((x) => !weightless.has(x.reviewer))])),
     stakes,
     minSupport: p.lowAgreementSupport,
+    ...(patched(BOUNDED_WEIGHT_PATCH)
+      ? {
+          assigned: new Map([...tasks.values()].map((t) => [t.id, [...t.assigned].filter((r) => !weightless.has(r))])),
+        }
+      : {}),
   });
   const extra =
     low.length > 0 && p.extraReviewers > 0

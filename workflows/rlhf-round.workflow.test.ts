@@ -210,6 +210,25 @@ describe.concurrent('staked review rounds (workflow tier)', () => {
     ]);
   });
 
+  it('extends an item a whale bond splits against the others, as settlement weighs it', async () => {
+    const t = tier.scope(uniqueId('whale'));
+    const reviewers = [
+      ...pool(['r1', 'r2', 'r3', 'r4']),
+      { reviewer: 'whale', stake: (10n ** 12n).toString(), paused: false, goldCorrect: 0, goldAnswered: 0 },
+    ];
+    t.mock({ reviewerPool: () => ({ minBond: '100', seed: 'seed', reviewers }) });
+    const h = await start(t, { extraReviewers: 1, lowAgreementSupport: 0.75, maxTasksPerReviewer: 10 });
+    const assignments = await opened(t);
+    // The whale is on every item; it answers against the two others everywhere.
+    for (const a of assignments) expect(a.reviewers).toContain('whale');
+    await answerAll(t, assignments, (_, r) => (r === 'whale' ? 'ham' : 'spam'));
+    await eventually(() => (t.inputs('assignReviewTasks').length === 2 ? true : undefined));
+    const extension = t.inputs('assignReviewTasks')[1]!;
+    expect(extension.assignments.map((a) => a.taskId).sort()).toEqual(assignments.map((a) => a.taskId).sort());
+    await answerAll(t, extension.assignments, () => 'spam');
+    await h.result();
+  });
+
   it('draws paused reviewers on top of the active draw; their answers weigh 0 and never trigger an extension', async () => {
     const t = tier.scope(uniqueId('paused'));
     const reviewers = pool(['r1', 'r2', 'r3'], ['p1']);
