@@ -379,6 +379,30 @@ export const reviewAssignments = pgTable(
 );
 
 /**
+ * The randomness of a staked review round's draws. When the round opens the server commits to a
+ * secret (`commitment` = SHA-256 of it, readable at once); when the pool is snapshotted (enlistment
+ * closes for the round) the seed is derived from the secret and the pool, which is recorded here and
+ * whose bonds stay locked until the round settles; the secret is revealed at settlement, so anyone
+ * can check the commitment and recompute the seed (domain/rlhf/round-seed.ts).
+ */
+export const reviewRoundSeeds = pgTable(
+  'review_round_seeds',
+  {
+    proposalId: text('proposal_id').notNull(),
+    round: integer('round').notNull(),
+    secret: text('secret').notNull(),
+    commitment: text('commitment').notNull(),
+    committedAt: timestamp('committed_at', { withTimezone: true }).notNull().defaultNow(),
+    /** The snapshotted pool, `[{ reviewer, stake }]` by address; null until enlistment closes. */
+    pool: jsonb('pool').$type<{ reviewer: string; stake: string }[]>(),
+    seed: text('seed'),
+    drawnAt: timestamp('drawn_at', { withTimezone: true }),
+    revealedAt: timestamp('revealed_at', { withTimezone: true }),
+  },
+  (t) => [primaryKey({ columns: [t.proposalId, t.round] })],
+);
+
+/**
  * One row per reviewer per settled round: the settlement's outcome, written once (a retried
  * settlement reads it back, so it pays the same). Running gold accuracy is the sum over a
  * reviewer's rows with the Beta prior (domain/rlhf/stake-consensus.ts goldGate).

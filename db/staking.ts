@@ -39,6 +39,38 @@ export async function slashValidator(
   return { slashed: (BigInt(staked.moved) + BigInt(unbonding.moved)).toString() };
 }
 
+/** The bond is locked by review rounds that have not settled. */
+export class StakeLockedError extends Error {
+  constructor(
+    readonly address: string,
+    readonly rounds: { proposalId: string; round: number }[],
+  ) {
+    super(
+      `stake of ${address} is locked until ${rounds.map((r) => `round ${r.round} of proposal ${r.proposalId}`).join(', ')} settles`,
+    );
+    this.name = 'StakeLockedError';
+  }
+}
+
+/**
+ * Unsettled review rounds that hold the address's bond: it is in the pool a round recorded when
+ * enlistment closed (until the round reveals its seed, after its penalties, or its lifecycle ends),
+ * or assigned a task still pending or open (rounds started before the committed seed).
+ */
+async function lockingRounds(
+  tx: postgres.TransactionSql,
+  address: string,
+): Promise<{ proposalId: string; round: number }[]> {
+  const rows = await tx<{ proposal_id: string; round: number }[]>`
+    select proposal_id, round from review_round_seeds
+    where revealed_at is null and pool @> ${tx.json([{ reviewer: address }])}
+    union
+    select t.proposal_id, t.round from review_assignments a join review_tasks t on t.id = a.task_id
+    where a.reviewer = ${address} and t.status in ('pending', 'open')
+    order by 1, 2 limit 5`;
+  return rows.map((r) => ({ proposalId: r.proposal_id, round: r.round }));
+}
+
 interface EntryRow {
   id: string;
   amount: string;
@@ -55,7 +87,8 @@ const toEntry = (r: EntryRow): UnbondingEntry => ({
 /**
  * Starts unbonding `amount` of the validator's stake: one transaction moves it to the unbonding
  * account and records when it becomes claimable (the database clock + the period). The same key
- * answers the same entry. Throws InsufficientFundsError when the stake is smaller.
+ * answers the same entry. Throws InsufficientFundsError when the stake is smaller, StakeLockedError
+ * while a review round holds it.
  */
 export async function unstake(
   sql: postgres.Sql,
@@ -76,6 +109,10 @@ export async function unstake(
           reason: 'validator stake unbonding',
         },
       ]);
+      // Checked with the bond's balance row locked by the transfer above: a round recording its pool
+      // locks the same row, so either it saw this unstake or this sees its pool.
+      const locked = await lockingRounds(tx, a.address);
+      if (locked.length > 0) throw new StakeLockedError(a.address, locked);
       const [row] = await tx<EntryRow[]>`
         insert into unbondings (idempotency_key, address, amount, available_at)
         values (${a.idempotencyKey}, ${a.address}, ${a.amount}, now() + ${a.unbondingPeriodMs} * interval '1 millisecond')
@@ -92,15 +129,28 @@ export async function unstake(
 /**
  * Pays out every unbonding entry of the validator whose period is over, in one transaction:
  * each entry pays what is left of it after any slash (never more than the unbonding account
- * holds) and is marked claimed. Entries still unbonding stay. Retrying claims nothing twice.
+ * holds) and is marked claimed. Entries still unbonding stay, and so does everything while a review
+ * round holds the validator's stake (`lockedBy` names the rounds): a penalty it settles may still
+ * need what is unbonding. Retrying claims nothing twice.
  */
 export async function claimUnbonded(
   sql: postgres.Sql,
   address: string,
-): Promise<{ claimed: string; entries: UnbondingEntry[]; pending: UnbondingEntry[] }> {
+): Promise<{
+  claimed: string;
+  entries: UnbondingEntry[];
+  pending: UnbondingEntry[];
+  lockedBy: { proposalId: string; round: number }[];
+}> {
   return sql.begin(async (tx) => {
     const account = accountsOf.unbonding(address);
     let held = (await lockBalances(tx, 'OPEN', [account, address])).get(account) ?? 0n;
+    const lockedBy = await lockingRounds(tx, address);
+    if (lockedBy.length > 0) {
+      const pending = await tx<EntryRow[]>`
+        select id, amount::text, available_at, status from unbondings where address = ${address} and status = 'unbonding' order by available_at`;
+      return { claimed: '0', entries: [], pending: pending.map(toEntry), lockedBy };
+    }
     const ready = await tx<EntryRow[]>`
       select id, amount::text, available_at, status from unbondings
       where address = ${address} and status = 'unbonding' and available_at <= now() order by id for update`;
@@ -129,6 +179,7 @@ export async function claimUnbonded(
       claimed: claimed.toString(),
       entries: ready.map((r) => toEntry({ ...r, status: 'claimed' })),
       pending: pending.map(toEntry),
+      lockedBy,
     };
   });
 }

@@ -302,7 +302,7 @@ describe.concurrent('lifecycle endings (workflow tier)', () => {
       goldCorrect: 0,
       goldAnswered: 0,
     }));
-    t.mock({ reviewerPool: () => ({ minBond: '100', reviewers }) });
+    t.mock({ reviewerPool: () => ({ minBond: '100', reviewers, seed: 'seed' }) });
     const h = await decided(t.key, 'yes', { rlhf: { rounds: 1, roundDeadlineMs: 60_000 } });
     await eventually(() => (t.inputs('openReviewTasks').length > 0 ? true : undefined));
     await h.cancel();

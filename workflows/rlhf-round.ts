@@ -1,4 +1,11 @@
-import { condition, setHandler, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  condition,
+  patched,
+  setHandler,
+  setCurrentDetails,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { assignPausedReviewers, assignTasks, type Assignment } from '../domain/rlhf/assignment.js';
 import { extendAssignments, lowAgreementItems, shuffleTasks, type RoundAnswer } from '../domain/rlhf/review-round.js';
 import type { PoolReviewer } from '../activities/rlhf/staked-review.js';
@@ -47,7 +54,10 @@ interface OpenTask {
  * One RLHF round on staked review. Candidates for held-out prompts (gpu-rlhf) and gold items
  * (known answers from the held-out set, in a seeded order among the others) become tasks; the
  * bonded reviewer pool is snapshotted and each task is drawn `answersPerItem` reviewers by stake
- * (assignTasks, seeded by the workflow id, capped per reviewer). Only assigned reviewers may
+ * (assignTasks, capped per reviewer). The draws (gold items, task order, assignment, extension) are
+ * seeded by randomness the round commits to when it opens and reveals at settlement, mixed with the
+ * pool recorded when enlistment closes (domain/rlhf/round-seed.ts), so nobody choosing a workflow id
+ * or an enlistment can steer them; rounds started before that are seeded by the workflow id. Only assigned reviewers may
  * answer, once each, through Updates; answers stay sealed (the API and the status query show
  * counts only) until settlement. Items without a clear stake majority then get up to
  * `extraReviewers` more reviewers for `extensionMs`, once. Settlement applies settleReviewRound
@@ -57,11 +67,17 @@ interface OpenTask {
  * an ordinary mix with gold among it. Their answers weigh 0 (the extension's support ignores them)
  * and settlement counts only their gold answers, so they can recover.
  */
+/** The draws' seed is committed when the round opens and derived when enlistment closes. */
+export const COMMITTED_SEED_PATCH = 'review-draw-committed-seed';
+/** The extension weighs answers as settlement does: each bond bounded by the others on the item. */
+export const BOUNDED_WEIGHT_PATCH = 'review-extension-bounded-weight';
+
 export async function rlhfRoundWorkflow(input: RlhfRoundInput): Promise<RlhfRoundSummary> {
   const p = input.params;
   const gpu = rlhfActivities(input.heartbeatTimeoutMs, input.maxAttempts);
   const { workflowId } = workflowInfo();
-  const seed = `${workflowId}:${input.round}`;
+  const committedSeed = patched(COMMITTED_SEED_PATCH);
+  let seed = `${workflowId}:${input.round}`;
   const tasks = new Map<string, OpenTask>();
   let open = false;
   let pending = 0;
@@ -108,6 +124,10 @@ export async function rlhfRoundWorkflow(input: RlhfRoundInput): Promise<RlhfRoun
     tasks: [...tasks.values()].map((t) => ({ id: t.id, answers: t.answers.size, required: t.assigned.size })),
   }));
 
+  if (committedSeed) {
+    const { commitment } = await lifecycle.commitRoundSeed({ proposalId: input.proposalId, round: input.round });
+    setCurrentDetails(`Round ${input.round}: draw committed to ${commitment}`);
+  }
   setCurrentDetails(`Round ${input.round}: generating candidates`);
   const generative = input.task === 'generation';
   const generated = await gpu.generateCandidates({
@@ -120,6 +140,15 @@ export async function rlhfRoundWorkflow(input: RlhfRoundInput): Promise<RlhfRoun
     // The proposal's trainer generates, as it trained.
     trainer: input.trainer,
   });
+  // Enlistment closes here for a committed-seed round: the draws that follow use its seed.
+  const drawn = committedSeed
+    ? await lifecycle.reviewerPool({ proposalId: input.proposalId, round: input.round })
+    : undefined;
+  if (drawn) {
+    if (drawn.seed === undefined)
+      throw ApplicationFailure.nonRetryable(`round ${input.round} of ${input.proposalId} drew no seed`);
+    seed = drawn.seed;
+  }
   const gold = await lifecycle.pickGoldItems({
     evalManifestKey: input.evalManifestKey,
     // Gold items are labelled held-out records: a generation round has none to offer.
@@ -135,7 +164,7 @@ export async function rlhfRoundWorkflow(input: RlhfRoundInput): Promise<RlhfRoun
     requiredAnswers: p.answersPerItem,
     items: shuffleTasks([...generated, ...gold], seed),
   });
-  const pool = await lifecycle.reviewerPool({ proposalId: input.proposalId });
+  const pool = drawn ?? (await lifecycle.reviewerPool({ proposalId: input.proposalId }));
   const reviewers: PoolReviewer[] = pool.reviewers;
   stakes = new Map(reviewers.map((r) => [r.reviewer, BigInt(r.stake)]));
   const assignable = reviewers.map((r) => ({ reviewer: r.reviewer, stake: BigInt(r.stake), paused: r.paused }));
@@ -175,6 +204,11 @@ export async function rlhfRoundWorkflow(input: RlhfRoundInput): Promise<RlhfRoun
     answers: new Map([...tasks.values()].map((t) => [t.id, t.choices.filter((x) => !weightless.has(x.reviewer))])),
     stakes,
     minSupport: p.lowAgreementSupport,
+    ...(patched(BOUNDED_WEIGHT_PATCH)
+      ? {
+          assigned: new Map([...tasks.values()].map((t) => [t.id, [...t.assigned].filter((r) => !weightless.has(r))])),
+        }
+      : {}),
   });
   const extra =
     low.length > 0 && p.extraReviewers > 0

@@ -13,7 +13,7 @@ import { workflowIds } from '../contracts/workflow-ids.js';
 import { reviewAnswerUpdate, roundStatusQuery } from '../contracts/messages.js';
 import { withDefaults } from '../domain/lifecycle/params.js';
 import type { LifecycleParams } from '../domain/lifecycle/types.js';
-import type { Assignment } from '../domain/rlhf/assignment.js';
+import { assignTasks, type Assignment } from '../domain/rlhf/assignment.js';
 import type { PoolReviewer } from '../activities/rlhf/staked-review.js';
 import type { rlhfRoundWorkflow, RlhfRoundInput } from './rlhf-round.js';
 
@@ -88,7 +88,7 @@ describe.concurrent('staked review rounds (workflow tier)', () => {
   it('assigns every task to answersPerItem bonded reviewers, refuses what it must, and settles once all answered', async () => {
     const t = tier.scope(uniqueId('round'));
     t.mock({
-      reviewerPool: () => ({ minBond: '100', reviewers: pool(['r1', 'r2', 'r3']) }),
+      reviewerPool: () => ({ minBond: '100', seed: 'seed', reviewers: pool(['r1', 'r2', 'r3']) }),
       settleStakedRound: () => ({
         preferences: [{ prompt: 'prompt 0', chosen: 'spam', rejected: 'ham', weight: 1 }],
         summary: { answers: 6, rewarded: 6, penalised: [] },
@@ -151,7 +151,7 @@ describe.concurrent('staked review rounds (workflow tier)', () => {
 
   it('closes at the deadline with answers missing, and keeps the policy when no preference came out', async () => {
     const t = tier.scope(uniqueId('deadline'));
-    t.mock({ reviewerPool: () => ({ minBond: '100', reviewers: pool(['r1', 'r2', 'r3']) }) });
+    t.mock({ reviewerPool: () => ({ minBond: '100', seed: 'seed', reviewers: pool(['r1', 'r2', 'r3']) }) });
     const began = Date.now();
     const summary = await (await start(t, { roundDeadlineMs: 500 })).result();
     expect(Date.now() - began).toBeGreaterThanOrEqual(500);
@@ -184,7 +184,7 @@ describe.concurrent('staked review rounds (workflow tier)', () => {
 
   it('extends a low-agreement item to extra reviewers once, and waits for their answers', async () => {
     const t = tier.scope(uniqueId('extension'));
-    t.mock({ reviewerPool: () => ({ minBond: '100', reviewers: pool(['r1', 'r2', 'r3', 'r4', 'r5']) }) });
+    t.mock({ reviewerPool: () => ({ minBond: '100', seed: 'seed', reviewers: pool(['r1', 'r2', 'r3', 'r4', 'r5']) }) });
     const h = await start(t, { extraReviewers: 2, lowAgreementSupport: 0.75, maxTasksPerReviewer: 10 });
     const assignments = await opened(t);
     const split = `${t.key}-r1-p0`;
@@ -210,10 +210,29 @@ describe.concurrent('staked review rounds (workflow tier)', () => {
     ]);
   });
 
+  it('extends an item a whale bond splits against the others, as settlement weighs it', async () => {
+    const t = tier.scope(uniqueId('whale'));
+    const reviewers = [
+      ...pool(['r1', 'r2', 'r3', 'r4']),
+      { reviewer: 'whale', stake: (10n ** 12n).toString(), paused: false, goldCorrect: 0, goldAnswered: 0 },
+    ];
+    t.mock({ reviewerPool: () => ({ minBond: '100', seed: 'seed', reviewers }) });
+    const h = await start(t, { extraReviewers: 1, lowAgreementSupport: 0.75, maxTasksPerReviewer: 10 });
+    const assignments = await opened(t);
+    // The whale is on every item; it answers against the two others everywhere.
+    for (const a of assignments) expect(a.reviewers).toContain('whale');
+    await answerAll(t, assignments, (_, r) => (r === 'whale' ? 'ham' : 'spam'));
+    await eventually(() => (t.inputs('assignReviewTasks').length === 2 ? true : undefined));
+    const extension = t.inputs('assignReviewTasks')[1]!;
+    expect(extension.assignments.map((a) => a.taskId).sort()).toEqual(assignments.map((a) => a.taskId).sort());
+    await answerAll(t, extension.assignments, () => 'spam');
+    await h.result();
+  });
+
   it('draws paused reviewers on top of the active draw; their answers weigh 0 and never trigger an extension', async () => {
     const t = tier.scope(uniqueId('paused'));
     const reviewers = pool(['r1', 'r2', 'r3'], ['p1']);
-    t.mock({ reviewerPool: () => ({ minBond: '100', reviewers }) });
+    t.mock({ reviewerPool: () => ({ minBond: '100', seed: 'seed', reviewers }) });
     const h = await start(t, { extraReviewers: 2, lowAgreementSupport: 0.75 });
     const assignments = await opened(t);
     // Every task keeps its three active reviewers; the paused one comes on top.
@@ -229,6 +248,34 @@ describe.concurrent('staked review rounds (workflow tier)', () => {
     expect(weights.filter(([r]) => r !== 'p1').every(([, w]) => w === STAKE)).toBe(true);
     expect(t.inputs('assignReviewTasks')).toHaveLength(1);
     expect(t.inputs('settleStakedRound')).toEqual([expect.objectContaining({ reviewers, assignments, extended: 0 })]);
+  });
+
+  it('draws on the seed committed when the round opened and derived when enlistment closed, not on the workflow id', async () => {
+    const t = tier.scope(uniqueId('seeded'));
+    const reviewers = pool(['r1', 'r2', 'r3', 'r4', 'r5', 'r6']);
+    let committed = false;
+    t.mock({
+      commitRoundSeed: () => {
+        committed = true;
+        return { commitment: 'c0ffee' };
+      },
+      // The pool closes enlistment only after the commitment: without it the round would fail on no seed.
+      reviewerPool: () => ({ minBond: '100', reviewers, ...(committed ? { seed: 'a1b2c3' } : {}) }),
+    });
+    await (await start(t, { answersPerItem: 2, goldPerRound: 1, roundDeadlineMs: 300 })).result();
+    expect(t.inputs('commitRoundSeed')).toEqual([{ proposalId: t.key, round: 1 }]);
+    expect(t.inputs('reviewerPool')).toEqual([{ proposalId: t.key, round: 1 }]);
+    expect(t.inputs('pickGoldItems')).toEqual([expect.objectContaining({ seed: 'a1b2c3' })]);
+    const taskIds = t.inputs('createReviewTasks')[0]!.items.map((i) => `${t.key}-r1-${i.promptId}`);
+    expect(t.inputs('assignReviewTasks')[0]!.assignments).toEqual(
+      assignTasks({
+        taskIds,
+        reviewers: reviewers.map((r) => ({ reviewer: r.reviewer, stake: BigInt(r.stake), paused: r.paused })),
+        perTask: 2,
+        capPerReviewer: RLHF.maxTasksPerReviewer,
+        seed: 'a1b2c3',
+      }),
+    );
   });
 
   it('a generation round compares two answers per prompt and mixes in no gold', async () => {

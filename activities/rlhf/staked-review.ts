@@ -6,6 +6,12 @@ import { bondedReviewers, goldTotals } from '../../db/queries/reviews.js';
 import { goldGate, settleReviewRound, DEFAULT_REVIEW_RULES } from '../../domain/rlhf/stake-consensus.js';
 import { krippendorffAlphaNominal, krippendorffAlphaPerReviewer } from '../../domain/rlhf/krippendorff.js';
 import { seedOf, type Assignment } from '../../domain/rlhf/assignment.js';
+import { roundSecret, roundSeed, seedCommitment } from '../../domain/rlhf/round-seed.js';
+import { withDefaults, type DeepPartial } from '../../domain/lifecycle/params.js';
+import type { LifecycleParams } from '../../domain/lifecycle/types.js';
+import { budgetOf } from '../../db/budgets.js';
+import { findProposalParams } from '../../db/queries/proposals.js';
+import { commitRoundSeed, drawRoundPool, revealRoundSeed } from '../../db/queries/round-seeds.js';
 import { mulberry32 } from '../../domain/prng.js';
 import { payReviewOutcomes } from './payouts.js';
 import {
@@ -30,6 +36,18 @@ export interface PoolReviewer {
 
 const BOND_PREFIX = accountsOf.validatorStake('');
 
+/**
+ * What a round may pay its reviewers: the budget above the contributors' reward pool (reserved
+ * first, so the pool is paid in full whatever reviewers do), spread evenly over the proposal's rounds
+ * and never more than is left above the pool now.
+ */
+function roundRewardBudget(a: { reserved: bigint; left: bigint; pool: bigint; rounds: number }): bigint {
+  const forReviews = a.reserved > a.pool ? a.reserved - a.pool : 0n;
+  const perRound = forReviews / BigInt(Math.max(1, a.rounds));
+  const above = a.left > a.pool ? a.left - a.pool : 0n;
+  return perRound < above ? perRound : above;
+}
+
 /** Activities of staked review rounds: the pool, gold items, assignments, settlement. */
 export function createStakedReviewActivities({
   sql,
@@ -39,23 +57,58 @@ export function createStakedReviewActivities({
 }: Pick<ActivityDeps, 'sql' | 'ledger' | 'store' | 'protocol'>) {
   return {
     /**
-     * Reviewers who may be assigned this round: enlisted for the proposal, bond at least the protocol minimum, with their
-     * running gold record; `paused` ones (gold accuracy below the threshold) are drawn apart (assignPausedReviewers).
+     * Commits the round to a fresh secret when it opens (idempotent: a retry answers the stored
+     * commitment). Only the commitment leaves the database until settlement reveals the secret.
      */
-    async reviewerPool(a: { proposalId: string }): Promise<{ minBond: string; reviewers: PoolReviewer[] }> {
+    async commitRoundSeed(a: { proposalId: string; round: number }): Promise<{ commitment: string }> {
+      const secret = roundSecret();
+      const row = await commitRoundSeed(sql, { ...a, secret, commitment: seedCommitment(secret) });
+      return { commitment: row.commitment };
+    },
+
+    /**
+     * Reviewers who may be assigned this round: enlisted for the proposal, bond at least the protocol
+     * minimum, with their running gold record; `paused` ones (gold accuracy below the threshold) are
+     * drawn apart (assignPausedReviewers). With a round, this closes enlistment for it: the pool is
+     * recorded with the seed derived from the round's committed secret and that pool
+     * (domain/rlhf/round-seed.ts), and its bonds stay locked until the round settles (db/staking.ts);
+     * a retry answers the recorded pool and seed. Without one (rounds started before the committed
+     * seed), the pool as it is now, nothing recorded.
+     */
+    async reviewerPool(a: {
+      proposalId: string;
+      round?: number;
+    }): Promise<{ minBond: string; reviewers: PoolReviewer[]; seed?: string }> {
       const min = BigInt(protocol.staking.minReviewBond);
-      const bonded = await bondedReviewers(sql, a.proposalId, BOND_PREFIX, min);
+      const round = a.round;
+      const drawn =
+        round === undefined
+          ? {
+              pool: (await bondedReviewers(sql, a.proposalId, BOND_PREFIX, min)).map((b) => ({
+                reviewer: b.reviewer,
+                stake: b.bond.toString(),
+              })),
+              seed: undefined,
+            }
+          : await drawRoundPool(sql, {
+              proposalId: a.proposalId,
+              round,
+              bondAccountPrefix: BOND_PREFIX,
+              minBond: min,
+              derive: (secret, pool) => roundSeed({ proposalId: a.proposalId, round, secret, pool }),
+            });
       const gold = await goldTotals(
         sql,
-        bonded.map((b) => b.reviewer),
+        drawn.pool.map((b) => b.reviewer),
       );
       return {
         minBond: min.toString(),
-        reviewers: bonded.map((b) => {
+        ...(drawn.seed === undefined ? {} : { seed: drawn.seed }),
+        reviewers: drawn.pool.map((b) => {
           const g = gold.get(b.reviewer) ?? { correct: 0, answered: 0 };
           return {
             reviewer: b.reviewer,
-            stake: b.bond.toString(),
+            stake: b.stake,
             paused: goldGate(g.correct, g.answered).paused,
             goldCorrect: g.correct,
             goldAnswered: g.answered,
@@ -141,6 +194,15 @@ export function createStakedReviewActivities({
       }
       // Only reviewers with tasks this round have an outcome (the pool is every bonded account).
       const inRound = new Set([...merged.values()].flatMap((set) => [...set]));
+      // The proposal's terms as it was started (protocol settings snapshotted into its parameters).
+      const terms = withDefaults((await findProposalParams(sql, a.proposalId)) as DeepPartial<LifecycleParams>);
+      const budget = await budgetOf(sql, a.proposalId);
+      const rewardBudget = roundRewardBudget({
+        reserved: BigInt(budget?.reserved ?? '0'),
+        left: BigInt(budget?.left ?? '0'),
+        pool: BigInt(terms.serving.rewardPool),
+        rounds: terms.rlhf.rounds,
+      });
       const settled = settleReviewRound({
         items: tasks.map((t) => ({ id: t.id, candidates: t.candidates, gold: t.goldAnswer ?? undefined })),
         answers,
@@ -155,6 +217,12 @@ export function createStakedReviewActivities({
           })),
         assignments: [...merged.entries()].map(([taskId, set]) => ({ taskId, reviewers: [...set] })),
         unansweredCountsAgainst: true,
+        rewardBudget,
+        agreementReward: BigInt(terms.rlhf.agreementReward),
+        persistentDisagreement: {
+          penalty: BigInt(terms.rlhf.disagreementPenalty),
+          tolerance: terms.rlhf.disagreementTolerance,
+        },
       });
 
       // Agreement among reviewers (answers to gold items included: they are ordinary to reviewers).
@@ -219,6 +287,8 @@ export function createStakedReviewActivities({
           })),
         },
       );
+      // The draw's secret is published once every penalty is taken: until then the pool's bonds stay locked.
+      await revealRoundSeed(sql, a.proposalId, a.round);
       const resolved = settled.items.filter((c) => c.resolved).length;
       return {
         preferences,
@@ -232,7 +302,13 @@ export function createStakedReviewActivities({
           gold: tasks.filter((t) => t.goldAnswer !== null).length,
           extended: a.extended,
           paused: settled.reviewers.filter((o) => o.paused).map((o) => o.reviewer),
-          rules: { ...DEFAULT_REVIEW_RULES },
+          rules: {
+            ...DEFAULT_REVIEW_RULES,
+            agreementReward: terms.rlhf.agreementReward,
+            disagreementPenalty: terms.rlhf.disagreementPenalty,
+            disagreementTolerance: terms.rlhf.disagreementTolerance,
+            roundRewardBudget: rewardBudget.toString(),
+          },
           reviewers: settled.reviewers.map((o) => ({
             reviewer: o.reviewer,
             stake: o.stake.toString(),

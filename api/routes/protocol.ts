@@ -1,6 +1,6 @@
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
 import { InsufficientFundsError } from '../../db/ledger.js';
-import { claimUnbonded, listUnbonding, unstake, type UnbondingEntry } from '../../db/staking.js';
+import { claimUnbonded, listUnbonding, StakeLockedError, unstake, type UnbondingEntry } from '../../db/staking.js';
 import { accountsOf } from '../../contracts/accounts.js';
 import { PROTOCOL_ONLY_PARAMS } from '../../domain/protocol/proposal-terms.js';
 import { callerOf, signatureOf, signed } from '../auth.js';
@@ -42,7 +42,7 @@ export const protocolRoutes =
       {
         schema: {
           summary:
-            'Start unbonding validator stake (claimable after staking.unbondingPeriodMs; still slashable until then)',
+            'Start unbonding validator stake (claimable after staking.unbondingPeriodMs; still slashable until then; 409 while a review round holds it)',
           tags: ['accounts'],
           body: UnstakeBody,
           response: responses({ 202: UnstakeResponse }),
@@ -62,6 +62,7 @@ export const protocolRoutes =
         } catch (err) {
           if (err instanceof InsufficientFundsError)
             throw paymentRequired(`validator stake is smaller than ${req.body.amount}: nothing unstaked`);
+          if (err instanceof StakeLockedError) throw conflict(`${err.message}: nothing unstaked`);
           throw err;
         }
         return reply.code(202).send({
@@ -75,7 +76,8 @@ export const protocolRoutes =
       '/v1/validators/unbonding/claim',
       {
         schema: {
-          summary: 'Claim validator stake whose unbonding period is over (409 while none is)',
+          summary:
+            'Claim validator stake whose unbonding period is over (409 while none is, or while a review round holds the stake)',
           tags: ['accounts'],
           response: responses({ 200: ClaimResponse }),
         },
@@ -83,6 +85,10 @@ export const protocolRoutes =
       },
       async (req) => {
         const r = await claimUnbonded(sql, callerOf(req).address);
+        if (r.lockedBy.length > 0)
+          throw conflict(
+            `nothing claimed: unbonding stake answers for ${r.lockedBy.map((x) => `round ${x.round} of proposal ${x.proposalId}`).join(', ')} until it settles`,
+          );
         if (r.entries.length === 0) {
           const next = r.pending[0];
           throw conflict(

@@ -31,7 +31,11 @@ import {
   ReviewRoundsResponse,
   ReviewsQuery,
   ReviewsResponse,
+  RoundSeedQuery,
+  RoundSeedResponse,
 } from '../schemas/reviews.js';
+import { findRoundSeed } from '../../db/queries/round-seeds.js';
+import { verifyRoundSeed } from '../../domain/rlhf/round-seed.js';
 
 export const reviewRoutes =
   (ctx: ApiContext): FastifyPluginCallbackTypebox =>
@@ -167,6 +171,47 @@ export const reviewRoutes =
         },
       },
       async (req) => ({ rounds: await roundSummaries(sql, req.query.proposalId) }),
+    );
+
+    app.get(
+      '/v1/reviews/rounds/seed',
+      {
+        schema: {
+          summary:
+            "A review round's committed draw seed: the commitment from its opening, the pool from enlistment's close, the secret and seed once settled",
+          tags: ['reviews'],
+          querystring: RoundSeedQuery,
+          response: responses({ 200: RoundSeedResponse }),
+        },
+      },
+      async (req): Promise<RoundSeedResponse> => {
+        const { proposalId, round } = req.query;
+        const row = await findRoundSeed(sql, proposalId, round);
+        if (!row) throw notFound(`round ${round} of proposal ${proposalId} has no committed seed`);
+        // Secret and seed stay hidden until settlement: the seed orders gold selection.
+        const open = row.revealedAt !== null;
+        return {
+          proposalId,
+          round,
+          commitment: row.commitment,
+          committedAt: row.committedAt.toISOString(),
+          pool: row.pool,
+          revealedAt: row.revealedAt?.toISOString() ?? null,
+          secret: open ? row.secret : null,
+          seed: open ? row.seed : null,
+          verified:
+            open && row.pool && row.seed
+              ? verifyRoundSeed({
+                  proposalId,
+                  round,
+                  secret: row.secret,
+                  commitment: row.commitment,
+                  pool: row.pool,
+                  seed: row.seed,
+                })
+              : null,
+        };
+      },
     );
 
     app.post(

@@ -104,3 +104,26 @@ export const ReviewEnlistResponse = Type.Object({
   bond: Units,
 });
 export type ReviewEnlistResponse = Static<typeof ReviewEnlistResponse>;
+
+export const RoundSeedQuery = Type.Object({
+  proposalId: Type.String({ minLength: 1 }),
+  round: Type.Integer({ minimum: 1, maximum: 1000 }),
+});
+export const RoundSeedResponse = Type.Object({
+  proposalId: Type.String(),
+  round: Type.Integer(),
+  commitment: Type.String({ description: 'SHA-256 of the secret, published when the round opened' }),
+  committedAt: Type.String({ format: 'date-time' }),
+  pool: Nullable(
+    Type.Array(Type.Object({ reviewer: Type.String(), stake: Units }), {
+      description: 'the pool recorded when enlistment closed (its bonds are locked until the round settles)',
+    }),
+  ),
+  revealedAt: Nullable(Type.String({ format: 'date-time' })),
+  secret: Nullable(Type.String({ description: 'revealed at settlement' })),
+  seed: Nullable(Type.String({ description: "the draws' seed, revealed at settlement" })),
+  verified: Nullable(
+    Type.Boolean({ description: 'the secret opens the commitment and yields the seed from the pool' }),
+  ),
+});
+export type RoundSeedResponse = Static<typeof RoundSeedResponse>;

@@ -196,7 +196,11 @@ export async function listAgreedReviewerWeights(
   return rows.map((r) => ({ address: r.address, weight: r.weight }));
 }
 
-/** Cancels the open and pending review tasks of a lifecycle that ended. */
+/**
+ * Cancels the open and pending review tasks of a lifecycle that ended, and reveals the seeds of its
+ * unsettled rounds: they will never settle, so their pools' bonds are no longer locked.
+ */
 export async function cancelOpenReviewTasks(sql: postgres.Sql, proposalId: string): Promise<void> {
   await sql`update review_tasks set status = 'cancelled' where proposal_id = ${proposalId} and status in ('open', 'pending')`;
+  await sql`update review_round_seeds set revealed_at = now() where proposal_id = ${proposalId} and revealed_at is null`;
 }

@@ -46,6 +46,26 @@ describe('staked round steps', () => {
     expect(lowAgreementItems({ items, answers, stakes, minSupport: 0.75 })).toEqual(['split', 'unanswered']);
   });
 
+  it('weighs answers as settlement does when it knows who is on each item: a whale against one other is split', () => {
+    const stakes = new Map([
+      ['whale', 1_000_000n],
+      ['b', 1000n],
+    ]);
+    const items = [{ id: 't', candidates: ['x', 'y'], gold: false }];
+    const answers = new Map([
+      [
+        't',
+        [
+          { reviewer: 'whale', choice: 'x' },
+          { reviewer: 'b', choice: 'y' },
+        ],
+      ],
+    ]);
+    expect(lowAgreementItems({ items, answers, stakes, minSupport: 0.75 })).toEqual([]);
+    const assigned = new Map([['t', ['whale', 'b']]]);
+    expect(lowAgreementItems({ items, answers, stakes, minSupport: 0.75, assigned })).toEqual(['t']);
+  });
+
   it('extends only with reviewers not yet on the item and below the cap', () => {
     const reviewers = ['a', 'b', 'c', 'd'].map((reviewer) => ({ reviewer, stake: 1000n }));
     const assignments = [

@@ -1,8 +1,8 @@
 // Pure steps of a staked review round that the round workflow runs (deterministic: no I/O, no
-// Math.random; the seed is the workflow id and round). The settlement rules are in
+// Math.random; the seed is the round's committed seed, round-seed.ts). The settlement rules are in
 // stake-consensus.ts, the draw in assignment.ts.
 import { assignTasks, seedOf, type AssignableReviewer, type Assignment } from './assignment.js';
-import { stakeConsensus, DEFAULT_REVIEW_RULES } from './stake-consensus.js';
+import { itemWeights, stakeConsensus, DEFAULT_REVIEW_RULES } from './stake-consensus.js';
 import { mulberry32 } from '../prng.js';
 
 /**
@@ -27,7 +27,8 @@ export interface RoundAnswer {
 /**
  * Items whose answers lack a clear stake majority: the best candidate's share of the answering
  * stake is below `minSupport` (or no staked answer at all). Gold items are never extended (their
- * answer is known).
+ * answer is known). With `assigned` (the weighted reviewers of each item), each answer weighs what
+ * settlement will weigh it: its stake bounded by the others on the item (itemWeights).
  */
 export function lowAgreementItems(a: {
   items: readonly { id: string; candidates: readonly string[]; gold: boolean }[];
@@ -35,11 +36,14 @@ export function lowAgreementItems(a: {
   stakes: ReadonlyMap<string, bigint>;
   minSupport: number;
   kappa?: number;
+  assigned?: ReadonlyMap<string, Iterable<string>>;
 }): string[] {
   const low: string[] = [];
   for (const item of a.items) {
     if (item.gold) continue;
-    const answers = (a.answers.get(item.id) ?? []).map((x) => ({ ...x, stake: a.stakes.get(x.reviewer) ?? 0n }));
+    const on = a.assigned?.get(item.id);
+    const weights = on ? itemWeights(new Map([...on].map((r) => [r, a.stakes.get(r) ?? 0n]))) : a.stakes;
+    const answers = (a.answers.get(item.id) ?? []).map((x) => ({ ...x, stake: weights.get(x.reviewer) ?? 0n }));
     const c = stakeConsensus(item.candidates, answers, a.kappa ?? DEFAULT_REVIEW_RULES.kappa);
     if (!c.resolved || c.support < a.minSupport) low.push(item.id);
   }

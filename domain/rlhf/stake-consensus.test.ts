@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_REVIEW_RULES, goldGate, settleReviewRound, stakeConsensus } from './stake-consensus.js';
+import { DEFAULT_REVIEW_RULES, goldGate, itemWeights, settleReviewRound, stakeConsensus } from './stake-consensus.js';
 
 describe('stakeConsensus', () => {
   it('weighs bonded stake only: 500 unstaked accounts weigh nothing', () => {
@@ -92,11 +92,21 @@ describe('settleReviewRound', () => {
 
   it('splitting stake across accounts earns the same; a stake majority is needed; the budget caps rewards', () => {
     const other = { reviewer: 'other', stake: 500n * M, goldCorrect: 0, goldAnswered: 0 };
-    const reviewers = [{ reviewer: 'whale', stake: 600n * M, goldCorrect: 0, goldAnswered: 0 }, other];
+    const third = { reviewer: 'third', stake: 400n * M, goldCorrect: 0, goldAnswered: 0 };
+    const reviewers = [{ reviewer: 'whale', stake: 600n * M, goldCorrect: 0, goldAnswered: 0 }, other, third];
     const answers = ['t1', 't2', 't3'].flatMap((taskId) => [
       { taskId, reviewer: 'whale', choice: 'A' },
       { taskId, reviewer: 'other', choice: 'B' },
+      { taskId, reviewer: 'third', choice: 'A' },
     ]);
+    // One bond never outweighs all the others on an item together: 600 against 500 alone resolves nothing.
+    const alone = settleReviewRound({
+      items: items.slice(0, 3),
+      answers: answers.filter((x) => x.reviewer !== 'third'),
+      reviewers: reviewers.slice(0, 2),
+    });
+    expect(alone.items.every((i) => !i.resolved && i.support === 0.5)).toBe(true);
+    expect(alone.reviewers.every((r) => r.reward === 0n && r.penalty === 0n)).toBe(true);
     const one = settleReviewRound({ items: items.slice(0, 3), answers, reviewers });
     const split = settleReviewRound({
       items: items.slice(0, 3),
@@ -106,6 +116,7 @@ describe('settleReviewRound', () => {
       reviewers: [
         ...[0, 1, 2].map((k) => ({ reviewer: `w${k}`, stake: 200n * M, goldCorrect: 0, goldAnswered: 0 })),
         other,
+        third,
       ],
     });
     const sumOf = (s: typeof one, p: string) =>
@@ -114,6 +125,78 @@ describe('settleReviewRound', () => {
     expect(one.items.every((i) => i.choice === 'A')).toBe(true);
     const capped = settleReviewRound({ items: items.slice(0, 3), answers, reviewers, rewardBudget: 600_000n });
     expect(capped.reviewers.reduce((t, r) => t + r.reward, 0n)).toBeLessThanOrEqual(600_000n);
+  });
+
+  it('a whale beside three honest reviewers decides nothing alone; its reward is capped per agreed answer', () => {
+    const whale = { reviewer: 'whale', stake: 10n ** 12n * M, goldCorrect: 0, goldAnswered: 0 };
+    const honest = ['h1', 'h2', 'h3'].map((reviewer) => ({
+      reviewer,
+      stake: 1000n * M,
+      goldCorrect: 0,
+      goldAnswered: 0,
+    }));
+    const ids = ['t1', 't2', 't3'];
+    const assignments = ids.map((taskId) => ({ taskId, reviewers: ['whale', 'h1', 'h2', 'h3'] }));
+    const answers = ids.flatMap((taskId) => [
+      { taskId, reviewer: 'whale', choice: 'B' },
+      ...['h1', 'h2', 'h3'].map((reviewer) => ({ taskId, reviewer, choice: 'A' })),
+    ]);
+    const s = settleReviewRound({
+      items: items.slice(0, 3),
+      answers,
+      reviewers: [whale, ...honest],
+      assignments,
+      unansweredCountsAgainst: true,
+      agreementReward: 2n * M,
+    });
+    expect(s.items.every((i) => !i.resolved)).toBe(true);
+    expect(s.reviewers.every((r) => r.penalty === 0n)).toBe(true);
+    // With one honest reviewer on its side it resolves, and earns at most 2 per agreed answer.
+    const sided = settleReviewRound({
+      items: items.slice(0, 3),
+      answers: answers.map((x) => (x.reviewer === 'h1' ? { ...x, choice: 'B' } : x)),
+      reviewers: [whale, ...honest],
+      assignments,
+      agreementReward: 2n * M,
+      persistentDisagreement: { penalty: 10n * M, tolerance: 0.5 },
+    });
+    expect(sided.items.every((i) => i.choice === 'B')).toBe(true);
+    const by = Object.fromEntries(sided.reviewers.map((r) => [r.reviewer, r]));
+    expect(by.whale?.reward).toBe(6n * M);
+    // h2 and h3 disagreed on every item: 1000 x 0.6% x 3/3, plus 10 per disagreed answer.
+    expect(by.h2?.penalty).toBe(6n * M + 30n * M);
+  });
+
+  it('weighs each reviewer on an item at most as much as the others together', () => {
+    expect(itemWeights(new Map([['a', 10n]]))).toEqual(new Map([['a', 10n]]));
+    expect(
+      itemWeights(
+        new Map([
+          ['a', 10n],
+          ['b', 3n],
+          ['c', 4n],
+        ]),
+      ),
+    ).toEqual(
+      new Map([
+        ['a', 7n],
+        ['b', 3n],
+        ['c', 4n],
+      ]),
+    );
+    expect(
+      itemWeights(
+        new Map([
+          ['a', 5n],
+          ['b', 5n],
+        ]),
+      ),
+    ).toEqual(
+      new Map([
+        ['a', 5n],
+        ['b', 5n],
+      ]),
+    );
   });
 
   it('the gold gate pauses a reviewer (no weight, no reward) until their accuracy recovers', () => {
@@ -231,11 +314,11 @@ describe('settleReviewRound', () => {
       assignments: items.map((i) => ({ taskId: i.id, reviewers: ['h1', 'p'] })),
       unansweredCountsAgainst: true,
     });
-    // Its stake (5000 against 1000) now decides t2.
-    expect(next.items.find((c) => c.id === 't2')?.choice).toBe('B');
+    // Its stake (5000 against 1000) now weighs on t2, as much as h1's and no more: t2 is split.
+    expect(next.items.find((c) => c.id === 't2')).toMatchObject({ resolved: false, support: 0.5 });
     const p2 = next.reviewers.find((r) => r.reviewer === 'p')!;
-    expect([p2.weighted, p2.agreed, p2.disagreed, p2.paused]).toEqual([true, 4, 0, false]);
-    expect(p2.reward).toBe(10n * M); // 5000 x 0.2% x 4/4
+    expect([p2.weighted, p2.resolved, p2.agreed, p2.disagreed, p2.paused]).toEqual([true, 3, 3, 0, false]);
+    expect(p2.reward).toBe(10n * M); // 5000 x 0.2% x 3/3
   });
 
   it('a paused reviewer that misses gold stays paused and still pays nothing for its other answers', () => {

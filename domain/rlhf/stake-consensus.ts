@@ -3,7 +3,10 @@
 // disagreement from bonded stake, and a gold-task accuracy gate.
 //
 // Consensus on an item. Only active reviewers count (bonded stake > 0, not paused by the gold
-// gate); a reviewer's weight is their bonded stake, so 500 unstaked accounts weigh exactly 0.
+// gate); a reviewer's weight is their bonded stake, so 500 unstaked accounts weigh exactly 0, but
+// bounded on each item by the stake of the other active reviewers assigned to it together
+// (itemWeights): however large one bond is, it never holds a strict majority of an item alone, so
+// it cannot decide a consensus, nor who is slashed, without another reviewer answering as it did.
 // support(c) = stake choosing c / stake answering. In the spirit of Bittensor's Yuma consensus,
 // each reviewer's vote (a one-hot weight over the candidates) is clipped to the consensus weight
 // of that candidate, which is 1 when more than `kappa` (default 0.5) of the answering stake backs
@@ -15,10 +18,16 @@
 // Per round, for a reviewer with bonded stake s, over the resolved items they were assigned
 // (n = that count, a = answers equal to the consensus, d = answers that differ; unanswered
 // items count as neither):
-//   reward  = s x rewardRate  x a / n   (0 when paused this round, scaled down pro rata if the
-//                                        round's total exceeds its budget)
-//   penalty = min(s, s x penaltyRate x d / n)   slashed from bonded stake
-// Both are linear in stake, so splitting stake over accounts changes neither. With penaltyRate >
+//   reward  = min(s x rewardRate x a / n, agreementReward x a)   (0 when paused this round; scaled
+//             down pro rata when the round's total exceeds its budget)
+//   penalty = min(s, s x penaltyRate x d / n  +  (d / n > tolerance ? disagreementPenalty x d : 0))
+//             slashed from bonded stake
+// agreementReward (protocol setting rewards.reviewAgreementReward) caps what one agreed answer
+// earns, so a reviewer's reward in a round is at most agreementReward x its assigned items however
+// large its bond; the fixed penalty (rewards.reviewDisagreementPenalty, above
+// rewards.disagreementTolerance) makes persistent disagreement cost a small bond as much as a large
+// one. The stake-proportional parts are linear in stake, so splitting stake over accounts changes
+// neither. With penaltyRate >
 // rewardRate, an answer that agrees with probability p earns in expectation s x (p x rewardRate -
 // (1 - p) x penaltyRate) / n: a coin flip (p = 1/2) loses, and so does any strategy that agrees
 // less than penaltyRate / (rewardRate + penaltyRate) of the time (0.75 with the defaults).
@@ -102,6 +111,23 @@ export function stakeConsensus(
   return { choice: resolved ? best : undefined, support, resolved };
 }
 
+/**
+ * Each reviewer's consensus weight on one item: its stake, at most the stake of the others on the
+ * item together (so no single reviewer holds a strict majority alone). A reviewer alone on an item
+ * keeps its stake: there is nobody it could outvote or have slashed.
+ */
+export function itemWeights(stakes: ReadonlyMap<string, bigint>): Map<string, bigint> {
+  let all = 0n;
+  for (const s of stakes.values()) all += s > 0n ? s : 0n;
+  const out = new Map<string, bigint>();
+  for (const [r, raw] of stakes) {
+    const s = raw > 0n ? raw : 0n;
+    const others = all - s;
+    out.set(r, stakes.size === 1 || s <= others ? s : others);
+  }
+  return out;
+}
+
 /** Running gold accuracy with the rules' prior, and whether it pauses the reviewer. */
 export function goldGate(
   correct: number,
@@ -172,6 +198,10 @@ export function settleReviewRound(a: {
   rules?: Partial<ReviewRules>;
   /** Most the round may pay in rewards; rewards are scaled down pro rata above it. */
   rewardBudget?: bigint;
+  /** Most one agreed answer earns (the per-reviewer cap: this x agreed answers). */
+  agreementReward?: bigint;
+  /** Fixed penalty per disagreed item when more than `tolerance` of a reviewer's resolved items disagreed. */
+  persistentDisagreement?: { penalty: bigint; tolerance: number };
   /**
    * Count an assigned, resolved item the reviewer never answered as a disagreement (with sealed
    * or committed answers, withholding an answer must not be a free option).
@@ -210,13 +240,25 @@ export function settleReviewRound(a: {
     s.active = s.r.stake > 0n && !s.paused && !s.r.paused;
   }
 
-  // 2. Consensus per item among active reviewers.
+  // 2. Consensus per item among active reviewers, each weighed by its stake bounded on the item by
+  // the other active reviewers assigned to it (or answering it, without assignments).
+  const onItem = new Map<string, Map<string, bigint>>();
+  const weigh = (taskId: string, reviewer: string) => {
+    const s = state.get(reviewer);
+    if (!s?.active) return;
+    const m = onItem.get(taskId) ?? new Map<string, bigint>();
+    m.set(reviewer, s.r.stake);
+    onItem.set(taskId, m);
+  };
+  if (a.assignments) for (const x of a.assignments) for (const r of x.reviewers) weigh(x.taskId, r);
+  else for (const x of valid) weigh(x.taskId, x.reviewer);
+  const weights = new Map([...onItem].map(([id, m]) => [id, itemWeights(m)]));
   const byItem = new Map<string, StakedAnswer[]>();
   for (const x of valid) {
-    const s = state.get(x.reviewer);
-    if (!s?.active) continue;
+    const w = weights.get(x.taskId)?.get(x.reviewer);
+    if (w === undefined) continue;
     const list = byItem.get(x.taskId) ?? [];
-    list.push({ reviewer: x.reviewer, choice: x.choice, stake: s.r.stake });
+    list.push({ reviewer: x.reviewer, choice: x.choice, stake: w });
     byItem.set(x.taskId, list);
   }
   const consensus = a.items.map((item) => ({
@@ -259,8 +301,14 @@ export function settleReviewRound(a: {
     }
     const stake = s.r.stake > 0n ? s.r.stake : 0n;
     const n = BigInt(Math.max(1, resolved));
-    const reward = s.active && resolved > 0 ? (stake * ppm(rules.rewardRate) * BigInt(agreed)) / (PPM * n) : 0n;
-    const slash = resolved > 0 ? (stake * ppm(rules.penaltyRate) * BigInt(disagreed)) / (PPM * n) : 0n;
+    const earned = s.active && resolved > 0 ? (stake * ppm(rules.rewardRate) * BigInt(agreed)) / (PPM * n) : 0n;
+    const cap = a.agreementReward === undefined ? earned : a.agreementReward * BigInt(agreed);
+    const reward = earned < cap ? earned : cap;
+    const persistent =
+      a.persistentDisagreement && resolved > 0 && disagreed > a.persistentDisagreement.tolerance * resolved
+        ? a.persistentDisagreement.penalty * BigInt(disagreed)
+        : 0n;
+    const slash = (resolved > 0 ? (stake * ppm(rules.penaltyRate) * BigInt(disagreed)) / (PPM * n) : 0n) + persistent;
     outcomes.push({
       reviewer: r,
       stake,

@@ -147,7 +147,7 @@ describe('staked review rounds under attack', () => {
     const assigned = await app.sql<{ task_id: string; reviewer: string }[]>`
       select task_id, reviewer from review_assignments where task_id in ${app.sql(tasks.map((t) => t.id))}`;
     const mine = (r: CommonsClient) => new Set(assigned.filter((a) => a.reviewer === r.address).map((a) => a.task_id));
-    // The draw is seeded by the workflow id, so who got which tasks varies from run to run: with
+    // The draw is seeded by the round's committed secret, so who got which tasks varies from run to run: with
     // four reviewers and two per task, one of them draws every task, or none, in about 1 run in 30.
     // Take a reviewer with a task not theirs, and a second one who drew a task.
     const a = honest.find((r) => tasks.some((t) => !mine(r).has(t.id)));

@@ -57,8 +57,10 @@ export async function reviewRoundHarness(app: TestApp) {
 
   return {
     truth,
-    async proposal(): Promise<string> {
+    /** A proposal to enlist for; `budget` and `params` are its terms (the harness's ample budget by default). */
+    async proposal(terms: { budget?: string; params?: Record<string, unknown> } = {}): Promise<string> {
       const id = uniqueId('rev');
+      const budget = terms.budget ?? REVIEW_BUDGET;
       await insertProposal(app.sql, {
         id,
         proposer: 'review-harness',
@@ -69,13 +71,13 @@ export async function reviewRoundHarness(app: TestApp) {
         domain: 'email spam',
         labels: ['spam', 'ham'],
         datanetSpec: {},
-        params: {},
-        budget: REVIEW_BUDGET,
+        params: terms.params ?? {},
+        budget,
         stake: '0',
         workflowId: workflowIds.lifecycle(id),
       });
       // Review rewards are paid from the proposal's budget, reserved as a passing vote does.
-      await reserveBudget(app.sql, { proposalId: id, amount: REVIEW_BUDGET });
+      await reserveBudget(app.sql, { proposalId: id, amount: budget });
       return id;
     },
     /** A reviewer with `bond` OPEN bonded, enlisted for the proposal. */
