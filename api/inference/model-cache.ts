@@ -1,8 +1,8 @@
 import type postgres from 'postgres';
 import type { ArtifactStore } from '../../storage/artifact-store.js';
 import { PredictorRegistry, type Predictor } from '../../ml/serving/predictor.js';
-import { notFound } from '../errors.js';
-import { findProductionVersion, findServableVersion } from '../../db/queries/models.js';
+import { HttpError, notFound } from '../errors.js';
+import { SERVED_VERSION_STATUSES, findServableVersion, findServingState } from '../../db/queries/models.js';
 
 export interface LoadedVersion {
   modelName: string;
@@ -14,13 +14,20 @@ export interface LoadedVersion {
   predictor: Predictor;
 }
 
+/** A model or version that served once and is retired: gone, not missing. */
+const gone = (m: string) => new HttpError(410, m);
+
+type ServingState = NonNullable<Awaited<ReturnType<typeof findServingState>>>;
+
 /**
- * Versions are loaded from S3 on first use and kept in memory (LRU by count). The production
- * pointer is re-read at most every `pointerTtlMs`, so a rollback takes effect within that time.
+ * Versions are loaded from S3 on first use and kept in memory (LRU by count). What serves of a
+ * model (retired or not, the production pointer, each version's status) is re-read at most every
+ * `pointerTtlMs` and checked before every call, so a rollback, a retirement or a restore takes
+ * effect within that time on every replica (at once on the one that made it).
  */
 export class ModelCache {
   private readonly versions = new Map<string, Promise<LoadedVersion>>();
-  private readonly pointers = new Map<string, { version: number; at: number }>();
+  private readonly states = new Map<string, { state: ServingState | undefined; at: number }>();
 
   constructor(
     private readonly sql: postgres.Sql,
@@ -36,26 +43,43 @@ export class ModelCache {
     } = {},
   ) {}
 
-  async production(modelName: string): Promise<LoadedVersion> {
+  private async servingState(modelName: string): Promise<ServingState> {
     const ttl = this.opts.pointerTtlMs ?? 2000;
-    const p = this.pointers.get(modelName);
-    let version = p && Date.now() - p.at < ttl ? p.version : undefined;
-    if (version === undefined) {
-      const production = await findProductionVersion(this.sql, modelName);
-      if (production === undefined || production === null)
-        throw notFound(`model ${modelName} has no production version`);
-      version = production;
-      this.pointers.set(modelName, { version, at: Date.now() });
+    let hit = this.states.get(modelName);
+    if (!hit || Date.now() - hit.at >= ttl) {
+      hit = { state: await findServingState(this.sql, modelName), at: Date.now() };
+      this.states.set(modelName, hit);
     }
+    if (!hit.state) throw notFound(`no model ${modelName}`);
+    if (hit.state.status === 'retired') throw gone(`model ${modelName} is retired`);
+    return hit.state;
+  }
+
+  /** The production version, ready to answer; 404 when there is none, 410 when the model is retired. */
+  async production(modelName: string): Promise<LoadedVersion> {
+    const { productionVersion } = await this.servingState(modelName);
+    if (productionVersion === null) throw notFound(`model ${modelName} has no production version`);
+    return this.get(modelName, productionVersion);
+  }
+
+  /**
+   * A version by number, only while it serves (production, or an earlier production it superseded):
+   * a retired one is 410, a candidate or abandoned one 404, before anything is loaded or charged.
+   */
+  async version(modelName: string, version: number): Promise<LoadedVersion> {
+    const status = (await this.servingState(modelName)).versions.get(version);
+    if (status === 'retired') throw gone(`version ${version} of ${modelName} is retired`);
+    if (status === undefined || !SERVED_VERSION_STATUSES.includes(status))
+      throw notFound(`model ${modelName} has no serving version ${version}${status ? ` (it is ${status})` : ''}`);
     return this.get(modelName, version);
   }
 
-  /** Forget the cached production pointer (after a rollback through this instance). */
+  /** Forget what serves of a model (after a rollback, retirement or restore through this instance). */
   invalidate(modelName: string): void {
-    this.pointers.delete(modelName);
+    this.states.delete(modelName);
   }
 
-  get(modelName: string, version: number): Promise<LoadedVersion> {
+  private get(modelName: string, version: number): Promise<LoadedVersion> {
     const key = `${modelName}@${version}`;
     let hit = this.versions.get(key);
     if (hit) {
