@@ -5,6 +5,8 @@ import { participant } from '../support/participants.js';
 import { runScenario, type ScenarioResult } from '../../scenarios/scenario.js';
 import { generateKeyPair } from '../../identity/keys.js';
 import { ApiError, CommonsClient } from '../../client/commons-client.js';
+import { startApi } from '../../api/bootstrap.js';
+import { loadConfig } from '../../infra/config.js';
 import { workflowIds } from '../../contracts/workflow-ids.js';
 import { MODEL_WORKFLOW_TYPE, modelEntityStartOptions } from '../../contracts/model-entity.js';
 import { modelStatusQuery, promoteVersionUpdate } from '../../contracts/messages.js';
@@ -34,8 +36,8 @@ describe('adversarial: retired models', () => {
       headers: { 'content-type': 'application/json', authorization: `Bearer ${served.apiKey}` },
       body: JSON.stringify({ messages: [ask], ...body }),
     });
-  const infer = (path: string) =>
-    fetch(`${app.url}/v1/models/${model}${path}`, {
+  const infer = (path: string, baseUrl = app.url) =>
+    fetch(`${baseUrl}/v1/models/${model}${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${served.apiKey}` },
       body: JSON.stringify({ input: ask.content }),
@@ -172,6 +174,21 @@ describe('adversarial: retired models', () => {
     expect((await dev.model(model)).versions.map((v) => v.status)).toEqual(['production']);
     expect((await infer('/versions/1/infer')).status).toBe(200);
     expect((await paidSoFar()).calls).toBe((before.calls ?? 0) + 1);
+    // A replica that never served the model loads the restored version once (the load counter counts).
+    const replica = await startApi(loadConfig({ ...process.env, API_PORT: '0' }), { logger: false });
+    try {
+      const loads = async () => {
+        const text = await (await fetch(`${replica.url}/metrics`)).text();
+        const line = text.split('\n').find((l) => l.startsWith('commons_model_loads_total'));
+        return Number(line?.split(' ')[1] ?? NaN);
+      };
+      const first = await loads();
+      expect((await infer('/versions/1/infer', replica.url)).status).toBe(200);
+      expect((await infer('/infer', replica.url)).status).toBe(200);
+      expect(await loads()).toBe(first + 1);
+    } finally {
+      await replica.close();
+    }
     expect((await app.ledger.checkInvariants()).problems).toEqual([]);
   });
 });
