@@ -17,17 +17,34 @@ export interface LoadedVersion {
 /** A model or version that served once and is retired: gone, not missing. */
 const gone = (m: string) => new HttpError(410, m);
 
-type ServingState = NonNullable<Awaited<ReturnType<typeof findServingState>>>;
+type ServingState = Awaited<ReturnType<typeof findServingState>>;
+
+/**
+ * The version that answers a call for `which` (a version number, or the production one), or why
+ * none does: a retired model or version is 410, anything else that does not serve 404.
+ */
+function servedVersion(modelName: string, state: ServingState, which: number | 'production'): number | HttpError {
+  if (!state) return notFound(`no model ${modelName}`);
+  if (state.status === 'retired') return gone(`model ${modelName} is retired`);
+  if (which === 'production')
+    return state.productionVersion ?? notFound(`model ${modelName} has no production version`);
+  const status = state.versions.get(which);
+  if (status === 'retired') return gone(`version ${which} of ${modelName} is retired`);
+  if (status === undefined || !SERVED_VERSION_STATUSES.includes(status))
+    return notFound(`model ${modelName} has no serving version ${which}${status ? ` (it is ${status})` : ''}`);
+  return which;
+}
 
 /**
  * Versions are loaded from S3 on first use and kept in memory (LRU by count). What serves of a
- * model (retired or not, the production pointer, each version's status) is re-read at most every
- * `pointerTtlMs` and checked before every call, so a rollback, a retirement or a restore takes
- * effect within that time on every replica (at once on the one that made it).
+ * model (retired or not, the production pointer, each version's status) is checked before every
+ * call, from a copy re-read at most every `pointerTtlMs`: a rollback or a retirement takes effect
+ * within that time on every replica (at once on the one that made it). A refusal is always
+ * confirmed against Postgres, so a version promoted or a model restored a moment ago serves at once.
  */
 export class ModelCache {
   private readonly versions = new Map<string, Promise<LoadedVersion>>();
-  private readonly states = new Map<string, { state: ServingState | undefined; at: number }>();
+  private readonly states = new Map<string, { state: ServingState; at: number }>();
 
   constructor(
     private readonly sql: postgres.Sql,
@@ -43,35 +60,33 @@ export class ModelCache {
     } = {},
   ) {}
 
-  private async servingState(modelName: string): Promise<ServingState> {
-    const ttl = this.opts.pointerTtlMs ?? 2000;
-    let hit = this.states.get(modelName);
-    if (!hit || Date.now() - hit.at >= ttl) {
-      hit = { state: await findServingState(this.sql, modelName), at: Date.now() };
-      this.states.set(modelName, hit);
-    }
-    if (!hit.state) throw notFound(`no model ${modelName}`);
-    if (hit.state.status === 'retired') throw gone(`model ${modelName} is retired`);
-    return hit.state;
+  private async readState(modelName: string): Promise<ServingState> {
+    const state = await findServingState(this.sql, modelName);
+    this.states.set(modelName, { state, at: Date.now() });
+    return state;
+  }
+
+  /** The version serving `which`, checked before anything is loaded or charged. */
+  private async resolve(modelName: string, which: number | 'production'): Promise<LoadedVersion> {
+    const hit = this.states.get(modelName);
+    const cached = hit && Date.now() - hit.at < (this.opts.pointerTtlMs ?? 2000) ? hit.state : undefined;
+    let v = cached ? servedVersion(modelName, cached, which) : undefined;
+    if (v === undefined || v instanceof HttpError) v = servedVersion(modelName, await this.readState(modelName), which);
+    if (v instanceof HttpError) throw v;
+    return this.get(modelName, v);
   }
 
   /** The production version, ready to answer; 404 when there is none, 410 when the model is retired. */
-  async production(modelName: string): Promise<LoadedVersion> {
-    const { productionVersion } = await this.servingState(modelName);
-    if (productionVersion === null) throw notFound(`model ${modelName} has no production version`);
-    return this.get(modelName, productionVersion);
+  production(modelName: string): Promise<LoadedVersion> {
+    return this.resolve(modelName, 'production');
   }
 
   /**
    * A version by number, only while it serves (production, or an earlier production it superseded):
-   * a retired one is 410, a candidate or abandoned one 404, before anything is loaded or charged.
+   * a retired one is 410, a candidate or abandoned one 404.
    */
-  async version(modelName: string, version: number): Promise<LoadedVersion> {
-    const status = (await this.servingState(modelName)).versions.get(version);
-    if (status === 'retired') throw gone(`version ${version} of ${modelName} is retired`);
-    if (status === undefined || !SERVED_VERSION_STATUSES.includes(status))
-      throw notFound(`model ${modelName} has no serving version ${version}${status ? ` (it is ${status})` : ''}`);
-    return this.get(modelName, version);
+  version(modelName: string, version: number): Promise<LoadedVersion> {
+    return this.resolve(modelName, version);
   }
 
   /** Forget what serves of a model (after a rollback, retirement or restore through this instance). */
