@@ -2,7 +2,8 @@ import type postgres from 'postgres';
 import type { ArtifactStore } from '../../storage/artifact-store.js';
 import { PredictorRegistry, type Predictor } from '../../ml/serving/predictor.js';
 import { HttpError, notFound } from '../errors.js';
-import { SERVED_VERSION_STATUSES, findServableVersion, findServingState } from '../../db/queries/models.js';
+import { servedVersion, type ServingState } from '../../domain/serving/served-version.js';
+import { findServableVersion, findServingState } from '../../db/queries/models.js';
 
 export interface LoadedVersion {
   modelName: string;
@@ -14,27 +15,6 @@ export interface LoadedVersion {
   predictor: Predictor;
 }
 
-/** A model or version that served once and is retired: gone, not missing. */
-const gone = (m: string) => new HttpError(410, m);
-
-type ServingState = Awaited<ReturnType<typeof findServingState>>;
-
-/**
- * The version that answers a call for `which` (a version number, or the production one), or why
- * none does: a retired model or version is 410, anything else that does not serve 404.
- */
-function servedVersion(modelName: string, state: ServingState, which: number | 'production'): number | HttpError {
-  if (!state) return notFound(`no model ${modelName}`);
-  if (state.status === 'retired') return gone(`model ${modelName} is retired`);
-  if (which === 'production')
-    return state.productionVersion ?? notFound(`model ${modelName} has no production version`);
-  const status = state.versions.get(which);
-  if (status === 'retired') return gone(`version ${which} of ${modelName} is retired`);
-  if (status === undefined || !SERVED_VERSION_STATUSES.includes(status))
-    return notFound(`model ${modelName} has no serving version ${which}${status ? ` (it is ${status})` : ''}`);
-  return which;
-}
-
 /**
  * Versions are loaded from S3 on first use and kept in memory (LRU by count). What serves of a
  * model (retired or not, the production pointer, each version's status) is checked before every
@@ -44,7 +24,7 @@ function servedVersion(modelName: string, state: ServingState, which: number | '
  */
 export class ModelCache {
   private readonly versions = new Map<string, Promise<LoadedVersion>>();
-  private readonly states = new Map<string, { state: ServingState; at: number }>();
+  private readonly states = new Map<string, { state: ServingState | undefined; at: number }>();
 
   constructor(
     private readonly sql: postgres.Sql,
@@ -60,7 +40,7 @@ export class ModelCache {
     } = {},
   ) {}
 
-  private async readState(modelName: string): Promise<ServingState> {
+  private async readState(modelName: string): Promise<ServingState | undefined> {
     const state = await findServingState(this.sql, modelName);
     this.states.set(modelName, { state, at: Date.now() });
     return state;
@@ -71,9 +51,9 @@ export class ModelCache {
     const hit = this.states.get(modelName);
     const cached = hit && Date.now() - hit.at < (this.opts.pointerTtlMs ?? 2000) ? hit.state : undefined;
     let v = cached ? servedVersion(modelName, cached, which) : undefined;
-    if (v === undefined || v instanceof HttpError) v = servedVersion(modelName, await this.readState(modelName), which);
-    if (v instanceof HttpError) throw v;
-    return this.get(modelName, v);
+    if (v === undefined || 'refused' in v) v = servedVersion(modelName, await this.readState(modelName), which);
+    if ('refused' in v) throw new HttpError(v.refused, v.reason);
+    return this.get(modelName, v.version);
   }
 
   /** The production version, ready to answer; 404 when there is none, 410 when the model is retired. */

@@ -1,9 +1,10 @@
 import type postgres from 'postgres';
 import type { TaskType } from '../../domain/lifecycle/types.js';
+import type { ServingState } from '../../domain/serving/served-version.js';
 
 /** Deployed models, their versions and the production pointer. */
 
-export type ModelServingStatus = 'serving' | 'retired';
+export type ModelServingStatus = ServingState['status'];
 
 export interface Model {
   name: string;
@@ -11,9 +12,6 @@ export interface Model {
   productionVersion: number | null;
   status: ModelServingStatus;
 }
-
-/** Version statuses that answer calls: the production version and the earlier ones it superseded. */
-export const SERVED_VERSION_STATUSES: readonly string[] = ['production', 'superseded'];
 
 export interface ModelVersion {
   version: number;
@@ -311,8 +309,8 @@ export async function findRetiredModel(sql: postgres.Sql, name: string): Promise
   if (!production) return undefined;
   const prefix = `model:${name}:epoch:`;
   const [e] = await sql<{ epoch: number | null }[]>`
-    select max(substring(idempotency_key from ${prefix.length + 1} for length(idempotency_key) - ${prefix.length + 8})::int) as epoch
-    from transfers where starts_with(idempotency_key, ${prefix}) and idempotency_key like '%:collect'`;
+    select max((regexp_match(substr(idempotency_key, ${prefix.length + 1}::int), '^([0-9]+):collect$'))[1]::int) as epoch
+    from transfers where starts_with(idempotency_key, ${prefix})`;
   return {
     developer: m.developer,
     retiredVersion: Number(m.retired_version),

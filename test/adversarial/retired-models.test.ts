@@ -11,6 +11,7 @@ import { workflowIds } from '../../contracts/workflow-ids.js';
 import { MODEL_WORKFLOW_TYPE, modelEntityStartOptions } from '../../contracts/model-entity.js';
 import { modelStatusQuery, promoteVersionUpdate } from '../../contracts/messages.js';
 import { ERROR_TYPES } from '../../contracts/error-types.js';
+import { accountsOf } from '../../contracts/accounts.js';
 import { createDeploymentActivities } from '../../activities/deployment/activities.js';
 import type { modelWorkflow } from '../../workflows/model.js';
 
@@ -50,6 +51,24 @@ describe('adversarial: retired models', () => {
   };
   const listed = async () =>
     ((await (await fetch(`${app.url}/v1/models`)).json()) as { data: { id: string }[] }).data.map((m) => m.id);
+  /** Accrues rewards to the model and waits for its entity to settle them in an epoch. */
+  const settledEpoch = async (amount: string, key: string) => {
+    await app.ledger.transfer({
+      idempotencyKey: `test:${model}:${key}`,
+      asset: 'OPEN',
+      from: accountsOf.treasury,
+      to: accountsOf.modelRewards(model),
+      amount,
+      reason: 'rewards accrued to the model (test)',
+    });
+    const entity = app.temporal.workflow.getHandle(workflowIds.model(model));
+    return eventually(async () => {
+      const s = await entity.query(modelStatusQuery);
+      return s.lastEpoch?.paid === amount ? s.lastEpoch.epoch : undefined;
+    }, 30_000);
+  };
+  /** The last epoch settled before the retirement. */
+  let epochBeforeRetirement = 0;
   const refusal = (p: Promise<unknown>) =>
     p.then(
       () => undefined,
@@ -91,6 +110,7 @@ describe('adversarial: retired models', () => {
     const charged = await paidSoFar();
     expect(charged.calls).toBe((before.calls ?? 0) + 2);
 
+    epochBeforeRetirement = await settledEpoch('1001', 'accrue-1');
     await admin.signed('POST', `/v1/models/${model}/retire`, { reason: 'withdrawn from service' });
     for (const r of [
       await infer('/versions/1/infer'),
@@ -168,6 +188,10 @@ describe('adversarial: retired models', () => {
     const entity = app.temporal.workflow.getHandle(workflowIds.model(model));
     const s = await entity.query(modelStatusQuery);
     expect(s).toMatchObject({ status: 'serving', productionVersion: 1, developer: dev.address });
+    expect(s.epoch).toBeGreaterThanOrEqual(epochBeforeRetirement);
+    // Epochs go on after the restore under fresh keys: what accrues now is settled, not skipped.
+    expect(await settledEpoch('500', 'accrue-2')).toBeGreaterThan(epochBeforeRetirement);
+    expect(await app.ledger.balance(accountsOf.modelRewards(model), 'OPEN')).toBe('0');
     expect(s.versions.map((v) => [v.version, v.proposalId])).toEqual([[1, `${model}-a`]]);
     expect((await entity.describe()).searchAttributes.ModelStatus).toEqual(['serving']);
     expect(await listed()).toContain(model);
