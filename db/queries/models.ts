@@ -105,7 +105,7 @@ export async function listModelVersions(sql: postgres.Sql, name: string): Promis
   }));
 }
 
-/** A version's status (production, retired, candidate, abandoned), or undefined when there is none. */
+/** A version's status (candidate, production, superseded, retired, abandoned), or undefined when there is none. */
 export async function findModelVersionStatus(
   sql: postgres.Sql,
   name: string,
