@@ -461,11 +461,30 @@ export const rlhfRounds = pgTable(
   (t) => [primaryKey({ columns: [t.proposalId, t.round] })],
 );
 
+/**
+ * Who owns a model name: claimed by a developer's first proposal for it, in one statement with the
+ * proposal row (db/queries/models.ts claimModelName). Another developer may take the name over
+ * only once the owner has no running or serving lifecycle for it and no registered model.
+ */
+export const modelNames = pgTable('model_names', {
+  name: text('name').primaryKey(),
+  developer: text('developer').notNull(),
+  proposalId: text('proposal_id').notNull(),
+  claimedAt: timestamp('claimed_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
 export const models = pgTable('models', {
   name: text('name').primaryKey(),
   developer: text('developer').notNull(),
   proposalId: text('proposal_id').notNull(),
   productionVersion: integer('production_version'),
+  /**
+   * `serving` | `retired`. The durable record of a retirement: promotions, rollbacks and hand-overs
+   * check it before they reach the entity workflow, and only an admin's restore sets it back.
+   */
+  status: text('status').notNull().default('serving'),
+  /** The production version when the model was retired (what a restore makes production again). */
+  retiredVersion: integer('retired_version'),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
@@ -482,6 +501,10 @@ export const modelVersions = pgTable(
     merkleRoot: text('merkle_root').notNull(),
     lineage: jsonb('lineage').notNull(),
     metrics: jsonb('metrics').notNull(),
+    /**
+     * candidate | production | superseded (an earlier production; served by version, a rollback
+     * target) | retired (its model was retired) | abandoned (its lifecycle ended before promotion).
+     */
     status: text('status').notNull().default('candidate'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },

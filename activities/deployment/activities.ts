@@ -1,6 +1,10 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { WithStartWorkflowOperation } from '@temporalio/client';
+import {
+  WithStartWorkflowOperation,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
 import { promoteVersionUpdate } from '../../contracts/messages.js';
 import { MODEL_WORKFLOW_TYPE, modelEntityStartOptions } from '../../contracts/model-entity.js';
 import type { VersionChange } from '../../domain/serving/model-entity.js';
@@ -14,6 +18,8 @@ import { deserializeModel } from '../../ml/embedded/serialize.js';
 import { promoteAttributionIndex } from '../../ml/embedded/attribution-index.js';
 import { attributionIndexPrefix } from '../../storage/keys.js';
 import {
+  findModel,
+  findModelNameOwner,
   findModelVersionStatus,
   findProductionDatasetVersion,
   findProductionMetrics,
@@ -27,6 +33,8 @@ import { positiveAttributionWeights } from '../../db/queries/datanets.js';
 import { findTransferByKey } from '../../db/queries/transfers.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+const refused = (message: string) => ApplicationFailure.nonRetryable(message, ERROR_TYPES.modelRefused);
 
 /** The staging prefix of the attribution index an embedded model artifact names, if any. */
 function stagedIndexRef(artifact: Buffer): string | undefined {
@@ -65,6 +73,13 @@ export function createDeploymentActivities({ sql, store, ledger }: Pick<Activity
       metrics: EvalMetrics;
       lineage: Record<string, unknown>;
     }): Promise<{ version: number; prefix: string; sha256: string }> {
+      // The name is its owner's (claimed by the first proposal), and a retired model takes no new
+      // version: both are refused before anything is copied, and the lifecycle compensates.
+      const owner = await findModelNameOwner(sql, a.modelName);
+      if (owner !== a.developer)
+        throw refused(`model name ${a.modelName} belongs to ${owner ?? 'nobody'}, not to ${a.developer}`);
+      if ((await findModel(sql, a.modelName))?.status === 'retired')
+        throw refused(`model ${a.modelName} is retired; only an admin's restore brings it back`);
       const mine = await findProposalModelVersion(sql, a.modelName, a.proposalId);
       // Registered by an earlier attempt: answer once the copy is complete (its manifest is written last).
       if (mine && (await store.head(`${mine.prefix}manifest.json`)))
@@ -141,22 +156,22 @@ export function createDeploymentActivities({ sql, store, ledger }: Pick<Activity
     },
 
     /**
-     * Makes a registered version production (the others that were production become retired):
-     * the model entity workflow's promotion and rollback. Idempotent.
+     * Makes a registered version production (the one that was production becomes superseded):
+     * the model entity workflow's promotion and rollback. Refused for a retired model. Idempotent.
      */
     async setProductionVersion(a: { modelName: string; version: number; developer: string; proposalId: string }) {
       const status = await findModelVersionStatus(sql, a.modelName, a.version);
       if (status === undefined || status === 'abandoned')
-        throw ApplicationFailure.nonRetryable(
-          `model ${a.modelName} has no servable version ${a.version}`,
-          ERROR_TYPES.modelRefused,
-        );
+        throw refused(`model ${a.modelName} has no servable version ${a.version}`);
       const previous = (await findProductionVersion(sql, a.modelName)) ?? null;
-      await setProduction(sql, a);
+      if (!(await setProduction(sql, a))) throw refused(`model ${a.modelName} is retired`);
       return { productionVersion: a.version, previous };
     },
 
-    /** Retirement: nothing is production any more; the versions stay in S3 and the registry. */
+    /**
+     * Retirement, recorded durably before the entity completes: nothing serves any more, the
+     * production version is kept for a restore; the versions stay in S3 and the registry.
+     */
     async retireModel(a: { modelName: string }) {
       await retireProduction(sql, a.modelName);
     },
@@ -164,7 +179,9 @@ export function createDeploymentActivities({ sql, store, ledger }: Pick<Activity
     /**
      * Hands a promoted version to the model's entity workflow `model-<name>` with update-with-start
      * (started on the model's first version, used as it is afterwards), which makes it production.
-     * The update id is per proposal, so a retried activity is the same Update.
+     * The update id is per proposal, so a retried activity is the same Update. A retired model is
+     * refused: its retirement is checked in Postgres first, and the start options refuse to start a
+     * fresh entity after one that completed (a retirement that lands between the two).
      */
     async handOverToModel(a: {
       modelName: string;
@@ -173,12 +190,22 @@ export function createDeploymentActivities({ sql, store, ledger }: Pick<Activity
       version: number;
       settlementPeriodMs: number;
     }): Promise<VersionChange> {
+      if ((await findModel(sql, a.modelName))?.status === 'retired')
+        throw refused(`model ${a.modelName} is retired; only an admin's restore brings it back`);
       const client = Context.current().client;
-      return client.workflow.executeUpdateWithStart(promoteVersionUpdate, {
-        args: [{ version: a.version, proposalId: a.proposalId }],
-        updateId: `promote-${a.proposalId}`,
-        startWorkflowOperation: new WithStartWorkflowOperation(MODEL_WORKFLOW_TYPE, modelEntityStartOptions(a)),
-      });
+      try {
+        return await client.workflow.executeUpdateWithStart(promoteVersionUpdate, {
+          args: [{ version: a.version, proposalId: a.proposalId }],
+          updateId: `promote-${a.proposalId}`,
+          startWorkflowOperation: new WithStartWorkflowOperation(MODEL_WORKFLOW_TYPE, modelEntityStartOptions(a)),
+        });
+      } catch (err) {
+        if (err instanceof WorkflowExecutionAlreadyStartedError)
+          throw refused(`model ${a.modelName}'s entity has completed (retired); only an admin's restore restarts it`);
+        if (err instanceof WorkflowUpdateFailedError)
+          throw refused(`model ${a.modelName} refused version ${a.version}: ${err.cause?.message ?? err.message}`);
+        throw err;
+      }
     },
 
     /**

@@ -1,8 +1,9 @@
 import type postgres from 'postgres';
 import type { ArtifactStore } from '../../storage/artifact-store.js';
 import { PredictorRegistry, type Predictor } from '../../ml/serving/predictor.js';
-import { notFound } from '../errors.js';
-import { findProductionVersion, findServableVersion } from '../../db/queries/models.js';
+import { HttpError, notFound } from '../errors.js';
+import { servedVersion, type ServingState } from '../../domain/serving/served-version.js';
+import { findServableVersion, findServingState } from '../../db/queries/models.js';
 
 export interface LoadedVersion {
   modelName: string;
@@ -15,12 +16,15 @@ export interface LoadedVersion {
 }
 
 /**
- * Versions are loaded from S3 on first use and kept in memory (LRU by count). The production
- * pointer is re-read at most every `pointerTtlMs`, so a rollback takes effect within that time.
+ * Versions are loaded from S3 on first use and kept in memory (LRU by count). What serves of a
+ * model (retired or not, the production pointer, each version's status) is checked before every
+ * call, from a copy re-read at most every `pointerTtlMs`: a rollback or a retirement takes effect
+ * within that time on every replica (at once on the one that made it). A refusal is always
+ * confirmed against Postgres, so a version promoted or a model restored a moment ago serves at once.
  */
 export class ModelCache {
   private readonly versions = new Map<string, Promise<LoadedVersion>>();
-  private readonly pointers = new Map<string, { version: number; at: number }>();
+  private readonly states = new Map<string, { state: ServingState | undefined; at: number }>();
 
   constructor(
     private readonly sql: postgres.Sql,
@@ -36,26 +40,41 @@ export class ModelCache {
     } = {},
   ) {}
 
-  async production(modelName: string): Promise<LoadedVersion> {
-    const ttl = this.opts.pointerTtlMs ?? 2000;
-    const p = this.pointers.get(modelName);
-    let version = p && Date.now() - p.at < ttl ? p.version : undefined;
-    if (version === undefined) {
-      const production = await findProductionVersion(this.sql, modelName);
-      if (production === undefined || production === null)
-        throw notFound(`model ${modelName} has no production version`);
-      version = production;
-      this.pointers.set(modelName, { version, at: Date.now() });
-    }
-    return this.get(modelName, version);
+  private async readState(modelName: string): Promise<ServingState | undefined> {
+    const state = await findServingState(this.sql, modelName);
+    this.states.set(modelName, { state, at: Date.now() });
+    return state;
   }
 
-  /** Forget the cached production pointer (after a rollback through this instance). */
+  /** The version serving `which`, checked before anything is loaded or charged. */
+  private async resolve(modelName: string, which: number | 'production'): Promise<LoadedVersion> {
+    const hit = this.states.get(modelName);
+    const cached = hit && Date.now() - hit.at < (this.opts.pointerTtlMs ?? 2000) ? hit.state : undefined;
+    let v = cached ? servedVersion(modelName, cached, which) : undefined;
+    if (v === undefined || 'refused' in v) v = servedVersion(modelName, await this.readState(modelName), which);
+    if ('refused' in v) throw new HttpError(v.refused, v.reason);
+    return this.get(modelName, v.version);
+  }
+
+  /** The production version, ready to answer; 404 when there is none, 410 when the model is retired. */
+  production(modelName: string): Promise<LoadedVersion> {
+    return this.resolve(modelName, 'production');
+  }
+
+  /**
+   * A version by number, only while it serves (production, or an earlier production it superseded):
+   * a retired one is 410, a candidate or abandoned one 404.
+   */
+  version(modelName: string, version: number): Promise<LoadedVersion> {
+    return this.resolve(modelName, version);
+  }
+
+  /** Forget what serves of a model (after a rollback, retirement or restore through this instance). */
   invalidate(modelName: string): void {
-    this.pointers.delete(modelName);
+    this.states.delete(modelName);
   }
 
-  get(modelName: string, version: number): Promise<LoadedVersion> {
+  private get(modelName: string, version: number): Promise<LoadedVersion> {
     const key = `${modelName}@${version}`;
     let hit = this.versions.get(key);
     if (hit) {

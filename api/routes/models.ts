@@ -2,13 +2,23 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { callerOf, signed, type Caller } from '../auth.js';
-import { badRequest, forbidden, notFound } from '../errors.js';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { badRequest, conflict, forbidden, notFound } from '../errors.js';
 import type { ModelCache, LoadedVersion } from '../inference/model-cache.js';
 import type { PaidCalls } from '../inference/paid-calls.js';
 import type { ApiContext } from '../context.js';
 import { insertApiKey, revokeApiKey } from '../../db/queries/api-keys.js';
 import { apiKeyOf, authenticateApiKey, sha256 } from '../api-key-auth.js';
-import { findModel, findModelVersionStatus, listModelVersions } from '../../db/queries/models.js';
+import {
+  findModel,
+  findModelVersionStatus,
+  findRetiredModel,
+  listModelVersions,
+  restoreRetiredModel,
+} from '../../db/queries/models.js';
+import { findProposalParams } from '../../db/queries/proposals.js';
+import type { LifecycleParams } from '../../domain/lifecycle/types.js';
+import { MODEL_WORKFLOW_TYPE, modelEntityRestoreOptions } from '../../contracts/model-entity.js';
 import { IdParams, responses } from '../schemas/common.js';
 import {
   ApiKeyBody,
@@ -17,6 +27,8 @@ import {
   InferResponse,
   ModelResponse,
   NameParams,
+  RestoreBody,
+  RestoreResponse,
   RollbackBody,
   RetireBody,
   RetireResponse,
@@ -81,7 +93,7 @@ export const modelRoutes =
         onRequest: authenticateApiKey(sql),
       },
       async (req) =>
-        infer(req, await cache.get(req.params.name, req.params.version), req.body.input, req.body.topK ?? 5),
+        infer(req, await cache.version(req.params.name, req.params.version), req.body.input, req.body.topK ?? 5),
     );
 
     app.get(
@@ -101,6 +113,7 @@ export const modelRoutes =
         return {
           name: m.name,
           developer: m.developer,
+          status: m.status,
           productionVersion: m.productionVersion,
           versions: versions.map((v) => ({ ...v, createdAt: v.createdAt.toISOString() })),
         };
@@ -113,6 +126,8 @@ export const modelRoutes =
       if (!m) throw notFound(`no model ${name}`);
       if (m.developer !== caller.address && !caller.roles.includes('admin'))
         throw forbidden(`only the model developer or an admin may ${what}`);
+      // The registry's record of a retirement is checked before any Update reaches the entity.
+      if (m.status === 'retired') throw conflict(`model ${name} is retired; only an admin's restore brings it back`);
       return m;
     };
 
@@ -135,7 +150,7 @@ export const modelRoutes =
         if (!status || status === 'candidate' || status === 'abandoned')
           throw badRequest(`model ${req.params.name} has no version ${req.body.version}`);
         // The model's entity workflow owns the production version: the rollback is an Update into
-        // it. A retired model's entity has ended, so its rollback is refused (409), never restarted.
+        // it (never an update-with-start). A retired model is refused above, from the registry.
         const change = await runUpdate('rollback', () =>
           temporal.workflow
             .getHandle(workflowIds.model(req.params.name))
@@ -168,6 +183,73 @@ export const modelRoutes =
         );
         cache.invalidate(req.params.name);
         return { model: req.params.name, retired: true as const };
+      },
+    );
+
+    app.post(
+      '/v1/models/:name/restore',
+      {
+        schema: {
+          summary:
+            'Restore a retired model (an admin): the version that was production serves again and its entity restarts from the recorded versions',
+          tags: ['inference'],
+          params: NameParams,
+          body: RestoreBody,
+          response: responses({ 200: RestoreResponse }),
+        },
+        preHandler: signed({ sql, replayGuard: ctx.replayGuard, roles: ['admin'] }),
+      },
+      async (req) => {
+        const { name } = req.params;
+        const m = await findModel(sql, name);
+        if (!m) throw notFound(`no model ${name}`);
+        if (m.status !== 'retired') throw conflict(`model ${name} is not retired`);
+        const retired = await findRetiredModel(sql, name);
+        if (!retired) throw conflict(`model ${name} has no recorded production version to restore`);
+        const params = (await findProposalParams(sql, retired.proposalId)) as LifecycleParams | undefined;
+        if (!params) throw conflict(`model ${name}'s version ${retired.retiredVersion} has no proposal`);
+        const entity = temporal.workflow.getHandle(workflowIds.model(name));
+        const running = await entity.describe().then(
+          (d) => d.status.name === 'RUNNING',
+          (err: unknown) => {
+            if (err instanceof WorkflowNotFoundError) return false;
+            throw err;
+          },
+        );
+        // The retiring entity records the retirement before it completes: restore only once it has.
+        if (running) throw conflict(`model ${name} is still completing its retirement; retry shortly`);
+        // The entity starts first, from the registry's versions, production version and epoch
+        // counter; the registry then serves again. A retry after either step finishes the other.
+        await temporal.workflow
+          .start(
+            MODEL_WORKFLOW_TYPE,
+            modelEntityRestoreOptions({
+              modelName: name,
+              developer: retired.developer,
+              settlementPeriodMs: params.serving.settlementPeriodMs,
+              state: {
+                status: 'serving',
+                productionVersion: retired.retiredVersion,
+                versions: retired.versions.map((v) => ({
+                  version: v.version,
+                  proposalId: v.proposalId,
+                  at: v.createdAt.getTime(),
+                })),
+                epoch: retired.epoch,
+              },
+            }),
+          )
+          .catch((err: unknown) => {
+            if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+          });
+        await restoreRetiredModel(sql, name);
+        cache.invalidate(name);
+        req.log.info({ model: name, admin: callerOf(req).address, reason: req.body.reason }, 'model restored');
+        return {
+          model: name,
+          productionVersion: retired.retiredVersion,
+          versions: retired.versions.map((v) => v.version),
+        };
       },
     );
 

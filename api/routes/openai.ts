@@ -79,7 +79,7 @@ export const openaiRoutes =
           object: 'model' as const,
           created: Math.floor(m.createdAt.getTime() / 1000),
           owned_by: m.developer,
-          commons: { productionVersion: m.productionVersion, task: m.task ?? 'classification' },
+          commons: { productionVersion: m.productionVersion, task: m.task },
         })),
       }),
     );
@@ -105,7 +105,7 @@ export const openaiRoutes =
           .filter((m) => m.content !== '');
         if (!messages.some((m) => m.role === 'user'))
           throw badRequest('messages need at least one user message with text');
-        const v = version ? await cache.get(name, version) : await cache.production(name);
+        const v = version ? await cache.version(name, version) : await cache.production(name);
         const prediction = await v.predictor.predict({ messages, topK: b.commons_top_k ?? 5 });
         // Durable before anything of the answer leaves: 402 (nothing charged, no answer) or 503 here.
         const { callId, fee } = await paid.charge(req, v, key, prediction.attribution);

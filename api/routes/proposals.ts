@@ -21,10 +21,10 @@ import {
   findProposer,
   insertProposal,
   listProposals,
-  modelNameTakenByOther,
   proposalExists,
 } from '../../db/queries/proposals.js';
 import { findDatanetStatusAndProposer } from '../../db/queries/datanets.js';
+import { claimModelName } from '../../db/queries/models.js';
 import { IdParams, responses } from '../schemas/common.js';
 import {
   ListProposalsQuery,
@@ -83,8 +83,6 @@ export const proposalRoutes =
         const proposer = callerOf(req).address;
         const id = b.id ?? `p-${randomBytes(6).toString('hex')}`;
         if ((await findProposer(sql, id)) !== undefined) throw conflict(`proposal ${id} already exists`);
-        if (await modelNameTakenByOther(sql, b.modelName, proposer))
-          throw conflict(`model name ${b.modelName} belongs to another developer's lifecycle`);
 
         const input: LifecycleInput = {
           proposalId: id,
@@ -100,10 +98,14 @@ export const proposalRoutes =
           protocol: ctx.cfg.protocol,
           task,
         };
-        // The proposal row and its stake's escrow commit together (the escrow uses the key the
-        // workflow's own escrow activity uses): not enough balance, or any failure, leaves neither.
+        // The model name's claim, the proposal row and its stake's escrow commit together (the escrow
+        // uses the key the workflow's own escrow activity uses): a name another developer holds, not
+        // enough balance, or any failure, leaves none of them.
         try {
           await sql.begin(async (tx) => {
+            const owner = await claimModelName(tx, { name: b.modelName, developer: proposer, proposalId: id });
+            if (owner !== undefined)
+              throw conflict(`model name ${b.modelName} belongs to another developer (${owner})`);
             await insertProposal(tx, {
               id,
               proposer,

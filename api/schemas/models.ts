@@ -27,7 +27,10 @@ export type InferResponse = Static<typeof InferResponse>;
 
 export const ModelVersion = Type.Object({
   version: Type.Integer(),
-  status: Type.String(),
+  status: Type.String({
+    description:
+      'candidate | production | superseded (an earlier production, still served by version) | retired (its model was retired) | abandoned',
+  }),
   prefix: Type.String(),
   sha256: Type.String(),
   merkleRoot: Nullable(Type.String()),
@@ -41,6 +44,9 @@ export const ModelVersion = Type.Object({
 export const ModelResponse = Type.Object({
   name: Type.String(),
   developer: Type.String(),
+  status: Type.Union([Type.Literal('serving'), Type.Literal('retired')], {
+    description: 'retired: nothing serves until an admin restores it',
+  }),
   productionVersion: Nullable(Type.Integer()),
   versions: Type.Array(ModelVersion),
 });
@@ -57,6 +63,14 @@ export type RollbackResponse = Static<typeof RollbackResponse>;
 export const RetireBody = Type.Object({ reason: Type.String({ minLength: 1, maxLength: 500 }) });
 export const RetireResponse = Type.Object({ model: Type.String(), retired: Type.Literal(true) });
 export type RetireResponse = Static<typeof RetireResponse>;
+
+export const RestoreBody = Type.Object({ reason: Type.String({ minLength: 1, maxLength: 500 }) });
+export const RestoreResponse = Type.Object({
+  model: Type.String(),
+  productionVersion: Type.Integer(),
+  versions: Type.Array(Type.Integer(), { description: 'the versions that serve again' }),
+});
+export type RestoreResponse = Static<typeof RestoreResponse>;
 
 export const ApiKeyBody = Type.Object({ label: Type.Optional(Type.String({ maxLength: 80 })) });
 export const ApiKeyResponse = Type.Object({

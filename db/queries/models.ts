@@ -1,11 +1,16 @@
 import type postgres from 'postgres';
+import type { TaskType } from '../../domain/lifecycle/types.js';
+import type { ServingState } from '../../domain/serving/served-version.js';
 
 /** Deployed models, their versions and the production pointer. */
+
+export type ModelServingStatus = ServingState['status'];
 
 export interface Model {
   name: string;
   developer: string;
   productionVersion: number | null;
+  status: ModelServingStatus;
 }
 
 export interface ModelVersion {
@@ -27,15 +32,43 @@ export interface ServableVersion {
   proposalId: string;
   developer: string;
   manifestKey: string;
-  /** The trainer kind and task recorded in the version's lineage (absent before they were recorded). */
-  trainer?: string;
-  task?: 'classification' | 'generation';
+  /** The trainer kind and task recorded in the version's lineage. */
+  trainer: string;
+  task: TaskType;
 }
 
 export async function findModel(sql: postgres.Sql, name: string): Promise<Model | undefined> {
-  const [m] = await sql<{ name: string; developer: string; production_version: number | null }[]>`
-    select * from models where name = ${name}`;
-  return m && { name: m.name, developer: m.developer, productionVersion: m.production_version };
+  const [m] = await sql<
+    { name: string; developer: string; production_version: number | null; status: ModelServingStatus }[]
+  >`select name, developer, production_version, status from models where name = ${name}`;
+  return m && { name: m.name, developer: m.developer, productionVersion: m.production_version, status: m.status };
+}
+
+/**
+ * What serves of a model: whether it is retired, its production version and each version's status
+ * (the inference cache's view). Undefined when there is no such model.
+ */
+export async function findServingState(
+  sql: postgres.Sql,
+  name: string,
+): Promise<
+  { status: ModelServingStatus; productionVersion: number | null; versions: Map<number, string> } | undefined
+> {
+  const rows = await sql<
+    {
+      model_status: ModelServingStatus;
+      production_version: number | null;
+      version: number | null;
+      status: string | null;
+    }[]
+  >`
+    select m.status as model_status, m.production_version, v.version, v.status from models m
+    left join model_versions v on v.model_name = m.name where m.name = ${name}`;
+  const [first] = rows;
+  if (!first) return undefined;
+  const versions = new Map<number, string>();
+  for (const r of rows) if (r.version !== null && r.status !== null) versions.set(Number(r.version), r.status);
+  return { status: first.model_status, productionVersion: first.production_version, versions };
 }
 
 /** The production version of a model: undefined when there is no such model, null when none is in production. */
@@ -72,7 +105,7 @@ export async function listModelVersions(sql: postgres.Sql, name: string): Promis
   }));
 }
 
-/** A version's status (production, retired, candidate, abandoned), or undefined when there is none. */
+/** A version's status (candidate, production, superseded, retired, abandoned), or undefined when there is none. */
 export async function findModelVersionStatus(
   sql: postgres.Sql,
   name: string,
@@ -96,42 +129,45 @@ export async function findServableVersion(
       developer: string;
       manifest_key: string;
       trainer: string | null;
-      task: string | null;
+      task: TaskType | null;
     }[]
   >`
     select v.artifact_key, v.sha256, v.proposal_id, m.developer, d.manifest_key,
       v.lineage->>'trainer' as trainer, v.lineage->>'task' as task from model_versions v
     join models m on m.name = v.model_name join dataset_versions d on d.id = v.dataset_version_id
     where v.model_name = ${name} and v.version = ${version}`;
-  return (
-    v && {
-      artifactKey: v.artifact_key,
-      sha256: v.sha256,
-      proposalId: v.proposal_id,
-      developer: v.developer,
-      manifestKey: v.manifest_key,
-      trainer: v.trainer ?? undefined,
-      task: v.task === 'generation' || v.task === 'classification' ? v.task : undefined,
-    }
-  );
+  if (!v) return undefined;
+  // Every promotion records both in the lineage (workflows/lifecycle.ts); a row without them was not
+  // written by a lifecycle and is not served on a guess.
+  if (!v.trainer || (v.task !== 'classification' && v.task !== 'generation'))
+    throw new Error(`model ${name}@${version} has no trainer or task in its lineage`);
+  return {
+    artifactKey: v.artifact_key,
+    sha256: v.sha256,
+    proposalId: v.proposal_id,
+    developer: v.developer,
+    manifestKey: v.manifest_key,
+    trainer: v.trainer,
+    task: v.task,
+  };
 }
 
 export interface ServedModel {
   name: string;
   developer: string;
   productionVersion: number;
-  task: string | null;
+  task: TaskType;
   createdAt: Date;
 }
 
 /** Models with a production version (what the OpenAI-compatible GET /v1/models lists), by name. */
 export async function listServedModels(sql: postgres.Sql, limit = 1000): Promise<ServedModel[]> {
   const rows = await sql<
-    { name: string; developer: string; production_version: number; task: string | null; created_at: Date }[]
+    { name: string; developer: string; production_version: number; task: TaskType; created_at: Date }[]
   >`
     select m.name, m.developer, m.production_version, v.lineage->>'task' as task, m.created_at from models m
     join model_versions v on v.model_name = m.name and v.version = m.production_version
-    where m.production_version is not null order by m.name limit ${limit}`;
+    where m.status = 'serving' and m.production_version is not null order by m.name limit ${limit}`;
   return rows.map((r) => ({
     name: r.name,
     developer: r.developer,
@@ -214,28 +250,126 @@ export async function reserveModelVersion(
   });
 }
 
-/** Makes a version production (registering the model on its first); the one that was becomes retired. */
+/**
+ * Makes a version production (registering the model on its first); the one that was becomes
+ * superseded. Refused (false, nothing written) when the model is retired: only a restore revives it.
+ */
 export async function setProduction(
   sql: postgres.Sql,
   m: { modelName: string; version: number; developer: string; proposalId: string },
-): Promise<void> {
-  await sql.begin(async (tx) => {
+): Promise<boolean> {
+  return sql.begin(async (tx) => {
     await tx`insert into models (name, developer, proposal_id) values (${m.modelName}, ${m.developer}, ${m.proposalId}) on conflict (name) do nothing`;
+    const [model] = await tx<{ status: ModelServingStatus }[]>`
+      select status from models where name = ${m.modelName} for update`;
+    if (model?.status !== 'serving') return false;
     await tx`update model_versions set status = 'production' where model_name = ${m.modelName} and version = ${m.version}`;
-    await tx`update model_versions set status = 'retired' where model_name = ${m.modelName} and version <> ${m.version} and status = 'production'`;
+    await tx`update model_versions set status = 'superseded' where model_name = ${m.modelName} and version <> ${m.version} and status = 'production'`;
     await tx`update models set production_version = ${m.version} where name = ${m.modelName}`;
+    return true;
   });
 }
 
-/** Nothing is production any more; the versions stay registered. */
+/**
+ * Retires a model, durably: nothing serves any more (every served version becomes retired), the
+ * production version is kept for a restore, and every later promotion or rollback is refused.
+ * Idempotent.
+ */
 export async function retireProduction(sql: postgres.Sql, modelName: string): Promise<void> {
   await sql.begin(async (tx) => {
-    await tx`update model_versions set status = 'retired' where model_name = ${modelName} and status = 'production'`;
-    await tx`update models set production_version = null where name = ${modelName}`;
+    const [m] = await tx<
+      { status: ModelServingStatus }[]
+    >`select status from models where name = ${modelName} for update`;
+    if (m?.status !== 'serving') return;
+    await tx`update models set status = 'retired', retired_version = production_version, production_version = null where name = ${modelName}`;
+    await tx`update model_versions set status = 'retired' where model_name = ${modelName} and status in ('production', 'superseded')`;
+  });
+}
+
+/** What a restore gives the model's entity workflow: its versions, production version and epoch counter. */
+export interface RetiredModel {
+  developer: string;
+  retiredVersion: number;
+  /** The proposal of the version that was production (its parameters give the settlement period). */
+  proposalId: string;
+  versions: { version: number; proposalId: string; createdAt: Date }[];
+  /** The last reward epoch that collected anything (the next one must not reuse its keys). */
+  epoch: number;
+}
+
+/** A retired model as the registry recorded it, or undefined when the model is not retired. */
+export async function findRetiredModel(sql: postgres.Sql, name: string): Promise<RetiredModel | undefined> {
+  const [m] = await sql<{ developer: string; retired_version: number | null }[]>`
+    select developer, retired_version from models where name = ${name} and status = 'retired'`;
+  if (!m || m.retired_version === null) return undefined;
+  const versions = await sql<{ version: number; proposal_id: string; created_at: Date }[]>`
+    select version, proposal_id, created_at from model_versions
+    where model_name = ${name} and status = 'retired' order by version`;
+  const production = versions.find((v) => Number(v.version) === Number(m.retired_version));
+  if (!production) return undefined;
+  const prefix = `model:${name}:epoch:`;
+  const [e] = await sql<{ epoch: number | null }[]>`
+    select max((regexp_match(substr(idempotency_key, ${prefix.length + 1}::int), '^([0-9]+):collect$'))[1]::int) as epoch
+    from transfers where starts_with(idempotency_key, ${prefix})`;
+  return {
+    developer: m.developer,
+    retiredVersion: Number(m.retired_version),
+    proposalId: production.proposal_id,
+    versions: versions.map((v) => ({ version: Number(v.version), proposalId: v.proposal_id, createdAt: v.created_at })),
+    epoch: Number(e?.epoch ?? 0),
+  };
+}
+
+/**
+ * An admin's restore: the retired model serves again, the version that was production is
+ * production again and the others are superseded. False when the model was not retired.
+ */
+export async function restoreRetiredModel(sql: postgres.Sql, name: string): Promise<boolean> {
+  return sql.begin(async (tx) => {
+    const [m] = await tx<{ retired_version: number | null }[]>`
+      select retired_version from models where name = ${name} and status = 'retired' for update`;
+    if (!m || m.retired_version === null) return false;
+    await tx`update model_versions set status = case when version = ${m.retired_version} then 'production' else 'superseded' end
+      where model_name = ${name} and status = 'retired'`;
+    await tx`update models set status = 'serving', production_version = retired_version, retired_version = null where name = ${name}`;
+    return true;
   });
 }
 
 /** A version a proposal staged but never made production is abandoned when its lifecycle ends. */
 export async function abandonCandidateVersions(sql: postgres.Sql, proposalId: string): Promise<void> {
   await sql`update model_versions set status = 'abandoned' where proposal_id = ${proposalId} and status = 'candidate'`;
+}
+
+// ---------- model names ----------
+
+/**
+ * Claims a model name for a developer's proposal, inside the transaction that writes the proposal.
+ * The claim is one statement on the name's unique row: a fresh name is inserted, a claimed one is
+ * locked and its owner returned, so two developers racing for one name serialise on that row. A
+ * name whose owner has no running or serving lifecycle for it and no registered model is taken
+ * over (checked under the row lock, after the racing transaction committed). Answers the other
+ * owner when the name is not the caller's, undefined when the caller holds it.
+ */
+export async function claimModelName(
+  tx: postgres.TransactionSql,
+  c: { name: string; developer: string; proposalId: string },
+): Promise<string | undefined> {
+  const [row] = await tx<{ developer: string }[]>`
+    insert into model_names (name, developer, proposal_id) values (${c.name}, ${c.developer}, ${c.proposalId})
+    on conflict (name) do update set name = excluded.name returning developer`;
+  const owner = row?.developer;
+  if (owner === undefined || owner === c.developer) return undefined;
+  const [live] = await tx`
+    select 1 from proposals where model_name = ${c.name} and proposer = ${owner} and status in ('running', 'serving')
+    union all select 1 from models where name = ${c.name} limit 1`;
+  if (live) return owner;
+  await tx`update model_names set developer = ${c.developer}, proposal_id = ${c.proposalId}, claimed_at = now() where name = ${c.name}`;
+  return undefined;
+}
+
+/** Who owns a model name, or undefined when nobody claimed it. */
+export async function findModelNameOwner(sql: postgres.Sql, name: string): Promise<string | undefined> {
+  const [row] = await sql<{ developer: string }[]>`select developer from model_names where name = ${name}`;
+  return row?.developer;
 }

@@ -64,13 +64,6 @@ export async function findProposer(sql: postgres.Sql, id: string): Promise<strin
   return row?.proposer;
 }
 
-/** True when a running or serving lifecycle of another developer uses the model name. */
-export async function modelNameTakenByOther(sql: postgres.Sql, modelName: string, proposer: string): Promise<boolean> {
-  const rows =
-    await sql`select 1 from proposals where model_name = ${modelName} and status in ('running', 'serving') and proposer <> ${proposer}`;
-  return rows.length > 0;
-}
-
 export interface NewProposal {
   id: string;
   proposer: string;

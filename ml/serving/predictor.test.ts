@@ -8,6 +8,8 @@ const src = (over: Partial<VersionSource> = {}): VersionSource => ({
   version: 1,
   artifactKey: 'a',
   manifestKey: 'k',
+  trainer: 'embedded',
+  task: 'classification',
   ...over,
 });
 const noStore = {} as ArtifactStore; // the RAG predictor reads nothing but its artifact

@@ -56,9 +56,9 @@ export interface VersionSource {
   artifactKey: string;
   /** The dataset manifest the version was trained on (the classifier's attribution index needs it). */
   manifestKey: string;
-  /** From the version's lineage (absent for versions promoted before it was recorded). */
-  trainer?: string;
-  task?: TaskType;
+  /** From the version's lineage. */
+  trainer: string;
+  task: TaskType;
 }
 
 export type PredictorFactory = (src: VersionSource, artifact: Buffer, store: ArtifactStore) => Promise<Predictor>;
@@ -157,7 +157,7 @@ export class PredictorRegistry {
    */
   kindFor(src: VersionSource, artifact: Buffer): string {
     if (isRagArtifact(artifact)) return 'embedded-rag';
-    if (src.trainer && src.trainer !== 'embedded') return `${src.trainer}-${src.task ?? 'classification'}`;
+    if (src.trainer !== 'embedded') return `${src.trainer}-${src.task}`;
     return 'embedded-classifier';
   }
 

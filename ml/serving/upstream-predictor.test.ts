@@ -69,6 +69,7 @@ describe('upstream predictor (external models behind an OpenAI-compatible server
       artifactKey: 'a',
       manifestKey: 'datasets/m.jsonl',
       trainer: 'external',
+      task: 'classification' as const,
     };
     // One artifact for both loads: tar stamps mtimes, so two builds a second apart differ in sha256.
     const tar = artifact();

@@ -119,7 +119,7 @@ export function upstreamPredictor(opts: UpstreamOptions): PredictorFactory {
     const dir = await materialise(opts, name, sha, artifact);
     await call(opts, '/v1/load_lora_adapter', { lora_name: name, lora_path: dir });
     const records = parseManifest(await store.get(src.manifestKey));
-    const task = src.task ?? 'classification';
+    const { task } = src;
     const index = new ExactCosineIndex(
       records.map((r) => (task === 'generation' ? `${r.text}\n${r.response ?? ''}` : r.text)),
     );

@@ -79,7 +79,7 @@ describe('deployment, inference and rewards', () => {
     const m = await dev.model(model);
     expect(m.productionVersion).toBe(2);
     expect(m.versions.map((v) => [v.version, v.status])).toEqual([
-      [1, 'retired'],
+      [1, 'superseded'],
       [2, 'production'],
     ]);
     const second = at(m.versions, 1, 'version 2');
