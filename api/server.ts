@@ -38,7 +38,7 @@ export async function buildServer(ctx: ApiContext, opts: { logger?: boolean | ob
     bodyLimit: DEFAULT_BODY_LIMIT,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  installRequestGuards(app, ctx.deploymentId);
+  installRequestGuards(app, ctx.deploymentId, ctx.cfg.api.adminAddresses);
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; code?: string }, req, reply) => {
     if (err instanceof HttpError) {
