@@ -128,7 +128,7 @@ export async function buildServer(ctx: ApiContext, opts: { logger?: boolean | ob
       );
     },
   });
-  const paid = new PaidCalls(ctx.sql, fees);
+  const paid = new PaidCalls(ctx.sql, ctx.ledger, fees, cache);
   await app.register(accountRoutes(ctx));
   await app.register(proposalRoutes(ctx));
   await app.register(datanetRoutes(ctx));

@@ -37,6 +37,11 @@ export class ModelCache {
   ) {}
 
   async production(modelName: string): Promise<LoadedVersion> {
+    return this.get(modelName, await this.productionVersion(modelName));
+  }
+
+  /** The production version's number, without loading it (404 when there is none). */
+  async productionVersion(modelName: string): Promise<number> {
     const ttl = this.opts.pointerTtlMs ?? 2000;
     const p = this.pointers.get(modelName);
     let version = p && Date.now() - p.at < ttl ? p.version : undefined;
@@ -47,7 +52,7 @@ export class ModelCache {
       version = production;
       this.pointers.set(modelName, { version, at: Date.now() });
     }
-    return this.get(modelName, version);
+    return version;
   }
 
   /** Forget the cached production pointer (after a rollback through this instance). */
