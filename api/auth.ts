@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type postgres from 'postgres';
 import {
+  HEADER_SIGNATURE,
   checkSignatureHeaders,
   verifyRequestSignature,
   type ReplayGuard,
@@ -128,6 +129,20 @@ export function signed(opts: SignedOptions) {
     req.caller = { address: check.address, publicKey: check.publicKey, roles: req.signerRoles };
   };
   return Object.assign(handler, { [SIGNED_HANDLER]: opts });
+}
+
+/**
+ * The signer of a bodiless read that anyone may make but that answers more to some callers (a
+ * record's payload): undefined when the request is unsigned, 401 when its signature fails or is
+ * replayed. No registration is needed: the address proves who asks.
+ */
+export async function optionalSigner(req: FastifyRequest, replayGuard: ReplayGuard): Promise<string | undefined> {
+  if (req.headers[HEADER_SIGNATURE] === undefined) return undefined;
+  const check = verifySignature(req, Buffer.alloc(0));
+  if (!check.ok) throw new HttpError(401, check.reason);
+  if (!(await replayGuard.claim(check.signature, check.expiresAt)))
+    throw new HttpError(401, 'replayed request: this signature was already used');
+  return check.address;
 }
 
 /** The verified caller of a route behind `signed(...)`; a route without that preHandler gets a 401. */
