@@ -124,10 +124,13 @@ describe('adversarial: no free work', () => {
   });
 
   it("counts a Datanet's records once for reads arriving together", async () => {
+    await new Promise((r) => setTimeout(r, 1100)); // past any counts an earlier read left
     const before = await computed('datanet-counts');
     const reads = await Promise.all(Array.from({ length: 40 }, () => fetch(`${app.url}/v1/datanets/${id}`)));
     expect(reads.map((r) => r.status)).toEqual(reads.map(() => 200));
-    expect((await computed('datanet-counts')) - before).toBeLessThanOrEqual(2);
+    const counted = (await computed('datanet-counts')) - before;
+    expect(counted).toBeGreaterThanOrEqual(1);
+    expect(counted).toBeLessThanOrEqual(2);
   });
 
   it('builds the Merkle tree of a dataset version once for proof requests arriving together', async () => {
