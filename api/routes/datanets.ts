@@ -2,7 +2,8 @@ import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebo
 import type { FastifyRequest } from 'fastify';
 import { callerOf, optionalSigner, signatureOf, signed } from '../auth.js';
 import { HttpError, conflict, forbidden, notFound, paymentRequired } from '../errors.js';
-import { accessOf, depositPerRecord, isGated, mayCurate } from '../../domain/data/datanet-access.js';
+import { accessOf, depositPerRecord } from '../../domain/data/datanet-access.js';
+import { isPublicPayload, mayReadPayload, type PayloadCopy } from '../../domain/data/payload-access.js';
 import { requireContributorAccess } from '../datanet-access.js';
 import { validateRecord, DEFAULT_MAX_RECORD_BYTES, type DatanetSpec } from '../../domain/data/datanet-spec.js';
 import { contentHash } from '../../domain/data/content-hash.js';
@@ -183,23 +184,17 @@ export const datanetRoutes =
     type RecordRef = Awaited<ReturnType<typeof findRecordRefs>>[number];
 
     /**
-     * The copies of a record this caller may read. Undecided and refused records may be sensitive,
-     * and their hashes are public (leaderboards, per-contributor lists): anyone reads a record once it
-     * is accepted into an ungated Datanet; otherwise only its contributor and the Datanet's owner and
-     * curators (a signed request: 401 unsigned, 403 for anyone else). Workers read packs from S3.
+     * The copies of a record this caller may read (domain/data/payload-access.ts): every public
+     * one unsigned; otherwise the request must be signed (401) by a reader of some copy (403).
      */
     async function readableRefs(req: FastifyRequest, refs: RecordRef[]): Promise<RecordRef[]> {
       const hash = refs[0]?.hash ?? '';
-      const curation = new Map<string, Awaited<ReturnType<typeof findDatanetCuration>>>();
-      const datanetOf = async (id: string) => {
-        if (!curation.has(id)) curation.set(id, await findDatanetCuration(sql, id));
-        return curation.get(id);
-      };
-      const open: RecordRef[] = [];
+      const copies: { ref: RecordRef; copy: PayloadCopy }[] = [];
       for (const ref of refs) {
-        const d = ref.status === 'accepted' ? await datanetOf(ref.datanetId) : undefined;
-        if (d && !isGated(accessOf(d.spec))) open.push(ref);
+        const d = await findDatanetCuration(sql, ref.datanetId);
+        if (d) copies.push({ ref, copy: { status: ref.status, contributor: ref.contributor, datanet: d } });
       }
+      const open = copies.filter((c) => isPublicPayload(c.copy)).map((c) => c.ref);
       if (open.length) return open;
       const reader = await optionalSigner(req, ctx.replayGuard);
       if (!reader)
@@ -207,14 +202,7 @@ export const datanetRoutes =
           401,
           `contribution ${hash} is not public (not accepted into an ungated Datanet): sign the request as its contributor or a curator of its Datanet`,
         );
-      const mine: RecordRef[] = [];
-      for (const ref of refs) {
-        if (ref.contributor === reader) mine.push(ref);
-        else {
-          const d = await datanetOf(ref.datanetId);
-          if (d && mayCurate(reader, d.owner, d.curators)) mine.push(ref);
-        }
-      }
+      const mine = copies.filter((c) => mayReadPayload(c.copy, reader)).map((c) => c.ref);
       if (!mine.length)
         throw forbidden(
           `${reader} may not read contribution ${hash}: only its contributor and its Datanet's owner and curators may, until it is accepted into an ungated Datanet`,
