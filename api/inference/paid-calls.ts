@@ -38,6 +38,8 @@ export class PaidCalls {
 
   /** Payers seen able to cover a version's fee, and when: admitted again without a query for a second. */
   private readonly solvent = new Map<string, number>();
+  /** Who proposed and developed each version: fixed once the version exists. */
+  private readonly owners = new Map<string, { proposalId: string; developer: string }>();
 
   constructor(
     private readonly sql: postgres.Sql,
@@ -53,7 +55,15 @@ export class PaidCalls {
    */
   async admittedVersion(key: CallerKey, modelName: string, version?: number): Promise<LoadedVersion> {
     const n = version ?? (await this.cache.productionVersion(modelName));
-    const owner = await findVersionOwner(this.sql, modelName, n);
+    const versionKey = `${modelName}@${n}`;
+    let owner = this.owners.get(versionKey);
+    if (!owner) {
+      owner = await findVersionOwner(this.sql, modelName, n);
+      if (owner) {
+        if (this.owners.size > 10_000) this.owners.clear();
+        this.owners.set(versionKey, owner);
+      }
+    }
     // An unknown version is the cache's 404.
     if (owner) await this.admit(key, { modelName, version: n, ...owner });
     return this.cache.get(modelName, n);
