@@ -52,7 +52,14 @@ describe('adversarial: schemathesis against the OpenAPI document, signed', () =>
           const idempotencyKey = headers['idempotency-key'];
           Object.assign(
             headers,
-            signRequest({ deploymentId, method, path: req.url ?? '/', body, keys, ...(idempotencyKey ? { idempotencyKey } : {}) }),
+            signRequest({
+              deploymentId,
+              method,
+              path: req.url ?? '/',
+              body,
+              keys,
+              ...(idempotencyKey ? { idempotencyKey } : {}),
+            }),
           );
           signedCount++;
         }
