@@ -78,12 +78,23 @@ export const datanetRoutes =
      * open and the signer holds what it requires, before the body is read (the address is proved by
      * the signature checked next, so a forged one gets nothing from this).
      */
-    async function openBeforeBody(req: FastifyRequest): Promise<void> {
-      const { id } = req.params as { id: string };
-      const contributor = req.headers[HEADER_ADDRESS];
-      if (typeof contributor !== 'string') throw new HttpError(401, 'this request must be signed');
-      opened.set(req, await openDatanet(id, contributor));
-    }
+    const openBeforeBody = (records: number) =>
+      async function openBeforeBody(req: FastifyRequest): Promise<void> {
+        const { id } = req.params as { id: string };
+        const contributor = req.headers[HEADER_ADDRESS];
+        if (typeof contributor !== 'string') throw new HttpError(401, 'this request must be signed');
+        const d = await openDatanet(id, contributor);
+        // The most `records` records of this Datanet's size could take as JSON text (escapes, spacing),
+        // so a declared body beyond it is refused before it is read; the route's bodyLimit bounds the rest.
+        const most = records * (6 * (d.spec.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES) + 1024);
+        const declared = Number(req.headers['content-length'] ?? 0);
+        if (declared > most)
+          throw new HttpError(
+            413,
+            `a body of ${declared} bytes cannot hold ${records === 1 ? 'one record' : `${records} records`} of at most ${d.spec.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES} bytes each (this Datanet's limit): at most ${most} bytes`,
+          );
+        opened.set(req, d);
+      };
 
     function openedFor(req: FastifyRequest) {
       const d = opened.get(req);
@@ -231,7 +242,7 @@ export const datanetRoutes =
           body: ContributionBody,
           response: responses({ 201: ContributionResponse, 200: ContributionResponse }),
         },
-        onRequest: openBeforeBody,
+        onRequest: openBeforeBody(1),
         preHandler: signed({ sql, replayGuard: ctx.replayGuard, roles: ['contributor'] }),
       },
       async (req, reply) => {
@@ -263,7 +274,7 @@ export const datanetRoutes =
           body: ContributionBatchBody,
           response: responses({ 200: ContributionBatchResponse }),
         },
-        onRequest: openBeforeBody,
+        onRequest: openBeforeBody(MAX_BATCH),
         preHandler: signed({ sql, replayGuard: ctx.replayGuard, roles: ['contributor'] }),
       },
       async (req) => {

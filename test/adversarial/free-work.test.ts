@@ -36,8 +36,12 @@ describe('adversarial: no free work', () => {
   }
   const computed = (read: string) => metric('commons_api_shared_read_computations_total', `read="${read}"`);
 
-  /** The status the API answers with while only 64 KiB of a declared 60 MiB body were sent (undefined: it waits for the body). */
-  async function answerBeforeBody(path: string, headers: Record<string, string>): Promise<number | undefined> {
+  /** The status the API answers with while only 64 KiB of a large declared body were sent (undefined: it waits for the body). */
+  async function answerBeforeBody(
+    path: string,
+    headers: Record<string, string>,
+    declared = 60 * 1024 * 1024,
+  ): Promise<number | undefined> {
     const url = new URL(app.url + path);
     return new Promise((resolve) => {
       const req = request({
@@ -45,7 +49,7 @@ describe('adversarial: no free work', () => {
         port: url.port,
         path,
         method: 'POST',
-        headers: { ...headers, 'content-type': 'application/json', 'content-length': String(60 * 1024 * 1024) },
+        headers: { ...headers, 'content-type': 'application/json', 'content-length': String(declared) },
       });
       const timer = setTimeout(() => {
         req.destroy();
@@ -109,6 +113,9 @@ describe('adversarial: no free work', () => {
     const contributor = await participant(app.url, ['contributor']);
     const nowhere = `/v1/datanets/${uniqueId('nowhere')}/contributions/batch`;
     expect(await answerBeforeBody(nowhere, headersOf(contributor.keys!, nowhere))).toBe(404);
+    // One record of at most 64 KiB declared as 1.5 MiB (within the route's 2 MiB): refused before it is read.
+    const one = `/v1/datanets/${id}/contributions`;
+    expect(await answerBeforeBody(one, headersOf(contributor.keys!, one), 1.5 * 1024 * 1024)).toBe(413);
   });
 
   it('leaves no pack in S3 behind a batch refused for its deposit', async () => {
