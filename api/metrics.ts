@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type postgres from 'postgres';
 import { countProposalsByStageStatus } from '../db/queries/proposals.js';
 import { workflowReads } from './workflow-reads.js';
+import { sharedReadComputations } from './shared-reads.js';
 
 /**
  * Prometheus metrics: API latency by route, lifecycles by stage and status (from Postgres at
@@ -37,6 +38,16 @@ export function registerMetrics(app: FastifyInstance, sql: postgres.Sql): client
       this.reset();
       this.inc({ kind: 'query' }, workflowReads.query);
       this.inc({ kind: 'describe' }, workflowReads.describe);
+    },
+  });
+  new client.Counter({
+    name: 'commons_api_shared_read_computations_total',
+    help: 'Expensive public reads computed by this API process (Merkle trees, Datanet counts); the others were shared',
+    labelNames: ['read'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [read, n] of Object.entries(sharedReadComputations)) this.inc({ read }, n);
     },
   });
   // One labelled child per (method, route, status), kept: observing it skips prom-client's

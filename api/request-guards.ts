@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
 import { HttpError } from './errors.js';
-import { SIGNED_HANDLER, precheckSignatureHeaders, verifySignature } from './auth.js';
+import { SIGNED_HANDLER, precheckSigner, verifySignature, type SignedOptions } from './auth.js';
 
 // Hostile input is refused here, once for every route, before it reaches a handler, the JSON
 // canonicaliser or Postgres: signed bodies are verified before they are parsed, and no string that
@@ -50,25 +50,32 @@ const asList = <T>(h: T | T[] | undefined): T[] => (h === undefined ? [] : Array
 
 /**
  * Installs the guards on the root instance, before any route is registered:
- * - routes whose preHandler comes from `signed(...)` are marked; their signature headers are
- *   checked on request (before the body is read) and the signature over the raw bytes before parsing;
+ * - routes whose preHandler comes from `signed(...)` are marked; their signature headers, the
+ *   signer's registration and roles are checked on request (before the body is read) and the
+ *   signature over the raw bytes before parsing;
  * - JSON bodies are parsed only within the route's body limit (413 otherwise) and refused when
  *   they hold unsafe text or nest too deep; path parameters and query strings likewise.
  */
-export function installRequestGuards(app: FastifyInstance, deploymentId: string): void {
+export function installRequestGuards(
+  app: FastifyInstance,
+  deploymentId: string,
+  adminAddresses: readonly string[],
+): void {
   app.decorate('commonsDeploymentId', deploymentId);
+  app.decorate('commonsAdmins', new Set(adminAddresses) as ReadonlySet<string>);
 
   app.addHook('onRoute', (route) => {
     const pre = asList(route.preHandler);
-    if (!pre.some((h) => (h as unknown as Record<symbol, unknown>)[SIGNED_HANDLER])) return;
+    const opts = pre
+      .map((h) => (h as unknown as Record<symbol, SignedOptions | undefined>)[SIGNED_HANDLER])
+      .find((o) => o !== undefined);
+    if (!opts) return;
     route.config = { ...route.config, signed: true };
     const precheck: onRequestHookHandler = (req, _reply, done) => {
-      try {
-        precheckSignatureHeaders(req);
-        done();
-      } catch (err) {
-        done(err as Error);
-      }
+      precheckSigner(req, opts).then(
+        () => done(),
+        (err: Error) => done(err),
+      );
     };
     route.onRequest = [precheck, ...asList(route.onRequest as onRequestHookHandler | onRequestHookHandler[])];
   });

@@ -38,7 +38,7 @@ export async function buildServer(ctx: ApiContext, opts: { logger?: boolean | ob
     bodyLimit: DEFAULT_BODY_LIMIT,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  installRequestGuards(app, ctx.deploymentId);
+  installRequestGuards(app, ctx.deploymentId, ctx.cfg.api.adminAddresses);
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; code?: string }, req, reply) => {
     if (err instanceof HttpError) {
@@ -128,7 +128,7 @@ export async function buildServer(ctx: ApiContext, opts: { logger?: boolean | ob
       );
     },
   });
-  const paid = new PaidCalls(ctx.sql, fees);
+  const paid = new PaidCalls(ctx.sql, ctx.ledger, fees, cache);
   await app.register(accountRoutes(ctx));
   await app.register(proposalRoutes(ctx));
   await app.register(datanetRoutes(ctx));

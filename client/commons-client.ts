@@ -186,8 +186,12 @@ export class CommonsClient {
   contribution(hash: string) {
     return this.get<ContributionsResponse>(`/v1/contributions/${hash}`);
   }
+  /** Signed when this client has a key: a record not yet public is served to its contributor and curators. */
   contributionPayload(hash: string) {
-    return this.get<ContributionPayloadResponse>(`/v1/contributions/${hash}/payload`);
+    const path = `/v1/contributions/${hash}/payload`;
+    return this.keys
+      ? this.signed<ContributionPayloadResponse>('GET', path)
+      : this.get<ContributionPayloadResponse>(path);
   }
   proof(hash: string) {
     return this.get<ProofResponse>(`/v1/contributions/${hash}/proof`);

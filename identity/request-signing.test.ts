@@ -49,11 +49,15 @@ function reason(result: ReturnType<typeof check>): string {
 }
 
 describe('request signing', () => {
-  it('builds the canonical message from deployment id, method, path with query, timestamp and body hash', () => {
-    expect(canonicalMessage('dep-1', 'post', '/a?b=1', 42, 'x')).toBe(
-      `COMMONS-V2\ndep-1\nPOST\n/a?b=1\n42\n${sha256Hex('x')}`,
+  it('builds the canonical message from deployment id, method, path with query, timestamp, Idempotency-Key and body hash', () => {
+    expect(canonicalMessage('dep-1', 'post', '/a?b=1', 42, undefined, 'x')).toBe(
+      `COMMONS-V3\ndep-1\nPOST\n/a?b=1\n42\n\n${sha256Hex('x')}`,
     );
-    expect(() => canonicalMessage('dep\n1', 'post', '/a', 42)).toThrow(/deployment id/);
+    expect(canonicalMessage('dep-1', 'post', '/a', 42, 'k-1', 'x')).toBe(
+      `COMMONS-V3\ndep-1\nPOST\n/a\n42\nk-1\n${sha256Hex('x')}`,
+    );
+    expect(() => canonicalMessage('dep\n1', 'post', '/a', 42, undefined)).toThrow(/deployment id/);
+    expect(() => canonicalMessage('dep-1', 'post', '/a', 42, 'k\n1')).toThrow(/line break/);
     expect(sha256Hex(undefined)).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
     expect(sha256Hex(Buffer.from('x'))).toBe(sha256Hex('x'));
   });
@@ -132,6 +136,24 @@ describe('request signing', () => {
     expect(reason(check(moved))).toMatch(/bad signature/);
     const res = check(moved);
     expect(res.ok === false && res.status).toBe(401);
+  });
+
+  it('binds the Idempotency-Key header: added, changed or dropped, the signature fails', () => {
+    const withKey = signRequest({
+      deploymentId: DEPLOYMENT,
+      method: 'POST',
+      path: '/v1/proposals?dry=1',
+      body,
+      idempotencyKey: 'key-1',
+      keys,
+      now: NOW,
+    });
+    expect(check({ ...withKey, 'idempotency-key': 'key-1' }).ok).toBe(true);
+    expect(check({ ...withKey, 'Idempotency-Key': 'key-1' }).ok).toBe(true);
+    expect(reason(check({ ...withKey, 'idempotency-key': 'key-2' }))).toMatch(/bad signature/);
+    expect(reason(check(withKey))).toMatch(/bad signature/);
+    expect(reason(check({ ...signed(), 'idempotency-key': 'key-1' }))).toMatch(/bad signature/);
+    expect(reason(check({ ...withKey, 'idempotency-key': 'key-1\nx' }))).toMatch(/line break/);
   });
 
   it('rejects a signature made by another key, even with a consistent address', () => {

@@ -1,10 +1,10 @@
 // Signed HTTP requests: every state-changing call carries who, when and a signature over the
-// deployment id, method, path, timestamp and body hash, so neither a proxy nor a replayer can alter
-// or reuse it, here or on another deployment that knows the same key.
+// deployment id, method, path, timestamp, Idempotency-Key header and body hash, so neither a proxy
+// nor a replayer can alter or reuse it, here or on another deployment that knows the same key.
 import { createHash } from 'node:crypto';
 import { addressFromPublicKey, decodeSignature, sign, verify, type KeyPair } from './keys.js';
 
-export const SIGNATURE_VERSION = 'COMMONS-V2';
+export const SIGNATURE_VERSION = 'COMMONS-V3';
 /** Where an API publishes the deployment id that clients put in every signed message. */
 export const DEPLOYMENT_PATH = '/v1/deployment';
 /** What a deployment id may look like (it is a line of the signed message). */
@@ -15,6 +15,8 @@ export const HEADER_ADDRESS = 'x-commons-address';
 export const HEADER_PUBLIC_KEY = 'x-commons-public-key';
 export const HEADER_TIMESTAMP = 'x-commons-timestamp';
 export const HEADER_SIGNATURE = 'x-commons-signature';
+/** Signed too: a key names the effect a retry must not repeat, so nobody on the way may change it. */
+export const HEADER_IDEMPOTENCY_KEY = 'idempotency-key';
 
 // A type alias (not an interface) so it is assignable to HeaderBag and to fetch's HeadersInit.
 export type SignatureHeaders = {
@@ -35,18 +37,23 @@ export function sha256Hex(body: string | Buffer | undefined): string {
 
 /**
  * The exact bytes that get signed. `path` includes the query string, as sent; `deploymentId` is the
- * API's (GET /v1/deployment), so a signature is worth nothing on another deployment.
+ * API's (GET /v1/deployment), so a signature is worth nothing on another deployment;
+ * `idempotencyKey` is the Idempotency-Key header ('' when none is sent).
  */
 export function canonicalMessage(
   deploymentId: string,
   method: string,
   path: string,
   timestamp: number | string,
+  idempotencyKey: string | undefined,
   body?: string | Buffer,
 ): string {
   if (!DEPLOYMENT_ID_PATTERN.test(deploymentId))
     throw new Error(`malformed deployment id ${JSON.stringify(deploymentId)}`);
-  return `${SIGNATURE_VERSION}\n${deploymentId}\n${method.toUpperCase()}\n${path}\n${timestamp}\n${sha256Hex(body)}`;
+  // A key holding a line break could shift the lines after it; such a header is refused anyway.
+  if (idempotencyKey !== undefined && /[\r\n]/.test(idempotencyKey))
+    throw new Error('an Idempotency-Key cannot hold a line break');
+  return `${SIGNATURE_VERSION}\n${deploymentId}\n${method.toUpperCase()}\n${path}\n${timestamp}\n${idempotencyKey ?? ''}\n${sha256Hex(body)}`;
 }
 
 export function signRequest(opts: {
@@ -54,11 +61,20 @@ export function signRequest(opts: {
   method: string;
   path: string;
   body?: string | Buffer;
+  /** The Idempotency-Key header the request will carry, if any. */
+  idempotencyKey?: string;
   keys: KeyPair;
   now?: number;
 }): SignatureHeaders {
   const timestamp = Math.trunc(opts.now ?? Date.now());
-  const message = canonicalMessage(opts.deploymentId, opts.method, opts.path, timestamp, opts.body);
+  const message = canonicalMessage(
+    opts.deploymentId,
+    opts.method,
+    opts.path,
+    timestamp,
+    opts.idempotencyKey,
+    opts.body,
+  );
   return {
     'x-commons-address': opts.keys.address,
     'x-commons-public-key': opts.keys.publicKey,
@@ -162,9 +178,19 @@ export function verifyRequestSignature(opts: {
   const h = checkSignatureHeaders(opts);
   if (!h.ok) return h;
   const { address, publicKey, timestampText, signature, timestamp } = h;
-  const message = canonicalMessage(opts.deploymentId, opts.method, opts.path, timestampText, opts.rawBody);
+  const idempotencyKey = header(opts.headers, HEADER_IDEMPOTENCY_KEY);
+  if (idempotencyKey !== undefined && /[\r\n]/.test(idempotencyKey))
+    return refuse(`malformed ${HEADER_IDEMPOTENCY_KEY}: it cannot hold a line break`);
+  const message = canonicalMessage(
+    opts.deploymentId,
+    opts.method,
+    opts.path,
+    timestampText,
+    idempotencyKey,
+    opts.rawBody,
+  );
   if (!verify(publicKey, message, signature)) {
-    return refuse('bad signature: it does not match deployment, method, path, timestamp and body');
+    return refuse('bad signature: it does not match deployment, method, path, timestamp, Idempotency-Key and body');
   }
   return {
     ok: true,
@@ -273,9 +299,12 @@ export async function signedFetch(
 ): Promise<{ status: number; json: unknown; headers: Headers }> {
   const text = body === undefined ? undefined : JSON.stringify(body);
   const deploymentId = opts.deploymentId ?? (await deploymentIdOf(baseUrl));
+  const idempotencyKey = Object.entries(opts.headers ?? {}).find(
+    ([k]) => k.toLowerCase() === HEADER_IDEMPOTENCY_KEY,
+  )?.[1];
   const headers: Record<string, string> = {
     ...opts.headers,
-    ...signRequest({ deploymentId, method, path, body: text, keys }),
+    ...signRequest({ deploymentId, method, path, body: text, keys, ...(idempotencyKey ? { idempotencyKey } : {}) }),
   };
   if (text !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(baseUrl.replace(/\/+$/, '') + path, { method: method.toUpperCase(), headers, body: text });

@@ -46,14 +46,21 @@ export class ModelCache {
     return state;
   }
 
-  /** The version serving `which`, checked before anything is loaded or charged. */
-  private async resolve(modelName: string, which: number | 'production'): Promise<LoadedVersion> {
+  /**
+   * The number of the version serving `which`, checked before anything is loaded or charged (404
+   * or 410 otherwise): paid calls admit their payer between this and `get`.
+   */
+  async served(modelName: string, which: number | 'production'): Promise<number> {
     const hit = this.states.get(modelName);
     const cached = hit && Date.now() - hit.at < (this.opts.pointerTtlMs ?? 2000) ? hit.state : undefined;
     let v = cached ? servedVersion(modelName, cached, which) : undefined;
     if (v === undefined || 'refused' in v) v = servedVersion(modelName, await this.readState(modelName), which);
     if ('refused' in v) throw new HttpError(v.refused, v.reason);
-    return this.get(modelName, v.version);
+    return v.version;
+  }
+
+  private async resolve(modelName: string, which: number | 'production'): Promise<LoadedVersion> {
+    return this.get(modelName, await this.served(modelName, which));
   }
 
   /** The production version, ready to answer; 404 when there is none, 410 when the model is retired. */
@@ -74,7 +81,8 @@ export class ModelCache {
     this.states.delete(modelName);
   }
 
-  private get(modelName: string, version: number): Promise<LoadedVersion> {
+  /** A version `served` answered with, loaded (or from memory). */
+  get(modelName: string, version: number): Promise<LoadedVersion> {
     const key = `${modelName}@${version}`;
     let hit = this.versions.get(key);
     if (hit) {

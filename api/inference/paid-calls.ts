@@ -8,6 +8,9 @@ import type { Attribution } from '../../ml/embedded/influence.js';
 import { feeSplitter, type FeeSplit, type Recipients } from '../../domain/serving/fee-split.js';
 import type { LifecycleParams } from '../../domain/lifecycle/types.js';
 import { findProposalParams } from '../../db/queries/proposals.js';
+import { findVersionOwner } from '../../db/queries/models.js';
+import type { Ledger } from '../../db/ledger.js';
+import type { ModelCache } from './model-cache.js';
 import { listAgreedReviewerWeights } from '../../db/queries/reviews.js';
 import { listVoterPowers } from '../../db/queries/governance.js';
 
@@ -33,13 +36,64 @@ export class PaidCalls {
     }
   >();
 
+  /** Payers seen able to cover a version's fee, and when: admitted again without a query for a second. */
+  private readonly solvent = new Map<string, number>();
+  /** Who proposed and developed each version: fixed once the version exists. */
+  private readonly owners = new Map<string, { proposalId: string; developer: string }>();
+
   constructor(
     private readonly sql: postgres.Sql,
+    private readonly ledger: Ledger,
     private readonly fees: FeeGroupCommit,
+    private readonly cache: ModelCache,
   ) {}
 
+  /**
+   * The version a paid call asks for (production when none is named), loaded only once the key's
+   * owner is admitted: a payer who cannot cover the fee gets its 402 before any model is loaded or
+   * any prediction made. The charge after the prediction stays the authority (balances move).
+   */
+  async admittedVersion(key: CallerKey, modelName: string, version?: number): Promise<LoadedVersion> {
+    const n = await this.cache.served(modelName, version ?? 'production');
+    const versionKey = `${modelName}@${n}`;
+    let owner = this.owners.get(versionKey);
+    if (!owner) {
+      owner = await findVersionOwner(this.sql, modelName, n);
+      if (owner) {
+        if (this.owners.size > 10_000) this.owners.clear();
+        this.owners.set(versionKey, owner);
+      }
+    }
+    // An unknown version is the cache's 404.
+    if (owner) await this.admit(key, { modelName, version: n, ...owner });
+    return this.cache.get(modelName, n);
+  }
+
+  private async admit(
+    key: CallerKey,
+    v: Pick<LoadedVersion, 'modelName' | 'version' | 'proposalId' | 'developer'>,
+  ): Promise<void> {
+    const { serving, r } = await this.feeRecipients(v);
+    const fee = BigInt(serving.feePerCall);
+    if (fee === 0n) return;
+    // A fixed recipient pays the fee less its own part: the charge decides.
+    if (
+      key.owner === r.developer ||
+      r.reviewers.some((x) => x.address === key.owner) ||
+      r.governors.some((x) => x.address === key.owner)
+    )
+      return;
+    const solventKey = `${key.owner}:${fee}`;
+    const seen = this.solvent.get(solventKey);
+    if (seen !== undefined && Date.now() - seen < 1000) return;
+    const available = BigInt(await this.ledger.balance(key.owner, 'OPEN'));
+    if (available < fee) throw paymentRequired(new PaymentRefusedError(key.owner, fee, available).message);
+    if (this.solvent.size > 10_000) this.solvent.clear();
+    this.solvent.set(solventKey, Date.now());
+  }
+
   /** Who besides the contributors shares a model's fees; stable for a version, so cached briefly. */
-  async feeRecipients(v: LoadedVersion) {
+  async feeRecipients(v: Pick<LoadedVersion, 'modelName' | 'version' | 'proposalId' | 'developer'>) {
     const key = `${v.modelName}@${v.version}`;
     const hit = this.recipients.get(key);
     if (hit && Date.now() - hit.at < 60_000) return hit;

@@ -9,7 +9,7 @@ import {
   upsertDelegation,
 } from '../../db/queries/accounts.js';
 import { listRewards } from '../../db/queries/transfers.js';
-import { callerOf, signed, SELF_ASSIGNABLE, type Role } from '../auth.js';
+import { callerOf, effectiveRoles, signed, SELF_ASSIGNABLE, type Role } from '../auth.js';
 import { HttpError, badRequest, forbidden, notFound } from '../errors.js';
 import { isAddress } from '../../identity/keys.js';
 import type { ApiContext } from '../context.js';
@@ -55,13 +55,16 @@ export const accountRoutes =
           (r) => !SELF_ASSIGNABLE.includes(r) && !(r === 'admin' && admins.has(caller.address)),
         );
         if (refused.length) throw forbidden(`roles ${refused.join(', ')} cannot be self-assigned`);
+        // Admin is never stored: it follows COMMONS_ADMIN_ADDRESSES on every request.
         const acct = await upsertAccount(sql, {
           address: caller.address,
           publicKey: caller.publicKey,
-          roles: wanted,
+          roles: wanted.filter((r) => r !== 'admin'),
           displayName: req.body.displayName ?? null,
         });
-        return reply.code(acct.created ? 201 : 200).send({ address: caller.address, roles: acct.roles });
+        return reply
+          .code(acct.created ? 201 : 200)
+          .send({ address: caller.address, roles: effectiveRoles(acct.roles, caller.address, admins) });
       },
     );
 
@@ -82,7 +85,7 @@ export const accountRoutes =
         const validatorStake = await ledger.balance(accountsOf.validatorStake(req.params.address), 'OPEN');
         return {
           address: acct.address,
-          roles: acct.roles,
+          roles: effectiveRoles(acct.roles, acct.address, admins),
           displayName: acct.displayName,
           balances,
           validatorStake,

@@ -1,7 +1,9 @@
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
-import { callerOf, signatureOf, signed } from '../auth.js';
-import { HttpError, conflict, notFound, paymentRequired } from '../errors.js';
+import type { FastifyRequest } from 'fastify';
+import { callerOf, optionalSigner, signatureOf, signed } from '../auth.js';
+import { HttpError, conflict, forbidden, notFound, paymentRequired } from '../errors.js';
 import { accessOf, depositPerRecord } from '../../domain/data/datanet-access.js';
+import { isPublicPayload, mayReadPayload, type PayloadCopy } from '../../domain/data/payload-access.js';
 import { requireContributorAccess } from '../datanet-access.js';
 import { validateRecord, DEFAULT_MAX_RECORD_BYTES, type DatanetSpec } from '../../domain/data/datanet-spec.js';
 import { contentHash } from '../../domain/data/content-hash.js';
@@ -9,8 +11,11 @@ import { dataKeys } from '../../storage/keys.js';
 import { buildPack, readRecords } from '../../storage/packs.js';
 import { buildMerkleTree, type MerkleTree } from '../../domain/data/merkle.js';
 import { RateLimiter } from '../rate-limit.js';
+import { SharedReads, countComputation } from '../shared-reads.js';
 import type { ApiContext } from '../context.js';
 import { findDatanet, findDatanetSpec, findLatestDatasetVersion } from '../../db/queries/datanets.js';
+import { findDatanetCuration } from '../../db/queries/curation.js';
+import { HEADER_ADDRESS } from '../../identity/request-signing.js';
 import {
   countContributionsByStatus,
   findContributionForProof,
@@ -55,7 +60,47 @@ export const datanetRoutes =
   (app, _opts, done) => {
     const { sql, store } = ctx;
     const limiter = new RateLimiter(sql, ctx.cfg.api.contributionRate.perSec, ctx.cfg.api.contributionRate.burst);
-    const trees = new Map<string, MerkleTree>(); // dataset version -> tree (proofs are served often)
+    // Public reads shared between callers: a dataset version's tree never changes; counts may lag a second.
+    const trees = new SharedReads<MerkleTree>({
+      ttlMs: Infinity,
+      maxEntries: 64,
+      onCompute: countComputation('merkle-tree'),
+    });
+    const counts = new SharedReads<Record<string, number>>({
+      ttlMs: 1000,
+      maxEntries: 1024,
+      onCompute: countComputation('datanet-counts'),
+    });
+    const opened = new WeakMap<FastifyRequest, { spec: DatanetSpec; deposit: Deposit }>();
+
+    /**
+     * onRequest of the contribution routes, after the signer's registration and role: the Datanet is
+     * open and the signer holds what it requires, before the body is read (the address is proved by
+     * the signature checked next, so a forged one gets nothing from this).
+     */
+    const openBeforeBody = (records: number) =>
+      async function openBeforeBody(req: FastifyRequest): Promise<void> {
+        const { id } = req.params as { id: string };
+        const contributor = req.headers[HEADER_ADDRESS];
+        if (typeof contributor !== 'string') throw new HttpError(401, 'this request must be signed');
+        const d = await openDatanet(id, contributor);
+        // The most `records` records of this Datanet's size could take as JSON text (escapes, spacing),
+        // so a declared body beyond it is refused before it is read; the route's bodyLimit bounds the rest.
+        const most = records * (6 * (d.spec.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES) + 1024);
+        const declared = Number(req.headers['content-length'] ?? 0);
+        if (declared > most)
+          throw new HttpError(
+            413,
+            `a body of ${declared} bytes cannot hold ${records === 1 ? 'one record' : `${records} records`} of at most ${d.spec.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES} bytes each (this Datanet's limit): at most ${most} bytes`,
+          );
+        opened.set(req, d);
+      };
+
+    function openedFor(req: FastifyRequest) {
+      const d = opened.get(req);
+      if (!d) throw new HttpError(500, 'the Datanet was not checked before the body was read');
+      return d;
+    }
 
     /** The open Datanet's spec, once the contributor holds what it requires (403 says what is missing). */
     async function openDatanet(id: string, contributor: string): Promise<{ spec: DatanetSpec; deposit: Deposit }> {
@@ -82,9 +127,11 @@ export const datanetRoutes =
     }
 
     /**
-     * Stores the new payloads as one pack object (one PUT per request), then the rows pointing into
-     * it; an existing row with the same hash is the same content. The pack is named by its bytes, so
-     * a retried request writes the same object again, and the rows go in on conflict do nothing.
+     * Stores the new rows and their deposits, and writes the pack they point into (one PUT per
+     * request) before they commit: a batch refused for its deposit (402) or a closed window (409)
+     * leaves no pack behind. An existing row with the same hash is the same content. The pack is
+     * named by its bytes, so a retried request writes the same object again, and the rows go in on
+     * conflict do nothing.
      */
     async function store_(
       datanetId: string,
@@ -104,7 +151,6 @@ export const datanetRoutes =
       if (toWrite.length) {
         const pack = buildPack(toWrite);
         const packKey = dataKeys.pack(datanetId, pack.hash);
-        await store.put(packKey, pack.bytes, { contentType: 'application/x-ndjson' });
         const r = await insertContributionsWhileOpen(
           sql,
           datanetId,
@@ -119,6 +165,7 @@ export const datanetRoutes =
             label: t.label ?? '',
           })),
           deposit,
+          () => store.put(packKey, pack.bytes, { contentType: 'application/x-ndjson' }),
         ).catch((err: unknown) => {
           if ((err as { constraint_name?: string }).constraint_name === 'balances_non_negative' && deposit)
             throw paymentRequired(
@@ -145,6 +192,35 @@ export const datanetRoutes =
       });
     }
 
+    type RecordRef = Awaited<ReturnType<typeof findRecordRefs>>[number];
+
+    /**
+     * The copies of a record this caller may read (domain/data/payload-access.ts): every public
+     * one unsigned; otherwise the request must be signed (401) by a reader of some copy (403).
+     */
+    async function readableRefs(req: FastifyRequest, refs: RecordRef[]): Promise<RecordRef[]> {
+      const hash = refs[0]?.hash ?? '';
+      const copies: { ref: RecordRef; copy: PayloadCopy }[] = [];
+      for (const ref of refs) {
+        const d = await findDatanetCuration(sql, ref.datanetId);
+        if (d) copies.push({ ref, copy: { status: ref.status, contributor: ref.contributor, datanet: d } });
+      }
+      const open = copies.filter((c) => isPublicPayload(c.copy)).map((c) => c.ref);
+      if (open.length) return open;
+      const reader = await optionalSigner(req, ctx.replayGuard);
+      if (!reader)
+        throw new HttpError(
+          401,
+          `contribution ${hash} is not public (not accepted into an ungated Datanet): sign the request as its contributor or a curator of its Datanet`,
+        );
+      const mine = copies.filter((c) => mayReadPayload(c.copy, reader)).map((c) => c.ref);
+      if (!mine.length)
+        throw forbidden(
+          `${reader} may not read contribution ${hash}: only its contributor and its Datanet's owner and curators may, until it is accepted into an ungated Datanet`,
+        );
+      return mine;
+    }
+
     async function limit(address: string, n: number) {
       const wait = await limiter.take(address, n);
       if (wait === Infinity)
@@ -166,11 +242,12 @@ export const datanetRoutes =
           body: ContributionBody,
           response: responses({ 201: ContributionResponse, 200: ContributionResponse }),
         },
+        onRequest: openBeforeBody(1),
         preHandler: signed({ sql, replayGuard: ctx.replayGuard, roles: ['contributor'] }),
       },
       async (req, reply) => {
         const contributor = callerOf(req).address;
-        const { spec, deposit } = await openDatanet(req.params.id, contributor);
+        const { spec, deposit } = openedFor(req);
         await limit(contributor, 1);
         const p = prepare(spec, req.body.payload);
         if ('errors' in p)
@@ -197,11 +274,12 @@ export const datanetRoutes =
           body: ContributionBatchBody,
           response: responses({ 200: ContributionBatchResponse }),
         },
+        onRequest: openBeforeBody(MAX_BATCH),
         preHandler: signed({ sql, replayGuard: ctx.replayGuard, roles: ['contributor'] }),
       },
       async (req) => {
         const contributor = callerOf(req).address;
-        const { spec, deposit } = await openDatanet(req.params.id, contributor);
+        const { spec, deposit } = openedFor(req);
         await limit(contributor, req.body.records.length);
         const prepared = req.body.records.map((r) => prepare(spec, r.payload));
         const good = prepared.filter((p): p is Prepared => !('errors' in p));
@@ -230,8 +308,10 @@ export const datanetRoutes =
       async (req) => {
         const d = await findDatanet(sql, req.params.id);
         if (!d) throw notFound(`no datanet ${req.params.id}`);
-        const counts = await countContributionsByStatus(sql, req.params.id);
-        const v = await findLatestDatasetVersion(sql, req.params.id);
+        const [byStatus, v] = await Promise.all([
+          counts.get(req.params.id, () => countContributionsByStatus(sql, req.params.id)),
+          findLatestDatasetVersion(sql, req.params.id),
+        ]);
         return {
           id: d.id,
           proposalId: d.proposalId,
@@ -239,7 +319,7 @@ export const datanetRoutes =
           spec: d.spec,
           targetCount: d.targetCount,
           closesAt: d.closesAt?.toISOString() ?? null,
-          counts,
+          counts: byStatus,
           datasetVersion: v
             ? { id: v.id, merkleRoot: v.merkleRoot, manifestKey: v.manifestKey, records: v.recordCount }
             : null,
@@ -268,7 +348,8 @@ export const datanetRoutes =
       '/v1/contributions/:hash/payload',
       {
         schema: {
-          summary: 'A contribution by content hash: the stored record, checked against its hash',
+          summary:
+            "A contribution by content hash: the stored record, checked against its hash. Anyone may read a record accepted into an ungated Datanet; otherwise sign the request as its contributor or one of its Datanet's curators",
           tags: ['data'],
           params: HashParams,
           response: responses({ 200: ContributionPayloadResponse }),
@@ -277,8 +358,9 @@ export const datanetRoutes =
       async (req) => {
         const refs = await findRecordRefs(sql, req.params.hash);
         if (!refs.length) throw notFound(`no contribution ${req.params.hash}`);
+        const readable = await readableRefs(req, refs);
         // Every copy has the same content; serve the first whose bytes still match the hash.
-        for (const ref of refs) {
+        for (const ref of readable) {
           const r = (await readRecords(store, [ref])).get(ref.hash);
           if (r?.ok)
             return {
@@ -306,13 +388,9 @@ export const datanetRoutes =
         if (!c) throw notFound(`no contribution ${req.params.hash}`);
         if (c.status !== 'accepted') throw conflict(`contribution ${req.params.hash} is ${c.status}, not in a dataset`);
         if (!c.datasetVersionId || c.merkleRoot === null) throw conflict('the dataset version has not been built yet');
-        let tree = trees.get(c.datasetVersionId);
-        if (!tree) {
-          tree = buildMerkleTree(await listAcceptedHashes(sql, c.datanetId));
-          const oldest = trees.keys().next();
-          if (trees.size > 16 && !oldest.done) trees.delete(oldest.value);
-          trees.set(c.datasetVersionId, tree);
-        }
+        const tree = await trees.get(c.datasetVersionId, async () =>
+          buildMerkleTree(await listAcceptedHashes(sql, c.datanetId)),
+        );
         if (tree.root !== c.merkleRoot)
           throw new HttpError(500, 'dataset root does not match the recorded accepted set');
         const proof = tree.proof(req.params.hash);

@@ -77,7 +77,8 @@ export const modelRoutes =
         },
         onRequest: authenticateApiKey(sql),
       },
-      async (req) => infer(req, await cache.production(req.params.name), req.body.input, req.body.topK ?? 5),
+      async (req) =>
+        infer(req, await paid.admittedVersion(apiKeyOf(req), req.params.name), req.body.input, req.body.topK ?? 5),
     );
 
     app.post(
@@ -93,7 +94,12 @@ export const modelRoutes =
         onRequest: authenticateApiKey(sql),
       },
       async (req) =>
-        infer(req, await cache.version(req.params.name, req.params.version), req.body.input, req.body.topK ?? 5),
+        infer(
+          req,
+          await paid.admittedVersion(apiKeyOf(req), req.params.name, req.params.version),
+          req.body.input,
+          req.body.topK ?? 5,
+        ),
     );
 
     app.get(

@@ -61,7 +61,7 @@ export const openaiRoutes =
   (ctx: ApiContext, handle: { cache: ModelCache; paid: PaidCalls }): FastifyPluginCallbackTypebox =>
   (app, _opts, done) => {
     const { sql } = ctx;
-    const { cache, paid } = handle;
+    const { paid } = handle;
 
     app.get(
       '/v1/models',
@@ -105,7 +105,8 @@ export const openaiRoutes =
           .filter((m) => m.content !== '');
         if (!messages.some((m) => m.role === 'user'))
           throw badRequest('messages need at least one user message with text');
-        const v = version ? await cache.version(name, version) : await cache.production(name);
+        // Admitted (the key's owner can pay) before the model is loaded or asked anything.
+        const v = await paid.admittedVersion(key, name, version);
         const prediction = await v.predictor.predict({ messages, topK: b.commons_top_k ?? 5 });
         // Durable before anything of the answer leaves: 402 (nothing charged, no answer) or 503 here.
         const { callId, fee } = await paid.charge(req, v, key, prediction.attribution);

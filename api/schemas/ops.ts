@@ -8,7 +8,7 @@ export type HealthResponse = Static<typeof HealthResponse>;
 
 export const DeploymentResponse = Type.Object({
   deploymentId: Type.String({
-    description: 'bound into every signed message (COMMONS-V2): a signature made for another deployment is refused',
+    description: 'bound into every signed message (COMMONS-V3): a signature made for another deployment is refused',
   }),
   signatureVersion: Type.String(),
 });

@@ -54,7 +54,12 @@ export async function insertContributionsWhileOpen(
   signature: string,
   items: NewContribution[],
   /** Per-record submission deposit (OPEN base units), moved in the same transaction as the rows. */
-  deposit?: { perRecord: bigint; proposalId: string },
+  deposit: { perRecord: bigint; proposalId: string } | undefined,
+  /**
+   * Writes what the new rows point to (the pack), once the window and the deposits are settled and
+   * before they commit: a refused batch leaves no object behind, and a failed write no row.
+   */
+  beforeCommit: () => Promise<void>,
 ): Promise<{ inserted: Set<string> } | { closed: string }> {
   return sql.begin(async (tx) => {
     // Its lifecycle's ending settles every deposit the Datanet holds, once: a record let in after
@@ -86,6 +91,7 @@ export async function insertContributionsWhileOpen(
           memo: { datanetId, hash: r.hash },
         })),
       );
+    if (rows.length) await beforeCommit();
     return { inserted: new Set(rows.map((r) => r.hash)) };
   });
 }
@@ -153,15 +159,35 @@ export async function listAcceptedHashes(sql: postgres.Sql, datanetId: string): 
 }
 
 /** Where each stored copy of a record is (one per Datanet that holds it), for reading its bytes. */
+/** Every stored copy of a record (one per Datanet that holds it), with who sent it and its status. */
 export async function findRecordRefs(
   sql: postgres.Sql,
   hash: string,
-): Promise<{ datanetId: string; hash: string; key: string; offset: number; length: number }[]> {
+): Promise<
+  {
+    datanetId: string;
+    contributor: string;
+    status: string;
+    hash: string;
+    key: string;
+    offset: number;
+    length: number;
+  }[]
+> {
   const rows = await sql<
-    { datanet_id: string; s3_key: string; pack_offset: string; pack_length: number }[]
-  >`select datanet_id, s3_key, pack_offset, pack_length from contributions where hash = ${hash} order by created_at`;
+    {
+      datanet_id: string;
+      contributor: string;
+      status: string;
+      s3_key: string;
+      pack_offset: string;
+      pack_length: number;
+    }[]
+  >`select datanet_id, contributor, status, s3_key, pack_offset, pack_length from contributions where hash = ${hash} order by created_at`;
   return rows.map((r) => ({
     datanetId: r.datanet_id,
+    contributor: r.contributor,
+    status: r.status,
     hash,
     key: r.s3_key,
     offset: Number(r.pack_offset),

@@ -116,6 +116,18 @@ export async function findModelVersionStatus(
   return r?.status;
 }
 
+/** The proposal and developer behind a version (what its fee is decided by), without loading it. */
+export async function findVersionOwner(
+  sql: postgres.Sql,
+  name: string,
+  version: number,
+): Promise<{ proposalId: string; developer: string } | undefined> {
+  const [v] = await sql<{ proposal_id: string; developer: string }[]>`
+    select v.proposal_id, m.developer from model_versions v join models m on m.name = v.model_name
+    where v.model_name = ${name} and v.version = ${version}`;
+  return v && { proposalId: v.proposal_id, developer: v.developer };
+}
+
 export async function findServableVersion(
   sql: postgres.Sql,
   name: string,

@@ -167,16 +167,25 @@ describe('adversarial: authentication and retries', () => {
     expect(unsigned.status).toBe(401);
     expect(Date.now() - started).toBeLessThan(10_000);
     // A bad signature over a body that is not even JSON: refused by the signature, never parsed.
-    const batch = '/v1/datanets/none/contributions/batch';
     const forged = signRequest({
+      deploymentId: await deploymentIdOf(app.url),
+      method: 'POST',
+      path,
+      body: '{}',
+      keys: alice.keys!,
+    });
+    const bad = await post(app.url, path, '{"to": [', forged);
+    expect(bad.status).toBe(401);
+    // To a Datanet that does not exist: refused before the body is read, the signature not even checked.
+    const batch = '/v1/datanets/none/contributions/batch';
+    const nowhere = signRequest({
       deploymentId: await deploymentIdOf(app.url),
       method: 'POST',
       path: batch,
       body: '{}',
       keys: alice.keys!,
     });
-    const bad = await post(app.url, batch, '{"records": [', forged);
-    expect(bad.status).toBe(401);
+    expect((await post(app.url, batch, '{"records": [', nowhere)).status).toBe(404);
     expect((await alice.account()).balances.OPEN).toBe('1000');
     await expectInvariants();
   });

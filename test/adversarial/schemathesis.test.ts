@@ -49,7 +49,18 @@ describe('adversarial: schemathesis against the OpenAPI document, signed', () =>
         for (const [k, v] of Object.entries(req.headers))
           if (typeof v === 'string' && !['host', 'connection', 'content-length'].includes(k)) headers[k] = v;
         if (method !== 'GET' && method !== 'HEAD') {
-          Object.assign(headers, signRequest({ deploymentId, method, path: req.url ?? '/', body, keys }));
+          const idempotencyKey = headers['idempotency-key'];
+          Object.assign(
+            headers,
+            signRequest({
+              deploymentId,
+              method,
+              path: req.url ?? '/',
+              body,
+              keys,
+              ...(idempotencyKey ? { idempotencyKey } : {}),
+            }),
+          );
           signedCount++;
         }
         // Inference is paid with an API key rather than a signature: the proxy supplies the actor's.

@@ -70,8 +70,12 @@ describe('contribution packs', () => {
       const bytes = await app.store.get(p.key);
       expect(p.key).toBe(dataKeys.pack(id, createHash('sha256').update(bytes).digest('hex')));
     }
-    for (const rec of [corpus[1]!, corpus[77]!]) {
-      const got = await alice.contributionPayload(contentHash(rec).hash);
+    // Each record read by its contributor: nobody else may read a record not yet accepted.
+    for (const [rec, by] of [
+      [corpus[1]!, alice],
+      [corpus[77]!, bob],
+    ] as const) {
+      const got = await by.contributionPayload(contentHash(rec).hash);
       expect(got).toEqual({ hash: contentHash(rec).hash, datanetId: id, payload: rec });
     }
     expect((await refusal(alice.contributionPayload('0'.repeat(64)))).status).toBe(404);

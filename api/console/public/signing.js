@@ -61,9 +61,11 @@ export async function generateSeed() {
   return bytesToHex(pkcs8.slice(pkcs8.length - 32));
 }
 
-/** `COMMONS-V2\n<deployment id>\n<METHOD>\n<path?query>\n<timestamp>\n<sha256 hex of the body>` */
-export async function canonicalMessage(deploymentId, method, path, timestamp, body) {
-  return `COMMONS-V2\n${deploymentId}\n${method.toUpperCase()}\n${path}\n${timestamp}\n${await sha256Hex(body ?? '')}`;
+/**
+ * `COMMONS-V3\n<deployment id>\n<METHOD>\n<path?query>\n<timestamp>\n<Idempotency-Key header or ''>\n<sha256 hex of the body>`
+ */
+export async function canonicalMessage(deploymentId, method, path, timestamp, idempotencyKey, body) {
+  return `COMMONS-V3\n${deploymentId}\n${method.toUpperCase()}\n${path}\n${timestamp}\n${idempotencyKey ?? ''}\n${await sha256Hex(body ?? '')}`;
 }
 
 let deployment;
@@ -79,10 +81,10 @@ export function deploymentId() {
   return deployment;
 }
 
-/** The four x-commons-* headers for a request with this exact body text. */
-export async function signatureHeaders(identity, method, path, bodyText, now = Date.now()) {
+/** The four x-commons-* headers for a request with this exact body text (and Idempotency-Key, if sent). */
+export async function signatureHeaders(identity, method, path, bodyText, { idempotencyKey, now = Date.now() } = {}) {
   const timestamp = String(Math.trunc(now));
-  const message = await canonicalMessage(await deploymentId(), method, path, timestamp, bodyText);
+  const message = await canonicalMessage(await deploymentId(), method, path, timestamp, idempotencyKey, bodyText);
   const signature = await crypto.subtle.sign({ name: 'Ed25519' }, identity.signingKey, enc.encode(message));
   return {
     'x-commons-address': identity.address,
