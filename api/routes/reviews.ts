@@ -18,6 +18,7 @@ import {
 import { DEFAULT_REVIEW_RULES, goldGate } from '../../domain/rlhf/stake-consensus.js';
 import type { ApiContext } from '../context.js';
 import { IdParams, responses } from '../schemas/common.js';
+import { DEFAULT_PAGE_SIZE, decodeCursor, pageOf } from '../pagination.js';
 import {
   AddressParams,
   ReviewAnswerBody,
@@ -52,12 +53,18 @@ export const reviewRoutes =
       },
       async (req) => {
         const q = req.query;
-        const tasks = await listOpenReviewTasks(sql, {
+        const limit = q.limit ?? DEFAULT_PAGE_SIZE;
+        const rows = await listOpenReviewTasks(sql, {
           reviewer: q.reviewer,
           proposalId: q.proposalId,
-          limit: q.limit ?? 100,
+          limit: limit + 1,
+          after: decodeCursor<[string, string]>(q.cursor, ['string', 'string']),
         });
-        return { tasks: tasks.map((t) => ({ ...t, createdAt: t.createdAt.toISOString() })) };
+        const { items, nextCursor } = pageOf(rows, limit, (t) => t.key);
+        return {
+          tasks: items.map(({ key: _key, ...t }) => ({ ...t, createdAt: t.createdAt.toISOString() })),
+          nextCursor,
+        };
       },
     );
 
@@ -166,7 +173,13 @@ export const reviewRoutes =
           response: responses({ 200: ReviewRoundsResponse }),
         },
       },
-      async (req) => ({ rounds: await roundSummaries(sql, req.query.proposalId) }),
+      async (req) => {
+        const limit = req.query.limit ?? DEFAULT_PAGE_SIZE;
+        const [after] = decodeCursor<[number]>(req.query.cursor, ['number']) ?? [];
+        const rows = await roundSummaries(sql, req.query.proposalId, { limit: limit + 1, after });
+        const { items, nextCursor } = pageOf(rows, limit, (r) => [r.round]);
+        return { rounds: items, nextCursor };
+      },
     );
 
     app.post(

@@ -21,8 +21,9 @@ export interface OpenReviewTask {
  */
 export async function listOpenReviewTasks(
   sql: postgres.Sql,
-  q: { reviewer?: string; proposalId?: string; limit: number },
-): Promise<OpenReviewTask[]> {
+  q: { reviewer?: string; proposalId?: string; limit: number; after?: readonly [string, string] },
+): Promise<(OpenReviewTask & { key: [string, string] })[]> {
+  const [at, afterId] = q.after ?? [null, null];
   const rows = await sql<
     {
       id: string;
@@ -37,9 +38,10 @@ export async function listOpenReviewTasks(
       domain: string | null;
       description: string | null;
       labels: string[] | null;
+      at: string;
     }[]
   >`
-    select t.id, t.proposal_id, t.round, t.prompt, t.candidates, t.required_answers, t.created_at,
+    select t.id, t.proposal_id, t.round, t.prompt, t.candidates, t.required_answers, t.created_at, t.created_at::text as at,
            (select count(*)::int from review_answers a where a.task_id = t.id) as answers,
            p.title, p.domain, p.description, p.labels
     from review_tasks t left join proposals p on p.id = t.proposal_id
@@ -47,8 +49,10 @@ export async function listOpenReviewTasks(
       and (${q.proposalId ?? null}::text is null or t.proposal_id = ${q.proposalId ?? null})
       and (${q.reviewer ?? null}::text is null or not exists (select 1 from review_answers a where a.task_id = t.id and a.reviewer = ${q.reviewer ?? null}))
       and exists (select 1 from review_assignments s where s.task_id = t.id and s.reviewer = ${q.reviewer ?? null})
+      and (${at}::timestamptz is null or (t.created_at, t.id) > (${at}::timestamptz, ${afterId}::text))
     order by t.created_at, t.id limit ${q.limit}`;
   return rows.map((r) => ({
+    key: [r.at, r.id],
     id: r.id,
     proposalId: r.proposal_id,
     round: r.round,
@@ -180,9 +184,12 @@ export async function reviewerRounds(sql: postgres.Sql, reviewer: string, limit 
 export async function roundSummaries(
   sql: postgres.Sql,
   proposalId: string,
+  page: { limit: number; after?: number },
 ): Promise<{ round: number; status: string; summary: Record<string, unknown> | null }[]> {
   return sql<{ round: number; status: string; summary: Record<string, unknown> | null }[]>`
-    select round, status, summary from rlhf_rounds where proposal_id = ${proposalId} order by round`;
+    select round, status, summary from rlhf_rounds where proposal_id = ${proposalId}
+      and (${page.after ?? null}::int is null or round > ${page.after ?? null}::int)
+    order by round limit ${page.limit}`;
 }
 
 /** Per reviewer of a proposal's rounds, how many answers agreed with the consensus (by address). */
