@@ -5,7 +5,8 @@ import type { FastifyInstance, FastifySchema, FastifySchemaCompiler, FastifySche
 // as the type its schema names: "0.05" is not a fee share and "7" is not a count (fastify's default
 // coerces both, which let a string through where domain code then computed NaN). Path and query
 // values are text and are still coerced, but a value that coerces to a number no rule can compare
-// ("Infinity", "1e309" pass every bound as Infinity) is refused, as is -0 anywhere.
+// ("Infinity", "1e309" pass every bound as Infinity) is refused, as is -0 anywhere, and a number
+// in text must be spelt plainly ("07" is refused).
 
 type Validator = ((data: unknown) => boolean) & { errors?: FastifySchemaValidationError[] | null };
 
@@ -29,21 +30,37 @@ export function unusableNumberAt(data: unknown, at = ''): string | undefined {
   return undefined;
 }
 
-function refusingUnusableNumbers(inner: Validator): Validator {
+/**
+ * Where a path or query value became a number it does not spell plainly ("07", "1e2", "7.0", " 7"):
+ * a number in text must read as the number it is, so one value has one spelling.
+ */
+function unplainNumberAt(text: Record<string, unknown>, coerced: unknown): string | undefined {
+  if (coerced === null || typeof coerced !== 'object') return undefined;
+  for (const [k, v] of Object.entries(coerced))
+    if (typeof v === 'number' && typeof text[k] === 'string' && String(v) !== text[k]) return `/${k}`;
+  return undefined;
+}
+
+function refusing(inner: Validator, textPart: boolean): Validator {
   const check: Validator = (data) => {
+    const text = textPart && data !== null && typeof data === 'object' ? { ...(data as Record<string, unknown>) } : {};
     if (!inner(data)) {
       check.errors = inner.errors;
       return false;
     }
-    const at = unusableNumberAt(data);
+    const unusable = unusableNumberAt(data);
+    const unplain = unusable === undefined && textPart ? unplainNumberAt(text, data) : undefined;
+    const at = unusable ?? unplain;
     if (at === undefined) {
       check.errors = null;
       return true;
     }
     const err: FastifySchemaValidationError = {
       instancePath: at === '/' ? '' : at,
-      message: 'must be a finite number (not NaN, Infinity or -0)',
-      keyword: 'finite',
+      message: unusable
+        ? 'must be a finite number (not NaN, Infinity or -0)'
+        : 'must be a number written plainly (no leading zeros, exponent or trailing decimal point)',
+      keyword: unusable ? 'finite' : 'plain',
       params: { at },
       schemaPath: '#',
     };
@@ -58,6 +75,8 @@ export function installValidation(app: FastifyInstance): void {
   const bodies = build({}, { customOptions: strict }) as FastifySchemaCompiler<FastifySchema>;
   const parts = build({}, { customOptions: coercing }) as FastifySchemaCompiler<FastifySchema>;
   app.setValidatorCompiler((route) =>
-    refusingUnusableNumbers((route.httpPart === 'body' ? bodies : parts)(route) as unknown as Validator),
+    route.httpPart === 'body'
+      ? refusing(bodies(route) as unknown as Validator, false)
+      : refusing(parts(route) as unknown as Validator, true),
   );
 }
