@@ -13,6 +13,7 @@ export const ProtocolResponse = Type.Object({
         rewards: Type.Object({}, { additionalProperties: true }),
         fees: Type.Object({}, { additionalProperties: true }),
         deployment: Type.Object({}, { additionalProperties: true }),
+        durations: Type.Object({}, { additionalProperties: true }),
         staking: Type.Object({}, { additionalProperties: true }),
       },
       { description: 'the protocol settings (docs/protocol-settings.md)' },
