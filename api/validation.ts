@@ -11,8 +11,7 @@ import type { FastifyInstance, FastifySchema, FastifySchemaCompiler, FastifySche
 type Validator = ((data: unknown) => boolean) & { errors?: FastifySchemaValidationError[] | null };
 
 const build = AjvCompiler();
-// An unknown field is refused, not silently dropped: a misspelt parameter must not fall back to its default.
-const strict = { coerceTypes: false, strictNumbers: true, removeAdditional: false };
+const strict = { coerceTypes: false, strictNumbers: true };
 const coercing = { strictNumbers: true };
 
 /** Where in `data` a number is not finite or is -0 (as a JSON pointer), or undefined. */
