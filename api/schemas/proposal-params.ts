@@ -13,9 +13,7 @@ function leaf(b: ParamBound): TSchema {
       description: 'integer base units: a decimal string without sign, exponent or leading zeros',
     });
   if (b.kind === 'integer') return Type.Integer({ minimum: b.min, maximum: b.max });
-  return b.exclusiveMin
-    ? Type.Number({ exclusiveMinimum: b.min, maximum: b.max })
-    : Type.Number({ minimum: b.min, maximum: b.max });
+  return Type.Number({ minimum: b.min, maximum: b.max });
 }
 
 type Tree = { [k: string]: Tree | TSchema };
@@ -39,7 +37,7 @@ function paramsSchema(): TSchema {
     const keys = path.split('.');
     const last = keys.pop() as string;
     let node = tree;
-    for (const k of keys) node = (node[k] ??= {});
+    for (const k of keys) node = node[k] ??= {};
     node[last] = leaf(bound);
   }
   return objectOf(

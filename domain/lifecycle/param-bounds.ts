@@ -18,13 +18,14 @@ export const POSITIVE_AMOUNT = /^[1-9][0-9]{0,29}$/;
 
 export type ParamBound =
   | { kind: 'integer'; min: number; max: number; optional?: boolean }
-  | { kind: 'number'; min: number; max: number; exclusiveMin?: boolean }
+  | { kind: 'number'; min: number; max: number }
   | { kind: 'amount'; positive?: boolean };
 
 const int = (min: number, max: number, optional = false): ParamBound => ({ kind: 'integer', min, max, optional });
 const ms = (min = 1): ParamBound => int(min, MAX_DURATION_MS);
 const share: ParamBound = { kind: 'number', min: 0, max: 1 };
-const positive = (max: number): ParamBound => ({ kind: 'number', min: 0, max, exclusiveMin: true });
+/** A rate that must be above 0: bounded by a tiny minimum (OpenAPI 3.0 has no numeric exclusiveMinimum). */
+const positive = (max: number): ParamBound => ({ kind: 'number', min: 1e-12, max });
 
 /** Dotted path of each numeric parameter → its kind and bounds. */
 export const PARAM_BOUNDS: Record<string, ParamBound> = {
@@ -98,10 +99,9 @@ export function boundViolation(path: string, v: unknown, b: ParamBound): string 
     Number.isFinite(v) &&
     !Object.is(v, -0) &&
     (b.kind !== 'integer' || Number.isInteger(v)) &&
-    (b.kind === 'number' && b.exclusiveMin ? v > b.min : v >= b.min) &&
+    v >= b.min &&
     v <= b.max;
   if (fits) return undefined;
   const what = b.kind === 'integer' ? 'an integer' : 'a number';
-  const lo = b.kind === 'number' && b.exclusiveMin ? `above ${b.min}` : `from ${b.min}`;
-  return `${path} must be ${what} ${lo} to ${b.max} (got ${shown(v)})`;
+  return `${path} must be ${what} from ${b.min} to ${b.max} (got ${shown(v)})`;
 }
