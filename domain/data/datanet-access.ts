@@ -52,7 +52,9 @@ export const DatanetAccessSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
-    deposit: Type.Optional(Type.String({ pattern: '^(0|[1-9][0-9]{0,29})$', description: 'OPEN base units per record' })),
+    deposit: Type.Optional(
+      Type.String({ pattern: '^(0|[1-9][0-9]{0,29})$', description: 'OPEN base units per record' }),
+    ),
   },
   { additionalProperties: false },
 );
