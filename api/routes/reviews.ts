@@ -27,6 +27,7 @@ import {
   ReviewBondResponse,
   ReviewEnlistBody,
   ReviewEnlistResponse,
+  ReviewerQuery,
   ReviewerResponse,
   ReviewRoundsQuery,
   ReviewRoundsResponse,
@@ -138,6 +139,7 @@ export const reviewRoutes =
           summary: "A reviewer's bond, running gold accuracy, pause state and settled rounds (agreement, rewards)",
           tags: ['reviews'],
           params: AddressParams,
+          querystring: ReviewerQuery,
           response: responses({ 200: ReviewerResponse }),
         },
       },
@@ -146,7 +148,13 @@ export const reviewRoutes =
         const bond = await bondOf(address);
         const g = (await goldTotals(sql, [address])).get(address) ?? { correct: 0, answered: 0 };
         const gate = goldGate(g.correct, g.answered);
-        const rounds = await reviewerRounds(sql, address);
+        const limit = req.query.limit ?? DEFAULT_PAGE_SIZE;
+        const after = decodeCursor<[string, string, number]>(req.query.cursor, ['string', 'string', 'number']);
+        const { items: rounds, nextCursor } = pageOf(
+          await reviewerRounds(sql, address, { limit: limit + 1, after }),
+          limit,
+          (r) => r.key,
+        );
         return {
           address,
           bond: bond.toString(),
@@ -157,7 +165,8 @@ export const reviewRoutes =
           goldAccuracy: gate.accuracy,
           goldThreshold: DEFAULT_REVIEW_RULES.goldThreshold,
           paused: gate.paused,
-          rounds: rounds.map((r) => ({ ...r, settledAt: r.settledAt.toISOString() })),
+          rounds: rounds.map(({ key: _key, ...r }) => ({ ...r, settledAt: r.settledAt.toISOString() })),
+          nextCursor,
         };
       },
     );

@@ -76,8 +76,10 @@ export const ReviewerResponse = Type.Object({
     description:
       'gold accuracy below the threshold: still assigned an ordinary mix of tasks, but only gold answers count (weight 0, no reward, no penalty) until the accuracy is back at the threshold',
   }),
-  rounds: Type.Array(ReviewerRound),
+  rounds: Type.Array(ReviewerRound, { description: 'settled rounds, newest first, a page at a time' }),
+  ...nextCursorField,
 });
+export const ReviewerQuery = pageQuery({});
 export type ReviewerResponse = Static<typeof ReviewerResponse>;
 
 export const ReviewRoundsQuery = pageQuery({ proposalId: Type.String({ minLength: 1, maxLength: 200 }) });

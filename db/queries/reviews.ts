@@ -138,10 +138,19 @@ export interface ReviewerRoundRow {
   settledAt: Date;
 }
 
-/** A reviewer's settled rounds, newest first. */
-export async function reviewerRounds(sql: postgres.Sql, reviewer: string, limit = 50): Promise<ReviewerRoundRow[]> {
+/**
+ * A page of a reviewer's settled rounds, newest first, after the sort key `page.after`
+ * ([settled_at as Postgres prints it, proposal id, round]); each row carries its own key.
+ */
+export async function reviewerRounds(
+  sql: postgres.Sql,
+  reviewer: string,
+  page: { limit: number; after?: readonly [string, string, number] },
+): Promise<(ReviewerRoundRow & { key: [string, string, number] })[]> {
+  const [at, proposal, round] = page.after ?? [null, null, null];
   const rows = await sql<
     {
+      at: string;
       proposal_id: string;
       round: number;
       stake: string;
@@ -159,9 +168,13 @@ export async function reviewerRounds(sql: postgres.Sql, reviewer: string, limit 
       settled_at: Date;
     }[]
   >`select proposal_id, round, stake::text, assigned, answered, agreed, disagreed, gold_correct, gold_answered,
-           gold_accuracy, paused, alpha, reward::text, penalty::text, settled_at
-    from review_round_reviewers where reviewer = ${reviewer} order by settled_at desc, proposal_id, round limit ${limit}`;
+           gold_accuracy, paused, alpha, reward::text, penalty::text, settled_at, settled_at::text as at
+    from review_round_reviewers where reviewer = ${reviewer}
+      and (${at}::timestamptz is null or settled_at < ${at}::timestamptz
+        or (settled_at = ${at}::timestamptz and (proposal_id collate "C", round) > (${proposal}::text collate "C", ${round}::int)))
+    order by settled_at desc, proposal_id collate "C", round limit ${page.limit}`;
   return rows.map((r) => ({
+    key: [r.at, r.proposal_id, r.round],
     proposalId: r.proposal_id,
     round: r.round,
     stake: r.stake,

@@ -105,6 +105,9 @@ describe('adversarial: every list is paged', () => {
       '/v1/models',
       `/v1/accounts/${flooder}/rewards`,
       `/v1/validators/${flooder}/unbonding`,
+      `/v1/reviews/reviewers/${flooder}`,
+      `/v1/reviews/rounds?proposalId=${datanet}`,
+      '/v1/reviews',
     ];
     for (const path of lists)
       for (const q of [
@@ -116,6 +119,8 @@ describe('adversarial: every list is paged', () => {
         'cursor=bm90LWEta2V5',
         'cursor=%00',
       ])
-        expect((await fetch(`${app.url}${path}?${q}`)).status, `${path}?${q}`).toBe(400);
+        expect((await fetch(`${app.url}${path}${path.includes('?') ? '&' : '?'}${q}`)).status, `${path} ${q}`).toBe(
+          400,
+        );
   });
 });
