@@ -15,15 +15,15 @@ const strict = { coerceTypes: false, strictNumbers: true };
 const coercing = { strictNumbers: true };
 
 /** Where in `data` a number is not finite or is -0 (as a JSON pointer), or undefined. */
-export function unusableNumberAt(data: unknown, at = ''): string | undefined {
-  // Iterative: a request's data is never recursed into (its depth is bounded by the guards anyway).
-  const stack: { v: unknown; at: string }[] = [{ v: data, at }];
+export function unusableNumberAt(data: unknown): string | undefined {
+  // Iterative, and paths are built only for the culprit: a 64 MiB batch is walked at no extra cost.
+  const stack: { v: unknown; at: () => string }[] = [{ v: data, at: () => '' }];
   for (let item = stack.pop(); item; item = stack.pop()) {
-    const { v } = item;
+    const { v, at } = item;
     if (typeof v === 'number') {
-      if (!Number.isFinite(v) || Object.is(v, -0)) return item.at || '/';
+      if (!Number.isFinite(v) || Object.is(v, -0)) return at() || '/';
     } else if (v !== null && typeof v === 'object') {
-      for (const [k, x] of Object.entries(v)) stack.push({ v: x, at: `${item.at}/${k}` });
+      for (const [k, x] of Object.entries(v)) stack.push({ v: x, at: () => `${at()}/${k}` });
     }
   }
   return undefined;
