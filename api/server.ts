@@ -6,6 +6,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { HttpError } from './errors.js';
 import { DEFAULT_BODY_LIMIT, inputFaultOf, installRequestGuards } from './request-guards.js';
+import { installValidation } from './validation.js';
 import { registerDeploymentRoute } from './deployment.js';
 import { registerMetrics } from './metrics.js';
 import { accountRoutes } from './routes/accounts.js';
@@ -39,6 +40,7 @@ export async function buildServer(ctx: ApiContext, opts: { logger?: boolean | ob
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   installRequestGuards(app, ctx.deploymentId, ctx.cfg.api.adminAddresses);
+  installValidation(app);
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; code?: string }, req, reply) => {
     if (err instanceof HttpError) {

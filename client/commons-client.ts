@@ -62,6 +62,9 @@ function retryAfter(headers: Headers): number | undefined {
   return Number.isFinite(v) && v > 0 ? v : undefined;
 }
 
+/** The largest page a list route serves (api/pagination.ts; the client imports only the API's types). */
+const MAX_PAGE_SIZE = 200;
+
 /** A record's payload: a JSON object. */
 export type Payload = Record<string, unknown>;
 
@@ -123,8 +126,20 @@ export class CommonsClient {
   account(address = this.address) {
     return this.get<AccountResponse>(`/v1/accounts/${address}`);
   }
+  /** Every page of a list route (each page's `nextCursor` asks for the next), its items concatenated under `field`. */
+  async allPages<T extends { nextCursor: string | null }, F extends keyof T>(path: string, field: F): Promise<T> {
+    const sep = path.includes('?') ? '&' : '?';
+    const first = await this.get<T>(`${path}${sep}limit=${MAX_PAGE_SIZE}`);
+    const items = [...(first[field] as unknown[])];
+    for (let cursor = first.nextCursor; cursor !== null;) {
+      const next = await this.get<T>(`${path}${sep}limit=${MAX_PAGE_SIZE}&cursor=${cursor}`);
+      items.push(...(next[field] as unknown[]));
+      cursor = next.nextCursor;
+    }
+    return { ...first, [field]: items, nextCursor: null };
+  }
   rewards(address = this.address) {
-    return this.get<RewardsResponse>(`/v1/accounts/${address}/rewards`);
+    return this.allPages<RewardsResponse, 'rewards'>(`/v1/accounts/${address}/rewards`, 'rewards');
   }
   /** With an `idempotencyKey`, retrying (even after a lost response) moves the amount once. */
   transfer(to: string, asset: 'OPEN' | 'gOPEN', amount: string, opts: { idempotencyKey?: string; memo?: string } = {}) {
@@ -197,7 +212,7 @@ export class CommonsClient {
     return this.get<ProofResponse>(`/v1/contributions/${hash}/proof`);
   }
   reviews(reviewer?: string) {
-    return this.get<ReviewsResponse>(`/v1/reviews${reviewer ? `?reviewer=${reviewer}` : ''}`);
+    return this.allPages<ReviewsResponse, 'tasks'>(`/v1/reviews${reviewer ? `?reviewer=${reviewer}` : ''}`, 'tasks');
   }
   answerReview(taskId: string, choice: string) {
     return this.signed<ReviewAnswerResponse>('POST', `/v1/reviews/${encodeURIComponent(taskId)}`, { choice });

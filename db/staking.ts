@@ -185,8 +185,15 @@ export async function claimUnbonded(
 }
 
 /** The validator's unbonding entries, newest first. */
-export async function listUnbonding(sql: postgres.Sql, address: string): Promise<UnbondingEntry[]> {
+/** A page of a validator's unbonding entries, newest first, after the entry id `page.after`. */
+export async function listUnbonding(
+  sql: postgres.Sql,
+  address: string,
+  page: { limit: number; after?: number },
+): Promise<UnbondingEntry[]> {
   const rows = await sql<EntryRow[]>`
-    select id, amount::text, available_at, status from unbondings where address = ${address} order by id desc limit 100`;
+    select id, amount::text, available_at, status from unbondings where address = ${address}
+      and (${page.after ?? null}::bigint is null or id < ${page.after ?? null}::bigint)
+    order by id desc limit ${page.limit}`;
   return rows.map(toEntry);
 }

@@ -8,9 +8,11 @@ import {
   upsertAccount,
   upsertDelegation,
 } from '../../db/queries/accounts.js';
-import { listRewards } from '../../db/queries/transfers.js';
+import { listRewards, rewardTotals } from '../../db/queries/transfers.js';
+import { DEFAULT_PAGE_SIZE, decodeCursor, pageOf } from '../pagination.js';
 import { callerOf, effectiveRoles, signed, SELF_ASSIGNABLE, type Role } from '../auth.js';
-import { HttpError, badRequest, forbidden, notFound } from '../errors.js';
+import { HttpError, badRequest, conflict, forbidden, notFound } from '../errors.js';
+import { IdempotencyKeyReusedError } from '../../db/ledger.js';
 import { isAddress } from '../../identity/keys.js';
 import type { ApiContext } from '../context.js';
 import { responses } from '../schemas/common.js';
@@ -23,6 +25,7 @@ import {
   FaucetBody,
   RegisterBody,
   RegisterResponse,
+  RewardsQuery,
   RewardsResponse,
   StakeBody,
   StakeResponse,
@@ -113,7 +116,15 @@ export const accountRoutes =
           if (!(await accountExists(sql, req.body.address))) throw notFound(`no account ${req.body.address}`);
         }
         const key = `faucet:${req.body.requestId ?? `${req.body.address}:${Date.now()}:${Math.random()}`}`;
-        await ledger.mint(req.body.address, req.body.asset, req.body.amount, key, 'dev faucet');
+        try {
+          await ledger.mint(req.body.address, req.body.asset, req.body.amount, key, 'dev faucet');
+        } catch (err) {
+          if (err instanceof IdempotencyKeyReusedError)
+            throw conflict(
+              `requestId ${req.body.requestId} was used for another grant (other address, asset or amount)`,
+            );
+          throw err;
+        }
         return reply.code(201).send({ balances: await ledger.balances(req.body.address) });
       },
     );
@@ -207,17 +218,23 @@ export const accountRoutes =
           summary: 'What an account earned, and why',
           tags: ['accounts'],
           params: AddressParams,
+          querystring: RewardsQuery,
           response: responses({ 200: RewardsResponse }),
         },
       },
       async (req) => {
-        const rows = await listRewards(sql, req.params.address);
-        const total: Record<string, bigint> = {};
-        for (const r of rows) total[r.asset] = (total[r.asset] ?? 0n) + BigInt(r.amount);
+        const limit = req.query.limit ?? DEFAULT_PAGE_SIZE;
+        const [after] = decodeCursor<[number]>(req.query.cursor, ['number']) ?? [];
+        const [rows, totals] = await Promise.all([
+          listRewards(sql, req.params.address, { limit: limit + 1, after }),
+          rewardTotals(sql, req.params.address),
+        ]);
+        const { items, nextCursor } = pageOf(rows, limit, (r) => [r.id]);
         return {
           address: req.params.address,
-          totals: Object.fromEntries(Object.entries(total).map(([k, v]) => [k, v.toString()])),
-          rewards: rows.map((r) => ({
+          totals,
+          nextCursor,
+          rewards: items.map((r) => ({
             amount: r.amount,
             asset: r.asset,
             reason: r.reason,

@@ -17,6 +17,7 @@ import {
   DecisionsResponse,
   EligibilityResponse,
   LeaderboardResponse,
+  PageQuery,
   QueueQuery,
   QueueResponse,
   RecordsResponse,
@@ -47,6 +48,7 @@ import {
 } from '../../db/queries/datanet-access.js';
 import {
   acceptanceCounts,
+  acceptedRecordScores,
   contributorEarnings,
   contributorRecords,
   curationQueue,
@@ -59,6 +61,7 @@ import {
 import { applyDecisionsToVersions } from '../../datasets/dataset-version.js';
 import { readRecords } from '../../storage/packs.js';
 import { missingFor } from '../datanet-access.js';
+import { DEFAULT_PAGE_SIZE, decodeCursor, pageOf } from '../pagination.js';
 
 const versionView = (v: VersionRow) => ({
   id: v.id,
@@ -323,23 +326,28 @@ export const curationRoutes =
       async (req) => {
         // Undecided payloads may be sensitive (a clinical Datanet): only those who curate see them.
         await curatedBy(req.params.id, callerOf(req).address);
-        const rows = await curationQueue(sql, req.params.id, req.query.limit ?? 50);
+        const limit = req.query.limit ?? DEFAULT_PAGE_SIZE;
+        const after = decodeCursor<[number, number]>(req.query.cursor, ['number', 'number']);
+        const page = pageOf(await curationQueue(sql, req.params.id, { limit: limit + 1, after }), limit, (r) => r.key);
+        const rows = page.items;
         // Payloads live in pack objects (one ranged read per pack), checked against their hashes.
         const reads = await readRecords(
           store,
           rows.map((r) => ({ hash: r.hash, key: r.s3Key, offset: r.packOffset, length: r.packLength })),
         );
-        const records = rows.map(({ s3Key: _key, packOffset: _offset, packLength: _length, ...rest }) => {
-          const read = reads.get(rest.hash);
-          let payload: unknown = null;
-          try {
-            if (read?.ok) payload = JSON.parse(read.bytes.toString('utf8'));
-          } catch {
-            payload = null;
-          }
-          return { ...rest, payload };
-        });
-        return { records };
+        const records = rows.map(
+          ({ key: _sortKey, s3Key: _key, packOffset: _offset, packLength: _length, ...rest }) => {
+            const read = reads.get(rest.hash);
+            let payload: unknown = null;
+            try {
+              if (read?.ok) payload = JSON.parse(read.bytes.toString('utf8'));
+            } catch {
+              payload = null;
+            }
+            return { ...rest, payload };
+          },
+        );
+        return { records, nextCursor: page.nextCursor };
       },
     );
 
@@ -400,12 +408,17 @@ export const curationRoutes =
           summary: 'Every dataset version of a Datanet, each with its Merkle root',
           tags: ['curation'],
           params: IdParams,
+          querystring: PageQuery,
           response: responses({ 200: VersionsResponse }),
         },
       },
       async (req) => {
         await datanet(req.params.id);
-        return { versions: (await listDatasetVersions(sql, req.params.id)).map(versionView) };
+        const limit = req.query.limit ?? DEFAULT_PAGE_SIZE;
+        const [after] = decodeCursor<[number]>(req.query.cursor, ['number']) ?? [];
+        const rows = await listDatasetVersions(sql, req.params.id, { limit: limit + 1, after });
+        const { items, nextCursor } = pageOf(rows, limit, (v) => [v.version]);
+        return { versions: items.map(versionView), nextCursor };
       },
     );
 
@@ -416,12 +429,17 @@ export const curationRoutes =
           summary: 'Contributors by acceptance rate (accepted / decided records)',
           tags: ['curation'],
           params: IdParams,
+          querystring: PageQuery,
           response: responses({ 200: LeaderboardResponse }),
         },
       },
       async (req) => {
         await datanet(req.params.id);
-        return { leaderboard: leaderboard(await acceptanceCounts(sql, req.params.id)) };
+        const limit = req.query.limit ?? DEFAULT_PAGE_SIZE;
+        const after = decodeCursor<[number, number, string]>(req.query.cursor, ['number', 'number', 'string']);
+        const rows = await acceptanceCounts(sql, req.params.id, { limit: limit + 1, after });
+        const { items, nextCursor } = pageOf(rows, limit, (r) => [r.rate, r.accepted, r.contributor]);
+        return { leaderboard: leaderboard(items), nextCursor };
       },
     );
 
@@ -432,31 +450,37 @@ export const curationRoutes =
           summary: "A contributor's records: status, reasons, the curator's decision, deposit and earnings",
           tags: ['curation'],
           params: AddressParams,
+          querystring: PageQuery,
           response: responses({ 200: RecordsResponse }),
         },
       },
       async (req) => {
         await datanet(req.params.id);
-        const [rows, earned] = await Promise.all([
-          contributorRecords(sql, req.params.id, req.params.address),
+        const limit = req.query.limit ?? DEFAULT_PAGE_SIZE;
+        const [after] = decodeCursor<[number]>(req.query.cursor, ['number']) ?? [];
+        const [rows, accepted, earned] = await Promise.all([
+          contributorRecords(sql, req.params.id, req.params.address, { limit: limit + 1, after }),
+          acceptedRecordScores(sql, req.params.id, req.params.address),
           contributorEarnings(sql, req.params.id, req.params.address),
         ]);
+        const { items, nextCursor } = pageOf(rows, limit, (r) => [r.seq]);
+        // Earnings are split over all the contributor's accepted records, whichever page shows them.
         const parts = splitEarnings(
           earned,
-          rows.map((r) =>
-            r.status === 'accepted'
-              ? recordValue({ quality: r.quality ?? 0, relevance: r.relevance ?? 0, status: 'accepted' })
-              : 0,
+          accepted.map((r) =>
+            recordValue({ quality: r.quality ?? 0, relevance: r.relevance ?? 0, status: 'accepted' }),
           ),
         );
+        const earningsOf = new Map(accepted.map((r, i) => [r.hash, parts[i] ?? 0n]));
         return {
           contributor: req.params.address,
           earned: earned.toString(),
-          records: rows.map((r, i) => ({
+          records: items.map(({ seq: _seq, ...r }) => ({
             ...r,
-            earnings: (parts[i] ?? 0n).toString(),
+            earnings: (r.status === 'accepted' ? (earningsOf.get(r.hash) ?? 0n) : 0n).toString(),
             createdAt: r.createdAt.toISOString(),
           })),
+          nextCursor,
         };
       },
     );

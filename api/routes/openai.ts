@@ -9,9 +9,11 @@ import type { ModelCache } from '../inference/model-cache.js';
 import type { PaidCalls } from '../inference/paid-calls.js';
 import { badRequest } from '../errors.js';
 import { responses } from '../schemas/common.js';
+import { DEFAULT_PAGE_SIZE, decodeCursor, pageOf } from '../pagination.js';
 import {
   ChatCompletionBody,
   ChatCompletionResponse,
+  ModelListQuery,
   ModelListResponse,
   type CommonsExtension,
 } from '../schemas/openai.js';
@@ -69,19 +71,28 @@ export const openaiRoutes =
         schema: {
           summary: 'OpenAI-compatible list of the served models (those with a production version)',
           tags: ['openai'],
+          querystring: ModelListQuery,
           response: responses({ 200: ModelListResponse }),
         },
       },
-      async () => ({
-        object: 'list' as const,
-        data: (await listServedModels(sql)).map((m) => ({
-          id: m.name,
-          object: 'model' as const,
-          created: Math.floor(m.createdAt.getTime() / 1000),
-          owned_by: m.developer,
-          commons: { productionVersion: m.productionVersion, task: m.task },
-        })),
-      }),
+      async (req) => {
+        const limit = req.query.limit ?? DEFAULT_PAGE_SIZE;
+        const [after] = decodeCursor<[string]>(req.query.cursor, ['string']) ?? [];
+        const { items, nextCursor } = pageOf(await listServedModels(sql, { limit: limit + 1, after }), limit, (m) => [
+          m.name,
+        ]);
+        return {
+          object: 'list' as const,
+          data: items.map((m) => ({
+            id: m.name,
+            object: 'model' as const,
+            created: Math.floor(m.createdAt.getTime() / 1000),
+            owned_by: m.developer,
+            commons: { productionVersion: m.productionVersion, task: m.task },
+          })),
+          nextCursor,
+        };
+      },
     );
 
     app.post(

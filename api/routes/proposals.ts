@@ -40,6 +40,7 @@ import {
   WithdrawResponse,
 } from '../schemas/proposals.js';
 import { ClosingResponse } from '../schemas/datanets.js';
+import { DEFAULT_PAGE_SIZE, decodeCursor, pageOf } from '../pagination.js';
 
 export const proposalRoutes =
   (ctx: ApiContext): FastifyPluginCallbackTypebox =>
@@ -188,9 +189,13 @@ export const proposalRoutes =
       },
       async (req) => {
         const q = req.query;
-        const rows = await listProposals(sql, { stage: q.stage, status: q.status, limit: q.limit ?? 100 });
+        const limit = q.limit ?? DEFAULT_PAGE_SIZE;
+        const after = decodeCursor<[string, string]>(q.cursor, ['string', 'string']);
+        const rows = await listProposals(sql, { stage: q.stage, status: q.status, limit: limit + 1, after });
+        const { items, nextCursor } = pageOf(rows, limit, (r) => r.key);
         return {
-          proposals: rows.map((r) => ({
+          nextCursor,
+          proposals: items.map((r) => ({
             id: r.id,
             proposer: r.proposer,
             modelName: r.modelName,

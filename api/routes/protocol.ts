@@ -7,10 +7,12 @@ import { callerOf, signatureOf, signed } from '../auth.js';
 import { conflict, paymentRequired } from '../errors.js';
 import type { ApiContext } from '../context.js';
 import { responses } from '../schemas/common.js';
+import { DEFAULT_PAGE_SIZE, decodeCursor, pageOf } from '../pagination.js';
 import { AddressParams } from '../schemas/accounts.js';
 import {
   ClaimResponse,
   ProtocolResponse,
+  UnbondingListQuery,
   UnbondingListResponse,
   UnstakeBody,
   UnstakeResponse,
@@ -108,14 +110,22 @@ export const protocolRoutes =
           summary: "A validator's stake and its unbonding entries",
           tags: ['accounts'],
           params: AddressParams,
+          querystring: UnbondingListQuery,
           response: responses({ 200: UnbondingListResponse }),
         },
       },
-      async (req) => ({
-        validatorStake: await ledger.balance(accountsOf.validatorStake(req.params.address), 'OPEN'),
-        unbondingBalance: await ledger.balance(accountsOf.unbonding(req.params.address), 'OPEN'),
-        entries: (await listUnbonding(sql, req.params.address)).map(view),
-      }),
+      async (req) => {
+        const limit = req.query.limit ?? DEFAULT_PAGE_SIZE;
+        const [after] = decodeCursor<[number]>(req.query.cursor, ['number']) ?? [];
+        const rows = await listUnbonding(sql, req.params.address, { limit: limit + 1, after });
+        const { items, nextCursor } = pageOf(rows, limit, (e) => [e.id]);
+        return {
+          validatorStake: await ledger.balance(accountsOf.validatorStake(req.params.address), 'OPEN'),
+          unbondingBalance: await ledger.balance(accountsOf.unbonding(req.params.address), 'OPEN'),
+          entries: items.map(view),
+          nextCursor,
+        };
+      },
     );
     done();
   };

@@ -18,6 +18,7 @@ import {
 import { DEFAULT_REVIEW_RULES, goldGate } from '../../domain/rlhf/stake-consensus.js';
 import type { ApiContext } from '../context.js';
 import { IdParams, responses } from '../schemas/common.js';
+import { DEFAULT_PAGE_SIZE, decodeCursor, pageOf } from '../pagination.js';
 import {
   AddressParams,
   ReviewAnswerBody,
@@ -26,6 +27,7 @@ import {
   ReviewBondResponse,
   ReviewEnlistBody,
   ReviewEnlistResponse,
+  ReviewerQuery,
   ReviewerResponse,
   ReviewRoundsQuery,
   ReviewRoundsResponse,
@@ -56,12 +58,18 @@ export const reviewRoutes =
       },
       async (req) => {
         const q = req.query;
-        const tasks = await listOpenReviewTasks(sql, {
+        const limit = q.limit ?? DEFAULT_PAGE_SIZE;
+        const rows = await listOpenReviewTasks(sql, {
           reviewer: q.reviewer,
           proposalId: q.proposalId,
-          limit: q.limit ?? 100,
+          limit: limit + 1,
+          after: decodeCursor<[string, string]>(q.cursor, ['string', 'string']),
         });
-        return { tasks: tasks.map((t) => ({ ...t, createdAt: t.createdAt.toISOString() })) };
+        const { items, nextCursor } = pageOf(rows, limit, (t) => t.key);
+        return {
+          tasks: items.map(({ key: _key, ...t }) => ({ ...t, createdAt: t.createdAt.toISOString() })),
+          nextCursor,
+        };
       },
     );
 
@@ -135,6 +143,7 @@ export const reviewRoutes =
           summary: "A reviewer's bond, running gold accuracy, pause state and settled rounds (agreement, rewards)",
           tags: ['reviews'],
           params: AddressParams,
+          querystring: ReviewerQuery,
           response: responses({ 200: ReviewerResponse }),
         },
       },
@@ -143,7 +152,13 @@ export const reviewRoutes =
         const bond = await bondOf(address);
         const g = (await goldTotals(sql, [address])).get(address) ?? { correct: 0, answered: 0 };
         const gate = goldGate(g.correct, g.answered);
-        const rounds = await reviewerRounds(sql, address);
+        const limit = req.query.limit ?? DEFAULT_PAGE_SIZE;
+        const after = decodeCursor<[string, string, number]>(req.query.cursor, ['string', 'string', 'number']);
+        const { items: rounds, nextCursor } = pageOf(
+          await reviewerRounds(sql, address, { limit: limit + 1, after }),
+          limit,
+          (r) => r.key,
+        );
         return {
           address,
           bond: bond.toString(),
@@ -154,7 +169,8 @@ export const reviewRoutes =
           goldAccuracy: gate.accuracy,
           goldThreshold: DEFAULT_REVIEW_RULES.goldThreshold,
           paused: gate.paused,
-          rounds: rounds.map((r) => ({ ...r, settledAt: r.settledAt.toISOString() })),
+          rounds: rounds.map(({ key: _key, ...r }) => ({ ...r, settledAt: r.settledAt.toISOString() })),
+          nextCursor,
         };
       },
     );
@@ -170,7 +186,13 @@ export const reviewRoutes =
           response: responses({ 200: ReviewRoundsResponse }),
         },
       },
-      async (req) => ({ rounds: await roundSummaries(sql, req.query.proposalId) }),
+      async (req) => {
+        const limit = req.query.limit ?? DEFAULT_PAGE_SIZE;
+        const [after] = decodeCursor<[number]>(req.query.cursor, ['number']) ?? [];
+        const rows = await roundSummaries(sql, req.query.proposalId, { limit: limit + 1, after });
+        const { items, nextCursor } = pageOf(rows, limit, (r) => [r.round]);
+        return { rounds: items, nextCursor };
+      },
     );
 
     app.get(

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ROLES } from '../auth.js';
 import { Amount, Asset, IDEMPOTENCY_KEY_PATTERN, Nullable, Timestamp, Units } from './common.js';
+import { nextCursorField, pageQuery } from '../pagination.js';
 
 export const Balances = Type.Object({ OPEN: Units, gOPEN: Units });
 
@@ -25,10 +26,15 @@ export const AccountResponse = Type.Object({
 export type AccountResponse = Static<typeof AccountResponse>;
 
 export const FaucetBody = Type.Object({
-  address: Type.String(),
+  address: Type.String({ minLength: 1, maxLength: 200 }),
   asset: Asset,
   amount: Amount,
-  requestId: Type.Optional(Type.String({ maxLength: 100 })),
+  requestId: Type.Optional(
+    Type.String({
+      pattern: IDEMPOTENCY_KEY_PATTERN,
+      description: 'makes the grant idempotent: a retry with the same terms grants once; other terms answer 409',
+    }),
+  ),
 });
 export type FaucetBody = Static<typeof FaucetBody>;
 export const BalancesResponse = Type.Object({ balances: Balances });
@@ -78,5 +84,7 @@ export const RewardsResponse = Type.Object({
   address: Type.String(),
   totals: Type.Record(Type.String(), Units, { description: 'sum per asset' }),
   rewards: Type.Array(Reward),
+  ...nextCursorField,
 });
+export const RewardsQuery = pageQuery({});
 export type RewardsResponse = Static<typeof RewardsResponse>;

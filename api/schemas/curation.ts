@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Nullable, Timestamp, Units } from './common.js';
+import { nextCursorField, pageQuery } from '../pagination.js';
 import { CLAIM_PATTERN } from '../../domain/data/datanet-access.js';
 
 const HexKey = Type.String({ pattern: '^[0-9a-f]{64}$', description: 'hex Ed25519 public key' });
@@ -111,10 +112,11 @@ export const DecisionsResponse = Type.Object({
   deposits: Type.Object({ refunded: Type.Integer(), forfeited: Type.Integer() }),
 });
 export type DecisionsResponse = Static<typeof DecisionsResponse>;
-export const VersionsResponse = Type.Object({ versions: Type.Array(VersionView) });
+export const VersionsResponse = Type.Object({ versions: Type.Array(VersionView), ...nextCursorField });
+export const PageQuery = pageQuery({});
 export type VersionsResponse = Static<typeof VersionsResponse>;
 
-export const QueueQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })) });
+export const QueueQuery = pageQuery({});
 export const QueueResponse = Type.Object({
   records: Type.Array(
     Type.Object({
@@ -127,6 +129,7 @@ export const QueueResponse = Type.Object({
       payload: Type.Unknown(),
     }),
   ),
+  ...nextCursorField,
 });
 export type QueueResponse = Static<typeof QueueResponse>;
 
@@ -139,6 +142,7 @@ export const LeaderboardResponse = Type.Object({
       acceptanceRate: Type.Number(),
     }),
   ),
+  ...nextCursorField,
 });
 export type LeaderboardResponse = Static<typeof LeaderboardResponse>;
 
@@ -161,5 +165,6 @@ export const RecordsResponse = Type.Object({
       createdAt: Timestamp,
     }),
   ),
+  ...nextCursorField,
 });
 export type RecordsResponse = Static<typeof RecordsResponse>;

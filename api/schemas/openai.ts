@@ -3,6 +3,7 @@
 // and attribution). Unknown request fields (tools, temperature, ...) are accepted and ignored.
 import { Type, type Static } from '@sinclair/typebox';
 import { Nullable, Units } from './common.js';
+import { nextCursorField, pageQuery } from '../pagination.js';
 
 const ContentPart = Type.Object({ type: Type.String(), text: Type.Optional(Type.String()) });
 
@@ -96,5 +97,7 @@ export const ModelListResponse = Type.Object({
       commons: Type.Object({ productionVersion: Type.Integer(), task: Type.String() }),
     }),
   ),
+  ...nextCursorField,
 });
+export const ModelListQuery = pageQuery({});
 export type ModelListResponse = Static<typeof ModelListResponse>;

@@ -3,6 +3,8 @@ import { DatanetSpecSchema } from '../../domain/data/datanet-spec.js';
 import { STAGES, TASK_TYPES, type LifecycleStatusView } from '../../domain/lifecycle/types.js';
 import type { LiveProgress } from '../progress.js';
 import { Nullable, Timestamp, Units } from './common.js';
+import { ProposalParams } from './proposal-params.js';
+import { nextCursorField, pageQuery } from '../pagination.js';
 
 const Slug = Type.String({ pattern: '^[a-z0-9][a-z0-9-]{2,62}$' });
 
@@ -34,15 +36,10 @@ export const ProposalBody = Type.Object({
     description: 'the label set (at least two for classification; unused by generation)',
   }),
   datanetSpec: DatanetSpecSchema,
-  params: Type.Optional(
-    Type.Record(Type.String(), Type.Unknown(), {
-      description:
-        'the lifecycle parameters the proposal asks for, within the protocol bounds (GET /v1/protocol); protocol settings such as governance.quorum are refused',
-    }),
-  ),
+  params: Type.Optional(ProposalParams),
   budget: Type.Optional(
     Type.String({
-      pattern: '^[0-9]{1,30}$',
+      pattern: '^(0|[1-9][0-9]{0,29})$',
       description:
         'OPEN the treasury reserves for this proposal if it passes (review rewards and the reward pool are paid from it; default 0; at most treasury.maxProposalBudget)',
     }),
@@ -59,10 +56,9 @@ export const ProposeResponse = Type.Object({
 });
 export type ProposeResponse = Static<typeof ProposeResponse>;
 
-export const ListProposalsQuery = Type.Object({
+export const ListProposalsQuery = pageQuery({
   stage: Type.Optional(Type.Union(STAGES.map((s) => Type.Literal(s)))),
-  status: Type.Optional(Type.String()),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+  status: Type.Optional(Type.String({ maxLength: 50 })),
 });
 
 export const ProposalSummary = Type.Object({
@@ -78,7 +74,7 @@ export const ProposalSummary = Type.Object({
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
-export const ListProposalsResponse = Type.Object({ proposals: Type.Array(ProposalSummary) });
+export const ListProposalsResponse = Type.Object({ proposals: Type.Array(ProposalSummary), ...nextCursorField });
 export type ListProposalsResponse = Static<typeof ListProposalsResponse>;
 
 /** The workflow's own view (statusQuery): governance, collection, training, RLHF rounds, deployment, history. */

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { ProtocolSettings } from '../../domain/protocol/settings.js';
 import { Amount, Timestamp, Units } from './common.js';
+import { nextCursorField, pageQuery } from '../pagination.js';
 
 /** The protocol settings in force (domain/protocol/settings.ts): the bounds every proposal is judged by. */
 export const ProtocolResponse = Type.Object({
@@ -12,6 +13,7 @@ export const ProtocolResponse = Type.Object({
         rewards: Type.Object({}, { additionalProperties: true }),
         fees: Type.Object({}, { additionalProperties: true }),
         deployment: Type.Object({}, { additionalProperties: true }),
+        durations: Type.Object({}, { additionalProperties: true }),
         staking: Type.Object({}, { additionalProperties: true }),
       },
       { description: 'the protocol settings (docs/protocol-settings.md)' },
@@ -45,5 +47,7 @@ export const UnbondingListResponse = Type.Object({
   validatorStake: Units,
   unbondingBalance: Units,
   entries: Type.Array(UnbondingEntry),
+  ...nextCursorField,
 });
+export const UnbondingListQuery = pageQuery({});
 export type UnbondingListResponse = Static<typeof UnbondingListResponse>;

@@ -1,10 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Amount, Nullable, Timestamp, Units } from './common.js';
+import { nextCursorField, pageQuery } from '../pagination.js';
 
-export const ReviewsQuery = Type.Object({
-  reviewer: Type.Optional(Type.String()),
-  proposalId: Type.Optional(Type.String()),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+export const ReviewsQuery = pageQuery({
+  reviewer: Type.Optional(Type.String({ maxLength: 200 })),
+  proposalId: Type.Optional(Type.String({ maxLength: 200 })),
 });
 
 export const ReviewTask = Type.Object({
@@ -24,7 +24,7 @@ export const ReviewTask = Type.Object({
   ),
 });
 export type ReviewTask = Static<typeof ReviewTask>;
-export const ReviewsResponse = Type.Object({ tasks: Type.Array(ReviewTask) });
+export const ReviewsResponse = Type.Object({ tasks: Type.Array(ReviewTask), ...nextCursorField });
 export type ReviewsResponse = Static<typeof ReviewsResponse>;
 
 export const ReviewAnswerBody = Type.Object({ choice: Type.String({ minLength: 1 }) });
@@ -76,11 +76,13 @@ export const ReviewerResponse = Type.Object({
     description:
       'gold accuracy below the threshold: still assigned an ordinary mix of tasks, but only gold answers count (weight 0, no reward, no penalty) until the accuracy is back at the threshold',
   }),
-  rounds: Type.Array(ReviewerRound),
+  rounds: Type.Array(ReviewerRound, { description: 'settled rounds, newest first, a page at a time' }),
+  ...nextCursorField,
 });
+export const ReviewerQuery = pageQuery({});
 export type ReviewerResponse = Static<typeof ReviewerResponse>;
 
-export const ReviewRoundsQuery = Type.Object({ proposalId: Type.String() });
+export const ReviewRoundsQuery = pageQuery({ proposalId: Type.String({ minLength: 1, maxLength: 200 }) });
 export const ReviewRoundsResponse = Type.Object({
   rounds: Type.Array(
     Type.Object({
@@ -94,6 +96,7 @@ export const ReviewRoundsResponse = Type.Object({
       ),
     }),
   ),
+  ...nextCursorField,
 });
 export type ReviewRoundsResponse = Static<typeof ReviewRoundsResponse>;
 

@@ -236,7 +236,12 @@ export interface VersionRow {
   createdAt: Date;
 }
 
-export async function listDatasetVersions(sql: Tx | postgres.Sql, datanetId: string): Promise<VersionRow[]> {
+/** A Datanet's dataset versions in order; `page` asks for `limit` of them after version `after`. */
+export async function listDatasetVersions(
+  sql: Tx | postgres.Sql,
+  datanetId: string,
+  page: { limit?: number; after?: number } = {},
+): Promise<VersionRow[]> {
   const rows = await sql<
     {
       id: string;
@@ -248,7 +253,8 @@ export async function listDatasetVersions(sql: Tx | postgres.Sql, datanetId: str
       created_at: Date;
     }[]
   >`select id, version, merkle_root, manifest_key, record_count, cause, created_at from dataset_versions
-    where datanet_id = ${datanetId} order by version`;
+    where datanet_id = ${datanetId} and (${page.after ?? null}::int is null or version > ${page.after ?? null}::int)
+    order by version limit ${page.limit ?? null}`;
   return rows.map((r) => ({
     id: r.id,
     version: r.version,
@@ -310,9 +316,11 @@ export async function recordDatasetVersion(
 export async function curationQueue(
   sql: postgres.Sql,
   datanetId: string,
-  limit: number,
+  page: { limit: number; after?: readonly [number, number] },
 ): Promise<
   {
+    /** The row's sort key: [1 when awaiting approval else 0, seq]. */
+    key: [number, number];
     hash: string;
     contributor: string;
     status: string;
@@ -336,13 +344,19 @@ export async function curationQueue(
       s3_key: string;
       pack_offset: string;
       pack_length: number;
+      awaiting: number;
+      seq: string;
     }[]
   >`
-    select c.hash, c.contributor, c.status, c.quality, c.relevance, c.reasons, c.s3_key, c.pack_offset, c.pack_length from contributions c
+    select c.hash, c.contributor, c.status, c.quality, c.relevance, c.reasons, c.s3_key, c.pack_offset, c.pack_length,
+      (c.status = 'awaiting-approval')::int as awaiting, c.seq from contributions c
     where c.datanet_id = ${datanetId} and c.status not in ('duplicate', 'near-duplicate')
       and not exists (select 1 from curation_decisions d where d.datanet_id = c.datanet_id and d.hash = c.hash)
-    order by (c.status = 'awaiting-approval') desc, c.seq limit ${limit}`;
-  return rows.map(({ s3_key, pack_offset, pack_length, ...r }) => ({
+      and (${page.after?.[0] ?? null}::int is null
+        or (-(c.status = 'awaiting-approval')::int, c.seq) > (-${page.after?.[0] ?? 0}::int, ${page.after?.[1] ?? 0}::bigint))
+    order by (c.status = 'awaiting-approval') desc, c.seq limit ${page.limit}`;
+  return rows.map(({ s3_key, pack_offset, pack_length, awaiting, seq, ...r }) => ({
+    key: [awaiting, Number(seq)],
     ...r,
     s3Key: s3_key,
     packOffset: Number(pack_offset),
@@ -372,12 +386,16 @@ export interface ContributorRecord {
   createdAt: Date;
 }
 
-/** A contributor's records in a Datanet, with curator decisions and the fate of each deposit. */
+/**
+ * A page of a contributor's records in a Datanet (in submission order, after seq `page.after`),
+ * with curator decisions and the fate of each deposit.
+ */
 export async function contributorRecords(
   sql: postgres.Sql,
   datanetId: string,
   contributor: string,
-): Promise<ContributorRecord[]> {
+  page: { limit: number; after?: number },
+): Promise<(ContributorRecord & { seq: number })[]> {
   const rows = await sql<
     {
       hash: string;
@@ -391,16 +409,20 @@ export async function contributorRecords(
       deposit: string | null;
       settled_to: string | null;
       created_at: Date;
+      seq: string;
     }[]
   >`
-    select c.hash, c.status, c.quality, c.relevance, c.reasons, c.duplicate_of, d.decision, d.reason,
+    select c.seq, c.hash, c.status, c.quality, c.relevance, c.reasons, c.duplicate_of, d.decision, d.reason,
       t.amount::text as deposit, s.to_account as settled_to, c.created_at
     from contributions c
     left join curation_decisions d on d.datanet_id = c.datanet_id and d.hash = c.hash
     left join transfers t on t.idempotency_key = 'deposit:' || c.datanet_id || ':' || c.hash
     left join transfers s on s.idempotency_key = 'deposit:' || c.datanet_id || ':' || c.hash || ':settle'
-    where c.datanet_id = ${datanetId} and c.contributor = ${contributor} order by c.seq`;
+    where c.datanet_id = ${datanetId} and c.contributor = ${contributor}
+      and (${page.after ?? null}::bigint is null or c.seq > ${page.after ?? null}::bigint)
+    order by c.seq limit ${page.limit}`;
   return rows.map((r) => ({
+    seq: Number(r.seq),
     hash: r.hash,
     status: r.status,
     quality: r.quality,
@@ -422,6 +444,17 @@ export async function contributorRecords(
   }));
 }
 
+/** The scores of a contributor's accepted records in submission order: what their earnings are split by. */
+export async function acceptedRecordScores(
+  sql: postgres.Sql,
+  datanetId: string,
+  contributor: string,
+): Promise<{ hash: string; quality: number | null; relevance: number | null }[]> {
+  return sql<{ hash: string; quality: number | null; relevance: number | null }[]>`
+    select hash, quality, relevance from contributions
+    where datanet_id = ${datanetId} and contributor = ${contributor} and status = 'accepted' order by seq`;
+}
+
 /** What a contributor was paid for a Datanet's dataset versions (reward pool and serving epochs). */
 export async function contributorEarnings(sql: postgres.Sql, datanetId: string, contributor: string): Promise<bigint> {
   const [r] = await sql<{ earned: string | null }[]>`
@@ -431,14 +464,25 @@ export async function contributorEarnings(sql: postgres.Sql, datanetId: string, 
   return BigInt(r?.earned ?? '0');
 }
 
-/** Per contributor: records submitted, accepted and decided (for the acceptance-rate leaderboard). */
+/**
+ * A page of the acceptance-rate leaderboard: per contributor, records submitted, accepted and
+ * decided, ordered as domain/data/datanet-access.ts `leaderboard` orders them (rate, then accepted,
+ * descending; then address), after the sort key `after` of the previous page's last row.
+ */
 export async function acceptanceCounts(
   sql: postgres.Sql,
   datanetId: string,
-): Promise<{ contributor: string; submitted: number; accepted: number; decided: number }[]> {
-  return sql<{ contributor: string; submitted: number; accepted: number; decided: number }[]>`
-    select contributor, count(*)::int as submitted,
-      count(*) filter (where status = 'accepted')::int as accepted,
-      count(*) filter (where status = any(${SETTLED_STATUSES as string[]}::text[]))::int as decided
-    from contributions where datanet_id = ${datanetId} group by contributor`;
+  page: { limit: number; after?: readonly [number, number, string] },
+): Promise<{ contributor: string; submitted: number; accepted: number; decided: number; rate: number }[]> {
+  const [rate, accepted, contributor] = page.after ?? [null, null, null];
+  return sql<{ contributor: string; submitted: number; accepted: number; decided: number; rate: number }[]>`
+    select * from (
+      select contributor, count(*)::int as submitted,
+        count(*) filter (where status = 'accepted')::int as accepted,
+        count(*) filter (where status = any(${SETTLED_STATUSES as string[]}::text[]))::int as decided
+      from contributions where datanet_id = ${datanetId} group by contributor) c,
+      lateral (select case when c.decided > 0 then c.accepted::float8 / c.decided else 0 end as rate) r
+    where ${contributor}::text is null
+      or (-r.rate, -c.accepted, c.contributor collate "C") > (-${rate}::float8, -${accepted}::int, ${contributor}::text collate "C")
+    order by r.rate desc, c.accepted desc, c.contributor collate "C" limit ${page.limit}`;
 }

@@ -173,13 +173,18 @@ export interface ServedModel {
 }
 
 /** Models with a production version (what the OpenAI-compatible GET /v1/models lists), by name. */
-export async function listServedModels(sql: postgres.Sql, limit = 1000): Promise<ServedModel[]> {
+export async function listServedModels(
+  sql: postgres.Sql,
+  page: { limit: number; after?: string },
+): Promise<ServedModel[]> {
   const rows = await sql<
     { name: string; developer: string; production_version: number; task: TaskType; created_at: Date }[]
   >`
     select m.name, m.developer, m.production_version, v.lineage->>'task' as task, m.created_at from models m
     join model_versions v on v.model_name = m.name and v.version = m.production_version
-    where m.status = 'serving' and m.production_version is not null order by m.name limit ${limit}`;
+    where m.status = 'serving' and m.production_version is not null
+      and (${page.after ?? null}::text is null or m.name > ${page.after ?? null}::text)
+    order by m.name limit ${page.limit}`;
   return rows.map((r) => ({
     name: r.name,
     developer: r.developer,

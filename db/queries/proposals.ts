@@ -93,15 +93,22 @@ export async function deleteProposal(sql: postgres.Sql, id: string): Promise<voi
 }
 
 /** Newest first, optionally filtered by stage and status. */
+/**
+ * A page of proposals, newest first, after the sort key `after` ([created_at as Postgres prints
+ * it, id]: exact to the microsecond) of the previous page's last row; each row carries its own key.
+ */
 export async function listProposals(
   sql: postgres.Sql,
-  q: { stage?: string; status?: string; limit: number },
-): Promise<ProposalSummary[]> {
-  const rows = await sql<SummaryColumns[]>`
-    select id, proposer, model_name, title, domain, stage, status, status_reason, stake, created_at, updated_at from proposals
+  q: { stage?: string; status?: string; limit: number; after?: readonly [string, string] },
+): Promise<(ProposalSummary & { key: [string, string] })[]> {
+  const [at, id] = q.after ?? [null, null];
+  const rows = await sql<(SummaryColumns & { at: string })[]>`
+    select id, proposer, model_name, title, domain, stage, status, status_reason, stake, created_at, updated_at,
+      created_at::text as at from proposals
     where (${q.stage ?? null}::text is null or stage = ${q.stage ?? null}) and (${q.status ?? null}::text is null or status = ${q.status ?? null})
-    order by created_at desc limit ${q.limit}`;
-  return rows.map(toSummary);
+      and (${at}::timestamptz is null or (created_at, id) < (${at}::timestamptz, ${id}::text))
+    order by created_at desc, id desc limit ${q.limit}`;
+  return rows.map((r) => ({ ...toSummary(r), key: [r.at, r.id] }));
 }
 
 export async function findProposal(sql: postgres.Sql, id: string): Promise<ProposalRow | undefined> {

@@ -21,8 +21,9 @@ export interface OpenReviewTask {
  */
 export async function listOpenReviewTasks(
   sql: postgres.Sql,
-  q: { reviewer?: string; proposalId?: string; limit: number },
-): Promise<OpenReviewTask[]> {
+  q: { reviewer?: string; proposalId?: string; limit: number; after?: readonly [string, string] },
+): Promise<(OpenReviewTask & { key: [string, string] })[]> {
+  const [at, afterId] = q.after ?? [null, null];
   const rows = await sql<
     {
       id: string;
@@ -37,9 +38,10 @@ export async function listOpenReviewTasks(
       domain: string | null;
       description: string | null;
       labels: string[] | null;
+      at: string;
     }[]
   >`
-    select t.id, t.proposal_id, t.round, t.prompt, t.candidates, t.required_answers, t.created_at,
+    select t.id, t.proposal_id, t.round, t.prompt, t.candidates, t.required_answers, t.created_at, t.created_at::text as at,
            (select count(*)::int from review_answers a where a.task_id = t.id) as answers,
            p.title, p.domain, p.description, p.labels
     from review_tasks t left join proposals p on p.id = t.proposal_id
@@ -47,8 +49,10 @@ export async function listOpenReviewTasks(
       and (${q.proposalId ?? null}::text is null or t.proposal_id = ${q.proposalId ?? null})
       and (${q.reviewer ?? null}::text is null or not exists (select 1 from review_answers a where a.task_id = t.id and a.reviewer = ${q.reviewer ?? null}))
       and exists (select 1 from review_assignments s where s.task_id = t.id and s.reviewer = ${q.reviewer ?? null})
+      and (${at}::timestamptz is null or (t.created_at, t.id) > (${at}::timestamptz, ${afterId}::text))
     order by t.created_at, t.id limit ${q.limit}`;
   return rows.map((r) => ({
+    key: [r.at, r.id],
     id: r.id,
     proposalId: r.proposal_id,
     round: r.round,
@@ -134,10 +138,19 @@ export interface ReviewerRoundRow {
   settledAt: Date;
 }
 
-/** A reviewer's settled rounds, newest first. */
-export async function reviewerRounds(sql: postgres.Sql, reviewer: string, limit = 50): Promise<ReviewerRoundRow[]> {
+/**
+ * A page of a reviewer's settled rounds, newest first, after the sort key `page.after`
+ * ([settled_at as Postgres prints it, proposal id, round]); each row carries its own key.
+ */
+export async function reviewerRounds(
+  sql: postgres.Sql,
+  reviewer: string,
+  page: { limit: number; after?: readonly [string, string, number] },
+): Promise<(ReviewerRoundRow & { key: [string, string, number] })[]> {
+  const [at, proposal, round] = page.after ?? [null, null, null];
   const rows = await sql<
     {
+      at: string;
       proposal_id: string;
       round: number;
       stake: string;
@@ -155,9 +168,13 @@ export async function reviewerRounds(sql: postgres.Sql, reviewer: string, limit 
       settled_at: Date;
     }[]
   >`select proposal_id, round, stake::text, assigned, answered, agreed, disagreed, gold_correct, gold_answered,
-           gold_accuracy, paused, alpha, reward::text, penalty::text, settled_at
-    from review_round_reviewers where reviewer = ${reviewer} order by settled_at desc, proposal_id, round limit ${limit}`;
+           gold_accuracy, paused, alpha, reward::text, penalty::text, settled_at, settled_at::text as at
+    from review_round_reviewers where reviewer = ${reviewer}
+      and (${at}::timestamptz is null or settled_at < ${at}::timestamptz
+        or (settled_at = ${at}::timestamptz and (proposal_id collate "C", round) > (${proposal}::text collate "C", ${round}::int)))
+    order by settled_at desc, proposal_id collate "C", round limit ${page.limit}`;
   return rows.map((r) => ({
+    key: [r.at, r.proposal_id, r.round],
     proposalId: r.proposal_id,
     round: r.round,
     stake: r.stake,
@@ -180,9 +197,12 @@ export async function reviewerRounds(sql: postgres.Sql, reviewer: string, limit 
 export async function roundSummaries(
   sql: postgres.Sql,
   proposalId: string,
+  page: { limit: number; after?: number },
 ): Promise<{ round: number; status: string; summary: Record<string, unknown> | null }[]> {
   return sql<{ round: number; status: string; summary: Record<string, unknown> | null }[]>`
-    select round, status, summary from rlhf_rounds where proposal_id = ${proposalId} order by round`;
+    select round, status, summary from rlhf_rounds where proposal_id = ${proposalId}
+      and (${page.after ?? null}::int is null or round > ${page.after ?? null}::int)
+    order by round limit ${page.limit}`;
 }
 
 /** Per reviewer of a proposal's rounds, how many answers agreed with the consensus (by address). */

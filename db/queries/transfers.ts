@@ -12,13 +12,19 @@ export interface Reward {
   createdAt: Date;
 }
 
-/**
- * What an account earned, newest first (at most 1000): transfers to it except mints, stake
- * refunds and stake returns.
- */
-export async function listRewards(sql: postgres.Sql, address: string): Promise<Reward[]> {
+// Earnings are transfers to the account except mints, stake refunds and stake returns.
+const EARNING = (sql: postgres.Sql, address: string) =>
+  sql`to_account = ${address} and from_account not like 'issuer:%' and reason not like 'stake refunded%' and reason <> 'stake returned after deployment'`;
+
+/** A page of what an account earned, newest first, after the transfer id `after`. */
+export async function listRewards(
+  sql: postgres.Sql,
+  address: string,
+  page: { limit: number; after?: number },
+): Promise<(Reward & { id: number })[]> {
   const rows = await sql<
     {
+      id: string;
       amount: string;
       asset: string;
       reason: string;
@@ -28,10 +34,11 @@ export async function listRewards(sql: postgres.Sql, address: string): Promise<R
       created_at: Date;
     }[]
   >`
-    select amount, asset, reason, proposal_id, from_account, memo, created_at from transfers
-    where to_account = ${address} and from_account not like 'issuer:%' and reason not like 'stake refunded%' and reason <> 'stake returned after deployment'
-    order by id desc limit 1000`;
+    select id, amount, asset, reason, proposal_id, from_account, memo, created_at from transfers
+    where ${EARNING(sql, address)} and (${page.after ?? null}::bigint is null or id < ${page.after ?? null}::bigint)
+    order by id desc limit ${page.limit}`;
   return rows.map((r) => ({
+    id: Number(r.id),
     amount: String(r.amount),
     asset: r.asset,
     reason: r.reason,
@@ -40,6 +47,13 @@ export async function listRewards(sql: postgres.Sql, address: string): Promise<R
     memo: r.memo,
     createdAt: r.created_at,
   }));
+}
+
+/** What an account earned in all, per asset. */
+export async function rewardTotals(sql: postgres.Sql, address: string): Promise<Record<string, string>> {
+  const rows = await sql<{ asset: string; total: string }[]>`
+    select asset, sum(amount)::text as total from transfers where ${EARNING(sql, address)} group by asset`;
+  return Object.fromEntries(rows.map((r) => [r.asset, r.total]));
 }
 
 /** The reason a transfer was recorded with (an idempotent retry must ask for the same one). */

@@ -36,7 +36,7 @@ export const DatanetAccessSchema = Type.Object(
           minScore: Type.Number({ minimum: 0, maximum: 1 }),
           maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })),
           /** OPEN base units a failed attempt costs (to the treasury): what probing with throwaway accounts costs. */
-          failedAttemptFee: Type.Optional(Type.String({ pattern: '^[0-9]{1,30}$' })),
+          failedAttemptFee: Type.Optional(Type.String({ pattern: '^(0|[1-9][0-9]{0,29})$' })),
         },
         { additionalProperties: false },
       ),
@@ -52,7 +52,9 @@ export const DatanetAccessSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
-    deposit: Type.Optional(Type.String({ pattern: '^[0-9]{1,30}$', description: 'OPEN base units per record' })),
+    deposit: Type.Optional(
+      Type.String({ pattern: '^(0|[1-9][0-9]{0,29})$', description: 'OPEN base units per record' }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -6,6 +6,7 @@
  */
 import { DEFAULT_PARAMS, merge } from '../lifecycle/params.js';
 import { validateParams } from '../lifecycle/validate-params.js';
+import { CANONICAL_AMOUNT } from '../lifecycle/param-bounds.js';
 import type { FeeShares, LifecycleParams } from '../lifecycle/types.js';
 import type { ProtocolSettings } from './settings.js';
 
@@ -27,8 +28,6 @@ export interface ProposalTerms {
   /** Why the proposal is refused (empty when it is fine); each names the field and the bound. */
   errors: string[];
 }
-
-const AMOUNT = /^\d{1,30}$/;
 
 function has(obj: unknown, path: string): boolean {
   let cur: unknown = obj;
@@ -84,9 +83,21 @@ export function resolveProposalTerms(asked: unknown, budget: string | undefined,
     errors.push(
       `governance.votingPeriodMs must be from ${g.votingPeriodMs.min} to ${g.votingPeriodMs.max} ms (protocol bounds), got ${vp}`,
     );
+  const { minPollIntervalMs, minSettlementPeriodMs } = s.durations;
+  if (params.collection.pollIntervalMs < minPollIntervalMs)
+    errors.push(
+      `collection.pollIntervalMs must be at least ${minPollIntervalMs} ms (protocol setting durations.minPollIntervalMs)`,
+    );
+  if (params.serving.settlementPeriodMs < minSettlementPeriodMs)
+    errors.push(
+      `serving.settlementPeriodMs must be at least ${minSettlementPeriodMs} ms (protocol setting durations.minSettlementPeriodMs)`,
+    );
   if (BigInt(params.stake) < BigInt(g.minProposalStake))
     errors.push(`stake must be at least ${g.minProposalStake} OPEN (protocol setting governance.minProposalStake)`);
-  if (!AMOUNT.test(b)) errors.push(`budget must be an integer amount of OPEN as a string, got ${JSON.stringify(b)}`);
+  if (!CANONICAL_AMOUNT.test(b))
+    errors.push(
+      `budget must be an integer amount of OPEN as a decimal string without sign, exponent or leading zeros, got ${JSON.stringify(b)}`,
+    );
   else {
     if (BigInt(b) > BigInt(s.treasury.maxProposalBudget))
       errors.push(

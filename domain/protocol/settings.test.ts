@@ -81,4 +81,36 @@ describe('proposal terms', () => {
     ).toContain('serving.shares.developer must be from 0 to 0.5');
     expect(e({}, '-1')).toContain('budget must be an integer');
   });
+  it('refuses mistyped, fractional, unbounded and non-canonical values by name', () => {
+    const e = (asked: unknown, budget = '0') => resolveProposalTerms(asked, budget, S).errors.join('\n');
+    const shares = { developer: 0.3, contributors: 0.4, reviewers: 0.1, governors: 0.1 };
+    // A string share made the sum NaN, and NaN passed the sum-to-1 check.
+    expect(e({ serving: { shares: { ...shares, treasury: '0.1' } } })).toContain(
+      'serving.shares.treasury must be a number',
+    );
+    expect(e({ training: { hyperparams: { epochs: 1e308 } } })).toContain(
+      'training.hyperparams.epochs must be an integer',
+    );
+    expect(e({ training: { hyperparams: { epochs: 1.5 } } })).toContain(
+      'training.hyperparams.epochs must be an integer',
+    );
+    expect(e({ rlhf: { answersPerItem: 1.5 } })).toContain('rlhf.answersPerItem must be an integer');
+    expect(e({ collection: { batchSize: 1.5 } })).toContain('collection.batchSize must be an integer');
+    expect(e({ collection: { windowRunMaxEvents: 1e9 } })).toContain(
+      'collection.windowRunMaxEvents must be an integer',
+    );
+    expect(e({ collection: { pollIntervalMs: 1 } })).toContain('durations.minPollIntervalMs');
+    expect(e({ serving: { settlementPeriodMs: 1 } })).toContain('durations.minSettlementPeriodMs');
+    expect(e({ governance: { votingPeriodMs: -0 } })).toContain('governance.votingPeriodMs');
+    for (const stake of ['01000', '+1000', '1e3', '1000.0', ' 1000'])
+      expect(e({ stake })).toContain('stake must be a positive integer amount');
+    expect(e({ serving: { rewardPool: '0100' } }, '1000')).toContain('serving.rewardPool must be an integer amount');
+    expect(e({}, '0100')).toContain('budget must be an integer amount');
+    expect(e({ collection: { windowRunMaxEvents: 500 } })).toBe('');
+  });
+  it('refuses protocol duration minimums that are not numbers', () => {
+    expect(protocolSettingsFrom({ durations: { minPollIntervalMs: '5' } }).errors.join()).toContain(
+      'durations.minPollIntervalMs',
+    );
+  });
 });

@@ -53,6 +53,14 @@ export interface ProtocolSettings {
     /** The largest regression against production a proposal may allow. */
     maxRegressionCap: number;
   };
+  durations: {
+    /**
+     * The shortest poll interval of a collection window and settlement period of a served model a
+     * proposal may ask for (ms): each loop iteration costs workflow history and a database read.
+     */
+    minPollIntervalMs: number;
+    minSettlementPeriodMs: number;
+  };
   staking: {
     /** Unstaked validator stake is unbonding for this long (ms) before it can be claimed. */
     unbondingPeriodMs: number;
@@ -88,10 +96,12 @@ export const DEFAULT_PROTOCOL_SETTINGS: ProtocolSettings = {
     },
   },
   deployment: { minAccuracyFloor: 0.5, minMacroF1Floor: 0.3, maxRegressionCap: 0.1 },
+  durations: { minPollIntervalMs: 1000, minSettlementPeriodMs: 60_000 },
   staking: { unbondingPeriodMs: 7 * DAY, minReviewBond: '1000' },
 };
 
-const AMOUNT = /^\d{1,30}$/;
+/** Amounts are canonical decimal strings (the ledger writes them back so): no sign, exponent or leading zero. */
+const AMOUNT = /^(0|[1-9][0-9]{0,29})$/;
 
 /**
  * Reasons a settings object is unsafe or malformed (empty when fine). Beyond types, it refuses
@@ -139,6 +149,8 @@ export function validateProtocolSettings(s: ProtocolSettings): string[] {
   num(s.deployment.minAccuracyFloor, 'deployment.minAccuracyFloor', 0, 1);
   num(s.deployment.minMacroF1Floor, 'deployment.minMacroF1Floor', 0, 1);
   num(s.deployment.maxRegressionCap, 'deployment.maxRegressionCap', 0, 1);
+  num(s.durations.minPollIntervalMs, 'durations.minPollIntervalMs', 10, DAY);
+  num(s.durations.minSettlementPeriodMs, 'durations.minSettlementPeriodMs', 10, 30 * DAY);
   num(s.staking.unbondingPeriodMs, 'staking.unbondingPeriodMs', 1000, 365 * DAY);
   amount(s.staking.minReviewBond, 'staking.minReviewBond', true);
   return errs;
