@@ -7,6 +7,7 @@ import { SPAM_SPEC } from '../../scenarios/scenario.js';
 import type { CommonsClient } from '../../client/commons-client.js';
 import type { KeyPair } from '../../identity/keys.js';
 import { encodeSegment, hostileFor, hostileJson, type JsonSchema } from '../support/hostile.js';
+import { operationsOf, tableFingerprinter, type Operation as OpenApiOperation } from '../support/openapi-operations.js';
 
 /**
  * A hostile client against every route of the OpenAPI document (so a new route is covered with no
@@ -17,15 +18,8 @@ import { encodeSegment, hostileFor, hostileJson, type JsonSchema } from '../supp
  * Each answer must be below 500, and a 4xx must leave every table as it was.
  */
 
-interface Operation {
-  method: string;
-  path: string;
-  params: { name: string; in: 'path' | 'query'; required?: boolean; schema: JsonSchema }[];
-  body?: JsonSchema;
-}
+type Operation = OpenApiOperation<JsonSchema>;
 
-/** Tables a refused request may legitimately touch: replay claims and rate-limit buckets. */
-const BOOKKEEPING = new Set(['used_signatures', 'rate_buckets']);
 const RUNS = Number(process.env.HOSTILE_RUNS ?? 40);
 // The dev faucet is left out: it mints voting power, and gOPEN minted to generated addresses in the
 // stack the test files share would lower every later lifecycle's turnout below quorum. It is unsigned,
@@ -38,46 +32,14 @@ describe('adversarial: hostile input on every route', () => {
   let keys: KeyPair;
   let deploymentId: string;
   let ops: Operation[];
-  let tables: string[];
+  let fingerprint: () => Promise<Record<string, string>>;
   const run = uniqueId('hostile');
   const known: string[] = [];
 
-  /** Per table: row count and newest row version; any insert, update or delete changes it. */
-  async function fingerprint(): Promise<Record<string, string>> {
-    const parts = tables.map(
-      (t) => `select '${t}' as t, count(*)::text || ':' || coalesce(max(xmin::text::bigint), 0)::text as f from "${t}"`,
-    );
-    const rows = await app.sql.unsafe<{ t: string; f: string }[]>(parts.join(' union all '));
-    return Object.fromEntries(rows.map((r) => [r.t, r.f]));
-  }
-
   beforeAll(async () => {
     app = await startTestApp({ workers: false });
-    const doc = (await (await fetch(`${app.url}/docs/json`)).json()) as {
-      paths: Record<
-        string,
-        Record<
-          string,
-          { parameters?: Operation['params']; requestBody?: { content?: Record<string, { schema: JsonSchema }> } }
-        >
-      >;
-    };
-    ops = Object.entries(doc.paths)
-      .filter(([path]) => !SKIP.test(path))
-      .flatMap(([path, methods]) =>
-        Object.entries(methods).map(([method, op]) => ({
-          method: method.toUpperCase(),
-          path,
-          params: (op.parameters ?? []).filter((p) => p.in === 'path' || p.in === 'query'),
-          body: op.requestBody?.content?.['application/json']?.schema,
-        })),
-      );
-    tables = (
-      await app.sql<{ table_name: string }[]>`
-        select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE'`
-    )
-      .map((r) => r.table_name)
-      .filter((t) => !BOOKKEEPING.has(t));
+    ops = await operationsOf<JsonSchema>(app.url, SKIP);
+    fingerprint = await tableFingerprinter(app.sql);
     actor = await participant(
       app.url,
       ['developer', 'governor', 'contributor', 'reviewer', 'validator', 'app-builder'],

@@ -4,6 +4,7 @@ import { participant, proposalBody, uniqueId } from '../support/participants.js'
 import { deploymentIdOf, signRequest } from '../../identity/request-signing.js';
 import type { CommonsClient } from '../../client/commons-client.js';
 import type { KeyPair } from '../../identity/keys.js';
+import { operationsOf, tableFingerprinter, type Operation as OpenApiOperation } from '../support/openapi-operations.js';
 
 /**
  * Typed parameters on every route of the OpenAPI document (a new route or field is covered with no
@@ -30,12 +31,7 @@ interface Schema {
   format?: string;
 }
 
-interface Operation {
-  method: string;
-  path: string;
-  params: { name: string; in: 'path' | 'query'; required?: boolean; schema: Schema }[];
-  body?: Schema;
-}
+type Operation = OpenApiOperation<Schema>;
 
 /** A field to attack: where it is and whether it holds a count, a number or an amount. */
 interface Target {
@@ -106,7 +102,7 @@ describe('adversarial: typed parameters on every route', () => {
   let apiKey: string;
   let deploymentId: string;
   let ops: Operation[];
-  let tables: string[];
+  let fingerprint: () => Promise<Record<string, string>>;
   const run = uniqueId('typed');
 
   /** Valid requests to mutate one field of: a refusal then says that field's value was refused. */
@@ -170,41 +166,10 @@ describe('adversarial: typed parameters on every route', () => {
     return node;
   }
 
-  async function fingerprint(): Promise<Record<string, string>> {
-    const parts = tables.map(
-      (t) => `select '${t}' as t, count(*)::text || ':' || coalesce(max(xmin::text::bigint), 0)::text as f from "${t}"`,
-    );
-    const rows = await app.sql.unsafe<{ t: string; f: string }[]>(parts.join(' union all '));
-    return Object.fromEntries(rows.map((r) => [r.t, r.f]));
-  }
-
   beforeAll(async () => {
     app = await startTestApp({ workers: false });
-    const doc = (await (await fetch(`${app.url}/docs/json`)).json()) as {
-      paths: Record<
-        string,
-        Record<
-          string,
-          { parameters?: Operation['params']; requestBody?: { content?: Record<string, { schema: Schema }> } }
-        >
-      >;
-    };
-    ops = Object.entries(doc.paths)
-      .filter(([path]) => !/^\/(docs|metrics|console)\b/.test(path))
-      .flatMap(([path, methods]) =>
-        Object.entries(methods).map(([method, op]) => ({
-          method: method.toUpperCase(),
-          path,
-          params: (op.parameters ?? []).filter((p) => p.in === 'path' || p.in === 'query'),
-          body: op.requestBody?.content?.['application/json']?.schema,
-        })),
-      );
-    tables = (
-      await app.sql<{ table_name: string }[]>`
-        select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE'`
-    )
-      .map((r) => r.table_name)
-      .filter((t) => !['used_signatures', 'rate_buckets'].includes(t));
+    ops = await operationsOf<Schema>(app.url, /^\/(docs|metrics|console)\b/);
+    fingerprint = await tableFingerprinter(app.sql);
     actor = await participant(
       app.url,
       ['developer', 'governor', 'contributor', 'reviewer', 'validator', 'app-builder'],
