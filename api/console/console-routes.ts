@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyPluginCallback, FastifyReply } from 'fastify';
@@ -19,6 +20,15 @@ export const CONSOLE_FILES: Record<string, string> = {
 
 const PUBLIC_DIR = join(dirname(fileURLToPath(import.meta.url)), 'public');
 
+/** Libraries from npm the pages load from /console/vendor/ (their files, as the packages ship them). */
+const VENDOR_FILES: Record<string, { file: string; type: string }> = {
+  'chart.umd.min.js': {
+    // The package exports no subpath for its browser build: found beside its main file (dist/).
+    file: join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js'),
+    type: 'text/javascript; charset=utf-8',
+  },
+};
+
 /**
  * Serves the web console at /console/: static HTML and vanilla JS modules that sign requests in
  * the browser (WebCrypto Ed25519) and call the same public API as everyone else. The context is
@@ -29,13 +39,23 @@ export const consoleRoutes =
   (app, _opts, done) => {
     const dir = opts.dir ?? PUBLIC_DIR;
     // Read once at startup: the files are small and a missing one should fail the boot, not a request.
-    const files = new Map(
-      Object.entries(CONSOLE_FILES).map(([name, type]) => [name, { type, body: readFileSync(join(dir, name)) }]),
-    );
+    const files = new Map([
+      ...Object.entries(CONSOLE_FILES).map(
+        ([name, type]) => [name, { type, body: readFileSync(join(dir, name)) }] as const,
+      ),
+      ...Object.entries(VENDOR_FILES).map(
+        ([name, v]) => [`vendor/${name}`, { type: v.type, body: readFileSync(v.file) }] as const,
+      ),
+    ]);
     const hide = { schema: { hide: true } };
 
     app.get('/console', hide, async (_req, reply) => reply.redirect('/console/'));
     app.get('/console/', hide, async (_req, reply) => send(reply, 'index.html'));
+    app.get<{ Params: { file: string } }>('/console/vendor/:file', hide, async (req, reply) => {
+      const name = `vendor/${req.params.file}`;
+      if (!files.has(name)) return reply.code(404).send({ error: `no console file ${name}` });
+      return send(reply, name);
+    });
     app.get<{ Params: { file: string } }>('/console/:file', hide, async (req, reply) => {
       if (!files.has(req.params.file)) return reply.code(404).send({ error: `no console file ${req.params.file}` });
       return send(reply, req.params.file);

@@ -1,0 +1,43 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+/** Debian's Chromium, installed by test/support/ensure-chromium.sh (the `pretest` script). */
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** Headless Chromium for the console's browser tests. */
+export async function launchBrowser(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run test/support/ensure-chromium.sh`);
+  return chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+}
+
+/** A phone's viewport (CSS pixels), for checking a page stays usable at that width. */
+export const PHONE = { width: 375, height: 740 };
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * axe-core's violations of impact serious or critical on the page as it is now, as
+ * "rule: target" lines (empty when the page passes). Evaluated through the DevTools protocol,
+ * which the console's content security policy (no inline scripts) does not govern, so the page is
+ * checked under its real policy.
+ */
+export async function seriousA11yViolations(page: Page): Promise<string[]> {
+  await page.evaluate(AXE);
+  // Runs in the page: axe is the global its script defined, and `document` the page's own.
+  const violations = await page.evaluate(`axe.run(document).then((r) =>
+    r.violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.map((n) => n.target.join(' ')) })))`);
+  return (violations as { id: string; impact: string | null; targets: string[] }[])
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id}: ${v.targets.join(', ')}`);
+}
