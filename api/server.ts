@@ -12,6 +12,7 @@ import { registerMetrics } from './metrics.js';
 import { accountRoutes } from './routes/accounts.js';
 import { proposalRoutes } from './routes/proposals.js';
 import { datanetRoutes } from './routes/datanets.js';
+import { explorerRoutes } from './routes/explorer.js';
 import { curationRoutes } from './routes/curation.js';
 import { reviewRoutes } from './routes/reviews.js';
 import { modelRoutes } from './routes/models.js';
@@ -134,6 +135,7 @@ export async function buildServer(ctx: ApiContext, opts: { logger?: boolean | ob
   await app.register(accountRoutes(ctx));
   await app.register(proposalRoutes(ctx));
   await app.register(datanetRoutes(ctx));
+  await app.register(explorerRoutes(ctx));
   await app.register(curationRoutes(ctx));
   await app.register(reviewRoutes(ctx));
   await app.register(modelRoutes(ctx, { cache, paid }));
