@@ -82,6 +82,8 @@ try {
 }
 if (keep && exitCode === 0) {
   log(`--keep: stack, workers and API stay up (Ctrl-C to stop). Temporal UI ${system.temporalUiUrl}, API ${url}`);
+  // The explorer needs no key: the demo's model, proposal and Datanet are on it.
+  log(`explorer (no key needed): ${url}/console/explorer.html; the signed-in console: ${url}/console/`);
   await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
 }
 await system.stop();
