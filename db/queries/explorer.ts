@@ -45,13 +45,13 @@ export async function listDatanets(
       coalesce(c.submitted, 0)::int as submitted, coalesce(c.accepted, 0)::int as accepted,
       coalesce(c.decided, 0)::int as decided
     from (
-      select d.*, d.created_at::text as at,
+      select d.id, d.proposal_id, d.spec, d.target_count, d.closes_at, d.created_at, d.created_at::text as at,
         case when d.status = 'open' and p.status is distinct from 'running' then 'closed' else d.status end as status
       from datanets d left join proposals p on p.id = d.proposal_id) d
     left join lateral (
-      select count(*) as submitted, count(*) filter (where status = 'accepted') as accepted,
-        count(*) filter (where status = any(${SETTLED_STATUSES as string[]}::text[])) as decided
-      from contributions where datanet_id = d.id) c on true
+      select count(*) as submitted, count(*) filter (where k.status = 'accepted') as accepted,
+        count(*) filter (where k.status = any(${SETTLED_STATUSES as string[]}::text[])) as decided
+      from contributions k where k.datanet_id = d.id) c on true
     where (${q.status ?? null}::text is null or d.status = ${q.status ?? null})
       and (${at}::timestamptz is null or (d.created_at, d.id) < (${at}::timestamptz, ${id}::text))
     order by d.created_at desc, d.id desc limit ${q.limit}`;

@@ -254,11 +254,18 @@ function datanetView(d, board) {
 // ---------- loading and rendering ----------
 
 async function load() {
+  // One list failing leaves the others on the page; its reason goes to the status line.
+  const errors = [];
+  const settle = (p) =>
+    p.catch((err) => {
+      errors.push(err.message);
+      return undefined;
+    });
   const [protocol, models, proposals, datanets] = await Promise.all([
-    getJson('/v1/protocol'),
-    getJson('/v1/explorer/models'),
-    getJson('/v1/proposals?limit=50'),
-    getJson('/v1/datanets?limit=50'),
+    settle(getJson('/v1/protocol')),
+    settle(getJson('/v1/explorer/models')),
+    settle(getJson('/v1/proposals?limit=50')),
+    settle(getJson('/v1/datanets?limit=50')),
   ]);
   const list = proposals?.proposals ?? [];
   const tallies = await Promise.all(
@@ -274,6 +281,7 @@ async function load() {
     ),
   );
   return {
+    errors,
     rules: protocol?.settings?.governance,
     models: models?.models ?? [],
     proposals: list.map((p, i) => ({ p, t: tallies[i] })),
@@ -346,7 +354,9 @@ function start(root) {
         render(root, data);
       }
       if (status)
-        status.textContent = `Updated ${new Date().toLocaleTimeString()}; refreshes every ${REFRESH_MS / 1000} s.`;
+        status.textContent = data.errors.length
+          ? `Could not load: ${data.errors.join('; ')}`
+          : `Updated ${new Date().toLocaleTimeString()}; refreshes every ${REFRESH_MS / 1000} s.`;
     } catch (err) {
       if (status) status.textContent = `Could not load: ${err.message}`;
     }
