@@ -201,7 +201,8 @@ function datanetView(d, board) {
       ? [
           h(
             'div',
-            { class: 'table-wrap' },
+            // It scrolls sideways on a phone: focusable and named, so a keyboard can scroll it too.
+            { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': `Leaderboard of ${d.id}` },
             h(
               'table',
               { class: 'leaderboard' },
