@@ -331,6 +331,20 @@ export const trainingRuns = pgTable('training_runs', {
   finishedAt: timestamp('finished_at', { withTimezone: true }),
 });
 
+/** A fine-tune's training loss at the end of each epoch, as its heartbeats reported it (the loss curve). */
+export const trainingEpochs = pgTable(
+  'training_epochs',
+  {
+    runId: text('run_id').notNull(),
+    proposalId: text('proposal_id').notNull(),
+    epoch: integer('epoch').notNull(),
+    step: integer('step').notNull(),
+    loss: doublePrecision('loss').notNull(),
+    recordedAt: timestamp('recorded_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.epoch] }), index('training_epochs_proposal').on(t.proposalId)],
+);
+
 export const reviewTasks = pgTable(
   'review_tasks',
   {

@@ -1,0 +1,11 @@
+CREATE TABLE "training_epochs" (
+	"run_id" text NOT NULL,
+	"proposal_id" text NOT NULL,
+	"epoch" integer NOT NULL,
+	"step" integer NOT NULL,
+	"loss" double precision NOT NULL,
+	"recorded_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "training_epochs_run_id_epoch_pk" PRIMARY KEY("run_id","epoch")
+);
+--> statement-breakpoint
+CREATE INDEX "training_epochs_proposal" ON "training_epochs" USING btree ("proposal_id");
