@@ -8,4 +8,5 @@ CREATE TABLE "training_epochs" (
 	CONSTRAINT "training_epochs_run_id_epoch_pk" PRIMARY KEY("run_id","epoch")
 );
 --> statement-breakpoint
-CREATE INDEX "training_epochs_proposal" ON "training_epochs" USING btree ("proposal_id");
+CREATE INDEX "training_epochs_proposal" ON "training_epochs" USING btree ("proposal_id");--> statement-breakpoint
+CREATE INDEX "inference_calls_version_latest" ON "inference_calls" USING btree ("model_name","version","created_at");
