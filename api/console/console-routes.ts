@@ -16,6 +16,9 @@ export const CONSOLE_FILES: Record<string, string> = {
   'style.css': 'text/css; charset=utf-8',
   'review.html': 'text/html; charset=utf-8',
   'review.js': 'text/javascript; charset=utf-8',
+  'lifecycle.html': 'text/html; charset=utf-8',
+  'lifecycle.js': 'text/javascript; charset=utf-8',
+  'lifecycle.css': 'text/css; charset=utf-8',
 };
 
 const PUBLIC_DIR = join(dirname(fileURLToPath(import.meta.url)), 'public');
