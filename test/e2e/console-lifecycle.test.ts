@@ -31,7 +31,7 @@ describe('console lifecycle page', () => {
       pollMs: 300,
       params: {
         stake: '1000',
-        training: { hyperparams: { epochs: 4, checkpointEvery: 20 }, heartbeatTimeoutMs: 30_000 },
+        training: { hyperparams: { checkpointEvery: 20 }, heartbeatTimeoutMs: 30_000 },
         deployment: { minAccuracy: 0.7, minMacroF1: 0.6 },
         serving: { feePerCall: '100', rewardPool: '1000' },
       },
@@ -82,7 +82,11 @@ describe('console lifecycle page', () => {
     // The loss chart: one point per epoch the training activity recorded (and every epoch trained).
     const epochs = await app.sql<{ epoch: number; loss: number }[]>`
       select epoch, loss from training_epochs where proposal_id = ${id} order by epoch`;
-    expect(epochs.map((e) => e.epoch)).toEqual([1, 2, 3, 4]);
+    const proposal = (await (await fetch(`${app.url}/v1/proposals/${id}`)).json()) as {
+      params: { training: { hyperparams: { epochs: number } } };
+    };
+    const trained = proposal.params.training.hyperparams.epochs;
+    expect(epochs.map((e) => e.epoch)).toEqual(Array.from({ length: trained }, (_, i) => i + 1));
     const loss = await page.evaluate<
       { labels: string[]; datasets: { label: string; data: number[] }[] } | undefined
     >(`(() => {
@@ -140,7 +144,11 @@ describe('console lifecycle page', () => {
     const { scrollWidth, innerWidth } = await page.evaluate<{ scrollWidth: number; innerWidth: number }>(
       `({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth })`,
     );
-    expect(scrollWidth).toBeLessThanOrEqual(innerWidth);
+    // What sticks out, named for the failure message.
+    const wide = await page.evaluate<string[]>(`[...document.querySelectorAll('body *')]
+      .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 1)
+      .map((el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className ? '.' + el.className : ''))`);
+    expect(scrollWidth, wide.join(', ')).toBeLessThanOrEqual(innerWidth);
     expect(await seriousA11yViolations(page)).toEqual([]);
     expect(pageErrors).toEqual([]);
     await page.close();
