@@ -11,6 +11,7 @@ import { registerDeploymentRoute } from './deployment.js';
 import { registerMetrics } from './metrics.js';
 import { accountRoutes } from './routes/accounts.js';
 import { proposalRoutes } from './routes/proposals.js';
+import { timelineRoutes } from './routes/timeline.js';
 import { datanetRoutes } from './routes/datanets.js';
 import { explorerRoutes } from './routes/explorer.js';
 import { curationRoutes } from './routes/curation.js';
@@ -134,6 +135,7 @@ export async function buildServer(ctx: ApiContext, opts: { logger?: boolean | ob
   const paid = new PaidCalls(ctx.sql, ctx.ledger, fees, cache);
   await app.register(accountRoutes(ctx));
   await app.register(proposalRoutes(ctx));
+  await app.register(timelineRoutes(ctx));
   await app.register(datanetRoutes(ctx));
   await app.register(explorerRoutes(ctx));
   await app.register(curationRoutes(ctx));

@@ -331,6 +331,20 @@ export const trainingRuns = pgTable('training_runs', {
   finishedAt: timestamp('finished_at', { withTimezone: true }),
 });
 
+/** A fine-tune's training loss at the end of each epoch, as its heartbeats reported it (the loss curve). */
+export const trainingEpochs = pgTable(
+  'training_epochs',
+  {
+    runId: text('run_id').notNull(),
+    proposalId: text('proposal_id').notNull(),
+    epoch: integer('epoch').notNull(),
+    step: integer('step').notNull(),
+    loss: doublePrecision('loss').notNull(),
+    recordedAt: timestamp('recorded_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.epoch] }), index('training_epochs_proposal').on(t.proposalId)],
+);
+
 export const reviewTasks = pgTable(
   'review_tasks',
   {
@@ -519,21 +533,26 @@ export const apiKeys = pgTable('api_keys', {
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
-export const inferenceCalls = pgTable('inference_calls', {
-  id: text('id').primaryKey(),
-  modelName: text('model_name').notNull(),
-  version: integer('version').notNull(),
-  apiKeyId: text('api_key_id').notNull(),
-  payer: text('payer').notNull(),
-  fee: numeric('fee', { precision: 38, scale: 0 }).notNull(),
-  attribution: jsonb('attribution').notNull(),
-  /**
-   * The group commit that paid this call's fee split (transfers carry it in memo.settlement): the
-   * row is written in the same transaction, so every recorded call is settled.
-   */
-  settlementId: text('settlement_id').notNull(),
-  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-});
+export const inferenceCalls = pgTable(
+  'inference_calls',
+  {
+    id: text('id').primaryKey(),
+    modelName: text('model_name').notNull(),
+    version: integer('version').notNull(),
+    apiKeyId: text('api_key_id').notNull(),
+    payer: text('payer').notNull(),
+    fee: numeric('fee', { precision: 38, scale: 0 }).notNull(),
+    attribution: jsonb('attribution').notNull(),
+    /**
+     * The group commit that paid this call's fee split (transfers carry it in memo.settlement): the
+     * row is written in the same transaction, so every recorded call is settled.
+     */
+    settlementId: text('settlement_id').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  // A version's latest call (its lifecycle page's sample attribution) without scanning every call.
+  (t) => [index('inference_calls_version_latest').on(t.modelName, t.version, t.createdAt)],
+);
 
 /**
  * Verified contributors (domain/data/datanet-access.ts): attestations signed by a verifier key

@@ -9,6 +9,8 @@ import { protocolSettingsFrom, type ProtocolSettings } from '../domain/protocol/
 export interface TemporalConfig {
   address: string;
   namespace: string;
+  /** Where people open the Temporal UI (COMMONS_TEMPORAL_UI_URL): the console links each lifecycle's workflow there. */
+  uiUrl?: string;
   /** TLS to the frontend: on with any of the TLS variables or an API key. */
   tls?: {
     /** Client certificate and key (PEM files) for mTLS; both or neither. */
@@ -201,5 +203,10 @@ function temporalFromEnv(env: NodeJS.ProcessEnv): TemporalConfig {
   const anyTls = Object.values(tls).some((v) => v !== undefined);
   if (anyTls || env.TEMPORAL_TLS === '1' || env.TEMPORAL_API_KEY) t.tls = tls;
   if (env.TEMPORAL_API_KEY) t.apiKey = env.TEMPORAL_API_KEY;
+  if (env.COMMONS_TEMPORAL_UI_URL) {
+    if (!/^https?:\/\/[^\s]+$/.test(env.COMMONS_TEMPORAL_UI_URL))
+      throw new Error(`COMMONS_TEMPORAL_UI_URL must be an http(s) URL (got "${env.COMMONS_TEMPORAL_UI_URL}")`);
+    t.uiUrl = env.COMMONS_TEMPORAL_UI_URL.replace(/\/+$/, '');
+  }
   return t;
 }

@@ -13,7 +13,7 @@ import type {
 import { parseManifest, writeEvalManifest } from '../../ml/embedded/embedded-trainer.js';
 import type { CandidateItem } from '../rlhf/activities.js';
 import { recordedHeartbeats } from '../progress.js';
-import { finishTrainingRun, startTrainingRun } from '../../db/queries/training.js';
+import { finishTrainingRun, recordTrainingEpoch, startTrainingRun } from '../../db/queries/training.js';
 
 /** Last heartbeat of a previous attempt: where a retry resumes. */
 interface HeartbeatDetails extends TrainingProgress {
@@ -25,10 +25,16 @@ const HEARTBEAT_EVERY_MS = 1000;
 /**
  * Builds the TrainerContext for the current activity: progress becomes throttled heartbeats that
  * carry the last checkpoint, so an attempt after a crash starts where the previous one stopped.
+ * With `series`, each finished training epoch's mean loss is kept too (heartbeats keep only the
+ * latest step), so the loss curve can be read after the run.
  */
-function trainerContext(deps: ActivityDeps): TrainerContext & { done(): Promise<void> } {
+function trainerContext(
+  deps: ActivityDeps,
+  series?: { runId: string; proposalId: string },
+): TrainerContext & { done(): Promise<void> } {
   const ctx = Context.current();
   const beats = recordedHeartbeats(deps.sql);
+  const epochs = series && epochSeries(deps, series);
   const previous = ctx.info.heartbeatDetails as HeartbeatDetails | undefined;
   let lastCheckpoint = previous?.lastCheckpoint;
   let lastBeat = 0;
@@ -37,6 +43,7 @@ function trainerContext(deps: ActivityDeps): TrainerContext & { done(): Promise<
     resumeFrom: lastCheckpoint,
     signal: ctx.cancellationSignal,
     progress(p) {
+      if (p.phase === 'train') epochs?.step(p);
       if (p.checkpointKey) lastCheckpoint = { step: p.step, checkpointKey: p.checkpointKey };
       const now = Date.now();
       if (p.checkpointKey || now - lastBeat >= HEARTBEAT_EVERY_MS || p.step === p.totalSteps) {
@@ -44,7 +51,45 @@ function trainerContext(deps: ActivityDeps): TrainerContext & { done(): Promise<
         beats.heartbeat({ ...p, lastCheckpoint } satisfies HeartbeatDetails);
       }
     },
-    done: () => beats.done(),
+    done: async () => {
+      await epochs?.done();
+      await beats.done();
+    },
+  };
+}
+
+/**
+ * The mean loss of each training epoch, written when the next epoch starts or the last step is
+ * reported. Writes are chained in order and, like heartbeats, never fail the activity. An epoch a
+ * retry resumes in the middle of is averaged over the steps this attempt ran.
+ */
+function epochSeries(deps: ActivityDeps, s: { runId: string; proposalId: string }) {
+  const ctx = Context.current();
+  let current: { epoch: number; step: number; sum: number; n: number } | undefined;
+  let chain: Promise<void> = Promise.resolve();
+  const flush = () => {
+    if (!current) return;
+    const e = { ...s, epoch: current.epoch + 1, step: current.step, loss: current.sum / current.n };
+    chain = chain
+      .then(() => recordTrainingEpoch(deps.sql, e))
+      .catch((err: unknown) => {
+        ctx.log.warn('training epoch not recorded', { err: String(err) });
+      });
+    current = undefined;
+  };
+  return {
+    step(p: TrainingProgress) {
+      if (current && current.epoch !== p.epoch) flush();
+      current ??= { epoch: p.epoch, step: p.step, sum: 0, n: 0 };
+      current.step = p.step;
+      current.sum += p.loss;
+      current.n += 1;
+      if (p.step === p.totalSteps) flush();
+    },
+    async done() {
+      flush();
+      await chain;
+    },
   };
 }
 
@@ -69,7 +114,7 @@ export function createTrainingActivities(deps: ActivityDeps) {
       const evalManifestKey = `${a.job.outputPrefix}/eval.jsonl`;
       if (!(await store.head(evalManifestKey)))
         await writeEvalManifest(store, a.job.datasetManifestKey, a.job.evalFraction, evalManifestKey);
-      const tc = trainerContext(deps);
+      const tc = trainerContext(deps, { runId, proposalId: a.proposalId });
       const result = await trainerFor(deps, a.trainer).train(a.job, tc);
       await tc.done();
       await finishTrainingRun(sql, runId, result);

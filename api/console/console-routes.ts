@@ -19,6 +19,9 @@ export const CONSOLE_FILES: Record<string, string> = {
   'explorer.html': 'text/html; charset=utf-8',
   'explorer.js': 'text/javascript; charset=utf-8',
   'explorer.css': 'text/css; charset=utf-8',
+  'lifecycle.html': 'text/html; charset=utf-8',
+  'lifecycle.js': 'text/javascript; charset=utf-8',
+  'lifecycle.css': 'text/css; charset=utf-8',
 };
 
 const PUBLIC_DIR = join(dirname(fileURLToPath(import.meta.url)), 'public');

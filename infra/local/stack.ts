@@ -20,6 +20,8 @@ export interface StackEnv {
   COMMONS_PROTOCOL_SETTINGS: string;
   /** The local stack is for development: its API mints test funds (docs/security.md). */
   COMMONS_DEV_FAUCET: string;
+  /** The UI of the Temporal dev server this stack started, if it started one. */
+  COMMONS_TEMPORAL_UI_URL?: string;
 }
 
 /**
@@ -134,6 +136,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       S3_SECRET_ACCESS_KEY: process.env.S3_SECRET_ACCESS_KEY ?? s3?.secretAccessKey ?? '',
       COMMONS_PROTOCOL_SETTINGS: process.env.COMMONS_PROTOCOL_SETTINGS ?? LOCAL_PROTOCOL_SETTINGS,
       COMMONS_DEV_FAUCET: process.env.COMMONS_DEV_FAUCET ?? '1',
+      ...(temporal ? { COMMONS_TEMPORAL_UI_URL: process.env.COMMONS_TEMPORAL_UI_URL ?? temporal.uiUrl } : {}),
     };
     await ensureBucket(env);
     return { env, temporalUiUrl: temporal?.uiUrl, services, stop };
