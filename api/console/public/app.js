@@ -174,6 +174,9 @@ async function onVote(proposalId, option, button) {
   } else {
     state.notices[`p:${proposalId}`] = { kind: 'error', text: `Vote refused: ${reasonOf(res)}` };
   }
+  // A vote that decides the proposal takes it out of governance, and its card with it: the banner keeps the outcome.
+  const n = state.notices[`p:${proposalId}`];
+  showMessage(n.kind, `${proposalId}: ${n.text}`);
   await loadAll();
 }
 
@@ -408,7 +411,8 @@ function rulesView(t, d) {
     },
     { key: 'veto', label: 'veto of cast', now: share(n(x.veto), cast), need: g.vetoThreshold, pass: (v, r) => v <= r },
   ];
-  const pct = (v) => `${Math.round(v * 1000) / 10}%`;
+  const round = (v) => Math.round(v * 1000) / 10;
+  const pct = (v) => `${round(v)}%`;
   const canvas = h('canvas', {
     class: 'rules-chart',
     role: 'img',
@@ -439,8 +443,8 @@ function rulesView(t, d) {
       data: {
         labels: rules.map((r) => r.label),
         datasets: [
-          { label: 'now', data: rules.map((r) => r.now * 100), backgroundColor: '#3a7bd5' },
-          { label: 'rule', data: rules.map((r) => r.need * 100), backgroundColor: '#bbb' },
+          { label: 'now', data: rules.map((r) => round(r.now)), backgroundColor: '#3a7bd5' },
+          { label: 'rule', data: rules.map((r) => round(r.need)), backgroundColor: '#bbb' },
         ],
       },
       options: {
