@@ -384,7 +384,8 @@ function asksView(d) {
       h('li', {}, `fee ${s.feePerCall ?? '?'} OPEN per call, split ${shares}`),
       h('li', {}, `gate: accuracy ≥ ${p.deployment?.minAccuracy}, macro-F1 ≥ ${p.deployment?.minMacroF1}`),
     ),
-    h('pre', { class: 'mono params' }, JSON.stringify(p, null, 2)),
+    // Scrolls when long: focusable, so a keyboard can scroll it too.
+    h('pre', { class: 'mono params', tabindex: 0, 'aria-label': 'all parameters' }, JSON.stringify(p, null, 2)),
   );
 }
 
