@@ -80,6 +80,8 @@ describe('console: a contributor uploads files in batches, a governor votes with
     holdout = await participant(app.url, ['governor'], { gOPEN: '150000000' });
     contributor = await participant(app.url, ['contributor'], { OPEN: '1000' });
     other = await participant(app.url, ['contributor'], { OPEN: '10' });
+    // The budget is reserved from the treasury when the vote passes (a genesis allocation, as in the demo).
+    await dev.faucet('OPEN', '1000', 'treasury');
     await dev.propose({
       ...proposalBody(id, {
         governance: { votingPeriodMs: 30_000 },
