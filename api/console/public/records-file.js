@@ -109,8 +109,9 @@ export function readRecords(name, text, spec) {
 const enc = new TextEncoder();
 
 /**
- * What the spec says of a payload, as the API would say it (domain/data/datanet-spec.ts): unknown
- * or missing fields, wrong types, lengths, bounds, enum values and the record's size.
+ * What the spec says of a payload, as the API would (domain/data/datanet-spec.ts): unknown or
+ * missing fields, wrong types, lengths, bounds, enum values, a blank text and the record's size.
+ * A chat transcript's turns are left to the API, whose reason is shown per row like these.
  */
 export function checkRecord(spec, payload) {
   const errors = [];
@@ -119,7 +120,8 @@ export function checkRecord(spec, payload) {
   for (const f of spec.fields) {
     const v = payload[f.name];
     if (v === undefined || v === null) {
-      if (f.required) errors.push(`${f.name}: required`);
+      // The text field is required whatever the spec says: a record is about its text.
+      if (f.required || f.name === spec.textField) errors.push(`${f.name}: required`);
       continue;
     }
     if (f.type === 'string' || f.type === 'enum') {
@@ -128,7 +130,7 @@ export function checkRecord(spec, payload) {
         continue;
       }
       if (f.type === 'enum' && !f.values.includes(v)) errors.push(`${f.name}: must be one of ${f.values.join(', ')}`);
-      if (f.required && v.trim() === '') errors.push(`${f.name}: must not be blank`);
+      if (f.name === spec.textField && v.trim() === '') errors.push(`${f.name}: must not be blank`);
       if (f.minLength !== undefined && v.length < f.minLength)
         errors.push(`${f.name}: shorter than ${f.minLength} characters`);
       if (f.maxLength !== undefined && v.length > f.maxLength)
