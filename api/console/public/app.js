@@ -6,6 +6,8 @@ const KEY_STORAGE = 'commons.privateKey';
 const SELF_ASSIGNABLE = ['developer', 'governor', 'contributor', 'reviewer', 'validator', 'app-builder'];
 const VOTE_OPTIONS = ['yes', 'no', 'abstain', 'veto'];
 const AUTO_REFRESH_MS = 5000;
+// Chart.js's UMD build (vendor/chart.umd.min.js, loaded before this module) defines the global.
+const { Chart } = globalThis;
 
 const state = {
   identity: null,
@@ -172,6 +174,9 @@ async function onVote(proposalId, option, button) {
   } else {
     state.notices[`p:${proposalId}`] = { kind: 'error', text: `Vote refused: ${reasonOf(res)}` };
   }
+  // A vote that decides the proposal takes it out of governance, and its card with it: the banner keeps the outcome.
+  const n = state.notices[`p:${proposalId}`];
+  showMessage(n.kind, `${proposalId}: ${n.text}`);
   await loadAll();
 }
 
@@ -353,7 +358,7 @@ function asksView(d) {
     : '';
   return h(
     'details',
-    { class: 'asks', 'data-testid': 'asks' },
+    { class: 'asks', 'data-testid': 'asks', open: true },
     h(
       'summary',
       {},
@@ -379,8 +384,79 @@ function asksView(d) {
       h('li', {}, `fee ${s.feePerCall ?? '?'} OPEN per call, split ${shares}`),
       h('li', {}, `gate: accuracy ≥ ${p.deployment?.minAccuracy}, macro-F1 ≥ ${p.deployment?.minMacroF1}`),
     ),
-    h('pre', { class: 'mono params' }, JSON.stringify(p, null, 2)),
+    // Scrolls when long: focusable, so a keyboard can scroll it too.
+    h('pre', { class: 'mono params', tabindex: 0, 'aria-label': 'all parameters' }, JSON.stringify(p, null, 2)),
   );
+}
+
+/**
+ * Where the vote stands against the rules it closes under (domain/governance/tally.ts): turnout
+ * (cast / total power) against the quorum, yes / (yes + no) against the pass threshold and
+ * veto / cast against the veto threshold, as numbers and as a Chart.js bar chart.
+ */
+function rulesView(t, d) {
+  const g = d?.params?.governance;
+  if (!t?.tally || !g) return null;
+  const x = t.tally;
+  const n = (v) => Number(v ?? 0);
+  const cast = x.cast !== undefined ? n(x.cast) : n(x.yes) + n(x.no) + n(x.abstain) + n(x.veto);
+  const share = (a, b) => (b > 0 ? a / b : 0);
+  const rules = [
+    { key: 'quorum', label: 'turnout', now: share(cast, n(x.total)), need: g.quorum, pass: (v, r) => v >= r },
+    {
+      key: 'pass',
+      label: 'yes of yes+no',
+      now: share(n(x.yes), n(x.yes) + n(x.no)),
+      need: g.passThreshold,
+      pass: (v, r) => v > r,
+    },
+    { key: 'veto', label: 'veto of cast', now: share(n(x.veto), cast), need: g.vetoThreshold, pass: (v, r) => v <= r },
+  ];
+  const round = (v) => Math.round(v * 1000) / 10;
+  const pct = (v) => `${round(v)}%`;
+  const canvas = h('canvas', {
+    class: 'rules-chart',
+    role: 'img',
+    'aria-label': rules.map((r) => `${r.label} ${pct(r.now)} against ${pct(r.need)}`).join('; '),
+  });
+  const box = h(
+    'div',
+    { class: 'rules', 'data-testid': 'rules' },
+    h(
+      'ul',
+      { class: 'rules-list' },
+      rules.map((r) =>
+        h(
+          'li',
+          { 'data-rule': r.key, class: r.pass(r.now, r.need) ? 'met' : 'unmet' },
+          `${r.label} ${pct(r.now)} — ${r.key === 'veto' ? 'vetoes above' : r.key === 'pass' ? 'passes above' : 'quorum'} ${pct(r.need)}`,
+          r.pass(r.now, r.need) ? ' ✓' : ' ✗',
+        ),
+      ),
+    ),
+    h('div', { class: 'chart-box small' }, canvas),
+  );
+  // Drawn once the canvas is in the document (Chart.js measures its container).
+  queueMicrotask(() => {
+    if (!Chart || !canvas.isConnected) return;
+    new Chart(canvas, {
+      type: 'bar',
+      data: {
+        labels: rules.map((r) => r.label),
+        datasets: [
+          { label: 'now', data: rules.map((r) => round(r.now)), backgroundColor: '#3a7bd5' },
+          { label: 'rule', data: rules.map((r) => round(r.need)), backgroundColor: '#bbb' },
+        ],
+      },
+      options: {
+        indexAxis: 'y',
+        animation: false,
+        maintainAspectRatio: false,
+        scales: { x: { min: 0, max: 100, title: { display: true, text: '%' } } },
+      },
+    });
+  });
+  return box;
 }
 
 function renderGovernance() {
@@ -390,6 +466,8 @@ function renderGovernance() {
       h('p', { class: 'muted', id: 'no-proposals' }, 'No proposal is in governance right now.'),
     );
   const me = state.identity.address;
+  // The charts of the previous render go with their canvases.
+  for (const c of view.querySelectorAll('canvas')) Chart?.getChart(c)?.destroy();
   view.replaceChildren(
     ...state.proposals.map((p) => {
       const t = state.tallies[p.id];
@@ -406,6 +484,7 @@ function renderGovernance() {
         ),
         asksView(state.details?.[p.id]),
         tallyView(t),
+        rulesView(t, state.details?.[p.id]),
         mine ? h('div', { class: 'muted your-vote' }, `You voted ${mine.option} with ${mine.power} power.`) : null,
         h(
           'div',

@@ -1,11 +1,16 @@
-// The Datanet views of the console: a contributor's (eligibility, submit a record, each record's
-// status, reasons, deposit and earnings) and a curator's (approve or reject with a reason, dataset
-// versions, leaderboard). Same key (localStorage) and signing as the main console page.
+// The Datanet views of the console: a contributor's (eligibility, submit a record or upload a file
+// of them, each record's status, reasons, deposit and earnings over time) and a curator's (approve
+// or reject with a reason, dataset versions, leaderboard). Same key (localStorage) and signing as
+// the main console page.
 import { importSeed } from './signing.js';
 import { apiCall, reasonOf } from './api.js';
+import { checkRecord, readRecords } from './records-file.js';
+import { sendInBatches } from './upload.js';
 
 const KEY_STORAGE = 'commons.privateKey';
-const state = { identity: null, datanet: null, curators: null };
+// Chart.js's UMD build (vendor/chart.umd.min.js, loaded before this module) defines the global.
+const { Chart } = globalThis;
+const state = { identity: null, datanet: null, curators: null, upload: null };
 const $ = (id) => document.getElementById(id);
 
 function h(tag, attrs = {}, ...children) {
@@ -74,12 +79,32 @@ async function onSubmitRecord(ev) {
   await loadContributor();
 }
 
+/**
+ * Every page of a paginated list: `key` names the array in each answer, pages follow nextCursor.
+ * Returns the items and the first answer (for its totals), or the refusal's reason.
+ */
+async function allPages(path, key) {
+  const items = [];
+  let first;
+  let cursor = null;
+  do {
+    const sep = path.includes('?') ? '&' : '?';
+    const r = await api('GET', `${path}${sep}limit=200${cursor ? `&cursor=${enc(cursor)}` : ''}`);
+    if (!r.ok) return { error: reasonOf(r) };
+    first ??= r.json;
+    items.push(...r.json[key]);
+    cursor = r.json.nextCursor ?? null;
+  } while (cursor);
+  return { items, first };
+}
+
 async function loadContributor() {
   const id = state.datanet.id;
   const me = state.identity?.address;
   if (!me) return;
   const el = await api('GET', `/v1/datanets/${enc(id)}/eligibility/${me}`);
-  if (el.ok)
+  if (el.ok) {
+    state.deposit = BigInt(el.json.deposit ?? '0');
     $('eligibility').replaceChildren(
       el.json.eligible
         ? h('p', { class: 'eligible' }, `You may contribute. Deposit per record: ${el.json.deposit} OPEN.`)
@@ -89,13 +114,14 @@ async function loadContributor() {
             el.json.missing.map((m) => h('li', {}, `${m.requirement}: ${m.reason}`)),
           ),
     );
-  const rec = await api('GET', `/v1/datanets/${enc(id)}/contributors/${me}/records`);
-  if (!rec.ok) return notice('submit-notice', 'error', reasonOf(rec));
-  $('earned').textContent = `Earned on this Datanet: ${rec.json.earned} OPEN`;
+  }
+  const rec = await allPages(`/v1/datanets/${enc(id)}/contributors/${me}/records`, 'records');
+  if (rec.error) return notice('submit-notice', 'error', rec.error);
+  $('earned').textContent = `Earned on this Datanet: ${rec.first?.earned ?? '0'} OPEN`;
   $('records')
     .querySelector('tbody')
     .replaceChildren(
-      ...rec.json.records.map((r) =>
+      ...rec.items.map((r) =>
         h(
           'tr',
           { class: 'record', 'data-hash': r.hash },
@@ -113,6 +139,141 @@ async function loadContributor() {
         ),
       ),
     );
+  await loadEarnings();
+}
+
+/** The contributor's OPEN earned from this Datanet's proposal, summed over time, as a Chart.js line. */
+async function loadEarnings() {
+  const me = state.identity.address;
+  const rw = await allPages(`/v1/accounts/${me}/rewards`, 'rewards');
+  if (rw.error) return notice('submit-notice', 'error', rw.error);
+  const mine = rw.items
+    .filter((r) => r.asset === 'OPEN' && r.proposalId === state.datanet.proposalId)
+    .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+  let total = 0;
+  const points = mine.map((r) => ({ x: Date.parse(r.at), y: (total += Number(r.amount)) }));
+  const canvas = $('earnings-chart');
+  const data = {
+    datasets: [{ label: 'OPEN earned (cumulative)', data: points, stepped: true, borderColor: '#2a6' }],
+  };
+  const chart = Chart.getChart(canvas);
+  if (chart) {
+    chart.data = data;
+    chart.update();
+    return;
+  }
+  new Chart(canvas, {
+    type: 'line',
+    data,
+    options: {
+      animation: false,
+      maintainAspectRatio: false,
+      scales: {
+        // A linear axis of epoch milliseconds: Chart.js's time axis needs a date adapter.
+        x: {
+          type: 'linear',
+          ticks: { callback: (v) => new Date(v).toLocaleString(), maxTicksLimit: 4 },
+          title: { display: true, text: 'time' },
+        },
+        y: { beginAtZero: true, title: { display: true, text: 'OPEN' } },
+      },
+    },
+  });
+}
+
+// ---------- contributor upload ----------
+
+function uploadNotice(kind, text) {
+  notice('upload-notice', kind, text);
+}
+
+function refusedRow({ line, reason }) {
+  $('upload-refused').append(h('li', { class: 'refused', 'data-line': line }, `row ${line}: ${reason}`));
+}
+
+async function onUpload(ev) {
+  ev.preventDefault();
+  const file = $('upload-file').files?.[0];
+  if (!file) return uploadNotice('error', 'Pick a CSV or JSONL file first.');
+  const spec = state.datanet.spec;
+  let rows;
+  try {
+    rows = readRecords(file.name, await file.text(), spec);
+  } catch (err) {
+    return uploadNotice('error', err.message);
+  }
+  // Rows the spec refuses are reported here and never sent.
+  const good = [];
+  $('upload-refused').replaceChildren();
+  let refusedHere = 0;
+  for (const r of rows) {
+    const errors = r.errors ?? checkRecord(spec, r.payload);
+    if (errors.length) {
+      refusedHere++;
+      refusedRow({ line: r.line, reason: `invalid: ${errors.join('; ')}` });
+    } else good.push(r);
+  }
+  const counts = { sent: 0, accepted: 0, refused: 0 };
+  const show = () => {
+    $('upload-progress').max = Math.max(1, good.length);
+    $('upload-progress').value = counts.sent;
+    $('upload-counts').textContent =
+      `${counts.sent} of ${good.length} records sent · ${counts.accepted} accepted · ${counts.refused + refusedHere} refused` +
+      (refusedHere ? ` (${refusedHere} by the Datanet's rules before sending)` : '');
+  };
+  $('upload-progress-view').hidden = false;
+  $('upload-refused-view').open = rows.length - good.length > 0;
+  show();
+  if (!good.length) return uploadNotice('error', `${file.name}: no row matches the Datanet's fields.`);
+
+  // The deposit is held per new record: a batch the balance cannot cover is refused whole (402).
+  if (state.deposit > 0n) {
+    const acct = await api('GET', `/v1/accounts/${state.identity.address}`);
+    const balance = BigInt(acct.ok ? (acct.json.balances?.OPEN ?? '0') : '0');
+    const need = state.deposit * BigInt(good.length);
+    if (balance < need)
+      return uploadNotice(
+        'error',
+        `These ${good.length} records hold ${need} OPEN in deposits (${state.deposit} each) and the balance is ${balance} OPEN: send at most ${balance / state.deposit} of them.`,
+      );
+  }
+
+  const signal = { cancelled: false };
+  state.upload = signal;
+  $('upload-start').disabled = true;
+  $('upload-cancel').disabled = false;
+  uploadNotice('info', `Sending ${good.length} records from ${file.name}…`);
+  const id = state.datanet.id;
+  try {
+    const out = await sendInBatches(good, {
+      post: (body) => api('POST', `/v1/datanets/${enc(id)}/contributions/batch`, body),
+      reasonOf,
+      signal,
+      onProgress: (c) => {
+        Object.assign(counts, c);
+        show();
+      },
+      onRefused: (r) => {
+        refusedRow(r);
+        $('upload-refused-view').open = true;
+      },
+    });
+    if (out.stopped === 'cancelled') uploadNotice('info', `Cancelled after ${counts.sent} of ${good.length} records.`);
+    else if (out.stopped)
+      uploadNotice('error', `Stopped after ${counts.sent} of ${good.length} records: ${out.stopped}`);
+    else
+      uploadNotice(
+        'ok',
+        `Done: ${counts.accepted} of ${rows.length} rows accepted, ${counts.refused + refusedHere} refused.`,
+      );
+  } catch (err) {
+    uploadNotice('error', `Stopped after ${counts.sent} of ${good.length} records: ${err.message}`);
+  } finally {
+    state.upload = null;
+    $('upload-start').disabled = false;
+    $('upload-cancel').disabled = true;
+  }
+  await loadContributor();
 }
 
 // ---------- curator view ----------
@@ -237,6 +398,10 @@ async function start() {
   }
   $('datanet-form').addEventListener('submit', openDatanet);
   $('record-form').addEventListener('submit', onSubmitRecord);
+  $('upload-form').addEventListener('submit', onUpload);
+  $('upload-cancel').addEventListener('click', () => {
+    if (state.upload) state.upload.cancelled = true;
+  });
   const fromUrl = new URLSearchParams(location.search).get('datanet');
   if (fromUrl) {
     $('datanet-id').value = fromUrl;
