@@ -3,6 +3,7 @@ import { findStatusRow } from '../../db/queries/status-reads.js';
 import { listFinishedTrainingRuns, listTrainingEpochs } from '../../db/queries/training.js';
 import { findLatestPaidCall, listTimelineRounds } from '../../db/queries/timeline.js';
 import type { EvalMetrics, LifecycleParams } from '../../domain/lifecycle/types.js';
+import { withDefaults, type DeepPartial } from '../../domain/lifecycle/params.js';
 import { workflowIds } from '../../contracts/workflow-ids.js';
 import type { ApiContext } from '../context.js';
 import { notFound } from '../errors.js';
@@ -59,7 +60,8 @@ export const timelineRoutes =
         });
         const candidates = [...fineTunes, ...afterRounds];
         const view = s.view?.view;
-        const floors = (p.params as LifecycleParams).deployment;
+        // As the lifecycle read them: a stored row may leave out what took its default.
+        const floors = withDefaults(p.params as DeepPartial<LifecycleParams>).deployment;
         const uiUrl = ctx.cfg.temporal.uiUrl;
         const workflowId = workflowIds.lifecycle(id);
 
