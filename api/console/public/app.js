@@ -1,6 +1,7 @@
 // The Commons web console: one page, vanilla JS, talking to the public API of this origin.
 import { importSeed, generateSeed } from './signing.js';
 import { apiCall, reasonOf } from './api.js';
+import { tallyRules } from './tally-rules.js';
 
 const KEY_STORAGE = 'commons.privateKey';
 const SELF_ASSIGNABLE = ['developer', 'governor', 'contributor', 'reviewer', 'validator', 'app-builder'];
@@ -389,29 +390,11 @@ function asksView(d) {
   );
 }
 
-/**
- * Where the vote stands against the rules it closes under (domain/governance/tally.ts): turnout
- * (cast / total power) against the quorum, yes / (yes + no) against the pass threshold and
- * veto / cast against the veto threshold, as numbers and as a Chart.js bar chart.
- */
+/** Where the vote stands against the rules it closes under (tally-rules.js), as numbers and as a Chart.js bar chart. */
 function rulesView(t, d) {
   const g = d?.params?.governance;
   if (!t?.tally || !g) return null;
-  const x = t.tally;
-  const n = (v) => Number(v ?? 0);
-  const cast = x.cast !== undefined ? n(x.cast) : n(x.yes) + n(x.no) + n(x.abstain) + n(x.veto);
-  const share = (a, b) => (b > 0 ? a / b : 0);
-  const rules = [
-    { key: 'quorum', label: 'turnout', now: share(cast, n(x.total)), need: g.quorum, pass: (v, r) => v >= r },
-    {
-      key: 'pass',
-      label: 'yes of yes+no',
-      now: share(n(x.yes), n(x.yes) + n(x.no)),
-      need: g.passThreshold,
-      pass: (v, r) => v > r,
-    },
-    { key: 'veto', label: 'veto of cast', now: share(n(x.veto), cast), need: g.vetoThreshold, pass: (v, r) => v <= r },
-  ];
+  const rules = tallyRules(t.tally, g);
   const round = (v) => Math.round(v * 1000) / 10;
   const pct = (v) => `${round(v)}%`;
   const canvas = h('canvas', {
@@ -428,9 +411,9 @@ function rulesView(t, d) {
       rules.map((r) =>
         h(
           'li',
-          { 'data-rule': r.key, class: r.pass(r.now, r.need) ? 'met' : 'unmet' },
+          { 'data-rule': r.key, class: r.met ? 'met' : 'unmet' },
           `${r.label} ${pct(r.now)} — ${r.key === 'veto' ? 'vetoes above' : r.key === 'pass' ? 'passes above' : 'quorum'} ${pct(r.need)}`,
-          r.pass(r.now, r.need) ? ' ✓' : ' ✗',
+          r.met ? ' ✓' : ' ✗',
         ),
       ),
     ),

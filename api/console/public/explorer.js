@@ -2,6 +2,7 @@
 // The public explorer: what Commons serves, decides and collects, read from the public API with no
 // key. Mounted into #explorer on explorer.html, and on the console's landing page (data-unless-key)
 // only while this browser holds no key. Charts are Chart.js (the global `Chart`, vendor/).
+import { tallyRules } from './tally-rules.js';
 
 const KEY_STORAGE = 'commons.privateKey';
 const REFRESH_MS = 5000;
@@ -67,17 +68,11 @@ function chart(kind, label, config) {
   return box;
 }
 
-/**
- * A proposal's tally against the governance rules (domain/governance/tally.ts): turnout against the
- * quorum, yes among yes+no against the pass threshold, veto among the cast against the veto threshold.
- */
+/** A proposal's tally against the governance rules (tally-rules.js), as one bar chart. */
 function tallyChart(p, t, rules) {
-  const n = (x) => Number(x ?? 0);
-  const total = n(t.total);
-  const cast = n(t.yes) + n(t.no) + n(t.abstain) + n(t.veto);
-  const decisive = n(t.yes) + n(t.no);
-  const shares = [total ? cast / total : 0, decisive ? n(t.yes) / decisive : 0, cast ? n(t.veto) / cast : 0];
-  const needed = [rules.quorum, rules.passThreshold, rules.vetoThreshold];
+  const now = tallyRules(t, rules);
+  const shares = now.map((r) => r.now);
+  const needed = now.map((r) => r.need);
   const label =
     `Tally of ${p.id}: turnout ${pct(shares[0])} (quorum ${pct(needed[0])}), ` +
     `yes ${pct(shares[1])} of yes and no (pass above ${pct(needed[1])}), veto ${pct(shares[2])} (vetoed above ${pct(needed[2])})`;
