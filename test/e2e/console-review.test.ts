@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchBrowser } from '../support/browser.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { reviewRoundHarness } from '../support/review-round.js';
 
@@ -9,8 +9,6 @@ import { reviewRoundHarness } from '../support/review-round.js';
  * round: the reviewer sees only assigned tasks with the model's guidelines, picks with digit keys,
  * submits with Enter (signed in the browser), moves with n/p; refusals show the API's reason.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'];
 
 describe('keyboard review view', () => {
   let app: TestApp;
@@ -19,9 +17,8 @@ describe('keyboard review view', () => {
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run test/support/ensure-chromium.sh`);
     app = await startTestApp({ workers: ['lifecycle', 'rlhf'] });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    browser = await launchBrowser();
     h = await reviewRoundHarness(app);
   }, 300_000);
   afterAll(async () => {

@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchBrowser } from '../support/browser.js';
 import { startTestApp, eventually, type TestApp } from '../support/app.js';
 import { participant, proposalBody, uniqueId } from '../support/participants.js';
 import type { CommonsClient } from '../../client/commons-client.js';
@@ -11,17 +12,6 @@ import { workflowIds } from '../../contracts/workflow-ids.js';
  * signed by WebCrypto Ed25519 in the browser and checked by the real API, votes and review
  * answers clicked, the API's refusal reasons shown. test/support/ensure-chromium.sh installs it.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 describe('web console', () => {
   let app: TestApp;
@@ -32,9 +22,8 @@ describe('web console', () => {
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run test/support/ensure-chromium.sh`);
     app = await startTestApp({ workers: ['lifecycle'] });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    browser = await launchBrowser();
     dev = await participant(app.url, ['developer'], { OPEN: '10000' });
   });
   afterAll(async () => {

@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchBrowser } from '../support/browser.js';
 import { startTestApp, eventually, type TestApp } from '../support/app.js';
 import { participant, proposalBody, retireGovernor, uniqueId } from '../support/participants.js';
 import type { CommonsClient } from '../../client/commons-client.js';
@@ -15,10 +16,8 @@ import { signAttestation } from '../../identity/attestations.js';
  * a record through the form (signed by WebCrypto) and follows its status, reason, deposit and
  * earnings; a curator approves and rejects from the queue with reasons and sees the versions.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** Requests are real (S3, Postgres, the ledger) on a shared machine: give answers time to land. */
 const POLL = { timeout: 20_000, interval: 200 };
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'];
 
 describe('console: contributor and curator views of a Datanet', () => {
   let app: TestApp;
@@ -32,9 +31,8 @@ describe('console: contributor and curator views of a Datanet', () => {
   const mails = loadSpamAssassin({ limit: 200, seed: 3 }).filter((m) => m.text.split(' ').length > 80);
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run test/support/ensure-chromium.sh`);
     app = await startTestApp({ workers: ['lifecycle', 'data'] });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    browser = await launchBrowser();
     dev = await participant(app.url, ['developer'], { OPEN: '10000' });
     gov = await participant(app.url, ['governor'], { gOPEN: '100000000' });
     contributor = await participant(app.url, ['contributor'], { OPEN: '100' });
