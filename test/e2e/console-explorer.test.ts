@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { startTestApp, type TestApp } from '../support/app.js';
-import { launchBrowser, PHONE, seriousA11yViolations } from '../support/browser.js';
+import { launchBrowser, overflowing, PHONE, seriousA11yViolations } from '../support/browser.js';
 import { runScenario, type ScenarioResult } from '../../scenarios/scenario.js';
 
 /**
@@ -124,7 +124,7 @@ describe('console: the public explorer', () => {
   it('fits a phone, on the landing page and on explorer.html', async () => {
     for (const path of ['/console/', '/console/explorer.html']) {
       const page = await visit(PHONE, path);
-      expect(await page.evaluate('document.documentElement.scrollWidth <= innerWidth')).toBe(true);
+      expect(await overflowing(page)).toEqual([]);
       expect(await seriousA11yViolations(page)).toEqual([]);
       await page.close();
     }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { startTestApp, type TestApp } from '../support/app.js';
-import { launchBrowser, PHONE, seriousA11yViolations } from '../support/browser.js';
+import { launchBrowser, overflowing, PHONE, seriousA11yViolations } from '../support/browser.js';
 import { runScenario } from '../../scenarios/scenario.js';
 import { STAGES } from '../../domain/lifecycle/types.js';
 import { workflowIds } from '../../contracts/workflow-ids.js';
@@ -141,14 +141,7 @@ describe('console lifecycle page', () => {
 
   it('fits a phone', async () => {
     const page = await open(PHONE);
-    const { scrollWidth, innerWidth } = await page.evaluate<{ scrollWidth: number; innerWidth: number }>(
-      `({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth })`,
-    );
-    // What sticks out, named for the failure message.
-    const wide = await page.evaluate<string[]>(`[...document.querySelectorAll('body *')]
-      .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 1)
-      .map((el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className ? '.' + el.className : ''))`);
-    expect(scrollWidth, wide.join(', ')).toBeLessThanOrEqual(innerWidth);
+    expect(await overflowing(page)).toEqual([]);
     expect(await seriousA11yViolations(page)).toEqual([]);
     expect(pageErrors).toEqual([]);
     await page.close();

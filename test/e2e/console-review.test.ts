@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { launchBrowser } from '../support/browser.js';
+import { launchBrowser, overflowing, PHONE, seriousA11yViolations } from '../support/browser.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { reviewRoundHarness } from '../support/review-round.js';
 
@@ -54,6 +54,12 @@ describe('keyboard review view', () => {
     expect(await page.textContent('#guideline-list')).toContain('Labels: spam, ham');
     expect(await page.textContent('#bond')).toContain('10000 OPEN (minimum 1000)');
     expect(await page.textContent('#status')).toBe('active');
+    expect(await seriousA11yViolations(page)).toEqual([]);
+    // Usable on a phone: nothing sticks out sideways.
+    const desktop = page.viewportSize()!;
+    await page.setViewportSize(PHONE);
+    expect(await overflowing(page)).toEqual([]);
+    await page.setViewportSize(desktop);
 
     // Enter before picking: the page says what is missing and sends nothing.
     await page.keyboard.press('Enter');

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { startTestApp, eventually, type TestApp } from '../support/app.js';
-import { launchBrowser, PHONE, seriousA11yViolations } from '../support/browser.js';
+import { launchBrowser, overflowing, PHONE, seriousA11yViolations } from '../support/browser.js';
 import { participant, proposalBody, retireGovernor, uniqueId } from '../support/participants.js';
 import type { CommonsClient } from '../../client/commons-client.js';
 import { workflowIds } from '../../contracts/workflow-ids.js';
@@ -38,20 +38,6 @@ async function chartOf(page: Page, selector: string): Promise<ChartInfo | null> 
     return chart ? { datasets: chart.data.datasets.map((d) => ({ label: d.label, data: d.data })) } : null;
   })()`);
 }
-
-/**
- * What sticks out sideways at this width: empty when the page is no wider than the viewport, else
- * the page's overflow and the innermost elements whose right edge passes the viewport's.
- */
-const overflowing = (page: Page) =>
-  page.evaluate<string[]>(`(() => {
-    const over = document.documentElement.scrollWidth - window.innerWidth;
-    if (over <= 0) return [];
-    const wide = [...document.querySelectorAll('body *')].filter(
-      (e) => e.getBoundingClientRect().right > window.innerWidth + 0.5 && ![...e.children].some((c) => c.getBoundingClientRect().right > window.innerWidth + 0.5),
-    );
-    return ['page ' + over + 'px too wide', ...wide.slice(0, 8).map((e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className ? '.' + String(e.className).split(' ').join('.') : ''))];
-  })()`);
 
 /** The progress bar's value and max. */
 const progressOf = (page: Page) =>

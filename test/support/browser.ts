@@ -41,3 +41,17 @@ export async function seriousA11yViolations(page: Page): Promise<string[]> {
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => `${v.id}: ${v.targets.join(', ')}`);
 }
+
+/**
+ * What sticks out sideways at this width: empty when the page is no wider than the viewport, else
+ * the page's overflow and the innermost elements whose right edge passes the viewport's.
+ */
+export const overflowing = (page: Page): Promise<string[]> =>
+  page.evaluate<string[]>(`(() => {
+    const over = document.documentElement.scrollWidth - window.innerWidth;
+    if (over <= 0) return [];
+    const wide = [...document.querySelectorAll('body *')].filter(
+      (e) => e.getBoundingClientRect().right > window.innerWidth + 0.5 && ![...e.children].some((c) => c.getBoundingClientRect().right > window.innerWidth + 0.5),
+    );
+    return ['page ' + over + 'px too wide', ...wide.slice(0, 8).map((e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className ? '.' + String(e.className).split(' ').join('.') : ''))];
+  })()`);

@@ -111,13 +111,15 @@ function render() {
       h('div', { class: 'prompt', id: 'prompt' }, t.prompt),
       h(
         'ol',
-        { class: 'choices', id: 'candidates' },
+        // A listbox of options: aria-selected is allowed there (and says which candidate is picked).
+        { class: 'choices', id: 'candidates', role: 'listbox', 'aria-label': 'Candidates (press 1–9 to pick)' },
         t.candidates.map((c, i) =>
           h(
             'li',
             {
               class: `choice${state.picked === i ? ' picked' : ''}`,
               'data-choice': c,
+              role: 'option',
               'aria-selected': state.picked === i ? 'true' : 'false',
             },
             h('kbd', {}, String(i + 1)),
