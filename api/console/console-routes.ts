@@ -20,6 +20,7 @@ export const CONSOLE_FILES: Record<string, string> = {
   'review.js': 'text/javascript; charset=utf-8',
   'explorer.html': 'text/html; charset=utf-8',
   'explorer.js': 'text/javascript; charset=utf-8',
+  'dom.js': 'text/javascript; charset=utf-8',
   'tally-rules.js': 'text/javascript; charset=utf-8',
   'explorer.css': 'text/css; charset=utf-8',
   'lifecycle.html': 'text/html; charset=utf-8',

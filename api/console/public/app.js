@@ -2,6 +2,7 @@
 import { importSeed, generateSeed } from './signing.js';
 import { apiCall, reasonOf } from './api.js';
 import { tallyRules } from './tally-rules.js';
+import { $, h } from './dom.js';
 
 const KEY_STORAGE = 'commons.privateKey';
 const SELF_ASSIGNABLE = ['developer', 'governor', 'contributor', 'reviewer', 'validator', 'app-builder'];
@@ -23,24 +24,7 @@ const state = {
   lastRendered: '',
 };
 
-// ---------- DOM helpers (textContent only: prompts and titles are other people's text) ----------
-
-function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
-    else if (k === 'class') el.className = v;
-    // Through the CSSOM: the console's CSP forbids inline style attributes.
-    else if (k === 'style') Object.assign(el.style, v);
-    else el.setAttribute(k, v === true ? '' : String(v));
-  }
-  for (const c of children.flat(Infinity))
-    if (c !== null && c !== undefined && c !== false) el.append(c instanceof Node ? c : String(c));
-  return el;
-}
-
-const $ = (id) => document.getElementById(id);
+// ---------- DOM helpers (h and $ from dom.js) ----------
 
 function notice(n) {
   return n

@@ -6,25 +6,12 @@ import { importSeed } from './signing.js';
 import { apiCall, reasonOf } from './api.js';
 import { checkRecord, readRecords } from './records-file.js';
 import { sendInBatches } from './upload.js';
+import { $, h } from './dom.js';
 
 const KEY_STORAGE = 'commons.privateKey';
 // Chart.js's UMD build (vendor/chart.umd.min.js, loaded before this module) defines the global.
 const { Chart } = globalThis;
 const state = { identity: null, datanet: null, curators: null, upload: null };
-const $ = (id) => document.getElementById(id);
-
-function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
-    else if (k === 'class') el.className = v;
-    else el.setAttribute(k, v === true ? '' : String(v));
-  }
-  for (const c of children.flat(Infinity))
-    if (c !== null && c !== undefined && c !== false) el.append(c instanceof Node ? c : String(c));
-  return el;
-}
 
 function notice(where, kind, text) {
   $(where).replaceChildren(h('div', { class: `notice ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, text));

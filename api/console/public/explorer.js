@@ -3,6 +3,7 @@
 // key. Mounted into #explorer on explorer.html, and on the console's landing page (data-unless-key)
 // only while this browser holds no key. Charts are Chart.js (the global `Chart`, vendor/).
 import { tallyRules } from './tally-rules.js';
+import { h } from './dom.js';
 
 const KEY_STORAGE = 'commons.privateKey';
 const REFRESH_MS = 5000;
@@ -12,19 +13,7 @@ const LEADERBOARD_SIZE = 5;
 
 const COLORS = { yes: '#2e9e5b', no: '#d04437', abstain: '#98a2b3', veto: '#7a2e8e', rule: '#1d2330', bar: '#2f5bea' };
 
-// ---------- DOM helpers (textContent only: titles and specs are other people's text) ----------
-
-function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === 'class') el.className = v;
-    else el.setAttribute(k, v === true ? '' : String(v));
-  }
-  for (const c of children.flat(Infinity))
-    if (c !== null && c !== undefined && c !== false) el.append(c instanceof Node ? c : String(c));
-  return el;
-}
+// ---------- DOM helpers (h from dom.js) ----------
 
 const kv = (pairs) =>
   h(

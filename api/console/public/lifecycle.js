@@ -2,22 +2,10 @@
 // and held-out metrics as Chart.js curves, review rounds, budget, deployment gate, a sample call's
 // attribution and the workflow in the Temporal UI. Public: one unsigned read, no key needed.
 import { apiCall, reasonOf } from './api.js';
+import { $, h } from './dom.js';
 
 // Chart.js's UMD build (vendor/chart.umd.min.js, loaded before this module) defines the global.
 const { Chart } = globalThis;
-
-const $ = (id) => document.getElementById(id);
-
-function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === 'class') el.className = v;
-    else el.setAttribute(k, v === true ? '' : String(v));
-  }
-  for (const c of children.flat(Infinity)) if (c !== null && c !== undefined && c !== false) el.append(c);
-  return el;
-}
 
 function show(kind, text) {
   const m = $('message');

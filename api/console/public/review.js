@@ -2,23 +2,11 @@
 // candidate, Enter submits, n/p move between tasks. Uses the key the console saved in localStorage.
 import { importSeed } from './signing.js';
 import { apiCall, reasonOf } from './api.js';
+import { $, h } from './dom.js';
 
 const KEY_STORAGE = 'commons.privateKey';
 
 const state = { identity: null, tasks: [], index: 0, picked: null, standing: null, busy: false };
-
-const $ = (id) => document.getElementById(id);
-
-function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === 'class') el.className = v;
-    else el.setAttribute(k, v === true ? '' : String(v));
-  }
-  for (const c of children.flat(Infinity)) if (c !== null && c !== undefined && c !== false) el.append(c);
-  return el;
-}
 
 function show(kind, text) {
   const m = $('message');
