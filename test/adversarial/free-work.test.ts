@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, eventually, refusal, type TestApp } from '../support/app.js';
-import { participant, proposalBody, retireGovernor, uniqueId } from '../support/participants.js';
+import { participant, passAndOpenDatanet, proposalBody, uniqueId } from '../support/participants.js';
 import type { CommonsClient } from '../../client/commons-client.js';
 import { EMAIL_KEYWORDS, SPAM_SPEC } from '../../scenarios/scenario.js';
 import { loadSpamAssassin } from '../../ml/embedded/corpus.js';
@@ -86,12 +86,7 @@ describe('adversarial: no free work', () => {
       datanetSpec: { ...SPAM_SPEC, access: { deposit: DEPOSIT } },
       budget: '0',
     });
-    await eventually(async () => ((await dev.tally(id)).open ? true : undefined));
-    await gov.vote(id, 'yes');
-    await eventually(async () =>
-      (await dev.datanet(id).catch(() => undefined))?.status === 'open' ? true : undefined,
-    );
-    await retireGovernor(gov, dev.address);
+    await passAndOpenDatanet(dev, gov, id, dev.address);
   }, 180_000);
 
   afterAll(async () => {

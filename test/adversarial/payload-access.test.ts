@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, eventually, refusal, type TestApp } from '../support/app.js';
-import { participant, proposalBody, retireGovernor, uniqueId } from '../support/participants.js';
+import { participant, passAndOpenDatanet, proposalBody, uniqueId } from '../support/participants.js';
 import { CommonsClient } from '../../client/commons-client.js';
 import { EMAIL_KEYWORDS, SPAM_SPEC } from '../../scenarios/scenario.js';
 import { loadSpamAssassin } from '../../ml/embedded/corpus.js';
@@ -62,12 +62,7 @@ describe('adversarial: who reads a payload', () => {
       },
       budget: '0',
     });
-    await eventually(async () => ((await dev.tally(id)).open ? true : undefined));
-    await gov.vote(id, 'yes');
-    await eventually(async () =>
-      (await dev.datanet(id).catch(() => undefined))?.status === 'open' ? true : undefined,
-    );
-    await retireGovernor(gov, dev.address);
+    await passAndOpenDatanet(dev, gov, id, dev.address);
     for (const r of records) hashes.push((await contributor.contribute(id, r)).hash);
   }, 180_000);
 
