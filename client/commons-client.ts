@@ -117,13 +117,13 @@ export class CommonsClient {
     return json as T;
   }
 
-  register(roles: string[], displayName?: string) {
+  register(roles: string[], displayName?: string): Promise<RegisterResponse> {
     return this.signed<RegisterResponse>('POST', '/v1/accounts', { roles, displayName });
   }
-  faucet(asset: 'OPEN' | 'gOPEN', amount: string, address = this.address) {
+  faucet(asset: 'OPEN' | 'gOPEN', amount: string, address = this.address): Promise<BalancesResponse> {
     return this.post<BalancesResponse>('/v1/faucet', { address, asset, amount });
   }
-  account(address = this.address) {
+  account(address = this.address): Promise<AccountResponse> {
     return this.get<AccountResponse>(`/v1/accounts/${address}`);
   }
   /** Every page of a list route (each page's `nextCursor` asks for the next), its items concatenated under `field`. */
@@ -138,109 +138,114 @@ export class CommonsClient {
     }
     return { ...first, [field]: items, nextCursor: null };
   }
-  rewards(address = this.address) {
+  rewards(address = this.address): Promise<RewardsResponse> {
     return this.allPages<RewardsResponse, 'rewards'>(`/v1/accounts/${address}/rewards`, 'rewards');
   }
   /** With an `idempotencyKey`, retrying (even after a lost response) moves the amount once. */
-  transfer(to: string, asset: 'OPEN' | 'gOPEN', amount: string, opts: { idempotencyKey?: string; memo?: string } = {}) {
+  transfer(
+    to: string,
+    asset: 'OPEN' | 'gOPEN',
+    amount: string,
+    opts: { idempotencyKey?: string; memo?: string } = {},
+  ): Promise<TransferResponse> {
     return this.signed<TransferResponse>('POST', '/v1/transfers', { to, asset, amount, ...opts });
   }
-  stakeAsValidator(amount: string, opts: { idempotencyKey?: string } = {}) {
+  stakeAsValidator(amount: string, opts: { idempotencyKey?: string } = {}): Promise<StakeResponse> {
     return this.signed<StakeResponse>('POST', '/v1/validators/stake', { amount, ...opts });
   }
   /** Starts unbonding validator stake; claimable after the protocol's unbonding period. */
-  unstake(amount: string) {
+  unstake(amount: string): Promise<UnstakeResponse> {
     return this.signed<UnstakeResponse>('POST', '/v1/validators/unstake', { amount });
   }
-  claimUnbonded() {
+  claimUnbonded(): Promise<ClaimResponse> {
     return this.signed<ClaimResponse>('POST', '/v1/validators/unbonding/claim', {});
   }
-  unbonding(address = this.address) {
+  unbonding(address = this.address): Promise<UnbondingListResponse> {
     return this.get<UnbondingListResponse>(`/v1/validators/${address}/unbonding`);
   }
   /** The protocol settings every proposal is judged by. */
-  protocol() {
+  protocol(): Promise<ProtocolResponse> {
     return this.get<ProtocolResponse>('/v1/protocol');
   }
-  delegate(delegatee: string) {
+  delegate(delegatee: string): Promise<DelegationResponse> {
     return this.signed<DelegationResponse>('POST', '/v1/delegations', { delegatee });
   }
-  propose(body: ProposalBody) {
+  propose(body: ProposalBody): Promise<ProposeResponse> {
     return this.signed<ProposeResponse>('POST', '/v1/proposals', body);
   }
   /** From the API's read model; `live` asks the workflow itself (a query: use it sparingly). */
-  proposal(id: string, opts: { live?: boolean } = {}) {
+  proposal(id: string, opts: { live?: boolean } = {}): Promise<ProposalResponse> {
     return this.get<ProposalResponse>(`/v1/proposals/${id}${opts.live ? '?live=1' : ''}`);
   }
-  proposals(query = '') {
+  proposals(query = ''): Promise<ListProposalsResponse> {
     return this.get<ListProposalsResponse>(`/v1/proposals${query}`);
   }
-  tally(id: string) {
+  tally(id: string): Promise<TallyResponse> {
     return this.get<TallyResponse>(`/v1/proposals/${id}/tally`);
   }
-  vote(id: string, option: 'yes' | 'no' | 'abstain' | 'veto') {
+  vote(id: string, option: 'yes' | 'no' | 'abstain' | 'veto'): Promise<VoteResponse> {
     return this.signed<VoteResponse>('POST', `/v1/proposals/${id}/votes`, { option });
   }
-  withdraw(id: string) {
+  withdraw(id: string): Promise<WithdrawResponse> {
     return this.signed<WithdrawResponse>('POST', `/v1/proposals/${id}/withdraw`, {});
   }
-  contribute(datanetId: string, payload: Payload) {
+  contribute(datanetId: string, payload: Payload): Promise<ContributionResponse> {
     return this.signed<ContributionResponse>('POST', `/v1/datanets/${datanetId}/contributions`, { payload });
   }
-  contributeBatch(datanetId: string, payloads: Payload[]) {
+  contributeBatch(datanetId: string, payloads: Payload[]): Promise<ContributionBatchResponse> {
     return this.signed<ContributionBatchResponse>('POST', `/v1/datanets/${datanetId}/contributions/batch`, {
       records: payloads.map((payload) => ({ payload })),
     });
   }
-  closeDatanet(id: string) {
+  closeDatanet(id: string): Promise<ClosingResponse> {
     return this.signed<ClosingResponse>('POST', `/v1/datanets/${id}/close`, {});
   }
-  datanet(id: string) {
+  datanet(id: string): Promise<DatanetResponse> {
     return this.get<DatanetResponse>(`/v1/datanets/${id}`);
   }
-  contribution(hash: string) {
+  contribution(hash: string): Promise<ContributionsResponse> {
     return this.get<ContributionsResponse>(`/v1/contributions/${hash}`);
   }
   /** Signed when this client has a key: a record not yet public is served to its contributor and curators. */
-  contributionPayload(hash: string) {
+  contributionPayload(hash: string): Promise<ContributionPayloadResponse> {
     const path = `/v1/contributions/${hash}/payload`;
     return this.keys
       ? this.signed<ContributionPayloadResponse>('GET', path)
       : this.get<ContributionPayloadResponse>(path);
   }
-  proof(hash: string) {
+  proof(hash: string): Promise<ProofResponse> {
     return this.get<ProofResponse>(`/v1/contributions/${hash}/proof`);
   }
-  reviews(reviewer?: string) {
+  reviews(reviewer?: string): Promise<ReviewsResponse> {
     return this.allPages<ReviewsResponse, 'tasks'>(`/v1/reviews${reviewer ? `?reviewer=${reviewer}` : ''}`, 'tasks');
   }
-  answerReview(taskId: string, choice: string) {
+  answerReview(taskId: string, choice: string): Promise<ReviewAnswerResponse> {
     return this.signed<ReviewAnswerResponse>('POST', `/v1/reviews/${encodeURIComponent(taskId)}`, { choice });
   }
   /** Bond OPEN for review (the protocol's minimum bond is needed to be assigned tasks and answer). */
-  bondForReview(amount: string) {
+  bondForReview(amount: string): Promise<ReviewBondResponse> {
     return this.signed<ReviewBondResponse>('POST', '/v1/reviews/bond', { amount });
   }
   /** Enlist for a proposal's review rounds (assignments are drawn among the enlisted, bonded reviewers). */
-  enlistForReview(proposalId: string) {
+  enlistForReview(proposalId: string): Promise<ReviewEnlistResponse> {
     return this.signed<ReviewEnlistResponse>('POST', '/v1/reviews/enlist', { proposalId });
   }
-  reviewer(address: string) {
+  reviewer(address: string): Promise<ReviewerResponse> {
     return this.get<ReviewerResponse>(`/v1/reviews/reviewers/${encodeURIComponent(address)}`);
   }
-  reviewRounds(proposalId: string) {
+  reviewRounds(proposalId: string): Promise<ReviewRoundsResponse> {
     return this.get<ReviewRoundsResponse>(`/v1/reviews/rounds?proposalId=${encodeURIComponent(proposalId)}`);
   }
-  issueApiKey(label?: string) {
+  issueApiKey(label?: string): Promise<ApiKeyResponse> {
     return this.signed<ApiKeyResponse>('POST', '/v1/api-keys', { label });
   }
-  model(name: string) {
+  model(name: string): Promise<ModelResponse> {
     return this.get<ModelResponse>(`/v1/models/${name}`);
   }
-  rollback(name: string, version: number) {
+  rollback(name: string, version: number): Promise<RollbackResponse> {
     return this.signed<RollbackResponse>('POST', `/v1/models/${name}/rollback`, { version });
   }
-  infer(name: string, input: string, apiKey: string, version?: number) {
+  infer(name: string, input: string, apiKey: string, version?: number): Promise<InferResponse> {
     const path = version ? `/v1/models/${name}/versions/${version}/infer` : `/v1/models/${name}/infer`;
     return this.post<InferResponse>(path, { input }, { authorization: `Bearer ${apiKey}` });
   }

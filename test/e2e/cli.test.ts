@@ -8,11 +8,13 @@ import { participant, proposalBody, uniqueId } from '../support/participants.js'
 import type { CommonsClient } from '../../client/commons-client.js';
 import type { ProposalResponse } from '../../api/schemas/proposals.js';
 import { workflowIds } from '../../contracts/workflow-ids.js';
+import { buildPackage, CLI_BIN } from '../../packages/build.js';
 
-/** The real `commons` CLI (node cli/bin.js, through tsx) as a child process against the test API. */
+/** The real `commons` command (the @commons/cli package's bin, built from this checkout) against the test API. */
 describe('commons CLI', () => {
   let app: TestApp;
   let dir: string;
+  let bin: string;
   const started: string[] = [];
   const retire: CommonsClient[] = [];
   let devKey: string;
@@ -27,8 +29,8 @@ describe('commons CLI', () => {
   }
   const cli = (args: string[], opts: { key?: string; env?: Record<string, string> } = {}): Promise<Run> =>
     new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['cli/bin.js', ...args], {
-        cwd: process.cwd(),
+      const child = spawn(process.execPath, [bin, ...args], {
+        cwd: dir,
         env: {
           ...process.env,
           COMMONS_API_URL: app.url,
@@ -53,6 +55,7 @@ describe('commons CLI', () => {
   beforeAll(async () => {
     app = await startTestApp({ workers: ['lifecycle', 'data'] });
     dir = mkdtempSync(join(tmpdir(), 'commons-cli-'));
+    bin = join(await buildPackage('cli', dir), CLI_BIN);
     devKey = join(dir, 'dev.json');
     govKey = join(dir, 'gov.json');
   });
