@@ -34,13 +34,15 @@ const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8')) as Man
 async function buildFiles(name: PackageName, dir: string): Promise<string[]> {
   switch (name) {
     case 'client': {
-      const imports = await bundle(join(REPO_ROOT, 'client/index.ts'), join(dir, 'dist/index.js'));
+      const imports = await bundle(join(REPO_ROOT, 'client/index.ts'), join(dir, 'dist'), 'index');
       await writeDeclarations(REPO_ROOT, 'client/index.ts', join(dir, 'dist/types'));
       return imports;
     }
     case 'cli': {
       const bin = join(dir, CLI_BIN);
-      const imports = await bundle(join(REPO_ROOT, 'cli/main.ts'), bin, { banner: '#!/usr/bin/env node' });
+      const imports = await bundle(join(REPO_ROOT, 'cli/main.ts'), join(dir, 'dist'), 'commons', {
+        banner: '#!/usr/bin/env node',
+      });
       chmodSync(bin, 0o755);
       return imports;
     }

@@ -7,14 +7,22 @@ import { build, type Metafile } from 'esbuild';
 export const NODE_TARGET = 'node20';
 
 /**
- * Bundles `entry` into `outfile` and returns the npm packages the bundle still imports (the
- * package's run-time dependencies). Node built-ins are not counted.
+ * Bundles `entry` into `<outdir>/<name>.js` and returns the npm packages the bundle still imports
+ * (the package's run-time dependencies); Node built-ins are not counted. A dynamic import becomes a
+ * chunk of its own beside it (chunks/), so what only one command needs is loaded by that command.
  */
-export async function bundle(entry: string, outfile: string, opts: { banner?: string } = {}): Promise<string[]> {
+export async function bundle(
+  entry: string,
+  outdir: string,
+  name: string,
+  opts: { banner?: string } = {},
+): Promise<string[]> {
   const result = await build({
-    entryPoints: [entry],
-    outfile,
+    entryPoints: { [name]: entry },
+    outdir,
     bundle: true,
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
     platform: 'node',
     format: 'esm',
     target: NODE_TARGET,
