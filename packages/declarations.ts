@@ -104,19 +104,26 @@ class TypePrinter {
   locals(): string[] {
     for (let s = this.pending.shift(); s; s = this.pending.shift()) {
       const type = this.checker.getDeclaredTypeOfSymbol(s);
-      const body =
-        s.flags & ts.SymbolFlags.TypeAlias
-          ? this.print(type, s)
-          : `{ ${this.checker
-              .getPropertiesOfType(type)
-              .map((p) => {
-                const optional = p.flags & ts.SymbolFlags.Optional ? '?' : '';
-                return `${p.name}${optional}: ${this.print(this.checker.getTypeOfSymbol(p))};`;
-              })
-              .join(' ')} }`;
+      const body = s.flags & ts.SymbolFlags.TypeAlias ? this.print(type, s) : this.members(type);
       this.declarations.push(`type ${s.name} = ${body};`);
     }
     return this.declarations;
+  }
+
+  /** An interface's members as an object type: properties (readonly, optional) and index signatures. */
+  private members(type: ts.Type): string {
+    const members = this.checker.getPropertiesOfType(type).map((p) => {
+      const decl = p.declarations?.[0];
+      const readonly = decl && ts.getCombinedModifierFlags(decl) & ts.ModifierFlags.Readonly ? 'readonly ' : '';
+      const key = /^[A-Za-z_$][\w$]*$/.test(p.name) ? p.name : JSON.stringify(p.name);
+      const optional = p.flags & ts.SymbolFlags.Optional ? '?' : '';
+      return `${readonly}${key}${optional}: ${this.print(this.checker.getTypeOfSymbol(p))};`;
+    });
+    for (const info of this.checker.getIndexInfosOfType(type))
+      members.push(
+        `${info.isReadonly ? 'readonly ' : ''}[key: ${this.print(info.keyType)}]: ${this.print(info.type)};`,
+      );
+    return `{ ${members.join(' ')} }`;
   }
 
   private ours(symbol: ts.Symbol | undefined): symbol is ts.Symbol {
