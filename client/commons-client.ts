@@ -70,7 +70,9 @@ export type Payload = Record<string, unknown>;
 
 /**
  * A typed client for the Commons HTTP API: signs state-changing requests with the participant's
- * key. Used by the CLI, the demo and the end-to-end tests.
+ * key. Used by the CLI, the demo and the end-to-end tests, and published as @commons/client
+ * (packages/). Each method states its return type, so the package's declarations name the API's
+ * types (`Promise<InferResponse>`) instead of spelling out, or reaching into, server modules.
  */
 export class CommonsClient {
   constructor(
