@@ -6,7 +6,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import ts from 'typescript';
 import { format } from 'prettier';
 
-const TYPEBOX = '@sinclair/typebox';
+const TYPEBOX_IMPORT = /from ['"]@sinclair\/typebox['"]/;
 
 /**
  * Writes the declarations reachable from `entry` (a .ts file of this repo) under `outDir`, keeping
@@ -30,7 +30,7 @@ export async function writeDeclarations(repoRoot: string, entry: string, outDir:
     const rel = relative(repoRoot, source.fileName);
     const dts = rel.replace(/\.ts$/, '.d.ts');
     const text = emitted.get(dts);
-    if (text?.includes(`'${TYPEBOX}'`)) emitted.set(dts, plainTypes(text, source, checker, repoRoot));
+    if (text !== undefined && TYPEBOX_IMPORT.test(text)) emitted.set(dts, plainTypes(text, source, checker, repoRoot));
   }
 
   const entryDts = entry.replace(/\.ts$/, '.d.ts');
@@ -62,14 +62,19 @@ function plainTypes(dts: string, source: ts.SourceFile, checker: ts.TypeChecker,
     if (ts.isTypeAliasDeclaration(stmt)) comments.set(stmt.name.text, leadingComment(stmt, dts));
 
   const printer = new TypePrinter(checker, repoRoot);
-  const exported: string[] = [];
-  for (const stmt of source.statements)
-    if (ts.isTypeAliasDeclaration(stmt) && !stmt.typeParameters && exportedNode(stmt)) {
-      const symbol = checker.getSymbolAtLocation(stmt.name);
-      if (symbol) printer.defined.set(stmt.name.text, symbol);
-      const text = printer.print(checker.getTypeAtLocation(stmt.name), symbol);
-      exported.push(`${comments.get(stmt.name.text) ?? ''}export type ${stmt.name.text} = ${text};`);
-    }
+  const aliases = source.statements.filter(
+    (stmt): stmt is ts.TypeAliasDeclaration =>
+      ts.isTypeAliasDeclaration(stmt) && !stmt.typeParameters && exportedNode(stmt),
+  );
+  // Every exported name first: a type printed earlier may mention one declared further down.
+  for (const alias of aliases) {
+    const symbol = checker.getSymbolAtLocation(alias.name);
+    if (symbol) printer.defined.set(alias.name.text, symbol);
+  }
+  const exported = aliases.map((alias) => {
+    const text = printer.print(checker.getTypeAtLocation(alias.name), checker.getSymbolAtLocation(alias.name));
+    return `${comments.get(alias.name.text) ?? ''}export type ${alias.name.text} = ${text};`;
+  });
   return [...printer.locals(), ...exported, 'export {};', ''].join('\n');
 }
 
