@@ -8,7 +8,7 @@ import { participant, proposalBody, uniqueId } from '../support/participants.js'
 import type { CommonsClient } from '../../client/commons-client.js';
 import type { ProposalResponse } from '../../api/schemas/proposals.js';
 import { workflowIds } from '../../contracts/workflow-ids.js';
-import { buildPackage, CLI_BIN } from '../../packages/build.js';
+import { commonsBin } from '../support/commons-bin.js';
 
 /** The real `commons` command (the @commons/cli package's bin, built from this checkout) against the test API. */
 describe('commons CLI', () => {
@@ -55,7 +55,7 @@ describe('commons CLI', () => {
   beforeAll(async () => {
     app = await startTestApp({ workers: ['lifecycle', 'data'] });
     dir = mkdtempSync(join(tmpdir(), 'commons-cli-'));
-    bin = join(await buildPackage('cli', dir), CLI_BIN);
+    bin = await commonsBin();
     devKey = join(dir, 'dev.json');
     govKey = join(dir, 'gov.json');
   });
