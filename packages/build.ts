@@ -27,9 +27,9 @@ interface Manifest {
 const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8')) as Manifest;
 
 /**
- * The CLI bundles the client rather than depending on @commons/client: the command is then one
- * file that installs without a registry, and an app pinning another client version cannot change
- * what its `commons` does.
+ * The CLI bundles the client rather than depending on @commons/client: the command then installs
+ * from its one tarball (its dependencies are only what its own commands import), and an app pinning
+ * another client version cannot change what its `commons` does.
  */
 async function buildFiles(name: PackageName, dir: string): Promise<string[]> {
   switch (name) {
