@@ -76,8 +76,8 @@ export const mcpEndpoint: FastifyPluginCallback = (app, _opts, done) => {
         tags: ['mcp'],
         body: JsonRpcMessage,
         response: {
+          // A notification gets 202 with no body.
           200: JsonRpcMessage,
-          202: Type.Null({ description: 'a notification or response was accepted' }),
           '4xx': JsonRpcRefusal,
           '5xx': JsonRpcRefusal,
         },
