@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../support/app.js';
+import { eventually, startTestApp, type TestApp } from '../support/app.js';
 import { participant, passAndOpenDatanet, proposalBody, uniqueId } from '../support/participants.js';
 import { mcpOverHttp, mcpOverStdio, type McpSession } from '../support/mcp.js';
 import type { CommonsClient } from '../../client/commons-client.js';
@@ -85,6 +85,13 @@ describe('adversarial: signed MCP calls', () => {
       ]);
     }
     expect((await rows(keys.address)).length).toBe(2);
+    // The proposal behind the Datanet, with the collection's progress.
+    const status = await eventually(async () => {
+      const s = (await stdio.call('proposal_status', { proposalId: datanet })).structuredContent;
+      const received = (s?.progress as { collection?: { received?: number } } | undefined)?.collection?.received;
+      return received !== undefined && received >= 2 ? s : undefined;
+    });
+    expect(status).toMatchObject({ proposalId: datanet, stage: 'data-collection', status: 'running' });
   });
 
   it('refuses an unsigned contribution: no session without a key acts as anyone', async () => {
