@@ -8,8 +8,9 @@ import { createCommonsMcpServer, type ApiResponse, type ApiSender } from './serv
 export const MCP_PATH = '/mcp';
 
 const JsonRpcId = Type.Union([Type.String(), Type.Number(), Type.Null()]);
+// The id is the client's (a string or a number, echoed back): left to the SDK, like the params.
 const JsonRpcMessage = Type.Object(
-  { jsonrpc: Type.Literal('2.0'), method: Type.Optional(Type.String()), id: Type.Optional(JsonRpcId) },
+  { jsonrpc: Type.Literal('2.0'), method: Type.Optional(Type.String()) },
   { additionalProperties: true, description: 'an MCP JSON-RPC message (initialize, tools/list, tools/call, ...)' },
 );
 const JsonRpcRefusal = Type.Object(
