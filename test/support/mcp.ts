@@ -53,13 +53,16 @@ export async function mcpOverHttp(
   return session(client);
 }
 
-/** `commons mcp` (node cli/bin.js) spawned by the SDK's StdioClientTransport against the test API. */
+/**
+ * `commons mcp` spawned by the SDK's StdioClientTransport against the test API: the CLI's entry
+ * point (cli/main.ts) run from source through tsx, so the test sees this checkout's code.
+ */
 export async function mcpOverStdio(apiUrl: string, opts: { keyFile: string; apiKey?: string }): Promise<McpSession> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: ['cli/bin.js', 'mcp'],
+    args: ['--import', 'tsx', 'cli/main.ts', 'mcp'],
     cwd: process.cwd(),
     env: {
       ...env,
