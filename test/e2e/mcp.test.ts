@@ -73,7 +73,7 @@ describe('MCP server', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('lists its tools and the served models, and reads the proposal with its progress, over both transports', async () => {
+  it('lists its tools and the served models, and reads the proposal as a tool and a resource, over both transports', async () => {
     const reader = await participant(app.url, ['app-builder']);
     for (const s of [
       await open(mcpOverHttp(app.url)),
