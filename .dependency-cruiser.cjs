@@ -14,9 +14,11 @@ const allowed = {
   ml: ['domain', 'contracts', 'storage'],
   workflows: ['domain', 'contracts', 'activities'],
   activities: ['domain', 'contracts', 'ml', 'db', 'storage', 'datasets', 'infra'],
-  api: ['domain', 'contracts', 'ml', 'db', 'storage', 'datasets', 'identity', 'infra', 'workflows'],
+  api: ['domain', 'contracts', 'ml', 'db', 'storage', 'datasets', 'identity', 'infra', 'workflows', 'mcp'],
   client: ['api', 'identity', 'contracts', 'domain'],
-  cli: ['client', 'api', 'identity', 'contracts', 'domain'],
+  cli: ['client', 'api', 'identity', 'contracts', 'domain', 'mcp'],
+  // The MCP server: each tool is a request of the HTTP API (signed with identity/), served over stdio and in the API.
+  mcp: ['api', 'identity'],
   infra: ['domain', 'contracts', 'db', 'storage'],
   workers: ['domain', 'contracts', 'ml', 'db', 'storage', 'datasets', 'infra', 'activities', 'workflows'],
   // The local harness starts the whole system (services, workers, API) for tests, benches and the demo.
@@ -79,6 +81,14 @@ module.exports = {
       comment: 'The HTTP client takes its types from the API schemas and nothing else from the server.',
       severity: 'error',
       from: { path: '^(client|cli|scenarios)/' },
+      to: { path: '^api/', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'mcp-imports-api-types-only',
+      comment:
+        'The MCP server acts through the HTTP API: it takes types from the API schemas and nothing else from the server.',
+      severity: 'error',
+      from: { path: '^mcp/' },
       to: { path: '^api/', dependencyTypesNot: ['type-only'] },
     },
     {

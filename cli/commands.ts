@@ -31,6 +31,8 @@ usage: commons [--api URL] [--key FILE] [--json] <command> ...
   review TASK CHOICE                   answer an assigned review task (sealed until settlement)
   api-key new [--label L]              issue an inference API key (shown once)
   infer MODEL TEXT --api-key KEY       paid inference with attribution (or COMMONS_API_KEY)
+  mcp [--api-key KEY]                  MCP server on stdio for agents (docs/mcp.md): the key file
+                                       signs reviews and records, the API key pays for calls
 
   --api   API base URL (env COMMONS_API_URL, default http://127.0.0.1:8080)
   --key   key file (env COMMONS_KEY_FILE, default ~/.commons/key.json)
@@ -253,6 +255,17 @@ export async function run(
           const contributors = r.attribution.contributors;
           if (contributors.length) say('attributed to:');
           for (const a of contributors) say(`  ${a.contributor}  ${(100 * a.weight).toFixed(1)}%`);
+        });
+        return 0;
+      }
+      case 'mcp': {
+        // stdout carries the MCP messages: nothing else may be printed until the client hangs up.
+        const apiKey = o['api-key'] ?? io.env.COMMONS_API_KEY;
+        // Loaded here: the MCP SDK is needed by this command only.
+        const { serveMcpOverStdio } = await import('../mcp/stdio.js');
+        await serveMcpOverStdio(api, {
+          ...(existsSync(keyFile) ? { keys: keys() } : {}),
+          ...(apiKey ? { apiKey } : {}),
         });
         return 0;
       }

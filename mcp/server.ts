@@ -1,0 +1,291 @@
+import * as z from 'zod';
+import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { InferResponse } from '../api/schemas/models.js';
+import type { ProposalResponse } from '../api/schemas/proposals.js';
+import type { ReviewAnswerResponse, ReviewsResponse } from '../api/schemas/reviews.js';
+import type { ContributionResponse, ContributionsResponse } from '../api/schemas/datanets.js';
+import type { ModelListResponse } from '../api/schemas/openai.js';
+import {
+  answerReviewInput,
+  callModelInput,
+  contributeInput,
+  contributionInput,
+  listModelsInput,
+  proposalStatusInput,
+  requests,
+  reviewTasksInput,
+  signedToolRequest,
+  type ApiRequest,
+} from './requests.js';
+
+export interface ApiResponse {
+  status: number;
+  body: unknown;
+}
+
+/**
+ * Sends one request to the Commons API with the credentials of the MCP session: the API key for
+ * paid calls; for signed ones, a signature (made locally over stdio, carried in the tool call's
+ * `_meta` over HTTP).
+ */
+export type ApiSender = (req: ApiRequest, meta: Record<string, unknown> | undefined) => Promise<ApiResponse>;
+
+export interface CommonsMcpOptions {
+  send: ApiSender;
+  /** The signing key's address, when the server holds one: list_review_tasks defaults to it. */
+  signer?: string;
+}
+
+const Attribution = z.object({
+  contributors: z.array(z.object({ contributor: z.string(), weight: z.number() })),
+  records: z.array(z.object({ hash: z.string(), contributor: z.string(), influence: z.number() })),
+});
+const ReviewTask = z.object({
+  id: z.string(),
+  proposalId: z.string(),
+  round: z.number(),
+  prompt: z.string(),
+  candidates: z.array(z.string()),
+  requiredAnswers: z.number(),
+  answers: z.number(),
+});
+
+const outputs = {
+  listModels: z.object({
+    models: z.array(
+      z.object({ name: z.string(), productionVersion: z.number(), task: z.string(), developer: z.string() }),
+    ),
+    nextCursor: z.string().nullable(),
+  }),
+  callModel: z.object({
+    answer: z.string(),
+    model: z.string(),
+    version: z.number(),
+    probabilities: z.record(z.string(), z.number()),
+    attribution: Attribution,
+    fee: z.string().describe('OPEN base units charged for the call'),
+    receiptId: z.string().describe("the call's id: its fee and split are recorded under it"),
+  }),
+  proposalStatus: z.object({
+    proposalId: z.string(),
+    modelName: z.string(),
+    title: z.string(),
+    proposer: z.string(),
+    stage: z.string(),
+    status: z.string(),
+    reason: z.string().nullable(),
+    progress: z.record(z.string(), z.unknown()).optional().describe('what is moving in the current stage'),
+  }),
+  reviewTasks: z.object({ reviewer: z.string(), tasks: z.array(ReviewTask) }),
+  answerReview: z.object({ accepted: z.literal(true), answers: z.number() }),
+  contribute: z.object({ hash: z.string(), status: z.enum(['stored', 'already-stored']) }),
+  contribution: z.object({ contributions: z.array(z.record(z.string(), z.unknown())) }),
+};
+
+/** The API's refusal as the agent reads it: the status and the API's reason. */
+function refusal(r: ApiResponse): string {
+  const b = r.body as { error?: unknown; details?: unknown } | null;
+  const reason = typeof b?.error === 'string' ? b.error : JSON.stringify(r.body);
+  const details = b?.details === undefined ? '' : ` (${JSON.stringify(b.details)})`;
+  return `refused: ${r.status} ${reason}${details}`;
+}
+
+const refused = (r: ApiResponse): CallToolResult => ({ isError: true, content: [{ type: 'text', text: refusal(r) }] });
+
+const ok = (out: Record<string, unknown>): CallToolResult => ({
+  structuredContent: out,
+  content: [{ type: 'text', text: JSON.stringify(out) }],
+});
+
+/**
+ * The Commons MCP server: one definition for both transports (`commons mcp` over stdio and `/mcp`
+ * in the API). Each tool is one request of the HTTP API, so every money and permission rule is
+ * the API's own.
+ */
+export function createCommonsMcpServer(opts: CommonsMcpOptions): McpServer {
+  const server = new McpServer({ name: 'commons', version: '1.0.0' });
+  const { send } = opts;
+
+  async function call<T>(
+    req: ApiRequest,
+    meta: Record<string, unknown> | undefined,
+    shape: (body: T) => Record<string, unknown>,
+  ): Promise<CallToolResult> {
+    const r = await send(req, meta);
+    return r.status >= 200 && r.status < 300 ? ok(shape(r.body as T)) : refused(r);
+  }
+
+  server.registerTool(
+    'list_models',
+    {
+      title: 'List models',
+      description: 'The models Commons serves (each with a production version), a page at a time.',
+      inputSchema: listModelsInput,
+      outputSchema: outputs.listModels,
+      annotations: { readOnlyHint: true },
+    },
+    (args, extra) =>
+      call<ModelListResponse>(requests.listModels(args), extra._meta, (b) => ({
+        models: b.data.map((m) => ({
+          name: m.id,
+          productionVersion: m.commons.productionVersion,
+          task: m.commons.task,
+          developer: m.owned_by,
+        })),
+        nextCursor: b.nextCursor,
+      })),
+  );
+
+  server.registerTool(
+    'call_model',
+    {
+      title: 'Call a model',
+      description:
+        "A paid call of a model's production version with the session's API key: the answer, the contributors it is attributed to, the fee charged and the call's receipt id.",
+      inputSchema: callModelInput,
+      outputSchema: outputs.callModel,
+      annotations: { readOnlyHint: false, idempotentHint: false },
+    },
+    (args, extra) =>
+      call<InferResponse>(requests.callModel(args), extra._meta, (b) => ({
+        answer: b.output,
+        model: b.model,
+        version: b.version,
+        probabilities: b.probabilities,
+        attribution: b.attribution,
+        fee: b.fee,
+        receiptId: b.callId,
+      })),
+  );
+
+  server.registerTool(
+    'proposal_status',
+    {
+      title: "A proposal's status",
+      description: "A model proposal's lifecycle stage and status, with the progress of the current stage.",
+      inputSchema: proposalStatusInput,
+      outputSchema: outputs.proposalStatus,
+      annotations: { readOnlyHint: true },
+    },
+    (args, extra) =>
+      call<ProposalResponse>(requests.proposalStatus(args), extra._meta, (p) => ({
+        proposalId: p.proposalId,
+        modelName: p.modelName,
+        title: p.title,
+        proposer: p.proposer,
+        stage: p.stage,
+        status: p.status,
+        reason: p.reason,
+        ...(p.progress ? { progress: p.progress } : {}),
+      })),
+  );
+
+  server.registerTool(
+    'list_review_tasks',
+    {
+      title: "A reviewer's tasks",
+      description: 'The open review tasks assigned to a reviewer that it has not answered yet.',
+      inputSchema: reviewTasksInput,
+      outputSchema: outputs.reviewTasks,
+      annotations: { readOnlyHint: true },
+    },
+    async (args, extra) => {
+      const reviewer = args.reviewer ?? opts.signer;
+      if (!reviewer)
+        return { isError: true, content: [{ type: 'text', text: 'name the reviewer (this session has no key)' }] };
+      return call<ReviewsResponse>(requests.reviewTasks(reviewer), extra._meta, (b) => ({
+        reviewer,
+        tasks: b.tasks.map((t) => ({
+          id: t.id,
+          proposalId: t.proposalId,
+          round: t.round,
+          prompt: t.prompt,
+          candidates: t.candidates,
+          requiredAnswers: t.requiredAnswers,
+          answers: t.answers,
+        })),
+      }));
+    },
+  );
+
+  // The two tools that act as the signer send the request signedToolRequest builds, which the
+  // client signed from the same arguments.
+  const signedRequest = (name: string, args: unknown): ApiRequest => {
+    const req = signedToolRequest(name, args);
+    if (!req) throw new Error(`${name}: arguments that passed the schema built no request`);
+    return req;
+  };
+
+  server.registerTool(
+    'answer_review',
+    {
+      title: 'Answer a review task',
+      description:
+        'Answer a review task assigned to the signing key: pick the best candidate. Needs the review bond; the answer is sealed until the round settles.',
+      inputSchema: answerReviewInput,
+      outputSchema: outputs.answerReview,
+      annotations: { readOnlyHint: false, idempotentHint: false },
+    },
+    (args, extra) =>
+      call<ReviewAnswerResponse>(signedRequest('answer_review', args), extra._meta, (b) => ({
+        accepted: b.accepted,
+        answers: b.answers,
+      })),
+  );
+
+  server.registerTool(
+    'contribute_record',
+    {
+      title: 'Contribute a record',
+      description:
+        "Contribute one record to an open Datanet, signed with the user's key (the contributor role). The record is scored when the Datanet closes.",
+      inputSchema: contributeInput,
+      outputSchema: outputs.contribute,
+      annotations: { readOnlyHint: false, idempotentHint: true },
+    },
+    (args, extra) =>
+      call<ContributionResponse>(signedRequest('contribute_record', args), extra._meta, (b) => ({
+        hash: b.hash,
+        status: b.status,
+      })),
+  );
+
+  server.registerTool(
+    'find_contribution',
+    {
+      title: 'Find a contribution',
+      description: 'Where a record (by hash) was contributed, by whom, and how it was scored.',
+      inputSchema: contributionInput,
+      outputSchema: outputs.contribution,
+      annotations: { readOnlyHint: true },
+    },
+    (args, extra) =>
+      call<ContributionsResponse>(requests.contribution(args), extra._meta, (b) => ({
+        contributions: b.contributions,
+      })),
+  );
+
+  const read = async (uri: URL, req: ApiRequest) => {
+    const r = await send(req, undefined);
+    if (r.status < 200 || r.status >= 300) throw new Error(refusal(r));
+    return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(r.body) }] };
+  };
+  server.registerResource(
+    'model',
+    new ResourceTemplate('commons://models/{name}', { list: undefined }),
+    { title: 'A model', description: 'A model, its versions and lineage', mimeType: 'application/json' },
+    (uri, { name }) => read(uri, requests.model(String(name))),
+  );
+  server.registerResource(
+    'proposal',
+    new ResourceTemplate('commons://proposals/{id}', { list: undefined }),
+    {
+      title: 'A proposal',
+      description: 'A proposal, its parameters, stage and progress',
+      mimeType: 'application/json',
+    },
+    (uri, { id }) => read(uri, requests.proposalStatus({ proposalId: String(id) })),
+  );
+  return server;
+}
