@@ -4,6 +4,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { KeyPair } from '../../identity/keys.js';
 import { signingFetch } from '../../mcp/signing-fetch.js';
+import { commonsBin } from './commons-bin.js';
 
 /** What a tool call answers, as the tests read it. */
 export interface ToolAnswer {
@@ -54,15 +55,15 @@ export async function mcpOverHttp(
 }
 
 /**
- * `commons mcp` spawned by the SDK's StdioClientTransport against the test API: the CLI's entry
- * point (cli/main.ts) run from source through tsx, so the test sees this checkout's code.
+ * `commons mcp` spawned by the SDK's StdioClientTransport against the test API: the `commons` an
+ * app installs (the @commons/cli bin, built from this checkout), so the MCP SDK's lazy chunk is tested too.
  */
 export async function mcpOverStdio(apiUrl: string, opts: { keyFile: string; apiKey?: string }): Promise<McpSession> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: ['--import', 'tsx', 'cli/main.ts', 'mcp'],
+    args: [await commonsBin(), 'mcp'],
     cwd: process.cwd(),
     env: {
       ...env,
