@@ -16,11 +16,7 @@ import type { ApiContext } from '../context.js';
 import { findDatanet, findDatanetSpec, findLatestDatasetVersion } from '../../db/queries/datanets.js';
 import { findDatanetCuration } from '../../db/queries/curation.js';
 import { findDatanetKey } from '../../db/queries/private-records.js';
-import {
-  ENVELOPE_SCHEME,
-  checkEnvelope,
-  type RecordEnvelopeWire,
-} from '../../domain/data/envelope/record-envelope.js';
+import { ENVELOPE_SCHEME, checkEnvelope, type RecordEnvelopeWire } from '../../domain/data/envelope/record-envelope.js';
 import { isEncryptedSpec } from '../../domain/data/envelope/encrypted.js';
 import { HEADER_ADDRESS } from '../../identity/request-signing.js';
 import {
@@ -66,8 +62,7 @@ interface OpenDatanet {
 
 /** A record ready to store: its bytes for a public Datanet, its envelope for an encrypted one. */
 type Prepared = { hash: string; size: number; label: string | null } & (
-  | { bytes: Buffer }
-  | { sealedKey: Buffer; ciphertext: Buffer }
+  { bytes: Buffer } | { sealedKey: Buffer; ciphertext: Buffer }
 );
 type Refused = { errors: string[]; status: number };
 
@@ -143,7 +138,9 @@ export const datanetRoutes =
       if (r.envelope !== undefined || r.payload === undefined)
         return {
           status: 400,
-          errors: ['this Datanet is public: send the record as payload (envelopes are for members and private Datanets)'],
+          errors: [
+            'this Datanet is public: send the record as payload (envelopes are for members and private Datanets)',
+          ],
         };
       return preparePlain(d.spec, r.payload);
     }
@@ -153,7 +150,10 @@ export const datanetRoutes =
      * envelope's form, the record's exact size against the limit); the spec's field rules are
      * checked by the worker that opens it, which rejects a failing record with its reasons.
      */
-    function prepareSealed(spec: DatanetSpec, r: { payload?: unknown; envelope?: RecordEnvelopeWire }): Prepared | Refused {
+    function prepareSealed(
+      spec: DatanetSpec,
+      r: { payload?: unknown; envelope?: RecordEnvelopeWire },
+    ): Prepared | Refused {
       if (r.payload !== undefined || r.envelope === undefined)
         return {
           status: 400,
