@@ -5,7 +5,12 @@ import { HttpError, conflict, forbidden, notFound, paymentRequired } from '../er
 import { accessOf, depositPerRecord } from '../../domain/data/datanet-access.js';
 import { isPublicPayload, mayReadPayload, type PayloadCopy } from '../../domain/data/payload-access.js';
 import { requireContributorAccess } from '../datanet-access.js';
-import { validateRecord, DEFAULT_MAX_RECORD_BYTES, type DatanetSpec } from '../../domain/data/datanet-spec.js';
+import {
+  validateRecord,
+  visibilityOf,
+  DEFAULT_MAX_RECORD_BYTES,
+  type DatanetSpec,
+} from '../../domain/data/datanet-spec.js';
 import { contentHash } from '../../domain/data/content-hash.js';
 import { dataKeys } from '../../storage/keys.js';
 import { buildPack, readRecords } from '../../storage/packs.js';
@@ -316,6 +321,7 @@ export const datanetRoutes =
           id: d.id,
           proposalId: d.proposalId,
           status: d.status,
+          visibility: visibilityOf(d.spec),
           spec: d.spec,
           targetCount: d.targetCount,
           closesAt: d.closesAt?.toISOString() ?? null,
