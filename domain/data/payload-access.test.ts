@@ -63,8 +63,8 @@ describe('sealed reads', () => {
 
   it('lets members and the contributor read a members Datanet record, nobody else', () => {
     const c = copy('pending', undefined, 'members');
-    expect(sealedReadOf(c, id, stranger, true)).toEqual({ ok: true, purpose: 'member-read' });
-    expect(sealedReadOf(c, id, contributor, false)).toEqual({ ok: true, purpose: 'member-read' });
+    expect(sealedReadOf(c, id, stranger, true)).toEqual({ ok: true, purpose: 'member-view' });
+    expect(sealedReadOf(c, id, contributor, false)).toEqual({ ok: true, purpose: 'member-view' });
     const refused = sealedReadOf(c, id, stranger, false);
     expect(refused.ok).toBe(false);
     if (!refused.ok) expect(refused.reason).toMatch(/members-only/);

@@ -20,7 +20,7 @@ export interface PayloadCopy {
 }
 
 /** Why a record of an encrypted Datanet was opened for a reader (the access log's purpose). */
-export type ReadPurpose = 'curator-view' | 'member-read';
+export type ReadPurpose = 'curator-view' | 'member-view';
 
 /** Statuses of the records that make their contributor a member of a members Datanet. */
 export const MEMBER_STATUSES: readonly string[] = ['accepted', 'awaiting-approval'];
@@ -56,7 +56,7 @@ export function sealedReadOf(copy: PayloadCopy, datanetId: string, reader: strin
       ok: false,
       reason: `datanet ${datanetId} is private (compute-only): only its owner and curators read records, through the logged curator view`,
     };
-  if (member || copy.contributor === reader) return { ok: true, purpose: 'member-read' };
+  if (member || copy.contributor === reader) return { ok: true, purpose: 'member-view' };
   return {
     ok: false,
     reason: `datanet ${datanetId} is members-only: ${reader} is neither its owner, a curator, the record's contributor nor a contributor with an accepted record there`,
