@@ -45,7 +45,7 @@ import type { ApiKeyResponse, InferResponse, ModelResponse, RollbackResponse } f
 import type { SealedReadResponse } from '../api/schemas/record-reads.js';
 import { generateX25519KeyPair, openSealed } from '../domain/data/envelope/sealed-box.js';
 import { contentHash } from '../domain/data/content-hash.js';
-import { sealedReadContext } from '../contracts/record-reads.js';
+import { readerContext } from '../domain/data/envelope/record-envelope.js';
 
 export class ApiError extends Error {
   constructor(
@@ -228,7 +228,7 @@ export class CommonsClient {
     const r = await this.signed<SealedReadResponse>('POST', `/v1/datanets/${datanetId}/records/${hash}/read`, {
       readerPublicKey: reader.publicKey.toString('base64'),
     });
-    const bytes = openSealed(reader.privateKey, Buffer.from(r.sealed, 'base64'), sealedReadContext(datanetId, hash));
+    const bytes = openSealed(reader.privateKey, Buffer.from(r.sealed, 'base64'), readerContext(datanetId, hash));
     const payload = JSON.parse(bytes.toString('utf8')) as Payload;
     if (contentHash(payload).hash !== hash) throw new Error(`the record read for ${hash} does not hash to it`);
     return { datanetId, hash, purpose: r.purpose, payload };

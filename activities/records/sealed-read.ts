@@ -1,10 +1,10 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityDeps } from '../deps.js';
 import { ERROR_TYPES } from '../../contracts/error-types.js';
-import { sealedReadContext } from '../../contracts/record-reads.js';
 import { visibilityOf } from '../../domain/data/datanet-spec.js';
 import { sealedReadOf, type ReadPurpose } from '../../domain/data/payload-access.js';
 import { sealTo, X25519_KEY_BYTES } from '../../domain/data/envelope/sealed-box.js';
+import { readerContext } from '../../domain/data/envelope/record-envelope.js';
 import { findDatanetCuration } from '../../db/queries/curation.js';
 import { findDatanetRecord, isDatanetMember } from '../../db/queries/record-reads.js';
 
@@ -59,7 +59,7 @@ export function createRecordReadActivities(deps: ActivityDeps) {
       if (!opened) throw refuse(ERROR_TYPES.recordGone, `record ${a.hash} was erased: its data key is destroyed`);
       if (!opened.ok) throw refuse(ERROR_TYPES.recordUnreadable, `record ${a.hash} cannot be opened: ${opened.reason}`);
       return {
-        sealed: sealTo(readerKey, opened.bytes, sealedReadContext(a.datanetId, a.hash)).toString('base64'),
+        sealed: sealTo(readerKey, opened.bytes, readerContext(a.datanetId, a.hash)).toString('base64'),
         purpose: rule.purpose,
       };
     },

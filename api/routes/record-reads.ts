@@ -20,7 +20,6 @@ import { recordReadWorkflow } from '../../workflows/index.js';
 import { TASK_QUEUES } from '../../contracts/task-queues.js';
 import { workflowIds } from '../../contracts/workflow-ids.js';
 import { ERROR_TYPES } from '../../contracts/error-types.js';
-import { RECORD_READ_TIMEOUT_MS, sealedReadContext } from '../../contracts/record-reads.js';
 import { isEncrypted, visibilityOf } from '../../domain/data/datanet-spec.js';
 import { sealedReadOf } from '../../domain/data/payload-access.js';
 import { findDatanetCuration } from '../../db/queries/curation.js';
@@ -31,6 +30,9 @@ import {
   erasedAmong,
   type AccessLogRow,
 } from '../../db/queries/private-records.js';
+
+/** How long a reader waits for the worker's sealed answer before the read is given up. */
+const RECORD_READ_TIMEOUT_MS = 60_000;
 
 /** The ApplicationFailure type a failed workflow's chain of causes ends in, if any. */
 function failureType(err: unknown): { type: string | undefined; message: string } | undefined {
@@ -103,7 +105,7 @@ export const recordReadRoutes =
             workflowExecutionTimeout: RECORD_READ_TIMEOUT_MS,
             staticSummary: `sealed read of ${hash.slice(0, 12)} in ${id} by ${reader}`,
           });
-          return { datanetId: id, hash, purpose: r.purpose, sealed: r.sealed, context: sealedReadContext(id, hash) };
+          return { datanetId: id, hash, purpose: r.purpose, sealed: r.sealed };
         } catch (err) {
           if (!(err instanceof WorkflowFailedError)) throw err;
           const f = failureType(err);

@@ -26,9 +26,8 @@ export const SealedReadResponse = Type.Object({
   }),
   sealed: Type.String({
     description:
-      "the record's canonical JSON sealed to readerPublicKey (docs/private-datanets.md: ephemeral X25519, HKDF-SHA256, AES-256-GCM), base64",
+      "the record's canonical JSON sealed to readerPublicKey for the context reader\\0<datanet id>\\0<hash> (docs/private-datanets.md: ephemeral X25519, HKDF-SHA256, AES-256-GCM), base64",
   }),
-  context: Type.String({ description: "the sealed box's context (its additional data)" }),
 });
 export type SealedReadResponse = Static<typeof SealedReadResponse>;
 
