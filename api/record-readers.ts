@@ -9,7 +9,6 @@ import { optionalSigner } from './auth.js';
 interface RowOf {
   datanetId: string;
   contributor: string;
-  status: string;
 }
 
 /**
@@ -31,9 +30,7 @@ export async function derivedTextReaders(
     mayRead(row) {
       const d = datanets.get(row.datanetId);
       // A row whose Datanet vanished says nothing more than its hash.
-      return (
-        d !== undefined && mayReadDerivedText({ status: row.status, contributor: row.contributor, datanet: d }, reader)
-      );
+      return d !== undefined && mayReadDerivedText({ contributor: row.contributor, datanet: d }, reader);
     },
   };
 }

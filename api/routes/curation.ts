@@ -465,10 +465,8 @@ export const curationRoutes =
         await datanet(req.params.id);
         const limit = req.query.limit ?? DEFAULT_PAGE_SIZE;
         const [after] = decodeCursor<[number]>(req.query.cursor, ['number']) ?? [];
-        const text = await derivedTextReaders(req, sql, ctx.replayGuard, [
-          { datanetId: req.params.id, contributor: req.params.address, status: '' },
-        ]);
-        const withText = text.mayRead({ datanetId: req.params.id, contributor: req.params.address, status: '' });
+        const who = { datanetId: req.params.id, contributor: req.params.address };
+        const withText = (await derivedTextReaders(req, sql, ctx.replayGuard, [who])).mayRead(who);
         const [rows, accepted, earned] = await Promise.all([
           contributorRecords(sql, req.params.id, req.params.address, { limit: limit + 1, after }),
           acceptedRecordScores(sql, req.params.id, req.params.address),

@@ -158,10 +158,18 @@ export const RecordsResponse = Type.Object({
       status: Type.String(),
       quality: Nullable(Type.Number()),
       relevance: Nullable(Type.Number()),
-      reasons: Nullable(Type.Array(Type.String())),
+      reasons: Nullable(
+        Type.Array(Type.String(), {
+          description: 'null on a members or private Datanet unless signed by the contributor or a curator',
+        }),
+      ),
       duplicateOf: Nullable(Type.String()),
       decision: Nullable(Type.String()),
-      decisionReason: Nullable(Type.String()),
+      decisionReason: Nullable(
+        Type.String({
+          description: 'null on a members or private Datanet unless signed by the contributor or a curator',
+        }),
+      ),
       deposit: Nullable(Units),
       depositOutcome: Nullable(Type.String()),
       earnings: Units,

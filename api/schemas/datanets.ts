@@ -101,7 +101,11 @@ export const ContributionView = Type.Object({
   status: Type.String(),
   quality: Nullable(Type.Number()),
   relevance: Nullable(Type.Number()),
-  reasons: Nullable(Type.Array(Type.String())),
+  reasons: Nullable(
+    Type.Array(Type.String(), {
+      description: "null on a members or private Datanet unless signed by the record's contributor or a curator",
+    }),
+  ),
   duplicateOf: Nullable(Type.String()),
   createdAt: Timestamp,
 });

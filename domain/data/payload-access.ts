@@ -64,7 +64,10 @@ export function sealedReadOf(copy: PayloadCopy, datanetId: string, reader: strin
 }
 
 /** `reader` (a verified address, or undefined when unsigned) may see text derived from this copy (scoring and curation reasons). */
-export function mayReadDerivedText(copy: PayloadCopy, reader: string | undefined): boolean {
+export function mayReadDerivedText(
+  copy: Pick<PayloadCopy, 'contributor' | 'datanet'>,
+  reader: string | undefined,
+): boolean {
   if (!isEncrypted(visibilityOf(copy.datanet.spec))) return true;
   if (reader === undefined) return false;
   return copy.contributor === reader || mayCurate(reader, copy.datanet.owner, copy.datanet.curators);
