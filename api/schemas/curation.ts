@@ -118,6 +118,9 @@ export type VersionsResponse = Static<typeof VersionsResponse>;
 
 export const QueueQuery = pageQuery({});
 export const QueueResponse = Type.Object({
+  encrypted: Type.Boolean({
+    description: 'the Datanet is members or private: payloads are null, read each sealed (curator view, logged)',
+  }),
   records: Type.Array(
     Type.Object({
       hash: Type.String(),
@@ -126,7 +129,7 @@ export const QueueResponse = Type.Object({
       quality: Nullable(Type.Number()),
       relevance: Nullable(Type.Number()),
       reasons: Nullable(Type.Array(Type.String())),
-      payload: Type.Unknown(),
+      payload: Type.Unknown({ description: 'the record; null when encrypted or when its stored bytes do not match' }),
     }),
   ),
   ...nextCursorField,
@@ -155,10 +158,18 @@ export const RecordsResponse = Type.Object({
       status: Type.String(),
       quality: Nullable(Type.Number()),
       relevance: Nullable(Type.Number()),
-      reasons: Nullable(Type.Array(Type.String())),
+      reasons: Nullable(
+        Type.Array(Type.String(), {
+          description: 'null on a members or private Datanet unless signed by the contributor or a curator',
+        }),
+      ),
       duplicateOf: Nullable(Type.String()),
       decision: Nullable(Type.String()),
-      decisionReason: Nullable(Type.String()),
+      decisionReason: Nullable(
+        Type.String({
+          description: 'null on a members or private Datanet unless signed by the contributor or a curator',
+        }),
+      ),
       deposit: Nullable(Units),
       depositOutcome: Nullable(Type.String()),
       earnings: Units,
