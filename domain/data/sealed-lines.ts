@@ -1,20 +1,19 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { EnvelopeError } from './envelope/sealed-box.js';
+import { decryptWith, encryptFor } from './envelope/record-envelope.js';
 
 /**
  * The manifest line of a record of an encrypted Datanet (part files, dataset manifests, held-out
  * sets): the content hash, the contributor and the Datanet stay in the clear, so Merkle proofs,
  * attribution and the dataset build work without opening anything; the record's fields a model
- * reads (text, label, response) are one AES-256-GCM box under a key derived from the record's own
- * data key. Erasure destroys that data key, so every line of the record in every earlier manifest
- * becomes unreadable with it, while its hash still verifies.
+ * reads (text, label, response) are one box under the record's own data key (encryptFor,
+ * AES-256-GCM). Erasure destroys that data key, so every line of the record in every earlier
+ * manifest becomes unreadable with it, while its hash still verifies.
  *
- *   {"hash":"…","contributor":"…","datanet":"…","sealed":"<base64 iv|ciphertext|tag>"}
+ *   {"hash":"…","contributor":"…","datanet":"…","sealed":"<base64 box>"}
  *
- * The AAD binds the box to its line's hash, contributor and Datanet: a box moved to another line,
- * or a line whose contributor was rewritten to divert attribution, does not open.
+ * The box's context (its additional data) is the line's hash, contributor and Datanet: a box moved
+ * to another line, or a line whose contributor was rewritten to divert attribution, does not open.
  */
-
-export const SEALED_LINE_FORMAT = 'commons-line/1';
 
 /** What the box holds: the fields of a manifest record a trainer reads. */
 export interface SealedFields {
@@ -36,52 +35,34 @@ export interface SealedLine extends SealedLineHead {
 
 export class SealedLineError extends Error {}
 
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
-
-/** The line key: the record's data key is never used directly for a second kind of box. */
-function lineKey(dataKey: Buffer): Buffer {
-  if (dataKey.length !== 32) throw new SealedLineError(`a record data key has 32 bytes, got ${dataKey.length}`);
-  return Buffer.from(hkdfSync('sha256', dataKey, Buffer.alloc(0), SEALED_LINE_FORMAT, 32));
-}
-
-const aadOf = (h: SealedLineHead) => Buffer.from(`${SEALED_LINE_FORMAT}\0${h.datanet}\0${h.hash}\0${h.contributor}`);
+/** The context a line's box is made for (encryptFor's additional data). */
+export const lineContext = (h: SealedLineHead) => `manifest-line\0${h.datanet}\0${h.hash}\0${h.contributor}`;
 
 /** The sealed manifest fields of a record, the head first (the order a manifest line keeps them in). */
 export function sealFields(dataKey: Buffer, head: SealedLineHead, fields: SealedFields): SealedLine {
-  const iv = randomBytes(IV_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', lineKey(dataKey), iv);
-  cipher.setAAD(aadOf(head));
   const body = JSON.stringify({
     text: fields.text,
     label: fields.label,
     ...(fields.response !== undefined ? { response: fields.response } : {}),
   });
-  const ct = Buffer.concat([cipher.update(body, 'utf8'), cipher.final()]);
   return {
     hash: head.hash,
     contributor: head.contributor,
     datanet: head.datanet,
-    sealed: Buffer.concat([iv, ct, cipher.getAuthTag()]).toString('base64'),
+    sealed: encryptFor(dataKey, Buffer.from(body, 'utf8'), lineContext(head)).toString('base64'),
   };
 }
 
-/** Opens a sealed line's box with the record's data key; a tampered line or a wrong key is refused. */
-export function openFields(dataKey: Buffer, line: SealedLine): SealedFields {
-  const box = Buffer.from(line.sealed, 'base64');
-  if (box.length < IV_BYTES + TAG_BYTES) throw new SealedLineError(`sealed line of ${line.hash} is truncated`);
-  const decipher = createDecipheriv('aes-256-gcm', lineKey(dataKey), box.subarray(0, IV_BYTES));
-  decipher.setAAD(aadOf(line));
-  decipher.setAuthTag(box.subarray(box.length - TAG_BYTES));
-  let body: string;
-  try {
-    body = Buffer.concat([decipher.update(box.subarray(IV_BYTES, box.length - TAG_BYTES)), decipher.final()]).toString(
-      'utf8',
-    );
-  } catch {
-    throw new SealedLineError(`sealed line of ${line.hash} does not open: tampered, moved, or not this record's key`);
-  }
-  const f = JSON.parse(body) as Partial<SealedFields>;
+/** A sealed line's box as the ciphertext and context a worker's opener takes (RecordOpener.openKeyed). */
+export const boxOf = (line: SealedLine) => ({
+  hash: line.hash,
+  ciphertext: Buffer.from(line.sealed, 'base64'),
+  context: lineContext(line),
+});
+
+/** The fields of an opened box. */
+export function fieldsOf(line: SealedLineHead, opened: Buffer): SealedFields {
+  const f = JSON.parse(opened.toString('utf8')) as Partial<SealedFields>;
   if (typeof f.text !== 'string' || typeof f.label !== 'string')
     throw new SealedLineError(`sealed line of ${line.hash} holds no text/label`);
   return {
@@ -89,6 +70,17 @@ export function openFields(dataKey: Buffer, line: SealedLine): SealedFields {
     label: f.label,
     ...(typeof f.response === 'string' ? { response: f.response } : {}),
   };
+}
+
+/** Opens a sealed line's box with the record's data key; a tampered or moved line, or a wrong key, is refused. */
+export function openFields(dataKey: Buffer, line: SealedLine): SealedFields {
+  const box = boxOf(line);
+  try {
+    return fieldsOf(line, decryptWith(dataKey, box.ciphertext, box.context));
+  } catch (err) {
+    if (!(err instanceof EnvelopeError)) throw err;
+    throw new SealedLineError(`sealed line of ${line.hash} does not open: ${err.message}`);
+  }
 }
 
 /** A parsed manifest line as a sealed line, or undefined when it is a clear one. */
