@@ -1,20 +1,21 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ActivityDeps } from './deps.js';
-import type { AccessPurpose } from '../contracts/access-log.js';
-import { asSealedLine, openFields, type SealedLine } from '../domain/data/sealed-lines.js';
+import { workerActor, type AccessPurpose } from '../contracts/access-log.js';
+import { asSealedLine, boxOf, fieldsOf, isSealedManifest, type SealedLine } from '../domain/data/sealed-lines.js';
 import { downloadToFile } from '../ml/embedded/manifest-stream.js';
 import { jsonLine, readLines } from '../storage/jsonl.js';
-import { recordKeysFor } from '../infra/private-records.js';
 
-/** Sealed lines opened per key lookup (one query and one access-log insert per batch). */
+/** Sealed lines opened per call (one key query and one access-log insert per batch). */
 const OPEN_BATCH = 2000;
 
 /**
  * A manifest as a local file of clear records, for a trainer in this worker (TrainerContext's
  * fetchManifest). An encrypted Datanet's sealed lines are opened with their records' data keys,
- * each open appended to the access log with `purpose`; a record erased since the manifest was
- * written has no key any more and is left out. A public manifest is copied as stored.
+ * each open appended to the access log with `purpose` and the worker's task queue; a record erased
+ * since the manifest was written has no key any more and is left out. A public manifest is used as
+ * stored.
  */
 export async function openManifestToFile(
   deps: ActivityDeps,
@@ -22,27 +23,37 @@ export async function openManifestToFile(
   path: string,
   purpose: AccessPurpose,
 ): Promise<{ sealed: boolean }> {
+  const opener = deps.records;
+  const reader = { actor: workerActor(Context.current().info.taskQueue), purpose };
   const stored = `${path}.stored`;
   await downloadToFile(deps.store, key, stored);
+  if (!isSealedManifest(await head(stored))) {
+    await rename(stored, path);
+    return { sealed: false };
+  }
   try {
     const out = createWriteStream(path);
     const write = async (s: string) => {
       if (!out.write(s)) await new Promise<void>((res) => out.once('drain', () => res()));
     };
-    let sealed = false;
     let pending: SealedLine[] = [];
     const flush = async () => {
       if (!pending.length) return;
+      if (!opener)
+        throw ApplicationFailure.nonRetryable(
+          `manifest ${key} holds private records and this worker holds no key-encryption key (COMMONS_KEK_FILE or KMS)`,
+        );
       const byDatanet = new Map<string, SealedLine[]>();
       for (const l of pending) byDatanet.set(l.datanet, [...(byDatanet.get(l.datanet) ?? []), l]);
       let chunk = '';
       for (const [datanetId, lines] of byDatanet) {
-        const keys = await recordKeysFor(deps, datanetId, lines, purpose);
-        for (const l of lines) {
-          const dataKey = keys.get(l.hash);
-          if (!dataKey) continue; // erased: its key is gone, and the record with it
-          chunk += jsonLine({ hash: l.hash, contributor: l.contributor, ...openFields(dataKey, l) }) + '\n';
-        }
+        const opened = await opener.openKeyed(datanetId, lines.map(boxOf), reader);
+        lines.forEach((l, i) => {
+          const read = opened[i];
+          if (!read) return; // erased: its key is gone, and the record with it
+          if (!read.ok) throw new Error(`manifest ${key}: ${read.reason} (record ${l.hash})`);
+          chunk += jsonLine({ hash: l.hash, contributor: l.contributor, ...fieldsOf(l, read.bytes) }) + '\n';
+        });
       }
       pending = [];
       await write(chunk);
@@ -50,18 +61,26 @@ export async function openManifestToFile(
     for await (const raw of readLines(createReadStream(stored))) {
       if (!raw.trim()) continue;
       const line = asSealedLine(JSON.parse(raw));
-      if (!line) {
-        await write(raw + '\n');
-        continue;
-      }
-      sealed = true;
+      if (!line) throw new Error(`manifest ${key} mixes clear and sealed lines`);
       pending.push(line);
       if (pending.length >= OPEN_BATCH) await flush();
     }
     await flush();
     await new Promise<void>((res, rej) => out.end((err?: Error | null) => (err ? rej(err) : res())));
-    return { sealed };
+    return { sealed: true };
   } finally {
     await rm(stored, { force: true });
+  }
+}
+
+/** The first bytes of a local file (enough for isSealedManifest). */
+async function head(path: string): Promise<Buffer> {
+  const f = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(4096);
+    const { bytesRead } = await f.read(buf, 0, buf.length, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await f.close();
   }
 }

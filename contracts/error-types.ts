@@ -13,6 +13,8 @@ export const ERROR_TYPES = {
   integrity: 'IntegrityError',
   /** The model entity refuses a version (retired model, unknown version). */
   modelRefused: 'ModelRefused',
+  /** A step would show an encrypted Datanet's records outside the workers (a review item). */
+  privateRecords: 'PrivateRecords',
 } as const;
 
 export const LEDGER_NON_RETRYABLE = [ERROR_TYPES.insufficientFunds, ERROR_TYPES.objectExists, ERROR_TYPES.integrity];
