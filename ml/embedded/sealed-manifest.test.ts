@@ -16,9 +16,7 @@ function sealedManifest(n: number) {
   const keys = new Map(records.map((r) => [r.hash, randomBytes(32)]));
   const body = records
     .map((r) =>
-      JSON.stringify(
-        sealFields(keys.get(r.hash)!, { hash: r.hash, contributor: r.contributor, datanet: 'dn' }, r),
-      ),
+      JSON.stringify(sealFields(keys.get(r.hash)!, { hash: r.hash, contributor: r.contributor, datanet: 'dn' }, r)),
     )
     .join('\n');
   return { records, keys, body };
@@ -33,7 +31,8 @@ describe('trainers on a sealed manifest', () => {
     const held = splitLines(await store.get('eval.jsonl')).map((l) => asSealedLine(JSON.parse(l))!);
     expect(held).toHaveLength(n);
     expect(held.map((l) => l.hash)).toEqual(records.filter((r) => isEvalRecord(r.hash, 0.2)).map((r) => r.hash));
-    for (const l of held) expect(openFields(keys.get(l.hash)!, l).text).toBe(records.find((r) => r.hash === l.hash)!.text);
+    for (const l of held)
+      expect(openFields(keys.get(l.hash)!, l).text).toBe(records.find((r) => r.hash === l.hash)!.text);
   });
 
   it('refuse to read sealed lines themselves: only the worker opener does', async () => {
@@ -52,9 +51,9 @@ describe('trainers on a sealed manifest', () => {
       hyperparams: HP,
       outputPrefix: 'out',
     };
-    await expect(trainer.train(job, { store, progress: () => {}, signal: new AbortController().signal })).rejects.toThrow(
-      /sealed/,
-    );
+    await expect(
+      trainer.train(job, { store, progress: () => {}, signal: new AbortController().signal }),
+    ).rejects.toThrow(/sealed/);
   });
 
   it('mark a classifier trained on opened private records, so serving attributes from its index', async () => {

@@ -96,8 +96,7 @@ export class RagModel {
       this.responseIndex = ExactCosineIndex.ofVectors(documents.map((d) => d.vectors.response));
       this.responseTokens = documents.map((d) => d.responseTokens);
     } else {
-      const docs = documents as RagDocument[];
-      this.docs = docs;
+      const docs = (this.docs = documents);
       this.index = new ExactCosineIndex(docs.map((d) => `${d.prompt}\n${d.response}`));
       this.promptIndex = new ExactCosineIndex(docs.map((d) => d.prompt));
       this.responseIndex = new ExactCosineIndex(docs.map((d) => d.response));
@@ -163,7 +162,8 @@ export class RagModel {
   /** The response of document `id` (a model without text has none to give). */
   response(id: number): string {
     const doc = this.docs?.[id];
-    if (!doc) throw new Error(this.docs ? `no document ${id}` : 'this model was trained on private records: it quotes none');
+    if (!doc)
+      throw new Error(this.docs ? `no document ${id}` : 'this model was trained on private records: it quotes none');
     return doc.response;
   }
 
@@ -252,18 +252,16 @@ export function serializeRag(model: RagModel): Buffer {
     ...(model.docs
       ? { docs: model.docs }
       : {
-          sealedDocs: model.sealedDocuments().map(
-            (d): SealedDocJson => ({
-              hash: d.hash,
-              contributor: d.contributor,
-              vectors: {
-                all: vectorJson(d.vectors.all),
-                prompt: vectorJson(d.vectors.prompt),
-                response: vectorJson(d.vectors.response),
-              },
-              responseTokens: d.responseTokens,
-            }),
-          ),
+          sealedDocs: model.sealedDocuments().map((d): SealedDocJson => ({
+            hash: d.hash,
+            contributor: d.contributor,
+            vectors: {
+              all: vectorJson(d.vectors.all),
+              prompt: vectorJson(d.vectors.prompt),
+              response: vectorJson(d.vectors.response),
+            },
+            responseTokens: d.responseTokens,
+          })),
         }),
     meta: model.meta,
   });
@@ -282,17 +280,15 @@ export function deserializeRag(buf: Buffer): RagModel {
   };
   const docs =
     o.docs ??
-    (o.sealedDocs ?? []).map(
-      (d): SealedRagDocument => ({
-        hash: d.hash,
-        contributor: d.contributor,
-        vectors: {
-          all: vectorOf(d.vectors.all),
-          prompt: vectorOf(d.vectors.prompt),
-          response: vectorOf(d.vectors.response),
-        },
-        responseTokens: d.responseTokens,
-      }),
-    );
+    (o.sealedDocs ?? []).map((d): SealedRagDocument => ({
+      hash: d.hash,
+      contributor: d.contributor,
+      vectors: {
+        all: vectorOf(d.vectors.all),
+        prompt: vectorOf(d.vectors.prompt),
+        response: vectorOf(d.vectors.response),
+      },
+      responseTokens: d.responseTokens,
+    }));
   return new RagModel(docs, Float64Array.from(o.weights), Float64Array.from(o.bias), o.options, o.meta);
 }

@@ -116,7 +116,9 @@ export class RagTrainer {
     for (const i of order.slice(0, MAX_RANKER_PROMPTS)) {
       throwIfAborted(signal);
       const doc = docs[i]!;
-      const cands = model.candidates(doc.prompt, i).map((c) => ({ ...c, f1: tokenF1(docs[c.id]!.response, doc.response) }));
+      const cands = model
+        .candidates(doc.prompt, i)
+        .map((c) => ({ ...c, f1: tokenF1(docs[c.id]!.response, doc.response) }));
       const best = cands.reduce((a, b) => (b.f1 > a.f1 ? b : a), cands[0]!);
       if (!best) continue;
       for (const o of cands)
@@ -169,8 +171,7 @@ export class RagTrainer {
       loadRag(store, job.policyArtifactKey),
       loadRag(store, job.referenceArtifactKey),
     ]);
-    if (!policy.quotes)
-      throw new Error('a model trained on private records has no responses for reviewers to compare');
+    if (!policy.quotes) throw new Error('a model trained on private records has no responses for reviewers to compare');
     if (policy.sources.length !== reference.sources.length)
       throw new Error('the policy and reference RAG models index different datasets');
     const pairs: Pair[] = [];

@@ -59,7 +59,8 @@ describe('a RAG model trained on private records', () => {
     expect(priv.result.metrics).toEqual(open.result.metrics);
     const bytes = (await priv.store.get(priv.result.artifactKey)).toString('utf8');
     expect(bytes).not.toMatch(/CANARY/);
-    for (const r of records.slice(0, 20)) for (const w of wordTokens(r.response).slice(0, 3)) expect(bytes).not.toContain(` ${w} `);
+    for (const r of records.slice(0, 20))
+      for (const w of wordTokens(r.response).slice(0, 3)) expect(bytes).not.toContain(` ${w} `);
 
     const textModel = await loadRag(open.store, open.result.artifactKey);
     const model = deserializeRag(await priv.store.get(priv.result.artifactKey));
