@@ -18,7 +18,7 @@ const OPEN_BATCH = 2000;
  * stored.
  */
 export async function openManifestToFile(
-  deps: ActivityDeps,
+  deps: Pick<ActivityDeps, 'store' | 'records'>,
   key: string,
   path: string,
   purpose: AccessPurpose,
