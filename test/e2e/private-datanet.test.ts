@@ -103,7 +103,9 @@ describe('a lifecycle on a private Datanet runs to serving without record text l
       select purpose, actor, count(*)::int as n from record_access_log where datanet_id = ${id}
       group by purpose, actor order by purpose`;
     const purposes = new Map(rows.map((x) => [x.purpose, x]));
-    const [stored] = await app.sql<{ n: number }[]>`select count(*)::int as n from contributions where datanet_id = ${id}`;
+    const [stored] = await app.sql<
+      { n: number }[]
+    >`select count(*)::int as n from contributions where datanet_id = ${id}`;
     const [accepted] = await app.sql<
       { n: number }[]
     >`select count(*)::int as n from contributions where datanet_id = ${id} and status = 'accepted'`;
