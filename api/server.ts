@@ -15,6 +15,7 @@ import { timelineRoutes } from './routes/timeline.js';
 import { datanetRoutes } from './routes/datanets.js';
 import { explorerRoutes } from './routes/explorer.js';
 import { curationRoutes } from './routes/curation.js';
+import { recordReadRoutes } from './routes/record-reads.js';
 import { reviewRoutes } from './routes/reviews.js';
 import { modelRoutes } from './routes/models.js';
 import { protocolRoutes } from './routes/protocol.js';
@@ -139,6 +140,7 @@ export async function buildServer(ctx: ApiContext, opts: { logger?: boolean | ob
   await app.register(datanetRoutes(ctx));
   await app.register(explorerRoutes(ctx));
   await app.register(curationRoutes(ctx));
+  await app.register(recordReadRoutes(ctx));
   await app.register(reviewRoutes(ctx));
   await app.register(modelRoutes(ctx, { cache, paid }));
   await app.register(openaiRoutes(ctx, { cache, paid }));

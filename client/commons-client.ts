@@ -44,6 +44,10 @@ import type {
   UnstakeResponse,
 } from '../api/schemas/protocol.js';
 import type { ApiKeyResponse, InferResponse, ModelResponse, RollbackResponse } from '../api/schemas/models.js';
+import type { SealedReadResponse } from '../api/schemas/record-reads.js';
+import { generateX25519KeyPair, openSealed } from '../domain/data/envelope/sealed-box.js';
+import { contentHash } from '../domain/data/content-hash.js';
+import { readerContext } from '../domain/data/envelope/record-envelope.js';
 
 export class ApiError extends Error {
   constructor(
@@ -234,6 +238,24 @@ export class CommonsClient {
   }
   proof(hash: string) {
     return this.get<ProofResponse>(`/v1/contributions/${hash}/proof`);
+  }
+  /**
+   * A record of a members or private Datanet, as its curators (and a members Datanet's members)
+   * read it: a worker seals it to a key pair made here for this one read, so only this client
+   * opens it; the read is in the contributor's access log. Checked against its hash.
+   */
+  async readRecord(
+    datanetId: string,
+    hash: string,
+  ): Promise<{ datanetId: string; hash: string; purpose: string; payload: Payload }> {
+    const reader = generateX25519KeyPair();
+    const r = await this.signed<SealedReadResponse>('POST', `/v1/datanets/${datanetId}/records/${hash}/read`, {
+      readerPublicKey: reader.publicKey.toString('base64'),
+    });
+    const bytes = openSealed(reader.privateKey, Buffer.from(r.sealed, 'base64'), readerContext(datanetId, hash));
+    const payload = JSON.parse(bytes.toString('utf8')) as Payload;
+    if (contentHash(payload).hash !== hash) throw new Error(`the record read for ${hash} does not hash to it`);
+    return { datanetId, hash, purpose: r.purpose, payload };
   }
   reviews(reviewer?: string) {
     return this.allPages<ReviewsResponse, 'tasks'>(`/v1/reviews${reviewer ? `?reviewer=${reviewer}` : ''}`, 'tasks');

@@ -15,7 +15,18 @@ export const ERROR_TYPES = {
   modelRefused: 'ModelRefused',
   /** A step would show an encrypted Datanet's records outside the workers (a review item). */
   privateRecords: 'PrivateRecords',
+  /** A sealed read the worker refuses: the reader may not read the record (the API checked it first). */
+  readRefused: 'RecordReadRefused',
+  /** A sealed read of a record whose data key was destroyed (erased), or that is not stored. */
+  recordGone: 'RecordGone',
+  /** A stored ciphertext that fails its tag or whose plaintext does not hash to the record's hash. */
+  recordUnreadable: 'RecordUnreadable',
 } as const;
 
 export const LEDGER_NON_RETRYABLE = [ERROR_TYPES.insufficientFunds, ERROR_TYPES.objectExists, ERROR_TYPES.integrity];
 export const TRAINING_NON_RETRYABLE = [ERROR_TYPES.unknownTrainer];
+export const RECORD_READ_NON_RETRYABLE = [
+  ERROR_TYPES.readRefused,
+  ERROR_TYPES.recordGone,
+  ERROR_TYPES.recordUnreadable,
+];

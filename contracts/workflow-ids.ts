@@ -8,4 +8,6 @@ export const workflowIds = {
   rlhfRound: (proposalId: string, round: number) => `rlhf-${proposalId}-r${round}`,
   /** The served model's long-lived entity workflow: versions, reward epochs, rollback, retirement. */
   model: (modelName: string) => `model-${modelName}`,
+  /** One sealed read of an encrypted record, named by the signed request that asked for it (its digest). */
+  recordRead: (requestDigest: string) => `record-read-${requestDigest}`,
 } as const;

@@ -17,6 +17,7 @@ import type { ActivityDeps } from '../activities/deps.js';
 import type { Trainer } from '../ml/trainer.js';
 import { createLifecycleActivities } from '../activities/lifecycle/activities.js';
 import { createDataActivities } from '../activities/data/activities.js';
+import { createRecordReadActivities } from '../activities/records/sealed-read.js';
 import { createTrainingActivities } from '../activities/training/activities.js';
 
 export type { WorkerKind };
@@ -157,7 +158,7 @@ export async function startWorkers(
         workers.push(
           await Worker.create({
             ...base,
-            activities: createDataActivities(deps),
+            activities: { ...createDataActivities(deps), ...createRecordReadActivities(deps) },
             maxConcurrentActivityTaskExecutions: 8,
           }),
         );

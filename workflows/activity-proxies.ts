@@ -1,9 +1,10 @@
 import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import { TASK_QUEUES } from '../contracts/task-queues.js';
-import { LEDGER_NON_RETRYABLE, TRAINING_NON_RETRYABLE } from '../contracts/error-types.js';
+import { LEDGER_NON_RETRYABLE, RECORD_READ_NON_RETRYABLE, TRAINING_NON_RETRYABLE } from '../contracts/error-types.js';
 import type { LifecycleActivities } from '../activities/lifecycle/activities.js';
 import type { DataActivities } from '../activities/data/activities.js';
 import type { TrainingActivities } from '../activities/training/activities.js';
+import type { RecordReadActivities } from '../activities/records/sealed-read.js';
 
 /** Postgres, ledger and S3 bookkeeping: short, retried until they succeed unless retrying cannot help. */
 export const lifecycle = proxyActivities<LifecycleActivities>({
@@ -23,6 +24,18 @@ export const DATA_OPTIONS: ActivityOptions = {
   retry: { initialInterval: '1s', maximumInterval: '1 minute' },
 };
 export const data = proxyActivities<DataActivities>(DATA_OPTIONS);
+
+/** A person's sealed read: someone waits on it over HTTP, so a few quick attempts, then a clear failure. */
+export const recordReads = proxyActivities<RecordReadActivities>({
+  taskQueue: TASK_QUEUES.data,
+  startToCloseTimeout: '30 seconds',
+  retry: {
+    initialInterval: '500ms',
+    maximumInterval: '5s',
+    maximumAttempts: 3,
+    nonRetryableErrorTypes: RECORD_READ_NON_RETRYABLE,
+  },
+});
 
 /** GPU jobs: `maxAttempts` (a lifecycle parameter) bounds the retries, after which the stage fails. */
 export function trainingOptions(heartbeatTimeoutMs: number, maxAttempts: number): ActivityOptions {

@@ -3,3 +3,4 @@ export { lifecycleWorkflow } from './lifecycle.js';
 export { collectionWorkflow } from './collection.js';
 export { rlhfRoundWorkflow } from './rlhf-round.js';
 export { modelWorkflow } from './model.js';
+export { recordReadWorkflow } from './record-read.js';

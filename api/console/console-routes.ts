@@ -14,6 +14,7 @@ export const CONSOLE_FILES: Record<string, string> = {
   'records-file.js': 'text/javascript; charset=utf-8',
   'upload.js': 'text/javascript; charset=utf-8',
   'signing.js': 'text/javascript; charset=utf-8',
+  'sealed-read.js': 'text/javascript; charset=utf-8',
   'api.js': 'text/javascript; charset=utf-8',
   'style.css': 'text/css; charset=utf-8',
   'review.html': 'text/html; charset=utf-8',

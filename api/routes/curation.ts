@@ -36,7 +36,8 @@ import {
   splitEarnings,
 } from '../../domain/data/datanet-access.js';
 import { recordValue } from '../../domain/data/attribution-weights.js';
-import type { DatanetSpec } from '../../domain/data/datanet-spec.js';
+import { isEncrypted, visibilityOf, type DatanetSpec } from '../../domain/data/datanet-spec.js';
+import { derivedTextReaders } from '../record-readers.js';
 import {
   addCurator,
   findAttestation,
@@ -59,7 +60,7 @@ import {
   type VersionRow,
 } from '../../db/queries/curation.js';
 import { applyDecisionsToVersions } from '../../datasets/dataset-version.js';
-import { readRecords } from '../../storage/packs.js';
+import { readRecords, type RecordRead } from '../../storage/packs.js';
 import { missingFor } from '../datanet-access.js';
 import { DEFAULT_PAGE_SIZE, decodeCursor, pageOf } from '../pagination.js';
 
@@ -315,7 +316,7 @@ export const curationRoutes =
       {
         schema: {
           summary:
-            'Records no curator has decided yet (those awaiting approval first), with their payloads (owner or curators, signed)',
+            "Records no curator has decided yet (those awaiting approval first), with their payloads (owner or curators, signed); an encrypted Datanet's payloads are null: read each sealed (POST /v1/datanets/:id/records/:hash/read)",
           tags: ['curation'],
           params: IdParams,
           querystring: QueueQuery,
@@ -325,16 +326,21 @@ export const curationRoutes =
       },
       async (req) => {
         // Undecided payloads may be sensitive (a clinical Datanet): only those who curate see them.
-        await curatedBy(req.params.id, callerOf(req).address);
+        const d = await curatedBy(req.params.id, callerOf(req).address);
         const limit = req.query.limit ?? DEFAULT_PAGE_SIZE;
         const after = decodeCursor<[number, number]>(req.query.cursor, ['number', 'number']);
         const page = pageOf(await curationQueue(sql, req.params.id, { limit: limit + 1, after }), limit, (r) => r.key);
         const rows = page.items;
+        // An encrypted Datanet's packs hold ciphertext the API cannot open: its curators read each
+        // record sealed (POST /v1/datanets/:id/records/:hash/read), and that read is logged.
+        const encrypted = isEncrypted(visibilityOf(d.spec));
         // Payloads live in pack objects (one ranged read per pack), checked against their hashes.
-        const reads = await readRecords(
-          store,
-          rows.map((r) => ({ hash: r.hash, key: r.s3Key, offset: r.packOffset, length: r.packLength })),
-        );
+        const reads = encrypted
+          ? new Map<string, RecordRead>()
+          : await readRecords(
+              store,
+              rows.map((r) => ({ hash: r.hash, key: r.s3Key, offset: r.packOffset, length: r.packLength })),
+            );
         const records = rows.map(
           ({ key: _sortKey, s3Key: _key, packOffset: _offset, packLength: _length, ...rest }) => {
             const read = reads.get(rest.hash);
@@ -347,7 +353,7 @@ export const curationRoutes =
             return { ...rest, payload };
           },
         );
-        return { records, nextCursor: page.nextCursor };
+        return { encrypted, records, nextCursor: page.nextCursor };
       },
     );
 
@@ -447,7 +453,8 @@ export const curationRoutes =
       '/v1/datanets/:id/contributors/:address/records',
       {
         schema: {
-          summary: "A contributor's records: status, reasons, the curator's decision, deposit and earnings",
+          summary:
+            "A contributor's records: status, reasons, the curator's decision, deposit and earnings (a members or private Datanet's reasons only when signed by the contributor or a curator)",
           tags: ['curation'],
           params: AddressParams,
           querystring: PageQuery,
@@ -458,6 +465,10 @@ export const curationRoutes =
         await datanet(req.params.id);
         const limit = req.query.limit ?? DEFAULT_PAGE_SIZE;
         const [after] = decodeCursor<[number]>(req.query.cursor, ['number']) ?? [];
+        const text = await derivedTextReaders(req, sql, ctx.replayGuard, [
+          { datanetId: req.params.id, contributor: req.params.address, status: '' },
+        ]);
+        const withText = text.mayRead({ datanetId: req.params.id, contributor: req.params.address, status: '' });
         const [rows, accepted, earned] = await Promise.all([
           contributorRecords(sql, req.params.id, req.params.address, { limit: limit + 1, after }),
           acceptedRecordScores(sql, req.params.id, req.params.address),
@@ -477,6 +488,8 @@ export const curationRoutes =
           earned: earned.toString(),
           records: items.map(({ seq: _seq, ...r }) => ({
             ...r,
+            reasons: withText ? r.reasons : null,
+            decisionReason: withText ? r.decisionReason : null,
             earnings: (r.status === 'accepted' ? (earningsOf.get(r.hash) ?? 0n) : 0n).toString(),
             createdAt: r.createdAt.toISOString(),
           })),

@@ -4,8 +4,15 @@ import { callerOf, optionalSigner, signatureOf, signed } from '../auth.js';
 import { HttpError, conflict, forbidden, notFound, paymentRequired } from '../errors.js';
 import { accessOf, depositPerRecord } from '../../domain/data/datanet-access.js';
 import { isPublicPayload, mayReadPayload, type PayloadCopy } from '../../domain/data/payload-access.js';
+import { derivedTextReaders } from '../record-readers.js';
 import { requireContributorAccess } from '../datanet-access.js';
-import { validateRecord, DEFAULT_MAX_RECORD_BYTES, type DatanetSpec } from '../../domain/data/datanet-spec.js';
+import {
+  isEncrypted,
+  validateRecord,
+  visibilityOf,
+  DEFAULT_MAX_RECORD_BYTES,
+  type DatanetSpec,
+} from '../../domain/data/datanet-spec.js';
 import { contentHash } from '../../domain/data/content-hash.js';
 import { dataKeys } from '../../storage/keys.js';
 import { buildCipherPack, buildPack, readRecords } from '../../storage/packs.js';
@@ -251,8 +258,10 @@ export const datanetRoutes =
     type RecordRef = Awaited<ReturnType<typeof findRecordRefs>>[number];
 
     /**
-     * The copies of a record this caller may read (domain/data/payload-access.ts): every public
-     * one unsigned; otherwise the request must be signed (401) by a reader of some copy (403).
+     * The copies of a record this caller may read in plaintext (domain/data/payload-access.ts):
+     * every public one unsigned; otherwise the request must be signed (401) by a reader of some copy
+     * (403). A copy held by a members or private Datanet is encrypted and never read here: the
+     * refusal names the sealed read.
      */
     async function readableRefs(req: FastifyRequest, refs: RecordRef[]): Promise<RecordRef[]> {
       const hash = refs[0]?.hash ?? '';
@@ -263,18 +272,22 @@ export const datanetRoutes =
       }
       const open = copies.filter((c) => isPublicPayload(c.copy)).map((c) => c.ref);
       if (open.length) return open;
+      const encrypted = copies.find((c) => isEncrypted(visibilityOf(c.copy.datanet.spec)));
       const reader = await optionalSigner(req, ctx.replayGuard);
       if (!reader)
         throw new HttpError(
           401,
-          `contribution ${hash} is not public (not accepted into an ungated Datanet): sign the request as its contributor or a curator of its Datanet`,
+          `contribution ${hash} is not public (not accepted into an ungated public Datanet): sign the request as its contributor or a curator of its Datanet`,
         );
       const mine = copies.filter((c) => mayReadPayload(c.copy, reader)).map((c) => c.ref);
-      if (!mine.length)
+      if (mine.length) return mine;
+      if (encrypted)
         throw forbidden(
-          `${reader} may not read contribution ${hash}: only its contributor and its Datanet's owner and curators may, until it is accepted into an ungated Datanet`,
+          `contribution ${hash} is held by datanet ${encrypted.ref.datanetId}, which is ${visibilityOf(encrypted.copy.datanet.spec)}: its records are encrypted and never served in plaintext; those allowed to read it (docs/private-datanets.md) ask for it sealed through POST /v1/datanets/${encrypted.ref.datanetId}/records/${hash}/read`,
         );
-      return mine;
+      throw forbidden(
+        `${reader} may not read contribution ${hash}: only its contributor and its Datanet's owner and curators may, until it is accepted into an ungated public Datanet`,
+      );
     }
 
     async function limit(address: string, n: number) {
@@ -373,6 +386,7 @@ export const datanetRoutes =
           id: d.id,
           proposalId: d.proposalId,
           status: d.status,
+          visibility: visibilityOf(d.spec),
           spec: d.spec,
           targetCount: d.targetCount,
           closesAt: d.closesAt?.toISOString() ?? null,
@@ -389,7 +403,8 @@ export const datanetRoutes =
       '/v1/contributions/:hash',
       {
         schema: {
-          summary: 'A contribution: its scores and the reasons',
+          summary:
+            "A contribution: its scores and the reasons (for a members or private Datanet's record the reasons only when signed by its contributor or a curator)",
           tags: ['data'],
           params: HashParams,
           response: responses({ 200: ContributionsResponse }),
@@ -398,7 +413,14 @@ export const datanetRoutes =
       async (req) => {
         const rows = await findContributionsByHash(sql, req.params.hash);
         if (!rows.length) throw notFound(`no contribution ${req.params.hash}`);
-        return { contributions: rows.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() })) };
+        const text = await derivedTextReaders(req, sql, ctx.replayGuard, rows);
+        return {
+          contributions: rows.map((r) => ({
+            ...r,
+            reasons: text.mayRead(r) ? r.reasons : null,
+            createdAt: r.createdAt.toISOString(),
+          })),
+        };
       },
     );
 

@@ -1,6 +1,7 @@
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
 import type { ApiContext } from '../context.js';
 import { accessOf, depositPerRecord, isGated } from '../../domain/data/datanet-access.js';
+import { visibilityOf } from '../../domain/data/datanet-spec.js';
 import { listDatanets, modelUsage, type DatanetListRow, type ModelUsage } from '../../db/queries/explorer.js';
 import { listServedModels } from '../../db/queries/models.js';
 import { DEFAULT_PAGE_SIZE, decodeCursor, pageOf } from '../pagination.js';
@@ -59,6 +60,7 @@ export const explorerRoutes =
               id: d.id,
               proposalId: d.proposalId,
               status: d.status,
+              visibility: visibilityOf(d.spec),
               spec: d.spec,
               targetCount: d.targetCount,
               closesAt: d.closesAt?.toISOString() ?? null,

@@ -118,6 +118,9 @@ export type VersionsResponse = Static<typeof VersionsResponse>;
 
 export const QueueQuery = pageQuery({});
 export const QueueResponse = Type.Object({
+  encrypted: Type.Boolean({
+    description: 'the Datanet is members or private: payloads are null, read each sealed (curator view, logged)',
+  }),
   records: Type.Array(
     Type.Object({
       hash: Type.String(),
@@ -126,7 +129,7 @@ export const QueueResponse = Type.Object({
       quality: Nullable(Type.Number()),
       relevance: Nullable(Type.Number()),
       reasons: Nullable(Type.Array(Type.String())),
-      payload: Type.Unknown(),
+      payload: Type.Unknown({ description: 'the record; null when encrypted or when its stored bytes do not match' }),
     }),
   ),
   ...nextCursorField,

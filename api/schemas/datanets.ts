@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Nullable, Timestamp } from './common.js';
+import { VisibilitySchema } from '../../domain/data/datanet-spec.js';
 
 export const MAX_BATCH = 1000;
 
@@ -64,10 +65,17 @@ export type ContributionBatchResponse = Static<typeof ContributionBatchResponse>
 export const ClosingResponse = Type.Object({ closing: Type.Literal(true) });
 export type ClosingResponse = Static<typeof ClosingResponse>;
 
+/** Who may read a Datanet's records (spec.visibility, public when the spec names none). */
+export const Visibility = Type.Union(VisibilitySchema.anyOf, {
+  description:
+    'public: accepted records of an ungated Datanet are public; members: contributors and curators read records (sealed); private: compute-only, curators read through the logged curator view',
+});
+
 export const DatanetResponse = Type.Object({
   id: Type.String(),
   proposalId: Type.String(),
   status: Type.String(),
+  visibility: Visibility,
   spec: Type.Unknown({ description: 'the Datanet spec of the proposal' }),
   targetCount: Type.Integer(),
   closesAt: Nullable(Timestamp),

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { nextCursorField, pageQuery } from '../pagination.js';
 import { Nullable, Timestamp, Units } from './common.js';
+import { Visibility } from './datanets.js';
 
 export const DatanetListQuery = pageQuery({
   status: Type.Optional(
@@ -16,6 +17,7 @@ export const DatanetListResponse = Type.Object({
       id: Type.String(),
       proposalId: Type.String(),
       status: Type.String(),
+      visibility: Visibility,
       spec: Type.Unknown({ description: 'the Datanet spec of the proposal (as GET /v1/datanets/:id serves it)' }),
       targetCount: Type.Integer(),
       closesAt: Nullable(Timestamp),

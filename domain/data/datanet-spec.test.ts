@@ -1,6 +1,13 @@
 import { Value } from '@sinclair/typebox/value';
 import { describe, expect, it } from 'vitest';
-import { DatanetSpecSchema, validateRecord, validateSpec, type DatanetSpec } from './datanet-spec.js';
+import {
+  DatanetSpecSchema,
+  isEncrypted,
+  validateRecord,
+  validateSpec,
+  visibilityOf,
+  type DatanetSpec,
+} from './datanet-spec.js';
 
 const SPEC: DatanetSpec = {
   fields: [
@@ -127,12 +134,32 @@ describe('validateSpec', () => {
       { fields: [{ name: 't', type: 'string', pattern: 'x' }], textField: 't' },
       /unknown property "pattern"/,
     ],
+    [
+      'unknown visibility',
+      { fields: [{ name: 't', type: 'string' }], textField: 't', visibility: 'secret' },
+      /spec.visibility must be one of public, members, private/,
+    ],
   ])('reports %s', (_name, spec, message) => {
     const errors = validateSpec(spec);
     expect(
       errors.some((e) => message.test(e)),
       errors.join(' | '),
     ).toBe(true);
+  });
+});
+
+describe('visibility', () => {
+  it('defaults to public, and members and private Datanets are encrypted', () => {
+    expect(visibilityOf(SPEC)).toBe('public');
+    expect(visibilityOf(null)).toBe('public');
+    for (const v of ['public', 'members', 'private'] as const) {
+      const spec = { ...SPEC, visibility: v };
+      expect(validateSpec(spec)).toEqual([]);
+      expect(Value.Check(DatanetSpecSchema, spec)).toBe(true);
+      expect(visibilityOf(spec)).toBe(v);
+    }
+    expect(Value.Check(DatanetSpecSchema, { ...SPEC, visibility: 'secret' })).toBe(false);
+    expect([isEncrypted('public'), isEncrypted('members'), isEncrypted('private')]).toEqual([false, true, true]);
   });
 });
 

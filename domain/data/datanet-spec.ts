@@ -15,6 +15,16 @@ export const MAX_RECORD_BYTES_LIMIT = 1_048_576;
 /** Default record size cap when a spec does not declare one (64 KiB). */
 export const DEFAULT_MAX_RECORD_BYTES = 65_536;
 
+/**
+ * Who may read a Datanet's records: `public` (today's rules: an accepted record of an ungated
+ * Datanet is public), `members` (its contributors and curators) or `private` (compute-only: only
+ * the workers open records, curators through the logged curator view). `members` and `private`
+ * Datanets are encrypted: the API never holds their plaintext (docs/private-datanets.md).
+ */
+export const VisibilitySchema = Type.Union([Type.Literal('public'), Type.Literal('members'), Type.Literal('private')]);
+export type Visibility = Static<typeof VisibilitySchema>;
+export const VISIBILITIES: readonly Visibility[] = VisibilitySchema.anyOf.map((l) => l.const);
+
 /** Roles a chat message (a `messages` field) may carry. */
 export const CHAT_ROLES = ['system', 'user', 'assistant'] as const;
 /** Most messages one `messages` field may hold. */
@@ -50,6 +60,8 @@ export const DatanetSpecSchema = Type.Object(
     maxRecordBytes: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_RECORD_BYTES_LIMIT })),
     /** Who may contribute and curate, and the per-record deposit (domain/data/datanet-access.ts). */
     access: Type.Optional(DatanetAccessSchema),
+    /** Who may read records (default public); members and private Datanets are encrypted. */
+    visibility: Type.Optional(VisibilitySchema),
   },
   { additionalProperties: false },
 );
@@ -72,7 +84,9 @@ export function validateSpec(spec: unknown): string[] {
   const errors: string[] = [];
   if (!isPlainObject(spec)) return ['spec must be an object'];
   for (const key of Object.keys(spec)) {
-    if (!['fields', 'textField', 'labelField', 'responseField', 'maxRecordBytes', 'access'].includes(key)) {
+    if (
+      !['fields', 'textField', 'labelField', 'responseField', 'maxRecordBytes', 'access', 'visibility'].includes(key)
+    ) {
       errors.push(`spec: unknown property "${key}"`);
     }
   }
@@ -179,9 +193,21 @@ export function validateSpec(spec: unknown): string[] {
   ) {
     errors.push(`spec.maxRecordBytes must be an integer between 1 and ${MAX_RECORD_BYTES_LIMIT}`);
   }
+  const visibility = spec.visibility;
+  if (visibility !== undefined && !(VISIBILITIES as readonly unknown[]).includes(visibility))
+    errors.push(`spec.visibility must be one of ${VISIBILITIES.join(', ')}`);
   errors.push(...validateAccess(spec.access));
   return errors;
 }
+
+/** A stored spec's visibility: public when it declares none (every Datanet before the field existed). */
+export function visibilityOf(spec: unknown): Visibility {
+  const v = isPlainObject(spec) ? spec.visibility : undefined;
+  return (VISIBILITIES as readonly unknown[]).includes(v) ? (v as Visibility) : 'public';
+}
+
+/** Whether a Datanet of this visibility stores its records encrypted (everything but public). */
+export const isEncrypted = (visibility: Visibility): boolean => visibility !== 'public';
 
 /** Length in Unicode code points, so an emoji counts as one character, not two UTF-16 units. */
 function codePointLength(s: string): number {

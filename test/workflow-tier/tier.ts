@@ -9,10 +9,11 @@ import { TASK_QUEUES } from '../../contracts/task-queues.js';
 import type { LifecycleActivities } from '../../activities/lifecycle/activities.js';
 import type { DataActivities } from '../../activities/data/activities.js';
 import type { TrainingActivities } from '../../activities/training/activities.js';
+import type { RecordReadActivities } from '../../activities/records/sealed-read.js';
 import { namespaceOf } from './namespaces.js';
 
 /** Every activity a workflow can call, by name: what the workers of the four task queues offer. */
-type AllActivities = LifecycleActivities & DataActivities & TrainingActivities;
+type AllActivities = LifecycleActivities & DataActivities & RecordReadActivities & TrainingActivities;
 export type ActivityName = {
   [K in keyof AllActivities]: AllActivities[K] extends (...args: never[]) => unknown ? K : never;
 }[keyof AllActivities];

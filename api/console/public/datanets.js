@@ -7,6 +7,7 @@ import { apiCall, reasonOf } from './api.js';
 import { checkRecord, readRecords } from './records-file.js';
 import { sendInBatches } from './upload.js';
 import { $, h } from './dom.js';
+import { readSealedRecord } from './sealed-read.js';
 
 const KEY_STORAGE = 'commons.privateKey';
 // Chart.js's UMD build (vendor/chart.umd.min.js, loaded before this module) defines the global.
@@ -295,6 +296,29 @@ function textOf(payload) {
     : JSON.stringify(payload);
 }
 
+/**
+ * An encrypted Datanet's record in the queue: nothing is read until the curator asks, and each read
+ * is opened in this page (sealed to a key made for it) and written to the contributor's access log.
+ */
+function sealedPayload(hash) {
+  const out = h('pre', { class: 'payload sealed' }, "Encrypted: reading it is logged in the contributor's access log.");
+  const button = h('button', { type: 'button', class: 'ghost', 'data-read': hash }, 'Read (logged)');
+  button.onclick = async () => {
+    button.disabled = true;
+    try {
+      const r = await readSealedRecord(state.identity, state.datanet.id, hash);
+      if (!r.ok) return notice('curation-notice', 'error', reasonOf(r));
+      out.textContent = textOf(r.payload);
+      button.remove();
+    } catch (err) {
+      notice('curation-notice', 'error', `the record could not be opened: ${err.message}`);
+    } finally {
+      button.disabled = false;
+    }
+  };
+  return h('div', { class: 'sealed-record' }, out, button);
+}
+
 async function loadCurator() {
   const id = state.datanet.id;
   const q = await api('GET', `/v1/datanets/${enc(id)}/curation/queue`, undefined, { sign: true });
@@ -311,7 +335,7 @@ async function loadCurator() {
         'article',
         { class: 'queue-item', 'data-hash': r.hash },
         h('p', { class: 'meta' }, `${short(r.hash)} by ${r.contributor} — ${r.status}`),
-        h('pre', { class: 'payload' }, textOf(r.payload)),
+        q.json.encrypted ? sealedPayload(r.hash) : h('pre', { class: 'payload' }, textOf(r.payload)),
         reason,
         h('button', { type: 'button', 'data-decision': 'approve', onclick: act('approve') }, 'Approve'),
         h('button', { type: 'button', 'data-decision': 'reject', class: 'ghost', onclick: act('reject') }, 'Reject'),
