@@ -1,7 +1,12 @@
 import { signedFetch } from '../identity/request-signing.js';
 import type { KeyPair } from '../identity/keys.js';
 import { contentHash } from '../domain/data/content-hash.js';
-import { envelopeToWire, sealRecord, type RecordEnvelopeWire } from '../domain/data/envelope/record-envelope.js';
+import {
+  envelopeToWire,
+  readerContext,
+  sealRecord,
+  type RecordEnvelopeWire,
+} from '../domain/data/envelope/record-envelope.js';
 import type {
   AccountResponse,
   BalancesResponse,
@@ -46,8 +51,6 @@ import type {
 import type { ApiKeyResponse, InferResponse, ModelResponse, RollbackResponse } from '../api/schemas/models.js';
 import type { SealedReadResponse } from '../api/schemas/record-reads.js';
 import { generateX25519KeyPair, openSealed } from '../domain/data/envelope/sealed-box.js';
-import { contentHash } from '../domain/data/content-hash.js';
-import { readerContext } from '../domain/data/envelope/record-envelope.js';
 
 export class ApiError extends Error {
   constructor(

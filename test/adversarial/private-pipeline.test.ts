@@ -23,7 +23,7 @@ import { TASK_QUEUES } from '../../contracts/task-queues.js';
  * - someone who can write to the bucket rewrites a sealed manifest line to be credited with another
  *   contributor's record, or moves a record's box onto another record's line.
  */
-const PRIVATE_SPEC = { ...SPAM_SPEC, visibility: 'private' };
+const PRIVATE_SPEC = { ...SPAM_SPEC, visibility: 'private' as const };
 
 describe('attacks on the private pipeline', () => {
   let app: TestApp;

@@ -43,7 +43,7 @@ describe('a lifecycle on a private Datanet runs to serving without record text l
       corpus,
       contributors: 3,
       pollMs: 300,
-      datanetSpec: { ...SPAM_SPEC, visibility: 'private' },
+      datanetSpec: { ...SPAM_SPEC, visibility: 'private' as const },
       params: {
         stake: '1000',
         // A review item would show held-out records to reviewers: a private Datanet has none.
