@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, eventually, refusal, type TestApp } from '../support/app.js';
-import { participant, passAndOpenDatanet, proposalBody, uniqueId } from '../support/participants.js';
+import { participant, proposalBody, retireGovernor, uniqueId } from '../support/participants.js';
 import { CommonsClient } from '../../client/commons-client.js';
 import { EMAIL_KEYWORDS, SPAM_SPEC } from '../../scenarios/scenario.js';
 import { workflowIds } from '../../contracts/workflow-ids.js';
@@ -67,13 +67,20 @@ describe('adversarial: private and members Datanets', () => {
       participant(app.url, ['contributor']),
       participant(app.url, ['contributor']),
     ]);
+    // One governor votes all three through (its power is in each snapshot), then retires.
+    const gov = await participant(app.url, ['governor'], { gOPEN: '100000000' });
     await propose(priv, { visibility: 'private', access: { curation: { curators: [curator.address] } } });
     await propose(members, { visibility: 'members' });
     await propose(open, {});
     for (const id of [priv, members, open]) {
-      const gov = await participant(app.url, ['governor'], { gOPEN: '100000000' });
-      await passAndOpenDatanet(dev, gov, id, dev.address);
+      await eventually(async () => ((await dev.tally(id)).open ? true : undefined));
+      await gov.vote(id, 'yes');
     }
+    for (const id of [priv, members, open])
+      await eventually(async () =>
+        (await dev.datanet(id).catch(() => undefined))?.status === 'open' ? true : undefined,
+      );
+    await retireGovernor(gov, dev.address);
     for (let i = 0; i < 3; i++) hashes.push((await contributor.contribute(priv, record(i))).hash);
     memberHash = (await member.contribute(members, record(100))).hash;
     await outsider.contribute(open, { text: 'Subject: meeting notes, please reply to the list.', label: 'ham' });
@@ -165,12 +172,14 @@ describe('adversarial: private and members Datanets', () => {
     });
     for await (const w of app.temporal.workflow.list({ query: `WorkflowType = 'recordReadWorkflow'` })) {
       const history = await app.temporal.workflow.getHandle(w.workflowId, w.runId).fetchHistory();
-      // Payload bytes as text (a Buffer reaches the replacer already as { type: 'Buffer', data }).
-      const text = JSON.stringify(history, (_k, v: unknown) => {
-        if (v instanceof Uint8Array) return Buffer.from(v).toString('utf8');
-        const b = v as { type?: unknown; data?: unknown };
-        return b && b.type === 'Buffer' && Array.isArray(b.data) ? Buffer.from(b.data as number[]).toString('utf8') : v;
-      });
+      // Every byte field of every event (payload data are bytes) read as text.
+      const texts: string[] = [];
+      const walk = (v: unknown): void => {
+        if (v instanceof Uint8Array) texts.push(Buffer.from(v).toString('utf8'));
+        else if (v && typeof v === 'object') for (const x of Object.values(v)) walk(x);
+      };
+      walk(history.events);
+      const text = texts.join('\n');
       // The payloads were decoded (the read's input names the full hash), and hold no plaintext.
       expect(text.includes(hash) || text.includes(memberHash)).toBe(true);
       expect(text).not.toContain(CANARY);

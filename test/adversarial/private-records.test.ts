@@ -31,7 +31,7 @@ describe('adversarial: private records at rest', () => {
   let workerKek: Kek;
   const id = uniqueId('private-rec');
   const canary = `CANARY-${id}-7f3a`;
-  const spec = { ...SPAM_SPEC, maxRecordBytes: 2048, visibility: 'private' };
+  const spec = { ...SPAM_SPEC, maxRecordBytes: 2048, visibility: 'private' as const };
   const records = Array.from({ length: 12 }, (_, i) => ({
     text: `patient ${i} reports ${canary} after the visit; follow-up booked`,
     label: i % 2 ? 'spam' : 'ham',

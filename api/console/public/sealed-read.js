@@ -24,9 +24,9 @@ const toBase64 = (bytes) => btoa(String.fromCharCode(...bytes));
 const fromBase64 = (b64) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
 
 /** The context a sealed read's box is bound to (record-envelope.ts readerContext). */
-const readerContext = (datanetId, hash) => `reader\0${datanetId}\0${hash}`;
+export const readerContext = (datanetId, hash) => `reader\0${datanetId}\0${hash}`;
 
-async function openSealed(privateKey, readerPublic, sealed, context) {
+export async function openSealed(privateKey, readerPublic, sealed, context) {
   if (sealed.length < 1 + KEY_BYTES + TAG_BYTES || sealed[0] !== SEAL_VERSION) throw new Error('not a sealed box');
   const ephemeral = sealed.subarray(1, 1 + KEY_BYTES);
   const ephemeralKey = await crypto.subtle.importKey('raw', ephemeral, { name: 'X25519' }, false, []);
