@@ -13,6 +13,8 @@ export const ERROR_TYPES = {
   integrity: 'IntegrityError',
   /** The model entity refuses a version (retired model, unknown version). */
   modelRefused: 'ModelRefused',
+  /** A step would show an encrypted Datanet's records outside the workers (a review item). */
+  privateRecords: 'PrivateRecords',
   /** A sealed read the worker refuses: the reader may not read the record (the API checked it first). */
   readRefused: 'RecordReadRefused',
   /** A sealed read of a record whose data key was destroyed (erased), or that is not stored. */

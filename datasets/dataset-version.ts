@@ -19,6 +19,8 @@ import type { ArtifactStore } from '../storage/artifact-store.js';
 import { escapeLineBreaks, jsonLine, splitLines } from '../storage/jsonl.js';
 import { dataKeys } from '../storage/keys.js';
 import { readRecords, recordRefOf } from '../storage/packs.js';
+import { isEncryptedSpec } from '../domain/data/envelope/encrypted.js';
+import { manifestOfPartLine } from './part-lines.js';
 
 /**
  * A Datanet's dataset versions, built here and nowhere else: the collection's build makes the first,
@@ -102,7 +104,23 @@ async function writeManifest(
         if (chunk) await out.write(chunk);
         a.onProgress?.(lines);
       }
-      if (missing.size) {
+      if (missing.size && isEncryptedSpec(a.spec)) {
+        // Nothing here may open a private record (the API applies curators' decisions too): the
+        // sealed lines scoring wrote, refused records' included, are all there is to copy.
+        let chunk = '';
+        for await (const entries of sealedPartEntries(store, a.datanetId))
+          for (const e of entries)
+            if (missing.delete(e.hash)) {
+              chunk += e.line + '\n';
+              lines++;
+            }
+        if (missing.size)
+          throw new Error(
+            `${missing.size} accepted record(s) of ${a.datanetId} have no sealed line (they never opened), e.g. ${[...missing][0]}`,
+          );
+        if (chunk) await out.write(chunk);
+        a.onProgress?.(lines);
+      } else if (missing.size) {
         const rows = await recordSources(db, a.datanetId, [...missing]);
         const reads = await readRecords(store, rows.map(recordRefOf));
         let chunk = '';
@@ -123,6 +141,14 @@ async function writeManifest(
     await rm(dir, { recursive: true, force: true });
   }
   return key;
+}
+
+/** The manifest lines of an encrypted Datanet's part files, sealed as scoring wrote them. */
+async function* sealedPartEntries(store: ArtifactStore, datanetId: string): ManifestBase {
+  for (const { key } of await store.list(dataKeys.partsPrefix(datanetId)))
+    yield splitLines(await store.get(key))
+      .filter(Boolean)
+      .map((line) => manifestOfPartLine(line));
 }
 
 /** The lines of a version's manifest, as the base of the next one. */

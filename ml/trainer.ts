@@ -84,6 +84,13 @@ export interface TrainerContext {
   resumeFrom?: { step: number; checkpointKey: string };
   /** Aborted when the activity is cancelled. */
   signal: AbortSignal;
+  /**
+   * Downloads a dataset or held-out manifest to a local file with every record in the clear. The
+   * training activity opens an encrypted Datanet's sealed lines here, in the worker, logging each
+   * read; `sealed` says the records were private, so nothing the trainer writes may hold their
+   * text. Absent, the manifest is copied as stored, and a sealed line in it is refused.
+   */
+  fetchManifest?(key: string, path: string): Promise<{ sealed: boolean }>;
 }
 
 export interface GenerationJob {

@@ -26,6 +26,8 @@ export interface ScenarioOptions {
   records: number;
   /** The records contributed (default: `records` mails of the SpamAssassin corpus). */
   corpus?: CorpusRecord[];
+  /** The Datanet's spec (default SPAM_SPEC); e.g. SPAM_SPEC with a visibility for a private Datanet. */
+  datanetSpec?: typeof SPAM_SPEC & Record<string, unknown>;
   contributors: number;
   params: DeepPartial<LifecycleParams>;
   /**
@@ -230,7 +232,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     rationale: 'Open spam filtering that anyone can audit and improve, paying the people whose mail taught it.',
     domain: 'email spam',
     labels: ['spam', 'ham'],
-    datanetSpec: SPAM_SPEC,
+    datanetSpec: o.datanetSpec ?? SPAM_SPEC,
     // The records, a near-copy and an off-topic record.
     params: merge(merge(SCENARIO_PARAMS, { collection: { targetCount: o.records + 2 } }), o.params),
     budget: o.budget ?? defaultBudget(o.params),

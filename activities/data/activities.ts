@@ -26,8 +26,16 @@ import {
   writeScoreBatch,
 } from '../../db/queries/collection-passes.js';
 import { dataKeys } from '../../storage/keys.js';
-import { manifestOfPartLine, partLineOf, type PartRecord } from './part-lines.js';
-import { readRecords, recordRefOf } from '../../storage/packs.js';
+import {
+  REFUSED,
+  manifestOfPartLine,
+  partLineOf,
+  type PartManifestFields,
+  type PartRecord,
+} from '../../datasets/part-lines.js';
+import { recordRefOf } from '../../storage/packs.js';
+import { readBatch } from './read-batch.js';
+import { sealFields } from '../../domain/data/sealed-lines.js';
 import { BAND_PARTS, earlierBandOwners, reduceBandClaims } from '../../db/queries/lsh-bands.js';
 import { isEncryptedSpec } from '../../domain/data/envelope/encrypted.js';
 import { ensureDatanetKeyPair } from '../../infra/private-records/datanet-keys.js';
@@ -108,8 +116,14 @@ export function createDataActivities(deps: ActivityDeps) {
     async scoreBatch(a: ScoreBatchInput): Promise<{ scored: number; accepted: number }> {
       const profile = profileFor(a);
       const rows = await contributionsInSeqRange(sql, a.datanetId, a.fromSeq, a.toSeq);
-      // One ranged GET per pack the batch touches.
-      const bodies = await readRecords(store, rows.map(recordRefOf), S3_CONCURRENCY);
+      // One ranged GET per pack the batch touches; an encrypted Datanet's records are opened here.
+      const encrypted = isEncryptedSpec(a.spec);
+      const bodies = await readBatch(
+        deps,
+        { datanetId: a.datanetId, encrypted },
+        rows.map(recordRefOf),
+        S3_CONCURRENCY,
+      );
       Context.current().heartbeat({ done: 0, of: rows.length });
       const results = rows.map((r, i) => {
         const read = bodies.get(r.hash);
@@ -138,7 +152,7 @@ export function createDataActivities(deps: ActivityDeps) {
             : '';
         // Duplicates are judged on what scoring read (scoringText): the prompt and, for generation, the response.
         const sig = s.status === 'accepted' && analysed ? signatureOfShingles(shingleHashesOf(analysed)) : undefined;
-        return { row: r, s, text, analysed, response, label, sig };
+        return { row: r, s, text, analysed, response, label, sig, dataKey: read?.ok ? read.dataKey : undefined };
       });
 
       const passed = results.filter((x) => x.sig);
@@ -163,21 +177,37 @@ export function createDataActivities(deps: ActivityDeps) {
           relevance: x.s.relevance,
           reasons: JSON.stringify(x.s.reasons),
           sketchHex: x.sig ? sketchBuffer(x.sig).toString('hex') : '',
-          label: x.label,
+          // A private record's label is its contributor's data: it stays in the sealed lines only.
+          label: encrypted ? '' : x.label,
         })),
         bandOwners,
         { records: rows.length, passed: passed.length },
       );
+      const manifestFields = (x: (typeof results)[number]): PartManifestFields =>
+        encrypted
+          ? sealFields(
+              x.dataKey!, // every record that opened has its key
+              { hash: x.row.hash, contributor: x.row.contributor, datanet: a.datanetId },
+              { text: x.text, label: x.label, ...(x.response ? { response: x.response } : {}) },
+            )
+          : {
+              hash: x.row.hash,
+              contributor: x.row.contributor,
+              text: x.text,
+              label: x.label,
+              ...(x.response ? { response: x.response } : {}),
+            };
       const part: PartRecord[] = passed.map((x) => ({
+        ...manifestFields(x),
         seq: Number(x.row.seq),
-        hash: x.row.hash,
-        contributor: x.row.contributor,
-        text: x.text,
-        label: x.label,
-        ...(x.response ? { response: x.response } : {}),
         bands: bandsByHash.get(x.row.hash)!,
         sketch: sketchBuffer(x.sig!).toString('base64'),
       }));
+      // An encrypted Datanet's records scoring refused but that opened keep a sealed line too, so a
+      // curator's approval can admit one later without anything (the API least of all) opening it.
+      if (encrypted)
+        for (const x of results)
+          if (!x.sig && x.dataKey && x.text) part.push({ ...manifestFields(x), seq: Number(x.row.seq), ...REFUSED });
       await store.put(dataKeys.part(a.datanetId, a.fromSeq), part.map(partLineOf).join('\n'), {
         contentType: 'application/x-ndjson',
       });
@@ -197,7 +227,7 @@ export function createDataActivities(deps: ActivityDeps) {
         startPart: Math.floor(a.fromSeq / 997) * 17, // batches of a wave start at different partitions
         onPart: (part) => Context.current().heartbeat({ reducedPart: part, of: BAND_PARTS }),
       });
-      const part = await readPart(a.datanetId, a.fromSeq);
+      const part = (await readPart(a.datanetId, a.fromSeq)).filter((p) => !p.refused);
       if (part.length === 0) return { accepted: 0, duplicates: 0 };
       // Owners within this batch (pass 1 claimed each band for the batch's lowest seq), then the
       // earlier owners of bands another batch claimed too: only those can name a record outside this

@@ -14,6 +14,8 @@ import { parseManifest, writeEvalManifest } from '../../ml/embedded/embedded-tra
 import type { CandidateItem } from '../rlhf/activities.js';
 import { recordedHeartbeats } from '../progress.js';
 import { finishTrainingRun, recordTrainingEpoch, startTrainingRun } from '../../db/queries/training.js';
+import { openManifestToFile } from '../sealed-manifests.js';
+import { isSealedManifest } from '../../domain/data/sealed-lines.js';
 
 /** Last heartbeat of a previous attempt: where a retry resumes. */
 interface HeartbeatDetails extends TrainingProgress {
@@ -42,6 +44,7 @@ function trainerContext(
     store: deps.store,
     resumeFrom: lastCheckpoint,
     signal: ctx.cancellationSignal,
+    fetchManifest: (key, path) => openManifestToFile(deps, key, path, 'training'),
     progress(p) {
       if (p.phase === 'train') epochs?.step(p);
       if (p.checkpointKey) lastCheckpoint = { step: p.step, checkpointKey: p.checkpointKey };
@@ -130,7 +133,15 @@ export function createTrainingActivities(deps: ActivityDeps) {
       seed: number;
       trainer: string;
     }): Promise<CandidateItem[]> {
-      const held = parseManifest(await store.get(a.evalManifestKey));
+      const body = await store.get(a.evalManifestKey);
+      // A review item shows its prompt to reviewers who are not the Datanet's members: a private
+      // record's text would leave the workers through it.
+      if (isSealedManifest(body))
+        throw ApplicationFailure.nonRetryable(
+          'review rounds show held-out records to reviewers: a lifecycle on an encrypted Datanet has none (rlhf.rounds 0)',
+          ERROR_TYPES.privateRecords,
+        );
+      const held = parseManifest(body);
       const picked = pickPrompts(
         held.map((r) => ({ id: r.hash.slice(0, 16), text: r.text })),
         a.count,

@@ -9,6 +9,7 @@ import { callerOf, signed } from '../auth.js';
 import { badRequest, conflict, notFound, paymentRequired } from '../errors.js';
 import { runUpdate } from '../temporal-errors.js';
 import { resolveProposalTerms } from '../../domain/protocol/proposal-terms.js';
+import { privateLifecycleErrors } from '../../domain/data/private-lifecycle.js';
 import { voteUpdate, withdrawUpdate, closeWindowSignal } from '../../contracts/messages.js';
 import type { LifecycleInput } from '../../domain/lifecycle/types.js';
 import { TASK_QUEUES } from '../../contracts/task-queues.js';
@@ -69,6 +70,8 @@ export const proposalRoutes =
         // proposal asks only for values inside their bounds, and for a budget (GET /v1/protocol).
         const terms = resolveProposalTerms(b.params ?? {}, b.budget, ctx.cfg.protocol);
         if (terms.errors.length) throw badRequest(`invalid proposal: ${terms.errors.join('; ')}`, terms.errors);
+        const privateErrors = privateLifecycleErrors(b.datanetSpec, terms.params);
+        if (privateErrors.length) throw badRequest(`invalid proposal: ${privateErrors.join('; ')}`, privateErrors);
         const { params, budget } = terms;
         const labelField = b.datanetSpec.labelField
           ? b.datanetSpec.fields.find((f) => f.name === b.datanetSpec.labelField)

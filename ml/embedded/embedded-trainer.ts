@@ -4,12 +4,13 @@
  * activity throttles heartbeats) and a retry resumes from the last reported checkpoint.
  */
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ArtifactStore } from '../../storage/artifact-store.js';
-import { jsonLine, splitLines } from '../../storage/jsonl.js';
+import { jsonLine, readLines, splitLines } from '../../storage/jsonl.js';
+import { asSealedLine } from '../../domain/data/sealed-lines.js';
 import type {
   DpoJob,
   EvalMetrics,
@@ -29,6 +30,7 @@ import {
   DEFAULT_SHARD_SIZE,
   ShardedBatches,
   downloadToFile,
+  fetchManifest,
   parseManifestLine,
   readManifestFile,
   readShard,
@@ -99,7 +101,9 @@ function alignLabels(base: LinearSoftmaxModel, labels: string[]): LinearSoftmaxM
 
 /**
  * Writes the held-out records of a manifest (by isEvalRecord) to `evalKey`, streaming: the
- * manifest is read line by line from a local copy and the held-out file uploaded from disk.
+ * manifest is read line by line from a local copy and the held-out file uploaded from disk. Lines
+ * are chosen by their hash alone, so an encrypted Datanet's sealed lines are copied sealed, never
+ * opened.
  */
 export async function writeEvalManifest(
   store: ArtifactStore,
@@ -114,10 +118,13 @@ export async function writeEvalManifest(
     const outPath = join(work, 'eval.jsonl');
     const out = createWriteStream(outPath);
     let n = 0;
-    for await (const r of readManifestFile(path)) {
-      if (!isEvalRecord(r.hash, evalFraction)) continue;
+    let i = 0;
+    for await (const raw of readLines(createReadStream(path))) {
+      i++;
+      const held = heldOutLine(raw, `manifest line ${i}`, evalFraction);
+      if (held === undefined) continue;
       n++;
-      if (!out.write(jsonLine(r) + '\n')) await new Promise<void>((res) => out.once('drain', () => res()));
+      if (!out.write(held + '\n')) await new Promise<void>((res) => out.once('drain', () => res()));
     }
     await new Promise<void>((res, rej) => out.end((err?: Error | null) => (err ? rej(err) : res())));
     await store.putFile(evalKey, outPath, { contentType: 'application/x-ndjson' });
@@ -127,12 +134,25 @@ export async function writeEvalManifest(
   }
 }
 
-/** Metrics of `model` on a JSONL manifest, streamed from a local copy in chunks. */
-export async function evaluateManifest(store: ArtifactStore, model: LinearSoftmaxModel, key: string) {
+/** The line a held-out set keeps for a manifest line (undefined: a training record or a blank line). */
+function heldOutLine(raw: string, where: string, evalFraction: number): string | undefined {
+  if (!raw.trim()) return undefined;
+  const sealed = asSealedLine(JSON.parse(raw));
+  if (sealed) return isEvalRecord(sealed.hash, evalFraction) ? jsonLine(sealed) : undefined;
+  const r = parseManifestLine(raw, where)!; // not blank
+  return isEvalRecord(r.hash, evalFraction) ? jsonLine(r) : undefined;
+}
+
+/** Metrics of `model` on a JSONL manifest, streamed from a local copy (opened by the context) in chunks. */
+export async function evaluateManifest(
+  ctx: Pick<TrainerContext, 'store' | 'fetchManifest'>,
+  model: LinearSoftmaxModel,
+  key: string,
+) {
   const work = await mkdtemp(join(tmpdir(), 'commons-eval-'));
   try {
     const path = join(work, 'eval.jsonl');
-    await downloadToFile(store, key, path);
+    await fetchManifest(ctx, key, path);
     const acc = new EvalAccumulator(model);
     let chunk: ManifestRecord[] = [];
     for await (const r of readManifestFile(path)) {
@@ -227,7 +247,7 @@ export class EmbeddedTrainer implements Trainer {
     const hp = job.hyperparams;
     throwIfAborted(signal);
     const manifestPath = join(work, 'manifest.jsonl');
-    await downloadToFile(store, job.datasetManifestKey, manifestPath);
+    const { sealed } = await fetchManifest(ctx, job.datasetManifestKey, manifestPath);
     const sharded = await shardManifest(
       manifestPath,
       join(work, 'shards'),
@@ -323,6 +343,8 @@ export class EmbeddedTrainer implements Trainer {
       trainExamples: sharded.trainCount,
       metrics,
       ...(attributionIndex ? { attributionIndex } : {}),
+      // The API cannot open the manifest of private records: serving attributes from the index.
+      ...(sealed ? { sealedRecords: true } : {}),
     };
     return this.writeArtifact(store, job.outputPrefix, model, metrics, summary.steps, startStep);
   }
@@ -366,7 +388,7 @@ export class EmbeddedTrainer implements Trainer {
       onStep: (step, totalSteps, epoch, loss) => ctx.progress({ phase: 'dpo', step, totalSteps, epoch, loss }),
     });
     const steps = Math.ceil(pairs.length / Math.max(1, Math.floor(hp.batchSize))) * hp.epochs;
-    const metrics = await evaluateManifest(store, policy, job.evalManifestKey);
+    const metrics = await evaluateManifest(ctx, policy, job.evalManifestKey);
     ctx.progress({ phase: 'eval', step: steps, totalSteps: steps, epoch: hp.epochs, loss: metrics.loss });
     policy.meta = {
       jobId: job.jobId,
@@ -382,6 +404,7 @@ export class EmbeddedTrainer implements Trainer {
       // The index's record gradients are the fine-tuned checkpoint's (TracIn at that checkpoint);
       // the preference update does not train on records, so the served version keeps that index.
       ...(policy.meta.attributionIndex ? { attributionIndex: policy.meta.attributionIndex } : {}),
+      ...(policy.meta.sealedRecords ? { sealedRecords: true } : {}),
     };
     return this.writeArtifact(store, job.outputPrefix, policy, metrics, steps, 0);
   }

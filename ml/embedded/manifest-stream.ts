@@ -5,13 +5,15 @@
  * order and each shard's records in a seeded order, holding at most two featurised shards at once.
  * With a single shard the order is exactly epochPermutation(n, seed, epoch), as in memory.
  */
+import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { epochPermutation } from '../../domain/prng.js';
 import type { ArtifactStore } from '../../storage/artifact-store.js';
 import { jsonLine, readLines, splitLines } from '../../storage/jsonl.js';
-import type { ManifestRecord } from '../trainer.js';
+import { asSealedLine } from '../../domain/data/sealed-lines.js';
+import type { ManifestRecord, TrainerContext } from '../trainer.js';
 import type { BatchSource, Example, LinearSoftmaxModel } from './linear-softmax.js';
 
 /** Training records per shard by default: ~50k featurised records are tens of MiB. */
@@ -20,6 +22,34 @@ export const DEFAULT_SHARD_SIZE = 50_000;
 export async function downloadToFile(store: ArtifactStore, key: string, path: string): Promise<void> {
   if (store.getFile) await store.getFile(key, path);
   else await writeFile(path, await store.get(key));
+}
+
+/** A manifest as a local file of clear records: through the context's opener when it has one. */
+export async function fetchManifest(
+  ctx: Pick<TrainerContext, 'store' | 'fetchManifest'>,
+  key: string,
+  path: string,
+): Promise<{ sealed: boolean }> {
+  if (ctx.fetchManifest) return ctx.fetchManifest(key, path);
+  await downloadToFile(ctx.store, key, path);
+  return { sealed: false };
+}
+
+/** A manifest's records in memory, read through fetchManifest (small manifests: RAG, held-out sets). */
+export async function fetchManifestRecords(
+  ctx: Pick<TrainerContext, 'store' | 'fetchManifest'>,
+  key: string,
+  workDir: string,
+): Promise<{ records: ManifestRecord[]; sealed: boolean }> {
+  const path = join(workDir, `manifest-${createHash('sha256').update(key).digest('hex').slice(0, 16)}.jsonl`);
+  const { sealed } = await fetchManifest(ctx, key, path);
+  try {
+    const records: ManifestRecord[] = [];
+    for await (const r of readManifestFile(path)) records.push(r);
+    return { records, sealed };
+  } finally {
+    await rm(path, { force: true });
+  }
 }
 
 /**
@@ -35,6 +65,8 @@ export function parseManifestLine(raw: string, where: string): ManifestRecord | 
   } catch {
     throw new Error(`${where} is not valid JSON`);
   }
+  if (asSealedLine(r))
+    throw new Error(`${where} is sealed (a record of an encrypted Datanet): only the worker's opener reads it`);
   if (
     typeof r.hash !== 'string' ||
     typeof r.text !== 'string' ||

@@ -4,19 +4,35 @@
  * linear ranker. An answer is the response of the best-ranked retrieved record, so every word of
  * it comes from a contributed record; it is attributed to the records retrieved for it, weighted by
  * the ranker's softmax, and the record that supplied the answer carries most of the weight.
+ *
+ * A model trained on a private Datanet keeps no record text (`withoutText`): its artifact holds the
+ * records' hashes, contributors and hashed n-gram vectors, ranks exactly as the text-backed model
+ * did, and answers without quoting: it says which records (by hash) answer the question, attributed
+ * the same way, and never returns their words.
  */
 import { wordTokens } from '../../domain/data/tokenize.js';
 import type { Attribution } from '../embedded/influence.js';
-import { ExactCosineIndex, type RetrievalIndex } from './retrieval.js';
+import type { SparseVector } from '../embedded/features.js';
+import { ExactCosineIndex } from './retrieval.js';
 
 export const RAG_FORMAT = 'commons-rag/1';
 const MAGIC = Buffer.from(`${RAG_FORMAT}\n`, 'utf8');
 
-export interface RagDocument {
+/** What a document is known by, with or without its text. */
+export interface RagSource {
   hash: string;
   contributor: string;
+}
+
+export interface RagDocument extends RagSource {
   prompt: string;
   response: string;
+}
+
+/** A document without its text: its hashed n-gram vectors and response length (what ranking reads). */
+export interface SealedRagDocument extends RagSource {
+  vectors: { all: SparseVector; prompt: SparseVector; response: SparseVector };
+  responseTokens: number;
 }
 
 /** Ranker features of one (query, document) pair; the last weight is the per-document bias. */
@@ -34,47 +50,94 @@ export const DEFAULT_RAG_OPTIONS: RagOptions = { retrieve: 8, temperature: 0.1 }
 
 export interface RankedCandidate {
   id: number;
-  doc: RagDocument;
+  source: RagSource;
   score: number;
   features: Float64Array;
 }
 
 export interface RagAnswer {
   text: string;
-  /** The record whose response is the answer. */
-  used: RagDocument;
+  /** The record whose response is the answer (named, not quoted, by a model without text). */
+  used: RagSource;
   attribution: Attribution;
 }
 
+/** What a model without record text answers: the records that answer, by hash, never their words. */
+export function noQuoteAnswer(ranked: readonly { source: RagSource; weight: number }[]): string {
+  const named = ranked.map((r) => `${r.source.hash} (${(r.weight * 100).toFixed(1)}%)`).join(', ');
+  return `This model was trained on private records and does not quote them. The records that answer this are: ${named}.`;
+}
+
 export class RagModel {
-  readonly index: RetrievalIndex;
+  readonly index: ExactCosineIndex;
   private readonly promptIndex: ExactCosineIndex;
   private readonly responseIndex: ExactCosineIndex;
+  private readonly responseTokens: number[];
+  readonly sources: RagSource[];
+  /** The records' prompts and responses; absent from a model trained on private records. */
+  readonly docs: RagDocument[] | undefined;
 
   constructor(
-    readonly docs: RagDocument[],
+    documents: RagDocument[] | SealedRagDocument[],
     /** Ranker weights, one per RANKER_FEATURES entry. */
     readonly weights: Float64Array = Float64Array.from([1, 0, 0, 0]),
     /** Per-document bias learned from reviewer preferences (0 until a preference update). */
-    readonly bias: Float64Array = new Float64Array(docs.length),
+    readonly bias: Float64Array = new Float64Array(documents.length),
     readonly options: RagOptions = DEFAULT_RAG_OPTIONS,
     public meta: Record<string, unknown> = {},
   ) {
     if (weights.length !== RANKER_DIM) throw new RangeError(`ranker needs ${RANKER_DIM} weights`);
-    if (bias.length !== docs.length) throw new RangeError('one bias per document');
-    this.index = new ExactCosineIndex(docs.map((d) => `${d.prompt}\n${d.response}`));
-    this.promptIndex = new ExactCosineIndex(docs.map((d) => d.prompt));
-    this.responseIndex = new ExactCosineIndex(docs.map((d) => d.response));
+    if (bias.length !== documents.length) throw new RangeError('one bias per document');
+    this.sources = documents.map((d) => ({ hash: d.hash, contributor: d.contributor }));
+    if (documents.every(isSealed)) {
+      this.docs = undefined;
+      this.index = ExactCosineIndex.ofVectors(documents.map((d) => d.vectors.all));
+      this.promptIndex = ExactCosineIndex.ofVectors(documents.map((d) => d.vectors.prompt));
+      this.responseIndex = ExactCosineIndex.ofVectors(documents.map((d) => d.vectors.response));
+      this.responseTokens = documents.map((d) => d.responseTokens);
+    } else {
+      const docs = (this.docs = documents);
+      this.index = new ExactCosineIndex(docs.map((d) => `${d.prompt}\n${d.response}`));
+      this.promptIndex = new ExactCosineIndex(docs.map((d) => d.prompt));
+      this.responseIndex = new ExactCosineIndex(docs.map((d) => d.response));
+      this.responseTokens = docs.map((d) => wordTokens(d.response).length);
+    }
+  }
+
+  /** Whether the model can quote its records (false: trained on private records). */
+  get quotes(): boolean {
+    return this.docs !== undefined;
+  }
+
+  /** The documents as a model without text keeps them: hashes, contributors, vectors. */
+  sealedDocuments(): SealedRagDocument[] {
+    const index = this.index;
+    return this.sources.map((s, id) => ({
+      ...s,
+      vectors: { all: index.vector(id), prompt: this.promptIndex.vector(id), response: this.responseIndex.vector(id) },
+      responseTokens: this.responseTokens[id]!, // one per source
+    }));
+  }
+
+  /** The same model without its records' text: it ranks alike and answers without quoting. */
+  withoutText(meta: Record<string, unknown> = this.meta): RagModel {
+    return new RagModel(
+      this.sealedDocuments(),
+      Float64Array.from(this.weights),
+      Float64Array.from(this.bias),
+      this.options,
+      meta,
+    );
   }
 
   features(query: string, id: number, retrieval?: number): Float64Array {
-    const doc = this.docs[id];
-    if (!doc) throw new RangeError(`no document ${id}`);
+    const tokens = this.responseTokens[id];
+    if (tokens === undefined) throw new RangeError(`no document ${id}`);
     return Float64Array.from([
       retrieval ?? this.index.similarity(query, id),
       this.promptIndex.similarity(query, id),
       this.responseIndex.similarity(query, id),
-      Math.log1p(wordTokens(doc.response).length) / 5,
+      Math.log1p(tokens) / 5,
     ]);
   }
 
@@ -91,9 +154,17 @@ export class RagModel {
     for (const h of hits) {
       if (h.id === exclude || out.length >= this.options.retrieve) continue;
       const features = this.features(query, h.id, h.score);
-      out.push({ id: h.id, doc: this.docs[h.id]!, score: this.score(features, h.id), features });
+      out.push({ id: h.id, source: this.sources[h.id]!, score: this.score(features, h.id), features });
     }
     return out.sort((a, b) => b.score - a.score || a.id - b.id);
+  }
+
+  /** The response of document `id` (a model without text has none to give). */
+  response(id: number): string {
+    const doc = this.docs?.[id];
+    if (!doc)
+      throw new Error(this.docs ? `no document ${id}` : 'this model was trained on private records: it quotes none');
+    return doc.response;
   }
 
   /** The answer and its attribution over the `topK` best-ranked retrieved records. */
@@ -101,7 +172,11 @@ export class RagModel {
     const ranked = this.candidates(query);
     const best = ranked[0];
     if (!best) throw new Error('the model has no documents to answer from');
-    return { text: best.doc.response, used: best.doc, attribution: this.attribute(ranked.slice(0, Math.max(1, topK))) };
+    const attribution = this.attribute(ranked.slice(0, Math.max(1, topK)));
+    const text = this.quotes
+      ? this.response(best.id)
+      : noQuoteAnswer(attribution.records.map((r, i) => ({ source: ranked[i]!.source, weight: r.influence })));
+    return { text, used: best.source, attribution };
   }
 
   /** Softmax of the ranker scores over the records retrieved and used, summed per contributor. */
@@ -110,8 +185,8 @@ export class RagModel {
     const w = ranked.map((c) => Math.exp((c.score - top) / this.options.temperature));
     const total = w.reduce((a, b) => a + b, 0) || 1;
     const records = ranked.map((c, i) => ({
-      hash: c.doc.hash,
-      contributor: c.doc.contributor,
+      hash: c.source.hash,
+      contributor: c.source.contributor,
       influence: w[i]! / total,
     }));
     const byContributor = new Map<string, number>();
@@ -127,9 +202,10 @@ export class RagModel {
     const out: { output: string; score: number }[] = [];
     const seen = new Set<string>();
     for (const c of this.candidates(query)) {
-      if (seen.has(c.doc.response)) continue;
-      seen.add(c.doc.response);
-      out.push({ output: c.doc.response, score: c.score });
+      const response = this.response(c.id);
+      if (seen.has(response)) continue;
+      seen.add(response);
+      out.push({ output: response, score: c.score });
       if (out.length >= n) break;
     }
     return out;
@@ -139,21 +215,33 @@ export class RagModel {
   documentByResponse(text: string): number | undefined {
     if (!this.byResponse) {
       this.byResponse = new Map();
-      for (const [i, d] of this.docs.entries())
-        if (!this.byResponse.has(d.response)) this.byResponse.set(d.response, i);
+      for (const [i] of this.sources.entries()) {
+        const response = this.response(i);
+        if (!this.byResponse.has(response)) this.byResponse.set(response, i);
+      }
     }
     return this.byResponse.get(text);
   }
   private byResponse?: Map<string, number>;
-
-  clone(meta: Record<string, unknown> = this.meta): RagModel {
-    return new RagModel(this.docs, Float64Array.from(this.weights), Float64Array.from(this.bias), this.options, meta);
-  }
 }
+
+const isSealed = (d: RagDocument | SealedRagDocument): d is SealedRagDocument => 'vectors' in d;
 
 export function isRagArtifact(buf: Buffer): boolean {
   return buf.length >= MAGIC.length && buf.subarray(0, MAGIC.length).equals(MAGIC);
 }
+
+/** A sparse vector as JSON (ids and values as arrays). */
+const vectorJson = (v: SparseVector) => ({ i: [...v.indices], v: [...v.values] });
+const vectorOf = (o: { i: number[]; v: number[] }): SparseVector => ({
+  indices: Uint32Array.from(o.i),
+  values: Float32Array.from(o.v),
+});
+
+type SealedDocJson = RagSource & {
+  vectors: Record<'all' | 'prompt' | 'response', { i: number[]; v: number[] }>;
+  responseTokens: number;
+};
 
 export function serializeRag(model: RagModel): Buffer {
   const body = JSON.stringify({
@@ -161,7 +249,20 @@ export function serializeRag(model: RagModel): Buffer {
     options: model.options,
     weights: [...model.weights],
     bias: [...model.bias],
-    docs: model.docs,
+    ...(model.docs
+      ? { docs: model.docs }
+      : {
+          sealedDocs: model.sealedDocuments().map((d): SealedDocJson => ({
+            hash: d.hash,
+            contributor: d.contributor,
+            vectors: {
+              all: vectorJson(d.vectors.all),
+              prompt: vectorJson(d.vectors.prompt),
+              response: vectorJson(d.vectors.response),
+            },
+            responseTokens: d.responseTokens,
+          })),
+        }),
     meta: model.meta,
   });
   return Buffer.concat([MAGIC, Buffer.from(body, 'utf8')]);
@@ -173,8 +274,21 @@ export function deserializeRag(buf: Buffer): RagModel {
     options: RagOptions;
     weights: number[];
     bias: number[];
-    docs: RagDocument[];
+    docs?: RagDocument[];
+    sealedDocs?: SealedDocJson[];
     meta: Record<string, unknown>;
   };
-  return new RagModel(o.docs, Float64Array.from(o.weights), Float64Array.from(o.bias), o.options, o.meta);
+  const docs =
+    o.docs ??
+    (o.sealedDocs ?? []).map((d): SealedRagDocument => ({
+      hash: d.hash,
+      contributor: d.contributor,
+      vectors: {
+        all: vectorOf(d.vectors.all),
+        prompt: vectorOf(d.vectors.prompt),
+        response: vectorOf(d.vectors.response),
+      },
+      responseTokens: d.responseTokens,
+    }));
+  return new RagModel(docs, Float64Array.from(o.weights), Float64Array.from(o.bias), o.options, o.meta);
 }

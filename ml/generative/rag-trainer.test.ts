@@ -167,7 +167,7 @@ describe('embedded RAG model', () => {
     }
     const model = await loadRag(store, (await trained(store)).artifactKey);
     const { train } = splitManifest(hostile, 0.25);
-    expect(model.docs.map((d) => d.response)).toEqual(train.map((r) => r.response));
+    expect(model.docs?.map((d) => d.response)).toEqual(train.map((r) => r.response));
     const a = model.answer(train[0]!.text, 3);
     expect(train.map((r) => r.response)).toContain(a.text);
   });

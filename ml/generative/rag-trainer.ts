@@ -12,6 +12,9 @@
  * Each ends with the held-out evaluation: mean token-F1 (accuracy) and ROUGE-L (macroF1).
  */
 import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ArtifactStore } from '../../storage/artifact-store.js';
 import { mulberry32 } from '../../domain/prng.js';
 import type {
@@ -24,7 +27,8 @@ import type {
   TrainingJob,
   TrainingResult,
 } from '../trainer.js';
-import { parseManifest, splitManifest } from '../embedded/embedded-trainer.js';
+import { splitManifest } from '../embedded/embedded-trainer.js';
+import { fetchManifestRecords } from '../embedded/manifest-stream.js';
 import { throwIfAborted } from '../embedded/linear-softmax.js';
 import { RANKER_DIM, RagModel, deserializeRag, isRagArtifact, serializeRag, type RagDocument } from './rag-model.js';
 import { generationMetrics, tokenF1 } from './text-metrics.js';
@@ -52,6 +56,16 @@ function shuffled(n: number, rand: () => number): number[] {
     [a[i], a[j]] = [a[j]!, a[i]!];
   }
   return a;
+}
+
+/** Runs `f` with a scratch directory removed afterwards. */
+async function inWorkDir<T>(f: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'commons-rag-'));
+  try {
+    return await f(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 export async function loadRag(store: ArtifactStore, key: string): Promise<RagModel> {
@@ -83,7 +97,8 @@ export class RagTrainer {
   async train(job: TrainingJob, ctx: TrainerContext): Promise<TrainingResult> {
     const { store, signal } = ctx;
     const hp = job.hyperparams;
-    const split = splitManifest(parseManifest(await store.get(job.datasetManifestKey)), job.evalFraction);
+    const { records, sealed } = await inWorkDir((dir) => fetchManifestRecords(ctx, job.datasetManifestKey, dir));
+    const split = splitManifest(records, job.evalFraction);
     const docs = toDocuments(split.train);
     if (docs.length < 2) throw new Error(`a RAG model needs at least 2 training records, got ${docs.length}`);
     let model = new RagModel(docs);
@@ -101,7 +116,9 @@ export class RagTrainer {
     for (const i of order.slice(0, MAX_RANKER_PROMPTS)) {
       throwIfAborted(signal);
       const doc = docs[i]!;
-      const cands = model.candidates(doc.prompt, i).map((c) => ({ ...c, f1: tokenF1(c.doc.response, doc.response) }));
+      const cands = model
+        .candidates(doc.prompt, i)
+        .map((c) => ({ ...c, f1: tokenF1(docs[c.id]!.response, doc.response) }));
       const best = cands.reduce((a, b) => (b.f1 > a.f1 ? b : a), cands[0]!);
       if (!best) continue;
       for (const o of cands)
@@ -133,7 +150,9 @@ export class RagTrainer {
       documents: docs.length,
       metrics,
     };
-    return writeArtifact(store, job.outputPrefix, model, metrics, steps);
+    // Private records: the metrics above judged the record each answer retrieves (read here, in the
+    // worker); the artifact keeps their vectors and hashes only and names that record instead.
+    return writeArtifact(store, job.outputPrefix, sealed ? model.withoutText() : model, metrics, steps);
   }
 
   async generate(job: GenerationJob, ctx: TrainerContext): Promise<GeneratedCandidates[]> {
@@ -152,7 +171,8 @@ export class RagTrainer {
       loadRag(store, job.policyArtifactKey),
       loadRag(store, job.referenceArtifactKey),
     ]);
-    if (policy.docs.length !== reference.docs.length)
+    if (!policy.quotes) throw new Error('a model trained on private records has no responses for reviewers to compare');
+    if (policy.sources.length !== reference.sources.length)
       throw new Error('the policy and reference RAG models index different datasets');
     const pairs: Pair[] = [];
     for (const p of job.preferences) {
@@ -173,7 +193,8 @@ export class RagTrainer {
       signal,
       progress: (step, totalSteps, epoch, loss) => ctx.progress({ phase: 'dpo', step, totalSteps, epoch, loss }),
     });
-    const metrics = evaluateRag(policy, parseManifest(await store.get(job.evalManifestKey)), signal);
+    const held = await inWorkDir((dir) => fetchManifestRecords(ctx, job.evalManifestKey, dir));
+    const metrics = evaluateRag(policy, held.records, signal);
     ctx.progress({ phase: 'eval', step: steps, totalSteps: steps, epoch: hp.epochs, loss: metrics.loss });
     policy.meta = {
       jobId: job.jobId,

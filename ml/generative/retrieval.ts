@@ -33,8 +33,21 @@ export class ExactCosineIndex implements RetrievalIndex {
   constructor(
     documents: readonly string[],
     private readonly features: FeatureOptions = RETRIEVAL_FEATURES,
+    vectors?: SparseVector[],
   ) {
-    this.vectors = documents.map((d) => featurize(d, features));
+    this.vectors = vectors ?? documents.map((d) => featurize(d, features));
+  }
+
+  /** An index of documents known only by their vectors (a model that keeps no record text). */
+  static ofVectors(vectors: SparseVector[], features: FeatureOptions = RETRIEVAL_FEATURES): ExactCosineIndex {
+    return new ExactCosineIndex([], features, vectors);
+  }
+
+  /** Document `id`'s vector. */
+  vector(id: number): SparseVector {
+    const v = this.vectors[id];
+    if (!v) throw new RangeError(`no document ${id} in an index of ${this.vectors.length}`);
+    return v;
   }
 
   get size(): number {

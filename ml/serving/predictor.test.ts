@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { PredictorRegistry, type VersionSource } from './predictor.js';
 import { RagModel, serializeRag } from '../generative/rag-model.js';
 import type { ArtifactStore } from '../../storage/artifact-store.js';
+import { MemoryStore } from '../../storage/memory-store.js';
+import { LinearSoftmaxModel } from '../embedded/linear-softmax.js';
+import { serializeModel } from '../embedded/serialize.js';
 
 const src = (over: Partial<VersionSource> = {}): VersionSource => ({
   modelName: 'm',
@@ -15,12 +18,12 @@ const src = (over: Partial<VersionSource> = {}): VersionSource => ({
 const noStore = {} as ArtifactStore; // the RAG predictor reads nothing but its artifact
 
 describe('predictor registry (a served version → what answers it)', () => {
-  const rag = serializeRag(
+  const ragModel = () =>
     new RagModel([
       { hash: 'h1', contributor: 'alice', prompt: 'How do I treat a burn?', response: 'Cool it under running water.' },
       { hash: 'h2', contributor: 'bob', prompt: 'What helps with heartburn?', response: 'Eat smaller meals.' },
-    ]),
-  );
+    ]);
+  const rag = serializeRag(ragModel());
 
   it('recognises embedded RAG artifacts by their bytes and other trainers by `<trainer>-<task>`', () => {
     const r = new PredictorRegistry();
@@ -37,6 +40,24 @@ describe('predictor registry (a served version → what answers it)', () => {
     const out = await p.predict({ messages: [{ role: 'user', content: 'how to treat a burn' }], topK: 2 });
     expect(out.output).toBe('Cool it under running water.');
     expect(out.attribution.records[0]?.contributor).toBe('alice');
+  });
+
+  it('answers from a RAG model trained on private records without quoting it, naming the record by hash', async () => {
+    const p = await new PredictorRegistry().load(src(), serializeRag(ragModel().withoutText()), noStore);
+    const out = await p.predict({ messages: [{ role: 'user', content: 'how to treat a burn' }], topK: 2 });
+    expect(out.output).not.toContain('running water');
+    expect(out.output).toContain('h1');
+    expect(out.attribution.records[0]).toMatchObject({ hash: 'h1', contributor: 'alice' });
+  });
+
+  it('never reads the manifest of a classifier trained on private records: without its index it is refused', async () => {
+    const model = LinearSoftmaxModel.create(['spam', 'ham'], { dim: 1 << 10 });
+    model.meta = { sealedRecords: true };
+    const store = new MemoryStore();
+    await store.put('k', '{"hash":"h","contributor":"c","datanet":"d","sealed":"AAAA"}\n');
+    await expect(new PredictorRegistry().load(src(), serializeModel(model), store)).rejects.toThrow(
+      /private records and has no attribution index/,
+    );
   });
 
   it('refuses a version no registered backend can serve, naming what it has; a registered one serves it', async () => {

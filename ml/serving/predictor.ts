@@ -91,7 +91,12 @@ function embeddedClassifier(opts: EmbeddedClassifierOptions): PredictorFactory {
     let attribute: (input: string, topK: number, features: SparseVector) => Attribution;
     let attributionMode: 'exact' | 'ann';
     let attributionRecords: number;
-    if (header && header.size > (opts.exactAttributionMaxRecords ?? 5000)) {
+    // Exact attribution reads the training records' text, which a private Datanet's manifest seals
+    // from the API: such a version is attributed from its index (hashes and projected gradients).
+    const sealed = model.meta.sealedRecords === true;
+    if (sealed && !header)
+      throw new Error(`${src.modelName}@${src.version} was trained on private records and has no attribution index`);
+    if (header && (sealed || header.size > (opts.exactAttributionMaxRecords ?? 5000))) {
       const ann = await AttributionIndex.fromStore(store, indexPrefix, opts.indexCacheDir);
       attribute = (_input, topK, features) => ann.attribute(model, features, topK);
       attributionMode = 'ann';

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { loadSpamAssassin } from '../../ml/embedded/corpus.js';
-import { manifestLineOf, manifestOfPartLine, partLineOf, type PartRecord } from './part-lines.js';
+import { loadSpamAssassin } from '../ml/embedded/corpus.js';
+import { randomBytes } from 'node:crypto';
+import { asSealedLine, openFields, sealFields } from '../domain/data/sealed-lines.js';
+import { REFUSED, manifestLineOf, manifestOfPartLine, partLineOf, type PartRecord } from './part-lines.js';
 
 const hash = (i: number) => i.toString(16).padStart(64, '0');
 
@@ -44,5 +46,25 @@ describe('part lines: the manifest line is cut from the part line, not re-serial
 
   it('refuses a line in any other layout', () => {
     expect(() => manifestOfPartLine('{"seq":1,"hash":"ab"}')).toThrow(/not a part line/);
+  });
+});
+
+describe('part lines of an encrypted Datanet', () => {
+  it('cut to the sealed manifest line, which opens with the record key to the record fields', () => {
+    const key = randomBytes(32);
+    const sealed = sealFields(
+      key,
+      { hash: hash(7), contributor: '0xabc', datanet: 'dn' },
+      { text: 'a ,"seq": 1 secret', label: 'spam' },
+    );
+    const p: PartRecord = { ...sealed, seq: 7, bands: [1, 2], sketch: 'AAEC' };
+    const line = partLineOf(p);
+    expect(line).not.toContain('secret');
+    const cut = manifestOfPartLine(line);
+    expect(cut).toEqual({ hash: hash(7), line: manifestLineOf(p) });
+    expect(openFields(key, asSealedLine(JSON.parse(cut.line))!)).toEqual({ text: 'a ,"seq": 1 secret', label: 'spam' });
+    const refused = partLineOf({ ...sealed, seq: 8, ...REFUSED });
+    expect(JSON.parse(refused)).toMatchObject({ refused: true, bands: [] });
+    expect(manifestOfPartLine(refused).line).toBe(cut.line);
   });
 });
