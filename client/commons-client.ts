@@ -42,6 +42,7 @@ import type {
   UnstakeResponse,
 } from '../api/schemas/protocol.js';
 import type { ApiKeyResponse, InferResponse, ModelResponse, RollbackResponse } from '../api/schemas/models.js';
+import type { ErasureResponse } from '../api/schemas/erasure.js';
 
 export class ApiError extends Error {
   constructor(
@@ -207,6 +208,10 @@ export class CommonsClient {
     return this.keys
       ? this.signed<ContributionPayloadResponse>('GET', path)
       : this.get<ContributionPayloadResponse>(path);
+  }
+  /** Erases one of this client's records from an encrypted Datanet: its key is destroyed and it leaves the next version. */
+  eraseContribution(datanetId: string, hash: string) {
+    return this.signed<ErasureResponse>('POST', `/v1/datanets/${datanetId}/contributions/${hash}/erase`, {});
   }
   proof(hash: string) {
     return this.get<ProofResponse>(`/v1/contributions/${hash}/proof`);
