@@ -670,3 +670,75 @@ export const activityProgress = pgTable(
   },
   (t) => [primaryKey({ columns: [t.workflowId, t.activityId] })],
 );
+
+/**
+ * The X25519 key pair of an encrypted Datanet (visibility members or private), made when it opens:
+ * contributors' clients seal each record's data key to the public key; the private key is stored
+ * wrapped by the key-encryption key (infra/kms), which only the data-collection and training workers
+ * can unwrap. Rotating the KEK rewraps these rows and re-encrypts no record.
+ */
+export const datanetKeys = pgTable('datanet_keys', {
+  datanetId: text('datanet_id').primaryKey(),
+  /** Raw 32-byte X25519 public key, published by GET /v1/datanets/:id. */
+  publicKey: bytea('public_key').notNull(),
+  wrappedPrivateKey: bytea('wrapped_private_key').notNull(),
+  /** Which KEK wrapped it (a local key file's id or a KMS key ARN) and which version of it. */
+  kekId: text('kek_id').notNull(),
+  kekVersion: text('kek_version').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  rewrappedAt: timestamp('rewrapped_at', { withTimezone: true }),
+});
+
+/**
+ * Each encrypted record's data key, sealed to its Datanet's public key. Erasure deletes the row
+ * (crypto-shredding): the record's ciphertext in packs, parts and manifests then opens for nobody.
+ */
+export const recordKeys = pgTable(
+  'record_keys',
+  {
+    datanetId: text('datanet_id').notNull(),
+    hash: text('hash').notNull(),
+    sealedKey: bytea('sealed_key').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.datanetId, t.hash] })],
+);
+
+/** Records erased on request: who asked and when (the key itself is gone from record_keys). */
+export const recordErasures = pgTable(
+  'record_erasures',
+  {
+    datanetId: text('datanet_id').notNull(),
+    hash: text('hash').notNull(),
+    contributor: text('contributor').notNull(),
+    erasedBy: text('erased_by').notNull(),
+    erasedAt: timestamp('erased_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.datanetId, t.hash] }), index('record_erasures_contributor_idx').on(t.contributor)],
+);
+
+/**
+ * Every decryption of an encrypted record, appended where the plaintext is produced (a worker
+ * activity, or the curator/member view that runs in one): who, which record (and its contributor,
+ * so a contributor's "who read my records" is one index range), why, when. No API route writes or
+ * deletes rows.
+ */
+export const recordAccessLog = pgTable(
+  'record_access_log',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    datanetId: text('datanet_id').notNull(),
+    recordHash: text('record_hash').notNull(),
+    contributor: text('contributor').notNull(),
+    /** A worker identity (worker:<queue>) or the reader's address. */
+    actor: text('actor').notNull(),
+    /** contracts/access-log.ts ACCESS_PURPOSES. */
+    purpose: text('purpose').notNull(),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    index('record_access_log_contributor_idx').on(t.contributor, t.id),
+    index('record_access_log_datanet_idx').on(t.datanetId, t.id),
+    index('record_access_log_record_idx').on(t.datanetId, t.recordHash),
+  ],
+);

@@ -76,7 +76,32 @@ export interface CommonsConfig {
    * the external trainer made; absent: only embedded models are served.
    */
   inferenceUpstream?: { baseUrl: string; adapterDir: string; apiKey?: string };
+  /**
+   * The key-encryption key of encrypted Datanets (infra/kms; docs/private-datanets.md "Keys"). Each
+   * process gets only its capability: the API the wrap half (COMMONS_KEK_PUBLIC_FILE, or a KMS role
+   * with kms:Encrypt only), the data-collection and training workers the unwrap half too
+   * (COMMONS_KEK_FILE, or kms:Decrypt). Absent: no encrypted Datanet can open.
+   */
+  kek?: KekConfig;
 }
+
+export type KekConfig =
+  | {
+      kind: 'local';
+      /** The key file with the private halves (COMMONS_KEK_FILE): workers only. */
+      keyFile?: string;
+      /** The public file (COMMONS_KEK_PUBLIC_FILE): wrap only, what the API gets. */
+      publicFile?: string;
+    }
+  | {
+      kind: 'aws-kms';
+      /** Key id, ARN or alias of the symmetric KMS key (COMMONS_KMS_KEY_ID). */
+      keyId: string;
+      /** COMMONS_KMS_REGION, else S3_REGION. */
+      region: string;
+      /** A local KMS (COMMONS_KMS_ENDPOINT), e.g. local-kms in tests. */
+      endpoint?: string;
+    };
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -161,7 +186,34 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CommonsConfig 
           },
         }
       : {}),
+    ...kekFromEnv(env),
   };
+}
+
+function kekFromEnv(env: NodeJS.ProcessEnv): { kek?: KekConfig } {
+  const kind = env.COMMONS_KEK || (env.COMMONS_KEK_FILE || env.COMMONS_KEK_PUBLIC_FILE ? 'local' : undefined);
+  if (kind === undefined) return {};
+  if (kind === 'local') {
+    if (!env.COMMONS_KEK_FILE && !env.COMMONS_KEK_PUBLIC_FILE)
+      throw new Error('COMMONS_KEK=local needs COMMONS_KEK_FILE (workers) or COMMONS_KEK_PUBLIC_FILE (the API)');
+    return {
+      kek: {
+        kind,
+        ...(env.COMMONS_KEK_FILE ? { keyFile: env.COMMONS_KEK_FILE } : {}),
+        ...(env.COMMONS_KEK_PUBLIC_FILE ? { publicFile: env.COMMONS_KEK_PUBLIC_FILE } : {}),
+      },
+    };
+  }
+  if (kind === 'aws-kms')
+    return {
+      kek: {
+        kind,
+        keyId: required(env, 'COMMONS_KMS_KEY_ID'),
+        region: env.COMMONS_KMS_REGION || env.S3_REGION || 'us-east-1',
+        ...(env.COMMONS_KMS_ENDPOINT ? { endpoint: env.COMMONS_KMS_ENDPOINT } : {}),
+      },
+    };
+  throw new Error(`COMMONS_KEK must be local or aws-kms (got "${kind}")`);
 }
 
 /**

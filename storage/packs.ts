@@ -52,6 +52,29 @@ export function buildPack(records: readonly { hash: string; bytes: Buffer }[]): 
 }
 const NEWLINE = Buffer.from('\n');
 
+/**
+ * The pack of an encrypted Datanet's records: each line a record's ciphertext (its envelope's
+ * AES-256-GCM bytes) in base64, so the pack stays lines and holds no plaintext. The bytes cannot be
+ * checked against the record's hash here (that is of the plaintext); the GCM tag, bound to the
+ * Datanet and the hash, checks them when a worker opens the record.
+ */
+export function buildCipherPack(records: readonly { hash: string; ciphertext: Buffer }[]): Pack {
+  return linesPack(records.map((r) => ({ hash: r.hash, line: Buffer.from(r.ciphertext.toString('base64')) })));
+}
+
+function linesPack(lines: readonly { hash: string; line: Buffer }[]): Pack {
+  const parts: Buffer[] = [];
+  const entries: PackEntry[] = [];
+  let offset = 0;
+  for (const l of lines) {
+    entries.push({ hash: l.hash, offset, length: l.line.length });
+    parts.push(l.line, NEWLINE);
+    offset += l.line.length + 1;
+  }
+  const bytes = Buffer.concat(parts);
+  return { hash: sha256(bytes), bytes, entries };
+}
+
 /** Where a record's bytes are: a slice of a pack. */
 export interface RecordRef {
   hash: string;
@@ -77,13 +100,47 @@ export async function readRecords(
   concurrency = 16,
 ): Promise<Map<string, RecordRead>> {
   const out = new Map<string, RecordRead>();
-  const check = (ref: RecordRef, bytes: Buffer) =>
+  await readSlices(store, refs, concurrency, (ref, bytes) =>
     out.set(
       ref.hash,
       sha256(bytes) === ref.hash
         ? { ok: true, bytes }
         : { ok: false, reason: 'stored bytes do not match the record content hash' },
+    ),
+  );
+  return out;
+}
+
+/**
+ * Reads records of an encrypted Datanet's packs (buildCipherPack) as ciphertext, keyed by hash. Only
+ * the form is checked here; opening them (infra/private-records) checks the tag and the hash.
+ */
+export async function readCiphertexts(
+  store: ArtifactStore,
+  refs: readonly RecordRef[],
+  concurrency = 16,
+): Promise<Map<string, RecordRead>> {
+  const out = new Map<string, RecordRead>();
+  await readSlices(store, refs, concurrency, (ref, line) => {
+    const text = line.toString('latin1');
+    out.set(
+      ref.hash,
+      line.length === ref.length && BASE64_LINE.test(text)
+        ? { ok: true, bytes: Buffer.from(text, 'base64') }
+        : { ok: false, reason: 'stored ciphertext is truncated or not base64' },
     );
+  });
+  return out;
+}
+const BASE64_LINE = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/** One ranged GET per pack covering every slice wanted from it. */
+async function readSlices(
+  store: ArtifactStore,
+  refs: readonly RecordRef[],
+  concurrency: number,
+  check: (ref: RecordRef, bytes: Buffer) => void,
+): Promise<void> {
   const byPack = new Map<string, RecordRef[]>();
   for (const r of refs) {
     const list = byPack.get(r.key);
@@ -100,5 +157,4 @@ export async function readRecords(
       check(r, span.subarray(from, from + r.length));
     }
   });
-  return out;
 }

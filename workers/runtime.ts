@@ -8,6 +8,8 @@ import { resolveBuildId } from '../infra/versioning/build-id.js';
 import { setCurrentVersion } from '../infra/versioning/deployments.js';
 import { connectDb, migrateDb } from '../db/client.js';
 import { S3ArtifactStore } from '../storage/s3-store.js';
+import { kekOf } from '../infra/kms/from-config.js';
+import { RecordOpener } from '../infra/private-records/open-records.js';
 import { Ledger } from '../db/ledger.js';
 import { TaskRoutingTrainer } from '../ml/generative/task-trainer.js';
 import { EmbeddedTrainer } from '../ml/embedded/embedded-trainer.js';
@@ -115,12 +117,15 @@ export async function startWorkers(
   await migrateDb(cfg.databaseUrl);
   const connection = await NativeConnection.connect(temporalConnectionOptions(cfg.temporal));
   const dbh = connectDb(cfg.databaseUrl, { max: 20 });
+  const store = S3ArtifactStore.fromConfig(cfg.s3);
+  const kek = kekOf(cfg.kek);
   const deps: ActivityDeps = {
     sql: dbh.sql,
-    store: S3ArtifactStore.fromConfig(cfg.s3),
+    store,
     ledger: new Ledger(dbh.sql),
     trainers: await trainersOf(cfg),
     protocol: cfg.protocol,
+    ...(kek ? { kek, records: new RecordOpener({ sql: dbh.sql, store, kek }) } : {}),
   };
   const workers: Worker[] = [];
   for (const kind of kinds) {

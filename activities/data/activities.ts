@@ -29,6 +29,9 @@ import { dataKeys } from '../../storage/keys.js';
 import { manifestOfPartLine, partLineOf, type PartRecord } from './part-lines.js';
 import { readRecords, recordRefOf } from '../../storage/packs.js';
 import { BAND_PARTS, earlierBandOwners, reduceBandClaims } from '../../db/queries/lsh-bands.js';
+import { isEncryptedSpec } from '../../domain/data/envelope/encrypted.js';
+import { ensureDatanetKeyPair } from '../../infra/private-records/datanet-keys.js';
+import { requireKek } from '../../infra/kms/from-config.js';
 
 export interface ScoreBatchInput {
   datanetId: string;
@@ -83,6 +86,8 @@ export function createDataActivities(deps: ActivityDeps) {
       targetCount: number;
       closesAt: number;
     }) {
+      // An encrypted Datanet's key pair exists before its window opens: every sealed record has a key to go to.
+      if (isEncryptedSpec(a.spec)) await ensureDatanetKeyPair(sql, requireKek(deps.kek), a.datanetId);
       await insertOpenDatanet(sql, a);
     },
 

@@ -15,6 +15,8 @@ import { SharedReads, countComputation } from '../shared-reads.js';
 import type { ApiContext } from '../context.js';
 import { findDatanet, findDatanetSpec, findLatestDatasetVersion } from '../../db/queries/datanets.js';
 import { findDatanetCuration } from '../../db/queries/curation.js';
+import { findDatanetKey } from '../../db/queries/private-records.js';
+import { ENVELOPE_SCHEME } from '../../domain/data/envelope/record-envelope.js';
 import { HEADER_ADDRESS } from '../../identity/request-signing.js';
 import {
   countContributionsByStatus,
@@ -116,6 +118,7 @@ export const datanetRoutes =
     }
 
     function prepare(spec: DatanetSpec, payload: unknown): Prepared | { errors: string[]; status: number } {
+      if (payload === undefined) return { status: 400, errors: ['this Datanet is public: send the record as payload'] };
       const { hash, bytes } = contentHash(payload);
       const max = spec.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
       if (bytes.length > max)
@@ -308,9 +311,10 @@ export const datanetRoutes =
       async (req) => {
         const d = await findDatanet(sql, req.params.id);
         if (!d) throw notFound(`no datanet ${req.params.id}`);
-        const [byStatus, v] = await Promise.all([
+        const [byStatus, v, key] = await Promise.all([
           counts.get(req.params.id, () => countContributionsByStatus(sql, req.params.id)),
           findLatestDatasetVersion(sql, req.params.id),
+          findDatanetKey(sql, req.params.id),
         ]);
         return {
           id: d.id,
@@ -320,6 +324,7 @@ export const datanetRoutes =
           targetCount: d.targetCount,
           closesAt: d.closesAt?.toISOString() ?? null,
           counts: byStatus,
+          encryption: key ? { scheme: ENVELOPE_SCHEME, publicKey: key.publicKey.toString('base64') } : null,
           datasetVersion: v
             ? { id: v.id, merkleRoot: v.merkleRoot, manifestKey: v.manifestKey, records: v.recordCount }
             : null,

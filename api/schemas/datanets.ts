@@ -4,12 +4,35 @@ import { Nullable, Timestamp } from './common.js';
 export const MAX_BATCH = 1000;
 
 const Payload = Type.Record(Type.String(), Type.Unknown());
-export const ContributionBody = Type.Object({ payload: Payload });
-export const ContributionBatchBody = Type.Object({
-  records: Type.Array(Type.Object({ payload: Payload }), { minItems: 1, maxItems: MAX_BATCH }),
-});
-
 const Hash = Type.String({ pattern: '^[0-9a-f]{64}$', description: 'SHA-256 of the canonical JSON payload' });
+
+/**
+ * A record sealed to an encrypted Datanet's public key (domain/data/envelope/record-envelope.ts):
+ * what a contributor sends instead of the payload when the Datanet's visibility is members or private.
+ */
+export const RecordEnvelope = Type.Object(
+  {
+    hash: Hash,
+    sealedKey: Type.String({
+      maxLength: 256,
+      description: "base64: the record's AES-256 data key sealed to the Datanet's X25519 public key",
+    }),
+    ciphertext: Type.String({
+      maxLength: 1_500_000,
+      description: "base64: the record's canonical JSON bytes under its data key (AES-256-GCM)",
+    }),
+  },
+  { additionalProperties: false },
+);
+const ContributionRecord = Type.Object({
+  payload: Type.Optional(Payload),
+  envelope: Type.Optional(RecordEnvelope),
+});
+/** `payload` for a public Datanet, `envelope` for an encrypted one (members or private): exactly one. */
+export const ContributionBody = ContributionRecord;
+export const ContributionBatchBody = Type.Object({
+  records: Type.Array(ContributionRecord, { minItems: 1, maxItems: MAX_BATCH }),
+});
 export const HashParams = Type.Object({ hash: Hash });
 
 export const ContributionResponse = Type.Object({
@@ -49,6 +72,13 @@ export const DatanetResponse = Type.Object({
   targetCount: Type.Integer(),
   closesAt: Nullable(Timestamp),
   counts: Type.Record(Type.String(), Type.Integer(), { description: 'contributions by scoring status' }),
+  /** Null for a public Datanet (payloads go in the clear). */
+  encryption: Nullable(
+    Type.Object({
+      scheme: Type.String({ description: 'the envelope scheme (docs/private-datanets.md "Keys")' }),
+      publicKey: Type.String({ description: "base64: the Datanet's raw X25519 public key; seal records to it" }),
+    }),
+  ),
   datasetVersion: Nullable(
     Type.Object({ id: Type.String(), merkleRoot: Type.String(), manifestKey: Type.String(), records: Type.Integer() }),
   ),
