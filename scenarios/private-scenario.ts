@@ -191,6 +191,17 @@ export async function runPrivateScenario(o: PrivateScenarioOptions): Promise<Pri
   const final = await waitForStage(developer, o.proposalId, 'done', log, pollMs);
   if (final.status !== 'serving') throw new Error(`lifecycle ended ${final.status}: ${final.reason}`);
   const { apiKey } = await appBuilder.issueApiKey('triage');
+  // Every decryption left a row; a contributor sees who read their notes and why.
+  const [firstClinician] = clinicians;
+  if (firstClinician) {
+    const { entries } = await firstClinician.signed<{ entries: { actor: string; purpose: string }[] }>(
+      'GET',
+      `/v1/accounts/${firstClinician.address}/access-log?limit=200`,
+    );
+    const by = new Map<string, number>();
+    for (const e of entries) by.set(`${e.actor} (${e.purpose})`, (by.get(`${e.actor} (${e.purpose})`) ?? 0) + 1);
+    log(`clinician-1's access log: ${[...by].map(([who, n]) => `${n} reads by ${who}`).join(', ') || 'no reads'}`);
+  }
 
   // A new urgent note (not one of the records): attributed by hash, never quoted.
   const query = clinicalNotes(40, 99).find((n) => n.triage === 'urgent')?.note ?? planted.note;
