@@ -1,5 +1,7 @@
 import { signedFetch } from '../identity/request-signing.js';
 import type { KeyPair } from '../identity/keys.js';
+import { contentHash } from '../domain/data/content-hash.js';
+import { envelopeToWire, sealRecord, type RecordEnvelopeWire } from '../domain/data/envelope/record-envelope.js';
 import type {
   AccountResponse,
   BalancesResponse,
@@ -68,6 +70,8 @@ const MAX_PAGE_SIZE = 200;
 
 /** A record's payload: a JSON object. */
 export type Payload = Record<string, unknown>;
+/** A record as a contribution route takes it: the payload, or its envelope for an encrypted Datanet. */
+type ContributionRecord = { payload: Payload } | { envelope: RecordEnvelopeWire };
 
 /**
  * A typed client for the Commons HTTP API: signs state-changing requests with the participant's
@@ -185,13 +189,33 @@ export class CommonsClient {
   withdraw(id: string) {
     return this.signed<WithdrawResponse>('POST', `/v1/proposals/${id}/withdraw`, {});
   }
-  contribute(datanetId: string, payload: Payload) {
-    return this.signed<ContributionResponse>('POST', `/v1/datanets/${datanetId}/contributions`, { payload });
+  /** Contributes a record; to an encrypted Datanet it is sealed here first (the API never sees its plaintext). */
+  async contribute(datanetId: string, payload: Payload) {
+    const seal = await this.sealerFor(datanetId);
+    return this.signed<ContributionResponse>('POST', `/v1/datanets/${datanetId}/contributions`, seal(payload));
   }
-  contributeBatch(datanetId: string, payloads: Payload[]) {
+  async contributeBatch(datanetId: string, payloads: Payload[]) {
+    const seal = await this.sealerFor(datanetId);
     return this.signed<ContributionBatchResponse>('POST', `/v1/datanets/${datanetId}/contributions/batch`, {
-      records: payloads.map((payload) => ({ payload })),
+      records: payloads.map(seal),
     });
+  }
+  private readonly publicKeys = new Map<string, Buffer | null>();
+  /**
+   * How this Datanet takes records: as they are (public), or sealed to its public key (members and
+   * private; GET /v1/datanets/:id publishes it). A Datanet's key never changes, so it is asked once.
+   */
+  private async sealerFor(datanetId: string): Promise<(payload: Payload) => ContributionRecord> {
+    let key = this.publicKeys.get(datanetId);
+    if (key === undefined) {
+      const e = (await this.datanet(datanetId)).encryption;
+      key = e ? Buffer.from(e.publicKey, 'base64') : null;
+      this.publicKeys.set(datanetId, key);
+    }
+    const publicKey = key;
+    return publicKey
+      ? (payload) => ({ envelope: envelopeToWire(sealRecord(publicKey, datanetId, contentHash(payload).bytes)) })
+      : (payload) => ({ payload });
   }
   closeDatanet(id: string) {
     return this.signed<ClosingResponse>('POST', `/v1/datanets/${id}/close`, {});

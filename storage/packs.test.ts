@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { buildPack, PackIntegrityError, readRecords } from './packs.js';
+import { buildCipherPack, buildPack, PackIntegrityError, readCiphertexts, readRecords } from './packs.js';
 import type { ArtifactStore } from './artifact-store.js';
 
 const rec = (o: unknown) => {
@@ -85,5 +85,29 @@ describe('pack objects', () => {
     expect(got.get(e[0]!.hash)?.ok).toBe(false);
     expect(got.get(e[2]!.hash)?.ok).toBe(false);
     expect(got.get(e[1]!.hash)).toEqual({ ok: true, bytes: records[1]!.bytes });
+  });
+});
+
+describe('cipher packs (encrypted Datanets)', () => {
+  it('hold each record as one base64 line of its ciphertext, read back by offset', async () => {
+    const records = [
+      { hash: 'a'.repeat(64), ciphertext: Buffer.from([0, 10, 13, 255, 1, 2]) },
+      { hash: 'b'.repeat(64), ciphertext: Buffer.from('\n\n\u2028', 'utf8') },
+    ];
+    const pack = buildCipherPack(records);
+    expect(pack.bytes.toString('latin1').split('\n')).toHaveLength(3);
+    const { store } = memoryStore(new Map([['p', pack.bytes]]));
+    const read = await readCiphertexts(
+      store,
+      pack.entries.map((e) => ({ ...e, key: 'p' })),
+    );
+    for (const r of records) expect(read.get(r.hash)).toEqual({ ok: true, bytes: r.ciphertext });
+  });
+
+  it('report a truncated object instead of returning partial ciphertext', async () => {
+    const pack = buildCipherPack([{ hash: 'a'.repeat(64), ciphertext: Buffer.alloc(40, 9) }]);
+    const { store } = memoryStore(new Map([['p', pack.bytes.subarray(0, 20)]]));
+    const read = await readCiphertexts(store, [{ ...pack.entries[0]!, key: 'p' }]);
+    expect(read.get('a'.repeat(64))).toMatchObject({ ok: false });
   });
 });

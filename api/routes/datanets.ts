@@ -8,7 +8,7 @@ import { requireContributorAccess } from '../datanet-access.js';
 import { validateRecord, DEFAULT_MAX_RECORD_BYTES, type DatanetSpec } from '../../domain/data/datanet-spec.js';
 import { contentHash } from '../../domain/data/content-hash.js';
 import { dataKeys } from '../../storage/keys.js';
-import { buildPack, readRecords } from '../../storage/packs.js';
+import { buildCipherPack, buildPack, readRecords } from '../../storage/packs.js';
 import { buildMerkleTree, type MerkleTree } from '../../domain/data/merkle.js';
 import { RateLimiter } from '../rate-limit.js';
 import { SharedReads, countComputation } from '../shared-reads.js';
@@ -16,7 +16,8 @@ import type { ApiContext } from '../context.js';
 import { findDatanet, findDatanetSpec, findLatestDatasetVersion } from '../../db/queries/datanets.js';
 import { findDatanetCuration } from '../../db/queries/curation.js';
 import { findDatanetKey } from '../../db/queries/private-records.js';
-import { ENVELOPE_SCHEME } from '../../domain/data/envelope/record-envelope.js';
+import { ENVELOPE_SCHEME, checkEnvelope, type RecordEnvelopeWire } from '../../domain/data/envelope/record-envelope.js';
+import { isEncryptedSpec } from '../../domain/data/envelope/encrypted.js';
 import { HEADER_ADDRESS } from '../../identity/request-signing.js';
 import {
   countContributionsByStatus,
@@ -51,11 +52,24 @@ type StoreResult =
 
 type Deposit = { perRecord: bigint; proposalId: string } | undefined;
 
-interface Prepared {
-  hash: string;
-  bytes: Buffer;
-  label: string | null;
+/** What the contribution routes know of an open Datanet before reading the body. */
+interface OpenDatanet {
+  spec: DatanetSpec;
+  deposit: Deposit;
+  /** Visibility members or private: records arrive sealed (envelopes), never as payloads. */
+  encrypted: boolean;
 }
+
+/** A record ready to store: its bytes for a public Datanet, its envelope for an encrypted one. */
+type Prepared = { hash: string; size: number; label: string | null } & (
+  { bytes: Buffer } | { sealedKey: Buffer; ciphertext: Buffer }
+);
+type Refused = { errors: string[]; status: number };
+
+/** A request's records are all of one kind (its Datanet's): anything else is a bug, not bad input. */
+const unmixed = (): never => {
+  throw new HttpError(500, 'plain and sealed records in one pack');
+};
 
 export const datanetRoutes =
   (ctx: ApiContext): FastifyPluginCallbackTypebox =>
@@ -73,7 +87,7 @@ export const datanetRoutes =
       maxEntries: 1024,
       onCompute: countComputation('datanet-counts'),
     });
-    const opened = new WeakMap<FastifyRequest, { spec: DatanetSpec; deposit: Deposit }>();
+    const opened = new WeakMap<FastifyRequest, OpenDatanet>();
 
     /**
      * onRequest of the contribution routes, after the signer's registration and role: the Datanet is
@@ -105,7 +119,7 @@ export const datanetRoutes =
     }
 
     /** The open Datanet's spec, once the contributor holds what it requires (403 says what is missing). */
-    async function openDatanet(id: string, contributor: string): Promise<{ spec: DatanetSpec; deposit: Deposit }> {
+    async function openDatanet(id: string, contributor: string): Promise<OpenDatanet> {
       const d = await findDatanetSpec(sql, id);
       if (!d) throw notFound(`no datanet ${id}`);
       if (d.status !== 'open') throw conflict(`datanet ${id} is ${d.status}: contributions are no longer accepted`);
@@ -114,11 +128,46 @@ export const datanetRoutes =
       return {
         spec: d.spec as DatanetSpec,
         deposit: perRecord > 0n ? { perRecord, proposalId: d.proposalId } : undefined,
+        encrypted: isEncryptedSpec(d.spec),
       };
     }
 
-    function prepare(spec: DatanetSpec, payload: unknown): Prepared | { errors: string[]; status: number } {
-      if (payload === undefined) return { status: 400, errors: ['this Datanet is public: send the record as payload'] };
+    /** One record of a request, as a payload (public Datanet) or an envelope (encrypted Datanet). */
+    function prepare(d: OpenDatanet, r: { payload?: unknown; envelope?: RecordEnvelopeWire }): Prepared | Refused {
+      if (d.encrypted) return prepareSealed(d.spec, r);
+      if (r.envelope !== undefined || r.payload === undefined)
+        return {
+          status: 400,
+          errors: [
+            'this Datanet is public: send the record as payload (envelopes are for members and private Datanets)',
+          ],
+        };
+      return preparePlain(d.spec, r.payload);
+    }
+
+    /**
+     * An encrypted Datanet's record: only what holds without the plaintext is checked here (the
+     * envelope's form, the record's exact size against the limit); the spec's field rules are
+     * checked by the worker that opens it, which rejects a failing record with its reasons.
+     */
+    function prepareSealed(
+      spec: DatanetSpec,
+      r: { payload?: unknown; envelope?: RecordEnvelopeWire },
+    ): Prepared | Refused {
+      if (r.payload !== undefined || r.envelope === undefined)
+        return {
+          status: 400,
+          errors: [
+            "this Datanet is encrypted: seal the record to its public key (GET /v1/datanets/:id, encryption.publicKey) and send it as envelope; the API never takes a private record's plaintext",
+          ],
+        };
+      const c = checkEnvelope(r.envelope, spec.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES);
+      if (!c.ok) return { status: c.status, errors: c.errors };
+      const { hash, sealedKey, ciphertext } = c.envelope;
+      return { hash, size: c.size, label: null, sealedKey, ciphertext };
+    }
+
+    function preparePlain(spec: DatanetSpec, payload: unknown): Prepared | Refused {
       const { hash, bytes } = contentHash(payload);
       const max = spec.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
       if (bytes.length > max)
@@ -126,7 +175,7 @@ export const datanetRoutes =
       const v = validateRecord(spec, payload);
       if (!v.ok) return { status: 400, errors: v.errors };
       const label = spec.labelField ? labelText((payload as Record<string, unknown>)[spec.labelField]) : null;
-      return { hash, bytes, label };
+      return { hash, size: bytes.length, label, bytes };
     }
 
     /**
@@ -152,7 +201,10 @@ export const datanetRoutes =
         .sort((a, b) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
       let inserted = new Set<string>();
       if (toWrite.length) {
-        const pack = buildPack(toWrite);
+        // An encrypted Datanet's pack holds ciphertext only; its sealed keys go in with the rows.
+        const pack = toWrite.every((t) => 'bytes' in t)
+          ? buildPack(toWrite)
+          : buildCipherPack(toWrite.map((t) => ('ciphertext' in t ? t : unmixed())));
         const packKey = dataKeys.pack(datanetId, pack.hash);
         const r = await insertContributionsWhileOpen(
           sql,
@@ -161,11 +213,12 @@ export const datanetRoutes =
           signature,
           toWrite.map((t, i) => ({
             hash: t.hash,
-            size: t.bytes.length,
+            size: t.size,
             s3Key: packKey,
             packOffset: pack.entries[i]!.offset,
             packLength: pack.entries[i]!.length,
             label: t.label ?? '',
+            ...('sealedKey' in t ? { sealedKey: t.sealedKey } : {}),
           })),
           deposit,
           () => store.put(packKey, pack.bytes, { contentType: 'application/x-ndjson' }),
@@ -250,16 +303,16 @@ export const datanetRoutes =
       },
       async (req, reply) => {
         const contributor = callerOf(req).address;
-        const { spec, deposit } = openedFor(req);
+        const d = openedFor(req);
         await limit(contributor, 1);
-        const p = prepare(spec, req.body.payload);
+        const p = prepare(d, req.body);
         if ('errors' in p)
           throw new HttpError(
             p.status,
             p.status === 413 ? 'record too large' : 'record does not match the Datanet schema',
             p.errors,
           );
-        const [r] = await store_(req.params.id, contributor, signatureOf(req), [p], deposit);
+        const [r] = await store_(req.params.id, contributor, signatureOf(req), [p], d.deposit);
         if (!r) throw new HttpError(500, 'the record was not stored');
         if (r.status === 'duplicate') throw conflict(r.reason);
         return reply.code(r.status === 'stored' ? 201 : 200).send({ hash: r.hash, status: r.status });
@@ -282,11 +335,11 @@ export const datanetRoutes =
       },
       async (req) => {
         const contributor = callerOf(req).address;
-        const { spec, deposit } = openedFor(req);
+        const d = openedFor(req);
         await limit(contributor, req.body.records.length);
-        const prepared = req.body.records.map((r) => prepare(spec, r.payload));
+        const prepared = req.body.records.map((r) => prepare(d, r));
         const good = prepared.filter((p): p is Prepared => !('errors' in p));
-        const stored = good.length ? await store_(req.params.id, contributor, signatureOf(req), good, deposit) : [];
+        const stored = good.length ? await store_(req.params.id, contributor, signatureOf(req), good, d.deposit) : [];
         const byHash = new Map(stored.map((s) => [s.hash, s]));
         const results = prepared.map((p, i): BatchResult => {
           if ('errors' in p) return { index: i, status: p.status === 413 ? 'too-large' : 'invalid', errors: p.errors };

@@ -2,6 +2,7 @@ import type postgres from 'postgres';
 import { accountsOf } from '../../contracts/accounts.js';
 import { postTransfers } from '../ledger.js';
 import { depositKeys } from './curation.js';
+import { insertRecordKeys } from './private-records.js';
 
 /** Contributed records (one row per Datanet and content hash; the payload is in S3). */
 
@@ -26,6 +27,8 @@ export interface NewContribution {
   packOffset: number;
   packLength: number;
   label: string;
+  /** An encrypted Datanet's record: its data key sealed to the Datanet (stored with the row, in its transaction). */
+  sealedKey?: Buffer;
 }
 
 /** Who contributed each of `hashes` that a Datanet already holds: hash -> contributor. */
@@ -91,8 +94,14 @@ export async function insertContributionsWhileOpen(
           memo: { datanetId, hash: r.hash },
         })),
       );
+    const inserted = new Set(rows.map((r) => r.hash));
+    await insertRecordKeys(
+      tx,
+      datanetId,
+      items.flatMap((t) => (t.sealedKey && inserted.has(t.hash) ? [{ hash: t.hash, sealedKey: t.sealedKey }] : [])),
+    );
     if (rows.length) await beforeCommit();
-    return { inserted: new Set(rows.map((r) => r.hash)) };
+    return { inserted };
   });
 }
 

@@ -64,8 +64,9 @@ class LocalKeyWrapper implements KeyWrapper {
     this.current = { kekId: f.kekId, kekVersion: v.version };
     this.publicKey = Buffer.from(v.publicKey, 'base64');
   }
-  wrap(key: Buffer, datanetId: string): Promise<WrappedKey> {
-    return Promise.resolve({ ...this.current, blob: sealTo(this.publicKey, key, wrapContext(datanetId)) });
+  // eslint-disable-next-line @typescript-eslint/require-await -- a failure is a rejection, as from KMS
+  async wrap(key: Buffer, datanetId: string): Promise<WrappedKey> {
+    return { ...this.current, blob: sealTo(this.publicKey, key, wrapContext(datanetId)) };
   }
 }
 
@@ -80,7 +81,8 @@ class LocalKek extends LocalKeyWrapper implements Kek {
       f.versions.flatMap((v) => (v.privateKey ? [[v.version, Buffer.from(v.privateKey, 'base64')] as const] : [])),
     );
   }
-  unwrap(wrapped: WrappedKey, datanetId: string): Promise<Buffer> {
+  // eslint-disable-next-line @typescript-eslint/require-await -- a failure is a rejection, as from KMS
+  async unwrap(wrapped: WrappedKey, datanetId: string): Promise<Buffer> {
     if (wrapped.kekId !== this.current.kekId)
       throw new KekUnavailableError(`key wrapped by KEK ${wrapped.kekId}; ${this.path} holds ${this.current.kekId}`);
     const priv = this.privateKeys.get(wrapped.kekVersion);
@@ -89,7 +91,7 @@ class LocalKek extends LocalKeyWrapper implements Kek {
         `KEK ${wrapped.kekId} version ${wrapped.kekVersion} is not in ${this.path} (retired after a rotation?)`,
       );
     try {
-      return Promise.resolve(openSealed(priv, wrapped.blob, wrapContext(datanetId)));
+      return openSealed(priv, wrapped.blob, wrapContext(datanetId));
     } catch (err) {
       if (err instanceof EnvelopeError)
         throw new KekUnavailableError(`the wrapped key of Datanet ${datanetId} does not unwrap: ${err.message}`);

@@ -2,6 +2,7 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { S3Client, CreateBucketCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
+import { ensureLocalKekFiles } from '../kms/local-kek.js';
 import { freePort } from './ports.js';
 import { startPostgres } from './postgres.js';
 import { startS3 } from './s3.js';
@@ -22,6 +23,13 @@ export interface StackEnv {
   COMMONS_DEV_FAUCET: string;
   /** The UI of the Temporal dev server this stack started, if it started one. */
   COMMONS_TEMPORAL_UI_URL?: string;
+  /**
+   * The local KEK (infra/kms/local-kek.ts), made in the state directory: the key file for the
+   * data-collection and training workers, its public file for the API (system.ts gives the API
+   * the public file only). Unset when the environment names another KEK (COMMONS_KEK).
+   */
+  COMMONS_KEK_FILE?: string;
+  COMMONS_KEK_PUBLIC_FILE?: string;
 }
 
 /**
@@ -72,6 +80,15 @@ async function restartable<T extends { stop(): Promise<void> }>(
       },
     },
   };
+}
+
+/** The stack's local KEK files, made once per state directory, unless the environment names a KEK. */
+function localKek(stateDir: string): Pick<StackEnv, 'COMMONS_KEK_FILE' | 'COMMONS_KEK_PUBLIC_FILE'> {
+  if (process.env.COMMONS_KEK || process.env.COMMONS_KEK_FILE || process.env.COMMONS_KEK_PUBLIC_FILE) return {};
+  const keyFile = join(stateDir, 'kek.json');
+  const publicFile = join(stateDir, 'kek-public.json');
+  ensureLocalKekFiles(keyFile, publicFile);
+  return { COMMONS_KEK_FILE: keyFile, COMMONS_KEK_PUBLIC_FILE: publicFile };
 }
 
 /**
@@ -137,6 +154,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       COMMONS_PROTOCOL_SETTINGS: process.env.COMMONS_PROTOCOL_SETTINGS ?? LOCAL_PROTOCOL_SETTINGS,
       COMMONS_DEV_FAUCET: process.env.COMMONS_DEV_FAUCET ?? '1',
       ...(temporal ? { COMMONS_TEMPORAL_UI_URL: process.env.COMMONS_TEMPORAL_UI_URL ?? temporal.uiUrl } : {}),
+      ...localKek(opts.stateDir),
     };
     await ensureBucket(env);
     return { env, temporalUiUrl: temporal?.uiUrl, services, stop };

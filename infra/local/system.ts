@@ -21,6 +21,18 @@ const ALL_KINDS: WorkerKind[] = ['lifecycle', 'data', 'training', 'rlhf'];
  */
 const entryPoint = (path: string) => relative(process.cwd(), fileURLToPath(new URL(`../../${path}`, import.meta.url)));
 
+/** Worker processes that open encrypted records (and so get the KEK's unwrap half); the others do not. */
+const UNWRAPPING_WORKERS: WorkerEntry[] = ['all', 'data-collection', 'gpu-training'];
+
+/**
+ * The environment of a process that must not decrypt (the API, the lifecycle and RLHF workers):
+ * the local KEK's public file only. (With AWS KMS the difference is the process's IAM role.)
+ */
+export function withoutKekUnwrap(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { COMMONS_KEK_FILE: _unwrap, ...rest } = env;
+  return rest;
+}
+
 export interface SystemOptions {
   log?: (m: string) => void;
   /**
@@ -117,7 +129,7 @@ export async function startSystem(o: SystemOptions = {}): Promise<System> {
       for (const w of o.workerProcesses) {
         const p = new ManagedProcess(
           entryPoint(`workers/${w}.ts`),
-          { ...workerEnv, ...o.workerProcessEnv?.[w] },
+          { ...(UNWRAPPING_WORKERS.includes(w) ? workerEnv : withoutKekUnwrap(workerEnv)), ...o.workerProcessEnv?.[w] },
           /workers running/,
         );
         stops.push(() => p.stop());
@@ -136,13 +148,13 @@ export async function startSystem(o: SystemOptions = {}): Promise<System> {
 
     let apiUrl = '';
     if (o.api === 'process') {
-      const p = new ManagedProcess(entryPoint('api/main.ts'), env, /listening/i, 1);
+      const p = new ManagedProcess(entryPoint('api/main.ts'), withoutKekUnwrap(env), /listening/i, 1);
       stops.push(() => p.stop());
       await p.start();
       processes.api = p;
       apiUrl = `http://127.0.0.1:${apiPort}`;
     } else if (o.api !== false) {
-      const api = await startApi(cfg, { logger: o.apiLogger ?? { level: 'error' } });
+      const api = await startApi(loadConfig(withoutKekUnwrap(env)), { logger: o.apiLogger ?? { level: 'error' } });
       stops.push(() => api.close());
       apiUrl = api.url;
     }
