@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, eventually, refusal, type TestApp } from '../support/app.js';
-import { participant, proposalBody, uniqueId } from '../support/participants.js';
+import { participant, passAndOpenDatanet, proposalBody, uniqueId } from '../support/participants.js';
 import { runPrivateScenario, CLINICAL_SPEC, type PrivateScenarioResult } from '../../scenarios/private-scenario.js';
 import { CLINICAL_KEYWORDS, clinicalNotes } from '../../scenarios/clinical-notes.js';
 import { buildMerkleTree, verifyProof } from '../../domain/data/merkle.js';
@@ -184,21 +184,30 @@ describe('adversarial: erasure on request', () => {
     const c = r.erased.by;
     const hash = liveRecordOf(c);
     // The very same signed request twice: the second is a replay, refused before anything runs.
-    const path = `/v1/datanets/${id}/contributions/${hash}/erase`;
-    const body = '{}';
-    const headers = {
-      ...signRequest({ deploymentId: await deploymentIdOf(app.url), method: 'POST', path, body, keys: c.keys! }),
-      'content-type': 'application/json',
+    const deploymentId = await deploymentIdOf(app.url);
+    /** A signed erasure request of `c`'s, sent as is (`now` makes each signature distinct). */
+    const request = (h: string, now = Date.now()) => {
+      const path = `/v1/datanets/${id}/contributions/${h}/erase`;
+      const headers = {
+        ...signRequest({ deploymentId, method: 'POST', path, body: '{}', keys: c.keys!, now }),
+        'content-type': 'application/json',
+      };
+      return () => fetch(app.url + path, { method: 'POST', headers, body: '{}' });
     };
-    const first = await fetch(app.url + path, { method: 'POST', headers, body });
+    const once = request(hash);
+    const first = await once();
     expect(first.status).toBe(200);
     expect(((await first.json()) as ErasureResponse).result).toBe('erased');
-    const replay = await fetch(app.url + path, { method: 'POST', headers, body });
+    const replay = await once();
     expect(replay.status).toBe(401);
+    expect(await replay.text()).toMatch(/replayed/);
     // Five fresh requests at once for another record: one erases, the others find it erased.
     const raced = liveRecordOf(c, [hash]);
     const before = (await versions(id)).length;
-    const results = await Promise.all(Array.from({ length: 5 }, () => c.eraseContribution(id, raced)));
+    const t = Date.now();
+    const answers = await Promise.all(Array.from({ length: 5 }, (_, i) => request(raced, t + i)()));
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200]);
+    const results = (await Promise.all(answers.map((a) => a.json()))) as ErasureResponse[];
     expect(results.filter((x) => x.result === 'erased')).toHaveLength(1);
     expect(results.filter((x) => x.result === 'already-erased')).toHaveLength(4);
     expect(await erasureRows(id, raced)).toHaveLength(1);
@@ -239,11 +248,7 @@ describe('adversarial: erasure on request', () => {
       ),
       budget: '0',
     });
-    await eventually(async () => ((await dev.tally(waiting)).open ? true : undefined));
-    await gov.vote(waiting, 'yes');
-    await eventually(async () =>
-      (await dev.datanet(waiting).catch(() => undefined))?.status === 'open' ? true : undefined,
-    );
+    await passAndOpenDatanet(dev, gov, waiting);
     const notes = clinicalNotes(40, 31).map((n) => ({ note: n.note, triage: n.triage }));
     const sent = await clinician.contributeBatch(waiting, notes);
     const hashes = sent.results.map((x) => x.hash).filter((h): h is string => h !== undefined);
@@ -289,11 +294,7 @@ describe('adversarial: erasure on request', () => {
       ...proposalBody(open, { governance: { votingPeriodMs: 60_000 }, collection: { windowMs: 600_000 } }),
       budget: '0',
     });
-    await eventually(async () => ((await dev.tally(open)).open ? true : undefined));
-    await gov.vote(open, 'yes');
-    await eventually(async () =>
-      (await dev.datanet(open).catch(() => undefined))?.status === 'open' ? true : undefined,
-    );
+    await passAndOpenDatanet(dev, gov, open);
     const { hash } = await contributor.contribute(open, {
       text: 'Hello, please find the meeting notes attached.',
       label: 'ham',
