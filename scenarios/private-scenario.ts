@@ -215,6 +215,7 @@ export async function runPrivateScenario(o: PrivateScenarioOptions): Promise<Pri
   const top = first.attribution.records[0];
   const by = clinicians.find((c) => c.address === top?.contributor);
   if (!top || !by) throw new Error('the paid answer is attributed to no clinician');
+  const name = `clinician-${clinicians.indexOf(by) + 1}`;
   /** The same paid call again, with what it paid the clinician and the treasury. */
   const measure = async () => {
     const [c0, t0] = [await balance(by), await treasury()];
@@ -222,20 +223,20 @@ export async function runPrivateScenario(o: PrivateScenarioOptions): Promise<Pri
     return { r, clinician: (await balance(by)) - c0, treasury: (await treasury()) - t0 };
   };
   const before = await measure();
-  log(`the call paid the clinician ${before.clinician} OPEN and the treasury ${before.treasury} OPEN`);
+  log(`the call paid ${name} ${before.clinician} OPEN and the treasury ${before.treasury} OPEN`);
 
   const proof = await by.proof(top.hash);
   const erasure = await by.eraseContribution(o.proposalId, top.hash);
   const again = await by.eraseContribution(o.proposalId, top.hash);
   log(
-    `the clinician erased ${short(top.hash)}: ${erasure.result}, its key destroyed; dataset version ${erasure.version?.version ?? '?'} (${erasure.version?.records ?? '?'} records) leaves it out; asked again: ${again.result}`,
+    `${name} erased ${short(top.hash)}, the record the answer leaned on most: ${erasure.result}, its key destroyed; dataset version ${erasure.version?.version ?? '?'} (${erasure.version?.records ?? '?'} records) leaves it out; asked again: ${again.result}`,
   );
   log(
     `its proof in ${proof.datasetVersionId} still verifies by hash: ${verifyProof(proof.proof, proof.root) ? 'yes' : 'NO'}`,
   );
   const after = await measure();
   log(
-    `the version trained on it still serves (${after.r.output}) until the next one; from the erasure on its share goes to the treasury: the call paid the clinician ${after.clinician} OPEN and the treasury ${after.treasury} OPEN`,
+    `the version trained on it still serves (${after.r.output}) until the next one; from the erasure on its share goes to the treasury: the call paid ${name} ${after.clinician} OPEN and the treasury ${after.treasury} OPEN`,
   );
   const paid = {
     before: { clinician: before.clinician, treasury: before.treasury },
