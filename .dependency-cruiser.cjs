@@ -48,7 +48,7 @@ module.exports = {
     },
     {
       name: 'domain-has-no-io',
-      comment: 'domain/ is pure: no Node built-ins except hashing.',
+      comment: 'domain/ is pure: no Node built-ins except crypto (hashing, the record envelope).',
       severity: 'error',
       from: { path: '^domain/', pathNot: '\\.test\\.ts$' },
       to: { dependencyTypes: ['core'], pathNot: '^(node:)?crypto$' },

@@ -190,11 +190,11 @@ export class CommonsClient {
     return this.signed<WithdrawResponse>('POST', `/v1/proposals/${id}/withdraw`, {});
   }
   /** Contributes a record; to an encrypted Datanet it is sealed here first (the API never sees its plaintext). */
-  async contribute(datanetId: string, payload: Payload) {
+  async contribute(datanetId: string, payload: Payload): Promise<ContributionResponse> {
     const seal = await this.sealerFor(datanetId);
     return this.signed<ContributionResponse>('POST', `/v1/datanets/${datanetId}/contributions`, seal(payload));
   }
-  async contributeBatch(datanetId: string, payloads: Payload[]) {
+  async contributeBatch(datanetId: string, payloads: Payload[]): Promise<ContributionBatchResponse> {
     const seal = await this.sealerFor(datanetId);
     return this.signed<ContributionBatchResponse>('POST', `/v1/datanets/${datanetId}/contributions/batch`, {
       records: payloads.map(seal),

@@ -52,4 +52,22 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ...base, COMMONS_LOG_LEVEL: 'loud' })).toThrow(/COMMONS_LOG_LEVEL/);
     expect(() => loadConfig({ ...base, COMMONS_TRAINER_ARGS: 'x.py' })).toThrow(/COMMONS_TRAINER_COMMAND/);
   });
+
+  it('gives each process its KEK capability: the key file (workers), the public file (the API), or AWS KMS', () => {
+    expect(loadConfig(base).kek).toBeUndefined();
+    expect(loadConfig({ ...base, COMMONS_KEK_PUBLIC_FILE: '/k/pub.json' }).kek).toEqual({
+      kind: 'local',
+      publicFile: '/k/pub.json',
+    });
+    expect(loadConfig({ ...base, COMMONS_KEK_FILE: '/k/kek.json' }).kek).toEqual({
+      kind: 'local',
+      keyFile: '/k/kek.json',
+    });
+    expect(
+      loadConfig({ ...base, COMMONS_KEK: 'aws-kms', COMMONS_KMS_KEY_ID: 'alias/k', S3_REGION: 'eu-west-1' }).kek,
+    ).toEqual({ kind: 'aws-kms', keyId: 'alias/k', region: 'eu-west-1' });
+    expect(() => loadConfig({ ...base, COMMONS_KEK: 'aws-kms' })).toThrow(/COMMONS_KMS_KEY_ID/);
+    expect(() => loadConfig({ ...base, COMMONS_KEK: 'local' })).toThrow(/COMMONS_KEK_FILE/);
+    expect(() => loadConfig({ ...base, COMMONS_KEK: 'vault' })).toThrow(/COMMONS_KEK must be/);
+  });
 });

@@ -3,7 +3,6 @@ import { Nullable, Timestamp } from './common.js';
 
 export const MAX_BATCH = 1000;
 
-const Payload = Type.Record(Type.String(), Type.Unknown());
 const Hash = Type.String({ pattern: '^[0-9a-f]{64}$', description: 'SHA-256 of the canonical JSON payload' });
 
 /**
@@ -25,8 +24,13 @@ export const RecordEnvelope = Type.Object(
   { additionalProperties: false },
 );
 const ContributionRecord = Type.Object({
-  payload: Type.Optional(Payload),
-  envelope: Type.Optional(RecordEnvelope),
+  payload: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'the record: public Datanets' })),
+  envelope: Type.Optional(
+    Type.Object(RecordEnvelope.properties, {
+      additionalProperties: false,
+      description: "the record sealed to the Datanet's public key: members and private Datanets",
+    }),
+  ),
 });
 /** `payload` for a public Datanet, `envelope` for an encrypted one (members or private): exactly one. */
 export const ContributionBody = ContributionRecord;
@@ -74,10 +78,13 @@ export const DatanetResponse = Type.Object({
   counts: Type.Record(Type.String(), Type.Integer(), { description: 'contributions by scoring status' }),
   /** Null for a public Datanet (payloads go in the clear). */
   encryption: Nullable(
-    Type.Object({
-      scheme: Type.String({ description: 'the envelope scheme (docs/private-datanets.md "Keys")' }),
-      publicKey: Type.String({ description: "base64: the Datanet's raw X25519 public key; seal records to it" }),
-    }),
+    Type.Object(
+      {
+        scheme: Type.String({ description: 'the envelope scheme (docs/private-datanets.md "Keys and encryption")' }),
+        publicKey: Type.String({ description: "base64: the Datanet's raw X25519 public key; seal records to it" }),
+      },
+      { description: 'members and private Datanets: seal records to this key; null: send payloads' },
+    ),
   ),
   datasetVersion: Nullable(
     Type.Object({ id: Type.String(), merkleRoot: Type.String(), manifestKey: Type.String(), records: Type.Integer() }),

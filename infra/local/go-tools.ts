@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, withLock } from './cache-lock.js';
-import { cacheDir, TEMPORAL_CLI_VERSION, VERSITYGW_VERSION } from './paths.js';
+import { cacheDir, LOCAL_KMS_VERSION, TEMPORAL_CLI_VERSION, VERSITYGW_VERSION } from './paths.js';
 
 interface GoTool {
   name: string;
@@ -11,7 +11,7 @@ interface GoTool {
   ldflags?: string;
 }
 
-const TOOLS: Record<'temporal' | 'versitygw', GoTool> = {
+const TOOLS: Record<'temporal' | 'versitygw' | 'local-kms', GoTool> = {
   temporal: {
     name: 'temporal',
     envOverride: 'TEMPORAL_CLI_PATH',
@@ -25,6 +25,13 @@ const TOOLS: Record<'temporal' | 'versitygw', GoTool> = {
     envOverride: 'VERSITYGW_PATH',
     version: VERSITYGW_VERSION,
     module: `github.com/versity/versitygw/cmd/versitygw@v${VERSITYGW_VERSION}`,
+  },
+  // An AWS KMS API over local files: the AWS KMS KEK is tested against it (no tagged release exists).
+  'local-kms': {
+    name: 'local-kms',
+    envOverride: 'LOCAL_KMS_PATH',
+    version: LOCAL_KMS_VERSION,
+    module: `github.com/nsmithuk/local-kms@v${LOCAL_KMS_VERSION}`,
   },
 };
 

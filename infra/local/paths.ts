@@ -10,3 +10,4 @@ export function cacheDir(): string {
 
 export const TEMPORAL_CLI_VERSION = '1.5.1';
 export const VERSITYGW_VERSION = '1.8.0';
+export const LOCAL_KMS_VERSION = '0.0.0-20260228092603-2a5e92d09ab6';
