@@ -24,6 +24,7 @@ import { PredictorRegistry } from '../ml/serving/predictor.js';
 import { upstreamPredictor } from '../ml/serving/upstream-predictor.js';
 import { ModelCache } from './inference/model-cache.js';
 import { FeeGroupCommit } from './inference/group-commit.js';
+import { erasureRoutes } from './routes/erasure.js';
 import { PaidCalls } from './inference/paid-calls.js';
 import { openaiRoutes } from './routes/openai.js';
 import { mcpEndpoint } from '../mcp/http-endpoint.js';
@@ -146,6 +147,7 @@ export async function buildServer(ctx: ApiContext, opts: { logger?: boolean | ob
   await app.register(modelRoutes(ctx, { cache, paid }));
   await app.register(openaiRoutes(ctx, { cache, paid }));
   await app.register(mcpEndpoint);
+  await app.register(erasureRoutes(ctx, { paid }));
   await app.register(protocolRoutes(ctx));
   await app.register(consoleRoutes(ctx));
   app.addHook('onClose', async () => fees.close());

@@ -51,6 +51,7 @@ import type {
 import type { ApiKeyResponse, InferResponse, ModelResponse, RollbackResponse } from '../api/schemas/models.js';
 import type { SealedReadResponse } from '../api/schemas/record-reads.js';
 import { generateX25519KeyPair, openSealed } from '../domain/data/envelope/sealed-box.js';
+import type { ErasureResponse } from '../api/schemas/erasure.js';
 
 export class ApiError extends Error {
   constructor(
@@ -245,6 +246,10 @@ export class CommonsClient {
     return this.keys
       ? this.signed<ContributionPayloadResponse>('GET', path)
       : this.get<ContributionPayloadResponse>(path);
+  }
+  /** Erases one of this client's records from an encrypted Datanet: its key is destroyed and it leaves the next version. */
+  eraseContribution(datanetId: string, hash: string): Promise<ErasureResponse> {
+    return this.signed<ErasureResponse>('POST', `/v1/datanets/${datanetId}/contributions/${hash}/erase`, {});
   }
   proof(hash: string): Promise<ProofResponse> {
     return this.get<ProofResponse>(`/v1/contributions/${hash}/proof`);

@@ -1,6 +1,7 @@
 // `npm run demo`: brings the local stack up, runs one model lifecycle end to end with simulated
 // participants on the SpamAssassin corpus, and prints each stage as it happens. `--generative`
-// runs the health assistant instead; `--keep` leaves everything up afterwards.
+// runs the health assistant instead, `--private` a clinical triage model on a private Datanet (then
+// reads every object in the bucket and finds no note); `--keep` leaves everything up afterwards.
 //
 // Each run starts from a fresh state directory (removed at the end), so a second run behaves like
 // the first: the accounts of earlier runs hold no voting power over this run's quorum.
@@ -9,9 +10,15 @@ import { preferredPort } from '../infra/local/ports.js';
 import { startSystem } from '../infra/local/system.js';
 import { DEMO_PARAMS, runScenario } from '../scenarios/scenario.js';
 import { GENERATIVE_DEMO_PARAMS, runGenerativeScenario } from '../scenarios/generative-scenario.js';
+import { runPrivateScenario } from '../scenarios/private-scenario.js';
+import { S3ArtifactStore } from '../storage/s3-store.js';
+import { Ledger } from '../db/ledger.js';
+import postgres from 'postgres';
+import { scanBucket } from './bucket-scan.js';
 
 const keep = process.argv.includes('--keep');
 const generative = process.argv.includes('--generative');
+const privateData = process.argv.includes('--private');
 const t0 = Date.now();
 const log = (line: string) => console.log(`${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s  ${line}`);
 
@@ -34,7 +41,35 @@ const run = Date.now().toString(36);
 const proposalId = `spam-${run}`; // the classification scenario's
 let exitCode = 0;
 try {
-  if (generative) {
+  if (privateData) {
+    const sql = postgres(system.cfg.databaseUrl, { max: 2, onnotice: () => {} });
+    try {
+      const ledger = new Ledger(sql);
+      const canary = `canary-${run}`;
+      const modelName = `triage-${run}`;
+      const r = await runPrivateScenario({
+        baseUrl: url,
+        log,
+        proposalId: `triage-${run}`,
+        modelName,
+        records: Number(process.env.DEMO_RECORDS ?? 400),
+        clinicians: 4,
+        canary,
+        treasuryBalance: async () => BigInt(await ledger.balance('treasury', 'OPEN')),
+      });
+      // Every note says "presents: "; the canary is in one of them. Neither may be in any object.
+      const scan = await scanBucket(S3ArtifactStore.fromConfig(system.cfg.s3), [canary, 'presents: ']);
+      log(
+        `read all ${scan.objects} objects in bucket ${system.cfg.s3.bucket} (${(scan.bytes / 1e6).toFixed(1)} MB): ${scan.found.length ? `PLAINTEXT FOUND in ${scan.found.join(', ')}` : 'no note text and no canary, only ciphertext, hashes and features'}`,
+      );
+      if (scan.found.length) exitCode = 1;
+      log(
+        `${r.submitted.length} private notes, ${r.clinicians.length} clinicians; done: ${modelName} is served at ${url}/v1/models/${modelName}/infer.`,
+      );
+    } finally {
+      await sql.end();
+    }
+  } else if (generative) {
     const modelName = `health-assistant-${run}`;
     const r = await runGenerativeScenario({
       baseUrl: url,

@@ -13,6 +13,8 @@ import type { Ledger } from '../../db/ledger.js';
 import type { ModelCache } from './model-cache.js';
 import { listAgreedReviewerWeights } from '../../db/queries/reviews.js';
 import { listVoterPowers } from '../../db/queries/governance.js';
+import { erasedHashesOfProposal } from '../../db/queries/erasures.js';
+import { payableContributors } from '../../domain/serving/erased-share.js';
 
 export interface CallerKey {
   id: string;
@@ -40,6 +42,12 @@ export class PaidCalls {
   private readonly solvent = new Map<string, number>();
   /** Who proposed and developed each version: fixed once the version exists. */
   private readonly owners = new Map<string, { proposalId: string; developer: string }>();
+  /**
+   * The records erased from each proposal's Datanet, re-read at most every second: an erasure
+   * reaches every replica's fee splits within that (at once on the replica that made it, see
+   * forgetErasures), without a query per call.
+   */
+  private readonly erased = new Map<string, { hashes: Promise<Set<string>>; at: number }>();
 
   constructor(
     private readonly sql: postgres.Sql,
@@ -116,6 +124,25 @@ export class PaidCalls {
     return entry;
   }
 
+  /** The hashes of records erased from a proposal's Datanet (the shares the treasury takes instead). */
+  private async erasedOf(proposalId: string): Promise<Set<string>> {
+    const hit = this.erased.get(proposalId);
+    if (hit && Date.now() - hit.at < 1000) return hit.hashes;
+    const hashes = erasedHashesOfProposal(this.sql, proposalId);
+    if (this.erased.size > 10_000) this.erased.clear();
+    this.erased.set(proposalId, { hashes, at: Date.now() });
+    // A failed read is not kept: the next call reads again.
+    void hashes.catch(() => {
+      if (this.erased.get(proposalId)?.hashes === hashes) this.erased.delete(proposalId);
+    });
+    return hashes;
+  }
+
+  /** An erasure this replica made applies to the next call, not a second later. */
+  forgetErasures(proposalId: string): void {
+    this.erased.delete(proposalId);
+  }
+
   /**
    * Charges one call, split among the developer, the attributed contributors, reviewers, governors
    * and the treasury. Resolves once the call's row and transfers are committed; 402 when the key's
@@ -131,7 +158,7 @@ export class PaidCalls {
     const fee = BigInt(serving.feePerCall);
     const callId = randomUUID();
     if (fee > 0n) {
-      const splits = split(attribution.contributors);
+      const splits = split(payableContributors(attribution, await this.erasedOf(v.proposalId)));
       // Answered only once the row and its charge are committed (group commit, see docs/design.md, "Inference fees").
       try {
         await this.fees.charge({

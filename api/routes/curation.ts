@@ -64,7 +64,7 @@ import { readRecords, type RecordRead } from '../../storage/packs.js';
 import { missingFor } from '../datanet-access.js';
 import { DEFAULT_PAGE_SIZE, decodeCursor, pageOf } from '../pagination.js';
 
-const versionView = (v: VersionRow) => ({
+export const versionView = (v: VersionRow) => ({
   id: v.id,
   version: v.version,
   merkleRoot: v.merkleRoot,

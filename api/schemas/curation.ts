@@ -96,7 +96,7 @@ export const DecisionsBody = Type.Object(
   },
   { additionalProperties: false },
 );
-const VersionView = Type.Object({
+export const VersionView = Type.Object({
   id: Type.String(),
   version: Type.Integer(),
   merkleRoot: Type.String(),

@@ -145,7 +145,10 @@ export async function countContributionsByStatus(
   return Object.fromEntries(rows.map((c) => [c.status, c.n]));
 }
 
-/** A contribution's status with the newest dataset version of its Datanet (null when none is built). */
+/**
+ * A contribution's status ('erased' once its contributor erased it: no later version holds it) with the newest
+ * dataset version of its Datanet (null when none is built).
+ */
 export async function findContributionForProof(
   sql: postgres.Sql,
   hash: string,
@@ -155,15 +158,19 @@ export async function findContributionForProof(
   const [c] = await sql<
     { datanet_id: string; status: string; version_id: string | null; merkle_root: string | null }[]
   >`
-    select c.datanet_id, c.status, v.id as version_id, v.merkle_root from contributions c
+    select c.datanet_id,
+      case when exists (select 1 from record_erasures e where e.datanet_id = c.datanet_id and e.hash = c.hash)
+        then 'erased' else c.status end as status,
+      v.id as version_id, v.merkle_root from contributions c
     left join dataset_versions v on v.datanet_id = c.datanet_id where c.hash = ${hash} order by v.version desc nulls last, v.created_at desc nulls last limit 1`;
   return c && { datanetId: c.datanet_id, status: c.status, datasetVersionId: c.version_id, merkleRoot: c.merkle_root };
 }
 
-/** The content hashes of a Datanet's accepted records (the leaves of its dataset's Merkle tree). */
+/** The content hashes of a Datanet's accepted records not erased (the leaves of its latest dataset's Merkle tree). */
 export async function listAcceptedHashes(sql: postgres.Sql, datanetId: string): Promise<string[]> {
   const rows = await sql<{ hash: string }[]>`
-    select hash from contributions where datanet_id = ${datanetId} and status = 'accepted'`;
+    select hash from contributions c where datanet_id = ${datanetId} and status = 'accepted'
+      and not exists (select 1 from record_erasures e where e.datanet_id = c.datanet_id and e.hash = c.hash)`;
   return rows.map((r) => r.hash);
 }
 

@@ -201,9 +201,15 @@ export async function refundHeldDeposits(tx: Tx, datanetId: string, proposalId: 
   return ts.length;
 }
 
+/**
+ * The hashes of a dataset version's records: accepted and not erased. An erasure is a row beside the
+ * record, not a status, so the scoring passes (which rewrite statuses on retry) cannot undo it.
+ */
 export async function acceptedHashes(tx: Tx | postgres.Sql, datanetId: string): Promise<string[]> {
   const rows = await tx<{ hash: string }[]>`
-    select hash from contributions where datanet_id = ${datanetId} and status = 'accepted' order by hash`;
+    select hash from contributions c where datanet_id = ${datanetId} and status = 'accepted'
+      and not exists (select 1 from record_erasures e where e.datanet_id = c.datanet_id and e.hash = c.hash)
+    order by hash`;
   return rows.map((r) => r.hash);
 }
 
@@ -285,12 +291,16 @@ export async function recordDatasetVersion(
   },
 ): Promise<{ id: string; weights: ContributorWeight[] }> {
   const id = datasetVersionId(v.datanetId, v.version);
+  // An erased record counts as neither accepted nor rejected: it left the Datanet.
   const totals = await tx`
     select contributor,
-           coalesce(sum(power(quality * relevance, ${RECORD_VALUE_EXPONENT}::float8)) filter (where status = 'accepted'), 0)::float8 as raw,
-           count(*) filter (where status = 'accepted')::int as accepted,
-           count(*) filter (where status <> 'accepted')::int as rejected
-    from contributions where datanet_id = ${v.datanetId} group by contributor order by contributor`;
+           coalesce(sum(power(quality * relevance, ${RECORD_VALUE_EXPONENT}::float8)) filter (where status = 'accepted' and not erased), 0)::float8 as raw,
+           count(*) filter (where status = 'accepted' and not erased)::int as accepted,
+           count(*) filter (where status <> 'accepted' and not erased)::int as rejected
+    from (select c.contributor, c.status, c.quality, c.relevance,
+            exists (select 1 from record_erasures e where e.datanet_id = c.datanet_id and e.hash = c.hash) as erased
+          from contributions c where c.datanet_id = ${v.datanetId}) c
+    group by contributor order by contributor`;
   const weights = weightsFromTotals(
     totals.map((t) => ({
       contributor: t.contributor as string,
@@ -352,6 +362,7 @@ export async function curationQueue(
       (c.status = 'awaiting-approval')::int as awaiting, c.seq from contributions c
     where c.datanet_id = ${datanetId} and c.status not in ('duplicate', 'near-duplicate')
       and not exists (select 1 from curation_decisions d where d.datanet_id = c.datanet_id and d.hash = c.hash)
+      and not exists (select 1 from record_erasures e where e.datanet_id = c.datanet_id and e.hash = c.hash)
       and (${page.after?.[0] ?? null}::int is null
         or (-(c.status = 'awaiting-approval')::int, c.seq) > (-${page.after?.[0] ?? 0}::int, ${page.after?.[1] ?? 0}::bigint))
     order by (c.status = 'awaiting-approval') desc, c.seq limit ${page.limit}`;
@@ -368,7 +379,8 @@ export async function curationQueue(
 export async function countAwaitingApproval(sql: postgres.Sql, datanetId: string): Promise<number> {
   const [r] = await sql<{ n: number }[]>`
     select count(*)::int as n from contributions c where c.datanet_id = ${datanetId} and c.status = 'accepted'
-      and not exists (select 1 from curation_decisions d where d.datanet_id = c.datanet_id and d.hash = c.hash)`;
+      and not exists (select 1 from curation_decisions d where d.datanet_id = c.datanet_id and d.hash = c.hash)
+      and not exists (select 1 from record_erasures e where e.datanet_id = c.datanet_id and e.hash = c.hash)`;
   return r?.n ?? 0;
 }
 
