@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type postgres from 'postgres';
 import { buildMerkleTree } from '../domain/data/merkle.js';
-import { recordResponse, recordText, type DatanetSpec } from '../domain/data/datanet-spec.js';
+import { isEncryptedSpec, recordResponse, recordText, type DatanetSpec } from '../domain/data/datanet-spec.js';
 import {
   acceptedHashes,
   applyCuration,
@@ -19,7 +19,6 @@ import type { ArtifactStore } from '../storage/artifact-store.js';
 import { escapeLineBreaks, jsonLine, splitLines } from '../storage/jsonl.js';
 import { dataKeys } from '../storage/keys.js';
 import { readRecords, recordRefOf } from '../storage/packs.js';
-import { isEncryptedSpec } from '../domain/data/envelope/encrypted.js';
 import { manifestOfPartLine } from './part-lines.js';
 
 /**

@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { ActivityDeps } from '../deps.js';
 import type { DatanetSpec } from '../../domain/data/datanet-spec.js';
-import { recordResponse, recordText } from '../../domain/data/datanet-spec.js';
+import { isEncryptedSpec, recordResponse, recordText } from '../../domain/data/datanet-spec.js';
 import {
   EXACT_BAND_PREFIX,
   NEAR_DUPLICATE_JACCARD,
@@ -37,7 +37,6 @@ import { recordRefOf } from '../../storage/packs.js';
 import { readBatch } from './read-batch.js';
 import { sealFields } from '../../domain/data/sealed-lines.js';
 import { BAND_PARTS, earlierBandOwners, reduceBandClaims } from '../../db/queries/lsh-bands.js';
-import { isEncryptedSpec } from '../../domain/data/envelope/encrypted.js';
 import { ensureDatanetKeyPair } from '../../infra/private-records/datanet-keys.js';
 import { requireKek } from '../../infra/kms/from-config.js';
 

@@ -8,6 +8,7 @@ import { derivedTextReaders } from '../record-readers.js';
 import { requireContributorAccess } from '../datanet-access.js';
 import {
   isEncrypted,
+  isEncryptedSpec,
   validateRecord,
   visibilityOf,
   DEFAULT_MAX_RECORD_BYTES,
@@ -24,7 +25,6 @@ import { findDatanet, findDatanetSpec, findLatestDatasetVersion } from '../../db
 import { findDatanetCuration } from '../../db/queries/curation.js';
 import { findDatanetKey } from '../../db/queries/private-records.js';
 import { ENVELOPE_SCHEME, checkEnvelope, type RecordEnvelopeWire } from '../../domain/data/envelope/record-envelope.js';
-import { isEncryptedSpec } from '../../domain/data/envelope/encrypted.js';
 import { HEADER_ADDRESS } from '../../identity/request-signing.js';
 import {
   countContributionsByStatus,

@@ -209,6 +209,9 @@ export function visibilityOf(spec: unknown): Visibility {
 /** Whether a Datanet of this visibility stores its records encrypted (everything but public). */
 export const isEncrypted = (visibility: Visibility): boolean => visibility !== 'public';
 
+/** Whether the Datanet of this stored spec is encrypted: its records arrive sealed and only workers open them. */
+export const isEncryptedSpec = (spec: unknown): boolean => isEncrypted(visibilityOf(spec));
+
 /** Length in Unicode code points, so an emoji counts as one character, not two UTF-16 units. */
 function codePointLength(s: string): number {
   let n = 0;

@@ -1,5 +1,5 @@
 import type { LifecycleParams } from '../lifecycle/types.js';
-import { isEncryptedSpec } from './envelope/encrypted.js';
+import { isEncryptedSpec, visibilityOf } from './datanet-spec.js';
 
 /**
  * What a lifecycle on an encrypted Datanet may not ask for, because it would carry record text out
@@ -20,5 +20,3 @@ export function privateLifecycleErrors(spec: unknown, params: LifecycleParams): 
     );
   return errors;
 }
-
-const visibilityOf = (spec: unknown) => String((spec as { visibility?: unknown }).visibility);
