@@ -124,6 +124,7 @@ describe('upstream predictor (external models behind an OpenAI-compatible server
 describe('upstream predictor against the stand-in upstream (generation, tools, streaming, embeddings)', () => {
   let standIn: StandInServer;
   let predictor: Predictor;
+  let second: Predictor;
   const manifest = [
     {
       hash: 'h1',
@@ -171,18 +172,19 @@ describe('upstream predictor against the stand-in upstream (generation, tools, s
       baseUrl: standIn.url,
       adapterDir: mkdtempSync(join(tmpdir(), 'commons-adapters-')),
     });
-    predictor = await factory(
-      {
-        modelName: 'health',
-        version: 1,
-        artifactKey: 'a',
-        manifestKey: 'datasets/gen.jsonl',
-        trainer: 'external',
-        task: 'generation',
-      },
-      readFileSync(join(out, 'model.tar')),
-      store,
-    );
+    const src = {
+      modelName: 'health',
+      version: 1,
+      artifactKey: 'a',
+      manifestKey: 'datasets/gen.jsonl',
+      trainer: 'external',
+      task: 'generation' as const,
+    };
+    const tar = readFileSync(join(out, 'model.tar'));
+    predictor = await factory(src, tar, store);
+    // A second API replica (or this one after evicting the version) loads it again: the upstream
+    // refuses the name it already holds, as vLLM does, and the predictor takes that as loaded.
+    second = await factory(src, tar, store);
   });
   afterAll(() => standIn.close());
 
@@ -293,6 +295,11 @@ describe('upstream predictor against the stand-in upstream (generation, tools, s
     })().catch((e: unknown) => e);
     expect((err as Error).name).toBe('AbortError');
     expect(deltas).toBe(1);
+  });
+
+  it('a second load of the same version is answered by the adapter already loaded', async () => {
+    const req = { messages: ask('how do I treat a burn'), topK: 1, options: { temperature: 0 } };
+    expect((await second.predict(req)).output).toBe((await predictor.predict(req)).output);
   });
 
   it('embeds through the upstream’s /v1/embeddings', async () => {

@@ -80,9 +80,9 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-async function post(opts: UpstreamOptions, path: string, body: unknown, signal?: AbortSignal): Promise<Response> {
+function send(opts: UpstreamOptions, path: string, body: unknown, signal?: AbortSignal): Promise<Response> {
   const timeout = AbortSignal.timeout(opts.timeoutMs ?? 60_000);
-  const res = await fetch(`${opts.baseUrl.replace(/\/$/, '')}${path}`, {
+  return fetch(`${opts.baseUrl.replace(/\/$/, '')}${path}`, {
     method: 'POST',
     headers: {
       'content-type': 'application/json',
@@ -91,8 +91,25 @@ async function post(opts: UpstreamOptions, path: string, body: unknown, signal?:
     body: JSON.stringify(body),
     signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
   });
+}
+
+async function post(opts: UpstreamOptions, path: string, body: unknown, signal?: AbortSignal): Promise<Response> {
+  const res = await send(opts, path, body, signal);
   if (!res.ok) throw upstreamError(path, res.status, await res.text());
   return res;
+}
+
+/**
+ * Loads the adapter under the version's name. vLLM answers plain text, and refuses a name it has
+ * already loaded (another API replica loaded it, or this one before evicting the version): the
+ * name is the version's, so that adapter is this one.
+ */
+async function loadAdapter(opts: UpstreamOptions, name: string, dir: string): Promise<void> {
+  const path = '/v1/load_lora_adapter';
+  const res = await send(opts, path, { lora_name: name, lora_path: dir });
+  const text = await res.text();
+  if (res.ok || (res.status === 400 && text.includes('already been loaded'))) return;
+  throw upstreamError(path, res.status, text);
 }
 
 async function call<T>(opts: UpstreamOptions, path: string, body: unknown, signal?: AbortSignal): Promise<T> {
@@ -135,7 +152,7 @@ export function upstreamPredictor(opts: UpstreamOptions): PredictorFactory {
     const name = adapterName(src.modelName, src.version);
     const sha = createHash('sha256').update(artifact).digest('hex');
     const dir = await materialise(opts, name, sha, artifact);
-    await call(opts, '/v1/load_lora_adapter', { lora_name: name, lora_path: dir });
+    await loadAdapter(opts, name, dir);
     const records = parseManifest(await store.get(src.manifestKey));
     const { task } = src;
     const index = new ExactCosineIndex(
