@@ -39,7 +39,7 @@ export interface UpstreamOptions {
   adapterDir: string;
   /** Bearer token for the upstream, when it wants one. */
   apiKey?: string;
-  /** Per-request timeout (default 60 s). */
+  /** Per-request timeout (default 60 s); for a stream, the longest wait for its next chunk. */
   timeoutMs?: number;
 }
 
@@ -80,8 +80,13 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-function send(opts: UpstreamOptions, path: string, body: unknown, signal?: AbortSignal): Promise<Response> {
-  const timeout = AbortSignal.timeout(opts.timeoutMs ?? 60_000);
+function send(
+  opts: UpstreamOptions,
+  path: string,
+  body: unknown,
+  signal?: AbortSignal,
+  timeout: AbortSignal = AbortSignal.timeout(opts.timeoutMs ?? 60_000),
+): Promise<Response> {
   return fetch(`${opts.baseUrl.replace(/\/$/, '')}${path}`, {
     method: 'POST',
     headers: {
@@ -93,8 +98,32 @@ function send(opts: UpstreamOptions, path: string, body: unknown, signal?: Abort
   });
 }
 
-async function post(opts: UpstreamOptions, path: string, body: unknown, signal?: AbortSignal): Promise<Response> {
-  const res = await send(opts, path, body, signal);
+/**
+ * A stream's timeout: aborts when the upstream has sent nothing for `ms` (the time to the first
+ * byte, then between chunks), so a long answer that keeps coming is never cut.
+ */
+function idleTimeout(ms: number): { signal: AbortSignal; touch(): void; clear(): void } {
+  const ac = new AbortController();
+  const fire = () => ac.abort(new DOMException(`the upstream sent nothing for ${ms} ms`, 'TimeoutError'));
+  let timer = setTimeout(fire, ms);
+  return {
+    signal: ac.signal,
+    touch() {
+      clearTimeout(timer);
+      timer = setTimeout(fire, ms);
+    },
+    clear: () => clearTimeout(timer),
+  };
+}
+
+async function post(
+  opts: UpstreamOptions,
+  path: string,
+  body: unknown,
+  signal?: AbortSignal,
+  timeout?: AbortSignal,
+): Promise<Response> {
+  const res = await send(opts, path, body, signal, timeout);
   if (!res.ok) throw upstreamError(path, res.status, await res.text());
   return res;
 }
@@ -194,21 +223,27 @@ export function upstreamPredictor(opts: UpstreamOptions): PredictorFactory {
       async *stream(req) {
         checkOptions(CAPABILITIES, req.options);
         const body = { ...request(req), stream: true, stream_options: { include_usage: true } };
-        const res = await post(opts, '/v1/chat/completions', body, req.signal);
-        if (!res.body) throw new Error(`upstream answered an empty stream for ${name}`);
-        // Only once the upstream has accepted the call: a refusal costs the caller nothing.
-        yield { type: 'attribution', attribution: attribute(req) };
-        const finish: FinishReason[] = [];
-        let usage: WireUsage | null | undefined;
-        for await (const data of sseData(res.body)) {
-          const chunk = JSON.parse(data) as WireCompletion;
-          if (chunk.usage) usage = chunk.usage;
-          for (const c of chunk.choices ?? [])
-            if (c.finish_reason) finish[c.index ?? 0] = finishReason(c.finish_reason);
-          yield* chunkDeltas(chunk.choices ?? []);
+        const idle = idleTimeout(opts.timeoutMs ?? 60_000);
+        try {
+          const res = await post(opts, '/v1/chat/completions', body, req.signal, idle.signal);
+          if (!res.body) throw new Error(`upstream answered an empty stream for ${name}`);
+          // Only once the upstream has accepted the call: a refusal costs the caller nothing.
+          yield { type: 'attribution', attribution: attribute(req) };
+          const finish: FinishReason[] = [];
+          let usage: WireUsage | null | undefined;
+          for await (const data of sseData(res.body)) {
+            idle.touch();
+            const chunk = JSON.parse(data) as WireCompletion;
+            if (chunk.usage) usage = chunk.usage;
+            for (const c of chunk.choices ?? [])
+              if (c.finish_reason) finish[c.index ?? 0] = finishReason(c.finish_reason);
+            yield* chunkDeltas(chunk.choices ?? []);
+          }
+          if (!finish.length) throw new Error(`upstream ended the stream for ${name} before finishing`);
+          yield { type: 'done', finishReasons: [...finish].map((f) => f ?? 'stop'), usage: usageOf(usage, name) };
+        } finally {
+          idle.clear();
         }
-        if (!finish.length) throw new Error(`upstream ended the stream for ${name} before finishing`);
-        yield { type: 'done', finishReasons: [...finish].map((f) => f ?? 'stop'), usage: usageOf(usage, name) };
       },
       async embed(inputs, signal) {
         const res = await call<{ data?: { index: number; embedding: number[] }[]; usage?: WireUsage }>(
