@@ -254,7 +254,7 @@ export function upstreamPredictor(opts: UpstreamOptions): PredictorFactory {
         );
         const vectors: number[][] = [];
         for (const d of res.data ?? []) vectors[d.index] = d.embedding;
-        if (vectors.length !== inputs.length || vectors.some((v) => !Array.isArray(v)))
+        if (vectors.length !== inputs.length || Array.from(vectors).some((v) => !Array.isArray(v)))
           throw new Error(`upstream answered ${res.data?.length ?? 0} embeddings for ${inputs.length} inputs`);
         return { vectors, usage: { promptTokens: res.usage?.prompt_tokens ?? 0 } };
       },
