@@ -179,6 +179,40 @@ export class RagModel {
     return { text, used: best.source, attribution };
   }
 
+  /**
+   * Up to `n` distinct answers (best first) and their attribution over the `topK` best-ranked
+   * retrieved records, widened to include every record whose response is answered. A model without
+   * record text has one answer: the records that answer, named by hash.
+   */
+  answers(query: string, n: number, topK = 5): { texts: string[]; attribution: Attribution } {
+    const ranked = this.candidates(query);
+    if (!ranked[0]) throw new Error('the model has no documents to answer from');
+    if (!this.quotes) {
+      const { text, attribution } = this.answer(query, topK);
+      return { texts: [text], attribution };
+    }
+    const picked = this.distinct(ranked, n);
+    const last = picked.length ? ranked.indexOf(picked[picked.length - 1]!) : 0;
+    return {
+      texts: picked.map((c) => this.response(c.id)),
+      attribution: this.attribute(ranked.slice(0, Math.max(1, topK, last + 1))),
+    };
+  }
+
+  /** The first `n` ranked candidates with distinct responses. */
+  private distinct(ranked: readonly RankedCandidate[], n: number): RankedCandidate[] {
+    const out: RankedCandidate[] = [];
+    const seen = new Set<string>();
+    for (const c of ranked) {
+      if (out.length >= n) break;
+      const response = this.response(c.id);
+      if (seen.has(response)) continue;
+      seen.add(response);
+      out.push(c);
+    }
+    return out;
+  }
+
   /** Softmax of the ranker scores over the records retrieved and used, summed per contributor. */
   attribute(ranked: RankedCandidate[]): Attribution {
     const top = ranked[0]?.score ?? 0;
@@ -199,16 +233,7 @@ export class RagModel {
 
   /** Distinct candidate answers for `query`, best first (RLHF asks reviewers to compare them). */
   distinctAnswers(query: string, n: number): { output: string; score: number }[] {
-    const out: { output: string; score: number }[] = [];
-    const seen = new Set<string>();
-    for (const c of this.candidates(query)) {
-      const response = this.response(c.id);
-      if (seen.has(response)) continue;
-      seen.add(response);
-      out.push({ output: response, score: c.score });
-      if (out.length >= n) break;
-    }
-    return out;
+    return this.distinct(this.candidates(query), n).map((c) => ({ output: this.response(c.id), score: c.score }));
   }
 
   /** Index of the document whose response is `text` (the first one, when several share it). */

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,19 +7,29 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../storage/memory-store.js';
 import { adapterName, upstreamPredictor } from './upstream-predictor.js';
+import { collect } from './events.js';
 
-// The upstream (vLLM, or serve.py) is outside this process: a stand-in speaking the same two calls
-// records what the predictor sends and answers as vLLM does.
+// A classification adapter's upstream (serve.py answers labels with their probabilities): a server
+// speaking the two calls records what the predictor sends. Generation, tools and streams are
+// tested against the generating stand-in in upstream-generation.test.ts.
 const calls: { path: string; body: Record<string, unknown> }[] = [];
 const server = createServer((req, res) => {
   void readJson(req).then((body) => {
     calls.push({ path: req.url ?? '', body });
     res.setHeader('content-type', 'application/json');
     if (req.url === '/v1/load_lora_adapter') return res.end(JSON.stringify({ loaded: body.lora_name }));
+    if (req.url === '/v1/chat/completions' && body.stream === true) return void slowStream(body, res);
     if (req.url === '/v1/chat/completions')
       return res.end(
         JSON.stringify({
-          choices: [{ message: { role: 'assistant', content: 'spam' }, label_probabilities: { spam: 0.8, ham: 0.2 } }],
+          choices: [
+            {
+              message: { role: 'assistant', content: 'spam' },
+              finish_reason: 'stop',
+              label_probabilities: { spam: 0.8, ham: 0.2 },
+            },
+          ],
+          usage: { prompt_tokens: 5, completion_tokens: 1 },
         }),
       );
     res.statusCode = 404;
@@ -27,6 +37,21 @@ const server = createServer((req, res) => {
   });
 });
 let baseUrl = '';
+
+/** Streams "gap=<ms> chunks=<n>" (the user's message) as n one-word chunks, `gap` ms apart. */
+async function slowStream(body: Record<string, unknown>, res: ServerResponse): Promise<void> {
+  const ask = (body.messages as { content: string }[])[0]!.content;
+  const [gap, chunks] = [/gap=(\d+)/, /chunks=(\d+)/].map((re) => Number(re.exec(ask)?.[1]));
+  res.writeHead(200, { 'content-type': 'text/event-stream' });
+  const send = (o: object) => res.write(`data: ${JSON.stringify(o)}\n\n`);
+  for (let i = 0; i < chunks! && !res.destroyed; i++) {
+    await new Promise((r) => setTimeout(r, gap));
+    send({ choices: [{ index: 0, delta: { content: 'word ' }, finish_reason: null }] });
+  }
+  send({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] });
+  send({ choices: [], usage: { prompt_tokens: 2, completion_tokens: chunks } });
+  res.end('data: [DONE]\n\n');
+}
 
 beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -85,10 +110,12 @@ describe('upstream predictor (external models behind an OpenAI-compatible server
     const p = await predictor.predict({
       messages: [{ role: 'user', content: 'claim your free money prize' }],
       topK: 2,
+      options: { temperature: 0, maxTokens: 4 },
     });
     const chat = calls.find((c) => c.path === '/v1/chat/completions')!;
-    expect(chat.body).toMatchObject({ model: 'spam@v3', temperature: 0 });
+    expect(chat.body).toMatchObject({ model: 'spam@v3', temperature: 0, max_tokens: 4 });
     expect(p.output).toBe('spam');
+    expect(p.usage).toEqual({ promptTokens: 5, completionTokens: 1 });
     expect(p.probabilities).toEqual({ spam: 0.8, ham: 0.2 });
     // The two most similar training records are alice's spam mails; their weights sum to one.
     expect(p.attribution.records.map((r) => r.hash).sort()).toEqual(['a1', 'a2']);
@@ -99,5 +126,31 @@ describe('upstream predictor (external models behind an OpenAI-compatible server
     const loads = calls.filter((c) => c.path === '/v1/load_lora_adapter');
     expect(loads).toHaveLength(2);
     expect(loads[1]!.body.lora_path).toBe(path);
+  });
+
+  it('a stream is timed out only when the upstream goes quiet, however long the whole answer takes', async () => {
+    const store = new MemoryStore();
+    await store.put('datasets/one.jsonl', JSON.stringify({ hash: 'x', contributor: 'x', text: 'x', label: 'ham' }));
+    const src = {
+      modelName: 'slow',
+      version: 1,
+      artifactKey: 'a',
+      manifestKey: 'datasets/one.jsonl',
+      trainer: 'external',
+      task: 'generation' as const,
+    };
+    const factory = upstreamPredictor({
+      baseUrl,
+      adapterDir: mkdtempSync(join(tmpdir(), 'commons-adapters-')),
+      timeoutMs: 150,
+    });
+    const predictor = await factory(src, artifact(), store);
+    const ask = (content: string) => collect(predictor.stream({ messages: [{ role: 'user', content }], topK: 1 }));
+    // 8 chunks 50 ms apart: 400 ms in all, more than the 150 ms timeout, never quiet for 150 ms.
+    const long = await ask('gap=50 chunks=8');
+    expect(long.output).toBe('word '.repeat(8));
+    expect(long.usage).toEqual({ promptTokens: 2, completionTokens: 8 });
+    const quiet = await ask('gap=400 chunks=2').catch((e: unknown) => e);
+    expect((quiet as Error).name).toBe('TimeoutError');
   });
 });
