@@ -25,6 +25,7 @@ import { ModelCache } from './inference/model-cache.js';
 import { FeeGroupCommit } from './inference/group-commit.js';
 import { PaidCalls } from './inference/paid-calls.js';
 import { openaiRoutes } from './routes/openai.js';
+import { receiptRoutes } from './routes/receipts.js';
 import type { ApiContext } from './context.js';
 import { pingDatabase } from '../db/queries/health.js';
 import { HealthResponse } from './schemas/ops.js';
@@ -142,6 +143,7 @@ export async function buildServer(ctx: ApiContext, opts: { logger?: boolean | ob
   await app.register(reviewRoutes(ctx));
   await app.register(modelRoutes(ctx, { cache, paid }));
   await app.register(openaiRoutes(ctx, { cache, paid }));
+  await app.register(receiptRoutes(ctx));
   await app.register(protocolRoutes(ctx));
   await app.register(consoleRoutes(ctx));
   app.addHook('onClose', async () => fees.close());

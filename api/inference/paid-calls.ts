@@ -122,10 +122,11 @@ export class PaidCalls {
    * owner cannot pay (nothing charged), 503 when the database could not commit.
    */
   async charge(
-    req: FastifyRequest,
+    req: Pick<FastifyRequest, 'log'>,
     v: LoadedVersion,
     key: CallerKey,
     attribution: Attribution,
+    receipt: { inputHash?: string; endUser?: string } = {},
   ): Promise<{ callId: string; fee: bigint }> {
     const { serving, split } = await this.feeRecipients(v);
     const fee = BigInt(serving.feePerCall);
@@ -144,6 +145,8 @@ export class PaidCalls {
           fee,
           splits,
           attribution: attribution.contributors,
+          records: attribution.records,
+          ...receipt,
         });
       } catch (err) {
         if (err instanceof PaymentRefusedError) throw paymentRequired(err.message);

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { callerOf, signed, type Caller } from '../auth.js';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { badRequest, conflict, forbidden, notFound } from '../errors.js';
 import type { ModelCache, LoadedVersion } from '../inference/model-cache.js';
 import type { PaidCalls } from '../inference/paid-calls.js';
+import { RECEIPT_HEADER, inputHashOf } from '../inference/receipts.js';
 import type { ApiContext } from '../context.js';
 import { insertApiKey, revokeApiKey } from '../../db/queries/api-keys.js';
 import { apiKeyOf, authenticateApiKey, sha256 } from '../api-key-auth.js';
@@ -50,12 +51,23 @@ export const modelRoutes =
   (app, _opts, done) => {
     const { sql, temporal } = ctx;
     const { cache, paid } = handle;
-    async function infer(req: FastifyRequest, v: LoadedVersion, input: string, topK: number): Promise<InferResponse> {
+    async function infer(
+      req: FastifyRequest,
+      reply: FastifyReply,
+      v: LoadedVersion,
+      input: string,
+      topK: number,
+    ): Promise<InferResponse> {
       const key = apiKeyOf(req);
-      const prediction = await v.predictor.predict({ messages: [{ role: 'user', content: input }], topK });
-      const { callId, fee } = await paid.charge(req, v, key, prediction.attribution);
+      const messages = [{ role: 'user' as const, content: input }];
+      const prediction = await v.predictor.predict({ messages, topK });
+      const { callId, fee } = await paid.charge(req, v, key, prediction.attribution, {
+        inputHash: inputHashOf(messages),
+      });
+      reply.header(RECEIPT_HEADER, callId);
       return {
         callId,
+        receipt: callId,
         model: v.modelName,
         version: v.version,
         output: prediction.output,
@@ -77,8 +89,14 @@ export const modelRoutes =
         },
         onRequest: authenticateApiKey(sql),
       },
-      async (req) =>
-        infer(req, await paid.admittedVersion(apiKeyOf(req), req.params.name), req.body.input, req.body.topK ?? 5),
+      async (req, reply) =>
+        infer(
+          req,
+          reply,
+          await paid.admittedVersion(apiKeyOf(req), req.params.name),
+          req.body.input,
+          req.body.topK ?? 5,
+        ),
     );
 
     app.post(
@@ -93,9 +111,10 @@ export const modelRoutes =
         },
         onRequest: authenticateApiKey(sql),
       },
-      async (req) =>
+      async (req, reply) =>
         infer(
           req,
+          reply,
           await paid.admittedVersion(apiKeyOf(req), req.params.name, req.params.version),
           req.body.input,
           req.body.topK ?? 5,
