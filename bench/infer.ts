@@ -101,7 +101,10 @@ const cache = new ModelCache(pgCompute, S3ArtifactStore.fromConfig(setupCfg.s3),
   predictors: new PredictorRegistry({ exactAttributionMaxRecords: Number(EXACT_MAX) }),
 });
 const { predictor } = await cache.production(r.modelName);
-const request = (i: number) => ({ messages: [{ role: 'user', content: inputs[i % inputs.length]! }], topK: 5 });
+const request = (i: number) => ({
+  messages: [{ role: 'user' as const, content: inputs[i % inputs.length]! }],
+  topK: 5,
+});
 for (let i = 0; i < 400; i++) await predictor.predict(request(i));
 let computeCalls = 0;
 const computeStart = performance.now();

@@ -104,6 +104,24 @@ export class RagModel {
     return { text: best.doc.response, used: best.doc, attribution: this.attribute(ranked.slice(0, Math.max(1, topK))) };
   }
 
+  /**
+   * Up to `n` distinct answers (best first) and their attribution over the `topK` best-ranked
+   * retrieved records, widened to include every record whose response is answered.
+   */
+  answers(query: string, n: number, topK = 5): { texts: string[]; attribution: Attribution } {
+    const ranked = this.candidates(query);
+    if (!ranked[0]) throw new Error('the model has no documents to answer from');
+    const texts: string[] = [];
+    let last = 0;
+    for (const [i, c] of ranked.entries()) {
+      if (texts.length >= n) break;
+      if (texts.includes(c.doc.response)) continue;
+      texts.push(c.doc.response);
+      last = i;
+    }
+    return { texts, attribution: this.attribute(ranked.slice(0, Math.max(1, topK, last + 1))) };
+  }
+
   /** Softmax of the ranker scores over the records retrieved and used, summed per contributor. */
   attribute(ranked: RankedCandidate[]): Attribution {
     const top = ranked[0]?.score ?? 0;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { PredictorRegistry, type VersionSource } from './predictor.js';
+import { PredictorRegistry, type Prediction, type VersionSource } from './predictor.js';
+import { eventsOf } from './events.js';
 import { RagModel, serializeRag } from '../generative/rag-model.js';
 import type { ArtifactStore } from '../../storage/artifact-store.js';
 
@@ -43,11 +44,19 @@ describe('predictor registry (a served version → what answers it)', () => {
     const r = new PredictorRegistry();
     const external = src({ trainer: 'external', task: 'generation' });
     await expect(r.load(external, Buffer.from('{}'), noStore)).rejects.toThrow(/no predictor "external-generation"/);
+    const said: Prediction = {
+      output: 'upstream says hi',
+      choices: [{ output: 'upstream says hi', finishReason: 'stop' }],
+      usage: { promptTokens: 1, completionTokens: 3 },
+      attribution: { contributors: [], records: [] },
+    };
     r.register('external-generation', () =>
       Promise.resolve({
         kind: 'external-generation',
         task: 'generation' as const,
-        predict: () => Promise.resolve({ output: 'upstream says hi', attribution: { contributors: [], records: [] } }),
+        capabilities: { options: new Set(), responseFormats: new Set(), streaming: false, embeddings: false },
+        predict: () => Promise.resolve(said),
+        stream: () => eventsOf(() => said),
       }),
     );
     const p = await r.load(external, Buffer.from('{}'), noStore);

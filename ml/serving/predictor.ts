@@ -2,26 +2,80 @@
  * Serving maps a model version to a predictor: what answers a call, whatever trained the model.
  * The API (api/inference/model-cache.ts) loads a version's artifact and asks `loadPredictor` for
  * the implementation; the routes only ever see `Predictor`. Built in:
- * - `embedded-classifier`: the linear softmax classifier with its gradient-influence attribution;
- * - `embedded-rag`: the retrieval-augmented generator, attributed to the records it retrieved.
- * A further backend (for example an OpenAI-compatible upstream serving an external model's LoRA
- * adapter) is one more `PredictorFactory` registered under its kind, chosen by `kindFor`.
+ * - `embedded-classifier` (embedded-classifier.ts): the linear softmax classifier with its
+ *   gradient-influence attribution;
+ * - `embedded-rag` (embedded-rag.ts): the retrieval-augmented generator, attributed to the records
+ *   it retrieved.
+ * A further backend (the OpenAI-compatible upstream serving an external model's LoRA adapter,
+ * upstream-predictor.ts) is one more `PredictorFactory` registered under its kind, chosen by `kindFor`.
+ *
+ * Every predictor says what it can do (`capabilities`); a request asking for anything else is
+ * refused by `checkOptions` before it is admitted, never silently answered without it.
  */
 import type { ArtifactStore } from '../../storage/artifact-store.js';
 import type { TaskType } from '../../domain/lifecycle/types.js';
 import type { Attribution } from '../embedded/influence.js';
-import { attributeWithIndex, prepareInfluenceIndex } from '../embedded/influence.js';
-import { deserializeModel } from '../embedded/serialize.js';
-import type { SparseVector } from '../embedded/features.js';
-import { AttributionIndex, attributionIndexKeys } from '../embedded/attribution-index.js';
-import { attributionIndexPrefix } from '../../storage/keys.js';
-import { parseManifest } from '../embedded/embedded-trainer.js';
-import { deserializeRag, isRagArtifact } from '../generative/rag-model.js';
-import { renderChat } from '../../domain/data/datanet-spec.js';
+import { isRagArtifact } from '../generative/rag-model.js';
+import { embeddedClassifier, type EmbeddedClassifierOptions } from './embedded-classifier.js';
+import { embeddedRag } from './embedded-rag.js';
+
+export { checkOptions, OPENAI_PARAM, UnsupportedOption } from './options.js';
+export { promptOf } from './conversation.js';
+export type { EmbeddedClassifierOptions } from './embedded-classifier.js';
+
+/** A function the model may call (OpenAI's `tools[].function`). */
+export interface ToolSpec {
+  name: string;
+  description?: string;
+  /** JSON Schema of the arguments object. */
+  parameters?: Record<string, unknown>;
+  strict?: boolean;
+}
+
+export type ToolChoice = 'auto' | 'none' | 'required' | { name: string };
+
+export type ResponseFormat =
+  | { type: 'text' }
+  | { type: 'json_object' }
+  | { type: 'json_schema'; name: string; schema: Record<string, unknown>; strict?: boolean };
+
+export interface ToolCall {
+  id: string;
+  name: string;
+  /** The arguments object as JSON text (as OpenAI sends it). */
+  arguments: string;
+}
 
 export interface ChatMessage {
-  role: string;
+  role: 'system' | 'developer' | 'user' | 'assistant' | 'tool';
   content: string;
+  /** Assistant turns that called tools. */
+  toolCalls?: ToolCall[];
+  /** Tool results: the call they answer. */
+  toolCallId?: string;
+}
+
+export interface GenerationOptions {
+  /** Most tokens per choice (OpenAI `max_tokens` / `max_completion_tokens`). */
+  maxTokens?: number;
+  temperature?: number;
+  topP?: number;
+  stop?: string[];
+  seed?: number;
+  /** Choices to generate. */
+  n?: number;
+  tools?: ToolSpec[];
+  toolChoice?: ToolChoice;
+  responseFormat?: ResponseFormat;
+}
+
+export interface PredictorCapabilities {
+  /** The GenerationOptions fields this predictor honours; a request setting any other is refused. */
+  options: ReadonlySet<keyof GenerationOptions>;
+  responseFormats: ReadonlySet<ResponseFormat['type']>;
+  /** Tokens are streamed as the model produces them. */
+  streaming: boolean;
+  embeddings: boolean;
 }
 
 export interface PredictRequest {
@@ -29,24 +83,67 @@ export interface PredictRequest {
   messages: ChatMessage[];
   /** How many attributed records to return. */
   topK: number;
+  options?: GenerationOptions;
   signal?: AbortSignal;
 }
 
-export interface Prediction {
+export type FinishReason = 'stop' | 'length' | 'tool_calls';
+
+export interface Choice {
   output: string;
+  toolCalls?: ToolCall[];
+  finishReason: FinishReason;
+}
+
+/** Counted in the model's own tokens. */
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export interface Prediction {
+  /** choices[0].output */
+  output: string;
+  /** `n` of them (one unless asked for more). */
+  choices: Choice[];
   /** Classification: probability per label. */
   probabilities?: Record<string, number>;
+  usage: Usage;
   attribution: Attribution;
+}
+
+/**
+ * A prediction as it is produced. `attribution` comes first, before any token: the route commits
+ * the fee on it before the first byte. Then deltas per choice, then one `done`.
+ */
+export type PredictionEvent =
+  | { type: 'attribution'; attribution: Attribution }
+  | {
+      type: 'delta';
+      choice: number;
+      text?: string;
+      /** A piece of a tool call: `id` and `name` come with its first piece, arguments in pieces. */
+      toolCall?: { index: number; id?: string; name?: string; argumentsDelta?: string };
+    }
+  | { type: 'done'; finishReasons: FinishReason[]; usage: Usage };
+
+export interface Embeddings {
+  vectors: number[][];
+  usage: { promptTokens: number };
 }
 
 export interface Predictor {
   /** Which implementation answers (e.g. `embedded-classifier`, `embedded-rag`). */
   readonly kind: string;
   readonly task: TaskType;
+  readonly capabilities: PredictorCapabilities;
   /** How attribution is computed ('exact', 'ann', 'retrieval'…) and over how many records, for operators and benches. */
   readonly attributionMode?: string;
   readonly attributionRecords?: number;
   predict(req: PredictRequest): Promise<Prediction>;
+  stream(req: PredictRequest): AsyncIterable<PredictionEvent>;
+  /** Present when `capabilities.embeddings`: one vector per input, all of one dimension. */
+  embed?(inputs: string[], signal?: AbortSignal): Promise<Embeddings>;
 }
 
 /** What the registry knows about a version when it picks and builds its predictor. */
@@ -62,78 +159,6 @@ export interface VersionSource {
 }
 
 export type PredictorFactory = (src: VersionSource, artifact: Buffer, store: ArtifactStore) => Promise<Predictor>;
-
-/** The text a model reads from a conversation: the turns' contents, one per line (as Datanet chat records are read). */
-export function promptOf(messages: ChatMessage[]): string {
-  return renderChat(messages);
-}
-
-export interface EmbeddedClassifierOptions {
-  /** Largest training set attributed exactly; larger versions use their ANN index (default 5000). */
-  exactAttributionMaxRecords?: number;
-  /** Where downloaded ANN indexes are kept and memory-mapped from. */
-  indexCacheDir?: string;
-}
-
-/**
- * The linear classifier. A version promoted with an attribution index is attributed from it
- * unless its training set is small enough for exact TracIn (postings rebuilt from the manifest);
- * the index header says how many records it holds.
- */
-function embeddedClassifier(opts: EmbeddedClassifierOptions): PredictorFactory {
-  return async (src, artifact, store) => {
-    const model = deserializeModel(artifact);
-    const indexPrefix = attributionIndexPrefix(src.artifactKey);
-    const headerKey = attributionIndexKeys.header(indexPrefix);
-    const header = (await store.head(headerKey))
-      ? (JSON.parse((await store.get(headerKey)).toString('utf8')) as { size: number })
-      : undefined;
-    let attribute: (input: string, topK: number, features: SparseVector) => Attribution;
-    let attributionMode: 'exact' | 'ann';
-    let attributionRecords: number;
-    if (header && header.size > (opts.exactAttributionMaxRecords ?? 5000)) {
-      const ann = await AttributionIndex.fromStore(store, indexPrefix, opts.indexCacheDir);
-      attribute = (_input, topK, features) => ann.attribute(model, features, topK);
-      attributionMode = 'ann';
-      attributionRecords = ann.size;
-    } else {
-      const index = prepareInfluenceIndex(model, parseManifest(await store.get(src.manifestKey)));
-      attribute = (input, topK) => attributeWithIndex(index, model, input, topK);
-      attributionMode = 'exact';
-      attributionRecords = index.size;
-    }
-    return {
-      kind: 'embedded-classifier',
-      task: 'classification',
-      attributionMode,
-      attributionRecords,
-      predict(req) {
-        const input = promptOf(req.messages);
-        // Featurized once: the label and the index's attribution read the same features.
-        const features = model.featurize(input);
-        const p = model.predictFeatures(features);
-        const a = attribute(input, req.topK, features);
-        return Promise.resolve({
-          output: p.label,
-          probabilities: p.probs,
-          attribution: { contributors: a.contributors, records: a.records },
-        });
-      },
-    };
-  };
-}
-
-const embeddedRag: PredictorFactory = (_src, artifact) => {
-  const model = deserializeRag(artifact);
-  return Promise.resolve({
-    kind: 'embedded-rag',
-    task: 'generation',
-    predict(req) {
-      const a = model.answer(promptOf(req.messages), req.topK);
-      return Promise.resolve({ output: a.text, attribution: a.attribution });
-    },
-  });
-};
 
 export class PredictorRegistry {
   private readonly factories: Map<string, PredictorFactory>;

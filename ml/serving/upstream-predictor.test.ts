@@ -19,7 +19,14 @@ const server = createServer((req, res) => {
     if (req.url === '/v1/chat/completions')
       return res.end(
         JSON.stringify({
-          choices: [{ message: { role: 'assistant', content: 'spam' }, label_probabilities: { spam: 0.8, ham: 0.2 } }],
+          choices: [
+            {
+              message: { role: 'assistant', content: 'spam' },
+              finish_reason: 'stop',
+              label_probabilities: { spam: 0.8, ham: 0.2 },
+            },
+          ],
+          usage: { prompt_tokens: 5, completion_tokens: 1 },
         }),
       );
     res.statusCode = 404;
@@ -85,10 +92,12 @@ describe('upstream predictor (external models behind an OpenAI-compatible server
     const p = await predictor.predict({
       messages: [{ role: 'user', content: 'claim your free money prize' }],
       topK: 2,
+      options: { temperature: 0, maxTokens: 4 },
     });
     const chat = calls.find((c) => c.path === '/v1/chat/completions')!;
-    expect(chat.body).toMatchObject({ model: 'spam@v3', temperature: 0 });
+    expect(chat.body).toMatchObject({ model: 'spam@v3', temperature: 0, max_tokens: 4 });
     expect(p.output).toBe('spam');
+    expect(p.usage).toEqual({ promptTokens: 5, completionTokens: 1 });
     expect(p.probabilities).toEqual({ spam: 0.8, ham: 0.2 });
     // The two most similar training records are alice's spam mails; their weights sum to one.
     expect(p.attribution.records.map((r) => r.hash).sort()).toEqual(['a1', 'a2']);

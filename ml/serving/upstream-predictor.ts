@@ -15,7 +15,20 @@ import { parseManifest } from '../embedded/embedded-trainer.js';
 import type { Attribution } from '../embedded/influence.js';
 import { ExactCosineIndex } from '../generative/retrieval.js';
 import type { ManifestRecord } from '../trainer.js';
-import { promptOf, type PredictorFactory } from './predictor.js';
+import type { FinishReason, PredictorCapabilities, PredictorFactory, PredictRequest, Usage } from './predictor.js';
+import { checkOptions } from './options.js';
+import { promptOf } from './conversation.js';
+import {
+  chunkDeltas,
+  finishReason,
+  sseData,
+  toolCallsOf,
+  upstreamError,
+  wireMessages,
+  wireOptions,
+  type WireCompletion,
+  type WireUsage,
+} from './openai-wire.js';
 
 const exec = promisify(execFile);
 
@@ -28,12 +41,6 @@ export interface UpstreamOptions {
   apiKey?: string;
   /** Per-request timeout (default 60 s). */
   timeoutMs?: number;
-  maxTokens?: number;
-}
-
-interface UpstreamChoice {
-  message?: { content?: string };
-  label_probabilities?: Record<string, number>;
 }
 
 /** The upstream model name of a version: stable, so every API replica loads the same adapter once. */
@@ -73,7 +80,7 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-async function call<T>(opts: UpstreamOptions, path: string, body: unknown, signal?: AbortSignal): Promise<T> {
+async function post(opts: UpstreamOptions, path: string, body: unknown, signal?: AbortSignal): Promise<Response> {
   const timeout = AbortSignal.timeout(opts.timeoutMs ?? 60_000);
   const res = await fetch(`${opts.baseUrl.replace(/\/$/, '')}${path}`, {
     method: 'POST',
@@ -84,9 +91,12 @@ async function call<T>(opts: UpstreamOptions, path: string, body: unknown, signa
     body: JSON.stringify(body),
     signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
   });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`upstream ${path} answered ${res.status}: ${text.slice(0, 300)}`);
-  return JSON.parse(text) as T;
+  if (!res.ok) throw upstreamError(path, res.status, await res.text());
+  return res;
+}
+
+async function call<T>(opts: UpstreamOptions, path: string, body: unknown, signal?: AbortSignal): Promise<T> {
+  return (await (await post(opts, path, body, signal)).json()) as T;
 }
 
 /** Attribution of a request to the training records most similar to it, weighted by similarity. */
@@ -112,6 +122,14 @@ export function retrievalAttribution(
   return { contributors, records: out };
 }
 
+/** Everything an OpenAI-compatible upstream takes is forwarded; what it cannot do, it refuses (a 400 naming the field). */
+const CAPABILITIES: PredictorCapabilities = {
+  options: new Set(['maxTokens', 'temperature', 'topP', 'stop', 'seed', 'n', 'tools', 'toolChoice', 'responseFormat']),
+  responseFormats: new Set(['text', 'json_object', 'json_schema']),
+  streaming: true,
+  embeddings: true,
+};
+
 export function upstreamPredictor(opts: UpstreamOptions): PredictorFactory {
   return async (src, artifact, store) => {
     const name = adapterName(src.modelName, src.version);
@@ -123,25 +141,78 @@ export function upstreamPredictor(opts: UpstreamOptions): PredictorFactory {
     const index = new ExactCosineIndex(
       records.map((r) => (task === 'generation' ? `${r.text}\n${r.response ?? ''}` : r.text)),
     );
+    const attribute = (req: PredictRequest) => retrievalAttribution(index, records, promptOf(req.messages), req.topK);
+    const request = (req: PredictRequest) => ({
+      model: name,
+      messages: wireMessages(req.messages),
+      ...wireOptions(req.options),
+    });
     return {
       kind: `upstream-${task}`,
       task,
+      capabilities: CAPABILITIES,
+      attributionMode: 'retrieval',
+      attributionRecords: records.length,
       async predict(req) {
-        const res = await call<{ choices?: UpstreamChoice[] }>(
-          opts,
-          '/v1/chat/completions',
-          { model: name, messages: req.messages, max_tokens: opts.maxTokens ?? 64, temperature: 0 },
-          req.signal,
-        );
-        const choice = res.choices?.[0];
-        const output = choice?.message?.content;
-        if (typeof output !== 'string') throw new Error(`upstream answered without a message for ${name}`);
+        checkOptions(CAPABILITIES, req.options);
+        const res = await call<WireCompletion>(opts, '/v1/chat/completions', request(req), req.signal);
+        const choices = (res.choices ?? []).map((c) => {
+          const toolCalls = toolCallsOf(c.message?.tool_calls);
+          return {
+            output: c.message?.content ?? '',
+            ...(toolCalls ? { toolCalls } : {}),
+            finishReason: finishReason(c.finish_reason),
+          };
+        });
+        if (!choices.length) throw new Error(`upstream answered without a choice for ${name}`);
+        const probabilities = res.choices?.[0]?.label_probabilities;
         return {
-          output,
-          ...(choice?.label_probabilities ? { probabilities: choice.label_probabilities } : {}),
-          attribution: retrievalAttribution(index, records, promptOf(req.messages), req.topK),
+          output: choices[0]!.output,
+          choices,
+          ...(probabilities ? { probabilities } : {}),
+          usage: usageOf(res.usage, name),
+          attribution: attribute(req),
         };
+      },
+      async *stream(req) {
+        checkOptions(CAPABILITIES, req.options);
+        const body = { ...request(req), stream: true, stream_options: { include_usage: true } };
+        const res = await post(opts, '/v1/chat/completions', body, req.signal);
+        if (!res.body) throw new Error(`upstream answered an empty stream for ${name}`);
+        // Only once the upstream has accepted the call: a refusal costs the caller nothing.
+        yield { type: 'attribution', attribution: attribute(req) };
+        const finish: FinishReason[] = [];
+        let usage: WireUsage | null | undefined;
+        for await (const data of sseData(res.body)) {
+          const chunk = JSON.parse(data) as WireCompletion;
+          if (chunk.usage) usage = chunk.usage;
+          for (const c of chunk.choices ?? [])
+            if (c.finish_reason) finish[c.index ?? 0] = finishReason(c.finish_reason);
+          yield* chunkDeltas(chunk.choices ?? []);
+        }
+        if (!finish.length) throw new Error(`upstream ended the stream for ${name} before finishing`);
+        yield { type: 'done', finishReasons: [...finish].map((f) => f ?? 'stop'), usage: usageOf(usage, name) };
+      },
+      async embed(inputs, signal) {
+        const res = await call<{ data?: { index: number; embedding: number[] }[]; usage?: WireUsage }>(
+          opts,
+          '/v1/embeddings',
+          { model: name, input: inputs },
+          signal,
+        );
+        const vectors: number[][] = [];
+        for (const d of res.data ?? []) vectors[d.index] = d.embedding;
+        if (vectors.length !== inputs.length || vectors.some((v) => !Array.isArray(v)))
+          throw new Error(`upstream answered ${res.data?.length ?? 0} embeddings for ${inputs.length} inputs`);
+        return { vectors, usage: { promptTokens: res.usage?.prompt_tokens ?? 0 } };
       },
     };
   };
+}
+
+/** Usage as the upstream counted it; an upstream that does not count is a broken upstream, not a free call. */
+function usageOf(u: WireUsage | null | undefined, name: string): Usage {
+  if (typeof u?.prompt_tokens !== 'number' || typeof u.completion_tokens !== 'number')
+    throw new Error(`upstream answered without token usage for ${name}`);
+  return { promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens };
 }

@@ -1,0 +1,81 @@
+/**
+ * The linear classifier as a predictor. A version promoted with an attribution index is attributed
+ * from it unless its training set is small enough for exact TracIn (postings rebuilt from the
+ * manifest); the index header says how many records it holds. A label is produced whole: no
+ * sampling, no tools, no JSON, one choice.
+ */
+import type { Attribution } from '../embedded/influence.js';
+import { attributeWithIndex, prepareInfluenceIndex } from '../embedded/influence.js';
+import { deserializeModel } from '../embedded/serialize.js';
+import { tokenize, type SparseVector } from '../embedded/features.js';
+import { AttributionIndex, attributionIndexKeys } from '../embedded/attribution-index.js';
+import { attributionIndexPrefix } from '../../storage/keys.js';
+import { parseManifest } from '../embedded/embedded-trainer.js';
+import type { Prediction, PredictorCapabilities, PredictorFactory, PredictRequest } from './predictor.js';
+import { checkOptions } from './options.js';
+import { promptOf } from './conversation.js';
+import { eventsOf } from './events.js';
+
+export interface EmbeddedClassifierOptions {
+  /** Largest training set attributed exactly; larger versions use their ANN index (default 5000). */
+  exactAttributionMaxRecords?: number;
+  /** Where downloaded ANN indexes are kept and memory-mapped from. */
+  indexCacheDir?: string;
+}
+
+const CAPABILITIES: PredictorCapabilities = {
+  options: new Set(),
+  responseFormats: new Set(['text']),
+  streaming: false,
+  embeddings: false,
+};
+
+export function embeddedClassifier(opts: EmbeddedClassifierOptions): PredictorFactory {
+  return async (src, artifact, store) => {
+    const model = deserializeModel(artifact);
+    const indexPrefix = attributionIndexPrefix(src.artifactKey);
+    const headerKey = attributionIndexKeys.header(indexPrefix);
+    const header = (await store.head(headerKey))
+      ? (JSON.parse((await store.get(headerKey)).toString('utf8')) as { size: number })
+      : undefined;
+    let attribute: (input: string, topK: number, features: SparseVector) => Attribution;
+    let attributionMode: 'exact' | 'ann';
+    let attributionRecords: number;
+    if (header && header.size > (opts.exactAttributionMaxRecords ?? 5000)) {
+      const ann = await AttributionIndex.fromStore(store, indexPrefix, opts.indexCacheDir);
+      attribute = (_input, topK, features) => ann.attribute(model, features, topK);
+      attributionMode = 'ann';
+      attributionRecords = ann.size;
+    } else {
+      const index = prepareInfluenceIndex(model, parseManifest(await store.get(src.manifestKey)));
+      attribute = (input, topK) => attributeWithIndex(index, model, input, topK);
+      attributionMode = 'exact';
+      attributionRecords = index.size;
+    }
+    const predict = (req: PredictRequest): Prediction => {
+      checkOptions(CAPABILITIES, req.options);
+      const input = promptOf(req.messages);
+      // Featurized once: the label and the index's attribution read the same features.
+      const features = model.featurize(input);
+      const p = model.predictFeatures(features);
+      const a = attribute(input, req.topK, features);
+      return {
+        output: p.label,
+        choices: [{ output: p.label, finishReason: 'stop' }],
+        probabilities: p.probs,
+        // The classifier reads word tokens and answers one label.
+        usage: { promptTokens: tokenize(input).length, completionTokens: 1 },
+        attribution: { contributors: a.contributors, records: a.records },
+      };
+    };
+    return {
+      kind: 'embedded-classifier',
+      task: 'classification',
+      capabilities: CAPABILITIES,
+      attributionMode,
+      attributionRecords,
+      predict: (req) => Promise.resolve(predict(req)),
+      stream: (req) => eventsOf(() => predict(req)),
+    };
+  };
+}
