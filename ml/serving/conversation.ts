@@ -1,5 +1,5 @@
 import { renderChat } from '../../domain/data/datanet-spec.js';
-import type { ChatMessage } from './predictor.js';
+import type { ChatMessage } from './prediction.js';
 
 /** The text a model reads from a conversation: the turns' contents, one per line (as Datanet chat records are read). */
 export function promptOf(messages: readonly ChatMessage[]): string {

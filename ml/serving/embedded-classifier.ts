@@ -11,7 +11,7 @@ import { tokenize, type SparseVector } from '../embedded/features.js';
 import { AttributionIndex, attributionIndexKeys } from '../embedded/attribution-index.js';
 import { attributionIndexPrefix } from '../../storage/keys.js';
 import { parseManifest } from '../embedded/embedded-trainer.js';
-import type { Prediction, PredictorCapabilities, PredictorFactory, PredictRequest } from './predictor.js';
+import type { Prediction, PredictorCapabilities, PredictorFactory, PredictRequest } from './prediction.js';
 import { checkOptions } from './options.js';
 import { promptOf } from './conversation.js';
 import { eventsOf } from './events.js';

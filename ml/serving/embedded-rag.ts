@@ -12,7 +12,7 @@ import type {
   PredictorCapabilities,
   PredictorFactory,
   PredictRequest,
-} from './predictor.js';
+} from './prediction.js';
 import { checkOptions, UnsupportedOption } from './options.js';
 import { promptOf } from './conversation.js';
 import { collect } from './events.js';

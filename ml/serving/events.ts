@@ -3,7 +3,7 @@
  * path per predictor: the JSON answer is the stream collected, so both always agree.
  */
 import type { Attribution } from '../embedded/influence.js';
-import type { Choice, FinishReason, Prediction, PredictionEvent, ToolCall } from './predictor.js';
+import type { Choice, FinishReason, Prediction, PredictionEvent, ToolCall } from './prediction.js';
 
 /**
  * The events of an answer that comes whole (a classifier's label): attribution, one delta per

@@ -9,7 +9,7 @@ import type {
   PredictionEvent,
   ToolCall,
   ToolChoice,
-} from './predictor.js';
+} from './prediction.js';
 import { OPENAI_PARAM, UnsupportedOption } from './options.js';
 
 export interface WireToolCall {

@@ -3,7 +3,7 @@
  * before the call is admitted, so a refused option costs the caller nothing and no option is ever
  * silently dropped.
  */
-import type { GenerationOptions, PredictorCapabilities } from './predictor.js';
+import type { GenerationOptions, PredictorCapabilities } from './prediction.js';
 
 /** The OpenAI request field of each option, for refusals a client can act on. */
 export const OPENAI_PARAM: Readonly<Record<keyof GenerationOptions, string>> = {

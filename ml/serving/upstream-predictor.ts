@@ -15,7 +15,7 @@ import { parseManifest } from '../embedded/embedded-trainer.js';
 import type { Attribution } from '../embedded/influence.js';
 import { ExactCosineIndex } from '../generative/retrieval.js';
 import type { ManifestRecord } from '../trainer.js';
-import type { FinishReason, PredictorCapabilities, PredictorFactory, PredictRequest, Usage } from './predictor.js';
+import type { FinishReason, PredictorCapabilities, PredictorFactory, PredictRequest, Usage } from './prediction.js';
 import { checkOptions } from './options.js';
 import { promptOf } from './conversation.js';
 import {
