@@ -13,6 +13,7 @@ import type { Ledger } from '../../db/ledger.js';
 import type { ModelCache } from './model-cache.js';
 import { listAgreedReviewerWeights } from '../../db/queries/reviews.js';
 import { listVoterPowers } from '../../db/queries/governance.js';
+import { findVersionContributorWeights } from '../../db/queries/version-weights.js';
 
 export interface CallerKey {
   id: string;
@@ -40,6 +41,8 @@ export class PaidCalls {
   private readonly solvent = new Map<string, number>();
   /** Who proposed and developed each version: fixed once the version exists. */
   private readonly owners = new Map<string, { proposalId: string; developer: string }>();
+  /** Each version's training-set contributor weights (what an embedding is attributed to). */
+  private readonly trainingSets = new Map<string, Attribution['contributors']>();
 
   constructor(
     private readonly sql: postgres.Sql,
@@ -90,6 +93,20 @@ export class PaidCalls {
     if (available < fee) throw paymentRequired(new PaymentRefusedError(key.owner, fee, available).message);
     if (this.solvent.size > 10_000) this.solvent.clear();
     this.solvent.set(solventKey, Date.now());
+  }
+
+  /** A version's training-set contributors by attribution weight (summing to 1); fixed once the version exists. */
+  async trainingSetWeights(v: Pick<LoadedVersion, 'modelName' | 'version'>): Promise<Attribution['contributors']> {
+    const key = `${v.modelName}@${v.version}`;
+    let hit = this.trainingSets.get(key);
+    if (!hit) {
+      const weights = await findVersionContributorWeights(this.sql, v.modelName, v.version);
+      const total = weights.reduce((s, w) => s + w.weight, 0);
+      hit = total > 0 ? weights.map((w) => ({ contributor: w.contributor, weight: w.weight / total })) : [];
+      if (this.trainingSets.size > 1000) this.trainingSets.clear();
+      this.trainingSets.set(key, hit);
+    }
+    return hit;
   }
 
   /** Who besides the contributors shares a model's fees; stable for a version, so cached briefly. */

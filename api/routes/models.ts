@@ -10,13 +10,7 @@ import { RECEIPT_HEADER, inputHashOf } from '../inference/receipts.js';
 import type { ApiContext } from '../context.js';
 import { insertApiKey, revokeApiKey } from '../../db/queries/api-keys.js';
 import { apiKeyOf, authenticateApiKey, sha256 } from '../api-key-auth.js';
-import {
-  findModel,
-  findModelVersionStatus,
-  findRetiredModel,
-  listModelVersions,
-  restoreRetiredModel,
-} from '../../db/queries/models.js';
+import { findModel, findModelVersionStatus, findRetiredModel, restoreRetiredModel } from '../../db/queries/models.js';
 import { findProposalParams } from '../../db/queries/proposals.js';
 import type { LifecycleParams } from '../../domain/lifecycle/types.js';
 import { MODEL_WORKFLOW_TYPE, modelEntityRestoreOptions } from '../../contracts/model-entity.js';
@@ -26,7 +20,6 @@ import {
   ApiKeyResponse,
   InferBody,
   InferResponse,
-  ModelResponse,
   NameParams,
   RestoreBody,
   RestoreResponse,
@@ -119,30 +112,6 @@ export const modelRoutes =
           req.body.input,
           req.body.topK ?? 5,
         ),
-    );
-
-    app.get(
-      '/v1/models/:name',
-      {
-        schema: {
-          summary: 'A model, its versions and lineage',
-          tags: ['inference'],
-          params: NameParams,
-          response: responses({ 200: ModelResponse }),
-        },
-      },
-      async (req) => {
-        const m = await findModel(sql, req.params.name);
-        if (!m) throw notFound(`no model ${req.params.name}`);
-        const versions = await listModelVersions(sql, req.params.name);
-        return {
-          name: m.name,
-          developer: m.developer,
-          status: m.status,
-          productionVersion: m.productionVersion,
-          versions: versions.map((v) => ({ ...v, createdAt: v.createdAt.toISOString() })),
-        };
-      },
     );
 
     /** The model, when the caller is its developer or an admin (rollback and retirement). */
