@@ -67,9 +67,10 @@ describe('adversarial: chat completion fees', () => {
     const { apiKey } = await broke.issueApiKey('broke');
     const plain = await post(apiKey, { model, messages: [ask] });
     expect(plain.status).toBe(402);
-    const body = (await plain.json()) as Record<string, unknown>;
+    const body = (await plain.json()) as { choices?: unknown; error: { message: string; code: string } };
     expect(body.choices).toBeUndefined();
-    expect(String(body.error)).toMatch(/less than the 100 OPEN/);
+    expect(body.error.message).toMatch(/less than the 100 OPEN/);
+    expect(body.error.code).toBe('insufficient_quota');
     const streamed = await post(apiKey, { model, messages: [ask], stream: true });
     expect(streamed.status).toBe(402);
     expect(streamed.headers.get('content-type')).not.toMatch(/event-stream/);
