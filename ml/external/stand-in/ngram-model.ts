@@ -125,9 +125,36 @@ export class NgramModel {
   }
 }
 
+/** A whole answer for `context`: its text and mean log-probability per token (how sure the model was). */
+export function generate(
+  model: NgramModel,
+  context: string,
+  sampling: SampleOptions,
+  maxTokens: number,
+): { text: string; meanLogprob: number } {
+  const d = model.decoder(context);
+  let text = '';
+  let logprob = 0;
+  let n = 0;
+  for (; n < maxTokens; n++) {
+    const s = d.next(sampling);
+    logprob += s.logprob;
+    if (s.token === EOS) break;
+    text += s.token;
+  }
+  return { text: text.trim(), meanLogprob: logprob / Math.max(1, n) };
+}
+
+/**
+ * Weight kept by a continuation that would repeat a trigram already generated: a trigram model
+ * otherwise loops on a cycle in its data forever (real models carry a repetition penalty too).
+ */
+const REPEAT_PENALTY = 0.05;
+
 /** One generation's state: the tokens so far; `next` samples the following one (EOS ends it). */
 export class Decoder {
   private prev: [string, string] = [BOS, BOS];
+  private readonly seen = new Set<string>();
 
   constructor(
     private readonly global: Table,
@@ -142,7 +169,9 @@ export class Decoder {
     const wl = l.size ? LOCAL : 0;
     for (const [t, p] of g) mixed.set(t, (1 - wl) * p);
     for (const [t, p] of l) mixed.set(t, (mixed.get(t) ?? 0) + wl * p);
+    for (const [t, p] of mixed) if (this.seen.has(`${p2}\u0000${p1}\u0000${t}`)) mixed.set(t, p * REPEAT_PENALTY);
     const s = sample(mixed, o);
+    this.seen.add(`${p2}\u0000${p1}\u0000${s.token}`);
     this.prev = [p1, s.token];
     return s;
   }
