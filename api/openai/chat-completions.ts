@@ -146,6 +146,8 @@ export function chatCompletionRoutes(app: OpenAIApp, sql: postgres.Sql, paid: Pa
         await sink.end(open);
       } catch (err) {
         // Paid already: the client learns why its answer stopped, in OpenAI's stream error shape.
+        // A client that hung up stopped the model: paid, nothing more to say.
+        if (abort.signal.aborted) return await sink.end();
         req.log.error({ err }, 'chat completion stream failed after its fee was committed');
         if (open)
           await sink.send({

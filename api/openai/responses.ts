@@ -240,6 +240,8 @@ export function responseRoutes(app: OpenAIApp, sql: postgres.Sql, paid: PaidCall
         }
         await sink.end();
       } catch (err) {
+        // A client that hung up stopped the model: paid, nothing more to say.
+        if (abort.signal.aborted) return await sink.end();
         req.log.error({ err }, 'response stream failed after its fee was committed');
         await emit('error', { code: 'server_error', message: 'the model failed mid-answer', param: null });
         await sink.end();
