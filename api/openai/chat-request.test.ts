@@ -4,12 +4,9 @@ import { chatRequestOf } from './chat-request.js';
 import { responsesRequestOf } from './responses-request.js';
 import { CHAT_COMPLETION_FIELDS, EMBEDDING_FIELDS, RESPONSES_FIELDS } from './fields.js';
 import { OpenAIError, paramOf } from './errors.js';
-import type { ChatCompletionBody } from '../schemas/openai-chat.js';
-import type { ResponseBody } from '../schemas/openai-responses.js';
 
 const user = { role: 'user' as const, content: 'What is the weather in Paris?' };
-const chat = (extra: Record<string, unknown>) =>
-  chatRequestOf({ model: 'm', messages: [user], ...extra } as ChatCompletionBody);
+const chat = (extra: Record<string, unknown>) => chatRequestOf({ model: 'm', messages: [user], ...extra });
 
 /** The refusal a mapping throws: its status, param and code. */
 function refusal(run: () => unknown) {
@@ -126,8 +123,7 @@ describe('chat completion requests: honoured or refused, never dropped', () => {
 });
 
 describe('responses requests', () => {
-  const respond = (extra: Record<string, unknown>) =>
-    responsesRequestOf({ model: 'm', input: 'hi there', ...extra } as ResponseBody);
+  const respond = (extra: Record<string, unknown>) => responsesRequestOf({ model: 'm', input: 'hi there', ...extra });
 
   it('maps instructions, items, tools and text.format', () => {
     const r = respond({
