@@ -43,6 +43,10 @@ import type {
 } from '../api/schemas/protocol.js';
 import type { ApiKeyResponse, InferResponse, ModelResponse, RollbackResponse } from '../api/schemas/models.js';
 
+/** The API's `{ error }` reason, or the OpenAI-compatible routes' `{ error: { message } }`. */
+const errorText = (e: unknown): string =>
+  typeof e === 'object' && e !== null && 'message' in e ? String(e.message) : String(e);
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -52,7 +56,7 @@ export class ApiError extends Error {
     readonly retryAfterSeconds?: number,
   ) {
     super(
-      `${what} → ${status}: ${typeof body === 'object' && body && 'error' in body ? String(body.error) : JSON.stringify(body)}`,
+      `${what} → ${status}: ${typeof body === 'object' && body && 'error' in body ? errorText(body.error) : JSON.stringify(body)}`,
     );
   }
 }
