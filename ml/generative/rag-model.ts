@@ -111,15 +111,12 @@ export class RagModel {
   answers(query: string, n: number, topK = 5): { texts: string[]; attribution: Attribution } {
     const ranked = this.candidates(query);
     if (!ranked[0]) throw new Error('the model has no documents to answer from');
-    const texts: string[] = [];
-    let last = 0;
-    for (const [i, c] of ranked.entries()) {
-      if (texts.length >= n) break;
-      if (texts.includes(c.doc.response)) continue;
-      texts.push(c.doc.response);
-      last = i;
-    }
-    return { texts, attribution: this.attribute(ranked.slice(0, Math.max(1, topK, last + 1))) };
+    const picked = distinct(ranked, n);
+    const last = picked.length ? ranked.indexOf(picked[picked.length - 1]!) : 0;
+    return {
+      texts: picked.map((c) => c.doc.response),
+      attribution: this.attribute(ranked.slice(0, Math.max(1, topK, last + 1))),
+    };
   }
 
   /** Softmax of the ranker scores over the records retrieved and used, summed per contributor. */
@@ -142,15 +139,7 @@ export class RagModel {
 
   /** Distinct candidate answers for `query`, best first (RLHF asks reviewers to compare them). */
   distinctAnswers(query: string, n: number): { output: string; score: number }[] {
-    const out: { output: string; score: number }[] = [];
-    const seen = new Set<string>();
-    for (const c of this.candidates(query)) {
-      if (seen.has(c.doc.response)) continue;
-      seen.add(c.doc.response);
-      out.push({ output: c.doc.response, score: c.score });
-      if (out.length >= n) break;
-    }
-    return out;
+    return distinct(this.candidates(query), n).map((c) => ({ output: c.doc.response, score: c.score }));
   }
 
   /** Index of the document whose response is `text` (the first one, when several share it). */
@@ -167,6 +156,19 @@ export class RagModel {
   clone(meta: Record<string, unknown> = this.meta): RagModel {
     return new RagModel(this.docs, Float64Array.from(this.weights), Float64Array.from(this.bias), this.options, meta);
   }
+}
+
+/** The first `n` ranked candidates with distinct responses. */
+function distinct(ranked: readonly RankedCandidate[], n: number): RankedCandidate[] {
+  const out: RankedCandidate[] = [];
+  const seen = new Set<string>();
+  for (const c of ranked) {
+    if (out.length >= n) break;
+    if (seen.has(c.doc.response)) continue;
+    seen.add(c.doc.response);
+    out.push(c);
+  }
+  return out;
 }
 
 export function isRagArtifact(buf: Buffer): boolean {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,25 +7,18 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../storage/memory-store.js';
 import { adapterName, upstreamPredictor } from './upstream-predictor.js';
-import {
-  collect,
-  UnsupportedOption,
-  type ChatMessage,
-  type PredictionEvent,
-  type Predictor,
-  type ToolSpec,
-} from './predictor.js';
-import { startStandIn, type StandInServer } from '../external/stand-in/server.js';
-import { writeArtifact } from '../external/stand-in/adapter.js';
+import { collect } from './events.js';
 
-// The upstream (vLLM, or serve.py) is outside this process: a stand-in speaking the same two calls
-// records what the predictor sends and answers as vLLM does.
+// A classification adapter's upstream (serve.py answers labels with their probabilities): a server
+// speaking the two calls records what the predictor sends. Generation, tools and streams are
+// tested against the generating stand-in in upstream-generation.test.ts.
 const calls: { path: string; body: Record<string, unknown> }[] = [];
 const server = createServer((req, res) => {
   void readJson(req).then((body) => {
     calls.push({ path: req.url ?? '', body });
     res.setHeader('content-type', 'application/json');
     if (req.url === '/v1/load_lora_adapter') return res.end(JSON.stringify({ loaded: body.lora_name }));
+    if (req.url === '/v1/chat/completions' && body.stream === true) return void slowStream(body, res);
     if (req.url === '/v1/chat/completions')
       return res.end(
         JSON.stringify({
@@ -44,6 +37,21 @@ const server = createServer((req, res) => {
   });
 });
 let baseUrl = '';
+
+/** Streams "gap=<ms> chunks=<n>" (the user's message) as n one-word chunks, `gap` ms apart. */
+async function slowStream(body: Record<string, unknown>, res: ServerResponse): Promise<void> {
+  const ask = (body.messages as { content: string }[])[0]!.content;
+  const [gap, chunks] = [/gap=(\d+)/, /chunks=(\d+)/].map((re) => Number(re.exec(ask)?.[1]));
+  res.writeHead(200, { 'content-type': 'text/event-stream' });
+  const send = (o: object) => res.write(`data: ${JSON.stringify(o)}\n\n`);
+  for (let i = 0; i < chunks! && !res.destroyed; i++) {
+    await new Promise((r) => setTimeout(r, gap));
+    send({ choices: [{ index: 0, delta: { content: 'word ' }, finish_reason: null }] });
+  }
+  send({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] });
+  send({ choices: [], usage: { prompt_tokens: 2, completion_tokens: chunks } });
+  res.end('data: [DONE]\n\n');
+}
 
 beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -119,186 +127,30 @@ describe('upstream predictor (external models behind an OpenAI-compatible server
     expect(loads).toHaveLength(2);
     expect(loads[1]!.body.lora_path).toBe(path);
   });
-});
 
-describe('upstream predictor against the stand-in upstream (generation, tools, streaming, embeddings)', () => {
-  let standIn: StandInServer;
-  let predictor: Predictor;
-  const manifest = [
-    {
-      hash: 'h1',
-      contributor: 'alice',
-      text: 'How do I treat a burn?',
-      response: 'Cool the burn under running water.',
-      label: '',
-    },
-    {
-      hash: 'h2',
-      contributor: 'alice',
-      text: 'What about a minor burn?',
-      response: 'Cool the burn and cover it loosely.',
-      label: '',
-    },
-    {
-      hash: 'h3',
-      contributor: 'bob',
-      text: 'What helps with heartburn?',
-      response: 'Eat smaller meals and avoid late meals.',
-      label: '',
-    },
-  ];
-  const weather: ToolSpec = {
-    name: 'get_weather',
-    description: 'The current weather in a city',
-    parameters: {
-      type: 'object',
-      properties: { city: { type: 'string' }, unit: { type: 'string', enum: ['celsius', 'fahrenheit'] } },
-      required: ['city', 'unit'],
-    },
-  };
-  const ask = (content: string): ChatMessage[] => [{ role: 'user', content }];
-
-  beforeAll(async () => {
-    standIn = await startStandIn();
+  it('a stream is timed out only when the upstream goes quiet, however long the whole answer takes', async () => {
     const store = new MemoryStore();
-    await store.put('datasets/gen.jsonl', manifest.map((r) => JSON.stringify(r)).join('\n'));
-    const out = mkdtempSync(join(tmpdir(), 'commons-stand-in-artifact-'));
-    await writeArtifact(
-      out,
-      manifest.map((r) => ({ prompt: r.text, response: r.response })),
-    );
-    const factory = upstreamPredictor({
-      baseUrl: standIn.url,
-      adapterDir: mkdtempSync(join(tmpdir(), 'commons-adapters-')),
-    });
-    predictor = await factory(
-      {
-        modelName: 'health',
-        version: 1,
-        artifactKey: 'a',
-        manifestKey: 'datasets/gen.jsonl',
-        trainer: 'external',
-        task: 'generation',
-      },
-      readFileSync(join(out, 'model.tar')),
-      store,
-    );
-  });
-  afterAll(() => standIn.close());
-
-  it('streams attribution first, then the tokens as they come, then done with the upstream’s usage', async () => {
-    const events: PredictionEvent[] = [];
-    for await (const e of predictor.stream({
-      messages: ask('how do I treat a burn'),
-      topK: 2,
-      options: { temperature: 0 },
-    }))
-      events.push(e);
-    expect(events[0]?.type).toBe('attribution');
-    const first = events[0];
-    if (first?.type === 'attribution') expect(first.attribution.contributors[0]?.contributor).toBe('alice');
-    const deltas = events.filter((e) => e.type === 'delta');
-    expect(deltas.length).toBeGreaterThan(3);
-    const done = events.at(-1);
-    expect(done).toMatchObject({
-      type: 'done',
-      finishReasons: ['stop'],
-      usage: { promptTokens: 6, completionTokens: deltas.length },
-    });
-    const whole = await predictor.predict({
-      messages: ask('how do I treat a burn'),
-      topK: 2,
-      options: { temperature: 0 },
-    });
-    expect(deltas.map((d) => (d.type === 'delta' ? d.text : '')).join('')).toBe(whole.output);
-    expect(whole.output).toMatch(/burn/i);
-  });
-
-  it('forwards max_tokens, stop, n and seed: the upstream honours each', async () => {
-    const cut = await predictor.predict({
-      messages: ask('how do I treat a burn'),
-      topK: 1,
-      options: { temperature: 0, maxTokens: 2 },
-    });
-    expect(cut.choices[0]?.finishReason).toBe('length');
-    expect(cut.usage.completionTokens).toBe(2);
-    const stopped = await predictor.predict({
-      messages: ask('how do I treat a burn'),
-      topK: 1,
-      options: { temperature: 0, stop: ['burn'] },
-    });
-    expect(stopped.output).not.toContain('burn');
-    const sampled = { messages: ask('how do I treat a burn'), topK: 1, options: { temperature: 1.2, seed: 5, n: 3 } };
-    const a = await predictor.predict(sampled);
-    const b = await collect(predictor.stream(sampled));
-    expect(a.choices).toHaveLength(3);
-    expect(b.choices.map((c) => c.output)).toEqual(a.choices.map((c) => c.output));
-  });
-
-  it('passes tools through and streams the call: collected, its arguments are JSON for the tool’s schema', async () => {
-    const req = {
-      messages: ask('What is the weather in Paris in celsius?'),
-      topK: 1,
-      options: { tools: [weather], toolChoice: 'auto' as const },
+    await store.put('datasets/one.jsonl', JSON.stringify({ hash: 'x', contributor: 'x', text: 'x', label: 'ham' }));
+    const src = {
+      modelName: 'slow',
+      version: 1,
+      artifactKey: 'a',
+      manifestKey: 'datasets/one.jsonl',
+      trainer: 'external',
+      task: 'generation' as const,
     };
-    const streamed = await collect(predictor.stream(req));
-    const whole = await predictor.predict(req);
-    for (const p of [streamed, whole]) {
-      expect(p.choices[0]?.finishReason).toBe('tool_calls');
-      const call = p.choices[0]?.toolCalls?.[0];
-      expect(call?.name).toBe('get_weather');
-      expect(JSON.parse(call?.arguments ?? '')).toEqual({ city: 'Paris', unit: 'celsius' });
-    }
-    // A tool result goes back as a tool turn; the model answers it in words.
-    const call = whole.choices[0]!.toolCalls![0]!;
-    const after = await predictor.predict({
-      messages: [
-        ...req.messages,
-        { role: 'assistant', content: '', toolCalls: [call] },
-        { role: 'tool', content: 'Sunny in Paris, twenty degrees.', toolCallId: call.id },
-      ],
-      topK: 1,
-      options: { tools: [weather], temperature: 0 },
+    const factory = upstreamPredictor({
+      baseUrl,
+      adapterDir: mkdtempSync(join(tmpdir(), 'commons-adapters-')),
+      timeoutMs: 150,
     });
-    expect(after.choices[0]?.finishReason).toBe('stop');
-    expect(after.output).toMatch(/Paris|Sunny|twenty/);
-  });
-
-  it('an upstream refusal naming a field is UnsupportedOption, raised before any attribution (nothing to charge)', async () => {
-    const events: PredictionEvent[] = [];
-    const err = await (async () => {
-      for await (const e of predictor.stream({
-        messages: ask('hi'),
-        topK: 1,
-        options: { tools: [weather], toolChoice: { name: 'not_a_tool' } },
-      }))
-        events.push(e);
-    })().catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(UnsupportedOption);
-    expect((err as UnsupportedOption).param).toBe('toolChoice');
-    expect(events).toEqual([]);
-  });
-
-  it('stops reading when the caller aborts mid-stream', async () => {
-    const ac = new AbortController();
-    let deltas = 0;
-    const err = await (async () => {
-      for await (const e of predictor.stream({
-        messages: ask('how do I treat a burn'),
-        topK: 1,
-        options: { temperature: 0 },
-        signal: ac.signal,
-      }))
-        if (e.type === 'delta' && ++deltas === 1) ac.abort();
-    })().catch((e: unknown) => e);
-    expect((err as Error).name).toBe('AbortError');
-    expect(deltas).toBe(1);
-  });
-
-  it('embeds through the upstream’s /v1/embeddings', async () => {
-    const e = await predictor.embed!(['burn water', 'heartburn']);
-    expect(e.vectors).toHaveLength(2);
-    expect(e.vectors[0]!.length).toBe(e.vectors[1]!.length);
-    expect(e.usage.promptTokens).toBe(3);
+    const predictor = await factory(src, artifact(), store);
+    const ask = (content: string) => collect(predictor.stream({ messages: [{ role: 'user', content }], topK: 1 }));
+    // 8 chunks 50 ms apart: 400 ms in all, more than the 150 ms timeout, never quiet for 150 ms.
+    const long = await ask('gap=50 chunks=8');
+    expect(long.output).toBe('word '.repeat(8));
+    expect(long.usage).toEqual({ promptTokens: 2, completionTokens: 8 });
+    const quiet = await ask('gap=400 chunks=2').catch((e: unknown) => e);
+    expect((quiet as Error).name).toBe('TimeoutError');
   });
 });

@@ -39,7 +39,7 @@ export interface UpstreamOptions {
   adapterDir: string;
   /** Bearer token for the upstream, when it wants one. */
   apiKey?: string;
-  /** Per-request timeout (default 60 s). */
+  /** Per-request timeout (default 60 s); for a stream, the longest wait for its next chunk. */
   timeoutMs?: number;
 }
 
@@ -80,9 +80,14 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-async function post(opts: UpstreamOptions, path: string, body: unknown, signal?: AbortSignal): Promise<Response> {
-  const timeout = AbortSignal.timeout(opts.timeoutMs ?? 60_000);
-  const res = await fetch(`${opts.baseUrl.replace(/\/$/, '')}${path}`, {
+function send(
+  opts: UpstreamOptions,
+  path: string,
+  body: unknown,
+  signal?: AbortSignal,
+  timeout: AbortSignal = AbortSignal.timeout(opts.timeoutMs ?? 60_000),
+): Promise<Response> {
+  return fetch(`${opts.baseUrl.replace(/\/$/, '')}${path}`, {
     method: 'POST',
     headers: {
       'content-type': 'application/json',
@@ -91,8 +96,49 @@ async function post(opts: UpstreamOptions, path: string, body: unknown, signal?:
     body: JSON.stringify(body),
     signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
   });
+}
+
+/**
+ * A stream's timeout: aborts when the upstream has sent nothing for `ms` (the time to the first
+ * byte, then between chunks), so a long answer that keeps coming is never cut.
+ */
+function idleTimeout(ms: number): { signal: AbortSignal; touch(): void; clear(): void } {
+  const ac = new AbortController();
+  const fire = () => ac.abort(new DOMException(`the upstream sent nothing for ${ms} ms`, 'TimeoutError'));
+  let timer = setTimeout(fire, ms);
+  return {
+    signal: ac.signal,
+    touch() {
+      clearTimeout(timer);
+      timer = setTimeout(fire, ms);
+    },
+    clear: () => clearTimeout(timer),
+  };
+}
+
+async function post(
+  opts: UpstreamOptions,
+  path: string,
+  body: unknown,
+  signal?: AbortSignal,
+  timeout?: AbortSignal,
+): Promise<Response> {
+  const res = await send(opts, path, body, signal, timeout);
   if (!res.ok) throw upstreamError(path, res.status, await res.text());
   return res;
+}
+
+/**
+ * Loads the adapter under the version's name. vLLM answers plain text, and refuses a name it has
+ * already loaded (another API replica loaded it, or this one before evicting the version): the
+ * name is the version's, so that adapter is this one.
+ */
+async function loadAdapter(opts: UpstreamOptions, name: string, dir: string): Promise<void> {
+  const path = '/v1/load_lora_adapter';
+  const res = await send(opts, path, { lora_name: name, lora_path: dir });
+  const text = await res.text();
+  if (res.ok || (res.status === 400 && text.includes('already been loaded'))) return;
+  throw upstreamError(path, res.status, text);
 }
 
 async function call<T>(opts: UpstreamOptions, path: string, body: unknown, signal?: AbortSignal): Promise<T> {
@@ -135,7 +181,7 @@ export function upstreamPredictor(opts: UpstreamOptions): PredictorFactory {
     const name = adapterName(src.modelName, src.version);
     const sha = createHash('sha256').update(artifact).digest('hex');
     const dir = await materialise(opts, name, sha, artifact);
-    await call(opts, '/v1/load_lora_adapter', { lora_name: name, lora_path: dir });
+    await loadAdapter(opts, name, dir);
     const records = parseManifest(await store.get(src.manifestKey));
     const { task } = src;
     const index = new ExactCosineIndex(
@@ -177,21 +223,27 @@ export function upstreamPredictor(opts: UpstreamOptions): PredictorFactory {
       async *stream(req) {
         checkOptions(CAPABILITIES, req.options);
         const body = { ...request(req), stream: true, stream_options: { include_usage: true } };
-        const res = await post(opts, '/v1/chat/completions', body, req.signal);
-        if (!res.body) throw new Error(`upstream answered an empty stream for ${name}`);
-        // Only once the upstream has accepted the call: a refusal costs the caller nothing.
-        yield { type: 'attribution', attribution: attribute(req) };
-        const finish: FinishReason[] = [];
-        let usage: WireUsage | null | undefined;
-        for await (const data of sseData(res.body)) {
-          const chunk = JSON.parse(data) as WireCompletion;
-          if (chunk.usage) usage = chunk.usage;
-          for (const c of chunk.choices ?? [])
-            if (c.finish_reason) finish[c.index ?? 0] = finishReason(c.finish_reason);
-          yield* chunkDeltas(chunk.choices ?? []);
+        const idle = idleTimeout(opts.timeoutMs ?? 60_000);
+        try {
+          const res = await post(opts, '/v1/chat/completions', body, req.signal, idle.signal);
+          if (!res.body) throw new Error(`upstream answered an empty stream for ${name}`);
+          // Only once the upstream has accepted the call: a refusal costs the caller nothing.
+          yield { type: 'attribution', attribution: attribute(req) };
+          const finish: FinishReason[] = [];
+          let usage: WireUsage | null | undefined;
+          for await (const data of sseData(res.body)) {
+            idle.touch();
+            const chunk = JSON.parse(data) as WireCompletion;
+            if (chunk.usage) usage = chunk.usage;
+            for (const c of chunk.choices ?? [])
+              if (c.finish_reason) finish[c.index ?? 0] = finishReason(c.finish_reason);
+            yield* chunkDeltas(chunk.choices ?? []);
+          }
+          if (!finish.length) throw new Error(`upstream ended the stream for ${name} before finishing`);
+          yield { type: 'done', finishReasons: [...finish].map((f) => f ?? 'stop'), usage: usageOf(usage, name) };
+        } finally {
+          idle.clear();
         }
-        if (!finish.length) throw new Error(`upstream ended the stream for ${name} before finishing`);
-        yield { type: 'done', finishReasons: [...finish].map((f) => f ?? 'stop'), usage: usageOf(usage, name) };
       },
       async embed(inputs, signal) {
         const res = await call<{ data?: { index: number; embedding: number[] }[]; usage?: WireUsage }>(
@@ -202,7 +254,7 @@ export function upstreamPredictor(opts: UpstreamOptions): PredictorFactory {
         );
         const vectors: number[][] = [];
         for (const d of res.data ?? []) vectors[d.index] = d.embedding;
-        if (vectors.length !== inputs.length || vectors.some((v) => !Array.isArray(v)))
+        if (vectors.length !== inputs.length || Array.from(vectors).some((v) => !Array.isArray(v)))
           throw new Error(`upstream answered ${res.data?.length ?? 0} embeddings for ${inputs.length} inputs`);
         return { vectors, usage: { promptTokens: res.usage?.prompt_tokens ?? 0 } };
       },

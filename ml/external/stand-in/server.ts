@@ -119,18 +119,17 @@ export class StandInUpstream {
     const { lora_name: name, lora_path: path } = body;
     if (typeof name !== 'string' || typeof path !== 'string')
       throw new BadRequest('lora_name', 'lora_name and lora_path are required');
-    if (!this.adapters.has(name)) {
-      const pairs = await readAdapter(path).catch((err: Error) => {
-        throw new BadRequest('lora_path', `no stand-in adapter at ${path}: ${err.message}`);
-      });
-      this.adapters.set(name, {
-        model: new NgramModel(pairs),
-        embedder: new HashedTfIdf(pairs.map((p) => `${p.prompt}\n${p.response}`)),
-        created: Math.floor(Date.now() / 1000),
-      });
-    }
-    // vLLM answers a plain-text confirmation; Commons reads only the status.
-    send(res, 200, { loaded: name });
+    // As vLLM: a name is loaded once (a second load is refused), and success is plain text.
+    if (this.adapters.has(name)) throw new BadRequest(null, `The lora adapter '${name}' has already been loaded.`);
+    const pairs = await readAdapter(path).catch((err: Error) => {
+      throw new BadRequest('lora_path', `no stand-in adapter at ${path}: ${err.message}`);
+    });
+    this.adapters.set(name, {
+      model: new NgramModel(pairs),
+      embedder: new HashedTfIdf(pairs.map((p) => `${p.prompt}\n${p.response}`)),
+      created: Math.floor(Date.now() / 1000),
+    });
+    res.writeHead(200, { 'content-type': 'text/plain' }).end(`Success: LoRA adapter '${name}' added successfully.`);
   }
 
   private adapter(model: unknown): Loaded {

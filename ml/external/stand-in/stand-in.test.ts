@@ -32,8 +32,15 @@ beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'stand-in-test-'));
   await writeArtifact(dir, pairs);
   execFileSync('tar', ['-xf', join(dir, 'model.tar'), '-C', dir]);
-  const load = await post('/v1/load_lora_adapter', { lora_name: 'health@v1', lora_path: dir });
-  expect(load.status).toBe(200);
+  const load = await fetch(`${server.url}/v1/load_lora_adapter`, {
+    method: 'POST',
+    body: JSON.stringify({ lora_name: 'health@v1', lora_path: dir }),
+  });
+  expect(await load.text()).toMatch(/^Success/); // plain text, as vLLM answers
+  // vLLM refuses a name it has loaded; so does the stand-in (the predictor must cope).
+  const again = await post('/v1/load_lora_adapter', { lora_name: 'health@v1', lora_path: dir });
+  expect(again.status).toBe(400);
+  expect(again.json.error.message).toMatch(/already been loaded/);
 });
 afterAll(() => server.close());
 
