@@ -4,6 +4,7 @@ import { chatRequestOf } from './chat-request.js';
 import { responsesRequestOf } from './responses-request.js';
 import { CHAT_COMPLETION_FIELDS, EMBEDDING_FIELDS, RESPONSES_FIELDS } from './fields.js';
 import { OpenAIError, paramOf } from './errors.js';
+import { receiptIdOf } from '../inference/receipts.js';
 
 const user = { role: 'user' as const, content: 'What is the weather in Paris?' };
 const chat = (extra: Record<string, unknown>) => chatRequestOf({ model: 'm', messages: [user], ...extra });
@@ -176,5 +177,14 @@ describe('the field tables', () => {
   it('spell validation paths as OpenAI params', () => {
     expect(paramOf('/messages/2/content')).toBe('messages[2].content');
     expect(paramOf('')).toBeNull();
+  });
+});
+
+describe('receipt ids', () => {
+  const id = '0b6f5b2e-3c1d-4a4e-9f7a-2d1c0e9b8a7f';
+  it('are found in every spelling an answer carries, and nothing else passes for one', () => {
+    expect([id, `chatcmpl-${id}`, `resp_${id}`].map(receiptIdOf)).toEqual([id, id, id]);
+    expect(receiptIdOf('chatcmpl-abc')).toBeUndefined();
+    expect(receiptIdOf(`${id}' or 1=1`)).toBeUndefined();
   });
 });
