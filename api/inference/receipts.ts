@@ -9,7 +9,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** The call id inside a receipt id, a chat completion id or a response id; undefined when it holds none. */
 export function receiptIdOf(id: string): string | undefined {
-  const bare = id.replace(/^(chatcmpl-|resp_|emb-)/, '');
+  const bare = id.replace(/^(chatcmpl-|resp_)/, '');
   return UUID.test(bare) ? bare : undefined;
 }
 
