@@ -228,4 +228,13 @@ describe('OpenAI fidelity (official client, embedded RAG model)', () => {
     for (const c of contributorParts) expect(ext.attribution.contributors.map((x) => x.contributor)).toContain(c);
     expect((await app.ledger.checkInvariants()).problems).toEqual([]);
   });
+
+  it('gives the native infer route the same receipt', async () => {
+    const res = await raw(`/v1/models/${model}/infer`, { input: ask.content });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { receipt: string; callId: string; fee: string };
+    expect(res.headers.get('x-commons-receipt')).toBe(body.receipt);
+    const rec = await receipt(body.receipt);
+    expect(rec).toMatchObject({ id: body.callId, fee: body.fee, payer: r.appBuilder.address });
+  });
 });
