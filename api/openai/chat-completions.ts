@@ -9,9 +9,9 @@ import { paidPrediction, paidStream, type PaidCall } from '../inference/paid-ans
 import { ChatCompletionBody, ChatCompletionResponse } from '../schemas/openai-chat.js';
 import type { Choice, PredictionEvent, Usage } from '../../ml/serving/predictor.js';
 import { chatRequestOf } from './chat-request.js';
-import { openaiResponses } from './errors.js';
+import { openaiResponses, refusingOptions } from './errors.js';
 import { parseModel } from './model-ref.js';
-import { commonsOf, paidHeaders, refusingOptions } from './paid-headers.js';
+import { commonsOf, paidHeaders } from './paid-headers.js';
 import { openEventStream } from './sse.js';
 
 const usageOf = (u: Usage) => ({

@@ -6,6 +6,7 @@ import { Type, type TSchema } from '@sinclair/typebox';
 import { HttpError } from '../errors.js';
 import { inputFaultOf } from '../request-guards.js';
 import { Nullable } from '../schemas/common.js';
+import { OPENAI_PARAM, UnsupportedOption, type GenerationOptions } from '../../ml/serving/predictor.js';
 
 export const OpenAIErrorBody = Type.Object(
   {
@@ -102,4 +103,21 @@ export function installOpenAIErrors(app: FastifyInstance): void {
     req.log.error({ err }, 'unhandled error');
     return send(500, 'internal error');
   });
+}
+
+/**
+ * A predictor's refusal as OpenAI's 400, naming the request field the option came from (each
+ * endpoint spells some differently: `max_output_tokens`, `text.format`).
+ */
+export async function refusingOptions<T>(
+  run: () => Promise<T>,
+  fields: Partial<Record<keyof GenerationOptions, string>> = {},
+): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (!(err instanceof UnsupportedOption)) throw err;
+    const key = err.param as keyof GenerationOptions;
+    throw invalidParam(fields[key] ?? OPENAI_PARAM[key] ?? err.param, err.message, 'unsupported_parameter');
+  }
 }

@@ -1,7 +1,7 @@
 // Every request field the OpenAI API defines, per endpoint, and what Commons does with it: honoured
 // (it changes the answer, or is recorded) or refused with a 400 naming the field. A field missing
 // from a table is unknown and refused too, so nothing a client sends is ever dropped silently.
-// docs/openai.md is this table in prose (api/openai/fields.test.ts checks it names every field).
+// docs/openai.md is this table in prose (api/openai/chat-request.test.ts checks it names every field).
 import type { GenerationOptions } from '../../ml/serving/predictor.js';
 import { invalidParam } from './errors.js';
 

@@ -3,8 +3,6 @@
 import { RECEIPT_HEADER } from '../inference/receipts.js';
 import type { Receipted } from '../inference/paid-answer.js';
 import type { CommonsExtension } from '../schemas/openai.js';
-import { UnsupportedOption, OPENAI_PARAM, type GenerationOptions } from '../../ml/serving/predictor.js';
-import { invalidParam } from './errors.js';
 
 /** The attribution header stays well below common proxies' header size limits. */
 const MAX_ATTRIBUTION_HEADER = 4096;
@@ -38,21 +36,4 @@ export function paidHeaders(r: Receipted): Record<string, string> {
     'x-commons-model-version': `${r.v.modelName}@${r.v.version}`,
     'x-commons-attribution': attributionHeader(r.attribution.contributors),
   };
-}
-
-/**
- * A predictor's refusal as OpenAI's 400, naming the request field the option came from (each
- * endpoint spells some differently: `max_output_tokens`, `text.format`).
- */
-export async function refusingOptions<T>(
-  run: () => Promise<T>,
-  fields: Partial<Record<keyof GenerationOptions, string>> = {},
-): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    if (!(err instanceof UnsupportedOption)) throw err;
-    const key = err.param as keyof GenerationOptions;
-    throw invalidParam(fields[key] ?? OPENAI_PARAM[key] ?? err.param, err.message, 'unsupported_parameter');
-  }
 }

@@ -10,9 +10,9 @@ import { paidPrediction, paidStream, type PaidCall, type Receipted } from '../in
 import { ResponseBody, ResponseObject } from '../schemas/openai-responses.js';
 import type { Choice, FinishReason, Usage } from '../../ml/serving/predictor.js';
 import { responsesRequestOf, type ResponsesRequest } from './responses-request.js';
-import { openaiResponses } from './errors.js';
+import { openaiResponses, refusingOptions } from './errors.js';
 import { parseModel } from './model-ref.js';
-import { commonsOf, paidHeaders, refusingOptions } from './paid-headers.js';
+import { commonsOf, paidHeaders } from './paid-headers.js';
 import { openEventStream } from './sse.js';
 
 type Item = ResponseObject['output'][number];
