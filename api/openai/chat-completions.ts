@@ -3,14 +3,14 @@
 // first byte: an aborted stream is charged exactly once, an unpaid call gets no answer.
 import type postgres from 'postgres';
 import type { OpenAIApp } from './app.js';
-import { apiKeyOf, authenticateApiKey } from '../api-key-auth.js';
+import { authenticateApiKey } from '../api-key-auth.js';
 import type { PaidCalls } from '../inference/paid-calls.js';
-import { paidPrediction, paidStream, type PaidCall } from '../inference/paid-answer.js';
+import { paidPrediction, paidStream } from '../inference/paid-answer.js';
 import { ChatCompletionBody, ChatCompletionResponse } from '../schemas/openai-chat.js';
 import type { Choice, PredictionEvent, Usage } from '../../ml/serving/predictor.js';
 import { chatRequestOf } from './chat-request.js';
 import { openaiResponses, refusingOptions } from './errors.js';
-import { parseModel } from './model-ref.js';
+import { paidCallOf } from './paid-request.js';
 import { commonsOf, paidHeaders } from './paid-headers.js';
 import { openEventStream } from './sse.js';
 
@@ -72,17 +72,7 @@ export function chatCompletionRoutes(app: OpenAIApp, sql: postgres.Sql, paid: Pa
     },
     async (req, reply) => {
       const r = chatRequestOf(req.body);
-      const { name, version } = parseModel(r.model);
-      const abort = new AbortController();
-      // A client gone before the answer stops the model; nothing is charged before its attribution.
-      reply.raw.on('close', () => abort.abort());
-      const call: PaidCall = {
-        key: apiKeyOf(req),
-        model: name,
-        ...(version !== undefined ? { version } : {}),
-        request: { messages: r.messages, topK: r.topK, options: r.options, signal: abort.signal },
-        ...(r.endUser ? { endUser: r.endUser } : {}),
-      };
+      const { call, abort } = paidCallOf(req, reply, r);
       const fields = { maxTokens: req.body.max_completion_tokens != null ? 'max_completion_tokens' : 'max_tokens' };
       const created = Math.floor(Date.now() / 1000);
 

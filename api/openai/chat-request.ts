@@ -11,17 +11,10 @@ import type {
 } from '../../ml/serving/predictor.js';
 import { CHAT_COMPLETION_FIELDS, STREAM_OPTION_FIELDS, checkFields } from './fields.js';
 import { invalidParam } from './errors.js';
+import { openaiRequestOf, type OpenAIRequest } from './paid-request.js';
 
-export interface ChatRequest {
-  model: string;
-  messages: ChatMessage[];
-  options: GenerationOptions;
-  topK: number;
-  stream: boolean;
+export interface ChatRequest extends OpenAIRequest {
   includeUsage: boolean;
-  /** `parallel_tool_calls: false`: at most one tool call per choice. */
-  singleToolCall: boolean;
-  endUser?: string;
 }
 
 type Body = ChatCompletionBody;
@@ -151,18 +144,8 @@ export function chatRequestOf(b: Body): ChatRequest {
     if (!b.stream) throw invalidParam('stream_options', "'stream_options' is only allowed with 'stream: true'");
     checkFields(b.stream_options, STREAM_OPTION_FIELDS, 'stream_options');
   }
-  const messages = b.messages.map(messageOf);
-  if (!messages.some((m) => m.role === 'user' && m.content.trim() !== ''))
-    throw invalidParam('messages', 'messages need at least one user message with text');
-  const endUser = b.user ?? b.safety_identifier ?? undefined;
   return {
-    model: b.model,
-    messages,
-    options: optionsOf(b),
-    topK: b.commons_top_k ?? 5,
-    stream: b.stream === true,
+    ...openaiRequestOf(b, b.messages.map(messageOf), optionsOf(b), 'messages'),
     includeUsage: b.stream_options?.include_usage === true,
-    singleToolCall: b.parallel_tool_calls === false,
-    ...(endUser ? { endUser } : {}),
   };
 }

@@ -5,17 +5,10 @@ import type { ResponseBody } from '../schemas/openai-responses.js';
 import type { ChatMessage, GenerationOptions, ToolSpec } from '../../ml/serving/predictor.js';
 import { RESPONSES_FIELDS, checkFields } from './fields.js';
 import { invalidParam } from './errors.js';
+import { openaiRequestOf, type OpenAIRequest } from './paid-request.js';
 import { onlyKeys, responseFormatOf, toolChoiceOf } from './chat-request.js';
 
-export interface ResponsesRequest {
-  model: string;
-  messages: ChatMessage[];
-  options: GenerationOptions;
-  topK: number;
-  stream: boolean;
-  singleToolCall: boolean;
-  endUser?: string;
-}
+export type ResponsesRequest = OpenAIRequest;
 
 type Item = Exclude<ResponseBody['input'], string>[number];
 type Content = Item['content'];
@@ -119,16 +112,5 @@ export function responsesRequestOf(b: ResponseBody): ResponsesRequest {
     ...(b.instructions ? [{ role: 'system' as const, content: b.instructions }] : []),
     ...turnsOf(b.input),
   ];
-  if (!messages.some((m) => m.role === 'user' && m.content.trim() !== ''))
-    throw invalidParam('input', 'the input needs at least one user message with text');
-  const endUser = b.user ?? b.safety_identifier ?? undefined;
-  return {
-    model: b.model,
-    messages,
-    options: optionsOf(b),
-    topK: b.commons_top_k ?? 5,
-    stream: b.stream === true,
-    singleToolCall: b.parallel_tool_calls === false,
-    ...(endUser ? { endUser } : {}),
-  };
+  return openaiRequestOf(b, messages, optionsOf(b), 'input');
 }

@@ -4,14 +4,14 @@
 // response.completed carries the whole response (as a non-streamed call returns it).
 import type postgres from 'postgres';
 import type { OpenAIApp } from './app.js';
-import { apiKeyOf, authenticateApiKey } from '../api-key-auth.js';
+import { authenticateApiKey } from '../api-key-auth.js';
 import type { PaidCalls } from '../inference/paid-calls.js';
-import { paidPrediction, paidStream, type PaidCall, type Receipted } from '../inference/paid-answer.js';
+import { paidPrediction, paidStream, type Receipted } from '../inference/paid-answer.js';
 import { ResponseBody, ResponseObject } from '../schemas/openai-responses.js';
 import type { Choice, FinishReason, Usage } from '../../ml/serving/predictor.js';
 import { responsesRequestOf, type ResponsesRequest } from './responses-request.js';
 import { openaiResponses, refusingOptions } from './errors.js';
-import { parseModel } from './model-ref.js';
+import { paidCallOf } from './paid-request.js';
 import { commonsOf, paidHeaders } from './paid-headers.js';
 import { openEventStream } from './sse.js';
 
@@ -110,16 +110,7 @@ export function responseRoutes(app: OpenAIApp, sql: postgres.Sql, paid: PaidCall
     async (req, reply) => {
       const b = req.body;
       const r = responsesRequestOf(b);
-      const { name, version } = parseModel(r.model);
-      const abort = new AbortController();
-      reply.raw.on('close', () => abort.abort());
-      const call: PaidCall = {
-        key: apiKeyOf(req),
-        model: name,
-        ...(version !== undefined ? { version } : {}),
-        request: { messages: r.messages, topK: r.topK, options: r.options, signal: abort.signal },
-        ...(r.endUser ? { endUser: r.endUser } : {}),
-      };
+      const { call, abort } = paidCallOf(req, reply, r);
       const created = Math.floor(Date.now() / 1000);
 
       if (!r.stream) {

@@ -1,18 +1,20 @@
 // POST /v1/chat/completions as the official clients and agent frameworks send and read it.
 import { Type, type Static } from '@sinclair/typebox';
 import { Nullable } from './common.js';
-import { ChatUsage, CommonsExtension, ModelRef, openaiBody } from './openai.js';
+import {
+  ChatUsage,
+  CommonsExtension,
+  ContentPart,
+  FunctionName,
+  JsonSchema,
+  ModelRef,
+  OpenAIText,
+  openaiBody,
+  sharedRequestFields,
+} from './openai.js';
 import { CHAT_COMPLETION_FIELDS } from '../openai/fields.js';
 
 export const MAX_CHOICES = 8;
-const Text = Type.String({ maxLength: 100_000 });
-const FunctionName = Type.String({ pattern: '^[a-zA-Z0-9_-]{1,64}$' });
-const JsonSchema = Type.Record(Type.String(), Type.Unknown(), { description: 'a JSON Schema' });
-
-const ContentPart = Type.Object(
-  { type: Type.String(), text: Type.Optional(Text) },
-  { additionalProperties: true, description: 'text parts only; others are refused' },
-);
 
 export const ToolCallIn = Type.Object(
   {
@@ -35,7 +37,7 @@ export const ChatMessageIn = Type.Object(
       Type.Literal('assistant'),
       Type.Literal('tool'),
     ]),
-    content: Type.Optional(Nullable(Type.Union([Text, Type.Array(ContentPart, { maxItems: 100 })]))),
+    content: Type.Optional(Nullable(Type.Union([OpenAIText, Type.Array(ContentPart, { maxItems: 100 })]))),
     tool_calls: Type.Optional(Nullable(Type.Array(ToolCallIn, { maxItems: 64 }))),
     tool_call_id: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
   },
@@ -93,15 +95,13 @@ export const ChatCompletionBody = openaiBody(
   {
     model: ModelRef,
     messages: Type.Array(ChatMessageIn, { minItems: 1, maxItems: 200 }),
-    stream: Type.Optional(Nullable(Type.Boolean())),
+    ...sharedRequestFields,
     stream_options: Type.Optional(
       Nullable(Type.Object({ include_usage: Type.Optional(Nullable(Type.Boolean())) }, { additionalProperties: true })),
     ),
     n: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: MAX_CHOICES }))),
     max_tokens: Type.Optional(Nullable(MaxTokens)),
     max_completion_tokens: Type.Optional(Nullable(MaxTokens)),
-    temperature: Type.Optional(Nullable(Type.Number({ minimum: 0, maximum: 2 }))),
-    top_p: Type.Optional(Nullable(Type.Number({ minimum: 0, maximum: 1 }))),
     seed: Type.Optional(
       Nullable(Type.Integer({ minimum: -Number.MAX_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER })),
     ),
@@ -112,11 +112,7 @@ export const ChatCompletionBody = openaiBody(
     ),
     tools: Type.Optional(Nullable(Type.Array(ToolIn, { maxItems: 128 }))),
     tool_choice: Type.Optional(Nullable(ToolChoiceIn)),
-    parallel_tool_calls: Type.Optional(Nullable(Type.Boolean())),
     response_format: Type.Optional(Nullable(ResponseFormatIn)),
-    user: Type.Optional(Nullable(Type.String({ maxLength: 256 }))),
-    safety_identifier: Type.Optional(Nullable(Type.String({ maxLength: 256 }))),
-    commons_top_k: Type.Optional(Type.Integer({ minimum: 1, maximum: 50 })),
   },
   'an OpenAI chat completion request: every field is honoured or refused with a 400 naming it (docs/openai.md)',
 );

@@ -2,23 +2,27 @@
 // items out; with `stream: true`, the Responses event stream.
 import { Type, type Static } from '@sinclair/typebox';
 import { Nullable } from './common.js';
-import { CommonsExtension, ModelRef, openaiBody } from './openai.js';
+import {
+  CommonsExtension,
+  ContentPart,
+  FunctionName,
+  JsonSchema,
+  ModelRef,
+  OpenAIText,
+  openaiBody,
+  sharedRequestFields,
+} from './openai.js';
 import { RESPONSES_FIELDS } from '../openai/fields.js';
-
-const Text = Type.String({ maxLength: 100_000 });
-const FunctionName = Type.String({ pattern: '^[a-zA-Z0-9_-]{1,64}$' });
-const JsonSchema = Type.Record(Type.String(), Type.Unknown(), { description: 'a JSON Schema' });
-const ContentPart = Type.Object({ type: Type.String(), text: Type.Optional(Text) }, { additionalProperties: true });
 
 export const ResponseInputItem = Type.Object(
   {
     type: Type.Optional(Type.String({ description: 'message (default), function_call, function_call_output' })),
     role: Type.Optional(Type.String()),
-    content: Type.Optional(Type.Union([Text, Type.Array(ContentPart, { maxItems: 100 })])),
+    content: Type.Optional(Type.Union([OpenAIText, Type.Array(ContentPart, { maxItems: 100 })])),
     call_id: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     name: Type.Optional(FunctionName),
     arguments: Type.Optional(Type.String({ maxLength: 100_000 })),
-    output: Type.Optional(Type.Union([Text, Type.Array(ContentPart, { maxItems: 100 })])),
+    output: Type.Optional(Type.Union([OpenAIText, Type.Array(ContentPart, { maxItems: 100 })])),
   },
   { additionalProperties: true },
 );
@@ -49,8 +53,9 @@ export const ResponseBody = openaiBody(
   RESPONSES_FIELDS,
   {
     model: ModelRef,
-    input: Type.Union([Text, Type.Array(ResponseInputItem, { minItems: 1, maxItems: 200 })]),
-    instructions: Type.Optional(Nullable(Text)),
+    input: Type.Union([OpenAIText, Type.Array(ResponseInputItem, { minItems: 1, maxItems: 200 })]),
+    instructions: Type.Optional(Nullable(OpenAIText)),
+    ...sharedRequestFields,
     tools: Type.Optional(Nullable(Type.Array(ResponseTool, { maxItems: 128 }))),
     tool_choice: Type.Optional(
       Nullable(
@@ -64,16 +69,9 @@ export const ResponseBody = openaiBody(
       Nullable(Type.Object({ format: Type.Optional(ResponseFormatIn) }, { additionalProperties: true })),
     ),
     max_output_tokens: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: 1_000_000 }))),
-    temperature: Type.Optional(Nullable(Type.Number({ minimum: 0, maximum: 2 }))),
-    top_p: Type.Optional(Nullable(Type.Number({ minimum: 0, maximum: 1 }))),
-    stream: Type.Optional(Nullable(Type.Boolean())),
-    parallel_tool_calls: Type.Optional(Nullable(Type.Boolean())),
     metadata: Type.Optional(
       Nullable(Type.Record(Type.String(), Type.String({ maxLength: 512 }), { maxProperties: 16 })),
     ),
-    user: Type.Optional(Nullable(Type.String({ maxLength: 256 }))),
-    safety_identifier: Type.Optional(Nullable(Type.String({ maxLength: 256 }))),
-    commons_top_k: Type.Optional(Type.Integer({ minimum: 1, maximum: 50 })),
   },
   'an OpenAI Responses request: every field is honoured or refused with a 400 naming it (docs/openai.md)',
 );

@@ -2,7 +2,7 @@
 // `commons` (receipt, fee and attribution), and request schemas built from the field tables of
 // api/openai/fields.ts, so every field OpenAI defines is described, the refused ones included.
 import { Type, type Static, type TObject, type TProperties } from '@sinclair/typebox';
-import { Units } from './common.js';
+import { Nullable, Units } from './common.js';
 import { ModelResponse } from './models.js';
 import { nextCursorField, pageQuery } from '../pagination.js';
 import type { FieldTable } from '../openai/fields.js';
@@ -22,6 +22,25 @@ export function openaiBody<P extends TProperties>(table: FieldTable, typed: P, d
   // The described fields are Unknown: the static type is the typed fields alone.
   return Type.Object({ ...(described as P), ...typed }, { additionalProperties: true, description });
 }
+
+export const OpenAIText = Type.String({ maxLength: 100_000 });
+export const FunctionName = Type.String({ pattern: '^[a-zA-Z0-9_-]{1,64}$' });
+export const JsonSchema = Type.Record(Type.String(), Type.Unknown(), { description: 'a JSON Schema' });
+export const ContentPart = Type.Object(
+  { type: Type.String(), text: Type.Optional(OpenAIText) },
+  { additionalProperties: true, description: 'text parts only; others are refused' },
+);
+
+/** Request fields chat completions and responses share, under the same names. */
+export const sharedRequestFields = {
+  temperature: Type.Optional(Nullable(Type.Number({ minimum: 0, maximum: 2 }))),
+  top_p: Type.Optional(Nullable(Type.Number({ minimum: 0, maximum: 1 }))),
+  stream: Type.Optional(Nullable(Type.Boolean())),
+  parallel_tool_calls: Type.Optional(Nullable(Type.Boolean())),
+  user: Type.Optional(Nullable(Type.String({ maxLength: 256 }))),
+  safety_identifier: Type.Optional(Nullable(Type.String({ maxLength: 256 }))),
+  commons_top_k: Type.Optional(Type.Integer({ minimum: 1, maximum: 50 })),
+};
 
 export const ModelRef = Type.String({
   minLength: 1,
