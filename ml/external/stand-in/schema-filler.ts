@@ -100,6 +100,10 @@ function fillString(s: Schema, name: string, w: Walk): string {
   }
   if (fmt === 'email') return /[\w.+-]+@[\w-]+(\.[\w-]+)+/.exec(text)?.[0] ?? 'user@example.com';
   const pattern = typeof s.pattern === 'string' ? new RegExp(s.pattern, 'u') : undefined;
+  // Spans of the conversation the pattern (unanchored) finds come first: "ABC-42" for ^[A-Z]{3}-\d+$.
+  const spans = pattern
+    ? [...text.matchAll(new RegExp(pattern.source.replace(/^\^/, '').replace(/\$$/, ''), 'gu'))].map((m) => m[0])
+    : [];
   const nw = nameWords(name);
   let candidates: string[];
   if (PROSE_FIELD.test(name)) candidates = [w.ctx.prose()];
@@ -116,6 +120,7 @@ function fillString(s: Schema, name: string, w: Walk): string {
       w.ctx.prose(),
     ];
   }
+  candidates.unshift(...spans);
   if (s.default !== undefined && typeof s.default === 'string') candidates.push(s.default);
   const min = typeof s.minLength === 'number' ? s.minLength : 0;
   const max = typeof s.maxLength === 'number' ? s.maxLength : Infinity;
@@ -143,14 +148,17 @@ function fillNumber(s: Schema, integer: boolean, w: Walk): number {
   return v;
 }
 
-function fill(schema: Schema, name: string, w: Walk): unknown {
+/** Below this depth only what the schema requires is generated, so a recursive schema ends. */
+const MAX_DEPTH = 6;
+
+function fill(schema: Schema, name: string, w: Walk, depth = 0): unknown {
   const s = resolve(schema, w);
   if ('const' in s) return s.const;
   if (Array.isArray(s.enum) && s.enum.length) return s.enum.find((v) => mentioned(v, w.ctx.text)) ?? s.enum[0];
   const branches = (s.anyOf ?? s.oneOf) as Schema[] | undefined;
   if (Array.isArray(branches) && branches.length) {
     const firstReal = branches.find((b) => resolve(b, w).type !== 'null') ?? branches[0]!;
-    return fill(firstReal, name, w);
+    return fill(firstReal, name, w, depth);
   }
   switch (typeOf(s)) {
     case 'object': {
@@ -158,14 +166,16 @@ function fill(schema: Schema, name: string, w: Walk): unknown {
       const required = new Set(Array.isArray(s.required) ? (s.required as string[]) : []);
       const out: Record<string, unknown> = {};
       for (const [key, sub] of Object.entries(props))
-        if (required.has(key) || evidenceFor(key, resolve(sub, w), w)) out[key] = fill(sub, key, w);
+        if (required.has(key) || (depth < MAX_DEPTH && evidenceFor(key, resolve(sub, w), w)))
+          out[key] = fill(sub, key, w, depth + 1);
       return out;
     }
     case 'array': {
-      const min = typeof s.minItems === 'number' ? s.minItems : 1;
+      const min = typeof s.minItems === 'number' ? s.minItems : 0;
       const max = typeof s.maxItems === 'number' ? s.maxItems : Infinity;
       const items = (s.items ?? {}) as Schema;
-      return Array.from({ length: Math.min(max, Math.max(min, 1)) }, () => fill(items, name, w));
+      const length = Math.min(max, depth < MAX_DEPTH ? Math.max(min, 1) : min);
+      return Array.from({ length }, () => fill(items, name, w, depth + 1));
     }
     case 'integer':
       return fillNumber(s, true, w);

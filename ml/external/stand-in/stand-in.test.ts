@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeArtifact } from './adapter.js';
@@ -21,7 +22,8 @@ const pairs: TrainingPair[] = [
 
 let server: StandInServer;
 let openai: OpenAI;
-const ajv = new Ajv({ strict: false });
+// Formats (date, email) are checked too: a value must be valid for the whole schema.
+const ajv = addFormats.default(new Ajv({ strict: false }));
 type Completion = OpenAI.Chat.Completions.ChatCompletion;
 type Params = Omit<OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming, 'model'>;
 
@@ -278,4 +280,69 @@ describe('stand-in upstream: streaming and embeddings', () => {
     expect(floats.map((x) => Math.fround(x))).toEqual(a);
     expect(r.usage.prompt_tokens).toBe(4);
   });
+});
+
+describe('stand-in upstream: schema-constrained decoding on awkward schemas', () => {
+  const schemas: Record<string, Record<string, unknown>> = {
+    'nullable and union types (strict mode)': {
+      type: 'object',
+      properties: {
+        city: { type: ['string', 'null'] },
+        when: { anyOf: [{ type: 'string', format: 'date' }, { type: 'null' }] },
+        count: { type: 'integer', exclusiveMinimum: 0, maximum: 5 },
+      },
+      required: ['city', 'when', 'count'],
+      additionalProperties: false,
+    },
+    'nested arrays of objects with enums, consts and bounds': {
+      type: 'object',
+      properties: {
+        kind: { const: 'order' },
+        items: {
+          type: 'array',
+          minItems: 2,
+          maxItems: 3,
+          items: {
+            type: 'object',
+            properties: {
+              sku: { type: 'string', minLength: 3, maxLength: 8 },
+              qty: { type: 'integer', enum: [1, 2, 5] },
+            },
+            required: ['sku', 'qty'],
+          },
+        },
+        rush: { type: 'boolean', default: true },
+        contact: { type: 'string', format: 'email' },
+      },
+      required: ['kind', 'items', 'rush', 'contact'],
+    },
+    'a recursive tree (ends)': {
+      $defs: {
+        node: {
+          type: 'object',
+          properties: { label: { type: 'string' }, children: { type: 'array', items: { $ref: '#/$defs/node' } } },
+          required: ['label', 'children'],
+        },
+      },
+      $ref: '#/$defs/node',
+    },
+    'a pattern the conversation satisfies': {
+      type: 'object',
+      properties: { code: { type: 'string', pattern: '^[A-Z]{3}-\\d+$' } },
+      required: ['code'],
+    },
+  };
+
+  for (const [what, schema] of Object.entries(schemas))
+    it(`valid output for ${what}`, async () => {
+      for (const seed of [1, 2]) {
+        const r = await chat({
+          messages: ask('Ship order ABC-42 to Paris, 2 boxes, mail me at ana@example.org by 2026-12-24'),
+          response_format: { type: 'json_schema', json_schema: { name: 'x', schema } },
+          seed,
+        });
+        const out: unknown = JSON.parse(text(r));
+        expect(ajv.validate(schema, out), JSON.stringify({ out, errors: ajv.errors })).toBe(true);
+      }
+    });
 });
