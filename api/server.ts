@@ -28,6 +28,7 @@ import { erasureRoutes } from './routes/erasure.js';
 import { PaidCalls } from './inference/paid-calls.js';
 import { openaiRoutes } from './routes/openai.js';
 import { mcpEndpoint } from '../mcp/http-endpoint.js';
+import { receiptRoutes } from './routes/receipts.js';
 import type { ApiContext } from './context.js';
 import { pingDatabase } from '../db/queries/health.js';
 import { HealthResponse } from './schemas/ops.js';
@@ -148,6 +149,7 @@ export async function buildServer(ctx: ApiContext, opts: { logger?: boolean | ob
   await app.register(openaiRoutes(ctx, { cache, paid }));
   await app.register(mcpEndpoint);
   await app.register(erasureRoutes(ctx, { paid }));
+  await app.register(receiptRoutes(ctx));
   await app.register(protocolRoutes(ctx));
   await app.register(consoleRoutes(ctx));
   app.addHook('onClose', async () => fees.close());

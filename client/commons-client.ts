@@ -53,6 +53,10 @@ import type { SealedReadResponse } from '../api/schemas/record-reads.js';
 import { generateX25519KeyPair, openSealed } from '../domain/data/envelope/sealed-box.js';
 import type { ErasureResponse } from '../api/schemas/erasure.js';
 
+/** The API's `{ error }` reason, or the OpenAI-compatible routes' `{ error: { message } }`. */
+const errorText = (e: unknown): string =>
+  typeof e === 'object' && e !== null && 'message' in e ? String(e.message) : String(e);
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -62,7 +66,7 @@ export class ApiError extends Error {
     readonly retryAfterSeconds?: number,
   ) {
     super(
-      `${what} → ${status}: ${typeof body === 'object' && body && 'error' in body ? String(body.error) : JSON.stringify(body)}`,
+      `${what} → ${status}: ${typeof body === 'object' && body && 'error' in body ? errorText(body.error) : JSON.stringify(body)}`,
     );
   }
 }

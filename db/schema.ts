@@ -548,6 +548,14 @@ export const inferenceCalls = pgTable(
      * row is written in the same transaction, so every recorded call is settled.
      */
     settlementId: text('settlement_id').notNull(),
+    /** The records the answer is attributed to (hash, contributor, influence): its receipt names them. */
+    records: jsonb('records').notNull().default([]),
+    /** The call's own part of each fee transfer (to, amount, part): its receipt's fee split. */
+    splits: jsonb('splits').notNull().default([]),
+    /** SHA-256 of the request's input (the conversation as JSON): a receipt names it, never the text. */
+    inputHash: text('input_hash'),
+    /** The caller's end-user id (OpenAI's `user` / `safety_identifier`), kept on the receipt for abuse tracing. */
+    endUser: text('end_user'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   // A version's latest call (its lifecycle page's sample attribution) without scanning every call.

@@ -19,6 +19,12 @@ export interface PaidCall {
   fee: bigint;
   splits: { to: string; amount: bigint; part: string }[];
   attribution: unknown;
+  /** The attributed records, named on the receipt. */
+  records?: unknown;
+  /** SHA-256 of the request's input, named on the receipt. */
+  inputHash?: string;
+  /** The caller's end-user id (OpenAI's `user`), kept on the receipt. */
+  endUser?: string;
 }
 
 /** The payer's balance, read under lock in the batch's transaction, does not cover this call. */
@@ -164,7 +170,15 @@ export class FeeGroupCommit {
           insertInferenceCalls(
             tx,
             batchId,
-            admitted.map((p) => p.call),
+            admitted.map(({ call: c }) => ({
+              ...c,
+              splits: c.splits.map((s) => ({
+                to: s.to,
+                part: s.part,
+                amount: s.amount.toString(),
+                transfer: s.to === c.payer || s.amount === 0n ? null : transferKey(batchId, c, s),
+              })),
+            })),
           ),
           postTransfersOnLockedBalances(tx, aggregate(batchId, admitted)),
         ]);
@@ -196,6 +210,15 @@ export class FeeGroupCommit {
   }
 }
 
+/** The batch's transfer that carries a (payer, recipient, part, proposal): receipts name it. */
+function transferKey(
+  batchId: string,
+  c: { payer: string; proposalId: string },
+  s: { to: string; part: string },
+): string {
+  return `infer:${batchId}:${c.payer}:${s.to}:${s.part}:${c.proposalId}`;
+}
+
 /** One transfer per (payer, recipient, part, proposal) summed over the batch, keyed by the batch. */
 function aggregate(batchId: string, admitted: Pending[]): TransferInput[] {
   const sums = new Map<
@@ -225,7 +248,7 @@ function aggregate(batchId: string, admitted: Pending[]): TransferInput[] {
   return [...sums.values()]
     .filter((e) => e.amount > 0n)
     .map((e) => ({
-      idempotencyKey: `infer:${batchId}:${e.payer}:${e.to}:${e.part}:${e.proposalId}`,
+      idempotencyKey: transferKey(batchId, e, e),
       asset: 'OPEN',
       from: e.payer,
       to: e.to,

@@ -15,6 +15,7 @@ import { listAgreedReviewerWeights } from '../../db/queries/reviews.js';
 import { listVoterPowers } from '../../db/queries/governance.js';
 import { erasedHashesOfProposal } from '../../db/queries/erasures.js';
 import { payableContributors } from '../../domain/serving/erased-share.js';
+import { findVersionContributorWeights } from '../../db/queries/version-weights.js';
 
 export interface CallerKey {
   id: string;
@@ -48,6 +49,8 @@ export class PaidCalls {
    * forgetErasures), without a query per call.
    */
   private readonly erased = new Map<string, { hashes: Promise<Set<string>>; at: number }>();
+  /** Each version's training-set contributor weights (what an embedding is attributed to). */
+  private readonly trainingSets = new Map<string, Attribution['contributors']>();
 
   constructor(
     private readonly sql: postgres.Sql,
@@ -100,6 +103,20 @@ export class PaidCalls {
     this.solvent.set(solventKey, Date.now());
   }
 
+  /** A version's training-set contributors by attribution weight (summing to 1); fixed once the version exists. */
+  async trainingSetWeights(v: Pick<LoadedVersion, 'modelName' | 'version'>): Promise<Attribution['contributors']> {
+    const key = `${v.modelName}@${v.version}`;
+    let hit = this.trainingSets.get(key);
+    if (!hit) {
+      const weights = await findVersionContributorWeights(this.sql, v.modelName, v.version);
+      const total = weights.reduce((s, w) => s + w.weight, 0);
+      hit = total > 0 ? weights.map((w) => ({ contributor: w.contributor, weight: w.weight / total })) : [];
+      if (this.trainingSets.size > 1000) this.trainingSets.clear();
+      this.trainingSets.set(key, hit);
+    }
+    return hit;
+  }
+
   /** Who besides the contributors shares a model's fees; stable for a version, so cached briefly. */
   async feeRecipients(v: Pick<LoadedVersion, 'modelName' | 'version' | 'proposalId' | 'developer'>) {
     const key = `${v.modelName}@${v.version}`;
@@ -149,10 +166,11 @@ export class PaidCalls {
    * owner cannot pay (nothing charged), 503 when the database could not commit.
    */
   async charge(
-    req: FastifyRequest,
+    req: Pick<FastifyRequest, 'log'>,
     v: LoadedVersion,
     key: CallerKey,
     attribution: Attribution,
+    receipt: { inputHash?: string; endUser?: string } = {},
   ): Promise<{ callId: string; fee: bigint }> {
     const { serving, split } = await this.feeRecipients(v);
     const fee = BigInt(serving.feePerCall);
@@ -171,6 +189,8 @@ export class PaidCalls {
           fee,
           splits,
           attribution: attribution.contributors,
+          records: attribution.records,
+          ...receipt,
         });
       } catch (err) {
         if (err instanceof PaymentRefusedError) throw paymentRequired(err.message);

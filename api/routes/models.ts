@@ -1,21 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { callerOf, signed, type Caller } from '../auth.js';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { badRequest, conflict, forbidden, notFound } from '../errors.js';
 import type { ModelCache, LoadedVersion } from '../inference/model-cache.js';
 import type { PaidCalls } from '../inference/paid-calls.js';
+import { RECEIPT_HEADER, inputHashOf } from '../inference/receipts.js';
 import type { ApiContext } from '../context.js';
 import { insertApiKey, revokeApiKey } from '../../db/queries/api-keys.js';
 import { apiKeyOf, authenticateApiKey, sha256 } from '../api-key-auth.js';
-import {
-  findModel,
-  findModelVersionStatus,
-  findRetiredModel,
-  listModelVersions,
-  restoreRetiredModel,
-} from '../../db/queries/models.js';
+import { findModel, findModelVersionStatus, findRetiredModel, restoreRetiredModel } from '../../db/queries/models.js';
 import { findProposalParams } from '../../db/queries/proposals.js';
 import type { LifecycleParams } from '../../domain/lifecycle/types.js';
 import { MODEL_WORKFLOW_TYPE, modelEntityRestoreOptions } from '../../contracts/model-entity.js';
@@ -25,7 +20,6 @@ import {
   ApiKeyResponse,
   InferBody,
   InferResponse,
-  ModelResponse,
   NameParams,
   RestoreBody,
   RestoreResponse,
@@ -50,12 +44,23 @@ export const modelRoutes =
   (app, _opts, done) => {
     const { sql, temporal } = ctx;
     const { cache, paid } = handle;
-    async function infer(req: FastifyRequest, v: LoadedVersion, input: string, topK: number): Promise<InferResponse> {
+    async function infer(
+      req: FastifyRequest,
+      reply: FastifyReply,
+      v: LoadedVersion,
+      input: string,
+      topK: number,
+    ): Promise<InferResponse> {
       const key = apiKeyOf(req);
-      const prediction = await v.predictor.predict({ messages: [{ role: 'user', content: input }], topK });
-      const { callId, fee } = await paid.charge(req, v, key, prediction.attribution);
+      const messages = [{ role: 'user' as const, content: input }];
+      const prediction = await v.predictor.predict({ messages, topK });
+      const { callId, fee } = await paid.charge(req, v, key, prediction.attribution, {
+        inputHash: inputHashOf(messages),
+      });
+      reply.header(RECEIPT_HEADER, callId);
       return {
         callId,
+        receipt: callId,
         model: v.modelName,
         version: v.version,
         output: prediction.output,
@@ -77,8 +82,14 @@ export const modelRoutes =
         },
         onRequest: authenticateApiKey(sql),
       },
-      async (req) =>
-        infer(req, await paid.admittedVersion(apiKeyOf(req), req.params.name), req.body.input, req.body.topK ?? 5),
+      async (req, reply) =>
+        infer(
+          req,
+          reply,
+          await paid.admittedVersion(apiKeyOf(req), req.params.name),
+          req.body.input,
+          req.body.topK ?? 5,
+        ),
     );
 
     app.post(
@@ -93,37 +104,14 @@ export const modelRoutes =
         },
         onRequest: authenticateApiKey(sql),
       },
-      async (req) =>
+      async (req, reply) =>
         infer(
           req,
+          reply,
           await paid.admittedVersion(apiKeyOf(req), req.params.name, req.params.version),
           req.body.input,
           req.body.topK ?? 5,
         ),
-    );
-
-    app.get(
-      '/v1/models/:name',
-      {
-        schema: {
-          summary: 'A model, its versions and lineage',
-          tags: ['inference'],
-          params: NameParams,
-          response: responses({ 200: ModelResponse }),
-        },
-      },
-      async (req) => {
-        const m = await findModel(sql, req.params.name);
-        if (!m) throw notFound(`no model ${req.params.name}`);
-        const versions = await listModelVersions(sql, req.params.name);
-        return {
-          name: m.name,
-          developer: m.developer,
-          status: m.status,
-          productionVersion: m.productionVersion,
-          versions: versions.map((v) => ({ ...v, createdAt: v.createdAt.toISOString() })),
-        };
-      },
     );
 
     /** The model, when the caller is its developer or an admin (rollback and retirement). */

@@ -13,6 +13,7 @@ export type InferBody = Static<typeof InferBody>;
 
 export const InferResponse = Type.Object({
   callId: Type.String(),
+  receipt: Type.String({ description: 'the receipt id (also the `x-commons-receipt` header): GET /v1/receipts/{id}' }),
   model: Type.String(),
   version: Type.Integer(),
   output: Type.String({ description: 'the predicted label' }),

@@ -10,6 +10,20 @@ export interface NewInferenceCall {
   payer: string;
   fee: bigint;
   attribution: unknown;
+  /** The attributed records (hash, contributor, influence). */
+  records?: unknown;
+  /** The call's fee split as recorded on its receipt: each part with the ledger transfer that paid it (null: kept by the payer). */
+  splits: ReceiptSplit[];
+  inputHash?: string;
+  endUser?: string;
+}
+
+export interface ReceiptSplit {
+  to: string;
+  part: string;
+  amount: string;
+  /** Idempotency key of the batch's transfer that carries this part, or null when the payer kept it. */
+  transfer: string | null;
 }
 
 /**
@@ -33,9 +47,13 @@ export async function insertInferenceCalls(
     p: c.payer,
     f: c.fee.toString(),
     a: c.attribution,
+    r: c.records ?? [],
+    s: c.splits,
+    h: c.inputHash ?? null,
+    u: c.endUser ?? null,
   }));
   await tx`
-    insert into inference_calls (id, model_name, version, api_key_id, payer, fee, attribution, settlement_id)
-    select i, m, v, k, p, f, a, ${settlementId}
-    from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as u(i text, m text, v int, k text, p text, f numeric, a jsonb)`;
+    insert into inference_calls (id, model_name, version, api_key_id, payer, fee, attribution, settlement_id, records, splits, input_hash, end_user)
+    select i, m, v, k, p, f, a, ${settlementId}, r, s, h, u
+    from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as r(i text, m text, v int, k text, p text, f numeric, a jsonb, r jsonb, s jsonb, h text, u text)`;
 }

@@ -9,7 +9,9 @@ import type { CommonsClient } from '../../client/commons-client.js';
  * Attacks on the fees of the OpenAI-compatible endpoint: a caller without funds trying to get an
  * answer anyway (JSON or streamed), a caller aborting a stream mid-way hoping it is not charged
  * (or charged twice by a retry path), and a fee recipient (the model's developer) calling their own
- * model. The fee must be durable before the first byte and charged exactly once.
+ * model. The fee must be durable before the first byte and charged exactly once. A paid call's
+ * receipt (who paid, when, for which model) is read by its payer and the accounts it pays only:
+ * another caller holding a leaked receipt id learns nothing.
  */
 describe('adversarial: chat completion fees', () => {
   let app: TestApp;
@@ -67,9 +69,10 @@ describe('adversarial: chat completion fees', () => {
     const { apiKey } = await broke.issueApiKey('broke');
     const plain = await post(apiKey, { model, messages: [ask] });
     expect(plain.status).toBe(402);
-    const body = (await plain.json()) as Record<string, unknown>;
+    const body = (await plain.json()) as { choices?: unknown; error: { message: string; code: string } };
     expect(body.choices).toBeUndefined();
-    expect(String(body.error)).toMatch(/less than the 100 OPEN/);
+    expect(body.error.message).toMatch(/less than the 100 OPEN/);
+    expect(body.error.code).toBe('insufficient_quota');
     const streamed = await post(apiKey, { model, messages: [ask], stream: true });
     expect(streamed.status).toBe(402);
     expect(streamed.headers.get('content-type')).not.toMatch(/event-stream/);
@@ -133,5 +136,36 @@ describe('adversarial: chat completion fees', () => {
     const self = await app.sql`select 1 from transfers where from_account = to_account`;
     expect(self.length).toBe(0);
     expect((await app.ledger.checkInvariants()).problems).toEqual([]);
+  });
+
+  it('shows a receipt to its payer and the accounts it pays, and to nobody else who holds its id', async () => {
+    const payer = await participant(app.url, ['app-builder'], { OPEN: '1000' });
+    const { apiKey } = await payer.issueApiKey('receipts');
+    const res = await post(apiKey, { model, messages: [ask] });
+    expect(res.status).toBe(200);
+    const answer = (await res.json()) as { id: string };
+    const rid = res.headers.get('x-commons-receipt') ?? '';
+    const read = (id: string, headers: Record<string, string> = {}) =>
+      fetch(`${app.url}/v1/receipts/${id}`, { headers });
+    const own = await read(rid, { authorization: `Bearer ${apiKey}` });
+    expect(own.status).toBe(200);
+    expect(((await own.json()) as { payer: string }).payer).toBe(payer.address);
+    // Another app builder with the leaked id (bare or as the completion's id): as if there were none.
+    const other = await participant(app.url, ['app-builder'], { OPEN: '1000' });
+    const { apiKey: otherKey } = await other.issueApiKey('snoop');
+    for (const id of [rid, answer.id]) {
+      const snoop = await read(id, { authorization: `Bearer ${otherKey}` });
+      expect(snoop.status).toBe(404);
+      expect(await snoop.text()).not.toContain(payer.address);
+    }
+    const missing = await read('00000000-0000-4000-8000-000000000000', { authorization: `Bearer ${otherKey}` });
+    expect(missing.status).toBe(404);
+    // No credentials at all, or a key that does not exist.
+    expect((await read(rid)).status).toBe(401);
+    expect((await read(rid, { authorization: 'Bearer ck_forged' })).status).toBe(401);
+    // Signed: a stranger is refused like a missing receipt; the developer (paid by it) reads it.
+    await expect(other.signed('GET', `/v1/receipts/${rid}`)).rejects.toMatchObject({ status: 404 });
+    const seen = await dev.signed<{ splits: { to: string }[] }>('GET', `/v1/receipts/${rid}`);
+    expect(seen.splits.map((s) => s.to)).toContain(dev.address);
   });
 });

@@ -182,7 +182,11 @@ describe('adversarial: no free work', () => {
     ]);
     for (const a of answers) {
       expect(a.status).toBe(402);
-      expect(((await a.json()) as { error: string }).error).toMatch(/99 OPEN available, less than the 100 OPEN/);
+      const body = (await a.json()) as { error: string | { message: string } };
+      // The native route answers `{ error }`, the OpenAI-compatible ones OpenAI's `{ error: { message } }`.
+      expect(typeof body.error === 'string' ? body.error : body.error.message).toMatch(
+        /99 OPEN available, less than the 100 OPEN/,
+      );
     }
     expect(await loads()).toBe(before);
     const [calls] = await app.sql<

@@ -150,7 +150,8 @@ describe('generative lifecycle (RAG model, pairwise reviews, OpenAI-compatible A
       .create({ model: `${modelName}@1`, messages: [{ role: 'user', content: 'What helps with seasonal allergies?' }] })
       .withResponse();
     const ext = (data as unknown as { commons: CommonsExtension }).commons;
-    expect(response.headers.get('x-commons-call-id')).toBe(ext.callId);
+    expect(response.headers.get('x-commons-receipt')).toBe(ext.receipt);
+    expect(ext.receipt).toBe(ext.callId);
     expect(response.headers.get('x-commons-fee')).toBe('10');
     expect(response.headers.get('x-commons-attribution')).toContain(at(ext.attribution.contributors, 0).contributor);
     expect((await app.ledger.checkInvariants()).problems).toEqual([]);
