@@ -27,6 +27,7 @@ describe('POST /mcp', () => {
       seen.push({ route: 'infer', headers: req.headers, body: req.body });
       return {
         callId: 'c1',
+        receipt: 'c1',
         model: 'm',
         version: 1,
         output: 'spam',

@@ -43,6 +43,9 @@ export const contributeInput = z.object({
   datanetId: id("the Datanet's id (a proposal's Datanet has the proposal's id)"),
   record: z.record(z.string(), z.unknown()).describe("the record: a JSON object matching the Datanet's schema"),
 });
+export const receiptInput = z.object({
+  receiptId: id("the call's receipt id (call_model's receiptId)"),
+});
 export const contributionInput = z.object({
   hash: z
     .string()
@@ -90,6 +93,12 @@ export const requests = {
     auth: 'none',
   }),
   model: (name: string): ApiRequest => ({ method: 'GET', path: `/v1/models/${seg(name)}`, auth: 'none' }),
+  // The payer reads its receipts with the key that paid (the route also takes an account it pays, signed).
+  receipt: (a: z.infer<typeof receiptInput>): ApiRequest => ({
+    method: 'GET',
+    path: `/v1/receipts/${seg(a.receiptId)}`,
+    auth: 'api-key',
+  }),
 };
 
 /**

@@ -30,6 +30,7 @@ describe('the Commons MCP server', () => {
       'call_model',
       'contribute_record',
       'find_contribution',
+      'get_receipt',
       'list_models',
       'list_review_tasks',
       'proposal_status',
@@ -42,6 +43,7 @@ describe('the Commons MCP server', () => {
       status: 200,
       body: {
         callId: 'c1',
+        receipt: 'c1',
         model: 'm',
         version: 2,
         output: 'spam',

@@ -6,11 +6,13 @@ import type { ProposalResponse } from '../api/schemas/proposals.js';
 import type { ReviewAnswerResponse, ReviewsResponse } from '../api/schemas/reviews.js';
 import type { ContributionResponse, ContributionsResponse } from '../api/schemas/datanets.js';
 import type { ModelListResponse } from '../api/schemas/openai.js';
+import type { ReceiptResponse } from '../api/schemas/receipts.js';
 import {
   answerReviewInput,
   callModelInput,
   contributeInput,
   contributionInput,
+  receiptInput,
   listModelsInput,
   proposalStatusInput,
   requests,
@@ -65,7 +67,23 @@ const outputs = {
     probabilities: z.record(z.string(), z.number()),
     attribution: Attribution,
     fee: z.string().describe('OPEN base units charged for the call'),
-    receiptId: z.string().describe("the call's id: its fee and split are recorded under it"),
+    receiptId: z.string().describe("the call's receipt id: get_receipt shows its attribution and fee split"),
+  }),
+  receipt: z.object({
+    id: z.string(),
+    model: z.string(),
+    version: z.number(),
+    fee: z.string(),
+    inputHash: z.string().nullable(),
+    attribution: Attribution,
+    splits: z.array(
+      z.object({
+        to: z.string(),
+        part: z.string(),
+        amount: z.string(),
+        transfer: z.object({ id: z.number(), idempotencyKey: z.string(), amount: z.string() }).nullable(),
+      }),
+    ),
   }),
   proposalStatus: z.object({
     proposalId: z.string(),
@@ -155,7 +173,7 @@ export function createCommonsMcpServer(opts: CommonsMcpOptions): McpServer {
         probabilities: b.probabilities,
         attribution: b.attribution,
         fee: b.fee,
-        receiptId: b.callId,
+        receiptId: b.receipt,
       })),
   );
 
@@ -263,6 +281,35 @@ export function createCommonsMcpServer(opts: CommonsMcpOptions): McpServer {
     (args, extra) =>
       call<ContributionsResponse>(requests.contribution(args), extra._meta, (b) => ({
         contributions: b.contributions,
+      })),
+  );
+
+  server.registerTool(
+    'get_receipt',
+    {
+      title: "A paid call's receipt",
+      description:
+        "A call's receipt, read with the API key that paid it: the model version, a hash of the input, the records and contributors the answer is attributed to, and the fee split with the ledger transfer of each part.",
+      inputSchema: receiptInput,
+      outputSchema: outputs.receipt,
+      annotations: { readOnlyHint: true },
+    },
+    (args, extra) =>
+      call<ReceiptResponse>(requests.receipt(args), extra._meta, (r) => ({
+        id: r.id,
+        model: r.model,
+        version: r.version,
+        fee: r.fee,
+        inputHash: r.inputHash,
+        attribution: r.attribution,
+        splits: r.splits.map((x) => ({
+          to: x.to,
+          part: x.part,
+          amount: x.amount,
+          transfer: x.transfer
+            ? { id: x.transfer.id, idempotencyKey: x.transfer.idempotencyKey, amount: x.transfer.amount }
+            : null,
+        })),
       })),
   );
 

@@ -88,6 +88,7 @@ describe('MCP server', () => {
           'list_review_tasks',
           'answer_review',
           'contribute_record',
+          'get_receipt',
         ]),
       );
       const models = await s.call('list_models', {});
@@ -121,6 +122,11 @@ describe('MCP server', () => {
       expect(out).toMatchObject({ model, version: 1, fee: FEE.toString() });
       expect((out.attribution as { contributors: unknown[] }).contributors.length).toBeGreaterThan(0);
       receipts.push(String(out.receiptId));
+      const receipt = await s.call('get_receipt', { receiptId: String(out.receiptId) });
+      expect(receipt.isError, receipt.text).toBeUndefined();
+      const rc = receipt.structuredContent as { id: string; fee: string; splits: { amount: string }[] };
+      expect(rc).toMatchObject({ id: out.receiptId, model, version: 1, fee: FEE.toString() });
+      expect(rc.splits.reduce((t, x) => t + BigInt(x.amount), 0n)).toBe(FEE);
     }
     const c = await chargesOf(payer.address);
     expect(c.rows.map((r) => r.id).sort()).toEqual([...receipts].sort());
