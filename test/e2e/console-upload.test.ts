@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { startTestApp, eventually, type TestApp } from '../support/app.js';
-import { launchBrowser, overflowing, PHONE, seriousA11yViolations } from '../support/browser.js';
+import { PHONE, launchBrowser, overflowing, seriousA11yViolations, signedInPage } from '../support/browser.js';
 import { participant, proposalBody, retireGovernor, uniqueId } from '../support/participants.js';
 import type { CommonsClient } from '../../client/commons-client.js';
 import { workflowIds } from '../../contracts/workflow-ids.js';
@@ -97,23 +97,8 @@ describe('console: a contributor uploads files in batches, a governor votes with
     await app?.close();
   });
 
-  async function pageAs(who: CommonsClient, path: string, viewport = { width: 1100, height: 1200 }): Promise<Page> {
-    const page = await browser.newPage({ viewport });
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    page.on(
-      'console',
-      (m) => m.type() === 'error' && !m.text().startsWith('Failed to load resource') && pageErrors.push(m.text()),
-    );
-    await page.goto(`${app.url}/console/`);
-    await page.fill('#key-input', who.keys!.privateKey);
-    await page.click('#key-import');
-    await expect.poll(() => page.textContent('#address'), POLL).toBe(who.address);
-    if (path !== '/console/') {
-      await page.goto(`${app.url}${path}`);
-      await expect.poll(() => page.textContent('#address'), POLL).toBe(who.address);
-    }
-    return page;
-  }
+  const pageAs = (who: CommonsClient, path: string, viewport?: { width: number; height: number }): Promise<Page> =>
+    signedInPage(browser, app.url, who, path, pageErrors, viewport);
 
   it('shows a governor the parameters, budget, stake and the tally against the rules, and takes the vote', async () => {
     const page = await pageAs(gov, '/console/');

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { launchBrowser } from '../support/browser.js';
+import { launchBrowser, signedInPage } from '../support/browser.js';
 import { startTestApp, eventually, type TestApp } from '../support/app.js';
 import { participant, proposalBody, retireGovernor, uniqueId } from '../support/participants.js';
 import type { CommonsClient } from '../../client/commons-client.js';
@@ -57,21 +57,8 @@ describe('console: the curator view of a private Datanet', () => {
     await app?.close();
   });
 
-  async function pageAs(who: CommonsClient): Promise<Page> {
-    const page = await browser.newPage({ viewport: { width: 1100, height: 1200 } });
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    page.on(
-      'console',
-      (m) => m.type() === 'error' && !m.text().startsWith('Failed to load resource') && pageErrors.push(m.text()),
-    );
-    await page.goto(`${app.url}/console/`);
-    await page.fill('#key-input', who.keys!.privateKey);
-    await page.click('#key-import');
-    await expect.poll(() => page.textContent('#address'), POLL).toBe(who.address);
-    await page.goto(`${app.url}/console/datanets.html?datanet=${id}`);
-    await expect.poll(() => page.textContent('#address'), POLL).toBe(who.address);
-    return page;
-  }
+  const pageAs = (who: CommonsClient): Promise<Page> =>
+    signedInPage(browser, app.url, who, `/console/datanets.html?datanet=${id}`, pageErrors);
 
   it('reads a record only when the curator asks, opens it in the page, and logs the read', async () => {
     const page = await pageAs(dev);

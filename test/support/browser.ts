@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { expect } from 'vitest';
 
 /** Debian's Chromium, installed by test/support/ensure-chromium.sh (the `pretest` script). */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -55,3 +56,41 @@ export const overflowing = (page: Page): Promise<string[]> =>
     );
     return ['page ' + over + 'px too wide', ...wide.slice(0, 8).map((e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className ? '.' + String(e.className).split(' ').join('.') : ''))];
   })()`);
+
+/** Who signs in to the console: an address and the private key the console imports. */
+interface ConsoleUser {
+  address: string;
+  keys?: { privateKey: string };
+}
+
+/**
+ * A console page signed in as `who` (its key imported on the home page), then opened at `path`.
+ * Page errors and console errors (but failed resource loads, which tests provoke) go to `errors`.
+ */
+export async function signedInPage(
+  browser: Browser,
+  baseUrl: string,
+  who: ConsoleUser,
+  path: string,
+  errors: string[],
+  viewport = { width: 1100, height: 1200 },
+): Promise<Page> {
+  const poll = { timeout: 30_000, interval: 200 };
+  const page = await browser.newPage({ viewport });
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on(
+    'console',
+    (m) => m.type() === 'error' && !m.text().startsWith('Failed to load resource') && errors.push(m.text()),
+  );
+  const privateKey = who.keys?.privateKey;
+  if (!privateKey) throw new Error(`${who.address} has no key to sign in with`);
+  await page.goto(`${baseUrl}/console/`);
+  await page.fill('#key-input', privateKey);
+  await page.click('#key-import');
+  await expect.poll(() => page.textContent('#address'), poll).toBe(who.address);
+  if (path !== '/console/') {
+    await page.goto(`${baseUrl}${path}`);
+    await expect.poll(() => page.textContent('#address'), poll).toBe(who.address);
+  }
+  return page;
+}

@@ -1,13 +1,4 @@
-/** A seeded pseudo-random source (mulberry32): the same seed draws the same numbers on every machine. */
+/** A seeded pseudo-random source: the same seed draws the same numbers on every machine. */
 export type Rng = () => number;
 
-export function seededRng(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 as seededRng } from '../../../domain/prng.js';
