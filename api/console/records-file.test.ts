@@ -18,6 +18,17 @@ const recordsFile = (await import(new URL('./public/records-file.js', import.met
 };
 const upload = (await import(new URL('./public/upload.js', import.meta.url).href)) as {
   batchesOf(records: Row[], maxRecords?: number): Row[][];
+  sendInBatches(
+    records: Row[],
+    opts: {
+      post(body: { records: unknown[] }): Promise<{ ok: boolean; status: number; json: unknown }>;
+      reasonOf(res: unknown): string;
+      signal: { cancelled: boolean };
+      onProgress(c: unknown): void;
+      onRefused(r: unknown): void;
+      toRecord?(payload: unknown): Promise<unknown>;
+    },
+  ): Promise<{ stopped?: string }>;
 };
 
 const SPEC = {
@@ -82,5 +93,36 @@ describe('console records file', () => {
     expect(batches.map((b) => b.length)).toEqual([100, 100, 50]);
     expect(batches.flat()).toEqual(rows);
     expect(upload.batchesOf(rows, 1000).map((b) => b.length)).toEqual([250]);
+  });
+
+  it('sends each record as toRecord makes it (an encrypted Datanet: sealed), sealing it once across a retry', async () => {
+    const rows = Array.from({ length: 3 }, (_, i) => ({ line: i + 1, payload: { text: `r${i}` } }));
+    const bodies: { records: unknown[] }[] = [];
+    let sealed = 0;
+    const out = await upload.sendInBatches(rows, {
+      post: (body) => {
+        bodies.push(body);
+        // The first try is over the rate: retried after the time the API names.
+        return Promise.resolve(
+          bodies.length === 1
+            ? { ok: false, status: 429, json: { details: { retryAfterSeconds: 0 } } }
+            : {
+                ok: true,
+                status: 200,
+                json: { results: body.records.map((_, index) => ({ index, status: 'stored' })) },
+              },
+        );
+      },
+      reasonOf: () => '',
+      signal: { cancelled: false },
+      onProgress: () => undefined,
+      onRefused: () => undefined,
+      toRecord: (payload) => Promise.resolve({ envelope: { sealed: ++sealed, of: payload } }),
+    });
+    expect(out).toEqual({});
+    expect(sealed).toBe(3);
+    expect(bodies).toHaveLength(2);
+    expect(bodies[1]).toEqual(bodies[0]);
+    expect(bodies[1]!.records).toEqual(rows.map((r, i) => ({ envelope: { sealed: i + 1, of: r.payload } })));
   });
 });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, signedInPage } from '../support/browser.js';
@@ -6,11 +7,13 @@ import { participant, proposalBody, retireGovernor, uniqueId } from '../support/
 import type { CommonsClient } from '../../client/commons-client.js';
 import { workflowIds } from '../../contracts/workflow-ids.js';
 import { EMAIL_KEYWORDS, SPAM_SPEC } from '../../scenarios/scenario.js';
+import { contentHash } from '../../domain/data/content-hash.js';
 
 /**
  * The console's curation queue of a private Datanet in real headless Chromium: the queue shows no
  * record until the curator asks; "Read (logged)" makes an X25519 key pair in the page (WebCrypto),
- * signs the sealed read and opens the box there; the read is in the contributor's access log.
+ * signs the sealed read and opens the box there; the read is in the contributor's access log. A
+ * contributor's record from the form is sealed in the page: it is stored, and no pack holds its text.
  */
 const POLL = { timeout: 20_000, interval: 200 };
 
@@ -77,6 +80,51 @@ describe('console: the curator view of a private Datanet', () => {
     await item.locator(`button[data-read="${hash}"]`).click();
     await expect.poll(() => item.locator('pre.payload').textContent(), POLL).toBe(text);
     expect(await logged()).toEqual([expect.objectContaining({ purpose: 'curator-view' })]);
+    await page.close();
+  });
+
+  it("seals a contributor's record from the form in the page: stored, and no pack holds its text", async () => {
+    const canary = `CANARY${randomBytes(8).toString('hex')}`;
+    const mine = {
+      text: `Subject: private follow-up. Please reply to the clinic about ${canary} today.`,
+      label: 'ham',
+    };
+    const expected = contentHash(mine).hash;
+    const page = await pageAs(contributor);
+    await page.locator('#record-form textarea[name="text"]').waitFor({ timeout: 15_000 });
+    expect(await page.locator('#sealed-note').isVisible()).toBe(true);
+    // What the page sends: an envelope, never the text.
+    const sent: string[] = [];
+    page.on('request', (r) => {
+      if (r.method() === 'POST' && r.url().endsWith(`/v1/datanets/${id}/contributions`)) sent.push(r.postData() ?? '');
+    });
+    await page.fill('#record-form textarea[name="text"]', mine.text);
+    await page.selectOption('#record-form select[name="label"]', 'ham');
+    await page.click('#record-submit');
+    await expect
+      .poll(() => page.locator('#submit-notice .notice').textContent(), POLL)
+      .toContain(`Record ${expected.slice(0, 12)}`);
+    expect(await page.locator('#submit-notice .notice.ok').count()).toBe(1);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).not.toContain(canary);
+    const body = JSON.parse(sent[0]!) as { payload?: unknown; envelope?: { hash: string } };
+    expect(body.payload).toBeUndefined();
+    expect(body.envelope?.hash).toBe(expected);
+    // The contribution row, under the hash of the record's canonical JSON, by the contributor.
+    const rows = (await contributor.contribution(expected)).contributions;
+    expect(rows).toEqual([
+      expect.objectContaining({ datanetId: id, hash: expected, contributor: contributor.address }),
+    ]);
+    // The pack the API wrote holds the ciphertext only.
+    const packs = (await app.store.list(`datanets/${id}/packs/`)).filter((o) => o.key.endsWith('.jsonl'));
+    expect(packs.length).toBeGreaterThan(0);
+    for (const o of packs) {
+      const bytes = await app.store.get(o.key);
+      for (const view of [bytes.toString('utf8'), bytes.toString('latin1')])
+        expect(view.includes(canary), `${o.key} holds the canary`).toBe(false);
+    }
+    // The row in the contributor's table.
+    await page.locator(`#records tr.record[data-hash="${expected}"]`).waitFor({ timeout: 15_000 });
     await page.close();
   });
 

@@ -7,7 +7,7 @@ import { apiCall, reasonOf } from './api.js';
 import { checkRecord, readRecords } from './records-file.js';
 import { sendInBatches } from './upload.js';
 import { $, h } from './dom.js';
-import { readSealedRecord } from './sealed-read.js';
+import { readSealedRecord, sealerFor } from './sealed-read.js';
 
 const KEY_STORAGE = 'commons.privateKey';
 // Chart.js's UMD build (vendor/chart.umd.min.js, loaded before this module) defines the global.
@@ -61,7 +61,14 @@ function payloadOf(spec) {
 async function onSubmitRecord(ev) {
   ev.preventDefault();
   const id = state.datanet.id;
-  const r = await api('POST', `/v1/datanets/${enc(id)}/contributions`, { payload: payloadOf(state.datanet.spec) });
+  let body;
+  try {
+    // An encrypted Datanet's record is sealed here: the API receives {envelope}, never the text.
+    body = await sealerFor(state.datanet)(payloadOf(state.datanet.spec));
+  } catch (err) {
+    return notice('submit-notice', 'error', `the record could not be sealed: ${err.message}`);
+  }
+  const r = await api('POST', `/v1/datanets/${enc(id)}/contributions`, body);
   if (r.ok) notice('submit-notice', 'ok', `Record ${short(r.json.hash)} ${r.json.status}`);
   else notice('submit-notice', 'error', reasonOf(r));
   await loadContributor();
@@ -230,11 +237,15 @@ async function onUpload(ev) {
   state.upload = signal;
   $('upload-start').disabled = true;
   $('upload-cancel').disabled = false;
-  uploadNotice('info', `Sending ${good.length} records from ${file.name}…`);
+  uploadNotice(
+    'info',
+    `${state.datanet.encryption ? 'Sealing in this browser and sending' : 'Sending'} ${good.length} records from ${file.name}…`,
+  );
   const id = state.datanet.id;
   try {
     const out = await sendInBatches(good, {
       post: (body) => api('POST', `/v1/datanets/${enc(id)}/contributions/batch`, body),
+      toRecord: sealerFor(state.datanet),
       reasonOf,
       signal,
       onProgress: (c) => {
@@ -395,6 +406,7 @@ async function openDatanet(ev) {
     ),
   );
   $('contributor-card').hidden = false;
+  $('sealed-note').hidden = !d.json.encryption;
   $('curator-card').hidden = !curates;
   recordForm(d.json.spec);
   await loadContributor();

@@ -35,16 +35,27 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * Sends `records` ({ line, payload }) and calls onProgress({ sent, accepted, refused }) after each
  * batch, onRefused({ line, reason }) for each record the API refused. `post(body)` is the signed
- * call; `signal.cancelled` stops before the next batch. Resolves to { stopped?: reason }.
+ * call; `signal.cancelled` stops before the next batch. `toRecord(payload)` makes what the route
+ * takes of each record: `{payload}` by default, `{envelope}` sealed in the page for an encrypted
+ * Datanet (sealed-read.js sealerFor); a batch is sealed just before it is sent, once (a retried
+ * batch sends the same envelopes). Resolves to { stopped?: reason }.
  */
-export async function sendInBatches(records, { post, reasonOf, signal, onProgress, onRefused }) {
+export async function sendInBatches(
+  records,
+  { post, reasonOf, signal, onProgress, onRefused, toRecord = async (payload) => ({ payload }) },
+) {
+  const wire = new Map();
+  const wireOf = async (r) => {
+    if (!wire.has(r)) wire.set(r, await toRecord(r.payload));
+    return wire.get(r);
+  };
   let size = BATCH_RECORDS;
   let queue = batchesOf(records, size);
   const counts = { sent: 0, accepted: 0, refused: 0 };
   while (queue.length) {
     if (signal.cancelled) return { stopped: 'cancelled' };
     const batch = queue[0];
-    const res = await post({ records: batch.map((r) => ({ payload: r.payload })) });
+    const res = await post({ records: await Promise.all(batch.map(wireOf)) });
     if (res.status === 429) {
       const wait = res.json?.details?.retryAfterSeconds;
       // Over the burst: a smaller batch can pass; otherwise the bucket refills in `wait` seconds.
@@ -57,6 +68,7 @@ export async function sendInBatches(records, { post, reasonOf, signal, onProgres
     // A refusal of the whole request (deposit, closed window, access): nothing of it was stored.
     if (!res.ok) return { stopped: reasonOf(res) };
     queue.shift();
+    for (const r of batch) wire.delete(r);
     counts.sent += batch.length;
     for (const r of res.json.results) {
       if (r.status === 'stored' || r.status === 'already-stored') counts.accepted++;
