@@ -128,6 +128,46 @@ describe('console: the curator view of a private Datanet', () => {
     await page.close();
   });
 
+  it('seals every record of an uploaded file in the page: the batch carries no text, and each is stored', async () => {
+    const canary = `CANARY${randomBytes(8).toString('hex')}`;
+    const mails = [0, 1, 2].map((i) => ({
+      text: `Subject: private note ${i}. Please reply about the ${canary} appointment number ${i * 7 + 3}.`,
+      label: i % 2 ? 'spam' : 'ham',
+    }));
+    const page = await pageAs(contributor);
+    await page.locator('#upload-file').waitFor({ state: 'attached', timeout: 15_000 });
+    const sent: string[] = [];
+    page.on('request', (r) => {
+      if (r.method() === 'POST' && r.url().endsWith(`/v1/datanets/${id}/contributions/batch`))
+        sent.push(r.postData() ?? '');
+    });
+    await page.setInputFiles('#upload-file', {
+      name: 'private.jsonl',
+      mimeType: 'application/x-ndjson',
+      buffer: Buffer.from(mails.map((m) => JSON.stringify(m)).join('\n') + '\n'),
+    });
+    await page.click('#upload-start');
+    await expect
+      .poll(() => page.textContent('#upload-notice'), { ...POLL, timeout: 60_000 })
+      .toContain('Done: 3 of 3 rows accepted, 0 refused.');
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).not.toContain(canary);
+    const body = JSON.parse(sent[0]!) as { records: { payload?: unknown; envelope?: { hash: string } }[] };
+    const hashes = mails.map((m) => contentHash(m).hash);
+    expect(body.records.map((r) => r.payload)).toEqual([undefined, undefined, undefined]);
+    expect(body.records.map((r) => r.envelope?.hash)).toEqual(hashes);
+    for (const h of hashes)
+      expect((await contributor.contribution(h)).contributions).toEqual([
+        expect.objectContaining({ datanetId: id, contributor: contributor.address }),
+      ]);
+    for (const o of await app.store.list(`datanets/${id}/packs/`)) {
+      const bytes = await app.store.get(o.key);
+      for (const view of [bytes.toString('utf8'), bytes.toString('latin1')])
+        expect(view.includes(canary), `${o.key} holds the canary`).toBe(false);
+    }
+    await page.close();
+  });
+
   it('ran without page errors', () => {
     expect(pageErrors).toEqual([]);
   });
