@@ -17,7 +17,7 @@ import { contentHash } from '../../domain/data/content-hash.js';
  */
 const POLL = { timeout: 20_000, interval: 200 };
 
-describe('console: the curator view of a private Datanet', () => {
+describe('console: the curator and contributor views of a private Datanet', () => {
   let app: TestApp;
   let browser: Browser;
   let dev: CommonsClient;
