@@ -88,6 +88,14 @@ function getScratch(dim: number): Scratch {
 }
 
 export function featurize(text: string, partial?: Partial<FeatureOptions> | FeatureOptions): SparseVector {
+  return featurizeTokens(tokenize(text), partial);
+}
+
+/** `featurize` on the text's tokens already split (a caller that counts them too splits once). */
+export function featurizeTokens(
+  tokens: readonly string[],
+  partial?: Partial<FeatureOptions> | FeatureOptions,
+): SparseVector {
   const opts = partial && isFull(partial) ? partial : featureOptions(partial);
   const { dim, signed, wordBigrams } = opts;
   const [nLo, nHi] = opts.charNgrams;
@@ -115,7 +123,6 @@ export function featurize(text: string, partial?: Partial<FeatureOptions> | Feat
     acc[id]! += v; // id < dim = acc.length
   };
 
-  const tokens = tokenize(text);
   let prevHash = 0;
   for (const [t, w] of tokens.entries()) {
     add(fnv1a(w, SEED_WORD));

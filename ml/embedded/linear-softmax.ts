@@ -3,7 +3,7 @@
  * cross-entropy with L2. Effective weights are `scale * weights`: L2 weight decay then costs one
  * multiplication per step instead of a pass over every weight, and sparse updates stay sparse.
  */
-import { featureOptions, featurize, type FeatureOptions, type SparseVector } from './features.js';
+import { featureOptions, featurize, featurizeTokens, type FeatureOptions, type SparseVector } from './features.js';
 import { epochPermutation } from '../../domain/prng.js';
 
 export interface Example {
@@ -65,6 +65,11 @@ export class LinearSoftmaxModel {
 
   featurize(text: string): SparseVector {
     return featurize(text, this.features);
+  }
+
+  /** `featurize` on tokens already split (see features.ts `featurizeTokens`). */
+  featurizeTokens(tokens: readonly string[]): SparseVector {
+    return featurizeTokens(tokens, this.features);
   }
 
   /** Multiply the lazy scale into the weights so `scale` is 1 again. */

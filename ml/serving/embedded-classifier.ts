@@ -60,8 +60,10 @@ export function embeddedClassifier(opts: EmbeddedClassifierOptions): PredictorFa
     const predict = (req: PredictRequest): Prediction => {
       checkOptions(CAPABILITIES, req.options);
       const input = promptOf(req.messages);
-      // Featurized once: the label and the index's attribution read the same features.
-      const features = model.featurize(input);
+      // Split and featurized once: the usage counts the tokens the features were built from, and
+      // the label and the index's attribution read the same features.
+      const tokens = tokenize(input);
+      const features = model.featurizeTokens(tokens);
       const p = model.predictFeatures(features);
       const a = attribute(input, req.topK, features);
       return {
@@ -69,7 +71,7 @@ export function embeddedClassifier(opts: EmbeddedClassifierOptions): PredictorFa
         choices: [{ output: p.label, finishReason: 'stop' }],
         probabilities: p.probs,
         // The classifier reads word tokens and answers one label.
-        usage: { promptTokens: tokenize(input).length, completionTokens: 1 },
+        usage: { promptTokens: tokens.length, completionTokens: 1 },
         attribution: { contributors: a.contributors, records: a.records },
       };
     };
