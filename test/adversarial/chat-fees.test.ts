@@ -4,6 +4,7 @@ import { startTestApp, eventually, type TestApp } from '../support/app.js';
 import { participant } from '../support/participants.js';
 import { runGenerativeScenario } from '../../scenarios/generative-scenario.js';
 import type { CommonsClient } from '../../client/commons-client.js';
+import { chargesOf as chargesOfPayer } from '../support/charges.js';
 
 /**
  * Attacks on the fees of the OpenAI-compatible endpoint: a caller without funds trying to get an
@@ -21,15 +22,7 @@ describe('adversarial: chat completion fees', () => {
   const FEE = 100n;
   const ask = { role: 'user' as const, content: 'What should I do about a mild fever?' };
 
-  async function chargesOf(payer: string) {
-    const rows = await app.sql<
-      { id: string; fee: string }[]
-    >`select id, fee::text from inference_calls where payer = ${payer}`;
-    const [paid] = await app.sql<
-      { amount: string | null }[]
-    >`select sum(amount)::text as amount from transfers where from_account = ${payer} and reason like 'inference fee%'`;
-    return { rows, paid: BigInt(paid?.amount ?? '0') };
-  }
+  const chargesOf = (payer: string) => chargesOfPayer(app.sql, payer);
 
   const post = (apiKey: string, body: unknown, signal?: AbortSignal) =>
     fetch(`${app.url}/v1/chat/completions`, {

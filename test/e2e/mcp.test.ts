@@ -9,6 +9,7 @@ import { mcpOverHttp, mcpOverStdio, type McpSession } from '../support/mcp.js';
 import { runScenario } from '../../scenarios/scenario.js';
 import type { CommonsClient } from '../../client/commons-client.js';
 import { saveKeyFile } from '../../identity/keys.js';
+import { chargesOf as chargesOfPayer } from '../support/charges.js';
 
 /**
  * Agents through MCP with the SDK's own client, on the real stack: `commons mcp` spawned over
@@ -35,14 +36,7 @@ describe('MCP server', () => {
     saveKeyFile(file, c.keys);
     return file;
   };
-  /** What a payer has been charged: its call rows and the OPEN it paid in fees. */
-  async function chargesOf(payer: string) {
-    const rows = await app.sql<{ id: string; fee: string }[]>`
-      select id, fee::text from inference_calls where payer = ${payer}`;
-    const [paid] = await app.sql<{ amount: string | null }[]>`
-      select sum(amount)::text as amount from transfers where from_account = ${payer} and reason like 'inference fee%'`;
-    return { rows, paid: BigInt(paid?.amount ?? '0') };
-  }
+  const chargesOf = (payer: string) => chargesOfPayer(app.sql, payer);
 
   beforeAll(async () => {
     app = await startTestApp();
