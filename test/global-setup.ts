@@ -7,7 +7,7 @@ import { prepareTemplateDb } from './support/isolation.js';
 import { bundleWorkflowsOnce } from './support/workflow-bundle.js';
 
 /**
- * One real stack per test run: Temporal dev server, Postgres and versitygw in a fresh temporary
+ * One real stack per test run: Temporal (the dev server, or the real one with COMMONS_TEMPORAL=server), Postgres and versitygw in a fresh temporary
  * state directory, without workers or an API (each test file starts its own in process, through
  * the same harness). Test processes (forks) inherit the connection settings through process.env;
  * each file then switches to its own database and namespace (test/support/isolation.ts).
@@ -31,7 +31,7 @@ export async function setup(project: TestProject): Promise<void> {
   await prepareTemplateDb(system.cfg.databaseUrl);
   project.provide('workflowBundle', await bundled);
   console.log(
-    `[stack] up in ${Date.now() - started} ms (Temporal ${system.cfg.temporal.address}, UI ${system.temporalUiUrl ?? 'external'})`,
+    `[stack] up in ${Date.now() - started} ms (Temporal ${system.stack?.temporalFlavour ?? 'external'} ${system.cfg.temporal.address}, UI ${system.temporalUiUrl ?? 'external'})`,
   );
 }
 

@@ -1,4 +1,5 @@
-// `npm run stack`: the local stack alone (Temporal dev server with its UI, Postgres, S3), kept up
+// `npm run stack`: the local stack alone (Temporal with its UI: the dev server, or the real server with
+// COMMONS_TEMPORAL=server; Postgres, S3), kept up
 // until Ctrl-C, for running `npm run worker` and `npm run api` against it in other terminals.
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -15,7 +16,9 @@ const system = await startSystem({
   log: (m) => console.error(`[stack] ${m}`),
 });
 const stack = system.stack!;
-console.error(`[stack] up, state in ${stateDir}; Temporal UI ${stack.temporalUiUrl ?? 'external'}. Ctrl-C stops it.`);
+console.error(
+  `[stack] up, state in ${stateDir}; Temporal ${stack.temporalFlavour ?? 'external'}, UI ${stack.temporalUiUrl ?? 'external'}. Ctrl-C stops it.`,
+);
 console.error(
   '[stack] in other shells, source the export lines (`npm run -s stack > stack.env`, then `. ./stack.env`)',
 );

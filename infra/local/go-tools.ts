@@ -1,17 +1,28 @@
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, withLock } from './cache-lock.js';
-import { cacheDir, LOCAL_KMS_VERSION, TEMPORAL_CLI_VERSION, VERSITYGW_VERSION } from './paths.js';
+import {
+  cacheDir,
+  LOCAL_KMS_VERSION,
+  TEMPORAL_CLI_VERSION,
+  TEMPORAL_SERVER_VERSION,
+  TEMPORAL_UI_SERVER_VERSION,
+  VERSITYGW_VERSION,
+} from './paths.js';
 
 interface GoTool {
   name: string;
   envOverride: string;
   version: string;
   module: string;
+  /** The name `go install` gives the binary, when it is not `name` (the last element of the package path). */
+  binary?: string;
   ldflags?: string;
 }
 
-const TOOLS: Record<'temporal' | 'versitygw' | 'local-kms', GoTool> = {
+type ToolName = 'temporal' | 'versitygw' | 'local-kms' | 'temporal-server' | 'temporal-sql-tool' | 'temporal-ui-server';
+
+const TOOLS: Record<ToolName, GoTool> = {
   temporal: {
     name: 'temporal',
     envOverride: 'TEMPORAL_CLI_PATH',
@@ -33,13 +44,36 @@ const TOOLS: Record<'temporal' | 'versitygw' | 'local-kms', GoTool> = {
     version: LOCAL_KMS_VERSION,
     module: `github.com/nsmithuk/local-kms@v${LOCAL_KMS_VERSION}`,
   },
+  // The real Temporal server, its SQL schema tool and the UI server, at the releases the pinned CLI
+  // embeds (its go.mod), so both servers the stack can run are the same code (infra/local/temporal-server.ts).
+  'temporal-server': {
+    name: 'temporal-server',
+    envOverride: 'TEMPORAL_SERVER_PATH',
+    version: TEMPORAL_SERVER_VERSION,
+    module: `go.temporal.io/server/cmd/server@v${TEMPORAL_SERVER_VERSION}`,
+    binary: 'server',
+  },
+  'temporal-sql-tool': {
+    name: 'temporal-sql-tool',
+    envOverride: 'TEMPORAL_SQL_TOOL_PATH',
+    version: TEMPORAL_SERVER_VERSION,
+    module: `go.temporal.io/server/cmd/tools/sql@v${TEMPORAL_SERVER_VERSION}`,
+    binary: 'sql',
+  },
+  'temporal-ui-server': {
+    name: 'temporal-ui-server',
+    envOverride: 'TEMPORAL_UI_SERVER_PATH',
+    version: TEMPORAL_UI_SERVER_VERSION,
+    module: `github.com/temporalio/ui-server/v2/cmd/server@v${TEMPORAL_UI_SERVER_VERSION}`,
+    binary: 'server',
+  },
 };
 
 /**
  * Returns the path of a built Go tool, building it with `go install` into the cache on first use.
- * The environment override (TEMPORAL_CLI_PATH, VERSITYGW_PATH) wins when set.
+ * The environment override (TEMPORAL_CLI_PATH, VERSITYGW_PATH, …) wins when set.
  */
-export async function ensureGoTool(which: keyof typeof TOOLS, log: (m: string) => void = console.log): Promise<string> {
+export async function ensureGoTool(which: ToolName, log: (m: string) => void = console.log): Promise<string> {
   const tool = TOOLS[which];
   const override = process.env[tool.envOverride];
   if (override) return override;
@@ -56,7 +90,7 @@ export async function ensureGoTool(which: keyof typeof TOOLS, log: (m: string) =
     if (tool.ldflags) args.push('-ldflags', tool.ldflags);
     args.push(tool.module);
     await run('go', args, { ...process.env, CGO_ENABLED: '0', GOBIN: gobin, GOFLAGS: '-buildvcs=false' });
-    renameSync(join(gobin, tool.name), target);
+    renameSync(join(gobin, tool.binary ?? tool.name), target);
     rmSync(gobin, { recursive: true, force: true });
     log(`built ${tool.name} in ${Math.round((Date.now() - started) / 1000)}s → ${target}`);
     return target;

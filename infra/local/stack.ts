@@ -6,7 +6,9 @@ import { ensureLocalKekFiles } from '../kms/local-kek.js';
 import { freePort } from './ports.js';
 import { startPostgres } from './postgres.js';
 import { startS3 } from './s3.js';
-import { startTemporal } from './temporal.js';
+import { startTemporal, type LocalTemporal } from './temporal.js';
+import { temporalFlavour, temporalShards, type TemporalFlavour } from './temporal-config.js';
+import { startTemporalServer } from './temporal-server.js';
 
 /** Environment a worker, the API or a test needs to reach the stack (see infra/config.ts). */
 export interface StackEnv {
@@ -21,7 +23,7 @@ export interface StackEnv {
   COMMONS_PROTOCOL_SETTINGS: string;
   /** The local stack is for development: its API mints test funds (docs/security.md). */
   COMMONS_DEV_FAUCET: string;
-  /** The UI of the Temporal dev server this stack started, if it started one. */
+  /** The UI of the Temporal server this stack started, if it started one. */
   COMMONS_TEMPORAL_UI_URL?: string;
   /**
    * The local KEK (infra/kms/local-kek.ts), made in the state directory: the key file for the
@@ -48,13 +50,17 @@ export interface LocalService {
 export interface Stack {
   env: StackEnv;
   temporalUiUrl?: string;
+  /** Which Temporal server this stack started (COMMONS_TEMPORAL), if it started one. */
+  temporalFlavour?: TemporalFlavour;
+  /** The Temporal server's metrics endpoint and processes (as now running: they change on a restart), for the benches. */
+  temporalProcess?: { metricsUrl: string; pids(): number[] };
   /** The services this stack started (those the environment did not provide). */
   services: Partial<Record<'temporal' | 'postgres' | 's3', LocalService>>;
   stop(): Promise<void>;
 }
 
 export interface StackOptions {
-  /** Where the Temporal SQLite file, Postgres cluster and S3 objects live. */
+  /** Where the Temporal SQLite file (or the real server's config), Postgres cluster and S3 objects live. */
   stateDir: string;
   /** Fixed ports for a long-running stack (demo); tests take free ones. */
   ports?: { temporal?: number; temporalUi?: number; postgres?: number; s3?: number };
@@ -102,30 +108,58 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   chmodSync(opts.stateDir, 0o755);
   const services: Stack['services'] = {};
   const stop = async () => {
-    for (const s of [services.s3, services.postgres, services.temporal]) await s?.stop().catch(() => {});
+    // Temporal first: the real server keeps its state in this Postgres.
+    for (const s of [services.temporal, services.s3, services.postgres]) await s?.stop().catch(() => {});
   };
   try {
+    const flavour = process.env.TEMPORAL_ADDRESS ? undefined : temporalFlavour();
+    const postgresStarted = process.env.DATABASE_URL
+      ? Promise.resolve(undefined)
+      : (async () => {
+          const port = opts.ports?.postgres ?? (await freePort());
+          const dataDir = join(opts.stateDir, 'postgres');
+          const p = await restartable(() => startPostgres({ dataDir, port, database: 'commons', log }));
+          services.postgres = p.service;
+          return p.first;
+        })();
+    let currentTemporal: LocalTemporal | undefined;
     // allSettled: when one service fails, the others have finished starting and are stopped too.
     const settled = await Promise.allSettled([
-      process.env.TEMPORAL_ADDRESS
+      flavour === undefined
         ? Promise.resolve(undefined)
         : (async () => {
             const port = opts.ports?.temporal ?? (await freePort());
             const uiPort = opts.ports?.temporalUi ?? (await freePort());
-            const dbFile = join(opts.stateDir, 'temporal.db');
-            const t = await restartable(() => startTemporal({ dbFile, port, uiPort, log }));
+            const metricsPort = await freePort();
+            let start: () => Promise<LocalTemporal>;
+            if (flavour === 'dev') {
+              const dbFile = join(opts.stateDir, 'temporal.db');
+              start = () => startTemporal({ dbFile, port, uiPort, metricsPort, log });
+            } else {
+              // The real server keeps its state in the stack's Postgres, so it starts once that is up.
+              const postgresUrl = process.env.DATABASE_URL ?? (await postgresStarted)!.url;
+              const shards = temporalShards();
+              const [frontendHttp, history, matching, worker, ...membership] = await Promise.all(
+                Array.from({ length: 8 }, () => freePort()),
+              );
+              const ports = {
+                frontend: port,
+                frontendHttp: frontendHttp!,
+                history: history!,
+                matching: matching!,
+                worker: worker!,
+                membership: membership as [number, number, number, number],
+                metrics: metricsPort,
+                ui: uiPort,
+              };
+              const dir = join(opts.stateDir, 'temporal-server');
+              start = () => startTemporalServer({ dir, postgresUrl, shards, ports, log });
+            }
+            const t = await restartable(async () => (currentTemporal = await start()));
             services.temporal = t.service;
             return t.first;
           })(),
-      process.env.DATABASE_URL
-        ? Promise.resolve(undefined)
-        : (async () => {
-            const port = opts.ports?.postgres ?? (await freePort());
-            const dataDir = join(opts.stateDir, 'postgres');
-            const p = await restartable(() => startPostgres({ dataDir, port, database: 'commons', log }));
-            services.postgres = p.service;
-            return p.first;
-          })(),
+      postgresStarted,
       process.env.S3_ENDPOINT
         ? Promise.resolve(undefined)
         : (async () => {
@@ -138,7 +172,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     const [temporal, pg, s3] = settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [
-      Awaited<ReturnType<typeof startTemporal>> | undefined,
+      LocalTemporal | undefined,
       Awaited<ReturnType<typeof startPostgres>> | undefined,
       Awaited<ReturnType<typeof startS3>> | undefined,
     ];
@@ -157,7 +191,17 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       ...localKek(opts.stateDir),
     };
     await ensureBucket(env);
-    return { env, temporalUiUrl: temporal?.uiUrl, services, stop };
+    return {
+      env,
+      temporalUiUrl: temporal?.uiUrl,
+      temporalFlavour: flavour,
+      temporalProcess: temporal && {
+        metricsUrl: temporal.metricsUrl,
+        pids: () => currentTemporal?.pids() ?? [],
+      },
+      services,
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;

@@ -5,10 +5,15 @@ import { Connection } from '@temporalio/client';
 import { ensureGoTool } from './go-tools.js';
 import { CLI_TYPE_NAMES, SEARCH_ATTRIBUTE_KEYS } from '../../contracts/search-attributes.js';
 import { waitFor } from './ports.js';
+import { STACK_DYNAMIC_CONFIG } from './temporal-config.js';
 
 export interface LocalTemporal {
   address: string;
   uiUrl: string;
+  /** The server's Prometheus endpoint (persistence and task latencies for the benches). */
+  metricsUrl: string;
+  /** Process ids of the server's processes (the benches read their RSS and CPU). */
+  pids(): number[];
   stop(): Promise<void>;
 }
 
@@ -17,6 +22,7 @@ export async function startTemporal(opts: {
   dbFile: string;
   port: number;
   uiPort: number;
+  metricsPort: number;
   log?: (m: string) => void;
 }): Promise<LocalTemporal> {
   const bin = await ensureGoTool('temporal', opts.log);
@@ -34,6 +40,8 @@ export async function startTemporal(opts: {
     String(opts.uiPort),
     '--log-level',
     'error',
+    '--metrics-port',
+    String(opts.metricsPort),
   ];
   // Every task completion is a SQLite transaction: with the default rollback journal and a full sync
   // per commit, many lifecycles at once queue behind the disk (bench:lifecycles: tasks waited ~50 s
@@ -41,14 +49,8 @@ export async function startTemporal(opts: {
   // fault tests restart this server); only an OS crash can lose the last commits of a dev stack.
   args.push('--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');
   for (const key of SEARCH_ATTRIBUTE_KEYS) args.push('--search-attribute', `${key.name}=${CLI_TYPE_NAMES[key.type]}`);
-  // Workflows wait on Updates from humans; lift the default per-workflow in-flight update cap.
-  args.push('--dynamic-config-value', 'history.maxInFlightUpdates=100');
-  // Worker Versioning (worker deployments, pinned workflows). On by default in this server (1.29.1);
-  // stated so the stack does not depend on a default. Versions report "drained" seconds after their
-  // last pinned workflow closes instead of minutes (the production defaults are 3 min grace, 3 min refresh).
-  args.push('--dynamic-config-value', 'system.enableDeploymentVersions=true');
-  args.push('--dynamic-config-value', 'matching.wv.VersionDrainageStatusVisibilityGracePeriod="5s"');
-  args.push('--dynamic-config-value', 'matching.wv.VersionDrainageStatusRefreshInterval="1s"');
+  for (const [key, value] of Object.entries(STACK_DYNAMIC_CONFIG))
+    args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   const child: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d) => {
@@ -73,6 +75,8 @@ export async function startTemporal(opts: {
   return {
     address,
     uiUrl: `http://127.0.0.1:${opts.uiPort}`,
+    metricsUrl: `http://127.0.0.1:${opts.metricsPort}/metrics`,
+    pids: () => (child.pid && child.exitCode === null ? [child.pid] : []),
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();

@@ -1,6 +1,6 @@
-// `npm run test:faults`: lifecycles on the local stack while workers, the API, the Temporal dev
-// server, Postgres and S3 fail under them, at seeded random moments; then the same checks a
-// fault-free run passes. Prints the fault matrix (fault × stage → outcome); exits 1 on any failure.
+// `npm run test:faults`: lifecycles on the local stack while workers, the API, the Temporal server
+// (dev or real, COMMONS_TEMPORAL), Postgres and S3 fail under them, at seeded random moments; then
+// the same checks a fault-free run passes. Prints the fault matrix (fault × stage → outcome); exits 1 on any failure.
 import postgres from 'postgres';
 import { startSystem } from '../../infra/local/system.js';
 import { Ledger } from '../../db/ledger.js';
@@ -42,6 +42,8 @@ const system = await startSystem({
   env: { COMMONS_LOG_LEVEL: 'ERROR' },
 });
 const services = system.stack!.services;
+// COMMONS_TEMPORAL=server runs the same faults on the real server (its state in the Postgres restarted above).
+const temporalName = system.stack!.temporalFlavour === 'server' ? 'server' : 'dev server';
 const api = system.processes.api!;
 const workers = {
   lifecycle: system.processes.workers.lifecycle!,
@@ -148,7 +150,7 @@ try {
     await services.postgres!.stop();
     await services.postgres!.start();
     await sleep(jitter(1000));
-    injected('restart Temporal dev server', await stageNow().catch(() => 'unknown (API unreachable)'));
+    injected(`restart Temporal ${temporalName}`, await stageNow().catch(() => 'unknown (API unreachable)'));
     await services.temporal!.stop();
     await services.temporal!.start();
     await sleep(jitter(1000));
