@@ -8,7 +8,7 @@ import { startPostgres } from './postgres.js';
 import { startS3 } from './s3.js';
 import { startTemporal, type LocalTemporal } from './temporal.js';
 import { temporalFlavour, temporalShards, type TemporalFlavour } from './temporal-config.js';
-import { startTemporalServer } from './temporal-server.js';
+import { freeServerPorts, startTemporalServer } from './temporal-server.js';
 
 /** Environment a worker, the API or a test needs to reach the stack (see infra/config.ts). */
 export interface StackEnv {
@@ -130,28 +130,16 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         : (async () => {
             const port = opts.ports?.temporal ?? (await freePort());
             const uiPort = opts.ports?.temporalUi ?? (await freePort());
-            const metricsPort = await freePort();
             let start: () => Promise<LocalTemporal>;
             if (flavour === 'dev') {
               const dbFile = join(opts.stateDir, 'temporal.db');
+              const metricsPort = await freePort();
               start = () => startTemporal({ dbFile, port, uiPort, metricsPort, log });
             } else {
               // The real server keeps its state in the stack's Postgres, so it starts once that is up.
               const postgresUrl = process.env.DATABASE_URL ?? (await postgresStarted)!.url;
               const shards = temporalShards();
-              const [frontendHttp, history, matching, worker, ...membership] = await Promise.all(
-                Array.from({ length: 8 }, () => freePort()),
-              );
-              const ports = {
-                frontend: port,
-                frontendHttp: frontendHttp!,
-                history: history!,
-                matching: matching!,
-                worker: worker!,
-                membership: membership as [number, number, number, number],
-                metrics: metricsPort,
-                ui: uiPort,
-              };
+              const ports = await freeServerPorts(port, uiPort);
               const dir = join(opts.stateDir, 'temporal-server');
               start = () => startTemporalServer({ dir, postgresUrl, shards, ports, log });
             }

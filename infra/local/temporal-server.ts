@@ -1,13 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import postgres from 'postgres';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../contracts/search-attributes.js';
-import { run } from './cache-lock.js';
 import { ensureGoTool } from './go-tools.js';
-import { waitFor } from './ports.js';
+import { freePort, waitFor } from './ports.js';
 import { DEV_SERVER_BUILTIN_DYNAMIC_CONFIG, STACK_DYNAMIC_CONFIG } from './temporal-config.js';
 import type { LocalTemporal } from './temporal.js';
 
@@ -25,6 +25,40 @@ export interface TemporalServerPorts {
 }
 
 /**
+ * Free ports for the real server beside the frontend and UI ports the stack chose. The membership
+ * ports are stored in a smallint column (cluster_membership.rpc_port), so they come from below
+ * 32768, under the kernel's ephemeral range that freePort draws from.
+ */
+export async function freeServerPorts(frontend: number, ui: number): Promise<TemporalServerPorts> {
+  const [frontendHttp, history, matching, worker, metrics] = await Promise.all(
+    Array.from({ length: 5 }, () => freePort()),
+  );
+  const membership: number[] = [];
+  while (membership.length < 4) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    if (!membership.includes(port) && (await portFree(port))) membership.push(port);
+  }
+  return {
+    frontend,
+    frontendHttp: frontendHttp!,
+    history: history!,
+    matching: matching!,
+    worker: worker!,
+    membership: membership as TemporalServerPorts['membership'],
+    metrics: metrics!,
+    ui,
+  };
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+/**
  * The real Temporal server (go.temporal.io/server, all four services in one process) on the local
  * Postgres: persistence and SQL visibility in databases of their own, created and migrated by the
  * server's own temporal-sql-tool, and the Temporal UI server beside it. docs/temporal-server.md.
@@ -36,6 +70,8 @@ export async function startTemporalServer(opts: {
   postgresUrl: string;
   shards: number;
   ports: TemporalServerPorts;
+  /** Names the server's databases (`<prefix>_<shards>_shards`, `<prefix>_visibility_<shards>_shards`); default `temporal`. */
+  databasePrefix?: string;
   log?: (m: string) => void;
 }): Promise<LocalTemporal> {
   const log = opts.log ?? (() => {});
@@ -75,7 +111,10 @@ export async function startTemporalServer(opts: {
     'start',
   ]);
   try {
-    await waitFor('temporal server', () => frontendUp(address, server), 120_000);
+    await untilExit(
+      server,
+      waitFor('temporal server', () => frontendUp(address), 120_000),
+    );
     await registerDefaultNamespace(address);
   } catch (err) {
     await stopChild(server.child);
@@ -147,7 +186,7 @@ async function applySchemas(sqlTool: string, pg: URL, databases: { default: stri
       [databases.visibility, 'postgresql/v12/visibility'],
     ] as const) {
       const tool = (...args: string[]) =>
-        run(sqlTool, ['--plugin', 'postgres12', '--ep', pg.hostname, '-p', pg.port, '--db', db, ...args], {
+        runQuiet(sqlTool, ['--plugin', 'postgres12', '--ep', pg.hostname, '-p', pg.port, '--db', db, ...args], {
           ...process.env,
           SQL_USER: decodeURIComponent(pg.username),
           SQL_PASSWORD: decodeURIComponent(pg.password),
@@ -167,7 +206,7 @@ async function applySchemas(sqlTool: string, pg: URL, databases: { default: stri
 }
 
 function serverConfig(
-  opts: { shards: number; ports: TemporalServerPorts },
+  opts: { dir: string; shards: number; ports: TemporalServerPorts },
   pg: URL,
   databases: { default: string; visibility: string },
 ) {
@@ -228,13 +267,14 @@ function serverConfig(
     archival: { history: { state: 'disabled' }, visibility: { state: 'disabled' } },
     namespaceDefaults: { archival: { history: { state: 'disabled' }, visibility: { state: 'disabled' } } },
     publicClient: { hostPort: `127.0.0.1:${p.frontend}` },
-    dynamicConfigClient: { filepath: 'config/dynamicconfig/development.yaml', pollInterval: '10s' },
+    dynamicConfigClient: {
+      filepath: join(opts.dir, 'config', 'dynamicconfig', 'development.yaml'),
+      pollInterval: '10s',
+    },
   };
 }
 
-async function frontendUp(address: string, server: { child: ChildProcess; tail(): string }): Promise<boolean> {
-  if (server.child.exitCode !== null)
-    throw new Error(`temporal server exited (${server.child.exitCode}): ${server.tail()}`);
+async function frontendUp(address: string): Promise<boolean> {
   // The server this process just spawned: plain TCP on loopback, never TLS.
   const conn = await Connection.connect({ address, connectTimeout: 1000 });
   try {
@@ -283,8 +323,30 @@ async function registerDefaultNamespace(address: string): Promise<void> {
   }
 }
 
-function spawnLogged(bin: string, args: string[]): { child: ChildProcess; tail(): string } {
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+/** `ready`, or the process's exit with the end of its output, whichever comes first. */
+async function untilExit(p: { child: ChildProcess; tail(): string }, ready: Promise<void>): Promise<void> {
+  let onExit: () => void = () => {};
+  const exited = new Promise<never>((_, reject) => {
+    onExit = () =>
+      reject(new Error(`${p.child.spawnfile} exited (${p.child.exitCode ?? p.child.signalCode}): ${p.tail()}`));
+    p.child.once('exit', onExit);
+  });
+  try {
+    await Promise.race([ready, exited]);
+  } finally {
+    p.child.off('exit', onExit);
+  }
+}
+
+/** Runs the SQL tool, its log kept out of the caller's output unless it fails. */
+async function runQuiet(bin: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const p = spawnLogged(bin, args, env);
+  const code = await new Promise<number | null>((resolve) => p.child.once('exit', resolve));
+  if (code !== 0) throw new Error(`${bin} ${args.join(' ')} exited with ${code}: ${p.tail()}`);
+}
+
+function spawnLogged(bin: string, args: string[], env = process.env): { child: ChildProcess; tail(): string } {
+  const child = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const keep = (d: Buffer) => (out = (out + d.toString()).slice(-4000));
   child.stdout.on('data', keep);
