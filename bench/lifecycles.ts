@@ -1,4 +1,6 @@
-// `npm run bench:lifecycles`: BENCH_LIFECYCLES (default 1,000) lifecycles at once on one worker set,
+// `npm run bench:lifecycles`: on each Temporal server (BENCH_SERVERS, default `dev,server`: the dev
+// server and the real server on Postgres, one stack each, figures side by side at the end),
+// BENCH_LIFECYCLES (default 1,000) lifecycles at once on one worker set,
 // the API and every worker in this process (as in the demo), or with BENCH_SPLIT=1 the API and each
 // worker kind in its own process (as deployed), so reads and workflow tasks stop sharing one event
 // loop, the first bottleneck after the read model. Each lifecycle goes through governance
@@ -6,7 +8,11 @@
 // scored and deduplicated), then ends `failed-gate` ("not enough accepted data", stake refunded), so
 // the run measures orchestration, not training. Prints: lifecycles started/s; status reads/s with
 // every lifecycle in flight (the read model) beside a sample of live reads (?live=1, a workflow
-// query each); p50/p99 stage-transition latency; process RSS per lifecycle in flight.
+// query each); p50/p99 stage-transition latency; process RSS per lifecycle in flight. Beside them,
+// BENCH_HELD (default 10,000) more lifecycles are started and held in governance (never voted on),
+// so the reads and the votes run with N + BENCH_HELD in flight; votes go half at 10 and half at 100
+// requests in flight. Where the time goes: worker slots and sticky cache (the worker's metrics),
+// persistence latency (the server's metrics), CPU and RSS of the server and of Postgres (/proc).
 import postgres from 'postgres';
 import { startSystem } from '../infra/local/system.js';
 import { freePort } from '../infra/local/ports.js';
@@ -19,9 +25,27 @@ import { mapLimit } from '../storage/map-limit.js';
 import { Worker } from 'node:worker_threads';
 import { read, treeCpuSeconds } from './process-tree.js';
 import { startBenchStack } from './support/stack.js';
+import { sideBySide, type Figures } from './support/side-by-side.js';
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ProcessTreeRss } from './process-tree.js';
+
+const RESULT_FILE = process.env.BENCH_RESULT_FILE;
+if (!RESULT_FILE) {
+  await sideBySide(
+    fileURLToPath(import.meta.url),
+    (process.env.BENCH_SERVERS ?? 'dev,server').split(',').map((x) => x.trim()),
+    (m) => console.log(`[bench:lifecycles] ${m}`),
+  );
+  process.exit(0);
+}
 
 const N = Number(process.env.BENCH_LIFECYCLES ?? 1000);
+const HELD = Number(process.env.BENCH_HELD ?? 10_000);
 const C = Number(process.env.BENCH_CONCURRENCY ?? 10);
+/** Requests in flight for the second half of the votes (the first half: BENCH_CONCURRENCY). */
+const C_HIGH = Number(process.env.BENCH_VOTE_CONCURRENCY_HIGH ?? 100);
+const SERVER = process.env.COMMONS_TEMPORAL ?? 'dev';
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 3);
 /**
  * How often each open Datanet counts its contributions (one activity and two workflow tasks per
@@ -36,7 +60,8 @@ const LIVE_READS = Number(process.env.BENCH_LIVE_READS ?? 200);
 const DRIVE = process.env.BENCH_DRIVE !== '0';
 const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_S ?? 1800) * 1000;
 const t0 = Date.now();
-const log = (m: string) => console.log(`[bench:lifecycles ${((Date.now() - t0) / 1000).toFixed(0).padStart(5)}s] ${m}`);
+const log = (m: string) =>
+  console.log(`[bench:lifecycles ${SERVER} ${((Date.now() - t0) / 1000).toFixed(0).padStart(5)}s] ${m}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const mib = (b: number) => b / 1024 / 1024;
 
@@ -69,6 +94,8 @@ interface System {
   rss(): number;
   /** Workflow queries and describes the API has sent so far. */
   workflowReads(): Promise<{ query: number; describe: number }>;
+  /** The Temporal server's Prometheus endpoint. */
+  temporalMetricsUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -86,6 +113,7 @@ async function oneProcess(): Promise<System> {
     sql,
     rss: () => process.memoryUsage().rss,
     workflowReads: () => Promise.resolve({ ...workflowReads }),
+    temporalMetricsUrl: sys.stack?.temporalProcess?.metricsUrl,
     async stop() {
       await sql.end();
       await sys.stop();
@@ -120,6 +148,7 @@ async function separateProcesses(): Promise<System> {
         Number(new RegExp(`commons_api_workflow_reads_total\\{kind="${kind}"\\} (\\d+)`).exec(text)?.[1] ?? NaN);
       return { query: n('query'), describe: n('describe') };
     },
+    temporalMetricsUrl: b.system.stack?.temporalProcess?.metricsUrl,
     stop: () => b.stop(),
   };
 }
@@ -141,6 +170,10 @@ process.on('unhandledRejection', (err) => {
 
 let peakRss = 0;
 const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, system.rss())), 500);
+// Peak RSS of the Temporal server (and UI server) and of Postgres: the stack's processes are children of this one.
+const treeRss = new ProcessTreeRss().start();
+const cpuAtStart = treeCpuSeconds();
+const runStart = Date.now();
 
 async function participant(roles: string[], funds: { OPEN?: string; gOPEN?: string } = {}) {
   const c = new CommonsClient(system.url, generateKeyPair());
@@ -149,12 +182,15 @@ async function participant(roles: string[], funds: { OPEN?: string; gOPEN?: stri
   if (funds.gOPEN) await c.faucet('gOPEN', funds.gOPEN);
   return c;
 }
-const dev = await participant(['developer'], { OPEN: String(100 * N + 1000) });
+const dev = await participant(['developer'], { OPEN: String(100 * (N + HELD) + 1000) });
 const gov = await participant(['governor'], { gOPEN: '1000' });
 const contributor = await participant(['contributor']);
 const records = loadSpamAssassin({ limit: RECORDS, seed: 5 }).map((r) => ({ text: r.text, label: r.label }));
 const run = Date.now().toString(36);
 const ids = Array.from({ length: N }, (_, i) => `bl-${run}-${i}`);
+/** Started and left in governance: in flight for the reads and the votes, never driven. */
+const heldIds = Array.from({ length: HELD }, (_, i) => `bl-${run}-held-${i}`);
+const inFlightIds = [...ids, ...heldIds];
 
 const pct = (xs: number[], p: number) => {
   if (!xs.length) return NaN;
@@ -196,11 +232,14 @@ async function workerProfile(): Promise<string> {
       else e.count += Number(m[4]);
       sums.set(key, e);
     }
-    const g = /^temporal_(sticky_cache_size|worker_task_slots_available|num_pollers)\{([^}]*)\} ([\d.e+-]+)/.exec(line);
+    const g =
+      /^temporal_(sticky_cache_size|sticky_cache_hit(?:_total)?|sticky_cache_miss(?:_total)?|worker_task_slots_available|worker_task_slots_used|num_pollers)\{([^}]*)\} ([\d.e+-]+)/.exec(
+        line,
+      );
     if (g) {
       const queue = /task_queue="([^"]+)"/.exec(g[2]!)?.[1] ?? '';
       const type = /worker_type="([^"]+)"/.exec(g[2]!)?.[1] ?? '';
-      if (queue === 'lifecycle' || g[1] === 'sticky_cache_size')
+      if (queue === 'lifecycle' || g[1]!.startsWith('sticky_cache'))
         out.push(`${g[1]}[${queue}${type ? ' ' + type : ''}]=${g[3]}`);
     }
   }
@@ -210,11 +249,10 @@ async function workerProfile(): Promise<string> {
   return out.sort().join('\n    ');
 }
 
-// 1. Start N lifecycles through the API.
+// 1. Start N lifecycles through the API, then the BENCH_HELD ones that stay in governance.
 const rssBefore = system.rss();
 const startLatency: number[] = [];
-const startAt = Date.now();
-await mapLimit(ids, C, async (id) => {
+const propose = async (id: string) => {
   const s = Date.now();
   await dev.propose({
     id,
@@ -240,16 +278,28 @@ await mapLimit(ids, C, async (id) => {
     },
   });
   startLatency.push(Date.now() - s);
-});
+};
+const startAt = Date.now();
+await mapLimit(ids, C, propose);
 const startSeconds = (Date.now() - startAt) / 1000;
 log(
   `started ${N} lifecycles in ${startSeconds.toFixed(1)} s: ${(N / startSeconds).toFixed(1)}/s (propose ${fmt(startLatency)})`,
 );
-const votingOpen = () =>
-  countWhere((x) => sql`select count(*)::int as n from governance_snapshots where proposal_id in ${sql(x)}`);
+const heldAt = Date.now();
+await mapLimit(heldIds, C, propose);
+const heldSeconds = (Date.now() - heldAt) / 1000;
+if (HELD)
+  log(`started ${HELD} more, held in governance, in ${heldSeconds.toFixed(1)} s: ${(HELD / heldSeconds).toFixed(1)}/s`);
+const startsPerSecond = (N + HELD) / (startSeconds + heldSeconds);
+const votingOpen = async () =>
+  (
+    await sql<
+      { n: number }[]
+    >`select count(*)::int as n from governance_snapshots where proposal_id in ${sql(inFlightIds)}`
+  )[0]?.n ?? 0;
 // Driving them needs every vote open; the reads alone only need them started (in flight).
-const openMs = DRIVE || process.env.BENCH_WAIT_OPEN === '1' ? await until('voting open', votingOpen, N) : NaN;
-if (!DRIVE) log(`voting open in ${await votingOpen()} of ${N} so far`);
+const openMs = DRIVE || process.env.BENCH_WAIT_OPEN === '1' ? await until('voting open', votingOpen, N + HELD) : NaN;
+if (!DRIVE) log(`voting open in ${await votingOpen()} of ${N + HELD} so far`);
 await sleep(2000);
 const rssInFlight = system.rss();
 log(`worker profile after the starts:\n    ${await workerProfile()}`);
@@ -283,7 +333,10 @@ async function readLoad(suffix: string, opts: { seconds?: number; count?: number
   const cpu0 = process.cpuUsage();
   const tree0 = treeCpuSeconds();
   const elu0 = performance.eventLoopUtilization();
-  const worker = new Worker(READER, { eval: true, workerData: { base: system.url, suffix, ids, ...opts } });
+  const worker = new Worker(READER, {
+    eval: true,
+    workerData: { base: system.url, suffix, ids: inFlightIds, ...opts },
+  });
   const r = await new Promise<{ lat: number[]; errors: number; notFound: number; seconds: number }>((ok, fail) => {
     worker.once('message', ok);
     worker.once('error', fail);
@@ -318,7 +371,7 @@ const q0 = await system.workflowReads();
 const reads = await readLoad('', { seconds: READ_SECONDS, concurrency: READ_CONCURRENCY });
 const q1 = await system.workflowReads();
 log(
-  `status reads (read model), ${N} in flight, ${READ_CONCURRENCY} in flight: ${reads.perSecond.toFixed(0)}/s, ${fmt(reads.lat)}, ${reads.errors} errors; workflow queries ${q1.query - q0.query}, describes ${q1.describe - q0.describe}; ${cpuNote(reads)}`,
+  `status reads (read model), ${N + HELD} lifecycles in flight, ${READ_CONCURRENCY} requests in flight: ${reads.perSecond.toFixed(0)}/s, ${fmt(reads.lat)}, ${reads.errors} errors; workflow queries ${q1.query - q0.query}, describes ${q1.describe - q0.describe}; ${cpuNote(reads)}`,
 );
 const tallies = await readLoad('/tally', { seconds: 5, concurrency: READ_CONCURRENCY });
 log(
@@ -342,22 +395,41 @@ if (!DRIVE) {
       `  RSS: ${mib(rssBefore).toFixed(0)} MiB before, ${mib(rssInFlight).toFixed(0)} MiB with ${N} in governance (${((rssInFlight - rssBefore) / N / 1024).toFixed(1)} KiB per lifecycle), peak ${mib(peakRss).toFixed(0)} MiB`,
     ].join('\n'),
   );
+  const figures: Figures = [
+    ['lifecycles started (BENCH_DRIVE=0)', `${N + HELD}`],
+    ['starts/s', startsPerSecond.toFixed(1)],
+    [
+      `status reads/s, ${N + HELD} in flight`,
+      `${reads.perSecond.toFixed(0)} (p99 ${pct(reads.lat, 99).toFixed(0)} ms)`,
+    ],
+    ...(await serverSide()),
+  ];
+  writeFileSync(RESULT_FILE, JSON.stringify(figures));
   await shutdown();
 }
 
-// 3. Governance → data collection: one yes vote each closes the vote early.
+// 3. Governance → data collection: one yes vote each closes the vote early; the first half with
+// BENCH_CONCURRENCY requests in flight, the second with BENCH_VOTE_CONCURRENCY_HIGH.
 const voteAck = new Map<string, number>();
 const voteLatency: number[] = [];
-const voteStart = Date.now();
-await mapLimit(ids, C, async (id) => {
-  const s = Date.now();
-  await gov.vote(id, 'yes');
-  voteAck.set(id, Date.now());
-  voteLatency.push(Date.now() - s);
-});
-log(
-  `${N} votes in ${((Date.now() - voteStart) / 1000).toFixed(1)} s: ${(N / ((Date.now() - voteStart) / 1000)).toFixed(1)}/s (vote ${fmt(voteLatency)})`,
-);
+const votes: Record<number, { lat: number[]; perSecond: number }> = {};
+for (const [concurrency, batch] of [
+  [C, ids.slice(0, Math.ceil(N / 2))],
+  [C_HIGH, ids.slice(Math.ceil(N / 2))],
+] as const) {
+  const lat: number[] = [];
+  const voteStart = Date.now();
+  await mapLimit(batch, concurrency, async (id) => {
+    const s = Date.now();
+    await gov.vote(id, 'yes');
+    voteAck.set(id, Date.now());
+    lat.push(Date.now() - s);
+  });
+  const perSecond = batch.length / ((Date.now() - voteStart) / 1000);
+  votes[concurrency] = { lat, perSecond };
+  voteLatency.push(...lat);
+  log(`${batch.length} votes, ${concurrency} in flight: ${perSecond.toFixed(1)}/s (vote ${fmt(lat)})`);
+}
 await until(
   'Datanets open',
   () => countWhere((x) => sql`select count(*)::int as n from datanets where id in ${sql(x)}`),
@@ -403,7 +475,7 @@ for (const r of rows) {
 }
 clearInterval(rssTimer);
 log(`worker profile at the end:\n    ${await workerProfile()}`);
-const perLifecycle = (rssInFlight - rssBefore) / N;
+const perLifecycle = (rssInFlight - rssBefore) / (N + HELD);
 console.log(
   [
     '',
@@ -413,15 +485,86 @@ console.log(
     `  tally reads:        ${tallies.perSecond.toFixed(0)}/s (${fmt(tallies.lat)})`,
     `  live reads (?live): ${liveReads.perSecond.toFixed(1)}/s (${fmt(liveReads.lat)})`,
     `  proposed→governance (workflow):       ${fmt(toGovernance)}`,
-    `  votes:                                ${fmt(voteLatency)} (request to answer)`,
+    ...Object.entries(votes).map(
+      ([c, v]) =>
+        `  votes, ${c.padStart(3)} in flight:                ${fmt(v.lat)} (request to answer), ${v.perSecond.toFixed(1)}/s`,
+    ),
     `  vote → data-collection:               ${fmt(voteToCollection)}`,
     `  contributions + close → ended:        ${fmt(contribToEnd)}`,
     `  endings: ${JSON.stringify(statuses)}`,
-    `  RSS: ${mib(rssBefore).toFixed(0)} MiB before, ${mib(rssInFlight).toFixed(0)} MiB with ${N} in governance (${(perLifecycle / 1024).toFixed(1)} KiB per lifecycle), peak ${mib(peakRss).toFixed(0)} MiB`,
+    `  RSS: ${mib(rssBefore).toFixed(0)} MiB before, ${mib(rssInFlight).toFixed(0)} MiB with ${N + HELD} in governance (${(perLifecycle / 1024).toFixed(1)} KiB per lifecycle), peak ${mib(peakRss).toFixed(0)} MiB`,
   ].join('\n'),
 );
 
+const p99 = (xs: number[]) => `${pct(xs, 99).toFixed(0)} ms`;
+const p50 = (xs: number[]) => `${pct(xs, 50).toFixed(0)} ms`;
+const figures: Figures = [
+  ['lifecycles driven / held in governance', `${N} / ${HELD}`],
+  ['starts/s', startsPerSecond.toFixed(1)],
+  [`status reads/s, ${N + HELD} in flight`, `${reads.perSecond.toFixed(0)} (p99 ${p99(reads.lat)})`],
+  ...Object.entries(votes).flatMap(([c, v]): Figures => [
+    [`vote p50 / p99, ${c} in flight`, `${p50(v.lat)} / ${p99(v.lat)}`],
+    [`votes/s, ${c} in flight`, v.perSecond.toFixed(1)],
+  ]),
+  ['proposed→governance p99', p99(toGovernance)],
+  ['vote→data-collection p99', p99(voteToCollection)],
+  ['contributions + close→ended p99', p99(contribToEnd)],
+  [
+    'endings',
+    Object.entries(statuses)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', '),
+  ],
+  ...(await serverSide()),
+  [`API + workers RSS peak (${SPLIT ? 'their processes' : 'this process'})`, `${mib(peakRss).toFixed(0)} MiB`],
+  ['load average at the end', (await loadAverage()).join(' ')],
+];
+writeFileSync(RESULT_FILE, JSON.stringify(figures));
+
 await shutdown();
+
+/** The server's side of the run: its RSS and CPU, Postgres's CPU, and the persistence operations that took the most time. */
+async function serverSide(): Promise<Figures> {
+  treeRss.stop();
+  const seconds = (Date.now() - runStart) / 1000;
+  const cpu = treeCpuSeconds();
+  const cpuPct = (match: (k: string) => boolean) =>
+    ([...cpu].filter(([k]) => match(k)).reduce((sum, [k, v]) => sum + (v - (cpuAtStart.get(k) ?? 0)), 0) / seconds) *
+    100;
+  const isTemporal = (k: string) => /^temporal/.test(k);
+  const rss = treeRss.report();
+  const temporalRss = rss.filter((r) => isTemporal(r.name)).reduce((sum, r) => sum + r.peakSumMiB, 0);
+  const postgresRss = rss.find((r) => r.name === 'postgres')?.peakSumMiB ?? 0;
+  const out: Figures = [
+    ['Temporal server RSS peak (+ UI server)', `${temporalRss.toFixed(0)} MiB`],
+    ['Temporal server CPU, mean over the run', `${cpuPct(isTemporal).toFixed(0)}% of a core`],
+    ['Postgres CPU, mean over the run', `${cpuPct((k) => k === 'postgres').toFixed(0)}% of a core`],
+    ['Postgres RSS peak (all backends)', `${postgresRss.toFixed(0)} MiB`],
+  ];
+  // Persistence latency by operation, from the server's own histograms (seconds): the top three by total time.
+  const text = system.temporalMetricsUrl
+    ? await fetch(system.temporalMetricsUrl)
+        .then((r) => r.text())
+        .catch(() => '')
+    : '';
+  const ops = new Map<string, { sum: number; count: number }>();
+  for (const line of text.split('\n')) {
+    const m = /^persistence_latency_(sum|count)\{([^}]*)\} ([\d.e+-]+)/.exec(line);
+    if (!m) continue;
+    const op = /operation="([^"]+)"/.exec(m[2]!)?.[1] ?? '?';
+    const e = ops.get(op) ?? { sum: 0, count: 0 };
+    if (m[1] === 'sum') e.sum += Number(m[3]);
+    else e.count += Number(m[3]);
+    ops.set(op, e);
+  }
+  const top = [...ops]
+    .filter(([, v]) => v.count > 0)
+    .sort((a, b) => b[1].sum - a[1].sum)
+    .slice(0, 3)
+    .map(([op, v]) => `${op} ${((v.sum / v.count) * 1000).toFixed(1)} ms × ${v.count}`);
+  out.push(['persistence: top operations by time (mean × count)', top.join('; ') || 'no persistence metrics']);
+  return out;
+}
 
 async function shutdown(): Promise<never> {
   clearInterval(rssTimer);
