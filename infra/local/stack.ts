@@ -7,6 +7,7 @@ import { freePort } from './ports.js';
 import { startPostgres } from './postgres.js';
 import { startS3 } from './s3.js';
 import { startTemporal } from './temporal.js';
+import { startJaeger, type LocalJaeger } from './jaeger.js';
 
 /** Environment a worker, the API or a test needs to reach the stack (see infra/config.ts). */
 export interface StackEnv {
@@ -30,6 +31,8 @@ export interface StackEnv {
    */
   COMMONS_KEK_FILE?: string;
   COMMONS_KEK_PUBLIC_FILE?: string;
+  /** The stack's Jaeger (OTLP over HTTP), when it started one: the API and workers export traces there. */
+  OTEL_EXPORTER_OTLP_ENDPOINT?: string;
 }
 
 /**
@@ -48,6 +51,8 @@ export interface LocalService {
 export interface Stack {
   env: StackEnv;
   temporalUiUrl?: string;
+  /** Jaeger's UI and query API, when this stack started it (`tracing`). */
+  tracesUiUrl?: string;
   /** The services this stack started (those the environment did not provide). */
   services: Partial<Record<'temporal' | 'postgres' | 's3', LocalService>>;
   stop(): Promise<void>;
@@ -57,8 +62,10 @@ export interface StackOptions {
   /** Where the Temporal SQLite file, Postgres cluster and S3 objects live. */
   stateDir: string;
   /** Fixed ports for a long-running stack (demo); tests take free ones. */
-  ports?: { temporal?: number; temporalUi?: number; postgres?: number; s3?: number };
+  ports?: { temporal?: number; temporalUi?: number; postgres?: number; s3?: number; jaegerUi?: number };
   log?: (m: string) => void;
+  /** Start Jaeger and point OTEL_EXPORTER_OTLP_ENDPOINT at it, unless the environment names an endpoint. */
+  tracing?: boolean;
 }
 
 /** A service started once; `stop` and `start` take it down and bring it back on the same port and state. */
@@ -101,8 +108,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   // Postgres runs as an unprivileged user when we are root: it must be able to enter the state dir.
   chmodSync(opts.stateDir, 0o755);
   const services: Stack['services'] = {};
+  let jaeger: LocalJaeger | undefined;
   const stop = async () => {
-    for (const s of [services.s3, services.postgres, services.temporal]) await s?.stop().catch(() => {});
+    for (const s of [jaeger, services.s3, services.postgres, services.temporal]) await s?.stop().catch(() => {});
   };
   try {
     // allSettled: when one service fails, the others have finished starting and are stopped too.
@@ -134,6 +142,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
             services.s3 = s.service;
             return s.first;
           })(),
+      opts.tracing && !process.env.OTEL_EXPORTER_OTLP_ENDPOINT
+        ? (async () => {
+            const ui = opts.ports?.jaegerUi;
+            jaeger = await startJaeger({ stateDir: opts.stateDir, ...(ui ? { ports: { ui } } : {}), log });
+          })()
+        : Promise.resolve(undefined),
     ]);
     const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
@@ -155,9 +169,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       COMMONS_DEV_FAUCET: process.env.COMMONS_DEV_FAUCET ?? '1',
       ...(temporal ? { COMMONS_TEMPORAL_UI_URL: process.env.COMMONS_TEMPORAL_UI_URL ?? temporal.uiUrl } : {}),
       ...localKek(opts.stateDir),
+      ...(jaeger ? { OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpEndpoint } : {}),
     };
     await ensureBucket(env);
-    return { env, temporalUiUrl: temporal?.uiUrl, services, stop };
+    return { env, temporalUiUrl: temporal?.uiUrl, tracesUiUrl: jaeger?.uiUrl, services, stop };
   } catch (err) {
     await stop();
     throw err;
