@@ -22,7 +22,8 @@ export interface Tracing {
   flush(): Promise<void>;
 }
 
-const disabled: Tracing = {
+/** No tracing: the no-op tracer, and a processor that drops what the workflow sink hands it. */
+export const TRACING_OFF: Tracing = {
   enabled: false,
   processor: new NoopSpanProcessor(),
   resource: resourceFromAttributes({}),
@@ -42,7 +43,7 @@ let installed: Tracing | undefined;
  */
 export function startTracing(cfg: TracingConfig | undefined, defaultServiceName: string): Tracing {
   if (installed) return installed;
-  if (!cfg) return disabled;
+  if (!cfg) return TRACING_OFF;
   const resource = resourceFromAttributes({ [ATTR_SERVICE_NAME]: cfg.serviceName ?? defaultServiceName }).merge(
     // OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME (the latter already in cfg) over the default.
     detectResources({ detectors: [envDetector] }),
