@@ -9,19 +9,23 @@ import { resolveDeploymentId } from './deployment.js';
 import { buildServer, type BuiltServer } from './server.js';
 import type { ApiContext } from './context.js';
 import { countWorkflowReads } from './workflow-reads.js';
+import { startTracing } from '../infra/telemetry/tracing.js';
+import { tracingClientInterceptors } from '../infra/telemetry/temporal.js';
 
 /** Connects everything the API needs and builds the server (used by api/main.ts, the demo and tests). */
 export async function startApi(
   cfg: CommonsConfig = loadConfig(),
   opts: { logger?: boolean | object; listen?: boolean } = {},
 ): Promise<BuiltServer & { ctx: ApiContext; url: string }> {
+  // First, so the request spans, the client's and fetch's are made by the installed provider.
+  const tracing = startTracing(cfg.tracing, 'commons-api');
   await migrateDb(cfg.databaseUrl);
   const dbh = connectDb(cfg.databaseUrl, { max: 20 });
   const connection = await Connection.connect(temporalConnectionOptions(cfg.temporal));
   const temporal = new Client({
     connection,
     namespace: cfg.temporal.namespace,
-    interceptors: { workflow: [countWorkflowReads] },
+    interceptors: { workflow: [countWorkflowReads, ...tracingClientInterceptors(tracing)] },
   });
   const ctx: ApiContext = {
     cfg,
@@ -32,7 +36,7 @@ export async function startApi(
     replayGuard: new PostgresReplayGuard(dbh.sql),
     deploymentId: await resolveDeploymentId(dbh.sql, cfg.deploymentId),
   };
-  const server = await buildServer(ctx, { logger: opts.logger });
+  const server = await buildServer(ctx, { logger: opts.logger, tracing });
   let url = cfg.api.publicUrl;
   if (opts.listen !== false) url = await server.app.listen({ host: cfg.api.host, port: cfg.api.port });
   return {
@@ -43,6 +47,7 @@ export async function startApi(
       await server.close();
       await connection.close();
       await dbh.close();
+      await tracing.flush();
     },
   };
 }

@@ -32,6 +32,8 @@ import { receiptRoutes } from './routes/receipts.js';
 import type { ApiContext } from './context.js';
 import { pingDatabase } from '../db/queries/health.js';
 import { HealthResponse } from './schemas/ops.js';
+import type { Tracing } from '../infra/telemetry/tracing.js';
+import { requestTracing, withTraceIds } from './tracing.js';
 
 export interface BuiltServer {
   app: FastifyInstance;
@@ -39,11 +41,16 @@ export interface BuiltServer {
   close(): Promise<void>;
 }
 
-export async function buildServer(ctx: ApiContext, opts: { logger?: boolean | object } = {}): Promise<BuiltServer> {
+export async function buildServer(
+  ctx: ApiContext,
+  opts: { logger?: boolean | object; tracing?: Tracing } = {},
+): Promise<BuiltServer> {
   const app = Fastify({
-    logger: opts.logger ?? { level: ctx.cfg.logLevel ?? 'info' },
+    logger: withTraceIds(opts.logger ?? { level: ctx.cfg.logLevel ?? 'info' }),
     bodyLimit: DEFAULT_BODY_LIMIT,
   }).withTypeProvider<TypeBoxTypeProvider>();
+  // Before every route and hook, so each request's span is the parent of what it starts.
+  if (opts.tracing?.enabled) await app.register(requestTracing());
 
   installRequestGuards(app, ctx.deploymentId, ctx.cfg.api.adminAddresses);
   installValidation(app);

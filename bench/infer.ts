@@ -5,7 +5,8 @@
 // compute loop cycle through the same 200 inputs. Also measured in this process, same run: the
 // route's own compute limit (predict + attribute on one core, as the API's one JS thread does it).
 // BENCH_ATTRIBUTION=ann (default) serves the deployed version from its ANN attribution index;
-// =exact from postings rebuilt from the manifest.
+// =exact from postings rebuilt from the manifest. BENCH_TRACING=1 starts Jaeger with the stack and
+// every part exports its spans there (the cost of tracing on the paid path).
 import { startTsProcess } from '../infra/local/processes.js';
 import { cpuLine, httpLoad } from './support/http-load.js';
 import { startSystem } from '../infra/local/system.js';
@@ -30,7 +31,9 @@ const services = await startSystem({
   api: false,
   env: { COMMONS_LOG_LEVEL: 'error' },
   removeState: process.env.BENCH_KEEP_STATE !== '1',
+  tracing: process.env.BENCH_TRACING === '1',
 });
+if (services.stack?.tracesUiUrl) log(`tracing on: spans to Jaeger, ${services.stack.tracesUiUrl}`);
 const setup = await startSystem({ stack: false, apiLogger: false });
 const setupCfg = setup.cfg;
 log('deploying a model through one full lifecycle (SpamAssassin, 1200 records)…');

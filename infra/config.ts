@@ -25,8 +25,22 @@ export interface TemporalConfig {
   apiKey?: string;
 }
 
+/**
+ * OpenTelemetry traces over OTLP (http/protobuf), from the standard variables: on when
+ * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT is set, unless
+ * OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none.
+ */
+export interface TracingConfig {
+  /** Where spans are posted: the traces endpoint as given, or the endpoint with `/v1/traces`. */
+  tracesUrl: string;
+  /** OTEL_SERVICE_NAME; unset, each process names itself (commons-api, commons-worker). */
+  serviceName?: string;
+}
+
 export interface CommonsConfig {
   temporal: TemporalConfig;
+  /** Absent: no tracing, and no cost for it. */
+  tracing?: TracingConfig;
   databaseUrl: string;
   s3: { endpoint?: string; region: string; bucket: string; accessKeyId?: string; secretAccessKey?: string };
   api: {
@@ -187,7 +201,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CommonsConfig 
         }
       : {}),
     ...kekFromEnv(env),
+    ...tracingFromEnv(env),
   };
+}
+
+function tracingFromEnv(env: NodeJS.ProcessEnv): { tracing?: TracingConfig } {
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return {};
+  if (env.OTEL_TRACES_EXPORTER && env.OTEL_TRACES_EXPORTER.trim() !== 'otlp') {
+    if (env.OTEL_TRACES_EXPORTER.trim() === 'none') return {};
+    throw new Error(`OTEL_TRACES_EXPORTER must be otlp or none (got "${env.OTEL_TRACES_EXPORTER}")`);
+  }
+  const protocol = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL || env.OTEL_EXPORTER_OTLP_PROTOCOL;
+  if (protocol && protocol !== 'http/protobuf')
+    throw new Error(`OTEL_EXPORTER_OTLP_PROTOCOL: Commons exports traces over http/protobuf (got "${protocol}")`);
+  const signal = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const tracesUrl = signal || (base ? `${base.replace(/\/+$/, '')}/v1/traces` : undefined);
+  if (!tracesUrl) return {};
+  if (!/^https?:\/\/[^\s]+$/.test(tracesUrl))
+    throw new Error(`OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s) URL (got "${signal || base}")`);
+  return { tracing: { tracesUrl, ...(env.OTEL_SERVICE_NAME ? { serviceName: env.OTEL_SERVICE_NAME } : {}) } };
 }
 
 function kekFromEnv(env: NodeJS.ProcessEnv): { kek?: KekConfig } {

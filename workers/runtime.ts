@@ -19,6 +19,8 @@ import { createLifecycleActivities } from '../activities/lifecycle/activities.js
 import { createDataActivities } from '../activities/data/activities.js';
 import { createRecordReadActivities } from '../activities/records/sealed-read.js';
 import { createTrainingActivities } from '../activities/training/activities.js';
+import { startTracing } from '../infra/telemetry/tracing.js';
+import { tracingWorkerOptions, workflowInterceptorModules } from '../infra/telemetry/temporal.js';
 
 export type { WorkerKind };
 
@@ -115,6 +117,8 @@ export async function startWorkers(
 ): Promise<RunningWorkers> {
   const buildId = opts.buildId ?? resolveBuildId(cfg.workers.buildId);
   installRuntime(cfg);
+  const tracing = startTracing(cfg.tracing, 'commons-worker');
+  const traced = tracingWorkerOptions(tracing);
   await migrateDb(cfg.databaseUrl);
   const connection = await NativeConnection.connect(temporalConnectionOptions(cfg.temporal));
   const dbh = connectDb(cfg.databaseUrl, { max: 20 });
@@ -140,6 +144,7 @@ export async function startWorkers(
         version: { deploymentName: WORKER_DEPLOYMENTS[kind], buildId },
         defaultVersioningBehavior: VERSIONING_BEHAVIOR[kind],
       },
+      ...traced,
       ...extra,
     };
     switch (kind) {
@@ -147,9 +152,13 @@ export async function startWorkers(
         workers.push(
           await Worker.create({
             ...base,
+            // A prebuilt bundle already holds the tracing interceptors (bundleWorkflowsOnce).
             ...(opts.workflowBundle
               ? { workflowBundle: { codePath: opts.workflowBundle } }
-              : { workflowsPath: opts.workflowsPath ?? workflowsPath }),
+              : {
+                  workflowsPath: opts.workflowsPath ?? workflowsPath,
+                  interceptors: { ...base.interceptors, workflowModules: workflowInterceptorModules },
+                }),
             activities: createLifecycleActivities(deps),
           }),
         );
@@ -189,6 +198,7 @@ export async function startWorkers(
       await run.catch(() => {});
       await dbh.close();
       await connection.close();
+      await tracing.flush();
     },
   };
 }

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { Worker } from '@temporalio/worker';
 import { readHistoryFile } from '../test/support/histories.js';
 import { workflowsPath } from '../workers/runtime.js';
+import { workflowInterceptorModules } from '../infra/telemetry/temporal.js';
 
 /**
  * Replays every committed history of every release (test/histories/<release>/*.json, recorded by
@@ -49,7 +50,15 @@ describe('committed workflow histories replay on the current code', () => {
     const histories = files.map((f) => ({ workflowId: f.replace(/\.json$/, ''), history: readHistoryFile(root + f) }));
     const failures: string[] = [];
     let replayed = 0;
-    for await (const r of Worker.runReplayHistories({ workflowsPath, replayName: 'committed-histories' }, histories)) {
+    for await (const r of Worker.runReplayHistories(
+      // With the tracing interceptors, as the workers run (headers on commands are not checked on replay).
+      {
+        workflowsPath,
+        interceptors: { workflowModules: workflowInterceptorModules },
+        replayName: 'committed-histories',
+      },
+      histories,
+    )) {
       replayed++;
       if (r.error) failures.push(`${r.workflowId}: ${r.error.name}: ${r.error.message}`);
     }

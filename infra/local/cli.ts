@@ -1,5 +1,5 @@
 // `npm run stack`: the local stack alone (Temporal with its UI: the dev server, or the real server with
-// COMMONS_TEMPORAL=server; Postgres, S3), kept up
+// COMMONS_TEMPORAL=server; Postgres, S3, Jaeger), kept up
 // until Ctrl-C, for running `npm run worker` and `npm run api` against it in other terminals.
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -10,14 +10,19 @@ import { preferredPort } from './ports.js';
 const stateDir = process.env.COMMONS_STATE_DIR ?? join(tmpdir(), 'commons-stack');
 const system = await startSystem({
   stateDir,
-  ports: { temporal: await preferredPort(7233), temporalUi: await preferredPort(8233) },
+  ports: {
+    temporal: await preferredPort(7233),
+    temporalUi: await preferredPort(8233),
+    jaegerUi: await preferredPort(16686),
+  },
+  tracing: true,
   workers: false,
   api: false,
   log: (m) => console.error(`[stack] ${m}`),
 });
 const stack = system.stack!;
 console.error(
-  `[stack] up, state in ${stateDir}; Temporal ${stack.temporalFlavour ?? 'external'}, UI ${stack.temporalUiUrl ?? 'external'}. Ctrl-C stops it.`,
+  `[stack] up, state in ${stateDir}; Temporal ${stack.temporalFlavour ?? 'external'}, UI ${stack.temporalUiUrl ?? 'external'}; traces (Jaeger) ${stack.tracesUiUrl ?? 'external'}. Ctrl-C stops it.`,
 );
 console.error(
   '[stack] in other shells, source the export lines (`npm run -s stack > stack.env`, then `. ./stack.env`)',

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, withLock } from './cache-lock.js';
@@ -18,9 +19,14 @@ interface GoTool {
   /** The name `go install` gives the binary, when it is not `name` (the last element of the package path). */
   binary?: string;
   ldflags?: string;
+  /**
+   * The package to build inside the downloaded module, for modules whose go.mod has replace
+   * directives (`go install` refuses them): `go mod download`, then `go build` in its directory.
+   */
+  buildInModule?: string;
 }
 
-type ToolName = 'temporal' | 'versitygw' | 'local-kms' | 'temporal-server' | 'temporal-sql-tool' | 'temporal-ui-server';
+type ToolName = 'temporal' | 'versitygw' | 'local-kms' | 'temporal-server' | 'temporal-sql-tool' | 'temporal-ui-server' | 'jaeger';
 
 const TOOLS: Record<ToolName, GoTool> = {
   temporal: {
@@ -67,7 +73,25 @@ const TOOLS: Record<ToolName, GoTool> = {
     module: `github.com/temporalio/ui-server/v2/cmd/server@v${TEMPORAL_UI_SERVER_VERSION}`,
     binary: 'server',
   },
+  // Jaeger v2 (the trace backend of the local stack); its Go module tags v2 releases as v1.x (v1.76.0 is Jaeger 2.13).
+  jaeger: {
+    name: 'jaeger',
+    envOverride: 'JAEGER_PATH',
+    version: '1.76.0',
+    module: 'github.com/jaegertracing/jaeger@v1.76.0',
+    buildInModule: './cmd/jaeger',
+  },
 };
+
+/** `go build` of one package of a module from its downloaded copy (replace directives apply there). */
+async function buildInModule(tool: GoTool, out: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const info = JSON.parse(execFileSync('go', ['mod', 'download', '-json', tool.module], { env, encoding: 'utf8' })) as {
+    Dir?: string;
+    Error?: string;
+  };
+  if (!info.Dir) throw new Error(`go mod download ${tool.module}: ${info.Error ?? 'no directory'}`);
+  await run('go', ['build', '-trimpath', '-C', info.Dir, '-o', out, tool.buildInModule!], env);
+}
 
 /**
  * Returns the path of a built Go tool, building it with `go install` into the cache on first use.
@@ -84,12 +108,16 @@ export async function ensureGoTool(which: ToolName, log: (m: string) => void = c
   return withLock(`${target}.lock`, async () => {
     if (existsSync(target)) return target;
     const gobin = join(cacheDir(), `build-${tool.name}-${process.pid}`);
-    log(`building ${tool.name} ${tool.version} with go install (first run only, a few minutes)…`);
+    log(`building ${tool.name} ${tool.version} with go (first run only, a few minutes)…`);
     const started = Date.now();
-    const args = ['install'];
-    if (tool.ldflags) args.push('-ldflags', tool.ldflags);
-    args.push(tool.module);
-    await run('go', args, { ...process.env, CGO_ENABLED: '0', GOBIN: gobin, GOFLAGS: '-buildvcs=false' });
+    const env = { ...process.env, CGO_ENABLED: '0', GOBIN: gobin, GOFLAGS: '-buildvcs=false' };
+    if (tool.buildInModule) await buildInModule(tool, join(gobin, tool.binary ?? tool.name), env);
+    else {
+      const args = ['install'];
+      if (tool.ldflags) args.push('-ldflags', tool.ldflags);
+      args.push(tool.module);
+      await run('go', args, env);
+    }
     renameSync(join(gobin, tool.binary ?? tool.name), target);
     rmSync(gobin, { recursive: true, force: true });
     log(`built ${tool.name} in ${Math.round((Date.now() - started) / 1000)}s → ${target}`);

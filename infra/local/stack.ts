@@ -9,6 +9,7 @@ import { startS3 } from './s3.js';
 import { startTemporal, type LocalTemporal } from './temporal.js';
 import { temporalFlavour, temporalShards, type TemporalFlavour } from './temporal-config.js';
 import { freeServerPorts, startTemporalServer } from './temporal-server.js';
+import { startJaeger, type LocalJaeger } from './jaeger.js';
 
 /** Environment a worker, the API or a test needs to reach the stack (see infra/config.ts). */
 export interface StackEnv {
@@ -32,6 +33,8 @@ export interface StackEnv {
    */
   COMMONS_KEK_FILE?: string;
   COMMONS_KEK_PUBLIC_FILE?: string;
+  /** The stack's Jaeger (OTLP over HTTP), when it started one: the API and workers export traces there. */
+  OTEL_EXPORTER_OTLP_ENDPOINT?: string;
 }
 
 /**
@@ -54,6 +57,8 @@ export interface Stack {
   temporalFlavour?: TemporalFlavour;
   /** The Temporal server's metrics endpoint and processes (as now running: they change on a restart), for the benches. */
   temporalProcess?: { metricsUrl: string; pids(): number[] };
+  /** Jaeger's UI and query API, when this stack started it (`tracing`). */
+  tracesUiUrl?: string;
   /** The services this stack started (those the environment did not provide). */
   services: Partial<Record<'temporal' | 'postgres' | 's3', LocalService>>;
   stop(): Promise<void>;
@@ -63,8 +68,10 @@ export interface StackOptions {
   /** Where the Temporal SQLite file (or the real server's config), Postgres cluster and S3 objects live. */
   stateDir: string;
   /** Fixed ports for a long-running stack (demo); tests take free ones. */
-  ports?: { temporal?: number; temporalUi?: number; postgres?: number; s3?: number };
+  ports?: { temporal?: number; temporalUi?: number; postgres?: number; s3?: number; jaegerUi?: number };
   log?: (m: string) => void;
+  /** Start Jaeger and point OTEL_EXPORTER_OTLP_ENDPOINT at it, unless the environment names an endpoint. */
+  tracing?: boolean;
 }
 
 /** A service started once; `stop` and `start` take it down and bring it back on the same port and state. */
@@ -107,9 +114,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   // Postgres runs as an unprivileged user when we are root: it must be able to enter the state dir.
   chmodSync(opts.stateDir, 0o755);
   const services: Stack['services'] = {};
+  let jaeger: LocalJaeger | undefined;
   const stop = async () => {
     // Temporal first: the real server keeps its state in this Postgres.
-    for (const s of [services.temporal, services.s3, services.postgres]) await s?.stop().catch(() => {});
+    for (const s of [services.temporal, jaeger, services.s3, services.postgres]) await s?.stop().catch(() => {});
   };
   try {
     const flavour = process.env.TEMPORAL_ADDRESS ? undefined : temporalFlavour();
@@ -156,6 +164,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
             services.s3 = s.service;
             return s.first;
           })(),
+      opts.tracing && !process.env.OTEL_EXPORTER_OTLP_ENDPOINT
+        ? (async () => {
+            const ui = opts.ports?.jaegerUi;
+            jaeger = await startJaeger({ stateDir: opts.stateDir, ...(ui ? { ports: { ui } } : {}), log });
+          })()
+        : Promise.resolve(undefined),
     ]);
     const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
@@ -177,12 +191,14 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       COMMONS_DEV_FAUCET: process.env.COMMONS_DEV_FAUCET ?? '1',
       ...(temporal ? { COMMONS_TEMPORAL_UI_URL: process.env.COMMONS_TEMPORAL_UI_URL ?? temporal.uiUrl } : {}),
       ...localKek(opts.stateDir),
+      ...(jaeger ? { OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpEndpoint } : {}),
     };
     await ensureBucket(env);
     return {
       env,
       temporalUiUrl: temporal?.uiUrl,
       temporalFlavour: flavour,
+      tracesUiUrl: jaeger?.uiUrl,
       temporalProcess: temporal && {
         metricsUrl: temporal.metricsUrl,
         pids: () => currentTemporal?.pids() ?? [],

@@ -67,6 +67,8 @@ export interface SystemOptions {
   makeCurrent?: boolean;
   /** The in-process workers run this workflow bundle (a file built once by bundleWorkflowCode). */
   workflowBundle?: string;
+  /** Start Jaeger with the services and export traces to it (`npm run stack`, the demo). */
+  tracing?: boolean;
 }
 
 export interface System {
@@ -106,7 +108,7 @@ export async function startSystem(o: SystemOptions = {}): Promise<System> {
   };
   try {
     if (stateDir) {
-      stack = await startStack({ stateDir, ports: o.ports, log });
+      stack = await startStack({ stateDir, ports: o.ports, log, ...(o.tracing ? { tracing: true } : {}) });
       const services = stack;
       stops.push(async () => {
         await services.stop();

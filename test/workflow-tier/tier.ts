@@ -11,6 +11,8 @@ import type { DataActivities } from '../../activities/data/activities.js';
 import type { TrainingActivities } from '../../activities/training/activities.js';
 import type { RecordReadActivities } from '../../activities/records/sealed-read.js';
 import { namespaceOf } from './namespaces.js';
+import { TRACING_OFF } from '../../infra/telemetry/tracing.js';
+import { tracingWorkerOptions } from '../../infra/telemetry/temporal.js';
 
 /** Every activity a workflow can call, by name: what the workers of the four task queues offer. */
 type AllActivities = LifecycleActivities & DataActivities & RecordReadActivities & TrainingActivities;
@@ -117,7 +119,10 @@ export async function startWorkflowTier(
           namespace,
           taskQueue: TASK_QUEUES[kind],
           activities: wrap(mocks),
-          ...(kind === 'lifecycle' ? { workflowBundle: { codePath: inject('workflowBundlePath') } } : {}),
+          // The bundle holds the tracing interceptors, as in production: their span sink, dropping.
+          ...(kind === 'lifecycle'
+            ? { workflowBundle: { codePath: inject('workflowBundlePath') }, ...tracingWorkerOptions(TRACING_OFF) }
+            : {}),
         }),
       );
   const running = Promise.all(workers.map((w) => w.run()));
