@@ -9,6 +9,7 @@ import { DEFAULT_BODY_LIMIT, inputFaultOf, installRequestGuards } from './reques
 import { installValidation } from './validation.js';
 import { registerDeploymentRoute } from './deployment.js';
 import { registerMetrics } from './metrics.js';
+import { paidCallMeter } from './paid-call-metrics.js';
 import { accountRoutes } from './routes/accounts.js';
 import { proposalRoutes } from './routes/proposals.js';
 import { timelineRoutes } from './routes/timeline.js';
@@ -136,7 +137,7 @@ export async function buildServer(ctx: ApiContext, opts: { logger?: boolean | ob
       );
     },
   });
-  const paid = new PaidCalls(ctx.sql, ctx.ledger, fees, cache);
+  const paid = new PaidCalls(ctx.sql, ctx.ledger, fees, cache, paidCallMeter(metrics));
   await app.register(accountRoutes(ctx));
   await app.register(proposalRoutes(ctx));
   await app.register(timelineRoutes(ctx));
