@@ -48,6 +48,8 @@ export function paidCallMeter(registry: client.Registry): PaidCallMeter {
         },
         fee: fees.labels({ model }),
       };
+      // Every result starts at 0, so a ratio of failed to all calls exists before the first failure.
+      for (const child of [...Object.values(c.byResult), c.fee]) child.inc(0);
       children.set(model, c);
     }
     return c;
