@@ -72,7 +72,7 @@ export function registerBusinessMetrics(registry: client.Registry, sql: postgres
       async collect() {
         this.reset();
         for (const b of (await snapshot())?.budgets ?? []) {
-          const value = { reserved: units(b.reserved), left: units(b.left), paid: units(b.reserved) - units(b.left) };
+          const value = { reserved: units(b.reserved), paid: units(b.paid), left: units(b.left) };
           this.set({ proposal: b.proposal }, value[kind]);
         }
       },

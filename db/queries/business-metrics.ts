@@ -31,20 +31,23 @@ export async function countLiveContributions(sql: postgres.Sql): Promise<Contrib
 export interface LiveBudget {
   proposal: string;
   reserved: string;
+  paid: string;
   left: string;
 }
 
 /**
- * Budgets of running lifecycles that reserved one (passed their vote): what was reserved and what
- * is left in budget:proposal:<id>. While the lifecycle runs nothing has been returned, so what was
- * paid out is reserved − left.
+ * Budgets of running lifecycles that reserved one (passed their vote): what was reserved, what was
+ * paid out of budget:proposal:<id> (to anyone but the treasury, which only takes back what is
+ * unused) and what is left in it.
  */
 export async function listLiveBudgets(sql: postgres.Sql): Promise<LiveBudget[]> {
   // accountsOf.budget('') is the prefix every proposal's budget account shares.
   return sql<LiveBudget[]>`
-    select p.id as proposal, p.budget_reserved::text as reserved, coalesce(b.amount, 0)::text as "left"
-    from proposals p
-    left join balances b on b.account = ${accountsOf.budget('')} || p.id and b.asset = 'OPEN'
+    select p.id as proposal, p.budget_reserved::text as reserved,
+      coalesce((select sum(t.amount) from transfers t
+        where t.from_account = a.account and t.to_account <> ${accountsOf.treasury}), 0)::text as paid,
+      coalesce((select b.amount from balances b where b.account = a.account and b.asset = 'OPEN'), 0)::text as "left"
+    from proposals p cross join lateral (select ${accountsOf.budget('')} || p.id as account) a
     where p.status = 'running' and p.budget_reserved is not null`;
 }
 
