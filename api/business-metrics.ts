@@ -16,17 +16,19 @@ type Snapshot = {
   slashedStakes: string;
 };
 
-/** How long one read of Postgres answers scrapes: Prometheus and several replicas then cost one read per period. */
-const SNAPSHOT_TTL_MS = 15_000;
-
 /**
  * The economy as Postgres holds it, exported at scrape time: contributions by Datanet and status,
  * budgets reserved, paid and left, the treasury, review agreement, rewards and slashes. These are
  * global figures (every replica reports the same value): dashboards take `max`, never `sum`,
- * across replicas. One snapshot is read at most every SNAPSHOT_TTL_MS, shared by every gauge and
- * every scrape arriving while it is read.
+ * across replicas. One snapshot is read at most every `cacheMs` (COMMONS_METRICS_CACHE_MS), shared
+ * by every gauge and every scrape meanwhile: Prometheus and several replicas then cost one read of
+ * Postgres per period.
  */
-export function registerBusinessMetrics(registry: client.Registry, sql: postgres.Sql): void {
+export function registerBusinessMetrics(
+  registry: client.Registry,
+  sql: postgres.Sql,
+  { cacheMs }: { cacheMs: number },
+): void {
   let cached: { at: number; value: Promise<Snapshot | undefined> } | undefined;
   const readErrors = new client.Counter({
     name: 'commons_metrics_db_read_errors_total',
@@ -35,7 +37,7 @@ export function registerBusinessMetrics(registry: client.Registry, sql: postgres
   });
   const snapshot = (): Promise<Snapshot | undefined> => {
     const now = Date.now();
-    if (cached && now - cached.at < SNAPSHOT_TTL_MS) return cached.value;
+    if (cached && now - cached.at < cacheMs) return cached.value;
     const value = read(sql).catch(() => {
       readErrors.inc();
       // A failed read is not kept: the next scrape reads again.

@@ -12,7 +12,7 @@ import { registerBusinessMetrics } from './business-metrics.js';
  * Paid calls are counted where they happen (api/paid-call-metrics.ts); workers export the
  * Temporal SDK's metrics themselves (workers/runtime.ts). docs/observability.md lists them all.
  */
-export function registerMetrics(app: FastifyInstance, sql: postgres.Sql): client.Registry {
+export function registerMetrics(app: FastifyInstance, sql: postgres.Sql, opts: { cacheMs: number }): client.Registry {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
   const latency = new client.Histogram({
@@ -32,7 +32,7 @@ export function registerMetrics(app: FastifyInstance, sql: postgres.Sql): client
       for (const r of await countProposalsByStageStatus(sql)) this.set({ stage: r.stage, status: r.status }, r.count);
     },
   });
-  registerBusinessMetrics(registry, sql);
+  registerBusinessMetrics(registry, sql, opts);
   new client.Counter({
     name: 'commons_api_workflow_reads_total',
     help: 'Workflow queries and describes sent to Temporal by this API process (status reads send none)',

@@ -83,7 +83,7 @@ export async function buildServer(ctx: ApiContext, opts: { logger?: boolean | ob
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  const metrics = registerMetrics(app, ctx.sql);
+  const metrics = registerMetrics(app, ctx.sql, { cacheMs: ctx.cfg.api.metricsCacheMs });
   const modelLoads = new Counter({
     name: 'commons_model_loads_total',
     help: 'Model versions loaded from S3 (or tried): only authenticated inference calls may cause one',
