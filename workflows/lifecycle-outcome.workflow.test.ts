@@ -6,8 +6,7 @@ import { succeedingActivities } from '../test/workflow-tier/mocks.js';
 import { TASK_QUEUES } from '../contracts/task-queues.js';
 import { workflowIds } from '../contracts/workflow-ids.js';
 import { statusQuery, tallyQuery, voteUpdate } from '../contracts/messages.js';
-import { merge, withDefaults } from '../domain/lifecycle/params.js';
-import type { LifecycleInput, LifecycleParams } from '../domain/lifecycle/types.js';
+import { lifecycleInput } from '../test/workflow-tier/lifecycle-input.js';
 import type { VoteOption } from '../domain/governance/tally.js';
 import type { lifecycleWorkflow } from './lifecycle.js';
 
@@ -17,16 +16,6 @@ import type { lifecycleWorkflow } from './lifecycle.js';
  * although both show "Completed". Histories recorded before the patch replay without it
  * (workflows/replay.test.ts).
  */
-const FAST: LifecycleParams = withDefaults({
-  stake: '1000',
-  governance: { votingPeriodMs: 20_000 },
-  collection: { windowMs: 20_000, targetCount: 40, pollIntervalMs: 50, batchSize: 20, minAcceptedRecords: 10 },
-  training: { heartbeatTimeoutMs: 5_000, maxAttempts: 3 },
-  rlhf: { rounds: 0, roundDeadlineMs: 5_000, extensionMs: 1_000 },
-  deployment: { minAccuracy: 0.7, minMacroF1: 0.6, maxRegression: 0.02 },
-  serving: { rewardPool: '300', settlementPeriodMs: 60_000 },
-});
-
 describe.concurrent('lifecycle outcome search attribute (workflow tier)', () => {
   let tier: WorkflowTier;
 
@@ -37,31 +26,11 @@ describe.concurrent('lifecycle outcome search attribute (workflow tier)', () => 
     await tier?.shutdown();
   });
 
-  const input = (id: string): LifecycleInput => ({
-    proposalId: id,
-    proposer: 'dev-1',
-    modelName: `m-${id}`,
-    title: 'Spam filter',
-    description: 'classifies mail as spam or ham',
-    domain: 'email spam',
-    labels: ['spam', 'ham'],
-    datanetSpec: {
-      fields: [
-        { name: 'text', type: 'string', required: true },
-        { name: 'label', type: 'enum', values: ['spam', 'ham'], required: true },
-      ],
-      textField: 'text',
-      labelField: 'label',
-    },
-    params: merge(FAST, {}),
-    budget: '800',
-    task: 'classification',
-  });
   const start = (id: string) =>
     tier.client.workflow.start<typeof lifecycleWorkflow>('lifecycleWorkflow', {
       taskQueue: TASK_QUEUES.lifecycle,
       workflowId: workflowIds.lifecycle(id),
-      args: [input(id)],
+      args: [lifecycleInput(id)],
     });
   const decided = async (id: string, option: VoteOption) => {
     const h = await start(id);
