@@ -68,7 +68,7 @@ describe('metrics behind the dashboards and alerts', () => {
         records: 200,
         contributors: 3,
         pollMs: 300,
-        // A random reviewer disagrees with the consensus: its bond is slashed.
+        // A random reviewer answers by coin flip: what it disagreed on is slashed from its bond.
         randomReviewer: true,
         params: { serving: { feePerCall: '100', rewardPool: '1000' } },
       });
