@@ -4,12 +4,15 @@ import type postgres from 'postgres';
 import { countProposalsByStageStatus } from '../db/queries/proposals.js';
 import { workflowReads } from './workflow-reads.js';
 import { sharedReadComputations } from './shared-reads.js';
+import { registerBusinessMetrics } from './business-metrics.js';
 
 /**
- * Prometheus metrics: API latency by route, lifecycles by stage and status (from Postgres at
- * scrape time), plus Node's process metrics. Worker task latency is exported by workers/metrics.ts.
+ * Prometheus metrics: API latency by route, lifecycles by stage and status and the economy
+ * (api/business-metrics.ts), both from Postgres at scrape time, plus Node's process metrics.
+ * Paid calls are counted where they happen (api/paid-call-metrics.ts); workers export the
+ * Temporal SDK's metrics themselves (workers/runtime.ts). docs/observability.md lists them all.
  */
-export function registerMetrics(app: FastifyInstance, sql: postgres.Sql): client.Registry {
+export function registerMetrics(app: FastifyInstance, sql: postgres.Sql, opts: { cacheMs: number }): client.Registry {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
   const latency = new client.Histogram({
@@ -29,6 +32,7 @@ export function registerMetrics(app: FastifyInstance, sql: postgres.Sql): client
       for (const r of await countProposalsByStageStatus(sql)) this.set({ stage: r.stage, status: r.status }, r.count);
     },
   });
+  registerBusinessMetrics(registry, sql, opts);
   new client.Counter({
     name: 'commons_api_workflow_reads_total',
     help: 'Workflow queries and describes sent to Temporal by this API process (status reads send none)',

@@ -9,6 +9,7 @@ import { DEFAULT_BODY_LIMIT, inputFaultOf, installRequestGuards } from './reques
 import { installValidation } from './validation.js';
 import { registerDeploymentRoute } from './deployment.js';
 import { registerMetrics } from './metrics.js';
+import { paidCallMeter } from './paid-call-metrics.js';
 import { accountRoutes } from './routes/accounts.js';
 import { proposalRoutes } from './routes/proposals.js';
 import { timelineRoutes } from './routes/timeline.js';
@@ -89,7 +90,7 @@ export async function buildServer(
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  const metrics = registerMetrics(app, ctx.sql);
+  const metrics = registerMetrics(app, ctx.sql, { cacheMs: ctx.cfg.api.metricsCacheMs });
   const modelLoads = new Counter({
     name: 'commons_model_loads_total',
     help: 'Model versions loaded from S3 (or tried): only authenticated inference calls may cause one',
@@ -143,7 +144,7 @@ export async function buildServer(
       );
     },
   });
-  const paid = new PaidCalls(ctx.sql, ctx.ledger, fees, cache);
+  const paid = new PaidCalls(ctx.sql, ctx.ledger, fees, cache, paidCallMeter(metrics));
   await app.register(accountRoutes(ctx));
   await app.register(proposalRoutes(ctx));
   await app.register(timelineRoutes(ctx));

@@ -11,6 +11,12 @@ export const ModelNameKey = defineSearchAttributeKey('ModelName', SearchAttribut
 export const DomainKey = defineSearchAttributeKey('Domain', SearchAttributeType.KEYWORD);
 /** A served model's entity workflow: `serving` or `retired`. */
 export const ModelStatusKey = defineSearchAttributeKey('ModelStatus', SearchAttributeType.KEYWORD);
+/**
+ * How a lifecycle ended (its final status: serving, rejected, vetoed, expired, withdrawn,
+ * failed-gate, failed, cancelled), set once as it ends: Temporal shows most of these as
+ * "Completed", so the UI filters on this instead (`LifecycleOutcome = "vetoed"`).
+ */
+export const LifecycleOutcomeKey = defineSearchAttributeKey('LifecycleOutcome', SearchAttributeType.KEYWORD);
 
 export const SEARCH_ATTRIBUTE_KEYS: readonly { name: string; type: SearchAttributeType }[] = [
   LifecycleStageKey,
@@ -18,6 +24,7 @@ export const SEARCH_ATTRIBUTE_KEYS: readonly { name: string; type: SearchAttribu
   ModelNameKey,
   DomainKey,
   ModelStatusKey,
+  LifecycleOutcomeKey,
 ];
 
 /** The type names the `temporal` CLI takes (`--search-attribute Name=Keyword`). */

@@ -10,6 +10,7 @@ describe('loadConfig', () => {
       adminAddresses: [],
       contributionRate: { perSec: 200, burst: 2000 },
       liveReadTimeoutMs: 5000,
+      metricsCacheMs: 15_000,
     });
     expect(cfg.logLevel).toBeUndefined();
     expect(cfg.workers).toEqual({ makeCurrent: false });
@@ -22,6 +23,7 @@ describe('loadConfig', () => {
       COMMONS_CONTRIBUTION_RATE: '50',
       COMMONS_CONTRIBUTION_BURST: '300',
       COMMONS_LIVE_READ_TIMEOUT_MS: '250',
+      COMMONS_METRICS_CACHE_MS: '60000',
       COMMONS_LOG_LEVEL: 'ERROR',
       COMMONS_WORKER_METRICS_ADDRESS: '127.0.0.1:9464',
       COMMONS_WORKER_MAKE_CURRENT: '1',
@@ -34,6 +36,7 @@ describe('loadConfig', () => {
       adminAddresses: ['a', 'b'],
       contributionRate: { perSec: 50, burst: 300 },
       liveReadTimeoutMs: 250,
+      metricsCacheMs: 60_000,
     });
     expect(cfg.logLevel).toBe('error');
     expect(cfg.workers).toEqual({

@@ -53,6 +53,8 @@ export interface CommonsConfig {
     contributionRate: { perSec: number; burst: number };
     /** How long a live read (`?live=1`) waits for its workflow (COMMONS_LIVE_READ_TIMEOUT_MS). */
     liveReadTimeoutMs: number;
+    /** How long one scrape-time read of Postgres answers /metrics (COMMONS_METRICS_CACHE_MS). */
+    metricsCacheMs: number;
   };
   /**
    * COMMONS_LOG_LEVEL (trace, debug, info, warn or error, any case); unset, the API logs at info and
@@ -181,6 +183,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CommonsConfig 
       adminAddresses: (env.COMMONS_ADMIN_ADDRESSES ?? '').split(',').filter(Boolean),
       contributionRate: { perSec: positive('COMMONS_CONTRIBUTION_RATE', env.COMMONS_CONTRIBUTION_RATE, 200), burst },
       liveReadTimeoutMs: positive('COMMONS_LIVE_READ_TIMEOUT_MS', env.COMMONS_LIVE_READ_TIMEOUT_MS, 5000),
+      metricsCacheMs: positive('COMMONS_METRICS_CACHE_MS', env.COMMONS_METRICS_CACHE_MS, 15_000),
     },
     ...(logLevel ? { logLevel } : {}),
     workers: workersFromEnv(env),

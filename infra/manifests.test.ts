@@ -516,6 +516,7 @@ describe('Kubernetes manifests', () => {
   it('a Job registers every search attribute the workflows set, on the configured namespace', () => {
     expect(searchAttributes.map((s) => s.name).sort()).toEqual([
       'Domain',
+      'LifecycleOutcome',
       'LifecycleStage',
       'ModelName',
       'ModelStatus',

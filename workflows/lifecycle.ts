@@ -11,6 +11,7 @@ import {
   allHandlersFinished,
   ParentClosePolicy,
   ApplicationFailure,
+  patched,
 } from '@temporalio/workflow';
 import { endingFor } from '../domain/lifecycle/compensation.js';
 import { statusQuery } from '../contracts/messages.js';
@@ -19,7 +20,13 @@ import { lifecycle, trainingActivities, trainingOptions } from './activity-proxi
 import { runGovernance } from './stages/governance.js';
 import { collectionWorkflow } from './collection.js';
 import { rlhfRoundWorkflow } from './rlhf-round.js';
-import { LifecycleStageKey, ModelNameKey, ProposalIdKey, DomainKey } from '../contracts/search-attributes.js';
+import {
+  LifecycleStageKey,
+  ModelNameKey,
+  ProposalIdKey,
+  DomainKey,
+  LifecycleOutcomeKey,
+} from '../contracts/search-attributes.js';
 import type {
   LifecycleInput,
   LifecycleStatus,
@@ -28,6 +35,9 @@ import type {
   EvalMetrics,
 } from '../domain/lifecycle/types.js';
 import { workflowIds } from '../contracts/workflow-ids.js';
+
+/** Patch id of the LifecycleOutcome search attribute (CONTRIBUTING, "Changing workflow code"). */
+const OUTCOME_PATCH = 'lifecycle-outcome-search-attribute';
 
 /**
  * One model's whole life, `lifecycle-<proposalId>`: proposed → governance → data-collection →
@@ -65,7 +75,13 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
     // The view rides on the activity that already runs here: the API reads it from Postgres.
     await lifecycle.recordStage({ proposalId: input.proposalId, stage, status: state.status, view: state });
   };
+  // Temporal shows most endings as "Completed": the outcome attribute lets the UI filter them.
+  // A new command, so workflows started on 1.0 (which never set it) replay without it.
+  const recordOutcome = (status: LifecycleStatus) => {
+    if (patched(OUTCOME_PATCH)) upsertSearchAttributes([{ key: LifecycleOutcomeKey, value: status }]);
+  };
   const finish = async (status: LifecycleStatus, reason: string) => {
+    recordOutcome(status);
     upsertMemo({ summary: `${input.modelName}: ${state.stage} (${status})`, stage: state.stage, status, reason });
     setCurrentDetails(`**${state.stage}** — ${status}: ${reason}`);
     await lifecycle.recordStage({ proposalId: input.proposalId, stage: state.stage, status, reason, view: state });
@@ -282,6 +298,7 @@ export async function lifecycleWorkflow(input: LifecycleInput): Promise<Lifecycl
     const ending = endingFor({ stage: state.stage, cancelled, type: root.type, message: root.message });
     await CancellationScope.nonCancellable(async () => {
       await lifecycle.compensate({ proposalId: input.proposalId, reason: ending.reason, escrow: ending.escrow });
+      recordOutcome(ending.status);
       upsertMemo({
         summary: `${input.modelName}: ${state.stage} (${ending.status})`,
         stage: state.stage,

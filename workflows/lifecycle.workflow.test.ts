@@ -13,8 +13,9 @@ import { succeedingActivities, runUntilCancelled, GOOD_METRICS } from '../test/w
 import { TASK_QUEUES } from '../contracts/task-queues.js';
 import { workflowIds } from '../contracts/workflow-ids.js';
 import { statusQuery, tallyQuery, voteUpdate, withdrawUpdate } from '../contracts/messages.js';
-import { merge, withDefaults, type DeepPartial } from '../domain/lifecycle/params.js';
-import type { LifecycleInput, LifecycleParams, LifecycleStatusView, Stage } from '../domain/lifecycle/types.js';
+import type { DeepPartial } from '../domain/lifecycle/params.js';
+import type { LifecycleParams, LifecycleStatusView, Stage } from '../domain/lifecycle/types.js';
+import { lifecycleInput, PROPOSER } from '../test/workflow-tier/lifecycle-input.js';
 import type { VoteOption } from '../domain/governance/tally.js';
 import type { lifecycleWorkflow } from './lifecycle.js';
 
@@ -23,17 +24,6 @@ import type { lifecycleWorkflow } from './lifecycle.js';
  * ran with which arguments (the compensations above all), and the final status the workflow
  * returns and records. The money itself, the SQL and S3 are the stack tier's (test/e2e).
  */
-const FAST: LifecycleParams = withDefaults({
-  stake: '1000',
-  governance: { votingPeriodMs: 20_000 },
-  collection: { windowMs: 20_000, targetCount: 40, pollIntervalMs: 50, batchSize: 20, minAcceptedRecords: 10 },
-  training: { heartbeatTimeoutMs: 5_000, maxAttempts: 3 },
-  rlhf: { rounds: 0, roundDeadlineMs: 5_000, extensionMs: 1_000 },
-  deployment: { minAccuracy: 0.7, minMacroF1: 0.6, maxRegression: 0.02 },
-  serving: { rewardPool: '300', settlementPeriodMs: 60_000 },
-});
-const PROPOSER = 'dev-1';
-
 describe.concurrent('lifecycle endings (workflow tier)', () => {
   let tier: WorkflowTier;
 
@@ -44,31 +34,11 @@ describe.concurrent('lifecycle endings (workflow tier)', () => {
     await tier?.shutdown();
   });
 
-  const input = (id: string, params: DeepPartial<LifecycleParams> = {}): LifecycleInput => ({
-    proposalId: id,
-    proposer: PROPOSER,
-    modelName: `m-${id}`,
-    title: 'Spam filter',
-    description: 'classifies mail as spam or ham',
-    domain: 'email spam',
-    labels: ['spam', 'ham'],
-    datanetSpec: {
-      fields: [
-        { name: 'text', type: 'string', required: true },
-        { name: 'label', type: 'enum', values: ['spam', 'ham'], required: true },
-      ],
-      textField: 'text',
-      labelField: 'label',
-    },
-    params: merge(FAST, params),
-    budget: '800',
-    task: 'classification',
-  });
   const start = (id: string, params?: DeepPartial<LifecycleParams>) =>
     tier.client.workflow.start<typeof lifecycleWorkflow>('lifecycleWorkflow', {
       taskQueue: TASK_QUEUES.lifecycle,
       workflowId: workflowIds.lifecycle(id),
-      args: [input(id, params)],
+      args: [lifecycleInput(id, params)],
     });
   const votingOpen = (h: WorkflowHandle) =>
     eventually(async () => ((await h.query(tallyQuery)).open ? true : undefined));

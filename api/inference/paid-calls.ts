@@ -11,6 +11,7 @@ import { findProposalParams } from '../../db/queries/proposals.js';
 import { findVersionOwner } from '../../db/queries/models.js';
 import type { Ledger } from '../../db/ledger.js';
 import type { ModelCache } from './model-cache.js';
+import type { PaidCallMeter } from '../paid-call-metrics.js';
 import { listAgreedReviewerWeights } from '../../db/queries/reviews.js';
 import { listVoterPowers } from '../../db/queries/governance.js';
 import { erasedHashesOfProposal } from '../../db/queries/erasures.js';
@@ -57,6 +58,7 @@ export class PaidCalls {
     private readonly ledger: Ledger,
     private readonly fees: FeeGroupCommit,
     private readonly cache: ModelCache,
+    private readonly meter?: PaidCallMeter,
   ) {}
 
   /**
@@ -98,7 +100,10 @@ export class PaidCalls {
     const seen = this.solvent.get(solventKey);
     if (seen !== undefined && Date.now() - seen < 1000) return;
     const available = BigInt(await this.ledger.balance(key.owner, 'OPEN'));
-    if (available < fee) throw paymentRequired(new PaymentRefusedError(key.owner, fee, available).message);
+    if (available < fee) {
+      this.meter?.refused(v.modelName);
+      throw paymentRequired(new PaymentRefusedError(key.owner, fee, available).message);
+    }
     if (this.solvent.size > 10_000) this.solvent.clear();
     this.solvent.set(solventKey, Date.now());
   }
@@ -193,11 +198,16 @@ export class PaidCalls {
           ...receipt,
         });
       } catch (err) {
-        if (err instanceof PaymentRefusedError) throw paymentRequired(err.message);
+        if (err instanceof PaymentRefusedError) {
+          this.meter?.refused(v.modelName);
+          throw paymentRequired(err.message);
+        }
+        this.meter?.failed(v.modelName);
         req.log.error({ err }, 'inference fee not committed');
         throw new HttpError(503, 'the fee for this call could not be committed (database unavailable); retry');
       }
     }
+    this.meter?.charged(v.modelName, fee);
     return { callId, fee };
   }
 }

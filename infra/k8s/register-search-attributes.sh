@@ -1,6 +1,6 @@
 #!/bin/sh
 # One-shot: wait for the Temporal frontend, make sure the namespace exists, then register the
-# custom search attributes Commons workflows set (workflows/search-attributes.ts). Idempotent:
+# custom search attributes Commons workflows set (contracts/search-attributes.ts). Idempotent:
 # attributes already present are left alone, so it is safe to run on every deploy.
 # Needs the `temporal` CLI (temporalio/admin-tools image) and TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE.
 set -eu
@@ -16,7 +16,7 @@ if ! temporal operator namespace describe --address "$addr" --namespace "$ns" >/
   echo "creating namespace $ns (retention $retention)"
   temporal operator namespace create --address "$addr" --namespace "$ns" --retention "$retention"
 fi
-for spec in LifecycleStage=Keyword ProposalId=Keyword ModelName=Keyword Domain=Keyword ModelStatus=Keyword; do
+for spec in LifecycleStage=Keyword ProposalId=Keyword ModelName=Keyword Domain=Keyword ModelStatus=Keyword LifecycleOutcome=Keyword; do
   name="${spec%%=*}"; type="${spec#*=}"; tries=0
   # A fresh namespace takes a few seconds to reach every frontend: retry until it is listed.
   until temporal operator search-attribute list --address "$addr" --namespace "$ns" 2>/dev/null | grep -qw "$name"; do
