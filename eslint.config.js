@@ -35,7 +35,7 @@ const sqlClientAsType = {
 const envEntryPoints = ['infra/config.ts', 'cli/**', 'infra/versioning/cli.ts'];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'db/migrations/**', '**/*.d.ts', 'packages/build/**'] },
+  { ignores: ['node_modules/**', 'db/migrations/**', '**/*.d.ts', 'packages/build/**', 'dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -1,7 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig, type CommonsConfig } from '../infra/config.js';
 import { temporalConnectionOptions } from '../infra/temporal-connection.js';
-import { connectDb, migrateDb } from '../db/client.js';
+import { connectDb } from '../db/client.js';
 import { S3ArtifactStore } from '../storage/s3-store.js';
 import { Ledger } from '../db/ledger.js';
 import { PostgresReplayGuard } from './auth.js';
@@ -12,14 +12,17 @@ import { countWorkflowReads } from './workflow-reads.js';
 import { startTracing } from '../infra/telemetry/tracing.js';
 import { tracingClientInterceptors } from '../infra/telemetry/temporal.js';
 
-/** Connects everything the API needs and builds the server (used by api/main.ts, the demo and tests). */
+/**
+ * Connects everything the API needs and builds the server (used by api/main.ts, the demo and tests).
+ * The schema is migrated beforehand: by the release's migrate Job (infra/migrate.ts) in production,
+ * by the local stack in development.
+ */
 export async function startApi(
   cfg: CommonsConfig = loadConfig(),
   opts: { logger?: boolean | object; listen?: boolean } = {},
 ): Promise<BuiltServer & { ctx: ApiContext; url: string }> {
   // First, so the request spans, the client's and fetch's are made by the installed provider.
   const tracing = startTracing(cfg.tracing, 'commons-api');
-  await migrateDb(cfg.databaseUrl);
   const dbh = connectDb(cfg.databaseUrl, { max: 20 });
   const connection = await Connection.connect(temporalConnectionOptions(cfg.temporal));
   const temporal = new Client({

@@ -32,7 +32,7 @@ import { mcpEndpoint } from '../mcp/http-endpoint.js';
 import { receiptRoutes } from './routes/receipts.js';
 import type { ApiContext } from './context.js';
 import { pingDatabase } from '../db/queries/health.js';
-import { HealthResponse } from './schemas/ops.js';
+import { HealthResponse, LivenessResponse } from './schemas/ops.js';
 import type { Tracing } from '../infra/telemetry/tracing.js';
 import { requestTracing, withTraceIds } from './tracing.js';
 
@@ -105,8 +105,17 @@ export async function buildServer(
     registers: [metrics],
   });
   registerDeploymentRoute(app, ctx.deploymentId);
+  // Liveness: the process serves HTTP. Kept apart from /healthz so a Postgres or Temporal outage
+  // takes pods out of the Service (readiness) without restarting them all (liveness).
+  app.get(
+    '/livez',
+    { schema: { summary: 'Liveness: the process serves HTTP', tags: ['ops'], response: { 200: LivenessResponse } } },
+    (_req, reply) => {
+      void reply.send({ ok: true as const });
+    },
+  );
   const health = {
-    summary: 'Liveness and dependencies',
+    summary: 'Readiness: Postgres and Temporal answer',
     tags: ['ops'],
     response: { 200: HealthResponse, 503: HealthResponse },
   };

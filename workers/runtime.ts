@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, Runtime, DefaultLogger, type WorkerOptions } from '@temporalio/worker';
 import { loadConfig, LOG_LEVELS, type CommonsConfig, type LogLevel } from '../infra/config.js';
@@ -6,7 +7,7 @@ import { TASK_QUEUES, type WorkerKind } from '../contracts/task-queues.js';
 import { VERSIONING_BEHAVIOR, WORKER_DEPLOYMENTS } from '../contracts/worker-deployments.js';
 import { resolveBuildId } from '../infra/versioning/build-id.js';
 import { setCurrentVersion } from '../infra/versioning/deployments.js';
-import { connectDb, migrateDb } from '../db/client.js';
+import { connectDb } from '../db/client.js';
 import { S3ArtifactStore } from '../storage/s3-store.js';
 import { kekOf } from '../infra/kms/from-config.js';
 import { RecordOpener } from '../infra/private-records/open-records.js';
@@ -25,6 +26,14 @@ import { tracingWorkerOptions, workflowInterceptorModules } from '../infra/telem
 export type { WorkerKind };
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+/**
+ * The image build (`npm run build`, infra/image/build.ts) compiles to dist/ and bundles the workflow
+ * code into this file beside the compiled workers, so production workers load it instead of running
+ * webpack at start; from the sources (dev, tests) it does not exist and workflowsPath is bundled.
+ */
+export const WORKFLOW_BUNDLE_FILE = 'workflow-bundle.js';
+const prebuiltWorkflowBundle = fileURLToPath(new URL(`../${WORKFLOW_BUNDLE_FILE}`, import.meta.url));
 
 /** The workers' log level: COMMONS_LOG_LEVEL, warn when unset. */
 const logLevelOf = (cfg: CommonsConfig): LogLevel => cfg.logLevel ?? 'warn';
@@ -97,6 +106,16 @@ export interface StartWorkersOptions {
   workflowBundle?: string;
 }
 
+/** The workflow code a lifecycle worker runs: a given bundle, a given path, the image's bundle, or the sources. */
+function workflowCodeOf(
+  opts: StartWorkersOptions,
+): Pick<WorkerOptions, 'workflowBundle'> | Pick<WorkerOptions, 'workflowsPath'> {
+  if (opts.workflowBundle) return { workflowBundle: { codePath: opts.workflowBundle } };
+  if (opts.workflowsPath) return { workflowsPath: opts.workflowsPath };
+  if (existsSync(prebuiltWorkflowBundle)) return { workflowBundle: { codePath: prebuiltWorkflowBundle } };
+  return { workflowsPath };
+}
+
 export interface RunningWorkers {
   workers: Worker[];
   buildId: string;
@@ -119,7 +138,7 @@ export async function startWorkers(
   installRuntime(cfg);
   const tracing = startTracing(cfg.tracing, 'commons-worker');
   const traced = tracingWorkerOptions(tracing);
-  await migrateDb(cfg.databaseUrl);
+  // The schema is migrated beforehand (the migrate Job, or the local stack), never by a worker.
   const connection = await NativeConnection.connect(temporalConnectionOptions(cfg.temporal));
   const dbh = connectDb(cfg.databaseUrl, { max: 20 });
   const store = S3ArtifactStore.fromConfig(cfg.s3);
@@ -133,6 +152,7 @@ export async function startWorkers(
     ...(kek ? { kek, records: new RecordOpener({ sql: dbh.sql, store, kek }) } : {}),
   };
   const workers: Worker[] = [];
+  const workflowCode = workflowCodeOf(opts);
   for (const kind of kinds) {
     const base = {
       connection,
@@ -152,13 +172,11 @@ export async function startWorkers(
         workers.push(
           await Worker.create({
             ...base,
-            // A prebuilt bundle already holds the tracing interceptors (bundleWorkflowsOnce).
-            ...(opts.workflowBundle
-              ? { workflowBundle: { codePath: opts.workflowBundle } }
-              : {
-                  workflowsPath: opts.workflowsPath ?? workflowsPath,
-                  interceptors: { ...base.interceptors, workflowModules: workflowInterceptorModules },
-                }),
+            ...workflowCode,
+            // A prebuilt bundle already holds the tracing interceptors (bundled with them).
+            ...('workflowsPath' in workflowCode
+              ? { interceptors: { ...base.interceptors, workflowModules: workflowInterceptorModules } }
+              : {}),
             activities: createLifecycleActivities(deps),
           }),
         );

