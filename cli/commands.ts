@@ -9,6 +9,7 @@ import { renderStatusLine } from './progress-bar.js';
 import { watchStatus, type Output } from './watch.js';
 import { chunk, parseJsonl } from './records.js';
 import type { ProposalBody } from '../api/schemas/proposals.js';
+import { receiptProblems, type ReceiptBundle, type ReceiptEpoch } from '../domain/serving/receipts.js';
 
 export const USAGE = `commons — command line for the Commons API
 
@@ -33,6 +34,12 @@ usage: commons [--api URL] [--key FILE] [--json] <command> ...
   infer MODEL TEXT --api-key KEY       paid inference with attribution (or COMMONS_API_KEY)
   mcp [--api-key KEY]                  MCP server on stdio for agents (docs/mcp.md): the key file
                                        signs reviews and records, the API key pays for calls
+  receipt ID                           a closed receipt with its inclusion proof (JSON: save it)
+  receipts [--cursor C]                the closed receipts naming your account, with proofs (JSON)
+  epoch MODEL N                        a closed settlement epoch's published root (JSON: save it)
+  verify-receipt FILE|ID               check a receipt offline (docs/receipts.md): its leaf, its proof
+         [--root HEX | --epoch-file F] against the trusted root (else the API's published one),
+                                       the split against the fee and its transfers; exit 1 if not
 
   --api   API base URL (env COMMONS_API_URL, default http://127.0.0.1:8080)
   --key   key file (env COMMONS_KEY_FILE, default ~/.commons/key.json)
@@ -76,6 +83,9 @@ export async function run(
         interval: { type: 'string' },
         label: { type: 'string' },
         'api-key': { type: 'string' },
+        root: { type: 'string' },
+        'epoch-file': { type: 'string' },
+        cursor: { type: 'string' },
       },
     });
     const [cmd, ...args] = positionals;
@@ -268,6 +278,44 @@ export async function run(
           ...(apiKey ? { apiKey } : {}),
         });
         return 0;
+      }
+      case 'receipt': {
+        say(JSON.stringify(await reader().receiptProof(need(args[0], 'a receipt id')), null, 2));
+        return 0;
+      }
+      case 'receipts': {
+        say(JSON.stringify(await signer().myReceipts({ cursor: o.cursor }), null, 2));
+        return 0;
+      }
+      case 'epoch': {
+        const [model, n] = args;
+        const epoch = Number(need(n, 'an epoch number'));
+        if (!Number.isInteger(epoch) || epoch < 1) throw new UsageError('the epoch is a positive integer');
+        say(JSON.stringify(await reader().receiptEpoch(need(model, 'a model name'), epoch), null, 2));
+        return 0;
+      }
+      case 'verify-receipt': {
+        const target = need(args[0], 'a receipt file or id');
+        const bundle = existsSync(target)
+          ? (JSON.parse(readFileSync(target, 'utf8')) as ReceiptBundle)
+          : await reader().receiptProof(target);
+        const r = bundle.receipt;
+        const trusted = o['epoch-file']
+          ? (JSON.parse(readFileSync(o['epoch-file'], 'utf8')) as ReceiptEpoch)
+          : o.root
+            ? { model: r.model, epoch: r.epoch, root: o.root.toLowerCase() }
+            : await reader().receiptEpoch(r.model, r.epoch);
+        const problems = receiptProblems(bundle, trusted);
+        const source = o['epoch-file'] ? o['epoch-file'] : o.root ? '--root' : `${api} (published)`;
+        print({ receipt: r.id, verified: problems.length === 0, problems, root: trusted.root, source }, () => {
+          if (problems.length === 0)
+            say(
+              `receipt ${r.id} verifies: ${r.model} v${r.version}, epoch ${r.epoch} root ${trusted.root} (${source}); ` +
+                `fee ${r.fee} OPEN split in ${r.splits.length} parts over ${r.splits.filter((s) => s.transfer).length} transfers`,
+            );
+          else for (const p of problems) io.err.write(`receipt ${r.id}: ${p}\n`);
+        });
+        return problems.length === 0 ? 0 : 1;
       }
       default:
         throw new UsageError(`unknown command ${cmd}`);

@@ -52,6 +52,12 @@ import type { ApiKeyResponse, InferResponse, ModelResponse, RollbackResponse } f
 import type { SealedReadResponse } from '../api/schemas/record-reads.js';
 import { generateX25519KeyPair, openSealed } from '../domain/data/envelope/sealed-box.js';
 import type { ErasureResponse } from '../api/schemas/erasure.js';
+import type {
+  ContributorReceiptsResponse,
+  EpochsResponse,
+  ReceiptBundleView,
+  ReceiptEpochView,
+} from '../api/schemas/receipts.js';
 
 /** The API's `{ error }` reason, or the OpenAI-compatible routes' `{ error: { message } }`. */
 const errorText = (e: unknown): string =>
@@ -308,5 +314,24 @@ export class CommonsClient {
   infer(name: string, input: string, apiKey: string, version?: number): Promise<InferResponse> {
     const path = version ? `/v1/models/${name}/versions/${version}/infer` : `/v1/models/${name}/infer`;
     return this.post<InferResponse>(path, { input }, { authorization: `Bearer ${apiKey}` });
+  }
+  /** A receipt of a closed epoch with its inclusion proof (check it with verifyReceipt, domain/serving/receipts.ts). */
+  receiptProof(id: string): Promise<ReceiptBundleView> {
+    return this.get<ReceiptBundleView>(`/v1/receipts/${encodeURIComponent(id)}/proof`);
+  }
+  /** A closed settlement epoch of a model: the published root of its receipts. */
+  receiptEpoch(model: string, epoch: number): Promise<ReceiptEpochView> {
+    return this.get<ReceiptEpochView>(`/v1/models/${encodeURIComponent(model)}/epochs/${epoch}`);
+  }
+  receiptEpochs(model: string): Promise<EpochsResponse> {
+    return this.allPages<EpochsResponse, 'epochs'>(`/v1/models/${encodeURIComponent(model)}/epochs`, 'epochs');
+  }
+  /** One page of the closed receipts naming this client's account, each with its proof (signed). */
+  myReceipts(page: { cursor?: string; limit?: number } = {}): Promise<ContributorReceiptsResponse> {
+    const q = new URLSearchParams();
+    if (page.limit) q.set('limit', String(page.limit));
+    if (page.cursor) q.set('cursor', page.cursor);
+    const query = q.size ? `?${q.toString()}` : '';
+    return this.signed<ContributorReceiptsResponse>('GET', `/v1/accounts/${this.address}/receipts${query}`);
   }
 }

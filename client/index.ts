@@ -52,3 +52,9 @@ export type {
   UnstakeResponse,
 } from '../api/schemas/protocol.js';
 export type { ApiKeyResponse, InferResponse, ModelResponse, RollbackResponse } from '../api/schemas/models.js';
+export type {
+  ContributorReceiptsResponse,
+  EpochsResponse,
+  ReceiptBundleView,
+  ReceiptEpochView,
+} from '../api/schemas/receipts.js';

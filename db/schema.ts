@@ -557,9 +557,33 @@ export const inferenceCalls = pgTable(
     /** The caller's end-user id (OpenAI's `user` / `safety_identifier`), kept on the receipt for abuse tracing. */
     endUser: text('end_user'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    /**
+     * The settlement epoch whose Merkle root commits this receipt (docs/receipts.md), set with `leaf`
+     * when the epoch closes; a trigger refuses any change to the row after that.
+     */
+    epoch: integer('epoch'),
+    /** SHA-256 of the receipt's canonical JSON, the epoch tree's leaf. */
+    leaf: text('leaf'),
   },
-  // A version's latest call (its lifecycle page's sample attribution) without scanning every call.
-  (t) => [index('inference_calls_version_latest').on(t.modelName, t.version, t.createdAt)],
+  (t) => [
+    // A version's latest call (its lifecycle page's sample attribution) without scanning every call.
+    index('inference_calls_version_latest').on(t.modelName, t.version, t.createdAt),
+    // The calls an epoch closes (epoch null) and the leaves of a closed epoch.
+    index('inference_calls_epoch').on(t.modelName, t.epoch),
+  ],
+);
+
+/** Each closed settlement epoch's Merkle root over its receipts; rows are never changed (a trigger). */
+export const receiptEpochs = pgTable(
+  'receipt_epochs',
+  {
+    modelName: text('model_name').notNull(),
+    epoch: integer('epoch').notNull(),
+    root: text('root').notNull(),
+    size: integer('size').notNull(),
+    closedAt: timestamp('closed_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.modelName, t.epoch] })],
 );
 
 /**

@@ -45,7 +45,10 @@ export async function modelWorkflow(input: ModelEntityInput): Promise<ModelEntit
     upsertMemo({ summary, status: state.status, productionVersion: state.productionVersion ?? null });
     setCurrentDetails(
       `**${state.status}** — production v${state.productionVersion ?? '-'}; ${state.versions.length} version(s); ` +
-        `epoch ${state.epoch}${state.lastEpoch ? ` paid ${state.lastEpoch.paid} OPEN to ${state.lastEpoch.recipients}` : ''}`,
+        `epoch ${state.epoch}${state.lastEpoch ? ` paid ${state.lastEpoch.paid} OPEN to ${state.lastEpoch.recipients}` : ''}` +
+        (state.lastEpoch?.receipts
+          ? `; receipts root ${state.lastEpoch.receipts.root} (${state.lastEpoch.receipts.size})`
+          : ''),
     );
   };
   /** Version changes and epochs run one at a time: the production version never moves mid-epoch. */
@@ -119,7 +122,14 @@ export async function modelWorkflow(input: ModelEntityInput): Promise<ModelEntit
       await serially(async () => {
         try {
           const r = await lifecycle.settleModelEpoch({ modelName, epoch });
-          state.lastEpoch = { epoch, paid: r.paid, recipients: r.recipients, at: Date.now() };
+          // Recording the receipt root adds no command: it is the activity's result, kept in state.
+          state.lastEpoch = {
+            epoch,
+            paid: r.paid,
+            recipients: r.recipients,
+            at: Date.now(),
+            ...(r.receipts ? { receipts: r.receipts } : {}),
+          };
         } catch (err) {
           // An epoch that cannot settle (say, nothing in production) is retried next period; the
           // entity itself never fails because of it.

@@ -103,12 +103,12 @@ describe.concurrent('model entity (workflow tier)', () => {
     expect(s.versions.map((v) => v.version)).toEqual([1, 2]); // a rollback registers nothing
   });
 
-  it('settles a reward epoch every period; an epoch that cannot settle never fails the entity', async () => {
+  it('settles a reward epoch every period and records its receipt root; an epoch that cannot settle never fails the entity', async () => {
     const t = withRegistry(tier.scope(uniqueId('epochs')));
     t.mock({
       settleModelEpoch: (a) => {
         if (a.epoch === 1) throw ApplicationFailure.nonRetryable('nothing in production', 'InsufficientFundsError');
-        return { paid: String(100 * a.epoch), recipients: 2 };
+        return { paid: String(100 * a.epoch), recipients: 2, receipts: { root: `root-${a.epoch}`, size: a.epoch } };
       },
     });
     await promote(t, 1, { settlementPeriodMs: 200 });
@@ -120,6 +120,8 @@ describe.concurrent('model entity (workflow tier)', () => {
     expect(epochs.slice(0, 3)).toEqual([1, 2, 3]);
     expect(t.inputs('settleModelEpoch').every((a) => a.modelName === model(t))).toBe(true);
     expect(s.lastEpoch).toMatchObject({ epoch: s.epoch, paid: String(100 * s.epoch), recipients: 2 });
+    // The entity records each epoch's receipt root (docs/receipts.md) as the activity stored it.
+    expect(s.lastEpoch?.receipts).toEqual({ root: `root-${s.epoch}`, size: s.epoch });
     expect((await handle(t).describe()).status.name).toBe('RUNNING');
     await handle(t).terminate('test done'); // its epochs would tick on beside the other tests
   });

@@ -31,6 +31,8 @@ import {
 } from '../../db/queries/models.js';
 import { positiveAttributionWeights } from '../../db/queries/datanets.js';
 import { findTransferByKey } from '../../db/queries/transfers.js';
+import { closeReceiptEpoch } from '../../db/queries/receipts.js';
+import { sealEpoch } from '../../domain/serving/receipts.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -209,21 +211,29 @@ export function createDeploymentActivities({ sql, store, ledger }: Pick<Activity
     },
 
     /**
-     * One reward-settlement epoch of a served model: whatever accrued in `rewards:model:<name>`
-     * is collected into the epoch's account (the amount is fixed by that transfer, so a retry
-     * splits the same amount) and paid to the production version's contributors by attribution
-     * weight, largest-remainder rounding, each payment keyed by epoch and contributor.
+     * One settlement epoch of a served model. First its receipts: every paid call committed since
+     * the last epoch joins this one and the epoch's Merkle root over their receipts is stored
+     * (docs/receipts.md); a retry finds the stored root. Then its rewards: whatever accrued in
+     * `rewards:model:<name>` is collected into the epoch's account (the amount is fixed by that
+     * transfer, so a retry splits the same amount) and paid to the production version's
+     * contributors by attribution weight, largest-remainder rounding, each payment keyed by epoch
+     * and contributor.
      */
-    async settleModelEpoch(a: { modelName: string; epoch: number }): Promise<{ paid: string; recipients: number }> {
+    async settleModelEpoch(a: {
+      modelName: string;
+      epoch: number;
+    }): Promise<{ paid: string; recipients: number; receipts: { root: string; size: number } }> {
+      const closed = await closeReceiptEpoch(sql, a.modelName, a.epoch, (calls) => sealEpoch(calls, a.epoch));
+      const receipts = { root: closed.root, size: closed.size };
       const datasetVersionId = await findProductionDatasetVersion(sql, a.modelName);
-      if (datasetVersionId === undefined) return { paid: '0', recipients: 0 };
+      if (datasetVersionId === undefined) return { paid: '0', recipients: 0, receipts };
       const epochAccount = accountsOf.modelEpoch(a.modelName, a.epoch);
       const collectKey = `model:${a.modelName}:epoch:${a.epoch}:collect`;
       const done = await findTransferByKey(sql, collectKey);
       let total = done
         ? BigInt(done.amount)
         : BigInt(await ledger.balance(accountsOf.modelRewards(a.modelName), 'OPEN'));
-      if (total === 0n) return { paid: '0', recipients: 0 };
+      if (total === 0n) return { paid: '0', recipients: 0, receipts };
       if (!done)
         await ledger.transfer({
           idempotencyKey: collectKey,
@@ -254,7 +264,7 @@ export function createDeploymentActivities({ sql, store, ledger }: Pick<Activity
         recipients++;
       }
       total = shares.reduce((x, sh) => x + sh.amount, 0n);
-      return { paid: total.toString(), recipients };
+      return { paid: total.toString(), recipients, receipts };
     },
 
     /**

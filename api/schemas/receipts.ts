@@ -2,6 +2,7 @@
 // the fee split with the ledger transfers that paid each part.
 import { Type, type Static } from '@sinclair/typebox';
 import { Nullable, Timestamp, Units } from './common.js';
+import { nextCursorField, pageQuery } from '../pagination.js';
 
 export const ReceiptParams = Type.Object({
   id: Type.String({
@@ -48,3 +49,78 @@ export const ReceiptResponse = Type.Object({
   ),
 });
 export type ReceiptResponse = Static<typeof ReceiptResponse>;
+
+// Verifiable receipts (docs/receipts.md): the canonical receipt a leaf hashes, its inclusion proof,
+// and the settlement epoch whose published Merkle root commits it.
+const Hex64 = Type.String({ pattern: '^[0-9a-f]{64}$' });
+const ModelName = Type.String({ minLength: 1, maxLength: 200 });
+
+export const ReceiptEpoch = Type.Object({
+  model: Type.String(),
+  epoch: Type.Integer(),
+  root: Type.String({ description: "Merkle root over the epoch's receipt leaves (RFC 6962-style, as dataset proofs)" }),
+  size: Type.Integer({ description: 'receipts the epoch commits' }),
+  closedAt: Timestamp,
+});
+export type ReceiptEpochView = Static<typeof ReceiptEpoch>;
+
+export const CanonicalReceipt = Type.Object(
+  {
+    format: Type.Literal('commons-receipt/1'),
+    id: Type.String(),
+    model: Type.String(),
+    version: Type.Integer(),
+    proposalId: Nullable(Type.String()),
+    payer: Type.String(),
+    fee: Units,
+    inputHash: Nullable(Type.String()),
+    createdAt: Type.String(),
+    settlement: Type.String(),
+    epoch: Type.Integer(),
+    contributors: Type.Array(Type.Object({ contributor: Type.String(), weightPpm: Type.Integer() })),
+    records: Type.Array(Type.Object({ hash: Type.String(), contributor: Type.String(), influencePpm: Type.Integer() })),
+    splits: Type.Array(
+      Type.Object({
+        to: Type.String(),
+        part: Type.String(),
+        amount: Units,
+        transfer: Nullable(
+          Type.Object({
+            id: Type.Integer(),
+            idempotencyKey: Type.String(),
+            from: Type.String(),
+            to: Type.String(),
+            amount: Units,
+            calls: Type.Integer(),
+          }),
+        ),
+      }),
+    ),
+  },
+  { description: 'the receipt exactly as its leaf hashes it (SHA-256 of its canonical JSON)' },
+);
+
+export const ReceiptBundle = Type.Object({
+  receipt: CanonicalReceipt,
+  proof: Type.Object({
+    leaf: Hex64,
+    index: Type.Integer(),
+    siblings: Type.Array(
+      Type.Object({ hash: Hex64, position: Type.Union([Type.Literal('left'), Type.Literal('right')]) }),
+    ),
+    root: Hex64,
+  }),
+  epoch: ReceiptEpoch,
+});
+export type ReceiptBundleView = Static<typeof ReceiptBundle>;
+
+export const EpochParams = Type.Object({ name: ModelName, epoch: Type.Integer({ minimum: 1, maximum: 2 ** 31 - 1 }) });
+export const EpochsParams = Type.Object({ name: ModelName });
+export const EpochsQuery = pageQuery({});
+export const EpochsResponse = Type.Object({ epochs: Type.Array(ReceiptEpoch), ...nextCursorField });
+export type EpochsResponse = Static<typeof EpochsResponse>;
+
+export const ContributorReceiptsParams = Type.Object({ address: Type.String({ minLength: 1, maxLength: 200 }) });
+export const ContributorReceiptsQuery = pageQuery({}, 100);
+export const ContributorReceiptsResponse = Type.Object({ receipts: Type.Array(ReceiptBundle), ...nextCursorField });
+export type ContributorReceiptsResponse = Static<typeof ContributorReceiptsResponse>;

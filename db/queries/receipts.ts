@@ -1,5 +1,6 @@
 import type postgres from 'postgres';
 import type { ReceiptSplit } from './inference-calls.js';
+import type { RecordedCall } from '../../domain/serving/receipts.js';
 
 /** A paid call's receipt: what was answered, for whom, attributed to whom, and the ledger transfers that paid it. */
 export interface ReceiptRow {
@@ -71,4 +72,187 @@ export async function findReceipt(sql: postgres.Sql, id: string): Promise<Receip
       return { ...s, ledger: t ? { id: Number(t.id), amount: t.amount, calls: t.memo?.calls ?? 1 } : null };
     }),
   };
+}
+
+/** A closed settlement epoch's receipt root. */
+export interface ReceiptEpochRow {
+  modelName: string;
+  epoch: number;
+  root: string;
+  size: number;
+  closedAt: Date;
+}
+
+interface CallRow {
+  id: string;
+  model_name: string;
+  version: number;
+  proposal_id: string | null;
+  payer: string;
+  fee: string;
+  input_hash: string | null;
+  created_at: Date;
+  settlement_id: string;
+  attribution: unknown;
+  records: unknown;
+  splits: ReceiptSplit[];
+  epoch: number | null;
+  leaf?: string | null;
+}
+
+const epochOf = (r: { model_name: string; epoch: number; root: string; size: number; closed_at: Date }) => ({
+  modelName: r.model_name,
+  epoch: r.epoch,
+  root: r.root,
+  size: r.size,
+  closedAt: r.closed_at,
+});
+
+/** Each call with the ledger transfers its splits name (one query for all of them). */
+async function withTransfers(
+  sql: postgres.Sql | postgres.TransactionSql,
+  rows: CallRow[],
+): Promise<(RecordedCall & { epoch: number | null; leaf: string | null })[]> {
+  const keys = [
+    ...new Set(rows.flatMap((c) => c.splits.map((s) => s.transfer).filter((k): k is string => k !== null))),
+  ];
+  const found = keys.length
+    ? await sql<
+        {
+          id: string;
+          idempotency_key: string;
+          from_account: string;
+          to_account: string;
+          amount: string;
+          memo: { calls?: number } | null;
+        }[]
+      >`select id, idempotency_key, from_account, to_account, amount::text as amount, memo
+        from transfers where idempotency_key = any(${keys})`
+    : [];
+  const transfers = new Map(
+    found.map((t) => [
+      t.idempotency_key,
+      { id: Number(t.id), from: t.from_account, to: t.to_account, amount: t.amount, calls: t.memo?.calls ?? 1 },
+    ]),
+  );
+  return rows.map((c) => ({
+    id: c.id,
+    modelName: c.model_name,
+    version: c.version,
+    proposalId: c.proposal_id,
+    payer: c.payer,
+    fee: c.fee,
+    inputHash: c.input_hash,
+    createdAt: c.created_at,
+    settlementId: c.settlement_id,
+    attribution: c.attribution,
+    records: c.records,
+    splits: c.splits,
+    transfers,
+    epoch: c.epoch,
+    leaf: c.leaf ?? null,
+  }));
+}
+
+/**
+ * Closes a model's receipt epoch: every call of the model committed and not yet in an epoch joins
+ * this one, `seal` computes each receipt's leaf and the root, and the calls' epoch and leaf and the
+ * epoch's root are written in ONE transaction (under a per-model lock). A retry finds the stored
+ * root and changes nothing; a call committed after the calls were read waits for the next epoch.
+ */
+export async function closeReceiptEpoch(
+  sql: postgres.Sql,
+  modelName: string,
+  epoch: number,
+  seal: (calls: RecordedCall[]) => { leaves: string[]; root: string },
+): Promise<ReceiptEpochRow> {
+  return sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(hashtext(${`receipt-epoch:${modelName}`}))`;
+    const [done] = await tx<{ model_name: string; epoch: number; root: string; size: number; closed_at: Date }[]>`
+      select model_name, epoch, root, size, closed_at from receipt_epochs where model_name = ${modelName} and epoch = ${epoch}`;
+    if (done) return epochOf(done);
+    const rows = await tx<CallRow[]>`
+      select c.id, c.model_name, c.version, v.proposal_id, c.payer, c.fee::text as fee, c.input_hash, c.created_at,
+             c.settlement_id, c.attribution, c.records, c.splits, c.epoch
+      from inference_calls c
+      left join model_versions v on v.model_name = c.model_name and v.version = c.version
+      where c.model_name = ${modelName} and c.epoch is null
+      for update of c`;
+    const calls = await withTransfers(tx, rows);
+    const { leaves, root } = seal(calls);
+    if (calls.length > 0)
+      await tx`
+        update inference_calls c set epoch = ${epoch}, leaf = x.l
+        from jsonb_to_recordset(${JSON.stringify(calls.map((c, i) => ({ i: c.id, l: leaves[i] })))}::text::jsonb) as x(i text, l text)
+        where c.id = x.i`;
+    const [row] = await tx<{ model_name: string; epoch: number; root: string; size: number; closed_at: Date }[]>`
+      insert into receipt_epochs (model_name, epoch, root, size) values (${modelName}, ${epoch}, ${root}, ${calls.length})
+      returning model_name, epoch, root, size, closed_at`;
+    return epochOf(row!);
+  });
+}
+
+export async function findReceiptEpoch(
+  sql: postgres.Sql,
+  modelName: string,
+  epoch: number,
+): Promise<ReceiptEpochRow | undefined> {
+  const [r] = await sql<{ model_name: string; epoch: number; root: string; size: number; closed_at: Date }[]>`
+    select model_name, epoch, root, size, closed_at from receipt_epochs where model_name = ${modelName} and epoch = ${epoch}`;
+  return r ? epochOf(r) : undefined;
+}
+
+/** A model's closed epochs, newest first, after the cursor's epoch. */
+export async function listReceiptEpochs(
+  sql: postgres.Sql,
+  modelName: string,
+  page: { limit: number; before?: number },
+): Promise<ReceiptEpochRow[]> {
+  const rows = await sql<{ model_name: string; epoch: number; root: string; size: number; closed_at: Date }[]>`
+    select model_name, epoch, root, size, closed_at from receipt_epochs
+    where model_name = ${modelName} ${page.before === undefined ? sql`` : sql`and epoch < ${page.before}`}
+    order by epoch desc limit ${page.limit}`;
+  return rows.map(epochOf);
+}
+
+/** Every leaf of a closed epoch (the tree is rebuilt from them to prove one receipt). */
+export async function epochLeaves(sql: postgres.Sql, modelName: string, epoch: number): Promise<string[]> {
+  const rows = await sql<{ leaf: string }[]>`
+    select leaf from inference_calls where model_name = ${modelName} and epoch = ${epoch}`;
+  return rows.map((r) => r.leaf);
+}
+
+const CLOSED_CALL = (sql: postgres.Sql) => sql`
+  select c.id, c.model_name, c.version, v.proposal_id, c.payer, c.fee::text as fee, c.input_hash, c.created_at,
+         c.settlement_id, c.attribution, c.records, c.splits, c.epoch, c.leaf
+  from inference_calls c
+  left join model_versions v on v.model_name = c.model_name and v.version = c.version`;
+
+/** A call of a closed epoch: its epoch and the leaf stored when the epoch closed. */
+export type ClosedCall = RecordedCall & { epoch: number; leaf: string };
+
+/** A call whose epoch has closed, as recorded, with its epoch; undefined while its epoch is open. */
+export async function findClosedCall(sql: postgres.Sql, id: string): Promise<ClosedCall | undefined> {
+  const rows = await sql<CallRow[]>`${CLOSED_CALL(sql)} where c.id = ${id} and c.epoch is not null`;
+  const [c] = await withTransfers(sql, rows);
+  return c ? { ...c, epoch: c.epoch ?? 0, leaf: c.leaf ?? '' } : undefined;
+}
+
+/**
+ * The closed receipts that name a contributor (attributed, or paid a part), by call id after the
+ * cursor. A sequential scan of the closed calls: no index on the attribution documents, which
+ * would slow every paid call's insert.
+ */
+export async function listContributorClosedCalls(
+  sql: postgres.Sql,
+  address: string,
+  page: { limit: number; after?: string },
+): Promise<ClosedCall[]> {
+  const named = JSON.stringify([{ contributor: address }]);
+  const paid = JSON.stringify([{ to: address }]);
+  const rows = await sql<CallRow[]>`${CLOSED_CALL(sql)}
+    where c.epoch is not null and (c.attribution @> ${named}::text::jsonb or c.splits @> ${paid}::text::jsonb)
+      ${page.after === undefined ? sql`` : sql`and c.id > ${page.after}`}
+    order by c.id limit ${page.limit}`;
+  return (await withTransfers(sql, rows)).map((c) => ({ ...c, epoch: c.epoch ?? 0, leaf: c.leaf ?? '' }));
 }

@@ -17,6 +17,8 @@ export interface EpochSummary {
   paid: string;
   recipients: number;
   at: number;
+  /** The Merkle root over the epoch's receipts and how many it commits (docs/receipts.md). */
+  receipts?: { root: string; size: number };
 }
 
 export interface ModelEntityState {

@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { ActivityMocks } from './tier.js';
 import type { EvalMetrics } from '../../domain/lifecycle/types.js';
+import { EMPTY_ROOT } from '../../domain/data/merkle.js';
 
 export const GOOD_METRICS: EvalMetrics = { accuracy: 0.9, macroF1: 0.88, loss: 0.1, examples: 40 };
 
@@ -44,7 +45,7 @@ export function succeedingActivities(): { lifecycle: ActivityMocks; data: Activi
       settleStakedRound: () => ({ preferences: [], summary: { answers: 0, rewarded: 0, penalised: [] } }),
       recordRound: none,
       setProductionVersion: () => ({ productionVersion: 1, previous: null }),
-      settleModelEpoch: () => ({ paid: '0', recipients: 0 }),
+      settleModelEpoch: () => ({ paid: '0', recipients: 0, receipts: { root: EMPTY_ROOT, size: 0 } }),
       retireModel: none,
     },
     data: {
