@@ -12,7 +12,7 @@
  */
 import { deserializeRag } from '../generative/rag-model.js';
 import { attributeSpans } from '../spans/span-match.js';
-import { loadSpanIndex } from '../spans/span-store.js';
+import { loadSpanIndex, type SpanIndexRef } from '../spans/span-store.js';
 import type {
   FinishReason,
   PredictionEvent,
@@ -52,7 +52,8 @@ const WITHOUT_TEXT: PredictorCapabilities = { ...CAPABILITIES, embeddings: false
 export const embeddedRag: PredictorFactory = async (src, artifact, store) => {
   const model = deserializeRag(artifact);
   const capabilities = model.quotes ? CAPABILITIES : WITHOUT_TEXT;
-  const spans = model.meta.spanIndex ? await loadSpanIndex(store, src.artifactKey) : undefined;
+  const ref = model.meta.spanIndex as SpanIndexRef | undefined;
+  const spans = ref ? await loadSpanIndex(store, src.artifactKey, ref.sha256) : undefined;
   let embedder: HashedTfIdf | undefined; // built on the first embeddings call, then kept
   async function* stream(req: PredictRequest): AsyncIterable<PredictionEvent> {
     checkOptions(capabilities, req.options);

@@ -80,6 +80,9 @@ describe('span attribution', () => {
     const loaded = await loadSpanIndex(store, 'models/m/1/model.bin');
     expect(attributeSpans(loaded!, [RECORDS[3]!.response], 1)?.attribution.records[0]?.hash).toBe(RECORDS[3]!.hash);
     expect(await loadSpanIndex(store, 'models/none/1/model.bin')).toBeUndefined();
+    // The header the model recorded pins the index: one rewritten with fresh checksums is refused.
+    expect(await loadSpanIndex(store, 'models/m/1/model.bin', ref.sha256)).toBeDefined();
+    await expect(loadSpanIndex(store, 'models/m/1/model.bin', 'f'.repeat(64))).rejects.toThrow(/not the one/);
     await store.put('models/m/1/spans/sa.bin', Buffer.from('tampered'));
     await expect(loadSpanIndex(store, 'models/m/1/model.bin')).rejects.toThrow(/checksum/);
   });

@@ -67,11 +67,22 @@ export async function uploadSpanIndex(
   };
 }
 
-/** The span index beside `artifactKey`, or undefined when the model has none; checksums verified. */
-export async function loadSpanIndex(store: ArtifactStore, artifactKey: string): Promise<SpanIndex | undefined> {
+/**
+ * The span index beside `artifactKey`, or undefined when the model has none; checksums verified.
+ * `headerSha256` (what the model's own meta recorded, when it has meta) pins the header, and so
+ * every file: an index rewritten beside the model with fresh checksums is refused.
+ */
+export async function loadSpanIndex(
+  store: ArtifactStore,
+  artifactKey: string,
+  headerSha256?: string,
+): Promise<SpanIndex | undefined> {
   const prefix = spanIndexPrefix(artifactKey);
   if (!(await store.head(spanIndexKeys.header(prefix)))) return undefined;
-  const header = JSON.parse((await store.get(spanIndexKeys.header(prefix))).toString('utf8')) as SpanIndexHeader;
+  const headerBuf = await store.get(spanIndexKeys.header(prefix));
+  if (headerSha256 !== undefined && sha256(headerBuf) !== headerSha256)
+    throw new Error(`span index ${prefix}header.json is not the one the model was trained with`);
+  const header = JSON.parse(headerBuf.toString('utf8')) as SpanIndexHeader;
   const data = {} as Record<SpanFile, Buffer>;
   for (const f of SPAN_FILES) {
     const b = await store.get(spanIndexKeys.file(prefix, f));
