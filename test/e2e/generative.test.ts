@@ -8,6 +8,8 @@ import { deserializeRag, isRagArtifact } from '../../ml/generative/rag-model.js'
 import { verifyProof } from '../../domain/data/merkle.js';
 import type { lifecycleWorkflow } from '../../workflows/index.js';
 import type { CommonsExtension } from '../../api/schemas/openai.js';
+import { attributeSpans, loadSpanIndex } from '../../ml/spans/index.js';
+import { spanModeLine } from '../support/span-attribution.js';
 
 /**
  * A generative model's whole lifecycle on the real stack: a generation proposal with a chat
@@ -132,6 +134,35 @@ describe('generative lifecycle (RAG model, pairwise reviews, OpenAI-compatible A
       { to_account: string }[]
     >`select distinct to_account from transfers where from_account = ${r.appBuilder.address} and reason = 'inference fee (contributors)'`;
     expect(paidTo.map((x) => x.to_account)).toContain(used.contributor);
+  });
+
+  it('attributed the answer by the spans it shares with its training records (span index promoted with the model)', async () => {
+    const c = r.completion;
+    const answer = c.choices[0]?.message.content ?? '';
+    const key = `models/${modelName}/${c.commons.version}/model.bin`;
+    const index = await loadSpanIndex(app.store, key);
+    if (!index) throw new Error(`no span index beside ${key}`);
+    const manifest = JSON.parse(
+      (await app.store.get(`models/${modelName}/${c.commons.version}/manifest.json`)).toString(),
+    ) as {
+      spanIndex?: { sha256: string; records: number };
+    };
+    expect(manifest.spanIndex?.records).toBe(index.header.records);
+    // The planted source: the answer is a contributed response, and the heaviest record named holds it.
+    const [dv] = await app.sql<
+      { manifest_key: string }[]
+    >`select manifest_key from dataset_versions where proposal_id = ${id}`;
+    const sources = new Set(
+      parseManifest(await app.store.get(dv!.manifest_key))
+        .filter((m) => m.response === answer)
+        .map((m) => m.hash),
+    );
+    expect(sources.has(at(c.commons.attribution.records, 0, 'attributed record').hash)).toBe(true);
+    // What was served is span matching over the promoted index, not the retrieval fallback.
+    const expected = attributeSpans(index, [answer], 5);
+    expect(expected).toBeDefined();
+    expect(c.commons.attribution.records.map((x) => x.hash)).toEqual(expected!.attribution.records.map((x) => x.hash));
+    expect(await spanModeLine(app.url, modelName)).toContain('mode="spans"');
   });
 
   it('streamed a completion as server-sent events, with the Commons extension on the final chunk', () => {
