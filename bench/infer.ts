@@ -200,6 +200,12 @@ console.log(
 console.log(
   `  endpoint ${inferRes.rps.toFixed(0)} req/s = ${(inferRes.rps / computeRps).toFixed(3)}× its compute limit (target ≥ 0.9) and ${(inferRes.rps / bareRes.rps).toFixed(3)}× the bare route (target ≥ 0.2)`,
 );
+// The same comparison in CPU alone, which a busy machine does not skew: the share of the API's
+// CPU per paid call that is the model's compute (what endpoint/compute would be if the API's one
+// thread were all that limited it).
+console.log(
+  `  the model's compute is ${(computeUs / Math.max(1, cpuOf(inferRes, 'api/main.ts'))).toFixed(3)}× of the API's CPU per paid call; the bare route's server spends ${(cpuOf(bareRes, 'bench/bare-server.ts') / Math.max(1, cpuOf(inferRes, 'api/main.ts'))).toFixed(3)}× of it`,
+);
 console.log(
   `paid calls recorded: ${calls.n} of ${inferRes.total + 2} answered, ${calls.settled} settled in ${calls.settlements} group commits (${fees.n} ledger transfers)`,
 );
