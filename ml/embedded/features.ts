@@ -68,23 +68,50 @@ export function tokenize(text: string): string[] {
 }
 
 /**
- * Scratch accumulator reused across calls: a dense Float64Array of `dim` plus the list of touched
- * ids, so featurising costs O(features) and allocates only the result.
+ * Scratch list of the n-grams of one text, reused across calls: each n-gram is one entry
+ * `id · 2 + (1 when its sign is −1)`, so sorting the list groups every feature's n-grams together.
+ * Appending and then radix-sorting a short list keeps the work in cache: a dense accumulator of
+ * `dim` counts (1 MiB at 2^18) costs a cache miss per n-gram, and TypedArray.prototype.sort alone
+ * took longer than hashing every n-gram of the text.
  */
-interface Scratch {
-  dim: number;
-  /** Signed counts per feature id (integers: each n-gram adds ±1). */
-  acc: Int32Array;
-  /** 1 once an id is in `touched`, so a count that cancels back to 0 is not listed twice. */
-  seen: Uint8Array;
-  touched: Uint32Array;
-}
-let scratch: Scratch | undefined;
+let scratch = new Uint32Array(4096);
+let spare = new Uint32Array(4096);
+const digitCounts = new Uint32Array(1 << 11);
 
-function getScratch(dim: number): Scratch {
-  if (!scratch || scratch.dim !== dim)
-    scratch = { dim, acc: new Int32Array(dim), seen: new Uint8Array(dim), touched: new Uint32Array(1024) };
-  return scratch;
+/** Sorts `a[0..m)` ascending, keys below 2^keyBits: LSD radix sort in as few ≤ 11-bit passes as it takes. */
+function radixSort(a: Uint32Array, tmp: Uint32Array, m: number, keyBits: number): Uint32Array {
+  const passes = Math.max(1, Math.ceil(keyBits / 11));
+  const width = Math.ceil(keyBits / passes);
+  const digits = 1 << width;
+  const digitMask = digits - 1;
+  let src = a;
+  let dst = tmp;
+  // Indices below are < m <= a.length = tmp.length, or a digit < 2^width <= digitCounts.length.
+  for (let shift = 0; shift < keyBits; shift += width) {
+    digitCounts.fill(0, 0, digits);
+    for (let k = 0; k < m; k++) digitCounts[(src[k]! >>> shift) & digitMask]!++;
+    let at = 0;
+    for (let d = 0; d < digits; d++) {
+      const c = digitCounts[d]!;
+      digitCounts[d] = at;
+      at += c;
+    }
+    for (let k = 0; k < m; k++) {
+      const v = src[k]!;
+      dst[digitCounts[(v >>> shift) & digitMask]!++] = v;
+    }
+    const t = src;
+    src = dst;
+    dst = t;
+  }
+  return src;
+}
+
+/** The list entry of an n-gram hash (see `scratch`). */
+function entry(hash: number, dim: number, mask: number, signed: boolean): number {
+  const h = fmix32(hash);
+  // id < dim <= 2^31, so id · 2 + 1 fits in 32 bits.
+  return (mask >= 0 ? h & mask : h % dim) * 2 + (signed ? h >>> 31 : 0);
 }
 
 export function featurize(text: string, partial?: Partial<FeatureOptions> | FeatureOptions): SparseVector {
@@ -99,77 +126,75 @@ export function featurizeTokens(
   const opts = partial && isFull(partial) ? partial : featureOptions(partial);
   const { dim, signed, wordBigrams } = opts;
   const [nLo, nHi] = opts.charNgrams;
-  const pow2 = (dim & (dim - 1)) === 0;
-  const mask = dim - 1;
-  const s = getScratch(dim);
-  const acc = s.acc;
-  const seen = s.seen;
-  let touched = s.touched;
-  let nTouched = 0;
-
-  const add = (hash: number): void => {
-    const h = fmix32(hash);
-    const id = pow2 ? h & mask : h % dim;
-    const v = signed && h & 0x80000000 ? -1 : 1;
-    if (seen[id] === 0) {
-      seen[id] = 1;
-      if (nTouched === touched.length) {
-        const grown = new Uint32Array(touched.length * 2);
-        grown.set(touched);
-        touched = s.touched = grown;
-      }
-      touched[nTouched++] = id;
-    }
-    acc[id]! += v; // id < dim = acc.length
-  };
-
+  // -1: not a power of two, so ids are taken modulo dim.
+  const mask = (dim & (dim - 1)) === 0 ? dim - 1 : -1;
+  // Every n-gram of every token, counted before any is listed (the list never grows mid-way).
+  let total = 0;
+  for (let t = 0; t < tokens.length; t++) {
+    total += wordBigrams ? 2 : 1;
+    if (nHi > 0) total += (tokens[t]!.length + 2) * (nHi - Math.max(nLo, 1) + 1); // t < tokens.length
+  }
+  if (scratch.length < total) {
+    scratch = new Uint32Array(Math.max(total, scratch.length * 2));
+    spare = new Uint32Array(scratch.length);
+  }
+  const list = scratch;
+  let m = 0;
   let prevHash = 0;
-  for (const [t, w] of tokens.entries()) {
-    add(fnv1a(w, SEED_WORD));
+  for (let t = 0; t < tokens.length; t++) {
+    const w = tokens[t]!; // t < tokens.length
+    list[m++] = entry(fnv1a(w, SEED_WORD), dim, mask, signed);
     if (wordBigrams) {
-      if (t > 0) {
-        // Bigram = hash of "prev word" continued with a separator and this word.
-        add(fnv1a(w, Math.imul(prevHash ^ 0x20, FNV_PRIME) >>> 0));
-      }
+      // Bigram = hash of "prev word" continued with a separator and this word.
+      if (t > 0) list[m++] = entry(fnv1a(w, Math.imul(prevHash ^ 0x20, FNV_PRIME) >>> 0), dim, mask, signed);
       prevHash = fnv1a(w, SEED_BIGRAM);
     }
     if (nHi > 0) {
-      const padded = `<${w}>`;
-      const L = padded.length;
+      // Character n-grams of the word padded as `<word>`, without building the padded string.
+      const L = w.length + 2;
       for (let i = 0; i < L; i++) {
         let h = SEED_CHAR;
         const end = Math.min(L, i + nHi);
         for (let j = i; j < end; j++) {
-          h = Math.imul(h ^ padded.charCodeAt(j), FNV_PRIME);
-          const n = j - i + 1;
-          if (n >= nLo) add(h >>> 0);
+          const c = j === 0 ? 0x3c : j === L - 1 ? 0x3e : w.charCodeAt(j - 1);
+          h = Math.imul(h ^ c, FNV_PRIME);
+          if (j - i + 1 >= nLo) list[m++] = entry(h >>> 0, dim, mask, signed);
         }
       }
     }
   }
 
-  // ids holds nTouched feature ids, each < dim = acc.length = seen.length.
-  const ids = touched.subarray(0, nTouched).slice().sort();
-  const values = new Float32Array(nTouched);
+  const keyBits = 32 - Math.clz32((dim - 1) * 2 + 1);
+  const sorted = radixSort(list, spare, m, keyBits);
+  // One pass over the sorted entries: a feature's count is its +1 entries less its −1 entries,
+  // kept in the scratch buffer the sort left free (reinterpreted as signed) until the size is known.
+  const counts = new Int32Array(sorted === list ? spare.buffer : list.buffer, 0, m);
+  let n = 0;
   let norm = 0;
-  for (const id of ids) {
-    const v = acc[id]!;
-    norm += v * v;
-  }
-  const inv = norm > 0 ? 1 / Math.sqrt(norm) : 0;
-  let out = 0;
-  for (let k = 0; k < nTouched; k++) {
-    const id = ids[k]!;
-    const v = acc[id]!;
-    acc[id] = 0; // leave the scratch clean for the next call
-    seen[id] = 0;
-    const scaled = v * inv;
-    if (scaled !== 0) {
-      ids[out] = id;
-      values[out++] = scaled;
+  // Branch-free on the sign (a hashed sign is a coin toss the CPU cannot predict). n <= the
+  // entries read so far, so sorted[n] is behind k and free to hold the id; the loop runs one
+  // step past the end to close the last feature.
+  let id = m > 0 ? sorted[0]! >>> 1 : 0;
+  let c = 0;
+  for (let k = 0; k <= m; k++) {
+    const e = sorted[k < m ? k : 0]!; // k < m = sorted.length, and the scratch is never empty
+    if (k < m && e >>> 1 === id) c += 1 - ((e & 1) << 1);
+    else {
+      // A count that cancels to 0 is no feature.
+      if (c !== 0) {
+        sorted[n] = id;
+        counts[n++] = c;
+        norm += c * c;
+      }
+      id = e >>> 1;
+      c = 1 - ((e & 1) << 1);
     }
   }
-  return { indices: ids.subarray(0, out).slice(), values: values.subarray(0, out).slice() };
+  const inv = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+  const indices = sorted.slice(0, n);
+  const values = new Float32Array(n);
+  for (let k = 0; k < n; k++) values[k] = counts[k]! * inv; // k < n <= counts.length
+  return { indices, values };
 }
 
 function isFull(o: Partial<FeatureOptions>): o is FeatureOptions {
