@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { workflowsPath, WORKFLOW_BUNDLE_FILE } from '../../workers/runtime.js';
+import { workflowInterceptorModules } from '../telemetry/temporal.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const OUT_DIR = 'dist';
@@ -27,7 +28,8 @@ async function build(): Promise<void> {
     stdio: 'inherit',
   });
   for (const asset of RUNTIME_ASSETS) cpSync(join(repoRoot, asset), join(out, asset), { recursive: true });
-  const { code } = await bundleWorkflowCode({ workflowsPath });
+  // The tracing interceptors go into the bundle: a worker loading a prebuilt bundle cannot add them.
+  const { code } = await bundleWorkflowCode({ workflowsPath, workflowInterceptorModules });
   writeFileSync(join(out, WORKFLOW_BUNDLE_FILE), code);
   console.log(`built ${OUT_DIR}/ (compiled code, ${RUNTIME_ASSETS.join(', ')}, ${WORKFLOW_BUNDLE_FILE})`);
 }
