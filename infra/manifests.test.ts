@@ -1240,6 +1240,14 @@ describe('Dockerfiles: compiled code on a supported Node, production dependencie
       expect(pkg.dependencies[dev], dev).toBeUndefined();
   });
 
+  it('the build writes the workflow bundle where the compiled lifecycle worker loads it', async () => {
+    const build = await import('./image/build.js');
+    const runtime = await import('../workers/runtime.js');
+    expect(build.WORKFLOW_BUNDLE_FILE).toBe(runtime.WORKFLOW_BUNDLE_FILE);
+    expect(file('workers/runtime.ts')).toContain('new URL(`../${WORKFLOW_BUNDLE_FILE}`, import.meta.url)');
+    expect(build.OUT_DIR).toBe('dist');
+  });
+
   it('the files the compiled code opens beside itself are copied into dist/', async () => {
     const { RUNTIME_ASSETS } = await import('./image/build.js');
     const opened = productionFiles.flatMap((f) =>

@@ -7,11 +7,13 @@ import { cpSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { workflowsPath, WORKFLOW_BUNDLE_FILE } from '../../workers/runtime.js';
 import { workflowInterceptorModules } from '../telemetry/temporal.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const OUT_DIR = 'dist';
+const workflowsPath = join(repoRoot, 'workflows', 'index.ts');
+/** Where workers/runtime.ts looks for the bundle: beside the compiled workers (its WORKFLOW_BUNDLE_FILE). */
+export const WORKFLOW_BUNDLE_FILE = 'workflow-bundle.js';
 
 /**
  * Folders the compiled code opens relative to its own file (`new URL('./x', import.meta.url)`):
