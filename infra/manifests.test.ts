@@ -779,7 +779,7 @@ describe('Kubernetes: what a first deploy needs', () => {
   });
 
   it.each(workloads.map((w) => [`${w.kind}/${w.metadata.name}`, w] as const))(
-    '%s: NetworkPolicies let through what it needs (DNS, Postgres, Temporal, S3/KMS/upstream over HTTPS)',
+    '%s: NetworkPolicies let through what it needs (DNS, Postgres, Temporal, S3/KMS/upstream over HTTPS, OTLP)',
     (_n, w) => {
       const ports = egressPorts(w);
       expect(ports.has(53)).toBe(true);
@@ -790,7 +790,11 @@ describe('Kubernetes: what a first deploy needs', () => {
         const env = containerEnv(cs.find(usesTemporal)!);
         expect(ports.has(Number(env.TEMPORAL_ADDRESS!.split(':').pop()))).toBe(true);
       }
-      if (cs.some((c) => APP_ENTRY.test(commandOf(c)))) expect(ports.has(443)).toBe(true);
+      if (cs.some((c) => APP_ENTRY.test(commandOf(c)))) {
+        expect(ports.has(443)).toBe(true);
+        // Traces leave the pod over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT names a collector.
+        expect(ports.has(4318)).toBe(true);
+      }
     },
   );
 
