@@ -6,43 +6,43 @@
 //   recall@5     share of exact top-5 records the index also names
 //   top-1        share of queries whose exact best proponent the index ranks first
 //   weight error total-variation distance of the contributor weights (0 = same split, 1 = disjoint)
-//   exhaustive   recall@5 of the same estimator scored over every record (what a perfect graph gives)
-// plus bytes per record and attributed calls per second on these (long) mails.
+//   exhaustive   recall@5 of the same score over every record (what a perfect graph gives)
+// plus bytes per record and attributed calls per second on these (long) mails. Then what a weight
+// means: each method's linear datamodeling score against retraining without groups of records
+// (bench/attribution-lds.ts): exact TracIn and the index on this classifier, retrieval and span
+// matching on a retrieval-augmented generation model.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   AttributionIndex,
   AttributionIndexBuilder,
-  FeatureSketch,
-  GradientProjector,
-  projectionWidth,
   type AttributionIndexOptions,
 } from '../ml/embedded/attribution-index.js';
 import { loadSpamAssassin } from '../ml/embedded/corpus.js';
 import type { SparseVector } from '../ml/embedded/features.js';
 import { attributeWithIndex, prepareInfluenceIndex, type Attribution } from '../ml/embedded/influence.js';
 import { LinearSoftmaxModel, trainEpochs } from '../ml/embedded/linear-softmax.js';
+import { ldsOfClassifier, ldsOfGeneration, printLds } from './attribution-lds-runs.js';
 
 const TRAIN = Number(process.env.BENCH_FIDELITY_TRAIN ?? 5000);
 const QUERIES = Number(process.env.BENCH_FIDELITY_QUERIES ?? 300);
 const TOP = 5;
 const log = (m: string) => console.log(`[bench:attribution-fidelity] ${m}`);
 
-/** The configurations compared: the graph alone (the previous default), then with the sketch re-rank. */
+/** The configurations compared: the graph alone, the sketch re-rank (the previous default), then exact re-ranks. */
 // BENCH_FIDELITY_CONFIGS='[{"name": "...", "options": {...}}, ...]' compares others instead.
 const CONFIGS: { name: string; options: Partial<AttributionIndexOptions> }[] = process.env.BENCH_FIDELITY_CONFIGS
   ? (JSON.parse(process.env.BENCH_FIDELITY_CONFIGS) as { name: string; options: Partial<AttributionIndexOptions> }[])
   : [
+      { name: 'graph alone (no re-rank)', options: { featureStore: false, sketchBits: 0 } },
       {
-        name: 'before: 64-dim graph (connectivity 12), no re-rank',
-        options: { projDim: 64, connectivity: 12, sketchBits: 0 },
+        name: 'before: 32-dim graph + 512-bit sketch, re-rank 256',
+        options: { projDim: 32, featureStore: false, sketchBits: 512, candidates: 256 },
       },
-      { name: '32-dim graph (connectivity 8) alone', options: { sketchBits: 0 } },
-      { name: 'default: 32-dim graph + 512-bit sketch, re-rank 256', options: {} },
-      { name: '32-dim graph + 512-bit sketch, re-rank 64', options: { candidates: 64 } },
-      { name: '32-dim graph + 512-bit sketch, re-rank 1024', options: { candidates: 1024 } },
-      { name: '32-dim graph + 1024-bit sketch, re-rank 256 (over budget)', options: { sketchBits: 1024 } },
+      { name: 'default: graph + feature store, exact re-rank', options: {} },
+      { name: 'graph + feature store, exact re-rank of 32', options: { candidates: 32 } },
+      { name: 'graph + feature store, exact re-rank of 256', options: { candidates: 256 } },
     ];
 
 export interface Agreement {
@@ -83,7 +83,8 @@ const train = mails.slice(0, TRAIN).map((m, i) => ({
 const queries = mails.slice(TRAIN, TRAIN + QUERIES).map((m) => m.text);
 const model = LinearSoftmaxModel.create(['ham', 'spam']);
 const ex = train.map((r) => ({ x: model.featurize(r.text), y: model.labelIndex(r.label) }));
-await trainEpochs(model, ex, { epochs: 6, learningRate: 0.5, l2: 1e-4, batchSize: 32, seed: 1 });
+const trainOptions = { epochs: 6, learningRate: 0.5, l2: 1e-4, batchSize: 32, seed: 1 };
+await trainEpochs(model, ex, trainOptions);
 const exactIndex = prepareInfluenceIndex(
   model,
   train.map((r, i) => ({ ...r, x: ex[i]!.x })),
@@ -93,95 +94,34 @@ const exact = queries.map((q) => attributeWithIndex(exactIndex, model, q, TOP));
 const asked = exact.flatMap((e, i) => (e.records.length > 0 ? [i] : []));
 log(`${train.length} training mails, ${asked.length} of ${queries.length} queries with exact proponents`);
 
-/** Top-5 of the index's estimator scored over every record (no graph): the projection's own ceiling. */
-function exhaustive(options: AttributionIndexOptions): Attribution[] {
-  const K = 2;
-  const P = new GradientProjector(K, projectionWidth(K, options.projDim), options.seed, model.dim);
-  const sk =
-    options.sketchBits > 0 ? new FeatureSketch(options.sketchBits, options.sketchNnz, options.seed) : undefined;
-  const width = sk ? sk.bits : P.dims;
-  const feats = new Float32Array(train.length * width);
-  const rs = new Float64Array(train.length);
-  const p = new Float64Array(K);
-  const br = new Float64Array(K - 1);
-  const residual = (x: SparseVector, y: number | undefined) => {
-    model.predictProba(x, p);
-    let label = y ?? 0;
-    if (y === undefined) for (let k = 1; k < K; k++) if (p[k]! > p[label]!) label = k;
-    p[label]! -= 1;
-    return P.residualBasis(p, br)[0]!;
-  };
-  const v = new Float64Array(width);
-  const featureOf = (x: SparseVector, out: Float32Array, at: number, quantize: boolean) => {
-    if (sk) {
-      sk.project(x, v);
-      let l1 = 0;
-      let l2 = 0;
-      for (let j = 0; j < width; j++) {
-        l1 += Math.abs(v[j]!);
-        l2 += v[j]! * v[j]!;
-      }
-      const c = l1 > 0 ? l2 / l1 : 0;
-      for (let j = 0; j < width; j++) out[at + j] = quantize ? (v[j]! > 0 ? c : -c) : v[j]!;
-    } else {
-      const z = P.projectFeatures(x);
-      for (let j = 0; j < width; j++) out[at + j] = z[j]!;
-    }
-  };
-  ex.forEach((e, i) => {
-    rs[i] = residual(e.x, e.y);
-    featureOf(e.x, feats, i * width, true);
-  });
-  const q = new Float32Array(width);
-  return qx.map((x) => {
-    const rq = residual(x, undefined);
-    featureOf(x, q, 0, false);
-    const scores: { i: number; s: number }[] = [];
-    for (let i = 0; i < train.length; i++) {
-      let dot = 0;
-      for (let j = 0; j < width; j++) dot += q[j]! * feats[i * width + j]!;
-      const s = rq * rs[i]! * dot;
-      if (s > 0) scores.push({ i, s });
-    }
-    scores.sort((a, b) => b.s - a.s);
-    const top = scores.slice(0, TOP);
-    const w = new Map<string, number>();
-    const total = top.reduce((s, t) => s + t.s, 0);
-    for (const t of top) w.set(train[t.i]!.contributor, (w.get(train[t.i]!.contributor) ?? 0) + t.s / total);
-    return {
-      records: top.map((t) => ({ hash: train[t.i]!.hash, contributor: train[t.i]!.contributor, influence: t.s })),
-      contributors: [...w].map(([contributor, weight]) => ({ contributor, weight })),
-    };
-  });
-}
-
 const rows: string[] = [];
 for (const config of CONFIGS) {
   const dir = await mkdtemp(join(tmpdir(), 'commons-bench-fidelity-'));
   try {
     const b = new AttributionIndexBuilder(model, config.options);
     train.forEach((r, i) => b.add({ ...r, x: ex[i]!.x }));
-    const header = await b.write(dir);
+    await b.write(dir);
     const index = await AttributionIndex.open(dir);
     const approx = qx.map((x) => index.attribute(model, x, TOP));
     const a = agreement(asked.map((i) => ({ exact: exact[i]!, approx: approx[i]! })));
-    const full = exhaustive(header.options);
-    const e = agreement(asked.map((i) => ({ exact: exact[i]!, approx: full[i]! })));
+    const full = index.scoring === 'graph' ? undefined : qx.map((x) => index.attributeExhaustive(model, x, TOP));
+    const e = full ? agreement(asked.map((i) => ({ exact: exact[i]!, approx: full[i]! }))) : undefined;
     // Calls per second: predict + attribute on the query mails, one core.
     let calls = 0;
     const t = performance.now();
     while (performance.now() - t < 3000) {
-      const text = queries[calls % queries.length]!;
-      model.predict(text);
-      index.attribute(model, text, TOP);
+      // Featurised once for the label and the attribution, as the endpoint does.
+      const x = model.featurize(queries[calls % queries.length]!);
+      model.predictFeatures(x);
+      index.attribute(model, x, TOP);
       calls++;
     }
     const perSecond = calls / ((performance.now() - t) / 1000);
     rows.push(
-      `| ${config.name} | ${a.recall.toFixed(2)} | ${a.top1.toFixed(2)} | ${a.weightError.toFixed(2)} | ${e.recall.toFixed(2)} | ${index.bytesPerRecord.toFixed(1)} | ${perSecond.toFixed(0)} |`,
+      `| ${config.name} | ${a.recall.toFixed(2)} | ${a.top1.toFixed(2)} | ${a.weightError.toFixed(2)} | ${e ? e.recall.toFixed(2) : '-'} | ${index.bytesPerRecord.toFixed(1)} | ${perSecond.toFixed(0)} |`,
     );
     log(
-      `${config.name}: recall@5 ${a.recall.toFixed(3)}, top-1 ${a.top1.toFixed(3)}, weight error ${a.weightError.toFixed(3)}, exhaustive recall@5 ${e.recall.toFixed(3)}, ${index.bytesPerRecord.toFixed(1)} B/record, ${perSecond.toFixed(0)} calls/s`,
+      `${config.name}: recall@5 ${a.recall.toFixed(3)}, top-1 ${a.top1.toFixed(3)}, weight error ${a.weightError.toFixed(3)}, exhaustive recall@5 ${e ? e.recall.toFixed(3) : '-'}, ${index.bytesPerRecord.toFixed(1)} B/record, ${perSecond.toFixed(0)} calls/s`,
     );
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -194,6 +134,18 @@ console.log(
 console.log('|---|---|---|---|---|---|---|');
 for (const r of rows) console.log(r);
 console.log('');
+
+const ldsRows = await ldsOfClassifier({
+  model,
+  train,
+  examples: ex,
+  queries: queries.map((text, i) => ({ text, x: qx[i]! })),
+  exactIndex,
+  trainOptions,
+  top: TOP,
+});
+const genRows = ldsOfGeneration({ top: TOP });
+printLds({ ...ldsRows, ...genRows });
 log(
   `load average at end: ${loadavg()
     .map((x) => x.toFixed(1))

@@ -4,7 +4,8 @@
 // worker) trains on it with the streamed trainer and builds the attribution index, and this
 // process loads the index as an API replica would (checksummed, memory-mapped) and measures
 // attributed calls per second on one core (predict + attribute, top 5), and how many of the
-// top 5 the graph search finds against the same estimate scored over every record.
+// top 5 the served call finds against the same score over every record: with the feature store
+// that score is exact TracIn, so this is recall@5 against exact TracIn.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -85,7 +86,7 @@ for (const n of sizes) {
     const trained = await train(root, manifestKey, 'staging/bench/job');
     const header = JSON.parse(
       (await store.get(`${attributionIndexPrefix(trained.artifactKey)}header.json`)).toString('utf8'),
-    ) as { size: number; bytes: { ann: number; records: number; sketch?: number } };
+    ) as { size: number; bytes: { ann: number; records: number; sketch?: number; features?: number } };
 
     const rssBefore = process.memoryUsage().rss;
     t = performance.now();
@@ -106,19 +107,33 @@ for (const n of sizes) {
     t = performance.now();
     while (performance.now() < until) {
       const s = performance.now();
-      model.predict(queries[calls % queries.length]!);
-      index.attribute(model, queries[calls % queries.length]!, 5);
+      // As the endpoint does (ml/serving/embedded-classifier.ts): featurised once, for the label
+      // and the attribution.
+      const x = model.featurize(queries[calls % queries.length]!);
+      model.predictFeatures(x);
+      index.attribute(model, x, 5);
       lat.push(performance.now() - s);
       calls++;
     }
     const perSecond = calls / ((performance.now() - t) / 1000);
-    // Graph recall: the served top 5 against the same estimate over every record (O(n) each).
+    // Where a call's time goes: each phase alone over the same queries (µs per call).
+    const phase = (f: (i: number) => void) => {
+      const n = Math.min(calls, 20_000);
+      const s = performance.now();
+      for (let i = 0; i < n; i++) f(i);
+      return ((performance.now() - s) * 1000) / n;
+    };
+    const feats = queries.map((q) => model.featurize(q));
+    const featurizeUs = phase((i) => model.featurize(queries[i % queries.length]!));
+    const predictUs = phase((i) => model.predictFeatures(feats[i % feats.length]!));
+    const attributeUs = phase((i) => index.attribute(model, feats[i % feats.length]!, 5));
+    // Recall: the served top 5 against the same score over every record (O(n) each).
     let found = 0;
     let asked = 0;
     let captured = 0;
     let graphQueries = 0;
     const GRAPH_QUERIES = Number(process.env.BENCH_GRAPH_QUERIES ?? 50);
-    if (index.reranks)
+    if (index.scoring !== 'graph')
       for (const text of queries.slice(0, GRAPH_QUERIES)) {
         // Found: scores at least the exhaustive fifth best (synthetic records often tie).
         const full = index.attributeExhaustive(model, text, 5).records;
@@ -134,7 +149,8 @@ for (const n of sizes) {
     lat.sort((a, b) => a - b);
     const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]!.toFixed(2);
     const sketchBytes = header.bytes.sketch ?? 0;
-    const perRecord = (header.bytes.ann + header.bytes.records + sketchBytes) / header.size;
+    const featureBytes = header.bytes.features ?? 0;
+    const perRecord = (header.bytes.ann + header.bytes.records + sketchBytes + featureBytes) / header.size;
     console.log('');
     console.log(`records                         ${n} (${header.size} indexed, the rest held out)`);
     console.log(
@@ -145,15 +161,18 @@ for (const n of sizes) {
     );
     console.log(`worker peak RSS                 ${trained.peakRssMiB.toFixed(0)} MiB`);
     console.log(
-      `index size                      ${perRecord.toFixed(1)} bytes/record (graph+vectors ${(header.bytes.ann / header.size).toFixed(1)}, hashes+contributors ${(header.bytes.records / header.size).toFixed(1)}, sketch ${(sketchBytes / header.size).toFixed(1)})`,
+      `index size                      ${perRecord.toFixed(1)} bytes/record (graph+vectors ${(header.bytes.ann / header.size).toFixed(1)}, hashes+contributors ${(header.bytes.records / header.size).toFixed(1)}, sketch ${(sketchBytes / header.size).toFixed(1)}, feature store ${(featureBytes / header.size).toFixed(1)})`,
     );
     console.log(`replica load (download+verify+mmap) ${loadSeconds.toFixed(1)} s, RSS +${loadRssMiB.toFixed(0)} MiB`);
     console.log(
       `attributed calls in process     ${perSecond.toFixed(0)} /s on one core (p50 ${q(0.5)} ms, p99 ${q(0.99)} ms)`,
     );
+    console.log(
+      `per call                        featurise ${featurizeUs.toFixed(0)} µs, predict ${predictUs.toFixed(0)} µs, attribute ${attributeUs.toFixed(0)} µs (graph search + exact re-rank)`,
+    );
     if (asked)
       console.log(
-        `graph vs exhaustive             recall@5 ${(found / asked).toFixed(3)}, estimated influence captured ${((100 * captured) / graphQueries).toFixed(1)}% (${graphQueries} queries, same estimator over all ${header.size} records)`,
+        `${index.scoring === 'exact' ? 'served vs exact TracIn         ' : 'graph vs exhaustive sketch     '} recall@5 ${(found / asked).toFixed(3)}, influence captured ${((100 * captured) / graphQueries).toFixed(1)}% (${graphQueries} queries, same score over all ${header.size} records)`,
       );
     console.log('');
   } finally {

@@ -14,3 +14,10 @@ export const dataKeys = {
  */
 export const attributionIndexPrefix = (artifactKey: string) =>
   `${artifactKey.slice(0, artifactKey.lastIndexOf('/') + 1)}attribution/`;
+
+/**
+ * A generation model's span index lives beside its artifact: `<dir of the artifact>spans/`
+ * (model.bin or model.tar, staging and models/<name>/<version>/ alike), so promotion copies it too.
+ */
+export const spanIndexPrefix = (artifactKey: string) =>
+  `${artifactKey.slice(0, artifactKey.lastIndexOf('/') + 1)}spans/`;

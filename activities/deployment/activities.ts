@@ -17,6 +17,7 @@ import type { EvalMetrics } from '../../ml/trainer.js';
 import { deserializeModel } from '../../ml/embedded/serialize.js';
 import { promoteAttributionIndex } from '../../ml/embedded/attribution-index.js';
 import { attributionIndexPrefix } from '../../storage/keys.js';
+import { promoteSpanIndex } from '../../ml/spans/span-store.js';
 import {
   findModel,
   findModelNameOwner,
@@ -132,6 +133,13 @@ export function createDeploymentActivities({ sql, store, ledger }: Pick<Activity
         );
         attributionIndex = { prefix: 'attribution/', size: header.size, sha256: header.sha256 };
       }
+      // So is a generation model's span index (beside any artifact, embedded or external).
+      const spanIndex = await promoteSpanIndex(store, a.stagingArtifactKey, key).catch((err: unknown) => {
+        throw ApplicationFailure.nonRetryable(
+          `span index of ${a.stagingArtifactKey} could not be promoted: ${String(err)}`,
+          ERROR_TYPES.integrity,
+        );
+      });
       const manifest = {
         modelName: a.modelName,
         version,
@@ -141,6 +149,7 @@ export function createDeploymentActivities({ sql, store, ledger }: Pick<Activity
         lineage: a.lineage,
         metrics: a.metrics,
         ...(attributionIndex ? { attributionIndex } : {}),
+        ...(spanIndex ? { spanIndex } : {}),
       };
       if (!(await store.head(`${prefix}manifest.json`))) {
         await store

@@ -1,41 +1,43 @@
 /**
- * Sublinear TracIn attribution (TRAK-style). The loss gradient of record i is r_i ⊗ x_i (residual
- * p_i − e_{y_i} over K labels, times the sparse feature vector), and its TracIn score against a
- * query is (r·r_i)(x·x_i). Each record is compressed once, at training time, two ways:
+ * Sublinear TracIn attribution (TRAK-style search, exact scores). The loss gradient of record i
+ * is r_i ⊗ x_i (residual p_i − e_{y_i} over K labels, times the sparse feature vector), and its
+ * TracIn score against a query is (r·r_i)(x·x_i). Each record is kept twice, at training time:
  *
  * 1. For candidate search, φ_i = (B r_i) ⊗ (P x_i), where B is an orthonormal basis of the sum-zero
  *    subspace the residuals live in (exact, K−1 dims) and P a seeded ±1/√d random projection of the
  *    hashed features (Johnson–Lindenstrauss). φ_q·φ_i estimates the TracIn score, so the top
- *    proponents are a maximum-inner-product search, which the usual augmentation
- *      ψ_i = [φ_i / M, √(1 − ‖φ_i‖²/M²)]   (M = max ‖φ_i‖; query ψ_q = [φ_q, 0])
- *    turns into a cosine nearest-neighbour search over unit vectors, served by HNSW
- *    (ml/index/ann-index) with i8 vectors. With a sketch, the graph only has to find candidates,
- *    and searches by ‖φ_i‖^normPower in place of ‖φ_i‖ (see the option).
- * 2. For re-ranking, a one-bit sketch: the signs of v_i = S x_i, a wider sparse random projection
- *    (W bits, each feature hashed to `sketchNnz` signed positions), plus c_i·B r_i with
- *    c_i = ‖v_i‖²/‖v_i‖₁. The query keeps its projection u = S x_q in full precision, and
- *    x_q·x_i ≈ c_i·⟨u, sign(v_i)⟩ (the asymmetric estimator of RaBitQ): per byte of storage it errs
- *    several times less than an i8 projection, so re-ranking a few hundred graph candidates by
- *    (B r_q)·(c_i B r_i)·⟨u, sign(v_i)⟩ recovers much of what the narrow projection loses.
+ *    proponents are a maximum-inner-product search, served by an HNSW graph over φ by inner
+ *    product with f16 vectors (ml/index/ann-index). The older reduction to a cosine search over
+ *    ψ_i = [φ_i·g_i/(‖φ_i‖G), √(1 − g_i²/G²)] (g_i = ‖φ_i‖^normPower) is still read: it crowds
+ *    most records onto the augmentation coordinate, and the graph then misses half of the top.
+ * 2. For scoring, the feature store (ml/index/sparse-store): each record's hashed features as
+ *    integer counts and a scale, and B r_i, in features.bin. A call re-ranks the graph's
+ *    candidates by their exact TracIn score (B r_q)·(B r_i)·(x_q·x_i).
  *
- * The artifact is four objects under one prefix: header.json (parameters, checksums), records.bin
- * (per record: contributor ordinal u32, then the record hashes), sketch.bin (per record: W/8 bytes
- * of signs, then K−1 i16 residual coordinates) and ann.usearch (the HNSW graph, memory-mapped by
- * every API replica). Format 1 indexes (no sketch) are still read and served by the graph alone.
- */
+ * Indexes written before the feature store (format 2) carry a one-bit sketch instead: the signs
+ * of v_i = S x_i, a sparse random projection, plus c_i·B r_i with c_i = ‖v_i‖²/‖v_i‖₁, scored
+ * by the asymmetric estimator x_q·x_i ≈ c_i·⟨S x_q, sign(v_i)⟩ (RaBitQ). They are still served,
+ * re-ranked by that estimate.
+ *
+ * The artifact is one directory: header.json (parameters, checksums), records.bin (per record:
+ * contributor ordinal u32, then the record hashes), features.bin (format 3) or sketch.bin (format
+ * 2), and ann.usearch (the HNSW graph, memory-mapped by every API replica). */
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fmix32 } from '../../domain/hash32.js';
 import type { ArtifactStore } from '../../storage/artifact-store.js';
 import { AnnIndex, type AnnIndexOptions } from '../index/ann-index.js';
+import { SparseStore, SparseStoreWriter } from '../index/sparse-store.js';
 import type { SparseVector } from './features.js';
 import type { Attribution } from './influence.js';
 import type { LinearSoftmaxModel } from './linear-softmax.js';
 
-export const ATTRIBUTION_INDEX_FORMAT = 2;
+/** Format 3 adds the feature store; format 2 indexes (sketch only) are still read and served. */
+export const ATTRIBUTION_INDEX_FORMAT = 3;
+const READABLE_FORMATS = new Set([2, 3]);
 
 export interface AttributionIndexOptions {
   /**
@@ -49,11 +51,19 @@ export interface AttributionIndexOptions {
   connectivity: number;
   expansionAdd: number;
   expansionSearch: number;
-  /** Width W of the one-bit re-rank sketch (a multiple of 8 · sketchNnz); 0 serves from the graph alone. */
+  /**
+   * Keep every record's features and residual in features.bin, so graph candidates are re-ranked
+   * by their exact TracIn score (the default). Indexes without it fall back to the sketch.
+   */
+  featureStore: boolean;
+  /**
+   * Width W of the one-bit re-rank sketch (a multiple of 8 · sketchNnz); 0 writes none. Only
+   * indexes without a feature store are scored by it.
+   */
   sketchBits: number;
   /** Signed positions of the sketch each feature is hashed to (one in each of sketchNnz blocks). */
   sketchNnz: number;
-  /** Graph candidates re-ranked by the sketch per call (at least topK). */
+  /** Graph candidates re-ranked per call (at least topK). */
   candidates: number;
   /**
    * The graph searches by ‖φ_i‖^normPower instead of ‖φ_i‖ (1 = exact MIPS, 0 = cosine). Residual
@@ -65,19 +75,26 @@ export interface AttributionIndexOptions {
   normPower: number;
   /** Storage type of the graph's vectors. */
   graphQuantization: 'i8' | 'f16';
+  /**
+   * 'cos': the graph searches the augmented unit vectors ψ (above). 'ip': it searches φ itself by
+   * inner product (needs f16: usearch's i8 cast normalises), no augmentation, no norm compression.
+   */
+  graphMetric?: 'cos' | 'ip';
 }
 
 export const DEFAULT_ATTRIBUTION_INDEX_OPTIONS: Readonly<AttributionIndexOptions> = Object.freeze({
-  projDim: 32,
+  projDim: 128,
   seed: 0x7ac1,
   connectivity: 8,
   expansionAdd: 64,
   expansionSearch: 96,
-  sketchBits: 512,
+  featureStore: true,
+  sketchBits: 0,
   sketchNnz: 4,
-  candidates: 256,
+  candidates: 64,
   normPower: 0.5,
-  graphQuantization: 'i8',
+  graphQuantization: 'f16',
+  graphMetric: 'ip',
 });
 
 export interface AttributionIndexHeader {
@@ -94,16 +111,18 @@ export interface AttributionIndexHeader {
   contributors: string[];
   /** 'hex32': every hash is 64 hex digits, stored as 32 bytes; 'utf8': offsets + UTF-8 blob. */
   hashEncoding: 'hex32' | 'utf8';
-  /** Format 2: the re-rank sketch's layout (absent when sketchBits is 0). */
+  /** The re-rank sketch's layout (absent when sketchBits is 0). */
   sketch?: { bytesPerRecord: number; residualScale: number };
+  /** Format 3: features.bin holds each record's features and K−1 residual coordinates (B r_i). */
+  features?: { extras: number };
   /**
    * SHA-256 of the augmented f32 vectors given to the graph, in key order. The graph
    * file itself is built on all cores and so differs byte-wise between builds; what it stores does
    * not, and this digest says so (equal for any chunking and thread count).
    */
   contentSha256: string;
-  sha256: { records: string; ann: string; sketch?: string };
-  bytes: { records: number; ann: number; sketch?: number };
+  sha256: { records: string; ann: string; sketch?: string; features?: string };
+  bytes: { records: number; ann: number; sketch?: number; features?: number };
 }
 
 export const attributionIndexKeys = {
@@ -111,18 +130,27 @@ export const attributionIndexKeys = {
   records: (prefix: string) => `${prefix}records.bin`,
   ann: (prefix: string) => `${prefix}ann.usearch`,
   sketch: (prefix: string) => `${prefix}sketch.bin`,
+  features: (prefix: string) => `${prefix}features.bin`,
 };
 
+type DataFile = 'records' | 'ann' | 'sketch' | 'features';
+
 /** The data files of an index (besides header.json) and their checksums, in upload order. */
-function dataFiles(header: AttributionIndexHeader): { name: 'records' | 'ann' | 'sketch'; sha: string }[] {
-  const files: { name: 'records' | 'ann' | 'sketch'; sha: string }[] = [
+function dataFiles(header: AttributionIndexHeader): { name: DataFile; sha: string }[] {
+  const files: { name: DataFile; sha: string }[] = [
     { name: 'records', sha: header.sha256.records },
     { name: 'ann', sha: header.sha256.ann },
   ];
   if (header.sha256.sketch) files.push({ name: 'sketch', sha: header.sha256.sketch });
+  if (header.sha256.features) files.push({ name: 'features', sha: header.sha256.features });
   return files;
 }
-const fileName = { records: 'records.bin', ann: 'ann.usearch', sketch: 'sketch.bin' } as const;
+const fileName = {
+  records: 'records.bin',
+  ann: 'ann.usearch',
+  sketch: 'sketch.bin',
+  features: 'features.bin',
+} as const;
 
 const sha256 = (b: Buffer | Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -376,6 +404,7 @@ export class AttributionIndexBuilder {
   private readonly chunk: Float32Array;
   private inChunk = 0;
   private scratch: { dir: string; fd: number } | undefined;
+  private features: SparseStoreWriter | undefined;
   private norms = new Float32Array(0);
   private n = 0;
   private readonly hashes = new HashList();
@@ -424,15 +453,20 @@ export class AttributionIndexBuilder {
     }
   }
 
-  private flush(): void {
-    if (this.inChunk === 0) return;
+  private scratchDir(): { dir: string; fd: number } {
     if (!this.scratch) {
       const dir = mkdtempSync(join(this.scratchRoot, 'commons-attr-build-'));
       this.scratch = { dir, fd: openSync(join(dir, 'phi.f32'), 'w+') };
     }
+    return this.scratch;
+  }
+
+  private flush(): void {
+    if (this.inChunk === 0) return;
+    const scratch = this.scratchDir();
     const bytes = this.inChunk * this.projector.dims * 4;
     const buf = new Uint8Array(this.chunk.buffer, 0, bytes);
-    for (let off = 0; off < bytes;) off += writeSync(this.scratch.fd, buf, off, bytes - off);
+    for (let off = 0; off < bytes;) off += writeSync(scratch.fd, buf, off, bytes - off);
     this.inChunk = 0;
   }
 
@@ -445,6 +479,11 @@ export class AttributionIndexBuilder {
     this.norms[i] = this.projector.project(x, this.p, this.chunk, this.inChunk * dims);
     if (++this.inChunk === CHUNK) this.flush();
     if (this.sketcher) this.sketchRecord(i, x);
+    if (this.options.featureStore) {
+      // Streamed to the scratch directory as they come: memory holds none of them.
+      this.features ??= new SparseStoreWriter(join(this.scratchDir().dir, fileName.features), this.projector.K - 1);
+      this.features.add(x, this.projector.residualBasis(this.p));
+    }
     let c = this.contributorIds.get(r.contributor);
     if (c === undefined) {
       c = this.contributorIds.size;
@@ -486,6 +525,8 @@ export class AttributionIndexBuilder {
     try {
       return await this.writeGraph(dir, onProgress, threads || availableParallelism());
     } finally {
+      this.features?.close();
+      this.features = undefined;
       if (this.scratch) {
         closeSync(this.scratch.fd);
         rmSync(this.scratch.dir, { recursive: true, force: true });
@@ -508,7 +549,7 @@ export class AttributionIndexBuilder {
     const M = maxNorm > 0 ? maxNorm : 1;
     // ψ_i = [φ_i · g_i/(‖φ_i‖ G), √(1 − g_i²/G²)] with g_i = ‖φ_i‖^power and G = M^power (power 1:
     // the MIPS augmentation).
-    const power = this.sketcher ? this.options.normPower : 1;
+    const power = this.sketcher || this.options.featureStore ? this.options.normPower : 1;
     const G = M ** power;
     const ann = AnnIndex.create(annOptionsOf(D, this.options));
     const content = createHash('sha256');
@@ -528,6 +569,12 @@ export class AttributionIndexBuilder {
         const row = i * D;
         const src = i * dims;
         const norm = this.norms[from + i]!;
+        if (this.options.graphMetric === 'ip') {
+          for (let t = 0; t < dims; t++) vecs[row + t] = this.chunk[src + t]!;
+          vecs[row + dims] = 0;
+          keys[i] = BigInt(from + i);
+          continue;
+        }
         const g = norm > 0 ? norm ** power / G : 0;
         const scale = norm > 0 ? g / norm : 0;
         for (let t = 0; t < dims; t++) vecs[row + t] = this.chunk[src + t]! * scale;
@@ -551,6 +598,7 @@ export class AttributionIndexBuilder {
     await writeFile(join(dir, fileName.records), records);
     const sketch = this.sketcher ? this.encodeSketch() : undefined;
     if (sketch) await writeFile(join(dir, fileName.sketch), sketch.buf);
+    const features = this.options.featureStore ? await this.writeFeatures(dir) : undefined;
     const header: AttributionIndexHeader = {
       format: ATTRIBUTION_INDEX_FORMAT,
       kind: 'tracin-projected',
@@ -563,13 +611,42 @@ export class AttributionIndexBuilder {
       contributors: [...this.contributorIds.keys()],
       hashEncoding: encoding,
       ...(sketch ? { sketch: { bytesPerRecord: sketch.stride, residualScale: sketch.scale } } : {}),
+      ...(features ? { features: { extras: this.projector.K - 1 } } : {}),
       contentSha256: content.digest('hex'),
-      sha256: { records: sha256(records), ann: annSha, ...(sketch ? { sketch: sha256(sketch.buf) } : {}) },
-      bytes: { records: records.length, ann: annBytes, ...(sketch ? { sketch: sketch.buf.length } : {}) },
+      sha256: {
+        records: sha256(records),
+        ann: annSha,
+        ...(sketch ? { sketch: sha256(sketch.buf) } : {}),
+        ...(features ? { features: features.sha } : {}),
+      },
+      bytes: {
+        records: records.length,
+        ann: annBytes,
+        ...(sketch ? { sketch: sketch.buf.length } : {}),
+        ...(features ? { features: features.bytes } : {}),
+      },
     };
     await writeFile(join(dir, 'header.json'), JSON.stringify(header));
     onProgress({ phase: 'write', done: n, total: n });
     return header;
+  }
+
+  /** Closes the streamed feature store and moves it from the scratch directory into `dir`. */
+  private async writeFeatures(dir: string): Promise<{ sha: string; bytes: number }> {
+    const to = join(dir, fileName.features);
+    if (!this.features) {
+      // No record was added: an empty store is its offsets table alone.
+      const empty = new SparseStoreWriter(to, this.projector.K - 1);
+      const bytes = empty.finish();
+      return { sha: await sha256File(to), bytes };
+    }
+    const bytes = this.features.finish();
+    const from = this.features.path;
+    this.features = undefined;
+    await rename(from, to).catch(async () => {
+      await copyFile(from, to); // the scratch root may be on another file system
+    });
+    return { sha: await sha256File(to), bytes };
   }
 
   /** sketch.bin: per record the sign bytes, then K−1 i16 residual coordinates (× residualScale). */
@@ -594,7 +671,7 @@ export class AttributionIndexBuilder {
 function annOptionsOf(D: number, o: AttributionIndexOptions): AnnIndexOptions {
   return {
     dimensions: D,
-    metric: 'cos',
+    metric: o.graphMetric ?? 'cos',
     quantization: o.graphQuantization ?? 'i8',
     connectivity: o.connectivity,
     expansionAdd: o.expansionAdd,
@@ -602,7 +679,10 @@ function annOptionsOf(D: number, o: AttributionIndexOptions): AnnIndexOptions {
   };
 }
 
-/** A loaded attribution index: the HNSW graph memory-mapped, record metadata and sketch in memory. */
+/**
+ * A loaded attribution index: the HNSW graph memory-mapped, record metadata and the feature store
+ * (or, for a format 2 index, the sketch) in memory.
+ */
 export class AttributionIndex {
   private readonly projector: GradientProjector;
   private readonly sketcher: FeatureSketch | undefined;
@@ -612,12 +692,15 @@ export class AttributionIndex {
   private readonly u: Float64Array;
   /** Per sketch byte b and byte value, Σ u_j over the set bits (the query's lookup table). */
   private readonly lut: Float64Array;
+  /** The query's features at their ids (zero elsewhere) while a call scores its candidates. */
+  private dense: Float64Array | undefined;
 
   constructor(
     readonly header: AttributionIndexHeader,
     private readonly ann: AnnIndex | undefined,
     private readonly records: Buffer,
     private readonly sketch: Buffer | undefined = undefined,
+    private readonly features: SparseStore | undefined = undefined,
   ) {
     const K = header.labels.length;
     this.projector = new GradientProjector(
@@ -641,6 +724,8 @@ export class AttributionIndex {
       )
         throw new Error('attribution index sketch is truncated or has another layout');
     }
+    if (features && (features.size !== header.size || features.extras !== K - 1))
+      throw new Error('attribution index feature store disagrees with its header');
     this.u = new Float64Array(this.sketcher ? this.sketcher.bits : 0);
     this.lut = new Float64Array(this.sketcher ? this.sketcher.bytes * 256 : 0);
   }
@@ -649,15 +734,18 @@ export class AttributionIndex {
     return this.header.size;
   }
 
-  /** Bytes on disk per record (graph + vectors + hashes + contributor ordinals + sketch). */
+  /** Bytes on disk per record (graph + vectors + hashes + contributor ordinals + sketch + features). */
   get bytesPerRecord(): number {
     const { bytes } = this.header;
-    return this.size ? (bytes.ann + bytes.records + (bytes.sketch ?? 0)) / this.size : 0;
+    return this.size ? (bytes.ann + bytes.records + (bytes.sketch ?? 0) + (bytes.features ?? 0)) / this.size : 0;
   }
 
-  /** Whether calls re-rank graph candidates by the sketch (format 2 with a sketch). */
-  get reranks(): boolean {
-    return this.sketcher !== undefined;
+  /**
+   * How calls score the graph's candidates: 'exact' (TracIn from the feature store), 'sketch'
+   * (format 2 indexes: the one-bit estimate) or 'graph' (no re-rank: the graph's own estimate).
+   */
+  get scoring(): 'exact' | 'sketch' | 'graph' {
+    return this.features ? 'exact' : this.sketcher ? 'sketch' : 'graph';
   }
 
   hashOf(i: number): string {
@@ -678,20 +766,21 @@ export class AttributionIndex {
 
   /**
    * The topK proponents of the model's answer to `query` and per-contributor weights over them:
-   * the same meaning as attributeWithIndex's default (TracIn, topK scope), estimated. With a
-   * sketch, the graph's `candidates` nearest records are re-scored by the sketch estimate and the
-   * best topK kept; without one, the graph's own estimate ranks them.
+   * the same meaning as attributeWithIndex's default (TracIn, topK scope). The graph's
+   * `candidates` nearest records are re-scored, exactly from the feature store (or, in an index
+   * without one, by the sketch estimate), and the best topK kept; an index with neither ranks
+   * them by the graph's own estimate.
    */
   attribute(model: LinearSoftmaxModel, query: string | SparseVector, topK: number): Attribution {
     return this.attributeBy(model, query, topK, false);
   }
 
   /**
-   * The same estimate scored over every record instead of the graph's candidates (O(n): for
-   * measuring how much the graph search loses, never for serving). Needs the sketch.
+   * The same score over every record instead of the graph's candidates (O(n): for measuring how
+   * much the graph search loses, never for serving). With a feature store this is exact TracIn.
    */
   attributeExhaustive(model: LinearSoftmaxModel, query: string | SparseVector, topK: number): Attribution {
-    if (!this.sketcher) throw new Error('exhaustive attribution needs an index with a sketch');
+    if (this.scoring === 'graph') throw new Error('exhaustive attribution needs a feature store or a sketch');
     return this.attributeBy(model, query, topK, true);
   }
 
@@ -713,15 +802,19 @@ export class AttributionIndex {
     this.query.fill(0);
     const qNorm = this.projector.project(x, this.p, this.query);
     if (!(qNorm > 0)) return empty;
-    const scored = !this.sketcher
-      ? this.graphOnly(this.ann.search(this.query, topK), qNorm)
-      : exhaustive
-        ? this.rerank(
-            x,
-            Array.from({ length: this.size }, (_, i) => i),
-            topK,
-          )
-        : this.rerank(x, this.ann.search(this.query, Math.max(topK, header.options.candidates)).keys, topK);
+    const scoring = this.scoring;
+    const candidates =
+      scoring === 'graph'
+        ? undefined
+        : exhaustive
+          ? Array.from({ length: this.size }, (_, i) => i)
+          : this.ann.search(this.query, Math.max(topK, header.options.candidates)).keys;
+    const scored =
+      candidates === undefined
+        ? this.graphOnly(this.ann.search(this.query, topK), qNorm)
+        : scoring === 'exact'
+          ? this.rerankExact(x, candidates, topK)
+          : this.rerank(x, candidates, topK);
     const records: Attribution['records'] = [];
     const perContributor = new Map<string, number>();
     let total = 0;
@@ -742,11 +835,37 @@ export class AttributionIndex {
     const out: { key: number; influence: number }[] = [];
     // distances[j] pairs with keys[j] (same length, from one search).
     for (const [j, key] of m.keys.entries()) {
-      const influence = (1 - m.distances[j]!) * this.header.maxNorm * qNorm;
+      const similarity = 1 - m.distances[j]!;
+      const influence =
+        this.header.options.graphMetric === 'ip' ? similarity : similarity * this.header.maxNorm * qNorm;
       if (!(influence > 0)) break; // nearest first: the rest are not proponents either
       out.push({ key, influence });
     }
     return out;
+  }
+
+  /** Re-scores candidates by their exact TracIn score (B r_q)·(B r_i)·(x_q·x_i); keeps the best topK proponents. */
+  private rerankExact(x: SparseVector, candidates: number[], topK: number) {
+    const store = this.features!;
+    const dense = (this.dense ??= new Float64Array(this.header.featureDim));
+    // Feature ids are < featureDim (checked against the model above) = dense.length.
+    for (let t = 0; t < x.indices.length; t++) dense[x.indices[t]!] = x.values[t]!;
+    const brq = this.projector.residualBasis(this.p, this.brq);
+    const K1 = brq.length;
+    const out: { key: number; influence: number }[] = [];
+    try {
+      for (const key of candidates) {
+        let rr = 0;
+        for (let j = 0; j < K1; j++) rr += brq[j]! * store.extra(key, j);
+        if (rr === 0) continue;
+        const influence = rr * store.dot(key, dense);
+        if (influence > 0) out.push({ key, influence });
+      }
+    } finally {
+      for (let t = 0; t < x.indices.length; t++) dense[x.indices[t]!] = 0;
+    }
+    out.sort((a, b) => b.influence - a.influence || a.key - b.key);
+    return out.slice(0, topK);
   }
 
   /** Re-scores candidates by (B r_q)·(c_i B r_i)·⟨u, sign(v_i)⟩ and keeps the best topK proponents. */
@@ -791,7 +910,7 @@ export class AttributionIndex {
   }
 
   private static async openWith(header: AttributionIndexHeader, dir: string): Promise<AttributionIndex> {
-    if (header.format !== ATTRIBUTION_INDEX_FORMAT || header.kind !== 'tracin-projected')
+    if (!READABLE_FORMATS.has(header.format) || header.kind !== 'tracin-projected')
       throw new Error(`unsupported attribution index ${String(header.kind)} v${String(header.format)}`);
     const records = await readFile(join(dir, fileName.records));
     if (sha256(records) !== header.sha256.records) throw new Error('attribution index records fail their checksum');
@@ -800,11 +919,18 @@ export class AttributionIndex {
       sketch = await readFile(join(dir, fileName.sketch));
       if (sha256(sketch) !== header.sha256.sketch) throw new Error('attribution index sketch fails its checksum');
     }
+    let features: SparseStore | undefined;
+    if (header.sha256.features && header.features) {
+      // Read into memory: Node has no mmap, and the candidates of a call are scattered over it.
+      const buf = await readFile(join(dir, fileName.features));
+      if (sha256(buf) !== header.sha256.features) throw new Error('attribution index features fail their checksum');
+      features = new SparseStore(buf, header.size, header.features.extras);
+    }
     const annPath = join(dir, fileName.ann);
     if ((await sha256File(annPath)) !== header.sha256.ann)
       throw new Error('attribution index graph fails its checksum');
     const ann = header.size > 0 ? AnnIndex.view(annPath, annOptionsOf(header.dimensions, header.options)) : undefined;
-    return new AttributionIndex(header, ann, records, sketch);
+    return new AttributionIndex(header, ann, records, sketch, features);
   }
 
   /**
@@ -821,7 +947,12 @@ export class AttributionIndex {
     ) as AttributionIndexHeader;
     const dir = join(
       cacheRoot,
-      `${header.sha256.ann.slice(0, 32)}-${header.sha256.records.slice(0, 16)}${header.sha256.sketch ? `-${header.sha256.sketch.slice(0, 16)}` : ''}`,
+      [
+        header.sha256.ann.slice(0, 32),
+        header.sha256.records.slice(0, 16),
+        ...(header.sha256.sketch ? [header.sha256.sketch.slice(0, 16)] : []),
+        ...(header.sha256.features ? [header.sha256.features.slice(0, 16)] : []),
+      ].join('-'),
     );
     const ready = await stat(join(dir, 'header.json')).then(
       () => true,

@@ -93,7 +93,7 @@ describe('EmbeddedTrainer', () => {
     const ref = model.meta.attributionIndex as { prefix: string; size: number };
     expect(ref.prefix).toBe('staging/topics/job-1/attribution/');
     expect(ref.size).toBe(model.meta.trainExamples);
-    for (const f of ['header.json', 'records.bin', 'sketch.bin', 'ann.usearch'])
+    for (const f of ['header.json', 'records.bin', 'features.bin', 'ann.usearch'])
       expect(store.objects.has(ref.prefix + f)).toBe(true);
     expect(model.predict('the referee stopped the match after the goal').label).toBe('sports');
   });

@@ -17,6 +17,7 @@ import type {
 import { checkpointKey, parseManifest, splitManifest } from '../embedded/embedded-trainer.js';
 import { jsonLines, readLines } from '../../storage/jsonl.js';
 import { parseEvent, type ExternalEvent, type ExternalJobSpec } from './protocol.js';
+import { buildSpanIndex, promoteSpanIndex, uploadSpanIndex } from '../spans/span-store.js';
 
 export interface ExternalTrainerOptions {
   command: string;
@@ -77,7 +78,11 @@ export class ExternalCommandTrainer implements Trainer {
         outputDir: join(dir, 'out'),
       };
       const outcome = await this.run(dir, spec, ctx, job.outputPrefix, 'train');
-      return this.uploadArtifact(ctx, spec.outputDir, job.outputPrefix, outcome, resume?.step ?? 0);
+      const result = await this.uploadArtifact(ctx, spec.outputDir, job.outputPrefix, outcome, resume?.step ?? 0);
+      // A generation model's answers are attributed by the spans they share with its training
+      // text (ml/spans): the index is built here, beside the artifact, and promoted with it.
+      if (job.task === 'generation') await uploadSpanIndex(ctx.store, result.artifactKey, buildSpanIndex(split.train));
+      return result;
     });
   }
 
@@ -126,7 +131,10 @@ export class ExternalCommandTrainer implements Trainer {
         outputDir: join(dir, 'out'),
       };
       const outcome = await this.run(dir, spec, ctx, job.outputPrefix, 'dpo');
-      return this.uploadArtifact(ctx, spec.outputDir, job.outputPrefix, outcome, resume?.step ?? 0);
+      const result = await this.uploadArtifact(ctx, spec.outputDir, job.outputPrefix, outcome, resume?.step ?? 0);
+      // The preference update keeps the policy's training records: its span index goes with it.
+      await promoteSpanIndex(ctx.store, job.policyArtifactKey, result.artifactKey);
+      return result;
     });
   }
 

@@ -32,6 +32,7 @@ import { fetchManifestRecords } from '../embedded/manifest-stream.js';
 import { throwIfAborted } from '../embedded/linear-softmax.js';
 import { RANKER_DIM, RagModel, deserializeRag, isRagArtifact, serializeRag, type RagDocument } from './rag-model.js';
 import { generationMetrics, tokenF1 } from './text-metrics.js';
+import { buildSpanIndex, promoteSpanIndex, uploadSpanIndex } from '../spans/span-store.js';
 
 /** Self-supervised ranking pairs are built from at most this many training prompts. */
 const MAX_RANKER_PROMPTS = 2000;
@@ -150,8 +151,12 @@ export class RagTrainer {
       documents: docs.length,
       metrics,
     };
-    // Private records: the metrics above judged the record each answer retrieves (read here, in the
-    // worker); the artifact keeps their vectors and hashes only and names that record instead.
+    // Answers are attributed by the spans they share with the training text (ml/spans), indexed
+    // beside the model before it is written. Private records: the metrics above judged the record
+    // each answer retrieves (read here, in the worker); the artifact keeps their vectors and hashes
+    // only and names that record instead, and there is no span index (it would hold their text).
+    if (!sealed)
+      model.meta.spanIndex = await uploadSpanIndex(store, artifactKeyOf(job.outputPrefix), buildSpanIndex(split.train));
     return writeArtifact(store, job.outputPrefix, sealed ? model.withoutText() : model, metrics, steps);
   }
 
@@ -208,6 +213,9 @@ export class RagTrainer {
       hyperparams: hp,
       metrics,
     };
+    // Same records, same span index: copied beside the updated model so it is promoted with it.
+    const spanIndex = await promoteSpanIndex(store, job.policyArtifactKey, artifactKeyOf(job.outputPrefix));
+    if (spanIndex) policy.meta.spanIndex = spanIndex;
     return writeArtifact(store, job.outputPrefix, policy, metrics, steps);
   }
 }
@@ -275,6 +283,8 @@ async function fitPairs(
   return step;
 }
 
+const artifactKeyOf = (outputPrefix: string) => `${outputPrefix}/model.bin`;
+
 async function writeArtifact(
   store: ArtifactStore,
   outputPrefix: string,
@@ -283,7 +293,7 @@ async function writeArtifact(
   steps: number,
 ): Promise<TrainingResult> {
   const buf = serializeRag(model);
-  const artifactKey = `${outputPrefix}/model.bin`;
+  const artifactKey = artifactKeyOf(outputPrefix);
   const sha256 = createHash('sha256').update(buf).digest('hex');
   await store.put(artifactKey, buf, { contentType: 'application/octet-stream', metadata: { sha256 } });
   return { artifactKey, sha256, metrics, steps, resumedFromStep: 0 };

@@ -4,8 +4,15 @@
  * string, `n` distinct answers) and refuses sampling, tools and JSON formats: it cannot make a
  * tool call or promise valid JSON. The answer streams token by token as it is rendered, after the
  * attribution; embeddings come from its retriever's collection.
+ *
+ * A model trained with a span index (ml/spans, beside its artifact) attributes the rendered answer
+ * to the training records it shares spans with; one without (trained on private records, or before
+ * span indexes) and an answer with no qualifying span are attributed by the ranker over the
+ * retrieved records.
  */
 import { deserializeRag } from '../generative/rag-model.js';
+import { attributeSpans } from '../spans/span-match.js';
+import { loadSpanIndex } from '../spans/span-store.js';
 import type {
   FinishReason,
   PredictionEvent,
@@ -42,25 +49,39 @@ const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 /** A model trained on private records keeps no text to embed its collection from. */
 const WITHOUT_TEXT: PredictorCapabilities = { ...CAPABILITIES, embeddings: false };
 
-export const embeddedRag: PredictorFactory = (_src, artifact) => {
+export const embeddedRag: PredictorFactory = async (src, artifact, store) => {
   const model = deserializeRag(artifact);
   const capabilities = model.quotes ? CAPABILITIES : WITHOUT_TEXT;
+  const spans = model.meta.spanIndex ? await loadSpanIndex(store, src.artifactKey) : undefined;
   let embedder: HashedTfIdf | undefined; // built on the first embeddings call, then kept
   async function* stream(req: PredictRequest): AsyncIterable<PredictionEvent> {
     checkOptions(capabilities, req.options);
     const { n = 1, maxTokens, stop } = req.options ?? {};
     if (!Number.isInteger(n) || n < 1) throw new UnsupportedOption('n', 'n must be a positive integer');
-    const { texts, attribution } = model.answers(promptOf(req.messages), n, req.topK);
-    if (texts.length < n)
-      throw new UnsupportedOption('n', `this model has ${texts.length} distinct answers for this prompt, not ${n}`);
-    yield { type: 'attribution', attribution };
+    const answered = model.answers(promptOf(req.messages), n, req.topK);
+    if (answered.texts.length < n)
+      throw new UnsupportedOption(
+        'n',
+        `this model has ${answered.texts.length} distinct answers for this prompt, not ${n}`,
+      );
+    // What is rendered (cut at a stop string, at most maxTokens) is what the attribution is of.
+    const rendered = answered.texts.map((answer) => {
+      const tokens = textTokens(cutAtStop(answer, stop).text);
+      const length = maxTokens !== undefined && tokens.length > maxTokens;
+      return { tokens: length ? tokens.slice(0, maxTokens) : tokens, length };
+    });
+    const bySpans =
+      spans &&
+      attributeSpans(
+        spans,
+        rendered.map((r) => r.tokens.join('')),
+        req.topK,
+      );
+    yield { type: 'attribution', attribution: bySpans?.attribution ?? answered.attribution };
     const finishReasons: FinishReason[] = [];
     let completionTokens = 0;
-    for (const [choice, answer] of texts.entries()) {
-      const cut = cutAtStop(answer, stop);
-      const tokens = textTokens(cut.text);
-      const length = maxTokens !== undefined && tokens.length > maxTokens;
-      for (const text of length ? tokens.slice(0, maxTokens) : tokens) {
+    for (const [choice, { tokens, length }] of rendered.entries()) {
+      for (const text of tokens) {
         req.signal?.throwIfAborted();
         yield { type: 'delta', choice, text };
         completionTokens++;
@@ -74,10 +95,12 @@ export const embeddedRag: PredictorFactory = (_src, artifact) => {
       usage: { promptTokens: countTokens(req.messages.map((m) => m.content)), completionTokens },
     };
   }
-  return Promise.resolve({
+  return {
     kind: 'embedded-rag',
     task: 'generation',
     capabilities,
+    attributionMode: spans ? 'spans' : 'retrieval',
+    attributionRecords: spans ? spans.header.records : model.sources.length,
     stream,
     predict: (req) => collect(stream(req)),
     embed(inputs) {
@@ -88,5 +111,5 @@ export const embeddedRag: PredictorFactory = (_src, artifact) => {
       const e = embedder;
       return Promise.resolve({ vectors: inputs.map((t) => e.embed(t)), usage: { promptTokens: countTokens(inputs) } });
     },
-  });
+  };
 };

@@ -2,9 +2,13 @@
  * Serving for models trained by the external trainer: the promoted LoRA adapter is answered by an
  * OpenAI-compatible upstream (vLLM with runtime LoRA loading on a GPU fleet, or the reference
  * ml/external/reference/serve.py on a CPU). The Commons API stays in front: API keys, fees and
- * attribution are Commons'. Attribution is by retrieval over the version's training records (the
- * records most similar to the request, weighted by similarity): the upstream knows nothing of
- * contributors, and gradient influence through a transformer per call is out of reach.
+ * attribution are Commons'. The upstream knows nothing of contributors, and gradient influence
+ * through a transformer per call is out of reach, so a generation model with a span index (ml/spans,
+ * built by the trainer beside the adapter) attributes an answer to the training records it shares
+ * spans with (OLMoTrace-style). Where no span qualifies, and for a stream (its fee is committed on
+ * the attribution before the first token, when the answer is not yet known), attribution is by
+ * retrieval over the version's training records: the records most similar to the request,
+ * weighted by similarity.
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -14,6 +18,8 @@ import { promisify } from 'node:util';
 import { parseManifest } from '../embedded/embedded-trainer.js';
 import type { Attribution } from '../embedded/influence.js';
 import { ExactCosineIndex } from '../generative/retrieval.js';
+import { attributeSpans } from '../spans/span-match.js';
+import { loadSpanIndex } from '../spans/span-store.js';
 import type { ManifestRecord } from '../trainer.js';
 import type { FinishReason, PredictorCapabilities, PredictorFactory, PredictRequest, Usage } from './prediction.js';
 import { checkOptions } from './options.js';
@@ -188,6 +194,9 @@ export function upstreamPredictor(opts: UpstreamOptions): PredictorFactory {
       records.map((r) => (task === 'generation' ? `${r.text}\n${r.response ?? ''}` : r.text)),
     );
     const attribute = (req: PredictRequest) => retrievalAttribution(index, records, promptOf(req.messages), req.topK);
+    const spans = task === 'generation' ? await loadSpanIndex(store, src.artifactKey) : undefined;
+    const attributeAnswer = (req: PredictRequest, outputs: string[]) =>
+      (spans && attributeSpans(spans, outputs, req.topK)?.attribution) ?? attribute(req);
     const request = (req: PredictRequest) => ({
       model: name,
       messages: wireMessages(req.messages),
@@ -197,7 +206,7 @@ export function upstreamPredictor(opts: UpstreamOptions): PredictorFactory {
       kind: `upstream-${task}`,
       task,
       capabilities: CAPABILITIES,
-      attributionMode: 'retrieval',
+      attributionMode: spans ? 'spans' : 'retrieval',
       attributionRecords: records.length,
       async predict(req) {
         checkOptions(CAPABILITIES, req.options);
@@ -217,7 +226,10 @@ export function upstreamPredictor(opts: UpstreamOptions): PredictorFactory {
           choices,
           ...(probabilities ? { probabilities } : {}),
           usage: usageOf(res.usage, name),
-          attribution: attribute(req),
+          attribution: attributeAnswer(
+            req,
+            choices.map((c) => c.output),
+          ),
         };
       },
       async *stream(req) {

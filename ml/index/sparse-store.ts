@@ -1,0 +1,203 @@
+/**
+ * A flat file of sparse vectors, one record after another, written once by streaming and read
+ * back by record number: what an index keeps to score its search candidates exactly instead of
+ * from a lossy sketch. Generic on purpose: a record is a sparse vector plus a few f32 "extra"
+ * values the caller defines (the attribution index keeps each record's residual there).
+ *
+ * Hashed-feature vectors are integer counts scaled to unit norm, so a record is stored as the
+ * counts (i8, or i16 when one exceeds 127) and one f32 scale, ids as u16 gaps (0xFFFF escapes to
+ * a u32 gap): about 3 bytes per feature, and the dot product is exact up to f32 rounding. A
+ * vector that is not a scaled integer one keeps its f32 values.
+ *
+ * Layout of a record: u32 (nnz | kind << 30), f32 scale, `extras` × f32, the values, the gaps.
+ * After the last record, (n + 1) f64 byte offsets (exact below 2^53, so any file size).
+ */
+import { closeSync, openSync, writeSync } from 'node:fs';
+import type { SparseVector } from '../embedded/features.js';
+
+const KIND_I8 = 0;
+const KIND_I16 = 1;
+const KIND_F32 = 2;
+const ESCAPE = 0xffff;
+/** Largest multiplier tried when recovering integer counts from unit-norm values. */
+const MAX_MULTIPLIER = 6;
+
+/** The counts c (and scale s, with v = s·c) of a unit-norm vector of integer counts, if it is one. */
+function integerCounts(values: Float32Array): { counts: Int32Array; scale: number } | undefined {
+  let min = Infinity;
+  for (const v of values) if (v !== 0 && Math.abs(v) < min) min = Math.abs(v);
+  if (!Number.isFinite(min)) return undefined;
+  const counts = new Int32Array(values.length);
+  // The smallest value is a count of 1·g for some g; counts whose gcd is g are found at t = 1,
+  // others (e.g. 2 and 3) at a small multiplier t.
+  for (let t = 1; t <= MAX_MULTIPLIER; t++) {
+    let nn = 0;
+    let ok = true;
+    for (let j = 0; j < values.length; j++) {
+      const k = (values[j]! * t) / min;
+      const c = Math.round(k);
+      if (Math.abs(k - c) > 1e-3 || Math.abs(c) > 32767) {
+        ok = false;
+        break;
+      }
+      counts[j] = c;
+      nn += c * c;
+    }
+    if (!ok) continue;
+    const scale = 1 / Math.sqrt(nn);
+    // j < values.length = counts.length.
+    for (let j = 0; j < values.length; j++) if (Math.abs(counts[j]! * scale - values[j]!) > 1e-6) ok = false;
+    if (ok) return { counts, scale };
+  }
+  return undefined;
+}
+
+/** Appends records to a file; `finish` writes the offsets and closes it. Memory: 8 bytes per record. */
+export class SparseStoreWriter {
+  private readonly fd: number;
+  private offsets = new Float64Array(1024);
+  private n = 0;
+  private at = 0;
+  private buf = Buffer.alloc(1 << 16);
+  private closed = false;
+
+  constructor(
+    readonly path: string,
+    readonly extras: number,
+  ) {
+    this.fd = openSync(path, 'w');
+  }
+
+  get size(): number {
+    return this.n;
+  }
+
+  add(x: SparseVector, extra: ArrayLike<number>): void {
+    const nnz = x.indices.length;
+    const ints = integerCounts(x.values);
+    let kind = KIND_F32;
+    if (ints) kind = ints.counts.every((c) => c >= -127 && c <= 127) ? KIND_I8 : KIND_I16;
+    const valueBytes = kind === KIND_I8 ? 1 : kind === KIND_I16 ? 2 : 4;
+    const max = 8 + 4 * this.extras + nnz * 6 + nnz * valueBytes;
+    if (this.buf.length < max) this.buf = Buffer.alloc(2 * max);
+    const b = this.buf;
+    b.writeUInt32LE((nnz | (kind << 30)) >>> 0, 0);
+    b.writeFloatLE(ints ? ints.scale : 1, 4);
+    let o = 8;
+    for (let e = 0; e < this.extras; e++, o += 4) b.writeFloatLE(extra[e]!, o);
+    for (let j = 0; j < nnz; j++) {
+      if (kind === KIND_I8) b.writeInt8(ints!.counts[j]!, o++);
+      else if (kind === KIND_I16) {
+        b.writeInt16LE(ints!.counts[j]!, o);
+        o += 2;
+      } else {
+        b.writeFloatLE(x.values[j]!, o);
+        o += 4;
+      }
+    }
+    let prev = 0;
+    // indices are sorted and unique (SparseVector), so every gap is positive.
+    for (let j = 0; j < nnz; j++) {
+      const id = x.indices[j]!;
+      const gap = id - prev;
+      prev = id;
+      if (gap < ESCAPE) {
+        b.writeUInt16LE(gap, o);
+        o += 2;
+      } else {
+        b.writeUInt16LE(ESCAPE, o);
+        b.writeUInt32LE(gap, o + 2);
+        o += 6;
+      }
+    }
+    this.write(b.subarray(0, o));
+    if (this.n + 2 > this.offsets.length) {
+      const grown = new Float64Array(this.offsets.length * 2);
+      grown.set(this.offsets);
+      this.offsets = grown;
+    }
+    this.offsets[++this.n] = this.at;
+  }
+
+  private write(bytes: Uint8Array): void {
+    for (let off = 0; off < bytes.length;) off += writeSync(this.fd, bytes, off, bytes.length - off);
+    this.at += bytes.length;
+  }
+
+  /** Writes the offsets table and closes the file; returns its size in bytes. */
+  finish(): number {
+    const table = this.offsets.subarray(0, this.n + 1);
+    this.write(new Uint8Array(table.buffer, table.byteOffset, table.byteLength));
+    this.close();
+    return this.at;
+  }
+
+  /** Closes the file without finishing it (a build that failed); safe to call twice. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    closeSync(this.fd);
+  }
+}
+
+/** A sparse store read into memory; dot products against a dense query. */
+export class SparseStore {
+  private readonly offsets: Float64Array;
+
+  constructor(
+    private readonly buf: Buffer,
+    readonly size: number,
+    readonly extras: number,
+  ) {
+    const tableBytes = (size + 1) * 8;
+    if (buf.length < tableBytes) throw new Error('sparse store is truncated');
+    const table = buf.subarray(buf.length - tableBytes);
+    // Copied out so the f64 view is aligned whatever the file's length.
+    this.offsets = new Float64Array(size + 1);
+    Buffer.from(this.offsets.buffer).set(table);
+    if (this.offsets[size] !== buf.length - tableBytes) throw new Error('sparse store offsets disagree with its size');
+  }
+
+  /** Extra value e of record i. */
+  extra(i: number, e: number): number {
+    return this.buf.readFloatLE(this.offsets[i]! + 8 + 4 * e);
+  }
+
+  /** Σ_f dense[f]·x_i[f]: `dense` holds the query's values at their feature ids (0 elsewhere). */
+  dot(i: number, dense: Float64Array): number {
+    const b = this.buf;
+    let o = this.offsets[i]!;
+    const head = b.readUInt32LE(o);
+    const nnz = head & 0x3fffffff;
+    const kind = head >>> 30;
+    const scale = b.readFloatLE(o + 4);
+    o += 8 + 4 * this.extras;
+    let v = o;
+    o += nnz * (kind === KIND_I8 ? 1 : kind === KIND_I16 ? 2 : 4);
+    let id = 0;
+    let s = 0;
+    // Record bytes were written by SparseStoreWriter: every read below stays inside the record.
+    for (let j = 0; j < nnz; j++) {
+      const g = b[o]! | (b[o + 1]! << 8);
+      if (g === ESCAPE) {
+        id += b.readUInt32LE(o + 2);
+        o += 6;
+      } else {
+        id += g;
+        o += 2;
+      }
+      const q = dense[id]!;
+      if (kind === KIND_I8) {
+        if (q !== 0) s += q * ((b[v]! << 24) >> 24);
+        v += 1;
+      } else if (kind === KIND_I16) {
+        if (q !== 0) s += q * b.readInt16LE(v);
+        v += 2;
+      } else {
+        if (q !== 0) s += q * b.readFloatLE(v);
+        v += 4;
+      }
+    }
+    return s * scale;
+  }
+}
