@@ -24,6 +24,8 @@ export interface LoadedVersion {
  */
 export class ModelCache {
   private readonly versions = new Map<string, Promise<LoadedVersion>>();
+  /** The versions of `versions` whose load has finished, for callers that need no promise. */
+  private readonly ready = new Map<string, LoadedVersion>();
   private readonly states = new Map<string, { state: ServingState | undefined; at: number }>();
 
   constructor(
@@ -59,6 +61,17 @@ export class ModelCache {
     return v.version;
   }
 
+  /**
+   * `served` from the copy in memory alone: the version when that copy is fresh and serves it,
+   * undefined when Postgres must be asked (and every refusal is confirmed there, as `served` does).
+   */
+  servedNow(modelName: string, which: number | 'production'): number | undefined {
+    const hit = this.states.get(modelName);
+    if (!hit?.state || Date.now() - hit.at >= (this.opts.pointerTtlMs ?? 2000)) return undefined;
+    const v = servedVersion(modelName, hit.state, which);
+    return 'refused' in v ? undefined : v.version;
+  }
+
   private async resolve(modelName: string, which: number | 'production'): Promise<LoadedVersion> {
     return this.get(modelName, await this.served(modelName, which));
   }
@@ -90,14 +103,34 @@ export class ModelCache {
       this.versions.set(key, hit); // LRU: most recent last
       return hit;
     }
-    hit = this.load(modelName, version);
-    hit.catch(() => this.versions.delete(key));
+    const loading = this.load(modelName, version);
+    hit = loading;
+    loading.then(
+      (v) => {
+        if (this.versions.get(key) === loading) this.ready.set(key, v);
+      },
+      () => {
+        if (this.versions.get(key) === loading) this.versions.delete(key);
+      },
+    );
     this.versions.set(key, hit);
     for (const oldest of this.versions.keys()) {
       if (this.versions.size <= (this.opts.maxVersions ?? 8)) break;
       this.versions.delete(oldest);
+      this.ready.delete(oldest);
     }
     return hit;
+  }
+
+  /** `get` for a version already loaded: no promise to wait for; undefined while it is not. */
+  loadedNow(modelName: string, version: number): LoadedVersion | undefined {
+    const key = `${modelName}@${version}`;
+    const v = this.ready.get(key);
+    const hit = this.versions.get(key);
+    if (!v || !hit) return undefined;
+    this.versions.delete(key);
+    this.versions.set(key, hit); // LRU: most recent last
+    return v;
   }
 
   private async load(modelName: string, version: number): Promise<LoadedVersion> {

@@ -18,6 +18,15 @@ import { erasedHashesOfProposal } from '../../db/queries/erasures.js';
 import { payableContributors } from '../../domain/serving/erased-share.js';
 import { findVersionContributorWeights } from '../../db/queries/version-weights.js';
 
+/** What feeRecipients answers for a version. */
+interface RecipientsEntry {
+  r: Omit<Recipients, 'contributors'>;
+  serving: LifecycleParams['serving'];
+  /** The version's fee split, given a call's attributed contributors. */
+  split: (contributors: Recipients['contributors']) => FeeSplit;
+  at: number;
+}
+
 export interface CallerKey {
   id: string;
   owner: string;
@@ -29,16 +38,7 @@ export interface CallerKey {
  * only once the fee is durable, so an answer is never sent for a call that was not paid.
  */
 export class PaidCalls {
-  private readonly recipients = new Map<
-    string,
-    {
-      r: Omit<Recipients, 'contributors'>;
-      serving: LifecycleParams['serving'];
-      /** The version's fee split, given a call's attributed contributors. */
-      split: (contributors: Recipients['contributors']) => FeeSplit;
-      at: number;
-    }
-  >();
+  private readonly recipients = new Map<string, RecipientsEntry>();
 
   /** Payers seen able to cover a version's fee, and when: admitted again without a query for a second. */
   private readonly solvent = new Map<string, number>();
@@ -49,7 +49,7 @@ export class PaidCalls {
    * reaches every replica's fee splits within that (at once on the replica that made it, see
    * forgetErasures), without a query per call.
    */
-  private readonly erased = new Map<string, { hashes: Promise<Set<string>>; at: number }>();
+  private readonly erased = new Map<string, { hashes: Promise<Set<string>>; read?: Set<string>; at: number }>();
   /** Each version's training-set contributor weights (what an embedding is attributed to). */
   private readonly trainingSets = new Map<string, Attribution['contributors']>();
 
@@ -65,8 +65,25 @@ export class PaidCalls {
    * The version a paid call asks for (production when none is named), loaded only once the key's
    * owner is admitted: a payer who cannot cover the fee gets its 402 before any model is loaded or
    * any prediction made. The charge after the prediction stays the authority (balances move).
+   * Answered without a promise when this replica already holds everything the checks read (the
+   * common case under load: each await costs the API's one thread a turn of the microtask queue).
    */
-  async admittedVersion(key: CallerKey, modelName: string, version?: number): Promise<LoadedVersion> {
+  admittedVersion(key: CallerKey, modelName: string, version?: number): LoadedVersion | Promise<LoadedVersion> {
+    return this.admittedNow(key, modelName, version) ?? this.admittedRead(key, modelName, version);
+  }
+
+  /** The same checks on what is in memory only; undefined when any of them must read Postgres. */
+  private admittedNow(key: CallerKey, modelName: string, version: number | undefined): LoadedVersion | undefined {
+    const n = this.cache.servedNow(modelName, version ?? 'production');
+    if (n === undefined) return undefined;
+    const versionKey = `${modelName}@${n}`;
+    const owner = this.owners.get(versionKey);
+    const entry = this.recipientsNow(versionKey);
+    if (!owner || !entry || !this.admittedFromMemory(key, entry)) return undefined;
+    return this.cache.loadedNow(modelName, n);
+  }
+
+  private async admittedRead(key: CallerKey, modelName: string, version?: number): Promise<LoadedVersion> {
     const n = await this.cache.served(modelName, version ?? 'production');
     const versionKey = `${modelName}@${n}`;
     let owner = this.owners.get(versionKey);
@@ -82,30 +99,38 @@ export class PaidCalls {
     return this.cache.get(modelName, n);
   }
 
-  private async admit(
-    key: CallerKey,
-    v: Pick<LoadedVersion, 'modelName' | 'version' | 'proposalId' | 'developer'>,
-  ): Promise<void> {
-    const { serving, r } = await this.feeRecipients(v);
+  /**
+   * Whether the key's owner is admitted without a balance read: no fee, a fixed recipient (who pays
+   * the fee less its own part: the charge decides), or seen able to pay within the last second.
+   */
+  private admittedFromMemory(key: CallerKey, entry: RecipientsEntry): boolean {
+    const { serving, r } = entry;
     const fee = BigInt(serving.feePerCall);
-    if (fee === 0n) return;
-    // A fixed recipient pays the fee less its own part: the charge decides.
+    if (fee === 0n) return true;
     if (
       key.owner === r.developer ||
       r.reviewers.some((x) => x.address === key.owner) ||
       r.governors.some((x) => x.address === key.owner)
     )
-      return;
-    const solventKey = `${key.owner}:${fee}`;
-    const seen = this.solvent.get(solventKey);
-    if (seen !== undefined && Date.now() - seen < 1000) return;
+      return true;
+    const seen = this.solvent.get(`${key.owner}:${fee}`);
+    return seen !== undefined && Date.now() - seen < 1000;
+  }
+
+  private async admit(
+    key: CallerKey,
+    v: Pick<LoadedVersion, 'modelName' | 'version' | 'proposalId' | 'developer'>,
+  ): Promise<void> {
+    const entry = await this.feeRecipients(v);
+    if (this.admittedFromMemory(key, entry)) return;
+    const fee = BigInt(entry.serving.feePerCall);
     const available = BigInt(await this.ledger.balance(key.owner, 'OPEN'));
     if (available < fee) {
       this.meter?.refused(v.modelName);
       throw paymentRequired(new PaymentRefusedError(key.owner, fee, available).message);
     }
     if (this.solvent.size > 10_000) this.solvent.clear();
-    this.solvent.set(solventKey, Date.now());
+    this.solvent.set(`${key.owner}:${fee}`, Date.now());
   }
 
   /** A version's training-set contributors by attribution weight (summing to 1); fixed once the version exists. */
@@ -122,11 +147,19 @@ export class PaidCalls {
     return hit;
   }
 
+  /** feeRecipients while its copy in memory is fresh; undefined when it must be read. */
+  private recipientsNow(versionKey: string): RecipientsEntry | undefined {
+    const hit = this.recipients.get(versionKey);
+    return hit && Date.now() - hit.at < 60_000 ? hit : undefined;
+  }
+
   /** Who besides the contributors shares a model's fees; stable for a version, so cached briefly. */
-  async feeRecipients(v: Pick<LoadedVersion, 'modelName' | 'version' | 'proposalId' | 'developer'>) {
+  async feeRecipients(
+    v: Pick<LoadedVersion, 'modelName' | 'version' | 'proposalId' | 'developer'>,
+  ): Promise<RecipientsEntry> {
     const key = `${v.modelName}@${v.version}`;
-    const hit = this.recipients.get(key);
-    if (hit && Date.now() - hit.at < 60_000) return hit;
+    const hit = this.recipientsNow(key);
+    if (hit) return hit;
     const params = (await findProposalParams(this.sql, v.proposalId)) as LifecycleParams | undefined;
     if (!params) throw new HttpError(500, `model ${key} has no proposal ${v.proposalId}`);
     const reviewers = await listAgreedReviewerWeights(this.sql, v.proposalId);
@@ -146,17 +179,24 @@ export class PaidCalls {
     return entry;
   }
 
-  /** The hashes of records erased from a proposal's Datanet (the shares the treasury takes instead). */
-  private async erasedOf(proposalId: string): Promise<Set<string>> {
+  /**
+   * The hashes of records erased from a proposal's Datanet (the shares the treasury takes instead):
+   * the set itself when a fresh read has finished, else the read to wait for.
+   */
+  private erasedOf(proposalId: string): Set<string> | Promise<Set<string>> {
     const hit = this.erased.get(proposalId);
-    if (hit && Date.now() - hit.at < 1000) return hit.hashes;
+    if (hit && Date.now() - hit.at < 1000) return hit.read ?? hit.hashes;
     const hashes = erasedHashesOfProposal(this.sql, proposalId);
     if (this.erased.size > 10_000) this.erased.clear();
-    this.erased.set(proposalId, { hashes, at: Date.now() });
+    const entry: { hashes: Promise<Set<string>>; read?: Set<string>; at: number } = { hashes, at: Date.now() };
+    this.erased.set(proposalId, entry);
     // A failed read is not kept: the next call reads again.
-    void hashes.catch(() => {
-      if (this.erased.get(proposalId)?.hashes === hashes) this.erased.delete(proposalId);
-    });
+    hashes.then(
+      (read) => void (entry.read = read),
+      () => {
+        if (this.erased.get(proposalId) === entry) this.erased.delete(proposalId);
+      },
+    );
     return hashes;
   }
 
@@ -177,11 +217,12 @@ export class PaidCalls {
     attribution: Attribution,
     receipt: { inputHash?: string; endUser?: string } = {},
   ): Promise<{ callId: string; fee: bigint }> {
-    const { serving, split } = await this.feeRecipients(v);
+    const { serving, split } = this.recipientsNow(`${v.modelName}@${v.version}`) ?? (await this.feeRecipients(v));
     const fee = BigInt(serving.feePerCall);
     const callId = randomUUID();
     if (fee > 0n) {
-      const splits = split(payableContributors(attribution, await this.erasedOf(v.proposalId)));
+      const known = this.erasedOf(v.proposalId);
+      const splits = split(payableContributors(attribution, known instanceof Set ? known : await known));
       // Answered only once the row and its charge are committed (group commit, see docs/design.md, "Inference fees").
       try {
         await this.fees.charge({

@@ -75,6 +75,8 @@ const RULES: [CallPart | 'excluded', Matcher][] = [
   ['tokenising and featurisation', fnIn(/\/linear-softmax\.ts$/, /^featurize/)],
   ['prediction (logits)', file(/\/ml\/embedded\/linear-softmax\.ts$/)],
   ['gradient projection', fnIn(/attribution-index\.ts$/, /^(project|projectFeatures|residualBasis|residualOf)$/)],
+  // The feature store the index re-ranks graph candidates from (exact TracIn).
+  ['candidate re-rank', file(/\/ml\/index\/sparse-store\.ts$/)],
   ['ANN search', file(/(\/ml\/index\/|usearch|wasm:)/)],
   ['ANN search', fnIn(/attribution-index\.ts$/, /^(graphOnly|search)$/)],
   ['candidate re-rank', fnIn(/attribution-index\.ts$/, /rerank|score|exact|feature/i)],
