@@ -10,6 +10,8 @@ export function requestTracing() {
     ignorePaths: (route) => route.url === '/metrics' || route.url === '/healthz',
     // The request and its handler; a span per hook (guards, auth) would cost more than it tells.
     instrumentHooks: false,
+    // "POST /v1/proposals" rather than "request": what the backend lists and searches by.
+    requestHook: (span, request) => span.updateName(`${request.method} ${request.routeOptions.url ?? ''}`.trim()),
   }).plugin();
 }
 
