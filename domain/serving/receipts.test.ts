@@ -101,6 +101,18 @@ describe('receipts', () => {
     expect(problems).toMatch(/moved 20 with no transfer/);
   });
 
+  it('names a malformed bundle instead of throwing', () => {
+    const { bundle, epoch } = sealed();
+    const broken = structuredClone(bundle) as unknown as { proof?: unknown; receipt: { fee: string } };
+    delete broken.proof;
+    expect(receiptProblems(broken as never, epoch)).toEqual([
+      expect.stringMatching(/not a well-formed receipt bundle/),
+    ]);
+    const fee = structuredClone(bundle);
+    fee.receipt.fee = '1.5';
+    expect(receiptProblems(fee, epoch).join()).toMatch(/not a well-formed receipt bundle/);
+  });
+
   it('a proof for one epoch or model does not verify against another', () => {
     const { bundle, epoch } = sealed();
     const next = sealEpoch([call('c4')], 8);

@@ -91,6 +91,15 @@ export function receiptLeaf(r: Receipt): string {
  * API or recorded by the model entity, never the one inside the bundle); empty when it verifies.
  */
 export function receiptProblems(b: ReceiptBundle, trusted: Pick<ReceiptEpoch, 'model' | 'epoch' | 'root'>): string[] {
+  try {
+    return bundleProblems(b, trusted);
+  } catch (err) {
+    // A file that is not a bundle at all (a field missing, an amount that is not an integer).
+    return [`not a well-formed receipt bundle: ${(err as Error).message}`];
+  }
+}
+
+function bundleProblems(b: ReceiptBundle, trusted: Pick<ReceiptEpoch, 'model' | 'epoch' | 'root'>): string[] {
   const problems: string[] = [];
   const r = b.receipt;
   if (r.format !== RECEIPT_FORMAT) return [`unknown receipt format ${String(r.format)}`];

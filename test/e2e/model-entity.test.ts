@@ -97,6 +97,12 @@ describe('model entity workflow', () => {
       return s.lastEpoch && s.lastEpoch.paid !== '0' ? s.lastEpoch : undefined;
     }, 30_000);
     expect(epoch.paid).toBe('1001');
+    // The entity records the epoch's receipt root as the API publishes it (docs/receipts.md).
+    const published = (await (await fetch(`${app.url}/v1/models/${model}/epochs/${epoch.epoch}`)).json()) as {
+      root: string;
+      size: number;
+    };
+    expect(epoch.receipts).toEqual({ root: published.root, size: published.size });
     expect(await app.ledger.balance(accountsOf.modelRewards(model), 'OPEN')).toBe('0');
     expect(await app.ledger.balance(accountsOf.modelEpoch(model, epoch.epoch), 'OPEN')).toBe('0');
     // The epoch's payments, by their keys (the contributors may also be earning inference fees now).
