@@ -22,6 +22,35 @@ const GROUPS = 40;
 type Rows = Record<string, { mean: number; lo: number; hi: number; named: number }>;
 const log = (m: string) => console.log(`[bench:attribution-fidelity] ${m}`);
 
+/**
+ * Per-contributor sums of the signed TracIn scores of every record, opponents included: the
+ * linear datamodel TracIn stands for (the served weights keep proponents only).
+ */
+function signedTracIn(
+  model: LinearSoftmaxModel,
+  train: readonly { contributor: string }[],
+  examples: readonly Example[],
+  exactIndex: InfluenceIndex,
+  x: SparseVector,
+  label: number,
+): GroupWeights {
+  const K = model.labels.length;
+  const r = model.predictProba(x);
+  r[label]! -= 1;
+  const dense = new Float64Array(model.dim);
+  x.indices.forEach((id, j) => (dense[id] = x.values[j]!));
+  const sums = new Map<string, number>();
+  examples.forEach((e, i) => {
+    let rr = 0;
+    for (let k = 0; k < K; k++) rr += r[k]! * exactIndex.residuals[i * K + k]!;
+    let dot = 0;
+    for (let j = 0; j < e.x.indices.length; j++) dot += dense[e.x.indices[j]!]! * e.x.values[j]!;
+    const c = train[i]!.contributor;
+    sums.set(c, (sums.get(c) ?? 0) + rr * dot);
+  });
+  return sums;
+}
+
 /** log p(label | x): the classifier's output on a query, for its full model's predicted label. */
 function logProb(model: LinearSoftmaxModel, x: SparseVector, label: number): number {
   return Math.log(Math.max(1e-12, model.predictProba(x)[label]!));
@@ -67,18 +96,21 @@ export async function ldsOfClassifier(a: {
     train.forEach((r, i) => b.add({ ...r, x: examples[i]!.x }));
     await b.write(dir);
     const index = await AttributionIndex.open(dir);
-    const weights: Record<string, GroupWeights[]> = {
-      'exact TracIn, every proponent (classifier)': [],
-      [`exact TracIn, top ${top} (classifier, served by small versions)`]: [],
-      [`attribution index, top ${top} (classifier, served by large versions)`]: [],
-    };
-    const [all, exactTop, ann] = Object.values(weights) as [GroupWeights[], GroupWeights[], GroupWeights[]];
+    const signed = queries.map((x, q) => signedTracIn(model, train, examples, exactIndex, x, labels[q]!));
+    const all: GroupWeights[] = [];
+    const exactTop: GroupWeights[] = [];
+    const ann: GroupWeights[] = [];
     for (const { text, x } of asked) {
       all.push(weightsOf(attributeWithIndex(exactIndex, model, text, top, { contributorScope: 'all' }).contributors));
       exactTop.push(weightsOf(attributeWithIndex(exactIndex, model, text, top).contributors));
       ann.push(weightsOf(index.attribute(model, x, top).contributors));
     }
-    return lds(subsets, actual, weights);
+    return lds(subsets, actual, {
+      'exact TracIn, signed sum over every record (classifier)': signed,
+      'exact TracIn, every proponent (classifier)': all,
+      [`exact TracIn, top ${top} (classifier, served by small versions)`]: exactTop,
+      [`attribution index, top ${top} (classifier, served by large versions)`]: ann,
+    });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

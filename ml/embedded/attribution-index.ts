@@ -692,8 +692,6 @@ export class AttributionIndex {
   private readonly u: Float64Array;
   /** Per sketch byte b and byte value, Σ u_j over the set bits (the query's lookup table). */
   private readonly lut: Float64Array;
-  /** The query's features at their ids (zero elsewhere) while a call scores its candidates. */
-  private dense: Float64Array | undefined;
 
   constructor(
     readonly header: AttributionIndexHeader,
@@ -847,22 +845,15 @@ export class AttributionIndex {
   /** Re-scores candidates by their exact TracIn score (B r_q)·(B r_i)·(x_q·x_i); keeps the best topK proponents. */
   private rerankExact(x: SparseVector, candidates: number[], topK: number) {
     const store = this.features!;
-    const dense = (this.dense ??= new Float64Array(this.header.featureDim));
-    // Feature ids are < featureDim (checked against the model above) = dense.length.
-    for (let t = 0; t < x.indices.length; t++) dense[x.indices[t]!] = x.values[t]!;
     const brq = this.projector.residualBasis(this.p, this.brq);
     const K1 = brq.length;
     const out: { key: number; influence: number }[] = [];
-    try {
-      for (const key of candidates) {
-        let rr = 0;
-        for (let j = 0; j < K1; j++) rr += brq[j]! * store.extra(key, j);
-        if (rr === 0) continue;
-        const influence = rr * store.dot(key, dense);
-        if (influence > 0) out.push({ key, influence });
-      }
-    } finally {
-      for (let t = 0; t < x.indices.length; t++) dense[x.indices[t]!] = 0;
+    for (const key of candidates) {
+      let rr = 0;
+      for (let j = 0; j < K1; j++) rr += brq[j]! * store.extra(key, j);
+      if (rr === 0) continue;
+      const influence = rr * store.dot(key, x);
+      if (influence > 0) out.push({ key, influence });
     }
     out.sort((a, b) => b.influence - a.influence || a.key - b.key);
     return out.slice(0, topK);

@@ -163,8 +163,11 @@ export class SparseStore {
     return this.buf.readFloatLE(this.offsets[i]! + 8 + 4 * e);
   }
 
-  /** Σ_f dense[f]·x_i[f]: `dense` holds the query's values at their feature ids (0 elsewhere). */
-  dot(i: number, dense: Float64Array): number {
+  /**
+   * x_q·x_i, by merging the query's sorted ids with the record's: both lists are walked once, with
+   * no random access into a feature-sized array (which misses the cache on every feature).
+   */
+  dot(i: number, q: SparseVector): number {
     const b = this.buf;
     let o = this.offsets[i]!;
     const head = b.readUInt32LE(o);
@@ -173,11 +176,17 @@ export class SparseStore {
     const scale = b.readFloatLE(o + 4);
     o += 8 + 4 * this.extras;
     let v = o;
-    o += nnz * (kind === KIND_I8 ? 1 : kind === KIND_I16 ? 2 : 4);
+    const width = kind === KIND_I8 ? 1 : kind === KIND_I16 ? 2 : 4;
+    o += nnz * width;
+    const qi = q.indices;
+    const qv = q.values;
+    const qn = qi.length;
+    let p = 0;
     let id = 0;
     let s = 0;
-    // Record bytes were written by SparseStoreWriter: every read below stays inside the record.
-    for (let j = 0; j < nnz; j++) {
+    // Record bytes were written by SparseStoreWriter: every read below stays inside the record;
+    // p < qn = qv.length (SparseVector).
+    for (let j = 0; j < nnz && p < qn; j++, v += width) {
       const g = b[o]! | (b[o + 1]! << 8);
       if (g === ESCAPE) {
         id += b.readUInt32LE(o + 2);
@@ -186,17 +195,10 @@ export class SparseStore {
         id += g;
         o += 2;
       }
-      const q = dense[id]!;
-      if (kind === KIND_I8) {
-        if (q !== 0) s += q * ((b[v]! << 24) >> 24);
-        v += 1;
-      } else if (kind === KIND_I16) {
-        if (q !== 0) s += q * b.readInt16LE(v);
-        v += 2;
-      } else {
-        if (q !== 0) s += q * b.readFloatLE(v);
-        v += 4;
-      }
+      while (p < qn && qi[p]! < id) p++;
+      if (p === qn || qi[p] !== id) continue;
+      const c = kind === KIND_I8 ? (b[v]! << 24) >> 24 : kind === KIND_I16 ? b.readInt16LE(v) : b.readFloatLE(v);
+      s += qv[p++]! * c;
     }
     return s * scale;
   }
