@@ -189,7 +189,7 @@ describe('AttributionIndex', () => {
       }
       asked += 5;
     }
-    expect(found / asked).toBeGreaterThanOrEqual(0.6);
+    expect(found / asked).toBeGreaterThanOrEqual(0.7);
 
     // A flipped byte in the feature store is refused at load.
     const bytes = await readFile(join(dir, 'features.bin'));
@@ -379,7 +379,7 @@ describe('AttributionIndex', () => {
     const now = await fidelity({});
     expect(before.recall).toBeGreaterThan(0.45);
     expect(now.recall).toBeGreaterThan(0.6);
-    expect(now.recall).toBeGreaterThan(before.recall);
+    expect(now.recall).toBeGreaterThan(before.recall + 0.05);
     expect(now.tvd).toBeLessThan(before.tvd);
   }, 300_000);
 });

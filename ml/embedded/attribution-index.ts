@@ -30,7 +30,7 @@ import { join } from 'node:path';
 import { fmix32 } from '../../domain/hash32.js';
 import type { ArtifactStore } from '../../storage/artifact-store.js';
 import { AnnIndex, type AnnIndexOptions } from '../index/ann-index.js';
-import { SparseStore, SparseStoreWriter } from '../index/sparse-store.js';
+import { QueryTable, SparseStore, SparseStoreWriter } from '../index/sparse-store.js';
 import type { SparseVector } from './features.js';
 import type { Attribution } from './influence.js';
 import type { LinearSoftmaxModel } from './linear-softmax.js';
@@ -692,6 +692,7 @@ export class AttributionIndex {
   private readonly u: Float64Array;
   /** Per sketch byte b and byte value, Σ u_j over the set bits (the query's lookup table). */
   private readonly lut: Float64Array;
+  private readonly table = new QueryTable();
 
   constructor(
     readonly header: AttributionIndexHeader,
@@ -845,6 +846,7 @@ export class AttributionIndex {
   /** Re-scores candidates by their exact TracIn score (B r_q)·(B r_i)·(x_q·x_i); keeps the best topK proponents. */
   private rerankExact(x: SparseVector, candidates: number[], topK: number) {
     const store = this.features!;
+    const table = this.table.set(x);
     const brq = this.projector.residualBasis(this.p, this.brq);
     const K1 = brq.length;
     const out: { key: number; influence: number }[] = [];
@@ -852,7 +854,7 @@ export class AttributionIndex {
       let rr = 0;
       for (let j = 0; j < K1; j++) rr += brq[j]! * store.extra(key, j);
       if (rr === 0) continue;
-      const influence = rr * store.dot(key, x);
+      const influence = rr * store.dot(key, table);
       if (influence > 0) out.push({ key, influence });
     }
     out.sort((a, b) => b.influence - a.influence || a.key - b.key);

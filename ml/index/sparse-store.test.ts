@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { featurize, sparseDot, type SparseVector } from '../embedded/features.js';
-import { SparseStore, SparseStoreWriter } from './sparse-store.js';
+import { QueryTable, SparseStore, SparseStoreWriter } from './sparse-store.js';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -34,11 +34,13 @@ describe('SparseStore', () => {
     expect(buf.length).toBe(bytes);
     const store = new SparseStore(buf, vectors.length, 2);
     const query = featurize('a goal for the team, and spam and eggs');
+    // One table reused for every query, as the index does.
+    const table = new QueryTable();
     for (const [i, x] of vectors.entries()) {
       expect(store.extra(i, 0)).toBe(i);
       expect(store.extra(i, 1)).toBe(-i / 2);
-      expect(store.dot(i, query)).toBeCloseTo(sparseDot(query, x), 6);
-      expect(store.dot(i, x)).toBeCloseTo(sparseDot(x, x), 6);
+      expect(store.dot(i, table.set(query))).toBeCloseTo(sparseDot(query, x), 6);
+      expect(store.dot(i, table.set(x))).toBeCloseTo(sparseDot(x, x), 6);
     }
     // About 3 bytes per feature for a hashed-feature record (u16 gap, i8 count).
     const first = vectors[0]!.indices.length;

@@ -163,11 +163,8 @@ export class SparseStore {
     return this.buf.readFloatLE(this.offsets[i]! + 8 + 4 * e);
   }
 
-  /**
-   * x_q·x_i, by merging the query's sorted ids with the record's: both lists are walked once, with
-   * no random access into a feature-sized array (which misses the cache on every feature).
-   */
-  dot(i: number, q: SparseVector): number {
+  /** x_q·x_i for the query held by `q` (a QueryTable, built once per query). */
+  dot(i: number, q: QueryTable): number {
     const b = this.buf;
     let o = this.offsets[i]!;
     const head = b.readUInt32LE(o);
@@ -178,15 +175,12 @@ export class SparseStore {
     let v = o;
     const width = kind === KIND_I8 ? 1 : kind === KIND_I16 ? 2 : 4;
     o += nnz * width;
-    const qi = q.indices;
-    const qv = q.values;
-    const qn = qi.length;
-    let p = 0;
+    const { keys, values, mask } = q;
     let id = 0;
     let s = 0;
     // Record bytes were written by SparseStoreWriter: every read below stays inside the record;
-    // p < qn = qv.length (SparseVector).
-    for (let j = 0; j < nnz && p < qn; j++, v += width) {
+    // slots are masked into keys/values (same length), and a table is never full (see QueryTable).
+    for (let j = 0; j < nnz; j++, v += width) {
       const g = b[o]! | (b[o + 1]! << 8);
       if (g === ESCAPE) {
         id += b.readUInt32LE(o + 2);
@@ -195,11 +189,59 @@ export class SparseStore {
         id += g;
         o += 2;
       }
-      while (p < qn && qi[p]! < id) p++;
-      if (p === qn || qi[p] !== id) continue;
+      let slot = Math.imul(id, 0x9e3779b1) & mask;
+      let k = keys[slot]!;
+      while (k !== id && k !== -1) {
+        slot = (slot + 1) & mask;
+        k = keys[slot]!;
+      }
+      if (k === -1) continue;
       const c = kind === KIND_I8 ? (b[v]! << 24) >> 24 : kind === KIND_I16 ? b.readInt16LE(v) : b.readFloatLE(v);
-      s += qv[p++]! * c;
+      s += values[slot]! * c;
     }
     return s * scale;
+  }
+}
+
+/**
+ * A query's features in a small open-addressing table (at most a quarter full, so a few KiB that
+ * stay in the L1 cache): each record feature is one multiply and usually one probe, where a merge
+ * of two sorted id lists mispredicts a branch per step and a feature-sized dense array misses the
+ * cache per lookup. Reused from query to query (`set`), so a call allocates nothing.
+ */
+export class QueryTable {
+  keys = new Int32Array(64).fill(-1);
+  values = new Float64Array(64);
+  mask = 63;
+  private used = new Int32Array(16);
+  private count = 0;
+
+  constructor(q?: SparseVector) {
+    if (q) this.set(q);
+  }
+
+  /** Holds `q` from now on (the previous query's slots are cleared). */
+  set(q: SparseVector): this {
+    const n = q.indices.length;
+    if (4 * n > this.keys.length) {
+      let size = this.keys.length;
+      while (size < 4 * n) size *= 2;
+      this.keys = new Int32Array(size).fill(-1);
+      this.values = new Float64Array(size);
+      this.mask = size - 1;
+    } else for (let t = 0; t < this.count; t++) this.keys[this.used[t]!] = -1;
+    if (this.used.length < n) this.used = new Int32Array(n);
+    // Feature ids are below 2^31 (features.ts caps dim), so they fit an Int32Array and never equal
+    // −1; t < n = q.values.length (SparseVector) <= used.length.
+    for (let t = 0; t < n; t++) {
+      const id = q.indices[t]!;
+      let slot = Math.imul(id, 0x9e3779b1) & this.mask;
+      while (this.keys[slot] !== -1) slot = (slot + 1) & this.mask;
+      this.keys[slot] = id;
+      this.values[slot] = q.values[t]!;
+      this.used[t] = slot;
+    }
+    this.count = n;
+    return this;
   }
 }
