@@ -154,6 +154,13 @@ async function withTransfers(
   }));
 }
 
+/** A call row with its version's proposal: what a receipt is built from. */
+const CALLS = (sql: postgres.Sql | postgres.TransactionSql) => sql`
+  select c.id, c.model_name, c.version, v.proposal_id, c.payer, c.fee::text as fee, c.input_hash, c.created_at,
+         c.settlement_id, c.attribution, c.records, c.splits, c.epoch, c.leaf
+  from inference_calls c
+  left join model_versions v on v.model_name = c.model_name and v.version = c.version`;
+
 /**
  * Closes a model's receipt epoch: every call of the model committed and not yet in an epoch joins
  * this one, `seal` computes each receipt's leaf and the root, and the calls' epoch and leaf and the
@@ -171,13 +178,9 @@ export async function closeReceiptEpoch(
     const [done] = await tx<{ model_name: string; epoch: number; root: string; size: number; closed_at: Date }[]>`
       select model_name, epoch, root, size, closed_at from receipt_epochs where model_name = ${modelName} and epoch = ${epoch}`;
     if (done) return epochOf(done);
-    const rows = await tx<CallRow[]>`
-      select c.id, c.model_name, c.version, v.proposal_id, c.payer, c.fee::text as fee, c.input_hash, c.created_at,
-             c.settlement_id, c.attribution, c.records, c.splits, c.epoch
-      from inference_calls c
-      left join model_versions v on v.model_name = c.model_name and v.version = c.version
-      where c.model_name = ${modelName} and c.epoch is null
-      for update of c`;
+    const rows = await tx<
+      CallRow[]
+    >`${CALLS(tx)} where c.model_name = ${modelName} and c.epoch is null for update of c`;
     const calls = await withTransfers(tx, rows);
     const { leaves, root } = seal(calls);
     if (calls.length > 0)
@@ -222,18 +225,12 @@ export async function epochLeaves(sql: postgres.Sql, modelName: string, epoch: n
   return rows.map((r) => r.leaf);
 }
 
-const CLOSED_CALL = (sql: postgres.Sql) => sql`
-  select c.id, c.model_name, c.version, v.proposal_id, c.payer, c.fee::text as fee, c.input_hash, c.created_at,
-         c.settlement_id, c.attribution, c.records, c.splits, c.epoch, c.leaf
-  from inference_calls c
-  left join model_versions v on v.model_name = c.model_name and v.version = c.version`;
-
 /** A call of a closed epoch: its epoch and the leaf stored when the epoch closed. */
 export type ClosedCall = RecordedCall & { epoch: number; leaf: string };
 
 /** A call whose epoch has closed, as recorded, with its epoch; undefined while its epoch is open. */
 export async function findClosedCall(sql: postgres.Sql, id: string): Promise<ClosedCall | undefined> {
-  const rows = await sql<CallRow[]>`${CLOSED_CALL(sql)} where c.id = ${id} and c.epoch is not null`;
+  const rows = await sql<CallRow[]>`${CALLS(sql)} where c.id = ${id} and c.epoch is not null`;
   const [c] = await withTransfers(sql, rows);
   return c ? { ...c, epoch: c.epoch ?? 0, leaf: c.leaf ?? '' } : undefined;
 }
@@ -250,7 +247,7 @@ export async function listContributorClosedCalls(
 ): Promise<ClosedCall[]> {
   const named = JSON.stringify([{ contributor: address }]);
   const paid = JSON.stringify([{ to: address }]);
-  const rows = await sql<CallRow[]>`${CLOSED_CALL(sql)}
+  const rows = await sql<CallRow[]>`${CALLS(sql)}
     where c.epoch is not null and (c.attribution @> ${named}::text::jsonb or c.splits @> ${paid}::text::jsonb)
       ${page.after === undefined ? sql`` : sql`and c.id > ${page.after}`}
     order by c.id limit ${page.limit}`;
