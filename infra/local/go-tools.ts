@@ -26,7 +26,8 @@ interface GoTool {
   buildInModule?: string;
 }
 
-type ToolName = 'temporal' | 'versitygw' | 'local-kms' | 'temporal-server' | 'temporal-sql-tool' | 'temporal-ui-server' | 'jaeger';
+type ToolName =
+  'temporal' | 'versitygw' | 'local-kms' | 'temporal-server' | 'temporal-sql-tool' | 'temporal-ui-server' | 'jaeger';
 
 const TOOLS: Record<ToolName, GoTool> = {
   temporal: {
