@@ -91,7 +91,7 @@ async function buildInModule(tool: GoTool, out: string, env: NodeJS.ProcessEnv):
     Error?: string;
   };
   if (!info.Dir) throw new Error(`go mod download ${tool.module}: ${info.Error ?? 'no directory'}`);
-  await run('go', ['build', '-trimpath', '-C', info.Dir, '-o', out, tool.buildInModule!], env);
+  await run('go', ['-C', info.Dir, 'build', '-trimpath', '-o', out, tool.buildInModule!], env);
 }
 
 /**
