@@ -26,50 +26,27 @@ export interface ReceiptRow {
 
 /** The call and the transfers its fee split went into (found by their idempotency keys), or undefined. */
 export async function findReceipt(sql: postgres.Sql, id: string): Promise<ReceiptRow | undefined> {
-  const [c] = await sql<
-    {
-      id: string;
-      model_name: string;
-      version: number;
-      proposal_id: string | null;
-      payer: string;
-      fee: string;
-      attribution: ReceiptRow['attribution']['contributors'];
-      records: ReceiptRow['attribution']['records'];
-      settlement_id: string;
-      input_hash: string | null;
-      end_user: string | null;
-      created_at: Date;
-      splits: ReceiptSplit[];
-    }[]
-  >`
-    select c.id, c.model_name, c.version, v.proposal_id, c.payer, c.fee::text as fee, c.attribution, c.records,
-           c.settlement_id, c.input_hash, c.end_user, c.created_at, c.splits
-    from inference_calls c
-    left join model_versions v on v.model_name = c.model_name and v.version = c.version
-    where c.id = ${id}`;
+  const rows = await sql<CallRow[]>`${CALLS(sql)} where c.id = ${id}`;
+  const [c] = await withTransfers(sql, rows);
   if (!c) return undefined;
-  const keys = c.splits.map((s) => s.transfer).filter((k): k is string => k !== null);
-  const transfers = keys.length
-    ? await sql<{ id: string; idempotency_key: string; amount: string; memo: { calls?: number } | null }[]>`
-        select id, idempotency_key, amount::text as amount, memo from transfers where idempotency_key = any(${keys})`
-    : [];
-  const byKey = new Map(transfers.map((t) => [t.idempotency_key, t]));
   return {
     id: c.id,
-    modelName: c.model_name,
+    modelName: c.modelName,
     version: c.version,
-    proposalId: c.proposal_id,
+    proposalId: c.proposalId,
     payer: c.payer,
     fee: c.fee,
-    attribution: { contributors: c.attribution, records: c.records },
-    settlementId: c.settlement_id,
-    inputHash: c.input_hash,
-    endUser: c.end_user,
-    createdAt: c.created_at,
+    attribution: {
+      contributors: c.attribution as ReceiptRow['attribution']['contributors'],
+      records: c.records as ReceiptRow['attribution']['records'],
+    },
+    settlementId: c.settlementId,
+    inputHash: c.inputHash,
+    endUser: rows[0]!.end_user,
+    createdAt: c.createdAt,
     splits: c.splits.map((s) => {
-      const t = s.transfer ? byKey.get(s.transfer) : undefined;
-      return { ...s, ledger: t ? { id: Number(t.id), amount: t.amount, calls: t.memo?.calls ?? 1 } : null };
+      const t = s.transfer ? c.transfers.get(s.transfer) : undefined;
+      return { ...s, ledger: t ? { id: t.id, amount: t.amount, calls: t.calls } : null };
     }),
   };
 }
@@ -91,6 +68,7 @@ interface CallRow {
   payer: string;
   fee: string;
   input_hash: string | null;
+  end_user: string | null;
   created_at: Date;
   settlement_id: string;
   attribution: unknown;
@@ -100,7 +78,10 @@ interface CallRow {
   leaf?: string | null;
 }
 
-const epochOf = (r: { model_name: string; epoch: number; root: string; size: number; closed_at: Date }) => ({
+/** A receipt_epochs row as selected. */
+type EpochDbRow = { model_name: string; epoch: number; root: string; size: number; closed_at: Date };
+
+const epochOf = (r: EpochDbRow) => ({
   modelName: r.model_name,
   epoch: r.epoch,
   root: r.root,
@@ -156,7 +137,7 @@ async function withTransfers(
 
 /** A call row with its version's proposal: what a receipt is built from. */
 const CALLS = (sql: postgres.Sql | postgres.TransactionSql) => sql`
-  select c.id, c.model_name, c.version, v.proposal_id, c.payer, c.fee::text as fee, c.input_hash, c.created_at,
+  select c.id, c.model_name, c.version, v.proposal_id, c.payer, c.fee::text as fee, c.input_hash, c.end_user, c.created_at,
          c.settlement_id, c.attribution, c.records, c.splits, c.epoch, c.leaf
   from inference_calls c
   left join model_versions v on v.model_name = c.model_name and v.version = c.version`;
@@ -175,7 +156,7 @@ export async function closeReceiptEpoch(
 ): Promise<ReceiptEpochRow> {
   return sql.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(hashtext(${`receipt-epoch:${modelName}`}))`;
-    const [done] = await tx<{ model_name: string; epoch: number; root: string; size: number; closed_at: Date }[]>`
+    const [done] = await tx<EpochDbRow[]>`
       select model_name, epoch, root, size, closed_at from receipt_epochs where model_name = ${modelName} and epoch = ${epoch}`;
     if (done) return epochOf(done);
     const rows = await tx<
@@ -188,7 +169,7 @@ export async function closeReceiptEpoch(
         update inference_calls c set epoch = ${epoch}, leaf = x.l
         from jsonb_to_recordset(${JSON.stringify(calls.map((c, i) => ({ i: c.id, l: leaves[i] })))}::text::jsonb) as x(i text, l text)
         where c.id = x.i`;
-    const [row] = await tx<{ model_name: string; epoch: number; root: string; size: number; closed_at: Date }[]>`
+    const [row] = await tx<EpochDbRow[]>`
       insert into receipt_epochs (model_name, epoch, root, size) values (${modelName}, ${epoch}, ${root}, ${calls.length})
       returning model_name, epoch, root, size, closed_at`;
     return epochOf(row!);
@@ -200,7 +181,7 @@ export async function findReceiptEpoch(
   modelName: string,
   epoch: number,
 ): Promise<ReceiptEpochRow | undefined> {
-  const [r] = await sql<{ model_name: string; epoch: number; root: string; size: number; closed_at: Date }[]>`
+  const [r] = await sql<EpochDbRow[]>`
     select model_name, epoch, root, size, closed_at from receipt_epochs where model_name = ${modelName} and epoch = ${epoch}`;
   return r ? epochOf(r) : undefined;
 }
@@ -211,7 +192,7 @@ export async function listReceiptEpochs(
   modelName: string,
   page: { limit: number; before?: number },
 ): Promise<ReceiptEpochRow[]> {
-  const rows = await sql<{ model_name: string; epoch: number; root: string; size: number; closed_at: Date }[]>`
+  const rows = await sql<EpochDbRow[]>`
     select model_name, epoch, root, size, closed_at from receipt_epochs
     where model_name = ${modelName} ${page.before === undefined ? sql`` : sql`and epoch < ${page.before}`}
     order by epoch desc limit ${page.limit}`;
