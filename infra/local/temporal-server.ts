@@ -9,7 +9,7 @@ import { SEARCH_ATTRIBUTE_KEYS } from '../../contracts/search-attributes.js';
 import { ensureGoTool } from './go-tools.js';
 import { freePort, waitFor } from './ports.js';
 import { DEV_SERVER_BUILTIN_DYNAMIC_CONFIG, STACK_DYNAMIC_CONFIG } from './temporal-config.js';
-import type { LocalTemporal } from './temporal.js';
+import { frontendUp, type LocalTemporal } from './temporal.js';
 
 /** The ports of the real server's four services, its metrics endpoint and the UI server. */
 export interface TemporalServerPorts {
@@ -272,17 +272,6 @@ function serverConfig(
       pollInterval: '10s',
     },
   };
-}
-
-async function frontendUp(address: string): Promise<boolean> {
-  // The server this process just spawned: plain TCP on loopback, never TLS.
-  const conn = await Connection.connect({ address, connectTimeout: 1000 });
-  try {
-    await conn.workflowService.getSystemInfo({});
-    return true;
-  } finally {
-    await conn.close();
-  }
 }
 
 /**

@@ -61,14 +61,7 @@ export async function startTemporal(opts: {
     'temporal dev server',
     async () => {
       if (child.exitCode !== null) throw new Error(`temporal exited (${child.exitCode}): ${stderr}`);
-      // The local dev server this process just spawned: plain TCP on loopback, never TLS.
-      const conn = await Connection.connect({ address, connectTimeout: 1000 });
-      try {
-        await conn.workflowService.getSystemInfo({});
-        return true;
-      } finally {
-        await conn.close();
-      }
+      return frontendUp(address);
     },
     90_000,
   );
@@ -84,4 +77,15 @@ export async function startTemporal(opts: {
         child.kill('SIGTERM');
       }),
   };
+}
+
+/** Whether the Temporal frontend at `address` answers (a server this process just spawned: plain TCP on loopback, never TLS). */
+export async function frontendUp(address: string): Promise<boolean> {
+  const conn = await Connection.connect({ address, connectTimeout: 1000 });
+  try {
+    await conn.workflowService.getSystemInfo({});
+    return true;
+  } finally {
+    await conn.close();
+  }
 }
