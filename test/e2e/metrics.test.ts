@@ -11,9 +11,10 @@ import { runScenario, type ScenarioResult } from '../../scenarios/scenario.js';
 
 /**
  * SDK counters the Temporal runtime exports only from their first increment (a run with no failing
- * activity has none). Such a name must be one the SDK's native runtime defines.
+ * activity or no failed request to the frontend has none). Such a name must be one the SDK's native
+ * runtime defines.
  */
-const ON_FIRST_EVENT = ['temporal_activity_execution_failed'];
+const ON_FIRST_EVENT = ['temporal_activity_execution_failed', 'temporal_request_failure'];
 const definedBySdk = (name: string) => {
   const releases = join(dirname(createRequire(import.meta.url).resolve('@temporalio/core-bridge')), 'releases');
   const [platform] = readdirSync(releases);
