@@ -16,7 +16,7 @@ import {
 } from './attribution-index.js';
 import { MemoryStore } from '../../storage/memory-store.js';
 import { loadSpamAssassin } from './corpus.js';
-import { sparseDot } from './features.js';
+import { featurize, sparseDot } from './features.js';
 import { attributeWithIndex, prepareInfluenceIndex } from './influence.js';
 import { LinearSoftmaxModel, trainEpochs } from './linear-softmax.js';
 import { SYNTHETIC_LABELS, syntheticDataset } from './synthetic.js';
@@ -62,7 +62,7 @@ describe('GradientProjector', () => {
     let sum = 0;
     const seeds = 40;
     for (let seed = 1; seed <= seeds; seed++) {
-      const P = new GradientProjector(3, 64, seed, 1 << 14);
+      const P = new GradientProjector(3, 64, seed);
       const a = new Float32Array(P.dims);
       const b = new Float32Array(P.dims);
       P.project(x, r1, a);
@@ -70,6 +70,18 @@ describe('GradientProjector', () => {
       sum += a.reduce((s, v, j) => s + v * b[j]!, 0);
     }
     expect(Math.abs(sum / seeds - exact)).toBeLessThan(0.05 * Math.abs(exact) + 0.01);
+  });
+
+  it('projects with the same P as every index already built (its entries are pinned)', () => {
+    // A stored index is searched with queries projected here: a change to P's hash bits would make
+    // every deployed graph return the wrong candidates without failing any other check.
+    const P = new GradientProjector(3, 40, 0x7ac1);
+    const z = P.projectFeatures(featurize('the striker scored a late goal for the home team'));
+    expect(
+      createHash('sha256')
+        .update(new Uint8Array(z.buffer, z.byteOffset, z.byteLength))
+        .digest('hex'),
+    ).toBe('e96f0db8245e90f810c8cc6dcb36e5e2eff8fd015b23168ea6053854d19b1077');
   });
 });
 
@@ -91,7 +103,7 @@ describe('AttributionIndex', () => {
 
     // Brute force over the same projected gradients: what an exhaustive search would return.
     const K = model.labels.length;
-    const P = new GradientProjector(K, projectionWidth(K, header.options.projDim), header.options.seed, model.dim);
+    const P = new GradientProjector(K, projectionWidth(K, header.options.projDim), header.options.seed);
     const phi = new Float32Array(all.length * P.dims);
     const p = new Float64Array(K);
     all.forEach((r, i) => {
@@ -216,7 +228,7 @@ describe('AttributionIndex', () => {
     // The estimate recomputed from its definition: (B r_q)·(c_i B r_i)·⟨S x_q, sign(S x_i)⟩ with
     // c_i = ‖S x_i‖²/‖S x_i‖₁, in f64 (the index keeps c_i B r_i as i16, so it agrees to ~1e-4).
     const K = model.labels.length;
-    const P = new GradientProjector(K, projectionWidth(K, header.options.projDim), header.options.seed, model.dim);
+    const P = new GradientProjector(K, projectionWidth(K, header.options.projDim), header.options.seed);
     const S = new FeatureSketch(header.options.sketchBits, header.options.sketchNnz, header.options.seed);
     const p = new Float64Array(K);
     const residualBasis = (text: string, label: number | undefined) => {

@@ -30,7 +30,7 @@ import { join } from 'node:path';
 import { fmix32 } from '../../domain/hash32.js';
 import type { ArtifactStore } from '../../storage/artifact-store.js';
 import { AnnIndex, type AnnIndexOptions } from '../index/ann-index.js';
-import { QueryTable, SparseStore, SparseStoreWriter } from '../index/sparse-store.js';
+import { DenseQuery, SparseStore, SparseStoreWriter } from '../index/sparse-store.js';
 import type { SparseVector } from './features.js';
 import type { Attribution } from './influence.js';
 import type { LinearSoftmaxModel } from './linear-softmax.js';
@@ -179,31 +179,19 @@ function helmertBasis(K: number): Float64Array[] {
   return rows;
 }
 
-/** ±1 entries of P, one row of d per feature id, shared by every projector with the same shape. */
-const signTables = new Map<string, Int8Array>();
-
-function signTable(seed: number, d: number, featureDim: number): Int8Array {
-  const key = `${seed}:${d}:${featureDim}`;
-  let t = signTables.get(key);
-  if (t) return t;
-  t = new Int8Array(featureDim * d);
-  const seedMix = fmix32(seed ^ 0x9e3779b9);
-  const blocks = Math.ceil(d / 32);
-  for (let f = 0; f < featureDim; f++) {
-    for (let b = 0; b < blocks; b++) {
-      const bits = fmix32(Math.imul(f + 1, 0x9e3779b1) ^ seedMix ^ Math.imul(b + 1, 0x85ebca6b));
-      const end = Math.min(d, (b + 1) * 32);
-      for (let j = b * 32, bit = 0; j < end; j++, bit++) t[f * d + j] = (bits >>> bit) & 1 ? 1 : -1;
-    }
-  }
-  signTables.set(key, t);
-  return t;
+/** The query of the exact re-rank, one per feature dimension for every index of this thread. */
+const denseQueries = new Map<number, DenseQuery>();
+function denseQuery(dim: number): DenseQuery {
+  let q = denseQueries.get(dim);
+  if (!q) denseQueries.set(dim, (q = new DenseQuery(dim)));
+  return q;
 }
 
 /**
  * The projection of one model's gradients: project(x, residual) writes φ into `out`. P is never
- * stored in the artifact: its entries are hash bits of (seed, feature id, block), the same on every
- * machine; each process expands them once into a featureDim × d table of ±1 (16 MiB at 2^18 × 64).
+ * stored in the artifact: its entries are hash bits of (seed, feature id, block of 32), the same on
+ * every machine, computed as each feature is projected. A table of them (featureDim × d bytes, 32 MiB
+ * at 2^18 × 128) costs a cache miss per feature, more than the few hashes it saves.
  */
 export class GradientProjector {
   readonly K: number;
@@ -212,9 +200,11 @@ export class GradientProjector {
   private readonly basis: Float64Array[];
   private readonly z: Float64Array;
   private readonly br: Float64Array;
-  private readonly signs: Int8Array;
+  private readonly seedMix: number;
+  /** −v and v for the feature being projected: a sign bit picks one without a branch. */
+  private readonly signed = new Float64Array(2);
 
-  constructor(K: number, d: number, seed: number, featureDim: number) {
+  constructor(K: number, d: number, seed: number) {
     if (!Number.isInteger(d) || d < 1) throw new RangeError(`projDim must be a positive integer, got ${d}`);
     this.K = K;
     this.d = d;
@@ -222,21 +212,26 @@ export class GradientProjector {
     this.basis = helmertBasis(K);
     this.z = new Float64Array(d);
     this.br = new Float64Array(K - 1);
-    this.signs = signTable(seed, d, featureDim);
+    this.seedMix = fmix32(seed ^ 0x9e3779b9);
   }
 
-  /** z = P x with P_{j,f} = ±1/√d. */
+  /** z = P x with P_{j,f} = ±1/√d, the sign bit j mod 32 of hash(seed, f, ⌊j/32⌋). */
   projectFeatures(x: SparseVector, z: Float64Array = this.z): Float64Array {
-    const { d, signs } = this;
+    const { d, seedMix, signed } = this;
     z.fill(0);
     const idx = x.indices;
     const val = x.values;
-    // j < d = z.length; t < idx.length = val.length (SparseVector); feature ids are < featureDim,
-    // so row + j < featureDim * d = signs.length.
+    // j < d = z.length; t < idx.length = val.length (SparseVector); signed has 2 entries.
     for (let t = 0; t < idx.length; t++) {
-      const row = idx[t]! * d;
       const v = val[t]!;
-      for (let j = 0; j < d; j++) z[j]! += v * signs[row + j]!;
+      signed[0] = -v;
+      signed[1] = v;
+      const row = Math.imul(idx[t]! + 1, 0x9e3779b1) ^ seedMix;
+      for (let block = 0, j = 0; j < d; block++) {
+        const bits = fmix32(row ^ Math.imul(block + 1, 0x85ebca6b));
+        const end = Math.min(d, j + 32);
+        for (let bit = 0; j < end; j++, bit++) z[j]! += signed[(bits >>> bit) & 1]!;
+      }
     }
     const s = 1 / Math.sqrt(d);
     for (let j = 0; j < d; j++) z[j]! *= s;
@@ -421,7 +416,7 @@ export class AttributionIndexBuilder {
   ) {
     this.options = { ...DEFAULT_ATTRIBUTION_INDEX_OPTIONS, ...options };
     const K = model.labels.length;
-    this.projector = new GradientProjector(K, projectionWidth(K, this.options.projDim), this.options.seed, model.dim);
+    this.projector = new GradientProjector(K, projectionWidth(K, this.options.projDim), this.options.seed);
     this.sketcher =
       this.options.sketchBits > 0
         ? new FeatureSketch(this.options.sketchBits, this.options.sketchNnz, this.options.seed)
@@ -692,7 +687,6 @@ export class AttributionIndex {
   private readonly u: Float64Array;
   /** Per sketch byte b and byte value, Σ u_j over the set bits (the query's lookup table). */
   private readonly lut: Float64Array;
-  private readonly table = new QueryTable();
 
   constructor(
     readonly header: AttributionIndexHeader,
@@ -702,12 +696,7 @@ export class AttributionIndex {
     private readonly features: SparseStore | undefined = undefined,
   ) {
     const K = header.labels.length;
-    this.projector = new GradientProjector(
-      K,
-      projectionWidth(K, header.options.projDim),
-      header.options.seed,
-      header.featureDim,
-    );
+    this.projector = new GradientProjector(K, projectionWidth(K, header.options.projDim), header.options.seed);
     if (this.projector.dims + 1 !== header.dimensions)
       throw new Error('attribution index header disagrees with its projection dimensions');
     this.query = new Float32Array(header.dimensions);
@@ -846,7 +835,7 @@ export class AttributionIndex {
   /** Re-scores candidates by their exact TracIn score (B r_q)·(B r_i)·(x_q·x_i); keeps the best topK proponents. */
   private rerankExact(x: SparseVector, candidates: number[], topK: number) {
     const store = this.features!;
-    const table = this.table.set(x);
+    const q = denseQuery(this.header.featureDim).set(x);
     const brq = this.projector.residualBasis(this.p, this.brq);
     const K1 = brq.length;
     const out: { key: number; influence: number }[] = [];
@@ -854,7 +843,7 @@ export class AttributionIndex {
       let rr = 0;
       for (let j = 0; j < K1; j++) rr += brq[j]! * store.extra(key, j);
       if (rr === 0) continue;
-      const influence = rr * store.dot(key, table);
+      const influence = rr * store.dot(key, q);
       if (influence > 0) out.push({ key, influence });
     }
     out.sort((a, b) => b.influence - a.influence || a.key - b.key);

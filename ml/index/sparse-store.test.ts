@@ -2,8 +2,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { featurize, sparseDot, type SparseVector } from '../embedded/features.js';
-import { QueryTable, SparseStore, SparseStoreWriter } from './sparse-store.js';
+import { DEFAULT_FEATURE_OPTIONS, featurize, sparseDot, type SparseVector } from '../embedded/features.js';
+import { DenseQuery, SparseStore, SparseStoreWriter } from './sparse-store.js';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -34,17 +34,31 @@ describe('SparseStore', () => {
     expect(buf.length).toBe(bytes);
     const store = new SparseStore(buf, vectors.length, 2);
     const query = featurize('a goal for the team, and spam and eggs');
-    // One table reused for every query, as the index does.
-    const table = new QueryTable();
+    // One dense query reused for every query, as the index does.
+    const table = new DenseQuery(DEFAULT_FEATURE_OPTIONS.dim);
     for (const [i, x] of vectors.entries()) {
       expect(store.extra(i, 0)).toBe(i);
       expect(store.extra(i, 1)).toBe(-i / 2);
       expect(store.dot(i, table.set(query))).toBeCloseTo(sparseDot(query, x), 6);
       expect(store.dot(i, table.set(x))).toBeCloseTo(sparseDot(x, x), 6);
     }
+    // Read through views of 16-byte segments (in production 1 GiB): every record starts in one
+    // segment and may run into the next, and the dot products stay the same.
+    const segmented = new SparseStore(buf, vectors.length, 2, 16);
+    for (const [i, x] of vectors.entries()) expect(segmented.dot(i, table.set(x))).toBe(store.dot(i, table));
     // About 3 bytes per feature for a hashed-feature record (u16 gap, i8 count).
     const first = vectors[0]!.indices.length;
     expect(buf.readUInt32LE(0) & 0x3fffffff).toBe(first);
     expect(() => new SparseStore(buf, vectors.length + 1, 2)).toThrow(/sparse store/);
+  });
+
+  it('refuses a query feature outside the dense query, and clears a query when the next is set', () => {
+    const q = new DenseQuery(16);
+    expect(() => q.set({ indices: Uint32Array.from([3, 16]), values: Float32Array.from([1, 1]) })).toThrow(
+      /outside 16/,
+    );
+    q.set({ indices: Uint32Array.from([2, 7]), values: Float32Array.from([0.6, 0.8]) });
+    q.set({ indices: Uint32Array.from([5]), values: Float32Array.from([1]) });
+    expect([...q.values].filter((v) => v !== 0)).toEqual([1]);
   });
 });
