@@ -1,4 +1,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -74,5 +76,25 @@ describe('commons verify-receipt (offline)', () => {
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/in epoch 3, the root is epoch 4/);
     expect(r.err).toMatch(/does not lead to the root/);
+  });
+
+  it("exits 1 when the API answers an id with another receipt's genuine proof", async () => {
+    const { bundle, epoch } = files();
+    // A lying API (or a man in the middle): asked for receipt a, it serves b's valid bundle.
+    const server = createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(req.url?.endsWith('/proof') ? bundle : epoch));
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    try {
+      const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const r = await cli(['--api', api, 'verify-receipt', 'a', '--root', epoch.root]);
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(/asked for receipt a, the API answered with b/);
+      // Asked for b, the same answer verifies.
+      expect((await cli(['--api', api, 'verify-receipt', 'b', '--root', epoch.root])).code).toBe(0);
+    } finally {
+      server.close();
+    }
   });
 });
