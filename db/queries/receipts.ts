@@ -1,5 +1,6 @@
 import type postgres from 'postgres';
 import type { ReceiptSplit } from './inference-calls.js';
+import { MerkleRootBuilder } from '../../domain/data/merkle.js';
 import type { RecordedCall } from '../../domain/serving/receipts.js';
 
 /** A paid call's receipt: what was answered, for whom, attributed to whom, and the ledger transfers that paid it. */
@@ -135,6 +136,10 @@ async function withTransfers(
   }));
 }
 
+/** The call's epoch has its root stored: it is closed (a call is given its epoch before the root). */
+const SEALED = (sql: postgres.Sql) =>
+  sql`exists (select 1 from receipt_epochs e where e.model_name = c.model_name and e.epoch = c.epoch)`;
+
 /** A call row with its version's proposal: what a receipt is built from. */
 const CALLS = (sql: postgres.Sql | postgres.TransactionSql) => sql`
   select c.id, c.model_name, c.version, v.proposal_id, c.payer, c.fee::text as fee, c.input_hash, c.end_user, c.created_at,
@@ -142,38 +147,93 @@ const CALLS = (sql: postgres.Sql | postgres.TransactionSql) => sql`
   from inference_calls c
   left join model_versions v on v.model_name = c.model_name and v.version = c.version`;
 
+/** Calls given their epoch and leaf per transaction while an epoch closes (bounds the memory a close takes). */
+export const RECEIPT_PAGE = 1000;
+
 /**
- * Closes a model's receipt epoch: every call of the model committed and not yet in an epoch joins
- * this one, `seal` computes each receipt's leaf and the root, and the calls' epoch and leaf and the
- * epoch's root are written in ONE transaction (under a per-model lock). A retry finds the stored
- * root and changes nothing; a call committed after the calls were read waits for the next epoch.
+ * Closes a model's receipt epoch: every call of the model committed before the close started and
+ * in no epoch yet joins this one, page by page (`assignReceiptPage`), then the root over their
+ * leaves is stored (`sealReceiptEpoch`). Memory stays at one page of calls, however many calls the
+ * epoch holds. A retry (or a second close running at once) continues where the first stopped and
+ * finds the same root once it is stored; a call committed after the close started waits for the
+ * next epoch.
  */
 export async function closeReceiptEpoch(
   sql: postgres.Sql,
   modelName: string,
   epoch: number,
-  seal: (calls: RecordedCall[]) => { leaves: string[]; root: string },
+  leafOf: (call: RecordedCall) => string,
+  pageSize = RECEIPT_PAGE,
 ): Promise<ReceiptEpochRow> {
+  const [started] = await sql<{ now: Date }[]>`select now()`;
+  const now = started!.now;
+  for (;;) {
+    const page = await assignReceiptPage(sql, modelName, epoch, leafOf, { before: now, limit: pageSize });
+    if (typeof page !== 'number') return page;
+    if (page < pageSize) return sealReceiptEpoch(sql, modelName, epoch);
+  }
+}
+
+/**
+ * Gives up to `limit` calls of the model committed before `before` and in no epoch yet this epoch
+ * and their leaves, in one transaction under the model's epoch lock; returns how many, or the
+ * epoch's row if its root is already stored (then no call may join it). A call given an epoch
+ * never changes again (a trigger refuses it), but counts as closed only once its epoch's root is
+ * stored.
+ */
+export async function assignReceiptPage(
+  sql: postgres.Sql,
+  modelName: string,
+  epoch: number,
+  leafOf: (call: RecordedCall) => string,
+  page: { before: Date; limit: number },
+): Promise<number | ReceiptEpochRow> {
   return sql.begin(async (tx) => {
-    await tx`select pg_advisory_xact_lock(hashtext(${`receipt-epoch:${modelName}`}))`;
-    const [done] = await tx<EpochDbRow[]>`
-      select model_name, epoch, root, size, closed_at from receipt_epochs where model_name = ${modelName} and epoch = ${epoch}`;
-    if (done) return epochOf(done);
-    const rows = await tx<
-      CallRow[]
-    >`${CALLS(tx)} where c.model_name = ${modelName} and c.epoch is null for update of c`;
+    const sealed = await lockEpoch(tx, modelName, epoch);
+    if (sealed) return sealed;
+    const rows = await tx<CallRow[]>`${CALLS(tx)}
+      where c.model_name = ${modelName} and c.epoch is null and c.created_at < ${page.before}
+      limit ${page.limit} for update of c`;
     const calls = await withTransfers(tx, rows);
-    const { leaves, root } = seal(calls);
     if (calls.length > 0)
       await tx`
         update inference_calls c set epoch = ${epoch}, leaf = x.l
-        from jsonb_to_recordset(${JSON.stringify(calls.map((c, i) => ({ i: c.id, l: leaves[i] })))}::text::jsonb) as x(i text, l text)
+        from jsonb_to_recordset(${JSON.stringify(calls.map((c) => ({ i: c.id, l: leafOf(c) })))}::text::jsonb) as x(i text, l text)
         where c.id = x.i`;
+    return calls.length;
+  });
+}
+
+/**
+ * Stores the root over every leaf given this epoch, streamed from Postgres in ascending order
+ * (O(log n) memory), under the epoch lock so that no page joins the epoch after its root; a
+ * second call returns the stored row.
+ */
+export async function sealReceiptEpoch(sql: postgres.Sql, modelName: string, epoch: number): Promise<ReceiptEpochRow> {
+  return sql.begin(async (tx) => {
+    const sealed = await lockEpoch(tx, modelName, epoch);
+    if (sealed) return sealed;
+    const root = new MerkleRootBuilder();
+    await tx<{ leaf: string }[]>`
+      select leaf from inference_calls where model_name = ${modelName} and epoch = ${epoch} order by leaf`.cursor(
+      5000,
+      (rows) => {
+        for (const r of rows) root.add(r.leaf);
+      },
+    );
     const [row] = await tx<EpochDbRow[]>`
-      insert into receipt_epochs (model_name, epoch, root, size) values (${modelName}, ${epoch}, ${root}, ${calls.length})
+      insert into receipt_epochs (model_name, epoch, root, size) values (${modelName}, ${epoch}, ${root.root()}, ${root.size})
       returning model_name, epoch, root, size, closed_at`;
     return epochOf(row!);
   });
+}
+
+/** Takes the model's epoch lock for the transaction; the epoch's row if its root is stored. */
+async function lockEpoch(tx: postgres.TransactionSql, modelName: string, epoch: number) {
+  await tx`select pg_advisory_xact_lock(hashtext(${`receipt-epoch:${modelName}`}))`;
+  const [done] = await tx<EpochDbRow[]>`
+    select model_name, epoch, root, size, closed_at from receipt_epochs where model_name = ${modelName} and epoch = ${epoch}`;
+  return done ? epochOf(done) : undefined;
 }
 
 export async function findReceiptEpoch(
@@ -199,11 +259,24 @@ export async function listReceiptEpochs(
   return rows.map(epochOf);
 }
 
-/** Every leaf of a closed epoch (the tree is rebuilt from them to prove one receipt). */
-export async function epochLeaves(sql: postgres.Sql, modelName: string, epoch: number): Promise<string[]> {
-  const rows = await sql<{ leaf: string }[]>`
-    select leaf from inference_calls where model_name = ${modelName} and epoch = ${epoch}`;
-  return rows.map((r) => r.leaf);
+/**
+ * Every leaf of a closed epoch of `size` receipts, sorted and packed as raw 32-byte hashes (the
+ * tree is rebuilt from them to prove one receipt): streamed, 32 bytes per receipt in memory.
+ */
+export async function epochLeaves(sql: postgres.Sql, modelName: string, epoch: number, size: number): Promise<Buffer> {
+  const packed = Buffer.alloc(size * 32);
+  let n = 0;
+  await sql<{ leaf: string }[]>`
+    select leaf from inference_calls where model_name = ${modelName} and epoch = ${epoch} order by leaf`.cursor(
+    5000,
+    (rows) => {
+      if (n + rows.length > size)
+        throw new Error(`epoch ${epoch} of ${modelName} holds more leaves than its root's ${size}`);
+      for (const r of rows) packed.write(r.leaf, 32 * n++, 32, 'hex');
+    },
+  );
+  if (n !== size) throw new Error(`epoch ${epoch} of ${modelName} holds ${n} leaves, its root ${size}`);
+  return packed;
 }
 
 /** A call of a closed epoch: its epoch and the leaf stored when the epoch closed. */
@@ -211,7 +284,7 @@ export type ClosedCall = RecordedCall & { epoch: number; leaf: string };
 
 /** A call whose epoch has closed, as recorded, with its epoch; undefined while its epoch is open. */
 export async function findClosedCall(sql: postgres.Sql, id: string): Promise<ClosedCall | undefined> {
-  const rows = await sql<CallRow[]>`${CALLS(sql)} where c.id = ${id} and c.epoch is not null`;
+  const rows = await sql<CallRow[]>`${CALLS(sql)} where c.id = ${id} and ${SEALED(sql)}`;
   const [c] = await withTransfers(sql, rows);
   return c ? { ...c, epoch: c.epoch ?? 0, leaf: c.leaf ?? '' } : undefined;
 }
@@ -229,7 +302,7 @@ export async function listContributorClosedCalls(
   const named = JSON.stringify([{ contributor: address }]);
   const paid = JSON.stringify([{ to: address }]);
   const rows = await sql<CallRow[]>`${CALLS(sql)}
-    where c.epoch is not null and (c.attribution @> ${named}::text::jsonb or c.splits @> ${paid}::text::jsonb)
+    where ${SEALED(sql)} and (c.attribution @> ${named}::text::jsonb or c.splits @> ${paid}::text::jsonb)
       ${page.after === undefined ? sql`` : sql`and c.id > ${page.after}`}
     order by c.id limit ${page.limit}`;
   return (await withTransfers(sql, rows)).map((c) => ({ ...c, epoch: c.epoch ?? 0, leaf: c.leaf ?? '' }));

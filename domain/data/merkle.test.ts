@@ -1,6 +1,14 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { buildMerkleTree, EMPTY_ROOT, merkleRoot, verifyProof, type MerkleProof } from './merkle.js';
+import {
+  buildMerkleTree,
+  EMPTY_ROOT,
+  MerkleRootBuilder,
+  merkleRoot,
+  merkleTreeOfPacked,
+  verifyProof,
+  type MerkleProof,
+} from './merkle.js';
 
 /** xs[i] for an index the test knows is in range; fails the test naming the index otherwise. */
 function at<T>(xs: ArrayLike<T>, i: number): T {
@@ -160,5 +168,32 @@ describe('merkle', () => {
         .digest('hex'),
     );
     expect((tree.proof(h) as MerkleProof).siblings).toEqual([]);
+  });
+
+  it('gives the same root streamed in ascending order as built at once, for every size up to 70', () => {
+    for (let n = 0; n <= 70; n++) {
+      const leaves = hashes(n, `stream-${n}`);
+      // A duplicate counts once either way.
+      if (n > 2) leaves.push(leaves[1]!);
+      const b = new MerkleRootBuilder();
+      for (const h of [...leaves].sort()) b.add(h.toUpperCase());
+      expect(b.root()).toBe(merkleRoot(leaves));
+      expect(b.size).toBe(n);
+    }
+    const b = new MerkleRootBuilder();
+    b.add('b'.repeat(64));
+    expect(() => b.add('a'.repeat(64))).toThrow(/ascending/);
+  });
+
+  it('builds the same tree from leaves packed in ascending order, and refuses them out of order', () => {
+    const leaves = hashes(9, 'packed').sort();
+    const packed = Buffer.from(leaves.join(''), 'hex');
+    const tree = merkleTreeOfPacked(packed);
+    expect(tree.root).toBe(merkleRoot(leaves));
+    expect(verifyProof(tree.proof(leaves[4]!)!, merkleRoot(leaves))).toBe(true);
+    const swapped = Buffer.from([leaves[1], leaves[0], ...leaves.slice(2)].join(''), 'hex');
+    expect(() => merkleTreeOfPacked(swapped)).toThrow(/ascending/);
+    const repeated = Buffer.from([leaves[0], ...leaves].join(''), 'hex');
+    expect(() => merkleTreeOfPacked(repeated)).toThrow(/ascending/);
   });
 });

@@ -126,8 +126,20 @@ function findLeaf(leaves: Buffer, target: Buffer): number {
 }
 
 export function buildMerkleTree(hashes: readonly string[]): MerkleTree {
-  const leaves = packLeaves(hashes);
+  return merkleTreeOfPacked(packLeaves(hashes));
+}
+
+/**
+ * The tree over leaves already packed as raw 32-byte hashes in strictly ascending order (what a
+ * store that sorts can stream into one buffer, without a JS string per leaf).
+ */
+export function merkleTreeOfPacked(leaves: Buffer): MerkleTree {
+  if (leaves.length % HASH_LEN !== 0) throw new Error('merkle: packed leaves are not 32-byte hashes');
   const size = leaves.length / HASH_LEN;
+  for (let i = 1; i < size; i++)
+    // compare() is the order of leaf i − 1 relative to leaf i: −1 when it comes first.
+    if (leaves.compare(leaves, i * HASH_LEN, (i + 1) * HASH_LEN, (i - 1) * HASH_LEN, i * HASH_LEN) >= 0)
+      throw new Error('merkle: packed leaves are not in strictly ascending order');
   if (size === 0) {
     return {
       root: EMPTY_ROOT,
@@ -173,6 +185,52 @@ export function buildMerkleTree(hashes: readonly string[]): MerkleTree {
 /** Root only; same as buildMerkleTree(hashes).root. */
 export function merkleRoot(hashes: readonly string[]): string {
   return buildMerkleTree(hashes).root;
+}
+
+/**
+ * The same root as merkleRoot over leaves given one at a time in ascending order (duplicates
+ * skipped), in O(log n) memory: what a store that sorts (Postgres `order by`) streams to it. Pairing
+ * level by level with the odd node promoted gives the tree whose left parts are complete subtrees
+ * of 2^k leaves, largest first, so a stack of complete subtrees, merged while the top two are the
+ * same size and folded right to left at the end, yields the same root.
+ */
+export class MerkleRootBuilder {
+  private readonly stack: { hash: Buffer; leaves: number }[] = [];
+  private last = '';
+  private count = 0;
+
+  /** Number of distinct leaves added. */
+  get size(): number {
+    return this.count;
+  }
+
+  add(hash: string): void {
+    const h = normaliseHash(hash);
+    if (h === this.last) return;
+    if (h < this.last) throw new Error('merkle: leaves must be added in ascending order');
+    this.last = h;
+    this.count++;
+    leafScratch.write(h, 1, HASH_LEN, 'hex');
+    let node: { hash: Buffer; leaves: number } = { hash: oneShotHash('sha256', leafScratch, 'buffer'), leaves: 1 };
+    for (let top = this.stack.at(-1); top && top.leaves === node.leaves; top = this.stack.at(-1)) {
+      this.stack.pop();
+      node = { hash: parentOf(top.hash, node.hash), leaves: 2 * node.leaves };
+    }
+    this.stack.push(node);
+  }
+
+  root(): string {
+    if (this.stack.length === 0) return EMPTY_ROOT;
+    let right: Buffer = this.stack.at(-1)!.hash;
+    for (let i = this.stack.length - 2; i >= 0; i--) right = parentOf(this.stack[i]!.hash, right);
+    return right.toString('hex');
+  }
+}
+
+function parentOf(left: Buffer, right: Buffer): Buffer {
+  left.copy(nodeScratch, 1);
+  right.copy(nodeScratch, 1 + HASH_LEN);
+  return oneShotHash('sha256', nodeScratch, 'buffer');
 }
 
 /**

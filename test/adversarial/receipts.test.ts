@@ -7,7 +7,16 @@ import { participant } from '../support/participants.js';
 import { runScenario, type ScenarioResult } from '../../scenarios/scenario.js';
 import { ApiError, type CommonsClient } from '../../client/commons-client.js';
 import { createDeploymentActivities } from '../../activities/deployment/activities.js';
-import { receiptProblems, type ReceiptBundle, type ReceiptEpoch } from '../../domain/serving/receipts.js';
+import {
+  receiptLeaf,
+  receiptOf,
+  receiptProblems,
+  type ReceiptBundle,
+  type ReceiptEpoch,
+  type RecordedCall,
+} from '../../domain/serving/receipts.js';
+import { assignReceiptPage, closeReceiptEpoch } from '../../db/queries/receipts.js';
+import { merkleRoot } from '../../domain/data/merkle.js';
 import { run } from '../../cli/commands.js';
 
 /**
@@ -229,5 +238,49 @@ describe('adversarial: receipts', () => {
       .catch((e: unknown) => e);
     expect(foreign).toBeInstanceOf(ApiError);
     expect((foreign as ApiError).status).toBe(403);
+  });
+
+  it('an epoch closed page by page, killed after a page, retried and raced by a second close, commits each call once under one root', async () => {
+    await served.appBuilder.faucet('OPEN', '10000');
+    const epochCalls: string[] = [];
+    for (const input of [
+      'free prize inside',
+      'lunch on friday?',
+      'act now, limited offer',
+      'the report is late',
+      'you won',
+    ])
+      epochCalls.push(await paidCall(input));
+    const leafOf = (c: RecordedCall) => receiptLeaf(receiptOf(c, 3));
+    // The first close gives two calls epoch 3, then its worker dies before the root is stored.
+    const [started] = await app.sql<{ now: Date }[]>`select now() + interval '1 second' as now`;
+    expect(await assignReceiptPage(app.sql, model, 3, leafOf, { before: started!.now, limit: 2 })).toBe(2);
+    const given = await app.sql<
+      { id: string }[]
+    >`select id from inference_calls where model_name = ${model} and epoch = 3`;
+    expect(given).toHaveLength(2);
+    // Given an epoch but not closed: no proof, no published root, not listed as closed.
+    await expect(proofOf(given[0]!.id)).rejects.toMatchObject({ status: 404 });
+    await expect(published(3)).rejects.toMatchObject({ status: 404 });
+    // The retried activity and a second close (one call a page) race; both return the one root.
+    const [a, b] = await Promise.all([
+      deploy.settleModelEpoch({ modelName: model, epoch: 3 }),
+      closeReceiptEpoch(app.sql, model, 3, leafOf, 1),
+    ]);
+    expect(a.receipts).toEqual({ root: b.root, size: b.size });
+    expect(b.size).toBe(epochCalls.length);
+    const rows = await app.sql<{ id: string; leaf: string }[]>`
+      select id, leaf from inference_calls where model_name = ${model} and epoch = 3`;
+    expect(rows.map((r) => r.id).sort()).toEqual([...epochCalls].sort());
+    expect(merkleRoot(rows.map((r) => r.leaf))).toBe(b.root);
+    const epoch = await published(3);
+    for (const id of epochCalls) expect(receiptProblems(await proofOf(id), epoch)).toEqual([]);
+    // Nothing joins a closed epoch: a later call waits for epoch 4.
+    const late = await paidCall('see you monday');
+    expect(
+      await assignReceiptPage(app.sql, model, 3, leafOf, { before: new Date(Date.now() + 60_000), limit: 10 }),
+    ).toEqual(expect.objectContaining({ root: b.root }));
+    const [lateRow] = await app.sql<{ epoch: number | null }[]>`select epoch from inference_calls where id = ${late}`;
+    expect(lateRow!.epoch).toBeNull();
   });
 });
