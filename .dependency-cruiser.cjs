@@ -17,8 +17,9 @@ const allowed = {
   api: ['domain', 'contracts', 'ml', 'db', 'storage', 'datasets', 'identity', 'infra', 'workflows', 'mcp'],
   client: ['api', 'identity', 'contracts', 'domain'],
   cli: ['client', 'api', 'identity', 'contracts', 'domain', 'mcp'],
-  // The MCP server: each tool is a request of the HTTP API (signed with identity/), served over stdio and in the API.
-  mcp: ['api', 'identity'],
+  // The MCP server: each tool is a request of the HTTP API (signed with identity/), served over stdio and in the API;
+  // it checks receipts with domain/'s rule.
+  mcp: ['api', 'identity', 'domain'],
   infra: ['domain', 'contracts', 'db', 'storage'],
   workers: ['domain', 'contracts', 'ml', 'db', 'storage', 'datasets', 'infra', 'activities', 'workflows'],
   // The local harness starts the whole system (services, workers, API) for tests, benches and the demo.

@@ -46,6 +46,19 @@ export const contributeInput = z.object({
 export const receiptInput = z.object({
   receiptId: id("the call's receipt id (call_model's receiptId)"),
 });
+export const verifyReceiptInput = z.object({
+  receiptId: z
+    .string()
+    .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'a receipt id is the call id (a UUID)')
+    .describe("the call's receipt id (call_model's receiptId)"),
+  root: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, 'a Merkle root is 64 hex digits')
+    .optional()
+    .describe(
+      "a root of the receipt's epoch the agent trusts (recorded earlier, or the model entity's); default: the API's published root",
+    ),
+});
 export const contributionInput = z.object({
   hash: z
     .string()
@@ -98,6 +111,17 @@ export const requests = {
     method: 'GET',
     path: `/v1/receipts/${seg(a.receiptId)}`,
     auth: 'api-key',
+  }),
+  // Public once the receipt's epoch closed (404 before): no credentials.
+  receiptProof: (a: z.infer<typeof verifyReceiptInput>): ApiRequest => ({
+    method: 'GET',
+    path: `/v1/receipts/${seg(a.receiptId)}/proof`,
+    auth: 'none',
+  }),
+  receiptEpoch: (model: string, epoch: number): ApiRequest => ({
+    method: 'GET',
+    path: `/v1/models/${seg(model)}/epochs/${epoch}`,
+    auth: 'none',
   }),
 };
 

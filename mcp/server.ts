@@ -7,6 +7,7 @@ import type { ReviewAnswerResponse, ReviewsResponse } from '../api/schemas/revie
 import type { ContributionResponse, ContributionsResponse } from '../api/schemas/datanets.js';
 import type { ModelListResponse } from '../api/schemas/openai.js';
 import type { ReceiptResponse } from '../api/schemas/receipts.js';
+import { receiptProblems, type ReceiptBundle } from '../domain/serving/receipts.js';
 import {
   answerReviewInput,
   callModelInput,
@@ -14,6 +15,7 @@ import {
   contributionInput,
   receiptInput,
   listModelsInput,
+  verifyReceiptInput,
   proposalStatusInput,
   requests,
   reviewTasksInput,
@@ -85,6 +87,16 @@ const outputs = {
       }),
     ),
   }),
+  verifyReceipt: z.object({
+    receiptId: z.string(),
+    model: z.string(),
+    version: z.number(),
+    epoch: z.number().describe('the settlement epoch whose root commits the receipt'),
+    verified: z.boolean(),
+    problems: z.array(z.string()).describe('every reason it does not verify; empty when it does'),
+    root: z.string().describe('the epoch root it was checked against'),
+    source: z.enum(['given', 'published']).describe("the agent's root, or the API's published one"),
+  }),
   proposalStatus: z.object({
     proposalId: z.string(),
     modelName: z.string(),
@@ -109,7 +121,16 @@ function refusal(r: ApiResponse): string {
   return `refused: ${r.status} ${reason}${details}`;
 }
 
-const refused = (r: ApiResponse): CallToolResult => ({ isError: true, content: [{ type: 'text', text: refusal(r) }] });
+const failed = (text: string): CallToolResult => ({ isError: true, content: [{ type: 'text', text }] });
+const refused = (r: ApiResponse): CallToolResult => failed(refusal(r));
+const answered = (r: ApiResponse) => r.status >= 200 && r.status < 300;
+
+// What the tool reads of a proof and an epoch before the check: what names the published root to
+// fetch, and what it reports. The check itself (receiptProblems) takes the whole bundle as served.
+const BundleHead = z.object({
+  receipt: z.object({ id: z.string(), model: z.string(), version: z.number().int(), epoch: z.number().int() }),
+});
+const PublishedEpoch = z.object({ model: z.string(), epoch: z.number().int(), root: z.string() });
 
 const ok = (out: Record<string, unknown>): CallToolResult => ({
   structuredContent: out,
@@ -119,7 +140,7 @@ const ok = (out: Record<string, unknown>): CallToolResult => ({
 /**
  * The Commons MCP server: one definition for both transports (`commons mcp` over stdio and `/mcp`
  * in the API). Each tool is one request of the HTTP API, so every money and permission rule is
- * the API's own.
+ * the API's own; verify_receipt reads two public ones and runs the receipt check of domain/ on them.
  */
 export function createCommonsMcpServer(opts: CommonsMcpOptions): McpServer {
   const server = new McpServer({ name: 'commons', version: '1.0.0' });
@@ -131,7 +152,7 @@ export function createCommonsMcpServer(opts: CommonsMcpOptions): McpServer {
     shape: (body: T) => Record<string, unknown>,
   ): Promise<CallToolResult> {
     const r = await send(req, meta);
-    return r.status >= 200 && r.status < 300 ? ok(shape(r.body as T)) : refused(r);
+    return answered(r) ? ok(shape(r.body as T)) : refused(r);
   }
 
   server.registerTool(
@@ -311,6 +332,50 @@ export function createCommonsMcpServer(opts: CommonsMcpOptions): McpServer {
             : null,
         })),
       })),
+  );
+
+  server.registerTool(
+    'verify_receipt',
+    {
+      title: 'Verify a receipt',
+      description:
+        "Check a paid call's receipt once its settlement epoch has closed, as `commons verify-receipt` does: it hashes to its proof's leaf, the Merkle proof leads to the epoch's root (the one given, else the API's published one), and its fee split matches the fee and the ledger transfers that paid it.",
+      inputSchema: verifyReceiptInput,
+      outputSchema: outputs.verifyReceipt,
+      annotations: { readOnlyHint: true },
+    },
+    async (args, extra) => {
+      const proof = await send(requests.receiptProof(args), extra._meta);
+      // The route answers an open epoch's receipt like an unknown id.
+      if (proof.status === 404)
+        return failed(`${refusal(proof)}: a receipt's proof is available once its settlement epoch closes`);
+      if (!answered(proof)) return refused(proof);
+      const head = BundleHead.safeParse(proof.body);
+      if (!head.success) return failed(`the API's proof of receipt ${args.receiptId} is not a receipt bundle`);
+      const r = head.data.receipt;
+      let trusted: { model: string; epoch: number; root: string };
+      if (args.root) trusted = { model: r.model, epoch: r.epoch, root: args.root.toLowerCase() };
+      else {
+        const e = await send(requests.receiptEpoch(r.model, r.epoch), extra._meta);
+        if (!answered(e)) return refused(e);
+        const published = PublishedEpoch.safeParse(e.body);
+        if (!published.success) return failed(`the API's epoch ${r.epoch} of ${r.model} is not a published epoch`);
+        trusted = published.data;
+      }
+      const problems = receiptProblems(proof.body as ReceiptBundle, trusted);
+      // A genuine proof of another receipt verifies on its own: the bundle must be the one asked for.
+      if (r.id !== args.receiptId) problems.unshift(`the proof is of receipt ${r.id}, not ${args.receiptId}`);
+      return ok({
+        receiptId: args.receiptId,
+        model: r.model,
+        version: r.version,
+        epoch: r.epoch,
+        verified: problems.length === 0,
+        problems,
+        root: trusted.root,
+        source: args.root ? 'given' : 'published',
+      });
+    },
   );
 
   const read = async (uri: URL, req: ApiRequest) => {

@@ -1,4 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,12 +12,41 @@ import { runScenario } from '../../scenarios/scenario.js';
 import type { CommonsClient } from '../../client/commons-client.js';
 import { saveKeyFile } from '../../identity/keys.js';
 import { chargesOf as chargesOfPayer } from '../support/charges.js';
+import { createDeploymentActivities } from '../../activities/deployment/activities.js';
+import type { ReceiptBundle } from '../../domain/serving/receipts.js';
+
+/**
+ * A man in the middle between `commons mcp` and the API: it passes every GET on, and hands a
+ * receipt proof it carries to `rewrite` first.
+ */
+async function proofProxy(apiUrl: string, rewrite: (b: ReceiptBundle) => Promise<ReceiptBundle>) {
+  const server: Server = createServer((req, res) => {
+    void (async () => {
+      const upstream = await fetch(apiUrl + (req.url ?? '/'), { method: req.method });
+      let body = await upstream.text();
+      if (upstream.ok && /^\/v1\/receipts\/[^/]+\/proof$/.test(req.url ?? ''))
+        body = JSON.stringify(await rewrite(JSON.parse(body) as ReceiptBundle));
+      res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(body);
+    })().catch((err: unknown) => res.writeHead(502).end(String(err)));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
 
 /**
  * Agents through MCP with the SDK's own client, on the real stack: `commons mcp` spawned over
  * stdio and the API's /mcp over streamable HTTP. One lifecycle serves a model (list it, call it,
  * read its proposal); a review round without a lifecycle gives open review tasks to list and
- * answer. Paid calls are charged once, and a key whose owner cannot pay gets no answer.
+ * answer. Paid calls are charged once, and a key whose owner cannot pay gets no answer. A paid
+ * call's receipt verifies once its epoch closes, and not against a wrong root or when a proxy
+ * swaps or tampers with its proof.
  */
 describe('MCP server', () => {
   let app: TestApp;
@@ -83,6 +114,7 @@ describe('MCP server', () => {
           'answer_review',
           'contribute_record',
           'get_receipt',
+          'verify_receipt',
         ]),
       );
       const models = await s.call('list_models', {});
@@ -195,4 +227,76 @@ describe('MCP server', () => {
       await third.answerReview(t.id, h.truth.get(t.prompt) ?? 'spam');
     await round.result();
   }, 300_000);
+
+  it("verifies a paid call's receipt once its epoch closes, for anyone; a wrong root, a swapped or tampered proof does not verify", async () => {
+    const payer = await participant(app.url, ['app-builder'], { OPEN: '1000' });
+    const { apiKey } = await payer.issueApiKey('verify');
+    const paying = await open(mcpOverHttp(app.url, { apiKey }));
+    const ids: string[] = [];
+    for (const input of ['Claim your FREE prize now, click here', 'Agenda for the budget review on Monday']) {
+      const r = await paying.call('call_model', { model, input });
+      expect(r.isError, r.text).toBeUndefined();
+      ids.push(String(r.structuredContent?.receiptId));
+    }
+    const [id, other] = ids as [string, string];
+    const anonymous = await open(mcpOverHttp(app.url));
+    const early = await anonymous.call('verify_receipt', { receiptId: id });
+    expect(early.isError).toBe(true);
+    expect(early.text).toMatch(/^refused: 404 .*: a receipt's proof is available once its settlement epoch closes$/);
+
+    // The entity settles a day after promotion: the test closes the epoch by calling its activity.
+    const deploy = createDeploymentActivities({ sql: app.sql, store: app.store, ledger: app.ledger });
+    const { receipts } = await deploy.settleModelEpoch({ modelName: model, epoch: 1 });
+    const reader = await participant(app.url, ['app-builder']);
+    const wrong = 'f'.repeat(64);
+    for (const s of [anonymous, await open(mcpOverStdio(app.url, { keyFile: keyFileOf(reader) }))]) {
+      const published = await s.call('verify_receipt', { receiptId: id });
+      expect(published.isError, published.text).toBeUndefined();
+      expect(published.structuredContent).toEqual({
+        receiptId: id,
+        model,
+        version: 1,
+        epoch: 1,
+        verified: true,
+        problems: [],
+        root: receipts.root,
+        source: 'published',
+      });
+      const given = await s.call('verify_receipt', { receiptId: id, root: receipts.root });
+      expect(given.structuredContent).toMatchObject({ verified: true, root: receipts.root, source: 'given' });
+      const mistaken = await s.call('verify_receipt', { receiptId: id, root: wrong });
+      expect(mistaken.structuredContent).toMatchObject({ verified: false, root: wrong, source: 'given' });
+      expect(mistaken.structuredContent?.problems).toEqual([`the inclusion proof does not lead to the root ${wrong}`]);
+    }
+
+    // The proxy answers the proof of `id` with the genuine proof of another receipt of the epoch,
+    // then with the receipt's own proof whose contributors' part was raised by 1.
+    const genuine = async (receiptId: string) =>
+      (await (await fetch(`${app.url}/v1/receipts/${receiptId}/proof`)).json()) as ReceiptBundle;
+    let rewrite: (b: ReceiptBundle) => Promise<ReceiptBundle> = () => genuine(other);
+    const proxy = await proofProxy(app.url, (b) => rewrite(b));
+    try {
+      const s = await open(mcpOverStdio(proxy.url, { keyFile: keyFileOf(reader) }));
+      for (const root of [undefined, receipts.root]) {
+        const swapped = await s.call('verify_receipt', { receiptId: id, ...(root ? { root } : {}) });
+        expect(swapped.structuredContent).toMatchObject({ receiptId: id, verified: false });
+        expect(swapped.structuredContent?.problems).toEqual([`the proof is of receipt ${other}, not ${id}`]);
+      }
+      rewrite = (b) => {
+        const part = b.receipt.splits.find((x) => x.part === 'contributors' && x.transfer);
+        if (!part) throw new Error('no contributors part with a transfer');
+        part.amount = (BigInt(part.amount) + 1n).toString();
+        return Promise.resolve(b);
+      };
+      for (const root of [undefined, receipts.root]) {
+        const tampered = await s.call('verify_receipt', { receiptId: id, ...(root ? { root } : {}) });
+        expect(tampered.structuredContent).toMatchObject({ receiptId: id, verified: false });
+        const problems = (tampered.structuredContent?.problems as string[]).join('\n');
+        expect(problems).toMatch(/the receipt hashes to [0-9a-f]{64}, the proof is for leaf/);
+        expect(problems).toMatch(new RegExp(`the split sums to ${FEE + 1n}, the fee is ${FEE}`));
+      }
+    } finally {
+      await proxy.close();
+    }
+  }, 120_000);
 });
