@@ -587,6 +587,22 @@ export const receiptEpochs = pgTable(
 );
 
 /**
+ * Each account a closed (or closing) receipt names, attributed or paid a part: how an account's
+ * receipts are listed without scanning every call's attribution. Written in the transaction that
+ * gives the call its epoch (db/queries/receipts.ts).
+ */
+export const receiptParties = pgTable(
+  'receipt_parties',
+  {
+    account: text('account').notNull(),
+    callId: text('call_id')
+      .notNull()
+      .references(() => inferenceCalls.id),
+  },
+  (t) => [primaryKey({ columns: [t.account, t.callId] })],
+);
+
+/**
  * Verified contributors (domain/data/datanet-access.ts): attestations signed by a verifier key
  * (identity/attestations.ts), stored once their signature checks; revocations signed by the same key.
  */

@@ -33,7 +33,6 @@ import {
 import { positiveAttributionWeights } from '../../db/queries/datanets.js';
 import { findTransferByKey } from '../../db/queries/transfers.js';
 import { closeReceiptEpoch } from '../../db/queries/receipts.js';
-import { receiptLeaf, receiptOf } from '../../domain/serving/receipts.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -232,7 +231,7 @@ export function createDeploymentActivities({ sql, store, ledger }: Pick<Activity
       modelName: string;
       epoch: number;
     }): Promise<{ paid: string; recipients: number; receipts: { root: string; size: number } }> {
-      const closed = await closeReceiptEpoch(sql, a.modelName, a.epoch, (c) => receiptLeaf(receiptOf(c, a.epoch)));
+      const closed = await closeReceiptEpoch(sql, a.modelName, a.epoch);
       const receipts = { root: closed.root, size: closed.size };
       const datasetVersionId = await findProductionDatasetVersion(sql, a.modelName);
       if (datasetVersionId === undefined) return { paid: '0', recipients: 0, receipts };

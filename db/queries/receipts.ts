@@ -1,7 +1,7 @@
 import type postgres from 'postgres';
 import type { ReceiptSplit } from './inference-calls.js';
 import { MerkleRootBuilder } from '../../domain/data/merkle.js';
-import type { RecordedCall } from '../../domain/serving/receipts.js';
+import { receiptLeaf, receiptOf, receiptParties, type RecordedCall } from '../../domain/serving/receipts.js';
 
 /** A paid call's receipt: what was answered, for whom, attributed to whom, and the ledger transfers that paid it. */
 export interface ReceiptRow {
@@ -162,30 +162,28 @@ export async function closeReceiptEpoch(
   sql: postgres.Sql,
   modelName: string,
   epoch: number,
-  leafOf: (call: RecordedCall) => string,
   pageSize = RECEIPT_PAGE,
 ): Promise<ReceiptEpochRow> {
   const [started] = await sql<{ now: Date }[]>`select now()`;
   const now = started!.now;
   for (;;) {
-    const page = await assignReceiptPage(sql, modelName, epoch, leafOf, { before: now, limit: pageSize });
+    const page = await assignReceiptPage(sql, modelName, epoch, { before: now, limit: pageSize });
     if (typeof page !== 'number') return page;
     if (page < pageSize) return sealReceiptEpoch(sql, modelName, epoch);
   }
 }
 
 /**
- * Gives up to `limit` calls of the model committed before `before` and in no epoch yet this epoch
- * and their leaves, in one transaction under the model's epoch lock; returns how many, or the
- * epoch's row if its root is already stored (then no call may join it). A call given an epoch
- * never changes again (a trigger refuses it), but counts as closed only once its epoch's root is
- * stored.
+ * Gives up to `limit` calls of the model committed before `before` and in no epoch yet this epoch,
+ * their receipts' leaves, and a row in receipt_parties per account each receipt names, in one
+ * transaction under the model's epoch lock; returns how many, or the epoch's row if its root is
+ * already stored (then no call may join it). A call given an epoch never changes again (a trigger
+ * refuses it), but counts as closed only once its epoch's root is stored.
  */
 export async function assignReceiptPage(
   sql: postgres.Sql,
   modelName: string,
   epoch: number,
-  leafOf: (call: RecordedCall) => string,
   page: { before: Date; limit: number },
 ): Promise<number | ReceiptEpochRow> {
   return sql.begin(async (tx) => {
@@ -194,13 +192,19 @@ export async function assignReceiptPage(
     const rows = await tx<CallRow[]>`${CALLS(tx)}
       where c.model_name = ${modelName} and c.epoch is null and c.created_at < ${page.before}
       limit ${page.limit} for update of c`;
-    const calls = await withTransfers(tx, rows);
-    if (calls.length > 0)
+    const receipts = (await withTransfers(tx, rows)).map((c) => receiptOf(c, epoch));
+    if (receipts.length === 0) return 0;
+    await tx`
+      update inference_calls c set epoch = ${epoch}, leaf = x.l
+      from jsonb_to_recordset(${JSON.stringify(receipts.map((r) => ({ i: r.id, l: receiptLeaf(r) })))}::text::jsonb) as x(i text, l text)
+      where c.id = x.i`;
+    const parties = receipts.flatMap((r) => receiptParties(r).map((a) => ({ a, i: r.id })));
+    if (parties.length > 0)
       await tx`
-        update inference_calls c set epoch = ${epoch}, leaf = x.l
-        from jsonb_to_recordset(${JSON.stringify(calls.map((c) => ({ i: c.id, l: leafOf(c) })))}::text::jsonb) as x(i text, l text)
-        where c.id = x.i`;
-    return calls.length;
+        insert into receipt_parties (account, call_id)
+        select x.a, x.i from jsonb_to_recordset(${JSON.stringify(parties)}::text::jsonb) as x(a text, i text)
+        on conflict do nothing`;
+    return receipts.length;
   });
 }
 
@@ -290,20 +294,18 @@ export async function findClosedCall(sql: postgres.Sql, id: string): Promise<Clo
 }
 
 /**
- * The closed receipts that name a contributor (attributed, or paid a part), by call id after the
- * cursor. A sequential scan of the closed calls: no index on the attribution documents, which
- * would slow every paid call's insert.
+ * The closed receipts that name an account (attributed, or paid a part), by call id after the
+ * cursor: a range of receipt_parties' primary key, written as each call joined its epoch (an index
+ * on the attribution documents instead would slow every paid call's insert).
  */
 export async function listContributorClosedCalls(
   sql: postgres.Sql,
   address: string,
   page: { limit: number; after?: string },
 ): Promise<ClosedCall[]> {
-  const named = JSON.stringify([{ contributor: address }]);
-  const paid = JSON.stringify([{ to: address }]);
   const rows = await sql<CallRow[]>`${CALLS(sql)}
-    where ${SEALED(sql)} and (c.attribution @> ${named}::text::jsonb or c.splits @> ${paid}::text::jsonb)
-      ${page.after === undefined ? sql`` : sql`and c.id > ${page.after}`}
-    order by c.id limit ${page.limit}`;
+    join receipt_parties p on p.call_id = c.id and p.account = ${address}
+    where ${SEALED(sql)} ${page.after === undefined ? sql`` : sql`and p.call_id > ${page.after}`}
+    order by p.call_id limit ${page.limit}`;
   return (await withTransfers(sql, rows)).map((c) => ({ ...c, epoch: c.epoch ?? 0, leaf: c.leaf ?? '' }));
 }

@@ -201,6 +201,11 @@ export function receiptOf(c: RecordedCall, epoch: number): Receipt {
   };
 }
 
+/** The accounts a receipt names: its attributed contributors and the recipients of its split. */
+export function receiptParties(r: Receipt): string[] {
+  return [...new Set([...r.contributors.map((c) => c.contributor), ...r.splits.map((s) => s.to)])];
+}
+
 /** The leaves of an epoch's receipts (in the calls' order) and the epoch's Merkle root over them. */
 export function sealEpoch(calls: RecordedCall[], epoch: number): { leaves: string[]; root: string } {
   const leaves = calls.map((c) => receiptLeaf(receiptOf(c, epoch)));

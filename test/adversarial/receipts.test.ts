@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,14 +7,7 @@ import { participant } from '../support/participants.js';
 import { runScenario, type ScenarioResult } from '../../scenarios/scenario.js';
 import { ApiError, type CommonsClient } from '../../client/commons-client.js';
 import { createDeploymentActivities } from '../../activities/deployment/activities.js';
-import {
-  receiptLeaf,
-  receiptOf,
-  receiptProblems,
-  type ReceiptBundle,
-  type ReceiptEpoch,
-  type RecordedCall,
-} from '../../domain/serving/receipts.js';
+import { receiptProblems, type ReceiptBundle, type ReceiptEpoch } from '../../domain/serving/receipts.js';
 import { assignReceiptPage, closeReceiptEpoch } from '../../db/queries/receipts.js';
 import { merkleRoot } from '../../domain/data/merkle.js';
 import { run } from '../../cli/commands.js';
@@ -251,10 +244,9 @@ describe('adversarial: receipts', () => {
       'you won',
     ])
       epochCalls.push(await paidCall(input));
-    const leafOf = (c: RecordedCall) => receiptLeaf(receiptOf(c, 3));
     // The first close gives two calls epoch 3, then its worker dies before the root is stored.
     const [started] = await app.sql<{ now: Date }[]>`select now() + interval '1 second' as now`;
-    expect(await assignReceiptPage(app.sql, model, 3, leafOf, { before: started!.now, limit: 2 })).toBe(2);
+    expect(await assignReceiptPage(app.sql, model, 3, { before: started!.now, limit: 2 })).toBe(2);
     const given = await app.sql<
       { id: string }[]
     >`select id from inference_calls where model_name = ${model} and epoch = 3`;
@@ -265,7 +257,7 @@ describe('adversarial: receipts', () => {
     // The retried activity and a second close (one call a page) race; both return the one root.
     const [a, b] = await Promise.all([
       deploy.settleModelEpoch({ modelName: model, epoch: 3 }),
-      closeReceiptEpoch(app.sql, model, 3, leafOf, 1),
+      closeReceiptEpoch(app.sql, model, 3, 1),
     ]);
     expect(a.receipts).toEqual({ root: b.root, size: b.size });
     expect(b.size).toBe(epochCalls.length);
@@ -277,10 +269,35 @@ describe('adversarial: receipts', () => {
     for (const id of epochCalls) expect(receiptProblems(await proofOf(id), epoch)).toEqual([]);
     // Nothing joins a closed epoch: a later call waits for epoch 4.
     const late = await paidCall('see you monday');
-    expect(
-      await assignReceiptPage(app.sql, model, 3, leafOf, { before: new Date(Date.now() + 60_000), limit: 10 }),
-    ).toEqual(expect.objectContaining({ root: b.root }));
+    expect(await assignReceiptPage(app.sql, model, 3, { before: new Date(Date.now() + 60_000), limit: 10 })).toEqual(
+      expect.objectContaining({ root: b.root }),
+    );
     const [lateRow] = await app.sql<{ epoch: number | null }[]>`select epoch from inference_calls where id = ${late}`;
     expect(lateRow!.epoch).toBeNull();
+  });
+
+  it("lists an account's receipts from receipt_parties, which the migration's backfill derives the same way", async () => {
+    // calls[2] was edited behind the trigger's back above: its row no longer names whom it named at close.
+    const edited = calls[2]!;
+    const rows = () => app.sql<{ account: string; call_id: string }[]>`
+      select p.account, p.call_id from receipt_parties p join inference_calls c on c.id = p.call_id
+      where c.model_name = ${model} and c.id <> ${edited} order by 1, 2`;
+    const written = await rows();
+    // Every account a closed receipt of this model names: its contributors and split recipients.
+    expect(written.length).toBeGreaterThan(calls.length);
+    for (const id of calls.filter((c) => c !== edited)) {
+      const { receipt } = await proofOf(id);
+      const named = new Set([...receipt.contributors.map((c) => c.contributor), ...receipt.splits.map((s) => s.to)]);
+      expect(new Set(written.filter((w) => w.call_id === id).map((w) => w.account))).toEqual(named);
+    }
+    // Calls closed before the table existed get their rows from 0007's backfill: run it again on
+    // this model's emptied rows and it writes the same ones.
+    const migration = readFileSync(join(import.meta.dirname, '../../db/migrations/0007_receipt_parties.sql'), 'utf8');
+    const backfill = migration.split('--> statement-breakpoint').at(-1)!;
+    expect(backfill).toMatch(/^\s*(--.*\n)*INSERT INTO "receipt_parties"/);
+    await app.sql`delete from receipt_parties p using inference_calls c
+      where c.id = p.call_id and c.model_name = ${model} and c.id <> ${edited}`;
+    await app.sql.unsafe(backfill);
+    expect(await rows()).toEqual(written);
   });
 });
