@@ -18,6 +18,7 @@ import { Client, Connection } from '@temporalio/client';
 import { temporalConnectionOptions } from '../infra/temporal-connection.js';
 import { collectVoteSteps, describeVoteSteps, voteStepsFigure, type VoteSteps } from './support/vote-steps.js';
 import { workflowIds } from '../contracts/workflow-ids.js';
+import { describeMatching, scrapeMatching } from './support/matching-profile.js';
 import { startSystem } from '../infra/local/system.js';
 import { freePort } from '../infra/local/ports.js';
 import { generateKeyPair } from '../identity/keys.js';
@@ -333,6 +334,8 @@ if (!DRIVE) log(`voting open in ${await votingOpen()} of ${N + HELD} so far`);
 await sleep(2000);
 const rssInFlight = system.rss();
 log(`worker profile after the starts:\n    ${await workerProfile()}`);
+const matching = () => scrapeMatching(system.temporalMetricsUrl, 'lifecycle');
+log(`matching on the lifecycle queues after the starts:\n    ${describeMatching(await matching()).join('\n    ')}`);
 
 // 2. Status reads with every lifecycle in flight: the read model, then a sample of live reads. The
 // readers run in a worker thread, as outside clients: their own HTTP work is not on the event loop
@@ -444,6 +447,7 @@ const voteAck = new Map<string, number>();
 const voteLatency: number[] = [];
 const votes: Record<number, { lat: number[]; perSecond: number; sent: { id: string; sentAt: number }[] }> = {};
 const beforeVotes = await scrapeWorker();
+const matchingBeforeVotes = await matching();
 for (const [concurrency, batch] of [
   [C, ids.slice(0, Math.ceil(N / 2))],
   [C_HIGH, ids.slice(Math.ceil(N / 2))],
@@ -464,6 +468,9 @@ for (const [concurrency, batch] of [
   log(`${batch.length} votes, ${concurrency} in flight: ${perSecond.toFixed(1)}/s (vote ${fmt(lat)})`);
 }
 log(`worker profile during the votes:\n    ${await workerProfile(beforeVotes)}`);
+log(
+  `matching on the lifecycle queues during the votes:\n    ${describeMatching(await matching(), matchingBeforeVotes).join('\n    ')}`,
+);
 const afterVotes = await scrapeWorker();
 await until(
   'Datanets open',
