@@ -21,10 +21,10 @@ export async function scrapeMatching(url: string | undefined, queue: string): Pr
     const labels = m[2]!;
     const tq = /taskqueue="([^"]*)"/.exec(labels)?.[1] ?? '';
     const type = /task_type="([^"]*)"/.exec(labels)?.[1] ?? '';
-    // Partitions of the normal queue are /_sys/<queue>/<n>; a worker's sticky queue has its own name.
-    const normal = tq === queue || tq.startsWith(`/_sys/${queue}/`);
-    const kind = normal ? 'normal' : /^[\w-]+$/.test(tq) ? undefined : 'sticky';
-    if (!kind || !type) continue;
+    // The queue's family name labels its partitions and its workers' sticky queues alike; `partition` tells them apart.
+    const partition = /partition="([^"]*)"/.exec(labels)?.[1] ?? '';
+    if (tq !== queue || !type) continue;
+    const kind = partition === '__sticky__' ? 'sticky' : partition ? 'normal' : 'queue';
     const key = `${m[1]}|${type} ${kind}`;
     out.set(key, (out.get(key) ?? 0) + Number(m[3]));
   }
