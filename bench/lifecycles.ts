@@ -81,14 +81,18 @@ const BENCH_ENV = {
 const metricsPort = await freePort();
 process.env.COMMONS_WORKER_METRICS_ADDRESS ??= `127.0.0.1:${metricsPort}`;
 // Workflow-task pollers (SDK default: 10, of which 2 poll the normal queue, where every new
-// workflow's first task and every evicted workflow's next task wait; 8 poll the sticky queue).
-// Only in the one-process mode: separate worker processes run with the SDK defaults.
+// workflow's first task waits; 8 poll the sticky queue). BENCH_WF_POLLS=autoscaling lets the SDK
+// scale them on the server's hints. Only in the one-process mode: separate worker processes run
+// with the SDK defaults.
+const WF_POLLS = process.env.BENCH_WF_POLLS;
 const pollers =
-  process.env.BENCH_WF_POLLS && !SPLIT
-    ? {
-        maxConcurrentWorkflowTaskPolls: Number(process.env.BENCH_WF_POLLS),
-        nonStickyToStickyPollRatio: Number(process.env.BENCH_NONSTICKY_RATIO ?? 0.2),
-      }
+  WF_POLLS && !SPLIT
+    ? WF_POLLS === 'autoscaling'
+      ? { workflowTaskPollerBehavior: { type: 'autoscaling' as const } }
+      : {
+          maxConcurrentWorkflowTaskPolls: Number(WF_POLLS),
+          nonStickyToStickyPollRatio: Number(process.env.BENCH_NONSTICKY_RATIO ?? 0.2),
+        }
     : {};
 
 /** What the phases below need of the system under test, in either mode. */
