@@ -11,8 +11,10 @@
 // query each); p50/p99 stage-transition latency; process RSS per lifecycle in flight. Beside them,
 // BENCH_HELD (default 10,000) more lifecycles are started and held in governance (never voted on),
 // so the reads and the votes run with N + BENCH_HELD in flight; votes go half at 10 and half at 100
-// requests in flight. Where the time goes: worker slots and sticky cache (the worker's metrics),
-// persistence latency (the server's metrics), CPU and RSS of the server and of Postgres (/proc).
+// requests in flight. Where the time goes: each phase's worker figures (task latencies, slots,
+// pollers, sticky cache) and the server's matching figures (normal partitions and sticky queue
+// apart), each vote's steps from its lifecycle's history (bench/support/vote-steps.ts), persistence
+// latency (the server's metrics), CPU and RSS of the server and of Postgres (/proc).
 import postgres from 'postgres';
 import { Client, Connection } from '@temporalio/client';
 import { temporalConnectionOptions } from '../infra/temporal-connection.js';
