@@ -11,9 +11,16 @@
 // query each); p50/p99 stage-transition latency; process RSS per lifecycle in flight. Beside them,
 // BENCH_HELD (default 10,000) more lifecycles are started and held in governance (never voted on),
 // so the reads and the votes run with N + BENCH_HELD in flight; votes go half at 10 and half at 100
-// requests in flight. Where the time goes: worker slots and sticky cache (the worker's metrics),
-// persistence latency (the server's metrics), CPU and RSS of the server and of Postgres (/proc).
+// requests in flight. Where the time goes: each phase's worker figures (task latencies, slots,
+// pollers, sticky cache) and the server's matching figures (normal partitions and sticky queue
+// apart), each vote's steps from its lifecycle's history (bench/support/vote-steps.ts), persistence
+// latency (the server's metrics), CPU and RSS of the server and of Postgres (/proc).
 import postgres from 'postgres';
+import { Client, Connection } from '@temporalio/client';
+import { temporalConnectionOptions } from '../infra/temporal-connection.js';
+import { collectVoteSteps, describeVoteSteps, voteStepsFigure, type VoteSteps } from './support/vote-steps.js';
+import { workflowIds } from '../contracts/workflow-ids.js';
+import { describeMatching, scrapeMatching } from './support/matching-profile.js';
 import { startSystem } from '../infra/local/system.js';
 import { freePort } from '../infra/local/ports.js';
 import { generateKeyPair } from '../identity/keys.js';
@@ -76,14 +83,18 @@ const BENCH_ENV = {
 const metricsPort = await freePort();
 process.env.COMMONS_WORKER_METRICS_ADDRESS ??= `127.0.0.1:${metricsPort}`;
 // Workflow-task pollers (SDK default: 10, of which 2 poll the normal queue, where every new
-// workflow's first task and every evicted workflow's next task wait; 8 poll the sticky queue).
-// Only in the one-process mode: separate worker processes run with the SDK defaults.
+// workflow's first task waits; 8 poll the sticky queue). BENCH_WF_POLLS=autoscaling lets the SDK
+// scale them on the server's hints. Only in the one-process mode: separate worker processes run
+// with the SDK defaults.
+const WF_POLLS = process.env.BENCH_WF_POLLS;
 const pollers =
-  process.env.BENCH_WF_POLLS && !SPLIT
-    ? {
-        maxConcurrentWorkflowTaskPolls: Number(process.env.BENCH_WF_POLLS),
-        nonStickyToStickyPollRatio: Number(process.env.BENCH_NONSTICKY_RATIO ?? 0.2),
-      }
+  WF_POLLS && !SPLIT
+    ? WF_POLLS === 'autoscaling'
+      ? { workflowTaskPollerBehavior: { type: 'autoscaling' as const } }
+      : {
+          maxConcurrentWorkflowTaskPolls: Number(WF_POLLS),
+          nonStickyToStickyPollRatio: Number(process.env.BENCH_NONSTICKY_RATIO ?? 0.2),
+        }
     : {};
 
 /** What the phases below need of the system under test, in either mode. */
@@ -96,6 +107,8 @@ interface System {
   workflowReads(): Promise<{ query: number; describe: number }>;
   /** The Temporal server's Prometheus endpoint. */
   temporalMetricsUrl?: string;
+  /** A Temporal client of the bench's own: it reads the voted lifecycles' histories. */
+  temporal: Client;
   stop(): Promise<void>;
 }
 
@@ -108,13 +121,16 @@ async function oneProcess(): Promise<System> {
     removeState: process.env.BENCH_KEEP_STATE !== '1',
   });
   const sql = postgres(sys.cfg.databaseUrl, { max: 2, onnotice: () => {} });
+  const connection = await Connection.connect(temporalConnectionOptions(sys.cfg.temporal));
   return {
     url: sys.apiUrl,
     sql,
     rss: () => process.memoryUsage().rss,
     workflowReads: () => Promise.resolve({ ...workflowReads }),
     temporalMetricsUrl: sys.stack?.temporalProcess?.metricsUrl,
+    temporal: new Client({ connection, namespace: sys.cfg.temporal.namespace }),
     async stop() {
+      await connection.close();
       await sql.end();
       await sys.stop();
     },
@@ -149,6 +165,7 @@ async function separateProcesses(): Promise<System> {
       return { query: n('query'), describe: n('describe') };
     },
     temporalMetricsUrl: b.system.stack?.temporalProcess?.metricsUrl,
+    temporal: b.temporal,
     stop: () => b.stop(),
   };
 }
@@ -214,13 +231,17 @@ async function until(what: string, count: () => Promise<number>, target: number)
 }
 const countWhere = async (q: (ids: string[]) => Promise<{ n: number }[]>) => (await q(ids))[0]?.n ?? 0;
 
-/** Mean of each worker latency histogram (per task queue) and the sticky cache size, from Prometheus text. */
-async function workerProfile(): Promise<string> {
+/** The worker's metrics at one moment: latency histograms (sum and count per metric and queue) and gauges. */
+interface WorkerScrape {
+  sums: Map<string, { sum: number; count: number }>;
+  gauges: string[];
+}
+async function scrapeWorker(): Promise<WorkerScrape> {
   const text = await fetch(`http://${process.env.COMMONS_WORKER_METRICS_ADDRESS}/metrics`)
     .then((r) => r.text())
     .catch(() => '');
   const sums = new Map<string, { sum: number; count: number }>();
-  const out: string[] = [];
+  const gauges: string[] = [];
   for (const line of text.split('\n')) {
     const m = /^temporal_(\w+?)_(sum|count)\{([^}]*)\} ([\d.e+-]+)/.exec(line);
     if (m) {
@@ -239,13 +260,29 @@ async function workerProfile(): Promise<string> {
     if (g) {
       const queue = /task_queue="([^"]+)"/.exec(g[2]!)?.[1] ?? '';
       const type = /worker_type="([^"]+)"/.exec(g[2]!)?.[1] ?? '';
+      const poller = /poller_type="([^"]+)"/.exec(g[2]!)?.[1] ?? '';
       if (queue === 'lifecycle' || g[1]!.startsWith('sticky_cache'))
-        out.push(`${g[1]}[${queue}${type ? ' ' + type : ''}]=${g[3]}`);
+        gauges.push(`${g[1]}[${queue}${type ? ' ' + type : ''}${poller ? ' ' + poller : ''}]=${g[3]}`);
     }
   }
-  for (const [k, v] of sums)
-    if (v.count > 0)
-      out.push(`${k} mean ${((v.sum / v.count) * (k.includes('seconds') ? 1000 : 1)).toFixed(1)} (n=${v.count})`);
+  return { sums, gauges };
+}
+
+/**
+ * Mean of each worker latency histogram (per task queue) since `since` (a phase's own figures, not
+ * the whole run's), beside the gauges now: slots, pollers, sticky cache.
+ */
+async function workerProfile(since?: WorkerScrape): Promise<string> {
+  const now = await scrapeWorker();
+  const out = [...now.gauges];
+  for (const [k, v] of now.sums) {
+    const before = since?.sums.get(k) ?? { sum: 0, count: 0 };
+    const count = v.count - before.count;
+    if (count > 0)
+      out.push(
+        `${k} mean ${(((v.sum - before.sum) / count) * (k.includes('seconds') ? 1000 : 1)).toFixed(1)} (n=${count})`,
+      );
+  }
   return out.sort().join('\n    ');
 }
 
@@ -303,6 +340,8 @@ if (!DRIVE) log(`voting open in ${await votingOpen()} of ${N + HELD} so far`);
 await sleep(2000);
 const rssInFlight = system.rss();
 log(`worker profile after the starts:\n    ${await workerProfile()}`);
+const matching = () => scrapeMatching(system.temporalMetricsUrl, 'lifecycle');
+log(`matching on the lifecycle queues after the starts:\n    ${describeMatching(await matching()).join('\n    ')}`);
 
 // 2. Status reads with every lifecycle in flight: the read model, then a sample of live reads. The
 // readers run in a worker thread, as outside clients: their own HTTP work is not on the event loop
@@ -412,24 +451,33 @@ if (!DRIVE) {
 // BENCH_CONCURRENCY requests in flight, the second with BENCH_VOTE_CONCURRENCY_HIGH.
 const voteAck = new Map<string, number>();
 const voteLatency: number[] = [];
-const votes: Record<number, { lat: number[]; perSecond: number }> = {};
+const votes: Record<number, { lat: number[]; perSecond: number; sent: { id: string; sentAt: number }[] }> = {};
+const beforeVotes = await scrapeWorker();
+const matchingBeforeVotes = await matching();
 for (const [concurrency, batch] of [
   [C, ids.slice(0, Math.ceil(N / 2))],
   [C_HIGH, ids.slice(Math.ceil(N / 2))],
 ] as const) {
   const lat: number[] = [];
+  const sent: { id: string; sentAt: number }[] = [];
   const voteStart = Date.now();
   await mapLimit(batch, concurrency, async (id) => {
     const s = Date.now();
     await gov.vote(id, 'yes');
     voteAck.set(id, Date.now());
     lat.push(Date.now() - s);
+    sent.push({ id, sentAt: s });
   });
   const perSecond = batch.length / ((Date.now() - voteStart) / 1000);
-  votes[concurrency] = { lat, perSecond };
+  votes[concurrency] = { lat, perSecond, sent };
   voteLatency.push(...lat);
   log(`${batch.length} votes, ${concurrency} in flight: ${perSecond.toFixed(1)}/s (vote ${fmt(lat)})`);
 }
+log(`worker profile during the votes:\n    ${await workerProfile(beforeVotes)}`);
+log(
+  `matching on the lifecycle queues during the votes:\n    ${describeMatching(await matching(), matchingBeforeVotes).join('\n    ')}`,
+);
+const afterVotes = await scrapeWorker();
 await until(
   'Datanets open',
   () => countWhere((x) => sql`select count(*)::int as n from datanets where id in ${sql(x)}`),
@@ -474,7 +522,16 @@ for (const r of rows) {
   if (contribAck.has(r.id)) contribToEnd.push(r.updated.getTime() - contribAck.get(r.id)!);
 }
 clearInterval(rssTimer);
-log(`worker profile at the end:\n    ${await workerProfile()}`);
+log(`worker profile after the votes (collections and endings):\n    ${await workerProfile(afterVotes)}`);
+// Where each vote's time went, step by step, from the voted lifecycles' histories.
+const voteStepsBy: Record<string, VoteSteps[]> = {};
+for (const [c, v] of Object.entries(votes)) {
+  voteStepsBy[c] = await collectVoteSteps(
+    system.temporal,
+    v.sent.map((x) => ({ workflowId: workflowIds.lifecycle(x.id), sentAt: x.sentAt, answeredAt: voteAck.get(x.id)! })),
+  );
+  log(`a vote's steps, ${c} in flight (server clock):\n    ${describeVoteSteps(voteStepsBy[c], pct).join('\n    ')}`);
+}
 const perLifecycle = (rssInFlight - rssBefore) / (N + HELD);
 console.log(
   [
@@ -505,6 +562,10 @@ const figures: Figures = [
   ...Object.entries(votes).flatMap(([c, v]): Figures => [
     [`vote p50 / p99, ${c} in flight`, `${p50(v.lat)} / ${p99(v.lat)}`],
     [`votes/s, ${c} in flight`, v.perSecond.toFixed(1)],
+  ]),
+  ...Object.entries(voteStepsBy).map(([c, steps]): [string, string] => [
+    `vote steps p50 (ms), ${c} in flight`,
+    voteStepsFigure(steps, pct),
   ]),
   ['proposed→governance p99', p99(toGovernance)],
   ['vote→data-collection p99', p99(voteToCollection)],

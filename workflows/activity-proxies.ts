@@ -1,4 +1,4 @@
-import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { proxyActivities, proxyLocalActivities, type ActivityOptions } from '@temporalio/workflow';
 import { TASK_QUEUES } from '../contracts/task-queues.js';
 import { LEDGER_NON_RETRYABLE, RECORD_READ_NON_RETRYABLE, TRAINING_NON_RETRYABLE } from '../contracts/error-types.js';
 import type { LifecycleActivities } from '../activities/lifecycle/activities.js';
@@ -15,6 +15,16 @@ export const lifecycle = proxyActivities<LifecycleActivities>({
     maximumInterval: '30s',
     nonRetryableErrorTypes: LEDGER_NON_RETRYABLE,
   },
+});
+
+/**
+ * Bookkeeping a person waits on in an Update's answer (a vote): run by the worker that holds the
+ * workflow, inside the workflow task that accepts the Update, so the answer needs neither a trip
+ * through the task queue nor a second workflow task. Retried like `lifecycle`; the row is idempotent.
+ */
+export const lifecycleLocal = proxyLocalActivities<Pick<LifecycleActivities, 'recordVote'>>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '200ms', maximumInterval: '5s' },
 });
 
 export const DATA_OPTIONS: ActivityOptions = {

@@ -226,6 +226,40 @@ describe.concurrent('lifecycle endings (workflow tier)', () => {
     await expect(h.result()).rejects.toThrow(WorkflowFailedError);
   });
 
+  it('records a vote inside the task that accepts it, then answers (a local activity, retried)', async () => {
+    const t = tier.scope(uniqueId('vote-local'));
+    const id = t.key;
+    let attempts = 0;
+    t.mock({
+      snapshotVotingPower: () => ({ snapshot: { a: '100', c: '900' }, total: '1000' }),
+      recordVote: () => {
+        if (++attempts === 1) throw new Error('Postgres went away');
+      },
+    });
+    const h = await start(id);
+    await votingOpen(h);
+    const answer = await vote(h, 'a', 'yes');
+    // Recorded, after one failed attempt, before the answer: the read model is never behind the count.
+    const recorded = { proposalId: id, voter: 'a', option: 'yes', power: '100' };
+    expect(t.inputs('recordVote')).toEqual([recorded, recorded]);
+    expect(answer.tally).toMatchObject({ yes: '100', cast: '100', total: '1000' });
+    const events = (await h.fetchHistory()).events ?? [];
+    const scheduled = events.map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
+    expect(scheduled).not.toContain('recordVote');
+    const markers = events.map((e) => e.markerRecordedEventAttributes?.markerName).filter(Boolean);
+    expect(markers).toEqual(expect.arrayContaining(['core_patch', 'core_local_activity']));
+    // Accepted and completed by one workflow task: no task started between the two.
+    const accepted = events.findIndex((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
+    const completed = events.findIndex((e) => e.workflowExecutionUpdateCompletedEventAttributes);
+    expect(accepted).toBeGreaterThan(-1);
+    expect(completed).toBeGreaterThan(accepted);
+    expect(events.slice(accepted, completed).some((e) => e.workflowTaskStartedEventAttributes)).toBe(false);
+    expect(await refusal(vote(h, 'a', 'no'))).toMatch(/already voted/);
+    expect(t.inputs('recordVote')).toHaveLength(2);
+    await h.cancel();
+    await expect(h.result()).rejects.toThrow(WorkflowFailedError);
+  });
+
   it('cancelled in data collection: compensated (escrow refunded), the Datanet child cancelled, the workflow cancelled', async () => {
     const t = tier.scope(uniqueId('cancelled'));
     const id = t.key;

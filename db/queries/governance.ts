@@ -82,12 +82,17 @@ export async function allDelegations(sql: postgres.Sql): Promise<Record<string, 
   return delegations;
 }
 
-/** A vote as the workflow accepted it; a replayed one changes nothing. */
+/**
+ * A vote as the workflow accepted it; a replayed one changes nothing. The recording runs inside the
+ * workflow task that accepts the vote, so a task lost before the acceptance was stored can leave a
+ * row the workflow never counted: the voter's next accepted vote overwrites it.
+ */
 export async function insertVote(
   sql: postgres.Sql,
   v: { proposalId: string; voter: string; option: string; power: string },
 ): Promise<void> {
-  await sql`insert into votes (proposal_id, voter, option, power) values (${v.proposalId}, ${v.voter}, ${v.option}, ${v.power}) on conflict do nothing`;
+  await sql`insert into votes (proposal_id, voter, option, power) values (${v.proposalId}, ${v.voter}, ${v.option}, ${v.power})
+    on conflict (proposal_id, voter) do update set option = excluded.option, power = excluded.power`;
 }
 
 /** The final tally of a proposal's vote (the last one recorded stands). */

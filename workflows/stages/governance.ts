@@ -1,4 +1,4 @@
-import { condition, setHandler } from '@temporalio/workflow';
+import { condition, patched, setHandler } from '@temporalio/workflow';
 import { withdrawalRefusal } from '../../domain/governance/withdrawal.js';
 import { voteUpdate, withdrawUpdate, tallyQuery } from '../../contracts/messages.js';
 import {
@@ -10,15 +10,19 @@ import {
   type PowerSnapshot,
   type VoteOption,
 } from '../../domain/governance/tally.js';
-import { lifecycle } from '../activity-proxies.js';
+import { lifecycle, lifecycleLocal } from '../activity-proxies.js';
 import type { GovernanceState, LifecycleInput, VoteInput } from '../../domain/lifecycle/types.js';
+
+/** Patch id: a vote is recorded by a local activity (CONTRIBUTING, "Changing workflow code"). */
+export const VOTE_RECORDED_LOCALLY = 'vote-recorded-locally';
 
 export type GovernanceResult = { kind: 'outcome'; outcome: Outcome } | { kind: 'withdrawn' };
 
 /**
  * Opens voting with a snapshot of gOPEN power, accepts votes as Updates (validated before they
  * reach history), and closes at the deadline or as soon as the remaining power cannot change
- * the outcome. Votes and the tally are persisted through activities.
+ * the outcome. Votes and the tally are persisted through activities, a vote before it is answered
+ * (so the Postgres read model is never behind the workflow's count).
  */
 export async function runGovernance(input: LifecycleInput, state: GovernanceState): Promise<GovernanceResult> {
   const params = input.params.governance;
@@ -32,9 +36,13 @@ export async function runGovernance(input: LifecycleInput, state: GovernanceStat
     voteUpdate,
     async ({ voter, option }) => {
       votes[voter] = option; // claimed before the await so a concurrent duplicate is refused
+      const record = { proposalId: input.proposalId, voter, option, power: snapshot?.[voter] ?? '0' };
       pendingRecords++;
       try {
-        await lifecycle.recordVote({ proposalId: input.proposalId, voter, option, power: snapshot?.[voter] ?? '0' });
+        // Recorded inside the task that accepts the vote, which then answers it: no trip through
+        // the task queue and no second workflow task before the voter has the answer.
+        if (patched(VOTE_RECORDED_LOCALLY)) await lifecycleLocal.recordVote(record);
+        else await lifecycle.recordVote(record);
       } finally {
         pendingRecords--;
       }
