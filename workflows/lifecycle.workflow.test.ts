@@ -89,8 +89,9 @@ describe.concurrent('lifecycle endings (workflow tier)', () => {
     expect(view.deployment).toMatchObject({ version: 1, modelWorkflowId: `model-m-${id}`, gate: { passed: true } });
 
     expect(t.inputs('escrowStake')).toEqual([{ proposalId: id, proposer: PROPOSER, amount: '1000' }]);
+    // The counted voters go with the tally: any other vote row is removed as it is stored.
     expect(t.inputs('recordTally')).toEqual([
-      expect.objectContaining({ proposalId: id, outcome: 'passed', closedEarly: true }),
+      expect.objectContaining({ proposalId: id, outcome: 'passed', closedEarly: true, voters: ['gov-a'] }),
     ]);
     expect(t.inputs('reserveBudget')).toEqual([{ proposalId: id, amount: '800' }]);
     expect(t.inputs('trainModel')).toMatchObject([
@@ -170,7 +171,7 @@ describe.concurrent('lifecycle endings (workflow tier)', () => {
     expect(view).toMatchObject({ status: 'expired', reason: 'turnout below quorum: stake refunded' });
     expect(view.governance.closedEarly).toBe(false);
     expect(t.inputs('recordTally')).toEqual([
-      expect.objectContaining({ proposalId: id, outcome: 'expired', closedEarly: false }),
+      expect.objectContaining({ proposalId: id, outcome: 'expired', closedEarly: false, voters: [] }),
     ]);
     expect(t.inputs('refundStake')).toEqual([{ proposalId: id, reason: 'expired' }]);
     expect(lastRecorded(t)).toMatchObject({ stage: 'governance', status: 'expired' });

@@ -26,8 +26,15 @@ export function createGovernanceActivities({ sql }: Pick<ActivityDeps, 'sql'>) {
     async recordVote(a: { proposalId: string; voter: string; option: VoteOption; power: string }) {
       await insertVote(sql, a);
     },
-    async recordTally(a: { proposalId: string; tally: TallyResult; outcome: Outcome; closedEarly: boolean }) {
-      await upsertTally(sql, a.proposalId, a.tally, a.outcome, a.closedEarly);
+    async recordTally(a: {
+      proposalId: string;
+      tally: TallyResult;
+      outcome: Outcome;
+      closedEarly: boolean;
+      /** The voters the workflow counted: any other vote row is removed (db/queries/governance.ts). */
+      voters?: string[];
+    }) {
+      await upsertTally(sql, a.proposalId, a.tally, a.outcome, a.closedEarly, a.voters);
     },
   };
 }

@@ -95,17 +95,26 @@ export async function insertVote(
     on conflict (proposal_id, voter) do update set option = excluded.option, power = excluded.power`;
 }
 
-/** The final tally of a proposal's vote (the last one recorded stands). */
+/**
+ * The final tally of a proposal's vote (the last one recorded stands). With `voters`, the voters the
+ * workflow counted, any other vote row goes in the same transaction: a row recorded by a workflow
+ * task that was lost before its acceptance was stored, and whose retry refused the vote, would
+ * otherwise earn its voter a share of the governors' fees.
+ */
 export async function upsertTally(
   sql: postgres.Sql,
   proposalId: string,
   t: { yes: string; no: string; abstain: string; veto: string; total: string },
   outcome: string,
   closedEarly: boolean,
+  voters?: string[],
 ): Promise<void> {
-  await sql`
-    insert into tallies (proposal_id, yes, no, abstain, veto, total_power, outcome, closed_early)
-    values (${proposalId}, ${t.yes}, ${t.no}, ${t.abstain}, ${t.veto}, ${t.total}, ${outcome}, ${closedEarly})
-    on conflict (proposal_id) do update set yes = excluded.yes, no = excluded.no, abstain = excluded.abstain, veto = excluded.veto,
-      total_power = excluded.total_power, outcome = excluded.outcome, closed_early = excluded.closed_early`;
+  await sql.begin(async (tx) => {
+    if (voters) await tx`delete from votes where proposal_id = ${proposalId} and voter <> all(${voters})`;
+    await tx`
+      insert into tallies (proposal_id, yes, no, abstain, veto, total_power, outcome, closed_early)
+      values (${proposalId}, ${t.yes}, ${t.no}, ${t.abstain}, ${t.veto}, ${t.total}, ${outcome}, ${closedEarly})
+      on conflict (proposal_id) do update set yes = excluded.yes, no = excluded.no, abstain = excluded.abstain, veto = excluded.veto,
+        total_power = excluded.total_power, outcome = excluded.outcome, closed_early = excluded.closed_early`;
+  });
 }

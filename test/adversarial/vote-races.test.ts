@@ -3,6 +3,7 @@ import { startTestApp, eventually, type TestApp } from '../support/app.js';
 import { participant, proposalBody, uniqueId } from '../support/participants.js';
 import type { CommonsClient } from '../../client/commons-client.js';
 import { workflowIds } from '../../contracts/workflow-ids.js';
+import { findFinalTally, insertVote, listVoterPowers } from '../../db/queries/governance.js';
 
 /**
  * A governor races many votes with different options at one proposal, each a separately signed
@@ -63,6 +64,25 @@ describe('adversarial: racing votes', () => {
     expect(projected.tally?.cast).toBe('10');
     expect(projected.votes.map((v) => [v.voter, v.option])).toEqual([[racer.address, counted.option]]);
 
+    await app.temporal.workflow.getHandle(workflowIds.lifecycle(id)).cancel();
+  });
+
+  it('a vote row the workflow never counted (a lost task recorded it, its retry refused it) is removed with the tally and earns no fees', async () => {
+    const stray = await participant(app.url, ['governor'], { gOPEN: '10' });
+    const decider = await participant(app.url, ['governor'], { gOPEN: '10000000' });
+    governors.push(stray, decider);
+    const id = uniqueId('stray');
+    await dev.propose(proposalBody(id, { governance: { votingPeriodMs: 120_000 }, collection: { windowMs: 600_000 } }));
+    await eventually(async () => ((await dev.tally(id)).open ? true : undefined));
+    // What a workflow task that recorded the vote and was then lost leaves behind, when its retry
+    // refuses the vote: a row the workflow never counted.
+    await insertVote(app.sql, { proposalId: id, voter: stray.address, option: 'yes', power: '10' });
+    await decider.vote(id, 'yes');
+    await eventually(async () => ((await findFinalTally(app.sql, id)) ? true : undefined));
+    const rows = await app.sql`select voter from votes where proposal_id = ${id}`;
+    expect(rows).toEqual([{ voter: decider.address }]);
+    // The governors' share of inference fees follows these powers.
+    expect(await listVoterPowers(app.sql, id)).toEqual([{ address: decider.address, power: '10000000' }]);
     await app.temporal.workflow.getHandle(workflowIds.lifecycle(id)).cancel();
   });
 });

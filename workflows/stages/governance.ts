@@ -104,6 +104,9 @@ export async function runGovernance(input: LifecycleInput, state: GovernanceStat
     tally: state.tally,
     outcome: state.outcome,
     closedEarly: state.closedEarly,
+    // A vote recorded locally by a task that was lost, and refused on its retry, left a row no
+    // count holds: the tally's close removes every row but the counted voters'.
+    ...(patched(VOTE_RECORDED_LOCALLY) ? { voters: Object.keys(votes) } : {}),
   });
   return { kind: 'outcome', outcome: state.outcome };
 }
