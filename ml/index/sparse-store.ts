@@ -201,36 +201,23 @@ export class SparseStore {
     const dense = q.values;
     // Record bytes were written by SparseStoreWriter: every read below stays inside the record,
     // and every id is below the store's feature dimension, which q.values covers (DenseQuery).
-    // One loop per value width keeps the loop free of a per-feature branch on the kind.
+    const width = kind === KIND_I8 ? 1 : kind === KIND_I16 ? 2 : 4;
     let s = 0;
     let id = 0;
-    if (kind === KIND_I8) {
-      let g = o + nnz;
-      for (let j = 0, v = o; j < nnz; j++, v++) {
-        const gap = b[g]! | (b[g + 1]! << 8);
-        if (gap === ESCAPE) {
-          id += data.getUint32(g + 2, true);
-          g += 6;
-        } else {
-          id += gap;
-          g += 2;
-        }
-        s += dense[id]! * ((b[v]! << 24) >> 24);
+    let g = o + nnz * width;
+    for (let j = 0, v = o; j < nnz; j++, v += width) {
+      const gap = b[g]! | (b[g + 1]! << 8);
+      if (gap === ESCAPE) {
+        id += data.getUint32(g + 2, true);
+        g += 6;
+      } else {
+        id += gap;
+        g += 2;
       }
-    } else {
-      const width = kind === KIND_I16 ? 2 : 4;
-      let g = o + nnz * width;
-      for (let j = 0, v = o; j < nnz; j++, v += width) {
-        const gap = b[g]! | (b[g + 1]! << 8);
-        if (gap === ESCAPE) {
-          id += data.getUint32(g + 2, true);
-          g += 6;
-        } else {
-          id += gap;
-          g += 2;
-        }
-        s += dense[id]! * (width === 2 ? data.getInt16(v, true) : data.getFloat32(v, true));
-      }
+      // The kind is the same for every feature of a record: a branch the CPU predicts.
+      const c =
+        kind === KIND_I8 ? (b[v]! << 24) >> 24 : kind === KIND_I16 ? data.getInt16(v, true) : data.getFloat32(v, true);
+      s += dense[id]! * c;
     }
     return s * scale;
   }
