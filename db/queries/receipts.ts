@@ -218,13 +218,7 @@ export async function sealReceiptEpoch(sql: postgres.Sql, modelName: string, epo
     const sealed = await lockEpoch(tx, modelName, epoch);
     if (sealed) return sealed;
     const root = new MerkleRootBuilder();
-    await tx<{ leaf: string }[]>`
-      select leaf from inference_calls where model_name = ${modelName} and epoch = ${epoch} order by leaf`.cursor(
-      5000,
-      (rows) => {
-        for (const r of rows) root.add(r.leaf);
-      },
-    );
+    await eachEpochLeaf(tx, modelName, epoch, (leaf) => root.add(leaf));
     const [row] = await tx<EpochDbRow[]>`
       insert into receipt_epochs (model_name, epoch, root, size) values (${modelName}, ${epoch}, ${root.root()}, ${root.size})
       returning model_name, epoch, root, size, closed_at`;
@@ -235,13 +229,11 @@ export async function sealReceiptEpoch(sql: postgres.Sql, modelName: string, epo
 /** Takes the model's epoch lock for the transaction; the epoch's row if its root is stored. */
 async function lockEpoch(tx: postgres.TransactionSql, modelName: string, epoch: number) {
   await tx`select pg_advisory_xact_lock(hashtext(${`receipt-epoch:${modelName}`}))`;
-  const [done] = await tx<EpochDbRow[]>`
-    select model_name, epoch, root, size, closed_at from receipt_epochs where model_name = ${modelName} and epoch = ${epoch}`;
-  return done ? epochOf(done) : undefined;
+  return findReceiptEpoch(tx, modelName, epoch);
 }
 
 export async function findReceiptEpoch(
-  sql: postgres.Sql,
+  sql: postgres.Sql | postgres.TransactionSql,
   modelName: string,
   epoch: number,
 ): Promise<ReceiptEpochRow | undefined> {
@@ -270,17 +262,28 @@ export async function listReceiptEpochs(
 export async function epochLeaves(sql: postgres.Sql, modelName: string, epoch: number, size: number): Promise<Buffer> {
   const packed = Buffer.alloc(size * 32);
   let n = 0;
+  await eachEpochLeaf(sql, modelName, epoch, (leaf) => {
+    if (n === size) throw new Error(`epoch ${epoch} of ${modelName} holds more leaves than its root's ${size}`);
+    packed.write(leaf, 32 * n++, 32, 'hex');
+  });
+  if (n !== size) throw new Error(`epoch ${epoch} of ${modelName} holds ${n} leaves, its root ${size}`);
+  return packed;
+}
+
+/** The leaves given an epoch, in ascending order, a batch of rows at a time (never all in memory). */
+async function eachEpochLeaf(
+  sql: postgres.Sql | postgres.TransactionSql,
+  modelName: string,
+  epoch: number,
+  onLeaf: (leaf: string) => void,
+): Promise<void> {
   await sql<{ leaf: string }[]>`
     select leaf from inference_calls where model_name = ${modelName} and epoch = ${epoch} order by leaf`.cursor(
     5000,
     (rows) => {
-      if (n + rows.length > size)
-        throw new Error(`epoch ${epoch} of ${modelName} holds more leaves than its root's ${size}`);
-      for (const r of rows) packed.write(r.leaf, 32 * n++, 32, 'hex');
+      for (const r of rows) onLeaf(r.leaf);
     },
   );
-  if (n !== size) throw new Error(`epoch ${epoch} of ${modelName} holds ${n} leaves, its root ${size}`);
-  return packed;
 }
 
 /** A call of a closed epoch: its epoch and the leaf stored when the epoch closed. */
